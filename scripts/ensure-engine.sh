@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Makes sure a Docker engine answers and the default base image exists locally.
+# Idempotent: on a machine that already has a working engine (Docker Desktop, a remote
+# DOCKER_HOST, a running dockerd) it only checks. On a fresh Debian machine, as root, it
+# installs Debian's docker.io and starts dockerd in the background.
+set -euo pipefail
+
+BASE_IMAGE="${PADDOCK_BASE_IMAGE:-debian:bookworm-slim}"
+LOG_DIR="${PADDOCK_ENGINE_LOG_DIR:-/var/log}"
+DEBIAN_MIRROR="${PADDOCK_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+
+say() { printf '[paddock setup] %s\n' "$*" >&2; }
+
+engine_up() { docker info >/dev/null 2>&1; }
+
+if ! engine_up; then
+  if [ -n "${DOCKER_HOST:-}" ]; then
+    say "DOCKER_HOST=$DOCKER_HOST does not answer; start that engine or unset DOCKER_HOST."; exit 1
+  fi
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    say "No Docker engine answers. Start Docker (Docker Desktop, or 'sudo systemctl start docker') and run again."; exit 1
+  fi
+  if ! command -v dockerd >/dev/null; then
+    say "installing Debian's docker.io (dockerd, containerd, runc)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+  fi
+  if ! command -v docker >/dev/null; then
+    say "no docker client on PATH after install"; exit 1
+  fi
+  say "starting dockerd (log: $LOG_DIR/paddock-dockerd.log)"
+  nohup dockerd >"$LOG_DIR/paddock-dockerd.log" 2>&1 &
+  for _ in $(seq 1 60); do engine_up && break; sleep 0.5; done
+  engine_up || { say "dockerd did not come up; see $LOG_DIR/paddock-dockerd.log"; tail -20 "$LOG_DIR/paddock-dockerd.log" >&2; exit 1; }
+fi
+
+if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+  say "base image $BASE_IMAGE is not local; trying docker pull"
+  if ! docker pull -q "$BASE_IMAGE" >/dev/null 2>&1; then
+    case "$BASE_IMAGE" in
+      debian:bookworm*)
+        if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+          say "cannot pull $BASE_IMAGE and cannot debootstrap it here (needs root on Debian)"; exit 1
+        fi
+        command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+        dir="$(mktemp -d)"; trap 'rm -rf "$dir"' EXIT
+        say "no registry: building $BASE_IMAGE with debootstrap from $DEBIAN_MIRROR (~1 min)"
+        debootstrap --variant=minbase bookworm "$dir" "$DEBIAN_MIRROR" >/dev/null
+        tar -C "$dir" -c . | docker import - "$BASE_IMAGE" >/dev/null
+        ;;
+      *) say "cannot pull $BASE_IMAGE; load it with 'docker load' or choose another base image"; exit 1 ;;
+    esac
+  fi
+fi
+say "engine ready; base image $BASE_IMAGE present"

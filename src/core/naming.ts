@@ -1,0 +1,33 @@
+import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
+
+/** Labels carried by every sandbox container: Docker is the only store of Paddock's state. */
+export const LABELS = {
+  sandbox: 'dev.paddock.sandbox',
+  workspace: 'dev.paddock.workspace',
+  agent: 'dev.paddock.agent',
+  templateHash: 'dev.paddock.template-hash',
+  envHash: 'dev.paddock.env-hash',
+  policyHash: 'dev.paddock.policy-hash',
+  createdBy: 'dev.paddock.created-by',
+  envNames: 'dev.paddock.env-names',
+  /** On images: which template and content hash they were built from. */
+  template: 'dev.paddock.template',
+} as const;
+
+export function shortHash(text: string, length = 8): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, length);
+}
+
+/** Docker container names allow [a-zA-Z0-9][a-zA-Z0-9_.-]. */
+export function slug(text: string): string {
+  const s = text.toLowerCase().normalize('NFKD').replace(/[^a-z0-9_.-]+/g, '-').replace(/^[-_.]+|[-_.]+$/g, '');
+  return (s || 'workspace').slice(0, 40);
+}
+
+/** A stable, readable name for the one sandbox of (workspace, agent). */
+export function defaultSandboxName(workspace: string, agent: string): string {
+  return `paddock-${agent}-${slug(basename(workspace))}-${shortHash(workspace, 6)}`;
+}
+
+export const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;

@@ -1,0 +1,447 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import type Docker from 'dockerode';
+import { PaddockError } from '../core/errors.js';
+import { CONTAINER_NAME, LABELS, defaultSandboxName, shortHash } from '../core/naming.js';
+import type { Limits, PortMapping } from '../core/options.js';
+import { initScript } from './assets.js';
+import { connect, resolveEndpoint, type EndpointInputs, type EngineEndpoint } from './connection.js';
+import type { PublishedPort, SandboxDetails, SandboxStatus, SandboxSummary } from './types.js';
+
+export const PADDOCK_VERSION = '0.1.0';
+const READY_MARKER = 'paddock: ready';
+
+export interface CreateSpec {
+  readonly workspace: string;
+  readonly agent: string;
+  readonly image: string;
+  readonly name?: string;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly limits: Limits;
+  readonly ports?: readonly PortMapping[];
+  readonly runtime?: string;
+  /** Mounts on top of the workspace (hidden secrets, read-only configs), from the mount plan. */
+  readonly extraMounts?: readonly Docker.MountConfig[number][];
+  readonly policyHash?: string;
+  readonly templateHash?: string;
+}
+
+export interface ExecOptions {
+  readonly user?: string;
+  readonly workdir?: string;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly tty?: boolean;
+  readonly stdin?: Readable;
+  readonly stdout?: Writable;
+  readonly stderr?: Writable;
+  /** Terminal size, and a way to follow resizes: call the returned function with new sizes. */
+  readonly size?: { rows: number; cols: number };
+  readonly onResizer?: (resize: (rows: number, cols: number) => void) => void;
+}
+
+/** The host's git identity, so commits made in the sandbox carry the user's name. */
+export function hostGitIdentity(cwd: string): { name?: string; email?: string } {
+  const read = (key: string) => {
+    try {
+      return execFileSync('git', ['config', '--get', key], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  return { name: read('user.name'), email: read('user.email') };
+}
+
+function isNotFound(err: any): boolean {
+  return err?.statusCode === 404;
+}
+
+function statusOf(state: string | undefined): SandboxStatus {
+  switch (state) {
+    case 'running': return 'running';
+    case 'created': return 'created';
+    case 'paused': return 'paused';
+    case 'restarting': return 'restarting';
+    case 'removing': return 'removing';
+    case 'dead': return 'dead';
+    default: return 'stopped';
+  }
+}
+
+/**
+ * The sandbox engine: every sandbox is a labelled container, so the CLI, the extension and a
+ * restarted editor all read the same state from Docker. Nothing is stored anywhere else.
+ */
+export class SandboxEngine {
+  private runtimesCache?: string[];
+
+  constructor(readonly docker: Docker, readonly endpoint: EngineEndpoint) {}
+
+  static connect(inputs: EndpointInputs = {}): SandboxEngine {
+    const endpoint = resolveEndpoint(inputs);
+    return new SandboxEngine(connect(endpoint), endpoint);
+  }
+
+  /** Fails with a message that says how to start an engine when none answers. */
+  async ping(): Promise<void> {
+    try {
+      await this.docker.ping();
+    } catch (err: any) {
+      const how = this.endpoint.source === 'default'
+        ? 'Start Docker (Docker Desktop, "sudo systemctl start docker", or scripts/ensure-engine.sh), or point DOCKER_HOST / a Docker context at an engine.'
+        : `Check ${this.endpoint.source}, or start that engine.`;
+      throw new PaddockError(`No Docker engine answers at ${this.endpoint.host} (${this.endpoint.source}): ${err?.code ?? err?.message ?? err}.`, how);
+    }
+  }
+
+  async runtimes(): Promise<{ names: string[]; default: string }> {
+    const info = await this.docker.info();
+    this.runtimesCache = Object.keys(info.Runtimes ?? {}).sort();
+    return { names: this.runtimesCache, default: info.DefaultRuntime ?? 'runc' };
+  }
+
+  async list(filter: { workspace?: string; agent?: string } = {}): Promise<SandboxSummary[]> {
+    const labels = [`${LABELS.sandbox}=1`];
+    if (filter.workspace) labels.push(`${LABELS.workspace}=${filter.workspace}`);
+    if (filter.agent) labels.push(`${LABELS.agent}=${filter.agent}`);
+    const containers = await this.docker.listContainers({ all: true, filters: { label: labels } });
+    const runtimes = await Promise.all(containers.map(async (c) => (await this.docker.getContainer(c.Id).inspect()).HostConfig.Runtime ?? 'runc'));
+    return containers.map((c, i) => ({
+      name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
+      id: c.Id,
+      workspace: c.Labels[LABELS.workspace] ?? '',
+      agent: c.Labels[LABELS.agent] ?? '',
+      status: statusOf(c.State),
+      runtime: runtimes[i] || 'runc',
+      image: c.Image,
+      created: new Date(c.Created * 1000).toISOString(),
+      ports: (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => ({ containerPort: p.PrivatePort, protocol: p.Type, hostIp: p.IP ?? '', hostPort: p.PublicPort! })),
+    })).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Finds a sandbox by name or id (prefix); only Paddock's containers count. */
+  async get(nameOrId: string): Promise<SandboxDetails> {
+    let info: Docker.ContainerInspectInfo;
+    if (!CONTAINER_NAME.test(nameOrId)) throw new PaddockError(`No sandbox named "${nameOrId}".`, 'Run "paddock ls" to see the sandboxes.');
+    try {
+      info = await this.docker.getContainer(nameOrId).inspect();
+    } catch (err) {
+      if (isNotFound(err)) throw new PaddockError(`No sandbox named "${nameOrId}".`, 'Run "paddock ls" to see the sandboxes.');
+      throw err;
+    }
+    if (info.Config.Labels?.[LABELS.sandbox] !== '1') {
+      throw new PaddockError(`"${nameOrId}" is a container, but not a Paddock sandbox.`, 'Paddock only manages the containers it created; run "paddock ls".');
+    }
+    return detailsOf(info);
+  }
+
+  /** The one sandbox of (workspace, agent), if any. */
+  async findFor(workspace: string, agent: string): Promise<SandboxSummary | undefined> {
+    const [found] = await this.list({ workspace, agent });
+    return found;
+  }
+
+  async create(spec: CreateSpec, onProgress: (line: string) => void = () => {}): Promise<SandboxDetails> {
+    const workspace = checkWorkspace(spec.workspace);
+    const name = spec.name ?? defaultSandboxName(workspace, spec.agent);
+    if (!CONTAINER_NAME.test(name)) throw new PaddockError(`"${name}" is not a valid sandbox name.`, 'Use letters, digits, "_", "." and "-", starting with a letter or digit.');
+    if (await this.exists(name)) {
+      throw new PaddockError(`The name "${name}" is already taken by a container.`, `Choose another --name, or remove it with "paddock rm ${name}".`);
+    }
+    const existing = await this.findFor(workspace, spec.agent);
+    if (existing) {
+      throw new PaddockError(`Workspace ${workspace} already has a ${spec.agent} sandbox (${existing.name}).`, `Use "paddock run ${spec.agent} ${workspace}" to use it, or "paddock rm ${existing.name}" first.`);
+    }
+    if (spec.runtime) await this.checkRuntime(spec.runtime);
+
+    const owner = statSync(realpathSync(workspace));
+    const git = hostGitIdentity(workspace);
+    const userEnv = spec.env ?? {};
+    const envNames = Object.keys(userEnv).sort();
+    const env: Record<string, string> = {
+      ...userEnv,
+      PADDOCK_UID: String(owner.uid),
+      PADDOCK_GID: String(owner.gid),
+      PADDOCK_WORKSPACE: workspace,
+      PADDOCK_SANDBOX: name,
+      PADDOCK_AGENT: spec.agent,
+      ...(git.name ? { PADDOCK_GIT_NAME: git.name } : {}),
+      ...(git.email ? { PADDOCK_GIT_EMAIL: git.email } : {}),
+    };
+    const exposed: Record<string, object> = {};
+    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+    for (const p of spec.ports ?? []) {
+      const key = `${p.containerPort}/${p.protocol}`;
+      exposed[key] = {};
+      bindings[key] = [{ HostIp: '127.0.0.1', HostPort: p.hostPort ? String(p.hostPort) : '' }];
+    }
+    onProgress(`Creating sandbox ${name}`);
+    try {
+      await this.docker.createContainer({
+        name,
+        Image: spec.image,
+        Hostname: `paddock-${spec.agent}`.slice(0, 63),
+        WorkingDir: workspace,
+        Cmd: ['/bin/sh', '-c', initScript()],
+        Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        Labels: {
+          [LABELS.sandbox]: '1',
+          [LABELS.workspace]: workspace,
+          [LABELS.agent]: spec.agent,
+          [LABELS.envHash]: envHash(userEnv),
+          [LABELS.envNames]: envNames.join(','),
+          [LABELS.createdBy]: `paddock ${PADDOCK_VERSION}`,
+          ...(spec.policyHash ? { [LABELS.policyHash]: spec.policyHash } : {}),
+          ...(spec.templateHash ? { [LABELS.templateHash]: spec.templateHash } : {}),
+        },
+        ExposedPorts: exposed,
+        HostConfig: {
+          // Only the workspace, at its own path. No home folder, no ~/.ssh, no Docker socket.
+          Mounts: [
+            { Type: 'bind', Source: realpathSync(workspace), Target: workspace, ReadOnly: false },
+            ...(spec.extraMounts ?? []),
+          ],
+          PortBindings: bindings,
+          Init: true,
+          NanoCpus: spec.limits.nanoCpus,
+          Memory: spec.limits.memoryBytes,
+          MemorySwap: spec.limits.memoryBytes,
+          PidsLimit: spec.limits.pids,
+          Runtime: spec.runtime,
+          // The init script needs these to create the agent user; the agent itself runs unprivileged.
+          CapDrop: ['ALL'],
+          CapAdd: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'SETUID', 'SETGID', 'KILL', 'NET_BIND_SERVICE'],
+          SecurityOpt: ['no-new-privileges:true'],
+          RestartPolicy: { Name: 'no' },
+        },
+      });
+    } catch (err: any) {
+      if (err?.statusCode === 409) throw new PaddockError(`The name "${name}" is already taken by a container.`, 'Choose another --name.');
+      if (isNotFound(err)) throw new PaddockError(`The image "${spec.image}" is not on the engine.`, 'Build it, pull it, or choose another --template.');
+      throw err;
+    }
+    return this.get(name);
+  }
+
+  async exists(nameOrId: string): Promise<boolean> {
+    if (!CONTAINER_NAME.test(nameOrId)) return false;
+    try {
+      await this.docker.getContainer(nameOrId).inspect();
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  async checkRuntime(runtime: string): Promise<void> {
+    const { names } = await this.runtimes();
+    if (!names.includes(runtime)) {
+      throw new PaddockError(`The engine has no runtime "${runtime}".`, `Available runtimes: ${names.join(', ')}. (gVisor is "runsc", Kata "kata" or "kata-runtime", once registered in the engine's daemon.json.)`);
+    }
+  }
+
+  /** Starts a sandbox (if it is not running) and waits until its agent user is ready. */
+  async start(nameOrId: string): Promise<SandboxDetails> {
+    const sandbox = await this.get(nameOrId);
+    if (sandbox.status === 'running') return sandbox;
+    if (sandbox.status === 'paused') {
+      await this.docker.getContainer(sandbox.id).unpause();
+      return this.get(sandbox.id);
+    }
+    const container = this.docker.getContainer(sandbox.id);
+    // Attach before start (as `docker run` does) so the ready line cannot be missed.
+    const output = (await container.attach({ stream: true, stdout: true, stderr: true })) as unknown as Readable;
+    const ready = waitForMarker(output, READY_MARKER, 60_000);
+    try {
+      await container.start();
+    } catch (err: any) {
+      output.destroy();
+      throw new PaddockError(`Sandbox ${sandbox.name} failed to start: ${err?.json?.message ?? err?.message ?? err}`, 'Check the image and runtime, or recreate the sandbox.');
+    }
+    const outcome = await Promise.race([ready, container.wait().then(() => 'exited' as const)]);
+    output.destroy();
+    if (outcome !== 'ready') {
+      const logs = await this.logsText(sandbox.id, 20);
+      throw new PaddockError(`Sandbox ${sandbox.name} did not become ready (${outcome}).`, `Its log ends with:\n    ${logs.trim().split('\n').join('\n    ')}`);
+    }
+    return this.get(sandbox.id);
+  }
+
+  async stop(nameOrId: string, timeoutSeconds = 5): Promise<void> {
+    const sandbox = await this.get(nameOrId);
+    if (sandbox.status !== 'running' && sandbox.status !== 'paused' && sandbox.status !== 'restarting') return;
+    await this.docker.getContainer(sandbox.id).stop({ t: timeoutSeconds }).catch((err: any) => {
+      if (err?.statusCode !== 304) throw err; // already stopped
+    });
+  }
+
+  /** Removes a sandbox and its state. The workspace itself is a bind mount and is never touched. */
+  async remove(nameOrId: string): Promise<void> {
+    const sandbox = await this.get(nameOrId);
+    await this.docker.getContainer(sandbox.id).remove({ force: true, v: true });
+  }
+
+  /** Removes every Paddock sandbox on this engine. Returns their names. */
+  async reset(): Promise<string[]> {
+    const all = await this.list();
+    for (const s of all) await this.docker.getContainer(s.id).remove({ force: true, v: true });
+    return all.map((s) => s.name);
+  }
+
+  /** Runs argv in a running sandbox as the agent user, in the workspace; resolves with its exit code. */
+  async exec(nameOrId: string, argv: readonly string[], options: ExecOptions = {}): Promise<number> {
+    const sandbox = await this.get(nameOrId);
+    if (sandbox.status !== 'running') {
+      throw new PaddockError(`Sandbox ${sandbox.name} is ${sandbox.status}.`, `Start it with "paddock start ${sandbox.name}".`);
+    }
+    const container = this.docker.getContainer(sandbox.id);
+    const exec = await container.exec({
+      Cmd: [...argv],
+      User: options.user ?? 'agent',
+      WorkingDir: options.workdir ?? sandbox.workspace,
+      Env: Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      Tty: !!options.tty,
+      AttachStdin: !!options.stdin,
+      AttachStdout: true,
+      AttachStderr: true,
+      ...(options.tty && options.size ? { ConsoleSize: [options.size.rows, options.size.cols] } : {}),
+    } as Docker.ExecCreateOptions);
+    const stream = (await exec.start({ hijack: true, stdin: !!options.stdin, Tty: !!options.tty })) as unknown as NodeJS.ReadWriteStream;
+    const stdout = options.stdout ?? process.stdout;
+    const stderr = options.stderr ?? process.stderr;
+    if (options.tty) {
+      stream.pipe(stdout, { end: false });
+    } else {
+      this.docker.modem.demuxStream(stream, stdout, stderr);
+    }
+    if (options.tty && options.size) await exec.resize({ h: options.size.rows, w: options.size.cols }).catch(() => {});
+    options.onResizer?.((rows, cols) => { exec.resize({ h: rows, w: cols }).catch(() => {}); });
+    if (options.stdin) {
+      options.stdin.pipe(stream as unknown as Writable);
+    }
+    await new Promise<void>((resolveEnd, reject) => {
+      stream.on('end', resolveEnd);
+      stream.on('close', resolveEnd);
+      stream.on('error', reject);
+    });
+    if (options.stdin) options.stdin.unpipe(stream as unknown as Writable);
+    const result = await exec.inspect();
+    return result.ExitCode ?? 0;
+  }
+
+  /** Runs argv and collects its output (for checks and tests). */
+  async execCapture(nameOrId: string, argv: readonly string[], options: Omit<ExecOptions, 'stdout' | 'stderr'> = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
+    out.on('data', (c: Buffer) => chunks.out.push(c));
+    err.on('data', (c: Buffer) => chunks.err.push(c));
+    const exitCode = await this.exec(nameOrId, argv, { ...options, stdout: out, stderr: err });
+    return { exitCode, stdout: Buffer.concat(chunks.out).toString('utf8'), stderr: Buffer.concat(chunks.err).toString('utf8') };
+  }
+
+  async logs(nameOrId: string, options: { follow?: boolean; tail?: number; stdout?: Writable; stderr?: Writable } = {}): Promise<void> {
+    const sandbox = await this.get(nameOrId);
+    const container = this.docker.getContainer(sandbox.id);
+    const stdout = options.stdout ?? process.stdout;
+    const stderr = options.stderr ?? process.stderr;
+    if (options.follow) {
+      const stream = (await container.logs({ follow: true, stdout: true, stderr: true, tail: options.tail ?? 'all' } as any)) as unknown as NodeJS.ReadableStream;
+      this.docker.modem.demuxStream(stream, stdout, stderr);
+      await new Promise<void>((r) => { stream.on('end', r); stream.on('close', r); });
+    } else {
+      const buffer = (await container.logs({ follow: false, stdout: true, stderr: true, tail: options.tail ?? 'all' } as any)) as unknown as Buffer;
+      writeDemuxed(buffer, stdout, stderr);
+    }
+  }
+
+  private async logsText(id: string, tail: number): Promise<string> {
+    try {
+      const buffer = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail } as any)) as unknown as Buffer;
+      const out = new PassThrough();
+      const parts: Buffer[] = [];
+      out.on('data', (c: Buffer) => parts.push(c));
+      writeDemuxed(buffer, out, out);
+      return Buffer.concat(parts).toString('utf8');
+    } catch {
+      return '(no log)';
+    }
+  }
+}
+
+/** Docker's multiplexed log format: 8-byte headers (stream, 0, 0, 0, size32). */
+function writeDemuxed(buffer: Buffer, stdout: Writable, stderr: Writable): void {
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const type = buffer[offset];
+    const size = buffer.readUInt32BE(offset + 4);
+    const payload = buffer.subarray(offset + 8, offset + 8 + size);
+    (type === 2 ? stderr : stdout).write(payload);
+    offset += 8 + size;
+  }
+  if (offset === 0 && buffer.length) stdout.write(buffer); // TTY logs are not multiplexed
+}
+
+function waitForMarker(stream: Readable, marker: string, timeoutMs: number): Promise<'ready' | 'timeout' | 'closed'> {
+  return new Promise((resolveReady) => {
+    let seen = '';
+    const timer = setTimeout(() => resolveReady('timeout'), timeoutMs);
+    stream.on('data', (chunk: Buffer) => {
+      seen = (seen + chunk.toString('latin1')).slice(-4096);
+      if (seen.includes(marker)) { clearTimeout(timer); resolveReady('ready'); }
+    });
+    stream.on('end', () => { clearTimeout(timer); resolveReady('closed'); });
+    stream.on('error', () => { clearTimeout(timer); resolveReady('closed'); });
+  });
+}
+
+export function envHash(env: Readonly<Record<string, string>>): string {
+  return shortHash(JSON.stringify(Object.entries(env).sort(([a], [b]) => a.localeCompare(b))), 16);
+}
+
+/** Resolves and checks a workspace folder; a missing one is an error, never created. */
+export function checkWorkspace(path: string): string {
+  const abs = resolve(path);
+  if (!existsSync(abs)) throw new PaddockError(`The workspace ${abs} does not exist.`, 'Pass an existing folder (Paddock never creates or deletes workspaces).');
+  if (!statSync(abs).isDirectory()) throw new PaddockError(`The workspace ${abs} is not a folder.`, 'Pass the project folder, not a file.');
+  return abs;
+}
+
+function detailsOf(info: Docker.ContainerInspectInfo): SandboxDetails {
+  const labels = info.Config.Labels ?? {};
+  const env = new Map((info.Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  const ports: PublishedPort[] = [];
+  for (const [key, bindings] of Object.entries(info.NetworkSettings?.Ports ?? info.HostConfig.PortBindings ?? {})) {
+    const [port, protocol] = key.split('/');
+    for (const b of (bindings as { HostIp: string; HostPort: string }[] | null) ?? []) {
+      ports.push({ containerPort: Number(port), protocol, hostIp: b.HostIp, hostPort: Number(b.HostPort) || 0 });
+    }
+  }
+  if (!ports.length) {
+    for (const [key, bindings] of Object.entries(info.HostConfig.PortBindings ?? {})) {
+      const [port, protocol] = key.split('/');
+      for (const b of (bindings as { HostIp: string; HostPort: string }[]) ?? []) ports.push({ containerPort: Number(port), protocol, hostIp: b.HostIp, hostPort: Number(b.HostPort) || 0 });
+    }
+  }
+  return {
+    name: info.Name.replace(/^\//, ''),
+    id: info.Id,
+    workspace: labels[LABELS.workspace] ?? '',
+    agent: labels[LABELS.agent] ?? '',
+    status: statusOf(info.State.Status),
+    runtime: info.HostConfig.Runtime || 'runc',
+    image: info.Config.Image,
+    created: new Date(info.Created).toISOString(),
+    startedAt: info.State.Running ? info.State.StartedAt : undefined,
+    ports,
+    mounts: (info.Mounts ?? []).map((m: any) => ({ type: m.Type, source: m.Source ?? '', target: m.Destination, readOnly: m.RW === false }))
+      .concat(Object.keys(info.HostConfig.Tmpfs ?? {}).map((t) => ({ type: 'tmpfs', source: '', target: t, readOnly: /\bro\b/.test(info.HostConfig.Tmpfs![t]) }))),
+    envNames: (labels[LABELS.envNames] ?? '').split(',').filter(Boolean),
+    limits: { cpus: (info.HostConfig.NanoCpus ?? 0) / 1e9, memoryBytes: info.HostConfig.Memory ?? 0, pids: info.HostConfig.PidsLimit ?? 0 },
+    user: { uid: Number(env.get('PADDOCK_UID') ?? 0), gid: Number(env.get('PADDOCK_GID') ?? 0) },
+    templateHash: labels[LABELS.templateHash],
+    createdBy: labels[LABELS.createdBy],
+  };
+}

@@ -1,0 +1,129 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { getAgent, type AgentSpec } from '../core/agents.js';
+import { PaddockError } from '../core/errors.js';
+import { parseEnvAssignments, parseEnvFile, parsePort, resolveLimits } from '../core/options.js';
+import { checkWorkspace, envHash, type SandboxEngine } from './engine.js';
+import { TemplateBuilder, type TemplateOptions } from './templates.js';
+import type { SandboxDetails } from './types.js';
+
+/** Everything a user can say about a sandbox when creating or running one. */
+export interface SandboxRequest {
+  readonly agent: string;
+  readonly workspace: string;
+  readonly name?: string;
+  /** `K=V` (or `K` to pass the host's value). */
+  readonly env?: readonly string[];
+  readonly envFiles?: readonly string[];
+  readonly cpus?: string | number;
+  readonly memory?: string | number;
+  readonly pids?: string | number;
+  readonly ports?: readonly (string | number)[];
+  readonly runtime?: string;
+  /** An image to use as it is, instead of building a template. */
+  readonly template?: string;
+  readonly templateOptions?: TemplateOptions;
+  /** Remove and create again when the sandbox exists but differs from the request. */
+  readonly recreate?: boolean;
+}
+
+/** Thrown when a sandbox exists but was created with other settings; `recreate` resolves it. */
+export class RecreateNeeded extends PaddockError {
+  constructor(readonly sandbox: string, readonly reason: string) {
+    super(`Sandbox ${sandbox} was created with ${reason}; changes take effect only when it is recreated (its state outside the workspace is lost).`,
+      'Run again with --recreate to recreate it, or drop the changed options to keep it.');
+  }
+}
+
+export interface PreparedSandbox {
+  readonly sandbox: SandboxDetails;
+  readonly agent: AgentSpec;
+  readonly created: boolean;
+  /** Notes for the user (e.g. the template changed since the sandbox was created). */
+  readonly notes: string[];
+}
+
+function readEnv(request: SandboxRequest): Record<string, string> {
+  let env: Record<string, string> = {};
+  for (const file of request.envFiles ?? []) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      throw new PaddockError(`Cannot read the env file ${file}.`, 'Check the --env-file path.');
+    }
+    env = { ...env, ...parseEnvFile(text, file) };
+  }
+  return { ...env, ...parseEnvAssignments(request.env ?? []) };
+}
+
+/** Builds (or reuses) the image a request needs. */
+export async function imageFor(engine: SandboxEngine, agent: AgentSpec, workspace: string, request: SandboxRequest): Promise<string> {
+  const builder = new TemplateBuilder(engine.docker);
+  if (request.template) {
+    if (!(await builder.imageId(request.template))) {
+      throw new PaddockError(`The template image "${request.template}" is not on the engine.`, `Build or pull it first ("docker pull ${request.template}").`);
+    }
+    return request.template;
+  }
+  const image = await builder.ensureAgentImage(agent.template, request.templateOptions);
+  const custom = join(workspace, '.paddock');
+  if (existsSync(join(custom, 'Dockerfile'))) return builder.ensureWorkspaceImage(custom, image, request.templateOptions);
+  return image;
+}
+
+/**
+ * Finds the one sandbox of (workspace, agent) or creates it, then starts it. Reuse keeps the
+ * sandbox's state; options that only apply at creation are compared and, when they differ,
+ * the caller is told that a recreate is needed rather than silently ignored.
+ */
+export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequest, onProgress: (line: string) => void = () => {}): Promise<PreparedSandbox> {
+  const agent = getAgent(request.agent);
+  const workspace = checkWorkspace(request.workspace);
+  // The agent's own variables (e.g. IS_SANDBOX) count as part of the sandbox's environment.
+  const env = { ...agent.env, ...readEnv(request) };
+  const limits = resolveLimits(request);
+  const ports = (request.ports ?? []).map(parsePort);
+  await engine.ping();
+  if (request.runtime) await engine.checkRuntime(request.runtime);
+  const notes: string[] = [];
+
+  let existing = await engine.findFor(workspace, agent.id);
+  if (existing && request.name && existing.name !== request.name) {
+    throw new PaddockError(`Workspace ${workspace} already has a ${agent.id} sandbox named ${existing.name}.`, `Use that name, or "paddock rm ${existing.name}" first.`);
+  }
+  const image = await imageFor(engine, agent, workspace, request);
+  if (existing) {
+    const details = await engine.get(existing.id);
+    const reasons: string[] = [];
+    const envGiven = (request.env?.length ?? 0) + (request.envFiles?.length ?? 0) > 0;
+    if (envGiven && (await labelOf(engine, details.id, 'dev.paddock.env-hash')) !== envHash(env)) reasons.push('other environment variables');
+    if (request.runtime && request.runtime !== details.runtime) reasons.push(`runtime ${details.runtime} (asked: ${request.runtime})`);
+    if (request.cpus !== undefined && limits.nanoCpus / 1e9 !== details.limits.cpus) reasons.push(`${details.limits.cpus} CPUs`);
+    if (request.memory !== undefined && limits.memoryBytes !== details.limits.memoryBytes) reasons.push('another memory limit');
+    if (request.pids !== undefined && limits.pids !== details.limits.pids) reasons.push('another pids limit');
+    const havePorts = new Set(details.ports.map((p) => `${p.containerPort}/${p.protocol}`));
+    if (ports.some((p) => !havePorts.has(`${p.containerPort}/${p.protocol}`))) reasons.push('other published ports');
+    if (reasons.length && !request.recreate) throw new RecreateNeeded(details.name, reasons.join(', '));
+    if (request.recreate) {
+      onProgress(`Recreating sandbox ${details.name}`);
+      await engine.remove(details.id);
+      existing = undefined;
+    } else if (details.image !== image) {
+      notes.push(`The ${agent.id} template changed since ${details.name} was created; run with --recreate to use the new image.`);
+    }
+  }
+  let created = false;
+  if (!existing) {
+    await engine.create({ workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime }, onProgress);
+    created = true;
+  }
+  const target = existing?.id ?? (await engine.findFor(workspace, agent.id))!.id;
+  onProgress('Starting sandbox');
+  const sandbox = await engine.start(target);
+  return { sandbox, agent, created, notes };
+}
+
+async function labelOf(engine: SandboxEngine, id: string, label: string): Promise<string | undefined> {
+  return (await engine.docker.getContainer(id).inspect()).Config.Labels?.[label];
+}
