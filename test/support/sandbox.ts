@@ -1,0 +1,74 @@
+// Shared helpers for the integration, template and e2e tiers: real CLI, real engine, temp workspaces.
+import { spawn, spawnSync } from 'node:child_process';
+import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { SandboxEngine } from '../../src/engine/engine.js';
+
+export const REPO = join(__dirname, '..', '..');
+export const CLI = join(REPO, 'bin', 'paddock');
+
+/** The uid/gid that owns test workspaces: a non-root user, as on a developer's machine. */
+export const OWNER = { uid: 1000, gid: 1000 };
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the built CLI (dist/, built by `npm run build`) as a user would. */
+export function paddock(args: readonly string[], options: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? REPO,
+      env: { ...process.env, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`paddock ${args.join(' ')} timed out\n${stderr}`)); }, options.timeoutMs ?? 600_000);
+    child.on('error', reject);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr }); });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Runs the CLI and fails with its output when it exits non-zero. */
+export async function paddockOk(args: readonly string[], options?: Parameters<typeof paddock>[1]): Promise<CliResult> {
+  const result = await paddock(args, options);
+  if (result.code !== 0) throw new Error(`paddock ${args.join(' ')} exited ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  return result;
+}
+
+/** A fresh workspace folder owned by OWNER, with the given files (path → content). */
+export function makeWorkspace(files: Record<string, string> = {}, prefix = 'paddock-ws-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  for (const [path, content] of Object.entries(files)) {
+    const full = join(dir, path);
+    mkdirSync(dirname(full), { recursive: true });
+    writeFileSync(full, content);
+  }
+  spawnSync('chown', ['-R', `${OWNER.uid}:${OWNER.gid}`, dir]);
+  chownSync(dir, OWNER.uid, OWNER.gid);
+  return dir;
+}
+
+export function engine(): SandboxEngine {
+  return SandboxEngine.connect();
+}
+
+/** Removes the sandboxes of a workspace (only those: other tests may be running), then the folder. */
+export async function cleanup(workspace: string): Promise<void> {
+  const e = engine();
+  for (const s of await e.list({ workspace })) await e.remove(s.id).catch(() => {});
+  rmSync(workspace, { recursive: true, force: true });
+}
+
+/** `docker` CLI, for checks that should not go through Paddock's own code. */
+export function docker(args: readonly string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync('docker', args, { encoding: 'utf8' });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
