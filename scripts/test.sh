@@ -22,8 +22,13 @@ if needs_engine; then scripts/ensure-engine.sh || exit 1; fi
 run_node_tier() { # name, glob, extra args
   local name="$1" glob="$2"; shift 2
   local log="$RESULTS_DIR/$name.log"
-  # shellcheck disable=SC2086
-  node --import tsx --test --test-reporter=spec --test-reporter-destination=stdout "$@" $glob 2>&1 | tee "$log"
+  local files
+  shopt -s globstar nullglob
+  # shellcheck disable=SC2206
+  files=( $glob )
+  shopt -u globstar nullglob
+  if [ ${#files[@]} = 0 ]; then summary+=("$name: no test files"); return; fi
+  node --import tsx --test --test-reporter=spec --test-reporter-destination=stdout "$@" "${files[@]}" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
   local tests pass fail skip
   tests=$(grep -E '^ℹ tests ' "$log" | awk '{print $3}' | tail -1)
