@@ -41,9 +41,15 @@ async function resolveSandbox(engine: SandboxEngine, ref: string): Promise<strin
   throw new PaddockError(`No sandbox named "${ref}".`, 'Run "paddock ls" to see the sandboxes.');
 }
 
-/** Commander keeps the `--` that separates Paddock's options from the command's. */
-function afterDashes(args: string[]): string[] {
-  return args[0] === '--' ? args.slice(1) : args;
+/**
+ * Splits a command's operands at `--`: what comes after it belongs to the agent or command, even
+ * when it looks like an option. Commander merges both sides into `cmd.args`, so the split is
+ * taken from the raw argv.
+ */
+function splitAtDashes(cmd: Command, argv: readonly string[]): { before: string[]; after: string[] } {
+  const at = argv.indexOf('--');
+  const after = at < 0 ? [] : argv.slice(at + 1);
+  return { before: cmd.args.slice(0, cmd.args.length - after.length), after };
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -149,14 +155,13 @@ function printSandboxes(list: SandboxSummary[], json: boolean): void {
   ])));
 }
 
-export function buildProgram(): Command {
+export function buildProgram(argv: readonly string[] = process.argv): Command {
   const program = new Command('paddock')
     .description('Run AI coding agents (Claude Code, Gemini CLI, Codex, a shell) in sandboxes that see your project at its real path, but not its secrets.')
     .version(PADDOCK_VERSION, '-v, --version')
     .option('-H, --host <url>', 'Docker engine (unix://, tcp://, ssh://); default: DOCKER_HOST, then the current Docker context')
     .option('--context <name>', 'Docker context to use')
-    .showHelpAfterError()
-    .enablePositionalOptions();
+    .showHelpAfterError();
 
   withCreateOptions(program.command('run')
     .description('Create the sandbox of AGENT for WORKSPACE if needed, start it, and attach a terminal to the agent')
@@ -164,14 +169,15 @@ export function buildProgram(): Command {
     .argument('[workspace]', 'project folder (default: current folder)')
     .argument('[agentArgs...]', 'arguments for the agent, after --')
     .option('--no-auto-approve', 'start the agent in its normal, prompting mode'))
-    .passThroughOptions()
-    .action(async (agentName: string, workspace: string | undefined, agentArgs: string[], o: any, cmd: Command) => {
+    .action(async (agentName: string, workspace: string | undefined, _rest: string[], o: any, cmd: Command) => {
       getAgent(agentName);
+      const { before, after: agentArgs } = splitAtDashes(cmd, argv);
+      if (before.length > 2) throw new PaddockError(`Unexpected argument "${before[2]}".`, 'Put arguments for the agent after --, e.g. paddock run claude . -- -p "hello".');
       const engine = engineFrom(cmd);
       const prepared = await prepareInteractively(engine, requestFrom(agentName, workspace, o));
       for (const note of prepared.notes) log(`note: ${note}`);
       log(`${prepared.created ? 'Created' : 'Using'} sandbox ${prepared.sandbox.name} (${prepared.sandbox.workspace})`);
-      throw new ExitWith(await attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, afterDashes(agentArgs), o.autoApprove)));
+      throw new ExitWith(await attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove)));
     });
 
   withCreateOptions(program.command('create')
@@ -229,18 +235,18 @@ export function buildProgram(): Command {
   program.command('exec')
     .description('Run a command in a running sandbox as the agent user; its exit code is passed through')
     .argument('<sandbox>', 'name, id, or workspace folder')
-    .argument('<command...>', 'the command, after --')
+    .argument('[command...]', 'the command, after --')
     .option('-u, --user <user>', 'run as this user instead of "agent" (e.g. root to install packages)')
     .option('-w, --workdir <dir>', 'working directory (default: the workspace)')
     .option('-e, --env <K=V>', 'environment variable for this command (repeatable)', collect, [])
-    .passThroughOptions()
-    .action(async (ref: string, command: string[], o: any, cmd: Command) => {
+    .action(async (ref: string, _command: string[], o: any, cmd: Command) => {
       const engine = engineFrom(cmd);
       const id = await resolveSandbox(engine, ref);
       const env = Object.fromEntries((o.env as string[]).map((kv) => [kv.split('=')[0], kv.slice(kv.indexOf('=') + 1)]));
-      const argv = afterDashes(command);
-      if (!argv.length) throw new PaddockError('No command given.', 'Put the command after --, e.g. paddock exec SANDBOX -- ls -la.');
-      throw new ExitWith(await attach(engine, id, argv, { user: o.user, workdir: o.workdir, env }));
+      const { before, after } = splitAtDashes(cmd, argv);
+      const command = after.length ? after : before.slice(1);
+      if (!command.length) throw new PaddockError('No command given.', 'Put the command after --, e.g. paddock exec SANDBOX -- ls -la.');
+      throw new ExitWith(await attach(engine, id, command, { user: o.user, workdir: o.workdir, env }));
     });
 
   program.command('logs')
@@ -320,14 +326,14 @@ export function buildProgram(): Command {
     .option('--agent <agent>', `agent to run: ${AGENT_IDS.join(', ')}`, 'claude')
     .argument('[agentArgs...]', 'arguments for the agent, after --')
     .option('--no-auto-approve', 'start the agent in its normal, prompting mode'))
-    .passThroughOptions()
-    .action(async (agentArgs: string[], o: any, cmd: Command) => {
+    .action(async (_rest: string[], o: any, cmd: Command) => {
+      const { after: agentArgs } = splitAtDashes(cmd, argv);
       const agent = getAgent(o.agent);
       const workspace = demoWorkspace();
       const engine = engineFrom(cmd);
       const prepared = await prepareInteractively(engine, requestFrom(agent.id, workspace, o));
       log(`${prepared.created ? 'Created' : 'Using'} sandbox ${prepared.sandbox.name} on the demo workspace ${workspace}`);
-      throw new ExitWith(await attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, afterDashes(agentArgs), o.autoApprove)));
+      throw new ExitWith(await attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove)));
     });
 
   return program;
@@ -345,7 +351,7 @@ function demoWorkspace(): string {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await buildProgram(argv).parseAsync(argv);
     return 0;
   } catch (err) {
     if (err instanceof ExitWith) return err.code;

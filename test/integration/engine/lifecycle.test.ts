@@ -1,0 +1,149 @@
+// The sandbox lifecycle through the real CLI against the real Docker engine.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { cleanup, docker, makeWorkspace, OWNER, paddock, paddockOk } from '../../support/sandbox.js';
+
+describe('a sandbox, from create to rm', () => {
+  let ws: string;
+  let name: string;
+
+  before(async () => {
+    ws = makeWorkspace({ 'README.md': '# project\n', 'src/app.js': 'console.log(1)\n' });
+    const created = await paddockOk(['create', 'shell', ws, '-e', 'GREETING=hello world', '-p', '3000', '--memory', '1g', '--cpus', '1.5', '--pids', '300']);
+    name = created.stdout.trim();
+  });
+  after(() => cleanup(ws));
+
+  it('sees the workspace at the same absolute path, as its working directory', async () => {
+    const r = await paddockOk(['exec', name, '--', 'pwd']);
+    assert.equal(r.stdout.trim(), ws);
+    const ls = await paddockOk(['exec', name, '--', 'cat', 'src/app.js']);
+    assert.equal(ls.stdout, 'console.log(1)\n');
+  });
+
+  it('runs the agent as a non-root user whose files belong to the workspace owner on the host', async () => {
+    const id = await paddockOk(['exec', name, '--', 'id', '-u']);
+    assert.equal(id.stdout.trim(), String(OWNER.uid));
+    await paddockOk(['exec', name, '--', 'sh', '-c', 'mkdir -p out && echo made inside > out/new.txt']);
+    const file = join(ws, 'out', 'new.txt');
+    assert.equal(readFileSync(file, 'utf8'), 'made inside\n');
+    assert.equal(statSync(file).uid, OWNER.uid);
+    assert.equal(statSync(file).gid, OWNER.gid);
+  });
+
+  it('sees a change made on the host at once (a bind mount, not a copy)', async () => {
+    writeFileSync(join(ws, 'from-host.txt'), 'host wrote this\n');
+    assert.equal((await paddockOk(['exec', name, '--', 'cat', 'from-host.txt'])).stdout, 'host wrote this\n');
+  });
+
+  it('carries the environment variables it was created with', async () => {
+    assert.equal((await paddockOk(['exec', name, '--', 'printenv', 'GREETING'])).stdout, 'hello world\n');
+  });
+
+  it('has the host user\'s git identity', async () => {
+    const expected = spawnSync('git', ['config', '--get', 'user.email'], { encoding: 'utf8', cwd: ws }).stdout.trim();
+    assert.ok(expected, 'the test machine needs a git user.email (CI sets one)');
+    assert.equal((await paddockOk(['exec', name, '--', 'git', 'config', '--get', 'user.email'])).stdout.trim(), expected);
+    await paddockOk(['exec', name, '--', 'sh', '-c', 'git init -q && git add README.md && git commit -qm first']);
+    const author = await paddockOk(['exec', name, '--', 'git', 'log', '-1', '--format=%ae']);
+    assert.equal(author.stdout.trim(), expected);
+  });
+
+  it('holds nothing of the host but the workspace: no ~/.ssh, no cloud credentials, no Docker socket', async () => {
+    const r = await paddock(['exec', name, '--', 'sh', '-c', 'ls -d ~/.ssh ~/.aws ~/.config/gcloud /var/run/docker.sock /run/docker.sock /root 2>&1; true']);
+    for (const path of ['.ssh', '.aws', 'gcloud', 'docker.sock']) assert.match(r.stdout, new RegExp(`${path.replace('.', '\\.')}': No such file|${path}.*No such file`), path);
+    const mounts = await paddockOk(['exec', name, '--', 'sh', '-c', 'cat /proc/self/mountinfo']);
+    assert.doesNotMatch(mounts.stdout, /docker\.sock|\/root\/|\/home\/(?!agent)/);
+  });
+
+  it('applies limits, and publishes ports on 127.0.0.1 only', () => {
+    const inspect = JSON.parse(docker(['inspect', name]).stdout)[0];
+    assert.equal(inspect.HostConfig.Memory, 1024 ** 3);
+    assert.equal(inspect.HostConfig.NanoCpus, 1.5e9);
+    assert.equal(inspect.HostConfig.PidsLimit, 300);
+    const bindings = inspect.NetworkSettings.Ports['3000/tcp'];
+    assert.ok(bindings.length >= 1);
+    for (const b of bindings) assert.equal(b.HostIp, '127.0.0.1');
+    assert.ok(Number(bindings[0].HostPort) > 0);
+    assert.deepEqual(inspect.HostConfig.CapDrop, ['ALL']);
+    assert.ok(inspect.HostConfig.SecurityOpt.includes('no-new-privileges:true'));
+  });
+
+  it('lists it with the documented JSON fields', async () => {
+    const list = JSON.parse((await paddockOk(['ls', '--json'])).stdout) as any[];
+    const mine = list.find((s) => s.name === name);
+    assert.ok(mine, 'listed');
+    for (const key of ['name', 'id', 'workspace', 'agent', 'status', 'runtime', 'image', 'created']) assert.ok(key in mine, key);
+    assert.equal(mine.workspace, ws);
+    assert.equal(mine.agent, 'shell');
+    assert.equal(mine.status, 'running');
+    assert.equal(mine.runtime, 'runc');
+  });
+
+  it('inspect shows mounts, env names, limits and ports, never env values', async () => {
+    const d = JSON.parse((await paddockOk(['inspect', name, '--json'])).stdout);
+    assert.deepEqual(d.envNames, ['GREETING']);
+    assert.doesNotMatch(JSON.stringify(d), /hello world/);
+    assert.equal(d.limits.memoryBytes, 1024 ** 3);
+    assert.equal(d.ports[0].containerPort, 3000);
+    assert.equal(d.ports[0].hostIp, '127.0.0.1');
+    assert.ok(d.mounts.some((m: any) => m.target === ws && m.type === 'bind'));
+    const text = await paddockOk(['inspect', ws]);
+    assert.match(text.stdout, new RegExp(`Workspace: ${ws}`));
+  });
+
+  it('passes the exit code of exec through', async () => {
+    assert.equal((await paddock(['exec', name, '--', 'sh', '-c', 'exit 7'])).code, 7);
+    assert.equal((await paddock(['exec', name, '--', 'false'])).code, 1);
+    const missing = await paddock(['exec', name, '--', 'no-such-command']);
+    assert.ok(missing.code === 126 || missing.code === 127, `code ${missing.code}`);
+  });
+
+  it('pipes stdin to exec', async () => {
+    const r = await paddockOk(['exec', name, '--', 'wc', '-c'], { input: 'twelve bytes' });
+    assert.equal(r.stdout.trim(), '12');
+  });
+
+  it('keeps what was installed inside across stop and start', async () => {
+    await paddockOk(['exec', name, '--', 'sh', '-c', 'printf "#!/bin/sh\\necho tool-ok\\n" > ~/.local/bin/mytool && chmod +x ~/.local/bin/mytool']);
+    await paddockOk(['exec', name, '-u', 'root', '--', 'sh', '-c', 'echo system-wide > /opt/installed-by-root']);
+    await paddockOk(['stop', name]);
+    const stopped = JSON.parse((await paddockOk(['ls', '--json'])).stdout).find((s: any) => s.name === name);
+    assert.equal(stopped.status, 'stopped');
+    const refused = await paddock(['exec', name, '--', 'true']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /is stopped[\s\S]*paddock start/);
+    await paddockOk(['start', name]);
+    assert.equal((await paddockOk(['exec', name, '--', 'mytool'])).stdout, 'tool-ok\n');
+    assert.equal((await paddockOk(['exec', name, '--', 'cat', '/opt/installed-by-root'])).stdout, 'system-wide\n');
+  });
+
+  it('a second run reuses the same sandbox and its state', async () => {
+    const before = JSON.parse(docker(['inspect', name]).stdout)[0].Id;
+    const r = await paddockOk(['run', 'shell', ws, '--', '-c', 'mytool; pwd']);
+    assert.equal(r.stdout, `tool-ok\n${ws}\n`);
+    assert.match(r.stderr, new RegExp(`Using sandbox ${name}`));
+    assert.equal(JSON.parse(docker(['inspect', name]).stdout)[0].Id, before);
+  });
+
+  it('says a recreate is needed when the environment changes, and recreates on request', async () => {
+    const changed = await paddock(['run', 'shell', ws, '-e', 'GREETING=bye', '--', '-c', 'true']);
+    assert.equal(changed.code, 1);
+    assert.match(changed.stderr, /created with other environment variables[\s\S]*--recreate/);
+    assert.equal((await paddockOk(['exec', name, '--', 'printenv', 'GREETING'])).stdout, 'hello world\n', 'nothing changed');
+    const r = await paddockOk(['run', 'shell', ws, '-e', 'GREETING=bye', '--recreate', '--', '-c', 'printenv GREETING']);
+    assert.equal(r.stdout, 'bye\n');
+    assert.equal((await paddock(['exec', name, '--', 'sh', '-c', 'test -e ~/.local/bin/mytool'])).code, 1, 'a recreate starts from a clean sandbox');
+  });
+
+  it('rm removes the sandbox and leaves the workspace as it was', async () => {
+    await paddockOk(['rm', name]);
+    assert.equal(docker(['inspect', name]).code, 1);
+    assert.ok(existsSync(join(ws, 'out', 'new.txt')));
+    assert.ok(existsSync(join(ws, 'src', 'app.js')));
+    assert.ok(existsSync(join(ws, '.git')));
+  });
+});
