@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getAgent, type AgentSpec } from '../core/agents.js';
 import { PaddockError } from '../core/errors.js';
+import { loadPolicy } from '../core/policy.js';
 import { parseEnvAssignments, parseEnvFile, parsePort, resolveLimits } from '../core/options.js';
 import { checkWorkspace, envHash, type SandboxEngine } from './engine.js';
 import { TemplateBuilder, type TemplateOptions } from './templates.js';
@@ -84,6 +85,8 @@ export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequ
   const env = { ...agent.env, ...readEnv(request) };
   const limits = resolveLimits(request);
   const ports = (request.ports ?? []).map(parsePort);
+  // A broken policy file stops here, before anything is built or created.
+  const policy = loadPolicy(workspace);
   await engine.ping();
   if (request.runtime) await engine.checkRuntime(request.runtime);
   const notes: string[] = [];
@@ -115,7 +118,7 @@ export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequ
   }
   let created = false;
   if (!existing) {
-    await engine.create({ workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime }, onProgress);
+    await engine.create({ workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime, policyHash: policy.hash }, onProgress);
     created = true;
   }
   const target = existing?.id ?? (await engine.findFor(workspace, agent.id))!.id;
