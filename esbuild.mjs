@@ -1,9 +1,11 @@
 // Bundles the CLI and the extension into dist/ (one file each; `vscode` stays external).
 import { build } from 'esbuild';
 
-const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning',
+const common = { bundle: true, platform: 'node', mainFields: ['module', 'main'], target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning',
   // optional native helpers of ssh2 (used only for ssh:// engines) are loaded lazily
-  external: ['cpu-features', './crypto/build/Release/sshcrypto.node'] };
+  external: ['cpu-features', './crypto/build/Release/sshcrypto.node'],
+  // jsonc-parser's UMD build loads its parts with a dynamic require that bundles cannot follow.
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' } };
 
 await Promise.all([
   build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' }),

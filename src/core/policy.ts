@@ -18,8 +18,15 @@ export const DEFAULT_HIDE = [
   '**/.npmrc', '**/.pypirc', '**/.netrc', '**/.aws/credentials', '**/.docker/config.json', '**/*.tfstate', '**/*.tfvars',
 ] as const;
 
-/** Folders the agent may read but not write: its own cage (policy, agent configs, editor and git hooks). */
-export const DEFAULT_READ_ONLY = ['.paddock', '.claude', '.gemini', '.codex', '.vscode', '.devcontainer', '.git/hooks'] as const;
+/**
+ * Paths the agent may read but not write: its own cage (policy, agent configs, editor settings),
+ * and what the host runs on the user's behalf: git hooks and git config (core.hooksPath,
+ * core.fsmonitor run programs), compose files (docker compose up runs what they say).
+ */
+export const DEFAULT_READ_ONLY = [
+  '.paddock', '.claude', '.gemini', '.codex', '.vscode', '.devcontainer', '.idea',
+  '**/.git/hooks', '**/.git/config', '**/docker-compose*.{yml,yaml}', '**/compose{,.*}.{yml,yaml}',
+] as const;
 
 export const DEFAULT_BRIDGE_DENY = ['rm', 'sh', 'bash', 'zsh', 'dash', 'ash', 'su', 'sudo', 'dd', 'mkfs', 'shutdown', 'reboot', 'kill', 'chmod', 'chown', 'curl', 'wget', 'nc', 'python', 'python3', 'perl', 'node'] as const;
 

@@ -1,0 +1,188 @@
+import type { Command } from 'commander';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { analyzeWorkspace, secretVisible, type Analysis, type SandboxHidingState } from '../core/drift/index.js';
+import { PaddockError } from '../core/errors.js';
+import { DEFAULT_BLOCKED_PATHS, DEFAULT_BRIDGE_DENY, DEFAULT_HIDE, DEFAULT_NETWORK_ALLOW, DEFAULT_READ_ONLY, POLICY_FILE } from '../core/policy.js';
+import { checkWorkspace, type SandboxEngine } from '../engine/engine.js';
+import { hidingStateOf } from '../engine/hiding.js';
+import { verifySandbox, type VerifyReport } from '../engine/verify.js';
+
+/** What the commands need from main.ts (engine connection and sandbox lookup). */
+export interface CliContext {
+  readonly engineFrom: (cmd: Command) => SandboxEngine;
+  readonly resolveSandbox: (engine: SandboxEngine, ref: string) => Promise<string>;
+}
+
+const out = (text: string) => process.stdout.write(text);
+
+/** `paddock policy check|init` and `paddock verify`. */
+export function registerHidingCommands(program: Command, ctx: CliContext): void {
+  const policy = program.command('policy').description('The workspace policy (.paddock/policy.yaml): what the sandbox hides, and drift from agent configs');
+
+  policy.command('check')
+    .description('Show what the sandbox hides, where agent configs and the policy disagree, and files that look like secrets but are hidden by no rule. Exits 1 when a secret would be visible.')
+    .argument('[workspace]', 'project folder (default: current folder)')
+    .option('--json', 'print the report as JSON')
+    .option('--no-content', 'do not read file contents for credentials (globs and agent configs only)')
+    .option('--no-engine', 'do not compare with the workspace\'s existing sandboxes')
+    .action(async (workspaceArg: string | undefined, o: any, cmd: Command) => {
+      const workspace = checkWorkspace(workspaceArg ?? process.cwd());
+      const sandboxes: SandboxHidingState[] = [];
+      const notes: string[] = [];
+      if (o.engine !== false) {
+        try {
+          const engine = ctx.engineFrom(cmd);
+          await withTimeout(engine.ping(), 3000);
+          for (const s of await engine.list({ workspace })) sandboxes.push(await hidingStateOf(engine, s.id));
+        } catch {
+          notes.push('No Docker engine answered; existing sandboxes were not compared (use --no-engine to skip this).');
+        }
+      }
+      const analysis = analyzeWorkspace(workspace, { sandboxes, scanContent: o.content !== false });
+      const failing = secretVisible(analysis.findings);
+      if (o.json) out(`${JSON.stringify(reportJson(analysis, notes, failing), null, 2)}\n`);
+      else out(formatCheck(analysis, notes));
+      if (failing) {
+        throw new PaddockError('A secret would be visible in the sandbox (see the errors above).',
+          `Add the paths to "hide" in ${POLICY_FILE} (or run "paddock policy init" to start one), then recreate the sandbox.`, 1);
+      }
+    });
+
+  policy.command('init')
+    .description(`Write a commented ${POLICY_FILE} with the defaults (never overwrites one)`)
+    .argument('[workspace]', 'project folder (default: current folder)')
+    .action((workspaceArg: string | undefined) => {
+      const workspace = checkWorkspace(workspaceArg ?? process.cwd());
+      const file = join(workspace, POLICY_FILE);
+      if (existsSync(file)) throw new PaddockError(`${file} already exists.`, 'Edit it, or move it away first; Paddock never overwrites it.');
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, defaultPolicyText());
+      out(`${file}\n`);
+    });
+
+  program.command('verify')
+    .description('Check inside a running sandbox that every hidden path reads empty, home secrets and engine sockets are absent, and the cage is read-only. Exits 1 on any failure.')
+    .argument('<sandbox>', 'name, id, or workspace folder')
+    .option('--json', 'print the report as JSON')
+    .action(async (ref: string, o: any, cmd: Command) => {
+      const engine = ctx.engineFrom(cmd);
+      const report = await verifySandbox(engine, await ctx.resolveSandbox(engine, ref));
+      if (o.json) out(`${JSON.stringify(report, null, 2)}\n`);
+      else out(formatVerify(report));
+      if (!report.ok) {
+        throw new PaddockError(`Verification of ${report.sandbox} failed: ${report.failures.length} path${report.failures.length === 1 ? '' : 's'} not protected.`,
+          `Restart it ("paddock stop ${report.sandbox}" then "paddock start ${report.sandbox}") to mount the hidden paths again; recreate it for paths marked "not mounted"; check the image for baked-in credentials.`, 1);
+      }
+    });
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error('timeout')), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function reportJson(a: Analysis, notes: string[], failing: boolean) {
+  return {
+    workspace: a.workspace,
+    policyFile: a.policyExists ? a.policyFile : null,
+    policyHash: a.policyHash,
+    secretVisible: failing,
+    hidden: a.scan.plan.hidden,
+    aliases: a.scan.plan.aliases,
+    readOnly: a.scan.plan.readOnly,
+    absentReadOnly: a.scan.plan.absentCage,
+    counts: a.scan.counts,
+    findings: a.findings,
+    notes: [...a.scan.plan.notes, ...notes],
+  };
+}
+
+function formatCheck(a: Analysis, notes: string[]): string {
+  const rel = (p: string) => relative(a.workspace, p) || '.';
+  const lines: string[] = [];
+  const plan = a.scan.plan;
+  lines.push(`Workspace: ${a.workspace}`);
+  lines.push(`Policy:    ${a.policyExists ? rel(a.policyFile) : `defaults (no ${POLICY_FILE})`}, hash ${a.policyHash}`);
+  lines.push(`Scanned:   ${a.scan.counts.files} files in ${a.scan.counts.dirs} folders`);
+  lines.push(`Hidden:    ${plan.hidden.length ? '' : 'nothing'}`);
+  for (const h of plan.hidden.slice(0, 40)) {
+    const why = h.reason === 'rule' ? h.rule : h.reason === 'hard-link' ? `hard link of ${h.via}` : `target of symlink ${h.via}`;
+    lines.push(`  ${h.relative}${h.kind === 'dir' ? '/' : ''}  (${why})`);
+  }
+  if (plan.hidden.length > 40) lines.push(`  ... and ${plan.hidden.length - 40} more (--json lists all)`);
+  lines.push(`Read-only: ${plan.readOnly.map((c) => c.relative + (c.kind === 'dir' ? '/' : '')).join(', ') || 'nothing'}`);
+  const order = { error: 0, warning: 1, info: 2 } as const;
+  const findings = [...a.findings].sort((x, y) => order[x.severity] - order[y.severity]);
+  lines.push('');
+  if (!findings.length) lines.push('No findings.');
+  for (const f of findings) {
+    lines.push(`${f.severity.padEnd(7)} ${rel(f.file)}:${f.range.line}:${f.range.col}  ${f.message}  [${f.rule}]`);
+    for (const fix of f.fixes) lines.push(`        fix: ${fix.title}`);
+  }
+  for (const n of [...plan.notes, ...notes]) lines.push(`note: ${n}`);
+  const count = (s: string) => findings.filter((f) => f.severity === s).length;
+  lines.push('', `${count('error')} errors, ${count('warning')} warnings, ${count('info')} info`);
+  return `${lines.join('\n')}\n`;
+}
+
+function formatVerify(r: VerifyReport): string {
+  const lines = [`Sandbox:   ${r.sandbox}`, `Workspace: ${r.workspace}`, ''];
+  const label: Record<string, string> = { 'hidden-file': 'hidden file', 'hidden-folder': 'hidden folder', 'hidden-alias': 'symlink', 'read-only': 'read-only', 'home-secret': 'home secret', 'docker-socket': 'engine socket', 'docker-env': 'engine env' };
+  // Passing home and socket checks are many and alike: list failures, and passing checks of workspace paths.
+  for (const c of r.checks) {
+    if (c.ok && (c.check === 'home-secret' || c.check === 'docker-socket')) continue;
+    lines.push(`${c.ok ? 'ok  ' : 'FAIL'}  ${label[c.check].padEnd(13)} ${c.path}  ${c.detail}`);
+  }
+  const homeOk = r.checks.filter((c) => c.ok && c.check === 'home-secret').length;
+  const sockOk = r.checks.filter((c) => c.ok && c.check === 'docker-socket').length;
+  lines.push(`ok    ${homeOk} home credential paths absent, ${sockOk} engine sockets absent`);
+  for (const n of r.notes) lines.push(`note: ${n}`);
+  lines.push('', r.ok ? `Verified: ${r.checks.length} checks passed.` : `FAILED: ${r.failures.length} of ${r.checks.length} checks.`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** The policy file `policy init` writes: the defaults, each section explained. */
+export function defaultPolicyText(): string {
+  const list = (items: readonly string[], indent = '  ') => items.map((i) => `${indent}- ${JSON.stringify(i)}`).join('\n');
+  return `# Paddock sandbox policy. Schema: resources/policy.schema.json (editors complete and validate it).
+# Changes apply when the sandbox is (re)created; "paddock policy check" shows their effect.
+version: 1
+
+# Workspace paths the sandbox never sees: files are covered with /dev/null, folders with an
+# empty read-only tmpfs, at the same path. Globs relative to the workspace, "**" at any depth;
+# the last matching rule wins and "!" re-includes.
+hide:
+${list(DEFAULT_HIDE)}
+
+# Paths the agent can read but not change: its own cage, and what the host runs for you.
+readOnly:
+${list(DEFAULT_READ_ONLY)}
+
+# How far the MCP bridge lets the agent act on the project's other containers.
+tier: moderate   # strict | moderate | permissive
+
+bridge:
+  containers: []          # container name globs or a compose project name, e.g. ["myapp-*"]
+  permissions: { logs: true, inspect: true, stats: true, exec: true, files: false, lifecycle: false }
+  exec: {}                # per container glob: allowed commands, e.g. { "myapp-api": ["npm test", "echo *"] }
+  deny:                   # never allowed in the permissive tier
+${list(DEFAULT_BRIDGE_DENY, '    ')}
+  blockedPaths:
+${list(DEFAULT_BLOCKED_PATHS, '    ')}
+
+network:
+  policy: deny            # hosts no rule names are refused
+  allow:
+${list(DEFAULT_NETWORK_ALLOW, '    ')}
+  deny: []
+
+env: {}                   # environment of the sandbox (not for secrets: the agent reads them)
+resources: {}             # e.g. { cpus: 2, memory: 4g, pids: 1024 }
+ports: []                 # published on 127.0.0.1, e.g. [3000, "8080:80"]
+`;
+}

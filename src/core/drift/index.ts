@@ -1,0 +1,4 @@
+export * from './types.js';
+export * from './readers.js';
+export * from './fixes.js';
+export * from './analyze.js';

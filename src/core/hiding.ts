@@ -1,0 +1,404 @@
+import { createHash } from 'node:crypto';
+import { lstatSync, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
+import { isAbsolute, join, relative, sep } from 'node:path';
+import picomatch from 'picomatch';
+
+/**
+ * The mount plan: which workspace paths the sandbox must not see, and which it may read but not
+ * change. Globs are expanded over the real tree at every create and start; each hidden file gets
+ * /dev/null bound read-only over it, each hidden folder an empty read-only tmpfs, at the same
+ * absolute path as on the host. Pure: reads the file system, never writes it.
+ */
+
+/** One glob of a list, compiled. Lists are evaluated like .gitignore: the last matching rule wins. */
+export interface GlobRule {
+  /** As written (with its leading "!" when negated). */
+  readonly pattern: string;
+  readonly index: number;
+  readonly negated: boolean;
+  readonly test: (relativePath: string) => boolean;
+}
+
+export interface GlobOptions {
+  /** Match paths case-insensitively (default: on macOS and Windows hosts, whose file systems are). */
+  readonly caseInsensitive?: boolean;
+}
+
+const defaultNocase = () => process.platform === 'darwin' || process.platform === 'win32';
+
+/** Workspace paths are always '/'-separated and relative ("a/b/.env"), whatever the host OS. */
+export function toPosix(path: string): string {
+  return sep === '/' ? path : path.split(sep).join('/');
+}
+
+/** A glob as the user wrote it, made relative: "./x" and "/x" mean x at the workspace root. */
+function normalizeGlob(glob: string): string {
+  let g = glob.trim();
+  while (g.startsWith('./')) g = g.slice(2);
+  if (g.startsWith('/')) g = g.replace(/^\/+/, '');
+  if (g.endsWith('/')) g = `${g}**`;
+  return g;
+}
+
+export function compileGlobs(patterns: readonly string[], options: GlobOptions = {}): GlobRule[] {
+  const nocase = options.caseInsensitive ?? defaultNocase();
+  return patterns.map((pattern, index) => {
+    const negated = pattern.startsWith('!');
+    const glob = normalizeGlob(negated ? pattern.slice(1) : pattern);
+    // dot: "**" must cross dot-folders (".config/secrets"); a folder pattern also names what is inside it.
+    const matchers = [picomatch(glob, { dot: true, nocase })];
+    if (!glob.endsWith('/**')) matchers.push(picomatch(`${glob}/**`, { dot: true, nocase }));
+    return { pattern, index, negated, test: (p: string) => matchers.some((m) => m(p)) };
+  });
+}
+
+/** The rule that decides a path (the last one that matches), if any. */
+export function decidingRule(rules: readonly GlobRule[], relativePath: string): GlobRule | undefined {
+  for (let i = rules.length - 1; i >= 0; i--) if (rules[i].test(relativePath)) return rules[i];
+  return undefined;
+}
+
+export type EntryKind = 'file' | 'dir';
+
+export interface HiddenEntry {
+  /** '/'-separated, relative to the workspace. */
+  readonly relative: string;
+  /** Absolute path, the same on the host and in the sandbox. */
+  readonly path: string;
+  readonly kind: EntryKind;
+  /** rule: matched a hide glob; symlink-target: a hidden name is a symlink to it; hard-link: same inode as a hidden file. */
+  readonly reason: 'rule' | 'symlink-target' | 'hard-link';
+  /** The hide glob responsible (for symlink targets and hard links: the one that hid the other name). */
+  readonly rule: string;
+  /** For symlink targets and hard links: the other name. */
+  readonly via?: string;
+}
+
+/** A symlink in the workspace that leads to a hidden path: reading through it must give nothing either. */
+export interface HiddenAlias {
+  readonly relative: string;
+  readonly path: string;
+  /** The hidden path it resolves to (relative). */
+  readonly target: string;
+  readonly kind: EntryKind;
+}
+
+export interface CageEntry {
+  readonly relative: string;
+  readonly path: string;
+  readonly kind: EntryKind;
+  readonly rule: string;
+}
+
+export interface PlannedMount {
+  readonly type: 'bind' | 'tmpfs';
+  /** Host path of a bind (/dev/null for hidden files). */
+  readonly source?: string;
+  /** Absolute path in the sandbox (the same as on the host). */
+  readonly target: string;
+  readonly readOnly: true;
+  readonly purpose: 'hide' | 'read-only';
+  readonly relative: string;
+}
+
+export interface MountPlan {
+  readonly workspace: string;
+  readonly hidden: readonly HiddenEntry[];
+  readonly aliases: readonly HiddenAlias[];
+  /** Existing cage paths, mounted read-only. */
+  readonly readOnly: readonly CageEntry[];
+  /** Literal cage paths that do not exist: not mounted (that would create them in the workspace), so the agent could create them. */
+  readonly absentCage: readonly string[];
+  readonly mounts: readonly PlannedMount[];
+  /** Hash of the hidden set: changes when a secret file appears or disappears. */
+  readonly fingerprint: string;
+  readonly notes: readonly string[];
+}
+
+export interface WorkspaceScan {
+  readonly plan: MountPlan;
+  /** Visible regular files (relative), in walk order: what the sandbox can read. */
+  readonly visibleFiles: readonly string[];
+  /** Visible folders (relative). */
+  readonly visibleDirs: readonly string[];
+  /** Files inside hidden folders (relative), for "denied and hidden" comparisons. */
+  readonly filesInHiddenDirs: readonly string[];
+  readonly counts: { readonly files: number; readonly dirs: number; readonly symlinks: number };
+}
+
+export interface ScanInput {
+  readonly hide: readonly string[];
+  readonly readOnly: readonly string[];
+}
+
+/** Folders that are git's own data: never walked for files (their content is not the project's). */
+const GIT_DIR = '.git';
+
+/** Above this many hidden paths the sandbox gets that many mounts, which is slow to create; say so. */
+export const MANY_MOUNTS = 500;
+
+const hasGlobChars = (p: string) => /[*?[\]{}()!+@]/.test(p);
+
+/**
+ * Walks the workspace once and returns the mount plan plus what stays visible. Symlinked
+ * folders are not followed (a cycle or a path outside the workspace); every path in the plan is
+ * a real path below the workspace, so no mount target passes through a symlink.
+ */
+export function scanWorkspace(workspace: string, input: ScanInput, options: GlobOptions = {}): WorkspaceScan {
+  const hideRules = compileGlobs(input.hide, options);
+  const cageRules = compileGlobs(input.readOnly, options);
+  const hasNegation = hideRules.some((r) => r.negated);
+  // Fast path: one combined test of every positive rule; most paths match none.
+  const anyHide = picomatch(hideRules.filter((r) => !r.negated).flatMap((r) => {
+    const g = normalizeGlob(r.pattern);
+    return g.endsWith('/**') ? [g] : [g, `${g}/**`];
+  }), { dot: true, nocase: options.caseInsensitive ?? defaultNocase() });
+  const cageGlobs = cageRules.filter((r) => !r.negated && hasGlobChars(normalizeGlob(r.pattern)));
+  const hideDecision = (rel: string): GlobRule | undefined => {
+    if (!anyHide(rel)) return undefined;
+    const rule = decidingRule(hideRules, rel);
+    return rule && !rule.negated ? rule : undefined;
+  };
+  const cageDecision = (rel: string): GlobRule | undefined => {
+    if (!cageGlobs.length) return undefined;
+    const rule = decidingRule(cageRules, rel);
+    return rule && !rule.negated ? rule : undefined;
+  };
+
+  const hidden = new Map<string, HiddenEntry>();
+  const visibleFiles: string[] = [];
+  const visibleDirs: string[] = [];
+  const filesInHiddenDirs: string[] = [];
+  const symlinks: string[] = [];
+  const cage = new Map<string, CageEntry>();
+  const notes: string[] = [];
+  let files = 0;
+  let dirs = 0;
+  // One read-only mount covers a folder and everything in it.
+  const cageCovers = (rel: string): boolean => {
+    for (let p = rel; p; p = p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '') if (cage.has(p)) return true;
+    return false;
+  };
+
+  const abs = (rel: string) => (rel ? join(workspace, rel) : workspace);
+  const kindOf = (d: Dirent, rel: string): EntryKind | 'symlink' | 'other' => {
+    if (d.isFile()) return 'file';
+    if (d.isDirectory()) return 'dir';
+    if (d.isSymbolicLink()) return 'symlink';
+    if (d.isFIFO() || d.isSocket() || d.isCharacterDevice() || d.isBlockDevice()) return 'other';
+    const st = lstatSync(abs(rel), { throwIfNoEntry: false }); // file systems that give no type in readdir
+    if (!st) return 'other';
+    return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+  };
+
+  // A hidden folder's content is still walked (cheaply) when "!" rules might re-include part of it,
+  // and to learn the inodes of its files (hard links elsewhere).
+  const walkHiddenDir = (rel: string): string[] => {
+    const out: string[] = [];
+    const stack = [rel];
+    while (stack.length) {
+      const dir = stack.pop()!;
+      let entries: Dirent[];
+      try { entries = readdirSync(abs(dir), { withFileTypes: true }); } catch { continue; }
+      for (const d of entries) {
+        const child = `${dir}/${d.name}`;
+        const k = kindOf(d, child);
+        if (k === 'dir') stack.push(child);
+        else if (k === 'file') out.push(child);
+      }
+    }
+    return out;
+  };
+
+  const stack: string[] = [''];
+  while (stack.length) {
+    const dir = stack.pop()!;
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(abs(dir), { withFileTypes: true });
+    } catch (err: any) {
+      if (dir) notes.push(`Cannot read ${dir}/ (${err?.code ?? err}); it is neither scanned nor hidden.`);
+      else throw err;
+      continue;
+    }
+    for (const d of entries) {
+      const rel = dir ? `${dir}/${d.name}` : d.name;
+      const kind = kindOf(d, rel);
+      if (kind === 'other') continue;
+      if (kind === 'symlink') {
+        symlinks.push(rel);
+        continue;
+      }
+      const cageRule = cageDecision(rel);
+      if (cageRule && !cageCovers(rel)) cage.set(rel, { relative: rel, path: abs(rel), kind, rule: cageRule.pattern });
+      if (kind === 'dir') {
+        dirs++;
+        if (d.name === GIT_DIR) {
+          // git's data is not walked, but its hooks and config are part of the cage (nested repos too).
+          for (const inner of safeReaddir(abs(rel))) {
+            const innerRel = `${rel}/${inner.name}`;
+            const r = cageDecision(innerRel);
+            if (r && (inner.isDirectory() || inner.isFile())) cage.set(innerRel, { relative: innerRel, path: abs(innerRel), kind: inner.isDirectory() ? 'dir' : 'file', rule: r.pattern });
+          }
+          visibleDirs.push(rel);
+          continue;
+        }
+        const rule = hideDecision(rel);
+        if (rule) {
+          const inside = walkHiddenDir(rel);
+          const reincluded = hasNegation ? inside.filter((f) => !hideDecision(f)) : [];
+          if (!reincluded.length) {
+            hidden.set(rel, { relative: rel, path: abs(rel), kind: 'dir', reason: 'rule', rule: rule.pattern });
+            filesInHiddenDirs.push(...inside);
+            files += inside.length;
+            continue;
+          }
+          // Part of the folder is re-included: hide its content piece by piece instead.
+        }
+        visibleDirs.push(rel);
+        stack.push(rel);
+      } else {
+        files++;
+        const rule = hideDecision(rel);
+        if (rule) hidden.set(rel, { relative: rel, path: abs(rel), kind: 'file', reason: 'rule', rule: rule.pattern });
+        else visibleFiles.push(rel);
+      }
+    }
+  }
+
+  // Symlinks: a hidden name that is a symlink hides its target (when that is inside the workspace;
+  // outside, the target is not in the sandbox at all). A visible symlink into a hidden path is an
+  // alias that verify reads through.
+  const realRoot = safeRealpath(workspace) ?? workspace;
+  const aliases: HiddenAlias[] = [];
+  const insideOf = (target: string): string | undefined => {
+    const r = relative(realRoot, target);
+    return r && !r.startsWith('..') && !isAbsolute(r) ? toPosix(r) : undefined;
+  };
+  const coveredBy = (rel: string): HiddenEntry | undefined => {
+    for (let p = rel; p; p = p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '') {
+      const h = hidden.get(p);
+      if (h) return h;
+    }
+    return undefined;
+  };
+  for (const link of symlinks) {
+    const real = safeRealpath(abs(link));
+    const target = real ? insideOf(real) : undefined;
+    const kind: EntryKind = real && safeStat(real)?.isDirectory() ? 'dir' : 'file';
+    const rule = hideDecision(link);
+    if (rule) {
+      if (target && !coveredBy(target)) {
+        const st = safeStat(real!);
+        if (st) {
+          hidden.set(target, { relative: target, path: abs(target), kind: st.isDirectory() ? 'dir' : 'file', reason: 'symlink-target', rule: rule.pattern, via: link });
+          removeFrom(visibleFiles, target);
+        }
+      }
+      if (target) aliases.push({ relative: link, path: abs(link), target, kind });
+      continue;
+    }
+    if (target && coveredBy(target)) aliases.push({ relative: link, path: abs(link), target, kind });
+  }
+
+  // Hard links: another name of a hidden file's inode shows the same bytes. Only when some hidden
+  // file has more than one link is every visible file checked (one lstat each).
+  const hiddenInodes = new Map<string, HiddenEntry>();
+  const noteInode = (rel: string, entry: HiddenEntry) => {
+    const st = lstatSync(abs(rel), { throwIfNoEntry: false });
+    if (st && st.isFile() && st.nlink > 1) hiddenInodes.set(`${st.dev}:${st.ino}`, entry);
+  };
+  for (const entry of hidden.values()) if (entry.kind === 'file') noteInode(entry.relative, entry);
+  for (const f of filesInHiddenDirs) noteInode(f, coveredBy(f)!);
+  if (hiddenInodes.size) {
+    for (const f of [...visibleFiles]) {
+      const st = lstatSync(abs(f), { throwIfNoEntry: false });
+      const owner = st && st.nlink > 1 ? hiddenInodes.get(`${st.dev}:${st.ino}`) : undefined;
+      if (owner) {
+        hidden.set(f, { relative: f, path: abs(f), kind: 'file', reason: 'hard-link', rule: owner.rule, via: owner.relative });
+        removeFrom(visibleFiles, f);
+      }
+    }
+  }
+
+  // Literal cage paths are looked up directly; the absent ones are reported, not created.
+  const absentCage: string[] = [];
+  for (const r of cageRules) {
+    const g = normalizeGlob(r.pattern);
+    if (r.negated || hasGlobChars(g) || cage.has(g)) continue;
+    const st = lstatSync(abs(g), { throwIfNoEntry: false });
+    if (!st) { absentCage.push(g); continue; }
+    if (st.isSymbolicLink()) { notes.push(`${g} is a symlink; mount its target read-only by naming the target in readOnly.`); continue; }
+    if ((st.isDirectory() || st.isFile()) && !cageCovers(g)) cage.set(g, { relative: g, path: abs(g), kind: st.isDirectory() ? 'dir' : 'file', rule: r.pattern });
+  }
+
+  const hiddenList = [...hidden.values()].sort((a, b) => a.relative.localeCompare(b.relative));
+  // Hiding wins over read-only: a cage path that is also hidden gets only the hiding mount.
+  const readOnly = [...cage.values()].filter((c) => !coveredBy(c.relative)).sort((a, b) => a.relative.localeCompare(b.relative));
+  const mounts: PlannedMount[] = [
+    ...readOnly.map((c): PlannedMount => ({ type: 'bind', source: join(realRoot, c.relative), target: c.path, readOnly: true, purpose: 'read-only', relative: c.relative })),
+    ...hiddenList.map((h): PlannedMount => (h.kind === 'file'
+      ? { type: 'bind', source: '/dev/null', target: h.path, readOnly: true, purpose: 'hide', relative: h.relative }
+      : { type: 'tmpfs', target: h.path, readOnly: true, purpose: 'hide', relative: h.relative })),
+  ];
+  if (hiddenList.length > MANY_MOUNTS) notes.push(`${hiddenList.length} paths are hidden, one mount each; creating the sandbox will be slow. Hide whole folders (e.g. "fixtures/keys/**") instead of many single files.`);
+
+  return {
+    plan: {
+      workspace,
+      hidden: hiddenList,
+      aliases: aliases.sort((a, b) => a.relative.localeCompare(b.relative)),
+      readOnly,
+      absentCage,
+      mounts,
+      fingerprint: hiddenFingerprint(hiddenList.map((h) => h.relative)),
+      notes,
+    },
+    visibleFiles,
+    visibleDirs,
+    filesInHiddenDirs,
+    counts: { files, dirs, symlinks: symlinks.length },
+  };
+}
+
+/** Builds the mount plan only (what create and start need). */
+export function planMounts(workspace: string, input: ScanInput, options: GlobOptions = {}): MountPlan {
+  return scanWorkspace(workspace, input, options).plan;
+}
+
+export function hiddenFingerprint(relativePaths: readonly string[]): string {
+  return createHash('sha256').update([...relativePaths].sort().join('\0')).digest('hex').slice(0, 16);
+}
+
+/** How many paths each hide glob hides (for previews); a "!" rule counts the paths it re-includes. */
+export function countByRule(plan: MountPlan, hide: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>(hide.map((h) => [h, 0]));
+  for (const h of plan.hidden) counts.set(h.rule, (counts.get(h.rule) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * Paths hidden now that the sandbox does not cover (it was created before they existed or
+ * before the policy named them): they stay visible until the sandbox is recreated.
+ */
+export function uncoveredSince(plan: MountPlan, mountedTargets: Iterable<string>): HiddenEntry[] {
+  const mounted = new Set(mountedTargets);
+  return plan.hidden.filter((h) => !mounted.has(h.path));
+}
+
+function removeFrom(list: string[], item: string): void {
+  const i = list.indexOf(item);
+  if (i >= 0) list.splice(i, 1);
+}
+
+function safeReaddir(dir: string): Dirent[] {
+  try { return readdirSync(dir, { withFileTypes: true }); } catch { return []; }
+}
+
+function safeRealpath(path: string): string | undefined {
+  try { return realpathSync(path); } catch { return undefined; }
+}
+
+function safeStat(path: string) {
+  return statSync(path, { throwIfNoEntry: false });
+}

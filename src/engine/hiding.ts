@@ -1,0 +1,63 @@
+import { existsSync } from 'node:fs';
+import type Docker from 'dockerode';
+import type { SandboxHidingState } from '../core/drift/analyze.js';
+import { describeError } from '../core/errors.js';
+import { planMounts, uncoveredSince, type MountPlan, type PlannedMount } from '../core/hiding.js';
+import { loadPolicy } from '../core/policy.js';
+import { LABELS } from '../core/naming.js';
+import type { SandboxEngine } from './engine.js';
+
+/** The mount plan as Docker mounts: /dev/null read-only over files, empty read-only tmpfs over folders, read-only binds for the cage. */
+export function dockerMounts(plan: MountPlan): Docker.MountConfig {
+  return plan.mounts.map(toDockerMount);
+}
+
+function toDockerMount(m: PlannedMount): Docker.MountConfig[number] {
+  if (m.type === 'tmpfs') {
+    // Mode 0555 and read-only: an empty folder nobody can put anything in.
+    return { Type: 'tmpfs', Target: m.target, ReadOnly: true, TmpfsOptions: { SizeBytes: 4096, Mode: 0o555 } } as Docker.MountConfig[number];
+  }
+  return { Type: 'bind', Source: m.source!, Target: m.target, ReadOnly: true, BindOptions: { Propagation: 'rprivate' } } as Docker.MountConfig[number];
+}
+
+/** What a sandbox was created with: its policy hash label and the targets of its hiding mounts. */
+export async function hidingStateOf(engine: SandboxEngine, nameOrId: string): Promise<SandboxHidingState> {
+  const info = await engine.docker.getContainer(nameOrId).inspect();
+  const mounts = (info.HostConfig.Mounts ?? []) as { Type?: string; Source?: string; Target?: string }[];
+  return {
+    name: info.Name.replace(/^\//, ''),
+    policyHash: info.Config.Labels?.[LABELS.policyHash],
+    mountedTargets: mounts.filter((m) => m.Type === 'tmpfs' || (m.Type === 'bind' && m.Source === '/dev/null')).map((m) => m.Target ?? ''),
+  };
+}
+
+/**
+ * Notes for the user at start: secret files that appeared (or that the policy started naming)
+ * since the sandbox was created are visible in it until it is recreated.
+ */
+export function hidingNotes(plan: MountPlan, state: SandboxHidingState, currentPolicyHash: string): string[] {
+  const notes: string[] = [];
+  const uncovered = uncoveredSince(plan, state.mountedTargets);
+  if (uncovered.length) {
+    const shown = uncovered.slice(0, 8).map((u) => `${u.relative} (${u.reason === 'rule' ? `rule "${u.rule}"` : u.reason === 'hard-link' ? `hard link of ${u.via}` : `target of ${u.via}`})`);
+    notes.push(`Not hidden until recreate: ${shown.join(', ')}${uncovered.length > 8 ? ` and ${uncovered.length - 8} more` : ''} appeared or became hidden after ${state.name} was created, so the sandbox can read ${uncovered.length === 1 ? 'it' : 'them'}. Recreate it ("paddock run AGENT --recreate" or "paddock rm ${state.name}" then run) to hide ${uncovered.length === 1 ? 'it' : 'them'}.`);
+  } else if (state.policyHash && state.policyHash !== currentPolicyHash) {
+    notes.push(`The policy changed since ${state.name} was created; recreate it (--recreate) to apply the change.`);
+  }
+  for (const n of plan.notes) notes.push(n);
+  return notes;
+}
+
+/** Re-expands the workspace's hide globs for an existing sandbox (at start) and says what is not hidden. */
+export async function hidingNotesFor(engine: SandboxEngine, nameOrId: string): Promise<string[]> {
+  const state = await hidingStateOf(engine, nameOrId);
+  const workspace = (await engine.get(nameOrId)).workspace;
+  if (!workspace || !existsSync(workspace)) return [];
+  let loaded;
+  try {
+    loaded = loadPolicy(workspace);
+  } catch (err) {
+    return [`The policy cannot be read, so hiding was not re-checked: ${describeError(err)}`];
+  }
+  return hidingNotes(planMounts(workspace, loaded.policy), state, loaded.hash);
+}

@@ -1,0 +1,181 @@
+import { homedir } from 'node:os';
+import { posix } from 'node:path';
+import { existsSync } from 'node:fs';
+import { PaddockError } from '../core/errors.js';
+import { planMounts, type MountPlan } from '../core/hiding.js';
+import { loadPolicy } from '../core/policy.js';
+import type { SandboxEngine } from './engine.js';
+
+/**
+ * `paddock verify`: checks from inside the running sandbox that hiding really holds. Everything
+ * runs as root in the sandbox (the strongest position an agent can reach with "paddock exec
+ * -u root"): if root cannot read a hidden path or write a cage path, the agent cannot either.
+ */
+
+export type VerifyCheckKind = 'hidden-file' | 'hidden-folder' | 'hidden-alias' | 'read-only' | 'home-secret' | 'docker-socket' | 'docker-env';
+
+export interface VerifyCheck {
+  readonly check: VerifyCheckKind;
+  /** Absolute path in the sandbox (or the variable name for docker-env). */
+  readonly path: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export interface VerifyReport {
+  readonly sandbox: string;
+  readonly workspace: string;
+  readonly ok: boolean;
+  readonly checks: readonly VerifyCheck[];
+  readonly failures: readonly VerifyCheck[];
+  readonly notes: readonly string[];
+}
+
+/** Credentials that live in a home folder; none of them may exist in a sandbox. */
+export const HOME_SECRETS = [
+  '.ssh', '.aws/credentials', '.aws/config', '.config/gcloud', '.azure', '.kube/config', '.docker/config.json',
+  '.netrc', '.git-credentials', '.pypirc', '.gnupg', '.config/gh/hosts.yml', '.vault-token', '.terraform.d/credentials.tfrc.json',
+] as const;
+
+/** Engine sockets: with one, the agent controls the host's containers (and so the host). */
+export const ENGINE_SOCKETS = ['/var/run/docker.sock', '/run/docker.sock', '/run/containerd/containerd.sock', '/run/podman/podman.sock', '/var/run/podman/podman.sock'] as const;
+
+// One shell script, paths passed as arguments (never interpolated): prints "<index> <result>" per check.
+const SCRIPT = String.raw`
+i=0
+while [ $# -gt 1 ]; do
+  kind=$1; p=$2; shift 2; i=$((i+1))
+  case $kind in
+    file)
+      if [ ! -e "$p" ] && [ ! -L "$p" ]; then echo "$i absent"
+      elif [ -d "$p" ]; then echo "$i is-folder"
+      else n=$(head -c 1 -- "$p" 2>/dev/null | wc -c); if [ "$n" -eq 0 ]; then echo "$i empty"; else echo "$i readable"; fi
+      fi;;
+    dir)
+      if [ ! -e "$p" ]; then echo "$i absent"
+      elif [ ! -d "$p" ]; then n=$(head -c 1 -- "$p" 2>/dev/null | wc -c); if [ "$n" -eq 0 ]; then echo "$i empty"; else echo "$i readable"; fi
+      else n=$(ls -A -- "$p" 2>/dev/null | head -n 1 | wc -l); if [ "$n" -ne 0 ]; then echo "$i listed"; elif [ -w "$p" ]; then echo "$i writable"; else echo "$i empty"; fi
+      fi;;
+    ro)
+      if [ ! -e "$p" ]; then echo "$i absent"; elif [ -w "$p" ]; then echo "$i writable"; else echo "$i read-only"; fi;;
+    absent)
+      if [ -e "$p" ] || [ -L "$p" ]; then echo "$i present"; else echo "$i absent"; fi;;
+  esac
+done
+# Sockets of container engines anywhere a process would put them.
+for d in /run /var/run /tmp /home /root /mnt /opt /srv; do
+  [ -d "$d" ] && find "$d" -xdev -maxdepth 4 -type s \( -name '*docker*' -o -name '*containerd*' -o -name '*podman*' \) 2>/dev/null | sed 's/^/socket /'
+done
+exit 0
+`;
+
+interface Probe { readonly kind: 'file' | 'dir' | 'ro' | 'absent'; readonly check: VerifyCheckKind; readonly path: string; readonly why?: string }
+
+export async function verifySandbox(engine: SandboxEngine, nameOrId: string): Promise<VerifyReport> {
+  const sandbox = await engine.get(nameOrId);
+  if (sandbox.status !== 'running') {
+    throw new PaddockError(`Sandbox ${sandbox.name} is ${sandbox.status}; verify checks a running sandbox.`, `Start it with "paddock start ${sandbox.name}", then verify again.`);
+  }
+  const info = await engine.docker.getContainer(sandbox.id).inspect();
+  const mounts = (info.HostConfig.Mounts ?? []) as { Type?: string; Source?: string; Target?: string; ReadOnly?: boolean }[];
+  const notes: string[] = [];
+  const workspace = sandbox.workspace;
+
+  // What should be hidden: what the sandbox was given, and what the policy hides today.
+  let plan: MountPlan | undefined;
+  if (workspace && existsSync(workspace)) {
+    try {
+      plan = planMounts(workspace, loadPolicy(workspace).policy);
+    } catch (err: any) {
+      notes.push(`The workspace policy could not be read (${err?.message ?? err}); only the sandbox's own mounts were checked.`);
+    }
+  } else {
+    notes.push('The workspace is not on this machine (remote engine?); only the sandbox\'s own mounts were checked.');
+  }
+  const probes: Probe[] = [];
+  const seen = new Set<string>();
+  const add = (p: Probe) => {
+    const key = `${p.kind}\0${p.path}`;
+    if (!seen.has(key)) { seen.add(key); probes.push(p); }
+  };
+  const mountedHidden = new Set<string>();
+  for (const m of mounts) {
+    if (m.Type === 'bind' && m.Source === '/dev/null' && m.Target) { mountedHidden.add(m.Target); add({ kind: 'file', check: 'hidden-file', path: m.Target }); }
+    if (m.Type === 'tmpfs' && m.Target && isUnder(m.Target, workspace)) { mountedHidden.add(m.Target); add({ kind: 'dir', check: 'hidden-folder', path: m.Target }); }
+  }
+  for (const h of plan?.hidden ?? []) {
+    const why = mountedHidden.has(h.path) ? undefined : 'not mounted: it appeared or became hidden after the sandbox was created; recreate the sandbox';
+    add({ kind: h.kind === 'file' ? 'file' : 'dir', check: h.kind === 'file' ? 'hidden-file' : 'hidden-folder', path: h.path, why });
+  }
+  for (const a of plan?.aliases ?? []) add({ kind: a.kind === 'dir' ? 'dir' : 'file', check: 'hidden-alias', path: a.path, why: `symlink to hidden ${a.target}` });
+  // The cage: read-only binds the sandbox has, and what the policy makes read-only today.
+  for (const m of mounts) if (m.Type === 'bind' && m.ReadOnly && m.Source !== '/dev/null' && m.Target && isUnder(m.Target, workspace)) add({ kind: 'ro', check: 'read-only', path: m.Target });
+  for (const c of plan?.readOnly ?? []) add({ kind: 'ro', check: 'read-only', path: c.path });
+  if (plan?.absentCage.length) notes.push(`Not mounted read-only because they do not exist (the agent could create them): ${plan.absentCage.join(', ')}.`);
+  // Homes: root's, the agent's, and the host user's path (in case it was mounted).
+  const homes = new Set(['/root', '/home/agent', posix.normalize(homedir().replace(/\\/g, '/'))]);
+  for (const home of homes) {
+    for (const s of HOME_SECRETS) {
+      const p = posix.join(home, s);
+      if (plan?.hidden.some((h) => h.path === p || isUnder(p, h.path))) continue;
+      add({ kind: 'absent', check: 'home-secret', path: p });
+    }
+  }
+  for (const s of ENGINE_SOCKETS) add({ kind: 'absent', check: 'docker-socket', path: s });
+
+  const argv = ['/bin/sh', '-c', SCRIPT, 'paddock-verify', ...probes.flatMap((p) => [p.kind, p.path])];
+  const result = await engine.execCapture(sandbox.id, argv, { user: 'root', workdir: '/' });
+  if (result.exitCode !== 0) throw new PaddockError(`The check could not run in ${sandbox.name} (exit ${result.exitCode}): ${result.stderr.trim().slice(0, 300)}`, 'The image needs /bin/sh, head, wc, ls and find (busybox is enough).');
+  const results = new Map<number, string>();
+  const sockets: string[] = [];
+  for (const line of result.stdout.split('\n')) {
+    const m = /^(\d+) (\S+)$/.exec(line);
+    if (m) results.set(Number(m[1]), m[2]);
+    else if (line.startsWith('socket ')) sockets.push(line.slice(7));
+  }
+
+  const checks: VerifyCheck[] = probes.map((p, i) => judge(p, results.get(i + 1) ?? 'no-answer'));
+  for (const s of sockets) if (!checks.some((c) => c.path === s)) checks.push({ check: 'docker-socket', path: s, ok: false, detail: 'an engine socket is reachable: the agent could control the host\'s containers' });
+  for (const e of info.Config.Env ?? []) {
+    const name = e.slice(0, e.indexOf('='));
+    if (name === 'DOCKER_HOST' || name === 'CONTAINER_HOST') checks.push({ check: 'docker-env', path: name, ok: false, detail: `${name} is set in the sandbox: it points the agent at an engine` });
+  }
+  const failures = checks.filter((c) => !c.ok);
+  return { sandbox: sandbox.name, workspace, ok: failures.length === 0, checks, failures, notes };
+}
+
+function judge(p: Probe, answer: string): VerifyCheck {
+  const base = { check: p.check, path: p.path };
+  // A mounted path that shows content was replaced on the host while the sandbox ran: an editor
+  // that saves by rename detaches the mount over the old file. A restart mounts it again.
+  const why = p.why ? ` (${p.why})` : p.check === 'hidden-alias' ? '' : ' (replaced on the host while the sandbox ran, which detaches its mount; restart the sandbox)';
+  switch (p.kind) {
+    case 'file':
+      if (answer === 'empty') return { ...base, ok: true, detail: 'reads empty' };
+      if (answer === 'absent') return { ...base, ok: true, detail: 'absent' };
+      if (answer === 'readable') return { ...base, ok: false, detail: `its content is readable${why}` };
+      if (answer === 'is-folder') return { ...base, ok: false, detail: `is a folder with no empty mount over it${why}` };
+      break;
+    case 'dir':
+      if (answer === 'empty') return { ...base, ok: true, detail: 'empty and read-only' };
+      if (answer === 'absent') return { ...base, ok: true, detail: 'absent' };
+      if (answer === 'listed') return { ...base, ok: false, detail: `its files are listed${why}` };
+      if (answer === 'writable') return { ...base, ok: false, detail: `empty but writable${why}` };
+      if (answer === 'readable') return { ...base, ok: false, detail: `its content is readable${why}` };
+      break;
+    case 'ro':
+      if (answer === 'read-only') return { ...base, ok: true, detail: 'read-only' };
+      if (answer === 'absent') return { ...base, ok: true, detail: 'absent' };
+      if (answer === 'writable') return { ...base, ok: false, detail: 'writable: the agent could change its own cage' };
+      break;
+    case 'absent':
+      if (answer === 'absent') return { ...base, ok: true, detail: 'absent' };
+      if (answer === 'present') return { ...base, ok: false, detail: p.check === 'docker-socket' ? 'present: the agent could control the host\'s containers' : 'present in the sandbox' };
+      break;
+  }
+  return { ...base, ok: false, detail: `could not be checked (${answer})` };
+}
+
+function isUnder(path: string, folder: string): boolean {
+  return !!folder && (path === folder || path.startsWith(`${folder.replace(/\/$/, '')}/`));
+}
