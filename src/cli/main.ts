@@ -11,6 +11,8 @@ import { prepareSandbox, RecreateNeeded, type SandboxRequest } from '../engine/s
 import type { SandboxSummary } from '../engine/types.js';
 import { CONTAINER_NAME } from '../core/naming.js';
 import { formatTable, humanBytes, since } from './format.js';
+import { registerHidingCommands } from './policy.js';
+import { hidingNotesFor } from '../engine/hiding.js';
 
 /** Thrown to leave with a given exit code (exec passes the command's code through). */
 class ExitWith extends Error {
@@ -195,6 +197,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
         throw new PaddockError(`Workspace ${ws} already has a ${agentName} sandbox (${existing.name}).`, `Use "paddock run ${agentName} ${ws}", or add --recreate.`);
       }
       const prepared = await prepareSandbox(engine, requestFrom(agentName, ws, o), progressPrinter());
+      for (const note of prepared.notes) log(`note: ${note}`);
       if (o.json) process.stdout.write(`${JSON.stringify(prepared.sandbox, null, 2)}\n`);
       else process.stdout.write(`${prepared.sandbox.name}\n`);
     });
@@ -276,7 +279,12 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
     .argument('<sandbox...>', 'names, ids, or workspace folders')
     .action(async (refs: string[], _o: any, cmd: Command) => {
       const engine = engineFrom(cmd);
-      for (const ref of refs) process.stdout.write(`${(await engine.start(await resolveSandbox(engine, ref))).name}\n`);
+      for (const ref of refs) {
+        const id = await resolveSandbox(engine, ref);
+        // Hide globs are re-expanded at every start: say what appeared since creation.
+        for (const note of await hidingNotesFor(engine, id)) log(`note: ${note}`);
+        process.stdout.write(`${(await engine.start(id)).name}\n`);
+      }
     });
 
   program.command('rm').alias('remove')
@@ -335,6 +343,8 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
       log(`${prepared.created ? 'Created' : 'Using'} sandbox ${prepared.sandbox.name} on the demo workspace ${workspace}`);
       throw new ExitWith(await attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove)));
     });
+
+  registerHidingCommands(program, { engineFrom, resolveSandbox });
 
   return program;
 }

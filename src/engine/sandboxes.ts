@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { getAgent, type AgentSpec } from '../core/agents.js';
 import { PaddockError } from '../core/errors.js';
 import { loadPolicy } from '../core/policy.js';
+import { planMounts } from '../core/hiding.js';
+import { dockerMounts, hidingNotes, hidingStateOf } from './hiding.js';
 import { parseEnvAssignments, parseEnvFile, parsePort, resolveLimits } from '../core/options.js';
 import { checkWorkspace, envHash, type SandboxEngine } from './engine.js';
 import { TemplateBuilder, type TemplateOptions } from './templates.js';
@@ -81,12 +83,16 @@ export async function imageFor(engine: SandboxEngine, agent: AgentSpec, workspac
 export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequest, onProgress: (line: string) => void = () => {}): Promise<PreparedSandbox> {
   const agent = getAgent(request.agent);
   const workspace = checkWorkspace(request.workspace);
-  // The agent's own variables (e.g. IS_SANDBOX) count as part of the sandbox's environment.
-  const env = { ...agent.env, ...readEnv(request) };
-  const limits = resolveLimits(request);
-  const ports = (request.ports ?? []).map(parsePort);
   // A broken policy file stops here, before anything is built or created.
   const policy = loadPolicy(workspace);
+  // The policy's env, resources and ports are defaults; command-line options win. The agent's
+  // own variables (e.g. IS_SANDBOX) count as part of the sandbox's environment.
+  const env = { ...agent.env, ...policy.policy.env, ...readEnv(request) };
+  const resources = policy.policy.resources;
+  const limits = resolveLimits({ cpus: request.cpus ?? resources.cpus, memory: request.memory ?? resources.memory, pids: request.pids ?? resources.pids });
+  const ports = (request.ports?.length ? request.ports : policy.policy.ports).map(parsePort);
+  // Hide globs are expanded again at every create and start.
+  const plan = planMounts(workspace, policy.policy);
   await engine.ping();
   if (request.runtime) await engine.checkRuntime(request.runtime);
   const notes: string[] = [];
@@ -118,10 +124,12 @@ export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequ
   }
   let created = false;
   if (!existing) {
-    await engine.create({ workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime, policyHash: policy.hash }, onProgress);
+    await engine.create({ workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime, policyHash: policy.hash, extraMounts: dockerMounts(plan) }, onProgress);
     created = true;
   }
   const target = existing?.id ?? (await engine.findFor(workspace, agent.id))!.id;
+  if (!created) notes.push(...hidingNotes(plan, await hidingStateOf(engine, target), policy.hash));
+  else notes.push(...plan.notes);
   onProgress('Starting sandbox');
   const sandbox = await engine.start(target);
   return { sandbox, agent, created, notes };
