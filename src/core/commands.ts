@@ -1,0 +1,290 @@
+import { posix } from 'node:path';
+import picomatch from 'picomatch';
+import type { Tier } from './policy.js';
+
+/**
+ * Commands the bridge runs in other containers: argv splitting (like a shell, never through one),
+ * whitelist matching, tiers, and blocked-path checks on every argument.
+ */
+
+export class CommandSyntaxError extends Error {}
+
+/** Characters a shell would treat as syntax. No shell ever runs, so they would only mislead. */
+const METACHARACTERS = new Set([';', '&', '|', '<', '>', '(', ')', '$', '`', '\n', '\r']);
+
+/**
+ * Splits a command string into words as POSIX sh would (quotes, backslashes), but rejects
+ * unquoted shell syntax (; & | < > ( ) $ ` and newlines) instead of interpreting it.
+ */
+export function splitCommand(command: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  let i = 0;
+  while (i < command.length) {
+    const c = command[i];
+    if (c === "'") {
+      const end = command.indexOf("'", i + 1);
+      if (end < 0) throw new CommandSyntaxError('unterminated single quote');
+      word += command.slice(i + 1, end);
+      inWord = true;
+      i = end + 1;
+    } else if (c === '"') {
+      i++;
+      for (;;) {
+        if (i >= command.length) throw new CommandSyntaxError('unterminated double quote');
+        const d = command[i];
+        if (d === '"') { i++; break; }
+        if (d === '$' || d === '`') throw new CommandSyntaxError(`"${d}" inside double quotes would be expanded by a shell; no shell runs here, so it is refused`);
+        if (d === '\\' && i + 1 < command.length && '"\\$`\n'.includes(command[i + 1])) {
+          if (command[i + 1] !== '\n') word += command[i + 1];
+          i += 2;
+          continue;
+        }
+        word += d;
+        i++;
+      }
+      inWord = true;
+    } else if (c === '\\') {
+      if (i + 1 >= command.length) throw new CommandSyntaxError('trailing backslash');
+      if (command[i + 1] !== '\n') word += command[i + 1];
+      inWord = true;
+      i += 2;
+    } else if (c === ' ' || c === '\t') {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+      i++;
+    } else if (METACHARACTERS.has(c)) {
+      throw new CommandSyntaxError(`shell syntax "${c === '\n' ? '\\n' : c}" is not allowed (commands run as an argv, never through a shell)`);
+    } else {
+      word += c;
+      inWord = true;
+      i++;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+
+/** A whitelist entry: exact argv, or an argv prefix when the entry ends in ` *`. */
+export interface WhitelistEntry {
+  readonly text: string;
+  readonly argv: readonly string[];
+  readonly prefix: boolean;
+}
+
+export function parseWhitelistEntry(text: string): WhitelistEntry {
+  const trimmed = text.trim();
+  const prefix = /(^|\s)\*$/.test(trimmed);
+  const argv = splitCommand(prefix ? trimmed.slice(0, -1) : trimmed);
+  return { text, argv, prefix };
+}
+
+export function matchesEntry(argv: readonly string[], entry: WhitelistEntry): boolean {
+  if (!entry.argv.length) return false;
+  if (entry.prefix ? argv.length < entry.argv.length : argv.length !== entry.argv.length) return false;
+  return entry.argv.every((w, i) => argv[i] === w);
+}
+
+/** Programs that run another program given as an argument: the deny list applies to that one too. */
+const WRAPPERS = new Set(['env', 'xargs', 'nice', 'nohup', 'timeout', 'stdbuf', 'setsid', 'chroot', 'busybox', 'sudo', 'doas', 'time', 'watch', 'strace', 'ltrace', 'ionice', 'taskset', 'flock', 'unbuffer', 'script', 'runuser', 'su', 'exec', 'command', 'builtin', 'chrt', 'numactl', 'catchsegv', 'gosu', 'su-exec', 'tini', 'dumb-init', 'setpriv', 'unshare', 'nsenter', 'firejail']);
+
+/** Options that make an otherwise harmless program run commands or write files (refused in every tier). */
+const EXECUTING_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  find: ['-exec', '-execdir', '-ok', '-okdir', '-delete', '-fprint', '-fprint0', '-fprintf', '-fls'],
+  git: ['-c', '--exec-path', '--upload-pack', '--receive-pack', '--config-env'],
+  tar: ['--to-command', '--use-compress-program', '-I', '--checkpoint-action', '--info-script', '--new-volume-script', '-F'],
+  rsync: ['-e', '--rsh', '--rsync-path'],
+  xargs: [],
+};
+
+/**
+ * Programs that run code given in their arguments: argument checks cannot see inside that code,
+ * so the permissive tier refuses them (a moderate-tier whitelist entry can still allow one).
+ */
+export const INTERPRETERS = new Set(['sh', 'bash', 'zsh', 'dash', 'ash', 'ksh', 'csh', 'tcsh', 'fish', 'busybox', 'awk', 'gawk', 'mawk', 'nawk', 'sed', 'ed', 'perl', 'python', 'python2', 'python3', 'ruby', 'node', 'nodejs', 'deno', 'bun', 'php', 'lua', 'tclsh', 'expect', 'vi', 'vim', 'nvim', 'emacs', 'xargs', 'parallel', 'eval', 'source', 'socat', 'nc', 'ncat', 'openssl', 'gdb', 'psql', 'mysql', 'sqlite3']);
+
+/** The programs an argv runs: argv[0], and what wrappers (env, xargs, timeout...) run. */
+export function programsOf(argv: readonly string[]): string[] {
+  const programs: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const name = posix.basename(argv[i]);
+    programs.push(name);
+    if (!WRAPPERS.has(name)) break;
+    i++;
+    // skip the wrapper's options and env assignments (and timeout's duration)
+    while (i < argv.length && (argv[i].startsWith('-') || /^[A-Za-z_][A-Za-z0-9_]*=/.test(argv[i]) || /^[\d.,x]+[smhd]?$/.test(argv[i]))) i++;
+  }
+  return programs;
+}
+
+export interface ExecDecision {
+  readonly allowed: boolean;
+  /** Which rule decided, e.g. "tier strict", "whitelist: npm test", "deny: rm", "blocked path: **\/.env". */
+  readonly rule: string;
+  /** For a denial: why, and what a human would change to allow it. */
+  readonly reason?: string;
+  readonly hint?: string;
+}
+
+export interface ExecRequest {
+  readonly argv: readonly string[];
+  readonly container: string;
+  /** The container's working directory: relative arguments are resolved against it. */
+  readonly workdir: string;
+  readonly tier: Tier;
+  /** Whitelist entries that apply to this container. */
+  readonly whitelist: readonly string[];
+  readonly deny: readonly string[];
+  readonly blockedPaths: PathMatcher;
+}
+
+/** Decides whether an argv may run. Paths are checked as text here; the bridge also resolves symlinks. */
+export function decideExec(request: ExecRequest): ExecDecision {
+  const { argv } = request;
+  if (!argv.length || !argv[0]) return { allowed: false, rule: 'empty command', reason: 'No command given.' };
+  if (argv.some((a) => a.includes('\0'))) return { allowed: false, rule: 'nul byte', reason: 'Arguments may not contain NUL bytes.' };
+  if (request.tier === 'strict') {
+    return { allowed: false, rule: 'tier strict', reason: 'The strict tier allows no commands.', hint: 'Set "tier: moderate" and whitelist the command under bridge.exec in .paddock/policy.yaml.' };
+  }
+  let rule: string;
+  const programs = programsOf(argv);
+  if (request.tier === 'moderate') {
+    const entry = request.whitelist.map(parseWhitelistEntrySafe).find((e) => e && matchesEntry(argv, e));
+    if (!entry) {
+      return {
+        allowed: false, rule: 'not whitelisted',
+        reason: `"${argv.join(' ')}" is not in the whitelist of ${request.container}${request.whitelist.length ? ` (${request.whitelist.join(', ')})` : ''}.`,
+        hint: `Add it under bridge.exec."${request.container}" in .paddock/policy.yaml (end an entry with " *" to allow more arguments).`,
+      };
+    }
+    rule = `whitelist: ${entry.text}`;
+  } else {
+    const denied = programs.find((p) => request.deny.includes(p));
+    if (denied) {
+      return { allowed: false, rule: `deny: ${denied}`, reason: `"${denied}" is in bridge.deny.`, hint: `Remove "${denied}" from bridge.deny in .paddock/policy.yaml if it must run.` };
+    }
+    const interpreter = programs.find((p) => INTERPRETERS.has(p));
+    if (interpreter) {
+      return { allowed: false, rule: `interpreter: ${interpreter}`, reason: `"${interpreter}" runs code given in its arguments, which the bridge cannot check.`, hint: `Use "tier: moderate" and whitelist the exact command under bridge.exec."${request.container}" in .paddock/policy.yaml.` };
+    }
+    rule = 'tier permissive';
+  }
+  for (const program of programs) {
+    const risky = EXECUTING_OPTIONS[program] ?? [];
+    const hit = argv.slice(1).find((a) => risky.includes(a) || risky.some((o) => o.startsWith('--') && a.startsWith(`${o}=`)) || (program === 'find' && /^-(exec|ok)/.test(a)));
+    if (hit) {
+      return { allowed: false, rule: `executing option: ${program} ${hit}`, reason: `"${program} ${hit}" runs other commands or writes files, which would bypass the bridge's checks.`, hint: 'This is refused in every tier; ask for the exact command you need instead.' };
+    }
+  }
+  for (const arg of argv.slice(1)) {
+    const hit = request.blockedPaths.checkArgument(arg, request.workdir);
+    if (hit) {
+      return { allowed: false, rule: `blocked path: ${hit.pattern}`, reason: `The argument "${arg}" refers to ${hit.path}, which matches the blocked path "${hit.pattern}".`, hint: 'Blocked paths are never readable through the bridge; change bridge.blockedPaths in .paddock/policy.yaml only if this is not a secret.' };
+    }
+  }
+  return { allowed: true, rule };
+}
+
+function parseWhitelistEntrySafe(text: string): WhitelistEntry | undefined {
+  try {
+    return parseWhitelistEntry(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Paths no policy can unblock: other processes' environment, memory, files and roots. */
+export const ALWAYS_BLOCKED = ['/proc/**/environ', '/proc/*/mem', '/proc/*/fd/**', '/proc/*/root/**', '/proc/*/cwd/**', '/proc/*/map_files/**', '/proc/self/**', '/proc/thread-self/**', '/dev/fd/**', '/proc/kcore', '/dev/mem'];
+
+const GLOB_CHARS = /[*?[\]{}]/;
+
+export interface PathHit {
+  readonly path: string;
+  readonly pattern: string;
+}
+
+/**
+ * Blocked-path patterns (`**` globs, dot files included) for paths inside a container. A pattern
+ * that names a folder (`secrets/**`) blocks the folder itself too.
+ */
+export class PathMatcher {
+  private readonly matchers: { pattern: string; test: (p: string) => boolean }[];
+  /** Concrete names a blocked pattern can match: a glob argument that matches one is refused. */
+  private readonly sampleNames: { pattern: string; name: string }[];
+
+  constructor(readonly patterns: readonly string[]) {
+    const all = [...new Set([...patterns, ...ALWAYS_BLOCKED])];
+    this.matchers = all.map((pattern) => {
+      const variants = [pattern];
+      if (pattern.endsWith('/**')) variants.push(pattern.slice(0, -3));
+      const tests = variants.map((v) => picomatch(v.startsWith('/') || v.startsWith('**') ? v : `**/${v}`, { dot: true }));
+      return { pattern, test: (p: string) => tests.some((t) => t(p)) };
+    });
+    this.sampleNames = patterns.flatMap((pattern) => {
+      const segments = pattern.replace(/(\/\*\*)+$/, '').split('/').filter(Boolean);
+      const last = segments[segments.length - 1];
+      return last && !/^\*+$/.test(last) ? [{ pattern, name: last.replace(/\*+/g, 'x').replace(/\?/g, 'x') }] : [];
+    });
+  }
+
+  /** The pattern an absolute path matches, if any. `/proc/PID/root` prefixes are looked through. */
+  match(path: string): PathHit | undefined {
+    const normalized = posix.resolve('/', path);
+    const candidates = [normalized];
+    const viaRoot = /^\/proc\/(?:\d+|self|thread-self)\/root(\/.*)?$/.exec(normalized);
+    if (viaRoot) candidates.push(viaRoot[1] ?? '/');
+    for (const candidate of candidates) {
+      for (const m of this.matchers) if (m.test(candidate)) return { path: normalized, pattern: m.pattern };
+    }
+    return undefined;
+  }
+
+  /**
+   * Checks one argument: as a path (relative ones against `workdir`), the value of `--opt=VALUE`,
+   * an attached short-option value (`-f/path`), `@file`, list items (`a,b` / `a:b`), and globs.
+   */
+  checkArgument(arg: string, workdir: string): PathHit | undefined {
+    for (const piece of argumentPaths(arg)) {
+      const abs = posix.resolve(workdir || '/', piece);
+      const hit = this.match(abs);
+      if (hit) return hit;
+      if (GLOB_CHARS.test(piece)) {
+        const globHit = this.globMayMatch(abs);
+        if (globHit) return globHit;
+      }
+    }
+    return undefined;
+  }
+
+  /** A glob argument (for find -name, or a program that expands globs itself) that could name a blocked file. */
+  private globMayMatch(absGlob: string): PathHit | undefined {
+    const segments = absGlob.split('/').filter(Boolean);
+    for (const segment of segments) {
+      if (!GLOB_CHARS.test(segment)) continue;
+      const test = picomatch(segment, { dot: true });
+      const sample = this.sampleNames.find((s) => test(s.name));
+      if (sample) return { path: absGlob, pattern: sample.pattern };
+    }
+    return undefined;
+  }
+}
+
+/** The strings inside one argument that could be paths. */
+export function argumentPaths(arg: string): string[] {
+  const pieces = new Set<string>([arg]);
+  const add = (s: string) => { if (s) pieces.add(s); };
+  let value = arg;
+  const eq = arg.indexOf('=');
+  if (arg.startsWith('-') && eq > 0) value = arg.slice(eq + 1);
+  else if (/^-[A-Za-z0-9]./.test(arg) && !arg.startsWith('--')) value = arg.slice(2);
+  else if (eq > 0 && /^[A-Za-z_][A-Za-z0-9_]*=/.test(arg)) value = arg.slice(eq + 1);
+  add(value);
+  if (value.startsWith('@')) add(value.slice(1));
+  for (const part of value.split(/[,:]/)) add(part.startsWith('@') ? part.slice(1) : part);
+  // Paths inside a larger argument (a script, "key=a b"): every token that could be a path.
+  for (const token of arg.split(/[\s"'=,:;(){}<>|&`$]+/)) add(token.startsWith('@') ? token.slice(1) : token);
+  return [...pieces];
+}
