@@ -239,6 +239,8 @@ export function scanWorkspace(workspace: string, input: ScanInput, options: Glob
             const innerRel = `${rel}/${inner.name}`;
             const r = cageDecision(innerRel);
             if (r && (inner.isDirectory() || inner.isFile())) cage.set(innerRel, { relative: innerRel, path: abs(innerRel), kind: inner.isDirectory() ? 'dir' : 'file', rule: r.pattern });
+            // git's config is the one file of its data that holds credentials (tokens in remote URLs).
+            if (inner.name === 'config' && inner.isFile()) visibleFiles.push(innerRel);
           }
           visibleDirs.push(rel);
           continue;

@@ -76,7 +76,7 @@ const DETECTORS: readonly Detector[] = [
   { rule: 'jwt', description: 'a JSON web token', re: /\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}/g },
   // "password": "…" / api_key = '…' (quoted), and KEY=value / key: value lines (env, ini, yaml).
   { rule: 'secret-assignment', description: 'a secret-named setting with a literal value', re: new RegExp(String.raw`["']?(${SECRET_NAME})["']?\s*(?::=|=>|[:=])\s*(["'\x60])([^"'\x60\s]{1,512})\2`, 'gi'), group: 3, accept: (s, m) => !NOT_SECRET_NAME.test(m[1]) && literalValue(s) },
-  { rule: 'secret-assignment', description: 'a secret-named setting with a literal value', re: new RegExp(String.raw`^[ \t]*(?:export[ \t]+)?(${SECRET_NAME})[ \t]*[:=][ \t]*([^\s"'\x60#]{1,512})[ \t]*(?:#.*)?$`, 'gim'), group: 2, accept: (s, m) => !NOT_SECRET_NAME.test(m[1]) && literalValue(s) && !/[()[\]{};]/.test(s) },
+  { rule: 'secret-assignment', description: 'a secret-named setting with a literal value', re: new RegExp(String.raw`^[ \t]*(?:export[ \t]+)?(${SECRET_NAME})[ \t]*[:=][ \t]*([^\s"'\x60]{1,512})(?:[ \t]+#.*)?[ \t]*$`, 'gim'), group: 2, accept: (s, m) => !NOT_SECRET_NAME.test(m[1]) && literalValue(s) && !/[()[\]{};]/.test(s) },
 ];
 
 /** A cheap first test: text without any of these cannot match a detector. */

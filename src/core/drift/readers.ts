@@ -25,7 +25,8 @@ export function insideWorkspace(workspace: string, abs: string): string | undefi
  * A pattern that names a folder names everything in it (the hiding matcher adds "/**").
  */
 export function gitignoreToGlob(pattern: string, base = ''): { glob: string; negated: boolean } | undefined {
-  let p = pattern.replace(/(?<!\\)\s+$/, '');
+  // Leading blanks are kept by git, but in these files they are always a typing accident.
+  let p = pattern.trimStart().replace(/(?<!\\)\s+$/, '');
   if (!p || p.startsWith('#')) return undefined;
   const negated = p.startsWith('!');
   if (negated) p = p.slice(1);
@@ -98,6 +99,8 @@ export function readClaudeSettings(file: string, text: string, workspace: string
 export function claudePathToGlob(spec: string, workspace: string, home = homedir()): string | undefined {
   const s = spec.trim();
   if (!s || s === '*' || s === '**') return '**';
+  // A trailing slash names a folder and everything in it.
+  if (s.length > 1 && s.endsWith('/') && !s.endsWith('//')) return claudePathToGlob(`${s}**`, workspace, home);
   const outside = (abs: string, rest: string) => {
     const rel = insideWorkspace(workspace, abs);
     if (rel === undefined) {
