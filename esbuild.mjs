@@ -10,4 +10,6 @@ const common = { bundle: true, platform: 'node', mainFields: ['module', 'main'],
 await Promise.all([
   build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' }),
   build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: [...common.external, 'vscode'] }),
+  // The stdio shim that runs inside sandboxes: one file, for the Debian node 18 of the base image.
+  build({ ...common, entryPoints: ['src/bridge/shim.ts'], outfile: 'dist/paddock-mcp.js', target: 'node18', sourcemap: false, minify: true, banner: { js: '#!/usr/bin/env node' } }),
 ]);

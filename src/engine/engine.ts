@@ -6,6 +6,7 @@ import type Docker from 'dockerode';
 import { PaddockError } from '../core/errors.js';
 import { CONTAINER_NAME, LABELS, defaultSandboxName, shortHash } from '../core/naming.js';
 import type { Limits, PortMapping } from '../core/options.js';
+import { prepareBridgeDir, removeBridgeDir } from '../bridge/state.js';
 import { initScript } from './assets.js';
 import { connect, resolveEndpoint, type EndpointInputs, type EngineEndpoint } from './connection.js';
 import type { PublishedPort, SandboxDetails, SandboxStatus, SandboxSummary } from './types.js';
@@ -156,6 +157,8 @@ export class SandboxEngine {
     if (spec.runtime) await this.checkRuntime(spec.runtime);
 
     const owner = statSync(realpathSync(workspace));
+    // The MCP bridge's folder (socket, token, shim) at /run/paddock, read-only; the only door out besides the network.
+    const bridge = prepareBridgeDir(name, { uid: owner.uid, gid: owner.gid });
     const git = hostGitIdentity(workspace);
     const userEnv = spec.env ?? {};
     const envNames = Object.keys(userEnv).sort();
@@ -201,6 +204,7 @@ export class SandboxEngine {
           Mounts: [
             { Type: 'bind', Source: realpathSync(workspace), Target: workspace, ReadOnly: false },
             ...(spec.extraMounts ?? []),
+            bridge.mount,
           ],
           PortBindings: bindings,
           Init: true,
@@ -281,6 +285,7 @@ export class SandboxEngine {
   async remove(nameOrId: string): Promise<void> {
     const sandbox = await this.get(nameOrId);
     await this.docker.getContainer(sandbox.id).remove({ force: true, v: true });
+    removeBridgeDir(sandbox.name);
   }
 
   /** Removes every Paddock sandbox on this engine. Returns their names. */

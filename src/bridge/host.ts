@@ -1,0 +1,152 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import type Docker from 'dockerode';
+import { planMounts } from '../core/hiding.js';
+import { envFileValues } from '../core/masking.js';
+import { loadPolicy, type Policy } from '../core/policy.js';
+import type { SandboxEngine } from '../engine/engine.js';
+import { AuditLog } from './audit.js';
+import { BridgeAlreadyRunning, BridgeHttpServer, MCP_PATH, type Listen } from './server.js';
+import { BridgeService, type BridgeRules } from './service.js';
+import { bridgePaths, readToken, refreshShim, SANDBOX_SHIM, SANDBOX_SOCKET, shimSource, writeSecretFile, type BridgePaths } from './state.js';
+import { createBridgeServer } from './tools.js';
+
+export type TransportKind = 'unix' | 'tcp';
+
+/**
+ * Which transport a sandbox gets. A host Unix socket can be bind-mounted only when the engine runs
+ * on this machine's kernel (Linux, local unix:// endpoint). Docker Desktop runs the engine in a VM
+ * (its OperatingSystem says "Docker Desktop"), and npipe/tcp/ssh endpoints are not local sockets:
+ * those get a loopback-only TCP listener reached as host.docker.internal.
+ */
+export function chooseTransport(endpointHost: string, operatingSystem: string, override = process.env.PADDOCK_BRIDGE_TRANSPORT): TransportKind {
+  if (override === 'unix' || override === 'tcp') return override;
+  if (/docker desktop/i.test(operatingSystem)) return 'tcp';
+  return endpointHost.startsWith('unix://') && process.platform === 'linux' ? 'unix' : 'tcp';
+}
+
+/** Values of the workspace's hidden files: exact strings the masker must never let through. */
+export function hiddenSecretValues(workspace: string, policy: Policy): string[] {
+  const values: string[] = [];
+  let plan;
+  try {
+    plan = planMounts(workspace, policy);
+  } catch {
+    return values;
+  }
+  for (const entry of plan.hidden) {
+    if (entry.kind !== 'file') continue;
+    try {
+      if (statSync(entry.path).size > 256 * 1024) continue;
+      values.push(...envFileValues(readFileSync(entry.path, 'utf8')));
+    } catch {
+      // unreadable: nothing to learn from it
+    }
+  }
+  return values;
+}
+
+export function rulesFor(policy: Policy, workspace?: string): BridgeRules {
+  return { bridge: policy.bridge, tier: policy.tier, knownSecrets: workspace ? hiddenSecretValues(workspace, policy) : [] };
+}
+
+export interface HostedBridge {
+  readonly sandbox: string;
+  readonly transport: TransportKind;
+  /** Where host-side clients connect ("unix:PATH" or "http://127.0.0.1:PORT/mcp"). */
+  readonly url: string;
+  readonly token: string;
+  readonly audit: AuditLog;
+  readonly paths: BridgePaths;
+  /** False when another process (VS Code, another terminal) already hosts this sandbox's bridge. */
+  readonly hosting: boolean;
+  readonly notes: readonly string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Hosts the bridge of one sandbox until close(): listens where the sandbox can reach it, writes the
+ * endpoint for paddock-mcp, refreshes the shim, and registers it in the agents' configs inside.
+ */
+export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string, options: { policy?: Policy } = {}): Promise<HostedBridge> {
+  const sandbox = await engine.get(nameOrId);
+  const paths = bridgePaths(sandbox.name);
+  const notes: string[] = [];
+  const token = readToken(paths);
+  const mounted = sandbox.mounts.some((m) => m.target === '/run/paddock');
+  if (!token || !mounted) {
+    throw new BridgeUnavailable(sandbox.name, `Sandbox ${sandbox.name} was created without the bridge folder.`);
+  }
+  const policy = options.policy ?? loadPolicy(sandbox.workspace).policy;
+  const service = new BridgeService(engine.docker, rulesFor(policy, sandbox.workspace));
+  const audit = new AuditLog(paths.audit);
+  const info = await engine.docker.info().catch(() => ({ OperatingSystem: '' }));
+  const transport = chooseTransport(engine.endpoint.host, (info as { OperatingSystem?: string }).OperatingSystem ?? '');
+  const server = new BridgeHttpServer(token, () => createBridgeServer(service, audit, sandbox.name));
+  const owner = { uid: sandbox.user.uid, gid: sandbox.user.gid };
+  const where: Listen = transport === 'unix' ? { kind: 'unix', path: paths.socket, owner } : { kind: 'tcp', host: '127.0.0.1', port: 0 };
+  let url: string;
+  try {
+    url = await server.listen(where);
+  } catch (err) {
+    if (err instanceof BridgeAlreadyRunning) {
+      return { sandbox: sandbox.name, transport, url: `unix:${paths.socket}`, token, audit, paths, hosting: false, notes: ['The bridge of this sandbox is already hosted by another Paddock process.'], close: async () => {} };
+    }
+    throw err;
+  }
+  const inside = transport === 'unix' ? `unix:${SANDBOX_SOCKET}` : `http://host.docker.internal:${server.port}${MCP_PATH}`;
+  writeSecretFile(paths.endpoint, `${inside}\n`, owner);
+  if (!existsSync(shimSource())) notes.push(`The bridge shim ${shimSource()} is missing (run "npm run build"); agents cannot connect.`);
+  refreshShim(paths, owner);
+  if (sandbox.status === 'running') {
+    const registered = await registerInAgentConfigs(engine.docker, sandbox.id).catch((err) => `could not register the bridge in the agents' configs: ${err?.message ?? err}`);
+    if (registered) notes.push(registered);
+  }
+  return {
+    sandbox: sandbox.name, transport, url, token, audit, paths, hosting: true, notes,
+    close: async () => {
+      await server.close();
+      writeSecretFile(paths.endpoint, '', owner);
+    },
+  };
+}
+
+export class BridgeUnavailable extends Error {
+  constructor(readonly sandbox: string, reason: string) {
+    super(reason);
+  }
+}
+
+/**
+ * Adds the bridge to Claude Code (~/.claude.json), Gemini CLI (~/.gemini/settings.json) and Codex
+ * (~/.codex/config.toml) in the sandbox's home — never in the workspace. Idempotent; other
+ * servers and settings in those files are kept. Runs as the agent user with the image's node.
+ */
+export const REGISTER_SCRIPT = `
+const fs = require('fs'), path = require('path'), home = process.env.HOME || '/home/agent';
+const shim = ${JSON.stringify(SANDBOX_SHIM)};
+function json(file, update) {
+  let data = {};
+  try { data = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { if (e.code !== 'ENOENT') return; }
+  update(data);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(data, null, 2) + '\\n');
+}
+json(path.join(home, '.claude.json'), (d) => { d.mcpServers = Object.assign({}, d.mcpServers, { paddock: { type: 'stdio', command: shim, args: [], env: {} } }); });
+json(path.join(home, '.gemini', 'settings.json'), (d) => { d.mcpServers = Object.assign({}, d.mcpServers, { paddock: { command: shim, args: [] } }); });
+const toml = path.join(home, '.codex', 'config.toml');
+let text = ''; try { text = fs.readFileSync(toml, 'utf8'); } catch (e) {}
+if (!/^\\[mcp_servers\\.paddock\\]/m.test(text)) {
+  fs.mkdirSync(path.dirname(toml), { recursive: true });
+  fs.writeFileSync(toml, text + (text && !text.endsWith('\\n') ? '\\n' : '') + '\\n[mcp_servers.paddock]\\ncommand = ' + JSON.stringify(shim) + '\\nargs = []\\n');
+}
+`;
+
+export async function registerInAgentConfigs(docker: Docker, containerId: string): Promise<string | undefined> {
+  const exec = await docker.getContainer(containerId).exec({ Cmd: ['node', '-e', REGISTER_SCRIPT], User: 'agent', Env: ['HOME=/home/agent'], AttachStdout: true, AttachStderr: true });
+  const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as NodeJS.ReadableStream;
+  let output = '';
+  stream.on('data', (c: Buffer) => { output += c.toString('utf8'); });
+  await new Promise<void>((r) => { stream.on('end', r); stream.on('close', r); });
+  const { ExitCode } = await exec.inspect();
+  return ExitCode === 0 ? undefined : `registering the bridge in the agents' configs failed (exit ${ExitCode}): ${output.replace(/[\x00-\x08]/g, '').trim().slice(0, 300)}`;
+}

@@ -1,0 +1,158 @@
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, unlinkSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect as netConnect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+
+/** Where a bridge listens: a Unix socket (mode 0600) or a loopback TCP port; never all interfaces. */
+export type Listen =
+  | { readonly kind: 'unix'; readonly path: string; readonly owner?: { uid: number; gid: number } }
+  | { readonly kind: 'tcp'; readonly host: '127.0.0.1'; readonly port: number };
+
+export const MCP_PATH = '/mcp';
+
+interface Session {
+  readonly transport: StreamableHTTPServerTransport;
+  readonly server: McpServer;
+}
+
+/**
+ * Streamable HTTP (the SDK's transport) behind a bearer token. Each client session gets its own
+ * McpServer from `makeServer`; a request without the token — or with any other token — gets 401
+ * before the SDK sees it.
+ */
+export class BridgeHttpServer {
+  private readonly http: Server;
+  private readonly sessions = new Map<string, Session>();
+  private readonly token: Buffer;
+  private address?: string;
+
+  constructor(token: string, private readonly makeServer: () => McpServer) {
+    if (token.length < 16) throw new Error('The bridge token is too short.');
+    this.token = Buffer.from(token);
+    this.http = createServer((req, res) => { this.handle(req, res).catch((err) => this.fail(res, 500, `bridge error: ${err?.message ?? err}`)); });
+    // Streams of a session (GET) can stay open for long; do not time them out.
+    this.http.requestTimeout = 0;
+    this.http.headersTimeout = 30_000;
+  }
+
+  /** Starts listening; returns the URL clients use from the host ("unix:PATH" or "http://127.0.0.1:PORT/mcp"). */
+  async listen(where: Listen): Promise<string> {
+    if (where.kind === 'unix') {
+      await removeStaleSocket(where.path);
+      await new Promise<void>((resolve, reject) => {
+        this.http.once('error', reject);
+        this.http.listen(where.path, () => { this.http.off('error', reject); resolve(); });
+      });
+      chmodSync(where.path, 0o600);
+      if (where.owner && process.getuid?.() === 0) chownSync(where.path, where.owner.uid, where.owner.gid);
+      this.address = `unix:${where.path}`;
+    } else {
+      if (where.host !== '127.0.0.1') throw new Error('The bridge listens on loopback only.');
+      await new Promise<void>((resolve, reject) => {
+        this.http.once('error', reject);
+        this.http.listen(where.port, where.host, () => { this.http.off('error', reject); resolve(); });
+      });
+      const port = (this.http.address() as AddressInfo).port;
+      this.address = `http://127.0.0.1:${port}${MCP_PATH}`;
+    }
+    return this.address;
+  }
+
+  get url(): string | undefined {
+    return this.address;
+  }
+
+  get port(): number | undefined {
+    const a = this.http.address();
+    return a && typeof a === 'object' ? a.port : undefined;
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    const header = req.headers.authorization ?? '';
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m) return false;
+    const given = Buffer.from(m[1]);
+    return given.length === this.token.length && timingSafeEqual(given, this.token);
+  }
+
+  private fail(res: ServerResponse, status: number, message: string): void {
+    if (res.headersSent) { res.end(); return; }
+    res.writeHead(status, { 'content-type': 'application/json', ...(status === 401 ? { 'www-authenticate': 'Bearer realm="paddock-bridge"' } : {}) });
+    res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message }, id: null }));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== MCP_PATH) return this.fail(res, 404, `Not found: the bridge answers on ${MCP_PATH}.`);
+    if (!this.authorized(req)) return this.fail(res, 401, 'Unauthorized: this bridge needs its sandbox\'s bearer token.');
+    const sessionId = req.headers['mcp-session-id'];
+    const existing = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
+    if (existing) return existing.transport.handleRequest(req, res);
+    if (req.method !== 'POST') return this.fail(res, 400, 'No valid session: initialize first.');
+    const body = await readJson(req);
+    if (!isInitializeRequest(body)) return this.fail(res, 400, 'No valid session: initialize first.');
+    const server = this.makeServer();
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      enableJsonResponse: true,
+      onsessioninitialized: (id) => { this.sessions.set(id, { transport, server }); },
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) this.sessions.delete(transport.sessionId);
+      void server.close().catch(() => {});
+    };
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
+  }
+
+  async close(): Promise<void> {
+    for (const { transport, server } of [...this.sessions.values()]) {
+      await transport.close().catch(() => {});
+      await server.close().catch(() => {});
+    }
+    this.sessions.clear();
+    this.http.closeAllConnections?.();
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    if (this.address?.startsWith('unix:')) {
+      try { unlinkSync(this.address.slice(5)); } catch { /* already gone */ }
+    }
+  }
+}
+
+function readJson(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > 4 * 1024 * 1024) { reject(new Error('request too large')); req.destroy(); return; }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))); } catch { resolve(undefined); }
+    });
+    req.on('error', reject);
+  });
+}
+
+/** A socket file left by a crashed bridge is removed; one that still answers means another bridge runs. */
+async function removeStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  const alive = await new Promise<boolean>((resolve) => {
+    const s = netConnect(path);
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+  if (alive) throw new BridgeAlreadyRunning(path);
+  unlinkSync(path);
+}
+
+export class BridgeAlreadyRunning extends Error {
+  constructor(readonly path: string) {
+    super(`A bridge already listens on ${path}.`);
+  }
+}

@@ -1,0 +1,492 @@
+import { posix } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import type Docker from 'dockerode';
+import picomatch from 'picomatch';
+import { extract } from 'tar-stream';
+import { CommandSyntaxError, decideExec, PathMatcher, splitCommand, argumentPaths, type PathHit } from '../core/commands.js';
+import { isSecretName, Masker, type MaskStats } from '../core/masking.js';
+import { LABELS } from '../core/naming.js';
+import type { BridgePolicy, Tier } from '../core/policy.js';
+
+/** A policy decision against a call: the agent gets `message`; the audit log gets `rule`. */
+export class BridgeDenied extends Error {
+  constructor(readonly rule: string, reason: string, readonly hint?: string) {
+    super(`Denied by ${rule}: ${reason}${hint ? `\nTo allow it, a person would: ${hint}` : ''}`);
+  }
+}
+
+export type Permission = keyof BridgePolicy['permissions'];
+
+/** What the bridge enforces: the `bridge:` and `tier:` parts of .paddock/policy.yaml. */
+export interface BridgeRules {
+  readonly bridge: BridgePolicy;
+  readonly tier: Tier;
+  /** Exact values known to be secret (hidden .env files of the workspace). */
+  readonly knownSecrets?: readonly string[];
+}
+
+export interface TargetContainer {
+  readonly id: string;
+  readonly name: string;
+  readonly image: string;
+  readonly state: string;
+  readonly status: string;
+  readonly project?: string;
+  readonly service?: string;
+}
+
+const COMPOSE_PROJECT = 'com.docker.compose.project';
+const COMPOSE_SERVICE = 'com.docker.compose.service';
+const OUTPUT_LIMIT = 256 * 1024;
+const KNOWN_SECRETS_TTL_MS = 5_000;
+
+/** The bridge's work: which containers, which commands, and Docker calls with masked output. */
+export class BridgeService {
+  readonly blocked: PathMatcher;
+  private masker: Masker;
+  private secretsAt = 0;
+  private secretsFor = '';
+
+  constructor(readonly docker: Docker, readonly rules: BridgeRules) {
+    this.blocked = new PathMatcher(rules.bridge.blockedPaths);
+    this.masker = new Masker({ knownSecrets: rules.knownSecrets });
+  }
+
+  // ---- policy --------------------------------------------------------------------------------
+
+  requirePermission(permission: Permission): void {
+    if (!this.rules.bridge.permissions[permission]) {
+      throw new BridgeDenied(`permission ${permission}`, `the "${permission}" permission is off.`, `set bridge.permissions.${permission}: true in .paddock/policy.yaml.`);
+    }
+  }
+
+  private allows(c: Docker.ContainerInfo): boolean {
+    if (c.Labels?.[LABELS.sandbox] === '1') return false; // never another sandbox (or itself)
+    const name = (c.Names[0] ?? '').replace(/^\//, '');
+    const project = c.Labels?.[COMPOSE_PROJECT];
+    return this.rules.bridge.containers.some((entry) => entry === project || picomatch(entry, { dot: true })(name));
+  }
+
+  /** The containers the policy allows. */
+  async containers(): Promise<TargetContainer[]> {
+    const all = await this.docker.listContainers({ all: true });
+    return all.filter((c) => this.allows(c)).map((c) => ({
+      id: c.Id, name: (c.Names[0] ?? c.Id).replace(/^\//, ''), image: c.Image, state: c.State, status: c.Status,
+      project: c.Labels?.[COMPOSE_PROJECT], service: c.Labels?.[COMPOSE_SERVICE],
+    })).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Resolves `container` (name, compose service, or id prefix) among the allowed ones, or denies. */
+  async target(ref: string): Promise<TargetContainer> {
+    const wanted = String(ref ?? '').replace(/^\//, '');
+    const allowed = await this.containers();
+    const found = allowed.find((c) => c.name === wanted)
+      ?? (allowed.filter((c) => c.service === wanted).length === 1 ? allowed.find((c) => c.service === wanted) : undefined)
+      ?? (wanted.length >= 12 ? allowed.find((c) => c.id.startsWith(wanted)) : undefined);
+    if (!found) {
+      throw new BridgeDenied('containers', `"${wanted}" is not a container this bridge may reach (allowed: ${allowed.map((c) => c.name).join(', ') || 'none'}).`,
+        `add its name (or a glob, or its compose project) to bridge.containers in .paddock/policy.yaml.`);
+    }
+    return found;
+  }
+
+  /** Whitelist entries of bridge.exec whose key matches the container's name or compose service. */
+  whitelistFor(c: TargetContainer): string[] {
+    return Object.entries(this.rules.bridge.exec)
+      .filter(([key]) => picomatch(key, { dot: true })(c.name) || (c.service !== undefined && key === c.service))
+      .flatMap(([, entries]) => entries);
+  }
+
+  // ---- masking -------------------------------------------------------------------------------
+
+  /**
+   * The masker with today's known secrets: the workspace's hidden values plus the values of
+   * secret-named env vars of every allowed container (one container's logs often print another's).
+   */
+  async currentMasker(): Promise<Masker> {
+    if (Date.now() - this.secretsAt < KNOWN_SECRETS_TTL_MS) return this.masker;
+    const values = new Set(this.rules.knownSecrets ?? []);
+    for (const c of await this.containers()) {
+      const info = await this.docker.getContainer(c.id).inspect().catch(() => undefined);
+      for (const e of info?.Config.Env ?? []) {
+        const eq = e.indexOf('=');
+        if (eq > 0 && isSecretName(e.slice(0, eq))) values.add(e.slice(eq + 1));
+      }
+    }
+    const key = [...values].sort().join('\0');
+    if (key !== this.secretsFor) {
+      this.masker = new Masker({ knownSecrets: values });
+      this.secretsFor = key;
+    }
+    this.secretsAt = Date.now();
+    return this.masker;
+  }
+
+  async mask(text: string, stats: MaskStats): Promise<string> {
+    return (await this.currentMasker()).mask(text, stats);
+  }
+
+  // ---- paths ---------------------------------------------------------------------------------
+
+  private async workdirOf(c: TargetContainer): Promise<{ workdir: string; user: string; running: boolean }> {
+    const info = await this.docker.getContainer(c.id).inspect();
+    return { workdir: info.Config.WorkingDir || '/', user: info.Config.User || '', running: !!info.State.Running };
+  }
+
+  /** Stats a path in the container through the archive API (no process runs). */
+  private async stat(c: TargetContainer, path: string): Promise<{ linkTarget?: string; mode: number } | undefined> {
+    try {
+      const res = (await this.docker.getContainer(c.id).infoArchive({ path })) as any;
+      const header = res?.headers?.['x-docker-container-path-stat'];
+      if (!header) return undefined;
+      const stat = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as { mode: number; linkTarget?: string };
+      return { mode: stat.mode, linkTarget: stat.linkTarget || undefined };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The real path behind symlinks anywhere along `abs` (as the container's kernel would follow them). */
+  async realPath(c: TargetContainer, abs: string, hops = 0): Promise<string> {
+    if (hops > 16) throw new BridgeDenied('symlink loop', `${abs} has too many symlinks.`);
+    const parts = abs.split('/').filter(Boolean);
+    const prefixes = parts.map((_, i) => `/${parts.slice(0, i + 1).join('/')}`);
+    const stats = await Promise.all(prefixes.map((p) => this.stat(c, p)));
+    for (let i = 0; i < prefixes.length; i++) {
+      const st = stats[i];
+      if (!st) return abs; // the rest does not exist
+      if (st.linkTarget && st.linkTarget !== prefixes[i]) {
+        return this.realPath(c, posix.join(st.linkTarget, ...parts.slice(i + 1)), hops + 1);
+      }
+    }
+    return abs;
+  }
+
+  /** Denies a path (textually, then behind symlinks) that matches a blocked pattern. */
+  async checkPath(c: TargetContainer, abs: string, label = abs): Promise<string> {
+    const hit = this.blocked.match(abs);
+    if (hit) throw blockedDenial(label, hit);
+    const real = await this.realPath(c, abs);
+    if (real !== abs) {
+      const viaLink = this.blocked.match(real);
+      if (viaLink) throw blockedDenial(label, viaLink, true);
+    }
+    return real;
+  }
+
+  // ---- tools ---------------------------------------------------------------------------------
+
+  async logs(c: TargetContainer, options: { tail?: number; since?: string; timestamps?: boolean }, stats: MaskStats): Promise<string> {
+    const since = parseSince(options.since);
+    const buffer = (await this.docker.getContainer(c.id).logs({
+      stdout: true, stderr: true, follow: false, timestamps: !!options.timestamps,
+      tail: options.tail ?? 100, ...(since !== undefined ? { since } : {}),
+    } as any)) as unknown as Buffer;
+    const masker = (await this.currentMasker()).stream(stats);
+    const text = demuxToText(buffer, (chunk) => masker.push(chunk)) + masker.end();
+    return text;
+  }
+
+  async searchLogs(c: TargetContainer, options: { pattern: string; context?: number; tail?: number; since?: string; ignoreCase?: boolean }, stats: MaskStats): Promise<string> {
+    let re: RegExp;
+    try {
+      re = new RegExp(options.pattern, options.ignoreCase === false ? '' : 'i');
+    } catch (err: any) {
+      throw new BridgeDenied('invalid pattern', `the pattern is not a valid regular expression: ${err.message}`);
+    }
+    // Search the masked text: a pattern must not work as an oracle for a secret's characters.
+    const lines = (await this.logs(c, { tail: options.tail ?? 5000, since: options.since }, stats)).split('\n');
+    const context = Math.min(options.context ?? 2, 20);
+    const keep = new Set<number>();
+    lines.forEach((line, i) => {
+      if (re.test(line.slice(0, 4096))) for (let j = Math.max(0, i - context); j <= Math.min(lines.length - 1, i + context); j++) keep.add(j);
+    });
+    if (!keep.size) return `No line of ${c.name}'s log matches /${options.pattern}/.`;
+    let out = '';
+    let last = -2;
+    for (const i of [...keep].sort((a, b) => a - b)) {
+      if (i !== last + 1 && out) out += '--\n';
+      out += `${i + 1}: ${lines[i]}\n`;
+      last = i;
+    }
+    return out;
+  }
+
+  async inspect(c: TargetContainer, stats: MaskStats): Promise<string> {
+    const info = await this.docker.getContainer(c.id).inspect();
+    const masker = await this.currentMasker();
+    const env = (info.Config.Env ?? []).map((e) => {
+      const eq = e.indexOf('=');
+      const name = eq < 0 ? e : e.slice(0, eq);
+      if (eq < 0) return e;
+      if (isSecretName(name)) {
+        stats.count++;
+        stats.rules['secret-env'] = (stats.rules['secret-env'] ?? 0) + 1;
+        return `${name}=[MASKED]`;
+      }
+      return `${name}=${masker.mask(e.slice(eq + 1), stats)}`;
+    });
+    const view = {
+      name: c.name, id: info.Id.slice(0, 12), image: info.Config.Image, created: info.Created,
+      state: { status: info.State.Status, running: info.State.Running, startedAt: info.State.StartedAt, exitCode: info.State.ExitCode, restartCount: info.RestartCount, health: (info.State as any).Health?.Status },
+      command: [...(Array.isArray(info.Config.Entrypoint) ? info.Config.Entrypoint : info.Config.Entrypoint ? [info.Config.Entrypoint] : []), ...(info.Config.Cmd ?? [])],
+      workingDir: info.Config.WorkingDir || '/', user: info.Config.User || 'root',
+      env,
+      ports: info.NetworkSettings?.Ports ?? {},
+      networks: Object.fromEntries(Object.entries(info.NetworkSettings?.Networks ?? {}).map(([n, v]: [string, any]) => [n, { ip: v.IPAddress, aliases: v.Aliases }])),
+      mounts: (info.Mounts ?? []).map((m: any) => ({ type: m.Type, destination: m.Destination, readOnly: m.RW === false })),
+      labels: info.Config.Labels ?? {},
+      restartPolicy: info.HostConfig.RestartPolicy?.Name,
+    };
+    return masker.mask(JSON.stringify(view, null, 2), stats);
+  }
+
+  async stats(c: TargetContainer): Promise<string> {
+    const s: any = await this.docker.getContainer(c.id).stats({ stream: false });
+    const cpuDelta = (s.cpu_stats?.cpu_usage?.total_usage ?? 0) - (s.precpu_stats?.cpu_usage?.total_usage ?? 0);
+    const sysDelta = (s.cpu_stats?.system_cpu_usage ?? 0) - (s.precpu_stats?.system_cpu_usage ?? 0);
+    const cpus = s.cpu_stats?.online_cpus ?? s.cpu_stats?.cpu_usage?.percpu_usage?.length ?? 1;
+    const cache = s.memory_stats?.stats?.inactive_file ?? s.memory_stats?.stats?.cache ?? 0;
+    const net = Object.values(s.networks ?? {}).reduce((acc: { rx: number; tx: number }, n: any) => ({ rx: acc.rx + n.rx_bytes, tx: acc.tx + n.tx_bytes }), { rx: 0, tx: 0 });
+    const blk = (s.blkio_stats?.io_service_bytes_recursive ?? []).reduce((acc: { read: number; write: number }, e: any) => ({
+      read: acc.read + (/read/i.test(e.op) ? e.value : 0), write: acc.write + (/write/i.test(e.op) ? e.value : 0),
+    }), { read: 0, write: 0 });
+    return JSON.stringify({
+      container: c.name,
+      cpuPercent: sysDelta > 0 ? Math.round((cpuDelta / sysDelta) * cpus * 10000) / 100 : 0,
+      memory: { usageBytes: Math.max(0, (s.memory_stats?.usage ?? 0) - cache), limitBytes: s.memory_stats?.limit ?? 0 },
+      network: { rxBytes: net.rx, txBytes: net.tx },
+      blockIo: { readBytes: blk.read, writeBytes: blk.write },
+      pids: s.pids_stats?.current ?? 0,
+    }, null, 2);
+  }
+
+  /** Checks a command and runs it as an argv in the container. Returns the decision's rule with the output. */
+  async exec(c: TargetContainer, command: string | readonly string[], timeoutSeconds: number, stats: MaskStats): Promise<{ rule: string; text: string; exitCode: number | null }> {
+    let argv: string[];
+    if (typeof command === 'string') {
+      try {
+        argv = splitCommand(command);
+      } catch (err) {
+        if (err instanceof CommandSyntaxError) throw new BridgeDenied('shell syntax', `${err.message}.`, 'pass the command as plain words (or an array); pipes, redirections and substitutions are never run.');
+        throw err;
+      }
+    } else {
+      argv = [...command].map(String);
+    }
+    const { workdir, user, running } = await this.workdirOf(c);
+    const decision = decideExec({ argv, container: c.name, workdir, tier: this.rules.tier, whitelist: this.whitelistFor(c), deny: this.rules.bridge.deny, blockedPaths: this.blocked });
+    if (!decision.allowed) throw new BridgeDenied(decision.rule, decision.reason ?? 'refused.', decision.hint);
+    if (!running) throw new BridgeDenied('container state', `${c.name} is not running.`, 'start it (start_container needs the lifecycle permission).');
+    // Symlinks: an argument that leads to a blocked path through a link is refused too.
+    const pieces = [...new Set(argv.slice(1).flatMap((a) => argumentPaths(a)).filter((p) => p && !p.startsWith('-') && p.length < 4096))]
+      .map((p) => posix.resolve(workdir, p));
+    if (pieces.length > 64) throw new BridgeDenied('too many arguments', 'more than 64 path-like arguments cannot be checked.', 'split the command.');
+    await Promise.all(pieces.map((p) => this.checkPath(c, p)));
+
+    const exec = await this.docker.getContainer(c.id).exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, WorkingDir: workdir, ...(user ? { User: user } : {}) });
+    const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Readable;
+    const masker = await this.currentMasker();
+    const out = collectMasked(masker.stream(stats));
+    const err = collectMasked(masker.stream(stats));
+    this.docker.modem.demuxStream(stream, out.sink, err.sink);
+    let timedOut = false;
+    await new Promise<void>((resolveEnd) => {
+      const timer = setTimeout(() => { timedOut = true; stream.destroy(); resolveEnd(); }, timeoutSeconds * 1000);
+      const done = () => { clearTimeout(timer); resolveEnd(); };
+      stream.on('end', done);
+      stream.on('close', done);
+      stream.on('error', done);
+    });
+    const exitCode = timedOut ? null : ((await exec.inspect()).ExitCode ?? null);
+    const stdout = out.finish();
+    const stderr = err.finish();
+    let text = stdout;
+    if (stderr) text += `${text && !text.endsWith('\n') ? '\n' : ''}--- stderr ---\n${stderr}`;
+    text += `${text && !text.endsWith('\n') ? '\n' : ''}[exit code ${exitCode ?? `none: stopped waiting after ${timeoutSeconds}s, the process may still run`}]`;
+    return { rule: decision.rule, text, exitCode };
+  }
+
+  async listFiles(c: TargetContainer, path: string, stats: MaskStats): Promise<string> {
+    const { workdir, user, running } = await this.workdirOf(c);
+    if (!running) throw new BridgeDenied('container state', `${c.name} is not running.`, 'start it first.');
+    const abs = posix.resolve(workdir, path || '.');
+    const real = await this.checkPath(c, abs, path);
+    // `ls` as an argv (never a shell); entries that are blocked, or link to blocked paths, are left out.
+    const { stdout, stderr, exitCode } = await this.run(c, ['ls', '-la', '--', real], user, workdir);
+    if (exitCode !== 0) throw new BridgeDenied('list failed', `ls ${real} failed in ${c.name}: ${(await this.mask(stderr, stats)).trim() || `exit code ${exitCode}`}`);
+    const lines = stdout.split('\n').filter((line) => {
+      if (!line || /^total \d+/.test(line)) return !!line;
+      const m = /^[bcdlps-][rwxsStT-]{9}\S*\s+\d+\s+\S+\s+\S+\s+(?:\d+,\s*)?\d+\s+\S+\s+\S+\s+\S+\s(.*)$/.exec(line);
+      if (!m) return false; // unparsable: leave it out rather than risk a blocked name
+      const [name, target] = m[1].split(' -> ');
+      if (name === '.' || name === '..') return true;
+      const full = posix.join(real, name);
+      return !this.blocked.match(full) && !(target && this.blocked.match(posix.resolve(real, target)));
+    });
+    return this.mask(`${real}:\n${lines.join('\n')}\n`, stats);
+  }
+
+  /** Runs a fixed argv (the bridge's own, already checked) and collects its raw output. */
+  private async run(c: TargetContainer, argv: string[], user: string, workdir: string): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+    const exec = await this.docker.getContainer(c.id).exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, WorkingDir: workdir, ...(user ? { User: user } : {}) });
+    const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Readable;
+    const out = new PassThrough();
+    const err = new PassThrough();
+    const parts = { out: [] as Buffer[], err: [] as Buffer[] };
+    out.on('data', (b: Buffer) => parts.out.push(b));
+    err.on('data', (b: Buffer) => parts.err.push(b));
+    this.docker.modem.demuxStream(stream, out, err);
+    await new Promise<void>((r) => { stream.on('end', r); stream.on('close', r); stream.on('error', () => r()); });
+    return { stdout: Buffer.concat(parts.out).toString('utf8'), stderr: Buffer.concat(parts.err).toString('utf8'), exitCode: (await exec.inspect()).ExitCode ?? -1 };
+  }
+
+  async readFile(c: TargetContainer, path: string, maxBytes: number, stats: MaskStats): Promise<string> {
+    const { workdir } = await this.workdirOf(c);
+    const abs = posix.resolve(workdir, path);
+    const real = await this.checkPath(c, abs, path);
+    const st = await this.stat(c, real);
+    if (!st) throw new BridgeDenied('not found', `${abs} does not exist in ${c.name}.`);
+    // Go's FileMode: bit 31 is "directory" (its archive would be the whole tree).
+    if (st.mode & 0x80000000) throw new BridgeDenied('not a file', `${abs} is a folder.`, 'use list_files for folders.');
+    const [entry] = await this.readArchive(c, real, maxBytes);
+    if (!entry) throw new BridgeDenied('not found', `${abs} does not exist in ${c.name}.`);
+    if (entry.type === 'directory') throw new BridgeDenied('not a file', `${abs} is a folder.`, 'use list_files for folders.');
+    if (entry.type !== 'file') throw new BridgeDenied('not a file', `${abs} is a ${entry.type}.`);
+    const data = entry.data!;
+    if (data.subarray(0, 8192).includes(0)) return `${abs}: binary file, ${entry.size} bytes (not shown).`;
+    const text = await this.mask(data.toString('utf8'), stats);
+    return entry.size > data.length ? `${text}\n[truncated: showing ${data.length} of ${entry.size} bytes]` : text;
+  }
+
+  /** Reads a path through the engine's archive API: the container needs no tools, nothing runs in it. */
+  private async readArchive(c: TargetContainer, path: string, maxBytes = OUTPUT_LIMIT): Promise<ArchiveEntry[]> {
+    let tar: Readable;
+    try {
+      tar = (await this.docker.getContainer(c.id).getArchive({ path })) as unknown as Readable;
+    } catch (err: any) {
+      if (err?.statusCode === 404) throw new BridgeDenied('not found', `${path} does not exist in ${c.name}.`);
+      throw err;
+    }
+    const base = posix.basename(path);
+    const entries: ArchiveEntry[] = [];
+    const ex = extract();
+    const limit = maxBytes;
+    await new Promise<void>((resolveAll, reject) => {
+      ex.on('entry', (header, body, next) => {
+        // Names are relative to the parent of `path`: "app", "app/x", "app/sub/y".
+        const rel = header.name === base ? '.' : header.name.startsWith(`${base}/`) ? header.name.slice(base.length + 1).replace(/\/$/, '') : header.name;
+        const wanted = entries.length === 0;
+        const chunks: Buffer[] = [];
+        let size = 0;
+        body.on('data', (chunk: any) => {
+          if (wanted && size < limit) chunks.push(chunk.subarray(0, limit - size));
+          size += chunk.length;
+        });
+        body.on('end', () => {
+          if (wanted) entries.push({ name: rel, type: header.type ?? 'file', size: header.size ?? size, linkname: header.linkname ?? undefined, data: Buffer.concat(chunks) });
+          next();
+        });
+        body.resume();
+      });
+      ex.on('finish', resolveAll);
+      ex.on('error', reject);
+      tar.on('error', reject);
+      tar.pipe(ex);
+    });
+    return entries;
+  }
+
+  async lifecycle(c: TargetContainer, action: 'start' | 'stop' | 'restart'): Promise<string> {
+    const container = this.docker.getContainer(c.id);
+    try {
+      if (action === 'start') await container.start();
+      else if (action === 'stop') await container.stop({ t: 10 });
+      else await container.restart({ t: 10 });
+    } catch (err: any) {
+      if (err?.statusCode !== 304) throw err; // 304: already in that state
+    }
+    const info = await container.inspect();
+    return `${c.name} is ${info.State.Status}.`;
+  }
+
+  /** The policy as the agent may see it (no secrets in it). */
+  describePolicy(): Record<string, unknown> {
+    const { bridge, tier } = this.rules;
+    return {
+      tier,
+      tiers: { strict: 'no commands', moderate: 'whitelisted commands only', permissive: 'anything except bridge.deny, interpreters and blocked paths' },
+      containers: bridge.containers,
+      permissions: bridge.permissions,
+      exec: bridge.exec,
+      deny: bridge.deny,
+      blockedPaths: this.blocked.patterns,
+      alwaysBlocked: '/proc/*/environ, /proc/*/root, /proc/self, /dev/fd and similar are blocked regardless of policy',
+      masking: 'every output is masked (passwords, tokens, keys, URL credentials, JWTs, private keys, known secret values)',
+      editedIn: '.paddock/policy.yaml (by a person; the sandbox cannot change it)',
+    };
+  }
+}
+
+interface ArchiveEntry {
+  readonly name: string;
+  readonly type: string;
+  readonly size: number;
+  readonly linkname?: string;
+  readonly data?: Buffer;
+}
+
+function blockedDenial(label: string, hit: PathHit, viaLink = false): BridgeDenied {
+  return new BridgeDenied(`blocked path: ${hit.pattern}`, `"${label}"${viaLink ? ` leads (through a symlink) to ${hit.path}, which` : ` is ${hit.path}, which`} matches the blocked path "${hit.pattern}".`,
+    'blocked paths are never readable through the bridge; change bridge.blockedPaths in .paddock/policy.yaml only if this is not a secret.');
+}
+
+/** A sink for one output stream: decoded as UTF-8, masked as it streams, capped at OUTPUT_LIMIT. */
+function collectMasked(masker: ReturnType<Masker['stream']>): { sink: PassThrough; finish: () => string } {
+  const sink = new PassThrough();
+  const decoder = new StringDecoder('utf8');
+  let text = '';
+  let dropped = 0;
+  const add = (s: string) => {
+    if (text.length < OUTPUT_LIMIT) text += s.slice(0, OUTPUT_LIMIT - text.length);
+    dropped += Math.max(0, s.length - Math.max(0, OUTPUT_LIMIT - text.length));
+  };
+  sink.on('data', (chunk: Buffer) => add(masker.push(decoder.write(chunk))));
+  return {
+    sink,
+    finish: () => {
+      add(masker.push(decoder.end()) + masker.end());
+      return dropped ? `${text}\n[truncated: ${dropped} more characters]` : text;
+    },
+  };
+}
+
+/** Docker's multiplexed log format (8-byte headers); TTY containers' logs are plain. */
+function demuxToText(buffer: Buffer, onText: (text: string) => string): string {
+  const decoder = new StringDecoder('utf8');
+  let out = '';
+  let offset = 0;
+  const looksMuxed = buffer.length >= 8 && (buffer[0] === 1 || buffer[0] === 2) && buffer[1] === 0 && buffer[2] === 0 && buffer[3] === 0;
+  if (!looksMuxed) return onText(decoder.write(buffer)) + onText(decoder.end());
+  while (offset + 8 <= buffer.length) {
+    const size = buffer.readUInt32BE(offset + 4);
+    out += onText(decoder.write(buffer.subarray(offset + 8, offset + 8 + size)));
+    offset += 8 + size;
+  }
+  return out + onText(decoder.end());
+}
+
+/** `since`: a duration ("10m", "2h", "30s", "1d"), an ISO time, or Unix seconds. */
+export function parseSince(since: string | undefined, now = Date.now()): number | undefined {
+  if (since === undefined || since === '') return undefined;
+  const duration = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/.exec(since.trim());
+  if (duration) {
+    const seconds = Number(duration[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[duration[2] as 's' | 'm' | 'h' | 'd'];
+    return Math.floor(now / 1000 - seconds);
+  }
+  if (/^\d+$/.test(since.trim())) return Number(since.trim());
+  const time = Date.parse(since);
+  if (Number.isNaN(time)) throw new BridgeDenied('invalid since', `"${since}" is not a duration (10m, 2h), an ISO time or Unix seconds.`);
+  return Math.floor(time / 1000);
+}

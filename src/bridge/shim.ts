@@ -1,0 +1,88 @@
+// paddock-mcp: the stdio MCP server inside the sandbox. It relays the agent's MCP messages to the
+// Paddock bridge on the host (a Unix socket mounted at /run/paddock, or host.docker.internal on
+// Docker Desktop), with the sandbox's bearer token. Bundled into one file that runs on Node 18+.
+import { readFileSync } from 'node:fs';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { isJSONRPCRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { unixFetch } from './unix-fetch.js';
+
+const DIR = process.env.PADDOCK_BRIDGE_DIR_IN_SANDBOX ?? '/run/paddock';
+const NOT_RUNNING = 'The Paddock bridge is not running for this sandbox. On the host, it runs while "paddock run" or VS Code with Paddock is open, or with "paddock bridge serve SANDBOX".';
+
+function read(name: string): string | undefined {
+  try {
+    return readFileSync(`${DIR}/${name}`, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function connectHttp(): StreamableHTTPClientTransport {
+  const endpoint = process.env.PADDOCK_BRIDGE_URL ?? read('endpoint');
+  const token = process.env.PADDOCK_BRIDGE_TOKEN ?? read('token');
+  if (!endpoint || !token) throw new Error(NOT_RUNNING);
+  const headers = { Authorization: `Bearer ${token}` };
+  if (endpoint.startsWith('unix:')) {
+    return new StreamableHTTPClientTransport(new URL('http://paddock-bridge/mcp'), { requestInit: { headers }, fetch: unixFetch(endpoint.slice(5)) });
+  }
+  return new StreamableHTTPClientTransport(new URL(endpoint), { requestInit: { headers } });
+}
+
+async function main(): Promise<void> {
+  const stdio = new StdioServerTransport();
+  let http: StreamableHTTPClientTransport | undefined;
+  let initialize: JSONRPCMessage | undefined;
+
+  const open = async (): Promise<StreamableHTTPClientTransport> => {
+    const t = connectHttp();
+    t.onmessage = (m) => { void stdio.send(m); };
+    t.onerror = () => {};
+    await t.start();
+    return t;
+  };
+  /** After a bridge restart the old session is gone (404): start a new one, replaying the handshake. */
+  const reconnect = async (): Promise<void> => {
+    await http?.close().catch(() => {});
+    http = connectHttp();
+    const t = http;
+    await new Promise<void>((resolve, reject) => {
+      t.onmessage = (m) => { if ('id' in m && initialize && 'id' in initialize && m.id === initialize.id) resolve(); else void stdio.send(m); };
+      t.onerror = () => {};
+      t.start().then(() => t.send(initialize!)).catch(reject);
+    });
+    t.onmessage = (m) => { void stdio.send(m); };
+    await t.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  };
+
+  stdio.onmessage = (message) => {
+    void (async () => {
+      if (isJSONRPCRequest(message) && message.method === 'initialize') initialize = message;
+      try {
+        http ??= await open();
+        await http.send(message);
+      } catch (err) {
+        if (err instanceof StreamableHTTPError && err.code === 404 && initialize && message !== initialize) {
+          try {
+            await reconnect();
+            await http!.send(message);
+            return;
+          } catch (again) {
+            err = again;
+          }
+        }
+        if (isJSONRPCRequest(message)) {
+          const detail = (err as any)?.cause?.code === 'ENOENT' || (err as any)?.cause?.code === 'ECONNREFUSED' || /ENOENT|ECONNREFUSED|fetch failed/.test(String((err as any)?.message)) ? NOT_RUNNING : `Paddock bridge: ${(err as Error)?.message ?? err}`;
+          await stdio.send({ jsonrpc: '2.0', id: message.id, error: { code: -32000, message: detail } });
+        }
+      }
+    })();
+  };
+  stdio.onclose = () => { void http?.close().finally(() => process.exit(0)); if (!http) process.exit(0); };
+  await stdio.start();
+}
+
+main().catch((err) => {
+  process.stderr.write(`paddock-mcp: ${err?.message ?? err}\n`);
+  process.exit(1);
+});

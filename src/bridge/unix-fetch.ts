@@ -1,0 +1,33 @@
+import { request } from 'node:http';
+import { Readable } from 'node:stream';
+
+/**
+ * A `fetch` over a Unix socket, for the SDK's Streamable HTTP client transport (Node's own fetch
+ * cannot dial sockets without undici's dispatcher, which Node 18 does not expose). Plain node:http.
+ */
+export function unixFetch(socketPath: string): (url: string | URL, init?: RequestInit) => Promise<Response> {
+  return (url, init = {}) => new Promise<Response>((resolve, reject) => {
+    const target = new URL(String(url));
+    const headers: Record<string, string> = {};
+    new Headers(init.headers as ConstructorParameters<typeof Headers>[0]).forEach((value, key) => { headers[key] = value; });
+    const req = request({ socketPath, path: `${target.pathname}${target.search}`, method: init.method ?? 'GET', headers: { host: 'paddock-bridge', ...headers } }, (res) => {
+      const status = res.statusCode ?? 500;
+      const responseHeaders = new Headers();
+      for (const [key, value] of Object.entries(res.headers)) {
+        if (Array.isArray(value)) value.forEach((v) => responseHeaders.append(key, v));
+        else if (value !== undefined) responseHeaders.set(key, value);
+      }
+      const noBody = [101, 204, 205, 304].includes(status) || init.method === 'HEAD';
+      if (noBody) res.resume();
+      resolve(new Response(noBody ? null : (Readable.toWeb(res) as unknown as ReadableStream), { status, statusText: res.statusMessage, headers: responseHeaders }));
+    });
+    const signal = init.signal;
+    if (signal) {
+      if (signal.aborted) { req.destroy(); reject(signal.reason ?? new Error('aborted')); return; }
+      signal.addEventListener('abort', () => { req.destroy(); reject(signal.reason ?? new Error('aborted')); }, { once: true });
+    }
+    req.on('error', reject);
+    if (init.body !== undefined && init.body !== null) req.end(typeof init.body === 'string' ? init.body : Buffer.from(init.body as ArrayBuffer));
+    else req.end();
+  });
+}
