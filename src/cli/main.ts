@@ -12,6 +12,7 @@ import type { SandboxSummary } from '../engine/types.js';
 import { CONTAINER_NAME } from '../core/naming.js';
 import { formatTable, humanBytes, since } from './format.js';
 import { registerHidingCommands } from './policy.js';
+import { registerBridgeCommands, withBridge } from './bridge.js';
 import { hidingNotesFor } from '../engine/hiding.js';
 
 /** Thrown to leave with a given exit code (exec passes the command's code through). */
@@ -179,7 +180,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
       const prepared = await prepareInteractively(engine, requestFrom(agentName, workspace, o));
       for (const note of prepared.notes) log(`note: ${note}`);
       log(`${prepared.created ? 'Created' : 'Using'} sandbox ${prepared.sandbox.name} (${prepared.sandbox.workspace})`);
-      throw new ExitWith(await attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove)));
+      throw new ExitWith(await withBridge(engine, prepared.sandbox.id, () => attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove))));
     });
 
   withCreateOptions(program.command('create')
@@ -341,10 +342,11 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
       const engine = engineFrom(cmd);
       const prepared = await prepareInteractively(engine, requestFrom(agent.id, workspace, o));
       log(`${prepared.created ? 'Created' : 'Using'} sandbox ${prepared.sandbox.name} on the demo workspace ${workspace}`);
-      throw new ExitWith(await attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove)));
+      throw new ExitWith(await withBridge(engine, prepared.sandbox.id, () => attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove))));
     });
 
   registerHidingCommands(program, { engineFrom, resolveSandbox });
+  registerBridgeCommands(program, { engineFrom, resolveSandbox });
 
   return program;
 }
