@@ -147,23 +147,13 @@ const hasGlobChars = (p: string) => /[*?[\]{}()!+@]/.test(p);
 export function scanWorkspace(workspace: string, input: ScanInput, options: GlobOptions = {}): WorkspaceScan {
   const hideRules = compileGlobs(input.hide, options);
   const cageRules = compileGlobs(input.readOnly, options);
+  const hideSet = new RuleSet(input.hide, options);
+  const cageSet = new RuleSet(input.readOnly, options);
   const hasNegation = hideRules.some((r) => r.negated);
-  // Fast path: one combined test of every positive rule; most paths match none.
-  const anyHide = picomatch(hideRules.filter((r) => !r.negated).flatMap((r) => {
-    const g = normalizeGlob(r.pattern);
-    return g.endsWith('/**') ? [g] : [g, `${g}/**`];
-  }), { dot: true, nocase: options.caseInsensitive ?? defaultNocase() });
-  const cageGlobs = cageRules.filter((r) => !r.negated && hasGlobChars(normalizeGlob(r.pattern)));
-  const hideDecision = (rel: string): GlobRule | undefined => {
-    if (!anyHide(rel)) return undefined;
-    const rule = decidingRule(hideRules, rel);
-    return rule && !rule.negated ? rule : undefined;
-  };
-  const cageDecision = (rel: string): GlobRule | undefined => {
-    if (!cageGlobs.length) return undefined;
-    const rule = decidingRule(cageRules, rel);
-    return rule && !rule.negated ? rule : undefined;
-  };
+  const positive = (rules: readonly GlobRule[], index: number) => (index >= 0 && !rules[index].negated ? rules[index] : undefined);
+  // For paths met outside the walk (symlinks, re-included files): the same answer, from scratch.
+  const hideDecision = (rel: string): GlobRule | undefined => positive(hideRules, hideSet.decide(rel));
+  const cageDecision = (rel: string): GlobRule | undefined => positive(cageRules, cageSet.decide(rel));
 
   const hidden = new Map<string, HiddenEntry>();
   const visibleFiles: string[] = [];
@@ -210,9 +200,10 @@ export function scanWorkspace(workspace: string, input: ScanInput, options: Glob
     return out;
   };
 
-  const stack: string[] = [''];
+  // Each folder carries the last hide/cage rule that matched it or a folder above it.
+  const stack: { dir: string; hide: number; cage: number }[] = [{ dir: '', hide: -1, cage: -1 }];
   while (stack.length) {
-    const dir = stack.pop()!;
+    const { dir, hide: parentHide, cage: parentCage } = stack.pop()!;
     let entries: Dirent[];
     try {
       entries = readdirSync(abs(dir), { withFileTypes: true });
@@ -229,7 +220,9 @@ export function scanWorkspace(workspace: string, input: ScanInput, options: Glob
         symlinks.push(rel);
         continue;
       }
-      const cageRule = cageDecision(rel);
+      const hideIndex = Math.max(parentHide, hideSet.self(rel, d.name));
+      const cageIndex = Math.max(parentCage, cageSet.self(rel, d.name));
+      const cageRule = positive(cageRules, cageIndex);
       if (cageRule && !cageCovers(rel)) cage.set(rel, { relative: rel, path: abs(rel), kind, rule: cageRule.pattern });
       if (kind === 'dir') {
         dirs++;
@@ -245,7 +238,7 @@ export function scanWorkspace(workspace: string, input: ScanInput, options: Glob
           visibleDirs.push(rel);
           continue;
         }
-        const rule = hideDecision(rel);
+        const rule = positive(hideRules, hideIndex);
         if (rule) {
           const inside = walkHiddenDir(rel);
           const reincluded = hasNegation ? inside.filter((f) => !hideDecision(f)) : [];
@@ -258,10 +251,10 @@ export function scanWorkspace(workspace: string, input: ScanInput, options: Glob
           // Part of the folder is re-included: hide its content piece by piece instead.
         }
         visibleDirs.push(rel);
-        stack.push(rel);
+        stack.push({ dir: rel, hide: hideIndex, cage: cageIndex });
       } else {
         files++;
-        const rule = hideDecision(rel);
+        const rule = positive(hideRules, hideIndex);
         if (rule) hidden.set(rel, { relative: rel, path: abs(rel), kind: 'file', reason: 'rule', rule: rule.pattern });
         else visibleFiles.push(rel);
       }
@@ -361,6 +354,61 @@ export function scanWorkspace(workspace: string, input: ScanInput, options: Glob
     filesInHiddenDirs,
     counts: { files, dirs, symlinks: symlinks.length },
   };
+}
+
+/**
+ * A glob list made fast for walking: every rule is reduced to "some folder above, or the path
+ * itself, matches G" (a trailing "/**" adds nothing else), and G is only tried on paths whose
+ * last name passes a cheap test of G's last segment (a Map lookup for literal names, one regex
+ * for the rest). The answer is the index of the last matching rule, as with compileGlobs.
+ */
+export class RuleSet {
+  private readonly full: ((p: string) => boolean)[] = [];
+  private readonly byName = new Map<string, number[]>();
+  private readonly globGates: { index: number; re: RegExp }[] = [];
+  private readonly anyGate?: RegExp;
+  private readonly always: number[] = [];
+  private readonly nocase: boolean;
+
+  constructor(patterns: readonly string[], options: GlobOptions = {}) {
+    this.nocase = options.caseInsensitive ?? defaultNocase();
+    const opts = { dot: true, nocase: this.nocase };
+    patterns.forEach((pattern, index) => {
+      let g = normalizeGlob(pattern.startsWith('!') ? pattern.slice(1) : pattern);
+      while (g.endsWith('/**') && g.length > 3) g = g.slice(0, -3);
+      this.full.push(picomatch(g, opts));
+      const last = g.slice(g.lastIndexOf('/') + 1);
+      if (last === '**' || last === '') this.always.push(index);
+      else if (!hasGlobChars(last)) {
+        const key = this.nocase ? last.toLowerCase() : last;
+        this.byName.set(key, [...(this.byName.get(key) ?? []), index]);
+      } else this.globGates.push({ index, re: picomatch.makeRe(last, opts) });
+    });
+    if (this.globGates.length) this.anyGate = new RegExp(this.globGates.map((g) => `(?:${g.re.source})`).join('|'), this.nocase ? 'i' : '');
+  }
+
+  /** Index of the last rule whose glob matches this very path (-1: none). */
+  self(rel: string, name: string): number {
+    let best = -1;
+    const literal = this.byName.get(this.nocase ? name.toLowerCase() : name);
+    if (literal) for (const i of literal) if (i > best && this.full[i](rel)) best = i;
+    if (this.anyGate?.test(name)) for (const g of this.globGates) if (g.index > best && g.re.test(name) && this.full[g.index](rel)) best = g.index;
+    for (const i of this.always) if (i > best && this.full[i](rel)) best = i;
+    return best;
+  }
+
+  /** Index of the last rule that matches the path or a folder above it (-1: none). */
+  decide(rel: string): number {
+    let best = -1;
+    let from = 0;
+    for (;;) {
+      const slash = rel.indexOf('/', from);
+      const prefix = slash < 0 ? rel : rel.slice(0, slash);
+      best = Math.max(best, this.self(prefix, prefix.slice(prefix.lastIndexOf('/') + 1)));
+      if (slash < 0) return best;
+      from = slash + 1;
+    }
+  }
 }
 
 /** Builds the mount plan only (what create and start need). */

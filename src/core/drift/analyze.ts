@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
-import { compileGlobs, decidingRule, scanWorkspace, uncoveredSince, type GlobRule, type HiddenEntry, type WorkspaceScan } from '../hiding.js';
+import { compileGlobs, decidingRule, RuleSet, scanWorkspace, uncoveredSince, type GlobRule, type HiddenEntry, type WorkspaceScan } from '../hiding.js';
 import { defaultPolicy, parsePolicy, policyHash, POLICY_FILE, type Policy } from '../policy.js';
 import { scanFile, shouldScan, type SecretHit } from '../secret-scan.js';
 import { claudeDenyFor, ignoreLineFor } from './fixes.js';
@@ -111,16 +111,14 @@ export function analyzeWorkspace(workspace: string, options: AnalyzeOptions = {}
   for (const rf of ruleFiles) {
     const rules = rf.rules.filter((r) => r.glob !== undefined);
     if (!rules.length) continue;
-    const compiled = compileGlobs(rules.map((r) => `${r.negated ? '!' : ''}${r.glob}`), { caseInsensitive: false });
-    const any = picomatch(rules.filter((r) => !r.negated).flatMap((r) => [r.glob!, `${r.glob!}/**`]), { dot: true });
+    const set = new RuleSet(rules.map((r) => `${r.negated ? '!' : ''}${r.glob}`), { caseInsensitive: false });
     const byRule = new Map<number, string[]>();
     for (const f of scan.visibleFiles) {
-      if (!any(f)) continue;
-      const rule = decidingRule(compiled, f);
-      if (rule && !rule.negated) {
-        const paths = byRule.get(rule.index) ?? [];
+      const index = set.decide(f);
+      if (index >= 0 && !rules[index].negated) {
+        const paths = byRule.get(index) ?? [];
         paths.push(f);
-        byRule.set(rule.index, paths);
+        byRule.set(index, paths);
       }
     }
     for (const [i, paths] of byRule) {
