@@ -123,8 +123,8 @@ async function attach(engine: SandboxEngine, sandbox: string, argv: string[], ex
   if (!interactive) {
     return engine.exec(sandbox, argv, { ...extra, stdin: process.stdin.isTTY ? undefined : process.stdin });
   }
+  // No resume() here: a flowing stdin without a consumer drops keystrokes; the exec's pipe resumes it.
   process.stdin.setRawMode(true);
-  process.stdin.resume();
   let onResize: (() => void) | undefined;
   try {
     return await engine.exec(sandbox, argv, {

@@ -30,7 +30,7 @@ export const AGENTS: Readonly<Record<AgentId, AgentSpec>> = {
     // Codex's own Landlock sandbox cannot nest inside a container; Paddock's container is the sandbox.
     autoApproveArgs: ['--dangerously-bypass-approvals-and-sandbox'], env: {},
   },
-  shell: { id: 'shell', label: 'Shell', template: 'shell', command: ['bash', '-l'], autoApproveArgs: [], env: {} },
+  shell: { id: 'shell', label: 'Shell', template: 'shell', command: ['bash', '--login'], autoApproveArgs: [], env: {} },
 };
 
 export function isAgentId(value: string): value is AgentId {

@@ -321,11 +321,9 @@ export class SandboxEngine {
     } else {
       this.docker.modem.demuxStream(stream, stdout, stderr);
     }
+    if (options.stdin) options.stdin.pipe(stream as unknown as Writable);
     if (options.tty && options.size) await exec.resize({ h: options.size.rows, w: options.size.cols }).catch(() => {});
     options.onResizer?.((rows, cols) => { exec.resize({ h: rows, w: cols }).catch(() => {}); });
-    if (options.stdin) {
-      options.stdin.pipe(stream as unknown as Writable);
-    }
     await new Promise<void>((resolveEnd, reject) => {
       stream.on('end', resolveEnd);
       stream.on('close', resolveEnd);

@@ -10,7 +10,7 @@ describe('agents', () => {
     assert.deepEqual(agentArgv(getAgent('gemini'), [], true), ['gemini', '--yolo']);
     assert.deepEqual(agentArgv(getAgent('codex'), [], true), ['codex', '--dangerously-bypass-approvals-and-sandbox']);
     assert.deepEqual(agentArgv(getAgent('claude'), [], false), ['claude']);
-    assert.deepEqual(agentArgv(getAgent('shell'), [], true), ['bash', '-l']);
+    assert.deepEqual(agentArgv(getAgent('shell'), [], true), ['bash', '--login']);
   });
   it('lists the known agents when asked for an unknown one', () => {
     assert.throws(() => getAgent('copilot'), (e: PaddockError) => /Unknown agent "copilot"/.test(e.message) && AGENT_IDS.every((a) => e.hint!.includes(a)));
