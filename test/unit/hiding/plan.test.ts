@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { compileGlobs, countByRule, decidingRule, planMounts, scanWorkspace, uncoveredSince } from '../../../src/core/hiding.js';
+import { compileGlobs, countByRule, decidingRule, planMounts, RuleSet, scanWorkspace, uncoveredSince } from '../../../src/core/hiding.js';
 import { defaultPolicy } from '../../../src/core/policy.js';
 import { removeTrees, tree } from './support.js';
 
@@ -154,5 +154,18 @@ describe('drift of the hidden set', () => {
     const scan = scanWorkspace(ws, defaults);
     assert.equal(scan.counts.files, 20001);
     assert.deepEqual(scan.plan.hidden.map((h) => h.relative), ['pkg7/mod1234/.env']);
+  });
+});
+
+describe('the fast rule set agrees with the plain glob list', () => {
+  it('gives the same deciding rule for every path, with negations, folders, anchors and braces', () => {
+    const patterns = ['**/.env', '**/.env.*', '!**/.env.example', '**/secrets/**', '!**/secrets/README.md', 'src/**/*.key', '/build/', 'config/*.{json,yaml}',
+      '!config/public.json', '**/.aws/credentials', '**/id_rsa*', 'docs', '**/deep/**/x.txt'];
+    const paths = ['.env', 'a/.env', 'a/b/.env.example', '.env.local', 'secrets', 'secrets/README.md', 'x/secrets/y/z', 'src/a/b.key', 'b.key', 'build', 'build/out.js',
+      'a/build/x', 'config/a.json', 'config/public.json', 'config/sub/a.json', 'config/a.yaml', 'home/.aws/credentials', '.aws/credentials', 'keys/id_rsa.pub',
+      'docs', 'docs/a.md', 'a/docs', 'deep/x.txt', 'a/deep/b/c/x.txt', 'deep/y.txt', 'src/app.ts', 'README.md'];
+    const set = new RuleSet(patterns, { caseInsensitive: false });
+    const rules = compileGlobs(patterns, { caseInsensitive: false });
+    for (const p of paths) assert.equal(set.decide(p), decidingRule(rules, p)?.index ?? -1, p);
   });
 });
