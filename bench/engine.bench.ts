@@ -1,0 +1,125 @@
+// Paddock vs raw Docker, on this machine, in this run. Prints medians and ratios; asserts nothing.
+//   npm run bench            (N=10 by default; PADDOCK_BENCH_N=20 for more)
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveLimits } from '../src/core/options.js';
+import { SandboxEngine } from '../src/engine/engine.js';
+import { TemplateBuilder } from '../src/engine/templates.js';
+
+const N = Number(process.env.PADDOCK_BENCH_N ?? 10);
+const CLI = join(__dirname, '..', 'bin', 'paddock');
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function time(fn: () => unknown): Promise<number> {
+  const t = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+function run(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+}
+
+function row(label: string, paddock: number[], raw: number[], target?: number): void {
+  const p = median(paddock);
+  const r = median(raw);
+  const ratio = p / r;
+  const verdict = target === undefined ? '' : ratio <= target ? `  (target ≤ ${target}×: met)` : `  (target ≤ ${target}×: NOT met)`;
+  console.log(`${label.padEnd(46)} paddock ${p.toFixed(1).padStart(7)} ms   docker ${r.toFixed(1).padStart(7)} ms   ratio ${ratio.toFixed(2)}×${verdict}`);
+}
+
+async function main(): Promise<void> {
+  const engine = SandboxEngine.connect();
+  await engine.ping();
+  const image = await new TemplateBuilder(engine.docker).ensureAgentImage('shell');
+  const limits = resolveLimits({});
+  console.log(`Paddock vs raw Docker, median of ${N} runs, image ${image}, engine ${engine.endpoint.host}\n`);
+
+  // 1. Cold create + start + first exec, through the engine API (both sides use dockerode).
+  const coldPaddock: number[] = [];
+  const coldRaw: number[] = [];
+  for (let i = 0; i < N; i++) {
+    const ws = mkdtempSync(join(tmpdir(), 'paddock-bench-'));
+    coldPaddock.push(await time(async () => {
+      const s = await engine.create({ workspace: ws, agent: 'shell', image, limits, name: `paddock-bench-${process.pid}-${i}` });
+      await engine.start(s.id);
+      await engine.execCapture(s.id, ['true']);
+    }));
+    await engine.remove(`paddock-bench-${process.pid}-${i}`);
+    rmSync(ws, { recursive: true, force: true });
+    coldRaw.push(await time(async () => {
+      const c = await engine.docker.createContainer({ Image: image, Cmd: ['true'], HostConfig: { AutoRemove: false } });
+      await c.start();
+      await c.wait();
+      await c.remove();
+    }));
+  }
+  row('cold create+start+first exec (API)', coldPaddock, coldRaw, 1.15);
+
+  // 2. The same through the command lines a user types.
+  const coldCliPaddock: number[] = [];
+  const coldCliRaw: number[] = [];
+  for (let i = 0; i < Math.min(N, 5); i++) {
+    const ws = mkdtempSync(join(tmpdir(), 'paddock-bench-'));
+    coldCliPaddock.push(await time(() => run(process.execPath, [CLI, 'run', 'shell', ws, '--', '-c', 'true'])));
+    run(process.execPath, [CLI, 'rm', ws]);
+    rmSync(ws, { recursive: true, force: true });
+    coldCliRaw.push(await time(() => run('docker', ['run', '--rm', image, 'true'])));
+  }
+  row('cold `paddock run` vs `docker run --rm` (CLI)', coldCliPaddock, coldCliRaw, 1.15);
+
+  // 3. exec in an existing sandbox.
+  const ws = mkdtempSync(join(tmpdir(), 'paddock-bench-'));
+  const sandbox = await engine.create({ workspace: ws, agent: 'shell', image, limits, name: `paddock-bench-exec-${process.pid}` });
+  await engine.start(sandbox.id);
+  try {
+    const execPaddock: number[] = [];
+    const execRaw: number[] = [];
+    const container = engine.docker.getContainer(sandbox.id);
+    for (let i = 0; i < N * 2; i++) {
+      execPaddock.push(await time(() => engine.execCapture(sandbox.id, ['true'])));
+      execRaw.push(await time(async () => {
+        const exec = await container.exec({ Cmd: ['true'], AttachStdout: true, AttachStderr: true, User: 'agent' });
+        const stream = await exec.start({ hijack: true, stdin: false });
+        await new Promise((r) => { stream.on('end', r); stream.resume(); });
+        await exec.inspect();
+      }));
+    }
+    row('exec in a running sandbox (API)', execPaddock, execRaw, 1.2);
+    const execCliPaddock: number[] = [];
+    const execCliRaw: number[] = [];
+    for (let i = 0; i < N; i++) {
+      execCliPaddock.push(await time(() => run(process.execPath, [CLI, 'exec', sandbox.name, '--', 'true'])));
+      execCliRaw.push(await time(() => run('docker', ['exec', '-u', 'agent', sandbox.name, 'true'])));
+    }
+    row('`paddock exec` vs `docker exec` (CLI)', execCliPaddock, execCliRaw, 1.2);
+
+    const size = (await container.inspect({ size: true } as any)) as any;
+    const mb = (size.SizeRw ?? 0) / 1024 / 1024;
+    console.log(`${'new sandbox writable layer'.padEnd(46)} ${mb.toFixed(2)} MB  (target < 50 MB: ${mb < 50 ? 'met' : 'NOT met'})`);
+  } finally {
+    await engine.remove(sandbox.id);
+    rmSync(ws, { recursive: true, force: true });
+  }
+
+  const versions: number[] = [];
+  const dockerVersions: number[] = [];
+  for (let i = 0; i < N; i++) {
+    versions.push(await time(() => execFileSync(process.execPath, [CLI, '--version'])));
+    dockerVersions.push(await time(() => execFileSync('docker', ['--version'])));
+  }
+  const v = median(versions);
+  console.log(`${'`paddock --version` startup'.padEnd(46)} ${v.toFixed(1)} ms  (target < 150 ms: ${v < 150 ? 'met' : 'NOT met'}; \`docker --version\` ${median(dockerVersions).toFixed(1)} ms)`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
