@@ -12,6 +12,7 @@ DEBIAN_MIRROR="${PADDOCK_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 say() { printf '[paddock setup] %s\n' "$*" >&2; }
 
 engine_up() { docker info >/dev/null 2>&1; }
+started_here=0
 
 if ! engine_up; then
   if [ -n "${DOCKER_HOST:-}" ]; then
@@ -28,10 +29,29 @@ if ! engine_up; then
   if ! command -v docker >/dev/null; then
     say "no docker client on PATH after install"; exit 1
   fi
+  started_here=1
   say "starting dockerd (log: $LOG_DIR/paddock-dockerd.log)"
   nohup dockerd >"$LOG_DIR/paddock-dockerd.log" 2>&1 &
   for _ in $(seq 1 60); do engine_up && break; sleep 0.5; done
   engine_up || { say "dockerd did not come up; see $LOG_DIR/paddock-dockerd.log"; tail -20 "$LOG_DIR/paddock-dockerd.log" >&2; exit 1; }
+fi
+
+# gVisor as an extra runtime, on engines this script manages (fresh machines, CI) or when asked.
+# Debian's runsc works only with its own networking off (see README, "Runtimes and engines").
+if [ "${PADDOCK_SETUP_GVISOR:-$started_here}" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+   && ! docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"runsc"'; then
+  command -v runsc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq runsc >/dev/null 2>&1 || true
+  if command -v runsc >/dev/null; then
+    say "registering gVisor (runsc) as a Docker runtime"
+    mkdir -p /etc/docker
+    node -e '
+      const fs = require("fs"); const p = "/etc/docker/daemon.json";
+      const cfg = fs.existsSync(p) ? JSON.parse(fs.readFileSync(p, "utf8") || "{}") : {};
+      cfg.runtimes = { ...(cfg.runtimes || {}), runsc: { path: "/usr/bin/runsc", runtimeArgs: ["--network=none"] } };
+      fs.writeFileSync(p, JSON.stringify(cfg, null, 2));'
+    kill -HUP "$(pidof dockerd)" 2>/dev/null || true
+    for _ in $(seq 1 20); do docker info --format '{{json .Runtimes}}' | grep -q '"runsc"' && break; sleep 0.25; done
+  fi
 fi
 
 if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
