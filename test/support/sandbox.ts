@@ -8,8 +8,12 @@ import { SandboxEngine } from '../../src/engine/engine.js';
 export const REPO = join(__dirname, '..', '..');
 export const CLI = join(REPO, 'bin', 'paddock');
 
-/** The uid/gid that owns test workspaces: a non-root user, as on a developer's machine. */
-export const OWNER = { uid: 1000, gid: 1000 };
+/**
+ * The uid/gid that owns test workspaces: a non-root user, as on a developer's machine. As root
+ * (CI) the tests hand their workspaces to uid 1000; otherwise they belong to the current user.
+ */
+const asRoot = process.getuid?.() === 0;
+export const OWNER = asRoot ? { uid: 1000, gid: 1000 } : { uid: process.getuid!(), gid: process.getgid!() };
 
 export interface CliResult {
   readonly code: number;
@@ -51,8 +55,10 @@ export function makeWorkspace(files: Record<string, string> = {}, prefix = 'padd
     mkdirSync(dirname(full), { recursive: true });
     writeFileSync(full, content);
   }
-  spawnSync('chown', ['-R', `${OWNER.uid}:${OWNER.gid}`, dir]);
-  chownSync(dir, OWNER.uid, OWNER.gid);
+  if (asRoot) {
+    spawnSync('chown', ['-R', `${OWNER.uid}:${OWNER.gid}`, dir]);
+    chownSync(dir, OWNER.uid, OWNER.gid);
+  }
   return dir;
 }
 
