@@ -1,0 +1,287 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import * as vscode from 'vscode';
+import { AGENT_IDS, AGENTS, getAgent, type AgentId } from '../core/agents.js';
+import { describeError, PaddockError } from '../core/errors.js';
+import { POLICY_FILE } from '../core/policy.js';
+import { prepareSandbox, RecreateNeeded, type PreparedSandbox, type SandboxRequest } from '../engine/sandboxes.js';
+import { verifySandbox } from '../engine/verify.js';
+import { defaultAgent, requestSettings } from './settings.js';
+import type { SandboxStore } from './store.js';
+import type { AgentTerminals } from './terminals.js';
+import type { TreeNode } from './treeModel.js';
+
+export interface Services {
+  readonly store: SandboxStore;
+  readonly terminals: AgentTerminals;
+  readonly log: vscode.LogOutputChannel;
+  readonly logs: vscode.OutputChannel;
+}
+
+/** A sandbox as commands receive it: a tree node, or picked from a list. */
+interface SandboxRef {
+  readonly id: string;
+  readonly name: string;
+  readonly workspace: string;
+  readonly agent: string;
+  readonly status: string;
+}
+
+class Cancelled extends Error {}
+
+/** Runs a command; errors become one message (what is wrong, what to do) with a way to the log. */
+function guarded<A extends unknown[]>(services: Services, fn: (...args: A) => Promise<unknown> | unknown) {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      if (err instanceof Cancelled) {
+        services.log.info('Cancelled');
+        return;
+      }
+      const text = describeError(err);
+      services.log.error(text);
+      const message = err instanceof PaddockError ? `${err.message}${err.hint ? ` ${err.hint}` : ''}` : text;
+      const choice = await vscode.window.showErrorMessage(`Paddock: ${message}`, 'Show Log');
+      if (choice === 'Show Log') services.log.show(true);
+    }
+  };
+}
+
+/** The workspace folder a command acts on: the one given, the only one, or the user's pick. */
+async function pickFolder(arg?: unknown): Promise<vscode.WorkspaceFolder> {
+  if (arg instanceof vscode.Uri) {
+    const f = vscode.workspace.getWorkspaceFolder(arg);
+    if (f) return f;
+  }
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  if (!folders.length) throw new PaddockError('No folder is open.', 'Open your project folder (File > Open Folder...), then run the agent again.');
+  if (folders.length === 1) return folders[0];
+  const active = vscode.window.activeTextEditor && vscode.workspace.getWorkspaceFolder(vscode.window.activeTextEditor.document.uri);
+  const picked = await vscode.window.showWorkspaceFolderPick({ placeHolder: `Workspace folder for the sandbox${active ? ` (current: ${active.name})` : ''}` });
+  if (!picked) throw new Cancelled();
+  return picked;
+}
+
+async function pickSandbox(services: Services, arg: unknown, want: (s: SandboxRef) => boolean, verb: string): Promise<SandboxRef> {
+  const node = arg as TreeNode | undefined;
+  if (node?.sandbox) return node.sandbox;
+  await services.store.reload();
+  const candidates = services.store.sandboxes.map((v) => v.details).filter(want);
+  if (!candidates.length) throw new PaddockError(`There is no sandbox to ${verb}.`, 'Run an agent first ("Paddock: Run Claude in Sandbox").');
+  if (candidates.length === 1) return candidates[0];
+  const picked = await vscode.window.showQuickPick(candidates.map((d) => ({ label: d.name, description: `${d.agent} · ${d.status}`, detail: d.workspace, d })), { placeHolder: `Sandbox to ${verb}` });
+  if (!picked) throw new Cancelled();
+  return picked.d;
+}
+
+/**
+ * Creates or reuses and starts the sandbox of (folder, agent) with the same engine code as the
+ * CLI's `run`, showing a cancellable notification and streaming the build log to the output.
+ */
+export async function prepareWithProgress(services: Services, agentId: AgentId, folder: vscode.WorkspaceFolder, recreate = false): Promise<PreparedSandbox> {
+  const agent = getAgent(agentId);
+  const s = requestSettings(folder.uri);
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: ${recreate ? 'recreating' : 'preparing'} the ${agent.label} sandbox`, cancellable: true }, async (progress, token) => {
+    const controller = new AbortController();
+    const sub = token.onCancellationRequested(() => controller.abort());
+    const onProgress = (line: string) => {
+      services.log.info(line);
+      if (/^(Building|Step \d+\/\d+|Creating|Starting|Recreating)/.test(line)) progress.report({ message: line.length > 90 ? `${line.slice(0, 90)}…` : line });
+    };
+    const request: SandboxRequest = {
+      agent: agentId, workspace: folder.uri.fsPath, runtime: s.runtime, cpus: s.cpus, memory: s.memory, pids: s.pids, recreate,
+      templateOptions: { baseImage: s.baseImage, caCertificates: s.caCertificates, onProgress, signal: controller.signal },
+    };
+    services.log.info(`Preparing the ${agent.id} sandbox for ${folder.uri.fsPath}`);
+    try {
+      const prepared = await prepareSandbox(services.store.engine, request, onProgress);
+      for (const note of prepared.notes) {
+        services.log.warn(note);
+        void vscode.window.showWarningMessage(`Paddock: ${note}`);
+      }
+      if (controller.signal.aborted) throw new Cancelled();
+      return prepared;
+    } catch (err) {
+      if (controller.signal.aborted) throw new Cancelled();
+      throw err;
+    } finally {
+      sub.dispose();
+      services.store.scheduleReload();
+    }
+  }).then(undefined, async (err) => {
+    if (err instanceof RecreateNeeded && !recreate) {
+      const choice = await vscode.window.showWarningMessage(err.message, { modal: true, detail: 'The workspace itself is not touched.' }, 'Recreate');
+      if (choice === 'Recreate') return prepareWithProgress(services, agentId, folder, true);
+      throw new Cancelled();
+    }
+    throw err;
+  });
+}
+
+async function runAgent(services: Services, agentId: AgentId, arg?: unknown): Promise<void> {
+  const folder = await pickFolder(arg);
+  const prepared = await prepareWithProgress(services, agentId, folder);
+  services.log.info(`${prepared.created ? 'Created' : 'Using'} sandbox ${prepared.sandbox.name}`);
+  services.terminals.attach(prepared.sandbox.name, agentId, { workspaceName: folder.name });
+}
+
+export function registerCommands(services: Services): vscode.Disposable[] {
+  const { store, terminals, log } = services;
+  const cmd = <A extends unknown[]>(id: string, fn: (...args: A) => Promise<unknown> | unknown) => vscode.commands.registerCommand(id, guarded(services, fn));
+
+  const agentCommands: [string, AgentId][] = [['paddock.runClaude', 'claude'], ['paddock.runGemini', 'gemini'], ['paddock.runCodex', 'codex'], ['paddock.openShell', 'shell']];
+  return [
+    ...agentCommands.map(([id, agent]) => cmd(id, (arg?: unknown) => runAgent(services, agent, arg))),
+
+    cmd('paddock.createSandbox', async (arg?: unknown) => {
+      const first = defaultAgent();
+      const agents = [first, ...AGENT_IDS.filter((a) => a !== first)];
+      const picked = await vscode.window.showQuickPick(agents.map((id) => ({ label: AGENTS[id].label, description: id === first ? 'default' : undefined, id })), { placeHolder: 'Agent of the new sandbox' });
+      if (!picked) return;
+      const folder = await pickFolder(arg);
+      const prepared = await prepareWithProgress(services, picked.id, folder);
+      const open = await vscode.window.showInformationMessage(`Paddock: sandbox ${prepared.sandbox.name} is ${prepared.created ? 'ready' : 'already there and running'}.`, 'Open Terminal');
+      if (open) terminals.attach(prepared.sandbox.name, picked.id, { workspaceName: folder.name });
+    }),
+
+    cmd('paddock.attach', async (arg?: unknown) => {
+      const s = await pickSandbox(services, arg, () => true, 'open a terminal in');
+      if (s.status !== 'running') {
+        await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: starting ${s.name}` }, () => store.engine.start(s.id));
+      }
+      terminals.attach(s.name, s.agent, { workspaceName: vscode.workspace.getWorkspaceFolder(vscode.Uri.file(s.workspace))?.name });
+    }),
+
+    cmd('paddock.stop', async (arg?: unknown) => {
+      const s = await pickSandbox(services, arg, (x) => x.status === 'running' || x.status === 'paused', 'stop');
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: stopping ${s.name}` }, () => store.engine.stop(s.id));
+      log.info(`Stopped ${s.name}`);
+    }),
+
+    cmd('paddock.start', async (arg?: unknown) => {
+      const s = await pickSandbox(services, arg, (x) => x.status !== 'running', 'start');
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: starting ${s.name}` }, () => store.engine.start(s.id));
+      log.info(`Started ${s.name}`);
+    }),
+
+    cmd('paddock.remove', async (arg?: unknown) => {
+      const s = await pickSandbox(services, arg, () => true, 'remove');
+      const choice = await vscode.window.showWarningMessage(`Remove sandbox ${s.name}?`, {
+        modal: true, detail: `Its state outside the workspace (installed tools, agent logins, shell history) is lost. The workspace ${s.workspace} is not touched.`,
+      }, 'Remove');
+      if (choice !== 'Remove') return;
+      for (const t of terminals.terminalsOf(s.name)) t.dispose();
+      await store.engine.remove(s.id);
+      log.info(`Removed ${s.name}`);
+    }),
+
+    cmd('paddock.recreate', async (arg?: unknown) => {
+      const s = await pickSandbox(services, arg, () => true, 'recreate');
+      const choice = await vscode.window.showWarningMessage(`Recreate sandbox ${s.name}?`, {
+        modal: true, detail: 'It is removed and created again with the current settings and policy (hidden paths are expanded again). Its state outside the workspace is lost; the workspace is not touched.',
+      }, 'Recreate');
+      if (choice !== 'Recreate') return;
+      for (const t of terminals.terminalsOf(s.name)) t.dispose();
+      const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(s.workspace)) ?? { uri: vscode.Uri.file(s.workspace), name: s.workspace, index: -1 };
+      const agent = (AGENT_IDS as readonly string[]).includes(s.agent) ? (s.agent as AgentId) : 'shell';
+      const prepared = await prepareWithProgress(services, agent, folder, true);
+      void vscode.window.showInformationMessage(`Paddock: ${prepared.sandbox.name} was recreated.`);
+    }),
+
+    cmd('paddock.resetAll', async () => {
+      await store.reload();
+      const count = store.sandboxes.length;
+      if (!count) {
+        void vscode.window.showInformationMessage('Paddock: there are no sandboxes to remove.');
+        return;
+      }
+      const choice = await vscode.window.showWarningMessage(`Remove all ${count} Paddock sandboxes on this engine?`, {
+        modal: true, detail: 'Their state outside the workspaces is lost. Workspaces are not touched. Sandboxes of other windows and of the CLI are removed too.',
+      }, 'Remove All');
+      if (choice !== 'Remove All') return;
+      const removed = await store.engine.reset();
+      log.info(`Removed ${removed.join(', ')}`);
+    }),
+
+    cmd('paddock.showLogs', async (arg?: unknown) => {
+      const s = await pickSandbox(services, arg, () => true, 'show the log of');
+      const channel = services.logs;
+      channel.clear();
+      channel.appendLine(`# ${s.name} (${s.workspace}): output of the sandbox's main process`);
+      const sink = new Writable({ write(chunk, _enc, done) { channel.append(chunk.toString()); done(); } });
+      await store.engine.logs(s.id, { stdout: sink, stderr: sink, tail: 2000 });
+      channel.show(true);
+    }),
+
+    cmd('paddock.verifyIsolation', async (arg?: unknown) => {
+      const s = await pickSandbox(services, arg, (x) => x.status === 'running', 'verify');
+      const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: verifying ${s.name} from inside` }, () => verifySandbox(store.engine, s.id));
+      log.info(`Verify ${report.sandbox}: ${report.checks.length} checks, ${report.failures.length} failed`);
+      for (const c of report.checks) (c.ok ? log.info : log.error).call(log, `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.check} ${c.path}: ${c.detail}`);
+      for (const n of report.notes) log.warn(n);
+      if (report.ok) {
+        void vscode.window.showInformationMessage(`Paddock: ${s.name} passed all ${report.checks.length} isolation checks.`, 'Show Details').then((c) => c && log.show(true));
+      } else {
+        const list = report.failures.slice(0, 3).map((f) => `${f.path} (${f.detail})`).join(', ');
+        void vscode.window.showErrorMessage(`Paddock: ${report.failures.length} isolation check(s) failed in ${s.name}: ${list}${report.failures.length > 3 ? ', ...' : ''}. Recreate the sandbox to re-apply the hiding.`, 'Show Details', 'Recreate').then((c) => {
+          if (c === 'Show Details') log.show(true);
+          if (c === 'Recreate') void vscode.commands.executeCommand('paddock.recreate', { sandbox: s });
+        });
+      }
+    }),
+
+    cmd('paddock.openPolicy', async (arg?: unknown) => {
+      const node = arg as TreeNode | undefined;
+      const folderPath = node?.sandbox?.workspace ?? (await pickFolder(arg)).uri.fsPath;
+      const file = join(folderPath, POLICY_FILE);
+      if (!existsSync(file)) {
+        const choice = await vscode.window.showInformationMessage(`${folderPath} has no ${POLICY_FILE}; the safe defaults apply.`, 'Create Policy File');
+        if (choice !== 'Create Policy File') return;
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, DEFAULT_POLICY_TEXT, { flag: 'wx' });
+      }
+      await vscode.window.showTextDocument(vscode.Uri.file(file));
+    }),
+
+    cmd('paddock.refresh', () => store.reload()),
+    cmd('paddock.retryConnection', () => store.reconnect()),
+    cmd('paddock.showOutput', () => log.show()),
+
+    cmd('paddock.showActions', async () => {
+      const folder = currentFolder();
+      const mine = store.sandboxes.map((v) => v.details).filter((d) => folder && d.workspace.startsWith(folder.uri.fsPath));
+      type Item = vscode.QuickPickItem & { run: () => Thenable<unknown> };
+      const items: Item[] = [
+        ...mine.filter((d) => d.status === 'running').map((d) => ({ label: `$(terminal) Open Terminal: ${d.agent}`, description: d.name, run: () => vscode.commands.executeCommand('paddock.attach', { sandbox: d }) })),
+        ...mine.filter((d) => d.status === 'running').map((d) => ({ label: `$(debug-stop) Stop ${d.agent}`, description: d.name, run: () => vscode.commands.executeCommand('paddock.stop', { sandbox: d }) })),
+        ...mine.filter((d) => d.status !== 'running').map((d) => ({ label: `$(debug-start) Start ${d.agent}`, description: d.name, run: () => vscode.commands.executeCommand('paddock.start', { sandbox: d }) })),
+        { label: '$(sparkle) Run Claude in Sandbox', run: () => vscode.commands.executeCommand('paddock.runClaude', folder?.uri) },
+        { label: '$(sparkle) Run Gemini in Sandbox', run: () => vscode.commands.executeCommand('paddock.runGemini', folder?.uri) },
+        { label: '$(sparkle) Run Codex in Sandbox', run: () => vscode.commands.executeCommand('paddock.runCodex', folder?.uri) },
+        { label: '$(terminal-bash) Open Shell in Sandbox', run: () => vscode.commands.executeCommand('paddock.openShell', folder?.uri) },
+        { label: '$(shield) Open Policy', run: () => vscode.commands.executeCommand('paddock.openPolicy', folder?.uri) },
+        { label: '$(list-tree) Show Sandboxes', run: () => vscode.commands.executeCommand('paddock.sandboxes.focus') },
+      ];
+      const picked = await vscode.window.showQuickPick(items, { placeHolder: folder ? `Paddock: ${folder.name}` : 'Paddock' });
+      if (picked) await picked.run();
+    }),
+  ];
+}
+
+/** The folder of the active editor, else the first folder. */
+export function currentFolder(): vscode.WorkspaceFolder | undefined {
+  const editor = vscode.window.activeTextEditor;
+  return (editor && vscode.workspace.getWorkspaceFolder(editor.document.uri)) ?? vscode.workspace.workspaceFolders?.[0];
+}
+
+const DEFAULT_POLICY_TEXT = `# Paddock sandbox policy. Every key is optional; what is left out keeps its safe default.
+# Reference: the JSON schema resources/policy.schema.json (the YAML extension completes and checks it).
+version: 1
+# hide: ["**/.env", "**/.env.*", "!**/.env.example", "**/secrets/**"]
+# tier: moderate
+# network:
+#   policy: deny
+#   allow: []
+`;

@@ -1,0 +1,42 @@
+import * as vscode from 'vscode';
+import { currentFolder } from './commands.js';
+import type { SandboxStore } from './store.js';
+import { workspaceSummary } from './treeModel.js';
+
+/** The active workspace's sandbox state; a click offers the actions (paddock.showActions). */
+export class SandboxStatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('paddock.status', vscode.StatusBarAlignment.Left, 50);
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(private readonly store: SandboxStore) {
+    this.item.name = 'Paddock';
+    this.item.command = 'paddock.showActions';
+    this.disposables.push(store.onDidChange(() => this.update()), vscode.window.onDidChangeActiveTextEditor(() => this.update()));
+    this.update();
+    this.item.show();
+  }
+
+  update(): void {
+    const folder = currentFolder();
+    if (this.store.state === 'unreachable') {
+      this.item.text = '$(warning) Paddock: no Docker engine';
+      this.item.tooltip = `No Docker engine answers: ${this.store.lastError ?? ''}\nClick for actions.`;
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+      return;
+    }
+    this.item.backgroundColor = undefined;
+    if (this.store.state === 'connecting') {
+      this.item.text = '$(sync~spin) Paddock';
+      this.item.tooltip = 'Connecting to the Docker engine';
+      return;
+    }
+    const summary = workspaceSummary(folder?.uri.fsPath, this.store.sandboxes);
+    this.item.text = `${summary.running ? '$(vm-running)' : '$(vm-outline)'} Paddock: ${summary.text}`;
+    this.item.tooltip = `${folder ? folder.name : 'No folder open'}: ${summary.text}. Click for sandbox actions.`;
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+    this.item.dispose();
+  }
+}

@@ -1,0 +1,172 @@
+// Real VS Code for the e2e tier: the extension packaged with @vscode/vsce, installed into
+// code-server 4.104 (scripts/ensure-e2e.sh), served on loopback, and driven in Debian's Chromium
+// through playwright-core, as a new user would.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { OWNER, REPO } from '../../support/sandbox.js';
+
+const CACHE = process.env.PADDOCK_E2E_CACHE ?? join(homedir(), '.cache', 'paddock-e2e');
+const NODE22_BIN = join(CACHE, 'node22', 'node_modules', 'node', 'bin');
+export const CODE_SERVER = join(CACHE, 'code-server-4.104.0', 'node_modules', '.bin', 'code-server');
+export const CHROMIUM = process.env.PADDOCK_E2E_CHROMIUM ?? '/usr/bin/chromium';
+export const ARTIFACTS = join(REPO, process.env.PADDOCK_TEST_RESULTS ?? 'test-results', 'e2e');
+
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** Packages the built extension (npm run build first) as a user would install it. */
+export function packageExtension(outDir: string): string {
+  const vsix = join(outDir, 'paddock.vsix');
+  const r = spawnSync(join(REPO, 'node_modules', '.bin', 'vsce'), ['package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '-o', vsix], {
+    cwd: REPO, encoding: 'utf8', env: { ...process.env, npm_config_yes: 'true' },
+  });
+  if (r.status !== 0) throw new Error(`vsce package failed:\n${r.stdout}\n${r.stderr}`);
+  return vsix;
+}
+
+/** A copy of examples/demo in a fresh temp folder, owned by a non-root user as on a laptop. */
+export function demoWorkspace(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'paddock-e2e-demo-'));
+  cpSync(join(REPO, 'examples', 'demo'), dir, { recursive: true });
+  spawnSync('chown', ['-R', `${OWNER.uid}:${OWNER.gid}`, dir]);
+  return dir;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+export interface Workbench {
+  readonly page: Page;
+  readonly url: string;
+  /** code-server's own log (extension host errors end up here). */
+  log(): string;
+  screenshot(name: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Installs the .vsix into a fresh code-server profile, serves `folder`, and opens it in Chromium. */
+export async function openWorkbench(folder: string, vsix: string, settings: Record<string, unknown> = {}): Promise<Workbench> {
+  const home = mkdtempSync(join(tmpdir(), 'paddock-e2e-profile-'));
+  const userData = join(home, 'user-data');
+  const extensions = join(home, 'extensions');
+  mkdirSync(join(userData, 'User'), { recursive: true });
+  writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify({
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'security.workspace.trust.enabled': false,
+    'telemetry.telemetryLevel': 'off',
+    'extensions.autoCheckUpdates': false,
+    'update.mode': 'none',
+    // The DOM renderer keeps the terminal's text in the page, where the test can read it.
+    'terminal.integrated.gpuAcceleration': 'off',
+    'terminal.integrated.enablePersistentSessions': false,
+    'workbench.colorTheme': 'Default Dark Modern',
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    'chat.commandCenter.enabled': false,
+    ...settings,
+  }, null, 2));
+  const configFile = join(home, 'config.yaml');
+  writeFileSync(configFile, 'auth: none\ncert: false\n');
+  const env = { ...process.env, PATH: `${NODE22_BIN}:${process.env.PATH}`, XDG_CONFIG_HOME: join(home, 'config'), XDG_DATA_HOME: join(home, 'data') };
+  const common = ['--config', configFile, '--user-data-dir', userData, '--extensions-dir', extensions];
+  const install = spawnSync(CODE_SERVER, [...common, '--install-extension', vsix], { encoding: 'utf8', env });
+  if (install.status !== 0) throw new Error(`code-server --install-extension failed:\n${install.stdout}\n${install.stderr}`);
+
+  const port = await freePort();
+  let output = '';
+  const server: ChildProcess = spawn(CODE_SERVER, [...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-workspace-trust', '--disable-update-check', folder], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  server.stdout!.on('data', (c) => (output += c));
+  server.stderr!.on('data', (c) => (output += c));
+  const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}`;
+  for (let i = 0; ; i++) {
+    const up = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+    if (up) break;
+    if (i > 300 || server.exitCode !== null) throw new Error(`code-server did not come up:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+  await page.locator('.activitybar').waitFor({ timeout: 120_000 });
+  mkdirSync(ARTIFACTS, { recursive: true });
+
+  return {
+    page, url,
+    log: () => output,
+    async screenshot(name) {
+      const file = join(ARTIFACTS, `${name}.png`);
+      mkdirSync(dirname(file), { recursive: true });
+      await page.screenshot({ path: file });
+      return file;
+    },
+    async close() {
+      await browser.close().catch(() => {});
+      server.kill('SIGTERM');
+      await new Promise((r) => (server.exitCode !== null ? r(undefined) : server.once('exit', r)));
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs a command from the palette by its title, as a user types it. */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor();
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ timeout: 30_000 });
+  await input.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 30_000 }).catch(() => {});
+}
+
+/** Drags the side bar's edge so that tree descriptions are readable in screenshots. */
+export async function widenSideBar(page: Page, width = 560): Promise<void> {
+  const sidebar = await page.locator('.part.sidebar').boundingBox();
+  if (!sidebar) return;
+  const x = sidebar.x + sidebar.width;
+  const y = sidebar.y + sidebar.height / 2;
+  await page.mouse.move(x - 1, y);
+  await page.mouse.down();
+  await page.mouse.move(sidebar.x + width, y, { steps: 5 });
+  await page.mouse.up();
+  await page.mouse.move(900, 300);
+}
+
+/** The rows of the Sandboxes view. */
+export function sandboxesView(page: Page): Locator {
+  return page.locator('.pane:has(.pane-header[aria-label*="Sandboxes"])');
+}
+
+/** Text of the visible terminal, read from xterm's DOM renderer. */
+export async function terminalText(page: Page): Promise<string> {
+  const text = await page.locator('.terminal-wrapper.active .xterm-rows').first().innerText().catch(() => '');
+  // The DOM renderer uses non-breaking spaces; rows end with padding.
+  return text.replace(/\u00a0/g, ' ').split('\n').map((l) => l.trimEnd()).join('\n');
+}
+
+/** Waits until the active terminal's text matches. */
+export async function waitForTerminal(page: Page, pattern: RegExp, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = await terminalText(page);
+    if (pattern.test(text)) return text;
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`terminal never showed ${pattern}; it shows:\n${text}`);
+}
