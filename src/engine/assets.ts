@@ -11,8 +11,9 @@ export function assetRoot(): string {
   throw new Error(`Paddock's templates/ folder was not found above ${__dirname}; the installation is incomplete.`);
 }
 
+/** Paddock's agent templates; PADDOCK_TEMPLATES_DIR points at a customised copy of the folder. */
 export function templatesDir(): string {
-  return join(assetRoot(), 'templates');
+  return process.env.PADDOCK_TEMPLATES_DIR || join(assetRoot(), 'templates');
 }
 
 /** The script every sandbox runs as its main process (see templates/base/paddock-init). */

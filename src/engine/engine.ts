@@ -160,6 +160,8 @@ export class SandboxEngine {
     // The MCP bridge's folder (socket, token, shim) at /run/paddock, read-only; the only door out besides the network.
     const bridge = prepareBridgeDir(name, { uid: owner.uid, gid: owner.gid });
     const git = hostGitIdentity(workspace);
+    // Which template content the sandbox was made from, so a changed template can be pointed out.
+    const templateHash = spec.templateHash ?? (await this.docker.getImage(spec.image).inspect().then((i) => i.Config?.Labels?.[LABELS.templateHash], () => undefined));
     const userEnv = spec.env ?? {};
     const envNames = Object.keys(userEnv).sort();
     const env: Record<string, string> = {
@@ -196,7 +198,7 @@ export class SandboxEngine {
           [LABELS.envNames]: envNames.join(','),
           [LABELS.createdBy]: `paddock ${PADDOCK_VERSION}`,
           ...(spec.policyHash ? { [LABELS.policyHash]: spec.policyHash } : {}),
-          ...(spec.templateHash ? { [LABELS.templateHash]: spec.templateHash } : {}),
+          ...(templateHash ? { [LABELS.templateHash]: templateHash } : {}),
         },
         ExposedPorts: exposed,
         HostConfig: {

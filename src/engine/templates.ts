@@ -83,10 +83,11 @@ export class TemplateBuilder {
     const baseHash = createHash('sha256').update(baseImageId);
     hashFolder(baseHash, join(root, 'base'));
     for (const c of ca) baseHash.update(c.name).update(c.content);
-    const baseTag = `paddock-base:${baseHash.digest('hex').slice(0, 12)}`;
+    const baseDigest = baseHash.digest('hex');
+    const baseTag = `paddock-base:${baseDigest.slice(0, 12)}`;
     await this.build({
       tag: baseTag, description: 'base', contextDir: join(root, 'base'), buildArgs: { BASE_IMAGE: baseImage },
-      labels: { [LABELS.template]: 'base' },
+      labels: { [LABELS.template]: 'base', [LABELS.templateHash]: baseDigest },
     }, options, (dir) => {
       mkdirSync(join(dir, 'ca'), { recursive: true });
       for (const c of ca) writeFileSync(join(dir, 'ca', c.name), c.content);
@@ -94,10 +95,11 @@ export class TemplateBuilder {
 
     const agentHash = createHash('sha256').update(baseTag);
     hashFolder(agentHash, join(root, template));
-    const tag = `paddock-${template}:${agentHash.digest('hex').slice(0, 12)}`;
+    const agentDigest = agentHash.digest('hex');
+    const tag = `paddock-${template}:${agentDigest.slice(0, 12)}`;
     await this.build({
       tag, description: template, contextDir: join(root, template), buildArgs: { PADDOCK_BASE: baseTag },
-      labels: { [LABELS.template]: template },
+      labels: { [LABELS.template]: template, [LABELS.templateHash]: agentDigest },
     }, options);
     return tag;
   }
@@ -109,10 +111,11 @@ export class TemplateBuilder {
   async ensureWorkspaceImage(dockerfileDir: string, agentImage: string, options: TemplateOptions = {}): Promise<string> {
     const hash = createHash('sha256').update(agentImage);
     hashFolder(hash, dockerfileDir);
-    const tag = `paddock-custom:${hash.digest('hex').slice(0, 12)}`;
+    const digest = hash.digest('hex');
+    const tag = `paddock-custom:${digest.slice(0, 12)}`;
     await this.build({
       tag, description: `${dockerfileDir}/Dockerfile`, contextDir: dockerfileDir,
-      buildArgs: { PADDOCK_AGENT_IMAGE: agentImage }, labels: { [LABELS.template]: 'workspace' },
+      buildArgs: { PADDOCK_AGENT_IMAGE: agentImage }, labels: { [LABELS.template]: 'workspace', [LABELS.templateHash]: digest },
     }, options);
     return tag;
   }
