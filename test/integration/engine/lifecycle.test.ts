@@ -95,6 +95,12 @@ describe('a sandbox, from create to rm', () => {
     assert.match(text.stdout, new RegExp(`Workspace: ${ws}`));
   });
 
+  it('logs shows the output of the sandbox\'s main process', async () => {
+    const r = await paddockOk(['logs', name]);
+    assert.match(r.stdout, /paddock: ready/);
+    assert.match((await paddockOk(['logs', name, '-n', '1'])).stdout, /^paddock: ready\n$/);
+  });
+
   it('passes the exit code of exec through', async () => {
     assert.equal((await paddock(['exec', name, '--', 'sh', '-c', 'exit 7'])).code, 7);
     assert.equal((await paddock(['exec', name, '--', 'false'])).code, 1);
