@@ -12,4 +12,6 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: [...common.external, 'vscode'] }),
   // The stdio shim that runs inside sandboxes: one file, for the Debian node 18 of the base image.
   build({ ...common, entryPoints: ['src/bridge/shim.ts'], outfile: 'dist/paddock-mcp.js', target: 'node18', sourcemap: false, minify: true, banner: { js: '#!/usr/bin/env node' } }),
+  // The egress proxy, run by the base image's node 18 in each sandbox's proxy container.
+  build({ ...common, entryPoints: ['src/proxy/main.ts'], outfile: 'dist/paddock-egress.js', target: 'node18', sourcemap: false, minify: true }),
 ]);

@@ -1,0 +1,49 @@
+// The egress proxy's process, bundled to dist/paddock-egress.js and run with node in the proxy
+// container of each sandbox (see src/proxy/container.ts). Configuration comes from the environment:
+//   PADDOCK_EGRESS_CONFIG  JSON {"sandbox": NAME, "network": {policy, allow, deny}}
+//   PADDOCK_EGRESS_LOG     the JSON-lines log file (a host folder is mounted there)
+//   PADDOCK_EGRESS_PORT    listening port (default 3128)
+import { compileEgressRules } from '../core/egress.js';
+import { EgressLogWriter } from './log.js';
+import { createEgressProxy } from './server.js';
+
+function fail(message: string): never {
+  process.stderr.write(`paddock-egress: ${message}\n`);
+  process.exit(2);
+}
+
+const configText = process.env.PADDOCK_EGRESS_CONFIG;
+if (!configText) fail('PADDOCK_EGRESS_CONFIG is not set');
+let config: { sandbox: string; network: { policy: 'allow' | 'deny'; allow: string[]; deny: string[] } };
+try {
+  config = JSON.parse(configText);
+} catch (err) {
+  fail(`PADDOCK_EGRESS_CONFIG is not JSON: ${(err as Error).message}`);
+}
+const rules = compileEgressRules(config.network);
+// The CLI refuses bad rules before it creates the proxy; a bad rule here means a hand-edited container.
+if (rules.errors.length) fail(`bad rules: ${rules.errors.join('; ')}`);
+const log = process.env.PADDOCK_EGRESS_LOG ? new EgressLogWriter(process.env.PADDOCK_EGRESS_LOG) : undefined;
+const port = Number(process.env.PADDOCK_EGRESS_PORT ?? 3128);
+
+const server = createEgressProxy({
+  sandbox: config.sandbox,
+  rules,
+  log: (entry) => {
+    try {
+      log?.write(entry);
+    } catch (err) {
+      process.stderr.write(`paddock-egress: cannot write the log: ${(err as Error).message}\n`);
+    }
+  },
+});
+server.listen(port, '0.0.0.0', () => {
+  process.stdout.write(`paddock-egress: listening on :${port} for ${config.sandbox} (policy ${rules.policy}, ${rules.allow.length} allow, ${rules.deny.length} deny rules)\n`);
+});
+const stop = () => {
+  server.close();
+  log?.close();
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,258 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { Agent, createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { connect as netConnect, type Socket } from 'node:net';
+import { decide, decideAddress, EgressRuleError, normalizeHost, splitHostPort, targetText, type EgressRules, type EgressTarget } from '../core/egress.js';
+import type { EgressLogEntry } from './log.js';
+
+/**
+ * The egress proxy of one sandbox: the only way out of its internal Docker network. It tunnels
+ * CONNECT (HTTPS, without looking inside TLS) and forwards absolute-URI HTTP requests. Each request
+ * is decided on the host the client asked for, then again on the address that host resolves to,
+ * and the proxy connects to exactly that checked address (no second lookup to rebind).
+ */
+export interface EgressProxyOptions {
+  readonly sandbox: string;
+  readonly rules: EgressRules;
+  readonly log: (entry: EgressLogEntry) => void;
+  readonly lookup?: (name: string) => Promise<readonly { address: string; family: number }[]>;
+  readonly connectTimeoutMs?: number;
+}
+
+type Refusal = { status: number; rule: string; reason: string; host: string; port: number; decision: 'deny' | 'error'; address?: string };
+
+const HOP_BY_HOP = new Set(['connection', 'proxy-connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+const defaultLookup = (name: string) => dnsLookup(name, { all: true, verbatim: true });
+
+/** Header values must be one line of printable ASCII. */
+const headerSafe = (text: string) => text.replace(/[^\x20-\x7e]/g, '?');
+
+export function createEgressProxy(options: EgressProxyOptions): Server {
+  const lookup = options.lookup ?? defaultLookup;
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const connectTimeout = options.connectTimeoutMs ?? 15_000;
+
+  const entry = (fields: Omit<EgressLogEntry, 'time' | 'sandbox'>): EgressLogEntry => ({ time: new Date().toISOString(), sandbox: options.sandbox, ...fields });
+
+  const explain = (r: Refusal) => r.status === 403
+    ? `Paddock egress proxy: ${r.host}:${r.port} is not allowed (rule: ${r.rule}).\n${r.reason}\n`
+    : `Paddock egress proxy: ${r.reason}\n`;
+
+  const refusalHeaders = (r: Refusal, body: string): Record<string, string> => ({
+    'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close',
+    'X-Paddock-Decision': r.decision, 'X-Paddock-Rule': headerSafe(r.rule),
+  });
+
+  const logRefusal = (method: string, r: Refusal) => options.log(entry({
+    method, host: r.host, port: r.port, decision: r.decision, rule: r.rule, status: r.status, bytesSent: 0, bytesReceived: 0,
+    ...(r.address ? { address: r.address } : {}), ...(r.decision === 'error' ? { error: r.reason } : {}),
+  }));
+
+  const denied = (host: string, port: number, rule: string, address?: string): Refusal => ({
+    status: 403, decision: 'deny', rule, host, port, address,
+    reason: 'The sandbox\'s network policy decides (network.allow / network.deny in .paddock/policy.yaml): change it on the host and recreate the sandbox. "paddock network log" shows every decision.',
+  });
+  const bad = (host: string, port: number, rule: string, reason: string): Refusal => ({ status: 400, decision: 'deny', rule, host, port, reason });
+
+  /** Checks the Host header(s) against the target: smuggling another host past the decision is refused. */
+  const hostHeaderRefusal = (req: IncomingMessage, target: EgressTarget, port: number): Refusal | undefined => {
+    const values: string[] = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i].toLowerCase() === 'host') values.push(req.rawHeaders[i + 1]);
+    const host = targetText(target);
+    if (values.length > 1) return bad(host, port, 'host header mismatch', `The request has ${values.length} Host headers; send one, naming ${host}.`);
+    if (!values.length) return undefined;
+    try {
+      const split = splitHostPort(values[0].trim(), port);
+      const named = normalizeHost(split.host);
+      if (targetText(named) === host && split.port === port) return undefined;
+    } catch {
+      // not a host at all: a mismatch too
+    }
+    return bad(host, port, 'host header mismatch', `The Host header "${headerSafe(values[0])}" does not name the requested host ${host}:${port}.`);
+  };
+
+  /** Decides on the name, resolves, decides on the address. Returns where to connect or why not. */
+  const resolve = async (target: EgressTarget, port: number): Promise<{ address: string; rule: string } | Refusal> => {
+    const host = targetText(target);
+    const byName = decide(options.rules, target, port);
+    if (!byName.allowed) return denied(host, port, byName.rule);
+    let addresses: readonly { address: string }[];
+    if (target.kind === 'ip') addresses = [{ address: target.ip }];
+    else {
+      try {
+        addresses = await lookup(target.name);
+      } catch (err: any) {
+        return { status: 502, decision: 'error', rule: byName.rule, host, port, reason: `Cannot resolve ${host}: ${err?.code ?? err?.message ?? err}.` };
+      }
+    }
+    let refusal: Refusal | undefined;
+    for (const { address } of addresses) {
+      const byAddress = decideAddress(options.rules, address, port);
+      if (byAddress.allowed) return { address, rule: byName.rule };
+      refusal ??= denied(host, port, target.kind === 'name' ? `${byAddress.rule} (${host} resolved to ${address})` : byAddress.rule, address);
+    }
+    return refusal ?? { status: 502, decision: 'error', rule: byName.rule, host, port, reason: `${host} has no address.` };
+  };
+
+  const server = createServer({ requireHostHeader: false } as any, (req, res) => {
+    void forward(req, res).catch((err) => {
+      if (!res.headersSent) res.writeHead(502, { 'Content-Type': 'text/plain' }).end(`Paddock egress proxy: ${err?.message ?? err}\n`);
+      else res.destroy();
+    });
+  });
+
+  const refuse = (res: ServerResponse, method: string, r: Refusal) => {
+    logRefusal(method, r);
+    const body = explain(r);
+    res.writeHead(r.status, refusalHeaders(r, body)).end(body);
+  };
+
+  async function forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const raw = req.url ?? '';
+    if (!/^http:\/\//i.test(raw)) {
+      const reason = /^https:\/\//i.test(raw)
+        ? 'HTTPS goes through CONNECT: set HTTPS_PROXY (the sandbox already has it).'
+        : 'This is an HTTP proxy: send absolute URLs (set HTTP_PROXY; the sandbox already has it).';
+      return refuse(res, method, bad(raw.slice(0, 200), 0, 'not a proxy request', reason));
+    }
+    let url: URL;
+    let target: EgressTarget;
+    let port: number;
+    try {
+      url = new URL(raw);
+      port = url.port ? Number(url.port) : 80;
+      target = normalizeHost(url.hostname);
+    } catch (err) {
+      return refuse(res, method, bad(raw.slice(0, 200), 0, 'bad target', `Not a valid URL: ${err instanceof EgressRuleError ? err.message : raw.slice(0, 200)}.`));
+    }
+    if (url.username || url.password) return refuse(res, method, bad(targetText(target), port, 'userinfo in URL', 'Credentials in the URL are not forwarded; use an Authorization header.'));
+    const mismatch = hostHeaderRefusal(req, target, port);
+    if (mismatch) return refuse(res, method, mismatch);
+    const started = Date.now();
+    const where = await resolve(target, port);
+    if ('status' in where) return refuse(res, method, where);
+
+    const headers: OutgoingHttpHeaders = {};
+    const dropped = new Set(String(req.headers.connection ?? '').toLowerCase().split(',').map((h) => h.trim()));
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const name = req.rawHeaders[i];
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower) || dropped.has(lower)) continue;
+      const prev = headers[name];
+      headers[name] = prev === undefined ? req.rawHeaders[i + 1] : ([] as string[]).concat(prev as string | string[], req.rawHeaders[i + 1]);
+    }
+    if (!Object.keys(headers).some((h) => h.toLowerCase() === 'host')) headers.Host = port === 80 ? targetText(target) : `${targetText(target)}:${port}`;
+
+    let bytesSent = 0;
+    let bytesReceived = 0;
+    let status: number | undefined;
+    let error: string | undefined;
+    let logged = false;
+    const done = () => {
+      if (logged) return;
+      logged = true;
+      options.log(entry({ method, host: targetText(target), port, decision: 'allow', rule: where.rule, address: where.address, status, bytesSent, bytesReceived, durationMs: Date.now() - started, ...(error ? { error } : {}) }));
+    };
+    const upstream = httpRequest({ host: where.address, port, method, path: `${url.pathname}${url.search}`, headers, agent, setHost: false });
+    // Only connecting has a time limit: a slow answer (long polling, a big download) is the server's business.
+    upstream.on('socket', (socket: Socket) => {
+      if (!socket.connecting) return;
+      const timer = setTimeout(() => upstream.destroy(new Error(`${targetText(target)}:${port} did not answer in time`)), connectTimeout);
+      socket.once('connect', () => clearTimeout(timer)).once('close', () => clearTimeout(timer));
+    });
+    req.on('data', (c: Buffer) => { bytesSent += c.length; });
+    upstream.on('response', (up) => {
+      status = up.statusCode;
+      const out: string[] = [];
+      for (let i = 0; i < up.rawHeaders.length; i += 2) if (!HOP_BY_HOP.has(up.rawHeaders[i].toLowerCase())) out.push(up.rawHeaders[i], up.rawHeaders[i + 1]);
+      res.writeHead(up.statusCode ?? 502, up.statusMessage, out);
+      up.on('data', (c: Buffer) => { bytesReceived += c.length; });
+      up.pipe(res);
+      up.on('end', done);
+      up.on('error', (err) => { error = err.message; done(); res.destroy(); });
+    });
+    upstream.on('error', (err: any) => {
+      error = err?.code ? `${err.code} ${where.address}:${port}` : err?.message ?? String(err);
+      status ??= 502;
+      if (!res.headersSent) {
+        const body = `Paddock egress proxy: ${targetText(target)}:${port} was allowed (${where.rule}), but the connection failed: ${error}.\n`;
+        res.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Paddock-Decision': 'allow', 'X-Paddock-Rule': headerSafe(where.rule) }).end(body);
+      } else res.destroy();
+      done();
+    });
+    res.on('close', () => { if (!logged) { error ??= 'client closed'; done(); } upstream.destroy(); });
+    req.pipe(upstream);
+  }
+
+  server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
+    void tunnel(req, client, head).catch(() => client.destroy());
+  });
+
+  const refuseTunnel = (client: Socket, r: Refusal) => {
+    logRefusal('CONNECT', r);
+    const body = explain(r);
+    const headers = refusalHeaders(r, body);
+    const reason = r.status === 403 ? 'Forbidden' : r.status === 400 ? 'Bad Request' : 'Bad Gateway';
+    client.end(`HTTP/1.1 ${r.status} ${reason}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`);
+  };
+
+  async function tunnel(req: IncomingMessage, client: Socket, head: Buffer): Promise<void> {
+    client.on('error', () => client.destroy());
+    const authority = req.url ?? '';
+    let target: EgressTarget;
+    let port: number;
+    try {
+      const split = splitHostPort(authority);
+      if (split.port === undefined) throw new EgressRuleError(`"${authority}" has no port`);
+      port = split.port;
+      target = normalizeHost(split.host);
+    } catch (err) {
+      return refuseTunnel(client, bad(authority.slice(0, 200), 0, 'bad target', `CONNECT needs host:port: ${(err as Error).message}.`));
+    }
+    const mismatch = hostHeaderRefusal(req, target, port);
+    if (mismatch) return refuseTunnel(client, mismatch);
+    const started = Date.now();
+    const where = await resolve(target, port);
+    if ('status' in where) return refuseTunnel(client, where);
+
+    const upstream = netConnect({ host: where.address, port });
+    upstream.setTimeout(connectTimeout, () => upstream.destroy(new Error('timeout')));
+    let opened = false;
+    let error: string | undefined;
+    let logged = false;
+    const done = () => {
+      if (logged) return;
+      logged = true;
+      options.log(entry({
+        method: 'CONNECT', host: targetText(target), port, decision: 'allow', rule: where.rule, address: where.address, status: opened ? 200 : 502,
+        bytesSent: upstream.bytesWritten, bytesReceived: upstream.bytesRead, durationMs: Date.now() - started, ...(error ? { error } : {}),
+      }));
+    };
+    upstream.on('connect', () => {
+      opened = true;
+      upstream.setTimeout(0);
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length) upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    upstream.on('error', (err: any) => {
+      error = err?.code ? `${err.code} ${where.address}:${port}` : err?.message ?? String(err);
+      if (!opened) {
+        const body = `Paddock egress proxy: ${targetText(target)}:${port} was allowed (${where.rule}), but the connection failed: ${error}.\n`;
+        client.end(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Paddock-Decision: allow\r\nX-Paddock-Rule: ${headerSafe(where.rule)}\r\nConnection: close\r\n\r\n${body}`);
+      } else client.destroy();
+      done();
+    });
+    upstream.on('close', () => { client.destroy(); done(); });
+    client.on('close', () => { upstream.destroy(); });
+  }
+
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  server.on('close', () => agent.destroy());
+  return server;
+}

@@ -1,0 +1,146 @@
+// The egress proxy in-process, against loopback servers only: names are given to the proxy through
+// its lookup, as Docker's resolver gives them in a container. Raw sockets play the attacker.
+import assert from 'node:assert/strict';
+import { createServer, request, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { compileEgressRules } from '../../../src/core/egress.js';
+import type { EgressLogEntry } from '../../../src/proxy/log.js';
+import { createEgressProxy } from '../../../src/proxy/server.js';
+
+const HOSTS: Record<string, string> = { 'allowed.test': '127.0.0.1', 'blocked.test': '127.0.0.1', 'rebind.test': '127.0.0.1', 'other.test': '127.0.0.1' };
+
+describe('egress proxy (loopback)', () => {
+  let origin: Server;
+  let proxy: Server;
+  let originPort: number;
+  let proxyPort: number;
+  const log: EgressLogEntry[] = [];
+
+  before(async () => {
+    origin = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c)).on('end', () => res.end(`origin saw ${req.method} ${req.url} host=${req.headers.host} body=${body}`));
+    });
+    await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+    originPort = (origin.address() as AddressInfo).port;
+    const rules = compileEgressRules({ policy: 'deny', allow: ['allowed.test', 'rebind.test', `127.0.0.1:${originPort}`], deny: ['blocked.test'] });
+    // rebind.test is allowed by name, but only 127.0.0.1 *on the origin's port* is allowed by address.
+    proxy = createEgressProxy({
+      sandbox: 'unit', rules, log: (e) => log.push(e),
+      lookup: async (name) => {
+        if (!(name in HOSTS)) throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
+        return [{ address: HOSTS[name], family: 4 }];
+      },
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    proxyPort = (proxy.address() as AddressInfo).port;
+  });
+  after(() => { proxy.close(); origin.close(); proxy.closeAllConnections?.(); origin.closeAllConnections?.(); });
+
+  /** Sends raw bytes to the proxy, returns everything it answers until it closes (or 2 s of silence). */
+  const raw = (text: string) => new Promise<string>((resolve) => {
+    const socket = connect(proxyPort, '127.0.0.1');
+    let out = '';
+    let timer = setTimeout(() => socket.destroy(), 2000);
+    socket.on('data', (c) => { out += c; clearTimeout(timer); timer = setTimeout(() => socket.destroy(), 300); });
+    socket.on('close', () => { clearTimeout(timer); resolve(out); });
+    socket.on('error', () => {});
+    socket.write(text);
+  });
+
+  const viaProxy = (url: string, headers: Record<string, string> = {}) => new Promise<{ status: number; headers: Record<string, any>; body: string }>((resolve, reject) => {
+    // As proxy clients do: the Host header names the target, not the proxy.
+    const req = request({ host: '127.0.0.1', port: proxyPort, path: url, setHost: false, headers: { Host: new URL(url).host, ...headers } }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+
+  it('forwards an allowed absolute-URI request to the checked address, keeping the Host header', async () => {
+    const r = await viaProxy(`http://allowed.test:${originPort}/path?q=1`);
+    assert.equal(r.status, 200);
+    assert.equal(r.body, `origin saw GET /path?q=1 host=allowed.test:${originPort} body=`);
+    const last = log.at(-1)!;
+    assert.equal(last.decision, 'allow');
+    assert.equal(last.rule, 'allow allowed.test');
+    assert.equal(last.address, '127.0.0.1');
+    assert.ok(last.bytesReceived > 0);
+  });
+
+  it('tunnels CONNECT to an allowed host', async () => {
+    const out = await raw(`CONNECT allowed.test:${originPort} HTTP/1.1\r\nHost: allowed.test:${originPort}\r\n\r\nGET /tunnel HTTP/1.1\r\nHost: allowed.test\r\nConnection: close\r\n\r\n`);
+    assert.match(out, /^HTTP\/1\.1 200 Connection Established\r\n\r\nHTTP\/1\.1 200 OK/);
+    assert.match(out, /origin saw GET \/tunnel host=allowed\.test/);
+    const last = log.at(-1)!;
+    assert.equal(last.method, 'CONNECT');
+    assert.ok(last.bytesSent > 0 && last.bytesReceived > 0);
+  });
+
+  it('refuses a denied host with 403, the rule in a header and an explanation, for HTTP and CONNECT', async () => {
+    const r = await viaProxy(`http://blocked.test:${originPort}/`);
+    assert.equal(r.status, 403);
+    assert.equal(r.headers['x-paddock-rule'], 'deny blocked.test');
+    assert.match(r.body, /blocked\.test:\d+ is not allowed \(rule: deny blocked\.test\)/);
+    const out = await raw(`CONNECT BLOCKED.test.:${originPort} HTTP/1.1\r\n\r\n`);
+    assert.match(out, /^HTTP\/1\.1 403 Forbidden\r\n[\s\S]*X-Paddock-Rule: deny blocked\.test\r\n/);
+    assert.doesNotMatch(out, /origin saw/);
+    assert.deepEqual(log.slice(-2).map((e) => [e.method, e.host, e.decision, e.rule]), [['GET', 'blocked.test', 'deny', 'deny blocked.test'], ['CONNECT', 'blocked.test', 'deny', 'deny blocked.test']]);
+  });
+
+  it('refuses a name that resolves to an address no address rule allows (DNS rebinding)', async () => {
+    // rebind.test is allowed by name; 127.0.0.1 is allowed only on the origin's port.
+    const r = await viaProxy('http://rebind.test:9/');
+    assert.equal(r.status, 403);
+    assert.match(r.headers['x-paddock-rule'], /^loopback 127\.0\.0\.0\/8 address \(rebind\.test resolved to 127\.0\.0\.1\)$/);
+  });
+
+  it('refuses a Host header that names another host than the target, for HTTP and CONNECT', async () => {
+    const r = await viaProxy(`http://allowed.test:${originPort}/`, { Host: `blocked.test:${originPort}` });
+    assert.equal(r.status, 400);
+    assert.equal(r.headers['x-paddock-rule'], 'host header mismatch');
+    const out = await raw(`CONNECT allowed.test:${originPort} HTTP/1.1\r\nHost: blocked.test:${originPort}\r\n\r\n`);
+    assert.match(out, /^HTTP\/1\.1 400 Bad Request[\s\S]*host header mismatch/);
+    const twice = await raw(`GET http://allowed.test:${originPort}/ HTTP/1.1\r\nHost: allowed.test:${originPort}\r\nHost: blocked.test\r\n\r\n`);
+    assert.doesNotMatch(twice, /origin saw/);
+  });
+
+  it('refuses userinfo tricks in CONNECT and URLs, and requests that are not proxy requests', async () => {
+    const userinfo = await raw(`CONNECT blocked.test@allowed.test:${originPort} HTTP/1.1\r\n\r\n`);
+    assert.match(userinfo, /^HTTP\/1\.1 400 Bad Request[\s\S]*contains "@"/);
+    const inUrl = await raw(`GET http://blocked.test@allowed.test:${originPort}/ HTTP/1.1\r\nHost: allowed.test:${originPort}\r\nConnection: close\r\n\r\n`);
+    assert.match(inUrl, /^HTTP\/1\.1 400[\s\S]*Credentials in the URL/);
+    const origin = await raw('GET / HTTP/1.1\r\nHost: allowed.test\r\nConnection: close\r\n\r\n');
+    assert.match(origin, /^HTTP\/1\.1 400[\s\S]*send absolute URLs/);
+  });
+
+  it('decides IP literals in other spellings as the address they are', async () => {
+    // 2130706433 is 127.0.0.1: allowed by the address rule on the origin's port only.
+    const ok = await viaProxy(`http://2130706433:${originPort}/`);
+    assert.equal(ok.status, 200);
+    assert.equal(log.at(-1)!.host, '127.0.0.1');
+    const other = await raw(`CONNECT 0x7f.1:9 HTTP/1.1\r\n\r\n`);
+    assert.match(other, /^HTTP\/1\.1 403[\s\S]*X-Paddock-Rule: policy deny/);
+    const mapped = await raw(`CONNECT [::ffff:127.0.0.1]:9 HTTP/1.1\r\n\r\n`);
+    assert.match(mapped, /^HTTP\/1\.1 403[\s\S]*X-Paddock-Rule: policy deny/);
+    assert.equal(log.at(-1)!.host, '127.0.0.1');
+  });
+
+  it('answers 502 and logs an error when an allowed name does not resolve', async () => {
+    const rules = compileEgressRules({ policy: 'allow', allow: [], deny: [] });
+    const entries: EgressLogEntry[] = [];
+    const open = createEgressProxy({ sandbox: 'unit', rules, log: (e) => entries.push(e), lookup: async () => { throw Object.assign(new Error('x'), { code: 'ENOTFOUND' }); } });
+    await new Promise<void>((r) => open.listen(0, '127.0.0.1', r));
+    try {
+      const port = (open.address() as AddressInfo).port;
+      const status = await new Promise<number>((resolve) => request({ host: '127.0.0.1', port, path: 'http://nowhere.test/', setHost: false, headers: { Host: 'nowhere.test' } }, (res) => { res.resume(); resolve(res.statusCode!); }).end());
+      assert.equal(status, 502);
+      assert.equal(entries[0].decision, 'error');
+      assert.match(entries[0].error!, /ENOTFOUND/);
+    } finally {
+      open.close();
+    }
+  });
+});
