@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { Agent } from 'node:http';
+import { Duplex, PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 
 /** Where the engine is and how to reach it. */
@@ -85,6 +88,18 @@ function readIfExists(path: string): string | undefined {
 
 /** A dockerode client for an endpoint. */
 export function connect(endpoint: EngineEndpoint): Docker {
+  // docker-modem also reads DOCKER_HOST / DOCKER_CERT_PATH itself and throws on a missing cert
+  // file; Paddock has already resolved the endpoint, so hide those variables while it is built.
+  const saved = ['DOCKER_HOST', 'DOCKER_CERT_PATH', 'DOCKER_TLS_VERIFY'].map((k) => [k, process.env[k]] as const);
+  for (const [k] of saved) delete process.env[k];
+  try {
+    return connectResolved(endpoint);
+  } finally {
+    for (const [k, v] of saved) if (v !== undefined) process.env[k] = v;
+  }
+}
+
+function connectResolved(endpoint: EngineEndpoint): Docker {
   const url = new URL(endpoint.host);
   switch (url.protocol) {
     case 'unix:':
@@ -92,7 +107,9 @@ export function connect(endpoint: EngineEndpoint): Docker {
     case 'npipe:':
       return new Docker({ socketPath: endpoint.host.replace(/^npipe:\/\//, '') });
     case 'ssh:':
-      return new Docker({ protocol: 'ssh', host: url.hostname, port: Number(url.port) || 22, username: decodeURIComponent(url.username) || undefined } as Docker.DockerOptions);
+      // Like the docker CLI: the system ssh (so ~/.ssh/config, the agent and known_hosts apply)
+      // runs `docker system dial-stdio` on the remote machine; each HTTP connection is one ssh session.
+      return new Docker({ protocol: 'http', host: 'docker', port: 80, agent: sshAgent(url) } as Docker.DockerOptions);
     case 'tcp:':
     case 'http:':
     case 'https:': {
@@ -105,4 +122,42 @@ export function connect(endpoint: EngineEndpoint): Docker {
     default:
       throw new Error(`Unsupported Docker host "${endpoint.host}". Use unix://, tcp://, ssh:// or npipe://.`);
   }
+}
+
+/**
+ * ssh arguments for an ssh:// engine URL. BatchMode: never stop to ask for a password. (Connection
+ * sharing is left to the user's ~/.ssh/config, as with the docker CLI: a shared master would keep
+ * trusting a host after its key was removed from known_hosts.)
+ */
+export function sshArgs(url: URL): string[] {
+  const args = ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10'];
+  if (url.port) args.push('-p', url.port);
+  if (url.username) args.push('-l', decodeURIComponent(url.username));
+  args.push('--', url.hostname, 'docker', 'system', 'dial-stdio');
+  return args;
+}
+
+function sshAgent(url: URL): Agent {
+  // Keep-alive: sequential requests share one ssh session (dial-stdio carries a plain HTTP/1.1 connection).
+  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  (agent as any).createConnection = () => {
+    const child = spawn(process.env.PADDOCK_SSH ?? 'ssh', sshArgs(url), { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr = (stderr + c).slice(-2000)));
+    // The readable side ends only when ssh has exited, so a failure (host key, auth) is reported
+    // with ssh's own words instead of a bare connection reset.
+    const output = new PassThrough();
+    child.stdout.pipe(output, { end: false });
+    const socket = Duplex.from({ readable: output, writable: child.stdin }) as Duplex & Record<string, unknown>;
+    // http.ClientRequest treats its connection as a net.Socket.
+    for (const noop of ['setNoDelay', 'setKeepAlive', 'setTimeout', 'ref', 'unref']) socket[noop] = () => socket;
+    child.on('error', (err) => socket.destroy(new Error(`cannot run ssh for ${url.host}: ${err.message}`)));
+    child.on('close', (code) => {
+      if (code) socket.destroy(new Error(`ssh to ${url.host} failed (exit ${code}): ${stderr.trim() || 'no output'}`));
+      else output.end();
+    });
+    socket.on('close', () => { if (child.exitCode === null) child.kill(); });
+    return socket;
+  };
+  return agent;
 }
