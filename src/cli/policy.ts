@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { analyzeWorkspace, secretVisible, type Analysis, type SandboxHidingState } from '../core/drift/index.js';
+import { analyzeWorkspaceAsync, secretVisible, type Analysis, type SandboxHidingState } from '../core/drift/index.js';
 import { PaddockError } from '../core/errors.js';
 import { DEFAULT_BLOCKED_PATHS, DEFAULT_BRIDGE_DENY, DEFAULT_HIDE, DEFAULT_NETWORK_ALLOW, DEFAULT_READ_ONLY, POLICY_FILE } from '../core/policy.js';
 import { checkWorkspace, type SandboxEngine } from '../engine/engine.js';
@@ -39,7 +39,7 @@ export function registerHidingCommands(program: Command, ctx: CliContext): void 
           notes.push('No Docker engine answered; existing sandboxes were not compared (use --no-engine to skip this).');
         }
       }
-      const analysis = analyzeWorkspace(workspace, { sandboxes, scanContent: o.content !== false });
+      const analysis = await analyzeWorkspaceAsync(workspace, { sandboxes, scanContent: o.content !== false });
       const failing = secretVisible(analysis.findings);
       if (o.json) out(`${JSON.stringify(reportJson(analysis, notes, failing), null, 2)}\n`);
       else out(formatCheck(analysis, notes));

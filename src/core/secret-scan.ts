@@ -171,3 +171,4 @@ export function scanFile(path: string, options: ContentScanOptions = {}): Secret
   if (!PREFILTER.test(buffer.toString('latin1', 0, size))) return [];
   return scanText(buffer.toString('utf8', 0, size));
 }
+

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { analyzeWorkspace, secretVisible, type Finding } from '../../../src/core/drift/index.js';
+import { analyzeWorkspace, analyzeWorkspaceAsync, secretVisible, type Finding } from '../../../src/core/drift/index.js';
 import { addClaudeDeny, addHidePattern, addIgnoreLine } from '../../../src/core/drift/fixes.js';
 import { planMounts } from '../../../src/core/hiding.js';
 import { defaultPolicy, parsePolicy, policyHash } from '../../../src/core/policy.js';
@@ -200,5 +200,16 @@ describe('fix text edits', () => {
     assert.equal(addIgnoreLine('a', 'b'), 'a\nb\n');
     assert.equal(addIgnoreLine('a\nb\n', 'b'), 'a\nb\n');
     assert.equal(addIgnoreLine(undefined, '.env'), '.env\n');
+  });
+});
+
+describe('analyzeWorkspaceAsync', () => {
+  it('finds the same as the synchronous analysis (it only yields to the event loop between files)', async () => {
+    const big = `${'x = 1\n'.repeat(20000)}${AWS_SECRET}`;
+    const ws = tree({ files: { 'a/conf.ini': AWS_SECRET, 'b/big.txt': big, 'c/plain.txt': 'nothing\n', '.env': AWS_SECRET } });
+    const sync = analyzeWorkspace(ws);
+    const asyncResult = await analyzeWorkspaceAsync(ws);
+    assert.deepEqual(asyncResult.secrets.map((s) => s.relative).sort(), ['a/conf.ini', 'b/big.txt']);
+    assert.deepEqual(asyncResult.findings.map((f) => `${f.rule} ${f.file} ${f.range.start}`).sort(), sync.findings.map((f) => `${f.rule} ${f.file} ${f.range.start}`).sort());
   });
 });
