@@ -226,6 +226,11 @@ export function scanWorkspace(workspace: string, input: ScanInput, options: Glob
       if (cageRule && !cageCovers(rel)) cage.set(rel, { relative: rel, path: abs(rel), kind, rule: cageRule.pattern });
       if (kind === 'dir') {
         dirs++;
+        if (d.name === GIT_DIR && positive(hideRules, hideIndex)) {
+          // Hiding a repository's history (where committed secrets live) is one empty mount.
+          hidden.set(rel, { relative: rel, path: abs(rel), kind: 'dir', reason: 'rule', rule: positive(hideRules, hideIndex)!.pattern });
+          continue;
+        }
         if (d.name === GIT_DIR) {
           // git's data is not walked, but its hooks and config are part of the cage (nested repos too).
           for (const inner of safeReaddir(abs(rel))) {

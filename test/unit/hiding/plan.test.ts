@@ -121,6 +121,13 @@ describe('the cage (read-only paths)', () => {
     assert.deepEqual(plan.hidden.map((h) => h.relative), ['vendor/lib/.env']);
   });
 
+  it('a hide rule can hide a repository\'s history (.git) as one folder', () => {
+    const ws = tree({ files: { '.git/config': '[core]\n', '.git/objects/ab/cd': 'x', 'sub/.git/HEAD': 'ref' }, dirs: ['.git/hooks'] });
+    const plan = planMounts(ws, { hide: ['**/.git'], readOnly: ['**/.git/hooks'] } as any);
+    assert.deepEqual(plan.hidden.map((h) => [h.relative, h.kind]), [['.git', 'dir'], ['sub/.git', 'dir']]);
+    assert.deepEqual(plan.readOnly, [], 'hiding wins over read-only');
+  });
+
   it('git\'s own data is not walked: a *.key inside .git/objects is not a mount', () => {
     const ws = tree({ files: { '.git/objects/x.key': 'k', '.git/refs/heads/main': 'abc' } });
     assert.deepEqual(planMounts(ws, defaults).hidden, []);
