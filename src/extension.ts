@@ -4,6 +4,8 @@ import * as vscode from 'vscode';
 import { describeError } from './core/errors.js';
 import { SandboxEngine } from './engine/engine.js';
 import { registerCommands, type Services } from './vscode/commands.js';
+import { DriftDiagnostics } from './vscode/drift/diagnostics.js';
+import { PolicyEditorProvider } from './vscode/policyEditor/policyEditor.js';
 import { registerTerminalProfiles } from './vscode/profiles.js';
 import { ENGINE_SETTINGS, endpointInputs } from './vscode/settings.js';
 import { SandboxStatusBar } from './vscode/statusBar.js';
@@ -43,6 +45,9 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     vscode.commands.registerCommand('paddock.showAllSandboxes', () => tree.setShowAll(true)),
     vscode.commands.registerCommand('paddock.showWorkspaceSandboxes', () => tree.setShowAll(false)),
+    // Drift warnings in agent configs and the policy, with quick fixes; the visual policy editor.
+    ...new DriftDiagnostics(store, log).start(),
+    ...PolicyEditorProvider.register(context.extensionUri, log),
   );
   store.start();
 }

@@ -1,0 +1,206 @@
+import { dirname } from 'node:path';
+import * as vscode from 'vscode';
+import { addClaudeDeny, addHidePattern, addIgnoreLine, analyzeWorkspace, type Fix, type SandboxHidingState } from '../../core/drift/index.js';
+import { describeError, PaddockError } from '../../core/errors.js';
+import { applyPolicyEdit } from '../../core/policy-edit.js';
+import { hidingStateOf } from '../../engine/hiding.js';
+import type { SandboxStore } from '../store.js';
+import { placeFindings, samePlace, type PlacedFinding } from './placement.js';
+import { applyTextChange, currentText } from './textChange.js';
+
+export const DRIFT_SOURCE = 'Paddock';
+export const APPLY_FIX_COMMAND = 'paddock.drift.applyFix';
+
+const SEVERITY: Record<PlacedFinding['severity'], vscode.DiagnosticSeverity> = {
+  error: vscode.DiagnosticSeverity.Error,
+  warning: vscode.DiagnosticSeverity.Warning,
+  info: vscode.DiagnosticSeverity.Information,
+};
+
+/** Churn that never changes what the sandbox sees (git's object store, installed packages). */
+const NOISE = /\/(?:\.git\/(?!config$)|node_modules\/)/;
+
+/**
+ * Drift findings of every workspace folder as diagnostics (inline and in the Problems panel),
+ * recomputed, debounced, when a file is created, deleted or saved, when a config file is edited,
+ * and when the workspace's sandboxes change; quick fixes come from the findings' fixes.
+ */
+export class DriftDiagnostics implements vscode.Disposable, vscode.CodeActionProvider {
+  static readonly providedCodeActionKinds = [vscode.CodeActionKind.QuickFix];
+  private readonly collection = vscode.languages.createDiagnosticCollection('paddock');
+  private readonly placed = new Map<string, PlacedFinding[]>();
+  private readonly filesOfFolder = new Map<string, Set<string>>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly again = new Set<string>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly changed = new vscode.EventEmitter<string>();
+  /** Fires with a folder path after its diagnostics were replaced. */
+  readonly onDidUpdate = this.changed.event;
+
+  constructor(private readonly store: SandboxStore, private readonly log: vscode.LogOutputChannel, private readonly debounceMs = 400) {}
+
+  start(): vscode.Disposable[] {
+    const watcher = vscode.workspace.createFileSystemWatcher('**/*');
+    const onFile = (uri: vscode.Uri) => { if (!NOISE.test(uri.path)) this.scheduleFor(uri); };
+    this.disposables.push(
+      watcher, watcher.onDidCreate(onFile), watcher.onDidDelete(onFile),
+      // Content changes matter for configs (rules) and for any file (a credential typed in).
+      watcher.onDidChange(onFile),
+      vscode.workspace.onDidSaveTextDocument((d) => this.scheduleFor(d.uri)),
+      vscode.workspace.onDidChangeWorkspaceFolders((e) => {
+        for (const f of e.removed) this.clearFolder(f.uri.fsPath);
+        for (const f of e.added) this.schedule(f.uri.fsPath);
+      }),
+      this.store.onDidChange(() => this.scheduleAll()),
+      vscode.languages.registerCodeActionsProvider({ scheme: 'file' }, this, { providedCodeActionKinds: DriftDiagnostics.providedCodeActionKinds }),
+      vscode.commands.registerCommand(APPLY_FIX_COMMAND, (fix: Fix) => this.applyFix(fix)),
+    );
+    this.scheduleAll();
+    return [this];
+  }
+
+  scheduleAll(): void {
+    for (const f of vscode.workspace.workspaceFolders ?? []) if (f.uri.scheme === 'file') this.schedule(f.uri.fsPath);
+  }
+
+  private scheduleFor(uri: vscode.Uri): void {
+    const folder = vscode.workspace.getWorkspaceFolder(uri);
+    if (folder?.uri.scheme === 'file') this.schedule(folder.uri.fsPath);
+  }
+
+  private schedule(folder: string): void {
+    clearTimeout(this.timers.get(folder));
+    this.timers.set(folder, setTimeout(() => {
+      this.timers.delete(folder);
+      void this.refresh(folder);
+    }, this.debounceMs));
+  }
+
+  /** Recomputes one folder now; a request during a run makes one more run after it. */
+  refresh(folder: string): Promise<void> {
+    const current = this.running.get(folder);
+    if (current) {
+      this.again.add(folder);
+      return current;
+    }
+    const run = (async () => {
+      try {
+        do {
+          this.again.delete(folder);
+          await this.analyze(folder);
+        } while (this.again.has(folder));
+      } finally {
+        this.running.delete(folder);
+      }
+    })();
+    this.running.set(folder, run);
+    return run;
+  }
+
+  private async analyze(folder: string): Promise<void> {
+    const sandboxes: SandboxHidingState[] = [];
+    for (const view of this.store.sandboxes) {
+      if (view.details.workspace !== folder) continue;
+      try {
+        sandboxes.push(await hidingStateOf(this.store.engine, view.details.id));
+      } catch (err) {
+        this.log.debug(`drift: cannot read the mounts of ${view.details.name}: ${describeError(err)}`);
+      }
+    }
+    let placed: PlacedFinding[];
+    try {
+      const started = Date.now();
+      const analysis = analyzeWorkspace(folder, { sandboxes });
+      placed = placeFindings(folder, analysis.findings);
+      this.log.debug(`drift: ${folder}: ${analysis.findings.length} findings in ${Date.now() - started} ms`);
+    } catch (err) {
+      this.log.warn(`drift: cannot check ${folder}: ${describeError(err)}`);
+      return;
+    }
+    const byFile = new Map<string, PlacedFinding[]>();
+    for (const p of placed) byFile.set(p.file, [...(byFile.get(p.file) ?? []), p]);
+    const before = this.filesOfFolder.get(folder) ?? new Set<string>();
+    for (const file of before) {
+      if (byFile.has(file)) continue;
+      this.collection.delete(vscode.Uri.file(file));
+      this.placed.delete(vscode.Uri.file(file).toString());
+    }
+    for (const [file, list] of byFile) {
+      const uri = vscode.Uri.file(file);
+      this.placed.set(uri.toString(), list);
+      this.collection.set(uri, list.map(toDiagnostic));
+    }
+    this.filesOfFolder.set(folder, new Set(byFile.keys()));
+    this.changed.fire(folder);
+  }
+
+  private clearFolder(folder: string): void {
+    for (const file of this.filesOfFolder.get(folder) ?? []) {
+      this.collection.delete(vscode.Uri.file(file));
+      this.placed.delete(vscode.Uri.file(file).toString());
+    }
+    this.filesOfFolder.delete(folder);
+  }
+
+  provideCodeActions(document: vscode.TextDocument, _range: vscode.Range, context: vscode.CodeActionContext): vscode.CodeAction[] {
+    const placed = this.placed.get(document.uri.toString());
+    if (!placed) return [];
+    const actions: vscode.CodeAction[] = [];
+    for (const diagnostic of context.diagnostics) {
+      if (diagnostic.source !== DRIFT_SOURCE) continue;
+      const r = diagnostic.range;
+      const match = placed.find((p) => samePlace({ line: r.start.line, character: r.start.character, endLine: r.end.line, endCharacter: r.end.character }, diagnostic.message, p));
+      match?.finding.fixes.forEach((fix, i) => {
+        const action = new vscode.CodeAction(fix.title, vscode.CodeActionKind.QuickFix);
+        action.diagnostics = [diagnostic];
+        action.isPreferred = i === 0;
+        action.command = { command: APPLY_FIX_COMMAND, title: fix.title, arguments: [fix] };
+        actions.push(action);
+      });
+    }
+    return actions;
+  }
+
+  /** Applies a fix through a WorkspaceEdit (undoable), saving the file when it had no unsaved changes. */
+  async applyFix(fix: Fix): Promise<void> {
+    try {
+      if (fix.kind === 'recreate-sandbox') {
+        const view = this.store.sandboxes.find((s) => s.details.name === fix.sandbox);
+        if (!view) throw new PaddockError(`Sandbox ${fix.sandbox} is gone.`, 'Refresh the Sandboxes view; a new sandbox gets the current policy.');
+        await vscode.commands.executeCommand('paddock.recreate', { sandbox: view.details });
+        return;
+      }
+      const uri = vscode.Uri.file(fix.file);
+      const text = await currentText(uri);
+      let next: string;
+      if (fix.kind === 'add-hide') next = text === undefined ? addHidePattern(undefined, fix.pattern) : applyPolicyEdit(text, { op: 'add', path: ['hide'], value: fix.pattern }).text;
+      else if (fix.kind === 'add-claude-deny') next = addClaudeDeny(text, fix.rule);
+      else next = addIgnoreLine(text, fix.line);
+      if (text === undefined) await vscode.workspace.fs.createDirectory(vscode.Uri.file(dirname(fix.file)));
+      await applyTextChange(uri, next, { save: true });
+      this.log.info(`drift fix: ${fix.title}`);
+      this.scheduleFor(uri);
+    } catch (err) {
+      const message = err instanceof PaddockError ? `${err.message} ${err.hint ?? ''}` : describeError(err);
+      this.log.error(`drift fix failed: ${message}`);
+      void vscode.window.showErrorMessage(`Paddock: ${message}`);
+    }
+  }
+
+  dispose(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    for (const d of this.disposables) d.dispose();
+    this.collection.dispose();
+    this.changed.dispose();
+  }
+}
+
+function toDiagnostic(p: PlacedFinding): vscode.Diagnostic {
+  const range = new vscode.Range(p.place.line, p.place.character, p.place.endLine, p.place.endCharacter);
+  const d = new vscode.Diagnostic(range, p.message, SEVERITY[p.severity]);
+  d.source = DRIFT_SOURCE;
+  d.code = p.finding.rule;
+  return d;
+}
