@@ -13,6 +13,7 @@ import { CONTAINER_NAME } from '../core/naming.js';
 import { formatTable, humanBytes, since } from './format.js';
 import { registerHidingCommands } from './policy.js';
 import { registerBridgeCommands, withBridge } from './bridge.js';
+import { registerNetworkCommands } from './network.js';
 import { hidingNotesFor } from '../engine/hiding.js';
 
 /** Thrown to leave with a given exit code (exec passes the command's code through). */
@@ -347,6 +348,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
 
   registerHidingCommands(program, { engineFrom, resolveSandbox });
   registerBridgeCommands(program, { engineFrom, resolveSandbox });
+  registerNetworkCommands(program, { engineFrom, resolveSandbox });
 
   return program;
 }

@@ -7,6 +7,8 @@ import { PaddockError } from '../core/errors.js';
 import { CONTAINER_NAME, LABELS, defaultSandboxName, shortHash } from '../core/naming.js';
 import type { Limits, PortMapping } from '../core/options.js';
 import { prepareBridgeDir, removeBridgeDir } from '../bridge/state.js';
+import { defaultPolicy, type NetworkPolicy } from '../core/policy.js';
+import { createEgress, egressPorts, egressPortsOf, pruneEgress, removeEgress, startEgress, stopEgress } from '../proxy/container.js';
 import { initScript } from './assets.js';
 import { connect, resolveEndpoint, type EndpointInputs, type EngineEndpoint } from './connection.js';
 import type { PublishedPort, SandboxDetails, SandboxStatus, SandboxSummary } from './types.js';
@@ -27,6 +29,8 @@ export interface CreateSpec {
   readonly extraMounts?: readonly Docker.MountConfig[number][];
   readonly policyHash?: string;
   readonly templateHash?: string;
+  /** Egress rules for the sandbox's proxy (default: the default policy's). */
+  readonly network?: NetworkPolicy;
 }
 
 export interface ExecOptions {
@@ -108,6 +112,7 @@ export class SandboxEngine {
     if (filter.agent) labels.push(`${LABELS.agent}=${filter.agent}`);
     const containers = await this.docker.listContainers({ all: true, filters: { label: labels } });
     const runtimes = await Promise.all(containers.map(async (c) => (await this.docker.getContainer(c.Id).inspect()).HostConfig.Runtime ?? 'runc'));
+    const proxied = await egressPorts(this.docker);
     return containers.map((c, i) => ({
       name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
       id: c.Id,
@@ -117,7 +122,7 @@ export class SandboxEngine {
       runtime: runtimes[i] || 'runc',
       image: c.Image,
       created: new Date(c.Created * 1000).toISOString(),
-      ports: (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => ({ containerPort: p.PrivatePort, protocol: p.Type, hostIp: p.IP ?? '', hostPort: p.PublicPort! })),
+      ports: proxied.get((c.Names[0] ?? c.Id).replace(/^\//, '')) ?? (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => ({ containerPort: p.PrivatePort, protocol: p.Type, hostIp: p.IP ?? '', hostPort: p.PublicPort! })),
     })).sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -134,7 +139,10 @@ export class SandboxEngine {
     if (info.Config.Labels?.[LABELS.sandbox] !== '1') {
       throw new PaddockError(`"${nameOrId}" is a container, but not a Paddock sandbox.`, 'Paddock only manages the containers it created; run "paddock ls".');
     }
-    return detailsOf(info);
+    const details = detailsOf(info);
+    // Behind an egress proxy, the proxy publishes the sandbox's ports.
+    const proxied = await egressPortsOf(this.docker, details.name);
+    return proxied ? { ...details, ports: proxied } : details;
   }
 
   /** The one sandbox of (workspace, agent), if any. */
@@ -164,6 +172,9 @@ export class SandboxEngine {
     const templateHash = spec.templateHash ?? (await this.docker.getImage(spec.image).inspect().then((i) => i.Config?.Labels?.[LABELS.templateHash], () => undefined));
     const userEnv = spec.env ?? {};
     const envNames = Object.keys(userEnv).sort();
+    await pruneEgress(this.docker).catch(() => []);
+    // The sandbox's only network is its own internal one; its egress proxy is the way out (and in, for published ports).
+    const egress = await createEgress(this.docker, name, spec.network ?? defaultPolicy().network, spec.image, spec.ports ?? []);
     const env: Record<string, string> = {
       ...userEnv,
       PADDOCK_UID: String(owner.uid),
@@ -173,14 +184,8 @@ export class SandboxEngine {
       PADDOCK_AGENT: spec.agent,
       ...(git.name ? { PADDOCK_GIT_NAME: git.name } : {}),
       ...(git.email ? { PADDOCK_GIT_EMAIL: git.email } : {}),
+      ...egress.env,
     };
-    const exposed: Record<string, object> = {};
-    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
-    for (const p of spec.ports ?? []) {
-      const key = `${p.containerPort}/${p.protocol}`;
-      exposed[key] = {};
-      bindings[key] = [{ HostIp: '127.0.0.1', HostPort: p.hostPort ? String(p.hostPort) : '' }];
-    }
     onProgress(`Creating sandbox ${name}`);
     try {
       await this.docker.createContainer({
@@ -200,7 +205,6 @@ export class SandboxEngine {
           ...(spec.policyHash ? { [LABELS.policyHash]: spec.policyHash } : {}),
           ...(templateHash ? { [LABELS.templateHash]: templateHash } : {}),
         },
-        ExposedPorts: exposed,
         HostConfig: {
           // Only the workspace, at its own path. No home folder, no ~/.ssh, no Docker socket.
           Mounts: [
@@ -208,7 +212,8 @@ export class SandboxEngine {
             ...(spec.extraMounts ?? []),
             bridge.mount,
           ],
-          PortBindings: bindings,
+          NetworkMode: egress.network,
+          Dns: egress.dns,
           Init: true,
           NanoCpus: spec.limits.nanoCpus,
           Memory: spec.limits.memoryBytes,
@@ -223,6 +228,7 @@ export class SandboxEngine {
         },
       });
     } catch (err: any) {
+      await removeEgress(this.docker, name).catch(() => {});
       if (err?.statusCode === 409) throw new PaddockError(`The name "${name}" is already taken by a container.`, 'Choose another --name.');
       if (isNotFound(err)) throw new PaddockError(`The image "${spec.image}" is not on the engine.`, 'Build it, pull it, or choose another --template.');
       throw err;
@@ -251,6 +257,8 @@ export class SandboxEngine {
   /** Starts a sandbox (if it is not running) and waits until its agent user is ready. */
   async start(nameOrId: string): Promise<SandboxDetails> {
     const sandbox = await this.get(nameOrId);
+    // Its egress proxy first (also when the sandbox runs: the proxy may have been stopped alone).
+    await startEgress(this.docker, sandbox.name);
     if (sandbox.status === 'running') return sandbox;
     if (sandbox.status === 'paused') {
       await this.docker.getContainer(sandbox.id).unpause();
@@ -277,23 +285,30 @@ export class SandboxEngine {
 
   async stop(nameOrId: string, timeoutSeconds = 5): Promise<void> {
     const sandbox = await this.get(nameOrId);
-    if (sandbox.status !== 'running' && sandbox.status !== 'paused' && sandbox.status !== 'restarting') return;
-    await this.docker.getContainer(sandbox.id).stop({ t: timeoutSeconds }).catch((err: any) => {
-      if (err?.statusCode !== 304) throw err; // already stopped
-    });
+    if (sandbox.status === 'running' || sandbox.status === 'paused' || sandbox.status === 'restarting') {
+      await this.docker.getContainer(sandbox.id).stop({ t: timeoutSeconds }).catch((err: any) => {
+        if (err?.statusCode !== 304) throw err; // already stopped
+      });
+    }
+    await stopEgress(this.docker, sandbox.name);
   }
 
   /** Removes a sandbox and its state. The workspace itself is a bind mount and is never touched. */
   async remove(nameOrId: string): Promise<void> {
     const sandbox = await this.get(nameOrId);
     await this.docker.getContainer(sandbox.id).remove({ force: true, v: true });
+    await removeEgress(this.docker, sandbox.name);
     removeBridgeDir(sandbox.name);
   }
 
   /** Removes every Paddock sandbox on this engine. Returns their names. */
   async reset(): Promise<string[]> {
     const all = await this.list();
-    for (const s of all) await this.docker.getContainer(s.id).remove({ force: true, v: true });
+    for (const s of all) {
+      await this.docker.getContainer(s.id).remove({ force: true, v: true });
+      await removeEgress(this.docker, s.name);
+    }
+    await pruneEgress(this.docker);
     return all.map((s) => s.name);
   }
 

@@ -5,6 +5,7 @@ import { PaddockError } from '../core/errors.js';
 import { loadPolicy } from '../core/policy.js';
 import { planMounts } from '../core/hiding.js';
 import { dockerMounts, hidingNotes, hidingStateOf } from './hiding.js';
+import { checkNetworkPolicy, hasEgress } from '../proxy/container.js';
 import { parseEnvAssignments, parseEnvFile, parsePort, resolveLimits } from '../core/options.js';
 import { checkWorkspace, envHash, type SandboxEngine } from './engine.js';
 import { TemplateBuilder, type TemplateOptions } from './templates.js';
@@ -93,6 +94,8 @@ export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequ
   const ports = (request.ports?.length ? request.ports : policy.policy.ports).map(parsePort);
   // Hide globs are expanded again at every create and start.
   const plan = planMounts(workspace, policy.policy);
+  // Bad network rules stop here too, before anything is built or created.
+  checkNetworkPolicy(policy.policy.network, policy.file);
   await engine.ping();
   if (request.runtime) await engine.checkRuntime(request.runtime);
   const notes: string[] = [];
@@ -124,11 +127,12 @@ export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequ
   }
   let created = false;
   if (!existing) {
-    await engine.create({ workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime, policyHash: policy.hash, extraMounts: dockerMounts(plan) }, onProgress);
+    await engine.create({ workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime, policyHash: policy.hash, extraMounts: dockerMounts(plan), network: policy.policy.network }, onProgress);
     created = true;
   }
   const target = existing?.id ?? (await engine.findFor(workspace, agent.id))!.id;
   if (!created) notes.push(...hidingNotes(plan, await hidingStateOf(engine, target), policy.hash));
+  if (!created && !(await hasEgress(engine.docker, existing!.name))) notes.push(`${existing!.name} was created without an egress proxy and can reach any host; recreate it (--recreate) to apply the network policy.`);
   else notes.push(...plan.notes);
   onProgress('Starting sandbox');
   const sandbox = await engine.start(target);

@@ -3,6 +3,9 @@
 //   PADDOCK_EGRESS_CONFIG  JSON {"sandbox": NAME, "network": {policy, allow, deny}}
 //   PADDOCK_EGRESS_LOG     the JSON-lines log file (a host folder is mounted there)
 //   PADDOCK_EGRESS_PORT    listening port (default 3128)
+//   PADDOCK_EGRESS_FORWARD / _TO  ports published for the sandbox: each is forwarded to the same
+//                          port of the sandbox (Docker publishes nothing from an internal network)
+import { connect, createServer } from 'node:net';
 import { compileEgressRules } from '../core/egress.js';
 import { EgressLogWriter } from './log.js';
 import { createEgressProxy } from './server.js';
@@ -40,6 +43,17 @@ const server = createEgressProxy({
 server.listen(port, '0.0.0.0', () => {
   process.stdout.write(`paddock-egress: listening on :${port} for ${config.sandbox} (policy ${rules.policy}, ${rules.allow.length} allow, ${rules.deny.length} deny rules)\n`);
 });
+const forwardTo = process.env.PADDOCK_EGRESS_FORWARD_TO;
+for (const item of (process.env.PADDOCK_EGRESS_FORWARD ?? '').split(',').filter(Boolean)) {
+  const forwarded = Number(item);
+  createServer((client) => {
+    const inside = connect(forwarded, forwardTo!);
+    client.pipe(inside).pipe(client);
+    const drop = () => { client.destroy(); inside.destroy(); };
+    client.on('error', drop).on('close', drop);
+    inside.on('error', drop).on('close', drop);
+  }).listen(forwarded, '0.0.0.0');
+}
 const stop = () => {
   server.close();
   log?.close();

@@ -1,0 +1,113 @@
+import type { Command } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { compileEgressRules, decide, normalizeHost, splitHostPort, targetText, EgressRuleError } from '../core/egress.js';
+import { PaddockError } from '../core/errors.js';
+import type { SandboxEngine } from '../engine/engine.js';
+import { egressNames, egressPaths, EGRESS_LABELS, hasEgress } from '../proxy/container.js';
+import { parseEgressLog, readNewLines, type EgressLogEntry } from '../proxy/log.js';
+import { humanBytes } from './format.js';
+
+export interface NetworkCliContext {
+  readonly engineFrom: (cmd: Command) => SandboxEngine;
+  readonly resolveSandbox: (engine: SandboxEngine, ref: string) => Promise<string>;
+}
+
+const DECISIONS = ['allow', 'deny', 'error'] as const;
+
+/** One line per decision: time, decision, method, host:port, rule, bytes (sent/received). */
+export function formatEntry(e: EgressLogEntry): string {
+  const time = e.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const where = `${e.host}:${e.port}`;
+  const bytes = e.decision === 'allow' ? `${humanBytes(e.bytesSent)} out, ${humanBytes(e.bytesReceived)} in` : '';
+  const status = e.status !== undefined ? ` ${e.status}` : '';
+  const error = e.error ? `  (${e.error})` : '';
+  return `${time}  ${e.decision.toUpperCase().padEnd(5)}  ${e.method.padEnd(7)}  ${where.padEnd(32)}  ${e.rule.padEnd(28)}${status.padEnd(4)}  ${bytes}${error}`.trimEnd();
+}
+
+async function sandboxWithEgress(engine: SandboxEngine, ctx: NetworkCliContext, ref: string): Promise<string> {
+  const sandbox = await engine.get(await ctx.resolveSandbox(engine, ref));
+  if (!(await hasEgress(engine.docker, sandbox.name))) {
+    throw new PaddockError(`Sandbox ${sandbox.name} has no egress proxy: it was created before Paddock had one, and its network traffic is not filtered or logged.`,
+      `Recreate it ("paddock create ${sandbox.agent} ${sandbox.workspace} --recreate") to apply the policy's network rules.`);
+  }
+  return sandbox.name;
+}
+
+export function registerNetworkCommands(program: Command, ctx: NetworkCliContext): void {
+  const network = program.command('network').description('The sandbox\'s network egress: its proxy\'s decisions and rules');
+
+  network.command('log')
+    .description('Show what the sandbox\'s egress proxy allowed and denied, and by which rule')
+    .argument('<sandbox>', 'name, id, or workspace folder')
+    .option('--json', 'print JSON (an array; with --follow, one object per line)')
+    .option('-f, --follow', 'keep printing new decisions')
+    .option('-n, --tail <count>', 'only the last entries')
+    .option('--decision <decision>', `only ${DECISIONS.join(', ')}`)
+    .action(async (ref: string, o: any, cmd: Command) => {
+      if (o.decision && !DECISIONS.includes(o.decision)) throw new PaddockError(`Unknown decision "${o.decision}".`, `Use one of ${DECISIONS.join(', ')}.`);
+      const tail = o.tail === undefined ? undefined : Number(o.tail);
+      if (tail !== undefined && !(Number.isInteger(tail) && tail >= 0)) throw new PaddockError(`--tail needs a whole number, not "${o.tail}".`);
+      const engine = ctx.engineFrom(cmd);
+      const name = await sandboxWithEgress(engine, ctx, ref);
+      const file = egressPaths(name).log;
+      const keep = (e: EgressLogEntry) => !o.decision || e.decision === o.decision;
+      const old = existsSync(`${file}.1`) ? readFileSync(`${file}.1`, 'utf8') : '';
+      const first = readNewLines(file, 0);
+      let entries = parseEgressLog(old + first.text).filter(keep);
+      if (tail !== undefined) entries = tail === 0 ? [] : entries.slice(-tail);
+      if (!o.follow) {
+        if (o.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+        else if (!entries.length) process.stdout.write(`No network requests logged for ${name} yet.\n`);
+        else process.stdout.write(`${entries.map(formatEntry).join('\n')}\n`);
+        return;
+      }
+      const print = (list: EgressLogEntry[]) => {
+        for (const e of list) process.stdout.write(`${o.json ? JSON.stringify(e) : formatEntry(e)}\n`);
+      };
+      print(entries);
+      let offset = first.next;
+      await new Promise<void>((resolveDone) => {
+        const timer = setInterval(() => {
+          const next = readNewLines(file, offset);
+          offset = next.next;
+          print(parseEgressLog(next.text).filter(keep));
+        }, 250);
+        const stop = () => { clearInterval(timer); resolveDone(); };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+
+  network.command('check')
+    .description('Say whether the sandbox\'s proxy would allow HOST[:PORT], and by which rule (sends nothing)')
+    .argument('<sandbox>', 'name, id, or workspace folder')
+    .argument('<host>', 'host, host:port, or IP address (port default 443)')
+    .option('--json', 'print JSON')
+    .action(async (ref: string, hostArg: string, o: any, cmd: Command) => {
+      const engine = ctx.engineFrom(cmd);
+      const name = await sandboxWithEgress(engine, ctx, ref);
+      // The rules the proxy enforces are the ones it was created with (the policy may have changed since).
+      const info = await engine.docker.getContainer(egressNames(name).proxy).inspect();
+      if (info.Config.Labels?.[EGRESS_LABELS.for] !== name) throw new PaddockError(`The egress proxy of ${name} is not Paddock's.`);
+      const configLine = (info.Config.Env ?? []).find((e) => e.startsWith('PADDOCK_EGRESS_CONFIG='));
+      const config = JSON.parse(configLine!.slice('PADDOCK_EGRESS_CONFIG='.length));
+      const rules = compileEgressRules(config.network);
+      let host: string;
+      let port: number;
+      let decision;
+      try {
+        const split = splitHostPort(hostArg, 443);
+        const target = normalizeHost(split.host);
+        host = targetText(target);
+        port = split.port!;
+        decision = decide(rules, target, port);
+      } catch (err) {
+        if (err instanceof EgressRuleError) throw new PaddockError(`"${hostArg}" is not a host: ${err.message}.`, 'Give a host name, host:port, or an IP address.');
+        throw err;
+      }
+      const note = decision.allowed && rules.allow.length + rules.deny.length > 0
+        ? 'Names are checked again on the addresses they resolve to: loopback, private and link-local addresses need an address rule.' : undefined;
+      if (o.json) process.stdout.write(`${JSON.stringify({ sandbox: name, host, port, allowed: decision.allowed, rule: decision.rule }, null, 2)}\n`);
+      else process.stdout.write(`${decision.allowed ? 'ALLOW' : 'DENY'} ${host}:${port} (rule: ${decision.rule})${note && decision.allowed ? `\n${note}` : ''}\n`);
+    });
+}

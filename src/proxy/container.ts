@@ -1,0 +1,311 @@
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import { compileEgressRules } from '../core/egress.js';
+import { PaddockError } from '../core/errors.js';
+import { LABELS, shortHash } from '../core/naming.js';
+import type { NetworkPolicy } from '../core/policy.js';
+import type { PortMapping } from '../core/options.js';
+import { assetRoot } from '../engine/assets.js';
+import type { PublishedPort } from '../engine/types.js';
+
+/**
+ * Each sandbox's network: an `--internal` Docker network (no gateway, no route out) that holds the
+ * sandbox and its egress proxy. The proxy container is also on a normal network and is the only
+ * way out. Both are labelled with the sandbox's name, created with it and removed with it.
+ *
+ * Host folder per sandbox (like the bridge's): <root>/<hash of sandbox name>/
+ *   paddock-egress.js   the proxy (copied at create; mounted read-only in the proxy container)
+ *   log/egress.jsonl    the decisions, one JSON object per line ("paddock network log")
+ *   name                the sandbox name, for people reading the folder
+ */
+
+export const EGRESS_LABELS = {
+  /** On the proxy container and the network: the sandbox they belong to. */
+  for: 'dev.paddock.egress-for',
+  /** On the proxy container. */
+  proxy: 'dev.paddock.egress-proxy',
+  /** On the network. */
+  network: 'dev.paddock.egress-network',
+} as const;
+
+/** The proxy's name on the sandbox's network, and its port. */
+export const PROXY_HOST = 'paddock-egress';
+export const PROXY_PORT = 3128;
+const CODE_IN_PROXY = '/opt/paddock/paddock-egress.js';
+const LOG_IN_PROXY = '/var/log/paddock-egress';
+const READY_MARKER = 'paddock-egress: listening';
+
+export function networkRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.PADDOCK_NETWORK_DIR) return env.PADDOCK_NETWORK_DIR;
+  const state = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(state, 'paddock', 'network');
+}
+
+export function egressNames(sandbox: string): { network: string; proxy: string } {
+  const hash = shortHash(`sandbox:${sandbox}`, 12);
+  return { network: `paddock-net-${hash}`, proxy: `paddock-egress-${hash}` };
+}
+
+export function egressPaths(sandbox: string, root = networkRoot()): { dir: string; code: string; logDir: string; log: string } {
+  const dir = join(root, shortHash(`sandbox:${sandbox}`, 12));
+  return { dir, code: join(dir, 'paddock-egress.js'), logDir: join(dir, 'log'), log: join(dir, 'log', 'egress.jsonl') };
+}
+
+/** The built proxy: dist/paddock-egress.js next to the CLI (npm run build makes it). */
+export function proxySource(): string {
+  return join(assetRoot(), 'dist', 'paddock-egress.js');
+}
+
+/** The environment that sends the sandbox's HTTP(S) clients (curl, git, npm, apt, the agents) to its proxy. */
+export function proxyEnv(): Record<string, string> {
+  const url = `http://${PROXY_HOST}:${PROXY_PORT}`;
+  const noProxy = 'localhost,127.0.0.1,::1';
+  return { HTTP_PROXY: url, HTTPS_PROXY: url, http_proxy: url, https_proxy: url, NO_PROXY: noProxy, no_proxy: noProxy };
+}
+
+export interface EgressSetup {
+  /** The sandbox's only network. */
+  readonly network: string;
+  readonly env: Record<string, string>;
+  /**
+   * DNS servers for the sandbox: its own loopback, where nothing answers. Names on its network
+   * (the proxy) still resolve; nothing else does, so DNS cannot carry data out either, on engines
+   * whose resolver would forward queries from internal networks.
+   */
+  readonly dns: string[];
+}
+
+/** Refuses a network section with bad rules, saying which and how to fix them. Changes nothing. */
+export function checkNetworkPolicy(network: NetworkPolicy, source = '.paddock/policy.yaml'): void {
+  const { errors } = compileEgressRules(network);
+  if (errors.length) {
+    throw new PaddockError(`The network rules in ${source} are not valid:\n    ${errors.join('\n    ')}`,
+      'Write hosts ("api.example.com"), wildcards ("*.example.com"), host:port, or addresses/CIDRs ("10.0.0.0/8"). Nothing was created.');
+  }
+}
+
+async function newestBaseImage(docker: Docker): Promise<string | undefined> {
+  const images = await docker.listImages({ filters: { label: [`${LABELS.template}=base`] } });
+  const tagged = images.filter((i) => i.RepoTags?.some((t) => t !== '<none>:<none>')).sort((a, b) => b.Created - a.Created);
+  return tagged[0]?.RepoTags?.find((t) => t !== '<none>:<none>');
+}
+
+/**
+ * Creates the sandbox's internal network and its proxy container (not started). `fallbackImage`
+ * (the sandbox's image) runs the proxy when no Paddock base image is on the engine: it needs node.
+ */
+export async function createEgress(docker: Docker, sandbox: string, network: NetworkPolicy, fallbackImage: string, ports: readonly PortMapping[] = []): Promise<EgressSetup> {
+  checkNetworkPolicy(network);
+  const udp = ports.find((p) => p.protocol !== 'tcp');
+  if (udp) {
+    throw new PaddockError(`Port ${udp.containerPort}/${udp.protocol} cannot be published: a sandbox's ports are forwarded by its egress proxy, which forwards TCP only.`, 'Publish TCP ports only. Nothing was created.');
+  }
+  if (ports.some((p) => p.containerPort === PROXY_PORT)) throw new PaddockError(`Port ${PROXY_PORT} is the egress proxy's own port inside the sandbox's network.`, 'Publish another port. Nothing was created.');
+  // Docker publishes nothing from an internal network, so the proxy publishes the ports and forwards them in.
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of ports) {
+    exposed[`${p.containerPort}/tcp`] = {};
+    bindings[`${p.containerPort}/tcp`] = [{ HostIp: '127.0.0.1', HostPort: p.hostPort ? String(p.hostPort) : '' }];
+  }
+  if (!existsSync(proxySource())) {
+    throw new PaddockError(`The egress proxy ${proxySource()} is missing.`, 'Run "npm run build" (the proxy is bundled with the CLI).');
+  }
+  await removeEgress(docker, sandbox); // leftovers of an earlier sandbox of the same name
+  const names = egressNames(sandbox);
+  const paths = egressPaths(sandbox);
+  mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
+  chmodSync(paths.dir, 0o700);
+  copyFileSync(proxySource(), paths.code);
+  chmodSync(paths.code, 0o644);
+  writeFileSync(join(paths.dir, 'name'), `${sandbox}\n`);
+  const image = process.env.PADDOCK_EGRESS_IMAGE || (await newestBaseImage(docker)) || fallbackImage;
+  // Where the proxy itself goes out: Docker's default bridge, or a network named by PADDOCK_EGRESS_NETWORK.
+  const upstream = process.env.PADDOCK_EGRESS_NETWORK || 'bridge';
+  const labels = { [EGRESS_LABELS.for]: sandbox, [LABELS.createdBy]: 'paddock' };
+  try {
+    await docker.createNetwork({
+      Name: names.network, Internal: true, CheckDuplicate: true, Labels: { ...labels, [EGRESS_LABELS.network]: '1' },
+      // Without this the host's end of the bridge has the gateway address, and the sandbox could reach
+      // every host service listening on all interfaces through it.
+      Options: { 'com.docker.network.bridge.inhibit_ipv4': 'true' },
+    } as any);
+    const uid = process.getuid?.() ?? 0;
+    const gid = process.getgid?.() ?? 0;
+    await docker.createContainer({
+      name: names.proxy,
+      Image: image,
+      Entrypoint: ['node'],
+      Cmd: [CODE_IN_PROXY],
+      User: `${uid}:${gid}`,
+      Env: [
+        `PADDOCK_EGRESS_CONFIG=${JSON.stringify({ sandbox, network: { policy: network.policy, allow: network.allow, deny: network.deny } })}`,
+        `PADDOCK_EGRESS_LOG=${LOG_IN_PROXY}/egress.jsonl`,
+        `PADDOCK_EGRESS_PORT=${PROXY_PORT}`,
+        `PADDOCK_EGRESS_FORWARD=${ports.map((p) => p.containerPort).join(',')}`,
+        `PADDOCK_EGRESS_FORWARD_TO=${sandbox}`,
+      ],
+      ExposedPorts: exposed,
+      Labels: { ...labels, [EGRESS_LABELS.proxy]: '1' },
+      HostConfig: {
+        NetworkMode: upstream,
+        PortBindings: bindings,
+        Mounts: [
+          { Type: 'bind', Source: paths.code, Target: CODE_IN_PROXY, ReadOnly: true },
+          { Type: 'bind', Source: paths.logDir, Target: LOG_IN_PROXY, ReadOnly: false },
+        ],
+        ReadonlyRootfs: true,
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges:true'],
+        Init: true,
+        Memory: 256 * 1024 * 1024,
+        MemorySwap: 256 * 1024 * 1024,
+        PidsLimit: 128,
+        RestartPolicy: { Name: 'no' },
+      },
+    });
+    await docker.getNetwork(names.network).connect({ Container: names.proxy, EndpointConfig: { Aliases: [PROXY_HOST] } });
+  } catch (err: any) {
+    await removeEgress(docker, sandbox);
+    if (err?.statusCode === 404 && /network/i.test(err?.json?.message ?? '')) {
+      throw new PaddockError(`The network "${upstream}" for the egress proxy does not exist.`, 'Unset PADDOCK_EGRESS_NETWORK, or create that network first.');
+    }
+    if (/address pool|overlap/i.test(err?.json?.message ?? err?.message ?? '')) {
+      throw new PaddockError(`Docker has no free address range for the sandbox's network: ${err?.json?.message ?? err?.message}`,
+        'Remove unused networks ("docker network prune"), or give dockerd more "default-address-pools" in daemon.json.');
+    }
+    throw err;
+  }
+  return { network: names.network, env: proxyEnv(), dns: ['127.0.0.1'] };
+}
+
+function publishedPorts(info: Docker.ContainerInspectInfo): PublishedPort[] {
+  const ports: PublishedPort[] = [];
+  for (const [key, list] of Object.entries(info.NetworkSettings?.Ports ?? {})) {
+    const [port, protocol] = key.split('/');
+    for (const b of (list as { HostIp: string; HostPort: string }[] | null) ?? []) ports.push({ containerPort: Number(port), protocol, hostIp: b.HostIp, hostPort: Number(b.HostPort) || 0 });
+  }
+  if (ports.length) return ports;
+  // Stopped: what was asked for.
+  for (const [key, list] of Object.entries(info.HostConfig?.PortBindings ?? {})) {
+    const [port, protocol] = key.split('/');
+    for (const b of (list as { HostIp: string; HostPort: string }[] | null) ?? []) ports.push({ containerPort: Number(port), protocol, hostIp: b.HostIp, hostPort: Number(b.HostPort) || 0 });
+  }
+  return ports;
+}
+
+/** The ports a sandbox's proxy publishes for it, by sandbox name (sandboxes behind a proxy publish nothing themselves). */
+export async function egressPorts(docker: Docker): Promise<Map<string, PublishedPort[]>> {
+  const result = new Map<string, PublishedPort[]>();
+  for (const c of await docker.listContainers({ all: true, filters: { label: [EGRESS_LABELS.proxy] } })) {
+    const info = await inspectOrUndefined(docker.getContainer(c.Id));
+    if (info) result.set(c.Labels[EGRESS_LABELS.for], publishedPorts(info));
+  }
+  return result;
+}
+
+/** The proxy-published ports of one sandbox; undefined when it has no proxy (created before egress existed). */
+export async function egressPortsOf(docker: Docker, sandbox: string): Promise<PublishedPort[] | undefined> {
+  const info = await inspectOrUndefined(docker.getContainer(egressNames(sandbox).proxy));
+  return info && info.Config.Labels?.[EGRESS_LABELS.for] === sandbox ? publishedPorts(info) : undefined;
+}
+
+/** Whether a sandbox has an egress proxy (sandboxes created before Paddock had one sit on Docker's default bridge). */
+export async function hasEgress(docker: Docker, sandbox: string): Promise<boolean> {
+  const info = await inspectOrUndefined(docker.getContainer(egressNames(sandbox).proxy));
+  return info?.Config.Labels?.[EGRESS_LABELS.for] === sandbox;
+}
+
+async function inspectOrUndefined(container: Docker.Container): Promise<Docker.ContainerInspectInfo | undefined> {
+  try {
+    return await container.inspect();
+  } catch (err: any) {
+    if (err?.statusCode === 404) return undefined;
+    throw err;
+  }
+}
+
+/** Starts the sandbox's proxy (no-op for a sandbox without one) and waits until it listens. */
+export async function startEgress(docker: Docker, sandbox: string): Promise<void> {
+  const container = docker.getContainer(egressNames(sandbox).proxy);
+  const info = await inspectOrUndefined(container);
+  if (!info || info.Config.Labels?.[EGRESS_LABELS.for] !== sandbox) return;
+  if (info.State.Running) return;
+  const output = (await container.attach({ stream: true, stdout: true, stderr: true })) as unknown as Readable;
+  let seen = '';
+  const ready = new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 30_000);
+    output.on('data', (chunk: Buffer) => {
+      seen = (seen + chunk.toString('latin1')).slice(-4096);
+      if (seen.includes(READY_MARKER)) { clearTimeout(timer); resolve(true); }
+    });
+    output.on('end', () => { clearTimeout(timer); resolve(seen.includes(READY_MARKER)); });
+  });
+  try {
+    await container.start();
+  } catch (err: any) {
+    output.destroy();
+    throw new PaddockError(`The egress proxy of ${sandbox} failed to start: ${err?.json?.message ?? err?.message ?? err}`, 'Recreate the sandbox (--recreate).');
+  }
+  const ok = await Promise.race([ready, container.wait().then(() => false)]);
+  output.destroy();
+  if (!ok) {
+    throw new PaddockError(`The egress proxy of ${sandbox} did not start listening.`, `Its output: ${seen.replace(/[^\x20-\x7e\n]/g, '').trim().slice(-500) || '(none)'}. Recreate the sandbox (--recreate).`);
+  }
+}
+
+export async function stopEgress(docker: Docker, sandbox: string): Promise<void> {
+  const container = docker.getContainer(egressNames(sandbox).proxy);
+  const info = await inspectOrUndefined(container);
+  if (!info?.State.Running || info.Config.Labels?.[EGRESS_LABELS.for] !== sandbox) return;
+  await container.stop({ t: 2 }).catch((err: any) => { if (err?.statusCode !== 304 && err?.statusCode !== 404) throw err; });
+}
+
+/**
+ * Removes the proxy container and the network of a sandbox (whatever exists of them) and its host
+ * folder. Only objects labelled for that sandbox are touched.
+ */
+export async function removeEgress(docker: Docker, sandbox: string, options: { keepLog?: boolean } = {}): Promise<void> {
+  const names = egressNames(sandbox);
+  const container = docker.getContainer(names.proxy);
+  const info = await inspectOrUndefined(container);
+  if (info && info.Config.Labels?.[EGRESS_LABELS.for] === sandbox) {
+    await container.remove({ force: true, v: true }).catch((err: any) => { if (err?.statusCode !== 404) throw err; });
+  }
+  const network = docker.getNetwork(names.network);
+  try {
+    const net = await network.inspect();
+    if (net.Labels?.[EGRESS_LABELS.for] === sandbox) {
+      // A sandbox container still attached (being removed) would block the removal: disconnect it first.
+      for (const id of Object.keys(net.Containers ?? {})) await network.disconnect({ Container: id, Force: true }).catch(() => {});
+      await network.remove();
+    }
+  } catch (err: any) {
+    if (err?.statusCode !== 404) throw err;
+  }
+  if (!options.keepLog) rmSync(egressPaths(sandbox).dir, { recursive: true, force: true });
+}
+
+/**
+ * Removes proxies and networks whose sandbox no longer exists (a crash between steps, or a sandbox
+ * removed with plain docker rm). Returns the sandbox names cleaned up.
+ */
+export async function pruneEgress(docker: Docker, minAgeMs = 120_000): Promise<string[]> {
+  // Young objects may belong to a sandbox being created right now (by another Paddock process).
+  const old = (created: number) => Date.now() - created > minAgeMs;
+  const owners = new Set<string>();
+  for (const c of await docker.listContainers({ all: true, filters: { label: [EGRESS_LABELS.proxy] } })) if (old(c.Created * 1000)) owners.add(c.Labels[EGRESS_LABELS.for]);
+  for (const n of await docker.listNetworks({ filters: { label: [EGRESS_LABELS.network] } })) if (old(Date.parse(n.Created))) owners.add((n.Labels ?? {})[EGRESS_LABELS.for]);
+  const cleaned: string[] = [];
+  for (const sandbox of owners) {
+    if (!sandbox) continue;
+    const info = await inspectOrUndefined(docker.getContainer(sandbox));
+    if (info && info.Config.Labels?.[LABELS.sandbox] === '1') continue;
+    await removeEgress(docker, sandbox);
+    cleaned.push(sandbox);
+  }
+  return cleaned;
+}
