@@ -1,0 +1,125 @@
+// Drift warnings where agent configs are written, in a real VS Code (code-server 4.104) in a real
+// Chromium: a deny rule in .claude/settings.json that the policy lacks is squiggled at the rule
+// and listed in the Problems panel; its quick fix adds the path to the policy's hide list
+// (keeping the policy's comments) and the warning goes away. Screenshots under test-results/e2e/.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { cleanup, makeWorkspace } from '../support/sandbox.js';
+import { ARTIFACTS, openWorkbench, packageExtension, type Workbench } from './support/workbench.js';
+
+const POLICY = `# Team policy: comments must survive quick fixes.
+version: 1
+hide:
+  - "**/.env"   # env files
+`;
+
+const SETTINGS = `{
+  // Claude Code must not read these.
+  "permissions": {
+    "deny": [
+      "Read(./.env)",
+      "Read(./config/app.secret)"
+    ]
+  }
+}
+`;
+
+const MESSAGE = /"Read\(\.\/config\/app\.secret\)" is denied here, but the Paddock sandbox can read 1 file: config\/app\.secret/;
+
+/** Opens a workspace file with Quick Open, as a user does. */
+async function openFile(page: Page, relative: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor();
+  await input.fill(relative);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: relative.split('/').pop()! }).first().waitFor({ timeout: 30_000 });
+  await input.press('Enter');
+  await page.locator('.tab.active', { hasText: relative.split('/').pop()! }).waitFor();
+}
+
+describe('VS Code: drift diagnostics and quick fixes', { timeout: 600_000 }, () => {
+  let ws: string;
+  let out: string;
+  let wb: Workbench;
+
+  before(async () => {
+    for (const f of existsSync(ARTIFACTS) ? readdirSync(ARTIFACTS) : []) if (f.startsWith('drift-')) rmSync(join(ARTIFACTS, f));
+    out = mkdtempSync(join(tmpdir(), 'paddock-e2e-vsix-'));
+    ws = makeWorkspace({
+      '.paddock/policy.yaml': POLICY,
+      '.claude/settings.json': SETTINGS,
+      '.env': 'API_URL=http://localhost\n',
+      'config/app.secret': 'the app reads this at start\n',
+      'src/index.ts': 'export {};\n',
+    }, 'paddock-e2e-drift-');
+    wb = await openWorkbench(ws, packageExtension(out));
+  });
+
+  after(async () => {
+    if (wb) await wb.close();
+    if (ws) await cleanup(ws);
+    if (out) rmSync(out, { recursive: true, force: true });
+  });
+
+  it('squiggles the deny rule the policy lacks, lists it in Problems, and the quick fix removes it', async () => {
+    const { page } = wb;
+    try {
+      // 1. The squiggle sits on the rule's line (line 6), not on the file as a whole.
+      await openFile(page, '.claude/settings.json');
+      const editor = page.locator('.editor-instance .monaco-editor').first();
+      const squiggle = editor.locator('.squiggly-error');
+      await squiggle.first().waitFor({ timeout: 60_000 });
+      assert.equal(await squiggle.count(), 1, 'one error: the rule for config/app.secret (.env is hidden by the policy)');
+      const ruleText = editor.locator('.view-line', { hasText: 'Read(./config/app.secret)' });
+      const ruleBox = (await ruleText.boundingBox())!;
+      const squiggleBox = (await squiggle.first().boundingBox())!;
+      assert.ok(Math.abs(squiggleBox.y + squiggleBox.height / 2 - (ruleBox.y + ruleBox.height / 2)) < ruleBox.height, 'the squiggle is on the line of the rule');
+      // Hovering it shows the finding.
+      await page.mouse.move(squiggleBox.x + squiggleBox.width / 2, squiggleBox.y + squiggleBox.height / 2);
+      const hover = page.locator('.monaco-hover').filter({ hasText: 'Paddock' });
+      await hover.first().waitFor({ timeout: 30_000 });
+      assert.match(await hover.first().innerText(), MESSAGE);
+      await wb.screenshot('drift-01-squiggle-and-hover');
+
+      // 2. The Problems panel lists it, with its source and position.
+      await page.mouse.move(900, 700);
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Control+Shift+M');
+      const problems = page.locator('.markers-panel');
+      const row = problems.locator('.monaco-list-row', { hasText: 'config/app.secret' });
+      await row.first().waitFor({ timeout: 30_000 });
+      const rowText = await row.first().innerText();
+      assert.match(rowText, MESSAGE);
+      assert.match(rowText, /Paddock/);
+      assert.match(rowText, /\[Ln 6, Col 7\]/);
+      await wb.screenshot('drift-02-problems-panel');
+
+      // 3. Quick fix at the rule (Ctrl+.), choosing "Hide ... in the sandbox".
+      await ruleText.click();
+      await page.keyboard.press('Control+.');
+      const fix = page.locator('.action-widget .monaco-list-row', { hasText: 'Hide "config/app.secret" in the sandbox' });
+      await fix.first().waitFor({ timeout: 30_000 });
+      await wb.screenshot('drift-03-quick-fix-menu');
+      // The menu takes keys (a pointer block covers it): the preferred fix is the focused row.
+      assert.match(await page.locator('.action-widget .monaco-list-row.focused').innerText(), /Hide "config\/app\.secret" in the sandbox/);
+      await page.keyboard.press('Enter');
+
+      // 4. The policy gained the path (saved, comments kept) and the warning is gone, inline and in Problems.
+      const policyFile = join(ws, '.paddock/policy.yaml');
+      for (let i = 0; i < 100 && !readFileSync(policyFile, 'utf8').includes('config/app.secret'); i++) await page.waitForTimeout(200);
+      assert.equal(readFileSync(policyFile, 'utf8'), `${POLICY}  - "config/app.secret"\n`, 'one line added, in the style of the list; the comments stay');
+      await squiggle.first().waitFor({ state: 'detached', timeout: 60_000 });
+      await row.first().waitFor({ state: 'detached', timeout: 60_000 });
+      assert.equal(await problems.locator('.monaco-list-row', { hasText: 'is denied here' }).count(), 0);
+      assert.equal(readFileSync(join(ws, '.claude/settings.json'), 'utf8'), SETTINGS, 'the agent config itself is not touched');
+      await wb.screenshot('drift-04-fixed');
+    } catch (err) {
+      await wb.screenshot('drift-failure').catch(() => {});
+      throw new Error(`${(err as Error).message}\n--- code-server log ---\n${wb.log().slice(-4000)}`);
+    }
+  });
+});
