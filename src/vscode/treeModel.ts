@@ -70,7 +70,8 @@ export function hiddenPaths(details: SandboxDetails): string[] {
 export function uptime(startedAt: string | undefined, now: number): string | undefined {
   if (!startedAt) return undefined;
   const seconds = Math.max(0, Math.round((now - Date.parse(startedAt)) / 1000));
-  if (seconds < 60) return `${seconds}s`;
+  // The tree re-renders on events and once a minute, so finer steps would look stale.
+  if (seconds < 60) return '<1m';
   if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
   if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
   return `${Math.floor(seconds / 86400)}d ${Math.floor((seconds % 86400) / 3600)}h`;

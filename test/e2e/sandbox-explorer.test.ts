@@ -7,21 +7,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Page } from 'playwright-core';
 import { cleanup, engine } from '../support/sandbox.js';
-import { ARTIFACTS, demoWorkspace, openWorkbench, packageExtension, runCommand, sandboxesView, waitForTerminal, widenSideBar, type Workbench } from './support/workbench.js';
-
-/**
- * Chooses an entry of the open context menu (VS Code draws its own menus in the browser). The
- * menu ignores a mouse-up that comes right after it opened, so the entry is chosen the way a
- * keyboard user does: point at it, then Enter.
- */
-async function chooseFromContextMenu(page: Page, name: string): Promise<void> {
-  const item = page.locator('.context-view .monaco-menu').getByRole('menuitem', { name, exact: true });
-  await item.hover();
-  await item.press('Enter');
-  await page.locator('.context-view .monaco-menu').waitFor({ state: 'detached', timeout: 10_000 });
-}
+import { ARTIFACTS, chooseFromContextMenu, demoWorkspace, openWorkbench, packageExtension, runCommand, sandboxesView, waitForTerminal, widenSideBar, type Workbench } from './support/workbench.js';
 
 describe('VS Code: sandbox explorer, palette commands and agent terminal', { timeout: 900_000 }, () => {
   let ws: string;

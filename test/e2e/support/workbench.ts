@@ -134,6 +134,18 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 30_000 }).catch(() => {});
 }
 
+/**
+ * Chooses an entry of the open context menu (VS Code draws its own menus in the browser). The
+ * menu ignores a mouse-up that comes right after it opened, so the entry is chosen the way a
+ * keyboard user does: point at it, then Enter.
+ */
+export async function chooseFromContextMenu(page: Page, name: string): Promise<void> {
+  const item = page.locator('.context-view .monaco-menu').getByRole('menuitem', { name, exact: true });
+  await item.hover();
+  await item.press('Enter');
+  await page.locator('.context-view .monaco-menu').waitFor({ state: 'detached', timeout: 10_000 });
+}
+
 /** Drags the side bar's edge so that tree descriptions are readable in screenshots. */
 export async function widenSideBar(page: Page, width = 560): Promise<void> {
   const sidebar = await page.locator('.part.sidebar').boundingBox();

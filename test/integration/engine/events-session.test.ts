@@ -2,13 +2,13 @@
 // after the engine goes away) and TTY sessions with a handle (write, resize, exit code, kill).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SandboxEngine } from '../../../src/engine/engine.js';
 import { watchSandboxEvents, type EngineConnection, type SandboxEvent } from '../../../src/engine/events.js';
 import { openTerminalSession } from '../../../src/engine/session.js';
+import { EngineProxy } from '../../support/engine-proxy.js';
 import { cleanup, docker, engine, makeWorkspace, paddockOk } from '../../support/sandbox.js';
 
 /** Waits until check() is truthy (polling a condition the test itself produces, not a timing assertion). */
@@ -19,29 +19,6 @@ async function until<T>(check: () => T | undefined | false, what: string, timeou
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** A stand-in for the engine's socket that can be "restarted": a loopback proxy to the real one. */
-class EngineProxy {
-  private server?: Server;
-  private readonly sockets = new Set<Socket>();
-  constructor(readonly path: string) {}
-  async up(): Promise<void> {
-    this.server = createServer((client) => {
-      const upstream = createConnection('/var/run/docker.sock');
-      this.sockets.add(client).add(upstream);
-      client.pipe(upstream).pipe(client);
-      const drop = () => { client.destroy(); upstream.destroy(); this.sockets.delete(client); this.sockets.delete(upstream); };
-      client.on('error', drop).on('close', drop);
-      upstream.on('error', drop).on('close', drop);
-    });
-    await new Promise<void>((r) => this.server!.listen(this.path, r));
-  }
-  async down(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
-    await new Promise<void>((r) => this.server!.close(() => r()));
   }
 }
 
@@ -59,7 +36,7 @@ describe('sandbox events', () => {
 
   it('reports create/start/stop/destroy of sandboxes, not of other containers, and recovers after the engine comes back', async () => {
     await proxy.up();
-    const viaProxy = SandboxEngine.connect({ host: `unix://${proxy.path}` });
+    const viaProxy = SandboxEngine.connect({ host: proxy.host });
     const events: SandboxEvent[] = [];
     const states: EngineConnection[] = [];
     const watch = watchSandboxEvents(viaProxy, { onEvent: (e) => events.push(e), onConnection: (s) => states.push(s), retryMs: 100, maxRetryMs: 200 });
