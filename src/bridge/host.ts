@@ -147,6 +147,7 @@ export async function registerInAgentConfigs(docker: Docker, containerId: string
   let output = '';
   stream.on('data', (c: Buffer) => { output += c.toString('utf8'); });
   await new Promise<void>((r) => { stream.on('end', r); stream.on('close', r); });
+  (stream as unknown as { destroy(): void }).destroy();
   const { ExitCode } = await exec.inspect();
   return ExitCode === 0 ? undefined : `registering the bridge in the agents' configs failed (exit ${ExitCode}): ${output.replace(/[\x00-\x08]/g, '').trim().slice(0, 300)}`;
 }

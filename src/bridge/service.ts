@@ -139,6 +139,7 @@ export class BridgeService {
     try {
       const res = (await this.docker.getContainer(c.id).infoArchive({ path })) as any;
       const header = res?.headers?.['x-docker-container-path-stat'];
+      res?.resume?.(); // a HEAD response: release the engine connection
       if (!header) return undefined;
       const stat = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as { mode: number; linkTarget?: string };
       return { mode: stat.mode, linkTarget: stat.linkTarget || undefined };
@@ -299,6 +300,7 @@ export class BridgeService {
       stream.on('close', done);
       stream.on('error', done);
     });
+    stream.destroy();
     const exitCode = timedOut ? null : ((await exec.inspect()).ExitCode ?? null);
     const stdout = out.finish();
     const stderr = err.finish();
@@ -339,6 +341,7 @@ export class BridgeService {
     err.on('data', (b: Buffer) => parts.err.push(b));
     this.docker.modem.demuxStream(stream, out, err);
     await new Promise<void>((r) => { stream.on('end', r); stream.on('close', r); stream.on('error', () => r()); });
+    stream.destroy();
     return { stdout: Buffer.concat(parts.out).toString('utf8'), stderr: Buffer.concat(parts.err).toString('utf8'), exitCode: (await exec.inspect()).ExitCode ?? -1 };
   }
 

@@ -24,7 +24,9 @@ export function unixFetch(socketPath: string): (url: string | URL, init?: Reques
     const signal = init.signal;
     if (signal) {
       if (signal.aborted) { req.destroy(); reject(signal.reason ?? new Error('aborted')); return; }
-      signal.addEventListener('abort', () => { req.destroy(); reject(signal.reason ?? new Error('aborted')); }, { once: true });
+      const onAbort = () => { req.destroy(); reject(signal.reason ?? new Error('aborted')); };
+      signal.addEventListener('abort', onAbort, { once: true });
+      req.on('close', () => signal.removeEventListener('abort', onAbort));
     }
     req.on('error', reject);
     if (init.body !== undefined && init.body !== null) req.end(typeof init.body === 'string' ? init.body : Buffer.from(init.body as ArrayBuffer));

@@ -1,0 +1,247 @@
+// The bridge's tools through a real MCP SDK client over the real transport (Unix socket + token),
+// against real containers: the masking corpus through every channel, and the bypass suite.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { readAudit } from '../../../src/bridge/audit.js';
+import { TOOL_NAMES } from '../../../src/bridge/tools.js';
+import { CORPUS, KNOWN_SECRET } from '../../unit/bridge/corpus.js';
+import { callTool, connectBridge, rulesFor, SECRETS, startFixture, type Connected, type Fixture } from './support.js';
+
+let fx: Fixture;
+const allSecrets = () => [...CORPUS.map((e) => e.secret), SECRETS.dbPassword, SECRETS.apiToken, SECRETS.envFile, SECRETS.secretFile, KNOWN_SECRET];
+const leaked = (text: string) => allSecrets().filter((s) => text.includes(s));
+
+before(async () => { fx = await startFixture(); });
+after(() => fx?.cleanup());
+
+describe('bridge tools (moderate tier)', () => {
+  let b: Connected;
+  before(async () => { b = await connectBridge(fx, rulesFor(fx)); });
+  after(async () => { await b?.close(); });
+
+  it('offers every tool with a description and an input schema, and uses the documented parameter names', async () => {
+    const { tools } = await b.client.listTools();
+    assert.deepEqual(tools.map((t) => t.name).sort(), [...TOOL_NAMES].sort());
+    for (const t of tools) assert.ok(t.description && t.description.length > 20 && t.inputSchema, t.name);
+    const props = (name: string) => Object.keys((tools.find((t) => t.name === name)!.inputSchema as any).properties ?? {});
+    assert.deepEqual(props('exec_command').sort(), ['command', 'container', 'timeout']);
+    assert.ok(props('get_logs').includes('tail') && props('get_logs').includes('since'));
+    assert.ok(props('read_file').includes('path') && props('search_logs').includes('pattern'));
+  });
+
+  it('lists only the containers the policy allows (never another sandbox, never an outsider)', async () => {
+    const { text, isError } = await callTool(b.client, 'list_containers');
+    assert.equal(isError, false);
+    const names = (JSON.parse(text) as { name: string }[]).map((c) => c.name).sort();
+    assert.deepEqual(names, [fx.api, fx.db].sort());
+  });
+
+  it('denies containers outside the policy, naming the rule and how to allow it', async () => {
+    for (const target of [fx.outsider, fx.fakeSandbox, 'does-not-exist']) {
+      const r = await callTool(b.client, 'get_logs', { container: target });
+      assert.equal(r.isError, true, target);
+      assert.match(r.text, /Denied by containers/);
+      assert.match(r.text, /bridge\.containers/);
+      assert.ok(!r.text.includes('outsider\n'), 'no log content of the outsider');
+    }
+  });
+
+  it('reaches a compose service by its service name', async () => {
+    const r = await callTool(b.client, 'get_logs', { container: 'db' });
+    assert.equal(r.isError, false, r.text);
+    assert.match(r.text, /ready to accept connections/);
+  });
+
+  it('get_logs masks every corpus format, env secrets and known secret values', async () => {
+    const r = await callTool(b.client, 'get_logs', { container: fx.api, tail: 1000 });
+    assert.equal(r.isError, false, r.text);
+    assert.match(r.text, /api ready/);
+    assert.deepEqual(leaked(r.text), []);
+    assert.match(r.text, /postgres:\/\/app:\[MASKED\]@db/);
+    const db = await callTool(b.client, 'get_logs', { container: 'db' });
+    assert.ok(!db.text.includes(SECRETS.dbPassword));
+  });
+
+  it('get_logs honours tail and timestamps', async () => {
+    const r = await callTool(b.client, 'get_logs', { container: fx.api, tail: 1, timestamps: true });
+    assert.match(r.text.trim(), /^\d{4}-\d\d-\d\dT\S+ api ready$/);
+    const bad = await callTool(b.client, 'get_logs', { container: fx.api, since: 'yesterday-ish' });
+    assert.equal(bad.isError, true);
+    assert.match(bad.text, /duration/);
+  });
+
+  it('search_logs finds lines with context, and searches the masked text (no oracle for secrets)', async () => {
+    const r = await callTool(b.client, 'search_logs', { container: fx.api, pattern: 'api token', context: 1 });
+    assert.equal(r.isError, false);
+    assert.match(r.text, /api token is \[MASKED\]/);
+    assert.deepEqual(leaked(r.text), []);
+    const oracle = await callTool(b.client, 'search_logs', { container: fx.api, pattern: SECRETS.apiToken.slice(0, 10) });
+    assert.match(oracle.text, /No line/);
+  });
+
+  it('inspect_container masks env values', async () => {
+    const r = await callTool(b.client, 'inspect_container', { container: fx.api });
+    assert.equal(r.isError, false);
+    const view = JSON.parse(r.text);
+    assert.ok(view.env.includes('DB_PASSWORD=[MASKED]'));
+    assert.ok(view.env.includes('NODE_ENV=production'), 'ordinary values stay readable');
+    assert.deepEqual(leaked(r.text), []);
+  });
+
+  it('get_stats reports usage', async () => {
+    const r = await callTool(b.client, 'get_stats', { container: fx.api });
+    const stats = JSON.parse(r.text);
+    assert.ok(stats.memory.usageBytes > 0 && stats.pids >= 1, r.text);
+  });
+
+  it('exec_command runs whitelisted commands as an argv and masks the output', async () => {
+    const r = await callTool(b.client, 'exec_command', { container: fx.api, command: 'cat corpus.txt' });
+    assert.equal(r.isError, false, r.text);
+    assert.match(r.text, /\[exit code 0\]/);
+    assert.deepEqual(leaked(r.text), []);
+    const env = await callTool(b.client, 'exec_command', { container: fx.api, command: ['env'] });
+    assert.match(env.text, /NODE_ENV=production/);
+    assert.deepEqual(leaked(env.text), []);
+  });
+
+  it('exec_command passes arguments literally (no shell expands them)', async () => {
+    const r = await callTool(b.client, 'exec_command', { container: fx.api, command: ['echo', 'a;b', '|', '$HOME'] });
+    assert.equal(r.isError, false, r.text);
+    assert.match(r.text, /^a;b \| \$HOME\n/);
+  });
+
+  it('exec_command reports the exit code of a failing command', async () => {
+    const r = await callTool(b.client, 'exec_command', { container: fx.api, command: 'ls /nonexistent' });
+    assert.equal(r.isError, false);
+    assert.match(r.text, /--- stderr ---/);
+    assert.match(r.text, /\[exit code 2\]/);
+  });
+
+  it('read_file returns masked content; list_files lists without blocked entries', async () => {
+    const cfg = await callTool(b.client, 'read_file', { container: fx.api, path: 'config.json' });
+    assert.equal(cfg.isError, false, cfg.text);
+    assert.match(cfg.text, /"feature": "on"/);
+    assert.ok(!cfg.text.includes(SECRETS.dbPassword), cfg.text);
+    const corpus = await callTool(b.client, 'read_file', { container: fx.api, path: '/app/corpus.txt' });
+    assert.deepEqual(leaked(corpus.text), []);
+    const list = await callTool(b.client, 'list_files', { container: fx.api, path: '/app' });
+    assert.equal(list.isError, false, list.text);
+    assert.match(list.text, /package\.json/);
+    assert.match(list.text, /config\.json/);
+    assert.ok(!/\.env\b/.test(list.text), `blocked entries are left out: ${list.text}`);
+    assert.ok(!/link-to-env/.test(list.text), 'links to blocked paths are left out');
+    assert.ok(!/ secrets$/m.test(list.text), 'blocked folders are left out');
+  });
+
+  it('get_allowed_commands and get_security_policy describe the rules', async () => {
+    const allowed = JSON.parse((await callTool(b.client, 'get_allowed_commands', { container: fx.api })).text);
+    assert.equal(allowed.tier, 'moderate');
+    assert.ok(allowed.containers[fx.api].includes('npm test'));
+    const policy = JSON.parse((await callTool(b.client, 'get_security_policy')).text);
+    assert.equal(policy.tier, 'moderate');
+    assert.ok(policy.blockedPaths.includes('**/.env'));
+  });
+
+  it('lifecycle tools stop and start a container', async () => {
+    const stop = await callTool(b.client, 'stop_container', { container: 'db' });
+    assert.match(stop.text, /exited/);
+    const start = await callTool(b.client, 'start_container', { container: 'db' });
+    assert.match(start.text, /running/);
+  });
+
+  it('every call is in the audit log, with decision, rule, duration and masked count; secrets in arguments are masked', async () => {
+    await callTool(b.client, 'exec_command', { container: fx.api, command: `echo ${SECRETS.dbPassword}` });
+    await callTool(b.client, 'exec_command', { container: fx.api, command: 'rm -rf /app' });
+    const entries = readAudit(b.audit.file!);
+    const echo = entries.find((e) => e.tool === 'exec_command' && String(e.args.command).startsWith('echo '))!;
+    assert.equal(echo.decision, 'allowed');
+    assert.equal(echo.rule, 'whitelist: echo *');
+    assert.ok(echo.masked >= 1);
+    assert.equal(typeof echo.durationMs, 'number');
+    assert.ok(!JSON.stringify(entries).includes(SECRETS.dbPassword), 'the audit log holds no secret');
+    const rm = entries.find((e) => e.tool === 'exec_command' && String(e.args.command).startsWith('rm '))!;
+    assert.equal(rm.decision, 'denied');
+    assert.equal(rm.rule, 'not whitelisted');
+    assert.ok(entries.some((e) => e.tool === 'list_containers'));
+  });
+});
+
+describe('bypass suite: all denied', () => {
+  let moderate: Connected;
+  let permissive: Connected;
+  before(async () => {
+    moderate = await connectBridge(fx, rulesFor(fx));
+    permissive = await connectBridge(fx, rulesFor(fx, { tier: 'permissive' }));
+  });
+  after(async () => { await moderate?.close(); await permissive?.close(); });
+
+  const cases: [string, unknown, 'moderate' | 'permissive', RegExp][] = [
+    ['shell metacharacters: ;', 'echo hi; cat /app/.env', 'moderate', /shell syntax/],
+    ['shell metacharacters: pipe', 'cat /app/corpus.txt | sh', 'moderate', /shell syntax/],
+    ['command substitution', 'echo $(cat /app/.env)', 'moderate', /shell syntax/],
+    ['backticks', 'echo `id`', 'moderate', /shell syntax/],
+    ['redirection', 'cat < /app/.env', 'moderate', /shell syntax/],
+    ['newline', 'echo a\ncat /app/.env', 'moderate', /shell syntax/],
+    ['argument injection: --file=/app/.env', 'grep -r x --file=/app/.env', 'moderate', /blocked path/],
+    ['argument injection: -f/app/.env', 'grep -f/app/.env x', 'moderate', /blocked path/],
+    ['path traversal', 'cat src/../.env', 'moderate', /blocked path/],
+    ['path traversal from /', 'cat ../../../app/.env', 'moderate', /blocked path/],
+    ['relative path', 'cat .env', 'moderate', /blocked path/],
+    ['symlink to a blocked file', 'cat link-to-env', 'moderate', /through a symlink/],
+    ['symlinked folder to a blocked folder', 'cat sub/secretsdir/db.txt', 'moderate', /through a symlink/],
+    ['symlink to /proc/1/environ', 'cat env-link', 'moderate', /blocked path/],
+    ['find -exec cat', 'find /app -name config.json -exec cat {} \\;', 'moderate', /executing option/],
+    ['find -name glob for .env', 'find /app -name *env', 'moderate', /blocked path/],
+    ['/proc/1/environ', 'cat /proc/1/environ', 'permissive', /blocked path/],
+    ['/proc/self/environ', 'cat /proc/self/environ', 'permissive', /blocked path/],
+    ['/proc/1/root/app/.env', 'cat /proc/1/root/app/.env', 'permissive', /blocked path/],
+    ['deny list behind a wrapper', 'env rm -rf /app', 'permissive', /deny: rm/],
+    ['interpreter', ['sh', '-c', 'cat /app/.env'], 'permissive', /deny: sh|interpreter/],
+    ['interpreter via busybox-style path', ['/usr/bin/perl', '-e', 'print 1'], 'permissive', /deny: perl|interpreter/],
+    ['not whitelisted', 'npm run build', 'moderate', /not whitelisted/],
+    ['whitelist prefix abuse', 'npm test; id', 'moderate', /shell syntax/],
+  ];
+  for (const [label, command, tier, expected] of cases) {
+    it(label, async () => {
+      const client = tier === 'moderate' ? moderate.client : permissive.client;
+      const r = await callTool(client, 'exec_command', { container: fx.api, command });
+      assert.equal(r.isError, true, `${label} was run: ${r.text}`);
+      assert.match(r.text, expected);
+      assert.match(r.text, /To allow it|refused|Denied by/);
+      assert.deepEqual(leaked(r.text), []);
+    });
+  }
+
+  it('read_file refuses blocked paths, traversal, symlinks and /proc', async () => {
+    for (const path of ['/app/.env', '.env', 'src/../.env', 'link-to-env', 'sub/secretsdir/db.txt', '/proc/1/environ', 'env-link', '/app/secrets/db.txt', '/proc/self/environ']) {
+      const r = await callTool(moderate.client, 'read_file', { container: fx.api, path });
+      assert.equal(r.isError, true, `${path}: ${r.text}`);
+      assert.match(r.text, /blocked path/, path);
+      assert.deepEqual(leaked(r.text), [], path);
+    }
+  });
+
+  it('list_files refuses blocked folders, also through symlinks', async () => {
+    for (const path of ['/app/secrets', 'sub/secretsdir', '/run/secrets']) {
+      const r = await callTool(moderate.client, 'list_files', { container: fx.api, path });
+      assert.equal(r.isError, true, `${path}: ${r.text}`);
+      assert.match(r.text, /blocked path/);
+    }
+  });
+
+  it('the strict tier runs nothing, and permissions switch tools off (DockMCP: file tools ignored the policy)', async () => {
+    const strict = await connectBridge(fx, rulesFor(fx, { tier: 'strict', permissions: { files: false, lifecycle: false, logs: false } }));
+    try {
+      const exec = await callTool(strict.client, 'exec_command', { container: fx.api, command: 'npm test' });
+      assert.match(exec.text, /Denied by tier strict/);
+      for (const [tool, args] of [['read_file', { path: 'package.json' }], ['list_files', { path: '/app' }], ['get_logs', {}], ['search_logs', { pattern: 'x' }], ['restart_container', {}]] as const) {
+        const r = await callTool(strict.client, tool, { container: fx.api, ...args });
+        assert.equal(r.isError, true, tool);
+        assert.match(r.text, /Denied by permission/, tool);
+        assert.match(r.text, /bridge\.permissions\./, tool);
+      }
+    } finally {
+      await strict.close();
+    }
+  });
+});
