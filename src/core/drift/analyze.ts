@@ -5,6 +5,7 @@ import { compileGlobs, decidingRule, RuleSet, scanWorkspace, uncoveredSince, typ
 import { defaultPolicy, parsePolicy, policyHash, POLICY_FILE, type Policy } from '../policy.js';
 import { scanFile, shouldScan, type SecretHit } from '../secret-scan.js';
 import { claudeDenyFor, ignoreLineFor } from './fixes.js';
+import { pathsKnownToGit } from './git.js';
 import { readClaudeSettings, readCompose, readDevcontainer, readGeminiSettings, readIgnoreFile, readPolicyHide } from './readers.js';
 import { LineIndex, START_OF_FILE, type DenyRule, type Finding, type Fix, type RuleFile, type SourceRange } from './types.js';
 
@@ -21,6 +22,8 @@ export interface AnalyzeOptions {
   readonly sandboxes?: readonly SandboxHidingState[];
   /** Read file contents to find credentials no rule hides (default true). */
   readonly scanContent?: boolean;
+  /** Ask git whether hidden files are tracked or in history (default true). */
+  readonly git?: boolean;
   readonly home?: string;
 }
 
@@ -196,6 +199,19 @@ export function analyzeWorkspace(workspace: string, options: AnalyzeOptions = {}
   const secrets = options.scanContent === false ? [] : scanSecretsSync(workspace, scan.visibleFiles);
   findings.push(...secretFindings(workspace, policyFile, ruleFiles, secrets));
 
+  // 5. Hidden, but git has it: `git show HEAD:.env` reads it from the objects.
+  if (options.git !== false) {
+    const inGit = pathsKnownToGit(workspace, scan.plan.hidden.filter((h) => !h.relative.split('/').includes('.git')));
+    const byRule = new Map<string, string[]>();
+    for (const h of scan.plan.hidden) if (inGit.has(h.relative)) byRule.set(h.rule, [...(byRule.get(h.rule) ?? []), h.relative]);
+    for (const [rule, paths] of byRule) {
+      findings.push({
+        file: policyFile, range: policyAnchor(rule), severity: 'error', rule: 'hidden-in-git', paths, fixes: [addHide('**/.git')],
+        message: `${list(paths)} ${paths.length === 1 ? 'is' : 'are'} hidden, but git has ${paths.length === 1 ? 'it' : 'them'} (tracked or in history): the sandbox reads ${paths.length === 1 ? 'it' : 'them'} with "git show". Remove ${paths.length === 1 ? 'it' : 'them'} from the history and rotate the secrets, or hide .git.`,
+      });
+    }
+  }
+
   // Cage paths that do not exist cannot be mounted read-only (Paddock does not create them).
   if (scan.plan.absentCage.length) {
     findings.push({ file: policyFile, range: START_OF_FILE, severity: 'info', rule: 'cage-absent', paths: scan.plan.absentCage, fixes: [], message: `Read-only paths that do not exist are not mounted, so the agent could create them: ${list(scan.plan.absentCage, 8)}. Create the folders to protect them.` });
@@ -256,5 +272,5 @@ function rangeOfHit(hit: SecretHit): SourceRange {
 
 /** Exit status of a check: a secret would be visible. */
 export function secretVisible(findings: readonly Finding[]): boolean {
-  return findings.some((f) => f.severity === 'error' && (f.rule === 'secret-not-hidden' || f.rule === 'denied-but-visible' || f.rule === 'recreate-needed' || f.rule === 'policy-invalid'));
+  return findings.some((f) => f.severity === 'error' && (f.rule === 'secret-not-hidden' || f.rule === 'hidden-in-git' || f.rule === 'denied-but-visible' || f.rule === 'recreate-needed' || f.rule === 'policy-invalid'));
 }

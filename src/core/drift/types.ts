@@ -22,6 +22,7 @@ export type FindingRule =
   | 'hidden-not-denied'
   | 'recreate-needed'
   | 'secret-not-hidden'
+  | 'hidden-in-git'
   | 'gemini-ignore-disabled'
   | 'cage-absent';
 

@@ -25,7 +25,7 @@ hide: ["**/.env", "**/.env.*", "!**/.env.example", "**/*.pem", "**/secrets/**", 
 `;
 
 function git(cwd: string, args: string[]): void {
-  const r = spawnSync('git', ['-c', 'init.defaultBranch=main', ...args], { cwd, encoding: 'utf8' });
+  const r = spawnSync('git', ['-c', 'init.defaultBranch=main', '-c', 'safe.directory=*', ...args], { cwd, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
 }
 
@@ -227,5 +227,39 @@ describe('paddock verify reports a broken sandbox by path', () => {
     } finally {
       docker(['rmi', '-f', tag]);
     }
+  });
+});
+
+describe('a secret committed to git', () => {
+  let ws: string;
+  before(() => {
+    ws = makeWorkspace({ '.env': `TOKEN=${LEAK}-committed\n`, 'src/a.js': '1\n' });
+    git(ws, ['init', '-q']);
+    git(ws, ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'add', '.']);
+    git(ws, ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-qm', 'oops']);
+    chownAll(ws);
+  });
+  after(() => cleanup(ws));
+
+  it('is readable with git show despite the hiding mount, and policy check says so', async () => {
+    const name = (await paddockOk(['create', 'shell', ws])).stdout.trim();
+    assert.equal((await paddockOk(['exec', name, '--', 'cat', '.env'])).stdout, '');
+    const shown = await paddock(['exec', name, '--', 'git', 'show', 'HEAD:.env']);
+    assert.match(shown.stdout, new RegExp(LEAK), 'the history still has it: this is what the finding is about');
+    const check = await paddock(['policy', 'check', ws, '--no-engine', '--json']);
+    assert.equal(check.code, 1);
+    const finding = JSON.parse(check.stdout).findings.find((f: any) => f.rule === 'hidden-in-git');
+    assert.deepEqual(finding.paths, ['.env']);
+    await paddockOk(['rm', name]);
+  });
+
+  it('hiding .git, as the finding suggests, closes that way', async () => {
+    mkdirSync(join(ws, '.paddock'));
+    writeFileSync(join(ws, '.paddock/policy.yaml'), 'version: 1\nhide: ["**/.env", "**/.git"]\n');
+    chownAll(ws);
+    const name = (await paddockOk(['create', 'shell', ws])).stdout.trim();
+    const shown = await paddock(['exec', name, '--', 'sh', '-c', 'git show HEAD:.env 2>&1; grep -r LEAKMARK .git 2>&1; true']);
+    assert.doesNotMatch(shown.stdout, new RegExp(LEAK));
+    assert.equal((await paddock(['verify', name])).code, 0);
   });
 });

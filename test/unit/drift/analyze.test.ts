@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -211,5 +212,34 @@ describe('analyzeWorkspaceAsync', () => {
     const asyncResult = await analyzeWorkspaceAsync(ws);
     assert.deepEqual(asyncResult.secrets.map((s) => s.relative).sort(), ['a/conf.ini', 'b/big.txt']);
     assert.deepEqual(asyncResult.findings.map((f) => `${f.rule} ${f.file} ${f.range.start}`).sort(), sync.findings.map((f) => `${f.rule} ${f.file} ${f.range.start}`).sort());
+  });
+});
+
+describe('hidden, but git still has it (error)', () => {
+  const git = (cwd: string, ...args: string[]) => {
+    const r = spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', '-c', 'init.defaultBranch=main', ...args], { cwd, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  };
+
+  it('a tracked .env and a key deleted from the tree but still in history are reported; an untracked one is not', () => {
+    const ws = tree({ files: { '.env': 'A=1', 'old.pem': 'k', 'api/.env': 'B=2', 'src/a.ts': '' } });
+    git(ws, 'init', '-q');
+    git(ws, 'add', '.env', 'old.pem', 'src/a.ts');
+    git(ws, 'commit', '-qm', 'first');
+    git(ws, 'rm', '-q', '--cached', 'old.pem');
+    git(ws, 'commit', '-qm', 'untrack the key');
+    const found = of(analyzeWorkspace(ws, { scanContent: false }).findings, 'hidden-in-git');
+    assert.deepEqual(found.map((f) => f.paths).flat().sort(), ['.env', 'old.pem']);
+    assert.ok(found.every((f) => f.severity === 'error' && f.fixes[0].kind === 'add-hide'));
+    assert.ok(secretVisible(found));
+  });
+
+  it('no repository, no finding; and the check can be turned off', () => {
+    const ws = tree({ files: { '.env': 'A=1' } });
+    assert.deepEqual(of(analyzeWorkspace(ws, { scanContent: false }).findings, 'hidden-in-git'), []);
+    git(ws, 'init', '-q');
+    git(ws, 'add', '.env');
+    git(ws, 'commit', '-qm', 'x');
+    assert.deepEqual(of(analyzeWorkspace(ws, { scanContent: false, git: false }).findings, 'hidden-in-git'), []);
   });
 });
