@@ -106,14 +106,15 @@ function hideSection(m: PolicyEditorModel): TemplateResult {
     const p = preview?.rules[index]?.pattern === pattern ? preview.rules[index] : undefined;
     return { pattern, index, on: true, preview: p };
   });
-  // Rules switched off here and default rules not in the list can be switched (back) on.
-  const off = [...new Set([...persisted.switchedOff, ...defaultHide])].filter((p) => !list.items.includes(p));
+  // Rules switched off here stay in the table, so they can be switched on again.
+  const off = persisted.switchedOff.filter((p) => !list.items.includes(p));
+  const missingDefaults = defaultHide.filter((p) => !list.items.includes(p) && !off.includes(p));
   const toggle = (pattern: string, index: number | undefined, on: boolean) => {
     if (on) {
       remember(persisted.switchedOff.filter((p) => p !== pattern));
       edit({ op: 'add', path: ['hide'], value: pattern });
     } else if (index !== undefined) {
-      if (!defaultHide.includes(pattern)) remember([...persisted.switchedOff.filter((p) => p !== pattern), pattern]);
+      remember([...persisted.switchedOff.filter((p) => p !== pattern), pattern]);
       edit({ op: 'remove', path: ['hide'], index });
     }
   };
@@ -143,10 +144,15 @@ function hideSection(m: PolicyEditorModel): TemplateResult {
             @change=${(e: Event) => { if (checkedOf(e)) toggle(pattern, undefined, true); }}></vscode-checkbox></td>
           <td class="pattern">${pattern}</td>
           <td class="count muted">off</td>
-          <td class="samples">${defaultHide.includes(pattern) ? 'a default rule' : ''}</td>
+          <td class="samples">switched off</td>
         </tr>`)}
       </tbody>
     </table>
+    ${missingDefaults.length ? html`<details class="defaults" data-testid="missing-defaults">
+      <summary>${plural(missingDefaults.length, 'default rule')} not in this list</summary>
+      <div class="chips">${missingDefaults.map((pattern) => html`<vscode-button secondary title="Add ${pattern} to the hide list"
+        @click=${() => edit({ op: 'add', path: ['hide'], value: pattern })}>+ ${pattern}</vscode-button>`)}</div>
+    </details>` : nothing}
     ${adder('hide-add', 'Add a path or glob to hide, e.g. config/*.secret', (value) => {
       remember(persisted.switchedOff.filter((p) => p !== value));
       edit({ op: 'add', path: ['hide'], value });
@@ -242,6 +248,9 @@ function page(): TemplateResult {
 function update(): void {
   render(page(), root);
 }
+
+// lit renders after what the container holds: drop the "Loading" placeholder of the HTML.
+root.replaceChildren();
 
 update();
 send({ type: 'ready' });

@@ -1,0 +1,160 @@
+// The policy editor in a real VS Code (code-server 4.104) in a real Chromium: a custom text
+// editor over .paddock/policy.yaml whose every change goes through the text document. Unticking a
+// hidden path and adding one change the YAML (comments kept) and the live count of matching
+// files; undo restores both; broken YAML shows an error with a way to the text editor.
+// Screenshots under test-results/e2e/.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { FrameLocator, Page } from 'playwright-core';
+import { cleanup, makeWorkspace } from '../support/sandbox.js';
+import { ARTIFACTS, openWorkbench, packageExtension, runCommand, type Workbench } from './support/workbench.js';
+
+const POLICY = `# Team policy: comments stay when the editor changes the file.
+version: 1
+hide:
+  - "**/.env"        # env files, at any depth
+  - secrets/**
+tier: moderate   # strict | moderate | permissive
+`;
+
+/** The policy editor's page: VS Code nests a webview's content in an iframe inside an iframe. */
+function policyEditor(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+}
+
+async function waitForText(read: () => string, expected: string | RegExp, page: Page, what: string): Promise<string> {
+  let text = '';
+  for (let i = 0; i < 150; i++) {
+    text = read();
+    if (typeof expected === 'string' ? text === expected : expected.test(text)) return text;
+    await page.waitForTimeout(200);
+  }
+  assert.fail(`${what} never became ${expected}; it is:\n${text}`);
+}
+
+/** Saves with Ctrl+S from inside the policy editor (the custom editor saves its text document). */
+async function save(page: Page): Promise<void> {
+  await policyEditor(page).locator('h1').click();
+  await page.keyboard.press('Control+S');
+  await page.locator('.tab.active:not(.dirty)', { hasText: 'policy.yaml' }).waitFor({ timeout: 30_000 });
+}
+
+describe('VS Code: the policy editor', { timeout: 600_000 }, () => {
+  let ws: string;
+  let out: string;
+  let wb: Workbench;
+  let policyFile: string;
+
+  before(async () => {
+    for (const f of existsSync(ARTIFACTS) ? readdirSync(ARTIFACTS) : []) if (f.startsWith('policy-editor-')) rmSync(join(ARTIFACTS, f));
+    out = mkdtempSync(join(tmpdir(), 'paddock-e2e-vsix-'));
+    ws = makeWorkspace({
+      '.paddock/policy.yaml': POLICY,
+      '.env': 'A=1\n',
+      'api/.env': 'B=2\n',
+      'secrets/db.txt': 'x\n',
+      'config/app.secret': 'y\n',
+      'config/other.secret': 'z\n',
+      'src/index.ts': 'export {};\n',
+    }, 'paddock-e2e-policy-');
+    policyFile = join(ws, '.paddock/policy.yaml');
+    wb = await openWorkbench(ws, packageExtension(out));
+  });
+
+  after(async () => {
+    if (wb) await wb.close();
+    if (ws) await cleanup(ws);
+    if (out) rmSync(out, { recursive: true, force: true });
+  });
+
+  it('edits hidden paths through the document: YAML and preview follow, undo restores, broken YAML is explained', async () => {
+    const { page } = wb;
+    const read = () => readFileSync(policyFile, 'utf8');
+    try {
+      // 1. Open it from the palette (once the extension is up): the table lists the rules with the files they hide.
+      await page.locator('.statusbar-item', { hasText: 'Paddock' }).first().waitFor({ timeout: 60_000 });
+      await runCommand(page, 'Paddock: Open Policy Editor');
+      const ed = policyEditor(page);
+      const summary = ed.locator('[data-testid="hide-summary"]');
+      await summary.waitFor({ timeout: 60_000 });
+      await waitForLocatorText(summary, /^3 paths hidden \(3 files\)$/);
+      const envRow = ed.locator('tr.on[data-pattern="**/.env"]');
+      await waitForLocatorText(envRow.locator('[data-testid="count"]'), /^2$/);
+      assert.match(await envRow.locator('td.samples').innerText(), /\.env/);
+      assert.equal(await ed.locator('tr.on[data-pattern="secrets/**"] [data-testid="count"]').innerText(), '1');
+      assert.ok(await page.locator('.tab.active', { hasText: 'policy.yaml' }).count(), 'the editor is a tab of policy.yaml');
+      await wb.screenshot('policy-editor-01-opened');
+
+      // 2. Untick "**/.env": the document changes (dirty), the count drops; saving writes YAML without that line only.
+      await envRow.locator('vscode-checkbox').click();
+      await waitForLocatorText(summary, /^1 path hidden \(1 file\)$/);
+      await page.locator('.tab.active.dirty', { hasText: 'policy.yaml' }).waitFor({ timeout: 30_000 });
+      assert.equal(read(), POLICY, 'nothing is written to disk before save');
+      // The unticked rule stays in the table, off, so it can be ticked again.
+      await ed.locator('tr.off[data-pattern="**/.env"]').waitFor();
+      await wb.screenshot('policy-editor-02-env-unticked');
+      await save(page);
+      await waitForText(read, POLICY.replace('  - "**/.env"        # env files, at any depth\n', ''), page, 'the saved policy');
+
+      // 3. Add a hidden path: one new line in the list's style; the new row counts its 2 files.
+      const input = ed.locator('[data-testid="hide-add-input"] input');
+      await input.fill('config/*.secret');
+      await input.press('Enter');
+      const secretRow = ed.locator('tr.on[data-pattern="config/*.secret"]');
+      await waitForLocatorText(secretRow.locator('[data-testid="count"]'), /^2$/);
+      await waitForLocatorText(summary, /^3 paths hidden \(3 files\)$/);
+      await wb.screenshot('policy-editor-03-glob-added');
+      await save(page);
+      const withGlob = `# Team policy: comments stay when the editor changes the file.
+version: 1
+hide:
+  - secrets/**
+  - config/*.secret
+tier: moderate   # strict | moderate | permissive
+`;
+      await waitForText(read, withGlob, page, 'the saved policy');
+
+      // 4. Undo twice (the document's own undo): the rule goes, then "**/.env" comes back with its comment.
+      await ed.locator('h1').click();
+      await page.keyboard.press('Control+Z');
+      await secretRow.waitFor({ state: 'detached', timeout: 30_000 });
+      await waitForLocatorText(summary, /^1 path hidden \(1 file\)$/);
+      await page.keyboard.press('Control+Z');
+      await envRow.waitFor({ timeout: 30_000 });
+      await waitForLocatorText(envRow.locator('[data-testid="count"]'), /^2$/);
+      await waitForLocatorText(summary, /^3 paths hidden \(3 files\)$/);
+      await wb.screenshot('policy-editor-04-undone');
+      await save(page);
+      await waitForText(read, POLICY, page, 'the saved policy after undo (byte for byte the original)');
+
+      // 5. Broken YAML on disk: a clear error instead of the tables, with a button to the text.
+      writeFileSync(policyFile, `${POLICY}network: [unclosed\n`);
+      const error = ed.locator('[data-testid="syntax-error"]');
+      await error.waitFor({ timeout: 60_000 });
+      assert.match(await error.innerText(), /not valid YAML[\s\S]*line 8, column 1: Flow sequence .* end with a \]/);
+      assert.equal(await ed.locator('[data-testid="hide-table"]').count(), 0);
+      await wb.screenshot('policy-editor-05-invalid-yaml');
+      await ed.locator('[data-testid="open-text-error"]').click();
+      const textEditor = page.locator('.editor-instance .monaco-editor .view-lines');
+      await textEditor.filter({ hasText: 'network: [unclosed' }).waitFor({ timeout: 30_000 });
+      await wb.screenshot('policy-editor-06-text-editor');
+    } catch (err) {
+      await wb.screenshot('policy-editor-failure').catch(() => {});
+      throw new Error(`${(err as Error).message}\n--- code-server log ---\n${wb.log().slice(-4000)}`);
+    }
+  });
+});
+
+async function waitForLocatorText(locator: import('playwright-core').Locator, pattern: RegExp, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = (await locator.innerText({ timeout: 5_000 }).catch(() => '')).trim();
+    if (pattern.test(text)) return;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  assert.fail(`expected ${pattern}, saw "${text}"`);
+}
