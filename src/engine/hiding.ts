@@ -6,6 +6,7 @@ import { planMounts, uncoveredSince, type MountPlan, type PlannedMount } from '.
 import { loadPolicy } from '../core/policy.js';
 import { LABELS } from '../core/naming.js';
 import type { SandboxEngine } from './engine.js';
+import { verifySandbox } from './verify.js';
 
 /** The mount plan as Docker mounts: /dev/null read-only over files, empty read-only tmpfs over folders, read-only binds for the cage. */
 export function dockerMounts(plan: MountPlan): Docker.MountConfig {
@@ -60,4 +61,19 @@ export async function hidingNotesFor(engine: SandboxEngine, nameOrId: string): P
     return [`The policy cannot be read, so hiding was not re-checked: ${describeError(err)}`];
   }
   return hidingNotes(planMounts(workspace, loaded.policy), state, loaded.hash);
+}
+
+/**
+ * For a sandbox that kept running: hidden paths that show content now (a file replaced on the
+ * host by rename detaches its mount), found by the same checks as `paddock verify`.
+ */
+export async function runningHidingNotes(engine: SandboxEngine, nameOrId: string): Promise<string[]> {
+  try {
+    const report = await verifySandbox(engine, nameOrId);
+    const leaks = report.failures.filter((f) => f.check === 'hidden-file' || f.check === 'hidden-folder' || f.check === 'hidden-alias');
+    if (!leaks.length) return [];
+    return [`Hidden paths are readable in ${report.sandbox}: ${leaks.slice(0, 5).map((l) => l.path).join(', ')}${leaks.length > 5 ? ` and ${leaks.length - 5} more` : ''}. Restart it ("paddock stop ${report.sandbox}", then run again) to hide them; "paddock verify ${report.sandbox}" shows why.`];
+  } catch {
+    return [];
+  }
 }

@@ -4,7 +4,7 @@ import { getAgent, type AgentSpec } from '../core/agents.js';
 import { PaddockError } from '../core/errors.js';
 import { loadPolicy } from '../core/policy.js';
 import { planMounts } from '../core/hiding.js';
-import { dockerMounts, hidingNotes, hidingStateOf } from './hiding.js';
+import { dockerMounts, hidingNotes, hidingStateOf, runningHidingNotes } from './hiding.js';
 import { checkNetworkPolicy, hasEgress } from '../proxy/container.js';
 import { parseEnvAssignments, parseEnvFile, parsePort, resolveLimits } from '../core/options.js';
 import { checkWorkspace, envHash, type SandboxEngine } from './engine.js';
@@ -132,10 +132,13 @@ export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequ
   }
   const target = existing?.id ?? (await engine.findFor(workspace, agent.id))!.id;
   if (!created) notes.push(...hidingNotes(plan, await hidingStateOf(engine, target), policy.hash));
-  if (!created && !(await hasEgress(engine.docker, existing!.name))) notes.push(`${existing!.name} was created without an egress proxy and can reach any host; recreate it (--recreate) to apply the network policy.`);
   else notes.push(...plan.notes);
+  if (!created && !(await hasEgress(engine.docker, existing!.name))) notes.push(`${existing!.name} was created without an egress proxy and can reach any host; recreate it (--recreate) to apply the network policy.`);
+  const wasRunning = !created && existing?.status === 'running';
   onProgress('Starting sandbox');
   const sandbox = await engine.start(target);
+  // A sandbox that kept running may have lost a hiding mount (a file replaced on the host): check from inside.
+  if (wasRunning) notes.push(...(await runningHidingNotes(engine, sandbox.id)));
   return { sandbox, agent, created, notes };
 }
 

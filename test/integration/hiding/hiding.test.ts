@@ -167,6 +167,9 @@ describe('hidden paths in a real sandbox', () => {
     assert.equal(verify.code, 1);
     const failed = JSON.parse(verify.stdout).failures.map((f: any) => f.path);
     assert.ok(failed.includes(join(ws, '.env')), failed.join(', '));
+    // Reusing the running sandbox checks from inside and says so before the agent starts.
+    const run = await paddockOk(['run', 'shell', ws, '--', '-c', 'true']);
+    assert.match(run.stderr, new RegExp(`Hidden paths are readable in ${name}: ${join(ws, '.env')}`));
     await paddockOk(['stop', name]);
     await paddockOk(['start', name]);
     assert.equal((await paddockOk(['exec', name, '--', 'cat', '.env'])).stdout, '');
