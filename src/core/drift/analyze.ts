@@ -25,6 +25,8 @@ export interface AnalyzeOptions {
   /** Ask git whether hidden files are tracked or in history (default true). */
   readonly git?: boolean;
   readonly home?: string;
+  /** Texts of files edited but not saved (absolute path → text), used instead of the disk's: the editor's live diagnostics. */
+  readonly overlay?: ReadonlyMap<string, string>;
 }
 
 export interface SecretFile {
@@ -56,7 +58,7 @@ export function analyzeWorkspace(workspace: string, options: AnalyzeOptions = {}
   const findings: Finding[] = [];
   const policyFile = join(workspace, POLICY_FILE);
   const policyExists = existsSync(policyFile);
-  const policyText = policyExists ? readFileSync(policyFile, 'utf8') : undefined;
+  const policyText = options.overlay?.get(policyFile) ?? (policyExists ? readFileSync(policyFile, 'utf8') : undefined);
   let policy = defaultPolicy();
   let policyRules: RuleFile | undefined;
   if (policyText !== undefined) {
@@ -79,6 +81,8 @@ export function analyzeWorkspace(workspace: string, options: AnalyzeOptions = {}
   const ruleFiles: RuleFile[] = [];
   const read = (rel: string) => {
     const file = join(workspace, rel);
+    const unsaved = options.overlay?.get(file);
+    if (unsaved !== undefined) return { file, text: unsaved };
     try { return { file, text: readFileSync(file, 'utf8') }; } catch { return undefined; }
   };
   const claudeFiles: RuleFile[] = [];

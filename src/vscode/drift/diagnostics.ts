@@ -1,6 +1,6 @@
-import { dirname } from 'node:path';
+import { dirname, sep } from 'node:path';
 import * as vscode from 'vscode';
-import { addClaudeDeny, addHidePattern, addIgnoreLine, analyzeWorkspace, type Fix, type SandboxHidingState } from '../../core/drift/index.js';
+import { addClaudeDeny, addHidePattern, addIgnoreLine, analyzeWorkspaceAsync, type Fix, type SandboxHidingState } from '../../core/drift/index.js';
 import { describeError, PaddockError } from '../../core/errors.js';
 import { applyPolicyEdit } from '../../core/policy-edit.js';
 import { hidingStateOf } from '../../engine/hiding.js';
@@ -17,6 +17,8 @@ const SEVERITY: Record<PlacedFinding['severity'], vscode.DiagnosticSeverity> = {
   info: vscode.DiagnosticSeverity.Information,
 };
 
+/** Files whose unsaved edits are checked as they are typed (agent configs, compose and devcontainer files, the policy). */
+const CONFIG_FILE = /(?:^|\/)(?:\.claude\/settings(?:\.local)?\.json|\.aiexclude|\.geminiignore|\.gemini\/settings\.json|(?:docker-compose|compose)[^/]*\.ya?ml|\.?devcontainer\.json|\.paddock\/policy\.yaml)$/;
 /** Churn that never changes what the sandbox sees (git's object store, installed packages). */
 const NOISE = /\/(?:\.git\/(?!config$)|node_modules\/)/;
 
@@ -48,6 +50,8 @@ export class DriftDiagnostics implements vscode.Disposable, vscode.CodeActionPro
       // Content changes matter for configs (rules) and for any file (a credential typed in).
       watcher.onDidChange(onFile),
       vscode.workspace.onDidSaveTextDocument((d) => this.scheduleFor(d.uri)),
+      // Unsaved edits of a config (typing, the policy editor, undo) are checked from the editor's text.
+      vscode.workspace.onDidChangeTextDocument((e) => { if (e.contentChanges.length && e.document.uri.scheme === 'file' && CONFIG_FILE.test(e.document.uri.path)) this.scheduleFor(e.document.uri); }),
       vscode.workspace.onDidChangeWorkspaceFolders((e) => {
         for (const f of e.removed) this.clearFolder(f.uri.fsPath);
         for (const f of e.added) this.schedule(f.uri.fsPath);
@@ -111,7 +115,11 @@ export class DriftDiagnostics implements vscode.Disposable, vscode.CodeActionPro
     let placed: PlacedFinding[];
     try {
       const started = Date.now();
-      const analysis = analyzeWorkspace(folder, { sandboxes });
+      const overlay = new Map<string, string>();
+      for (const d of vscode.workspace.textDocuments) {
+        if (d.isDirty && d.uri.scheme === 'file' && CONFIG_FILE.test(d.uri.path) && d.uri.fsPath.startsWith(folder + sep)) overlay.set(d.uri.fsPath, d.getText());
+      }
+      const analysis = await analyzeWorkspaceAsync(folder, { sandboxes, overlay });
       placed = placeFindings(folder, analysis.findings);
       this.log.debug(`drift: ${folder}: ${analysis.findings.length} findings in ${Date.now() - started} ms`);
     } catch (err) {
