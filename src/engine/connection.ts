@@ -147,8 +147,11 @@ function sshAgent(url: URL): Agent {
     // The readable side ends only when ssh has exited, so a failure (host key, auth) is reported
     // with ssh's own words instead of a bare connection reset.
     const output = new PassThrough();
+    const input = new PassThrough();
     child.stdout.pipe(output, { end: false });
-    const socket = Duplex.from({ readable: output, writable: child.stdin }) as Duplex & Record<string, unknown>;
+    input.pipe(child.stdin);
+    child.stdin.on('error', () => {}); // EPIPE once ssh is gone; its exit status tells why
+    const socket = Duplex.from({ readable: output, writable: input }) as Duplex & Record<string, unknown>;
     // http.ClientRequest treats its connection as a net.Socket.
     for (const noop of ['setNoDelay', 'setKeepAlive', 'setTimeout', 'ref', 'unref']) socket[noop] = () => socket;
     child.on('error', (err) => socket.destroy(new Error(`cannot run ssh for ${url.host}: ${err.message}`)));

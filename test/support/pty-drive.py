@@ -51,14 +51,16 @@ for step in steps:
 # Give the command a moment to finish on its own, then make sure it does.
 read_for(2)
 report['exit'] = None
-for attempt in range(100):
+# (up to 30 s: CI machines are shared and slow at times)
+for attempt in range(300):
     done, status = os.waitpid(pid, os.WNOHANG)
     if done:
         report['exit'] = os.waitstatus_to_exitcode(status)
         break
-    if attempt == 50:
+    if attempt == 250:
         os.kill(pid, 15)
-    read_for(0.1)
+    read_for(0.05)
+    time.sleep(0.1)
 else:
     os.kill(pid, 9)
     os.waitpid(pid, 0)

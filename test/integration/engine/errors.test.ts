@@ -7,8 +7,9 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { cleanup, docker, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
 
-async function sandboxNames(): Promise<string[]> {
-  return (JSON.parse((await paddockOk(['ls', '--json'])).stdout) as { name: string }[]).map((s) => s.name).sort();
+/** The sandboxes of one workspace (other tests may create sandboxes of their own meanwhile). */
+async function sandboxNames(workspace: string): Promise<string[]> {
+  return (JSON.parse((await paddockOk(['ls', '--json', '-w', workspace])).stdout) as { name: string }[]).map((s) => s.name).sort();
 }
 
 describe('errors say what is wrong and what to do, and change nothing', () => {
@@ -27,11 +28,10 @@ describe('errors say what is wrong and what to do, and change nothing', () => {
   });
 
   it('unknown agent: lists the agents', async () => {
-    const before = await sandboxNames();
     const r = await paddock(['run', 'copilot', ws]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /Unknown agent "copilot"[\s\S]*claude, gemini, codex, shell/);
-    assert.deepEqual(await sandboxNames(), before);
+    assert.deepEqual(await sandboxNames(ws), []);
   });
 
   it('missing workspace: refuses, and does not create the folder', async () => {
