@@ -213,7 +213,7 @@ export class SandboxEngine {
             bridge.mount,
           ],
           NetworkMode: egress.network,
-          Dns: egress.dns,
+          DnsOptions: egress.dnsOptions,
           Init: true,
           NanoCpus: spec.limits.nanoCpus,
           Memory: spec.limits.memoryBytes,
