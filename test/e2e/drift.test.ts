@@ -3,12 +3,13 @@
 // and listed in the Problems panel; its quick fix adds the path to the policy's hide list
 // (keeping the policy's comments) and the warning goes away. Screenshots under test-results/e2e/.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { cleanup, makeWorkspace } from '../support/sandbox.js';
+import { cleanup, engine, makeWorkspace, paddockOk } from '../support/sandbox.js';
+import { hidingStateOf } from '../../src/engine/hiding.js';
 import { ARTIFACTS, openWorkbench, packageExtension, type Workbench } from './support/workbench.js';
 
 const POLICY = `# Team policy: comments must survive quick fixes.
@@ -119,6 +120,89 @@ describe('VS Code: drift diagnostics and quick fixes', { timeout: 600_000 }, () 
       await wb.screenshot('drift-04-fixed');
     } catch (err) {
       await wb.screenshot('drift-failure').catch(() => {});
+      throw new Error(`${(err as Error).message}\n--- code-server log ---\n${wb.log().slice(-4000)}`);
+    }
+  });
+});
+
+describe('VS Code: a secret created after the sandbox, and the one-click recreate', { timeout: 900_000 }, () => {
+  let ws: string;
+  let out: string;
+  let wb: Workbench;
+
+  before(async () => {
+    out = mkdtempSync(join(tmpdir(), 'paddock-e2e-vsix-'));
+    ws = makeWorkspace({ '.paddock/policy.yaml': POLICY, 'src/index.ts': 'export {};\n' }, 'paddock-e2e-recreate-');
+    // The sandbox exists before the secret does (made by the CLI, as a user might).
+    await paddockOk(['create', 'shell', ws]);
+    mkdirSync(join(ws, 'late'));
+    writeFileSync(join(ws, 'late/.env'), 'TOKEN=only-on-the-host\n');
+    wb = await openWorkbench(ws, packageExtension(out));
+  });
+
+  after(async () => {
+    if (wb) await wb.close();
+    if (ws) await cleanup(ws);
+    if (out) rmSync(out, { recursive: true, force: true });
+  });
+
+  it('marks the hide rule "not hidden until recreate", and its quick fix recreates the sandbox so the file is hidden', async () => {
+    const { page } = wb;
+    try {
+      const [before] = await engine().list({ workspace: ws });
+      assert.ok(before, 'the CLI made a sandbox');
+      assert.ok(!(await hidingStateOf(engine(), before.id)).mountedTargets.includes(join(ws, 'late/.env')), 'late/.env came after the sandbox: not mounted over');
+
+      await openFile(page, '.paddock/policy.yaml');
+      const editor = page.locator('.editor-instance .monaco-editor').first();
+      const squiggle = editor.locator('.squiggly-error');
+      await squiggle.first().waitFor({ timeout: 120_000 });
+      const ruleLine = editor.locator('.view-line', { hasText: '"**/.env"' });
+      const ruleBox = (await ruleLine.boundingBox())!;
+      const squiggleBox = (await squiggle.first().boundingBox())!;
+      assert.ok(Math.abs(squiggleBox.y + squiggleBox.height / 2 - (ruleBox.y + ruleBox.height / 2)) < ruleBox.height, 'the error sits on the hide rule that names the file');
+      await page.keyboard.press('Control+Shift+M');
+      const row = page.locator('.markers-panel .monaco-list-row', { hasText: 'Not hidden until recreate' });
+      await row.first().waitFor({ timeout: 30_000 });
+      assert.match(await row.first().innerText(), new RegExp(`sandbox ${before.name} was created before late/\\.env`));
+      await wb.screenshot('drift-05-not-hidden-until-recreate');
+
+      await ruleLine.click();
+      await page.keyboard.press('Control+.');
+      await page.locator('.action-widget .monaco-list-row', { hasText: `Recreate sandbox ${before.name}` }).first().waitFor({ timeout: 30_000 });
+      assert.match(await page.locator('.action-widget .monaco-list-row.focused').innerText(), /Recreate sandbox/);
+      await wb.screenshot('drift-06-recreate-quick-fix');
+      await page.keyboard.press('Enter');
+      // Recreating loses the sandbox's state, so it asks first.
+      const dialog = page.locator('.monaco-dialog-box');
+      await dialog.waitFor({ timeout: 30_000 });
+      await dialog.locator('.monaco-button', { hasText: /^Recreate$/ }).click();
+
+      // Wait for the new container to run (the old one is gone for a moment in between).
+      let after = before;
+      for (let i = 0; i < 600 && (after?.id === before.id || after?.status !== 'running'); i++) {
+        await page.waitForTimeout(500);
+        [after] = await engine().list({ workspace: ws });
+      }
+      assert.ok(after && after.id !== before.id && after.status === 'running', 'a new running container replaced the old one');
+      await page.locator('.notifications-toasts', { hasText: 'recreating' }).waitFor({ state: 'detached', timeout: 120_000 }).catch(() => {});
+      await squiggle.first().waitFor({ state: 'detached', timeout: 60_000 });
+      await row.first().waitFor({ state: 'detached', timeout: 60_000 });
+      assert.ok((await hidingStateOf(engine(), after.id)).mountedTargets.includes(join(ws, 'late/.env')), 'late/.env is now covered');
+      assert.equal(readFileSync(join(ws, 'late/.env'), 'utf8'), 'TOKEN=only-on-the-host\n', 'the workspace file is untouched');
+      await page.locator('.statusbar-item', { hasText: 'shell running' }).first().waitFor({ timeout: 120_000 });
+      await wb.screenshot('drift-07-recreated');
+
+      // The new sandbox is checked too: another late secret is reported, and late/.env no longer is.
+      mkdirSync(join(ws, 'later'));
+      writeFileSync(join(ws, 'later/.env'), 'TOKEN=also-host-only\n');
+      await row.first().waitFor({ timeout: 60_000 });
+      const text = await row.first().innerText();
+      assert.match(text, new RegExp(`sandbox ${after.name} was created before later/\\.env existed`));
+      assert.doesNotMatch(text, /late\/\.env/);
+      await wb.screenshot('drift-08-new-sandbox-checked');
+    } catch (err) {
+      await wb.screenshot('drift-failure-recreate').catch(() => {});
       throw new Error(`${(err as Error).message}\n--- code-server log ---\n${wb.log().slice(-4000)}`);
     }
   });
