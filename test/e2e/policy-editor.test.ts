@@ -140,6 +140,11 @@ tier: moderate   # strict | moderate | permissive
       await ed.locator('[data-testid="open-text-error"]').click();
       const textEditor = page.locator('.editor-instance .monaco-editor .view-lines');
       await textEditor.filter({ hasText: 'network: [unclosed' }).waitFor({ timeout: 30_000 });
+      // The same problem is a diagnostic of the policy file (Problems panel), at its line.
+      await page.keyboard.press('Control+Shift+M');
+      const problem = page.locator('.markers-panel .monaco-list-row', { hasText: 'Flow sequence in block collection' });
+      await problem.first().waitFor({ timeout: 60_000 });
+      assert.match(await problem.first().innerText(), /Paddock[\s\S]*\[Ln 8, Col 1\]/);
       await wb.screenshot('policy-editor-06-text-editor');
     } catch (err) {
       await wb.screenshot('policy-editor-failure').catch(() => {});
