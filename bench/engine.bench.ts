@@ -7,20 +7,11 @@ import { join } from 'node:path';
 import { resolveLimits } from '../src/core/options.js';
 import { SandboxEngine } from '../src/engine/engine.js';
 import { TemplateBuilder } from '../src/engine/templates.js';
+import { median, time } from './support.js';
 
 const N = Number(process.env.PADDOCK_BENCH_N ?? 10);
 const CLI = join(__dirname, '..', 'bin', 'paddock');
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-async function time(fn: () => unknown): Promise<number> {
-  const t = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t) / 1e6;
-}
 
 function run(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
