@@ -58,6 +58,8 @@ describe('VS Code: the policy editor', { timeout: 600_000 }, () => {
       'secrets/db.txt': 'x\n',
       'config/app.secret': 'y\n',
       'config/other.secret': 'z\n',
+      // A file name that is markup: the page must show it as text, never as an element.
+      'config/<img src=x onerror=alert(1)>.secret': 'w\n',
       'src/index.ts': 'export {};\n',
     }, 'paddock-e2e-policy-');
     policyFile = join(ws, '.paddock/policy.yaml');
@@ -73,6 +75,9 @@ describe('VS Code: the policy editor', { timeout: 600_000 }, () => {
   it('edits hidden paths through the document: YAML and preview follow, undo restores, broken YAML is explained', async () => {
     const { page } = wb;
     const read = () => readFileSync(policyFile, 'utf8');
+    // The page runs under a strict Content-Security-Policy: nothing it needs may be refused.
+    const cspViolations: string[] = [];
+    page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(m.text()); });
     try {
       // 1. Open it from the palette (once the extension is up): the table lists the rules with the files they hide.
       await page.locator('.statusbar-item', { hasText: 'Paddock' }).first().waitFor({ timeout: 60_000 });
@@ -104,8 +109,10 @@ describe('VS Code: the policy editor', { timeout: 600_000 }, () => {
       await input.fill('config/*.secret');
       await input.press('Enter');
       const secretRow = ed.locator('tr.on[data-pattern="config/*.secret"]');
-      await waitForLocatorText(secretRow.locator('[data-testid="count"]'), /^2$/);
-      await waitForLocatorText(summary, /^3 paths hidden \(3 files\)$/);
+      await waitForLocatorText(secretRow.locator('[data-testid="count"]'), /^3$/);
+      await waitForLocatorText(summary, /^4 paths hidden \(4 files\)$/);
+      assert.match(await secretRow.locator('td.samples').innerText(), /config\/<img src=x onerror=alert\(1\)>\.secret/);
+      assert.equal(await ed.locator('img').count(), 0, 'a file name is text, not markup');
       await wb.screenshot('policy-editor-03-glob-added');
       await save(page);
       const withGlob = `# Team policy: comments stay when the editor changes the file.
@@ -145,7 +152,10 @@ tier: moderate   # strict | moderate | permissive
       const problem = page.locator('.markers-panel .monaco-list-row', { hasText: 'Flow sequence in block collection' });
       await problem.first().waitFor({ timeout: 60_000 });
       assert.match(await problem.first().innerText(), /Paddock[\s\S]*\[Ln 8, Col 1\]/);
+      // The text editor of the policy offers the policy editor in its title bar.
+      assert.ok(await page.locator('.editor-actions .action-label[aria-label="Open Policy Editor"]').count(), 'title bar button');
       await wb.screenshot('policy-editor-06-text-editor');
+      assert.deepEqual(cspViolations, []);
     } catch (err) {
       await wb.screenshot('policy-editor-failure').catch(() => {});
       throw new Error(`${(err as Error).message}\n--- code-server log ---\n${wb.log().slice(-4000)}`);
