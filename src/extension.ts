@@ -1,55 +1,74 @@
-// Composition root of the VS Code extension: builds the services, wires them, and pushes every
-// disposable onto context.subscriptions. No module-level state: everything hangs off activate().
+// Composition root of the VS Code extension. Activation stays light: it registers every
+// contribution of package.json (commands, terminal profiles, custom editors), the tree view and
+// the status bar, then loads the engine half (vscode/services.ts) in the background; the
+// contributions delegate to it once loaded. Every disposable goes onto context.subscriptions;
+// no module-level state.
 import * as vscode from 'vscode';
-import { describeError } from './core/errors.js';
-import { SandboxEngine } from './engine/engine.js';
-import { registerCommands, type Services } from './vscode/commands.js';
-import { DriftDiagnostics } from './vscode/drift/diagnostics.js';
-import { PolicyEditorProvider } from './vscode/policyEditor/policyEditor.js';
-import { registerTerminalProfiles } from './vscode/profiles.js';
-import { ENGINE_SETTINGS, endpointInputs } from './vscode/settings.js';
+import type { LoadedServices } from './vscode/services.js';
+import { DeferredSandboxSource } from './vscode/source.js';
 import { SandboxStatusBar } from './vscode/statusBar.js';
-import { SandboxStore } from './vscode/store.js';
-import { AgentTerminals } from './vscode/terminals.js';
 import { SandboxTreeProvider } from './vscode/tree.js';
+
+interface Contributes {
+  commands?: { command: string }[];
+  terminal?: { profiles?: { id: string }[] };
+  customEditors?: { viewType: string }[];
+}
+
+// Registered by the loaded half itself: quick fixes that call it exist only once diagnostics do.
+const SELF_REGISTERED = new Set(['paddock.drift.applyFix']);
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Paddock', { log: true });
-  const logs = vscode.window.createOutputChannel('Paddock Sandbox Logs');
-  const makeEngine = () => {
-    try {
-      return SandboxEngine.connect(endpointInputs());
-    } catch (err) {
-      // A broken dockerHost/dockerContext setting: say so, and fall back to the default engine.
-      log.error(`${describeError(err)} Using the default engine.`);
-      return SandboxEngine.connect({});
-    }
-  };
-  const store = new SandboxStore(makeEngine, log);
-  const terminals = new AgentTerminals(() => store.engine);
-  const services: Services = { store, terminals, log, logs };
-  const tree = new SandboxTreeProvider(store);
+  const source = new DeferredSandboxSource();
+  const tree = new SandboxTreeProvider(source);
   const view = vscode.window.createTreeView('paddock.sandboxes', { treeDataProvider: tree, showCollapseAll: true });
-  const statusBar = new SandboxStatusBar(store);
+  const statusBar = new SandboxStatusBar(source);
+  const local = new Map<string, (...args: any[]) => unknown>([
+    ['paddock.showAllSandboxes', () => tree.setShowAll(true)],
+    ['paddock.showWorkspaceSandboxes', () => tree.setShowAll(false)],
+  ]);
 
+  // A plain require on the next turn: esbuild keeps it (the path is external), so the engine half
+  // stays in its own file (dist/vscode/services.js) and is parsed only after activation returned.
+  const loaded: Promise<LoadedServices> = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const services = require('./vscode/services.js') as typeof import('./vscode/services.js');
+    return services.startServices(context, log, source);
+  });
+  loaded.catch((err) => log.error(`Paddock failed to start: ${err?.stack ?? err}`));
+  const missing = (what: string) => new Error(`Paddock: ${what} has no implementation (package.json and the code disagree).`);
+
+  const contributes = (context.extension.packageJSON.contributes ?? {}) as Contributes;
   context.subscriptions.push(
-    log, logs, store, terminals, tree, view, statusBar,
-    ...registerCommands(services),
-    ...registerTerminalProfiles(services),
-    vscode.workspace.onDidChangeConfiguration((e) => {
-      if (ENGINE_SETTINGS.some((s) => e.affectsConfiguration(s))) store.reconnect();
-    }),
+    log, source, tree, view, statusBar,
+    ...(contributes.commands ?? []).filter((c) => !SELF_REGISTERED.has(c.command)).map(({ command }) =>
+      vscode.commands.registerCommand(command, async (...args: unknown[]) => {
+        const own = local.get(command);
+        if (own) return own(...args);
+        const handler = (await loaded).commands.get(command);
+        if (!handler) throw missing(`command ${command}`);
+        return handler(...args);
+      })),
+    ...(contributes.terminal?.profiles ?? []).map(({ id }) => vscode.window.registerTerminalProfileProvider(id, {
+      async provideTerminalProfile(token) {
+        const provider = (await loaded).terminalProfiles.get(id);
+        if (!provider) throw missing(`terminal profile ${id}`);
+        return provider.provideTerminalProfile(token);
+      },
+    })),
+    ...(contributes.customEditors ?? []).map(({ viewType }) => vscode.window.registerCustomEditorProvider(viewType, {
+      async resolveCustomTextEditor(document, panel, token) {
+        const provider = (await loaded).customEditors.get(viewType);
+        if (!provider) throw missing(`editor ${viewType}`);
+        return provider.resolveCustomTextEditor(document, panel, token);
+      },
+    }, { supportsMultipleEditorsPerDocument: true })),
     tree.onDidChangeTreeData(() => {
       const running = tree.visible.filter((n) => n.sandbox?.status === 'running').length;
       view.badge = running ? { value: running, tooltip: `${running} running sandbox${running === 1 ? '' : 'es'}` } : undefined;
     }),
-    vscode.commands.registerCommand('paddock.showAllSandboxes', () => tree.setShowAll(true)),
-    vscode.commands.registerCommand('paddock.showWorkspaceSandboxes', () => tree.setShowAll(false)),
-    // Drift warnings in agent configs and the policy, with quick fixes; the visual policy editor.
-    ...new DriftDiagnostics(store, log).start(),
-    ...PolicyEditorProvider.register(context.extensionUri, log),
   );
-  store.start();
 }
 
 export function deactivate(): void {}

@@ -7,7 +7,7 @@ import { describeError, PaddockError } from '../core/errors.js';
 import { POLICY_FILE } from '../core/policy.js';
 import { prepareSandbox, RecreateNeeded, type PreparedSandbox, type SandboxRequest } from '../engine/sandboxes.js';
 import { verifySandbox } from '../engine/verify.js';
-import { defaultAgent, requestSettings } from './settings.js';
+import { currentFolder, defaultAgent, requestSettings } from './settings.js';
 import type { SandboxStore } from './store.js';
 import type { AgentTerminals } from './terminals.js';
 import type { TreeNode } from './treeModel.js';
@@ -127,12 +127,15 @@ async function runAgent(services: Services, agentId: AgentId, arg?: unknown): Pr
   services.terminals.attach(prepared.sandbox.name, agentId, { workspaceName: folder.name });
 }
 
-export function registerCommands(services: Services): vscode.Disposable[] {
+export type CommandHandler = (...args: any[]) => Promise<void>;
+
+/** The handlers of the contributed commands, by id (extension.ts registers them at activation). */
+export function commandHandlers(services: Services): Map<string, CommandHandler> {
   const { store, terminals, log } = services;
-  const cmd = <A extends unknown[]>(id: string, fn: (...args: A) => Promise<unknown> | unknown) => vscode.commands.registerCommand(id, guarded(services, fn));
+  const cmd = <A extends unknown[]>(id: string, fn: (...args: A) => Promise<unknown> | unknown): [string, CommandHandler] => [id, guarded(services, fn) as CommandHandler];
 
   const agentCommands: [string, AgentId][] = [['paddock.runClaude', 'claude'], ['paddock.runGemini', 'gemini'], ['paddock.runCodex', 'codex'], ['paddock.openShell', 'shell']];
-  return [
+  return new Map([
     ...agentCommands.map(([id, agent]) => cmd(id, (arg?: unknown) => runAgent(services, agent, arg))),
 
     cmd('paddock.createSandbox', async (arg?: unknown) => {
@@ -267,13 +270,7 @@ export function registerCommands(services: Services): vscode.Disposable[] {
       const picked = await vscode.window.showQuickPick(items, { placeHolder: folder ? `Paddock: ${folder.name}` : 'Paddock' });
       if (picked) await picked.run();
     }),
-  ];
-}
-
-/** The folder of the active editor, else the first folder. */
-export function currentFolder(): vscode.WorkspaceFolder | undefined {
-  const editor = vscode.window.activeTextEditor;
-  return (editor && vscode.workspace.getWorkspaceFolder(editor.document.uri)) ?? vscode.workspace.workspaceFolders?.[0];
+  ]);
 }
 
 const DEFAULT_POLICY_TEXT = `# Paddock sandbox policy. Every key is optional; what is left out keeps its safe default.

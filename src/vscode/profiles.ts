@@ -1,15 +1,16 @@
 import * as vscode from 'vscode';
 import { AGENT_IDS, agentArgv, getAgent } from '../core/agents.js';
 import { PaddockError } from '../core/errors.js';
-import { currentFolder, prepareWithProgress, type Services } from './commands.js';
+import { prepareWithProgress, type Services } from './commands.js';
+import { currentFolder } from './settings.js';
 import { SandboxPseudoterminal, terminalName } from './terminals.js';
 
 /**
  * Terminal profiles ("Claude (sandboxed)", ...) in the terminal's + menu: the terminal opens at
  * once and prepares the sandbox of the current folder (create or reuse, start) before attaching.
  */
-export function registerTerminalProfiles(services: Services): vscode.Disposable[] {
-  return AGENT_IDS.map((id) => vscode.window.registerTerminalProfileProvider(`paddock.profile.${id}`, {
+export function terminalProfileProviders(services: Services): Map<string, vscode.TerminalProfileProvider> {
+  return new Map(AGENT_IDS.map((id) => [`paddock.profile.${id}`, {
     provideTerminalProfile() {
       const agent = getAgent(id);
       const folder = currentFolder();
@@ -21,5 +22,5 @@ export function registerTerminalProfiles(services: Services): vscode.Disposable[
       });
       return new vscode.TerminalProfile({ name: terminalName(agent, folder?.name), pty, iconPath: new vscode.ThemeIcon(id === 'shell' ? 'terminal' : 'robot') });
     },
-  }));
+  }]));
 }

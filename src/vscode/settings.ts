@@ -50,3 +50,9 @@ export function requestSettings(folder: vscode.Uri): Pick<SandboxRequest, 'runti
     caCertificates: ca && ca.length ? ca : undefined,
   };
 }
+
+/** The folder of the active editor, else the first folder. */
+export function currentFolder(): vscode.WorkspaceFolder | undefined {
+  const editor = vscode.window.activeTextEditor;
+  return (editor && vscode.workspace.getWorkspaceFolder(editor.document.uri)) ?? vscode.workspace.workspaceFolders?.[0];
+}

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { currentFolder } from './commands.js';
-import type { SandboxStore } from './store.js';
+import { currentFolder } from './settings.js';
+import type { SandboxSource } from './source.js';
 import { workspaceSummary } from './treeModel.js';
 
 /** The active workspace's sandbox state; a click offers the actions (paddock.showActions). */
@@ -8,7 +8,7 @@ export class SandboxStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('paddock.status', vscode.StatusBarAlignment.Left, 50);
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly store: SandboxStore) {
+  constructor(private readonly store: SandboxSource) {
     this.item.name = 'Paddock';
     this.item.command = 'paddock.showActions';
     this.disposables.push(store.onDidChange(() => this.update()), vscode.window.onDidChangeActiveTextEditor(() => this.update()));

@@ -3,9 +3,8 @@ import { describeError } from '../core/errors.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import { watchSandboxEvents, type SandboxEventWatch } from '../engine/events.js';
 import { loadViews } from './loadViews.js';
+import type { EngineState, SandboxSource } from './source.js';
 import type { SandboxView } from './treeModel.js';
-
-export type EngineState = 'connecting' | 'ready' | 'unreachable';
 
 /**
  * The refresh manager: one place that knows the sandboxes. Docker is the source of truth; this
@@ -13,7 +12,7 @@ export type EngineState = 'connecting' | 'ready' | 'unreachable';
  * one reload), reloads after a reconnect (the stream cannot replay what was missed while the
  * engine was away), and never polls.
  */
-export class SandboxStore implements vscode.Disposable {
+export class SandboxStore implements SandboxSource, vscode.Disposable {
   private engineValue: SandboxEngine;
   private watch?: SandboxEventWatch;
   private timer?: NodeJS.Timeout;

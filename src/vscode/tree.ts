@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { SandboxStore } from './store.js';
+import type { SandboxSource } from './source.js';
 import { buildTree, type TreeNode } from './treeModel.js';
 
 /** The Sandboxes view: nodes from treeModel.ts, data from the store (which follows Docker events). */
@@ -11,7 +11,7 @@ export class SandboxTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
   private ticker?: NodeJS.Timeout;
   private showAll = false;
 
-  constructor(private readonly store: SandboxStore) {
+  constructor(private readonly store: SandboxSource) {
     this.disposables.push(
       store.onDidChange(() => this.rebuild()),
       vscode.workspace.onDidChangeWorkspaceFolders(() => this.rebuild()),

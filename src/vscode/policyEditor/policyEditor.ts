@@ -103,7 +103,7 @@ export class PolicyEditorProvider implements vscode.CustomTextEditorProvider {
 }
 
 /** Opens the policy editor on the workspace's policy file (creating the file from the defaults' outline when asked). */
-async function openPolicyEditor(arg?: unknown): Promise<void> {
+export async function openPolicyEditor(arg?: unknown): Promise<void> {
   let uri: vscode.Uri | undefined;
   if (arg instanceof vscode.Uri && arg.path.endsWith('/.paddock/policy.yaml')) uri = arg;
   if (!uri) {

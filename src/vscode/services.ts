@@ -1,0 +1,54 @@
+// The heavy half of the extension (engine, policy schema, drift, policy editor), loaded right
+// after activation by extension.ts. It registers nothing that package.json contributes: it hands
+// back handlers, and extension.ts (which registered every contribution at activation) delegates.
+import * as vscode from 'vscode';
+import { describeError } from '../core/errors.js';
+import { SandboxEngine } from '../engine/engine.js';
+import { commandHandlers, type CommandHandler, type Services } from './commands.js';
+import { DriftDiagnostics } from './drift/diagnostics.js';
+import { OPEN_POLICY_EDITOR_COMMAND, openPolicyEditor, PolicyEditorProvider, POLICY_EDITOR_VIEW_TYPE } from './policyEditor/policyEditor.js';
+import { terminalProfileProviders } from './profiles.js';
+import { ENGINE_SETTINGS, endpointInputs } from './settings.js';
+import type { DeferredSandboxSource } from './source.js';
+import { SandboxStore } from './store.js';
+import { AgentTerminals } from './terminals.js';
+
+export interface LoadedServices {
+  readonly commands: ReadonlyMap<string, CommandHandler>;
+  readonly terminalProfiles: ReadonlyMap<string, vscode.TerminalProfileProvider>;
+  readonly customEditors: ReadonlyMap<string, vscode.CustomTextEditorProvider>;
+}
+
+export function startServices(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, source: DeferredSandboxSource): LoadedServices {
+  const logs = vscode.window.createOutputChannel('Paddock Sandbox Logs');
+  const makeEngine = () => {
+    try {
+      return SandboxEngine.connect(endpointInputs());
+    } catch (err) {
+      // A broken dockerHost/dockerContext setting: say so, and fall back to the default engine.
+      log.error(`${describeError(err)} Using the default engine.`);
+      return SandboxEngine.connect({});
+    }
+  };
+  const store = new SandboxStore(makeEngine, log);
+  const terminals = new AgentTerminals(() => store.engine);
+  const services: Services = { store, terminals, log, logs };
+  source.attach(store);
+
+  const commands = commandHandlers(services);
+  commands.set(OPEN_POLICY_EDITOR_COMMAND, (arg?: unknown) => openPolicyEditor(arg));
+  context.subscriptions.push(
+    logs, store, terminals,
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (ENGINE_SETTINGS.some((s) => e.affectsConfiguration(s))) store.reconnect();
+    }),
+    // Drift warnings in agent configs and the policy, with quick fixes (their command is registered there).
+    ...new DriftDiagnostics(store, log).start(),
+  );
+  store.start();
+  return {
+    commands,
+    terminalProfiles: terminalProfileProviders(services),
+    customEditors: new Map([[POLICY_EDITOR_VIEW_TYPE, new PolicyEditorProvider(context.extensionUri, log)]]),
+  };
+}
