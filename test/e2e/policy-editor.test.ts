@@ -137,13 +137,25 @@ tier: moderate   # strict | moderate | permissive
       await save(page);
       await waitForText(read, POLICY, page, 'the saved policy after undo (byte for byte the original)');
 
-      // 5. Broken YAML on disk: a clear error instead of the tables, with a button to the text.
+      // 5. Network: allowing one more host in a file without a network section keeps the default hosts.
+      const hostInput = ed.locator('[data-testid="allow-input"] input');
+      await hostInput.fill('api.internal:8443');
+      await hostInput.press('Enter');
+      await ed.locator('[data-testid="allow-list"] .chip', { hasText: 'api.internal:8443' }).waitFor({ timeout: 30_000 });
+      await ed.locator('[data-testid="allow-list"]').scrollIntoViewIfNeeded();
+      await wb.screenshot('policy-editor-05-network-host-added');
+      await save(page);
+      const withHost = await waitForText(read, /api\.internal:8443/, page, 'the saved policy');
+      assert.ok(withHost.startsWith(POLICY), 'the existing text is untouched; the section is appended');
+      assert.match(withHost, /network:\n  allow:\n    - "api\.anthropic\.com"\n[\s\S]*    - "api\.internal:8443"\n$/);
+
+      // 6. Broken YAML on disk: a clear error instead of the tables, with a button to the text.
       writeFileSync(policyFile, `${POLICY}network: [unclosed\n`);
       const error = ed.locator('[data-testid="syntax-error"]');
       await error.waitFor({ timeout: 60_000 });
       assert.match(await error.innerText(), /not valid YAML[\s\S]*line 8, column 1: Flow sequence .* end with a \]/);
       assert.equal(await ed.locator('[data-testid="hide-table"]').count(), 0);
-      await wb.screenshot('policy-editor-05-invalid-yaml');
+      await wb.screenshot('policy-editor-06-invalid-yaml');
       await ed.locator('[data-testid="open-text-error"]').click();
       const textEditor = page.locator('.editor-instance .monaco-editor .view-lines');
       await textEditor.filter({ hasText: 'network: [unclosed' }).waitFor({ timeout: 30_000 });
@@ -154,7 +166,7 @@ tier: moderate   # strict | moderate | permissive
       assert.match(await problem.first().innerText(), /Paddock[\s\S]*\[Ln 8, Col 1\]/);
       // The text editor of the policy offers the policy editor in its title bar.
       assert.ok(await page.locator('.editor-actions .action-label[aria-label="Open Policy Editor"]').count(), 'title bar button');
-      await wb.screenshot('policy-editor-06-text-editor');
+      await wb.screenshot('policy-editor-07-text-editor');
       assert.deepEqual(cspViolations, []);
     } catch (err) {
       await wb.screenshot('policy-editor-failure').catch(() => {});

@@ -33,6 +33,7 @@ export class DriftDiagnostics implements vscode.Disposable, vscode.CodeActionPro
   private readonly placed = new Map<string, PlacedFinding[]>();
   private readonly filesOfFolder = new Map<string, Set<string>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly due = new Map<string, number>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
   private readonly disposables: vscode.Disposable[] = [];
@@ -40,11 +41,15 @@ export class DriftDiagnostics implements vscode.Disposable, vscode.CodeActionPro
   /** Fires with a folder path after its diagnostics were replaced. */
   readonly onDidUpdate = this.changed.event;
 
-  constructor(private readonly store: SandboxStore, private readonly log: vscode.LogOutputChannel, private readonly debounceMs = 400) {}
+  /**
+   * @param debounceMs wait after an edit of a config or the policy (the user is looking at it)
+   * @param churnDebounceMs wait after other file events (builds write many files; each run reads the tree)
+   */
+  constructor(private readonly store: SandboxStore, private readonly log: vscode.LogOutputChannel, private readonly debounceMs = 400, private readonly churnDebounceMs = 1500) {}
 
   start(): vscode.Disposable[] {
     const watcher = vscode.workspace.createFileSystemWatcher('**/*');
-    const onFile = (uri: vscode.Uri) => { if (!NOISE.test(uri.path)) this.scheduleFor(uri); };
+    const onFile = (uri: vscode.Uri) => { if (!NOISE.test(uri.path)) this.scheduleFor(uri, CONFIG_FILE.test(uri.path) ? this.debounceMs : this.churnDebounceMs); };
     this.disposables.push(
       watcher, watcher.onDidCreate(onFile), watcher.onDidDelete(onFile),
       // Content changes matter for configs (rules) and for any file (a credential typed in).
@@ -68,17 +73,23 @@ export class DriftDiagnostics implements vscode.Disposable, vscode.CodeActionPro
     for (const f of vscode.workspace.workspaceFolders ?? []) if (f.uri.scheme === 'file') this.schedule(f.uri.fsPath);
   }
 
-  private scheduleFor(uri: vscode.Uri): void {
+  private scheduleFor(uri: vscode.Uri, delayMs = this.debounceMs): void {
     const folder = vscode.workspace.getWorkspaceFolder(uri);
-    if (folder?.uri.scheme === 'file') this.schedule(folder.uri.fsPath);
+    if (folder?.uri.scheme === 'file') this.schedule(folder.uri.fsPath, delayMs);
   }
 
-  private schedule(folder: string): void {
+  private schedule(folder: string, delayMs = this.debounceMs): void {
+    // At most one run per delay: a run already due is not pushed back by more events (so a long build or
+    // steady typing still gets updates), and slow churn does not delay a run due sooner.
+    const due = this.due.get(folder);
+    if (due !== undefined && due <= Date.now() + delayMs) return;
     clearTimeout(this.timers.get(folder));
+    this.due.set(folder, Date.now() + delayMs);
     this.timers.set(folder, setTimeout(() => {
       this.timers.delete(folder);
+      this.due.delete(folder);
       void this.refresh(folder);
-    }, this.debounceMs));
+    }, delayMs));
   }
 
   /** Recomputes one folder now; a request during a run makes one more run after it. */
