@@ -57,7 +57,8 @@ describe('VS Code: drift diagnostics and quick fixes', { timeout: 600_000 }, () 
       'config/app.secret': 'the app reads this at start\n',
       'src/index.ts': 'export {};\n',
     }, 'paddock-e2e-drift-');
-    wb = await openWorkbench(ws, packageExtension(out));
+    // VS Code in a browser saves after a delay by default; desktop VS Code (and this test) saves on request.
+    wb = await openWorkbench(ws, packageExtension(out), { 'files.autoSave': 'off' });
   });
 
   after(async () => {
@@ -118,6 +119,20 @@ describe('VS Code: drift diagnostics and quick fixes', { timeout: 600_000 }, () 
       assert.equal(await problems.locator('.monaco-list-row', { hasText: 'is denied here' }).count(), 0);
       assert.equal(readFileSync(join(ws, '.claude/settings.json'), 'utf8'), SETTINGS, 'the agent config itself is not touched');
       await wb.screenshot('drift-04-fixed');
+
+      // 5. Unsaved edits count: deleting the .env rule in the policy (not saved) flags "Read(./.env)" at once; undo clears it.
+      await openFile(page, '.paddock/policy.yaml');
+      const policyEditor = page.locator('.editor-instance .monaco-editor').first();
+      await policyEditor.locator('.view-line', { hasText: '"**/.env"' }).click();
+      await page.keyboard.press('Control+Shift+K');
+      await page.locator('.tab.active.dirty', { hasText: 'policy.yaml' }).waitFor({ timeout: 30_000 });
+      const envRow = problems.locator('.monaco-list-row', { hasText: '"Read(./.env)" is denied here' });
+      await envRow.first().waitFor({ timeout: 60_000 });
+      assert.match(await envRow.first().innerText(), /\[Ln 5, Col 7\]/);
+      assert.equal(readFileSync(policyFile, 'utf8'), `${POLICY}  - "config/app.secret"\n`, 'nothing saved');
+      await wb.screenshot('drift-04b-unsaved-policy-edit');
+      await page.keyboard.press('Control+Z');
+      await envRow.first().waitFor({ state: 'detached', timeout: 60_000 });
     } catch (err) {
       await wb.screenshot('drift-failure').catch(() => {});
       throw new Error(`${(err as Error).message}\n--- code-server log ---\n${wb.log().slice(-4000)}`);
@@ -137,7 +152,8 @@ describe('VS Code: a secret created after the sandbox, and the one-click recreat
     await paddockOk(['create', 'shell', ws]);
     mkdirSync(join(ws, 'late'));
     writeFileSync(join(ws, 'late/.env'), 'TOKEN=only-on-the-host\n');
-    wb = await openWorkbench(ws, packageExtension(out));
+    // VS Code in a browser saves after a delay by default; desktop VS Code (and this test) saves on request.
+    wb = await openWorkbench(ws, packageExtension(out), { 'files.autoSave': 'off' });
   });
 
   after(async () => {

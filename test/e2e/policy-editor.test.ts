@@ -63,7 +63,8 @@ describe('VS Code: the policy editor', { timeout: 600_000 }, () => {
       'src/index.ts': 'export {};\n',
     }, 'paddock-e2e-policy-');
     policyFile = join(ws, '.paddock/policy.yaml');
-    wb = await openWorkbench(ws, packageExtension(out));
+    // VS Code in a browser saves after a delay by default; desktop VS Code (and this test) saves on request.
+    wb = await openWorkbench(ws, packageExtension(out), { 'files.autoSave': 'off' });
   });
 
   after(async () => {
