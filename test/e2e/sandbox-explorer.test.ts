@@ -75,25 +75,37 @@ describe('VS Code: sandbox explorer, palette commands and agent terminal', { tim
       assert.match(afterLs, /ls exit 2/);
       await wb.screenshot('explorer-04-terminal-no-ssh');
 
-      // 5. Stop from the tree's context menu; the tree follows (Docker events, no polling).
+      // 5. Verify Isolation from the context menu: checked from inside the running sandbox.
+      await sandboxRow.click({ button: 'right' });
+      await chooseFromContextMenu(page, 'Verify Isolation');
+      const verified = page.locator('.notification-toast', { hasText: /passed all \d+ isolation checks/ });
+      await verified.waitFor({ timeout: 120_000 });
+      assert.match(await verified.innerText(), new RegExp(sandbox.name));
+      // For the screenshot: the progress toast gone, the result toast settled.
+      await page.locator('.notification-toast', { hasText: 'verifying' }).waitFor({ state: 'detached', timeout: 30_000 });
+      await page.waitForTimeout(500);
+      await wb.screenshot('explorer-05-verify-isolation');
+      await page.keyboard.press('Escape');
+
+      // 6. Stop from the tree's context menu; the tree follows (Docker events, no polling).
       await sandboxRow.click({ button: 'right' });
       await chooseFromContextMenu(page, 'Stop');
       await view.locator('.monaco-list-row', { hasText: /stopped/ }).first().waitFor({ timeout: 60_000 });
       assert.equal((await engine().list({ workspace: ws }))[0].status, 'stopped');
       await waitForTerminal(page, /exited with code/);
-      await wb.screenshot('explorer-05-stopped-from-context-menu');
+      await wb.screenshot('explorer-06-stopped-from-context-menu');
 
-      // 6. Remove (with confirmation): the tree is empty again and the container is gone.
+      // 7. Remove (with confirmation): the tree is empty again and the container is gone.
       await sandboxRow.click({ button: 'right' });
       await chooseFromContextMenu(page, 'Remove');
       const dialog = page.locator('.monaco-dialog-box');
       await dialog.waitFor();
       assert.match(await dialog.innerText(), /workspace .* is not touched/);
-      await wb.screenshot('explorer-06-remove-confirmation');
+      await wb.screenshot('explorer-07-remove-confirmation');
       await dialog.locator('.monaco-button', { hasText: /^Remove$/ }).click();
       await view.locator('.welcome-view-content', { hasText: 'No sandbox for this workspace yet' }).waitFor({ timeout: 60_000 });
       assert.deepEqual(await engine().list({ workspace: ws }), []);
-      await wb.screenshot('explorer-07-removed');
+      await wb.screenshot('explorer-08-removed');
     } catch (err) {
       await wb.screenshot('explorer-failure').catch(() => {});
       throw new Error(`${(err as Error).message}\n--- code-server log ---\n${wb.log().slice(-4000)}`);
