@@ -92,6 +92,8 @@ export class BridgeHttpServer {
     const sessionId = req.headers['mcp-session-id'];
     const existing = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
     if (existing) return existing.transport.handleRequest(req, res);
+    // A session this bridge does not know (it restarted): 404 tells the client to start a new one.
+    if (typeof sessionId === 'string') return this.fail(res, 404, 'Session not found: initialize a new session.');
     if (req.method !== 'POST') return this.fail(res, 400, 'No valid session: initialize first.');
     const body = await readJson(req);
     if (!isInitializeRequest(body)) return this.fail(res, 400, 'No valid session: initialize first.');

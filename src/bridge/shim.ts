@@ -55,7 +55,9 @@ async function main(): Promise<void> {
     await t.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
   };
 
+  let pending = 0;
   stdio.onmessage = (message) => {
+    pending++;
     void (async () => {
       if (isJSONRPCRequest(message) && message.method === 'initialize') initialize = message;
       try {
@@ -72,14 +74,24 @@ async function main(): Promise<void> {
           }
         }
         if (isJSONRPCRequest(message)) {
-          const detail = (err as any)?.cause?.code === 'ENOENT' || (err as any)?.cause?.code === 'ECONNREFUSED' || /ENOENT|ECONNREFUSED|fetch failed/.test(String((err as any)?.message)) ? NOT_RUNNING : `Paddock bridge: ${(err as Error)?.message ?? err}`;
+          const detail = (err as Error)?.message === NOT_RUNNING ? NOT_RUNNING : (err as any)?.cause?.code === 'ENOENT' || (err as any)?.cause?.code === 'ECONNREFUSED' || /ENOENT|ECONNREFUSED|fetch failed/.test(String((err as any)?.message)) ? NOT_RUNNING : `Paddock bridge: ${(err as Error)?.message ?? err}`;
           await stdio.send({ jsonrpc: '2.0', id: message.id, error: { code: -32000, message: detail } });
         }
       }
-    })();
+    })().finally(() => { pending--; });
   };
-  stdio.onclose = () => { void http?.close().finally(() => process.exit(0)); if (!http) process.exit(0); };
+  // The agent closed our stdin: the session is over (StdioServerTransport does not watch for EOF).
+  const finish = () => {
+    // Answers still on their way are delivered first.
+    const wait = (tries: number): void => {
+      if (pending > 0 && tries > 0) { setTimeout(() => wait(tries - 1), 50); return; }
+      void Promise.resolve(http?.close()).catch(() => {}).finally(() => process.exit(0));
+    };
+    wait(600);
+  };
+  stdio.onclose = finish;
   await stdio.start();
+  process.stdin.once('end', () => setTimeout(finish, 50));
 }
 
 main().catch((err) => {

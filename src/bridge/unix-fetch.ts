@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
 
 /**
  * A `fetch` over a Unix socket, for the SDK's Streamable HTTP client transport (Node's own fetch
@@ -19,7 +19,7 @@ export function unixFetch(socketPath: string): (url: string | URL, init?: Reques
       }
       const noBody = [101, 204, 205, 304].includes(status) || init.method === 'HEAD';
       if (noBody) res.resume();
-      resolve(new Response(noBody ? null : (Readable.toWeb(res) as unknown as ReadableStream), { status, statusText: res.statusMessage, headers: responseHeaders }));
+      resolve(new Response(noBody ? null : webStream(res), { status, statusText: res.statusMessage, headers: responseHeaders }));
     });
     const signal = init.signal;
     if (signal) {
@@ -31,5 +31,22 @@ export function unixFetch(socketPath: string): (url: string | URL, init?: Reques
     req.on('error', reject);
     if (init.body !== undefined && init.body !== null) req.end(typeof init.body === 'string' ? init.body : Buffer.from(init.body as ArrayBuffer));
     else req.end();
+  });
+}
+
+/** Readable.toWeb() on Node 18 throws "Controller is already closed" when a response closes after its end. */
+function webStream(res: IncomingMessage): ReadableStream<Uint8Array> {
+  let done = false;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      res.on('data', (chunk: Buffer) => { if (!done) controller.enqueue(new Uint8Array(chunk)); });
+      res.on('end', () => { if (!done) { done = true; controller.close(); } });
+      res.on('error', (err) => { if (!done) { done = true; controller.error(err); } });
+      res.on('close', () => { if (!done) { done = true; controller.close(); } });
+    },
+    cancel() {
+      done = true;
+      res.destroy();
+    },
   });
 }
