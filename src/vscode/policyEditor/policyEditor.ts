@@ -20,14 +20,6 @@ export const OPEN_POLICY_EDITOR_COMMAND = 'paddock.openPolicyEditor';
 export class PolicyEditorProvider implements vscode.CustomTextEditorProvider {
   constructor(private readonly extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel, private readonly previewDelayMs = 200) {}
 
-  static register(extensionUri: vscode.Uri, log: vscode.LogOutputChannel): vscode.Disposable[] {
-    const provider = new PolicyEditorProvider(extensionUri, log);
-    return [
-      vscode.window.registerCustomEditorProvider(POLICY_EDITOR_VIEW_TYPE, provider, { supportsMultipleEditorsPerDocument: true }),
-      vscode.commands.registerCommand(OPEN_POLICY_EDITOR_COMMAND, (arg?: unknown) => openPolicyEditor(arg)),
-    ];
-  }
-
   async resolveCustomTextEditor(document: vscode.TextDocument, panel: vscode.WebviewPanel): Promise<void> {
     const mediaRoot = vscode.Uri.joinPath(this.extensionUri, 'media', 'policy-editor');
     panel.webview.options = { enableScripts: true, localResourceRoots: [mediaRoot] };
