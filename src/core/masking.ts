@@ -60,6 +60,14 @@ export const RULES: readonly Rule[] = [
   },
 ];
 
+/**
+ * Literals that every rule above needs somewhere in its match. Text without any of them is
+ * released untouched after one scan, and only lines that have one go through all the rules:
+ * that keeps masking fast on the ordinary bulk of logs. Keep in sync with RULES (a unit test checks).
+ */
+const TRIGGER_SOURCE = String.raw`a(?:uthorization|pi[_-]?key|pikey|ccess[_-]?key|uth[_-]?key|kia|sia|gpa|ida|roa|ipa|npa|nva|iza)|b(?:earer|asic)|credential|e(?:yj|ncryption[_-]?key)|g(?:h[pousr]_|ithub_pat_|lpat-)|p(?:ass(?:w|phrase)|wd|rivate[_-]?key)|s(?:k-|ecret|ession[_-]?key|igning[_-]?key)|token|xox|npm_|_(?:live|test)_|:\/\/`;
+
+export const TRIGGER = new RegExp(TRIGGER_SOURCE);
 const PEM_BEGIN = /-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----/;
 const PEM_END = /-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----/;
 
@@ -95,7 +103,15 @@ export class Masker {
     const known = [...new Set([...(options.knownSecrets ?? [])].map((s) => s.trim()).filter((s) => s.length >= MIN_KNOWN_SECRET_LENGTH))]
       .sort((a, b) => b.length - a.length);
     this.rules = [...(known.length ? [{ name: 'known-secret', re: new RegExp(known.map(escapeRegExp).join('|'), 'g') }] : []), ...RULES];
+    // Lower-case literals, matched against lower-cased text: a case-sensitive scan is several times faster.
+    const source = [TRIGGER_SOURCE, ...known.map((k) => escapeRegExp(k.toLowerCase()))].join('|');
+    this.trigger = new RegExp(source, 'g');
+    this.triggerAnyCase = new RegExp(source, 'gi');
   }
+
+  private readonly trigger: RegExp;
+  /** For text whose lower-case form has another length (some Unicode letters), offsets must stay the same. */
+  private readonly triggerAnyCase: RegExp;
 
   /** Masks a complete text. */
   mask(text: string, stats?: MaskStats): string {
@@ -108,8 +124,30 @@ export class Masker {
     return new StreamMasker(this, stats);
   }
 
-  /** Masks text that is known to be complete (no PEM handling; used by StreamMasker). */
+  /** Masks text that is known to be complete (no PEM handling; used by StreamMasker). Only lines with a trigger are worked on. */
   maskComplete(text: string, stats: MaskStats): string {
+    const lower = text.toLowerCase();
+    const sameLength = lower.length === text.length;
+    const trigger = sameLength ? this.trigger : this.triggerAnyCase;
+    const scan = sameLength ? lower : text;
+    trigger.lastIndex = 0;
+    let m = trigger.exec(scan);
+    if (!m) return text;
+    let out = '';
+    let pos = 0;
+    while (m) {
+      const start = text.lastIndexOf('\n', m.index) + 1;
+      let end = text.indexOf('\n', m.index);
+      if (end < 0) end = text.length;
+      out += text.slice(pos, start) + this.maskLine(text.slice(start, end), stats);
+      pos = end;
+      trigger.lastIndex = end;
+      m = trigger.exec(scan);
+    }
+    return out + text.slice(pos);
+  }
+
+  private maskLine(text: string, stats: MaskStats): string {
     let out = text;
     for (const rule of this.rules) {
       rule.re.lastIndex = 0;
@@ -166,7 +204,7 @@ export class StreamMasker {
         this.inPem = false;
         continue;
       }
-      const begin = PEM_BEGIN.exec(this.pending);
+      const begin = this.pending.includes('-----BEGIN') ? PEM_BEGIN.exec(this.pending) : null;
       if (begin) {
         out += this.masker.maskComplete(this.pending.slice(0, begin.index), this.stats) + PEM_MASK;
         this.stats.count++;
