@@ -10,7 +10,7 @@ import { verifySandbox } from '../engine/verify.js';
 import { currentFolder, defaultAgent, requestSettings } from './settings.js';
 import type { SandboxStore } from './store.js';
 import type { AgentTerminals } from './terminals.js';
-import type { TreeNode } from './treeModel.js';
+import { isInside, type TreeNode } from './treeModel.js';
 
 export interface Services {
   readonly store: SandboxStore;
@@ -254,7 +254,7 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
 
     cmd('paddock.showActions', async () => {
       const folder = currentFolder();
-      const mine = store.sandboxes.map((v) => v.details).filter((d) => folder && d.workspace.startsWith(folder.uri.fsPath));
+      const mine = store.sandboxes.map((v) => v.details).filter((d) => folder && isInside(d.workspace, folder.uri.fsPath));
       type Item = vscode.QuickPickItem & { run: () => Thenable<unknown> };
       const items: Item[] = [
         ...mine.filter((d) => d.status === 'running').map((d) => ({ label: `$(terminal) Open Terminal: ${d.agent}`, description: d.name, run: () => vscode.commands.executeCommand('paddock.attach', { sandbox: d }) })),

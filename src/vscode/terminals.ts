@@ -33,6 +33,11 @@ export class SandboxPseudoterminal implements vscode.Pseudoterminal {
   /** Fires with the sandbox name once attached (for the manager's bookkeeping). */
   readonly attached = new vscode.EventEmitter<string>();
 
+  /** Attached and the agent still running (an ended one waits for a key to close). */
+  get live(): boolean {
+    return !this.closed && this.exitCode === undefined;
+  }
+
   constructor(private readonly engine: () => SandboxEngine, private readonly resolveTarget: (write: (line: string) => void) => Promise<TerminalTarget>) {}
 
   open(dimensions: vscode.TerminalDimensions | undefined): void {
@@ -87,7 +92,7 @@ export class SandboxPseudoterminal implements vscode.Pseudoterminal {
 
 /** Opens agent terminals and reuses an open one for the same sandbox and agent. */
 export class AgentTerminals implements vscode.Disposable {
-  private readonly open = new Map<vscode.Terminal, string>();
+  private readonly open = new Map<vscode.Terminal, { sandbox: string; pty: SandboxPseudoterminal }>();
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly engine: () => SandboxEngine) {
@@ -96,7 +101,7 @@ export class AgentTerminals implements vscode.Disposable {
       // Terminals from the + menu (profiles) learn their sandbox only once it is prepared.
       vscode.window.onDidOpenTerminal((t) => {
         const pty = (t.creationOptions as vscode.ExtensionTerminalOptions).pty;
-        if (pty instanceof SandboxPseudoterminal) pty.attached.event((name) => this.open.set(t, name));
+        if (pty instanceof SandboxPseudoterminal) pty.attached.event((sandbox) => this.open.set(t, { sandbox, pty }));
       }),
     );
   }
@@ -105,8 +110,9 @@ export class AgentTerminals implements vscode.Disposable {
   attach(sandbox: string, agentId: string, options: { autoApprove?: boolean; reuse?: boolean; workspaceName?: string } = {}): vscode.Terminal {
     const key = `${sandbox}`;
     if (options.reuse !== false) {
-      for (const [terminal, k] of this.open) {
-        if (k === key && terminal.exitStatus === undefined) {
+      for (const [terminal, entry] of this.open) {
+        // A terminal whose agent ended (say the sandbox was stopped) is not reused: attach anew.
+        if (entry.sandbox === key && entry.pty.live && terminal.exitStatus === undefined) {
           terminal.show();
           return terminal;
         }
@@ -116,14 +122,14 @@ export class AgentTerminals implements vscode.Disposable {
     const argv = agentArgv(agent, [], options.autoApprove ?? true);
     const pty = new SandboxPseudoterminal(this.engine, async () => ({ sandbox, agent, argv }));
     const terminal = vscode.window.createTerminal({ name: terminalName(agent, options.workspaceName), pty, iconPath: new vscode.ThemeIcon(agent.id === 'shell' ? 'terminal' : 'robot') });
-    this.open.set(terminal, key);
+    this.open.set(terminal, { sandbox: key, pty });
     terminal.show();
     return terminal;
   }
 
   /** Terminals attached to this sandbox (to close them when it is removed). */
   terminalsOf(sandbox: string): vscode.Terminal[] {
-    return [...this.open].filter(([, k]) => k === sandbox).map(([t]) => t);
+    return [...this.open].filter(([, e]) => e.sandbox === sandbox).map(([t]) => t);
   }
 
   dispose(): void {

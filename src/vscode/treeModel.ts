@@ -87,7 +87,8 @@ function templateOf(image: string): string {
   return m ? (m[1] === 'custom' ? 'workspace Dockerfile' : m[1]) : image;
 }
 
-function isInside(path: string, folder: string): boolean {
+/** Whether `path` is `folder` or inside it ("/w/web-old" is not inside "/w/web"). */
+export function isInside(path: string, folder: string): boolean {
   const rel = relative(folder, path);
   return rel === '' || (!!rel && !rel.startsWith('..') && !rel.startsWith(sep) && !/^[a-zA-Z]:/.test(rel));
 }

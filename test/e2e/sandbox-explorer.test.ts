@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cleanup, engine } from '../support/sandbox.js';
-import { ARTIFACTS, chooseFromContextMenu, demoWorkspace, openWorkbench, packageExtension, runCommand, sandboxesView, waitForTerminal, widenSideBar, type Workbench } from './support/workbench.js';
+import { ARTIFACTS, chooseFromContextMenu, demoWorkspace, openWorkbench, packageExtension, runCommand, sandboxesView, terminalText, waitForTerminal, widenSideBar, type Workbench } from './support/workbench.js';
 
 describe('VS Code: sandbox explorer, palette commands and agent terminal', { timeout: 900_000 }, () => {
   let ws: string;
@@ -94,6 +94,21 @@ describe('VS Code: sandbox explorer, palette commands and agent terminal', { tim
       assert.equal((await engine().list({ workspace: ws }))[0].status, 'stopped');
       await waitForTerminal(page, /exited with code/);
       await wb.screenshot('explorer-06-stopped-from-context-menu');
+
+      // Start it again from the menu; clicking it opens a fresh terminal (the ended one is not reused).
+      await sandboxRow.click({ button: 'right' });
+      await chooseFromContextMenu(page, 'Start');
+      await view.locator('.monaco-list-row', { hasText: /running/ }).first().waitFor({ timeout: 60_000 });
+      await sandboxRow.click();
+      let fresh = '';
+      for (let i = 0; i < 300; i++) {
+        fresh = await terminalText(page);
+        if (!/exited with code/.test(fresh) && /agent@paddock-shell:.*\$$/m.test(fresh)) break;
+        await page.waitForTimeout(200);
+      }
+      assert.doesNotMatch(fresh, /exited with code/, 'the ended terminal was shown instead of a new one');
+      assert.match(fresh, /agent@paddock-shell:.*\$$/m);
+      await wb.screenshot('explorer-06b-restarted-fresh-terminal');
 
       // 7. Remove (with confirmation): the tree is empty again and the container is gone.
       await sandboxRow.click({ button: 'right' });
