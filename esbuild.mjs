@@ -2,10 +2,13 @@
 import { build } from 'esbuild';
 
 const common = { bundle: true, platform: 'node', mainFields: ['module', 'main'], target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning',
-  // optional native helpers of ssh2 (used only for ssh:// engines) are loaded lazily
-  external: ['cpu-features', './crypto/build/Release/sshcrypto.node'],
+  external: [],
   // jsonc-parser's UMD build loads its parts with a dynamic require that bundles cannot follow.
-  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' } };
+  alias: {
+    'jsonc-parser': 'jsonc-parser/lib/esm/main.js',
+    // never called by Paddock; see build/unavailable.js
+    'ssh2': './build/unavailable.js', '@grpc/grpc-js': './build/unavailable.js', '@grpc/proto-loader': './build/unavailable.js',
+  } };
 
 await Promise.all([
   build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' }),
