@@ -202,6 +202,12 @@ describe('in a sandbox: paddock-mcp, agent configs, audit', () => {
     assert.match(r.stdout, /bridge is not running.*paddock bridge serve/);
   });
 
+  it('paddock run hosts the bridge for the session, and stops it afterwards', async () => {
+    const r = await paddockOk(['run', 'shell', ws, '--', '-c', 'test -S /run/paddock/bridge.sock && cat /run/paddock/endpoint']);
+    assert.match(r.stdout, /^unix:\/run\/paddock\/bridge\.sock$/m);
+    assert.ok(!existsSync(bridgePaths(sandbox).socket), 'the socket is gone after the session');
+  });
+
   it('removing the sandbox removes its bridge folder', async () => {
     const paths = bridgePaths(sandbox);
     assert.ok(existsSync(paths.dir));
