@@ -5,7 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { OWNER, REPO } from '../../support/sandbox.js';
 
@@ -13,7 +13,8 @@ const CACHE = process.env.PADDOCK_E2E_CACHE ?? join(homedir(), '.cache', 'paddoc
 const NODE22_BIN = join(CACHE, 'node22', 'node_modules', 'node', 'bin');
 export const CODE_SERVER = join(CACHE, 'code-server-4.104.0', 'node_modules', '.bin', 'code-server');
 export const CHROMIUM = process.env.PADDOCK_E2E_CHROMIUM ?? '/usr/bin/chromium';
-export const ARTIFACTS = join(REPO, process.env.PADDOCK_TEST_RESULTS ?? 'test-results', 'e2e');
+// resolve, not join: PADDOCK_TEST_RESULTS may be absolute (scripts/test.sh passes it through).
+export const ARTIFACTS = resolve(REPO, process.env.PADDOCK_TEST_RESULTS ?? 'test-results', 'e2e');
 
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
