@@ -190,6 +190,10 @@ export class BridgeService {
   }
 
   async searchLogs(c: TargetContainer, options: { pattern: string; context?: number; tail?: number; since?: string; ignoreCase?: boolean }, stats: MaskStats): Promise<string> {
+    // Nested quantifiers ("(a+)+") can take exponential time and would stall the bridge for everyone.
+    if (/\([^)]*[+*}][^)]*\)[+*{]/.test(options.pattern)) {
+      throw new BridgeDenied('pattern too costly', 'the pattern has a repeated group that itself repeats (like "(a+)+"), which can take exponential time.', 'simplify the pattern.');
+    }
     let re: RegExp;
     try {
       re = new RegExp(options.pattern, options.ignoreCase === false ? '' : 'i');
