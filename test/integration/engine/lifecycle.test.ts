@@ -71,7 +71,9 @@ describe('a sandbox, from create to rm', () => {
     assert.equal(inspect.HostConfig.Memory, 1024 ** 3);
     assert.equal(inspect.HostConfig.NanoCpus, 1.5e9);
     assert.equal(inspect.HostConfig.PidsLimit, 300);
-    const bindings = inspect.NetworkSettings.Ports['3000/tcp'];
+    // Docker publishes nothing from the sandbox's internal network: its egress proxy publishes the port and forwards it in.
+    const proxy = docker(['ps', '-q', '--filter', `label=dev.paddock.egress-for=${name}`]).stdout.trim();
+    const bindings = JSON.parse(docker(['inspect', proxy]).stdout)[0].NetworkSettings.Ports['3000/tcp'];
     assert.ok(bindings.length >= 1);
     for (const b of bindings) assert.equal(b.HostIp, '127.0.0.1');
     assert.ok(Number(bindings[0].HostPort) > 0);
