@@ -52,7 +52,7 @@ export function registerNetworkCommands(program: Command, ctx: NetworkCliContext
       const file = egressPaths(name).log;
       const keep = (e: EgressLogEntry) => !o.decision || e.decision === o.decision;
       const old = existsSync(`${file}.1`) ? readFileSync(`${file}.1`, 'utf8') : '';
-      const first = readNewLines(file, 0);
+      const first = readNewLines(file);
       let entries = parseEgressLog(old + first.text).filter(keep);
       if (tail !== undefined) entries = tail === 0 ? [] : entries.slice(-tail);
       if (!o.follow) {
@@ -65,11 +65,11 @@ export function registerNetworkCommands(program: Command, ctx: NetworkCliContext
         for (const e of list) process.stdout.write(`${o.json ? JSON.stringify(e) : formatEntry(e)}\n`);
       };
       print(entries);
-      let offset = first.next;
+      let cursor = first.next;
       await new Promise<void>((resolveDone) => {
         const timer = setInterval(() => {
-          const next = readNewLines(file, offset);
-          offset = next.next;
+          const next = readNewLines(file, cursor);
+          cursor = next.next;
           print(parseEgressLog(next.text).filter(keep));
         }, 250);
         const stop = () => { clearInterval(timer); resolveDone(); };

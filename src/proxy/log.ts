@@ -70,20 +70,27 @@ export function parseEgressLog(text: string): EgressLogEntry[] {
   return entries;
 }
 
-/** Reads bytes [from, end) of a file as text; returns the text and the new offset (only whole lines). */
-export function readNewLines(file: string, from: number): { text: string; next: number } {
-  if (!existsSync(file)) return { text: '', next: 0 };
-  const size = statSync(file).size;
-  if (size < from) from = 0; // rotated
-  if (size === from) return { text: '', next: from };
+/** Where a reader of a growing log is: a byte offset in one file (its inode tells a rotation). */
+export interface LogCursor {
+  readonly offset: number;
+  readonly ino?: number;
+}
+
+/** Reads what was appended since `cursor` (only whole lines); a rotated or truncated file is read from its start. */
+export function readNewLines(file: string, cursor: LogCursor = { offset: 0 }): { text: string; next: LogCursor } {
+  if (!existsSync(file)) return { text: '', next: { offset: 0 } };
+  const stat = statSync(file);
+  let from = cursor.offset;
+  if (stat.size < from || (cursor.ino !== undefined && stat.ino !== cursor.ino)) from = 0;
+  if (stat.size === from) return { text: '', next: { offset: from, ino: stat.ino } };
   const fd = openSync(file, 'r');
   try {
-    const buffer = Buffer.alloc(size - from);
+    const buffer = Buffer.alloc(stat.size - from);
     const read = readSync(fd, buffer, 0, buffer.length, from);
-    const text = buffer.subarray(0, read).toString('utf8');
-    const lastNewline = text.lastIndexOf('\n');
-    if (lastNewline < 0) return { text: '', next: from };
-    return { text: text.slice(0, lastNewline + 1), next: from + Buffer.byteLength(text.slice(0, lastNewline + 1)) };
+    const bytes = buffer.subarray(0, read);
+    const lastNewline = bytes.lastIndexOf(0x0a);
+    if (lastNewline < 0) return { text: '', next: { offset: from, ino: stat.ino } };
+    return { text: bytes.subarray(0, lastNewline + 1).toString('utf8'), next: { offset: from + lastNewline + 1, ino: stat.ino } };
   } finally {
     closeSync(fd);
   }
