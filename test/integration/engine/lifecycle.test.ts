@@ -81,6 +81,21 @@ describe('a sandbox, from create to rm', () => {
     assert.ok(inspect.HostConfig.SecurityOpt.includes('no-new-privileges:true'));
   });
 
+  it('a server in the sandbox answers on the published port, on the host\'s loopback', async () => {
+    const { ports } = JSON.parse((await paddockOk(['inspect', name, '--json'])).stdout);
+    const published = ports.find((p: any) => p.containerPort === 3000);
+    assert.ok(published?.hostPort > 0, JSON.stringify(ports));
+    // A tiny HTTP server on the sandbox's port 3000, left running in the background.
+    await paddockOk(['exec', name, '--', 'sh', '-c',
+      'nohup node -e "require(\'http\').createServer((q, r) => r.end(\'from-sandbox\')).listen(3000)" >/dev/null 2>&1 &']);
+    let body = '';
+    for (let i = 0; i < 50 && body !== 'from-sandbox'; i++) {
+      body = await fetch(`http://127.0.0.1:${published.hostPort}/`).then((r) => r.text(), () => '');
+      if (body !== 'from-sandbox') await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(body, 'from-sandbox');
+  });
+
   it('lists it with the documented JSON fields', async () => {
     const list = JSON.parse((await paddockOk(['ls', '--json'])).stdout) as any[];
     const mine = list.find((s) => s.name === name);
