@@ -3,6 +3,7 @@ import { Agent, createServer, request as httpRequest, type IncomingMessage, type
 import { connect as netConnect, type Socket } from 'node:net';
 import { decide, decideAddress, EgressRuleError, normalizeHost, splitHostPort, targetText, type EgressRules, type EgressTarget } from '../core/egress.js';
 import type { EgressLogEntry } from './log.js';
+import { MAX_CLIENT_HELLO, readClientHelloSni } from './sni.js';
 
 /**
  * The egress proxy of one sandbox: the only way out of its internal Docker network. It tunnels
@@ -221,11 +222,12 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
     let opened = false;
     let error: string | undefined;
     let logged = false;
+    let sniRefusal: string | undefined;
     const done = () => {
       if (logged) return;
       logged = true;
       options.log(entry({
-        method: 'CONNECT', host: targetText(target), port, decision: 'allow', rule: where.rule, address: where.address, status: opened ? 200 : 502,
+        method: 'CONNECT', host: targetText(target), port, decision: sniRefusal ? 'deny' : 'allow', rule: sniRefusal ?? where.rule, address: where.address, status: opened ? 200 : 502,
         bytesSent: upstream.bytesWritten, bytesReceived: upstream.bytesRead, durationMs: Date.now() - started, ...(error ? { error } : {}),
       }));
     };
@@ -233,9 +235,36 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
       opened = true;
       upstream.setTimeout(0);
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      if (head.length) upstream.write(head);
       upstream.pipe(client);
-      client.pipe(upstream);
+      // The client's first bytes are held until they show whether it speaks TLS to the host it named.
+      let pending = head;
+      const release = (): boolean => {
+        const hello = readClientHelloSni(pending);
+        if (hello.kind === 'need-more' && pending.length < MAX_CLIENT_HELLO) return false;
+        if (hello.kind === 'tls' && hello.serverName !== undefined && target.kind === 'name') {
+          let named: string | undefined;
+          try {
+            named = targetText(normalizeHost(hello.serverName));
+          } catch {
+            named = undefined;
+          }
+          if (named !== target.name) {
+            sniRefusal = `tls server name mismatch (${headerSafe(hello.serverName).slice(0, 100)})`;
+            client.destroy();
+            upstream.destroy();
+            return true;
+          }
+        }
+        if (pending.length) upstream.write(pending);
+        client.pipe(upstream);
+        return true;
+      };
+      if (pending.length && release()) return;
+      const onData = (chunk: Buffer) => {
+        pending = Buffer.concat([pending, chunk]);
+        if (release()) client.off('data', onData);
+      };
+      client.on('data', onData);
     });
     upstream.on('error', (err: any) => {
       error = err?.code ? `${err.code} ${where.address}:${port}` : err?.message ?? String(err);

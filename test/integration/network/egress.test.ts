@@ -129,6 +129,15 @@ describe('network egress', () => {
     assert.deepEqual(raw.stdout.trim().split('\n'), ['HTTP/1.1 400 Bad Request', 'HTTP/1.1 403 Forbidden', 'HTTP/1.1 400 Bad Request'], raw.stderr);
   });
 
+  it('cuts a tunnel to an allowed host whose TLS asks for a denied one (SNI fronting)', async () => {
+    // curl opens CONNECT allowed.test:443 but asks the server for blocked.test in its ClientHello.
+    const r = await sh('curl -sS -m 10 -k --connect-to blocked.test:443:allowed.test:443 https://blocked.test/');
+    assert.notEqual(r.code, 0);
+    assert.doesNotMatch(r.stdout, /hello from/);
+    const entries = JSON.parse((await paddockOk(['network', 'log', sb, '--json', '--decision', 'deny'])).stdout) as any[];
+    assert.ok(entries.some((e) => e.method === 'CONNECT' && e.host === 'allowed.test' && e.rule === 'tls server name mismatch (blocked.test)'), JSON.stringify(entries.slice(-3)));
+  });
+
   it('refuses an allowed name that resolves to a private address no address rule allows (DNS rebinding)', async () => {
     const r = await sh('curl -sS -m 10 -i http://rebind.test/');
     assert.match(r.stdout, /^HTTP\/1\.1 403/);

@@ -2,7 +2,8 @@
 // its lookup, as Docker's resolver gives them in a container. Raw sockets play the attacker.
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { connect, createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { compileEgressRules } from '../../../src/core/egress.js';
 import type { EgressLogEntry } from '../../../src/proxy/log.js';
@@ -14,6 +15,10 @@ describe('egress proxy (loopback)', () => {
   let origin: Server;
   let proxy: Server;
   let originPort: number;
+  // A TCP server that records what reaches it (TLS bytes included).
+  let recorder: TcpServer;
+  let recorderPort: number;
+  const received: Buffer[] = [];
   let proxyPort: number;
   const log: EgressLogEntry[] = [];
 
@@ -24,7 +29,10 @@ describe('egress proxy (loopback)', () => {
     });
     await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
     originPort = (origin.address() as AddressInfo).port;
-    const rules = compileEgressRules({ policy: 'deny', allow: ['allowed.test', 'rebind.test', `127.0.0.1:${originPort}`], deny: ['blocked.test'] });
+    recorder = createTcpServer((s) => { s.on('data', (c) => received.push(c)); s.on('error', () => {}); });
+    await new Promise<void>((r) => recorder.listen(0, '127.0.0.1', r));
+    recorderPort = (recorder.address() as AddressInfo).port;
+    const rules = compileEgressRules({ policy: 'deny', allow: ['allowed.test', 'rebind.test', `127.0.0.1:${originPort}`, `127.0.0.1:${recorderPort}`], deny: ['blocked.test'] });
     // rebind.test is allowed by name, but only 127.0.0.1 *on the origin's port* is allowed by address.
     proxy = createEgressProxy({
       sandbox: 'unit', rules, log: (e) => log.push(e),
@@ -36,7 +44,7 @@ describe('egress proxy (loopback)', () => {
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
     proxyPort = (proxy.address() as AddressInfo).port;
   });
-  after(() => { proxy.close(); origin.close(); proxy.closeAllConnections?.(); origin.closeAllConnections?.(); });
+  after(() => { proxy.close(); origin.close(); recorder.close(); proxy.closeAllConnections?.(); origin.closeAllConnections?.(); });
 
   /** Sends raw bytes to the proxy, returns everything it answers until it closes (or 2 s of silence). */
   const raw = (text: string) => new Promise<string>((resolve) => {
@@ -126,6 +134,41 @@ describe('egress proxy (loopback)', () => {
     const mapped = await raw(`CONNECT [::ffff:127.0.0.1]:9 HTTP/1.1\r\n\r\n`);
     assert.match(mapped, /^HTTP\/1\.1 403[\s\S]*X-Paddock-Rule: policy deny/);
     assert.equal(log.at(-1)!.host, '127.0.0.1');
+  });
+
+  /** Opens a CONNECT tunnel to allowed.test (the recorder) and starts TLS in it with `servername`. */
+  const tlsThroughTunnel = (servername: string) => new Promise<string>((resolve) => {
+    const socket = connect(proxyPort, '127.0.0.1');
+    socket.once('data', (answer) => {
+      const tls = tlsConnect({ socket, servername, rejectUnauthorized: false });
+      tls.on('error', () => {});
+      tls.on('close', () => resolve(answer.toString().split('\r\n')[0]));
+      setTimeout(() => tls.destroy(), 500);
+    });
+    socket.write(`CONNECT allowed.test:${recorderPort} HTTP/1.1\r\nHost: allowed.test:${recorderPort}\r\n\r\n`);
+  });
+
+  it('passes TLS whose server name is the host of the tunnel; cuts a tunnel whose TLS names another host', async () => {
+    // A tunnel is logged when it closes: wait for its line.
+    const next = async (run: () => Promise<string>) => {
+      const count = log.length;
+      const answer = await run();
+      for (let i = 0; i < 100 && log.length === count; i++) await new Promise((r) => setTimeout(r, 10));
+      return { answer, entry: log.at(-1)! };
+    };
+    received.length = 0;
+    let r = await next(() => tlsThroughTunnel('allowed.test'));
+    assert.equal(r.answer, 'HTTP/1.1 200 Connection Established');
+    assert.ok(Buffer.concat(received).includes(Buffer.from('allowed.test')), 'the ClientHello reached the server');
+    assert.equal(r.entry.decision, 'allow');
+    received.length = 0;
+    r = await next(() => tlsThroughTunnel('BLOCKED.test'));
+    assert.equal(r.answer, 'HTTP/1.1 200 Connection Established');
+    assert.equal(Buffer.concat(received).length, 0, 'no byte of the ClientHello reached the server');
+    assert.deepEqual([r.entry.decision, r.entry.rule], ['deny', 'tls server name mismatch (BLOCKED.test)']);
+    // The same name in another spelling is the same host.
+    r = await next(() => tlsThroughTunnel('Allowed.Test.'));
+    assert.equal(r.entry.decision, 'allow');
   });
 
   it('answers 502 and logs an error when an allowed name does not resolve', async () => {
