@@ -164,7 +164,8 @@ export async function createEgress(docker: Docker, sandbox: string, network: Net
         Memory: 256 * 1024 * 1024,
         MemorySwap: 256 * 1024 * 1024,
         PidsLimit: 128,
-        RestartPolicy: { Name: 'no' },
+        // A crashed proxy comes back on its own (the sandbox would be cut off until the next start); a stopped one stays stopped.
+        RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 5 },
       },
     });
     await docker.getNetwork(names.network).connect({ Container: names.proxy, EndpointConfig: { Aliases: [PROXY_HOST] } });
