@@ -27,6 +27,9 @@ export function activate(context: vscode.ExtensionContext): void {
   const local = new Map<string, (...args: any[]) => unknown>([
     ['paddock.showAllSandboxes', () => tree.setShowAll(true)],
     ['paddock.showWorkspaceSandboxes', () => tree.setShowAll(false)],
+    // A command rather than a link with arguments: the walkthrough id holds a "#", which a
+    // command link in a welcome view cannot carry through.
+    ['paddock.openWalkthrough', () => vscode.commands.executeCommand('workbench.action.openWalkthrough', `${context.extension.id}#paddock.gettingStarted`)],
   ]);
 
   // A plain require on the next turn: esbuild keeps it (the path is external), so the engine half

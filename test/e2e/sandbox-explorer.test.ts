@@ -39,6 +39,19 @@ describe('VS Code: sandbox explorer, palette commands and agent terminal', { tim
       await widenSideBar(page);
       await wb.screenshot('explorer-01-welcome-no-sandbox');
 
+      // The getting-started walkthrough is listed and shows its steps.
+      // (Through Help's walkthrough list: opening it by id, as the welcome view's link and
+      // "Paddock: Get Started" do, shows code-server's own web walkthrough instead; see README.)
+      await runCommand(page, 'Welcome: Open Walkthrough...');
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Get started with Paddock' }).first().click();
+      const walkthrough = page.locator('.gettingStartedContainer');
+      await walkthrough.locator('.getting-started-step', { hasText: 'Have a Docker engine' }).first().waitFor({ timeout: 60_000 });
+      for (const step of ['Run an agent', 'Decide what it cannot see', 'Verify the isolation']) {
+        assert.ok(await walkthrough.locator('.getting-started-step', { hasText: step }).count(), `walkthrough step "${step}" missing`);
+      }
+      await wb.screenshot('explorer-01b-walkthrough');
+      await runCommand(page, 'View: Close All Editors');
+
       // 2. Run the shell agent from the command palette (the agents themselves need an API login).
       await runCommand(page, 'Paddock: Open Shell in Sandbox');
       const sandboxRow = view.locator('.monaco-list-row', { hasText: 'Shell' }).first();
