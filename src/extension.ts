@@ -5,6 +5,7 @@
 // no module-level state.
 import * as vscode from 'vscode';
 import type { LoadedServices } from './vscode/services.js';
+import { registerBridgeServers } from './vscode/mcpProvider.js';
 import { DeferredSandboxSource } from './vscode/source.js';
 import { SandboxStatusBar } from './vscode/statusBar.js';
 import { SandboxTreeProvider } from './vscode/tree.js';
@@ -67,6 +68,8 @@ export function activate(context: vscode.ExtensionContext): void {
         return provider.resolveCustomTextEditor(document, panel, token);
       },
     }, { supportsMultipleEditorsPerDocument: true })),
+    // The MCP bridge offered to VS Code's chat (1.101+; skipped where the API is missing).
+    ...registerBridgeServers(context, source, log),
     tree.onDidChangeTreeData(() => {
       const running = tree.visible.filter((n) => n.sandbox?.status === 'running').length;
       view.badge = running ? { value: running, tooltip: `${running} running sandbox${running === 1 ? '' : 'es'}` } : undefined;

@@ -55,6 +55,14 @@ export function bridgePaths(sandboxName: string, root = bridgeRoot()): BridgePat
   };
 }
 
+/**
+ * The audit log of a standalone bridge (`paddock bridge --stdio|--listen`, which VS Code's chat
+ * starts per folder): one per kind and policy source (the workspace folder or policy file).
+ */
+export function standaloneAuditFile(kind: 'stdio' | 'listen', source: string, root = bridgeRoot()): string {
+  return join(root, `${kind}-${shortHash(source, 12)}`, 'audit.jsonl');
+}
+
 export function newToken(): string {
   return randomBytes(32).toString('base64url');
 }

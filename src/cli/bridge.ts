@@ -3,14 +3,13 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { PaddockError } from '../core/errors.js';
-import { shortHash } from '../core/naming.js';
 import { loadPolicy, parsePolicy, type Policy } from '../core/policy.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import { AuditLog, formatAuditEntry, readAudit, type AuditEntry } from '../bridge/audit.js';
 import { BridgeUnavailable, hostSandboxBridge, rulesFor } from '../bridge/host.js';
 import { BridgeAlreadyRunning, BridgeHttpServer, type Listen } from '../bridge/server.js';
 import { BridgeService } from '../bridge/service.js';
-import { bridgePaths, bridgeRoot, newToken, writeSecretFile } from '../bridge/state.js';
+import { bridgePaths, newToken, standaloneAuditFile, writeSecretFile } from '../bridge/state.js';
 import { createBridgeServer } from '../bridge/tools.js';
 
 export interface BridgeCliContext {
@@ -94,7 +93,7 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
       await engine.ping();
       const service = new BridgeService(engine.docker, rulesFor(policy, workspace));
       const name = o.stdio ? 'stdio' : 'listen';
-      const audit = new AuditLog(join(bridgeRoot(), `${name}-${shortHash(label, 12)}`, 'audit.jsonl'));
+      const audit = new AuditLog(standaloneAuditFile(name, label));
       if (o.stdio) {
         const server = createBridgeServer(service, audit, name);
         const transport = new StdioServerTransport();

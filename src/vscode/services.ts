@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import { describeError } from '../core/errors.js';
 import { SandboxEngine } from '../engine/engine.js';
+import { BridgeActivity } from './bridgeActivity.js';
 import { commandHandlers, type CommandHandler, type Services } from './commands.js';
 import { DriftDiagnostics } from './drift/diagnostics.js';
 import { OPEN_POLICY_EDITOR_COMMAND, openPolicyEditor, PolicyEditorProvider, POLICY_EDITOR_VIEW_TYPE } from './policyEditor/policyEditor.js';
@@ -37,8 +38,10 @@ export function startServices(context: vscode.ExtensionContext, log: vscode.LogO
 
   const commands = commandHandlers(services);
   commands.set(OPEN_POLICY_EDITOR_COMMAND, (arg?: unknown) => openPolicyEditor(arg));
+  const activity = new BridgeActivity(store, log);
+  commands.set('paddock.showBridgeActivity', async (arg?: unknown) => activity.show(arg));
   context.subscriptions.push(
-    logs, store, terminals,
+    logs, store, terminals, activity,
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (ENGINE_SETTINGS.some((s) => e.affectsConfiguration(s))) store.reconnect();
     }),

@@ -1,0 +1,55 @@
+// "Paddock: Bridge Activity": every MCP bridge call of this window's sandboxes (and of the
+// bridges VS Code's chat runs for its folders), live, as the bridges append to their audit logs.
+import * as vscode from 'vscode';
+import { activitySources, formatActivity } from '../bridge/activity.js';
+import { AuditFollower } from '../bridge/auditFollow.js';
+import { bridgeRoot } from '../bridge/state.js';
+import type { SandboxSource } from './source.js';
+import type { TreeNode } from './treeModel.js';
+
+export const BRIDGE_ACTIVITY_CHANNEL = 'Paddock: Bridge Activity';
+
+export class BridgeActivity implements vscode.Disposable {
+  private readonly channel = vscode.window.createOutputChannel(BRIDGE_ACTIVITY_CHANNEL);
+  private readonly follower: AuditFollower;
+  private readonly disposables: vscode.Disposable[] = [];
+  /** Sandboxes of other folders the user asked about (from the tree's "Show All"). */
+  private readonly extra = new Set<string>();
+  private readonly root = bridgeRoot();
+
+  constructor(private readonly source: SandboxSource, private readonly log: vscode.LogOutputChannel) {
+    this.channel.appendLine(`# Every call the agents made through the MCP bridge: time, sandbox, tool, arguments (masked), decision, [rule], duration, masked secrets.`);
+    this.channel.appendLine(`# Audit logs: ${this.root}. The CLI shows the same with "paddock bridge log SANDBOX".`);
+    this.follower = new AuditFollower(this.root, (entry, s) => this.channel.appendLine(formatActivity(entry, s.label)));
+    this.disposables.push(
+      source.onDidChange(() => this.update()),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.update()),
+    );
+    this.update();
+  }
+
+  private update(): void {
+    const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => ({ name: f.name, path: f.uri.fsPath }));
+    const before = new Set(this.follower.sources.map((s) => s.file));
+    const sources = activitySources(folders, this.source.sandboxes.map((v) => v.details), this.root, [...this.extra]);
+    this.follower.setSources(sources);
+    const added = sources.filter((s) => !before.has(s.file)).map((s) => s.label);
+    if (added.length) this.log.info(`Bridge activity: following ${added.join(', ')}`);
+  }
+
+  /** Shows the channel; from a sandbox's context menu, that sandbox is followed even if it is of another folder. */
+  show(arg?: unknown): void {
+    const name = (arg as TreeNode | undefined)?.sandbox?.name;
+    if (name && !this.extra.has(name)) {
+      this.extra.add(name);
+      this.update();
+    }
+    this.channel.show(true);
+  }
+
+  dispose(): void {
+    this.follower.close();
+    for (const d of this.disposables) d.dispose();
+    this.channel.dispose();
+  }
+}
