@@ -32,10 +32,13 @@ export const DEFAULT_BRIDGE_DENY = ['rm', 'sh', 'bash', 'zsh', 'dash', 'ash', 's
 
 export const DEFAULT_BLOCKED_PATHS = ['**/.env', '**/.env.*', '**/*.pem', '**/*.key', '**/id_rsa*', '**/secrets/**', '/proc/*/environ', '/proc/self/**', '/run/secrets/**', '/etc/shadow'] as const;
 
-/** Hosts an agent needs to work: its model API and the package registries. */
+/** Hosts an agent needs to work: its model API, its sign-in, and the package registries. */
 export const DEFAULT_NETWORK_ALLOW = [
-  'api.anthropic.com', 'statsig.anthropic.com', 'sentry.io',
-  'generativelanguage.googleapis.com', 'oauth2.googleapis.com', 'cloudcode-pa.googleapis.com',
+  // Claude Code: API, sign-in (claude.ai / platform.claude.com / console), telemetry it waits on
+  'api.anthropic.com', 'statsig.anthropic.com', 'sentry.io', 'claude.ai', 'platform.claude.com', 'console.anthropic.com',
+  // Gemini CLI: API and Google sign-in
+  'generativelanguage.googleapis.com', 'oauth2.googleapis.com', 'cloudcode-pa.googleapis.com', 'accounts.google.com', 'www.googleapis.com',
+  // Codex: API and ChatGPT sign-in
   'api.openai.com', 'chatgpt.com', 'auth.openai.com',
   'registry.npmjs.org', 'pypi.org', 'files.pythonhosted.org', 'github.com', 'codeload.github.com', 'objects.githubusercontent.com',
   'deb.debian.org',
