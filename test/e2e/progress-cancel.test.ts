@@ -31,7 +31,8 @@ describe('VS Code: cancelling a template build from its progress notification', 
   after(async () => {
     if (wb) await wb.close();
     await cleanup(ws);
-    docker(['rmi', baseTag]);
+    // -f: a cancelled build may still hold the image for a moment.
+    docker(['rmi', '-f', baseTag]);
     rmSync(dir, { recursive: true, force: true });
   });
 
