@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { describeError } from '../core/errors.js';
 import { SandboxEngine } from '../engine/engine.js';
 import { BridgeActivity } from './bridgeActivity.js';
+import { BridgeHosts } from './bridgeHosts.js';
 import { commandHandlers, type CommandHandler, type Services } from './commands.js';
 import { DriftDiagnostics } from './drift/diagnostics.js';
 import { OPEN_POLICY_EDITOR_COMMAND, openPolicyEditor, PolicyEditorProvider, POLICY_EDITOR_VIEW_TYPE } from './policyEditor/policyEditor.js';
@@ -38,10 +39,12 @@ export function startServices(context: vscode.ExtensionContext, log: vscode.LogO
 
   const commands = commandHandlers(services);
   commands.set(OPEN_POLICY_EDITOR_COMMAND, (arg?: unknown) => openPolicyEditor(arg));
+  // The bridge of each running sandbox of this window, hosted while VS Code is open.
+  const bridges = new BridgeHosts(store, log);
   const activity = new BridgeActivity(store, log);
   commands.set('paddock.showBridgeActivity', async (arg?: unknown) => activity.show(arg));
   context.subscriptions.push(
-    logs, store, terminals, activity,
+    logs, store, terminals, activity, bridges,
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (ENGINE_SETTINGS.some((s) => e.affectsConfiguration(s))) store.reconnect();
     }),

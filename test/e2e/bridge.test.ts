@@ -1,19 +1,16 @@
 // The MCP bridge in a real VS Code (code-server 4.104 = VS Code 1.104) in a real Chromium: a
-// sandbox made by the CLI, its bridge hosted by `paddock bridge serve`, calls made by the MCP
-// SDK's client (one allowed, one denied) and by a client of the stdio bridge that VS Code's chat
-// would start; "Paddock: Show Bridge Activity" shows each call with its decision, live; and the
+// sandbox made by the CLI, its bridge hosted by the extension, calls made by the MCP SDK's client
+// through paddock-mcp inside the sandbox (one allowed, one denied) and by a client of the stdio
+// bridge that VS Code's chat starts; "Paddock: Show Bridge Activity" shows each call with its decision, live; and the
 // Paddock bridge is listed among VS Code's MCP servers. Screenshots under test-results/e2e/.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { bridgePaths, readToken } from '../../src/bridge/state.js';
-import { unixFetch } from '../../src/bridge/unix-fetch.js';
+import { bridgePaths } from '../../src/bridge/state.js';
 import { CLI, cleanup, engine, paddockOk } from '../support/sandbox.js';
 import { ARTIFACTS, chooseFromContextMenu, demoWorkspace, openWorkbench, packageExtension, runCommand, sandboxesView, widenSideBar, type Workbench } from './support/workbench.js';
 
@@ -24,7 +21,6 @@ describe('VS Code: the MCP bridge and its activity', { timeout: 900_000 }, () =>
   let out: string;
   let bridgeDir: string;
   let wb: Workbench;
-  let serve: ChildProcess | undefined;
   let sandboxName: string;
   const previousBridgeDir = process.env.PADDOCK_BRIDGE_DIR;
 
@@ -41,7 +37,6 @@ describe('VS Code: the MCP bridge and its activity', { timeout: 900_000 }, () =>
   });
 
   after(async () => {
-    serve?.kill('SIGTERM');
     if (wb) await wb.close();
     await cleanup(ws);
     rmSync(out, { recursive: true, force: true });
@@ -70,17 +65,17 @@ describe('VS Code: the MCP bridge and its activity', { timeout: 900_000 }, () =>
       await waitForOutput(/Every call the agents made through the MCP bridge/, 'its header');
       await wb.screenshot('bridge-01-activity-empty');
 
-      // The sandbox's bridge, hosted as `paddock run` hosts it, and a real MCP client on its socket.
-      serve = spawn(process.execPath, [CLI, 'bridge', 'serve', sandboxName], { stdio: ['ignore', 'ignore', 'pipe'], env: process.env });
-      let serveLog = '';
-      serve.stderr!.on('data', (c) => (serveLog += c));
-      for (let i = 0; i < 300 && !/serving/.test(serveLog); i++) await new Promise((r) => setTimeout(r, 100));
-      assert.match(serveLog, /serving/, `paddock bridge serve did not start:\n${serveLog}`);
+      // VS Code hosts the bridge of the window's running sandbox: a second host is told so.
       const paths = bridgePaths(sandboxName, bridgeDir);
-      const client = new Client({ name: 'paddock-e2e', version: '1.0.0' });
-      await client.connect(new StreamableHTTPClientTransport(new URL('http://paddock-bridge/mcp'), {
-        requestInit: { headers: { Authorization: `Bearer ${readToken(paths)}` } }, fetch: unixFetch(paths.socket),
-      }));
+      const endpoint = () => (existsSync(paths.endpoint) ? readFileSync(paths.endpoint, 'utf8').trim() : '');
+      for (let i = 0; i < 300 && !(existsSync(paths.socket) && endpoint()); i++) await page.waitForTimeout(200);
+      assert.equal(endpoint(), 'unix:/run/paddock/bridge.sock', 'VS Code never hosted the sandbox\'s bridge');
+      const second = await paddockOk(['bridge', 'serve', sandboxName]);
+      assert.match(second.stderr, /already hosted by another Paddock process/);
+
+      // The agent's way in: an MCP client on paddock-mcp inside the sandbox, as Claude Code runs it.
+      const client = new Client({ name: 'paddock-e2e-agent', version: '1.0.0' });
+      await client.connect(new StdioClientTransport({ command: 'docker', args: ['exec', '-i', '-u', 'agent', sandboxName, '/run/paddock/paddock-mcp'], stderr: 'ignore' }));
       const policy = await client.callTool({ name: 'get_security_policy', arguments: {} });
       assert.ok(!policy.isError, text(policy));
       const denied = await client.callTool({ name: 'exec_command', arguments: { container: 'paddock-e2e-not-in-policy', command: 'cat /app/.env' } });
