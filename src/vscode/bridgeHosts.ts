@@ -19,11 +19,16 @@ export class BridgeHosts implements vscode.Disposable {
   private readonly unavailable = new Set<string>();
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
+  // The folder too: a .paddock folder made together with its file may be reported as the folder alone.
+  private readonly policies = vscode.workspace.createFileSystemWatcher('**/{.paddock,.paddock/policy.yaml}');
 
   constructor(private readonly store: SandboxStore, private readonly log: vscode.LogOutputChannel) {
     this.disposables.push(
       store.onDidChange(() => this.sync()),
       vscode.workspace.onDidChangeWorkspaceFolders(() => this.sync()),
+      this.policies,
+      // The rules are read when hosting starts: a changed policy re-hosts its sandboxes' bridges.
+      ...[this.policies.onDidChange, this.policies.onDidCreate, this.policies.onDidDelete].map((event) => event((uri) => this.rehost(uri))),
     );
     this.sync();
   }
@@ -65,6 +70,20 @@ export class BridgeHosts implements vscode.Disposable {
         return undefined;
       });
       this.hosted.set(id, hosting);
+    }
+  }
+
+  private rehost(changed: vscode.Uri): void {
+    const workspace = vscode.Uri.joinPath(changed, ...(changed.path.endsWith('/.paddock') ? ['..'] : ['..', '..'])).fsPath;
+    for (const v of this.store.sandboxes) {
+      const hosted = this.hosted.get(v.details.id);
+      if (!hosted || v.details.workspace !== workspace) continue;
+      this.hosted.delete(v.details.id);
+      void hosted.then(async (h) => {
+        await closeQuietly(h);
+        if (h) this.log.info(`Bridge of ${h.sandbox}: the policy changed; hosting it again with the new rules`);
+        this.sync();
+      });
     }
   }
 

@@ -83,7 +83,8 @@ export function registerBridgeServers(context: vscode.ExtensionContext, source: 
       return plans.map((p) => new api.Definition(p.label, p.command, [...p.args], { ELECTRON_RUN_AS_NODE: '1' }, p.version));
     },
   };
-  const policyWatcher = vscode.workspace.createFileSystemWatcher(`**/${POLICY_PATH.split('\\').join('/')}`);
+  // The folder too: a .paddock folder made together with its file may be reported as the folder alone.
+  const policyWatcher = vscode.workspace.createFileSystemWatcher('**/{.paddock,.paddock/policy.yaml}');
   const registration = api.register(BRIDGE_PROVIDER_ID, provider);
   log.info(`MCP: registered the Paddock bridge server provider (${BRIDGE_PROVIDER_ID})`);
   refresh();

@@ -4,7 +4,7 @@
 // bridge that VS Code's chat starts; "Paddock: Show Bridge Activity" shows each call with its decision, live; and the
 // Paddock bridge is listed among VS Code's MCP servers. Screenshots under test-results/e2e/.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -78,6 +78,7 @@ describe('VS Code: the MCP bridge and its activity', { timeout: 900_000 }, () =>
       await client.connect(new StdioClientTransport({ command: 'docker', args: ['exec', '-i', '-u', 'agent', sandboxName, '/run/paddock/paddock-mcp'], stderr: 'ignore' }));
       const policy = await client.callTool({ name: 'get_security_policy', arguments: {} });
       assert.ok(!policy.isError, text(policy));
+      assert.equal(JSON.parse(text(policy)).tier, 'moderate', 'the default tier');
       const denied = await client.callTool({ name: 'exec_command', arguments: { container: 'paddock-e2e-not-in-policy', command: 'cat /app/.env' } });
       assert.ok(denied.isError, 'a container outside the policy must be denied');
       await client.close();
@@ -86,6 +87,25 @@ describe('VS Code: the MCP bridge and its activity', { timeout: 900_000 }, () =>
       await waitForOutput(new RegExp(`${time} ${sandboxName} get_security_policy \\(no arguments\\) allowed \\[always allowed\\] \\d+ms masked 0`), 'the allowed call');
       await waitForOutput(new RegExp(`${time} ${sandboxName} exec_command container=paddock-e2e-not-in-policy command="cat /app/.env" DENIED \\[containers\\] \\d+ms masked 0 Denied by containers: "paddock-e2e-not-in-policy" is not a container this bridge may reach`), 'the denied call with its rule and message');
       await wb.screenshot('bridge-02-activity-sandbox-calls');
+
+      // A changed policy: VS Code hosts the bridge again with the new rules.
+      mkdirSync(join(ws, '.paddock'), { recursive: true });
+      writeFileSync(join(ws, '.paddock', 'policy.yaml'), 'version: 1\ntier: strict\n');
+      let tier = '';
+      for (let i = 0; i < 100 && tier !== 'strict'; i++) {
+        await page.waitForTimeout(300);
+        const again = new Client({ name: 'paddock-e2e-agent', version: '1.0.0' });
+        try {
+          await again.connect(new StdioClientTransport({ command: 'docker', args: ['exec', '-i', '-u', 'agent', sandboxName, '/run/paddock/paddock-mcp'], stderr: 'ignore' }));
+          const r = await again.callTool({ name: 'get_security_policy', arguments: {} });
+          if (!r.isError) tier = JSON.parse(text(r)).tier;
+        } catch {
+          // between the old host closing and the new one listening
+        } finally {
+          await again.close().catch(() => {});
+        }
+      }
+      assert.equal(tier, 'strict', 'the bridge never took the edited policy');
 
       // The stdio bridge, as VS Code's chat starts it for the folder: its calls show under chat:FOLDER.
       const stdio = new Client({ name: 'paddock-e2e-chat', version: '1.0.0' });
