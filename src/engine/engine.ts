@@ -10,6 +10,7 @@ import { prepareBridgeDir, removeBridgeDir } from '../bridge/state.js';
 import { defaultPolicy, type NetworkPolicy } from '../core/policy.js';
 import { createEgress, egressPorts, egressPortsOf, pruneEgress, removeEgress, startEgress, stopEgress } from '../proxy/container.js';
 import { initScript } from './assets.js';
+import { applyInitialSize, sizedArgv } from './tty.js';
 import { connect, resolveEndpoint, type EndpointInputs, type EngineEndpoint } from './connection.js';
 import type { PublishedPort, SandboxDetails, SandboxStatus, SandboxSummary } from './types.js';
 
@@ -320,7 +321,7 @@ export class SandboxEngine {
     }
     const container = this.docker.getContainer(sandbox.id);
     const exec = await container.exec({
-      Cmd: [...argv],
+      Cmd: options.tty && options.size ? sizedArgv(argv, options.size.rows, options.size.cols) : [...argv],
       User: options.user ?? 'agent',
       WorkingDir: options.workdir ?? sandbox.workspace,
       Env: Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
@@ -339,7 +340,7 @@ export class SandboxEngine {
       this.docker.modem.demuxStream(stream, stdout, stderr);
     }
     if (options.stdin) options.stdin.pipe(stream as unknown as Writable);
-    if (options.tty && options.size) await exec.resize({ h: options.size.rows, w: options.size.cols }).catch(() => {});
+    if (options.tty && options.size) await applyInitialSize(exec, options.size.rows, options.size.cols);
     options.onResizer?.((rows, cols) => { exec.resize({ h: rows, w: cols }).catch(() => {}); });
     await new Promise<void>((resolveEnd, reject) => {
       stream.on('end', resolveEnd);

@@ -4,6 +4,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
 import { PaddockError } from '../core/errors.js';
 import type { SandboxEngine } from './engine.js';
+import { applyInitialSize, sizedArgv } from './tty.js';
 
 /** A live TTY process in a sandbox, for editors' terminals: write keys, read output, resize, kill. */
 export interface TerminalSession {
@@ -41,7 +42,7 @@ export async function openTerminalSession(engine: SandboxEngine, nameOrId: strin
   const container = engine.docker.getContainer(sandbox.id);
   const size = options.size;
   const exec = await container.exec({
-    Cmd: ['/bin/sh', '-c', 'echo $$ > "$0"; exec "$@"', pidFile, ...argv],
+    Cmd: ['/bin/sh', '-c', 'echo $$ > "$0"; exec "$@"', pidFile, ...(size ? sizedArgv(argv, size.rows, size.cols) : argv)],
     User: user,
     WorkingDir: options.workdir ?? sandbox.workspace,
     Env: Object.entries({ TERM: 'xterm-256color', COLORTERM: 'truecolor', ...options.env }).map(([k, v]) => `${k}=${v}`),
@@ -60,7 +61,7 @@ export async function openTerminalSession(engine: SandboxEngine, nameOrId: strin
   const resize = async (rows: number, cols: number): Promise<void> => {
     if (rows > 0 && cols > 0) await exec.resize({ h: rows, w: cols }).catch(() => {});
   };
-  if (size) await resize(size.rows, size.cols);
+  if (size) await applyInitialSize(exec, size.rows, size.cols);
 
   const exit = new Promise<number>((resolve) => {
     let done = false;
