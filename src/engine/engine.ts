@@ -258,10 +258,16 @@ export class SandboxEngine {
   /** Starts a sandbox (if it is not running) and waits until its agent user is ready. */
   async start(nameOrId: string): Promise<SandboxDetails> {
     const sandbox = await this.get(nameOrId);
-    // Its egress proxy first (also when the sandbox runs: the proxy may have been stopped alone).
-    await startEgress(this.docker, sandbox.name);
-    if (sandbox.status === 'running') return sandbox;
+    // Its egress proxy too (also when the sandbox runs: the proxy may have been stopped alone). The
+    // two start side by side: the sandbox's init needs no network, and start-up time is the sum otherwise.
+    const egress = startEgress(this.docker, sandbox.name);
+    egress.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
+    if (sandbox.status === 'running') {
+      await egress;
+      return sandbox;
+    }
     if (sandbox.status === 'paused') {
+      await egress;
       await this.docker.getContainer(sandbox.id).unpause();
       return this.get(sandbox.id);
     }
@@ -277,6 +283,7 @@ export class SandboxEngine {
     }
     const outcome = await Promise.race([ready, container.wait().then(() => 'exited' as const)]);
     output.destroy();
+    await egress;
     if (outcome !== 'ready') {
       const logs = await this.logsText(sandbox.id, 20);
       throw new PaddockError(`Sandbox ${sandbox.name} did not become ready (${outcome}).`, `Its log ends with:\n    ${logs.trim().split('\n').join('\n    ')}`);
