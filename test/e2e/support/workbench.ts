@@ -125,9 +125,19 @@ export async function openWorkbench(folder: string, vsix: string, settings: Reco
 
 /** Runs a command from the palette by its title, as a user types it. */
 export async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor();
+  // On a loaded machine the palette sometimes opens and closes again at once (focus moving to a
+  // terminal or notification that just appeared): open it again, as a person would.
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ timeout: 10_000 });
+      break;
+    } catch (err) {
+      if (attempt === 3) throw err;
+      await page.keyboard.press('Escape');
+    }
+  }
   await input.fill(`>${title}`);
   const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
   await row.waitFor({ timeout: 30_000 });

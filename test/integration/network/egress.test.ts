@@ -181,7 +181,8 @@ describe('network egress', () => {
     child.stdout.on('data', (c) => (out += c));
     try {
       await sh('curl -sS -m 10 http://allowed.test/followed');
-      for (let i = 0; i < 100 && !out.includes('"decision":"allow"'); i++) await new Promise((r) => setTimeout(r, 100));
+      // Whole lines only: the output may arrive mid-line.
+      for (let i = 0; i < 100 && !(out.includes('"decision":"allow"') && out.endsWith('\n')); i++) await new Promise((r) => setTimeout(r, 100));
       const lines = out.trim().split('\n').map((l) => JSON.parse(l));
       assert.equal(lines.length, 1);
       assert.equal(lines[0].host, 'allowed.test');
