@@ -437,22 +437,23 @@ export function checkWorkspace(path: string): string {
   return abs;
 }
 
-function detailsOf(info: Docker.ContainerInspectInfo): SandboxDetails {
-  const labels = info.Config.Labels ?? {};
-  const env = new Map((info.Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+function portsOf(bindingMap: Record<string, unknown> | undefined | null): PublishedPort[] {
   const ports: PublishedPort[] = [];
-  for (const [key, bindings] of Object.entries(info.NetworkSettings?.Ports ?? info.HostConfig.PortBindings ?? {})) {
+  for (const [key, bindings] of Object.entries(bindingMap ?? {})) {
     const [port, protocol] = key.split('/');
     for (const b of (bindings as { HostIp: string; HostPort: string }[] | null) ?? []) {
       ports.push({ containerPort: Number(port), protocol, hostIp: b.HostIp, hostPort: Number(b.HostPort) || 0 });
     }
   }
-  if (!ports.length) {
-    for (const [key, bindings] of Object.entries(info.HostConfig.PortBindings ?? {})) {
-      const [port, protocol] = key.split('/');
-      for (const b of (bindings as { HostIp: string; HostPort: string }[]) ?? []) ports.push({ containerPort: Number(port), protocol, hostIp: b.HostIp, hostPort: Number(b.HostPort) || 0 });
-    }
-  }
+  return ports;
+}
+
+function detailsOf(info: Docker.ContainerInspectInfo): SandboxDetails {
+  const labels = info.Config.Labels ?? {};
+  const env = new Map((info.Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  // Live bindings once the container runs (with the ports Docker chose); the requested ones before.
+  const live = portsOf(info.NetworkSettings?.Ports);
+  const ports = live.length ? live : portsOf(info.HostConfig.PortBindings);
   return {
     name: info.Name.replace(/^\//, ''),
     id: info.Id,
