@@ -4,6 +4,7 @@ import { planMounts } from '../core/hiding.js';
 import { envFileValues } from '../core/masking.js';
 import { loadPolicy, type Policy } from '../core/policy.js';
 import type { SandboxEngine } from '../engine/engine.js';
+import { BRIDGE_RELAY_PORT, bridgeRelayTarget, bridgeRouteOf, PROXY_HOST, setBridgeRelayTarget } from '../proxy/container.js';
 import { AuditLog } from './audit.js';
 import { BridgeAlreadyRunning, BridgeHttpServer, MCP_PATH, type Listen } from './server.js';
 import { BridgeService, type BridgeRules } from './service.js';
@@ -16,7 +17,7 @@ export type TransportKind = 'unix' | 'tcp';
  * Which transport a sandbox gets. A host Unix socket can be bind-mounted only when the engine runs
  * on this machine's kernel (Linux, local unix:// endpoint). Docker Desktop runs the engine in a VM
  * (its OperatingSystem says "Docker Desktop"), and npipe/tcp/ssh endpoints are not local sockets:
- * those get a loopback-only TCP listener reached as host.docker.internal.
+ * those get a TCP listener that the sandbox's egress proxy relays to as host.docker.internal.
  */
 export function chooseTransport(endpointHost: string, operatingSystem: string, override = process.env.PADDOCK_BRIDGE_TRANSPORT): TransportKind {
   if (override === 'unix' || override === 'tcp') return override;
@@ -49,10 +50,28 @@ export function rulesFor(policy: Policy, workspace?: string): BridgeRules {
   return { bridge: policy.bridge, tier: policy.tier, knownSecrets: workspace ? hiddenSecretValues(workspace, policy) : [] };
 }
 
+/** Whether the engine runs on another machine, where nothing reaches this machine's bridge. */
+export function isRemoteEngine(endpointHost: string): boolean {
+  const m = /^(?:tcp|ssh|https?):\/\/(?:[^@/]*@)?(\[[^\]]+\]|[^:/]+)/.exec(endpointHost);
+  return !!m && !/^(localhost|127\.[\d.]+|\[::1\])$/i.test(m[1]);
+}
+
+/**
+ * Where the TCP listener binds. Engines in a VM (Docker Desktop and its kind) forward
+ * host.docker.internal to the host's loopback, so loopback it is. An engine on this machine's kernel
+ * resolves host-gateway to the default bridge's gateway address: that one address (never all
+ * interfaces) is what the proxy can reach.
+ */
+async function tcpListenHost(docker: Docker, engineOnThisKernel: boolean): Promise<string> {
+  if (!engineOnThisKernel) return '127.0.0.1';
+  const bridge = await docker.getNetwork('bridge').inspect().catch(() => undefined);
+  return (bridge?.IPAM?.Config ?? []).map((c: { Gateway?: string }) => c.Gateway).find((g: string | undefined) => g && /^[\d.]+$/.test(g)) ?? '127.0.0.1';
+}
+
 export interface HostedBridge {
   readonly sandbox: string;
   readonly transport: TransportKind;
-  /** Where host-side clients connect ("unix:PATH" or "http://127.0.0.1:PORT/mcp"). */
+  /** Where host-side clients connect ("unix:PATH" or "http://ADDRESS:PORT/mcp"). */
   readonly url: string;
   readonly token: string;
   readonly audit: AuditLog;
@@ -80,10 +99,19 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
   const service = new BridgeService(engine.docker, rulesFor(policy, sandbox.workspace));
   const audit = new AuditLog(paths.audit);
   const info = await engine.docker.info().catch(() => ({ OperatingSystem: '' }));
-  const transport = chooseTransport(engine.endpoint.host, (info as { OperatingSystem?: string }).OperatingSystem ?? '');
+  const operatingSystem = (info as { OperatingSystem?: string }).OperatingSystem ?? '';
+  const transport = chooseTransport(engine.endpoint.host, operatingSystem);
   const server = new BridgeHttpServer(token, () => createBridgeServer(service, audit, sandbox.name));
   const owner = { uid: sandbox.user.uid, gid: sandbox.user.gid };
-  const where: Listen = transport === 'unix' ? { kind: 'unix', path: paths.socket, owner } : { kind: 'tcp', host: '127.0.0.1', port: 0 };
+  const route = transport === 'tcp' ? await bridgeRouteOf(engine.docker, sandbox.name) : undefined;
+  if (transport === 'tcp' && isRemoteEngine(engine.endpoint.host)) {
+    notes.push(`The engine (${engine.endpoint.host}) runs on another machine: its sandboxes cannot reach this machine's bridge. Run Paddock on the engine's machine to use the bridge.`);
+  } else if (route === 'proxy-without-relay') {
+    notes.push(`Sandbox ${sandbox.name} was created by an older Paddock whose egress proxy has no bridge relay: recreate it (paddock create --recreate) to reach the bridge.`);
+  }
+  const where: Listen = transport === 'unix'
+    ? { kind: 'unix', path: paths.socket, owner }
+    : { kind: 'tcp', host: await tcpListenHost(engine.docker, process.platform === 'linux' && engine.endpoint.host.startsWith('unix://') && !/docker desktop/i.test(operatingSystem)), port: 0 };
   let url: string;
   try {
     url = await server.listen(where);
@@ -93,7 +121,12 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
     }
     throw err;
   }
-  const inside = transport === 'unix' ? `unix:${SANDBOX_SOCKET}` : `http://host.docker.internal:${server.port}${MCP_PATH}`;
+  // Over TCP the sandbox (alone on an internal network) goes through its proxy's relay; only a sandbox
+  // without a proxy (made before egress existed) dials host.docker.internal itself.
+  const relayTarget = `host.docker.internal:${server.port}`;
+  if (route === 'relay') setBridgeRelayTarget(sandbox.name, relayTarget);
+  const inside = transport === 'unix' ? `unix:${SANDBOX_SOCKET}`
+    : route === 'relay' ? `http://${PROXY_HOST}:${BRIDGE_RELAY_PORT}${MCP_PATH}` : `http://${relayTarget}${MCP_PATH}`;
   writeSecretFile(paths.endpoint, `${inside}\n`, owner);
   if (!existsSync(shimSource())) notes.push(`The bridge shim ${shimSource()} is missing (run "npm run build"); agents cannot connect.`);
   refreshShim(paths, owner);
@@ -106,6 +139,8 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
     close: async () => {
       await server.close();
       writeSecretFile(paths.endpoint, '', owner);
+      // Another host may have taken over the relay since: leave its target alone.
+      if (route === 'relay' && bridgeRelayTarget(sandbox.name) === relayTarget) setBridgeRelayTarget(sandbox.name, undefined);
     },
   };
 }

@@ -7,10 +7,18 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 
-/** Where a bridge listens: a Unix socket (mode 0600) or a loopback TCP port; never all interfaces. */
+/**
+ * Where a bridge listens: a Unix socket (mode 0600) or a TCP port on one address (loopback, or the
+ * Docker bridge's gateway on a Linux engine with the TCP transport); never all interfaces.
+ */
 export type Listen =
   | { readonly kind: 'unix'; readonly path: string; readonly owner?: { uid: number; gid: number } }
-  | { readonly kind: 'tcp'; readonly host: '127.0.0.1'; readonly port: number };
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number };
+
+/** Addresses that mean "every interface". */
+export function isWildcardAddress(host: string): boolean {
+  return /^(0\.0\.0\.0|::|\[::\]|0+|)$/.test(host.trim()) || /^::ffff:0\.0\.0\.0$/i.test(host.trim());
+}
 
 export const MCP_PATH = '/mcp';
 
@@ -51,13 +59,13 @@ export class BridgeHttpServer {
       if (where.owner && process.getuid?.() === 0) chownSync(where.path, where.owner.uid, where.owner.gid);
       this.address = `unix:${where.path}`;
     } else {
-      if (where.host !== '127.0.0.1') throw new Error('The bridge listens on loopback only.');
+      if (isWildcardAddress(where.host)) throw new Error('The bridge never listens on all interfaces.');
       await new Promise<void>((resolve, reject) => {
         this.http.once('error', reject);
         this.http.listen(where.port, where.host, () => { this.http.off('error', reject); resolve(); });
       });
       const port = (this.http.address() as AddressInfo).port;
-      this.address = `http://127.0.0.1:${port}${MCP_PATH}`;
+      this.address = `http://${where.host.includes(':') ? `[${where.host}]` : where.host}:${port}${MCP_PATH}`;
     }
     return this.address;
   }

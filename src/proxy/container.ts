@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -19,6 +19,8 @@ import type { PublishedPort } from '../engine/types.js';
  * Host folder per sandbox (like the bridge's): <root>/<hash of sandbox name>/
  *   paddock-egress.js   the proxy (copied at create; mounted read-only in the proxy container)
  *   log/egress.jsonl    the decisions, one JSON object per line ("paddock network log")
+ *   relay/bridge        where the bridge relay connects ("host.docker.internal:PORT") while a
+ *                       bridge runs over TCP (Docker Desktop); mounted read-only in the proxy
  *   name                the sandbox name, for people reading the folder
  */
 
@@ -34,6 +36,12 @@ export const EGRESS_LABELS = {
 /** The proxy's name on the sandbox's network, and its port. */
 export const PROXY_HOST = 'paddock-egress';
 export const PROXY_PORT = 3128;
+/**
+ * The bridge relay's port on the proxy: where a TCP-transport bridge (Docker Desktop) is reached from
+ * the sandbox, which has no route to host.docker.internal itself.
+ */
+export const BRIDGE_RELAY_PORT = 3129;
+const RELAY_IN_PROXY = '/run/paddock-relay';
 const CODE_IN_PROXY = '/opt/paddock/paddock-egress.js';
 const LOG_IN_PROXY = '/var/log/paddock-egress';
 const READY_MARKER = 'paddock-egress: listening';
@@ -49,9 +57,12 @@ export function egressNames(sandbox: string): { network: string; proxy: string }
   return { network: `paddock-net-${hash}`, proxy: `paddock-egress-${hash}` };
 }
 
-export function egressPaths(sandbox: string, root = networkRoot()): { dir: string; code: string; logDir: string; log: string } {
+export function egressPaths(sandbox: string, root = networkRoot()): { dir: string; code: string; logDir: string; log: string; relayDir: string; bridgeTarget: string } {
   const dir = join(root, shortHash(`sandbox:${sandbox}`, 12));
-  return { dir, code: join(dir, 'paddock-egress.js'), logDir: join(dir, 'log'), log: join(dir, 'log', 'egress.jsonl') };
+  return {
+    dir, code: join(dir, 'paddock-egress.js'), logDir: join(dir, 'log'), log: join(dir, 'log', 'egress.jsonl'),
+    relayDir: join(dir, 'relay'), bridgeTarget: join(dir, 'relay', 'bridge'),
+  };
 }
 
 /** The built proxy: dist/paddock-egress.js next to the CLI (npm run build makes it). */
@@ -62,7 +73,8 @@ export function proxySource(): string {
 /** The environment that sends the sandbox's HTTP(S) clients (curl, git, npm, apt, the agents) to its proxy. */
 export function proxyEnv(): Record<string, string> {
   const url = `http://${PROXY_HOST}:${PROXY_PORT}`;
-  const noProxy = 'localhost,127.0.0.1,::1';
+  // The bridge relay is on the proxy itself: clients that honour the variables must not proxy it.
+  const noProxy = `localhost,127.0.0.1,::1,${PROXY_HOST}`;
   return { HTTP_PROXY: url, HTTPS_PROXY: url, http_proxy: url, https_proxy: url, NO_PROXY: noProxy, no_proxy: noProxy };
 }
 
@@ -103,7 +115,8 @@ export async function createEgress(docker: Docker, sandbox: string, network: Net
   if (udp) {
     throw new PaddockError(`Port ${udp.containerPort}/${udp.protocol} cannot be published: a sandbox's ports are forwarded by its egress proxy, which forwards TCP only.`, 'Publish TCP ports only. Nothing was created.');
   }
-  if (ports.some((p) => p.containerPort === PROXY_PORT)) throw new PaddockError(`Port ${PROXY_PORT} is the egress proxy's own port inside the sandbox's network.`, 'Publish another port. Nothing was created.');
+  const own = ports.find((p) => p.containerPort === PROXY_PORT || p.containerPort === BRIDGE_RELAY_PORT);
+  if (own) throw new PaddockError(`Port ${own.containerPort} is one of the egress proxy's own ports inside the sandbox's network (${PROXY_PORT}: proxy, ${BRIDGE_RELAY_PORT}: bridge relay).`, 'Publish another port. Nothing was created.');
   // Docker publishes nothing from an internal network, so the proxy publishes the ports and forwards them in.
   const exposed: Record<string, object> = {};
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
@@ -118,6 +131,7 @@ export async function createEgress(docker: Docker, sandbox: string, network: Net
   const names = egressNames(sandbox);
   const paths = egressPaths(sandbox);
   mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
+  mkdirSync(paths.relayDir, { recursive: true, mode: 0o700 });
   chmodSync(paths.dir, 0o700);
   copyFileSync(proxySource(), paths.code);
   chmodSync(paths.code, 0o644);
@@ -147,6 +161,8 @@ export async function createEgress(docker: Docker, sandbox: string, network: Net
         `PADDOCK_EGRESS_PORT=${PROXY_PORT}`,
         `PADDOCK_EGRESS_FORWARD=${ports.map((p) => p.containerPort).join(',')}`,
         `PADDOCK_EGRESS_FORWARD_TO=${sandbox}`,
+        `PADDOCK_EGRESS_BRIDGE_PORT=${BRIDGE_RELAY_PORT}`,
+        `PADDOCK_EGRESS_BRIDGE_TARGET=${RELAY_IN_PROXY}/bridge`,
       ],
       ExposedPorts: exposed,
       Labels: { ...labels, [EGRESS_LABELS.proxy]: '1' },
@@ -156,7 +172,10 @@ export async function createEgress(docker: Docker, sandbox: string, network: Net
         Mounts: [
           { Type: 'bind', Source: paths.code, Target: CODE_IN_PROXY, ReadOnly: true },
           { Type: 'bind', Source: paths.logDir, Target: LOG_IN_PROXY, ReadOnly: false },
+          { Type: 'bind', Source: paths.relayDir, Target: RELAY_IN_PROXY, ReadOnly: true },
         ],
+        // Docker Desktop names the host so by itself; a Linux engine needs this (Docker 20.10+).
+        ExtraHosts: ['host.docker.internal:host-gateway'],
         ReadonlyRootfs: true,
         CapDrop: ['ALL'],
         SecurityOpt: ['no-new-privileges:true'],
@@ -212,6 +231,34 @@ export async function egressPorts(docker: Docker): Promise<Map<string, Published
 export async function egressPortsOf(docker: Docker, sandbox: string): Promise<PublishedPort[] | undefined> {
   const info = await inspectOrUndefined(docker.getContainer(egressNames(sandbox).proxy));
   return info && info.Config.Labels?.[EGRESS_LABELS.for] === sandbox ? publishedPorts(info) : undefined;
+}
+
+/**
+ * How a TCP-transport bridge reaches this sandbox: through its proxy's relay, or — for sandboxes made
+ * before the relay or before egress existed — not through the proxy at all.
+ */
+export async function bridgeRouteOf(docker: Docker, sandbox: string): Promise<'relay' | 'proxy-without-relay' | 'no-proxy'> {
+  const info = await inspectOrUndefined(docker.getContainer(egressNames(sandbox).proxy));
+  if (info?.Config.Labels?.[EGRESS_LABELS.for] !== sandbox) return 'no-proxy';
+  return info.Config.Env?.some((e) => e.startsWith('PADDOCK_EGRESS_BRIDGE_PORT=')) ? 'relay' : 'proxy-without-relay';
+}
+
+/** Points the sandbox's bridge relay at a listener ("host.docker.internal:PORT"), or at nothing. */
+export function setBridgeRelayTarget(sandbox: string, target: string | undefined): void {
+  const paths = egressPaths(sandbox);
+  if (!existsSync(paths.relayDir)) return;
+  const tmp = `${paths.bridgeTarget}.tmp`;
+  writeFileSync(tmp, target ? `${target}\n` : '', { mode: 0o644 });
+  renameSync(tmp, paths.bridgeTarget);
+}
+
+/** The relay's current target, as the host wrote it. */
+export function bridgeRelayTarget(sandbox: string): string | undefined {
+  try {
+    return readFileSync(egressPaths(sandbox).bridgeTarget, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether a sandbox has an egress proxy (sandboxes created before Paddock had one sit on Docker's default bridge). */

@@ -5,9 +5,13 @@
 //   PADDOCK_EGRESS_PORT    listening port (default 3128)
 //   PADDOCK_EGRESS_FORWARD / _TO  ports published for the sandbox: each is forwarded to the same
 //                          port of the sandbox (Docker publishes nothing from an internal network)
+//   PADDOCK_EGRESS_BRIDGE_PORT / _TARGET  the bridge relay: connections to this port go to the
+//                          HOST:PORT named in the target file (the bridge's TCP listener on Docker
+//                          Desktop), which the host writes while a bridge runs
 import { connect, createServer } from 'node:net';
 import { compileEgressRules } from '../core/egress.js';
 import { EgressLogWriter } from './log.js';
+import { pipeBoth, readRelayTarget } from './relay.js';
 import { createEgressProxy } from './server.js';
 
 function fail(message: string): never {
@@ -46,13 +50,17 @@ server.listen(port, '0.0.0.0', () => {
 const forwardTo = process.env.PADDOCK_EGRESS_FORWARD_TO;
 for (const item of (process.env.PADDOCK_EGRESS_FORWARD ?? '').split(',').filter(Boolean)) {
   const forwarded = Number(item);
+  createServer((client) => pipeBoth(client, connect(forwarded, forwardTo!))).listen(forwarded, '0.0.0.0');
+}
+const bridgePort = Number(process.env.PADDOCK_EGRESS_BRIDGE_PORT ?? 0);
+const bridgeTarget = process.env.PADDOCK_EGRESS_BRIDGE_TARGET;
+if (bridgePort && bridgeTarget) {
   createServer((client) => {
-    const inside = connect(forwarded, forwardTo!);
-    client.pipe(inside).pipe(client);
-    const drop = () => { client.destroy(); inside.destroy(); };
-    client.on('error', drop).on('close', drop);
-    inside.on('error', drop).on('close', drop);
-  }).listen(forwarded, '0.0.0.0');
+    const target = readRelayTarget(bridgeTarget);
+    // No bridge runs: closing at once makes paddock-mcp say how to start one.
+    if (!target) { client.destroy(); return; }
+    pipeBoth(client, connect(target.port, target.host));
+  }).listen(bridgePort, '0.0.0.0');
 }
 const stop = () => {
   server.close();

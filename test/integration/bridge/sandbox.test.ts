@@ -2,7 +2,6 @@
 // paddock-mcp inside, a real SDK client over stdio through `docker exec`; plus the transport's
 // token checks on the Unix socket and the loopback TCP listener.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
@@ -10,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { AuditLog, readAudit } from '../../../src/bridge/audit.js';
 import { hostSandboxBridge, type HostedBridge } from '../../../src/bridge/host.js';
@@ -20,21 +18,10 @@ import { bridgePaths } from '../../../src/bridge/state.js';
 import { createBridgeServer } from '../../../src/bridge/tools.js';
 import { cleanup, docker, engine, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
 import { KNOWN_SECRET } from '../../unit/bridge/corpus.js';
-import { callTool, clientFor, PROJECT, rulesFor, SECRETS, startFixture, type Fixture } from './support.js';
+import { agentClient, assertProjectVisibleAndMasked, callTool, clientFor, dockerAsync, INIT_REQUEST, PROJECT, rulesFor, SECRETS, startFixture, type Fixture } from './support.js';
 
 let fx: Fixture;
 
-function dockerAsync(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('docker', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 before(async () => { fx = await startFixture(); });
 after(() => fx?.cleanup());
 
@@ -95,7 +82,7 @@ describe('transport: token and listener', () => {
     const r = await callTool(ok, 'list_containers');
     assert.match(r.text, new RegExp(fx.api));
     await ok.close();
-    await assert.rejects(new BridgeHttpServer('x'.repeat(20), () => { throw new Error(); }).listen({ kind: 'tcp', host: '0.0.0.0' as '127.0.0.1', port: 0 }), /loopback only/);
+    await assert.rejects(new BridgeHttpServer('x'.repeat(20), () => { throw new Error(); }).listen({ kind: 'tcp', host: '0.0.0.0' as '127.0.0.1', port: 0 }), /all interfaces/);
   });
 
   it('the CLI refuses to listen on anything but loopback or a socket', async () => {
@@ -151,15 +138,9 @@ describe('in a sandbox: paddock-mcp, agent configs, audit', () => {
   });
 
   it('an agent\'s MCP client reaches the bridge through paddock-mcp (stdio), with masking', async () => {
-    const client = new Client({ name: 'agent', version: '1' });
-    await client.connect(new StdioClientTransport({ command: 'docker', args: ['exec', '-i', '-u', 'agent', sandbox, '/run/paddock/paddock-mcp'], stderr: 'pipe' }));
+    const client = await agentClient(sandbox);
     try {
-      const list = await callTool(client, 'list_containers');
-      assert.match(list.text, new RegExp(fx.api));
-      assert.ok(!list.text.includes(fx.outsider));
-      const logs = await callTool(client, 'get_logs', { container: 'api', tail: 500 });
-      assert.match(logs.text, /api ready/);
-      for (const secret of [KNOWN_SECRET, SECRETS.dbPassword, SECRETS.apiToken]) assert.ok(!logs.text.includes(secret), 'masked, including the workspace .env value');
+      await assertProjectVisibleAndMasked(client, fx, [KNOWN_SECRET, SECRETS.dbPassword, SECRETS.apiToken]);
       const exec = await callTool(client, 'exec_command', { container: 'api', command: 'echo hello from api' });
       assert.match(exec.text, /hello from api\n\[exit code 0\]/);
       const denied = await callTool(client, 'exec_command', { container: 'api', command: 'echo /app/.env' });
@@ -177,9 +158,8 @@ describe('in a sandbox: paddock-mcp, agent configs, audit', () => {
   });
 
   it('a wrong token from inside the sandbox is refused', async () => {
-    const init = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'x', version: '1' } } });
     // Asynchronously: the bridge answering it lives in this process.
-    const r = await dockerAsync(['exec', '-i', '-u', 'agent', '-e', 'PADDOCK_BRIDGE_TOKEN=stolen-or-guessed-token-000000', sandbox, 'sh', '-c', `printf '%s\\n' '${init}' | /run/paddock/paddock-mcp`]);
+    const r = await dockerAsync(['exec', '-i', '-u', 'agent', '-e', 'PADDOCK_BRIDGE_TOKEN=stolen-or-guessed-token-000000', sandbox, 'sh', '-c', `printf '%s\\n' '${INIT_REQUEST}' | /run/paddock/paddock-mcp`]);
     assert.match(r.stdout, /"error"/, r.stderr);
     assert.match(r.stdout, /401|Unauthorized/);
   });
@@ -197,8 +177,7 @@ describe('in a sandbox: paddock-mcp, agent configs, audit', () => {
   it('without a bridge host, paddock-mcp says how to start one', async () => {
     await hosted!.close();
     hosted = undefined;
-    const init = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'x', version: '1' } } });
-    const r = docker(['exec', '-i', '-u', 'agent', sandbox, 'sh', '-c', `printf '%s\\n' '${init}' | /run/paddock/paddock-mcp`]);
+    const r = docker(['exec', '-i', '-u', 'agent', sandbox, 'sh', '-c', `printf '%s\\n' '${INIT_REQUEST}' | /run/paddock/paddock-mcp`]);
     assert.match(r.stdout, /bridge is not running.*paddock bridge serve/);
   });
 

@@ -1,10 +1,13 @@
 // Shared set-up of the bridge integration tests: real containers ("api", "db") that print secrets
 // to their logs and carry secret env vars, and a real SDK client over the real transport.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type Docker from 'dockerode';
 import { AuditLog } from '../../../src/bridge/audit.js';
@@ -151,4 +154,37 @@ export async function callTool(client: Client, name: string, args: Record<string
   const result = await client.callTool({ name, arguments: args });
   const text = (result.content as { type: string; text?: string }[]).map((c) => c.text ?? '').join('\n');
   return { text, isError: !!result.isError };
+}
+
+/** docker without blocking this process's event loop (a bridge hosted by the test answers in it). */
+export function dockerAsync(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** An MCP initialize request, one line, as an agent's first message. */
+export const INIT_REQUEST = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'x', version: '1' } } });
+
+/** An agent's MCP client inside the sandbox: the SDK's stdio client running paddock-mcp as the agent user. */
+export async function agentClient(sandbox: string): Promise<Client> {
+  const client = new Client({ name: 'agent', version: '1' });
+  await client.connect(new StdioClientTransport({ command: 'docker', args: ['exec', '-i', '-u', 'agent', sandbox, '/run/paddock/paddock-mcp'], stderr: 'pipe' }));
+  return client;
+}
+
+/** What an agent sees of the fixture project through the bridge: only allowed containers, logs masked. */
+export async function assertProjectVisibleAndMasked(client: Client, fixture: Fixture, secrets: readonly string[]): Promise<void> {
+  const list = await callTool(client, 'list_containers');
+  assert.match(list.text, new RegExp(fixture.api));
+  assert.ok(!list.text.includes(fixture.outsider));
+  const logs = await callTool(client, 'get_logs', { container: 'api', tail: 500 });
+  assert.match(logs.text, /api ready/);
+  for (const secret of secrets) assert.ok(!logs.text.includes(secret), 'masked');
 }

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { AuditLog, formatAuditEntry, readAudit } from '../../../src/bridge/audit.js';
-import { chooseTransport } from '../../../src/bridge/host.js';
+import { chooseTransport, isRemoteEngine } from '../../../src/bridge/host.js';
+import { isWildcardAddress } from '../../../src/bridge/server.js';
 import { parseSince } from '../../../src/bridge/service.js';
 import { bridgePaths, prepareBridgeDir, readToken, removeBridgeDir } from '../../../src/bridge/state.js';
 
@@ -20,6 +21,14 @@ describe('transport choice', () => {
     assert.equal(chooseTransport('tcp://10.0.0.5:2376', 'Ubuntu', undefined), 'tcp');
     assert.equal(chooseTransport('ssh://me@host', 'Ubuntu', undefined), 'tcp');
     assert.equal(chooseTransport('tcp://x:1', 'Ubuntu', 'unix'), 'unix');
+  });
+  it('an engine on another machine is told apart from one on this machine', () => {
+    for (const remote of ['tcp://10.0.0.5:2376', 'ssh://me@build-box', 'ssh://me@build-box:2222', 'tcp://[2001:db8::1]:2376']) assert.equal(isRemoteEngine(remote), true, remote);
+    for (const local of ['unix:///var/run/docker.sock', 'npipe:////./pipe/docker_engine', 'tcp://127.0.0.1:2375', 'tcp://localhost:2375', 'ssh://me@localhost', 'tcp://[::1]:2375']) assert.equal(isRemoteEngine(local), false, local);
+  });
+  it('a TCP listener never binds a wildcard address, however it is spelled', () => {
+    for (const wild of ['0.0.0.0', '::', '[::]', '', ' ', '0', '::ffff:0.0.0.0']) assert.equal(isWildcardAddress(wild), true, JSON.stringify(wild));
+    for (const one of ['127.0.0.1', '172.17.0.1', '::1']) assert.equal(isWildcardAddress(one), false, one);
   });
 });
 
