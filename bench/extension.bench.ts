@@ -62,7 +62,7 @@ function fakeDetails(i: number): SandboxDetails {
     ports: [{ containerPort: 3000, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: 40000 + i }],
     mounts: [{ type: 'bind', source: workspace, target: workspace, readOnly: false },
       ...Array.from({ length: 10 }, (_, k) => ({ type: 'bind', source: '/dev/null', target: `${workspace}/secret-${k}.env`, readOnly: true }))],
-    envNames: [], limits: { cpus: 2, memoryBytes: 4 * 1024 ** 3, pids: 1024 }, user: { uid: 1000, gid: 1000 },
+    envNames: [], injectedKeys: [], limits: { cpus: 2, memoryBytes: 4 * 1024 ** 3, pids: 1024 }, user: { uid: 1000, gid: 1000 },
   };
 }
 

@@ -76,14 +76,15 @@ function withCreateOptions(cmd: Command): Command {
     .option('--ca-cert <file>', 'extra CA certificate to trust in builds and the sandbox (repeatable; default: the host\'s extra CAs)', collect, [])
     .option('--no-host-ca', 'do not add the host\'s extra CA certificates')
     .option('--rebuild', 'rebuild the template image even if it is up to date')
-    .option('--recreate', 'remove and recreate the sandbox if it exists (its state outside the workspace is lost)');
+    .option('--recreate', 'remove and recreate the sandbox if it exists (its state outside the workspace is lost)')
+    .option('--no-inject-keys', 'do not keep the host\'s API keys outside the sandbox for its proxy to inject (pass them with -e to put them inside)');
 }
 
 function requestFrom(agent: string, workspace: string | undefined, o: any): SandboxRequest {
   const caCertificates: string[] | undefined = o.caCert.length ? o.caCert : o.hostCa === false ? [] : undefined;
   return {
     agent, workspace: workspace ?? process.cwd(), name: o.name, env: o.env, envFiles: o.envFile,
-    cpus: o.cpus, memory: o.memory, pids: o.pids, ports: o.publish, runtime: o.runtime, template: o.template, recreate: !!o.recreate,
+    cpus: o.cpus, memory: o.memory, pids: o.pids, ports: o.publish, runtime: o.runtime, template: o.template, recreate: !!o.recreate, injectKeys: o.injectKeys !== false,
     templateOptions: { baseImage: o.baseImage, caCertificates, rebuild: !!o.rebuild, onProgress: progressPrinter() },
   };
 }
@@ -232,6 +233,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
         `Limits:    ${d.limits.cpus} CPUs, ${humanBytes(d.limits.memoryBytes)} memory, ${d.limits.pids} processes`,
         `Ports:     ${d.ports.map((p) => `${p.hostIp}:${p.hostPort} -> ${p.containerPort}/${p.protocol}`).join(', ') || 'none'}`,
         `Env:       ${d.envNames.join(', ') || 'none'}`,
+        `API keys:  ${d.injectedKeys.length ? `${d.injectedKeys.join(', ')} (injected by the egress proxy; not in the sandbox)` : 'none injected'}`,
         'Mounts:', ...d.mounts.map((m) => `  ${m.target}  (${m.type}${m.readOnly ? ', read-only' : ''}${m.source && m.type === 'bind' ? ` from ${m.source}` : ''})`),
       ];
       process.stdout.write(`${lines.join('\n')}\n`);

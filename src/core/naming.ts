@@ -11,6 +11,8 @@ export const LABELS = {
   policyHash: 'dev.paddock.policy-hash',
   createdBy: 'dev.paddock.created-by',
   envNames: 'dev.paddock.env-names',
+  /** Providers whose API key the sandbox's egress proxy injects ("anthropic,openai"). */
+  injectedKeys: 'dev.paddock.injected-keys',
   /** On images: which template and content hash they were built from. */
   template: 'dev.paddock.template',
 } as const;

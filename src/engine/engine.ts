@@ -4,11 +4,12 @@ import { resolve } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { PaddockError } from '../core/errors.js';
+import { parseProviderList, type KeyInjectionPlan } from '../core/credentials.js';
 import { CONTAINER_NAME, LABELS, defaultSandboxName, shortHash } from '../core/naming.js';
 import type { Limits, PortMapping } from '../core/options.js';
 import { prepareBridgeDir, removeBridgeDir } from '../bridge/state.js';
 import { defaultPolicy, type NetworkPolicy } from '../core/policy.js';
-import { createEgress, egressPorts, egressPortsOf, pruneEgress, removeEgress, startEgress, stopEgress } from '../proxy/container.js';
+import { createEgress, egressPorts, egressPortsOf, pruneEgress, refreshInjectedKeys, removeEgress, startEgress, stopEgress } from '../proxy/container.js';
 import { initScript } from './assets.js';
 import { applyInitialSize, sizedArgv } from './tty.js';
 import { connect, resolveEndpoint, type EndpointInputs, type EngineEndpoint } from './connection.js';
@@ -32,6 +33,8 @@ export interface CreateSpec {
   readonly templateHash?: string;
   /** Egress rules for the sandbox's proxy (default: the default policy's). */
   readonly network?: NetworkPolicy;
+  /** API keys its proxy injects, and the variables that point the agents at it (planKeyInjection). */
+  readonly keys?: KeyInjectionPlan;
 }
 
 export interface ExecOptions {
@@ -175,7 +178,7 @@ export class SandboxEngine {
     const envNames = Object.keys(userEnv).sort();
     await pruneEgress(this.docker).catch(() => []);
     // The sandbox's only network is its own internal one; its egress proxy is the way out (and in, for published ports).
-    const egress = await createEgress(this.docker, name, spec.network ?? defaultPolicy().network, spec.image, spec.ports ?? []);
+    const egress = await createEgress(this.docker, name, spec.network ?? defaultPolicy().network, spec.image, spec.ports ?? [], spec.keys?.keys ?? []);
     const env: Record<string, string> = {
       ...userEnv,
       PADDOCK_UID: String(owner.uid),
@@ -186,6 +189,7 @@ export class SandboxEngine {
       ...(git.name ? { PADDOCK_GIT_NAME: git.name } : {}),
       ...(git.email ? { PADDOCK_GIT_EMAIL: git.email } : {}),
       ...egress.env,
+      ...spec.keys?.sandboxEnv,
     };
     onProgress(`Creating sandbox ${name}`);
     try {
@@ -203,6 +207,7 @@ export class SandboxEngine {
           [LABELS.envHash]: envHash(userEnv),
           [LABELS.envNames]: envNames.join(','),
           [LABELS.createdBy]: `paddock ${PADDOCK_VERSION}`,
+          ...(spec.keys?.keys.length ? { [LABELS.injectedKeys]: spec.keys.keys.map((k) => k.provider).join(',') } : {}),
           ...(spec.policyHash ? { [LABELS.policyHash]: spec.policyHash } : {}),
           ...(templateHash ? { [LABELS.templateHash]: templateHash } : {}),
         },
@@ -258,6 +263,8 @@ export class SandboxEngine {
   /** Starts a sandbox (if it is not running) and waits until its agent user is ready. */
   async start(nameOrId: string): Promise<SandboxDetails> {
     const sandbox = await this.get(nameOrId);
+    // Keys are read from the environment of whoever starts it: a rotated key takes effect now.
+    refreshInjectedKeys(sandbox.name, sandbox.injectedKeys, process.env);
     // Its egress proxy too (also when the sandbox runs: the proxy may have been stopped alone). The
     // two start side by side: the sandbox's init needs no network, and start-up time is the sum otherwise.
     const egress = startEgress(this.docker, sandbox.name);
@@ -472,5 +479,6 @@ function detailsOf(info: Docker.ContainerInspectInfo): SandboxDetails {
     user: { uid: Number(env.get('PADDOCK_UID') ?? 0), gid: Number(env.get('PADDOCK_GID') ?? 0) },
     templateHash: labels[LABELS.templateHash],
     createdBy: labels[LABELS.createdBy],
+    injectedKeys: parseProviderList(labels[LABELS.injectedKeys]),
   };
 }

@@ -5,7 +5,8 @@ import { PaddockError } from '../core/errors.js';
 import { loadPolicy } from '../core/policy.js';
 import { planMounts } from '../core/hiding.js';
 import { dockerMounts, hidingNotes, hidingStateOf, runningHidingNotes } from './hiding.js';
-import { checkNetworkPolicy, hasEgress } from '../proxy/container.js';
+import { hostKeyFor, KEY_PROVIDER_IDS, KEY_PROVIDERS, planKeyInjection } from '../core/credentials.js';
+import { checkNetworkPolicy, hasEgress, KEY_INJECTION_BASE } from '../proxy/container.js';
 import { parseEnvAssignments, parseEnvFile, parsePort, resolveLimits } from '../core/options.js';
 import { checkWorkspace, envHash, type SandboxEngine } from './engine.js';
 import { TemplateBuilder, type TemplateOptions } from './templates.js';
@@ -29,6 +30,11 @@ export interface SandboxRequest {
   readonly templateOptions?: TemplateOptions;
   /** Remove and create again when the sandbox exists but differs from the request. */
   readonly recreate?: boolean;
+  /**
+   * Keep the host's API keys (ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY...) outside the
+   * sandbox and have its egress proxy inject them (default true; applies when the sandbox is created).
+   */
+  readonly injectKeys?: boolean;
 }
 
 /** Thrown when a sandbox exists but was created with other settings; `recreate` resolves it. */
@@ -126,9 +132,14 @@ export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequ
     }
   }
   let created = false;
+  const injectKeys = request.injectKeys !== false;
   if (!existing) {
-    await engine.create({ workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime, policyHash: policy.hash, extraMounts: dockerMounts(plan), network: policy.policy.network }, onProgress);
+    const keys = injectKeys ? planKeyInjection(process.env, env, KEY_INJECTION_BASE) : undefined;
+    await engine.create({ workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime, policyHash: policy.hash, extraMounts: dockerMounts(plan), network: policy.policy.network, keys }, onProgress);
     created = true;
+    if (keys) notes.push(...keys.notes, ...keys.keys.map((k) => `${k.source} stays on the host: the sandbox's egress proxy adds it to requests for ${new URL(k.upstream).host}; the agent sees only a placeholder.`));
+  } else if (injectKeys) {
+    notes.push(...missedKeyNotes(await engine.get(existing.id), env));
   }
   const target = existing?.id ?? (await engine.findFor(workspace, agent.id))!.id;
   if (!created) notes.push(...hidingNotes(plan, await hidingStateOf(engine, target), policy.hash));
@@ -140,6 +151,19 @@ export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequ
   // A sandbox that kept running may have lost a hiding mount (a file replaced on the host): check from inside.
   if (wasRunning) notes.push(...(await runningHidingNotes(engine, sandbox.id)));
   return { sandbox, agent, created, notes };
+}
+
+/** Keys the host has now that an existing sandbox was created without (they need a recreate). */
+function missedKeyNotes(details: SandboxDetails, env: Readonly<Record<string, string>>): string[] {
+  const notes: string[] = [];
+  for (const id of KEY_PROVIDER_IDS) {
+    if (details.injectedKeys.includes(id)) continue;
+    const provider = KEY_PROVIDERS[id];
+    const key = hostKeyFor(provider, process.env);
+    const own = [...provider.keys.map((k) => k.env), provider.baseUrlEnv].some((n) => n in env || details.envNames.includes(n));
+    if (key && !own) notes.push(`${key.source} is set on the host, but ${details.name} was created without it; recreate it (--recreate) to have its proxy inject the key.`);
+  }
+  return notes;
 }
 
 async function labelOf(engine: SandboxEngine, id: string, label: string): Promise<string | undefined> {

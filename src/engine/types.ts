@@ -1,3 +1,5 @@
+import type { KeyProviderId } from '../core/credentials.js';
+
 /** A sandbox as every part of Paddock sees it; read from the container's labels and state. */
 export interface SandboxSummary {
   readonly name: string;
@@ -38,4 +40,6 @@ export interface SandboxDetails extends SandboxSummary {
   readonly user: { readonly uid: number; readonly gid: number };
   readonly templateHash?: string;
   readonly createdBy?: string;
+  /** Providers whose API key the egress proxy injects (the key itself is never in the sandbox). */
+  readonly injectedKeys: readonly KeyProviderId[];
 }

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
+import { hostKeyFor, KEY_PROVIDERS, type InjectedKey, type KeyProviderId } from '../core/credentials.js';
 import { compileEgressRules } from '../core/egress.js';
 import { PaddockError } from '../core/errors.js';
 import { LABELS, shortHash } from '../core/naming.js';
@@ -19,6 +20,8 @@ import type { PublishedPort } from '../engine/types.js';
  * Host folder per sandbox (like the bridge's): <root>/<hash of sandbox name>/
  *   paddock-egress.js   the proxy (copied at create; mounted read-only in the proxy container)
  *   log/egress.jsonl    the decisions, one JSON object per line ("paddock network log")
+ *   keys/keys.json      API keys the proxy injects, by provider (0600; mounted read-only in the proxy,
+ *                       never in the sandbox); rewritten from the host's environment at each start
  *   relay/bridge        where the bridge relay connects ("host.docker.internal:PORT") while a
  *                       bridge runs over TCP (Docker Desktop); mounted read-only in the proxy
  *   name                the sandbox name, for people reading the folder
@@ -42,6 +45,11 @@ export const PROXY_PORT = 3128;
  */
 export const BRIDGE_RELAY_PORT = 3129;
 const RELAY_IN_PROXY = '/run/paddock-relay';
+/** The key-injecting reverse proxy's port (see src/core/credentials.ts). */
+export const KEY_INJECTION_PORT = 3130;
+const KEYS_IN_PROXY = '/run/paddock-keys';
+/** How the sandbox reaches the key-injecting proxy: its agents' base URLs start with this. */
+export const KEY_INJECTION_BASE = `http://paddock-egress:${KEY_INJECTION_PORT}`;
 const CODE_IN_PROXY = '/opt/paddock/paddock-egress.js';
 const LOG_IN_PROXY = '/var/log/paddock-egress';
 const READY_MARKER = 'paddock-egress: listening';
@@ -57,11 +65,12 @@ export function egressNames(sandbox: string): { network: string; proxy: string }
   return { network: `paddock-net-${hash}`, proxy: `paddock-egress-${hash}` };
 }
 
-export function egressPaths(sandbox: string, root = networkRoot()): { dir: string; code: string; logDir: string; log: string; relayDir: string; bridgeTarget: string } {
+export function egressPaths(sandbox: string, root = networkRoot()): { dir: string; code: string; logDir: string; log: string; relayDir: string; bridgeTarget: string; keysDir: string; keys: string } {
   const dir = join(root, shortHash(`sandbox:${sandbox}`, 12));
   return {
     dir, code: join(dir, 'paddock-egress.js'), logDir: join(dir, 'log'), log: join(dir, 'log', 'egress.jsonl'),
     relayDir: join(dir, 'relay'), bridgeTarget: join(dir, 'relay', 'bridge'),
+    keysDir: join(dir, 'keys'), keys: join(dir, 'keys', 'keys.json'),
   };
 }
 
@@ -109,14 +118,14 @@ async function newestBaseImage(docker: Docker): Promise<string | undefined> {
  * Creates the sandbox's internal network and its proxy container (not started). `fallbackImage`
  * (the sandbox's image) runs the proxy when no Paddock base image is on the engine: it needs node.
  */
-export async function createEgress(docker: Docker, sandbox: string, network: NetworkPolicy, fallbackImage: string, ports: readonly PortMapping[] = []): Promise<EgressSetup> {
+export async function createEgress(docker: Docker, sandbox: string, network: NetworkPolicy, fallbackImage: string, ports: readonly PortMapping[] = [], keys: readonly InjectedKey[] = []): Promise<EgressSetup> {
   checkNetworkPolicy(network);
   const udp = ports.find((p) => p.protocol !== 'tcp');
   if (udp) {
     throw new PaddockError(`Port ${udp.containerPort}/${udp.protocol} cannot be published: a sandbox's ports are forwarded by its egress proxy, which forwards TCP only.`, 'Publish TCP ports only. Nothing was created.');
   }
-  const own = ports.find((p) => p.containerPort === PROXY_PORT || p.containerPort === BRIDGE_RELAY_PORT);
-  if (own) throw new PaddockError(`Port ${own.containerPort} is one of the egress proxy's own ports inside the sandbox's network (${PROXY_PORT}: proxy, ${BRIDGE_RELAY_PORT}: bridge relay).`, 'Publish another port. Nothing was created.');
+  const own = ports.find((p) => [PROXY_PORT, BRIDGE_RELAY_PORT, KEY_INJECTION_PORT].includes(p.containerPort));
+  if (own) throw new PaddockError(`Port ${own.containerPort} is one of the egress proxy's own ports inside the sandbox's network (${PROXY_PORT}: proxy, ${BRIDGE_RELAY_PORT}: bridge relay, ${KEY_INJECTION_PORT}: key injection).`, 'Publish another port. Nothing was created.');
   // Docker publishes nothing from an internal network, so the proxy publishes the ports and forwards them in.
   const exposed: Record<string, object> = {};
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
@@ -132,7 +141,10 @@ export async function createEgress(docker: Docker, sandbox: string, network: Net
   const paths = egressPaths(sandbox);
   mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
   mkdirSync(paths.relayDir, { recursive: true, mode: 0o700 });
+  mkdirSync(paths.keysDir, { recursive: true, mode: 0o700 });
   chmodSync(paths.dir, 0o700);
+  chmodSync(paths.keysDir, 0o700);
+  writeInjectedKeys(sandbox, keys);
   copyFileSync(proxySource(), paths.code);
   chmodSync(paths.code, 0o644);
   writeFileSync(join(paths.dir, 'name'), `${sandbox}\n`);
@@ -163,6 +175,8 @@ export async function createEgress(docker: Docker, sandbox: string, network: Net
         `PADDOCK_EGRESS_FORWARD_TO=${sandbox}`,
         `PADDOCK_EGRESS_BRIDGE_PORT=${BRIDGE_RELAY_PORT}`,
         `PADDOCK_EGRESS_BRIDGE_TARGET=${RELAY_IN_PROXY}/bridge`,
+        `PADDOCK_EGRESS_INJECT_PORT=${KEY_INJECTION_PORT}`,
+        `PADDOCK_EGRESS_KEYS=${KEYS_IN_PROXY}/keys.json`,
       ],
       ExposedPorts: exposed,
       Labels: { ...labels, [EGRESS_LABELS.proxy]: '1' },
@@ -173,6 +187,7 @@ export async function createEgress(docker: Docker, sandbox: string, network: Net
           { Type: 'bind', Source: paths.code, Target: CODE_IN_PROXY, ReadOnly: true },
           { Type: 'bind', Source: paths.logDir, Target: LOG_IN_PROXY, ReadOnly: false },
           { Type: 'bind', Source: paths.relayDir, Target: RELAY_IN_PROXY, ReadOnly: true },
+          { Type: 'bind', Source: paths.keysDir, Target: KEYS_IN_PROXY, ReadOnly: true },
         ],
         // Docker Desktop names the host so by itself; a Linux engine needs this (Docker 20.10+).
         ExtraHosts: ['host.docker.internal:host-gateway'],
@@ -241,6 +256,43 @@ export async function bridgeRouteOf(docker: Docker, sandbox: string): Promise<'r
   const info = await inspectOrUndefined(docker.getContainer(egressNames(sandbox).proxy));
   if (info?.Config.Labels?.[EGRESS_LABELS.for] !== sandbox) return 'no-proxy';
   return info.Config.Env?.some((e) => e.startsWith('PADDOCK_EGRESS_BRIDGE_PORT=')) ? 'relay' : 'proxy-without-relay';
+}
+
+/**
+ * Writes the keys the sandbox's proxy injects (0600, the proxy runs as this user). `keepOthers`
+ * keeps providers not in `keys` (a start whose environment lacks a key keeps the one from before).
+ */
+export function writeInjectedKeys(sandbox: string, keys: readonly InjectedKey[], options: { keepOthers?: boolean } = {}): void {
+  const paths = egressPaths(sandbox);
+  if (!existsSync(paths.keysDir)) return;
+  let byProvider: Record<string, InjectedKey> = {};
+  if (options.keepOthers) {
+    try {
+      byProvider = JSON.parse(readFileSync(paths.keys, 'utf8'));
+    } catch {
+      byProvider = {};
+    }
+  }
+  for (const key of keys) byProvider[key.provider] = key;
+  const tmp = `${paths.keys}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(byProvider)}\n`, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, paths.keys);
+}
+
+/** At each start: the keys of the sandbox's providers as the starting process's environment has them now. */
+export function refreshInjectedKeys(sandbox: string, providers: readonly KeyProviderId[], hostEnv: Readonly<Record<string, string | undefined>>): void {
+  if (!providers.length) return;
+  const keys: InjectedKey[] = [];
+  for (const id of providers) {
+    try {
+      const key = hostKeyFor(KEY_PROVIDERS[id], hostEnv);
+      if (key) keys.push(key);
+    } catch {
+      // a broken base URL on the host: keep the key and upstream from before
+    }
+  }
+  if (keys.length) writeInjectedKeys(sandbox, keys, { keepOthers: true });
 }
 
 /** Points the sandbox's bridge relay at a listener ("host.docker.internal:PORT"), or at nothing. */

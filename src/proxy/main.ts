@@ -8,8 +8,12 @@
 //   PADDOCK_EGRESS_BRIDGE_PORT / _TARGET  the bridge relay: connections to this port go to the
 //                          HOST:PORT named in the target file (the bridge's TCP listener on Docker
 //                          Desktop), which the host writes while a bridge runs
+//   PADDOCK_EGRESS_INJECT_PORT / PADDOCK_EGRESS_KEYS  the key-injecting reverse proxy and its keys
+//                          file (JSON by provider, written by the host; the sandbox never sees it)
+import { readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { compileEgressRules } from '../core/egress.js';
+import { createKeyInjector } from './inject.js';
 import { EgressLogWriter } from './log.js';
 import { pipeBoth, readRelayTarget } from './relay.js';
 import { createEgressProxy } from './server.js';
@@ -33,17 +37,14 @@ if (rules.errors.length) fail(`bad rules: ${rules.errors.join('; ')}`);
 const log = process.env.PADDOCK_EGRESS_LOG ? new EgressLogWriter(process.env.PADDOCK_EGRESS_LOG) : undefined;
 const port = Number(process.env.PADDOCK_EGRESS_PORT ?? 3128);
 
-const server = createEgressProxy({
-  sandbox: config.sandbox,
-  rules,
-  log: (entry) => {
-    try {
-      log?.write(entry);
-    } catch (err) {
-      process.stderr.write(`paddock-egress: cannot write the log: ${(err as Error).message}\n`);
-    }
-  },
-});
+const writeLog = (entry: Parameters<EgressLogWriter['write']>[0]) => {
+  try {
+    log?.write(entry);
+  } catch (err) {
+    process.stderr.write(`paddock-egress: cannot write the log: ${(err as Error).message}\n`);
+  }
+};
+const server = createEgressProxy({ sandbox: config.sandbox, rules, log: writeLog });
 server.listen(port, '0.0.0.0', () => {
   process.stdout.write(`paddock-egress: listening on :${port} for ${config.sandbox} (policy ${rules.policy}, ${rules.allow.length} allow, ${rules.deny.length} deny rules)\n`);
 });
@@ -61,6 +62,11 @@ if (bridgePort && bridgeTarget) {
     if (!target) { client.destroy(); return; }
     pipeBoth(client, connect(target.port, target.host));
   }).listen(bridgePort, '0.0.0.0');
+}
+const injectPort = Number(process.env.PADDOCK_EGRESS_INJECT_PORT ?? 0);
+const keysFile = process.env.PADDOCK_EGRESS_KEYS;
+if (injectPort && keysFile) {
+  createKeyInjector({ sandbox: config.sandbox, log: writeLog, keys: () => JSON.parse(readFileSync(keysFile, 'utf8')) }).listen(injectPort, '0.0.0.0');
 }
 const stop = () => {
   server.close();

@@ -2,6 +2,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
 import { decide, decideAddress, EgressRuleError, normalizeHost, splitHostPort, targetText, type EgressRules, type EgressTarget } from '../core/egress.js';
+import { copyResponseHead, limitConnectTime } from './forwarding.js';
 import type { EgressLogEntry } from './log.js';
 import { MAX_CLIENT_HELLO, readClientHelloSni } from './sni.js';
 
@@ -156,18 +157,11 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
       options.log(entry({ method, host: targetText(target), port, decision: 'allow', rule: where.rule, address: where.address, status, bytesSent, bytesReceived, durationMs: Date.now() - started, ...(error ? { error } : {}) }));
     };
     const upstream = httpRequest({ host: where.address, port, method, path: `${url.pathname}${url.search}`, headers, agent, setHost: false });
-    // Only connecting has a time limit: a slow answer (long polling, a big download) is the server's business.
-    upstream.on('socket', (socket: Socket) => {
-      if (!socket.connecting) return;
-      const timer = setTimeout(() => upstream.destroy(new Error(`${targetText(target)}:${port} did not answer in time`)), connectTimeout);
-      socket.once('connect', () => clearTimeout(timer)).once('close', () => clearTimeout(timer));
-    });
+    limitConnectTime(upstream, connectTimeout, `${targetText(target)}:${port}`);
     req.on('data', (c: Buffer) => { bytesSent += c.length; });
     upstream.on('response', (up) => {
       status = up.statusCode;
-      const out: string[] = [];
-      for (let i = 0; i < up.rawHeaders.length; i += 2) if (!HOP_BY_HOP.has(up.rawHeaders[i].toLowerCase())) out.push(up.rawHeaders[i], up.rawHeaders[i + 1]);
-      res.writeHead(up.statusCode ?? 502, up.statusMessage, out);
+      copyResponseHead(up, res, HOP_BY_HOP);
       up.on('data', (c: Buffer) => { bytesReceived += c.length; });
       up.pipe(res);
       up.on('end', done);

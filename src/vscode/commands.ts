@@ -91,7 +91,7 @@ export async function prepareWithProgress(services: Services, agentId: AgentId, 
       if (/^(Building|Step \d+\/\d+|Creating|Starting|Recreating)/.test(line)) progress.report({ message: line.length > 90 ? `${line.slice(0, 90)}…` : line });
     };
     const request: SandboxRequest = {
-      agent: agentId, workspace: folder.uri.fsPath, runtime: s.runtime, cpus: s.cpus, memory: s.memory, pids: s.pids, recreate,
+      agent: agentId, workspace: folder.uri.fsPath, runtime: s.runtime, cpus: s.cpus, memory: s.memory, pids: s.pids, recreate, injectKeys: s.injectKeys,
       templateOptions: { baseImage: s.baseImage, caCertificates: s.caCertificates, onProgress, signal: controller.signal },
     };
     services.log.info(`Preparing the ${agent.id} sandbox for ${folder.uri.fsPath}`);

@@ -35,7 +35,7 @@ export function defaultAgent(): AgentId {
  * the user set them, so that a sandbox made with other limits (say by the CLI) is reused rather
  * than reported as needing a recreate because of a default.
  */
-export function requestSettings(folder: vscode.Uri): Pick<SandboxRequest, 'runtime' | 'cpus' | 'memory' | 'pids'> & { baseImage?: string; caCertificates?: string[] } {
+export function requestSettings(folder: vscode.Uri): Pick<SandboxRequest, 'runtime' | 'cpus' | 'memory' | 'pids' | 'injectKeys'> & { baseImage?: string; caCertificates?: string[] } {
   const cfg = config(folder);
   const runtime = cfg.get<string>('runtime')?.trim();
   const baseImage = cfg.get<string>('baseImage')?.trim();
@@ -45,6 +45,7 @@ export function requestSettings(folder: vscode.Uri): Pick<SandboxRequest, 'runti
     cpus: explicit<number>(cfg, 'resources.cpus'),
     memory: explicit<string>(cfg, 'resources.memory'),
     pids: explicit<number>(cfg, 'resources.pids'),
+    injectKeys: cfg.get<boolean>('injectApiKeys') !== false,
     baseImage: baseImage || undefined,
     // An empty list means "the host's extra CAs" (the engine's default), as in the CLI.
     caCertificates: ca && ca.length ? ca : undefined,

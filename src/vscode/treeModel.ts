@@ -126,6 +126,7 @@ export function sandboxNode(view: SandboxView, now: number): TreeNode {
     `Image: ${d.image}`,
     `Limits: ${d.limits.cpus} CPUs, ${Math.round(d.limits.memoryBytes / 1024 ** 2)} MiB, ${d.limits.pids} processes`,
     `Hidden paths: ${hidden.length}`,
+    `API keys: ${d.injectedKeys.length ? `${d.injectedKeys.join(', ')}, injected by the egress proxy (not in the sandbox)` : 'none injected'}`,
   ].join('\n');
 
   const net = view.network;

@@ -17,7 +17,7 @@ function details(over: Partial<SandboxDetails> = {}): SandboxDetails {
       { type: 'tmpfs', source: '', target: `${workspace}/secrets`, readOnly: true },
       { type: 'bind', source: `${workspace}/.paddock`, target: `${workspace}/.paddock`, readOnly: true },
     ],
-    envNames: [], limits: { cpus: 2, memoryBytes: 4 * 1024 ** 3, pids: 1024 }, user: { uid: 1000, gid: 1000 },
+    envNames: [], injectedKeys: [], limits: { cpus: 2, memoryBytes: 4 * 1024 ** 3, pids: 1024 }, user: { uid: 1000, gid: 1000 },
     ...over,
   };
 }
@@ -45,6 +45,11 @@ describe('sandbox tree model', () => {
     assert.deepEqual(network.children!.map((c) => `${c.label} ${c.description}`), ['registry.npmjs.org allowed']);
     // Empty groups say so instead of showing nothing.
     assert.deepEqual(bridge.children!.map((c) => c.label), ['No reachable containers']);
+  });
+
+  it('the tooltip says which API keys the proxy injects (never a value)', () => {
+    assert.match(sandboxNode(view({ injectedKeys: ['anthropic', 'openai'] }), NOW).tooltip!, /^API keys: anthropic, openai, injected by the egress proxy \(not in the sandbox\)$/m);
+    assert.match(sandboxNode(view(), NOW).tooltip!, /^API keys: none injected$/m);
   });
 
   it('says when a group is empty and when the policy cannot be read', () => {

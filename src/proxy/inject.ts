@@ -1,0 +1,171 @@
+import { createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { CREDENTIAL_HEADERS, KEY_PROVIDER_IDS, KEY_PROVIDERS, upstreamUrl, type InjectedKey, type KeyProviderId } from '../core/credentials.js';
+import { copyResponseHead, limitConnectTime } from './forwarding.js';
+import type { EgressLogEntry } from './log.js';
+
+/**
+ * The key-injecting side of a sandbox's egress proxy: a reverse proxy at /<provider>/... that sends
+ * the request to that provider's configured upstream with the real key (see src/core/credentials.ts).
+ * Whatever credential the sandbox sends is dropped; the key is masked if an upstream ever echoes it.
+ */
+export interface KeyInjectorOptions {
+  readonly sandbox: string;
+  /** The keys by provider, read again for each request (the host rewrites them when the sandbox starts). */
+  readonly keys: () => Partial<Record<KeyProviderId, InjectedKey>>;
+  readonly log: (entry: EgressLogEntry) => void;
+  readonly connectTimeoutMs?: number;
+}
+
+const HOP_BY_HOP = new Set(['connection', 'proxy-connection', 'keep-alive', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length']);
+const DROPPED = new Set<string>([...HOP_BY_HOP, ...CREDENTIAL_HEADERS, 'accept-encoding']);
+// content-length is kept for requests (the body passes unchanged) but not for answers (masking may change it).
+DROPPED.delete('content-length');
+
+export const KEY_MASK = '[PADDOCK-MASKED-KEY]';
+
+/** Replaces exact byte sequences in a stream; holds back only a tail that could be the start of one. */
+export class ExactRedactor {
+  private pending = Buffer.alloc(0);
+  count = 0;
+  private readonly secrets: Buffer[];
+  private readonly mask = Buffer.from(KEY_MASK);
+
+  constructor(secrets: readonly string[]) {
+    this.secrets = [...new Set(secrets.filter((s) => s.length >= 8))].map((s) => Buffer.from(s)).sort((a, b) => b.length - a.length);
+  }
+
+  push(chunk: Buffer): Buffer {
+    if (!this.secrets.length) return chunk;
+    const buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    const parts: Buffer[] = [];
+    let pos = 0;
+    for (;;) {
+      let at = -1;
+      let hit: Buffer | undefined;
+      for (const s of this.secrets) {
+        const i = buf.indexOf(s, pos);
+        if (i >= 0 && (at < 0 || i < at)) { at = i; hit = s; }
+      }
+      if (!hit) break;
+      parts.push(buf.subarray(pos, at), this.mask);
+      this.count++;
+      pos = at + hit.length;
+    }
+    const hold = this.partialTail(buf, pos);
+    parts.push(buf.subarray(pos, buf.length - hold));
+    this.pending = Buffer.from(buf.subarray(buf.length - hold));
+    return Buffer.concat(parts);
+  }
+
+  end(): Buffer {
+    const rest = this.pending;
+    this.pending = Buffer.alloc(0);
+    return rest;
+  }
+
+  /** Length of the longest tail of buf[from..] that is a proper prefix of a secret. */
+  private partialTail(buf: Buffer, from: number): number {
+    let best = 0;
+    for (const s of this.secrets) {
+      for (let n = Math.min(s.length - 1, buf.length - from); n > best; n--) {
+        if (buf[buf.length - n] === s[0] && buf.subarray(buf.length - n).equals(s.subarray(0, n))) { best = n; break; }
+      }
+    }
+    return best;
+  }
+}
+
+function bareKey(key: InjectedKey): string {
+  return key.value.replace(/^Bearer\s+/i, '');
+}
+
+export function createKeyInjector(options: KeyInjectorOptions): Server {
+  const connectTimeout = options.connectTimeoutMs ?? 15_000;
+  const log = (fields: Omit<EgressLogEntry, 'time' | 'sandbox'>) => options.log({ time: new Date().toISOString(), sandbox: options.sandbox, ...fields });
+
+  const refuse = (req: IncomingMessage, res: ServerResponse, status: number, host: string, rule: string, message: string) => {
+    log({ method: req.method ?? 'GET', host, port: 0, decision: 'deny', rule, status, bytesSent: 0, bytesReceived: 0 });
+    const body = `Paddock key injection: ${message}\n`;
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), 'X-Paddock-Decision': 'deny' }).end(body);
+  };
+
+  const server = createServer((req, res) => {
+    const raw = req.url ?? '';
+    const m = /^\/([a-z]+)(.*)$/s.exec(raw);
+    if (!m) return refuse(req, res, 400, raw.slice(0, 100), 'not a provider path', `ask for /<provider>/..., one of ${KEY_PROVIDER_IDS.join(', ')} (the sandbox's base-URL variables already point here).`);
+    const id = m[1] as KeyProviderId;
+    const provider = (KEY_PROVIDERS as Record<string, (typeof KEY_PROVIDERS)[KeyProviderId] | undefined>)[id];
+    if (!provider) return refuse(req, res, 404, id, 'unknown provider', `"${id}" is not a provider; Paddock injects keys for ${KEY_PROVIDER_IDS.join(', ')}.`);
+    let key: InjectedKey | undefined;
+    try {
+      key = options.keys()[id];
+    } catch {
+      key = undefined;
+    }
+    if (!key) return refuse(req, res, 503, id, `no ${id} key`, `there is no ${provider.label} key for this sandbox on the host. Set ${provider.keys.map((k) => k.env).join(' or ')} where Paddock runs, then restart the sandbox.`);
+    const url = upstreamUrl(key, m[2], provider.keyQueryParam);
+    if (!url) return refuse(req, res, 400, id, 'bad path', 'the path must stay below the provider\'s base URL (no "..", no encoded slashes).');
+
+    const headers: OutgoingHttpHeaders = {};
+    const named = new Set(String(req.headers.connection ?? '').toLowerCase().split(',').map((h) => h.trim()));
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const lower = req.rawHeaders[i].toLowerCase();
+      if (DROPPED.has(lower) || named.has(lower)) continue;
+      const prev = headers[lower];
+      headers[lower] = prev === undefined ? req.rawHeaders[i + 1] : ([] as string[]).concat(prev as string | string[], req.rawHeaders[i + 1]);
+    }
+    headers.host = url.host;
+    headers[key.header] = key.value;
+    // Plain bodies, so an echoed key can be masked.
+    headers['accept-encoding'] = 'identity';
+
+    const started = Date.now();
+    const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+    const rule = `key injection: ${id} (${key.source})`;
+    let bytesSent = 0;
+    let bytesReceived = 0;
+    let status: number | undefined;
+    let error: string | undefined;
+    let logged = false;
+    const redactor = new ExactRedactor([bareKey(key)]);
+    const done = () => {
+      if (logged) return;
+      logged = true;
+      log({ method: req.method ?? 'GET', host: url.hostname, port, decision: 'allow', rule, status, bytesSent, bytesReceived, durationMs: Date.now() - started, ...(error ? { error } : {}) });
+    };
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const upstream = send(url, { method: req.method, headers });
+    limitConnectTime(upstream, connectTimeout, url.host);
+    req.on('data', (c: Buffer) => { bytesSent += c.length; });
+    upstream.on('response', (up) => {
+      status = up.statusCode;
+      copyResponseHead(up, res, HOP_BY_HOP);
+      // Server-sent events (streamed answers) go out as they come.
+      res.flushHeaders();
+      up.on('data', (c: Buffer) => {
+        bytesReceived += c.length;
+        const safe = redactor.push(c);
+        if (safe.length) res.write(safe);
+      });
+      up.on('end', () => { res.end(redactor.end()); done(); });
+      up.on('error', (err) => { error = err.message; done(); res.destroy(); });
+    });
+    upstream.on('error', (err: any) => {
+      error = err?.code ? `${err.code} ${url.host}` : err?.message ?? String(err);
+      status ??= 502;
+      if (!res.headersSent) {
+        const body = `Paddock key injection: ${url.host} could not be reached: ${error}.\n`;
+        res.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Paddock-Decision': 'allow' }).end(body);
+      } else res.destroy();
+      done();
+    });
+    res.on('close', () => { if (!logged) { error ??= 'client closed'; done(); } upstream.destroy(); });
+    req.pipe(upstream);
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  return server;
+}
