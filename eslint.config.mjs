@@ -12,4 +12,6 @@ export default tseslint.config(
     },
   },
   { rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }] } },
+  // Plain Node scripts that tests run inside containers.
+  { files: ['test/**/fixtures/**/*.js'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );
