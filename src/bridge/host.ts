@@ -8,8 +8,9 @@ import { BRIDGE_RELAY_PORT, bridgeRelayTarget, bridgeRouteOf, PROXY_HOST, setBri
 import { AuditLog } from './audit.js';
 import { BridgeAlreadyRunning, BridgeHttpServer, MCP_PATH, type Listen } from './server.js';
 import { BridgeService, type BridgeRules } from './service.js';
-import { bridgePaths, readToken, refreshShim, SANDBOX_SHIM, SANDBOX_SOCKET, shimSource, writeSecretFile, type BridgePaths } from './state.js';
+import { bridgePaths, readToken, refreshShim, SANDBOX_SOCKET, shimSource, writeSecretFile, type BridgePaths } from './state.js';
 import { createBridgeServer } from './tools.js';
+import { configureAgentHome } from '../engine/agentHome.js';
 
 export type TransportKind = 'unix' | 'tcp';
 
@@ -131,7 +132,7 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
   if (!existsSync(shimSource())) notes.push(`The bridge shim ${shimSource()} is missing (run "npm run build"); agents cannot connect.`);
   refreshShim(paths, owner);
   if (sandbox.status === 'running') {
-    const registered = await registerInAgentConfigs(engine.docker, sandbox.id).catch((err) => `could not register the bridge in the agents' configs: ${err?.message ?? err}`);
+    const registered = await configureAgentHome(engine.docker, sandbox.id).catch((err) => `could not register the bridge in the agents' configs: ${err?.message ?? err}`);
     if (registered) notes.push(registered);
   }
   return {
@@ -149,40 +150,4 @@ export class BridgeUnavailable extends Error {
   constructor(readonly sandbox: string, reason: string) {
     super(reason);
   }
-}
-
-/**
- * Adds the bridge to Claude Code (~/.claude.json), Gemini CLI (~/.gemini/settings.json) and Codex
- * (~/.codex/config.toml) in the sandbox's home — never in the workspace. Idempotent; other
- * servers and settings in those files are kept. Runs as the agent user with the image's node.
- */
-export const REGISTER_SCRIPT = `
-const fs = require('fs'), path = require('path'), home = process.env.HOME || '/home/agent';
-const shim = ${JSON.stringify(SANDBOX_SHIM)};
-function json(file, update) {
-  let data = {};
-  try { data = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { if (e.code !== 'ENOENT') return; }
-  update(data);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(data, null, 2) + '\\n');
-}
-json(path.join(home, '.claude.json'), (d) => { d.mcpServers = Object.assign({}, d.mcpServers, { paddock: { type: 'stdio', command: shim, args: [], env: {} } }); });
-json(path.join(home, '.gemini', 'settings.json'), (d) => { d.mcpServers = Object.assign({}, d.mcpServers, { paddock: { command: shim, args: [] } }); });
-const toml = path.join(home, '.codex', 'config.toml');
-let text = ''; try { text = fs.readFileSync(toml, 'utf8'); } catch (e) {}
-if (!/^\\[mcp_servers\\.paddock\\]/m.test(text)) {
-  fs.mkdirSync(path.dirname(toml), { recursive: true });
-  fs.writeFileSync(toml, text + (text && !text.endsWith('\\n') ? '\\n' : '') + '\\n[mcp_servers.paddock]\\ncommand = ' + JSON.stringify(shim) + '\\nargs = []\\n');
-}
-`;
-
-export async function registerInAgentConfigs(docker: Docker, containerId: string): Promise<string | undefined> {
-  const exec = await docker.getContainer(containerId).exec({ Cmd: ['node', '-e', REGISTER_SCRIPT], User: 'agent', Env: ['HOME=/home/agent'], AttachStdout: true, AttachStderr: true });
-  const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as NodeJS.ReadableStream;
-  let output = '';
-  stream.on('data', (c: Buffer) => { output += c.toString('utf8'); });
-  await new Promise<void>((r) => { stream.on('end', r); stream.on('close', r); });
-  (stream as unknown as { destroy(): void }).destroy();
-  const { ExitCode } = await exec.inspect();
-  return ExitCode === 0 ? undefined : `registering the bridge in the agents' configs failed (exit ${ExitCode}): ${output.replace(/[\x00-\x08]/g, '').trim().slice(0, 300)}`;
 }

@@ -1,7 +1,9 @@
-import { createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { request as httpsRequest } from 'node:https';
 import { CREDENTIAL_HEADERS, KEY_PROVIDER_IDS, KEY_PROVIDERS, upstreamUrl, type InjectedKey, type KeyProviderId } from '../core/credentials.js';
 import { copyResponseHead, limitConnectTime } from './forwarding.js';
+import { pipeBoth } from './relay.js';
 import type { EgressLogEntry } from './log.js';
 
 /**
@@ -80,32 +82,32 @@ function bareKey(key: InjectedKey): string {
   return key.value.replace(/^Bearer\s+/i, '');
 }
 
+interface Refusal { readonly status: number; readonly host: string; readonly rule: string; readonly message: string }
+interface Target { readonly id: KeyProviderId; readonly key: InjectedKey; readonly url: URL; readonly port: number; readonly rule: string; readonly headers: OutgoingHttpHeaders }
+
 export function createKeyInjector(options: KeyInjectorOptions): Server {
   const connectTimeout = options.connectTimeoutMs ?? 15_000;
   const log = (fields: Omit<EgressLogEntry, 'time' | 'sandbox'>) => options.log({ time: new Date().toISOString(), sandbox: options.sandbox, ...fields });
+  const refusalBody = (r: Refusal) => `Paddock key injection: ${r.message}\n`;
+  const logRefusal = (req: IncomingMessage, r: Refusal) => log({ method: req.method ?? 'GET', host: r.host, port: 0, decision: 'deny', rule: r.rule, status: r.status, bytesSent: 0, bytesReceived: 0 });
 
-  const refuse = (req: IncomingMessage, res: ServerResponse, status: number, host: string, rule: string, message: string) => {
-    log({ method: req.method ?? 'GET', host, port: 0, decision: 'deny', rule, status, bytesSent: 0, bytesReceived: 0 });
-    const body = `Paddock key injection: ${message}\n`;
-    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), 'X-Paddock-Decision': 'deny' }).end(body);
-  };
-
-  const server = createServer((req, res) => {
+  /** Where a request goes and with which headers, or why it does not go anywhere. */
+  const targetOf = (req: IncomingMessage): Target | Refusal => {
     const raw = req.url ?? '';
     const m = /^\/([a-z]+)(.*)$/s.exec(raw);
-    if (!m) return refuse(req, res, 400, raw.slice(0, 100), 'not a provider path', `ask for /<provider>/..., one of ${KEY_PROVIDER_IDS.join(', ')} (the sandbox's base-URL variables already point here).`);
+    if (!m) return { status: 400, host: raw.slice(0, 100), rule: 'not a provider path', message: `ask for /<provider>/..., one of ${KEY_PROVIDER_IDS.join(', ')} (the sandbox's base-URL variables already point here).` };
     const id = m[1] as KeyProviderId;
     const provider = (KEY_PROVIDERS as Record<string, (typeof KEY_PROVIDERS)[KeyProviderId] | undefined>)[id];
-    if (!provider) return refuse(req, res, 404, id, 'unknown provider', `"${id}" is not a provider; Paddock injects keys for ${KEY_PROVIDER_IDS.join(', ')}.`);
+    if (!provider) return { status: 404, host: id, rule: 'unknown provider', message: `"${id}" is not a provider; Paddock injects keys for ${KEY_PROVIDER_IDS.join(', ')}.` };
     let key: InjectedKey | undefined;
     try {
       key = options.keys()[id];
     } catch {
       key = undefined;
     }
-    if (!key) return refuse(req, res, 503, id, `no ${id} key`, `there is no ${provider.label} key for this sandbox on the host. Set ${provider.keys.map((k) => k.env).join(' or ')} where Paddock runs, then restart the sandbox.`);
+    if (!key) return { status: 503, host: id, rule: `no ${id} key`, message: `there is no ${provider.label} key for this sandbox on the host. Set ${provider.keys.map((k) => k.env).join(' or ')} where Paddock runs, then restart the sandbox.` };
     const url = upstreamUrl(key, m[2], provider.keyQueryParam);
-    if (!url) return refuse(req, res, 400, id, 'bad path', 'the path must stay below the provider\'s base URL (no "..", no encoded slashes).');
+    if (!url) return { status: 400, host: id, rule: 'bad path', message: 'the path must stay below the provider\'s base URL (no "..", no encoded slashes).' };
 
     const headers: OutgoingHttpHeaders = {};
     const named = new Set(String(req.headers.connection ?? '').toLowerCase().split(',').map((h) => h.trim()));
@@ -119,10 +121,20 @@ export function createKeyInjector(options: KeyInjectorOptions): Server {
     headers[key.header] = key.value;
     // Plain bodies, so an echoed key can be masked.
     headers['accept-encoding'] = 'identity';
-
-    const started = Date.now();
     const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-    const rule = `key injection: ${id} (${key.source})`;
+    return { id, key, url, port, rule: `key injection: ${id} (${key.source})`, headers };
+  };
+
+  const server = createServer((req, res) => {
+    const target = targetOf(req);
+    if ('status' in target) {
+      logRefusal(req, target);
+      const body = refusalBody(target);
+      res.writeHead(target.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), 'X-Paddock-Decision': 'deny' }).end(body);
+      return;
+    }
+    const { key, url, port, rule, headers } = target;
+    const started = Date.now();
     let bytesSent = 0;
     let bytesReceived = 0;
     let status: number | undefined;
@@ -163,6 +175,49 @@ export function createKeyInjector(options: KeyInjectorOptions): Server {
     res.on('close', () => { if (!logged) { error ??= 'client closed'; done(); } upstream.destroy(); });
     req.pipe(upstream);
   });
+  // WebSockets (Codex opens its Responses API as one): the upgrade goes to the same upstream with the
+  // key, then bytes pass both ways. Frames are not masked; the peer is the provider itself.
+  server.on('upgrade', (req: IncomingMessage, client: Socket, head: Buffer) => {
+    client.on('error', () => client.destroy());
+    const target = targetOf(req);
+    if ('status' in target) {
+      logRefusal(req, target);
+      const body = refusalBody(target);
+      client.end(`HTTP/1.1 ${target.status} Refused\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Paddock-Decision: deny\r\nConnection: close\r\n\r\n${body}`);
+      return;
+    }
+    const { url, port, rule, headers } = target;
+    const started = Date.now();
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const upstream = send(url, { method: req.method, headers: { ...headers, connection: 'Upgrade', upgrade: String(req.headers.upgrade ?? 'websocket') } });
+    limitConnectTime(upstream, connectTimeout, url.host);
+    const entry = (status: number | undefined, error?: string) => log({ method: req.method ?? 'GET', host: url.hostname, port, decision: 'allow', rule, status, bytesSent: 0, bytesReceived: 0, durationMs: Date.now() - started, ...(error ? { error } : {}) });
+    const headLines = (up: IncomingMessage) => {
+      let text = `HTTP/1.1 ${up.statusCode} ${up.statusMessage ?? ''}\r\n`;
+      for (let i = 0; i < up.rawHeaders.length; i += 2) text += `${up.rawHeaders[i]}: ${up.rawHeaders[i + 1]}\r\n`;
+      return `${text}\r\n`;
+    };
+    upstream.on('upgrade', (up, socket, upHead) => {
+      entry(up.statusCode);
+      client.write(headLines(up));
+      if (upHead.length) client.write(upHead);
+      if (head.length) socket.write(head);
+      pipeBoth(client, socket);
+    });
+    // The upstream said no to the upgrade: its answer goes back as it is.
+    upstream.on('response', (up) => {
+      entry(up.statusCode);
+      client.write(headLines(up));
+      up.pipe(client);
+    });
+    upstream.on('error', (err: any) => {
+      const error = err?.code ? `${err.code} ${url.host}` : err?.message ?? String(err);
+      entry(502, error);
+      client.end(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\nPaddock key injection: ${url.host} could not be reached: ${error}.\n`);
+    });
+    upstream.end();
+  });
+
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy();

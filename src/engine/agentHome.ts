@@ -1,0 +1,62 @@
+import type Docker from 'dockerode';
+import { SANDBOX_SHIM } from '../bridge/state.js';
+import { KEY_PLACEHOLDER } from '../core/credentials.js';
+
+/**
+ * The agents' own configuration in the sandbox home (never in the workspace), written when a host
+ * starts serving the sandbox (`paddock run`, VS Code), before the agent starts:
+ * - the MCP bridge: Claude Code (~/.claude.json), Gemini CLI (~/.gemini/settings.json), Codex
+ *   (~/.codex/config.toml) get a "paddock" server that runs paddock-mcp;
+ * - key injection (when the sandbox's env says its proxy injects a key): Codex reads its base URL
+ *   from config.toml (`openai_base_url`), not from the environment; Gemini CLI takes a base URL in
+ *   the environment for a "gateway" it refuses headless, so it is told to use its API-key mode.
+ * Idempotent; other servers and settings in those files are kept. Runs as the agent user with the
+ * image's node.
+ */
+export const AGENT_HOME_SCRIPT = `
+const fs = require('fs'), path = require('path'), home = process.env.HOME || '/home/agent';
+const shim = ${JSON.stringify(SANDBOX_SHIM)};
+const placeholder = ${JSON.stringify(KEY_PLACEHOLDER)};
+function json(file, update) {
+  let data = {};
+  try { data = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { if (e.code !== 'ENOENT') return; }
+  update(data);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(data, null, 2) + '\\n');
+}
+json(path.join(home, '.claude.json'), (d) => { d.mcpServers = Object.assign({}, d.mcpServers, { paddock: { type: 'stdio', command: shim, args: [], env: {} } }); });
+json(path.join(home, '.gemini', 'settings.json'), (d) => {
+  d.mcpServers = Object.assign({}, d.mcpServers, { paddock: { command: shim, args: [] } });
+  if (process.env.GEMINI_API_KEY === placeholder) {
+    d.security = d.security || {};
+    d.security.auth = d.security.auth || {};
+    if (!d.security.auth.selectedType) d.security.auth.selectedType = 'gemini-api-key';
+  }
+});
+const toml = path.join(home, '.codex', 'config.toml');
+let text = ''; try { text = fs.readFileSync(toml, 'utf8'); } catch (e) {}
+let changed = false;
+if (!/^\\[mcp_servers\\.paddock\\]/m.test(text)) {
+  text = text + (text && !text.endsWith('\\n') ? '\\n' : '') + '\\n[mcp_servers.paddock]\\ncommand = ' + JSON.stringify(shim) + '\\nargs = []\\n';
+  changed = true;
+}
+const base = process.env.OPENAI_API_KEY === placeholder ? process.env.OPENAI_BASE_URL : undefined;
+if (base) {
+  // A top-level key: it must come before the first [table].
+  const line = 'openai_base_url = ' + JSON.stringify(base);
+  if (/^openai_base_url\\s*=.*$/m.test(text)) { const next = text.replace(/^openai_base_url\\s*=.*$/m, line); changed = changed || next !== text; text = next; }
+  else { text = line + '\\n' + text; changed = true; }
+}
+if (changed) { fs.mkdirSync(path.dirname(toml), { recursive: true }); fs.writeFileSync(toml, text); }
+`;
+
+export async function configureAgentHome(docker: Docker, containerId: string): Promise<string | undefined> {
+  const exec = await docker.getContainer(containerId).exec({ Cmd: ['node', '-e', AGENT_HOME_SCRIPT], User: 'agent', Env: ['HOME=/home/agent'], AttachStdout: true, AttachStderr: true });
+  const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as NodeJS.ReadableStream;
+  let output = '';
+  stream.on('data', (c: Buffer) => { output += c.toString('utf8'); });
+  await new Promise<void>((r) => { stream.on('end', r); stream.on('close', r); });
+  (stream as unknown as { destroy(): void }).destroy();
+  const { ExitCode } = await exec.inspect();
+  return ExitCode === 0 ? undefined : `configuring the agents in the sandbox home failed (exit ${ExitCode}): ${output.replace(/[\x00-\x08]/g, '').trim().slice(0, 300)}`;
+}
