@@ -21,6 +21,8 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/bridge/shim.ts'], outfile: 'dist/paddock-mcp.js', target: 'node18', sourcemap: false, minify: true, banner: { js: '#!/usr/bin/env node' } }),
   // The egress proxy, run by the base image's node 18 in each sandbox's proxy container.
   build({ ...common, entryPoints: ['src/proxy/main.ts'], outfile: 'dist/paddock-egress.js', target: 'node18', sourcemap: false, minify: true }),
+  // In a sandbox without a network (gVisor --network=none): its loopback ports to the proxy's sockets.
+  build({ ...common, entryPoints: ['src/proxy/netfwd.ts'], outfile: 'dist/paddock-netfwd.js', target: 'node18', sourcemap: false, minify: true }),
   // The policy editor's webview page (a browser bundle; media/ ships in the .vsix).
   build({ entryPoints: ['media/policy-editor/src/main.ts'], outfile: 'media/policy-editor/out/main.js', bundle: true, platform: 'browser', format: 'iife', target: 'es2022', minify: true, sourcemap: false, logLevel: 'warning' }),
 ]);

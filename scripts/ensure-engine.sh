@@ -37,9 +37,10 @@ if ! engine_up; then
 fi
 
 # gVisor as an extra runtime, on engines this script manages (fresh machines, CI) or when asked.
-# Debian's runsc works only with its own networking off (see README, "Runtimes and engines").
+# Debian's runsc works only with its own networking off (see README, "Runtimes and engines"); it
+# then reaches its egress proxy and the bridge through host Unix sockets, which --host-uds=open allows.
 if [ "${PADDOCK_SETUP_GVISOR:-$started_here}" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-   && ! docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"runsc"'; then
+   && ! docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"runsc".*host-uds'; then
   command -v runsc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq runsc >/dev/null 2>&1 || true
   if command -v runsc >/dev/null; then
     say "registering gVisor (runsc) as a Docker runtime"
@@ -47,10 +48,10 @@ if [ "${PADDOCK_SETUP_GVISOR:-$started_here}" = 1 ] && [ "$(id -u)" = 0 ] && com
     node -e '
       const fs = require("fs"); const p = "/etc/docker/daemon.json";
       const cfg = fs.existsSync(p) ? JSON.parse(fs.readFileSync(p, "utf8") || "{}") : {};
-      cfg.runtimes = { ...(cfg.runtimes || {}), runsc: { path: "/usr/bin/runsc", runtimeArgs: ["--network=none"] } };
+      cfg.runtimes = { ...(cfg.runtimes || {}), runsc: { path: "/usr/bin/runsc", runtimeArgs: ["--network=none", "--host-uds=open"] } };
       fs.writeFileSync(p, JSON.stringify(cfg, null, 2));'
     kill -HUP "$(pidof dockerd)" 2>/dev/null || true
-    for _ in $(seq 1 20); do docker info --format '{{json .Runtimes}}' | grep -q '"runsc"' && break; sleep 0.25; done
+    for _ in $(seq 1 20); do docker info --format '{{json .Runtimes}}' | grep -q '"runsc".*host-uds' && break; sleep 0.25; done
   fi
 fi
 

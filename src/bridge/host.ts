@@ -4,6 +4,7 @@ import { planMounts } from '../core/hiding.js';
 import { envFileValues } from '../core/masking.js';
 import { loadPolicy, type Policy } from '../core/policy.js';
 import type { SandboxEngine } from '../engine/engine.js';
+import { gvisorSocketNote, runtimeTraits, type EngineRuntimes, type RuntimeTraits } from '../engine/runtime.js';
 import { BRIDGE_RELAY_PORT, bridgeRelayTarget, bridgeRouteOf, PROXY_HOST, setBridgeRelayTarget } from '../proxy/container.js';
 import { AuditLog } from './audit.js';
 import { BridgeAlreadyRunning, BridgeHttpServer, MCP_PATH, type Listen } from './server.js';
@@ -20,9 +21,11 @@ export type TransportKind = 'unix' | 'tcp';
  * (its OperatingSystem says "Docker Desktop"), and npipe/tcp/ssh endpoints are not local sockets:
  * those get a TCP listener that the sandbox's egress proxy relays to as host.docker.internal.
  */
-export function chooseTransport(endpointHost: string, operatingSystem: string, override = process.env.PADDOCK_BRIDGE_TRANSPORT): TransportKind {
+export function chooseTransport(endpointHost: string, operatingSystem: string, override = process.env.PADDOCK_BRIDGE_TRANSPORT, runtime?: RuntimeTraits): TransportKind {
   if (override === 'unix' || override === 'tcp') return override;
   if (/docker desktop/i.test(operatingSystem)) return 'tcp';
+  // gVisor connects to host sockets only with --host-uds; with its own network, the relay works without.
+  if (runtime?.gvisor && !runtime.hostUnixSockets && !runtime.networkNone) return 'tcp';
   return endpointHost.startsWith('unix://') && process.platform === 'linux' ? 'unix' : 'tcp';
 }
 
@@ -101,7 +104,10 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
   const audit = new AuditLog(paths.audit);
   const info = await engine.docker.info().catch(() => ({ OperatingSystem: '' }));
   const operatingSystem = (info as { OperatingSystem?: string }).OperatingSystem ?? '';
-  const transport = chooseTransport(engine.endpoint.host, operatingSystem);
+  const runtime = runtimeTraits(sandbox.runtime, (info as { Runtimes?: EngineRuntimes }).Runtimes);
+  const transport = chooseTransport(engine.endpoint.host, operatingSystem, undefined, runtime);
+  const cutOff = gvisorSocketNote(runtime);
+  if (cutOff) notes.push(cutOff);
   const server = new BridgeHttpServer(token, () => createBridgeServer(service, audit, sandbox.name));
   const owner = { uid: sandbox.user.uid, gid: sandbox.user.gid };
   const route = transport === 'tcp' ? await bridgeRouteOf(engine.docker, sandbox.name) : undefined;

@@ -11,6 +11,7 @@ import { prepareBridgeDir, removeBridgeDir } from '../bridge/state.js';
 import { defaultPolicy, type NetworkPolicy } from '../core/policy.js';
 import { createEgress, egressPorts, egressPortsOf, pruneEgress, refreshInjectedKeys, removeEgress, startEgress, stopEgress } from '../proxy/container.js';
 import { initScript } from './assets.js';
+import { runtimeTraits, type EngineRuntimes, type RuntimeTraits } from './runtime.js';
 import { applyInitialSize, sizedArgv } from './tty.js';
 import { connect, resolveEndpoint, type EndpointInputs, type EngineEndpoint } from './connection.js';
 import type { PublishedPort, SandboxDetails, SandboxStatus, SandboxSummary } from './types.js';
@@ -104,6 +105,12 @@ export class SandboxEngine {
     }
   }
 
+  /** What a runtime (default: the engine's) means for the sandbox's network and sockets. */
+  async runtimeTraits(runtime?: string): Promise<RuntimeTraits> {
+    const info = await this.docker.info();
+    return runtimeTraits(runtime || info.DefaultRuntime, info.Runtimes as EngineRuntimes);
+  }
+
   async runtimes(): Promise<{ names: string[]; default: string }> {
     const info = await this.docker.info();
     this.runtimesCache = Object.keys(info.Runtimes ?? {}).sort();
@@ -178,7 +185,10 @@ export class SandboxEngine {
     const envNames = Object.keys(userEnv).sort();
     await pruneEgress(this.docker).catch(() => []);
     // The sandbox's only network is its own internal one; its egress proxy is the way out (and in, for published ports).
-    const egress = await createEgress(this.docker, name, spec.network ?? defaultPolicy().network, spec.image, spec.ports ?? [], spec.keys?.keys ?? []);
+    const runtime = await this.runtimeTraits(spec.runtime);
+    const egress = await createEgress(this.docker, name, {
+      network: spec.network ?? defaultPolicy().network, fallbackImage: spec.image, ports: spec.ports, keys: spec.keys?.keys, viaSockets: runtime.networkNone,
+    });
     const env: Record<string, string> = {
       ...userEnv,
       PADDOCK_UID: String(owner.uid),
@@ -217,8 +227,10 @@ export class SandboxEngine {
             { Type: 'bind', Source: realpathSync(workspace), Target: workspace, ReadOnly: false },
             ...(spec.extraMounts ?? []),
             bridge.mount,
+            ...(egress.sockets ? [egress.sockets.mount] : []),
           ],
           NetworkMode: egress.network,
+          ...(egress.sockets ? { ExtraHosts: egress.sockets.extraHosts } : {}),
           DnsOptions: egress.dnsOptions,
           Init: true,
           NanoCpus: spec.limits.nanoCpus,

@@ -7,6 +7,7 @@ import { planMounts } from '../core/hiding.js';
 import { dockerMounts, hidingNotes, hidingStateOf, runningHidingNotes } from './hiding.js';
 import { hostKeyFor, KEY_PROVIDER_IDS, KEY_PROVIDERS, planKeyInjection } from '../core/credentials.js';
 import { checkNetworkPolicy, hasEgress, KEY_INJECTION_BASE } from '../proxy/container.js';
+import { gvisorSocketNote } from './runtime.js';
 import { parseEnvAssignments, parseEnvFile, parsePort, resolveLimits } from '../core/options.js';
 import { checkWorkspace, envHash, type SandboxEngine } from './engine.js';
 import { TemplateBuilder, type TemplateOptions } from './templates.js';
@@ -134,6 +135,8 @@ export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequ
   let created = false;
   const injectKeys = request.injectKeys !== false;
   if (!existing) {
+    const cutOff = gvisorSocketNote(await engine.runtimeTraits(request.runtime));
+    if (cutOff) notes.push(cutOff);
     const keys = injectKeys ? planKeyInjection(process.env, env, KEY_INJECTION_BASE) : undefined;
     await engine.create({ workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime, policyHash: policy.hash, extraMounts: dockerMounts(plan), network: policy.policy.network, keys }, onProgress);
     created = true;

@@ -22,6 +22,9 @@ import type { PublishedPort } from '../engine/types.js';
  *   log/egress.jsonl    the decisions, one JSON object per line ("paddock network log")
  *   keys/keys.json      API keys the proxy injects, by provider (0600; mounted read-only in the proxy,
  *                       never in the sandbox); rewritten from the host's environment at each start
+ *   net/                only for sandboxes without a network (gVisor --network=none): the proxy's
+ *                       Unix sockets (proxy.sock, keys.sock) and paddock-netfwd.js, which the
+ *                       sandbox runs to reach them as paddock-egress:3128/3130 on its loopback
  *   relay/bridge        where the bridge relay connects ("host.docker.internal:PORT") while a
  *                       bridge runs over TCP (Docker Desktop); mounted read-only in the proxy
  *   name                the sandbox name, for people reading the folder
@@ -48,6 +51,8 @@ const RELAY_IN_PROXY = '/run/paddock-relay';
 /** The key-injecting reverse proxy's port (see src/core/credentials.ts). */
 export const KEY_INJECTION_PORT = 3130;
 const KEYS_IN_PROXY = '/run/paddock-keys';
+/** Where the socket folder (net/) appears, in the proxy and in a sandbox without a network. */
+export const SOCKETS_DIR = '/run/paddock-net';
 /** How the sandbox reaches the key-injecting proxy: its agents' base URLs start with this. */
 export const KEY_INJECTION_BASE = `http://paddock-egress:${KEY_INJECTION_PORT}`;
 const CODE_IN_PROXY = '/opt/paddock/paddock-egress.js';
@@ -65,18 +70,24 @@ export function egressNames(sandbox: string): { network: string; proxy: string }
   return { network: `paddock-net-${hash}`, proxy: `paddock-egress-${hash}` };
 }
 
-export function egressPaths(sandbox: string, root = networkRoot()): { dir: string; code: string; logDir: string; log: string; relayDir: string; bridgeTarget: string; keysDir: string; keys: string } {
+export function egressPaths(sandbox: string, root = networkRoot()): { dir: string; code: string; logDir: string; log: string; relayDir: string; bridgeTarget: string; keysDir: string; keys: string; socketsDir: string; forwarder: string } {
   const dir = join(root, shortHash(`sandbox:${sandbox}`, 12));
   return {
     dir, code: join(dir, 'paddock-egress.js'), logDir: join(dir, 'log'), log: join(dir, 'log', 'egress.jsonl'),
     relayDir: join(dir, 'relay'), bridgeTarget: join(dir, 'relay', 'bridge'),
     keysDir: join(dir, 'keys'), keys: join(dir, 'keys', 'keys.json'),
+    socketsDir: join(dir, 'net'), forwarder: join(dir, 'net', 'paddock-netfwd.js'),
   };
 }
 
 /** The built proxy: dist/paddock-egress.js next to the CLI (npm run build makes it). */
 export function proxySource(): string {
   return join(assetRoot(), 'dist', 'paddock-egress.js');
+}
+
+/** The in-sandbox forwarder for sandboxes without a network (dist/paddock-netfwd.js). */
+export function forwarderSource(): string {
+  return join(assetRoot(), 'dist', 'paddock-netfwd.js');
 }
 
 /** The environment that sends the sandbox's HTTP(S) clients (curl, git, npm, apt, the agents) to its proxy. */
@@ -91,6 +102,8 @@ export interface EgressSetup {
   /** The sandbox's only network. */
   readonly network: string;
   readonly env: Record<string, string>;
+  /** For a sandbox without a network: the socket folder to mount and the host name that makes paddock-egress local. */
+  readonly sockets?: { readonly mount: Docker.MountConfig[number]; readonly extraHosts: string[] };
   /**
    * Resolver options for the sandbox. It resolves names on its own network (the proxy) only: Docker's
    * resolver forwards other queries from the sandbox's network namespace, which has no route out, so
@@ -118,7 +131,18 @@ async function newestBaseImage(docker: Docker): Promise<string | undefined> {
  * Creates the sandbox's internal network and its proxy container (not started). `fallbackImage`
  * (the sandbox's image) runs the proxy when no Paddock base image is on the engine: it needs node.
  */
-export async function createEgress(docker: Docker, sandbox: string, network: NetworkPolicy, fallbackImage: string, ports: readonly PortMapping[] = [], keys: readonly InjectedKey[] = []): Promise<EgressSetup> {
+export interface EgressOptions {
+  readonly network: NetworkPolicy;
+  /** Runs the proxy when no Paddock base image is on the engine (it needs node). */
+  readonly fallbackImage: string;
+  readonly ports?: readonly PortMapping[];
+  readonly keys?: readonly InjectedKey[];
+  /** The sandbox has no network (gVisor --network=none): it reaches the proxy over Unix sockets. */
+  readonly viaSockets?: boolean;
+}
+
+export async function createEgress(docker: Docker, sandbox: string, options: EgressOptions): Promise<EgressSetup> {
+  const { network, fallbackImage, ports = [], keys = [], viaSockets = false } = options;
   checkNetworkPolicy(network);
   const udp = ports.find((p) => p.protocol !== 'tcp');
   if (udp) {
@@ -142,6 +166,14 @@ export async function createEgress(docker: Docker, sandbox: string, network: Net
   mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
   mkdirSync(paths.relayDir, { recursive: true, mode: 0o700 });
   mkdirSync(paths.keysDir, { recursive: true, mode: 0o700 });
+  if (viaSockets) {
+    if (!existsSync(forwarderSource())) throw new PaddockError(`The network forwarder ${forwarderSource()} is missing.`, 'Run "npm run build" (it is bundled with the CLI).');
+    // Reached from the sandbox's root (gVisor's gofer) and the proxy's user: not private to either.
+    mkdirSync(paths.socketsDir, { recursive: true, mode: 0o755 });
+    chmodSync(paths.socketsDir, 0o755);
+    copyFileSync(forwarderSource(), paths.forwarder);
+    chmodSync(paths.forwarder, 0o644);
+  }
   chmodSync(paths.dir, 0o700);
   chmodSync(paths.keysDir, 0o700);
   writeInjectedKeys(sandbox, keys);
@@ -177,6 +209,7 @@ export async function createEgress(docker: Docker, sandbox: string, network: Net
         `PADDOCK_EGRESS_BRIDGE_TARGET=${RELAY_IN_PROXY}/bridge`,
         `PADDOCK_EGRESS_INJECT_PORT=${KEY_INJECTION_PORT}`,
         `PADDOCK_EGRESS_KEYS=${KEYS_IN_PROXY}/keys.json`,
+        ...(viaSockets ? [`PADDOCK_EGRESS_SOCKET_DIR=${SOCKETS_DIR}`] : []),
       ],
       ExposedPorts: exposed,
       Labels: { ...labels, [EGRESS_LABELS.proxy]: '1' },
@@ -188,6 +221,7 @@ export async function createEgress(docker: Docker, sandbox: string, network: Net
           { Type: 'bind', Source: paths.logDir, Target: LOG_IN_PROXY, ReadOnly: false },
           { Type: 'bind', Source: paths.relayDir, Target: RELAY_IN_PROXY, ReadOnly: true },
           { Type: 'bind', Source: paths.keysDir, Target: KEYS_IN_PROXY, ReadOnly: true },
+          ...(viaSockets ? [{ Type: 'bind' as const, Source: paths.socketsDir, Target: SOCKETS_DIR, ReadOnly: false }] : []),
         ],
         // Docker Desktop names the host so by itself; a Linux engine needs this (Docker 20.10+).
         ExtraHosts: ['host.docker.internal:host-gateway'],
@@ -214,7 +248,10 @@ export async function createEgress(docker: Docker, sandbox: string, network: Net
     }
     throw err;
   }
-  return { network: names.network, env: proxyEnv(), dnsOptions: ['timeout:1', 'attempts:1'] };
+  return {
+    network: names.network, env: proxyEnv(), dnsOptions: ['timeout:1', 'attempts:1'],
+    ...(viaSockets ? { sockets: { mount: { Type: 'bind', Source: paths.socketsDir, Target: SOCKETS_DIR, ReadOnly: true } as Docker.MountConfig[number], extraHosts: [`${PROXY_HOST}:127.0.0.1`] } } : {}),
+  };
 }
 
 function publishedPorts(info: Docker.ContainerInspectInfo): PublishedPort[] {

@@ -10,8 +10,12 @@
 //                          Desktop), which the host writes while a bridge runs
 //   PADDOCK_EGRESS_INJECT_PORT / PADDOCK_EGRESS_KEYS  the key-injecting reverse proxy and its keys
 //                          file (JSON by provider, written by the host; the sandbox never sees it)
-import { readFileSync } from 'node:fs';
+//   PADDOCK_EGRESS_SOCKET_DIR  also serve both on Unix sockets there (proxy.sock, keys.sock), for a
+//                          sandbox without a network (gVisor --network=none)
+import { chmodSync, existsSync, readFileSync, unlinkSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
 import { compileEgressRules } from '../core/egress.js';
 import { createKeyInjector } from './inject.js';
 import { EgressLogWriter } from './log.js';
@@ -65,8 +69,18 @@ if (bridgePort && bridgeTarget) {
 }
 const injectPort = Number(process.env.PADDOCK_EGRESS_INJECT_PORT ?? 0);
 const keysFile = process.env.PADDOCK_EGRESS_KEYS;
-if (injectPort && keysFile) {
-  createKeyInjector({ sandbox: config.sandbox, log: writeLog, keys: () => JSON.parse(readFileSync(keysFile, 'utf8')) }).listen(injectPort, '0.0.0.0');
+const injector = injectPort && keysFile ? createKeyInjector({ sandbox: config.sandbox, log: writeLog, keys: () => JSON.parse(readFileSync(keysFile, 'utf8')) }) : undefined;
+injector?.listen(injectPort, '0.0.0.0');
+
+/** The same HTTP server on a Unix socket too (one server cannot listen twice: hand it the connections). */
+function alsoOnSocket(http: Server, path: string): void {
+  if (existsSync(path)) unlinkSync(path); // left by an earlier run of this proxy
+  createServer((socket) => http.emit('connection', socket)).listen(path, () => chmodSync(path, 0o666));
+}
+const socketDir = process.env.PADDOCK_EGRESS_SOCKET_DIR;
+if (socketDir) {
+  alsoOnSocket(server, join(socketDir, 'proxy.sock'));
+  if (injector) alsoOnSocket(injector, join(socketDir, 'keys.sock'));
 }
 const stop = () => {
   server.close();

@@ -1,0 +1,18 @@
+// paddock-netfwd: runs inside a sandbox that has no network (gVisor with --network=none), started
+// by paddock-init. It gives the sandbox what the egress network gives others: paddock-egress:3128
+// (the proxy) and :3130 (key injection), here on loopback (/etc/hosts names paddock-egress
+// 127.0.0.1), each relayed to the proxy's Unix socket in the mounted folder. Node 18+, no deps.
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+import { pipeBoth } from './relay.js';
+
+const dir = process.env.PADDOCK_NET_DIR ?? '/run/paddock-net';
+const routes: [number, string][] = [[3128, 'proxy.sock'], [3130, 'keys.sock']];
+let listening = 0;
+for (const [port, socket] of routes) {
+  createServer((client) => pipeBoth(client, connect(join(dir, socket))))
+    .on('error', (err) => { process.stderr.write(`paddock-netfwd: port ${port}: ${err.message}\n`); process.exit(1); })
+    .listen(port, '127.0.0.1', () => {
+      if (++listening === routes.length) process.stdout.write(`paddock-netfwd: listening on 127.0.0.1:${routes.map(([p]) => p).join(',')}\n`);
+    });
+}
