@@ -11,7 +11,14 @@ const common = { bundle: true, platform: 'node', mainFields: ['module', 'main'],
   } };
 
 await Promise.all([
-  build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' }),
+  // The CLI as ES modules split at its dynamic imports: a command loads only what it uses (no MCP SDK
+  // for `exec`, no engine client for `--version`). Bundled CommonJS packages still call require and
+  // read __dirname, so each chunk defines them.
+  build({
+    ...common, entryPoints: { main: 'src/cli/main.ts' }, outdir: 'dist/cli', format: 'esm', splitting: true, chunkNames: 'chunks/[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
+    banner: { js: "import { createRequire as __paddockRequire } from 'node:module'; import { fileURLToPath as __paddockPath } from 'node:url'; import { dirname as __paddockDir } from 'node:path'; const require = __paddockRequire(import.meta.url); const __filename = __paddockPath(import.meta.url); const __dirname = __paddockDir(__filename);" },
+  }),
   // Minified: the editor parses the whole bundle when it activates the extension.
   // Two files: the light activation part, and the engine half it loads right after activation
   // (src/vscode/services.ts), so that the editor parses ~30 KB, not megabytes, while activating.

@@ -2,7 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { MaskStats } from '../core/masking.js';
-import { PADDOCK_VERSION } from '../engine/engine.js';
+import { PADDOCK_VERSION } from '../core/version.js';
 import type { AuditLog } from './audit.js';
 import { BridgeDenied, type BridgeService, type Permission, type TargetContainer } from './service.js';
 

@@ -1,48 +1,32 @@
 import { existsSync, readFileSync, statSync, watch } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { PaddockError } from '../core/errors.js';
-import { loadPolicy, parsePolicy, type Policy } from '../core/policy.js';
+import type { Policy } from '../core/policy.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import { AuditLog, formatAuditEntry, readAudit, type AuditEntry } from '../bridge/audit.js';
-import { BridgeUnavailable, hostSandboxBridge, rulesFor } from '../bridge/host.js';
-import { BridgeAlreadyRunning, BridgeHttpServer, type Listen } from '../bridge/server.js';
-import { BridgeService } from '../bridge/service.js';
+import type { Listen } from '../bridge/server.js';
 import { bridgePaths, newToken, standaloneAuditFile, writeSecretFile } from '../bridge/state.js';
-import { createBridgeServer } from '../bridge/tools.js';
+
+// The MCP SDK and the policy schema load only when a bridge command runs (the CLI bundle is split here).
+const serving = async () => ({
+  ...(await import('@modelcontextprotocol/sdk/server/stdio.js')),
+  ...(await import('../bridge/host.js')),
+  ...(await import('../bridge/server.js')),
+  ...(await import('../bridge/service.js')),
+  ...(await import('../bridge/tools.js')),
+});
 
 export interface BridgeCliContext {
-  readonly engineFrom: (cmd: Command) => SandboxEngine;
+  readonly engineFrom: (cmd: Command) => Promise<SandboxEngine>;
   readonly resolveSandbox: (engine: SandboxEngine, ref: string) => Promise<string>;
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-/**
- * Runs `fn` (an attached agent session) with the sandbox's bridge hosted by this process, so the
- * agent's paddock-mcp has someone to talk to. A sandbox from before the bridge existed just
- * runs without it (with a note).
- */
-export async function withBridge<T>(engine: SandboxEngine, sandboxId: string, fn: () => Promise<T>): Promise<T> {
-  let close = async () => {};
-  try {
-    const hosted = await hostSandboxBridge(engine, sandboxId);
-    for (const note of hosted.notes) log(`note: ${note}`);
-    close = hosted.close;
-  } catch (err) {
-    if (!(err instanceof BridgeUnavailable)) throw err;
-    log(`note: ${err.message} The MCP bridge is not available in it; recreate it (--recreate) to get it.`);
-  }
-  try {
-    return await fn();
-  } finally {
-    await close();
-  }
-}
-
 /** The policy of a standalone bridge: --policy FILE, or the workspace's .paddock/policy.yaml (or the defaults). */
-function standalonePolicy(o: { policy?: string; workspace?: string }): { policy: Policy; workspace?: string; label: string } {
+async function standalonePolicy(o: { policy?: string; workspace?: string }): Promise<{ policy: Policy; workspace?: string; label: string }> {
+  const { loadPolicy, parsePolicy } = await import('../core/policy.js');
   if (o.policy && o.workspace) throw new PaddockError('Give either --workspace or --policy, not both.', 'Use --policy FILE for a policy file, or --workspace DIR for a project.');
   if (o.policy) {
     const file = resolve(o.policy);
@@ -88,9 +72,10 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
         return;
       }
       if (o.stdio && o.listen) throw new PaddockError('Give either --stdio or --listen, not both.', 'Run two bridges if you need both.');
-      const { policy, workspace, label } = standalonePolicy(o);
-      const engine = ctx.engineFrom(cmd);
+      const { policy, workspace, label } = await standalonePolicy(o);
+      const engine = await ctx.engineFrom(cmd);
       await engine.ping();
+      const { BridgeService, rulesFor, createBridgeServer, StdioServerTransport, BridgeHttpServer, BridgeAlreadyRunning } = await serving();
       const service = new BridgeService(engine.docker, rulesFor(policy, workspace));
       const name = o.stdio ? 'stdio' : 'listen';
       const audit = new AuditLog(standaloneAuditFile(name, label));
@@ -123,8 +108,9 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
     .description('Host the bridge of a sandbox in the foreground (paddock run and VS Code do this while they are open)')
     .argument('<sandbox>', 'name, id, or workspace folder')
     .action(async (ref: string, _o: any, cmd: Command) => {
-      const engine = ctx.engineFrom(cmd);
+      const engine = await ctx.engineFrom(cmd);
       const id = await ctx.resolveSandbox(engine, ref);
+      const { hostSandboxBridge, BridgeUnavailable } = await serving();
       let hosted;
       try {
         hosted = await hostSandboxBridge(engine, id);
@@ -147,7 +133,7 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
     .option('-n, --tail <n>', 'only the last N entries')
     .option('--json', 'print JSON lines')
     .action(async (ref: string, o: any, cmd: Command) => {
-      const engine = ctx.engineFrom(cmd);
+      const engine = await ctx.engineFrom(cmd);
       const id = await ctx.resolveSandbox(engine, ref);
       const name = (await engine.get(id)).name;
       const file = bridgePaths(name).audit;

@@ -6,15 +6,15 @@ import { createInterface } from 'node:readline/promises';
 import { AGENT_IDS, agentArgv, getAgent } from '../core/agents.js';
 import { describeError, PaddockError } from '../core/errors.js';
 import { assetRoot } from '../engine/assets.js';
-import { PADDOCK_VERSION, SandboxEngine, checkWorkspace } from '../engine/engine.js';
-import { prepareSandbox, RecreateNeeded, type SandboxRequest } from '../engine/sandboxes.js';
+import { PADDOCK_VERSION } from '../core/version.js';
+import type { SandboxEngine } from '../engine/engine.js';
+import type { SandboxRequest } from '../engine/sandboxes.js';
 import type { SandboxSummary } from '../engine/types.js';
 import { CONTAINER_NAME } from '../core/naming.js';
 import { formatTable, humanBytes, since } from './format.js';
 import { registerHidingCommands } from './policy.js';
-import { registerBridgeCommands, withBridge } from './bridge.js';
+import { registerBridgeCommands } from './bridge.js';
 import { registerNetworkCommands } from './network.js';
-import { hidingNotesFor } from '../engine/hiding.js';
 
 /** Thrown to leave with a given exit code (exec passes the command's code through). */
 class ExitWith extends Error {
@@ -23,13 +23,24 @@ class ExitWith extends Error {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-function engineFrom(cmd: Command): SandboxEngine {
+// Commands load what they use when they run (the bundle is split at these imports): `--version`
+// and `--help` load no engine client, `exec` no MCP SDK or policy schema.
+const engineModule = () => import('../engine/engine.js');
+const sandboxesModule = () => import('../engine/sandboxes.js');
+
+async function engineFrom(cmd: Command): Promise<SandboxEngine> {
   const opts = cmd.optsWithGlobals() as { host?: string; context?: string };
+  const { SandboxEngine } = await engineModule();
   try {
     return SandboxEngine.connect({ host: opts.host, context: opts.context });
   } catch (err) {
     throw new PaddockError(describeError(err));
   }
+}
+
+/** Hosts the sandbox's bridge around an agent session (see ./bridge.ts). */
+async function withBridge<T>(engine: SandboxEngine, sandbox: string, body: () => Promise<T>): Promise<T> {
+  return (await import('./bridge-host.js')).withBridge(engine, sandbox, body);
 }
 
 /** A sandbox given by name or id, or by its workspace folder when that has exactly one. */
@@ -109,6 +120,7 @@ async function confirm(question: string): Promise<boolean> {
 
 /** Prepares a sandbox; when it needs a recreate and a person is at the terminal, asks. */
 async function prepareInteractively(engine: SandboxEngine, request: SandboxRequest) {
+  const { prepareSandbox, RecreateNeeded } = await sandboxesModule();
   try {
     return await prepareSandbox(engine, request, progressPrinter());
   } catch (err) {
@@ -178,7 +190,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
       getAgent(agentName);
       const { before, after: agentArgs } = splitAtDashes(cmd, argv);
       if (before.length > 2) throw new PaddockError(`Unexpected argument "${before[2]}".`, 'Put arguments for the agent after --, e.g. paddock run claude . -- -p "hello".');
-      const engine = engineFrom(cmd);
+      const engine = await engineFrom(cmd);
       const prepared = await prepareInteractively(engine, requestFrom(agentName, workspace, o));
       for (const note of prepared.notes) log(`note: ${note}`);
       log(`${prepared.created ? 'Created' : 'Using'} sandbox ${prepared.sandbox.name} (${prepared.sandbox.workspace})`);
@@ -192,14 +204,14 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
     .option('--json', 'print the sandbox as JSON'))
     .action(async (agentName: string, workspace: string | undefined, o: any, cmd: Command) => {
       getAgent(agentName);
-      const engine = engineFrom(cmd);
+      const engine = await engineFrom(cmd);
       await engine.ping();
-      const ws = checkWorkspace(workspace ?? process.cwd());
+      const ws = (await engineModule()).checkWorkspace(workspace ?? process.cwd());
       const existing = await engine.findFor(ws, agentName);
       if (existing && !o.recreate) {
         throw new PaddockError(`Workspace ${ws} already has a ${agentName} sandbox (${existing.name}).`, `Use "paddock run ${agentName} ${ws}", or add --recreate.`);
       }
-      const prepared = await prepareSandbox(engine, requestFrom(agentName, ws, o), progressPrinter());
+      const prepared = await (await sandboxesModule()).prepareSandbox(engine, requestFrom(agentName, ws, o), progressPrinter());
       for (const note of prepared.notes) log(`note: ${note}`);
       if (o.json) process.stdout.write(`${JSON.stringify(prepared.sandbox, null, 2)}\n`);
       else process.stdout.write(`${prepared.sandbox.name}\n`);
@@ -210,7 +222,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
     .option('--json', 'print a JSON array')
     .option('-w, --workspace <folder>', 'only the sandboxes of this workspace')
     .action(async (o: any, cmd: Command) => {
-      const engine = engineFrom(cmd);
+      const engine = await engineFrom(cmd);
       await engine.ping();
       printSandboxes(await engine.list({ workspace: o.workspace ? resolve(o.workspace) : undefined }), !!o.json);
     });
@@ -220,7 +232,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
     .argument('<sandbox>', 'name, id, or workspace folder')
     .option('--json', 'print JSON')
     .action(async (ref: string, o: any, cmd: Command) => {
-      const engine = engineFrom(cmd);
+      const engine = await engineFrom(cmd);
       const d = await engine.get(await resolveSandbox(engine, ref));
       if (o.json) {
         process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
@@ -247,7 +259,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
     .option('-w, --workdir <dir>', 'working directory (default: the workspace)')
     .option('-e, --env <K=V>', 'environment variable for this command (repeatable)', collect, [])
     .action(async (ref: string, _command: string[], o: any, cmd: Command) => {
-      const engine = engineFrom(cmd);
+      const engine = await engineFrom(cmd);
       const id = await resolveSandbox(engine, ref);
       const env = Object.fromEntries((o.env as string[]).map((kv) => [kv.split('=')[0], kv.slice(kv.indexOf('=') + 1)]));
       const { before, after } = splitAtDashes(cmd, argv);
@@ -262,7 +274,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
     .option('-f, --follow', 'keep following')
     .option('-n, --tail <lines>', 'only the last lines')
     .action(async (ref: string, o: any, cmd: Command) => {
-      const engine = engineFrom(cmd);
+      const engine = await engineFrom(cmd);
       await engine.logs(await resolveSandbox(engine, ref), { follow: !!o.follow, tail: o.tail ? Number(o.tail) : undefined });
     });
 
@@ -270,7 +282,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
     .description('Stop sandboxes (their state is kept)')
     .argument('<sandbox...>', 'names, ids, or workspace folders')
     .action(async (refs: string[], _o: any, cmd: Command) => {
-      const engine = engineFrom(cmd);
+      const engine = await engineFrom(cmd);
       for (const ref of refs) {
         const id = await resolveSandbox(engine, ref);
         await engine.stop(id);
@@ -282,11 +294,11 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
     .description('Start stopped sandboxes')
     .argument('<sandbox...>', 'names, ids, or workspace folders')
     .action(async (refs: string[], _o: any, cmd: Command) => {
-      const engine = engineFrom(cmd);
+      const engine = await engineFrom(cmd);
       for (const ref of refs) {
         const id = await resolveSandbox(engine, ref);
         // Hide globs are re-expanded at every start: say what appeared since creation.
-        for (const note of await hidingNotesFor(engine, id)) log(`note: ${note}`);
+        for (const note of await (await import('../engine/hiding.js')).hidingNotesFor(engine, id)) log(`note: ${note}`);
         process.stdout.write(`${(await engine.start(id)).name}\n`);
       }
     });
@@ -295,7 +307,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
     .description('Remove sandboxes and their state (the workspace on the host is never touched)')
     .argument('<sandbox...>', 'names, ids, or workspace folders')
     .action(async (refs: string[], _o: any, cmd: Command) => {
-      const engine = engineFrom(cmd);
+      const engine = await engineFrom(cmd);
       for (const ref of refs) {
         const d = await engine.get(await resolveSandbox(engine, ref));
         await engine.remove(d.id);
@@ -307,7 +319,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
     .description('Remove every Paddock sandbox on this engine (workspaces are never touched)')
     .option('-y, --yes', 'do not ask')
     .action(async (o: any, cmd: Command) => {
-      const engine = engineFrom(cmd);
+      const engine = await engineFrom(cmd);
       await engine.ping();
       const count = (await engine.list()).length;
       if (!count) {
@@ -324,7 +336,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
     .description('Show the Docker engine Paddock uses and the runtimes it offers')
     .option('--json', 'print JSON')
     .action(async (o: any, cmd: Command) => {
-      const engine = engineFrom(cmd);
+      const engine = await engineFrom(cmd);
       await engine.ping();
       const version = await engine.docker.version();
       const runtimes = await engine.runtimes();
@@ -342,7 +354,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
       const { after: agentArgs } = splitAtDashes(cmd, argv);
       const agent = getAgent(o.agent);
       const workspace = demoWorkspace();
-      const engine = engineFrom(cmd);
+      const engine = await engineFrom(cmd);
       const prepared = await prepareInteractively(engine, requestFrom(agent.id, workspace, o));
       log(`${prepared.created ? 'Created' : 'Using'} sandbox ${prepared.sandbox.name} on the demo workspace ${workspace}`);
       throw new ExitWith(await withBridge(engine, prepared.sandbox.id, () => attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove))));

@@ -8,7 +8,7 @@ import { parseEgressLog, readNewLines, type EgressLogEntry } from '../proxy/log.
 import { humanBytes } from './format.js';
 
 export interface NetworkCliContext {
-  readonly engineFrom: (cmd: Command) => SandboxEngine;
+  readonly engineFrom: (cmd: Command) => Promise<SandboxEngine>;
   readonly resolveSandbox: (engine: SandboxEngine, ref: string) => Promise<string>;
 }
 
@@ -47,7 +47,7 @@ export function registerNetworkCommands(program: Command, ctx: NetworkCliContext
       if (o.decision && !DECISIONS.includes(o.decision)) throw new PaddockError(`Unknown decision "${o.decision}".`, `Use one of ${DECISIONS.join(', ')}.`);
       const tail = o.tail === undefined ? undefined : Number(o.tail);
       if (tail !== undefined && !(Number.isInteger(tail) && tail >= 0)) throw new PaddockError(`--tail needs a whole number, not "${o.tail}".`);
-      const engine = ctx.engineFrom(cmd);
+      const engine = await ctx.engineFrom(cmd);
       const name = await sandboxWithEgress(engine, ctx, ref);
       const file = egressPaths(name).log;
       const keep = (e: EgressLogEntry) => !o.decision || e.decision === o.decision;
@@ -84,7 +84,7 @@ export function registerNetworkCommands(program: Command, ctx: NetworkCliContext
     .argument('<host>', 'host, host:port, or IP address (port default 443)')
     .option('--json', 'print JSON')
     .action(async (ref: string, hostArg: string, o: any, cmd: Command) => {
-      const engine = ctx.engineFrom(cmd);
+      const engine = await ctx.engineFrom(cmd);
       const name = await sandboxWithEgress(engine, ctx, ref);
       // The rules the proxy enforces are the ones it was created with (the policy may have changed since).
       const info = await engine.docker.getContainer(egressNames(name).proxy).inspect();

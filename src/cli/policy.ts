@@ -1,16 +1,15 @@
 import type { Command } from 'commander';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { analyzeWorkspaceAsync, secretVisible, type Analysis, type SandboxHidingState } from '../core/drift/index.js';
+import type { Analysis, SandboxHidingState } from '../core/drift/index.js';
 import { PaddockError } from '../core/errors.js';
-import { DEFAULT_BLOCKED_PATHS, DEFAULT_BRIDGE_DENY, DEFAULT_HIDE, DEFAULT_NETWORK_ALLOW, DEFAULT_READ_ONLY, POLICY_FILE } from '../core/policy.js';
-import { checkWorkspace, type SandboxEngine } from '../engine/engine.js';
-import { hidingStateOf } from '../engine/hiding.js';
-import { verifySandbox, type VerifyReport } from '../engine/verify.js';
+import { DEFAULT_BLOCKED_PATHS, DEFAULT_BRIDGE_DENY, DEFAULT_HIDE, DEFAULT_NETWORK_ALLOW, DEFAULT_READ_ONLY, POLICY_FILE } from '../core/policy-defaults.js';
+import type { SandboxEngine } from '../engine/engine.js';
+import type { VerifyReport } from '../engine/verify.js';
 
 /** What the commands need from main.ts (engine connection and sandbox lookup). */
 export interface CliContext {
-  readonly engineFrom: (cmd: Command) => SandboxEngine;
+  readonly engineFrom: (cmd: Command) => Promise<SandboxEngine>;
   readonly resolveSandbox: (engine: SandboxEngine, ref: string) => Promise<string>;
 }
 
@@ -27,12 +26,13 @@ export function registerHidingCommands(program: Command, ctx: CliContext): void 
     .option('--no-content', 'do not read file contents for credentials (globs and agent configs only)')
     .option('--no-engine', 'do not compare with the workspace\'s existing sandboxes')
     .action(async (workspaceArg: string | undefined, o: any, cmd: Command) => {
+      const [{ checkWorkspace }, { hidingStateOf }, { analyzeWorkspaceAsync, secretVisible }] = await Promise.all([import('../engine/engine.js'), import('../engine/hiding.js'), import('../core/drift/index.js')]);
       const workspace = checkWorkspace(workspaceArg ?? process.cwd());
       const sandboxes: SandboxHidingState[] = [];
       const notes: string[] = [];
       if (o.engine !== false) {
         try {
-          const engine = ctx.engineFrom(cmd);
+          const engine = await ctx.engineFrom(cmd);
           await withTimeout(engine.ping(), 3000);
           for (const s of await engine.list({ workspace })) sandboxes.push(await hidingStateOf(engine, s.id));
         } catch {
@@ -52,8 +52,8 @@ export function registerHidingCommands(program: Command, ctx: CliContext): void 
   policy.command('init')
     .description(`Write a commented ${POLICY_FILE} with the defaults (never overwrites one)`)
     .argument('[workspace]', 'project folder (default: current folder)')
-    .action((workspaceArg: string | undefined) => {
-      const workspace = checkWorkspace(workspaceArg ?? process.cwd());
+    .action(async (workspaceArg: string | undefined) => {
+      const workspace = (await import('../engine/engine.js')).checkWorkspace(workspaceArg ?? process.cwd());
       const file = join(workspace, POLICY_FILE);
       if (existsSync(file)) throw new PaddockError(`${file} already exists.`, 'Edit it, or move it away first; Paddock never overwrites it.');
       mkdirSync(dirname(file), { recursive: true });
@@ -66,7 +66,8 @@ export function registerHidingCommands(program: Command, ctx: CliContext): void 
     .argument('<sandbox>', 'name, id, or workspace folder')
     .option('--json', 'print the report as JSON')
     .action(async (ref: string, o: any, cmd: Command) => {
-      const engine = ctx.engineFrom(cmd);
+      const engine = await ctx.engineFrom(cmd);
+      const { verifySandbox } = await import('../engine/verify.js');
       const report = await verifySandbox(engine, await ctx.resolveSandbox(engine, ref));
       if (o.json) out(`${JSON.stringify(report, null, 2)}\n`);
       else out(formatVerify(report));

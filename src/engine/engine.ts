@@ -8,7 +8,8 @@ import { parseProviderList, type KeyInjectionPlan } from '../core/credentials.js
 import { CONTAINER_NAME, LABELS, defaultSandboxName, shortHash } from '../core/naming.js';
 import type { Limits, PortMapping } from '../core/options.js';
 import { prepareBridgeDir, removeBridgeDir } from '../bridge/state.js';
-import { defaultPolicy, type NetworkPolicy } from '../core/policy.js';
+import type { NetworkPolicy } from '../core/policy.js';
+import { DEFAULT_NETWORK } from '../core/policy-defaults.js';
 import { createEgress, egressPorts, egressPortsOf, pruneEgress, refreshInjectedKeys, removeEgress, startEgress, stopEgress } from '../proxy/container.js';
 import { initScript } from './assets.js';
 import { runtimeTraits, type EngineRuntimes, type RuntimeTraits } from './runtime.js';
@@ -16,7 +17,8 @@ import { applyInitialSize, sizedArgv } from './tty.js';
 import { connect, resolveEndpoint, type EndpointInputs, type EngineEndpoint } from './connection.js';
 import type { PublishedPort, SandboxDetails, SandboxStatus, SandboxSummary } from './types.js';
 
-export const PADDOCK_VERSION = '0.1.0';
+export { PADDOCK_VERSION } from '../core/version.js';
+import { PADDOCK_VERSION } from '../core/version.js';
 const READY_MARKER = 'paddock: ready';
 
 export interface CreateSpec {
@@ -187,7 +189,7 @@ export class SandboxEngine {
     // The sandbox's only network is its own internal one; its egress proxy is the way out (and in, for published ports).
     const runtime = await this.runtimeTraits(spec.runtime);
     const egress = await createEgress(this.docker, name, {
-      network: spec.network ?? defaultPolicy().network, fallbackImage: spec.image, ports: spec.ports, keys: spec.keys?.keys, viaSockets: runtime.networkNone,
+      network: spec.network ?? DEFAULT_NETWORK, fallbackImage: spec.image, ports: spec.ports, keys: spec.keys?.keys, viaSockets: runtime.networkNone,
     });
     const env: Record<string, string> = {
       ...userEnv,
