@@ -15,6 +15,7 @@ import { formatTable, humanBytes, since } from './format.js';
 import { registerHidingCommands } from './policy.js';
 import { registerBridgeCommands } from './bridge.js';
 import { registerNetworkCommands } from './network.js';
+import { gvisorSocketNote } from '../engine/runtime.js';
 
 /** Thrown to leave with a given exit code (exec passes the command's code through). */
 class ExitWith extends Error {
@@ -340,9 +341,18 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
       await engine.ping();
       const version = await engine.docker.version();
       const runtimes = await engine.runtimes();
-      const info = { paddock: PADDOCK_VERSION, engine: { host: engine.endpoint.host, source: engine.endpoint.source, version: version.Version, apiVersion: version.ApiVersion, os: version.Os }, runtimes };
+      const traits = await Promise.all(runtimes.names.map((r) => engine.runtimeTraits(r)));
+      const gvisor = traits.filter((t) => t.gvisor).map((t) => ({ name: t.name, network: t.networkNone ? 'none (egress over Unix sockets)' : 'own', hostUnixSockets: t.hostUnixSockets }));
+      const info = { paddock: PADDOCK_VERSION, engine: { host: engine.endpoint.host, source: engine.endpoint.source, version: version.Version, apiVersion: version.ApiVersion, os: version.Os }, runtimes: { ...runtimes, gvisor } };
       if (o.json) process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
-      else process.stdout.write(`Paddock ${PADDOCK_VERSION}\nEngine:   ${info.engine.host} (${info.engine.source}), Docker ${version.Version}, API ${version.ApiVersion}\nRuntimes: ${runtimes.names.map((r) => (r === runtimes.default ? `${r} (default)` : r)).join(', ')}\n`);
+      else {
+        process.stdout.write(`Paddock ${PADDOCK_VERSION}\nEngine:   ${info.engine.host} (${info.engine.source}), Docker ${version.Version}, API ${version.ApiVersion}\nRuntimes: ${runtimes.names.map((r) => (r === runtimes.default ? `${r} (default)` : r)).join(', ')}\n`);
+        for (const g of gvisor) process.stdout.write(`gVisor:   ${g.name}: network ${g.network}; host Unix sockets ${g.hostUnixSockets ? 'allowed' : 'not allowed (no --host-uds)'}\n`);
+        for (const t of traits) {
+          const note = gvisorSocketNote(t);
+          if (note) process.stdout.write(`note: ${note}\n`);
+        }
+      }
     });
 
   withCreateOptions(program.command('demo')

@@ -53,6 +53,7 @@ if (!traits) {
 
   it('creates a runsc sandbox that reaches an allowed host only through its proxy, over the Unix socket', async () => {
     assert.ok(traits.networkNone && traits.hostUnixSockets, 'this machine registers runsc with --network=none --host-uds=open (scripts/ensure-engine.sh)');
+    assert.match((await paddockOk(['info'])).stdout, /^gVisor: {3}runsc: network none \(egress over Unix sockets\); host Unix sockets allowed$/m);
     const created = await paddockOk(['create', 'shell', ws, '--runtime', 'runsc'], { env: { ANTHROPIC_API_KEY: 'sk-ant-gvisor-test-key-0123456789', ANTHROPIC_BASE_URL: 'http://allowed.test' } });
     sb = created.stdout.trim();
     assert.doesNotMatch(created.stderr, /no network/);

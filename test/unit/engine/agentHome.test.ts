@@ -1,0 +1,66 @@
+// The script that writes the agents' configs in the sandbox home, run here with this machine's node
+// against a temporary HOME (inside a sandbox it runs the same way, as the agent user).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { KEY_PLACEHOLDER } from '../../../src/core/credentials.js';
+import { AGENT_HOME_SCRIPT } from '../../../src/engine/agentHome.js';
+
+function run(home: string, env: Record<string, string> = {}): void {
+  execFileSync(process.execPath, ['-e', AGENT_HOME_SCRIPT], { env: { PATH: process.env.PATH, HOME: home, ...env } });
+}
+
+describe('agent configs in the sandbox home', () => {
+  const withHome = (check: (home: string) => void) => {
+    const home = mkdtempSync(join(tmpdir(), 'pbt-home-'));
+    try {
+      check(home);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  };
+  const read = (home: string, file: string) => readFileSync(join(home, file), 'utf8');
+
+  it('registers the bridge for all three agents, keeping what was there, and running twice changes nothing', () => withHome((home) => {
+    writeFileSync(join(home, '.claude.json'), JSON.stringify({ theme: 'dark', mcpServers: { mine: { command: 'x' } } }));
+    mkdirSync(join(home, '.codex'));
+    writeFileSync(join(home, '.codex', 'config.toml'), 'model = "o9"\n\n[mcp_servers.mine]\ncommand = "x"\n');
+    run(home);
+    const claude = JSON.parse(read(home, '.claude.json'));
+    assert.equal(claude.theme, 'dark');
+    assert.deepEqual(Object.keys(claude.mcpServers), ['mine', 'paddock']);
+    assert.equal(JSON.parse(read(home, '.gemini/settings.json')).mcpServers.paddock.command, '/run/paddock/paddock-mcp');
+    const toml = read(home, '.codex/config.toml');
+    assert.match(toml, /^model = "o9"$/m);
+    assert.match(toml, /^\[mcp_servers\.mine\]$/m);
+    assert.match(toml, /^\[mcp_servers\.paddock\]\ncommand = "\/run\/paddock\/paddock-mcp"$/m);
+    run(home);
+    assert.equal(read(home, '.codex/config.toml'), toml);
+    assert.equal(JSON.parse(read(home, '.gemini/settings.json')).security, undefined, 'no key injection: no auth mode is chosen');
+  }));
+
+  it('with injected keys: Codex gets its base URL as a top-level key, Gemini its API-key mode unless one is chosen', () => withHome((home) => {
+    mkdirSync(join(home, '.codex'));
+    writeFileSync(join(home, '.codex', 'config.toml'), '[profiles.x]\nmodel = "o9"\n');
+    const env = { OPENAI_API_KEY: KEY_PLACEHOLDER, OPENAI_BASE_URL: 'http://paddock-egress:3130/openai', GEMINI_API_KEY: KEY_PLACEHOLDER };
+    run(home, env);
+    const toml = read(home, '.codex/config.toml');
+    assert.ok(toml.startsWith('openai_base_url = "http://paddock-egress:3130/openai"\n'), 'before the first [table], where TOML keeps top-level keys');
+    assert.equal(JSON.parse(read(home, '.gemini/settings.json')).security.auth.selectedType, 'gemini-api-key');
+    run(home, { ...env, OPENAI_BASE_URL: 'http://paddock-egress:3130/openai2' });
+    assert.equal(read(home, '.codex/config.toml').match(/^openai_base_url/gm)!.length, 1, 'updated in place, not added twice');
+    assert.match(read(home, '.codex/config.toml'), /openai2/);
+    // A user who chose another Gemini auth mode keeps it.
+    writeFileSync(join(home, '.gemini', 'settings.json'), JSON.stringify({ security: { auth: { selectedType: 'oauth-personal' } } }));
+    run(home, env);
+    assert.equal(JSON.parse(read(home, '.gemini/settings.json')).security.auth.selectedType, 'oauth-personal');
+  }));
+
+  it('a real key in the environment (not Paddock\'s placeholder) changes no base URL', () => withHome((home) => {
+    run(home, { OPENAI_API_KEY: 'sk-proj-user-passed-it-in', OPENAI_BASE_URL: 'http://gateway.example' });
+    assert.doesNotMatch(read(home, '.codex/config.toml'), /openai_base_url/);
+  }));
+});
