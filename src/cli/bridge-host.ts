@@ -1,26 +1,41 @@
 import type { SandboxEngine } from '../engine/engine.js';
 import { BridgeUnavailable, hostSandboxBridge } from '../bridge/host.js';
+import { guardHiddenPaths, type HidingBreach } from '../engine/hidingGuard.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+/** What the user reads when the session ends because a hidden path was replaced on the host. */
+export function breachMessage(b: HidingBreach): string {
+  const what = b.paths.map((p) => `"${p}"`).join(', ');
+  if (b.action === 'stopped') return `paddock: ${what} was replaced on the host, which would have made it readable in ${b.sandbox}; Paddock stopped the sandbox. Run again to continue: hiding is applied at every start.`;
+  return `paddock: ${what} was replaced on the host and may be readable in ${b.sandbox}: ${b.action === 'paused' ? 'Paddock paused it but could not stop it' : 'Paddock could not pause or stop it'}${b.error ? ` (${b.error})` : ''}. Stop it now: paddock stop ${b.sandbox}`;
+}
+
 /**
  * Runs `fn` (an attached agent session) with the sandbox's bridge hosted by this process, so the
- * agent's paddock-mcp has someone to talk to. A sandbox from before the bridge existed just
- * runs without it (with a note).
+ * agent's paddock-mcp has someone to talk to, and its hidden paths guarded (src/engine/hidingGuard.ts).
+ * A sandbox from before the bridge existed just runs without it (with a note).
  */
 export async function withBridge<T>(engine: SandboxEngine, sandboxId: string, fn: () => Promise<T>): Promise<T> {
+  const guard = guardHiddenPaths(engine, await engine.get(sandboxId), (b) => log(`\r\n${breachMessage(b)}`));
   let close = async () => {};
   try {
     const hosted = await hostSandboxBridge(engine, sandboxId);
     for (const note of hosted.notes) log(`note: ${note}`);
     close = hosted.close;
   } catch (err) {
-    if (!(err instanceof BridgeUnavailable)) throw err;
+    if (!(err instanceof BridgeUnavailable)) {
+      guard.close();
+      throw err;
+    }
     log(`note: ${err.message} The MCP bridge is not available in it; recreate it (--recreate) to get it.`);
   }
   try {
     return await fn();
   } finally {
+    // The session may have ended because the guard stopped the sandbox: let it say so first.
+    await guard.settled();
+    guard.close();
     await close();
   }
 }

@@ -1,9 +1,12 @@
 // Hosts the MCP bridge of this window's running sandboxes while VS Code is open, so an agent
 // started in a Paddock terminal (or by `paddock exec`) finds its bridge, as `paddock run` gives it
 // for the length of a CLI session. Same code as the CLI: hostSandboxBridge() in src/bridge/host.ts.
+// It also guards their hidden paths (src/engine/hidingGuard.ts), as `paddock run` does.
 import * as vscode from 'vscode';
 import { BridgeUnavailable, hostSandboxBridge, type HostedBridge } from '../bridge/host.js';
 import { describeError } from '../core/errors.js';
+import { guardHiddenPaths, type HidingBreach, type HidingGuard } from '../engine/hidingGuard.js';
+import type { SandboxDetails } from '../engine/types.js';
 import type { SandboxStore } from './store.js';
 import { isInside } from './treeModel.js';
 
@@ -17,6 +20,8 @@ export class BridgeHosts implements vscode.Disposable {
   private readonly hosted = new Map<string, Promise<HostedBridge | undefined>>();
   /** Sandboxes whose bridge cannot be hosted (made before the bridge existed): said once, not retried. */
   private readonly unavailable = new Set<string>();
+  /** By sandbox id: the watch on its hidden paths (every running sandbox of the window, hosted here or not). */
+  private readonly guards = new Map<string, HidingGuard>();
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
   // The folder too: a .paddock folder made together with its file may be reported as the folder alone.
@@ -39,6 +44,15 @@ export class BridgeHosts implements vscode.Disposable {
     const wanted = new Set(this.store.state === 'ready'
       ? this.store.sandboxes.map((v) => v.details).filter((d) => d.status === 'running' && folders.some((f) => isInside(d.workspace, f))).map((d) => d.id)
       : []);
+    for (const [id, guard] of this.guards) {
+      if (wanted.has(id)) continue;
+      guard.close();
+      this.guards.delete(id);
+    }
+    for (const id of wanted) {
+      const details = this.store.sandboxes.find((v) => v.details.id === id)?.details;
+      if (details && !this.guards.has(id)) this.guards.set(id, guardHiddenPaths(this.store.engine, details, (b) => this.breached(b, details)));
+    }
     for (const [id, hosted] of this.hosted) {
       if (wanted.has(id)) continue;
       this.hosted.delete(id);
@@ -87,8 +101,21 @@ export class BridgeHosts implements vscode.Disposable {
     }
   }
 
+  private breached(b: HidingBreach, d: SandboxDetails): void {
+    const what = b.paths.map((p) => vscode.workspace.asRelativePath(p)).join(', ');
+    this.log.warn(`Sandbox ${b.sandbox}: ${b.paths.join(', ')} replaced on the host; ${b.action}${b.error ? ` (${b.error})` : ''}`);
+    const message = b.action === 'stopped'
+      ? `Paddock stopped ${b.sandbox}: ${what} was replaced on the host (a save by rename), which would have made it readable inside. Start the sandbox again to hide it.`
+      : `${what} was replaced on the host and may be readable in ${b.sandbox}; Paddock could not stop it${b.error ? ` (${b.error})` : ''}. Stop it now.`;
+    void vscode.window.showWarningMessage(message, 'Start Sandbox').then((choice) => {
+      if (choice) void vscode.commands.executeCommand('paddock.start', { sandbox: { id: d.id, name: d.name, workspace: d.workspace, agent: d.agent, status: 'stopped' } });
+    });
+  }
+
   dispose(): void {
     this.disposed = true;
+    for (const guard of this.guards.values()) guard.close();
+    this.guards.clear();
     for (const d of this.disposables) d.dispose();
     for (const hosted of this.hosted.values()) void hosted.then((h) => closeQuietly(h));
     this.hosted.clear();

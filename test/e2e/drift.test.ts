@@ -3,7 +3,7 @@
 // and listed in the Problems panel; its quick fix adds the path to the policy's hide list
 // (keeping the policy's comments) and the warning goes away. Screenshots under test-results/e2e/.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -238,6 +238,21 @@ describe('VS Code: a secret created after the sandbox, and the one-click recreat
       assert.match(text, new RegExp(`sandbox ${after.name} was created before later/\\.env existed`));
       assert.doesNotMatch(text, /late\/\.env/);
       await wb.screenshot('drift-08-new-sandbox-checked');
+
+      // An editor's save by rename would uncover late/.env in the running sandbox: the window's
+      // hiding guard stops the sandbox and says so; its button starts it again, hidden.
+      writeFileSync(join(ws, 'late/.env.swp'), 'TOKEN=rotated-on-the-host\n');
+      renameSync(join(ws, 'late/.env.swp'), join(ws, 'late/.env'));
+      const warning = page.locator('.notifications-toasts .notification-toast', { hasText: 'was replaced on the host' });
+      await warning.first().waitFor({ timeout: 60_000 });
+      assert.match(await warning.first().innerText(), new RegExp(`Paddock stopped ${after.name}: late/\\.env was replaced on the host`));
+      const [stopped] = await engine().list({ workspace: ws });
+      assert.equal(stopped.status, 'stopped');
+      await wb.screenshot('drift-09-replaced-secret-stopped');
+      await warning.first().locator('.monaco-button', { hasText: 'Start Sandbox' }).click();
+      await page.locator('.statusbar-item', { hasText: 'shell running' }).first().waitFor({ timeout: 120_000 });
+      const hidden = await engine().execCapture(after.id, ['cat', join(ws, 'late/.env')]);
+      assert.equal(hidden.stdout, '', 'hidden again after the start');
     } catch (err) {
       await wb.screenshot('drift-failure-recreate').catch(() => {});
       throw new Error(`${(err as Error).message}\n--- code-server log ---\n${wb.log().slice(-4000)}`);

@@ -128,17 +128,18 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   const input = page.locator('.quick-input-widget .quick-input-box input');
   // On a loaded machine the palette sometimes opens and closes again at once (focus moving to a
   // terminal or notification that just appeared): open it again, as a person would.
+  // It can also close between showing and typing (seen after the walkthrough page took focus).
   for (let attempt = 1; ; attempt++) {
     await page.keyboard.press('F1');
     try {
       await input.waitFor({ timeout: 10_000 });
+      await input.fill(`>${title}`, { timeout: 5_000 });
       break;
     } catch (err) {
       if (attempt === 3) throw err;
       await page.keyboard.press('Escape');
     }
   }
-  await input.fill(`>${title}`);
   const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
   await row.waitFor({ timeout: 30_000 });
   await input.press('Enter');

@@ -1,0 +1,114 @@
+import { lstatSync, watch, type FSWatcher } from 'node:fs';
+import { dirname } from 'node:path';
+import type { SandboxEngine } from './engine.js';
+import type { SandboxDetails } from './types.js';
+
+/**
+ * Closes the one hole in hiding that mounts cannot: a hidden file (or folder) that the host
+ * replaces by rename — an editor's "safe write", `sed -i`, `mv new .env` — gets a new inode, and
+ * the kernel detaches the mount that covered the old one, so a running sandbox would read the new
+ * content. While a host process serves a sandbox (`paddock run`, VS Code), this watches the hidden
+ * paths' folders; when one of them is replaced it freezes the sandbox at once (docker pause), then
+ * stops it. The next start mounts everything again.
+ */
+export interface HidingBreach {
+  readonly sandbox: string;
+  /** The hidden paths that were replaced. */
+  readonly paths: readonly string[];
+  /** What Paddock did: stopped it, or only froze it when stopping failed. */
+  readonly action: 'stopped' | 'paused' | 'failed';
+  readonly error?: string;
+}
+
+export interface HidingGuard {
+  /** Resolves when no containment is under way (its report delivered): a session that ends because of one waits for it. */
+  settled(): Promise<void>;
+  close(): void;
+}
+
+/** The host paths a sandbox hides: /dev/null over files, tmpfs over folders (same paths inside and out). */
+export function hiddenPathsOf(details: SandboxDetails): string[] {
+  return details.mounts
+    .filter((m) => (m.type === 'bind' && m.source === '/dev/null') || m.type === 'tmpfs')
+    .map((m) => m.target)
+    .filter((p) => p === details.workspace || p.startsWith(`${details.workspace}/`));
+}
+
+/**
+ * Which file a path names now. Inode numbers are reused at once on some file systems (delete and
+ * create again can give the same number), so the birth time is part of it.
+ */
+function identityOf(path: string): string | undefined {
+  try {
+    const st = lstatSync(path);
+    return `${st.dev}:${st.ino}:${st.birthtimeMs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+const MISSING = 'missing';
+
+export function guardHiddenPaths(engine: SandboxEngine, details: SandboxDetails, onBreach: (breach: HidingBreach) => void): HidingGuard {
+  // What each mount covers: the file it sat on when this guard started. A path seen missing since
+  // has lost its mount: whatever appears there later is readable.
+  const covered = new Map<string, string | undefined>();
+  for (const path of hiddenPathsOf(details)) covered.set(path, identityOf(path));
+  const watchers: FSWatcher[] = [];
+  let closed = false;
+  let acting: Promise<void> | undefined;
+
+  const check = (dir: string) => {
+    if (closed || acting) return;
+    const replaced: string[] = [];
+    for (const [path, was] of covered) {
+      if (dirname(path) !== dir) continue;
+      const now = identityOf(path);
+      // Removed: nothing to read yet, but its mount went with it (remembered as MISSING).
+      if (now === undefined) {
+        covered.set(path, MISSING);
+        continue;
+      }
+      if (now !== was) replaced.push(path);
+      // Reported once: the next start of the sandbox covers the new file.
+      covered.set(path, now);
+    }
+    if (!replaced.length) return;
+    acting = contain(replaced).then(onBreach).finally(() => { acting = undefined; });
+  };
+
+  const contain = async (paths: string[]): Promise<HidingBreach> => {
+    const container = engine.docker.getContainer(details.id);
+    let action: HidingBreach['action'] = 'failed';
+    let error: string | undefined;
+    try {
+      await container.pause();
+      action = 'paused';
+    } catch (err: any) {
+      // 409: already paused, or not running (nothing to read then)
+      if (err?.statusCode !== 409) error = err?.json?.message ?? err?.message ?? String(err);
+    }
+    try {
+      await engine.stop(details.id, 2);
+      action = 'stopped';
+    } catch (err: any) {
+      error ??= err?.json?.message ?? err?.message ?? String(err);
+    }
+    return { sandbox: details.name, paths, action, ...(error ? { error } : {}) };
+  };
+
+  for (const dir of new Set([...covered.keys()].map((p) => dirname(p)))) {
+    try {
+      watchers.push(watch(dir, { persistent: false }, () => check(dir)));
+    } catch {
+      // the folder is gone: nothing hidden in it can be replaced
+    }
+  }
+  return {
+    settled: async () => { await acting; },
+    close: () => {
+      closed = true;
+      for (const w of watchers) w.close();
+    },
+  };
+}

@@ -1,0 +1,58 @@
+// The hiding guard: while `paddock run` serves a sandbox, a hidden file the host replaces by rename
+// (an editor's safe write) would become readable inside, because the kernel detaches the mount
+// that covered the old inode. The guard notices, freezes and stops the sandbox, and says why.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { bridgePaths } from '../../../src/bridge/state.js';
+import { CLI, cleanup, docker, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
+
+const LEAK = 'GUARDLEAK';
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('hiding guard during a session', () => {
+  let ws: string;
+  let sb: string;
+
+  before(async () => {
+    ws = makeWorkspace({ '.env': `TOKEN=${LEAK}-original\n`, 'README.md': '# guard\n' }, 'paddock-guard-');
+    sb = (await paddockOk(['create', 'shell', ws])).stdout.trim();
+  });
+  after(async () => {
+    if (ws) await cleanup(ws);
+  });
+
+  it('an in-place write keeps the sandbox running (same inode, still hidden); a replace by rename stops it and says why', async () => {
+    // The session: an agent that would read .env every 100 ms and print what it sees.
+    const session = spawn(process.execPath, [CLI, 'run', 'shell', ws, '--', '-c', 'while true; do cat .env; sleep 0.1; done'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    session.stdout.on('data', (c) => (stdout += c));
+    session.stderr.on('data', (c) => (stderr += c));
+    const exited = new Promise<number | null>((r) => session.on('close', r));
+    try {
+      for (let i = 0; i < 100 && !existsSync(bridgePaths(sb).socket); i++) await wait(100);
+      assert.ok(existsSync(bridgePaths(sb).socket), `the session started: ${stderr}`);
+
+      appendFileSync(join(ws, '.env'), `MORE=${LEAK}-appended\n`);
+      await wait(1500);
+      assert.equal(docker(['inspect', '-f', '{{.State.Running}}', sb]).stdout.trim(), 'true', 'an in-place write is no breach');
+
+      writeFileSync(join(ws, '.env.tmp-save'), `TOKEN=${LEAK}-replaced\n`);
+      renameSync(join(ws, '.env.tmp-save'), join(ws, '.env'));
+      const code = await Promise.race([exited, wait(20_000).then(() => 'timeout')]);
+      assert.notEqual(code, 'timeout', 'the session ends');
+      assert.match(stderr, /"[^"]*\/\.env" was replaced on the host, which would have made it readable in .*; Paddock stopped the sandbox\. Run again to continue/);
+      assert.equal(docker(['inspect', '-f', '{{.State.Running}}', sb]).stdout.trim(), 'false');
+      assert.ok(!stdout.includes(`${LEAK}-original`) && !stdout.includes(`${LEAK}-appended`), 'nothing hidden was read before the replace');
+    } finally {
+      session.kill('SIGKILL');
+    }
+    // The next start hides the new file.
+    await paddockOk(['start', sb]);
+    const r = await paddock(['exec', sb, '--', 'cat', '.env']);
+    assert.equal(r.stdout, '');
+  });
+});

@@ -1,0 +1,99 @@
+// The guard's detection, with real files and folder watches and a stand-in engine that records
+// what it is asked to do (the integration tier runs it against a real sandbox).
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { SandboxEngine } from '../../../src/engine/engine.js';
+import { guardHiddenPaths, hiddenPathsOf, type HidingBreach } from '../../../src/engine/hidingGuard.js';
+import type { SandboxDetails } from '../../../src/engine/types.js';
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function setUp() {
+  const ws = mkdtempSync(join(tmpdir(), 'pbt-guard-'));
+  mkdirSync(join(ws, 'secrets'));
+  writeFileSync(join(ws, '.env'), 'A=1\n');
+  writeFileSync(join(ws, 'notes.txt'), 'not hidden\n');
+  const details = {
+    id: 'c0ffee', name: 'sbx', workspace: ws,
+    mounts: [
+      { type: 'bind', source: ws, target: ws, readOnly: false },
+      { type: 'bind', source: '/dev/null', target: join(ws, '.env'), readOnly: true },
+      { type: 'tmpfs', source: '', target: join(ws, 'secrets'), readOnly: true },
+      { type: 'bind', source: join(ws, '.paddock'), target: join(ws, '.paddock'), readOnly: true },
+      { type: 'bind', source: '/dev/null', target: '/etc/elsewhere', readOnly: true },
+    ],
+  } as unknown as SandboxDetails;
+  const calls: string[] = [];
+  const engine = {
+    docker: { getContainer: (id: string) => ({ pause: async () => { calls.push(`pause ${id}`); } }) },
+    stop: async (id: string) => { calls.push(`stop ${id}`); },
+  } as unknown as SandboxEngine;
+  const breaches: HidingBreach[] = [];
+  const guard = guardHiddenPaths(engine, details, (b) => breaches.push(b));
+  return { ws, details, calls, breaches, done: () => { guard.close(); rmSync(ws, { recursive: true, force: true }); } };
+}
+
+describe('hiding guard', () => {
+  it('knows the hidden paths: /dev/null files and tmpfs folders in the workspace, not the cage or the workspace itself', () => {
+    const t = setUp();
+    try {
+      assert.deepEqual(hiddenPathsOf(t.details), [join(t.ws, '.env'), join(t.ws, 'secrets')]);
+    } finally {
+      t.done();
+    }
+  });
+
+  it('a write in place, or a change to another file, is no breach', async () => {
+    const t = setUp();
+    try {
+      appendFileSync(join(t.ws, '.env'), 'B=2\n');
+      writeFileSync(join(t.ws, 'notes.txt'), 'changed\n');
+      renameSync(join(t.ws, 'notes.txt'), join(t.ws, 'notes2.txt'));
+      await wait(300);
+      assert.deepEqual(t.breaches, []);
+      assert.deepEqual(t.calls, []);
+    } finally {
+      t.done();
+    }
+  });
+
+  it('a file replaced by rename: pause first, then stop, then report', async () => {
+    const t = setUp();
+    try {
+      writeFileSync(join(t.ws, '.env.swp'), 'A=new\n');
+      renameSync(join(t.ws, '.env.swp'), join(t.ws, '.env'));
+      for (let i = 0; i < 50 && !t.breaches.length; i++) await wait(20);
+      assert.deepEqual(t.calls, ['pause c0ffee', 'stop c0ffee']);
+      assert.deepEqual(t.breaches, [{ sandbox: 'sbx', paths: [join(t.ws, '.env')], action: 'stopped' }]);
+    } finally {
+      t.done();
+    }
+  });
+
+  it('deleted then created again (a new inode) is a breach; a folder replaced by rename too', async () => {
+    const t = setUp();
+    try {
+      unlinkSync(join(t.ws, '.env'));
+      await wait(200);
+      assert.equal(t.breaches.length, 0, 'gone: nothing readable yet');
+      writeFileSync(join(t.ws, '.env'), 'A=again\n');
+      for (let i = 0; i < 50 && !t.breaches.length; i++) await wait(20);
+      assert.deepEqual(t.breaches.map((b) => b.paths), [[join(t.ws, '.env')]]);
+    } finally {
+      t.done();
+    }
+    const u = setUp();
+    try {
+      mkdirSync(join(u.ws, 'secrets.new'));
+      rmSync(join(u.ws, 'secrets'), { recursive: true });
+      renameSync(join(u.ws, 'secrets.new'), join(u.ws, 'secrets'));
+      for (let i = 0; i < 50 && !u.breaches.length; i++) await wait(20);
+      assert.deepEqual(u.breaches.map((b) => b.paths), [[join(u.ws, 'secrets')]]);
+    } finally {
+      u.done();
+    }
+  });
+});
