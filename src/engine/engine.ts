@@ -10,12 +10,14 @@ import type { Limits, PortMapping } from '../core/options.js';
 import { prepareBridgeDir, removeBridgeDir } from '../bridge/state.js';
 import type { NetworkPolicy } from '../core/policy.js';
 import { DEFAULT_NETWORK } from '../core/policy-defaults.js';
-import { createEgress, egressPorts, egressPortsOf, pruneEgress, refreshInjectedKeys, removeEgress, startEgress, stopEgress } from '../proxy/container.js';
+import { createEgress, egressPorts, egressPortsOf, pruneEgress, removeEgress, startEgress, stopEgress } from '../proxy/container.js';
+import { refreshInjectedKeys } from '../proxy/hostFiles.js';
 import { initScript } from './assets.js';
+import { publishedPorts } from './ports.js';
 import { runtimeTraits, type EngineRuntimes, type RuntimeTraits } from './runtime.js';
 import { applyInitialSize, sizedArgv } from './tty.js';
 import { connect, resolveEndpoint, type EndpointInputs, type EngineEndpoint } from './connection.js';
-import type { PublishedPort, SandboxDetails, SandboxStatus, SandboxSummary } from './types.js';
+import type { SandboxDetails, SandboxStatus, SandboxSummary } from './types.js';
 
 export { PADDOCK_VERSION } from '../core/version.js';
 import { PADDOCK_VERSION } from '../core/version.js';
@@ -458,23 +460,10 @@ export function checkWorkspace(path: string): string {
   return abs;
 }
 
-function portsOf(bindingMap: Record<string, unknown> | undefined | null): PublishedPort[] {
-  const ports: PublishedPort[] = [];
-  for (const [key, bindings] of Object.entries(bindingMap ?? {})) {
-    const [port, protocol] = key.split('/');
-    for (const b of (bindings as { HostIp: string; HostPort: string }[] | null) ?? []) {
-      ports.push({ containerPort: Number(port), protocol, hostIp: b.HostIp, hostPort: Number(b.HostPort) || 0 });
-    }
-  }
-  return ports;
-}
-
 function detailsOf(info: Docker.ContainerInspectInfo): SandboxDetails {
   const labels = info.Config.Labels ?? {};
   const env = new Map((info.Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
-  // Live bindings once the container runs (with the ports Docker chose); the requested ones before.
-  const live = portsOf(info.NetworkSettings?.Ports);
-  const ports = live.length ? live : portsOf(info.HostConfig.PortBindings);
+  const ports = publishedPorts(info);
   return {
     name: info.Name.replace(/^\//, ''),
     id: info.Id,

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { egressPaths } from '../../../src/proxy/container.js';
+import { egressPaths } from '../../../src/proxy/hostFiles.js';
 import { CLI, cleanup, docker, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
 import { ipv4Forms, startLocalInternet, type LocalInternet } from './support.js';
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KEY_PLACEHOLDER } from '../../../src/core/credentials.js';
-import { egressPaths } from '../../../src/proxy/container.js';
+import { egressPaths } from '../../../src/proxy/hostFiles.js';
 import { cleanup, docker, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
 import { startLocalInternet, type LocalInternet } from './support.js';
 

@@ -1,0 +1,102 @@
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { hostKeyFor, KEY_PROVIDERS, type InjectedKey, type KeyProviderId } from '../core/credentials.js';
+import { shortHash } from '../core/naming.js';
+import { assetRoot } from '../engine/assets.js';
+
+/**
+ * The host folder of each sandbox's egress proxy, and the files the host writes there for it:
+ *   <root>/<hash of sandbox name>/
+ *     paddock-egress.js   the proxy (copied at create; mounted read-only in the proxy container)
+ *     log/egress.jsonl    the decisions, one JSON object per line ("paddock network log")
+ *     keys/keys.json      API keys the proxy injects, by provider (0600; mounted read-only in the proxy,
+ *                         never in the sandbox); rewritten from the host's environment at each start
+ *     net/                only for sandboxes without a network (gVisor --network=none): the proxy's
+ *                         Unix sockets (proxy.sock, keys.sock) and paddock-netfwd.js, which the
+ *                         sandbox runs to reach them as paddock-egress:3128/3130 on its loopback
+ *     relay/bridge        where the bridge relay connects ("host.docker.internal:PORT") while a
+ *                         bridge runs over TCP (Docker Desktop); mounted read-only in the proxy
+ *     name                the sandbox name, for people reading the folder
+ */
+
+export function networkRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.PADDOCK_NETWORK_DIR) return env.PADDOCK_NETWORK_DIR;
+  const state = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(state, 'paddock', 'network');
+}
+
+export function egressPaths(sandbox: string, root = networkRoot()): { dir: string; code: string; logDir: string; log: string; relayDir: string; bridgeTarget: string; keysDir: string; keys: string; socketsDir: string; forwarder: string } {
+  const dir = join(root, shortHash(`sandbox:${sandbox}`, 12));
+  return {
+    dir, code: join(dir, 'paddock-egress.js'), logDir: join(dir, 'log'), log: join(dir, 'log', 'egress.jsonl'),
+    relayDir: join(dir, 'relay'), bridgeTarget: join(dir, 'relay', 'bridge'),
+    keysDir: join(dir, 'keys'), keys: join(dir, 'keys', 'keys.json'),
+    socketsDir: join(dir, 'net'), forwarder: join(dir, 'net', 'paddock-netfwd.js'),
+  };
+}
+
+/** The built proxy: dist/paddock-egress.js next to the CLI (npm run build makes it). */
+export function proxySource(): string {
+  return join(assetRoot(), 'dist', 'paddock-egress.js');
+}
+
+/** The in-sandbox forwarder for sandboxes without a network (dist/paddock-netfwd.js). */
+export function forwarderSource(): string {
+  return join(assetRoot(), 'dist', 'paddock-netfwd.js');
+}
+
+/**
+ * Writes the keys the sandbox's proxy injects (0600, the proxy runs as this user). `keepOthers`
+ * keeps providers not in `keys` (a start whose environment lacks a key keeps the one from before).
+ */
+export function writeInjectedKeys(sandbox: string, keys: readonly InjectedKey[], options: { keepOthers?: boolean } = {}): void {
+  const paths = egressPaths(sandbox);
+  if (!existsSync(paths.keysDir)) return;
+  let byProvider: Record<string, InjectedKey> = {};
+  if (options.keepOthers) {
+    try {
+      byProvider = JSON.parse(readFileSync(paths.keys, 'utf8'));
+    } catch {
+      byProvider = {};
+    }
+  }
+  for (const key of keys) byProvider[key.provider] = key;
+  const tmp = `${paths.keys}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(byProvider)}\n`, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, paths.keys);
+}
+
+/** At each start: the keys of the sandbox's providers as the starting process's environment has them now. */
+export function refreshInjectedKeys(sandbox: string, providers: readonly KeyProviderId[], hostEnv: Readonly<Record<string, string | undefined>>): void {
+  if (!providers.length) return;
+  const keys: InjectedKey[] = [];
+  for (const id of providers) {
+    try {
+      const key = hostKeyFor(KEY_PROVIDERS[id], hostEnv);
+      if (key) keys.push(key);
+    } catch {
+      // a broken base URL on the host: keep the key and upstream from before
+    }
+  }
+  if (keys.length) writeInjectedKeys(sandbox, keys, { keepOthers: true });
+}
+
+/** Points the sandbox's bridge relay at a listener ("host.docker.internal:PORT"), or at nothing. */
+export function setBridgeRelayTarget(sandbox: string, target: string | undefined): void {
+  const paths = egressPaths(sandbox);
+  if (!existsSync(paths.relayDir)) return;
+  const tmp = `${paths.bridgeTarget}.tmp`;
+  writeFileSync(tmp, target ? `${target}\n` : '', { mode: 0o644 });
+  renameSync(tmp, paths.bridgeTarget);
+}
+
+/** The relay's current target, as the host wrote it. */
+export function bridgeRelayTarget(sandbox: string): string | undefined {
+  try {
+    return readFileSync(egressPaths(sandbox).bridgeTarget, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
