@@ -327,7 +327,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
         process.stdout.write('No sandboxes to remove.\n');
         return;
       }
-      if (!o.yes && !(await confirm(`Remove all ${count} Paddock sandboxes and their state?`))) {
+      if (!o.yes && !(await confirm(count === 1 ? 'Remove the one Paddock sandbox and its state?' : `Remove all ${count} Paddock sandboxes and their state?`))) {
         throw new PaddockError('Nothing removed.', 'Add --yes to confirm without a prompt.');
       }
       for (const name of await engine.reset()) process.stdout.write(`${name}\n`);

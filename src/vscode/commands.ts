@@ -200,7 +200,7 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
         void vscode.window.showInformationMessage('Paddock: there are no sandboxes to remove.');
         return;
       }
-      const choice = await vscode.window.showWarningMessage(`Remove all ${count} Paddock sandboxes on this engine?`, {
+      const choice = await vscode.window.showWarningMessage(count === 1 ? 'Remove the one Paddock sandbox on this engine?' : `Remove all ${count} Paddock sandboxes on this engine?`, {
         modal: true, detail: 'Their state outside the workspaces is lost. Workspaces are not touched. Sandboxes of other windows and of the CLI are removed too.',
       }, 'Remove All');
       if (choice !== 'Remove All') return;

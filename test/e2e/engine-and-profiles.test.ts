@@ -1,18 +1,19 @@
 // The editor follows Docker, not the other way round: with no engine the view says what to do
 // and recovers on its own when the engine comes back; a sandbox made by the CLI appears without
 // a refresh; terminal profiles attach to the same sandbox; paths in its output open host files;
-// the status bar offers the actions. The engine "restarts" through a loopback socket proxy that
-// the test controls (paddock.dockerHost points at it), so the shared engine is never touched.
+// the status bar offers the actions; Reset All asks, then removes every sandbox on the engine.
+// The engine "restarts" through a loopback socket proxy that the test controls
+// (paddock.dockerHost points at it), so the shared engine is never stopped.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EngineProxy } from '../support/engine-proxy.js';
-import { cleanup, paddockOk } from '../support/sandbox.js';
+import { cleanup, engine, paddockOk } from '../support/sandbox.js';
 import { ARTIFACTS, chooseFromContextMenu, demoWorkspace, openWorkbench, packageExtension, runCommand, sandboxesView, terminalText, waitForTerminal, widenSideBar, type Workbench } from './support/workbench.js';
 
-describe('VS Code: engine loss and recovery, CLI-made sandboxes, terminal profiles, links, status bar', { timeout: 900_000 }, () => {
+describe('VS Code: engine loss and recovery, CLI-made sandboxes, terminal profiles, links, status bar, Reset All', { timeout: 900_000 }, () => {
   let ws: string;
   let dir: string;
   let proxy: EngineProxy;
@@ -34,7 +35,7 @@ describe('VS Code: engine loss and recovery, CLI-made sandboxes, terminal profil
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('recovers from a lost engine, shows CLI-made sandboxes, and attaches profiles to the same sandbox', async () => {
+  it('recovers from a lost engine, shows CLI-made sandboxes, attaches profiles to the same sandbox, and resets all after asking', async () => {
     const { page } = wb;
     const view = sandboxesView(page);
     const statusItem = page.locator('.statusbar-item', { hasText: 'Paddock' }).first();
@@ -107,6 +108,25 @@ describe('VS Code: engine loss and recovery, CLI-made sandboxes, terminal profil
       assert.match(await actions.innerText(), /Stop shell/);
       await wb.screenshot('engine-07-status-bar-actions');
       await page.keyboard.press('Escape');
+
+      // 8. Reset All asks first (a modal): Cancel keeps everything; Remove All removes every
+      // sandbox on the engine and leaves the workspace's files alone.
+      const files = readdirSync(ws).sort();
+      const dialog = page.locator('.monaco-dialog-box');
+      await runCommand(page, 'Paddock: Reset All');
+      await dialog.waitFor({ timeout: 30_000 });
+      assert.match(await dialog.innerText(), /Remove (the one Paddock sandbox|all \d+ Paddock sandboxes) on this engine\?/);
+      await wb.screenshot('engine-08-reset-all-confirm');
+      await dialog.locator('.monaco-button', { hasText: 'Cancel' }).click();
+      await dialog.waitFor({ state: 'detached', timeout: 10_000 });
+      assert.ok((await engine().list({ workspace: ws })).length > 0, 'Cancel removed nothing');
+      await runCommand(page, 'Paddock: Reset All');
+      await dialog.waitFor({ timeout: 30_000 });
+      await dialog.locator('.monaco-button', { hasText: 'Remove All' }).click();
+      await view.locator('.welcome-view-content', { hasText: 'No sandbox for this workspace yet' }).waitFor({ timeout: 120_000 });
+      assert.deepEqual(await engine().list(), [], 'no sandbox left on the engine');
+      assert.deepEqual(readdirSync(ws).sort(), files, 'the workspace is untouched');
+      await wb.screenshot('engine-09-reset-all-done');
     } catch (err) {
       await wb.screenshot('engine-failure').catch(() => {});
       throw new Error(`${(err as Error).message}\n--- code-server log ---\n${wb.log().slice(-4000)}`);
