@@ -1,6 +1,7 @@
 // Egress proxy overhead: fetching from a local web container through a sandbox's proxy vs a plain
 // container fetching the same URL directly, on the same (test-owned, --internal) network, in this
 // run. Each side runs its loop of curls inside its own container, so docker exec is not counted.
+// Also the key-injecting reverse proxy (paddock-egress:3130) against the same direct fetch.
 // Prints medians and ratios; asserts nothing. Nothing leaves this machine.
 //   node --import tsx bench/proxy.bench.ts      (PADDOCK_BENCH_N=20 requests per round by default)
 import { spawnSync } from 'node:child_process';
@@ -35,7 +36,8 @@ async function main(): Promise<void> {
     mkdirSync(join(ws, '.paddock'));
     writeFileSync(join(ws, '.paddock', 'policy.yaml'), `network:\n  policy: deny\n  allow: [allowed.test, "${net.a}"]\n`);
     if (process.getuid?.() === 0) for (const p of [ws, join(ws, '.paddock'), join(ws, '.paddock', 'policy.yaml')]) chownSync(p, 1000, 1000);
-    sandbox = must(process.execPath, [CLI, 'create', 'shell', ws], env);
+    // A key on the "host" whose provider is the local web server: the injecting path is measured too.
+    sandbox = must(process.execPath, [CLI, 'create', 'shell', ws], { ...env, ANTHROPIC_API_KEY: 'sk-ant-bench-key-0123456789', ANTHROPIC_BASE_URL: 'http://allowed.test' });
     // The raw side: a plain container of the same image on the same network, no proxy.
     must('docker', ['run', '-d', '--name', direct, '--network', net.network, net.image, 'sleep', 'infinity']);
 
@@ -60,6 +62,17 @@ async function main(): Promise<void> {
     for (let r = 0; r < ROUNDS; r++) {
       must('docker', ['cp', join(ws, 'bench-ca.crt'), `${direct}:/tmp/bench-ca.crt`]);
       tlsDirect.push(Number(must('docker', ['exec', direct, 'sh', '-c', loop('--cacert /tmp/bench-ca.crt https://allowed.test/', false)])) / N);
+    }
+    for (const [label, path] of [['key injection, small', '/'], ['key injection, 1 MiB', '/big/1048576']] as const) {
+      const injected: number[] = [];
+      const raw: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        injected.push(Number(must(process.execPath, [CLI, 'exec', sandbox, '--', 'sh', '-c', loop(`"$ANTHROPIC_BASE_URL${path}"`, false)], env)) / N);
+        raw.push(Number(must('docker', ['exec', direct, 'sh', '-c', loop(`http://allowed.test${path}`, false)])) / N);
+      }
+      const p = median(injected);
+      const d = median(raw);
+      console.log(`${label.padEnd(26)} proxy ${p.toFixed(2).padStart(8)} ms   direct ${d.toFixed(2).padStart(8)} ms   ratio ${(p / d).toFixed(2)}×`);
     }
     console.log(`${'HTTPS (CONNECT tunnel)'.padEnd(26)} proxy ${median(tls).toFixed(2).padStart(8)} ms   direct ${median(tlsDirect).toFixed(2).padStart(8)} ms   ratio ${(median(tls) / median(tlsDirect)).toFixed(2)}×`);
   } finally {
