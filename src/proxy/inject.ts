@@ -19,10 +19,12 @@ export interface KeyInjectorOptions {
   readonly connectTimeoutMs?: number;
 }
 
-const HOP_BY_HOP = new Set(['connection', 'proxy-connection', 'keep-alive', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length']);
-const DROPPED = new Set<string>([...HOP_BY_HOP, ...CREDENTIAL_HEADERS, 'accept-encoding']);
-// content-length is kept for requests (the body passes unchanged) but not for answers (masking may change it).
-DROPPED.delete('content-length');
+/** Connection-level headers, and the host (set by the injector): never passed on. */
+const HOP_BY_HOP = ['connection', 'proxy-connection', 'keep-alive', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host'];
+/** Not sent upstream: also the sandbox's credentials, and its encodings (answers must be plain to be masked). */
+const DROPPED_FROM_REQUESTS = new Set<string>([...HOP_BY_HOP, ...CREDENTIAL_HEADERS, 'accept-encoding']);
+/** Not sent back: also the length (masking may change it; the request's body passes unchanged, so it keeps its own). */
+const DROPPED_FROM_ANSWERS = new Set<string>([...HOP_BY_HOP, 'content-length']);
 
 export const KEY_MASK = '[PADDOCK-MASKED-KEY]';
 
@@ -113,7 +115,7 @@ export function createKeyInjector(options: KeyInjectorOptions): Server {
     const named = new Set(String(req.headers.connection ?? '').toLowerCase().split(',').map((h) => h.trim()));
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const lower = req.rawHeaders[i].toLowerCase();
-      if (DROPPED.has(lower) || named.has(lower)) continue;
+      if (DROPPED_FROM_REQUESTS.has(lower) || named.has(lower)) continue;
       const prev = headers[lower];
       headers[lower] = prev === undefined ? req.rawHeaders[i + 1] : ([] as string[]).concat(prev as string | string[], req.rawHeaders[i + 1]);
     }
@@ -152,7 +154,7 @@ export function createKeyInjector(options: KeyInjectorOptions): Server {
     req.on('data', (c: Buffer) => { bytesSent += c.length; });
     upstream.on('response', (up) => {
       status = up.statusCode;
-      copyResponseHead(up, res, HOP_BY_HOP);
+      copyResponseHead(up, res, DROPPED_FROM_ANSWERS);
       // Server-sent events (streamed answers) go out as they come.
       res.flushHeaders();
       up.on('data', (c: Buffer) => {
