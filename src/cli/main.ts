@@ -300,6 +300,10 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
         const id = await resolveSandbox(engine, ref);
         // Hide globs are re-expanded at every start: say what appeared since creation.
         for (const note of await (await import('../engine/hiding.js')).hidingNotesFor(engine, id)) log(`note: ${note}`);
+        const { egressNote, egressStateOf } = await import('../proxy/container.js');
+        const name = (await engine.get(id)).name;
+        const egress = egressNote(await egressStateOf(engine.docker, name), name);
+        if (egress) log(`note: ${egress}`);
         process.stdout.write(`${(await engine.start(id)).name}\n`);
       }
     });

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { compileEgressRules, decide, normalizeHost, splitHostPort, targetText, EgressRuleError } from '../core/egress.js';
 import { PaddockError } from '../core/errors.js';
 import type { SandboxEngine } from '../engine/engine.js';
-import { egressNames, EGRESS_LABELS, hasEgress } from '../proxy/container.js';
+import { egressNames, EGRESS_LABELS, egressStateOf } from '../proxy/container.js';
 import { egressPaths } from '../proxy/hostFiles.js';
 import { parseEgressLog, readNewLines, type EgressLogEntry } from '../proxy/log.js';
 import { humanBytes } from './format.js';
@@ -27,9 +27,12 @@ export function formatEntry(e: EgressLogEntry): string {
 
 async function sandboxWithEgress(engine: SandboxEngine, ctx: NetworkCliContext, ref: string): Promise<string> {
   const sandbox = await engine.get(await ctx.resolveSandbox(engine, ref));
-  if (!(await hasEgress(engine.docker, sandbox.name))) {
-    throw new PaddockError(`Sandbox ${sandbox.name} has no egress proxy: it was created before Paddock had one, and its network traffic is not filtered or logged.`,
-      `Recreate it ("paddock create ${sandbox.agent} ${sandbox.workspace} --recreate") to apply the policy's network rules.`);
+  const state = await egressStateOf(engine.docker, sandbox.name);
+  if (state !== 'proxied') {
+    throw new PaddockError(state === 'proxy-missing'
+      ? `The egress proxy of ${sandbox.name} was removed outside Paddock: the sandbox has no network, and there is nothing to log or check.`
+      : `Sandbox ${sandbox.name} has no egress proxy: it was created before Paddock had one, and its network traffic is not filtered or logged.`,
+    `Recreate it ("paddock create ${sandbox.agent} ${sandbox.workspace} --recreate") to apply the policy's network rules.`);
   }
   return sandbox.name;
 }

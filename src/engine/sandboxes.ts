@@ -6,7 +6,7 @@ import { loadPolicy } from '../core/policy.js';
 import { planMounts } from '../core/hiding.js';
 import { dockerMounts, hidingNotes, hidingStateOf, runningHidingNotes } from './hiding.js';
 import { hostKeyFor, KEY_PROVIDER_IDS, KEY_PROVIDERS, planKeyInjection } from '../core/credentials.js';
-import { checkNetworkPolicy, hasEgress, KEY_INJECTION_BASE } from '../proxy/container.js';
+import { checkNetworkPolicy, egressNote, egressStateOf, KEY_INJECTION_BASE } from '../proxy/container.js';
 import { gvisorSocketNote } from './runtime.js';
 import { parseEnvAssignments, parseEnvFile, parsePort, resolveLimits } from '../core/options.js';
 import { checkWorkspace, envHash, type SandboxEngine } from './engine.js';
@@ -147,7 +147,8 @@ export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequ
   const target = existing?.id ?? (await engine.findFor(workspace, agent.id))!.id;
   if (!created) notes.push(...hidingNotes(plan, await hidingStateOf(engine, target), policy.hash));
   else notes.push(...plan.notes);
-  if (!created && !(await hasEgress(engine.docker, existing!.name))) notes.push(`${existing!.name} was created without an egress proxy and can reach any host; recreate it (--recreate) to apply the network policy.`);
+  const egress = created ? undefined : egressNote(await egressStateOf(engine.docker, existing!.name), existing!.name);
+  if (egress) notes.push(egress);
   const wasRunning = !created && existing?.status === 'running';
   onProgress('Starting sandbox');
   const sandbox = await engine.start(target);

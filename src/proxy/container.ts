@@ -250,6 +250,24 @@ export async function hasEgress(docker: Docker, sandbox: string): Promise<boolea
   return info?.Config.Labels?.[EGRESS_LABELS.for] === sandbox;
 }
 
+/**
+ * How a sandbox reaches the network: through its proxy; directly (made before Paddock had egress:
+ * Docker's default bridge, unfiltered); or not at all (its proxy was removed outside Paddock, and
+ * its internal network has no other way out).
+ */
+export async function egressStateOf(docker: Docker, sandbox: string): Promise<'proxied' | 'unproxied' | 'proxy-missing'> {
+  if (await hasEgress(docker, sandbox)) return 'proxied';
+  const info = await inspectOrUndefined(docker.getContainer(sandbox));
+  return info?.HostConfig?.NetworkMode === egressNames(sandbox).network ? 'proxy-missing' : 'unproxied';
+}
+
+/** What to tell the user about a sandbox whose egress is not its proxy's (undefined when it is). */
+export function egressNote(state: 'proxied' | 'unproxied' | 'proxy-missing', sandbox: string): string | undefined {
+  if (state === 'unproxied') return `${sandbox} was created without an egress proxy and can reach any host; recreate it (--recreate) to apply the network policy.`;
+  if (state === 'proxy-missing') return `The egress proxy of ${sandbox} was removed outside Paddock, so the sandbox has no network (nothing was changed in it); recreate it (--recreate) to get its proxy back.`;
+  return undefined;
+}
+
 async function inspectOrUndefined(container: Docker.Container): Promise<Docker.ContainerInspectInfo | undefined> {
   try {
     return await container.inspect();
