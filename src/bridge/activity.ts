@@ -1,6 +1,6 @@
 // "Bridge activity": which audit logs an editor window follows, and how each call reads there.
 // Pure (no `vscode`): the output channel in src/vscode/bridgeActivity.ts only prints these lines.
-import { relative, sep } from 'node:path';
+import { isInside } from '../core/paths.js';
 import type { AuditEntry } from './audit.js';
 import { bridgePaths, standaloneAuditFile } from './state.js';
 
@@ -10,10 +10,6 @@ export interface AuditSource {
   readonly label: string;
 }
 
-function isInside(path: string, folder: string): boolean {
-  const rel = relative(folder, path);
-  return rel === '' || (!!rel && !rel.startsWith('..') && !rel.startsWith(sep) && !/^[a-zA-Z]:/.test(rel));
-}
 
 /**
  * The audit logs of a window: each sandbox whose workspace is in one of its folders (plus any

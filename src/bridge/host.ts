@@ -5,7 +5,8 @@ import { envFileValues } from '../core/masking.js';
 import { loadPolicy, type Policy } from '../core/policy.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import { gvisorSocketNote, runtimeTraits, type EngineRuntimes, type RuntimeTraits } from '../engine/runtime.js';
-import { BRIDGE_RELAY_PORT, bridgeRouteOf, PROXY_HOST } from '../proxy/container.js';
+import { BRIDGE_RELAY_PORT, PROXY_HOST } from '../proxy/addresses.js';
+import { bridgeRouteOf } from '../proxy/container.js';
 import { bridgeRelayTarget, setBridgeRelayTarget } from '../proxy/hostFiles.js';
 import { AuditLog } from './audit.js';
 import { BridgeAlreadyRunning, BridgeHttpServer, MCP_PATH, type Listen } from './server.js';
@@ -24,10 +25,14 @@ export type TransportKind = 'unix' | 'tcp';
  */
 export function chooseTransport(endpointHost: string, operatingSystem: string, override = process.env.PADDOCK_BRIDGE_TRANSPORT, runtime?: RuntimeTraits): TransportKind {
   if (override === 'unix' || override === 'tcp') return override;
-  if (/docker desktop/i.test(operatingSystem)) return 'tcp';
+  if (!engineOnThisKernel(endpointHost, operatingSystem)) return 'tcp';
   // gVisor connects to host sockets only with --host-uds; with its own network, the relay works without.
-  if (runtime?.gvisor && !runtime.hostUnixSockets && !runtime.networkNone) return 'tcp';
-  return endpointHost.startsWith('unix://') && process.platform === 'linux' ? 'unix' : 'tcp';
+  return runtime?.gvisor && !runtime.hostUnixSockets && !runtime.networkNone ? 'tcp' : 'unix';
+}
+
+/** A local unix:// endpoint on Linux, not Docker Desktop's VM: sandboxes share this machine's kernel. */
+function engineOnThisKernel(endpointHost: string, operatingSystem: string): boolean {
+  return process.platform === 'linux' && endpointHost.startsWith('unix://') && !/docker desktop/i.test(operatingSystem);
 }
 
 /** Values of the workspace's hidden files: exact strings the masker must never let through. */
@@ -119,7 +124,7 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
   }
   const where: Listen = transport === 'unix'
     ? { kind: 'unix', path: paths.socket, owner }
-    : { kind: 'tcp', host: await tcpListenHost(engine.docker, process.platform === 'linux' && engine.endpoint.host.startsWith('unix://') && !/docker desktop/i.test(operatingSystem)), port: 0 };
+    : { kind: 'tcp', host: await tcpListenHost(engine.docker, engineOnThisKernel(engine.endpoint.host, operatingSystem)), port: 0 };
   let url: string;
   try {
     url = await server.listen(where);

@@ -18,6 +18,11 @@ function read(name: string): string | undefined {
   }
 }
 
+/** No endpoint written, nothing listening, or the relay closed at once: no bridge host runs. */
+function bridgeIsAway(err: any): boolean {
+  return err?.message === NOT_RUNNING || err?.cause?.code === 'ENOENT' || err?.cause?.code === 'ECONNREFUSED' || /ENOENT|ECONNREFUSED|fetch failed/.test(String(err?.message));
+}
+
 function connectHttp(): StreamableHTTPClientTransport {
   const endpoint = process.env.PADDOCK_BRIDGE_URL ?? read('endpoint');
   const token = process.env.PADDOCK_BRIDGE_TOKEN ?? read('token');
@@ -74,7 +79,7 @@ async function main(): Promise<void> {
           }
         }
         if (isJSONRPCRequest(message)) {
-          const detail = (err as Error)?.message === NOT_RUNNING ? NOT_RUNNING : (err as any)?.cause?.code === 'ENOENT' || (err as any)?.cause?.code === 'ECONNREFUSED' || /ENOENT|ECONNREFUSED|fetch failed/.test(String((err as any)?.message)) ? NOT_RUNNING : `Paddock bridge: ${(err as Error)?.message ?? err}`;
+          const detail = bridgeIsAway(err) ? NOT_RUNNING : `Paddock bridge: ${(err as Error)?.message ?? err}`;
           await stdio.send({ jsonrpc: '2.0', id: message.id, error: { code: -32000, message: detail } });
         }
       }

@@ -1,4 +1,5 @@
 import type { SandboxEngine } from '../engine/engine.js';
+import type { SandboxDetails } from '../engine/types.js';
 import { BridgeUnavailable, hostSandboxBridge } from '../bridge/host.js';
 import { guardHiddenPaths, type HidingBreach } from '../engine/hidingGuard.js';
 
@@ -16,11 +17,11 @@ export function breachMessage(b: HidingBreach): string {
  * agent's paddock-mcp has someone to talk to, and its hidden paths guarded (src/engine/hidingGuard.ts).
  * A sandbox from before the bridge existed just runs without it (with a note).
  */
-export async function withBridge<T>(engine: SandboxEngine, sandboxId: string, fn: () => Promise<T>): Promise<T> {
-  const guard = guardHiddenPaths(engine, await engine.get(sandboxId), (b) => log(`\r\n${breachMessage(b)}`));
+export async function withBridge<T>(engine: SandboxEngine, sandbox: SandboxDetails, fn: () => Promise<T>): Promise<T> {
+  const guard = guardHiddenPaths(engine, sandbox, (b) => log(`\r\n${breachMessage(b)}`));
   let close = async () => {};
   try {
-    const hosted = await hostSandboxBridge(engine, sandboxId);
+    const hosted = await hostSandboxBridge(engine, sandbox.id);
     for (const note of hosted.notes) log(`note: ${note}`);
     close = hosted.close;
   } catch (err) {

@@ -9,7 +9,7 @@ import { assetRoot } from '../engine/assets.js';
 import { PADDOCK_VERSION } from '../core/version.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import type { SandboxRequest } from '../engine/sandboxes.js';
-import type { SandboxSummary } from '../engine/types.js';
+import type { SandboxDetails, SandboxSummary } from '../engine/types.js';
 import { CONTAINER_NAME } from '../core/naming.js';
 import { formatTable, humanBytes, since } from './format.js';
 import { registerHidingCommands } from './policy.js';
@@ -39,8 +39,8 @@ async function engineFrom(cmd: Command): Promise<SandboxEngine> {
   }
 }
 
-/** Hosts the sandbox's bridge around an agent session (see ./bridge.ts). */
-async function withBridge<T>(engine: SandboxEngine, sandbox: string, body: () => Promise<T>): Promise<T> {
+/** Hosts the sandbox's bridge and guards its hiding around an agent session (see ./bridge-host.ts). */
+async function withBridge<T>(engine: SandboxEngine, sandbox: SandboxDetails, body: () => Promise<T>): Promise<T> {
   return (await import('./bridge-host.js')).withBridge(engine, sandbox, body);
 }
 
@@ -195,7 +195,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
       const prepared = await prepareInteractively(engine, requestFrom(agentName, workspace, o));
       for (const note of prepared.notes) log(`note: ${note}`);
       log(`${prepared.created ? 'Created' : 'Using'} sandbox ${prepared.sandbox.name} (${prepared.sandbox.workspace})`);
-      throw new ExitWith(await withBridge(engine, prepared.sandbox.id, () => attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove))));
+      throw new ExitWith(await withBridge(engine, prepared.sandbox, () => attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove))));
     });
 
   withCreateOptions(program.command('create')
@@ -371,7 +371,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
       const engine = await engineFrom(cmd);
       const prepared = await prepareInteractively(engine, requestFrom(agent.id, workspace, o));
       log(`${prepared.created ? 'Created' : 'Using'} sandbox ${prepared.sandbox.name} on the demo workspace ${workspace}`);
-      throw new ExitWith(await withBridge(engine, prepared.sandbox.id, () => attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove))));
+      throw new ExitWith(await withBridge(engine, prepared.sandbox, () => attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove))));
     });
 
   registerHidingCommands(program, { engineFrom, resolveSandbox });

@@ -2,7 +2,7 @@
 // folder that is a Paddock project (it has a sandbox or a policy file). Pure and light: the
 // activation bundle uses it, so it imports node built-ins only.
 import { createHash } from 'node:crypto';
-import { relative, sep } from 'node:path';
+import { isInside } from './paths.js';
 
 export interface FolderRef {
   readonly name: string;
@@ -24,10 +24,6 @@ export interface BridgeServerPlan {
   readonly version: string;
 }
 
-function isInside(path: string, folder: string): boolean {
-  const rel = relative(folder, path);
-  return rel === '' || (!!rel && !rel.startsWith('..') && !rel.startsWith(sep) && !/^[a-zA-Z]:/.test(rel));
-}
 
 /**
  * The servers to offer. `policyText(folder)` is the folder's .paddock/policy.yaml text, or

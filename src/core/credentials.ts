@@ -95,6 +95,14 @@ function upstreamFrom(provider: KeyProvider, value: string | undefined): string 
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}${url.search}`;
 }
 
+/**
+ * The variables through which a user can give a provider's credential or endpoint to the sandbox
+ * themselves: when one of them is set for the sandbox, Paddock leaves that provider alone.
+ */
+export function providerVariables(provider: KeyProvider): string[] {
+  return [...new Set([...provider.keys.map((k) => k.env), provider.sandboxKeyEnv, provider.baseUrlEnv])];
+}
+
 /** The key a host environment holds for one provider, if any. */
 export function hostKeyFor(provider: KeyProvider, hostEnv: Readonly<Record<string, string | undefined>>): InjectedKey | undefined {
   for (const key of provider.keys) {
@@ -122,9 +130,9 @@ export function planKeyInjection(hostEnv: Readonly<Record<string, string | undef
     const provider = KEY_PROVIDERS[id];
     const found = hostKeyFor(provider, hostEnv);
     if (!found) continue;
-    const own = [...provider.keys.map((k) => k.env), provider.sandboxKeyEnv, provider.baseUrlEnv].filter((name) => name in sandboxEnv);
+    const own = providerVariables(provider).filter((name) => name in sandboxEnv);
     if (own.length) {
-      notes.push(`${[...new Set(own)].join(', ')} ${own.length > 1 ? 'are' : 'is'} set for the sandbox, so Paddock does not inject the ${provider.label} key: a key passed in is readable by the agent. Drop it to keep ${found.source} outside.`);
+      notes.push(`${own.join(', ')} ${own.length > 1 ? 'are' : 'is'} set for the sandbox, so Paddock does not inject the ${provider.label} key: a key passed in is readable by the agent. Drop it to keep ${found.source} outside.`);
       continue;
     }
     keys.push(found);

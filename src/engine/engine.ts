@@ -40,6 +40,8 @@ export interface CreateSpec {
   readonly network?: NetworkPolicy;
   /** API keys its proxy injects, and the variables that point the agents at it (planKeyInjection). */
   readonly keys?: KeyInjectionPlan;
+  /** The runtime's traits, when the caller has read them already (runtimeTraits()). */
+  readonly runtimeTraits?: RuntimeTraits;
 }
 
 export interface ExecOptions {
@@ -88,7 +90,6 @@ function statusOf(state: string | undefined): SandboxStatus {
  * restarted editor all read the same state from Docker. Nothing is stored anywhere else.
  */
 export class SandboxEngine {
-  private runtimesCache?: string[];
 
   constructor(readonly docker: Docker, readonly endpoint: EngineEndpoint) {}
 
@@ -109,16 +110,22 @@ export class SandboxEngine {
     }
   }
 
-  /** What a runtime (default: the engine's) means for the sandbox's network and sockets. */
+  /**
+   * What a runtime (default: the engine's) means for the sandbox's network and sockets, from one
+   * `docker info`. A runtime the engine does not have is refused with the ones it has.
+   */
   async runtimeTraits(runtime?: string): Promise<RuntimeTraits> {
     const info = await this.docker.info();
-    return runtimeTraits(runtime || info.DefaultRuntime, info.Runtimes as EngineRuntimes);
+    const runtimes = (info.Runtimes ?? {}) as EngineRuntimes;
+    if (runtime && !(runtime in runtimes)) {
+      throw new PaddockError(`The engine has no runtime "${runtime}".`, `Available runtimes: ${Object.keys(runtimes).sort().join(', ')}. (gVisor is "runsc", Kata "kata" or "kata-runtime", once registered in the engine's daemon.json.)`);
+    }
+    return runtimeTraits(runtime || info.DefaultRuntime, runtimes);
   }
 
   async runtimes(): Promise<{ names: string[]; default: string }> {
     const info = await this.docker.info();
-    this.runtimesCache = Object.keys(info.Runtimes ?? {}).sort();
-    return { names: this.runtimesCache, default: info.DefaultRuntime ?? 'runc' };
+    return { names: Object.keys(info.Runtimes ?? {}).sort(), default: info.DefaultRuntime ?? 'runc' };
   }
 
   async list(filter: { workspace?: string; agent?: string } = {}): Promise<SandboxSummary[]> {
@@ -177,7 +184,8 @@ export class SandboxEngine {
     if (existing) {
       throw new PaddockError(`Workspace ${workspace} already has a ${spec.agent} sandbox (${existing.name}).`, `Use "paddock run ${spec.agent} ${workspace}" to use it, or "paddock rm ${existing.name}" first.`);
     }
-    if (spec.runtime) await this.checkRuntime(spec.runtime);
+    // The runtime decides how the sandbox reaches its proxy (an unknown one stops here).
+    const runtime = spec.runtimeTraits ?? await this.runtimeTraits(spec.runtime);
 
     const owner = statSync(realpathSync(workspace));
     // The MCP bridge's folder (socket, token, shim) at /run/paddock, read-only; the only door out besides the network.
@@ -189,7 +197,6 @@ export class SandboxEngine {
     const envNames = Object.keys(userEnv).sort();
     await pruneEgress(this.docker).catch(() => []);
     // The sandbox's only network is its own internal one; its egress proxy is the way out (and in, for published ports).
-    const runtime = await this.runtimeTraits(spec.runtime);
     const egress = await createEgress(this.docker, name, {
       network: spec.network ?? DEFAULT_NETWORK, fallbackImage: spec.image, ports: spec.ports, keys: spec.keys?.keys, viaSockets: runtime.networkNone,
     });
@@ -266,13 +273,6 @@ export class SandboxEngine {
     } catch (err) {
       if (isNotFound(err)) return false;
       throw err;
-    }
-  }
-
-  async checkRuntime(runtime: string): Promise<void> {
-    const { names } = await this.runtimes();
-    if (!names.includes(runtime)) {
-      throw new PaddockError(`The engine has no runtime "${runtime}".`, `Available runtimes: ${names.join(', ')}. (gVisor is "runsc", Kata "kata" or "kata-runtime", once registered in the engine's daemon.json.)`);
     }
   }
 

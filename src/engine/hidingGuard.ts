@@ -1,5 +1,6 @@
 import { lstatSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
+import { isInside } from '../core/paths.js';
 import type { SandboxEngine } from './engine.js';
 import type { SandboxDetails } from './types.js';
 
@@ -31,7 +32,7 @@ export function hiddenPathsOf(details: SandboxDetails): string[] {
   return details.mounts
     .filter((m) => (m.type === 'bind' && m.source === '/dev/null') || m.type === 'tmpfs')
     .map((m) => m.target)
-    .filter((p) => p === details.workspace || p.startsWith(`${details.workspace}/`));
+    .filter((p) => isInside(p, details.workspace));
 }
 
 /**

@@ -5,8 +5,9 @@ import { PaddockError } from '../core/errors.js';
 import { loadPolicy } from '../core/policy.js';
 import { planMounts } from '../core/hiding.js';
 import { dockerMounts, hidingNotes, hidingStateOf, runningHidingNotes } from './hiding.js';
-import { hostKeyFor, KEY_PROVIDER_IDS, KEY_PROVIDERS, planKeyInjection } from '../core/credentials.js';
-import { checkNetworkPolicy, egressNote, egressStateOf, KEY_INJECTION_BASE } from '../proxy/container.js';
+import { hostKeyFor, KEY_PROVIDER_IDS, KEY_PROVIDERS, planKeyInjection, providerVariables } from '../core/credentials.js';
+import { KEY_INJECTION_BASE } from '../proxy/addresses.js';
+import { checkNetworkPolicy, egressNote, egressStateOf } from '../proxy/container.js';
 import { gvisorSocketNote } from './runtime.js';
 import { parseEnvAssignments, parseEnvFile, parsePort, resolveLimits } from '../core/options.js';
 import { checkWorkspace, envHash, type SandboxEngine } from './engine.js';
@@ -104,7 +105,8 @@ export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequ
   // Bad network rules stop here too, before anything is built or created.
   checkNetworkPolicy(policy.policy.network, policy.file);
   await engine.ping();
-  if (request.runtime) await engine.checkRuntime(request.runtime);
+  // An unknown runtime stops here, before anything is built.
+  const asked = request.runtime ? await engine.runtimeTraits(request.runtime) : undefined;
   const notes: string[] = [];
 
   let existing = await engine.findFor(workspace, agent.id);
@@ -112,8 +114,8 @@ export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequ
     throw new PaddockError(`Workspace ${workspace} already has a ${agent.id} sandbox named ${existing.name}.`, `Use that name, or "paddock rm ${existing.name}" first.`);
   }
   const image = await imageFor(engine, agent, workspace, request);
-  if (existing) {
-    const details = await engine.get(existing.id);
+  let details = existing && (await engine.get(existing.id));
+  if (details) {
     const reasons: string[] = [];
     const envGiven = (request.env?.length ?? 0) + (request.envFiles?.length ?? 0) > 0;
     if (envGiven && (await labelOf(engine, details.id, 'dev.paddock.env-hash')) !== envHash(env)) reasons.push('other environment variables');
@@ -128,30 +130,30 @@ export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequ
       onProgress(`Recreating sandbox ${details.name}`);
       await engine.remove(details.id);
       existing = undefined;
+      details = undefined;
     } else if (details.image !== image) {
       notes.push(`The ${agent.id} template changed since ${details.name} was created; run with --recreate to use the new image.`);
     }
   }
-  let created = false;
   const injectKeys = request.injectKeys !== false;
-  if (!existing) {
-    const cutOff = gvisorSocketNote(await engine.runtimeTraits(request.runtime));
+  if (!details) {
+    const runtime = asked ?? await engine.runtimeTraits();
+    const cutOff = gvisorSocketNote(runtime);
     if (cutOff) notes.push(cutOff);
     const keys = injectKeys ? planKeyInjection(process.env, env, KEY_INJECTION_BASE) : undefined;
-    await engine.create({ workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime, policyHash: policy.hash, extraMounts: dockerMounts(plan), network: policy.policy.network, keys }, onProgress);
-    created = true;
+    details = await engine.create({ workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime, runtimeTraits: runtime, policyHash: policy.hash, extraMounts: dockerMounts(plan), network: policy.policy.network, keys }, onProgress);
     if (keys) notes.push(...keys.notes, ...keys.keys.map((k) => `${k.source} stays on the host: the sandbox's egress proxy adds it to requests for ${new URL(k.upstream).host}; the agent sees only a placeholder.`));
   } else if (injectKeys) {
-    notes.push(...missedKeyNotes(await engine.get(existing.id), env));
+    notes.push(...missedKeyNotes(details, env));
   }
-  const target = existing?.id ?? (await engine.findFor(workspace, agent.id))!.id;
-  if (!created) notes.push(...hidingNotes(plan, await hidingStateOf(engine, target), policy.hash));
+  const created = !existing;
+  if (!created) notes.push(...hidingNotes(plan, await hidingStateOf(engine, details.id), policy.hash));
   else notes.push(...plan.notes);
-  const egress = created ? undefined : egressNote(await egressStateOf(engine.docker, existing!.name), existing!.name);
+  const egress = created ? undefined : egressNote(await egressStateOf(engine.docker, details.name), details.name);
   if (egress) notes.push(egress);
-  const wasRunning = !created && existing?.status === 'running';
+  const wasRunning = !created && details.status === 'running';
   onProgress('Starting sandbox');
-  const sandbox = await engine.start(target);
+  const sandbox = await engine.start(details.id);
   // A sandbox that kept running may have lost a hiding mount (a file replaced on the host): check from inside.
   if (wasRunning) notes.push(...(await runningHidingNotes(engine, sandbox.id)));
   return { sandbox, agent, created, notes };
@@ -164,7 +166,7 @@ function missedKeyNotes(details: SandboxDetails, env: Readonly<Record<string, st
     if (details.injectedKeys.includes(id)) continue;
     const provider = KEY_PROVIDERS[id];
     const key = hostKeyFor(provider, process.env);
-    const own = [...provider.keys.map((k) => k.env), provider.baseUrlEnv].some((n) => n in env || details.envNames.includes(n));
+    const own = providerVariables(provider).some((n) => n in env || details.envNames.includes(n));
     if (key && !own) notes.push(`${key.source} is set on the host, but ${details.name} was created without it; recreate it (--recreate) to have its proxy inject the key.`);
   }
   return notes;

@@ -8,6 +8,7 @@ import { PaddockError } from '../core/errors.js';
 import { LABELS, shortHash } from '../core/naming.js';
 import type { NetworkPolicy } from '../core/policy.js';
 import type { PortMapping } from '../core/options.js';
+import { BRIDGE_RELAY_PORT, KEY_INJECTION_PORT, PROXY_HOST, PROXY_PORT, SOCKETS_DIR } from './addresses.js';
 import { egressPaths, forwarderSource, proxySource, writeInjectedKeys } from './hostFiles.js';
 import { publishedPorts } from '../engine/ports.js';
 import type { PublishedPort } from '../engine/types.js';
@@ -29,22 +30,8 @@ export const EGRESS_LABELS = {
   network: 'dev.paddock.egress-network',
 } as const;
 
-/** The proxy's name on the sandbox's network, and its port. */
-export const PROXY_HOST = 'paddock-egress';
-export const PROXY_PORT = 3128;
-/**
- * The bridge relay's port on the proxy: where a TCP-transport bridge (Docker Desktop) is reached from
- * the sandbox, which has no route to host.docker.internal itself.
- */
-export const BRIDGE_RELAY_PORT = 3129;
 const RELAY_IN_PROXY = '/run/paddock-relay';
-/** The key-injecting reverse proxy's port (see src/core/credentials.ts). */
-export const KEY_INJECTION_PORT = 3130;
 const KEYS_IN_PROXY = '/run/paddock-keys';
-/** Where the socket folder (net/) appears, in the proxy and in a sandbox without a network. */
-export const SOCKETS_DIR = '/run/paddock-net';
-/** How the sandbox reaches the key-injecting proxy: its agents' base URLs start with this. */
-export const KEY_INJECTION_BASE = `http://paddock-egress:${KEY_INJECTION_PORT}`;
 const CODE_IN_PROXY = '/opt/paddock/paddock-egress.js';
 const LOG_IN_PROXY = '/var/log/paddock-egress';
 const READY_MARKER = 'paddock-egress: listening';
@@ -91,10 +78,6 @@ async function newestBaseImage(docker: Docker): Promise<string | undefined> {
   return tagged[0]?.RepoTags?.find((t) => t !== '<none>:<none>');
 }
 
-/**
- * Creates the sandbox's internal network and its proxy container (not started). `fallbackImage`
- * (the sandbox's image) runs the proxy when no Paddock base image is on the engine: it needs node.
- */
 export interface EgressOptions {
   readonly network: NetworkPolicy;
   /** Runs the proxy when no Paddock base image is on the engine (it needs node). */
@@ -105,6 +88,7 @@ export interface EgressOptions {
   readonly viaSockets?: boolean;
 }
 
+/** Creates the sandbox's internal network and its proxy container (not started). */
 export async function createEgress(docker: Docker, sandbox: string, options: EgressOptions): Promise<EgressSetup> {
   const { network, fallbackImage, ports = [], keys = [], viaSockets = false } = options;
   checkNetworkPolicy(network);

@@ -1,6 +1,7 @@
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { writeSecretFile } from '../bridge/state.js';
 import { hostKeyFor, KEY_PROVIDERS, type InjectedKey, type KeyProviderId } from '../core/credentials.js';
 import { shortHash } from '../core/naming.js';
 import { assetRoot } from '../engine/assets.js';
@@ -62,10 +63,7 @@ export function writeInjectedKeys(sandbox: string, keys: readonly InjectedKey[],
     }
   }
   for (const key of keys) byProvider[key.provider] = key;
-  const tmp = `${paths.keys}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(byProvider)}\n`, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, paths.keys);
+  writeSecretFile(paths.keys, `${JSON.stringify(byProvider)}\n`);
 }
 
 /** At each start: the keys of the sandbox's providers as the starting process's environment has them now. */

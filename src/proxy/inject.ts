@@ -2,7 +2,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Outgoi
 import type { Socket } from 'node:net';
 import { request as httpsRequest } from 'node:https';
 import { CREDENTIAL_HEADERS, KEY_PROVIDER_IDS, KEY_PROVIDERS, upstreamUrl, type InjectedKey, type KeyProviderId } from '../core/credentials.js';
-import { copyResponseHead, limitConnectTime } from './forwarding.js';
+import { answerMalformedRequests, copyResponseHead, limitConnectTime, upstreamError } from './forwarding.js';
 import { pipeBoth } from './relay.js';
 import type { EgressLogEntry } from './log.js';
 
@@ -85,7 +85,7 @@ function bareKey(key: InjectedKey): string {
 }
 
 interface Refusal { readonly status: number; readonly host: string; readonly rule: string; readonly message: string }
-interface Target { readonly id: KeyProviderId; readonly key: InjectedKey; readonly url: URL; readonly port: number; readonly rule: string; readonly headers: OutgoingHttpHeaders }
+interface Target { readonly key: InjectedKey; readonly url: URL; readonly port: number; readonly rule: string; readonly headers: OutgoingHttpHeaders; readonly send: typeof httpRequest }
 
 export function createKeyInjector(options: KeyInjectorOptions): Server {
   const connectTimeout = options.connectTimeoutMs ?? 15_000;
@@ -124,7 +124,7 @@ export function createKeyInjector(options: KeyInjectorOptions): Server {
     // Plain bodies, so an echoed key can be masked.
     headers['accept-encoding'] = 'identity';
     const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-    return { id, key, url, port, rule: `key injection: ${id} (${key.source})`, headers };
+    return { key, url, port, rule: `key injection: ${id} (${key.source})`, headers, send: url.protocol === 'https:' ? httpsRequest : httpRequest };
   };
 
   const server = createServer((req, res) => {
@@ -135,7 +135,7 @@ export function createKeyInjector(options: KeyInjectorOptions): Server {
       res.writeHead(target.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), 'X-Paddock-Decision': 'deny' }).end(body);
       return;
     }
-    const { key, url, port, rule, headers } = target;
+    const { key, url, port, rule, headers, send } = target;
     const started = Date.now();
     let bytesSent = 0;
     let bytesReceived = 0;
@@ -148,7 +148,6 @@ export function createKeyInjector(options: KeyInjectorOptions): Server {
       logged = true;
       log({ method: req.method ?? 'GET', host: url.hostname, port, decision: 'allow', rule, status, bytesSent, bytesReceived, durationMs: Date.now() - started, ...(error ? { error } : {}) });
     };
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const upstream = send(url, { method: req.method, headers });
     limitConnectTime(upstream, connectTimeout, url.host);
     req.on('data', (c: Buffer) => { bytesSent += c.length; });
@@ -166,7 +165,7 @@ export function createKeyInjector(options: KeyInjectorOptions): Server {
       up.on('error', (err) => { error = err.message; done(); res.destroy(); });
     });
     upstream.on('error', (err: any) => {
-      error = err?.code ? `${err.code} ${url.host}` : err?.message ?? String(err);
+      error = upstreamError(err, url.host);
       status ??= 502;
       if (!res.headersSent) {
         const body = `Paddock key injection: ${url.host} could not be reached: ${error}.\n`;
@@ -188,9 +187,8 @@ export function createKeyInjector(options: KeyInjectorOptions): Server {
       client.end(`HTTP/1.1 ${target.status} Refused\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Paddock-Decision: deny\r\nConnection: close\r\n\r\n${body}`);
       return;
     }
-    const { url, port, rule, headers } = target;
+    const { url, port, rule, headers, send } = target;
     const started = Date.now();
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const upstream = send(url, { method: req.method, headers: { ...headers, connection: 'Upgrade', upgrade: String(req.headers.upgrade ?? 'websocket') } });
     limitConnectTime(upstream, connectTimeout, url.host);
     const entry = (status: number | undefined, error?: string) => log({ method: req.method ?? 'GET', host: url.hostname, port, decision: 'allow', rule, status, bytesSent: 0, bytesReceived: 0, durationMs: Date.now() - started, ...(error ? { error } : {}) });
@@ -213,16 +211,13 @@ export function createKeyInjector(options: KeyInjectorOptions): Server {
       up.pipe(client);
     });
     upstream.on('error', (err: any) => {
-      const error = err?.code ? `${err.code} ${url.host}` : err?.message ?? String(err);
+      const error = upstreamError(err, url.host);
       entry(502, error);
       client.end(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\nPaddock key injection: ${url.host} could not be reached: ${error}.\n`);
     });
     upstream.end();
   });
 
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    else socket.destroy();
-  });
+  answerMalformedRequests(server);
   return server;
 }

@@ -17,6 +17,7 @@ import type { Server } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { compileEgressRules } from '../core/egress.js';
+import { KEYS_SOCKET, PROXY_PORT, PROXY_SOCKET } from './addresses.js';
 import { createKeyInjector } from './inject.js';
 import { EgressLogWriter } from './log.js';
 import { pipeBoth, readRelayTarget } from './relay.js';
@@ -39,7 +40,7 @@ const rules = compileEgressRules(config.network);
 // The CLI refuses bad rules before it creates the proxy; a bad rule here means a hand-edited container.
 if (rules.errors.length) fail(`bad rules: ${rules.errors.join('; ')}`);
 const log = process.env.PADDOCK_EGRESS_LOG ? new EgressLogWriter(process.env.PADDOCK_EGRESS_LOG) : undefined;
-const port = Number(process.env.PADDOCK_EGRESS_PORT ?? 3128);
+const port = Number(process.env.PADDOCK_EGRESS_PORT ?? PROXY_PORT);
 
 const writeLog = (entry: Parameters<EgressLogWriter['write']>[0]) => {
   try {
@@ -79,8 +80,8 @@ function alsoOnSocket(http: Server, path: string): void {
 }
 const socketDir = process.env.PADDOCK_EGRESS_SOCKET_DIR;
 if (socketDir) {
-  alsoOnSocket(server, join(socketDir, 'proxy.sock'));
-  if (injector) alsoOnSocket(injector, join(socketDir, 'keys.sock'));
+  alsoOnSocket(server, join(socketDir, PROXY_SOCKET));
+  if (injector) alsoOnSocket(injector, join(socketDir, KEYS_SOCKET));
 }
 const stop = () => {
   server.close();

@@ -4,10 +4,11 @@
 // 127.0.0.1), each relayed to the proxy's Unix socket in the mounted folder. Node 18+, no deps.
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
+import { KEY_INJECTION_PORT, KEYS_SOCKET, PROXY_PORT, PROXY_SOCKET, SOCKETS_DIR } from './addresses.js';
 import { pipeBoth } from './relay.js';
 
-const dir = process.env.PADDOCK_NET_DIR ?? '/run/paddock-net';
-const routes: [number, string][] = [[3128, 'proxy.sock'], [3130, 'keys.sock']];
+const dir = process.env.PADDOCK_NET_DIR ?? SOCKETS_DIR;
+const routes: [number, string][] = [[PROXY_PORT, PROXY_SOCKET], [KEY_INJECTION_PORT, KEYS_SOCKET]];
 let listening = 0;
 for (const [port, socket] of routes) {
   createServer((client) => pipeBoth(client, connect(join(dir, socket))))

@@ -2,7 +2,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
 import { decide, decideAddress, EgressRuleError, normalizeHost, splitHostPort, targetText, type EgressRules, type EgressTarget } from '../core/egress.js';
-import { copyResponseHead, limitConnectTime } from './forwarding.js';
+import { answerMalformedRequests, copyResponseHead, limitConnectTime, upstreamError } from './forwarding.js';
 import type { EgressLogEntry } from './log.js';
 import { MAX_CLIENT_HELLO, readClientHelloSni } from './sni.js';
 
@@ -168,7 +168,7 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
       up.on('error', (err) => { error = err.message; done(); res.destroy(); });
     });
     upstream.on('error', (err: any) => {
-      error = err?.code ? `${err.code} ${where.address}:${port}` : err?.message ?? String(err);
+      error = upstreamError(err, `${where.address}:${port}`);
       status ??= 502;
       if (!res.headersSent) {
         const body = `Paddock egress proxy: ${targetText(target)}:${port} was allowed (${where.rule}), but the connection failed: ${error}.\n`;
@@ -261,7 +261,7 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
       client.on('data', onData);
     });
     upstream.on('error', (err: any) => {
-      error = err?.code ? `${err.code} ${where.address}:${port}` : err?.message ?? String(err);
+      error = upstreamError(err, `${where.address}:${port}`);
       if (!opened) {
         const body = `Paddock egress proxy: ${targetText(target)}:${port} was allowed (${where.rule}), but the connection failed: ${error}.\n`;
         client.end(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Paddock-Decision: allow\r\nX-Paddock-Rule: ${headerSafe(where.rule)}\r\nConnection: close\r\n\r\n${body}`);
@@ -272,10 +272,7 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
     client.on('close', () => { upstream.destroy(); });
   }
 
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    else socket.destroy();
-  });
+  answerMalformedRequests(server);
   server.on('close', () => agent.destroy());
   return server;
 }

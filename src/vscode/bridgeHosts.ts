@@ -8,7 +8,7 @@ import { describeError } from '../core/errors.js';
 import { guardHiddenPaths, type HidingBreach, type HidingGuard } from '../engine/hidingGuard.js';
 import type { SandboxDetails } from '../engine/types.js';
 import type { SandboxStore } from './store.js';
-import { isInside } from './treeModel.js';
+import { isInside } from '../core/paths.js';
 
 /** A removed sandbox's bridge folder is already gone: closing its server is all that is left to do. */
 async function closeQuietly(hosted: HostedBridge | undefined): Promise<void> {
@@ -41,24 +41,23 @@ export class BridgeHosts implements vscode.Disposable {
   private sync(): void {
     if (this.disposed) return;
     const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
-    const wanted = new Set(this.store.state === 'ready'
-      ? this.store.sandboxes.map((v) => v.details).filter((d) => d.status === 'running' && folders.some((f) => isInside(d.workspace, f))).map((d) => d.id)
+    const wanted = new Map(this.store.state === 'ready'
+      ? this.store.sandboxes.map((v) => v.details).filter((d) => d.status === 'running' && folders.some((f) => isInside(d.workspace, f))).map((d) => [d.id, d] as const)
       : []);
     for (const [id, guard] of this.guards) {
       if (wanted.has(id)) continue;
       guard.close();
       this.guards.delete(id);
     }
-    for (const id of wanted) {
-      const details = this.store.sandboxes.find((v) => v.details.id === id)?.details;
-      if (details && !this.guards.has(id)) this.guards.set(id, guardHiddenPaths(this.store.engine, details, (b) => this.breached(b, details)));
+    for (const [id, details] of wanted) {
+      if (!this.guards.has(id)) this.guards.set(id, guardHiddenPaths(this.store.engine, details, (b) => this.breached(b, details)));
     }
     for (const [id, hosted] of this.hosted) {
       if (wanted.has(id)) continue;
       this.hosted.delete(id);
       void hosted.then((h) => closeQuietly(h));
     }
-    for (const id of wanted) {
+    for (const id of wanted.keys()) {
       if (this.hosted.has(id) || this.unavailable.has(id)) continue;
       const hosting = hostSandboxBridge(this.store.engine, id).then((h) => {
         if (!h.hosting) {

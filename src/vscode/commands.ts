@@ -10,7 +10,8 @@ import { verifySandbox } from '../engine/verify.js';
 import { currentFolder, defaultAgent, requestSettings } from './settings.js';
 import type { SandboxStore } from './store.js';
 import type { AgentTerminals } from './terminals.js';
-import { isInside, type TreeNode } from './treeModel.js';
+import { isInside } from '../core/paths.js';
+import type { TreeNode } from './treeModel.js';
 
 export interface Services {
   readonly store: SandboxStore;

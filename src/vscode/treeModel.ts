@@ -1,6 +1,7 @@
 // What the Sandboxes tree shows, computed from Docker's state. Pure (no `vscode` import), so it
 // is unit-tested and benchmarked in plain node; tree.ts turns these nodes into TreeItems.
-import { basename, relative, sep } from 'node:path';
+import { basename, relative } from 'node:path';
+import { isInside } from '../core/paths.js';
 import { getAgent, isAgentId } from '../core/agents.js';
 import type { SandboxDetails, SandboxStatus } from '../engine/types.js';
 
@@ -87,11 +88,6 @@ function templateOf(image: string): string {
   return m ? (m[1] === 'custom' ? 'workspace Dockerfile' : m[1]) : image;
 }
 
-/** Whether `path` is `folder` or inside it ("/w/web-old" is not inside "/w/web"). */
-export function isInside(path: string, folder: string): boolean {
-  const rel = relative(folder, path);
-  return rel === '' || (!!rel && !rel.startsWith('..') && !rel.startsWith(sep) && !/^[a-zA-Z]:/.test(rel));
-}
 
 function leaf(id: string, label: string, extra: Partial<TreeNode> = {}): TreeNode {
   return { id, kind: 'item', label, ...extra };

@@ -4,34 +4,28 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { egressPaths } from '../../../src/proxy/hostFiles.js';
 import { CLI, cleanup, docker, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
-import { ipv4Forms, startLocalInternet, type LocalInternet } from './support.js';
+import { ipv4Forms, useLocalInternet, type LocalInternet } from './support.js';
 
 const labelled = (kind: 'container' | 'network', sandbox: string) => docker(kind === 'container'
   ? ['ps', '-a', '--filter', `label=dev.paddock.egress-for=${sandbox}`, '--format', '{{.Names}}']
   : ['network', 'ls', '--filter', `label=dev.paddock.egress-for=${sandbox}`, '--format', '{{.Name}}']).stdout.trim();
 
 describe('network egress', () => {
-  let net: LocalInternet;
+  let net: LocalInternet & { stateDir: string };
   let ws: string;
   let sb: string;
-  let stateDir: string;
   let hostServer: Server;
   let hostPort: number;
 
   const sh = (command: string) => paddock(['exec', sb, '--', 'sh', '-c', command]);
 
   before(async () => {
-    net = await startLocalInternet();
-    stateDir = mkdtempSync(join(tmpdir(), 'paddock-netstate-'));
     // The proxy goes out through the test's network instead of Docker's default bridge.
-    process.env.PADDOCK_EGRESS_NETWORK = net.network;
-    process.env.PADDOCK_NETWORK_DIR = stateDir;
+    net = await useLocalInternet('paddock-netstate-');
     ws = makeWorkspace({
       '.paddock/policy.yaml': [
         'network:',
@@ -55,8 +49,6 @@ describe('network egress', () => {
     hostServer?.close();
     if (ws) await cleanup(ws);
     net?.stop();
-    delete process.env.PADDOCK_EGRESS_NETWORK;
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   });
 
   it('reaches an allowed host through the proxy, over HTTP and HTTPS (CONNECT, the server\'s own certificate)', async () => {
@@ -213,7 +205,7 @@ describe('network egress', () => {
     await paddockOk(['rm', sb]);
     assert.equal(labelled('container', sb), '');
     assert.equal(labelled('network', sb), '');
-    assert.equal(existsSync(egressPaths(sb, stateDir).dir), false, 'log folder removed');
+    assert.equal(existsSync(egressPaths(sb, net.stateDir).dir), false, 'log folder removed');
     assert.match((await paddock(['network', 'log', sb])).stderr, /No sandbox named/);
   });
 

@@ -4,15 +4,12 @@
 // Unix socket; both need runsc's --host-uds=open (scripts/ensure-engine.sh registers it so).
 // The "internet" is the local one of ./support.ts. No traffic leaves this machine.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hostSandboxBridge } from '../../../src/bridge/host.js';
 import { runtimeTraits } from '../../../src/engine/runtime.js';
 import { cleanup, docker, engine, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
 import { dockerAsync, INIT_REQUEST } from '../bridge/support.js';
-import { startLocalInternet, type LocalInternet } from './support.js';
+import { useLocalInternet, type LocalInternet } from './support.js';
 
 const engineRuntimes = JSON.parse(docker(['info', '--format', '{{json .Runtimes}}']).stdout || '{}');
 const traits = engineRuntimes.runsc ? runtimeTraits('runsc', engineRuntimes) : undefined;
@@ -33,22 +30,15 @@ if (!traits) {
   let net: LocalInternet;
   let ws: string;
   let sb: string;
-  let stateDir: string;
   const sh = (command: string) => paddock(['exec', sb, '--', 'sh', '-c', command]);
 
   before(async () => {
-    net = await startLocalInternet();
-    stateDir = mkdtempSync(join(tmpdir(), 'paddock-gvisor-'));
-    process.env.PADDOCK_EGRESS_NETWORK = net.network;
-    process.env.PADDOCK_NETWORK_DIR = stateDir;
+    net = await useLocalInternet('paddock-gvisor-');
     ws = makeWorkspace({ '.paddock/policy.yaml': ['network:', '  policy: deny', `  allow: [allowed.test, "${net.a}"]`, '  deny: [blocked.test]', ''].join('\n') });
   });
   after(async () => {
     if (ws) await cleanup(ws);
     net?.stop();
-    delete process.env.PADDOCK_EGRESS_NETWORK;
-    delete process.env.PADDOCK_NETWORK_DIR;
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   });
 
   it('creates a runsc sandbox that reaches an allowed host only through its proxy, over the Unix socket', async () => {

@@ -5,14 +5,12 @@
 // would at a company gateway. No traffic leaves this machine.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { KEY_PLACEHOLDER } from '../../../src/core/credentials.js';
 import { egressPaths } from '../../../src/proxy/hostFiles.js';
 import { cleanup, docker, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
-import { startLocalInternet, type LocalInternet } from './support.js';
+import { useLocalInternet, type LocalInternet } from './support.js';
 
 const ANTHROPIC_KEY = `sk-ant-api03-${randomBytes(24).toString('base64url')}`;
 const ROTATED_KEY = `sk-ant-api03-${randomBytes(24).toString('base64url')}`;
@@ -43,17 +41,13 @@ describe('API keys injected by the egress proxy, never inside the sandbox', () =
   let net: LocalInternet;
   let ws: string;
   let sb: string;
-  let stateDir: string;
   const provider = `paddock-keytest-${randomBytes(3).toString('hex')}`;
   const hostEnv = { ANTHROPIC_API_KEY: ANTHROPIC_KEY, ANTHROPIC_BASE_URL: 'http://api.provider.test', OPENAI_API_KEY: OPENAI_KEY, OPENAI_BASE_URL: 'http://api.provider.test/v1' };
   const sh = (command: string, env: Record<string, string> = {}) => paddock(['exec', sb, '--', 'sh', '-c', command], { env });
   const curl = async (args: string) => JSON.parse((await sh(`curl -s --max-time 10 ${args}`)).stdout);
 
   before(async () => {
-    net = await startLocalInternet();
-    stateDir = mkdtempSync(join(tmpdir(), 'paddock-keystate-'));
-    process.env.PADDOCK_EGRESS_NETWORK = net.network;
-    process.env.PADDOCK_NETWORK_DIR = stateDir;
+    net = await useLocalInternet('paddock-keystate-');
     const run = docker(['run', '-d', '--name', provider, '--network', net.network, '--network-alias', 'api.provider.test',
       '-e', `A=${ANTHROPIC_KEY}`, '-e', `R=${ROTATED_KEY}`, '-e', `O=${OPENAI_KEY}`, '-e', `P=${KEY_PLACEHOLDER}`, net.image, 'node', '-e', PROVIDER]);
     assert.equal(run.code, 0, run.stderr);
@@ -69,9 +63,6 @@ describe('API keys injected by the egress proxy, never inside the sandbox', () =
     if (ws) await cleanup(ws);
     docker(['rm', '-f', provider]);
     net?.stop();
-    delete process.env.PADDOCK_EGRESS_NETWORK;
-    delete process.env.PADDOCK_NETWORK_DIR;
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   });
 
   it('the sandbox has the proxy as base URL and a placeholder; the keys are nowhere inside, not even for root', async () => {

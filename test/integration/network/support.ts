@@ -87,3 +87,24 @@ export function ipv4Forms(ip: string): { decimal: string; hex: string } {
   const n = ip.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
   return { decimal: String(n), hex: `0x${n.toString(16)}` };
 }
+
+/**
+ * The local internet, with the Paddock of this process sending new sandboxes' proxies out through it
+ * (PADDOCK_EGRESS_NETWORK) and keeping their proxy folders in a temporary one (PADDOCK_NETWORK_DIR,
+ * `stateDir`). `stop()` undoes all of it.
+ */
+export async function useLocalInternet(prefix: string): Promise<LocalInternet & { readonly stateDir: string }> {
+  const net = await startLocalInternet();
+  const stateDir = mkdtempSync(join(tmpdir(), prefix));
+  process.env.PADDOCK_EGRESS_NETWORK = net.network;
+  process.env.PADDOCK_NETWORK_DIR = stateDir;
+  return {
+    ...net, stateDir,
+    stop: () => {
+      net.stop();
+      delete process.env.PADDOCK_EGRESS_NETWORK;
+      delete process.env.PADDOCK_NETWORK_DIR;
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
