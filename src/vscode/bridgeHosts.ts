@@ -106,7 +106,8 @@ export class BridgeHosts implements vscode.Disposable {
     const message = b.action === 'stopped'
       ? `Paddock stopped ${b.sandbox}: ${what} was replaced on the host (a save by rename), which would have made it readable inside. Start the sandbox again to hide it.`
       : `${what} was replaced on the host and may be readable in ${b.sandbox}; Paddock could not stop it${b.error ? ` (${b.error})` : ''}. Stop it now.`;
-    void vscode.window.showWarningMessage(message, 'Start Sandbox').then((choice) => {
+    // Starting it again is the fix only once it stopped; otherwise the user has to stop it first.
+    void vscode.window.showWarningMessage(message, ...(b.action === 'stopped' ? ['Start Sandbox'] : [])).then((choice) => {
       if (choice) void vscode.commands.executeCommand('paddock.start', { sandbox: { id: d.id, name: d.name, workspace: d.workspace, agent: d.agent, status: 'stopped' } });
     });
   }
