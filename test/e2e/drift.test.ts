@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { cleanup, engine, makeWorkspace, paddockOk } from '../support/sandbox.js';
 import { hidingStateOf } from '../../src/engine/hiding.js';
-import { ARTIFACTS, openWorkbench, packageExtension, type Workbench } from './support/workbench.js';
+import { ARTIFACTS, openWorkbench, packageExtension, settledBoxes, type Workbench } from './support/workbench.js';
 
 const POLICY = `# Team policy: comments must survive quick fixes.
 version: 1
@@ -77,8 +77,7 @@ describe('VS Code: drift diagnostics and quick fixes', { timeout: 600_000 }, () 
       await squiggle.first().waitFor({ timeout: 60_000 });
       assert.equal(await squiggle.count(), 1, 'one error: the rule for config/app.secret (.env is hidden by the policy)');
       const ruleText = editor.locator('.view-line', { hasText: 'Read(./config/app.secret)' });
-      const ruleBox = (await ruleText.boundingBox())!;
-      const squiggleBox = (await squiggle.first().boundingBox())!;
+      const [ruleBox, squiggleBox] = await settledBoxes(page, ruleText, squiggle.first());
       assert.ok(Math.abs(squiggleBox.y + squiggleBox.height / 2 - (ruleBox.y + ruleBox.height / 2)) < ruleBox.height, 'the squiggle is on the line of the rule');
       // Hovering it shows the finding.
       await page.mouse.move(squiggleBox.x + squiggleBox.width / 2, squiggleBox.y + squiggleBox.height / 2);
@@ -174,15 +173,7 @@ describe('VS Code: a secret created after the sandbox, and the one-click recreat
       const squiggle = editor.locator('.squiggly-error');
       await squiggle.first().waitFor({ timeout: 120_000 });
       const ruleLine = editor.locator('.view-line', { hasText: '"**/.env"' });
-      // Monaco re-renders decorations as it settles: measure once both are laid out.
-      let ruleBox = await ruleLine.boundingBox();
-      let squiggleBox = await squiggle.first().boundingBox();
-      for (let i = 0; i < 50 && !(ruleBox && squiggleBox); i++) {
-        await page.waitForTimeout(100);
-        ruleBox = await ruleLine.boundingBox();
-        squiggleBox = await squiggle.first().boundingBox();
-      }
-      assert.ok(ruleBox && squiggleBox, 'the rule line and its squiggle are on screen');
+      const [ruleBox, squiggleBox] = await settledBoxes(page, ruleLine, squiggle.first());
       assert.ok(Math.abs(squiggleBox.y + squiggleBox.height / 2 - (ruleBox.y + ruleBox.height / 2)) < ruleBox.height, 'the error sits on the hide rule that names the file');
       await page.keyboard.press('Control+Shift+M');
       const row = page.locator('.markers-panel .monaco-list-row', { hasText: 'Not hidden until recreate' });

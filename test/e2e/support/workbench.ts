@@ -194,3 +194,16 @@ export async function waitForTerminal(page: Page, pattern: RegExp, timeoutMs = 6
   }
   throw new Error(`terminal never showed ${pattern}; it shows:\n${text}`);
 }
+
+type Box = { x: number; y: number; width: number; height: number };
+
+/** The boxes of the given elements once all are laid out: Monaco re-renders lines and decorations
+ * as it settles, so an element that was just found can have no box for a moment. */
+export async function settledBoxes(page: Page, ...locators: Locator[]): Promise<Box[]> {
+  for (let i = 0; ; i++) {
+    const boxes = await Promise.all(locators.map((l) => l.boundingBox()));
+    if (boxes.every((b) => b)) return boxes as Box[];
+    if (i >= 100) throw new Error('an element never got on screen (no bounding box after 10 s)');
+    await page.waitForTimeout(100);
+  }
+}
