@@ -7,6 +7,7 @@ import { extract } from 'tar-stream';
 import { CommandSyntaxError, decideExec, PathMatcher, splitCommand, argumentPaths, type PathHit } from '../core/commands.js';
 import { isSecretName, Masker, type MaskStats } from '../core/masking.js';
 import { LABELS } from '../core/naming.js';
+import { treeReadOf, type TreeRead } from '../core/treeReads.js';
 import type { BridgePolicy, Tier } from '../core/policy.js';
 
 /** A policy decision against a call: the agent gets `message`; the audit log gets `rule`. */
@@ -40,6 +41,11 @@ const COMPOSE_PROJECT = 'com.docker.compose.project';
 const COMPOSE_SERVICE = 'com.docker.compose.service';
 const OUTPUT_LIMIT = 256 * 1024;
 const KNOWN_SECRETS_TTL_MS = 5_000;
+/** Go's FileMode bit for a directory, as the archive API reports it. */
+const MODE_DIR = 0x80000000;
+/** A folder whose listing is larger than this cannot be checked, so a command reading it whole is refused. */
+const TREE_LISTING_LIMIT = 64 * 1024 * 1024;
+const TREE_LISTING_TIMEOUT_MS = 30_000;
 
 /** The bridge's work: which containers, which commands, and Docker calls with masked output. */
 export class BridgeService {
@@ -176,6 +182,73 @@ export class BridgeService {
     return real;
   }
 
+  /**
+   * Refuses a command that reads or moves whole folders (grep -r, tar c, cp -r, mv...) when a blocked
+   * path lies below one of them: each folder is listed in the container (find, as the container's
+   * user, who is also the one the command would run as) and every entry is matched. Fails closed: a
+   * folder that cannot be listed whole is refused too.
+   */
+  private async checkTree(c: TargetContainer, tree: TreeRead, user: string, workdir: string): Promise<void> {
+    if (tree.listFile) {
+      throw new BridgeDenied('file list', `${tree.how} would also read the paths listed in ${tree.listFile}, which the bridge cannot check.`, 'name the files and folders on the command line instead.');
+    }
+    if (tree.roots.length > 16) throw new BridgeDenied('too many folders', `${tree.how} names more than 16 folders, which cannot all be checked.`, 'split the command.');
+    for (const root of tree.roots) {
+      const real = await this.checkPath(c, root);
+      const st = await this.stat(c, real);
+      if (!st || !(st.mode & MODE_DIR)) continue; // a file (its path was checked) or nothing
+      const { entries, links } = await this.listTree(c, real, user, workdir, tree);
+      for (const entry of entries) {
+        const hit = this.blocked.match(entry);
+        if (hit) {
+          throw new BridgeDenied(`blocked path: ${hit.pattern}`, `${tree.how} would read ${root} as a whole, and ${hit.path} below it matches the blocked path "${hit.pattern}".`,
+            'point the command at folders that hold no blocked path (list_files shows what is where), or change bridge.blockedPaths in .paddock/policy.yaml only if this is not a secret.');
+        }
+      }
+      if (tree.followsLinks && links.length) {
+        throw new BridgeDenied('symlink below folder', `${tree.how} follows symlinks, and ${root} holds ${links[0]}${links.length > 1 ? ` (and ${links.length - 1} more)` : ''}, which the bridge does not follow to check.`,
+          'use a form that does not follow symlinks (grep -r instead of -R, rg without -L, tar without -h, cp -r without -L, zip -y).');
+      }
+    }
+  }
+
+  /** Every path below a folder, and which of them are symlinks, from `find` in the container. */
+  private async listTree(c: TargetContainer, root: string, user: string, workdir: string, tree: TreeRead): Promise<{ entries: string[]; links: string[] }> {
+    const unchecked = (why: string) => new BridgeDenied('folder not checked', `${tree.how} would read ${root} as a whole, which could not be checked for blocked paths: ${why}.`, 'name the files the command needs, or point it at a smaller folder.');
+    // Each entry is printed once, symlinks twice in a row: one pass tells both apart.
+    const exec = await this.docker.getContainer(c.id).exec({ Cmd: ['find', root, '-print0', '-type', 'l', '-print0'], AttachStdout: true, AttachStderr: true, WorkingDir: workdir, ...(user ? { User: user } : {}) });
+    const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Readable;
+    const out = new PassThrough();
+    const parts: Buffer[] = [];
+    let size = 0;
+    let failure: string | undefined;
+    out.on('data', (b: Buffer) => {
+      size += b.length;
+      if (size > TREE_LISTING_LIMIT) { failure = `it holds too many files (more than ${TREE_LISTING_LIMIT / 1024 / 1024} MiB of names)`; stream.destroy(); } else parts.push(b);
+    });
+    this.docker.modem.demuxStream(stream, out, new PassThrough().resume());
+    await new Promise<void>((resolveEnd) => {
+      const timer = setTimeout(() => { failure ??= `listing it took longer than ${TREE_LISTING_TIMEOUT_MS / 1000} s`; stream.destroy(); }, TREE_LISTING_TIMEOUT_MS);
+      const done = () => { clearTimeout(timer); resolveEnd(); };
+      stream.on('end', done);
+      stream.on('close', done);
+      stream.on('error', done);
+    });
+    stream.destroy();
+    if (failure) throw unchecked(failure);
+    const exitCode = (await exec.inspect()).ExitCode;
+    // 1: some subfolders were unreadable (to the command as well: it runs as the same user).
+    if (exitCode !== 0 && exitCode !== 1) throw unchecked(`find is not available in ${c.name} (exit code ${exitCode})`);
+    const printed = Buffer.concat(parts).toString('utf8').split('\0').filter(Boolean);
+    const entries: string[] = [];
+    const links: string[] = [];
+    for (const path of printed) {
+      if (entries.at(-1) === path) links.push(path);
+      else entries.push(path);
+    }
+    return { entries, links };
+  }
+
   // ---- tools ---------------------------------------------------------------------------------
 
   async logs(c: TargetContainer, options: { tail?: number; since?: string; timestamps?: boolean }, stats: MaskStats): Promise<string> {
@@ -289,6 +362,8 @@ export class BridgeService {
       .map((p) => posix.resolve(workdir, p));
     if (pieces.length > 64) throw new BridgeDenied('too many arguments', 'more than 64 path-like arguments cannot be checked.', 'split the command.');
     await Promise.all(pieces.map((p) => this.checkPath(c, p)));
+    const tree = treeReadOf(argv, workdir);
+    if (tree) await this.checkTree(c, tree, user, workdir);
 
     const exec = await this.docker.getContainer(c.id).exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, WorkingDir: workdir, ...(user ? { User: user } : {}) });
     const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Readable;
@@ -355,8 +430,7 @@ export class BridgeService {
     const real = await this.checkPath(c, abs, path);
     const st = await this.stat(c, real);
     if (!st) throw new BridgeDenied('not found', `${abs} does not exist in ${c.name}.`);
-    // Go's FileMode: bit 31 is "directory" (its archive would be the whole tree).
-    if (st.mode & 0x80000000) throw new BridgeDenied('not a file', `${abs} is a folder.`, 'use list_files for folders.');
+    if (st.mode & MODE_DIR) throw new BridgeDenied('not a file', `${abs} is a folder.`, 'use list_files for folders.');
     const [entry] = await this.readArchive(c, real, maxBytes);
     if (!entry) throw new BridgeDenied('not found', `${abs} does not exist in ${c.name}.`);
     if (entry.type === 'directory') throw new BridgeDenied('not a file', `${abs} is a folder.`, 'use list_files for folders.');

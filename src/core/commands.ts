@@ -105,19 +105,28 @@ const EXECUTING_OPTIONS: Readonly<Record<string, readonly string[]>> = {
  */
 export const INTERPRETERS = new Set(['sh', 'bash', 'zsh', 'dash', 'ash', 'ksh', 'csh', 'tcsh', 'fish', 'busybox', 'awk', 'gawk', 'mawk', 'nawk', 'sed', 'ed', 'perl', 'python', 'python2', 'python3', 'ruby', 'node', 'nodejs', 'deno', 'bun', 'php', 'lua', 'tclsh', 'expect', 'vi', 'vim', 'nvim', 'emacs', 'xargs', 'parallel', 'eval', 'source', 'socat', 'nc', 'ncat', 'openssl', 'gdb', 'psql', 'mysql', 'sqlite3']);
 
-/** The programs an argv runs: argv[0], and what wrappers (env, xargs, timeout...) run. */
-export function programsOf(argv: readonly string[]): string[] {
-  const programs: string[] = [];
+/** Where each program of an argv starts: argv[0], and what wrappers (env, xargs, timeout...) run. */
+function programStarts(argv: readonly string[]): number[] {
+  const starts: number[] = [];
   let i = 0;
   while (i < argv.length) {
-    const name = posix.basename(argv[i]);
-    programs.push(name);
-    if (!WRAPPERS.has(name)) break;
+    starts.push(i);
+    if (!WRAPPERS.has(posix.basename(argv[i]))) break;
     i++;
     // skip the wrapper's options and env assignments (and timeout's duration)
     while (i < argv.length && (argv[i].startsWith('-') || /^[A-Za-z_][A-Za-z0-9_]*=/.test(argv[i]) || /^[\d.,x]+[smhd]?$/.test(argv[i]))) i++;
   }
-  return programs;
+  return starts;
+}
+
+/** The programs an argv runs: argv[0], and what wrappers (env, xargs, timeout...) run. */
+export function programsOf(argv: readonly string[]): string[] {
+  return programStarts(argv).map((i) => posix.basename(argv[i]));
+}
+
+/** Where the program that does the work starts, behind any wrappers (`timeout 5 grep -r x` → 2). */
+export function commandStart(argv: readonly string[]): number {
+  return programStarts(argv).at(-1) ?? 0;
 }
 
 export interface ExecDecision {

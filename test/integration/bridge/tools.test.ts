@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { readAudit } from '../../../src/bridge/audit.js';
 import { TOOL_NAMES } from '../../../src/bridge/tools.js';
 import { CORPUS, KNOWN_SECRET } from '../../unit/bridge/corpus.js';
+import { docker } from '../../support/sandbox.js';
 import { callTool, connectBridge, rulesFor, SECRETS, startFixture, type Connected, type Fixture } from './support.js';
 
 let fx: Fixture;
@@ -201,6 +202,16 @@ describe('bypass suite: all denied', () => {
     ['deny list behind a wrapper', 'env rm -rf /app', 'permissive', /deny: rm/],
     ['interpreter', ['sh', '-c', 'cat /app/.env'], 'permissive', /deny: sh|interpreter/],
     ['interpreter via busybox-style path', ['/usr/bin/perl', '-e', 'print 1'], 'permissive', /deny: perl|interpreter/],
+    ['grep -r over a folder holding .env', 'grep -r PLAIN /app', 'permissive', /blocked path.*\/app\/\.env/s],
+    ['grep -r with no folder (the working dir)', 'grep -rn PLAIN', 'permissive', /blocked path/],
+    ['a whitelisted grep -r still cannot read below the folder', 'grep -ri plain .', 'moderate', /blocked path/],
+    ['grep -R follows a symlink to a blocked folder', 'grep -R x /app/sub', 'permissive', /symlink below folder.*secretsdir/s],
+    ['ripgrep (recursive by default)', 'rg PLAIN', 'permissive', /blocked path/],
+    ['tar of the app folder to stdout', 'tar cf - /app', 'permissive', /blocked path/],
+    ['tar from a list file', 'tar -c -T /app/config.json -f -', 'permissive', /file list/],
+    ['cp -rL through a symlink out of the blocked pattern', 'cp -rL /app/sub /tmp/copy', 'permissive', /symlink below folder/],
+    ['cp -r of the folder holding secrets/', 'cp -r /app /tmp/copy', 'permissive', /blocked path/],
+    ['mv of a folder holding a blocked path', 'mv /app /tmp/app', 'permissive', /blocked path/],
     ['not whitelisted', 'npm run build', 'moderate', /not whitelisted/],
     ['whitelist prefix abuse', 'npm test; id', 'moderate', /shell syntax/],
   ];
@@ -214,6 +225,21 @@ describe('bypass suite: all denied', () => {
       assert.deepEqual(leaked(r.text), []);
     });
   }
+
+  it('commands that read whole folders still run where no blocked path lies below', async () => {
+    const grep = await callTool(permissive.client, 'exec_command', { container: fx.api, command: 'grep -rn export /app/src' });
+    assert.equal(grep.isError, false, grep.text);
+    assert.match(grep.text, /\/app\/src\/index\.ts:1:export const x = 1;/);
+    // -r does not follow the symlink to /app/secrets below /app/sub, so it may run there.
+    const sub = await callTool(permissive.client, 'exec_command', { container: fx.api, command: 'grep -r x /app/sub' });
+    assert.equal(sub.isError, false, sub.text);
+    assert.match(sub.text, /\[exit code 1\]/);
+    const tar = await callTool(permissive.client, 'exec_command', { container: fx.api, command: 'tar cvf /dev/null src' });
+    assert.equal(tar.isError, false, tar.text);
+    assert.match(tar.text, /src\/index\.ts/);
+    assert.equal(docker(['exec', fx.api, 'test', '-e', '/tmp/copy']).code, 1, 'no denied copy happened');
+    assert.equal(docker(['exec', fx.api, 'test', '-f', '/app/.env']).code, 0, 'the denied mv did not run');
+  });
 
   it('read_file refuses blocked paths, traversal, symlinks and /proc', async () => {
     for (const path of ['/app/.env', '.env', 'src/../.env', 'link-to-env', 'sub/secretsdir/db.txt', '/proc/1/environ', 'env-link', '/app/secrets/db.txt', '/proc/self/environ']) {
