@@ -1,5 +1,10 @@
 // Bundles the CLI and the extension into dist/ (one file each; `vscode` stays external).
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+// The CLI's chunks have content hashes in their names: without this, every build would leave the
+// previous ones behind (and a packaged .vsix would carry them all).
+rmSync('dist/cli', { recursive: true, force: true });
 
 const common = { bundle: true, platform: 'node', mainFields: ['module', 'main'], target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning',
   external: [],
@@ -7,7 +12,7 @@ const common = { bundle: true, platform: 'node', mainFields: ['module', 'main'],
   alias: {
     'jsonc-parser': 'jsonc-parser/lib/esm/main.js',
     // never called by Paddock; see build/unavailable.js
-    'ssh2': './build/unavailable.js', '@grpc/grpc-js': './build/unavailable.js', '@grpc/proto-loader': './build/unavailable.js',
+    'ssh2': './build/unavailable.js', '@grpc/grpc-js': './build/unavailable.js', '@grpc/proto-loader': './build/unavailable.js', 'protobufjs': './build/unavailable.js',
   } };
 
 await Promise.all([

@@ -10,7 +10,6 @@ import { PADDOCK_VERSION } from '../core/version.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import type { SandboxRequest } from '../engine/sandboxes.js';
 import type { SandboxDetails, SandboxSummary } from '../engine/types.js';
-import { CONTAINER_NAME } from '../core/naming.js';
 import { formatTable, humanBytes, since } from './format.js';
 import { registerHidingCommands } from './policy.js';
 import { registerBridgeCommands } from './bridge.js';
@@ -45,16 +44,28 @@ async function withBridge<T>(engine: SandboxEngine, sandbox: SandboxDetails, bod
 }
 
 /** A sandbox given by name or id, or by its workspace folder when that has exactly one. */
-async function resolveSandbox(engine: SandboxEngine, ref: string): Promise<string> {
-  await engine.ping();
-  if (CONTAINER_NAME.test(ref) && (await engine.exists(ref))) return ref;
+/** The sandbox a name, id or workspace folder refers to (one inspect when it is a name). */
+async function findSandbox(engine: SandboxEngine, ref: string): Promise<SandboxDetails> {
+  let found: SandboxDetails | undefined;
+  try {
+    found = await engine.find(ref);
+  } catch (err) {
+    if (err instanceof PaddockError) throw err;
+    await engine.ping(); // when no engine answers, this says how to start one
+    throw err;
+  }
+  if (found) return found;
   const path = resolve(ref);
   if (existsSync(path)) {
-    const found = await engine.list({ workspace: path });
-    if (found.length === 1) return found[0].id;
-    if (found.length > 1) throw new PaddockError(`Workspace ${path} has ${found.length} sandboxes.`, `Name one: ${found.map((s) => s.name).join(', ')}.`);
+    const inWorkspace = await engine.list({ workspace: path });
+    if (inWorkspace.length === 1) return engine.get(inWorkspace[0].id);
+    if (inWorkspace.length > 1) throw new PaddockError(`Workspace ${path} has ${inWorkspace.length} sandboxes.`, `Name one: ${inWorkspace.map((s) => s.name).join(', ')}.`);
   }
   throw new PaddockError(`No sandbox named "${ref}".`, 'Run "paddock ls" to see the sandboxes.');
+}
+
+async function resolveSandbox(engine: SandboxEngine, ref: string): Promise<string> {
+  return (await findSandbox(engine, ref)).name;
 }
 
 /**
@@ -133,7 +144,7 @@ async function prepareInteractively(engine: SandboxEngine, request: SandboxReque
 }
 
 /** Attaches the terminal to argv in the sandbox: raw TTY with resize when interactive, plain pipes otherwise. */
-async function attach(engine: SandboxEngine, sandbox: string, argv: string[], extra: { user?: string; workdir?: string; env?: Record<string, string> } = {}): Promise<number> {
+async function attach(engine: SandboxEngine, sandbox: string | SandboxDetails, argv: string[], extra: { user?: string; workdir?: string; env?: Record<string, string> } = {}): Promise<number> {
   const interactive = !!process.stdin.isTTY && !!process.stdout.isTTY;
   if (!interactive) {
     return engine.exec(sandbox, argv, { ...extra, stdin: process.stdin.isTTY ? undefined : process.stdin });
@@ -261,12 +272,12 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
     .option('-e, --env <K=V>', 'environment variable for this command (repeatable)', collect, [])
     .action(async (ref: string, _command: string[], o: any, cmd: Command) => {
       const engine = await engineFrom(cmd);
-      const id = await resolveSandbox(engine, ref);
+      const sandbox = await findSandbox(engine, ref);
       const env = Object.fromEntries((o.env as string[]).map((kv) => [kv.split('=')[0], kv.slice(kv.indexOf('=') + 1)]));
       const { before, after } = splitAtDashes(cmd, argv);
       const command = after.length ? after : before.slice(1);
       if (!command.length) throw new PaddockError('No command given.', 'Put the command after --, e.g. paddock exec SANDBOX -- ls -la.');
-      throw new ExitWith(await attach(engine, id, command, { user: o.user, workdir: o.workdir, env }));
+      throw new ExitWith(await attach(engine, sandbox, command, { user: o.user, workdir: o.workdir, env }));
     });
 
   program.command('logs')

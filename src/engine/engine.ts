@@ -150,21 +150,31 @@ export class SandboxEngine {
 
   /** Finds a sandbox by name or id (prefix); only Paddock's containers count. */
   async get(nameOrId: string): Promise<SandboxDetails> {
+    const details = await this.find(nameOrId);
+    if (!details) throw new PaddockError(`No sandbox named "${nameOrId}".`, 'Run "paddock ls" to see the sandboxes.');
+    // Behind an egress proxy, the proxy publishes the sandbox's ports.
+    const proxied = await egressPortsOf(this.docker, details.name);
+    return proxied ? { ...details, ports: proxied } : details;
+  }
+
+  /**
+   * A sandbox's details from one inspect, or undefined when no container has that name or id; a
+   * container Paddock did not create is an error. Its ports are the container's own (behind an
+   * egress proxy: none; get() reads the proxy's).
+   */
+  async find(nameOrId: string): Promise<SandboxDetails | undefined> {
+    if (!CONTAINER_NAME.test(nameOrId)) return undefined;
     let info: Docker.ContainerInspectInfo;
-    if (!CONTAINER_NAME.test(nameOrId)) throw new PaddockError(`No sandbox named "${nameOrId}".`, 'Run "paddock ls" to see the sandboxes.');
     try {
       info = await this.docker.getContainer(nameOrId).inspect();
     } catch (err) {
-      if (isNotFound(err)) throw new PaddockError(`No sandbox named "${nameOrId}".`, 'Run "paddock ls" to see the sandboxes.');
+      if (isNotFound(err)) return undefined;
       throw err;
     }
     if (info.Config.Labels?.[LABELS.sandbox] !== '1') {
       throw new PaddockError(`"${nameOrId}" is a container, but not a Paddock sandbox.`, 'Paddock only manages the containers it created; run "paddock ls".');
     }
-    const details = detailsOf(info);
-    // Behind an egress proxy, the proxy publishes the sandbox's ports.
-    const proxied = await egressPortsOf(this.docker, details.name);
-    return proxied ? { ...details, ports: proxied } : details;
+    return detailsOf(info);
   }
 
   /** The one sandbox of (workspace, agent), if any. */
@@ -344,8 +354,10 @@ export class SandboxEngine {
   }
 
   /** Runs argv in a running sandbox as the agent user, in the workspace; resolves with its exit code. */
-  async exec(nameOrId: string, argv: readonly string[], options: ExecOptions = {}): Promise<number> {
-    const sandbox = await this.get(nameOrId);
+  /** Runs argv in a running sandbox (named, or as find() returned it) and returns its exit code. */
+  async exec(target: string | SandboxDetails, argv: readonly string[], options: ExecOptions = {}): Promise<number> {
+    const sandbox = typeof target === 'string' ? await this.find(target) : target;
+    if (!sandbox) throw new PaddockError(`No sandbox named "${target}".`, 'Run "paddock ls" to see the sandboxes.');
     if (sandbox.status !== 'running') {
       throw new PaddockError(`Sandbox ${sandbox.name} is ${sandbox.status}.`, `Start it with "paddock start ${sandbox.name}".`);
     }
