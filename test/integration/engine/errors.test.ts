@@ -25,6 +25,10 @@ describe('errors say what is wrong and what to do, and change nothing', () => {
     const run = await paddock(['run', 'shell', ws], { env: { DOCKER_HOST: 'unix:///tmp/paddock-no-such-engine.sock' } });
     assert.equal(run.code, 1);
     assert.match(run.stderr, /No Docker engine answers/);
+    // exec asks the engine only when its first call fails (it skips the ping docker exec skips too).
+    const exec = await paddock(['exec', 'some-sandbox', '--', 'true'], { env: { DOCKER_HOST: 'unix:///tmp/paddock-no-such-engine.sock' } });
+    assert.equal(exec.code, 1);
+    assert.match(exec.stderr, /No Docker engine answers at unix:\/\/\/tmp\/paddock-no-such-engine\.sock/);
   });
 
   it('unknown agent: lists the agents', async () => {
