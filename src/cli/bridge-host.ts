@@ -1,15 +1,16 @@
 import type { SandboxEngine } from '../engine/engine.js';
 import type { SandboxDetails } from '../engine/types.js';
 import { BridgeUnavailable, hostSandboxBridge } from '../bridge/host.js';
-import { guardHiddenPaths, type HidingBreach } from '../engine/hidingGuard.js';
+import { breachExposure, guardHiddenPaths, type HidingBreach } from '../engine/hidingGuard.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-/** What the user reads when the session ends because a hidden path was replaced on the host. */
+/** What the user reads when the session ends because a protected path was replaced on the host. */
 export function breachMessage(b: HidingBreach): string {
   const what = b.paths.map((p) => `"${p}"`).join(', ');
-  if (b.action === 'stopped') return `paddock: ${what} was replaced on the host, which would have made it readable in ${b.sandbox}; Paddock stopped the sandbox. Run again to continue: hiding is applied at every start.`;
-  return `paddock: ${what} was replaced on the host and may be readable in ${b.sandbox}: ${b.action === 'paused' ? 'Paddock paused it but could not stop it' : 'Paddock could not pause or stop it'}${b.error ? ` (${b.error})` : ''}. Stop it now: paddock stop ${b.sandbox}`;
+  const exposed = breachExposure(b);
+  if (b.action === 'stopped') return `paddock: ${what} was replaced on the host, which would have made it ${exposed} in ${b.sandbox}; Paddock stopped the sandbox. Run again to continue: protection is applied at every start.`;
+  return `paddock: ${what} was replaced on the host and may be ${exposed} in ${b.sandbox}: ${b.action === 'paused' ? 'Paddock paused it but could not stop it' : 'Paddock could not pause or stop it'}${b.error ? ` (${b.error})` : ''}. Stop it now: paddock stop ${b.sandbox}`;
 }
 
 /**

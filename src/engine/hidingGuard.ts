@@ -8,21 +8,28 @@ import type { SandboxDetails } from './types.js';
  * Closes the one hole in hiding that mounts cannot: a hidden file (or folder) that the host
  * replaces by rename — an editor's "safe write", `sed -i`, `mv new .env` — gets a new inode, and
  * the kernel detaches the mount that covered the old one, so a running sandbox would read the new
- * content. While a host process serves a sandbox (`paddock run`, VS Code), this watches the hidden
- * paths' folders; when one of them is replaced it freezes the sandbox at once (docker pause), then
- * stops it. The next start mounts everything again.
+ * content. The same goes for the read-only cage: git rewrites .git/config by rename, after which
+ * the sandbox could write it. While a host process serves a sandbox (`paddock run`, VS Code), this
+ * watches those paths' folders; when one of them is replaced it freezes the sandbox at once (docker
+ * pause), then stops it. The next start mounts everything again. (Inside every sandbox, its init
+ * does the same from the other side: templates/base/paddock-init.)
  */
 export interface HidingBreach {
   readonly sandbox: string;
-  /** The hidden paths that were replaced. */
+  /** The protected paths that were replaced. */
   readonly paths: readonly string[];
+  /** Those of them that were read-only (the others were hidden). */
+  readonly readOnly: readonly string[];
   /** What Paddock did: stopped it, or only froze it when stopping failed. */
   readonly action: 'stopped' | 'paused' | 'failed';
   readonly error?: string;
 }
 
 export interface HidingGuard {
-  /** Resolves when no containment is under way (its report delivered): a session that ends because of one waits for it. */
+  /**
+   * Looks once more (a session that ended may have ended because of a replace the folder watch has
+   * not reported yet), then resolves when no containment is under way and its report is delivered.
+   */
   settled(): Promise<void>;
   close(): void;
 }
@@ -33,6 +40,20 @@ export function hiddenPathsOf(details: SandboxDetails): string[] {
     .filter((m) => (m.type === 'bind' && m.source === '/dev/null') || m.type === 'tmpfs')
     .map((m) => m.target)
     .filter((p) => isInside(p, details.workspace));
+}
+
+/** The workspace paths a sandbox sees read-only (its cage: policy, agent configs, git hooks and config). */
+export function readOnlyPathsOf(details: SandboxDetails): string[] {
+  return details.mounts
+    .filter((m) => m.type === 'bind' && m.readOnly && m.source !== '/dev/null' && m.target !== details.workspace)
+    .map((m) => m.target)
+    .filter((p) => isInside(p, details.workspace));
+}
+
+/** What a replace exposed, for messages: hidden paths become readable, read-only ones writable. */
+export function breachExposure(b: HidingBreach): string {
+  if (!b.readOnly.length) return 'readable';
+  return b.readOnly.length === b.paths.length ? 'writable' : 'readable or writable';
 }
 
 /**
@@ -54,7 +75,8 @@ export function guardHiddenPaths(engine: SandboxEngine, details: SandboxDetails,
   // What each mount covers: the file it sat on when this guard started. A path seen missing since
   // has lost its mount: whatever appears there later is readable.
   const covered = new Map<string, string | undefined>();
-  for (const path of hiddenPathsOf(details)) covered.set(path, identityOf(path));
+  for (const path of [...hiddenPathsOf(details), ...readOnlyPathsOf(details)]) covered.set(path, identityOf(path));
+  const readOnly = new Set(readOnlyPathsOf(details));
   const watchers: FSWatcher[] = [];
   let closed = false;
   let acting: Promise<void> | undefined;
@@ -95,10 +117,11 @@ export function guardHiddenPaths(engine: SandboxEngine, details: SandboxDetails,
     } catch (err: any) {
       error ??= err?.json?.message ?? err?.message ?? String(err);
     }
-    return { sandbox: details.name, paths, action, ...(error ? { error } : {}) };
+    return { sandbox: details.name, paths, readOnly: paths.filter((p) => readOnly.has(p)), action, ...(error ? { error } : {}) };
   };
 
-  for (const dir of new Set([...covered.keys()].map((p) => dirname(p)))) {
+  const dirs = new Set([...covered.keys()].map((p) => dirname(p)));
+  for (const dir of dirs) {
     try {
       watchers.push(watch(dir, { persistent: false }, () => check(dir)));
     } catch {
@@ -106,7 +129,10 @@ export function guardHiddenPaths(engine: SandboxEngine, details: SandboxDetails,
     }
   }
   return {
-    settled: async () => { await acting; },
+    settled: async () => {
+      for (const dir of dirs) check(dir);
+      await acting;
+    },
     close: () => {
       closed = true;
       for (const w of watchers) w.close();

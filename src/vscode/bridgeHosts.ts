@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { BridgeUnavailable, hostSandboxBridge, type HostedBridge } from '../bridge/host.js';
 import { describeError } from '../core/errors.js';
-import { guardHiddenPaths, type HidingBreach, type HidingGuard } from '../engine/hidingGuard.js';
+import { breachExposure, guardHiddenPaths, type HidingBreach, type HidingGuard } from '../engine/hidingGuard.js';
 import type { SandboxDetails } from '../engine/types.js';
 import type { SandboxStore } from './store.js';
 import { isInside } from '../core/paths.js';
@@ -46,8 +46,9 @@ export class BridgeHosts implements vscode.Disposable {
       : []);
     for (const [id, guard] of this.guards) {
       if (wanted.has(id)) continue;
-      guard.close();
       this.guards.delete(id);
+      // It may have stopped because of a replace (its init stops it, too): a last look reports that.
+      void guard.settled().finally(() => guard.close());
     }
     for (const [id, details] of wanted) {
       if (!this.guards.has(id)) this.guards.set(id, guardHiddenPaths(this.store.engine, details, (b) => this.breached(b, details)));
@@ -103,9 +104,10 @@ export class BridgeHosts implements vscode.Disposable {
   private breached(b: HidingBreach, d: SandboxDetails): void {
     const what = b.paths.map((p) => vscode.workspace.asRelativePath(p)).join(', ');
     this.log.warn(`Sandbox ${b.sandbox}: ${b.paths.join(', ')} replaced on the host; ${b.action}${b.error ? ` (${b.error})` : ''}`);
+    const exposed = breachExposure(b);
     const message = b.action === 'stopped'
-      ? `Paddock stopped ${b.sandbox}: ${what} was replaced on the host (a save by rename), which would have made it readable inside. Start the sandbox again to hide it.`
-      : `${what} was replaced on the host and may be readable in ${b.sandbox}; Paddock could not stop it${b.error ? ` (${b.error})` : ''}. Stop it now.`;
+      ? `Paddock stopped ${b.sandbox}: ${what} was replaced on the host (a save by rename), which would have made it ${exposed} inside. Start the sandbox again to protect it.`
+      : `${what} was replaced on the host and may be ${exposed} in ${b.sandbox}; Paddock could not stop it${b.error ? ` (${b.error})` : ''}. Stop it now.`;
     // Starting it again is the fix only once it stopped; otherwise the user has to stop it first.
     void vscode.window.showWarningMessage(message, ...(b.action === 'stopped' ? ['Start Sandbox'] : [])).then((choice) => {
       if (choice) void vscode.commands.executeCommand('paddock.start', { sandbox: { id: d.id, name: d.name, workspace: d.workspace, agent: d.agent, status: 'stopped' } });

@@ -56,3 +56,46 @@ describe('hiding guard during a session', () => {
     assert.equal(r.stdout, '');
   });
 });
+
+describe('the guard inside the sandbox (no Paddock process serving it)', () => {
+  let ws: string;
+  let sb: string;
+  const running = () => docker(['inspect', '-f', '{{.State.Running}}', sb]).stdout.trim() === 'true';
+  const untilStopped = async () => {
+    for (let i = 0; i < 100 && running(); i++) await wait(100);
+    return !running();
+  };
+
+  before(async () => {
+    ws = makeWorkspace({ '.env': `TOKEN=${LEAK}-original\n`, 'docker-compose.yml': 'services: {}\n' }, 'paddock-guard-inside-');
+    sb = (await paddockOk(['create', 'shell', ws])).stdout.trim();
+    await paddockOk(['start', sb]);
+  });
+  after(async () => {
+    if (ws) await cleanup(ws);
+  });
+
+  it('a hidden file replaced by rename stops the sandbox at once, and its log says why', async () => {
+    appendFileSync(join(ws, '.env'), `MORE=${LEAK}-appended\n`);
+    await wait(1000);
+    assert.ok(running(), 'an in-place write is no breach');
+    writeFileSync(join(ws, '.env.tmp-save'), `TOKEN=${LEAK}-replaced\n`);
+    renameSync(join(ws, '.env.tmp-save'), join(ws, '.env'));
+    assert.ok(await untilStopped(), 'the sandbox stopped itself');
+    assert.match(docker(['logs', sb]).stderr, new RegExp(`protection lifted: ${join(ws, '.env')} \\(hidden\\) replaced on the host.*start it again to protect it`));
+    await paddockOk(['start', sb]);
+    assert.equal((await paddock(['exec', sb, '--', 'cat', '.env'])).stdout, '', 'hidden again');
+  });
+
+  it('a read-only file replaced by rename (an editor\'s save of the compose file) stops it too: it would have been writable', async () => {
+    const compose = join(ws, 'docker-compose.yml');
+    assert.notEqual((await paddock(['exec', sb, '--', 'sh', '-c', `echo "  evil: {}" >> ${compose}`])).code, 0, 'read-only before');
+    writeFileSync(`${compose}.tmp-save`, 'services:\n  api: {}\n');
+    renameSync(`${compose}.tmp-save`, compose);
+    assert.ok(await untilStopped(), 'the sandbox stopped itself');
+    assert.match(docker(['logs', sb]).stderr, new RegExp(`protection lifted: ${compose} \\(read-only\\) replaced on the host`));
+    await paddockOk(['start', sb]);
+    assert.notEqual((await paddock(['exec', sb, '--', 'sh', '-c', `echo "  evil: {}" >> ${compose}`])).code, 0, 'read-only again');
+    assert.equal((await paddockOk(['exec', sb, '--', 'cat', compose])).stdout, 'services:\n  api: {}\n', 'and it shows the new content');
+  });
+});

@@ -159,10 +159,38 @@ describe('hidden paths in a real sandbox', () => {
     assert.equal((await paddock(['verify', name])).code, 0);
   });
 
-  it('a file replaced on the host by rename (an editor\'s save) is caught by verify; a restart hides it again', async () => {
+  it('a file replaced on the host by rename (an editor\'s save) stops the sandbox from inside, with no Paddock process serving it; a start hides it again', async () => {
     writeFileSync(join(ws, '.env.tmp-save'), `API_TOKEN=${LEAK}-saved-by-editor\n`);
     renameSync(join(ws, '.env.tmp-save'), join(ws, '.env'));
     chownAll(ws);
+    for (let i = 0; i < 100 && docker(['inspect', '-f', '{{.State.Running}}', name]).stdout.trim() === 'true'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(docker(['inspect', '-f', '{{.State.Running}}', name]).stdout.trim(), 'false', 'the sandbox stopped itself');
+    assert.match(docker(['logs', name]).stderr, new RegExp(`paddock: protection lifted: ${join(ws, '.env')} \\(hidden\\) replaced on the host`));
+    await paddockOk(['start', name]);
+    assert.equal((await paddockOk(['exec', name, '--', 'cat', '.env'])).stdout, '');
+    assert.equal((await paddock(['verify', name])).code, 0);
+  });
+});
+
+describe('a sandbox without the guard inside (an image with no findmnt)', () => {
+  let ws: string;
+  let name: string;
+  before(async () => {
+    ws = makeWorkspace({ '.env': `API_TOKEN=${LEAK}-unguarded\n`, '.paddock/Dockerfile': 'ARG PADDOCK_AGENT_IMAGE\nFROM ${PADDOCK_AGENT_IMAGE}\nRUN rm /usr/bin/findmnt\n' });
+    chownAll(ws);
+    name = (await paddockOk(['create', 'shell', ws])).stdout.trim();
+    await paddockOk(['start', name]);
+  });
+  after(async () => {
+    if (ws) await cleanup(ws);
+  });
+
+  it('a file replaced on the host by rename is caught by verify and before a run; a restart hides it again', async () => {
+    writeFileSync(join(ws, '.env.tmp-save'), `API_TOKEN=${LEAK}-saved-by-editor\n`);
+    renameSync(join(ws, '.env.tmp-save'), join(ws, '.env'));
+    chownAll(ws);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(docker(['inspect', '-f', '{{.State.Running}}', name]).stdout.trim(), 'true', 'nothing inside stops it');
     const verify = await paddock(['verify', name, '--json']);
     assert.equal(verify.code, 1);
     const failed = JSON.parse(verify.stdout).failures.map((f: any) => f.path);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { SandboxEngine } from '../../../src/engine/engine.js';
-import { guardHiddenPaths, hiddenPathsOf, type HidingBreach } from '../../../src/engine/hidingGuard.js';
+import { breachExposure, guardHiddenPaths, hiddenPathsOf, readOnlyPathsOf, type HidingBreach } from '../../../src/engine/hidingGuard.js';
 import type { SandboxDetails } from '../../../src/engine/types.js';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -16,6 +16,7 @@ function setUp() {
   mkdirSync(join(ws, 'secrets'));
   writeFileSync(join(ws, '.env'), 'A=1\n');
   writeFileSync(join(ws, 'notes.txt'), 'not hidden\n');
+  writeFileSync(join(ws, 'compose.yaml'), 'services: {}\n');
   const details = {
     id: 'c0ffee', name: 'sbx', workspace: ws,
     mounts: [
@@ -23,6 +24,7 @@ function setUp() {
       { type: 'bind', source: '/dev/null', target: join(ws, '.env'), readOnly: true },
       { type: 'tmpfs', source: '', target: join(ws, 'secrets'), readOnly: true },
       { type: 'bind', source: join(ws, '.paddock'), target: join(ws, '.paddock'), readOnly: true },
+      { type: 'bind', source: join(ws, 'compose.yaml'), target: join(ws, 'compose.yaml'), readOnly: true },
       { type: 'bind', source: '/dev/null', target: '/etc/elsewhere', readOnly: true },
     ],
   } as unknown as SandboxDetails;
@@ -33,7 +35,7 @@ function setUp() {
   } as unknown as SandboxEngine;
   const breaches: HidingBreach[] = [];
   const guard = guardHiddenPaths(engine, details, (b) => breaches.push(b));
-  return { ws, details, calls, breaches, done: () => { guard.close(); rmSync(ws, { recursive: true, force: true }); } };
+  return { ws, details, calls, breaches, guard, done: () => { guard.close(); rmSync(ws, { recursive: true, force: true }); } };
 }
 
 describe('hiding guard', () => {
@@ -41,6 +43,7 @@ describe('hiding guard', () => {
     const t = setUp();
     try {
       assert.deepEqual(hiddenPathsOf(t.details), [join(t.ws, '.env'), join(t.ws, 'secrets')]);
+      assert.deepEqual(readOnlyPathsOf(t.details), [join(t.ws, '.paddock'), join(t.ws, 'compose.yaml')], 'the cage, not the workspace or hidden paths');
     } finally {
       t.done();
     }
@@ -67,7 +70,8 @@ describe('hiding guard', () => {
       renameSync(join(t.ws, '.env.swp'), join(t.ws, '.env'));
       for (let i = 0; i < 50 && !t.breaches.length; i++) await wait(20);
       assert.deepEqual(t.calls, ['pause c0ffee', 'stop c0ffee']);
-      assert.deepEqual(t.breaches, [{ sandbox: 'sbx', paths: [join(t.ws, '.env')], action: 'stopped' }]);
+      assert.deepEqual(t.breaches, [{ sandbox: 'sbx', paths: [join(t.ws, '.env')], readOnly: [], action: 'stopped' }]);
+      assert.equal(breachExposure(t.breaches[0]), 'readable');
     } finally {
       t.done();
     }
@@ -94,6 +98,34 @@ describe('hiding guard', () => {
       assert.deepEqual(u.breaches.map((b) => b.paths), [[join(u.ws, 'secrets')]]);
     } finally {
       u.done();
+    }
+  });
+
+  it('a read-only file replaced by rename is a breach too: it would be writable inside', async () => {
+    const t = setUp();
+    try {
+      writeFileSync(join(t.ws, 'compose.yaml.tmp'), 'services: { api: {} }\n');
+      renameSync(join(t.ws, 'compose.yaml.tmp'), join(t.ws, 'compose.yaml'));
+      for (let i = 0; i < 50 && !t.breaches.length; i++) await wait(20);
+      assert.deepEqual(t.breaches, [{ sandbox: 'sbx', paths: [join(t.ws, 'compose.yaml')], readOnly: [join(t.ws, 'compose.yaml')], action: 'stopped' }]);
+      assert.equal(breachExposure(t.breaches[0]), 'writable');
+    } finally {
+      t.done();
+    }
+  });
+
+  it('settled() looks once more, so a session that ends right after a replace still reports it', async () => {
+    const t = setUp();
+    try {
+      t.guard.close(); // no folder events from here on: only the last look can see it
+      const again = guardHiddenPaths({ docker: { getContainer: () => ({ pause: async () => {} }) }, stop: async () => {} } as unknown as SandboxEngine, t.details, (b) => t.breaches.push(b));
+      writeFileSync(join(t.ws, '.env.swp'), 'A=new\n');
+      renameSync(join(t.ws, '.env.swp'), join(t.ws, '.env'));
+      await again.settled();
+      assert.deepEqual(t.breaches.map((b) => b.paths), [[join(t.ws, '.env')]]);
+      again.close();
+    } finally {
+      t.done();
     }
   });
 });
