@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
@@ -58,15 +58,12 @@ export interface ExecOptions {
 }
 
 /** The host's git identity, so commits made in the sandbox carry the user's name. */
-export function hostGitIdentity(cwd: string): { name?: string; email?: string } {
-  const read = (key: string) => {
-    try {
-      return execFileSync('git', ['config', '--get', key], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  return { name: read('user.name'), email: read('user.email') };
+export async function hostGitIdentity(cwd: string): Promise<{ name?: string; email?: string }> {
+  const read = (key: string) => new Promise<string | undefined>((resolveValue) => {
+    execFile('git', ['config', '--get', key], { cwd, encoding: 'utf8' }, (err, stdout) => resolveValue(err ? undefined : stdout.trim() || undefined));
+  });
+  const [name, email] = await Promise.all([read('user.name'), read('user.email')]);
+  return { name, email };
 }
 
 function isNotFound(err: any): boolean {
@@ -187,25 +184,28 @@ export class SandboxEngine {
     const workspace = checkWorkspace(spec.workspace);
     const name = spec.name ?? defaultSandboxName(workspace, spec.agent);
     if (!CONTAINER_NAME.test(name)) throw new PaddockError(`"${name}" is not a valid sandbox name.`, 'Use letters, digits, "_", "." and "-", starting with a letter or digit.');
-    if (await this.exists(name)) {
-      throw new PaddockError(`The name "${name}" is already taken by a container.`, `Choose another --name, or remove it with "paddock rm ${name}".`);
+    // What create needs to know, asked side by side (start-up time is the sum otherwise).
+    const [taken, existing, runtime, templateHash, git] = await Promise.all([
+      this.exists(name),
+      this.docker.listContainers({ all: true, filters: { label: [`${LABELS.sandbox}=1`, `${LABELS.workspace}=${workspace}`, `${LABELS.agent}=${spec.agent}`] } }),
+      // The runtime decides how the sandbox reaches its proxy (an unknown one stops here).
+      spec.runtimeTraits ?? this.runtimeTraits(spec.runtime),
+      // Which template content the sandbox was made from, so a changed template can be pointed out.
+      spec.templateHash ?? this.docker.getImage(spec.image).inspect().then((i) => i.Config?.Labels?.[LABELS.templateHash], () => undefined),
+      hostGitIdentity(workspace),
+      pruneEgress(this.docker).catch(() => []),
+    ]);
+    if (taken) throw new PaddockError(`The name "${name}" is already taken by a container.`, `Choose another --name, or remove it with "paddock rm ${name}".`);
+    if (existing.length) {
+      const other = (existing[0].Names[0] ?? existing[0].Id).replace(/^\//, '');
+      throw new PaddockError(`Workspace ${workspace} already has a ${spec.agent} sandbox (${other}).`, `Use "paddock run ${spec.agent} ${workspace}" to use it, or "paddock rm ${other}" first.`);
     }
-    const existing = await this.findFor(workspace, spec.agent);
-    if (existing) {
-      throw new PaddockError(`Workspace ${workspace} already has a ${spec.agent} sandbox (${existing.name}).`, `Use "paddock run ${spec.agent} ${workspace}" to use it, or "paddock rm ${existing.name}" first.`);
-    }
-    // The runtime decides how the sandbox reaches its proxy (an unknown one stops here).
-    const runtime = spec.runtimeTraits ?? await this.runtimeTraits(spec.runtime);
 
     const owner = statSync(realpathSync(workspace));
     // The MCP bridge's folder (socket, token, shim) at /run/paddock, read-only; the only door out besides the network.
     const bridge = prepareBridgeDir(name, { uid: owner.uid, gid: owner.gid });
-    const git = hostGitIdentity(workspace);
-    // Which template content the sandbox was made from, so a changed template can be pointed out.
-    const templateHash = spec.templateHash ?? (await this.docker.getImage(spec.image).inspect().then((i) => i.Config?.Labels?.[LABELS.templateHash], () => undefined));
     const userEnv = spec.env ?? {};
     const envNames = Object.keys(userEnv).sort();
-    await pruneEgress(this.docker).catch(() => []);
     // The sandbox's only network is its own internal one; its egress proxy is the way out (and in, for published ports).
     const egress = await createEgress(this.docker, name, {
       network: spec.network ?? DEFAULT_NETWORK, fallbackImage: spec.image, ports: spec.ports, keys: spec.keys?.keys, viaSockets: runtime.networkNone,
@@ -359,7 +359,8 @@ export class SandboxEngine {
     const sandbox = typeof target === 'string' ? await this.find(target) : target;
     if (!sandbox) throw new PaddockError(`No sandbox named "${target}".`, 'Run "paddock ls" to see the sandboxes.');
     if (sandbox.status !== 'running') {
-      throw new PaddockError(`Sandbox ${sandbox.name} is ${sandbox.status}.`, `Start it with "paddock start ${sandbox.name}".`);
+      const why = await this.stopReason(sandbox.id);
+      throw new PaddockError(`Sandbox ${sandbox.name} is ${sandbox.status}${why ? ` (${why})` : ''}.`, `Start it with "paddock start ${sandbox.name}".`);
     }
     const container = this.docker.getContainer(sandbox.id);
     const exec = await container.exec({
@@ -418,6 +419,18 @@ export class SandboxEngine {
       const buffer = (await container.logs({ follow: false, stdout: true, stderr: true, tail: options.tail ?? 'all' } as any)) as unknown as Buffer;
       writeDemuxed(buffer, stdout, stderr);
     }
+  }
+
+  /**
+   * Why a stopped sandbox stopped, when Paddock stopped it: its init's guard (templates/base/paddock-init)
+   * ends it when the host lifts a protecting mount, and says so as its last words.
+   */
+  async stopReason(nameOrId: string): Promise<string | undefined> {
+    for (const line of (await this.logsText(nameOrId, 5)).trim().split('\n').reverse()) {
+      if (line.startsWith('paddock: ready')) return undefined; // started again since
+      if (line.startsWith('paddock: protection lifted:')) return line.replace(/^paddock: /, '');
+    }
+    return undefined;
   }
 
   private async logsText(id: string, tail: number): Promise<string> {

@@ -108,7 +108,11 @@ export async function createEgress(docker: Docker, sandbox: string, options: Egr
   if (!existsSync(proxySource())) {
     throw new PaddockError(`The egress proxy ${proxySource()} is missing.`, 'Run "npm run build" (the proxy is bundled with the CLI).');
   }
-  await removeEgress(docker, sandbox); // leftovers of an earlier sandbox of the same name
+  // Leftovers of an earlier sandbox of the same name go; the image is looked up meanwhile.
+  const [image] = await Promise.all([
+    process.env.PADDOCK_EGRESS_IMAGE || newestBaseImage(docker).then((found) => found || fallbackImage),
+    removeEgress(docker, sandbox),
+  ]);
   const names = egressNames(sandbox);
   const paths = egressPaths(sandbox);
   mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
@@ -128,7 +132,6 @@ export async function createEgress(docker: Docker, sandbox: string, options: Egr
   copyFileSync(proxySource(), paths.code);
   chmodSync(paths.code, 0o644);
   writeFileSync(join(paths.dir, 'name'), `${sandbox}\n`);
-  const image = process.env.PADDOCK_EGRESS_IMAGE || (await newestBaseImage(docker)) || fallbackImage;
   // Where the proxy itself goes out: Docker's default bridge, or a network named by PADDOCK_EGRESS_NETWORK.
   const upstream = process.env.PADDOCK_EGRESS_NETWORK || 'bridge';
   const labels = { [EGRESS_LABELS.for]: sandbox, [LABELS.createdBy]: 'paddock' };

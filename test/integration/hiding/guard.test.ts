@@ -83,7 +83,13 @@ describe('the guard inside the sandbox (no Paddock process serving it)', () => {
     renameSync(join(ws, '.env.tmp-save'), join(ws, '.env'));
     assert.ok(await untilStopped(), 'the sandbox stopped itself');
     assert.match(docker(['logs', sb]).stderr, new RegExp(`protection lifted: ${join(ws, '.env')} \\(hidden\\) replaced on the host.*start it again to protect it`));
-    await paddockOk(['start', sb]);
+    // Where the user notices: exec says why the sandbox is stopped, and start says so once more.
+    const exec = await paddock(['exec', sb, '--', 'true']);
+    assert.equal(exec.code, 1);
+    assert.match(exec.stderr, new RegExp(`Sandbox ${sb} is stopped \\(protection lifted: ${join(ws, '.env')} \\(hidden\\) replaced on the host`));
+    assert.match(exec.stderr, new RegExp(`paddock start ${sb}`));
+    const start = await paddockOk(['start', sb]);
+    assert.match(start.stderr, new RegExp(`note: ${sb} had stopped itself: protection lifted: ${join(ws, '.env')}`));
     assert.equal((await paddock(['exec', sb, '--', 'cat', '.env'])).stdout, '', 'hidden again');
   });
 
