@@ -29,9 +29,9 @@ await Promise.all([
   // (src/vscode/services.ts), so that the editor parses ~30 KB, not megabytes, while activating.
   build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: [...common.external, 'vscode', './vscode/services.js'], minify: true, keepNames: true }),
   build({ ...common, entryPoints: ['src/vscode/services.ts'], outfile: 'dist/vscode/services.js', external: [...common.external, 'vscode'], minify: true, keepNames: true }),
-  // The stdio shim that runs inside sandboxes: one file, for the Debian node 18 of the base image.
+  // The stdio shim that runs inside sandboxes: one file, for node 18+ (the base image has Debian's 18 when built without the npm registry).
   build({ ...common, entryPoints: ['src/bridge/shim.ts'], outfile: 'dist/paddock-mcp.js', target: 'node18', sourcemap: false, minify: true, banner: { js: '#!/usr/bin/env node' } }),
-  // The egress proxy, run by the base image's node 18 in each sandbox's proxy container.
+  // The egress proxy, run by the base image's node in each sandbox's proxy container.
   build({ ...common, entryPoints: ['src/proxy/main.ts'], outfile: 'dist/paddock-egress.js', target: 'node18', sourcemap: false, minify: true }),
   // In a sandbox without a network (gVisor --network=none): its loopback ports to the proxy's sockets.
   build({ ...common, entryPoints: ['src/proxy/netfwd.ts'], outfile: 'dist/paddock-netfwd.js', target: 'node18', sourcemap: false, minify: true }),
