@@ -105,6 +105,10 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
   if (!token || !mounted) {
     throw new BridgeUnavailable(sandbox.name, `Sandbox ${sandbox.name} was created without the bridge folder.`);
   }
+  // The agents' configs are written while the bridge gets ready (an exec of its own).
+  const registering = sandbox.status === 'running'
+    ? configureAgentHome(engine.docker, sandbox.id).catch((err) => `could not register the bridge in the agents' configs: ${err?.message ?? err}`)
+    : Promise.resolve(undefined);
   const policy = options.policy ?? loadPolicy(sandbox.workspace).policy;
   const service = new BridgeService(engine.docker, rulesFor(policy, sandbox.workspace));
   const audit = new AuditLog(paths.audit);
@@ -130,6 +134,7 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
     url = await server.listen(where);
   } catch (err) {
     if (err instanceof BridgeAlreadyRunning) {
+      await registering;
       return { sandbox: sandbox.name, transport, url: `unix:${paths.socket}`, token, audit, paths, hosting: false, notes: ['The bridge of this sandbox is already hosted by another Paddock process.'], close: async () => {} };
     }
     throw err;
@@ -143,10 +148,8 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
   writeSecretFile(paths.endpoint, `${inside}\n`, owner);
   if (!existsSync(shimSource())) notes.push(`The bridge shim ${shimSource()} is missing (run "npm run build"); agents cannot connect.`);
   refreshShim(paths, owner);
-  if (sandbox.status === 'running') {
-    const registered = await configureAgentHome(engine.docker, sandbox.id).catch((err) => `could not register the bridge in the agents' configs: ${err?.message ?? err}`);
-    if (registered) notes.push(registered);
-  }
+  const registered = await registering;
+  if (registered) notes.push(registered);
   return {
     sandbox: sandbox.name, transport, url, token, audit, paths, hosting: true, notes,
     close: async () => {

@@ -27,6 +27,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 // and `--help` load no engine client, `exec` no MCP SDK or policy schema.
 const engineModule = () => import('../engine/engine.js');
 const sandboxesModule = () => import('../engine/sandboxes.js');
+const bridgeHostModule = () => import('./bridge-host.js');
 
 async function engineFrom(cmd: Command): Promise<SandboxEngine> {
   const opts = cmd.optsWithGlobals() as { host?: string; context?: string };
@@ -40,7 +41,7 @@ async function engineFrom(cmd: Command): Promise<SandboxEngine> {
 
 /** Hosts the sandbox's bridge and guards its hiding around an agent session (see ./bridge-host.ts). */
 async function withBridge<T>(engine: SandboxEngine, sandbox: SandboxDetails, body: () => Promise<T>): Promise<T> {
-  return (await import('./bridge-host.js')).withBridge(engine, sandbox, body);
+  return (await bridgeHostModule()).withBridge(engine, sandbox, body);
 }
 
 /** A sandbox given by name or id, or by its workspace folder when that has exactly one. */
@@ -131,13 +132,21 @@ async function confirm(question: string): Promise<boolean> {
 }
 
 /** Prepares a sandbox; when it needs a recreate and a person is at the terminal, asks. */
-async function prepareInteractively(engine: SandboxEngine, request: SandboxRequest) {
-  const { prepareSandbox, RecreateNeeded } = await sandboxesModule();
+/** Prepares the sandbox of an agent session; the bridge host loads while the engine starts it. */
+async function prepareSession(engine: SandboxEngine, request: SandboxRequest) {
+  const { prepareSandbox, RecreateNeeded, STARTING_SANDBOX } = await sandboxesModule();
+  const printer = progressPrinter();
+  const progress = (line: string) => {
+    // The bridge host (the MCP SDK, zod: the largest part of the CLI) compiles while the engine
+    // starts the sandbox, not after it.
+    if (line === STARTING_SANDBOX) bridgeHostModule().catch(() => {}); // a failure shows where it is used
+    printer(line);
+  };
   try {
-    return await prepareSandbox(engine, request, progressPrinter());
+    return await prepareSandbox(engine, request, progress);
   } catch (err) {
     if (err instanceof RecreateNeeded && (await confirm(`${err.message}\nRecreate ${err.sandbox} now?`))) {
-      return prepareSandbox(engine, { ...request, recreate: true }, progressPrinter());
+      return prepareSandbox(engine, { ...request, recreate: true }, progress);
     }
     throw err;
   }
@@ -203,7 +212,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
       const { before, after: agentArgs } = splitAtDashes(cmd, argv);
       if (before.length > 2) throw new PaddockError(`Unexpected argument "${before[2]}".`, 'Put arguments for the agent after --, e.g. paddock run claude . -- -p "hello".');
       const engine = await engineFrom(cmd);
-      const prepared = await prepareInteractively(engine, requestFrom(agentName, workspace, o));
+      const prepared = await prepareSession(engine, requestFrom(agentName, workspace, o));
       for (const note of prepared.notes) log(`note: ${note}`);
       log(`${prepared.created ? 'Created' : 'Using'} sandbox ${prepared.sandbox.name} (${prepared.sandbox.workspace})`);
       throw new ExitWith(await withBridge(engine, prepared.sandbox, () => attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove))));
@@ -381,7 +390,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
       const agent = getAgent(o.agent);
       const workspace = demoWorkspace();
       const engine = await engineFrom(cmd);
-      const prepared = await prepareInteractively(engine, requestFrom(agent.id, workspace, o));
+      const prepared = await prepareSession(engine, requestFrom(agent.id, workspace, o));
       log(`${prepared.created ? 'Created' : 'Using'} sandbox ${prepared.sandbox.name} on the demo workspace ${workspace}`);
       throw new ExitWith(await withBridge(engine, prepared.sandbox, () => attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove))));
     });

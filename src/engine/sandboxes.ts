@@ -89,6 +89,9 @@ export async function imageFor(engine: SandboxEngine, agent: AgentSpec, workspac
  * sandbox's state; options that only apply at creation are compared and, when they differ,
  * the caller is told that a recreate is needed rather than silently ignored.
  */
+/** The progress line prepareSandbox reports as the engine starts the sandbox (its longest wait). */
+export const STARTING_SANDBOX = 'Starting sandbox';
+
 export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequest, onProgress: (line: string) => void = () => {}): Promise<PreparedSandbox> {
   const agent = getAgent(request.agent);
   const workspace = checkWorkspace(request.workspace);
@@ -152,7 +155,7 @@ export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequ
   const egress = created ? undefined : egressNote(await egressStateOf(engine.docker, details.name), details.name);
   if (egress) notes.push(egress);
   const wasRunning = !created && details.status === 'running';
-  onProgress('Starting sandbox');
+  onProgress(STARTING_SANDBOX);
   const sandbox = await engine.start(details.id);
   // A sandbox that kept running may have lost a hiding mount (a file replaced on the host): check from inside.
   if (wasRunning) notes.push(...(await runningHidingNotes(engine, sandbox.id)));
