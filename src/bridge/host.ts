@@ -107,7 +107,7 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
   }
   // The agents' configs are written while the bridge gets ready (an exec of its own).
   const registering = sandbox.status === 'running'
-    ? configureAgentHome(engine.docker, sandbox.id).catch((err) => `could not register the bridge in the agents' configs: ${err?.message ?? err}`)
+    ? configureAgentHome(engine.docker, sandbox.id, sandbox.workspace).catch((err) => `could not register the bridge in the agents' configs: ${err?.message ?? err}`)
     : Promise.resolve(undefined);
   const policy = options.policy ?? loadPolicy(sandbox.workspace).policy;
   const service = new BridgeService(engine.docker, rulesFor(policy, sandbox.workspace));

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { SANDBOX_SHIM } from '../bridge/state.js';
 import { KEY_PLACEHOLDER } from '../core/credentials.js';
@@ -9,7 +12,11 @@ import { KEY_PLACEHOLDER } from '../core/credentials.js';
  *   (~/.codex/config.toml) get a "paddock" server that runs paddock-mcp;
  * - key injection (when the sandbox's env says its proxy injects a key): Codex reads its base URL
  *   from config.toml (`openai_base_url`), not from the environment; Gemini CLI takes a base URL in
- *   the environment for a "gateway" it refuses headless, so it is told to use its API-key mode.
+ *   the environment for a "gateway" it refuses headless, so it is told to use its API-key mode;
+ * - choices the user already made for Claude Code on the host (PADDOCK_CLAUDE_PREFS, from
+ *   hostClaudePrefs): its theme, onboarding done, the bypass-mode warning accepted, and trust in
+ *   this same folder (the path is the same inside), so a new sandbox does not ask again. Never its credentials; a choice made in the
+ *   sandbox is never overwritten.
  * Idempotent; other servers and settings in those files are kept. Runs as the agent user with the
  * image's node.
  */
@@ -24,7 +31,23 @@ function json(file, update) {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, JSON.stringify(data, null, 2) + '\\n');
 }
-json(path.join(home, '.claude.json'), (d) => { d.mcpServers = Object.assign({}, d.mcpServers, { paddock: { type: 'stdio', command: shim, args: [], env: {} } }); });
+let prefs = {}; try { prefs = JSON.parse(process.env.PADDOCK_CLAUDE_PREFS || '{}') || {}; } catch (e) {}
+json(path.join(home, '.claude.json'), (d) => {
+  d.mcpServers = Object.assign({}, d.mcpServers, { paddock: { type: 'stdio', command: shim, args: [], env: {} } });
+  if (prefs.hasCompletedOnboarding === true && d.hasCompletedOnboarding === undefined) d.hasCompletedOnboarding = true;
+  if (prefs.skipBypassWarning === true && d.bypassPermissionsModeAccepted === undefined) d.bypassPermissionsModeAccepted = true;
+  const ws = process.env.PADDOCK_WORKSPACE;
+  if (prefs.trusted === true && ws) {
+    d.projects = d.projects || {};
+    d.projects[ws] = d.projects[ws] || {};
+    if (d.projects[ws].hasTrustDialogAccepted === undefined) d.projects[ws].hasTrustDialogAccepted = true;
+  }
+});
+// Claude Code reads these two as settings (~/.claude/settings.json) since 2.x.
+if (typeof prefs.theme === 'string' || prefs.skipBypassWarning === true) json(path.join(home, '.claude', 'settings.json'), (d) => {
+  if (typeof prefs.theme === 'string' && d.theme === undefined) d.theme = prefs.theme;
+  if (prefs.skipBypassWarning === true && d.skipDangerousModePermissionPrompt === undefined) d.skipDangerousModePermissionPrompt = true;
+});
 json(path.join(home, '.gemini', 'settings.json'), (d) => {
   d.mcpServers = Object.assign({}, d.mcpServers, { paddock: { command: shim, args: [] } });
   if (process.env.GEMINI_API_KEY === placeholder) {
@@ -50,8 +73,35 @@ if (base) {
 if (changed) { fs.mkdirSync(path.dirname(toml), { recursive: true }); fs.writeFileSync(toml, text); }
 `;
 
-export async function configureAgentHome(docker: Docker, containerId: string): Promise<string | undefined> {
-  const exec = await docker.getContainer(containerId).exec({ Cmd: ['node', '-e', AGENT_HOME_SCRIPT], User: 'agent', Env: ['HOME=/home/agent'], AttachStdout: true, AttachStderr: true });
+/**
+ * The user's own Claude Code choices on the host for `workspace`: theme, onboarding done, the
+ * bypass-mode warning accepted, trust in this folder. Only these, never credentials.
+ */
+export function hostClaudePrefs(workspace: string, env: NodeJS.ProcessEnv = process.env): { theme?: string; hasCompletedOnboarding?: true; skipBypassWarning?: true; trusted?: true } {
+  const read = (file: string): any => {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      return undefined;
+    }
+  };
+  // CLAUDE_CONFIG_DIR holds both files; without it, ~/.claude.json and ~/.claude/settings.json.
+  const config = read(join(env.CLAUDE_CONFIG_DIR || homedir(), '.claude.json'));
+  const settings = read(join(env.CLAUDE_CONFIG_DIR || join(homedir(), '.claude'), 'settings.json'));
+  const theme = typeof settings?.theme === 'string' ? settings.theme : typeof config?.theme === 'string' ? config.theme : undefined;
+  return {
+    ...(theme ? { theme } : {}),
+    ...(config?.hasCompletedOnboarding === true ? { hasCompletedOnboarding: true as const } : {}),
+    ...(settings?.skipDangerousModePermissionPrompt === true || config?.bypassPermissionsModeAccepted === true ? { skipBypassWarning: true as const } : {}),
+    ...(config?.projects?.[workspace]?.hasTrustDialogAccepted === true ? { trusted: true as const } : {}),
+  };
+}
+
+export async function configureAgentHome(docker: Docker, containerId: string, workspace: string): Promise<string | undefined> {
+  const exec = await docker.getContainer(containerId).exec({
+    Cmd: ['node', '-e', AGENT_HOME_SCRIPT], User: 'agent', AttachStdout: true, AttachStderr: true,
+    Env: ['HOME=/home/agent', `PADDOCK_WORKSPACE=${workspace}`, `PADDOCK_CLAUDE_PREFS=${JSON.stringify(hostClaudePrefs(workspace))}`],
+  });
   const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as NodeJS.ReadableStream;
   let output = '';
   stream.on('data', (c: Buffer) => { output += c.toString('utf8'); });

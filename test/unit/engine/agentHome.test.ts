@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { KEY_PLACEHOLDER } from '../../../src/core/credentials.js';
-import { AGENT_HOME_SCRIPT } from '../../../src/engine/agentHome.js';
+import { AGENT_HOME_SCRIPT, hostClaudePrefs } from '../../../src/engine/agentHome.js';
 
 function run(home: string, env: Record<string, string> = {}): void {
   execFileSync(process.execPath, ['-e', AGENT_HOME_SCRIPT], { env: { PATH: process.env.PATH, HOME: home, ...env } });
@@ -62,5 +62,37 @@ describe('agent configs in the sandbox home', () => {
   it('a real key in the environment (not Paddock\'s placeholder) changes no base URL', () => withHome((home) => {
     run(home, { OPENAI_API_KEY: 'sk-proj-user-passed-it-in', OPENAI_BASE_URL: 'http://gateway.example' });
     assert.doesNotMatch(read(home, '.codex/config.toml'), /openai_base_url/);
+  }));
+
+  it('carries the user\'s Claude Code choices from the host for the same folder, never its credentials', () => withHome((host) => {
+    writeFileSync(join(host, '.claude.json'), JSON.stringify({
+      theme: 'light-daltonized', hasCompletedOnboarding: true, oauthAccount: { emailAddress: 'me@example.com' }, primaryApiKey: 'sk-ant-host-secret',
+      projects: { '/work/app': { hasTrustDialogAccepted: true, allowedTools: ['Bash'] }, '/work/other': { hasTrustDialogAccepted: false } },
+    }));
+    const prefs = hostClaudePrefs('/work/app', { CLAUDE_CONFIG_DIR: host });
+    assert.deepEqual(prefs, { theme: 'light-daltonized', hasCompletedOnboarding: true, trusted: true });
+    assert.deepEqual(hostClaudePrefs('/work/other', { CLAUDE_CONFIG_DIR: host }), { theme: 'light-daltonized', hasCompletedOnboarding: true }, 'a folder not trusted on the host is not trusted inside');
+    assert.deepEqual(hostClaudePrefs('/work/app', { CLAUDE_CONFIG_DIR: join(host, 'none') }), {}, 'no host config: nothing');
+    // Claude Code 2.x keeps the theme and the bypass-warning choice in settings.json, which wins.
+    writeFileSync(join(host, 'settings.json'), JSON.stringify({ theme: 'dark-ansi', skipDangerousModePermissionPrompt: true, apiKeyHelper: '/bin/secret-helper' }));
+    assert.deepEqual(hostClaudePrefs('/work/app', { CLAUDE_CONFIG_DIR: host }), { theme: 'dark-ansi', hasCompletedOnboarding: true, skipBypassWarning: true, trusted: true });
+    withHome((sandbox) => {
+      run(sandbox, { PADDOCK_CLAUDE_PREFS: JSON.stringify(prefs), PADDOCK_WORKSPACE: '/work/app' });
+      const claude = JSON.parse(read(sandbox, '.claude.json'));
+      assert.equal(JSON.parse(read(sandbox, '.claude/settings.json')).theme, 'light-daltonized');
+      assert.equal(claude.hasCompletedOnboarding, true);
+      assert.equal(claude.bypassPermissionsModeAccepted, undefined, 'not accepted on the host: the warning stays');
+      assert.deepEqual(claude.projects, { '/work/app': { hasTrustDialogAccepted: true } });
+      for (const file of ['.claude.json', '.claude/settings.json']) assert.doesNotMatch(read(sandbox, file), /sk-ant-host-secret|me@example\.com|secret-helper/, file);
+      // A choice made inside the sandbox stays.
+      writeFileSync(join(sandbox, '.claude.json'), JSON.stringify({ projects: { '/work/app': { hasTrustDialogAccepted: false } } }));
+      writeFileSync(join(sandbox, '.claude', 'settings.json'), JSON.stringify({ theme: 'dark' }));
+      run(sandbox, { PADDOCK_CLAUDE_PREFS: JSON.stringify({ ...prefs, skipBypassWarning: true }), PADDOCK_WORKSPACE: '/work/app' });
+      const again = JSON.parse(read(sandbox, '.claude.json'));
+      assert.equal(JSON.parse(read(sandbox, '.claude/settings.json')).theme, 'dark');
+      assert.equal(JSON.parse(read(sandbox, '.claude/settings.json')).skipDangerousModePermissionPrompt, true);
+      assert.equal(again.bypassPermissionsModeAccepted, true);
+      assert.equal(again.projects['/work/app'].hasTrustDialogAccepted, false);
+    });
   }));
 });
