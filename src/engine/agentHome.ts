@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
+import { isInside } from '../core/paths.js';
 import { SANDBOX_SHIM } from '../bridge/state.js';
 import { KEY_PLACEHOLDER } from '../core/credentials.js';
 
@@ -47,6 +48,9 @@ json(path.join(home, '.claude.json'), (d) => {
 if (typeof prefs.theme === 'string' || prefs.skipBypassWarning === true) json(path.join(home, '.claude', 'settings.json'), (d) => {
   if (typeof prefs.theme === 'string' && d.theme === undefined) d.theme = prefs.theme;
   if (prefs.skipBypassWarning === true && d.skipDangerousModePermissionPrompt === undefined) d.skipDangerousModePermissionPrompt = true;
+});
+if (process.env.PADDOCK_GEMINI_TRUSTED === '1' && process.env.PADDOCK_WORKSPACE) json(path.join(home, '.gemini', 'trustedFolders.json'), (d) => {
+  if (d[process.env.PADDOCK_WORKSPACE] === undefined) d[process.env.PADDOCK_WORKSPACE] = 'TRUST_FOLDER';
 });
 json(path.join(home, '.gemini', 'settings.json'), (d) => {
   d.mcpServers = Object.assign({}, d.mcpServers, { paddock: { command: shim, args: [] } });
@@ -97,10 +101,32 @@ export function hostClaudePrefs(workspace: string, env: NodeJS.ProcessEnv = proc
   };
 }
 
+/**
+ * Whether the user trusts `workspace` in Gemini CLI on the host: the most specific of its
+ * trustedFolders.json rules that covers the folder (TRUST_FOLDER on it or above, TRUST_PARENT on a
+ * folder inside it or below its parent) says TRUST.
+ */
+export function hostGeminiTrusts(workspace: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  let rules: Record<string, unknown>;
+  try {
+    rules = JSON.parse(readFileSync(env.GEMINI_CLI_TRUSTED_FOLDERS_PATH || join(env.GEMINI_CLI_HOME || homedir(), '.gemini', 'trustedFolders.json'), 'utf8'));
+  } catch {
+    return false;
+  }
+  let best: { length: number; trusted: boolean } | undefined;
+  for (const [path, rule] of Object.entries(rules ?? {})) {
+    const covers = rule === 'TRUST_PARENT' ? dirname(path) : path;
+    if (!isInside(workspace, covers) || (best && best.length >= covers.length)) continue;
+    best = { length: covers.length, trusted: rule === 'TRUST_FOLDER' || rule === 'TRUST_PARENT' };
+  }
+  return best?.trusted ?? false;
+}
+
 export async function configureAgentHome(docker: Docker, containerId: string, workspace: string): Promise<string | undefined> {
   const exec = await docker.getContainer(containerId).exec({
     Cmd: ['node', '-e', AGENT_HOME_SCRIPT], User: 'agent', AttachStdout: true, AttachStderr: true,
-    Env: ['HOME=/home/agent', `PADDOCK_WORKSPACE=${workspace}`, `PADDOCK_CLAUDE_PREFS=${JSON.stringify(hostClaudePrefs(workspace))}`],
+    Env: ['HOME=/home/agent', `PADDOCK_WORKSPACE=${workspace}`, `PADDOCK_CLAUDE_PREFS=${JSON.stringify(hostClaudePrefs(workspace))}`,
+      `PADDOCK_GEMINI_TRUSTED=${hostGeminiTrusts(workspace) ? '1' : ''}`],
   });
   const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as NodeJS.ReadableStream;
   let output = '';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { KEY_PLACEHOLDER } from '../../../src/core/credentials.js';
-import { AGENT_HOME_SCRIPT, hostClaudePrefs } from '../../../src/engine/agentHome.js';
+import { AGENT_HOME_SCRIPT, hostClaudePrefs, hostGeminiTrusts } from '../../../src/engine/agentHome.js';
 
 function run(home: string, env: Record<string, string> = {}): void {
   execFileSync(process.execPath, ['-e', AGENT_HOME_SCRIPT], { env: { PATH: process.env.PATH, HOME: home, ...env } });
@@ -93,6 +93,31 @@ describe('agent configs in the sandbox home', () => {
       assert.equal(JSON.parse(read(sandbox, '.claude/settings.json')).skipDangerousModePermissionPrompt, true);
       assert.equal(again.bypassPermissionsModeAccepted, true);
       assert.equal(again.projects['/work/app'].hasTrustDialogAccepted, false);
+    });
+  }));
+
+  it('carries Gemini CLI\'s trust in the folder from the host: the most specific rule that covers it decides', () => withHome((host) => {
+    const file = join(host, 'trustedFolders.json');
+    const trusts = (ws: string, rules: Record<string, string>) => {
+      writeFileSync(file, JSON.stringify(rules));
+      return hostGeminiTrusts(ws, { GEMINI_CLI_TRUSTED_FOLDERS_PATH: file });
+    };
+    assert.equal(trusts('/work/app', { '/work/app': 'TRUST_FOLDER' }), true);
+    assert.equal(trusts('/work/app', { '/work': 'TRUST_FOLDER' }), true, 'a trusted folder trusts what is inside');
+    assert.equal(trusts('/work/app', { '/work/other': 'TRUST_PARENT' }), true, 'TRUST_PARENT trusts the parent /work');
+    assert.equal(trusts('/work/app', { '/work': 'TRUST_FOLDER', '/work/app': 'DO_NOT_TRUST' }), false, 'the more specific rule wins');
+    assert.equal(trusts('/work/app', { '/work/application': 'TRUST_FOLDER' }), false, 'a name prefix is not a parent');
+    assert.equal(hostGeminiTrusts('/work/app', { GEMINI_CLI_TRUSTED_FOLDERS_PATH: join(host, 'none.json') }), false);
+    withHome((sandbox) => {
+      run(sandbox, { PADDOCK_GEMINI_TRUSTED: '1', PADDOCK_WORKSPACE: '/work/app' });
+      assert.deepEqual(JSON.parse(read(sandbox, '.gemini/trustedFolders.json')), { '/work/app': 'TRUST_FOLDER' });
+      writeFileSync(join(sandbox, '.gemini', 'trustedFolders.json'), JSON.stringify({ '/work/app': 'DO_NOT_TRUST' }));
+      run(sandbox, { PADDOCK_GEMINI_TRUSTED: '1', PADDOCK_WORKSPACE: '/work/app' });
+      assert.deepEqual(JSON.parse(read(sandbox, '.gemini/trustedFolders.json')), { '/work/app': 'DO_NOT_TRUST' }, 'an answer given inside stays');
+    });
+    withHome((sandbox) => {
+      run(sandbox, { PADDOCK_GEMINI_TRUSTED: '', PADDOCK_WORKSPACE: '/work/app' });
+      assert.throws(() => read(sandbox, '.gemini/trustedFolders.json'), 'not trusted on the host: nothing written');
     });
   }));
 });
