@@ -21,7 +21,7 @@ export class BridgeHosts implements vscode.Disposable {
   /** Sandboxes whose bridge cannot be hosted (made before the bridge existed): said once, not retried. */
   private readonly unavailable = new Set<string>();
   /** By sandbox id: the watch on its hidden paths (every running sandbox of the window, hosted here or not). */
-  private readonly guards = new Map<string, HidingGuard>();
+  private readonly guards = new Map<string, { guard: HidingGuard; details: SandboxDetails; reported: boolean }>();
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
   // The folder too: a .paddock folder made together with its file may be reported as the folder alone.
@@ -44,14 +44,26 @@ export class BridgeHosts implements vscode.Disposable {
     const wanted = new Map(this.store.state === 'ready'
       ? this.store.sandboxes.map((v) => v.details).filter((d) => d.status === 'running' && folders.some((f) => isInside(d.workspace, f))).map((d) => [d.id, d] as const)
       : []);
-    for (const [id, guard] of this.guards) {
+    for (const [id, watched] of this.guards) {
       if (wanted.has(id)) continue;
       this.guards.delete(id);
-      // It may have stopped because of a replace (its init stops it, too): a last look reports that.
-      void guard.settled().finally(() => guard.close());
+      // It may have stopped because of a replace (its init stops it, too): a last look reports that,
+      // and what the init said when it stopped the sandbox covers the rest (a protected path removed).
+      void watched.guard.settled().finally(async () => {
+        watched.guard.close();
+        if (watched.reported || this.disposed) return;
+        const why = await this.store.engine.stopReason(id).catch(() => undefined);
+        if (why) this.stoppedItself(watched.details, why);
+      });
     }
     for (const [id, details] of wanted) {
-      if (!this.guards.has(id)) this.guards.set(id, guardHiddenPaths(this.store.engine, details, (b) => this.breached(b, details)));
+      if (this.guards.has(id)) continue;
+      const watched = { details, reported: false, guard: undefined as unknown as HidingGuard };
+      watched.guard = guardHiddenPaths(this.store.engine, details, (b) => {
+        watched.reported = true;
+        this.breached(b, details);
+      });
+      this.guards.set(id, watched);
     }
     for (const [id, hosted] of this.hosted) {
       if (wanted.has(id)) continue;
@@ -109,14 +121,27 @@ export class BridgeHosts implements vscode.Disposable {
       ? `Paddock stopped ${b.sandbox}: ${what} was replaced on the host (a save by rename), which would have made it ${exposed} inside. Start the sandbox again to protect it.`
       : `${what} was replaced on the host and may be ${exposed} in ${b.sandbox}; Paddock could not stop it${b.error ? ` (${b.error})` : ''}. Stop it now.`;
     // Starting it again is the fix only once it stopped; otherwise the user has to stop it first.
-    void vscode.window.showWarningMessage(message, ...(b.action === 'stopped' ? ['Start Sandbox'] : [])).then((choice) => {
+    this.warnWithStart(message, d, b.action === 'stopped');
+  }
+
+  /** A sandbox its own init stopped (templates/base/paddock-init) without the guard here seeing why. */
+  private stoppedItself(d: SandboxDetails, why: string): void {
+    this.log.warn(`Sandbox ${d.name} stopped itself: ${why}`);
+    const what = /^protection lifted: (.*) replaced or removed on the host/.exec(why)?.[1]?.split(/(?<=\)) /).map((p) => vscode.workspace.asRelativePath(p)).join(', ');
+    this.warnWithStart(what
+      ? `${d.name} stopped itself: ${what} was replaced or removed on the host, which lifted its protection inside. Start the sandbox again to protect it.`
+      : `${d.name} stopped itself: ${why}.`, d, true);
+  }
+
+  private warnWithStart(message: string, d: SandboxDetails, offerStart: boolean): void {
+    void vscode.window.showWarningMessage(message, ...(offerStart ? ['Start Sandbox'] : [])).then((choice) => {
       if (choice) void vscode.commands.executeCommand('paddock.start', { sandbox: { id: d.id, name: d.name, workspace: d.workspace, agent: d.agent, status: 'stopped' } });
     });
   }
 
   dispose(): void {
     this.disposed = true;
-    for (const guard of this.guards.values()) guard.close();
+    for (const watched of this.guards.values()) watched.guard.close();
     this.guards.clear();
     for (const d of this.disposables) d.dispose();
     for (const hosted of this.hosted.values()) void hosted.then((h) => closeQuietly(h));

@@ -244,6 +244,16 @@ describe('VS Code: a secret created after the sandbox, and the one-click recreat
       await page.locator('.statusbar-item', { hasText: 'shell running' }).first().waitFor({ timeout: 120_000 });
       const hidden = await engine().execCapture(after.id, ['cat', join(ws, 'late/.env')]);
       assert.equal(hidden.stdout, '', 'hidden again after the start');
+
+      // Removing a hidden file takes its mount away too: the sandbox's own init stops it (nothing
+      // on the host sees a replace), and the window says why, with the same button.
+      rmSync(join(ws, 'late/.env'));
+      const stoppedItself = page.locator('.notifications-toasts .notification-toast', { hasText: 'stopped itself' });
+      await stoppedItself.first().waitFor({ timeout: 60_000 });
+      assert.match(await stoppedItself.first().innerText(), new RegExp(`${after.name} stopped itself: late/\\.env \\(hidden\\) was replaced or removed on the host`));
+      await wb.screenshot('drift-10-removed-secret-stopped-itself');
+      await stoppedItself.first().locator('.monaco-button', { hasText: 'Start Sandbox' }).click();
+      await page.locator('.statusbar-item', { hasText: 'shell running' }).first().waitFor({ timeout: 120_000 });
     } catch (err) {
       await wb.screenshot('drift-failure-recreate').catch(() => {});
       throw new Error(`${(err as Error).message}\n--- code-server log ---\n${wb.log().slice(-4000)}`);

@@ -3,7 +3,7 @@
 // that covered the old inode. The guard notices, freezes and stops the sandbox, and says why.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bridgePaths } from '../../../src/bridge/state.js';
@@ -82,11 +82,11 @@ describe('the guard inside the sandbox (no Paddock process serving it)', () => {
     writeFileSync(join(ws, '.env.tmp-save'), `TOKEN=${LEAK}-replaced\n`);
     renameSync(join(ws, '.env.tmp-save'), join(ws, '.env'));
     assert.ok(await untilStopped(), 'the sandbox stopped itself');
-    assert.match(docker(['logs', sb]).stderr, new RegExp(`protection lifted: ${join(ws, '.env')} \\(hidden\\) replaced on the host.*start it again to protect it`));
+    assert.match(docker(['logs', sb]).stderr, new RegExp(`protection lifted: ${join(ws, '.env')} \\(hidden\\) replaced or removed on the host.*start it again to protect it`));
     // Where the user notices: exec says why the sandbox is stopped, and start says so once more.
     const exec = await paddock(['exec', sb, '--', 'true']);
     assert.equal(exec.code, 1);
-    assert.match(exec.stderr, new RegExp(`Sandbox ${sb} is stopped \\(protection lifted: ${join(ws, '.env')} \\(hidden\\) replaced on the host`));
+    assert.match(exec.stderr, new RegExp(`Sandbox ${sb} is stopped \\(protection lifted: ${join(ws, '.env')} \\(hidden\\) replaced or removed on the host`));
     assert.match(exec.stderr, new RegExp(`paddock start ${sb}`));
     const start = await paddockOk(['start', sb]);
     assert.match(start.stderr, new RegExp(`note: ${sb} had stopped itself: protection lifted: ${join(ws, '.env')}`));
@@ -99,9 +99,18 @@ describe('the guard inside the sandbox (no Paddock process serving it)', () => {
     writeFileSync(`${compose}.tmp-save`, 'services:\n  api: {}\n');
     renameSync(`${compose}.tmp-save`, compose);
     assert.ok(await untilStopped(), 'the sandbox stopped itself');
-    assert.match(docker(['logs', sb]).stderr, new RegExp(`protection lifted: ${compose} \\(read-only\\) replaced on the host`));
+    assert.match(docker(['logs', sb]).stderr, new RegExp(`protection lifted: ${compose} \\(read-only\\) replaced or removed on the host`));
     await paddockOk(['start', sb]);
     assert.notEqual((await paddock(['exec', sb, '--', 'sh', '-c', `echo "  evil: {}" >> ${compose}`])).code, 0, 'read-only again');
     assert.equal((await paddockOk(['exec', sb, '--', 'cat', compose])).stdout, 'services:\n  api: {}\n', 'and it shows the new content');
+  });
+
+  it('a hidden file removed on the host stops it too: its mount went with it, and a file put there later would be readable', async () => {
+    rmSync(join(ws, '.env'));
+    assert.ok(await untilStopped(), 'the sandbox stopped itself');
+    assert.match(docker(['logs', sb]).stderr, new RegExp(`protection lifted: ${join(ws, '.env')} \\(hidden\\) replaced or removed on the host`));
+    writeFileSync(join(ws, '.env'), `TOKEN=${LEAK}-recreated\n`);
+    await paddockOk(['start', sb]);
+    assert.equal((await paddock(['exec', sb, '--', 'cat', '.env'])).stdout, '', 'hidden again at the next start');
   });
 });

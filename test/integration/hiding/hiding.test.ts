@@ -165,7 +165,7 @@ describe('hidden paths in a real sandbox', () => {
     chownAll(ws);
     for (let i = 0; i < 100 && docker(['inspect', '-f', '{{.State.Running}}', name]).stdout.trim() === 'true'; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(docker(['inspect', '-f', '{{.State.Running}}', name]).stdout.trim(), 'false', 'the sandbox stopped itself');
-    assert.match(docker(['logs', name]).stderr, new RegExp(`paddock: protection lifted: ${join(ws, '.env')} \\(hidden\\) replaced on the host`));
+    assert.match(docker(['logs', name]).stderr, new RegExp(`paddock: protection lifted: ${join(ws, '.env')} \\(hidden\\) replaced or removed on the host`));
     await paddockOk(['start', name]);
     assert.equal((await paddockOk(['exec', name, '--', 'cat', '.env'])).stdout, '');
     assert.equal((await paddock(['verify', name])).code, 0);
