@@ -13,6 +13,8 @@ export const LABELS = {
   envNames: 'dev.paddock.env-names',
   /** Providers whose API key the sandbox's egress proxy injects ("anthropic,openai"). */
   injectedKeys: 'dev.paddock.injected-keys',
+  /** The container runtime it was created with (listings read it here instead of inspecting). */
+  runtime: 'dev.paddock.runtime',
   /** On images: which template and content hash they were built from. */
   template: 'dev.paddock.template',
 } as const;

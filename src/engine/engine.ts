@@ -130,7 +130,8 @@ export class SandboxEngine {
     if (filter.workspace) labels.push(`${LABELS.workspace}=${filter.workspace}`);
     if (filter.agent) labels.push(`${LABELS.agent}=${filter.agent}`);
     const containers = await this.docker.listContainers({ all: true, filters: { label: labels } });
-    const runtimes = await Promise.all(containers.map(async (c) => (await this.docker.getContainer(c.Id).inspect()).HostConfig.Runtime ?? 'runc'));
+    // Sandboxes made before the runtime label need an inspect.
+    const runtimes = await Promise.all(containers.map(async (c) => c.Labels[LABELS.runtime] || ((await this.docker.getContainer(c.Id).inspect()).HostConfig.Runtime ?? 'runc')));
     const proxied = await egressPorts(this.docker);
     return containers.map((c, i) => ({
       name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
@@ -238,6 +239,7 @@ export class SandboxEngine {
           [LABELS.envHash]: envHash(userEnv),
           [LABELS.envNames]: envNames.join(','),
           [LABELS.createdBy]: `paddock ${PADDOCK_VERSION}`,
+          [LABELS.runtime]: runtime.name,
           ...(spec.keys?.keys.length ? { [LABELS.injectedKeys]: spec.keys.keys.map((k) => k.provider).join(',') } : {}),
           ...(spec.policyHash ? { [LABELS.policyHash]: spec.policyHash } : {}),
           ...(templateHash ? { [LABELS.templateHash]: templateHash } : {}),

@@ -28,6 +28,8 @@ export const EGRESS_LABELS = {
   proxy: 'dev.paddock.egress-proxy',
   /** On the network. */
   network: 'dev.paddock.egress-network',
+  /** On the proxy container: the ports it publishes as asked (JSON), for listings without an inspect. */
+  ports: 'dev.paddock.egress-ports',
 } as const;
 
 const RELAY_IN_PROXY = '/run/paddock-relay';
@@ -163,7 +165,7 @@ export async function createEgress(docker: Docker, sandbox: string, options: Egr
         ...(viaSockets ? [`PADDOCK_EGRESS_SOCKET_DIR=${SOCKETS_DIR}`] : []),
       ],
       ExposedPorts: exposed,
-      Labels: { ...labels, [EGRESS_LABELS.proxy]: '1' },
+      Labels: { ...labels, [EGRESS_LABELS.proxy]: '1', [EGRESS_LABELS.ports]: JSON.stringify(ports.map((p): PublishedPort => ({ containerPort: p.containerPort, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: p.hostPort ?? 0 }))) },
       HostConfig: {
         NetworkMode: upstream,
         PortBindings: bindings,
@@ -208,11 +210,29 @@ export async function createEgress(docker: Docker, sandbox: string, options: Egr
 /** The ports a sandbox's proxy publishes for it, by sandbox name (sandboxes behind a proxy publish nothing themselves). */
 export async function egressPorts(docker: Docker): Promise<Map<string, PublishedPort[]>> {
   const result = new Map<string, PublishedPort[]>();
-  for (const c of await docker.listContainers({ all: true, filters: { label: [EGRESS_LABELS.proxy] } })) {
-    const info = await inspectOrUndefined(docker.getContainer(c.Id));
-    if (info) result.set(c.Labels[EGRESS_LABELS.for], publishedPorts(info));
-  }
+  await Promise.all((await docker.listContainers({ all: true, filters: { label: [EGRESS_LABELS.proxy] } })).map(async (c) => {
+    // A running proxy's listing has its live bindings; a stopped one's label has what it asked for.
+    // Only proxies from before that label need an inspect.
+    const asked = parsePortsLabel(c.Labels[EGRESS_LABELS.ports]);
+    if (c.State === 'running') {
+      result.set(c.Labels[EGRESS_LABELS.for], (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => ({ containerPort: p.PrivatePort, protocol: p.Type, hostIp: p.IP ?? '', hostPort: p.PublicPort! })));
+    } else if (asked) {
+      result.set(c.Labels[EGRESS_LABELS.for], asked);
+    } else {
+      const info = await inspectOrUndefined(docker.getContainer(c.Id));
+      if (info) result.set(c.Labels[EGRESS_LABELS.for], publishedPorts(info));
+    }
+  }));
   return result;
+}
+
+function parsePortsLabel(label: string | undefined): PublishedPort[] | undefined {
+  try {
+    const ports = label ? JSON.parse(label) : undefined;
+    return Array.isArray(ports) ? ports : undefined;
+  } catch {
+    return undefined; // not Paddock's: inspect instead
+  }
 }
 
 /** The proxy-published ports of one sandbox; undefined when it has no proxy (created before egress existed). */

@@ -243,6 +243,11 @@ describe('published ports behind the egress proxy', () => {
       if (!body) await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(body, 'from inside\n');
+    // Listings show the live binding while it runs, and what was asked once it is stopped.
+    const listed = () => paddockOk(['ls', '--json', '-w', ws]).then((r) => JSON.parse(r.stdout)[0].ports);
+    assert.deepEqual(await listed(), [{ containerPort: 3000, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: port.hostPort }]);
+    await paddockOk(['stop', sb]);
+    assert.deepEqual(await listed(), [{ containerPort: 3000, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: 0 }], 'Docker picks the port at each start');
     } finally {
       await cleanup(ws);
     }
