@@ -13,7 +13,7 @@ import { DEFAULT_NETWORK } from '../core/policy-defaults.js';
 import { createEgress, egressPorts, egressPortsOf, pruneEgress, removeEgress, startEgress, stopEgress } from '../proxy/container.js';
 import { refreshInjectedKeys } from '../proxy/hostFiles.js';
 import { initScript } from './assets.js';
-import { publishedPorts } from './ports.js';
+import { listedPorts, publishedPorts } from './ports.js';
 import { runtimeTraits, type EngineRuntimes, type RuntimeTraits } from './runtime.js';
 import { applyInitialSize, sizedArgv } from './tty.js';
 import { connect, resolveEndpoint, type EndpointInputs, type EngineEndpoint } from './connection.js';
@@ -142,7 +142,7 @@ export class SandboxEngine {
       runtime: runtimes[i] || 'runc',
       image: c.Image,
       created: new Date(c.Created * 1000).toISOString(),
-      ports: proxied.get((c.Names[0] ?? c.Id).replace(/^\//, '')) ?? (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => ({ containerPort: p.PrivatePort, protocol: p.Type, hostIp: p.IP ?? '', hostPort: p.PublicPort! })),
+      ports: proxied.get((c.Names[0] ?? c.Id).replace(/^\//, '')) ?? listedPorts(c.Ports),
     })).sort((a, b) => a.name.localeCompare(b.name));
   }
 

@@ -17,3 +17,8 @@ export function publishedPorts(info: Docker.ContainerInspectInfo): PublishedPort
   const live = portsOf(info.NetworkSettings?.Ports);
   return live.length ? live : portsOf(info.HostConfig?.PortBindings);
 }
+
+/** The published ports in a container listing (GET /containers/json): the live bindings of a running container. */
+export function listedPorts(ports: Docker.ContainerInfo['Ports'] | undefined): PublishedPort[] {
+  return (ports ?? []).filter((p) => p.PublicPort).map((p) => ({ containerPort: p.PrivatePort, protocol: p.Type, hostIp: p.IP ?? '', hostPort: p.PublicPort! }));
+}

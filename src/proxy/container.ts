@@ -10,7 +10,7 @@ import type { NetworkPolicy } from '../core/policy.js';
 import type { PortMapping } from '../core/options.js';
 import { BRIDGE_RELAY_PORT, KEY_INJECTION_PORT, PROXY_HOST, PROXY_PORT, SOCKETS_DIR } from './addresses.js';
 import { egressPaths, forwarderSource, proxySource, writeInjectedKeys } from './hostFiles.js';
-import { publishedPorts } from '../engine/ports.js';
+import { listedPorts, publishedPorts } from '../engine/ports.js';
 import type { PublishedPort } from '../engine/types.js';
 
 /**
@@ -215,7 +215,7 @@ export async function egressPorts(docker: Docker): Promise<Map<string, Published
     // Only proxies from before that label need an inspect.
     const asked = parsePortsLabel(c.Labels[EGRESS_LABELS.ports]);
     if (c.State === 'running') {
-      result.set(c.Labels[EGRESS_LABELS.for], (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => ({ containerPort: p.PrivatePort, protocol: p.Type, hostIp: p.IP ?? '', hostPort: p.PublicPort! })));
+      result.set(c.Labels[EGRESS_LABELS.for], listedPorts(c.Ports));
     } else if (asked) {
       result.set(c.Labels[EGRESS_LABELS.for], asked);
     } else {
