@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EngineProxy } from '../support/engine-proxy.js';
 import { cleanup, engine, paddockOk } from '../support/sandbox.js';
-import { ARTIFACTS, chooseFromContextMenu, demoWorkspace, openWorkbench, packageExtension, runCommand, sandboxesView, terminalText, waitForTerminal, widenSideBar, type Workbench } from './support/workbench.js';
+import { ARTIFACTS, chooseFromContextMenu, demoWorkspace, openWorkbench, packageExtension, runCommand, sandboxesView, settledBoxes, terminalText, waitForTerminal, widenSideBar, type Workbench } from './support/workbench.js';
 
 describe('VS Code: engine loss and recovery, CLI-made sandboxes, terminal profiles, links, status bar, Reset All', { timeout: 900_000 }, () => {
   let ws: string;
@@ -92,8 +92,7 @@ describe('VS Code: engine loss and recovery, CLI-made sandboxes, terminal profil
       const text = await terminalText(page);
       const lineIndex = text.split('\n').findIndex((l) => /^\/tmp\/paddock-e2e-demo-[^/]+\/src\/greet\.js$/.test(l));
       const rowEl = page.locator('.terminal-wrapper.active .xterm-rows > div').nth(lineIndex);
-      const box = await rowEl.boundingBox();
-      assert.ok(box, 'the output line is not on screen');
+      const [box] = await settledBoxes(page, rowEl);
       await rowEl.hover({ position: { x: 40, y: box.height / 2 }, force: true });
       await rowEl.click({ position: { x: 40, y: box.height / 2 }, modifiers: ['ControlOrMeta'], force: true });
       await page.locator('.tabs-container .tab', { hasText: 'greet.js' }).waitFor({ timeout: 30_000 });
