@@ -114,3 +114,25 @@ describe('the guard inside the sandbox (no Paddock process serving it)', () => {
     assert.equal((await paddock(['exec', sb, '--', 'cat', '.env'])).stdout, '', 'hidden again at the next start');
   });
 });
+
+describe('the guard inside, in an image without findmnt', () => {
+  let ws: string;
+  let sb: string;
+  before(async () => {
+    ws = makeWorkspace({ '.env': `TOKEN=${LEAK}-original\n`, '.paddock/Dockerfile': 'ARG PADDOCK_AGENT_IMAGE\nFROM ${PADDOCK_AGENT_IMAGE}\nRUN rm /usr/bin/findmnt\n' }, 'paddock-guard-nofindmnt-');
+    sb = (await paddockOk(['create', 'shell', ws])).stdout.trim();
+    await paddockOk(['start', sb]);
+  });
+  after(async () => {
+    if (ws) await cleanup(ws);
+  });
+
+  it('checks every second instead, and still stops the sandbox when a hidden file is replaced', async () => {
+    writeFileSync(join(ws, '.env.tmp-save'), `TOKEN=${LEAK}-replaced\n`);
+    renameSync(join(ws, '.env.tmp-save'), join(ws, '.env'));
+    const running = () => docker(['inspect', '-f', '{{.State.Running}}', sb]).stdout.trim() === 'true';
+    for (let i = 0; i < 50 && running(); i++) await wait(100);
+    assert.equal(running(), false, 'stopped within 5 s');
+    assert.match(docker(['logs', sb]).stderr, new RegExp(`protection lifted: ${join(ws, '.env')} \\(hidden\\) replaced or removed on the host`));
+  });
+});

@@ -172,11 +172,11 @@ describe('hidden paths in a real sandbox', () => {
   });
 });
 
-describe('a sandbox without the guard inside (an image with no findmnt)', () => {
+describe('a sandbox without the guard inside (an image with no awk)', () => {
   let ws: string;
   let name: string;
   before(async () => {
-    ws = makeWorkspace({ '.env': `API_TOKEN=${LEAK}-unguarded\n`, '.paddock/Dockerfile': 'ARG PADDOCK_AGENT_IMAGE\nFROM ${PADDOCK_AGENT_IMAGE}\nRUN rm /usr/bin/findmnt\n' });
+    ws = makeWorkspace({ '.env': `API_TOKEN=${LEAK}-unguarded\n`, '.paddock/Dockerfile': 'ARG PADDOCK_AGENT_IMAGE\nFROM ${PADDOCK_AGENT_IMAGE}\nRUN rm -f /usr/bin/awk /usr/bin/mawk /etc/alternatives/awk\n' });
     chownAll(ws);
     name = (await paddockOk(['create', 'shell', ws])).stdout.trim();
     await paddockOk(['start', name]);

@@ -4,6 +4,8 @@
 // Unix socket; both need runsc's --host-uds=open (scripts/ensure-engine.sh registers it so).
 // The "internet" is the local one of ./support.ts. No traffic leaves this machine.
 import assert from 'node:assert/strict';
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hostSandboxBridge } from '../../../src/bridge/host.js';
 import { runtimeTraits } from '../../../src/engine/runtime.js';
@@ -34,7 +36,7 @@ if (!traits) {
 
   before(async () => {
     net = await useLocalInternet('paddock-gvisor-');
-    ws = makeWorkspace({ '.paddock/policy.yaml': ['network:', '  policy: deny', `  allow: [allowed.test, "${net.a}"]`, '  deny: [blocked.test]', ''].join('\n') });
+    ws = makeWorkspace({ '.env': 'TOKEN=gvisor-original\n', '.paddock/policy.yaml': ['network:', '  policy: deny', `  allow: [allowed.test, "${net.a}"]`, '  deny: [blocked.test]', ''].join('\n') });
   });
   after(async () => {
     if (ws) await cleanup(ws);
@@ -68,5 +70,15 @@ if (!traits) {
     } finally {
       await hosted.close();
     }
+  });
+
+  it('a hidden file replaced on the host stops it from inside: gVisor keeps the mount but shows the new file, and the guard sees it is no longer /dev/null', async () => {
+    assert.equal((await sh('cat .env')).stdout, '', 'hidden');
+    writeFileSync(join(ws, '.env.tmp-save'), 'TOKEN=gvisor-replaced\n');
+    renameSync(join(ws, '.env.tmp-save'), join(ws, '.env'));
+    const running = () => docker(['inspect', '-f', '{{.State.Running}}', sb]).stdout.trim() === 'true';
+    for (let i = 0; i < 100 && running(); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(running(), false, 'the sandbox stopped itself');
+    assert.match(docker(['logs', sb]).stderr, new RegExp(`protection lifted: ${join(ws, '.env')} \\(hidden\\) replaced or removed on the host`));
   });
 });
