@@ -11,6 +11,8 @@ import type { SandboxView } from './treeModel.js';
 export async function loadViews(engine: SandboxEngine): Promise<SandboxView[]> {
   const list = await engine.list();
   const details = await Promise.all(list.map((s) => engine.get(s.id).catch(() => undefined)));
+  // A sandbox its own guard stopped says so in its log (one read per stopped sandbox).
+  const stoppedBecause = await Promise.all(details.map((d) => (d && d.status !== 'running' ? engine.stopReason(d.id).catch(() => undefined) : undefined)));
   const policies = new Map<string, { policy?: Policy; error?: string }>();
   for (const d of details) {
     if (!d || policies.has(d.workspace)) continue;
@@ -24,13 +26,14 @@ export async function loadViews(engine: SandboxEngine): Promise<SandboxView[]> {
   const running = needsContainers
     ? (await engine.docker.listContainers({ all: false })).filter((c) => c.Labels?.[LABELS.sandbox] !== '1').map((c) => (c.Names[0] ?? '').replace(/^\//, ''))
     : [];
-  return details.filter((d): d is NonNullable<typeof d> => !!d).map((d) => {
+  return details.flatMap((d, i) => (d ? [{ d, why: stoppedBecause[i] }] : [])).map(({ d, why }) => {
     const p = policies.get(d.workspace)!;
-    if (!p.policy) return { details: d, policyError: p.error };
+    const stopped = why ? { stoppedBecause: why } : {};
+    if (!p.policy) return { details: d, policyError: p.error, ...stopped };
     const globs = p.policy.bridge.containers;
     const matches = globs.length ? picomatch(globs as string[]) : () => false;
     return {
-      details: d,
+      details: d, ...stopped,
       network: { policy: p.policy.network.policy, allow: p.policy.network.allow, deny: p.policy.network.deny },
       bridgeContainers: running.filter((name) => matches(name)).sort(),
     };

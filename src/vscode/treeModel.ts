@@ -14,6 +14,8 @@ export interface SandboxView {
   readonly bridgeContainers?: readonly string[];
   /** Why the policy could not be read, if it could not. */
   readonly policyError?: string;
+  /** What its own guard said when it stopped the sandbox (a protected path lifted on the host). */
+  readonly stoppedBecause?: string;
 }
 
 export interface WorkspaceFolderRef {
@@ -106,7 +108,7 @@ export function sandboxNode(view: SandboxView, now: number): TreeNode {
   const up = d.status === 'running' ? uptime(d.startedAt, now) : undefined;
   const ports = d.ports.filter((p) => p.hostPort);
   const description = [
-    d.status === 'running' && up ? `running ${up}` : d.status,
+    d.status === 'running' && up ? `running ${up}` : view.stoppedBecause ? `${d.status} itself` : d.status,
     `${hidden.length} hidden`,
     ...(ports.length ? [ports.map((p) => `:${p.hostPort}`).join(' ')] : []),
     d.runtime,
@@ -117,6 +119,7 @@ export function sandboxNode(view: SandboxView, now: number): TreeNode {
   const tooltip = [
     `${agentLabel(d.agent)} sandbox ${d.name}`,
     `State: ${d.status}${up ? ` (up ${up})` : ''}`,
+    ...(view.stoppedBecause ? [`Stopped itself: ${view.stoppedBecause}`] : []),
     `Workspace: ${d.workspace}`,
     `Runtime: ${d.runtime}`,
     `Image: ${d.image}`,

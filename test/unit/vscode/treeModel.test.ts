@@ -52,6 +52,14 @@ describe('sandbox tree model', () => {
     assert.match(sandboxNode(view(), NOW).tooltip!, /^API keys: none injected$/m);
   });
 
+  it('a sandbox its own guard stopped says so in its description and tooltip', () => {
+    const why = 'protection lifted: /home/me/app/.env (hidden) replaced or removed on the host, which lifted its mount';
+    const node = sandboxNode(view({ status: 'stopped', startedAt: undefined }, { stoppedBecause: why }), NOW);
+    assert.match(node.description!, /^stopped itself · /);
+    assert.match(node.tooltip!, /^Stopped itself: protection lifted: \/home\/me\/app\/\.env \(hidden\)/m);
+    assert.match(sandboxNode(view({ status: 'stopped', startedAt: undefined }), NOW).description!, /^stopped · /, 'stopped by the user: plain');
+  });
+
   it('says when a group is empty and when the policy cannot be read', () => {
     const node = sandboxNode(view({ mounts: [], ports: [] }, { network: undefined, policyError: 'The policy file is not valid' }), NOW);
     const [hidden, ports, network] = node.children!;
