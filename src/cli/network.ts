@@ -69,6 +69,8 @@ export function registerNetworkCommands(program: Command, ctx: NetworkCliContext
         for (const e of list) process.stdout.write(`${o.json ? JSON.stringify(e) : formatEntry(e)}\n`);
       };
       print(entries);
+      // On stderr, so that --json output stays parseable; also tells a script that it is following now.
+      process.stderr.write(`Following the network log of ${name} (Ctrl+C to stop).\n`);
       let cursor = first.next;
       await new Promise<void>((resolveDone) => {
         const timer = setInterval(() => {

@@ -21,6 +21,7 @@ import type { SandboxDetails, SandboxStatus, SandboxSummary } from './types.js';
 
 export { PADDOCK_VERSION } from '../core/version.js';
 import { PADDOCK_VERSION } from '../core/version.js';
+import { execBaseEnv } from './agentUser.js';
 const READY_MARKER = 'paddock: ready';
 
 export interface CreateSpec {
@@ -369,7 +370,7 @@ export class SandboxEngine {
       Cmd: options.tty && options.size ? sizedArgv(argv, options.size.rows, options.size.cols) : [...argv],
       User: options.user ?? 'agent',
       WorkingDir: options.workdir ?? sandbox.workspace,
-      Env: Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      Env: Object.entries({ ...execBaseEnv(options.user ?? 'agent'), ...options.env }).map(([k, v]) => `${k}=${v}`),
       Tty: !!options.tty,
       AttachStdin: !!options.stdin,
       AttachStdout: true,

@@ -5,6 +5,7 @@ import type Docker from 'dockerode';
 import { PaddockError } from '../core/errors.js';
 import type { SandboxEngine } from './engine.js';
 import { applyInitialSize, sizedArgv } from './tty.js';
+import { execBaseEnv } from './agentUser.js';
 
 /** A live TTY process in a sandbox, for editors' terminals: write keys, read output, resize, kill. */
 export interface TerminalSession {
@@ -45,7 +46,7 @@ export async function openTerminalSession(engine: SandboxEngine, nameOrId: strin
     Cmd: ['/bin/sh', '-c', 'echo $$ > "$0"; exec "$@"', pidFile, ...(size ? sizedArgv(argv, size.rows, size.cols) : argv)],
     User: user,
     WorkingDir: options.workdir ?? sandbox.workspace,
-    Env: Object.entries({ TERM: 'xterm-256color', COLORTERM: 'truecolor', ...options.env }).map(([k, v]) => `${k}=${v}`),
+    Env: Object.entries({ ...execBaseEnv(user), TERM: 'xterm-256color', COLORTERM: 'truecolor', ...options.env }).map(([k, v]) => `${k}=${v}`),
     Tty: true,
     AttachStdin: true,
     AttachStdout: true,

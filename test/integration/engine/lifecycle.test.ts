@@ -177,3 +177,20 @@ describe('a sandbox, from create to rm', () => {
     assert.ok(existsSync(join(ws, '.git')));
   });
 });
+
+describe('a workspace that belongs to root', () => {
+  let ws: string;
+  before(() => {
+    ws = makeWorkspace({ 'README.md': '# root project\n' });
+    if (process.getuid?.() === 0) spawnSync('chown', ['-R', '0:0', ws]);
+  });
+  after(() => cleanup(ws));
+
+  // (Run as another user, the workspace is that user's: the same check then covers the usual case.)
+  it('the agent keeps /home/agent as its home, where Paddock writes the agents\' configs (Docker would give uid 0 root\'s /root)', async () => {
+    const name = (await paddockOk(['create', 'shell', ws])).stdout.trim();
+    assert.equal((await paddockOk(['exec', name, '--', 'sh', '-c', 'echo "$HOME"'])).stdout, '/home/agent\n');
+    const r = await paddockOk(['run', 'shell', ws, '--', '-c', 'echo "$HOME"; grep -c paddock-mcp ~/.claude.json']);
+    assert.equal(r.stdout, '/home/agent\n1\n', 'the bridge is registered in the home the agent uses');
+  });
+});

@@ -170,8 +170,13 @@ describe('network egress', () => {
   it('follows the log with -f', async () => {
     const child = spawn(process.execPath, [CLI, 'network', 'log', sb, '-f', '--json', '-n', '0'], { env: process.env });
     let out = '';
+    let err = '';
     child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (err += c));
     try {
+      // It says when it follows: a request before that counts as old (and -n 0 skips old ones).
+      for (let i = 0; i < 100 && !err.includes('Following'); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.match(err, new RegExp(`^Following the network log of ${sb} \\(Ctrl\\+C to stop\\)\\.$`, 'm'));
       await sh('curl -sS -m 10 http://allowed.test/followed');
       // Whole lines only: the output may arrive mid-line.
       for (let i = 0; i < 100 && !(out.includes('"decision":"allow"') && out.endsWith('\n')); i++) await new Promise((r) => setTimeout(r, 100));
