@@ -84,14 +84,14 @@ export async function imageFor(engine: SandboxEngine, agent: AgentSpec, workspac
   return image;
 }
 
+/** The progress line prepareSandbox reports as the engine starts the sandbox (its longest wait). */
+export const STARTING_SANDBOX = 'Starting sandbox';
+
 /**
  * Finds the one sandbox of (workspace, agent) or creates it, then starts it. Reuse keeps the
  * sandbox's state; options that only apply at creation are compared and, when they differ,
  * the caller is told that a recreate is needed rather than silently ignored.
  */
-/** The progress line prepareSandbox reports as the engine starts the sandbox (its longest wait). */
-export const STARTING_SANDBOX = 'Starting sandbox';
-
 export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequest, onProgress: (line: string) => void = () => {}): Promise<PreparedSandbox> {
   const agent = getAgent(request.agent);
   const workspace = checkWorkspace(request.workspace);
