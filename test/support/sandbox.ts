@@ -2,6 +2,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { get } from 'node:http';
 import { dirname, join } from 'node:path';
 import { SandboxEngine } from '../../src/engine/engine.js';
 
@@ -77,4 +78,24 @@ export async function cleanup(workspace: string): Promise<void> {
 export function docker(args: readonly string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync('docker', args, { encoding: 'utf8' });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * The body of GET url on the host, or '' when nothing answers yet (refused, closed, or no answer
+ * within timeoutMs). node:http, not fetch: a fetch on a connection that the proxy closes before a
+ * server listens behind it was seen, in CI, to stay pending with nothing keeping node alive.
+ */
+export function httpText(url: string, timeoutMs = 2000): Promise<string> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => { request.destroy(); resolve(''); }, timeoutMs);
+    const done = (text: string) => { clearTimeout(timer); resolve(text); };
+    const request = get(url, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => done(body));
+      res.on('error', () => done(''));
+    });
+    request.on('error', () => done(''));
+  });
 }

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cleanup, docker, makeWorkspace, OWNER, paddock, paddockOk } from '../../support/sandbox.js';
+import { cleanup, docker, httpText, makeWorkspace, OWNER, paddock, paddockOk } from '../../support/sandbox.js';
 
 describe('a sandbox, from create to rm', () => {
   let ws: string;
@@ -90,7 +90,7 @@ describe('a sandbox, from create to rm', () => {
       'nohup node -e "require(\'http\').createServer((q, r) => r.end(\'from-sandbox\')).listen(3000)" >/dev/null 2>&1 &']);
     let body = '';
     for (let i = 0; i < 50 && body !== 'from-sandbox'; i++) {
-      body = await fetch(`http://127.0.0.1:${published.hostPort}/`).then((r) => r.text(), () => '');
+      body = await httpText(`http://127.0.0.1:${published.hostPort}/`);
       if (body !== 'from-sandbox') await new Promise((r) => setTimeout(r, 200));
     }
     assert.equal(body, 'from-sandbox');

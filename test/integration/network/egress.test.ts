@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { egressPaths } from '../../../src/proxy/hostFiles.js';
-import { CLI, cleanup, docker, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
+import { CLI, cleanup, docker, httpText, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
 import { ipv4Forms, useLocalInternet, type LocalInternet } from './support.js';
 
 const labelled = (kind: 'container' | 'network', sandbox: string) => docker(kind === 'container'
@@ -244,7 +244,7 @@ describe('published ports behind the egress proxy', () => {
     await sh(`nohup node -e 'require("http").createServer((q, s) => s.end("from inside\\n")).listen(3000)' >/dev/null 2>&1 &`);
     let body = '';
     for (let i = 0; i < 50 && !body; i++) {
-      body = await fetch(`http://127.0.0.1:${port.hostPort}/`).then((r) => r.text(), () => '');
+      body = await httpText(`http://127.0.0.1:${port.hostPort}/`);
       if (!body) await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(body, 'from inside\n');
