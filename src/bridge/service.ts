@@ -216,33 +216,14 @@ export class BridgeService {
   private async listTree(c: TargetContainer, root: string, user: string, workdir: string, tree: TreeRead): Promise<{ entries: string[]; links: string[] }> {
     const unchecked = (why: string) => new BridgeDenied('folder not checked', `${tree.how} would read ${root} as a whole, which could not be checked for blocked paths: ${why}.`, 'name the files the command needs, or point it at a smaller folder.');
     // Each entry is printed once, symlinks twice in a row: one pass tells both apart.
-    const exec = await this.docker.getContainer(c.id).exec({ Cmd: ['find', root, '-print0', '-type', 'l', '-print0'], AttachStdout: true, AttachStderr: true, WorkingDir: workdir, ...(user ? { User: user } : {}) });
-    const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Readable;
-    const out = new PassThrough();
-    const parts: Buffer[] = [];
-    let size = 0;
-    let failure: string | undefined;
-    out.on('data', (b: Buffer) => {
-      size += b.length;
-      if (size > TREE_LISTING_LIMIT) { failure = `it holds too many files (more than ${TREE_LISTING_LIMIT / 1024 / 1024} MiB of names)`; stream.destroy(); } else parts.push(b);
-    });
-    this.docker.modem.demuxStream(stream, out, new PassThrough().resume());
-    await new Promise<void>((resolveEnd) => {
-      const timer = setTimeout(() => { failure ??= `listing it took longer than ${TREE_LISTING_TIMEOUT_MS / 1000} s`; stream.destroy(); }, TREE_LISTING_TIMEOUT_MS);
-      const done = () => { clearTimeout(timer); resolveEnd(); };
-      stream.on('end', done);
-      stream.on('close', done);
-      stream.on('error', done);
-    });
-    stream.destroy();
-    if (failure) throw unchecked(failure);
-    const exitCode = (await exec.inspect()).ExitCode;
+    const { stdout, exitCode, cut } = await this.run(c, ['find', root, '-print0', '-type', 'l', '-print0'], user, workdir, { maxBytes: TREE_LISTING_LIMIT, timeoutMs: TREE_LISTING_TIMEOUT_MS });
+    if (cut === 'size') throw unchecked(`it holds too many files (more than ${TREE_LISTING_LIMIT / 1024 / 1024} MiB of names)`);
+    if (cut === 'time') throw unchecked(`listing it took longer than ${TREE_LISTING_TIMEOUT_MS / 1000} s`);
     // 1: some subfolders were unreadable (to the command as well: it runs as the same user).
     if (exitCode !== 0 && exitCode !== 1) throw unchecked(`find is not available in ${c.name} (exit code ${exitCode})`);
-    const printed = Buffer.concat(parts).toString('utf8').split('\0').filter(Boolean);
     const entries: string[] = [];
     const links: string[] = [];
-    for (const path of printed) {
+    for (const path of stdout.split('\0').filter(Boolean)) {
       if (entries.at(-1) === path) links.push(path);
       else entries.push(path);
     }
@@ -409,18 +390,37 @@ export class BridgeService {
     return this.mask(`${real}:\n${lines.join('\n')}\n`, stats);
   }
 
-  /** Runs a fixed argv (the bridge's own, already checked) and collects its raw output. */
-  private async run(c: TargetContainer, argv: string[], user: string, workdir: string): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+  /**
+   * Runs a fixed argv (the bridge's own, already checked) and collects its raw output. Past
+   * `maxBytes` of stdout or `timeoutMs`, it stops reading and says which limit cut it.
+   */
+  private async run(c: TargetContainer, argv: string[], user: string, workdir: string, limits: { maxBytes?: number; timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string; exitCode: number; cut?: 'size' | 'time' }> {
     const exec = await this.docker.getContainer(c.id).exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, WorkingDir: workdir, ...(user ? { User: user } : {}) });
     const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Readable;
     const out = new PassThrough();
     const err = new PassThrough();
     const parts = { out: [] as Buffer[], err: [] as Buffer[] };
-    out.on('data', (b: Buffer) => parts.out.push(b));
+    let size = 0;
+    let cut: 'size' | 'time' | undefined;
+    out.on('data', (b: Buffer) => {
+      size += b.length;
+      if (limits.maxBytes !== undefined && size > limits.maxBytes) {
+        cut ??= 'size';
+        stream.destroy();
+      } else parts.out.push(b);
+    });
     err.on('data', (b: Buffer) => parts.err.push(b));
     this.docker.modem.demuxStream(stream, out, err);
-    await new Promise<void>((r) => { stream.on('end', r); stream.on('close', r); stream.on('error', () => r()); });
+    await new Promise<void>((resolveEnd) => {
+      const timer = limits.timeoutMs === undefined ? undefined : setTimeout(() => { cut ??= 'time'; stream.destroy(); }, limits.timeoutMs);
+      const done = () => { clearTimeout(timer); resolveEnd(); };
+      stream.on('end', done);
+      stream.on('close', done);
+      stream.on('error', done);
+    });
     stream.destroy();
+    // Cut short, the process may still run: it has no exit code to ask for.
+    if (cut) return { stdout: '', stderr: '', exitCode: -1, cut };
     return { stdout: Buffer.concat(parts.out).toString('utf8'), stderr: Buffer.concat(parts.err).toString('utf8'), exitCode: (await exec.inspect()).ExitCode ?? -1 };
   }
 
