@@ -319,7 +319,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
       for (const ref of refs) {
         const { id, name, status } = await findSandbox(engine, ref);
         const stopped = status === 'running' ? undefined : await engine.stopReason(id);
-        if (stopped) log(`note: ${name} had stopped itself: ${stopped}`);
+        if (stopped) log(`note: ${name} had stopped itself: ${stopped.text}`);
         // Hide globs are re-expanded at every start: say what appeared since creation.
         for (const note of await (await import('../engine/hiding.js')).hidingNotesFor(engine, id)) log(`note: ${note}`);
         const { egressNote, egressStateOf } = await import('../proxy/container.js');

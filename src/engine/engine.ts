@@ -87,6 +87,12 @@ function statusOf(state: string | undefined): SandboxStatus {
  * The sandbox engine: every sandbox is a labelled container, so the CLI, the extension and a
  * restarted editor all read the same state from Docker. Nothing is stored anywhere else.
  */
+/** Why a sandbox stopped itself: its guard's message, and the paths it names ("PATH (hidden)"). */
+export interface StopReason {
+  readonly text: string;
+  readonly paths: readonly string[];
+}
+
 export class SandboxEngine {
 
   constructor(readonly docker: Docker, readonly endpoint: EngineEndpoint) {}
@@ -363,7 +369,7 @@ export class SandboxEngine {
     if (!sandbox) throw new PaddockError(`No sandbox named "${target}".`, 'Run "paddock ls" to see the sandboxes.');
     if (sandbox.status !== 'running') {
       const why = await this.stopReason(sandbox.id);
-      throw new PaddockError(`Sandbox ${sandbox.name} is ${sandbox.status}${why ? ` (${why})` : ''}.`, `Start it with "paddock start ${sandbox.name}".`);
+      throw new PaddockError(`Sandbox ${sandbox.name} is ${sandbox.status}${why ? ` (${why.text})` : ''}.`, `Start it with "paddock start ${sandbox.name}".`);
     }
     const container = this.docker.getContainer(sandbox.id);
     const exec = await container.exec({
@@ -426,12 +432,14 @@ export class SandboxEngine {
 
   /**
    * Why a stopped sandbox stopped, when Paddock stopped it: its init's guard (templates/base/paddock-init)
-   * ends it when the host lifts a protecting mount, and says so as its last words.
+   * ends it when the host lifts a protecting mount, and says so as its last words, "paddock:
+   * protection lifted: PATH (hidden|read-only)... replaced or removed on the host, ...".
    */
-  async stopReason(nameOrId: string): Promise<string | undefined> {
+  async stopReason(nameOrId: string): Promise<StopReason | undefined> {
     for (const line of (await this.logsText(nameOrId, 5)).trim().split('\n').reverse()) {
       if (line.startsWith('paddock: ready')) return undefined; // started again since
-      if (line.startsWith('paddock: protection lifted:')) return line.replace(/^paddock: /, '');
+      const lifted = /^paddock: (protection lifted: (.*) replaced or removed on the host.*)$/.exec(line);
+      if (lifted) return { text: lifted[1], paths: lifted[2].split(/(?<=\)) /) };
     }
     return undefined;
   }

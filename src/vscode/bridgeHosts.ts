@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { BridgeUnavailable, hostSandboxBridge, type HostedBridge } from '../bridge/host.js';
 import { describeError } from '../core/errors.js';
 import { breachExposure, guardHiddenPaths, type HidingBreach, type HidingGuard } from '../engine/hidingGuard.js';
+import type { StopReason } from '../engine/engine.js';
 import type { SandboxDetails } from '../engine/types.js';
 import type { SandboxStore } from './store.js';
 import { isInside } from '../core/paths.js';
@@ -21,7 +22,9 @@ export class BridgeHosts implements vscode.Disposable {
   /** Sandboxes whose bridge cannot be hosted (made before the bridge existed): said once, not retried. */
   private readonly unavailable = new Set<string>();
   /** By sandbox id: the watch on its hidden paths (every running sandbox of the window, hosted here or not). */
-  private readonly guards = new Map<string, { guard: HidingGuard; details: SandboxDetails; reported: boolean }>();
+  private readonly guards = new Map<string, { guard: HidingGuard; details: SandboxDetails }>();
+  /** Sandboxes whose guard here reported a breach (its own message said why they stopped). */
+  private readonly reported = new Set<string>();
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
   // The folder too: a .paddock folder made together with its file may be reported as the folder alone.
@@ -51,19 +54,18 @@ export class BridgeHosts implements vscode.Disposable {
       // and what the init said when it stopped the sandbox covers the rest (a protected path removed).
       void watched.guard.settled().finally(async () => {
         watched.guard.close();
-        if (watched.reported || this.disposed) return;
+        if (this.reported.delete(id) || this.disposed) return;
         const why = await this.store.engine.stopReason(id).catch(() => undefined);
         if (why) this.stoppedItself(watched.details, why);
       });
     }
     for (const [id, details] of wanted) {
       if (this.guards.has(id)) continue;
-      const watched = { details, reported: false, guard: undefined as unknown as HidingGuard };
-      watched.guard = guardHiddenPaths(this.store.engine, details, (b) => {
-        watched.reported = true;
+      const guard = guardHiddenPaths(this.store.engine, details, (b) => {
+        this.reported.add(id);
         this.breached(b, details);
       });
-      this.guards.set(id, watched);
+      this.guards.set(id, { guard, details });
     }
     for (const [id, hosted] of this.hosted) {
       if (wanted.has(id)) continue;
@@ -125,12 +127,10 @@ export class BridgeHosts implements vscode.Disposable {
   }
 
   /** A sandbox its own init stopped (templates/base/paddock-init) without the guard here seeing why. */
-  private stoppedItself(d: SandboxDetails, why: string): void {
-    this.log.warn(`Sandbox ${d.name} stopped itself: ${why}`);
-    const what = /^protection lifted: (.*) replaced or removed on the host/.exec(why)?.[1]?.split(/(?<=\)) /).map((p) => vscode.workspace.asRelativePath(p)).join(', ');
-    this.warnWithStart(what
-      ? `${d.name} stopped itself: ${what} was replaced or removed on the host, which lifted its protection inside. Start the sandbox again to protect it.`
-      : `${d.name} stopped itself: ${why}.`, d, true);
+  private stoppedItself(d: SandboxDetails, why: StopReason): void {
+    this.log.warn(`Sandbox ${d.name} stopped itself: ${why.text}`);
+    const what = why.paths.map((p) => vscode.workspace.asRelativePath(p)).join(', ');
+    this.warnWithStart(`${d.name} stopped itself: ${what} was replaced or removed on the host, which lifted its protection inside. Start the sandbox again to protect it.`, d, true);
   }
 
   private warnWithStart(message: string, d: SandboxDetails, offerStart: boolean): void {
@@ -143,6 +143,7 @@ export class BridgeHosts implements vscode.Disposable {
     this.disposed = true;
     for (const watched of this.guards.values()) watched.guard.close();
     this.guards.clear();
+    this.reported.clear();
     for (const d of this.disposables) d.dispose();
     for (const hosted of this.hosted.values()) void hosted.then((h) => closeQuietly(h));
     this.hosted.clear();

@@ -12,7 +12,7 @@ export async function loadViews(engine: SandboxEngine): Promise<SandboxView[]> {
   const list = await engine.list();
   const details = await Promise.all(list.map((s) => engine.get(s.id).catch(() => undefined)));
   // A sandbox its own guard stopped says so in its log (one read per stopped sandbox).
-  const stoppedBecause = await Promise.all(details.map((d) => (d && d.status !== 'running' ? engine.stopReason(d.id).catch(() => undefined) : undefined)));
+  const stoppedBecause = await Promise.all(details.map((d) => (d && d.status !== 'running' ? engine.stopReason(d.id).then((why) => why?.text, () => undefined) : undefined)));
   const policies = new Map<string, { policy?: Policy; error?: string }>();
   for (const d of details) {
     if (!d || policies.has(d.workspace)) continue;
