@@ -61,7 +61,7 @@ const has = (p: ParsedArgs, shorts: string, longs: readonly string[] = []) => [.
 
 /** Searchers: the first operand is the pattern unless one is given by option; no operand means the working dir. */
 function searcher(p: ParsedArgs, patternShorts: string, patternLongs: readonly string[]): string[] {
-  const patternGiven = has(p, patternShorts, patternLongs) || p.longs.has('files') || p.longs.has('files-with-matches-only');
+  const patternGiven = has(p, patternShorts, patternLongs) || p.longs.has('files');
   const operands = patternGiven ? p.operands : p.operands.slice(1);
   return operands.length ? operands : ['.'];
 }

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import { isInside } from '../core/paths.js';
-import { AGENT_HOME } from './agentUser.js';
+import { AGENT_HOME, execBaseEnv } from './agentUser.js';
 import { SANDBOX_SHIM } from '../bridge/state.js';
 import { KEY_PLACEHOLDER } from '../core/credentials.js';
 
@@ -126,7 +126,7 @@ export function hostGeminiTrusts(workspace: string, env: NodeJS.ProcessEnv = pro
 export async function configureAgentHome(docker: Docker, containerId: string, workspace: string): Promise<string | undefined> {
   const exec = await docker.getContainer(containerId).exec({
     Cmd: ['node', '-e', AGENT_HOME_SCRIPT], User: 'agent', AttachStdout: true, AttachStderr: true,
-    Env: [`HOME=${AGENT_HOME}`, `PADDOCK_WORKSPACE=${workspace}`, `PADDOCK_CLAUDE_PREFS=${JSON.stringify(hostClaudePrefs(workspace))}`,
+    Env: [...Object.entries(execBaseEnv('agent')).map(([k, v]) => `${k}=${v}`), `PADDOCK_WORKSPACE=${workspace}`, `PADDOCK_CLAUDE_PREFS=${JSON.stringify(hostClaudePrefs(workspace))}`,
       `PADDOCK_GEMINI_TRUSTED=${hostGeminiTrusts(workspace) ? '1' : ''}`],
   });
   const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as NodeJS.ReadableStream;

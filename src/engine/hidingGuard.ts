@@ -75,8 +75,8 @@ export function guardHiddenPaths(engine: SandboxEngine, details: SandboxDetails,
   // What each mount covers: the file it sat on when this guard started. A path seen missing since
   // has lost its mount: whatever appears there later is readable.
   const covered = new Map<string, string | undefined>();
-  for (const path of [...hiddenPathsOf(details), ...readOnlyPathsOf(details)]) covered.set(path, identityOf(path));
   const readOnly = new Set(readOnlyPathsOf(details));
+  for (const path of [...hiddenPathsOf(details), ...readOnly]) covered.set(path, identityOf(path));
   const watchers: FSWatcher[] = [];
   let closed = false;
   let acting: Promise<void> | undefined;

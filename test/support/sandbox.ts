@@ -99,3 +99,14 @@ export function httpText(url: string, timeoutMs = 2000): Promise<string> {
     request.on('error', () => done(''));
   });
 }
+
+/** Whether a container is running now (docker inspect). */
+export function isRunning(name: string): boolean {
+  return docker(['inspect', '-f', '{{.State.Running}}', name]).stdout.trim() === 'true';
+}
+
+/** Waits up to timeoutMs for a container to stop; true when it did. */
+export async function stopsWithin(name: string, timeoutMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; isRunning(name) && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 100));
+  return !isRunning(name);
+}

@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, renameSync, rmSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bridgePaths } from '../../../src/bridge/state.js';
-import { CLI, cleanup, docker, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
+import { CLI, cleanup, docker, isRunning, makeWorkspace, paddock, paddockOk, stopsWithin } from '../../support/sandbox.js';
 
 const LEAK = 'GUARDLEAK';
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -38,14 +38,14 @@ describe('hiding guard during a session', () => {
 
       appendFileSync(join(ws, '.env'), `MORE=${LEAK}-appended\n`);
       await wait(1500);
-      assert.equal(docker(['inspect', '-f', '{{.State.Running}}', sb]).stdout.trim(), 'true', 'an in-place write is no breach');
+      assert.ok(isRunning(sb), 'an in-place write is no breach');
 
       writeFileSync(join(ws, '.env.tmp-save'), `TOKEN=${LEAK}-replaced\n`);
       renameSync(join(ws, '.env.tmp-save'), join(ws, '.env'));
       const code = await Promise.race([exited, wait(20_000).then(() => 'timeout')]);
       assert.notEqual(code, 'timeout', 'the session ends');
       assert.match(stderr, /"[^"]*\/\.env" was replaced on the host, which would have made it readable in .*; Paddock stopped the sandbox\. Run again to continue/);
-      assert.equal(docker(['inspect', '-f', '{{.State.Running}}', sb]).stdout.trim(), 'false');
+      assert.ok(!isRunning(sb));
       assert.ok(!stdout.includes(`${LEAK}-original`) && !stdout.includes(`${LEAK}-appended`), 'nothing hidden was read before the replace');
     } finally {
       session.kill('SIGKILL');
@@ -60,12 +60,6 @@ describe('hiding guard during a session', () => {
 describe('the guard inside the sandbox (no Paddock process serving it)', () => {
   let ws: string;
   let sb: string;
-  const running = () => docker(['inspect', '-f', '{{.State.Running}}', sb]).stdout.trim() === 'true';
-  const untilStopped = async () => {
-    for (let i = 0; i < 100 && running(); i++) await wait(100);
-    return !running();
-  };
-
   before(async () => {
     ws = makeWorkspace({ '.env': `TOKEN=${LEAK}-original\n`, 'docker-compose.yml': 'services: {}\n' }, 'paddock-guard-inside-');
     sb = (await paddockOk(['create', 'shell', ws])).stdout.trim();
@@ -78,10 +72,10 @@ describe('the guard inside the sandbox (no Paddock process serving it)', () => {
   it('a hidden file replaced by rename stops the sandbox at once, and its log says why', async () => {
     appendFileSync(join(ws, '.env'), `MORE=${LEAK}-appended\n`);
     await wait(1000);
-    assert.ok(running(), 'an in-place write is no breach');
+    assert.ok(isRunning(sb), 'an in-place write is no breach');
     writeFileSync(join(ws, '.env.tmp-save'), `TOKEN=${LEAK}-replaced\n`);
     renameSync(join(ws, '.env.tmp-save'), join(ws, '.env'));
-    assert.ok(await untilStopped(), 'the sandbox stopped itself');
+    assert.ok(await stopsWithin(sb, 10_000), 'the sandbox stopped itself');
     assert.match(docker(['logs', sb]).stderr, new RegExp(`protection lifted: ${join(ws, '.env')} \\(hidden\\) replaced or removed on the host.*start it again to protect it`));
     // Where the user notices: exec says why the sandbox is stopped, and start says so once more.
     const exec = await paddock(['exec', sb, '--', 'true']);
@@ -98,7 +92,7 @@ describe('the guard inside the sandbox (no Paddock process serving it)', () => {
     assert.notEqual((await paddock(['exec', sb, '--', 'sh', '-c', `echo "  evil: {}" >> ${compose}`])).code, 0, 'read-only before');
     writeFileSync(`${compose}.tmp-save`, 'services:\n  api: {}\n');
     renameSync(`${compose}.tmp-save`, compose);
-    assert.ok(await untilStopped(), 'the sandbox stopped itself');
+    assert.ok(await stopsWithin(sb, 10_000), 'the sandbox stopped itself');
     assert.match(docker(['logs', sb]).stderr, new RegExp(`protection lifted: ${compose} \\(read-only\\) replaced or removed on the host`));
     await paddockOk(['start', sb]);
     assert.notEqual((await paddock(['exec', sb, '--', 'sh', '-c', `echo "  evil: {}" >> ${compose}`])).code, 0, 'read-only again');
@@ -107,7 +101,7 @@ describe('the guard inside the sandbox (no Paddock process serving it)', () => {
 
   it('a hidden file removed on the host stops it too: its mount went with it, and a file put there later would be readable', async () => {
     rmSync(join(ws, '.env'));
-    assert.ok(await untilStopped(), 'the sandbox stopped itself');
+    assert.ok(await stopsWithin(sb, 10_000), 'the sandbox stopped itself');
     assert.match(docker(['logs', sb]).stderr, new RegExp(`protection lifted: ${join(ws, '.env')} \\(hidden\\) replaced or removed on the host`));
     writeFileSync(join(ws, '.env'), `TOKEN=${LEAK}-recreated\n`);
     await paddockOk(['start', sb]);
@@ -130,9 +124,7 @@ describe('the guard inside, in an image without findmnt', () => {
   it('checks every second instead, and still stops the sandbox when a hidden file is replaced', async () => {
     writeFileSync(join(ws, '.env.tmp-save'), `TOKEN=${LEAK}-replaced\n`);
     renameSync(join(ws, '.env.tmp-save'), join(ws, '.env'));
-    const running = () => docker(['inspect', '-f', '{{.State.Running}}', sb]).stdout.trim() === 'true';
-    for (let i = 0; i < 50 && running(); i++) await wait(100);
-    assert.equal(running(), false, 'stopped within 5 s');
+    assert.ok(await stopsWithin(sb, 5_000), 'stopped within 5 s');
     assert.match(docker(['logs', sb]).stderr, new RegExp(`protection lifted: ${join(ws, '.env')} \\(hidden\\) replaced or removed on the host`));
   });
 });

@@ -6,7 +6,7 @@ import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cleanup, docker, makeWorkspace, OWNER, paddock, paddockOk } from '../../support/sandbox.js';
+import { cleanup, docker, isRunning, makeWorkspace, OWNER, paddock, paddockOk, stopsWithin } from '../../support/sandbox.js';
 
 // Every secret's content carries this marker: no output of the sandbox may ever contain it.
 const LEAK = 'LEAKMARK';
@@ -163,8 +163,7 @@ describe('hidden paths in a real sandbox', () => {
     writeFileSync(join(ws, '.env.tmp-save'), `API_TOKEN=${LEAK}-saved-by-editor\n`);
     renameSync(join(ws, '.env.tmp-save'), join(ws, '.env'));
     chownAll(ws);
-    for (let i = 0; i < 100 && docker(['inspect', '-f', '{{.State.Running}}', name]).stdout.trim() === 'true'; i++) await new Promise((r) => setTimeout(r, 100));
-    assert.equal(docker(['inspect', '-f', '{{.State.Running}}', name]).stdout.trim(), 'false', 'the sandbox stopped itself');
+    assert.ok(await stopsWithin(name, 10_000), 'the sandbox stopped itself');
     assert.match(docker(['logs', name]).stderr, new RegExp(`paddock: protection lifted: ${join(ws, '.env')} \\(hidden\\) replaced or removed on the host`));
     await paddockOk(['start', name]);
     assert.equal((await paddockOk(['exec', name, '--', 'cat', '.env'])).stdout, '');
@@ -190,7 +189,7 @@ describe('a sandbox without the guard inside (an image with no awk)', () => {
     renameSync(join(ws, '.env.tmp-save'), join(ws, '.env'));
     chownAll(ws);
     await new Promise((r) => setTimeout(r, 500));
-    assert.equal(docker(['inspect', '-f', '{{.State.Running}}', name]).stdout.trim(), 'true', 'nothing inside stops it');
+    assert.ok(isRunning(name), 'nothing inside stops it');
     const verify = await paddock(['verify', name, '--json']);
     assert.equal(verify.code, 1);
     const failed = JSON.parse(verify.stdout).failures.map((f: any) => f.path);
