@@ -44,8 +44,7 @@ async function withBridge<T>(engine: SandboxEngine, sandbox: SandboxDetails, bod
   return (await bridgeHostModule()).withBridge(engine, sandbox, body);
 }
 
-/** A sandbox given by name or id, or by its workspace folder when that has exactly one. */
-/** The sandbox a name, id or workspace folder refers to (one inspect when it is a name). */
+/** A sandbox given by name or id, or by its workspace folder when that has exactly one (one inspect for a name). */
 async function findSandbox(engine: SandboxEngine, ref: string): Promise<SandboxDetails> {
   let found: SandboxDetails | undefined;
   try {
@@ -59,7 +58,8 @@ async function findSandbox(engine: SandboxEngine, ref: string): Promise<SandboxD
   const path = resolve(ref);
   if (existsSync(path)) {
     const inWorkspace = await engine.list({ workspace: path });
-    if (inWorkspace.length === 1) return engine.get(inWorkspace[0].id);
+    const only = inWorkspace.length === 1 ? await engine.find(inWorkspace[0].id) : undefined;
+    if (only) return only;
     if (inWorkspace.length > 1) throw new PaddockError(`Workspace ${path} has ${inWorkspace.length} sandboxes.`, `Name one: ${inWorkspace.map((s) => s.name).join(', ')}.`);
   }
   throw new PaddockError(`No sandbox named "${ref}".`, 'Run "paddock ls" to see the sandboxes.');
@@ -131,8 +131,10 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
-/** Prepares a sandbox; when it needs a recreate and a person is at the terminal, asks. */
-/** Prepares the sandbox of an agent session; the bridge host loads while the engine starts it. */
+/**
+ * Prepares the sandbox of an agent session; when it needs a recreate and a person is at the
+ * terminal, asks. The bridge host loads while the engine starts the sandbox.
+ */
 async function prepareSession(engine: SandboxEngine, request: SandboxRequest) {
   const { prepareSandbox, RecreateNeeded, STARTING_SANDBOX } = await sandboxesModule();
   const printer = progressPrinter();
