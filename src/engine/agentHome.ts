@@ -15,10 +15,11 @@ import { KEY_PLACEHOLDER } from '../core/credentials.js';
  * - key injection (when the sandbox's env says its proxy injects a key): Codex reads its base URL
  *   from config.toml (`openai_base_url`), not from the environment; Gemini CLI takes a base URL in
  *   the environment for a "gateway" it refuses headless, so it is told to use its API-key mode;
- * - choices the user already made for Claude Code on the host (PADDOCK_CLAUDE_PREFS, from
- *   hostClaudePrefs): its theme, onboarding done, the bypass-mode warning accepted, and trust in
- *   this same folder (the path is the same inside), so a new sandbox does not ask again. Never its credentials; a choice made in the
- *   sandbox is never overwritten.
+ * - choices the user already made on the host, so a new sandbox does not ask again: Claude Code's
+ *   theme, onboarding done, the bypass-mode warning accepted and trust in this same folder (the
+ *   path is the same inside; PADDOCK_CLAUDE_PREFS, from hostClaudePrefs), and Gemini CLI's trust
+ *   in it (PADDOCK_GEMINI_TRUSTED, from hostGeminiTrusts). Never credentials; a choice made in
+ *   the sandbox is never overwritten.
  * Idempotent; other servers and settings in those files are kept. Runs as the agent user with the
  * image's node.
  */
@@ -78,21 +79,23 @@ if (base) {
 if (changed) { fs.mkdirSync(path.dirname(toml), { recursive: true }); fs.writeFileSync(toml, text); }
 `;
 
+/** A host file's JSON, or undefined when it is missing or not JSON. */
+function readJson(file: string): any {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The user's own Claude Code choices on the host for `workspace`: theme, onboarding done, the
  * bypass-mode warning accepted, trust in this folder. Only these, never credentials.
  */
 export function hostClaudePrefs(workspace: string, env: NodeJS.ProcessEnv = process.env): { theme?: string; hasCompletedOnboarding?: true; skipBypassWarning?: true; trusted?: true } {
-  const read = (file: string): any => {
-    try {
-      return JSON.parse(readFileSync(file, 'utf8'));
-    } catch {
-      return undefined;
-    }
-  };
   // CLAUDE_CONFIG_DIR holds both files; without it, ~/.claude.json and ~/.claude/settings.json.
-  const config = read(join(env.CLAUDE_CONFIG_DIR || homedir(), '.claude.json'));
-  const settings = read(join(env.CLAUDE_CONFIG_DIR || join(homedir(), '.claude'), 'settings.json'));
+  const config = readJson(join(env.CLAUDE_CONFIG_DIR || homedir(), '.claude.json'));
+  const settings = readJson(join(env.CLAUDE_CONFIG_DIR || join(homedir(), '.claude'), 'settings.json'));
   const theme = typeof settings?.theme === 'string' ? settings.theme : typeof config?.theme === 'string' ? config.theme : undefined;
   return {
     ...(theme ? { theme } : {}),
@@ -104,18 +107,13 @@ export function hostClaudePrefs(workspace: string, env: NodeJS.ProcessEnv = proc
 
 /**
  * Whether the user trusts `workspace` in Gemini CLI on the host: the most specific of its
- * trustedFolders.json rules that covers the folder (TRUST_FOLDER on it or above, TRUST_PARENT on a
- * folder inside it or below its parent) says TRUST.
+ * trustedFolders.json rules that covers the folder (TRUST_FOLDER on the folder or above it,
+ * TRUST_PARENT on a child of the folder or of a folder above it) says TRUST.
  */
 export function hostGeminiTrusts(workspace: string, env: NodeJS.ProcessEnv = process.env): boolean {
-  let rules: Record<string, unknown>;
-  try {
-    rules = JSON.parse(readFileSync(env.GEMINI_CLI_TRUSTED_FOLDERS_PATH || join(env.GEMINI_CLI_HOME || homedir(), '.gemini', 'trustedFolders.json'), 'utf8'));
-  } catch {
-    return false;
-  }
+  const rules: Record<string, unknown> = readJson(env.GEMINI_CLI_TRUSTED_FOLDERS_PATH || join(env.GEMINI_CLI_HOME || homedir(), '.gemini', 'trustedFolders.json')) ?? {};
   let best: { length: number; trusted: boolean } | undefined;
-  for (const [path, rule] of Object.entries(rules ?? {})) {
+  for (const [path, rule] of Object.entries(rules)) {
     const covers = rule === 'TRUST_PARENT' ? dirname(path) : path;
     if (!isInside(workspace, covers) || (best && best.length >= covers.length)) continue;
     best = { length: covers.length, trusted: rule === 'TRUST_FOLDER' || rule === 'TRUST_PARENT' };
