@@ -34,12 +34,14 @@ export interface HidingGuard {
   close(): void;
 }
 
-/** The host paths a sandbox hides: /dev/null over files, tmpfs over folders (same paths inside and out). */
+/** Whether a sandbox mount hides what is under it: /dev/null over a file, tmpfs over a folder. */
+export function isHidingMount(m: SandboxDetails['mounts'][number]): boolean {
+  return (m.type === 'bind' && m.source === '/dev/null') || m.type === 'tmpfs';
+}
+
+/** The workspace paths a sandbox hides (same paths inside and out). */
 export function hiddenPathsOf(details: SandboxDetails): string[] {
-  return details.mounts
-    .filter((m) => (m.type === 'bind' && m.source === '/dev/null') || m.type === 'tmpfs')
-    .map((m) => m.target)
-    .filter((p) => isInside(p, details.workspace));
+  return details.mounts.filter(isHidingMount).map((m) => m.target).filter((p) => isInside(p, details.workspace));
 }
 
 /** The workspace paths a sandbox sees read-only (its cage: policy, agent configs, git hooks and config). */

@@ -3,6 +3,7 @@
 import { basename, relative } from 'node:path';
 import { isInside } from '../core/paths.js';
 import { getAgent, isAgentId } from '../core/agents.js';
+import { isHidingMount } from '../engine/hidingGuard.js';
 import type { SandboxDetails, SandboxStatus } from '../engine/types.js';
 
 /** Everything the tree knows about one sandbox. */
@@ -65,7 +66,7 @@ export function contextValueOf(status: SandboxStatus): string {
 /** Mounts that hide a path: /dev/null over a file, an empty tmpfs over a folder (see the mount plan). */
 export function hiddenPaths(details: SandboxDetails): string[] {
   return details.mounts
-    .filter((m) => m.target !== details.workspace && (m.type === 'tmpfs' || (m.type === 'bind' && m.source === '/dev/null')))
+    .filter((m) => m.target !== details.workspace && isHidingMount(m))
     .map((m) => m.target)
     .sort();
 }
