@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type Docker from 'dockerode';
+import { engineHostGateway } from '../engine/hostGateway.js';
 import { planMounts } from '../core/hiding.js';
 import { envFileValues } from '../core/masking.js';
 import { loadPolicy, type Policy } from '../core/policy.js';
@@ -69,13 +70,12 @@ export function isRemoteEngine(endpointHost: string): boolean {
 /**
  * Where the TCP listener binds. Engines in a VM (Docker Desktop and its kind) forward
  * host.docker.internal to the host's loopback, so loopback it is. An engine on this machine's kernel
- * resolves host-gateway to the default bridge's gateway address: that one address (never all
- * interfaces) is what the proxy can reach.
+ * resolves host-gateway to the default bridge's own address: that one address (never all
+ * interfaces) is what the proxy can reach. Undefined when that address cannot be found.
  */
-async function tcpListenHost(docker: Docker, engineOnThisKernel: boolean): Promise<string> {
+async function tcpListenHost(docker: Docker, engineOnThisKernel: boolean): Promise<string | undefined> {
   if (!engineOnThisKernel) return '127.0.0.1';
-  const bridge = await docker.getNetwork('bridge').inspect().catch(() => undefined);
-  return (bridge?.IPAM?.Config ?? []).map((c: { Gateway?: string }) => c.Gateway).find((g: string | undefined) => g && /^[\d.]+$/.test(g)) ?? '127.0.0.1';
+  return engineHostGateway(docker);
 }
 
 export interface HostedBridge {
@@ -126,9 +126,13 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
   } else if (route === 'proxy-without-relay') {
     notes.push(`Sandbox ${sandbox.name} was created by an older Paddock whose egress proxy has no bridge relay: recreate it (paddock create --recreate) to reach the bridge.`);
   }
+  const tcpHost = transport === 'tcp' ? await tcpListenHost(engine.docker, engineOnThisKernel(engine.endpoint.host, operatingSystem)) : undefined;
+  if (transport === 'tcp' && !tcpHost) {
+    notes.push('Paddock could not find the address of the engine\'s default bridge (no docker0 interface and no gateway in "docker network inspect bridge"), so sandboxes cannot reach the bridge over TCP. Use an engine whose default bridge is on this machine, or gVisor with --host-uds=open (Unix sockets).');
+  }
   const where: Listen = transport === 'unix'
     ? { kind: 'unix', path: paths.socket, owner }
-    : { kind: 'tcp', host: await tcpListenHost(engine.docker, engineOnThisKernel(engine.endpoint.host, operatingSystem)), port: 0 };
+    : { kind: 'tcp', host: tcpHost ?? '127.0.0.1', port: 0 };
   let url: string;
   try {
     url = await server.listen(where);
