@@ -4,7 +4,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
 import picomatch from 'picomatch';
 import { extract } from 'tar-stream';
-import { CommandSyntaxError, decideExec, PathMatcher, splitCommand, argumentPaths, type PathHit } from '../core/commands.js';
+import { CommandSyntaxError, decideExec, PathMatcher, splitCommand, argumentPaths, type PathHit } from '../core/bridgeExecRules.js';
 import { isSecretName, Masker, type MaskStats } from '../core/masking.js';
 import { LABELS } from '../core/naming.js';
 import { treeReadOf, type TreeRead } from '../core/treeReads.js';

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { commandStart } from './commands.js';
+import { commandStart } from './bridgeExecRules.js';
 
 /**
  * Commands that read (or move) whole folders: `grep -r x /app` reads /app/.env although no argument

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { splitCommand } from '../../../src/core/commands.js';
+import { splitCommand } from '../../../src/core/bridgeExecRules.js';
 import { treeReadOf } from '../../../src/core/treeReads.js';
 
 const tree = (command: string) => treeReadOf(splitCommand(command), '/app');

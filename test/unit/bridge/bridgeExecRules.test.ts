@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { argumentPaths, decideExec, matchesEntry, parseWhitelistEntry, PathMatcher, programsOf, splitCommand } from '../../../src/core/commands.js';
+import { argumentPaths, decideExec, matchesEntry, parseWhitelistEntry, PathMatcher, programsOf, splitCommand } from '../../../src/core/bridgeExecRules.js';
 import { DEFAULT_BLOCKED_PATHS, DEFAULT_BRIDGE_DENY } from '../../../src/core/policy.js';
 
 const blocked = new PathMatcher([...DEFAULT_BLOCKED_PATHS]);
