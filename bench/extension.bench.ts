@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   }
 
   const views: SandboxView[] = Array.from({ length: 100 }, (_, i) => ({
-    details: fakeDetails(i), network: { policy: 'deny', allow: ['registry.npmjs.org', 'api.anthropic.com'], deny: [] }, bridgeContainers: ['demo-api', 'demo-db'],
+    details: fakeDetails(i), network: { policy: 'deny', allow: ['docs.example.com', 'api.anthropic.com'], deny: [] }, bridgeContainers: ['demo-api', 'demo-db'],
   }));
   const folders = Array.from({ length: 5 }, (_, i) => ({ name: `project-${i}`, path: `/home/me/project-${i}` }));
   const build = [];

@@ -181,6 +181,7 @@ network:
   allow:
 ${list(DEFAULT_NETWORK_ALLOW, '    ')}
   deny: []
+  hostRegistries: true    # also allow this machine's npm registry, pip indexes and apt sources
 
 env: {}                   # environment of the sandbox (not for secrets: the agent reads them)
 resources: {}             # e.g. { cpus: 2, memory: 4g, pids: 1024 }

@@ -27,7 +27,10 @@ export const DEFAULT_BRIDGE_DENY = ['rm', 'sh', 'bash', 'zsh', 'dash', 'ash', 's
 
 export const DEFAULT_BLOCKED_PATHS = ['**/.env', '**/.env.*', '**/*.pem', '**/*.key', '**/id_rsa*', '**/secrets/**', '/proc/*/environ', '/proc/self/**', '/run/secrets/**', '/etc/shadow'] as const;
 
-/** Hosts an agent needs to work: its model API, its sign-in, and the package registries. */
+/**
+ * Hosts an agent needs to work: its model API, its sign-in, and git hosting. Package registries are
+ * not listed: network.hostRegistries adds the ones this machine is configured with at create time.
+ */
 export const DEFAULT_NETWORK_ALLOW = [
   // Claude Code: API, sign-in (claude.ai / platform.claude.com / console), telemetry it waits on
   'api.anthropic.com', 'statsig.anthropic.com', 'sentry.io', 'claude.ai', 'platform.claude.com', 'console.anthropic.com',
@@ -35,9 +38,8 @@ export const DEFAULT_NETWORK_ALLOW = [
   'generativelanguage.googleapis.com', 'oauth2.googleapis.com', 'cloudcode-pa.googleapis.com', 'accounts.google.com', 'www.googleapis.com',
   // Codex: API and ChatGPT sign-in
   'api.openai.com', 'chatgpt.com', 'auth.openai.com',
-  'registry.npmjs.org', 'pypi.org', 'files.pythonhosted.org', 'github.com', 'codeload.github.com', 'objects.githubusercontent.com',
-  'deb.debian.org',
+  'github.com', 'codeload.github.com', 'objects.githubusercontent.com',
 ] as const;
 
 /** The network section of a workspace without a policy file. */
-export const DEFAULT_NETWORK = { policy: 'deny' as 'allow' | 'deny', allow: [...DEFAULT_NETWORK_ALLOW] as string[], deny: [] as string[] };
+export const DEFAULT_NETWORK = { policy: 'deny' as 'allow' | 'deny', allow: [...DEFAULT_NETWORK_ALLOW] as string[], deny: [] as string[], hostRegistries: true };

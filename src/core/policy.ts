@@ -41,6 +41,8 @@ export const networkSchema = z.strictObject({
   policy: z.enum(['allow', 'deny']).default('deny').describe('What happens to hosts no rule names: deny (default) or allow'),
   allow: globList('Hosts ("*.example.com"), host:port, or CIDRs the sandbox may reach').default([...DEFAULT_NETWORK_ALLOW]),
   deny: globList('Hosts, host:port or CIDRs that are always refused (wins over allow)').default([]),
+  hostRegistries: z.boolean().default(true)
+    .describe('Also allow the package registries this machine is configured with (npm registry, pip indexes, apt sources), read when the sandbox is created'),
 }).describe('Egress from the sandbox');
 
 const memory = z.union([z.string().regex(/^\d+(\.\d+)?\s*[bkmgtBKMGT]?i?[bB]?$/), z.number().int().positive()]);

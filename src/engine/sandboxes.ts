@@ -7,10 +7,11 @@ import { planMounts } from '../core/hiding.js';
 import { dockerMounts, hidingNotes, hidingStateOf, runningHidingNotes } from './hiding.js';
 import { hostKeyFor, KEY_PROVIDER_IDS, KEY_PROVIDERS, planKeyInjection, providerVariables } from '../core/credentials.js';
 import { KEY_INJECTION_BASE } from '../proxy/addresses.js';
-import { checkNetworkPolicy, egressNote, egressStateOf } from '../proxy/container.js';
+import { checkNetworkPolicy, egressNote, egressStateOf } from './egress.js';
 import { gvisorSocketNote } from './runtime.js';
 import { parseEnvAssignments, parseEnvFile, parsePort, resolveLimits } from '../core/options.js';
 import { checkWorkspace, envHash, type SandboxEngine } from './engine.js';
+import { hostPackageSources, packageSourceRules } from './packageSources.js';
 import { TemplateBuilder, type TemplateOptions } from './templates.js';
 import type { SandboxDetails } from './types.js';
 
@@ -116,6 +117,9 @@ export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequ
   if (existing && request.name && existing.name !== request.name) {
     throw new PaddockError(`Workspace ${workspace} already has a ${agent.id} sandbox named ${existing.name}.`, `Use that name, or "paddock rm ${existing.name}" first.`);
   }
+  // A new sandbox is allowed the machine's package registries: read them while the image is made.
+  const registries = policy.policy.network.hostRegistries && (!existing || request.recreate)
+    ? hostPackageSources().then(packageSourceRules) : Promise.resolve([]);
   const image = await imageFor(engine, agent, workspace, request);
   let details = existing && (await engine.get(existing.id));
   if (details) {
@@ -144,7 +148,7 @@ export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequ
     const cutOff = gvisorSocketNote(runtime);
     if (cutOff) notes.push(cutOff);
     const keys = injectKeys ? planKeyInjection(process.env, env, KEY_INJECTION_BASE) : undefined;
-    details = await engine.create({ workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime, runtimeTraits: runtime, policyHash: policy.hash, extraMounts: dockerMounts(plan), network: policy.policy.network, keys }, onProgress);
+    details = await engine.create({ workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime, runtimeTraits: runtime, policyHash: policy.hash, extraMounts: dockerMounts(plan), network: withRules(policy.policy.network, await registries), keys }, onProgress);
     if (keys) notes.push(...keys.notes, ...keys.keys.map((k) => `${k.source} stays on the host: the sandbox's egress proxy adds it to requests for ${new URL(k.upstream).host}; the agent sees only a placeholder.`));
   } else if (injectKeys) {
     notes.push(...missedKeyNotes(details, env));
@@ -160,6 +164,10 @@ export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequ
   // A sandbox that kept running may have lost a hiding mount (a file replaced on the host): check from inside.
   if (wasRunning) notes.push(...(await runningHidingNotes(engine, sandbox.id)));
   return { sandbox, agent, created, notes };
+}
+
+function withRules<N extends { allow: readonly string[] }>(network: N, extra: readonly string[]): N {
+  return extra.length ? { ...network, allow: [...new Set([...network.allow, ...extra])] } : network;
 }
 
 /** Keys the host has now that an existing sandbox was created without (they need a recreate). */

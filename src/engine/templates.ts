@@ -7,6 +7,7 @@ import * as tar from 'tar-fs';
 import { PaddockError } from '../core/errors.js';
 import { LABELS } from '../core/naming.js';
 import { templatesDir } from './assets.js';
+import { hostPackageSources, packageSourceBuildArgs, type PackageSources } from './packageSources.js';
 
 export const DEFAULT_BASE_IMAGE = 'debian:bookworm-slim';
 
@@ -55,10 +56,14 @@ interface BuildSpec {
   readonly buildArgs: Record<string, string>;
   readonly labels: Record<string, string>;
   readonly description: string;
+  /** Which package-source build arguments it takes (they change how it is fetched, not what: not hashed). */
+  readonly sources?: 'base' | 'agent';
 }
 
 /** Builds and caches the agent images; an image is rebuilt when its template's content hash changes. */
 export class TemplateBuilder {
+  private sources?: Promise<PackageSources>;
+
   constructor(private readonly docker: Docker) {}
 
   /** The image for an agent's built-in template, built if missing. Returns the image tag. */
@@ -86,7 +91,7 @@ export class TemplateBuilder {
     const baseDigest = baseHash.digest('hex');
     const baseTag = `paddock-base:${baseDigest.slice(0, 12)}`;
     await this.build({
-      tag: baseTag, description: 'base', contextDir: join(root, 'base'), buildArgs: { BASE_IMAGE: baseImage },
+      tag: baseTag, description: 'base', contextDir: join(root, 'base'), buildArgs: { BASE_IMAGE: baseImage }, sources: 'base',
       labels: { [LABELS.template]: 'base', [LABELS.templateHash]: baseDigest },
     }, options, (dir) => {
       mkdirSync(join(dir, 'ca'), { recursive: true });
@@ -98,7 +103,7 @@ export class TemplateBuilder {
     const agentDigest = agentHash.digest('hex');
     const tag = `paddock-${template}:${agentDigest.slice(0, 12)}`;
     await this.build({
-      tag, description: template, contextDir: join(root, template), buildArgs: { PADDOCK_BASE: baseTag },
+      tag, description: template, contextDir: join(root, template), buildArgs: { PADDOCK_BASE: baseTag }, sources: 'agent',
       labels: { [LABELS.template]: template, [LABELS.templateHash]: agentDigest },
     }, options);
     return tag;
@@ -137,8 +142,10 @@ export class TemplateBuilder {
     try {
       cpSync(spec.contextDir, dir, { recursive: true });
       stage?.(dir);
+      // Read only when something is built: asking npm for its registry takes a moment.
+      const sourceArgs = spec.sources ? packageSourceBuildArgs(await (this.sources ??= hostPackageSources()), spec.sources) : {};
       const stream: NodeJS.ReadableStream = await this.docker.buildImage(tar.pack(dir) as unknown as NodeJS.ReadableStream, {
-        t: spec.tag, buildargs: spec.buildArgs, labels: { ...spec.labels, [LABELS.createdBy]: 'paddock' }, rm: true, forcerm: true,
+        t: spec.tag, buildargs: { ...sourceArgs, ...spec.buildArgs }, labels: { ...spec.labels, [LABELS.createdBy]: 'paddock' }, rm: true, forcerm: true,
         abortSignal: options.signal,
       } as any) as unknown as NodeJS.ReadableStream;
       await followBuild(this.docker, stream, spec.description, progress);

@@ -25,7 +25,7 @@ describe('credential detectors', () => {
     ['slack-token', k('xoxb-', '1234567890-abcdefghij')],
     ['stripe-key', k('sk_', 'live_', RANDOM40.slice(0, 24))],
     ['google-api-key', k('AIza', RANDOM40.slice(0, 35))],
-    ['npm-auth', k('//registry.npmjs.org/:_authToken=', RANDOM40.slice(0, 36))],
+    ['npm-auth', k('//npm.internal.example/:_authToken=', RANDOM40.slice(0, 36))],
     ['url-credentials', 'DATABASE_URL=postgres://app:' + 'Xk92mPq7@db.internal:5432/app'],
     ['url-credentials', 'broker: amqp://user:' + 's3cr3tPass@rabbit:5672/'],
     ['auth-header', 'curl -H "Authorization: Basic ' + 'dXNlcjpwYXNzd29yZDEyMw=="'],

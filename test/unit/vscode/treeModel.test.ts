@@ -23,7 +23,7 @@ function details(over: Partial<SandboxDetails> = {}): SandboxDetails {
 }
 
 const view = (over: Partial<SandboxDetails> = {}, extra: Partial<SandboxView> = {}): SandboxView => ({
-  details: details(over), network: { policy: 'deny', allow: ['registry.npmjs.org'], deny: [] }, bridgeContainers: [], ...extra,
+  details: details(over), network: { policy: 'deny', allow: ['docs.example.com'], deny: [] }, bridgeContainers: [], ...extra,
 });
 
 describe('sandbox tree model', () => {
@@ -42,7 +42,7 @@ describe('sandbox tree model', () => {
     assert.equal(hidden.children![0].resourcePath, '/home/me/app/.env');
     assert.deepEqual(ports.children!.map((c) => c.label), ['127.0.0.1:49153 → 3000/tcp']);
     assert.equal(network.description, 'deny by default');
-    assert.deepEqual(network.children!.map((c) => `${c.label} ${c.description}`), ['registry.npmjs.org allowed']);
+    assert.deepEqual(network.children!.map((c) => `${c.label} ${c.description}`), ['docs.example.com allowed']);
     // Empty groups say so instead of showing nothing.
     assert.deepEqual(bridge.children!.map((c) => c.label), ['No reachable containers']);
   });
