@@ -2,7 +2,7 @@
 // Pure (no `vscode`): the output channel in src/vscode/bridgeActivity.ts only prints these lines.
 import { isInside } from '../core/paths.js';
 import type { AuditEntry } from './audit.js';
-import { bridgePaths, standaloneAuditFile } from './state.js';
+import { bridgePaths, standaloneAuditFile } from '../engine/stateFolder.js';
 
 /** One audit log to follow and the name its calls are shown under. */
 export interface AuditSource {

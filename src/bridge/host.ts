@@ -7,12 +7,12 @@ import { loadPolicy, type Policy } from '../core/policy.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import { gvisorSocketNote, runtimeTraits, type EngineRuntimes, type RuntimeTraits } from '../engine/runtime.js';
 import { BRIDGE_RELAY_PORT, PROXY_HOST } from '../proxy/addresses.js';
-import { bridgeRouteOf } from '../proxy/container.js';
-import { bridgeRelayTarget, setBridgeRelayTarget } from '../proxy/hostFiles.js';
+import { bridgeRouteOf } from '../engine/egress.js';
+import { bridgeRelayTarget, setBridgeRelayTarget } from '../engine/egressFiles.js';
 import { AuditLog } from './audit.js';
 import { BridgeAlreadyRunning, BridgeHttpServer, MCP_PATH, type Listen } from './server.js';
 import { BridgeService, type BridgeRules } from './service.js';
-import { bridgePaths, readToken, refreshShim, SANDBOX_SOCKET, shimSource, writeSecretFile, type BridgePaths } from './state.js';
+import { bridgePaths, readToken, refreshShim, SANDBOX_SOCKET, shimSource, writeSecretFile, type BridgePaths } from '../engine/stateFolder.js';
 import { createBridgeServer } from './tools.js';
 import { configureAgentHome } from '../engine/agentHome.js';
 

@@ -6,7 +6,7 @@ import type { Policy } from '../core/policy.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import { AuditLog, formatAuditEntry, readAudit, type AuditEntry } from '../bridge/audit.js';
 import type { Listen } from '../bridge/server.js';
-import { bridgePaths, newToken, standaloneAuditFile, writeSecretFile } from '../bridge/state.js';
+import { bridgePaths, newToken, standaloneAuditFile, writeSecretFile } from '../engine/stateFolder.js';
 
 // The MCP SDK and the policy schema load only when a bridge command runs (the CLI bundle is split here).
 const serving = async () => ({

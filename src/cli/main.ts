@@ -324,7 +324,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
         if (stopped) log(`note: ${name} had stopped itself: ${stopped.text}`);
         // Hide globs are re-expanded at every start: say what appeared since creation.
         for (const note of await (await import('../engine/hiding.js')).hidingNotesFor(engine, id)) log(`note: ${note}`);
-        const { egressNote, egressStateOf } = await import('../proxy/container.js');
+        const { egressNote, egressStateOf } = await import('../engine/egress.js');
         const egress = egressNote(await egressStateOf(engine.docker, name), name);
         if (egress) log(`note: ${egress}`);
         process.stdout.write(`${(await engine.start(id)).name}\n`);

@@ -3,8 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { compileEgressRules, decide, normalizeHost, splitHostPort, targetText, EgressRuleError } from '../core/egress.js';
 import { PaddockError } from '../core/errors.js';
 import type { SandboxEngine } from '../engine/engine.js';
-import { egressNames, EGRESS_LABELS, egressStateOf } from '../proxy/container.js';
-import { egressPaths } from '../proxy/hostFiles.js';
+import { egressNames, EGRESS_LABELS, egressStateOf } from '../engine/egress.js';
+import { egressPaths } from '../engine/egressFiles.js';
 import { parseEgressLog, readNewLines, type EgressLogEntry } from '../proxy/log.js';
 import { humanBytes } from './format.js';
 

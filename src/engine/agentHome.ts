@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import { isInside } from '../core/paths.js';
 import { AGENT_HOME, execBaseEnv } from './agentUser.js';
-import { SANDBOX_SHIM } from '../bridge/state.js';
+import { SANDBOX_SHIM } from './stateFolder.js';
 import { KEY_PLACEHOLDER } from '../core/credentials.js';
 
 /**

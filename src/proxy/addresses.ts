@@ -1,5 +1,5 @@
 /**
- * Where the pieces of a sandbox's egress proxy listen: shared by the host side (src/proxy/container.ts),
+ * Where the pieces of a sandbox's egress proxy listen: shared by the host side (src/engine/egress.ts),
  * the proxy process (./main.ts) and the forwarder inside sandboxes without a network (./netfwd.ts).
  */
 

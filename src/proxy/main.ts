@@ -1,5 +1,5 @@
 // The egress proxy's process, bundled to dist/paddock-egress.js and run with node in the proxy
-// container of each sandbox (see src/proxy/container.ts). Configuration comes from the environment:
+// container of each sandbox (see src/engine/egress.ts). Configuration comes from the environment:
 //   PADDOCK_EGRESS_CONFIG  JSON {"sandbox": NAME, "network": {policy, allow, deny}}
 //   PADDOCK_EGRESS_LOG     the JSON-lines log file (a host folder is mounted there)
 //   PADDOCK_EGRESS_PORT    listening port (default 3128)

@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import { activitySources, formatActivity } from '../bridge/activity.js';
 import { AuditFollower } from '../bridge/auditFollow.js';
-import { bridgeRoot } from '../bridge/state.js';
+import { bridgeRoot } from '../engine/stateFolder.js';
 import type { SandboxSource } from './source.js';
 import type { TreeNode } from './treeModel.js';
 

@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { bridgePaths } from '../../src/bridge/state.js';
+import { bridgePaths } from '../../src/engine/stateFolder.js';
 import { CLI, cleanup, engine, paddockOk } from '../support/sandbox.js';
 import { ARTIFACTS, chooseFromContextMenu, demoWorkspace, openWorkbench, packageExtension, runCommand, sandboxesView, widenSideBar, type Workbench } from './support/workbench.js';
 

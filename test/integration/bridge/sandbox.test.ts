@@ -14,7 +14,7 @@ import { AuditLog, readAudit } from '../../../src/bridge/audit.js';
 import { hostSandboxBridge, type HostedBridge } from '../../../src/bridge/host.js';
 import { BridgeHttpServer } from '../../../src/bridge/server.js';
 import { BridgeService } from '../../../src/bridge/service.js';
-import { bridgePaths } from '../../../src/bridge/state.js';
+import { bridgePaths } from '../../../src/engine/stateFolder.js';
 import { createBridgeServer } from '../../../src/bridge/tools.js';
 import { cleanup, docker, engine, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
 import { KNOWN_SECRET } from '../../unit/bridge/corpus.js';

@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { hostSandboxBridge, type HostedBridge } from '../../../src/bridge/host.js';
-import { bridgePaths } from '../../../src/bridge/state.js';
+import { bridgePaths } from '../../../src/engine/stateFolder.js';
 import { BRIDGE_RELAY_PORT } from '../../../src/proxy/addresses.js';
-import { egressPaths } from '../../../src/proxy/hostFiles.js';
+import { egressPaths } from '../../../src/engine/egressFiles.js';
 import { cleanup, docker, engine, makeWorkspace, paddockOk } from '../../support/sandbox.js';
 import { agentClient, assertProjectVisibleAndMasked, callTool, dockerAsync, INIT_REQUEST, PROJECT, SECRETS, startFixture, type Fixture } from './support.js';
 

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { bridgePaths } from '../../../src/bridge/state.js';
+import { bridgePaths } from '../../../src/engine/stateFolder.js';
 import { CLI, cleanup, docker, isRunning, makeWorkspace, paddock, paddockOk, stopsWithin } from '../../support/sandbox.js';
 
 const LEAK = 'GUARDLEAK';

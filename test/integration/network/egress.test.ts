@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { egressPaths } from '../../../src/proxy/hostFiles.js';
+import { egressPaths } from '../../../src/engine/egressFiles.js';
 import { CLI, cleanup, docker, httpText, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
 import { ipv4Forms, useLocalInternet, type LocalInternet } from './support.js';
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { KEY_PLACEHOLDER } from '../../../src/core/credentials.js';
-import { egressPaths } from '../../../src/proxy/hostFiles.js';
+import { egressPaths } from '../../../src/engine/egressFiles.js';
 import { cleanup, docker, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
 import { useLocalInternet, type LocalInternet } from './support.js';
 

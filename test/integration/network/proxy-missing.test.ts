@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { egressNames } from '../../../src/proxy/container.js';
+import { egressNames } from '../../../src/engine/egress.js';
 import { cleanup, docker, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
 
 describe('a sandbox whose egress proxy was removed outside Paddock', () => {

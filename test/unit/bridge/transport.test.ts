@@ -7,7 +7,7 @@ import { AuditLog, formatAuditEntry, readAudit } from '../../../src/bridge/audit
 import { chooseTransport, isRemoteEngine } from '../../../src/bridge/host.js';
 import { isWildcardAddress } from '../../../src/bridge/server.js';
 import { parseSince } from '../../../src/bridge/service.js';
-import { bridgePaths, prepareBridgeDir, readToken, removeBridgeDir } from '../../../src/bridge/state.js';
+import { bridgePaths, prepareBridgeDir, readToken, removeBridgeDir } from '../../../src/engine/stateFolder.js';
 
 describe('transport choice', () => {
   it('a local Linux engine gets the Unix socket', () => {

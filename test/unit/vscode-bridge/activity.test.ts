@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import { activitySources, AuditLineSplitter, formatActivity } from '../../../src/bridge/activity.js';
 import { AuditLog, type AuditEntry } from '../../../src/bridge/audit.js';
 import { AuditFollower } from '../../../src/bridge/auditFollow.js';
-import { bridgePaths, standaloneAuditFile } from '../../../src/bridge/state.js';
+import { bridgePaths, standaloneAuditFile } from '../../../src/engine/stateFolder.js';
 
 const entry = (over: Partial<AuditEntry> = {}): AuditEntry => ({
   time: '2026-11-23T01:40:12.345Z', sandbox: 'paddock-shell-app-1', tool: 'exec_command',

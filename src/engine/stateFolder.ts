@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { shortHash } from '../core/naming.js';
-import { assetRoot } from '../engine/assets.js';
+import { assetRoot } from './assets.js';
 
 /**
  * The bridge's per-sandbox folder on the host:

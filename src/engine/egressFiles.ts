@@ -1,10 +1,10 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { writeSecretFile } from '../bridge/state.js';
+import { writeSecretFile } from './stateFolder.js';
 import { hostKeyFor, KEY_PROVIDERS, type InjectedKey, type KeyProviderId } from '../core/credentials.js';
 import { shortHash } from '../core/naming.js';
-import { assetRoot } from '../engine/assets.js';
+import { assetRoot } from './assets.js';
 
 /**
  * The host folder of each sandbox's egress proxy, and the files the host writes there for it:

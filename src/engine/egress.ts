@@ -8,17 +8,17 @@ import { PaddockError } from '../core/errors.js';
 import { LABELS, shortHash } from '../core/naming.js';
 import type { NetworkPolicy } from '../core/policy.js';
 import type { PortMapping } from '../core/options.js';
-import { BRIDGE_RELAY_PORT, KEY_INJECTION_PORT, PROXY_HOST, PROXY_PORT, SOCKETS_DIR } from './addresses.js';
-import { egressPaths, forwarderSource, proxySource, writeInjectedKeys } from './hostFiles.js';
-import { listedPorts, publishedPorts } from '../engine/ports.js';
-import type { PublishedPort } from '../engine/types.js';
+import { BRIDGE_RELAY_PORT, KEY_INJECTION_PORT, PROXY_HOST, PROXY_PORT, SOCKETS_DIR } from '../proxy/addresses.js';
+import { egressPaths, forwarderSource, proxySource, writeInjectedKeys } from './egressFiles.js';
+import { listedPorts, publishedPorts } from './ports.js';
+import type { PublishedPort } from './types.js';
 
 /**
  * Each sandbox's network: an `--internal` Docker network (no gateway, no route out) that holds the
  * sandbox and its egress proxy. The proxy container is also on a normal network and is the only
  * way out. Both are labelled with the sandbox's name, created with it and removed with it.
  *
- * Its host folder and the files in it: ./hostFiles.ts.
+ * Its host folder and the files in it: ./egressFiles.ts.
  */
 
 export const EGRESS_LABELS = {
