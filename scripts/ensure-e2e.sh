@@ -19,6 +19,17 @@ CS_DIR="$CACHE/code-server-$CODE_SERVER_VERSION"
 
 say() { printf '[paddock e2e setup] %s\n' "$*" >&2; }
 
+# When this runs under npm (npm test, or another npm script), npm exports npm_config_* and
+# npm_package_* to it, and a nested npm passes them on: code-server's postinstall reads the Node
+# version from npm_config_user_agent and refuses ("requires node v22") when it names the outer
+# Node 20. The nested installs below run without npm's exported variables; the user's own
+# registry, certificate and proxy settings are kept.
+clean_npm_env() {
+  env $(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/\1/p' \
+    | grep -v -E '^npm_config_(registry|cafile|ca|https_proxy|proxy|noproxy|strict_ssl|userconfig|globalconfig|cache)$' \
+    | sed 's/^/-u /') "$@"
+}
+
 if [ "${1:-}" = "--print-env" ]; then
   echo "PADDOCK_E2E_NODE=$NODE_DIR/node_modules/node/bin/node"
   echo "PADDOCK_E2E_CODE_SERVER=$CS_DIR/node_modules/.bin/code-server"
@@ -47,8 +58,10 @@ NPM10="$NODE_DIR/node_modules/npm/bin/npm-cli.js"
 if ! { [ -x "$NODE22" ] && "$NODE22" --version | grep -q '^v22\.' && [ -f "$NPM10" ]; }; then
   say "installing Node 22 and npm 10 from the npm registry into $NODE_DIR"
   mkdir -p "$NODE_DIR"
-  [ -f "$NODE_DIR/package.json" ] || echo '{"name":"paddock-e2e-node","private":true}' > "$NODE_DIR/package.json"
-  (cd "$NODE_DIR" && npm install --no-audit --no-fund node@22 npm@10 >/dev/null)
+  # The node package installs its binary in a postinstall; npm 12 runs a dependency's install
+  # script only when package.json allows it (allowScripts; older npm ignores the field).
+  echo '{"name":"paddock-e2e-node","private":true,"allowScripts":{"node":true}}' > "$NODE_DIR/package.json"
+  (cd "$NODE_DIR" && clean_npm_env npm install --no-audit --no-fund node@22 npm@10 >/dev/null)
   "$NODE22" --version | grep -q '^v22\.' || { say "node@22 did not give a Node 22 binary at $NODE22"; exit 1; }
 fi
 
@@ -79,7 +92,7 @@ if [ "$(installed_version)" != "$CODE_SERVER_VERSION" ] || ! [ -x "$CS_DIR/node_
   rm -rf "$CS_DIR"
   mkdir -p "$CS_DIR"
   echo '{"name":"paddock-e2e-code-server","private":true}' > "$CS_DIR/package.json"
-  (cd "$CS_DIR" && PATH="$BIN:$PATH" npm_config_yes=true npm install --unsafe-perm --no-audit --no-fund \
+  (cd "$CS_DIR" && PATH="$BIN:$PATH" clean_npm_env npm_config_yes=true npm install --unsafe-perm --no-audit --no-fund \
     "code-server@$CODE_SERVER_VERSION" > "$CACHE/code-server-install.log" 2>&1) \
     || { say "code-server install failed; see $CACHE/code-server-install.log"; grep -v TAR_ENTRY "$CACHE/code-server-install.log" | tail -30 >&2; exit 1; }
   [ "$(installed_version)" = "$CODE_SERVER_VERSION" ] && [ -f "$CS_DIR/node_modules/code-server/lib/vscode/node_modules/node-pty/build/Release/pty.node" ] \

@@ -7,9 +7,17 @@ set -euo pipefail
 
 BASE_IMAGE="${PADDOCK_BASE_IMAGE:-debian:bookworm-slim}"
 LOG_DIR="${PADDOCK_ENGINE_LOG_DIR:-/var/log}"
-DEBIAN_MIRROR="${PADDOCK_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-
 say() { printf '[paddock setup] %s\n' "$*" >&2; }
+
+# The Debian mirror for debootstrap: PADDOCK_DEBIAN_MIRROR, else the main archive this machine's apt
+# uses (one-line or deb822 sources; the first URI that is not a security archive).
+apt_main_mirror() {
+  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null \
+    | sed -e 's/#.*//' \
+    | sed -n -E -e 's/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?(https?:\/\/[^[:space:]]+).*/\2/p' -e 's/^URIs:[[:space:]]*//p' \
+    | tr ' \t' '\n\n' | grep -E '^https?://' | grep -v -i security | head -1
+}
+DEBIAN_MIRROR="${PADDOCK_DEBIAN_MIRROR:-$(apt_main_mirror || true)}"
 
 engine_up() { docker info >/dev/null 2>&1; }
 started_here=0
@@ -63,6 +71,9 @@ if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
         if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
           say "cannot pull $BASE_IMAGE and cannot debootstrap it here (needs root on Debian)"; exit 1
         fi
+        if [ -z "$DEBIAN_MIRROR" ]; then
+          say "no Debian mirror found in /etc/apt/sources.list*; set PADDOCK_DEBIAN_MIRROR=URL and run again"; exit 1
+        fi
         command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
         dir="$(mktemp -d)"; trap 'rm -rf "$dir"' EXIT
         say "no registry: building $BASE_IMAGE with debootstrap from $DEBIAN_MIRROR (~1 min)"
@@ -73,4 +84,7 @@ if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
     esac
   fi
 fi
-say "engine ready; base image $BASE_IMAGE present"
+# What was found, one line each, so drift between machines shows in every log.
+say "node $(node --version 2>/dev/null || echo missing), npm $(npm --version 2>/dev/null || echo missing)"
+say "engine $(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}}, {{.Server.Os}}/{{.Server.Arch}})' 2>/dev/null || echo '?'), runtimes: $(docker info --format '{{range $k, $v := .Runtimes}}{{$k}} {{end}}' 2>/dev/null)"
+say "base image $BASE_IMAGE present ($(docker image inspect --format '{{.Id}}' "$BASE_IMAGE" | cut -c8-19))"

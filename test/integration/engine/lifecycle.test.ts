@@ -10,8 +10,14 @@ describe('a sandbox, from create to rm', () => {
   let ws: string;
   let name: string;
 
+  // The workspace's own git identity (a repository-level one), so the test needs none on the machine.
+  const identity = { name: 'Paddock Test', email: `paddock-test-${process.pid}@example.invalid` };
+
   before(async () => {
     ws = makeWorkspace({ 'README.md': '# project\n', 'src/app.js': 'console.log(1)\n' });
+    for (const args of [['init', '-q'], ['config', 'user.name', identity.name], ['config', 'user.email', identity.email]]) {
+      assert.equal(spawnSync('git', args, { cwd: ws }).status, 0, `git ${args.join(' ')}`);
+    }
     const created = await paddockOk(['create', 'shell', ws, '-e', 'GREETING=hello world', '-p', '3000', '--memory', '1g', '--cpus', '1.5', '--pids', '300']);
     name = created.stdout.trim();
   });
@@ -43,12 +49,13 @@ describe('a sandbox, from create to rm', () => {
     assert.equal((await paddockOk(['exec', name, '--', 'printenv', 'GREETING'])).stdout, 'hello world\n');
   });
 
-  it('has the host user\'s git identity', async () => {
-    const expected = spawnSync('git', ['config', '--get', 'user.email'], { encoding: 'utf8', cwd: ws }).stdout.trim();
-    assert.ok(expected, 'the test machine needs a git user.email (CI sets one)');
-    assert.equal((await paddockOk(['exec', name, '--', 'git', 'config', '--get', 'user.email'])).stdout.trim(), expected);
-    await paddockOk(['exec', name, '--', 'sh', '-c', 'git init -q && git add README.md && git commit -qm first']);
-    const author = await paddockOk(['exec', name, '--', 'git', 'log', '-1', '--format=%ae']);
+  it('has the host user\'s git identity, as git on the host sees it in the workspace', async () => {
+    const expected = identity.email;
+    // Outside any repository only the sandbox's own (system and global) config applies.
+    assert.equal((await paddockOk(['exec', name, '--', 'sh', '-c', 'cd / && git config --get user.email'])).stdout.trim(), expected);
+    // A repository made inside has no identity of its own: its commits are the user's.
+    await paddockOk(['exec', name, '--', 'sh', '-c', 'mkdir inner && cd inner && git init -q && echo x > f && git add f && git commit -qm first']);
+    const author = await paddockOk(['exec', name, '-w', `${ws}/inner`, '--', 'git', 'log', '-1', '--format=%ae']);
     assert.equal(author.stdout.trim(), expected);
   });
 
