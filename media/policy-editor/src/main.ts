@@ -11,7 +11,8 @@ import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import { html, nothing, render, type TemplateResult } from 'lit';
 import { live } from 'lit/directives/live.js';
 import { repeat } from 'lit/directives/repeat.js';
-import type { PolicyEdit, PolicyEditorModel, PolicyListPath, PermissionKey } from '../../../src/core/policy-edit.js';
+import type { PolicyEditorModel } from '../../../src/core/policyEditorModel.js';
+import type { PolicyEdit, PolicyListPath, PermissionKey } from '../../../src/core/policyYamlEdit.js';
 import type { HidePreview, HostMessage, WebviewMessage } from '../../../src/vscode/policyEditor/protocol.js';
 
 interface VsCodeApi {

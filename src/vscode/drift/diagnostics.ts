@@ -2,7 +2,7 @@ import { dirname, sep } from 'node:path';
 import * as vscode from 'vscode';
 import { addClaudeDeny, addHidePattern, addIgnoreLine, analyzeWorkspaceAsync, type Fix, type SandboxHidingState } from '../../core/drift/index.js';
 import { describeError, PaddockError } from '../../core/errors.js';
-import { applyPolicyEdit } from '../../core/policy-edit.js';
+import { applyPolicyEdit } from '../../core/policyYamlEdit.js';
 import { hidingStateOf } from '../../engine/hiding.js';
 import type { SandboxStore } from '../store.js';
 import { placeFindings, samePlace, type PlacedFinding } from './placement.js';

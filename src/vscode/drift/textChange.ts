@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { minimalEdit } from '../../core/policy-edit.js';
+import { minimalEdit } from '../../core/policyYamlEdit.js';
 
 /** The current text of a file: the open document's (unsaved edits included), else the disk's; undefined when it does not exist. */
 export async function currentText(uri: vscode.Uri): Promise<string | undefined> {

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import * as vscode from 'vscode';
 import { describeError, PaddockError } from '../../core/errors.js';
-import { applyPolicyEdit, editorModel } from '../../core/policy-edit.js';
+import { editorModel } from '../../core/policyEditorModel.js';
+import { applyPolicyEdit } from '../../core/policyYamlEdit.js';
 import { DEFAULT_HIDE, POLICY_FILE } from '../../core/policy.js';
 import { computeHidePreview } from './preview.js';
 import { parseWebviewMessage, type HostMessage } from './protocol.js';
@@ -15,7 +16,7 @@ export const OPEN_POLICY_EDITOR_COMMAND = 'paddock.openPolicyEditor';
  * document, so every edit from the webview becomes a WorkspaceEdit on the document: undo, redo,
  * dirty state, save and the text editor side by side all work as for typing. The webview only
  * renders what the host sends and asks for edits; the host computes the edits (keeping comments
- * and layout, core/policy-edit.ts) and the preview of hidden files (core/hiding.ts).
+ * and layout, core/policyYamlEdit.ts) and the preview of hidden files (core/hiding.ts).
  */
 export class PolicyEditorProvider implements vscode.CustomTextEditorProvider {
   constructor(private readonly extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel, private readonly previewDelayMs = 200) {}

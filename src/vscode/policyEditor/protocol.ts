@@ -2,7 +2,8 @@
 // (media/policy-editor/src/main.ts). Pure: no `vscode` import, so the webview bundle imports
 // its types and the host validates what the webview sends with the same definitions.
 import { z } from 'zod';
-import { PERMISSION_KEYS, type PolicyEdit, type PolicyEditorModel } from '../../core/policy-edit.js';
+import type { PolicyEditorModel } from '../../core/policyEditorModel.js';
+import { PERMISSION_KEYS, type PolicyEdit } from '../../core/policyYamlEdit.js';
 import { TIERS } from '../../core/policy.js';
 
 /** How many files each hide rule hides, with a sample of them. */

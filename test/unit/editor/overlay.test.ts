@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { analyzeWorkspace } from '../../../src/core/drift/index.js';
-import { applyPolicyEdit } from '../../../src/core/policy-edit.js';
+import { applyPolicyEdit } from '../../../src/core/policyYamlEdit.js';
 import { removeTrees, tree } from '../hiding/support.js';
 
 after(removeTrees);

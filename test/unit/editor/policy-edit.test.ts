@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseDocument } from 'yaml';
 import { defaultPolicyText } from '../../../src/cli/policy.js';
-import { applyPolicyEdit, editorModel, minimalEdit, type PolicyEdit } from '../../../src/core/policy-edit.js';
+import { editorModel } from '../../../src/core/policyEditorModel.js';
+import { applyPolicyEdit, minimalEdit, type PolicyEdit } from '../../../src/core/policyYamlEdit.js';
 import { DEFAULT_HIDE, DEFAULT_NETWORK_ALLOW, parsePolicy } from '../../../src/core/policy.js';
 
 const USER_FILE = `# Team policy: reviewed by security, do not reorder.

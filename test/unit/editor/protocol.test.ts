@@ -2,7 +2,7 @@
 // the editor edits, whatever the webview sends.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LIST_PATHS, PERMISSION_KEYS } from '../../../src/core/policy-edit.js';
+import { LIST_PATHS, PERMISSION_KEYS } from '../../../src/core/policyYamlEdit.js';
 import { parseWebviewMessage } from '../../../src/vscode/policyEditor/protocol.js';
 
 const edit = (e: unknown) => parseWebviewMessage({ type: 'edit', requestId: 7, edit: e });

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, stringify, type Document, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, Scalar, stringify, type Document, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
 import { PaddockError } from './errors.js';
-import { defaultPolicy, parsePolicy, TIERS, type PolicyIssue } from './policy.js';
+import { defaultPolicy } from './policy.js';
 
 /**
  * Edits of `.paddock/policy.yaml` that keep the user's comments and layout. An edit is described
@@ -46,15 +46,16 @@ export interface PolicyEditResult {
   readonly layoutKept: boolean;
 }
 
-type Data = Record<string, any>;
-type Path = readonly (string | number)[];
+/** Plain data of a policy file, as `yaml` parses it (before the schema). */
+export type PolicyData = Record<string, any>;
+export type PolicyPath = readonly (string | number)[];
 
 /** Applies one edit to policy text. Throws a PaddockError (changing nothing) when the text is not a YAML mapping or the edit does not fit. */
 export function applyPolicyEdit(text: string, edit: PolicyEdit): PolicyEditResult {
   const doc = parseDocument(text, { prettyErrors: false });
   if (doc.errors.length) throw new PaddockError(`The policy file is not valid YAML (${doc.errors[0].message.split('\n')[0]}).`, 'Fix it in the text editor first; the policy editor changes nothing until then.');
   if (doc.contents !== null && !isMap(doc.contents)) throw new PaddockError('The policy file is not a YAML mapping of keys to values.', 'Fix it in the text editor (it should start with "version: 1"); nothing was changed.');
-  const before = (doc.toJS() ?? {}) as Data;
+  const before = (doc.toJS() ?? {}) as PolicyData;
   const expected = applyToData(before, edit);
   if (isDeepStrictEqual(before, expected)) return { text, layoutKept: true };
   const surgical = surgicalEdit(text, doc, edit, expected);
@@ -73,8 +74,8 @@ export function applyPolicyEdit(text: string, edit: PolicyEdit): PolicyEditResul
 }
 
 /** The meaning of an edit on the plain data of the file (missing lists start from their defaults). */
-export function applyToData(data: Data, edit: PolicyEdit): Data {
-  const out = structuredClone(data ?? {}) as Data;
+export function applyToData(data: PolicyData, edit: PolicyEdit): PolicyData {
+  const out = structuredClone(data ?? {}) as PolicyData;
   const path = changedPath(edit);
   const parent = ensureParents(out, path);
   const key = path[path.length - 1] as string;
@@ -113,25 +114,26 @@ export function applyToData(data: Data, edit: PolicyEdit): Data {
   return out;
 }
 
-/** Path of the value an edit changes. */
-function changedPath(edit: PolicyEdit): Path {
+/** The path of the value an edit changes. */
+function changedPath(edit: PolicyEdit): PolicyPath {
   if (edit.op === 'addExec' || edit.op === 'removeExec') return ['bridge', 'exec', edit.key];
   return edit.path;
 }
 
-function defaultAt(path: Path): unknown[] {
+function defaultAt(path: PolicyPath): unknown[] {
   if (path[0] === 'bridge' && path[1] === 'exec') return [];
   const value = getIn(defaultPolicy(), path);
   return Array.isArray(value) ? value : [];
 }
 
-function getIn(data: any, path: Path): any {
+/** The value at a path of plain policy data, or undefined. */
+export function getIn(data: any, path: PolicyPath): any {
   let node = data;
   for (const p of path) node = node && typeof node === 'object' ? node[p] : undefined;
   return node;
 }
 
-function ensureParents(data: Data, path: Path): Data {
+function ensureParents(data: PolicyData, path: PolicyPath): PolicyData {
   let node = data;
   for (const p of path.slice(0, -1)) {
     if (node[p] === undefined || node[p] === null) node[p] = {};
@@ -141,7 +143,7 @@ function ensureParents(data: Data, path: Path): Data {
   return node;
 }
 
-function sameData(text: string, expected: Data): boolean {
+function sameData(text: string, expected: PolicyData): boolean {
   const doc = parseDocument(text, { prettyErrors: false });
   return !doc.errors.length && isDeepStrictEqual(doc.toJS() ?? {}, expected);
 }
@@ -225,7 +227,7 @@ function styleSample(doc: Document): Scalar | undefined {
   return found;
 }
 
-function surgicalEdit(text: string, doc: Document, edit: PolicyEdit, expected: Data): TextEdit | undefined {
+function surgicalEdit(text: string, doc: Document, edit: PolicyEdit, expected: PolicyData): TextEdit | undefined {
   const path = changedPath(edit);
   // Walk down as far as the file has mappings.
   let map: YAMLMap | undefined = isMap(doc.contents) ? doc.contents : undefined;
@@ -351,58 +353,4 @@ function insertKey(text: string, map: YAMLMap | undefined, key: string, value: u
   if (indent.trim()) return undefined;
   const at = lineEndOfPair(text, pairs[pairs.length - 1]);
   return { start: at, end: at, text: `\n${indent}${formatKey(key)}:${blockText(value, indent, like)}` };
-}
-
-// ---- What the policy editor shows -----------------------------------------------------------
-
-export interface EditorList {
-  readonly items: readonly string[];
-  /** False when the file does not set it and the default applies. */
-  readonly explicit: boolean;
-}
-
-/** The policy as the editor shows it: each part from the file, or its default; and what is wrong. */
-export interface PolicyEditorModel {
-  /** YAML syntax errors: the tables are not shown, only the errors and a way to the text. */
-  readonly syntaxErrors: readonly { readonly message: string; readonly line: number; readonly col: number }[];
-  /** Schema problems of a readable file: shown above the tables. */
-  readonly issues: readonly { readonly message: string; readonly line: number; readonly col: number }[];
-  readonly lists: Readonly<Record<string, EditorList>>;
-  readonly tier: { readonly value: string; readonly explicit: boolean };
-  readonly networkPolicy: { readonly value: string; readonly explicit: boolean };
-  readonly permissions: Readonly<Record<PermissionKey, boolean>>;
-  readonly exec: readonly { readonly container: string; readonly commands: readonly string[] }[];
-}
-
-export const listKey = (path: Path) => path.join('.');
-
-export function editorModel(text: string): PolicyEditorModel {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  const defaults = defaultPolicy();
-  const at = (offset: number) => lineCounter.linePos(offset);
-  const syntaxErrors = doc.errors.map((e) => ({ message: e.message.split('\n')[0], ...at(e.pos[0]) }));
-  const notMapping = !syntaxErrors.length && doc.contents !== null && !isMap(doc.contents);
-  if (notMapping) syntaxErrors.push({ message: 'The policy file is not a YAML mapping of keys to values (it should start with "version: 1").', line: 1, col: 1 });
-  const data: Data = syntaxErrors.length ? {} : ((doc.toJS() ?? {}) as Data);
-  const issues = syntaxErrors.length ? [] : parsePolicy(text).issues.map((i: PolicyIssue) => ({ message: i.message, line: i.range.line, col: i.range.col }));
-  const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined);
-  const lists: Record<string, EditorList> = {};
-  for (const path of LIST_PATHS) {
-    const own = strings(getIn(data, path));
-    lists[listKey(path)] = own ? { items: own, explicit: true } : { items: getIn(defaults, path) as string[], explicit: false };
-  }
-  const tier = getIn(data, ['tier']);
-  const policy = getIn(data, ['network', 'policy']);
-  const perms = getIn(data, ['bridge', 'permissions']);
-  const permissions = Object.fromEntries(PERMISSION_KEYS.map((k) => [k, typeof perms?.[k] === 'boolean' ? perms[k] : defaults.bridge.permissions[k]])) as Record<PermissionKey, boolean>;
-  const execData = getIn(data, ['bridge', 'exec']);
-  const exec = execData && typeof execData === 'object' && !Array.isArray(execData)
-    ? Object.entries(execData).map(([container, commands]) => ({ container, commands: strings(commands) ?? [] }))
-    : [];
-  return {
-    syntaxErrors, issues, lists, permissions, exec,
-    tier: typeof tier === 'string' && (TIERS as readonly string[]).includes(tier) ? { value: tier, explicit: true } : { value: defaults.tier, explicit: false },
-    networkPolicy: policy === 'allow' || policy === 'deny' ? { value: policy, explicit: true } : { value: defaults.network.policy, explicit: false },
-  };
 }
