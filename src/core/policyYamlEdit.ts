@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { isMap, isScalar, isSeq, parseDocument, Scalar, stringify, type Document, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
 import { PaddockError } from './errors.js';
-import { defaultPolicy } from './policy.js';
+import { defaultPolicy, permissionsSchema } from './policy.js';
 
 /**
  * Edits of `.paddock/policy.yaml` that keep the user's comments and layout. An edit is described
@@ -15,7 +15,8 @@ import { defaultPolicy } from './policy.js';
 export const LIST_PATHS = [
   ['hide'], ['readOnly'], ['bridge', 'containers'], ['bridge', 'deny'], ['bridge', 'blockedPaths'], ['network', 'allow'], ['network', 'deny'],
 ] as const;
-export const PERMISSION_KEYS = ['logs', 'inspect', 'stats', 'exec', 'files', 'lifecycle'] as const;
+/** The bridge permissions, as the schema names them (a new permission shows up in the editor by itself). */
+export const PERMISSION_KEYS = permissionsSchema.keyof().options;
 export type PermissionKey = (typeof PERMISSION_KEYS)[number];
 
 /** A list of strings in the policy: one of LIST_PATHS, or the commands of one `bridge.exec` entry. */

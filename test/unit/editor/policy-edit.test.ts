@@ -7,7 +7,7 @@ import { parseDocument } from 'yaml';
 import { defaultPolicyText } from '../../../src/cli/policy.js';
 import { editorModel } from '../../../src/core/policyEditorModel.js';
 import { applyPolicyEdit, minimalEdit, type PolicyEdit } from '../../../src/core/policyYamlEdit.js';
-import { DEFAULT_HIDE, DEFAULT_NETWORK_ALLOW, parsePolicy } from '../../../src/core/policy.js';
+import { DEFAULT_HIDE, DEFAULT_NETWORK_ALLOW, defaultPolicy, parsePolicy } from '../../../src/core/policy.js';
 
 const USER_FILE = `# Team policy: reviewed by security, do not reorder.
 version: 1
@@ -206,6 +206,9 @@ describe('editorModel', () => {
     assert.deepEqual(m.exec, [{ container: 'demo-api', commands: ['npm test', 'echo *'] }, { container: '*', commands: ['ls'] }]);
     assert.deepEqual(m.tier, { value: 'moderate', explicit: true });
     assert.equal(m.permissions.files, false);
+  });
+  it('shows every bridge permission the schema has, with its default when the file says nothing', () => {
+    assert.deepEqual(editorModel('version: 1\n').permissions, defaultPolicy().bridge.permissions);
   });
   it('broken YAML gives the errors with line and column; a schema problem is an issue at its place', () => {
     const broken = editorModel('version: 1\nhide: [a\n');
