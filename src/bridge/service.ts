@@ -2,20 +2,18 @@ import { posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
-import picomatch from 'picomatch';
 import { extract } from 'tar-stream';
-import { CommandSyntaxError, decideExec, PathMatcher, splitCommand, argumentPaths, type PathHit } from '../core/bridgeExecRules.js';
+import { CommandSyntaxError, decideExec, PathMatcher, splitCommand, argumentPaths } from '../core/bridgeExecRules.js';
 import { isSecretName, Masker, type MaskStats } from '../core/masking.js';
-import { LABELS } from '../core/naming.js';
-import { treeReadOf, type TreeRead } from '../core/treeReads.js';
+import { treeReadOf } from '../core/treeReads.js';
 import type { BridgePolicy, Tier } from '../core/policy.js';
+import { demuxToText, execCollect, isAlreadyInState, isNotFound, runExec } from '../engine/docker.js';
+import { AllowedContainers, type TargetContainer } from './allowedContainers.js';
+import { BridgeDenied } from './denied.js';
+import { execAs, isFolder, PathGuard } from './pathGuard.js';
 
-/** A policy decision against a call: the agent gets `message`; the audit log gets `rule`. */
-export class BridgeDenied extends Error {
-  constructor(readonly rule: string, reason: string, readonly hint?: string) {
-    super(`Denied by ${rule}: ${reason}${hint ? `\nTo allow it, a person would: ${hint}` : ''}`);
-  }
-}
+export { BridgeDenied } from './denied.js';
+export type { TargetContainer } from './allowedContainers.js';
 
 export type Permission = keyof BridgePolicy['permissions'];
 
@@ -27,35 +25,22 @@ export interface BridgeRules {
   readonly knownSecrets?: readonly string[];
 }
 
-export interface TargetContainer {
-  readonly id: string;
-  readonly name: string;
-  readonly image: string;
-  readonly state: string;
-  readonly status: string;
-  readonly project?: string;
-  readonly service?: string;
-}
-
-const COMPOSE_PROJECT = 'com.docker.compose.project';
-const COMPOSE_SERVICE = 'com.docker.compose.service';
 const OUTPUT_LIMIT = 256 * 1024;
 const KNOWN_SECRETS_TTL_MS = 5_000;
-/** Go's FileMode bit for a directory, as the archive API reports it. */
-const MODE_DIR = 0x80000000;
-/** A folder whose listing is larger than this cannot be checked, so a command reading it whole is refused. */
-const TREE_LISTING_LIMIT = 64 * 1024 * 1024;
-const TREE_LISTING_TIMEOUT_MS = 30_000;
 
 /** The bridge's work: which containers, which commands, and Docker calls with masked output. */
 export class BridgeService {
   readonly blocked: PathMatcher;
+  private readonly reach: AllowedContainers;
+  private readonly guard: PathGuard;
   private masker: Masker;
   private secretsAt = 0;
   private secretsFor = '';
 
   constructor(readonly docker: Docker, readonly rules: BridgeRules) {
     this.blocked = new PathMatcher(rules.bridge.blockedPaths);
+    this.reach = new AllowedContainers(docker, rules.bridge);
+    this.guard = new PathGuard(docker, this.blocked);
     this.masker = new Masker({ knownSecrets: rules.knownSecrets });
   }
 
@@ -67,41 +52,19 @@ export class BridgeService {
     }
   }
 
-  private allows(c: Docker.ContainerInfo): boolean {
-    if (c.Labels?.[LABELS.sandbox] === '1') return false; // never another sandbox (or itself)
-    const name = (c.Names[0] ?? '').replace(/^\//, '');
-    const project = c.Labels?.[COMPOSE_PROJECT];
-    return this.rules.bridge.containers.some((entry) => entry === project || picomatch(entry, { dot: true })(name));
-  }
-
-  /** The containers the policy allows. */
-  async containers(): Promise<TargetContainer[]> {
-    const all = await this.docker.listContainers({ all: true });
-    return all.filter((c) => this.allows(c)).map((c) => ({
-      id: c.Id, name: (c.Names[0] ?? c.Id).replace(/^\//, ''), image: c.Image, state: c.State, status: c.Status,
-      project: c.Labels?.[COMPOSE_PROJECT], service: c.Labels?.[COMPOSE_SERVICE],
-    })).sort((a, b) => a.name.localeCompare(b.name));
+  /** The containers the policy allows (./allowedContainers.ts). */
+  containers(): Promise<TargetContainer[]> {
+    return this.reach.list();
   }
 
   /** Resolves `container` (name, compose service, or id prefix) among the allowed ones, or denies. */
-  async target(ref: string): Promise<TargetContainer> {
-    const wanted = String(ref ?? '').replace(/^\//, '');
-    const allowed = await this.containers();
-    const found = allowed.find((c) => c.name === wanted)
-      ?? (allowed.filter((c) => c.service === wanted).length === 1 ? allowed.find((c) => c.service === wanted) : undefined)
-      ?? (wanted.length >= 12 ? allowed.find((c) => c.id.startsWith(wanted)) : undefined);
-    if (!found) {
-      throw new BridgeDenied('containers', `"${wanted}" is not a container this bridge may reach (allowed: ${allowed.map((c) => c.name).join(', ') || 'none'}).`,
-        `add its name (or a glob, or its compose project) to bridge.containers in .paddock/policy.yaml.`);
-    }
-    return found;
+  target(ref: string): Promise<TargetContainer> {
+    return this.reach.resolve(ref);
   }
 
   /** Whitelist entries of bridge.exec whose key matches the container's name or compose service. */
   whitelistFor(c: TargetContainer): string[] {
-    return Object.entries(this.rules.bridge.exec)
-      .filter(([key]) => picomatch(key, { dot: true })(c.name) || (c.service !== undefined && key === c.service))
-      .flatMap(([, entries]) => entries);
+    return this.reach.execWhitelistFor(c);
   }
 
   // ---- masking -------------------------------------------------------------------------------
@@ -133,104 +96,12 @@ export class BridgeService {
     return (await this.currentMasker()).mask(text, stats);
   }
 
-  // ---- paths ---------------------------------------------------------------------------------
+  // ---- tools ---------------------------------------------------------------------------------
 
   private async workdirOf(c: TargetContainer): Promise<{ workdir: string; user: string; running: boolean }> {
     const info = await this.docker.getContainer(c.id).inspect();
     return { workdir: info.Config.WorkingDir || '/', user: info.Config.User || '', running: !!info.State.Running };
   }
-
-  /** Stats a path in the container through the archive API (no process runs). */
-  private async stat(c: TargetContainer, path: string): Promise<{ linkTarget?: string; mode: number } | undefined> {
-    try {
-      const res = (await this.docker.getContainer(c.id).infoArchive({ path })) as any;
-      const header = res?.headers?.['x-docker-container-path-stat'];
-      res?.resume?.(); // a HEAD response: release the engine connection
-      if (!header) return undefined;
-      const stat = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as { mode: number; linkTarget?: string };
-      return { mode: stat.mode, linkTarget: stat.linkTarget || undefined };
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** The real path behind symlinks anywhere along `abs` (as the container's kernel would follow them). */
-  async realPath(c: TargetContainer, abs: string, hops = 0): Promise<string> {
-    if (hops > 16) throw new BridgeDenied('symlink loop', `${abs} has too many symlinks.`);
-    const parts = abs.split('/').filter(Boolean);
-    const prefixes = parts.map((_, i) => `/${parts.slice(0, i + 1).join('/')}`);
-    const stats = await Promise.all(prefixes.map((p) => this.stat(c, p)));
-    for (let i = 0; i < prefixes.length; i++) {
-      const st = stats[i];
-      if (!st) return abs; // the rest does not exist
-      if (st.linkTarget && st.linkTarget !== prefixes[i]) {
-        return this.realPath(c, posix.join(st.linkTarget, ...parts.slice(i + 1)), hops + 1);
-      }
-    }
-    return abs;
-  }
-
-  /** Denies a path (textually, then behind symlinks) that matches a blocked pattern. */
-  async checkPath(c: TargetContainer, abs: string, label = abs): Promise<string> {
-    const hit = this.blocked.match(abs);
-    if (hit) throw blockedDenial(label, hit);
-    const real = await this.realPath(c, abs);
-    if (real !== abs) {
-      const viaLink = this.blocked.match(real);
-      if (viaLink) throw blockedDenial(label, viaLink, true);
-    }
-    return real;
-  }
-
-  /**
-   * Refuses a command that reads or moves whole folders (grep -r, tar c, cp -r, mv...) when a blocked
-   * path lies below one of them: each folder is listed in the container (find, as the container's
-   * user, who is also the one the command would run as) and every entry is matched. Fails closed: a
-   * folder that cannot be listed whole is refused too.
-   */
-  private async checkTree(c: TargetContainer, tree: TreeRead, user: string, workdir: string): Promise<void> {
-    if (tree.listFile) {
-      throw new BridgeDenied('file list', `${tree.how} would also read the paths listed in ${tree.listFile}, which the bridge cannot check.`, 'name the files and folders on the command line instead.');
-    }
-    if (tree.roots.length > 16) throw new BridgeDenied('too many folders', `${tree.how} names more than 16 folders, which cannot all be checked.`, 'split the command.');
-    for (const root of tree.roots) {
-      const real = await this.checkPath(c, root);
-      const st = await this.stat(c, real);
-      if (!st || !(st.mode & MODE_DIR)) continue; // a file (its path was checked) or nothing
-      const { entries, links } = await this.listTree(c, real, user, workdir, tree);
-      for (const entry of entries) {
-        const hit = this.blocked.match(entry);
-        if (hit) {
-          throw new BridgeDenied(`blocked path: ${hit.pattern}`, `${tree.how} would read ${root} as a whole, and ${hit.path} below it matches the blocked path "${hit.pattern}".`,
-            'point the command at folders that hold no blocked path (list_files shows what is where), or change bridge.blockedPaths in .paddock/policy.yaml only if this is not a secret.');
-        }
-      }
-      if (tree.followsLinks && links.length) {
-        throw new BridgeDenied('symlink below folder', `${tree.how} follows symlinks, and ${root} holds ${links[0]}${links.length > 1 ? ` (and ${links.length - 1} more)` : ''}, which the bridge does not follow to check.`,
-          'use a form that does not follow symlinks (grep -r instead of -R, rg without -L, tar without -h, cp -r without -L, zip -y).');
-      }
-    }
-  }
-
-  /** Every path below a folder, and which of them are symlinks, from `find` in the container. */
-  private async listTree(c: TargetContainer, root: string, user: string, workdir: string, tree: TreeRead): Promise<{ entries: string[]; links: string[] }> {
-    const unchecked = (why: string) => new BridgeDenied('folder not checked', `${tree.how} would read ${root} as a whole, which could not be checked for blocked paths: ${why}.`, 'name the files the command needs, or point it at a smaller folder.');
-    // Each entry is printed once, symlinks twice in a row: one pass tells both apart.
-    const { stdout, exitCode, cut } = await this.run(c, ['find', root, '-print0', '-type', 'l', '-print0'], user, workdir, { maxBytes: TREE_LISTING_LIMIT, timeoutMs: TREE_LISTING_TIMEOUT_MS });
-    if (cut === 'size') throw unchecked(`it holds too many files (more than ${TREE_LISTING_LIMIT / 1024 / 1024} MiB of names)`);
-    if (cut === 'time') throw unchecked(`listing it took longer than ${TREE_LISTING_TIMEOUT_MS / 1000} s`);
-    // 1: some subfolders were unreadable (to the command as well: it runs as the same user).
-    if (exitCode !== 0 && exitCode !== 1) throw unchecked(`find is not available in ${c.name} (exit code ${exitCode})`);
-    const entries: string[] = [];
-    const links: string[] = [];
-    for (const path of stdout.split('\0').filter(Boolean)) {
-      if (entries.at(-1) === path) links.push(path);
-      else entries.push(path);
-    }
-    return { entries, links };
-  }
-
-  // ---- tools ---------------------------------------------------------------------------------
 
   async logs(c: TargetContainer, options: { tail?: number; since?: string; timestamps?: boolean }, stats: MaskStats): Promise<string> {
     const since = parseSince(options.since);
@@ -342,26 +213,14 @@ export class BridgeService {
     const pieces = [...new Set(argv.slice(1).flatMap((a) => argumentPaths(a)).filter((p) => p && !p.startsWith('-') && p.length < 4096))]
       .map((p) => posix.resolve(workdir, p));
     if (pieces.length > 64) throw new BridgeDenied('too many arguments', 'more than 64 path-like arguments cannot be checked.', 'split the command.');
-    await Promise.all(pieces.map((p) => this.checkPath(c, p)));
+    await Promise.all(pieces.map((p) => this.guard.checkPath(c, p)));
     const tree = treeReadOf(argv, workdir);
-    if (tree) await this.checkTree(c, tree, user, workdir);
+    if (tree) await this.guard.checkTree(c, tree, user, workdir);
 
-    const exec = await this.docker.getContainer(c.id).exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, WorkingDir: workdir, ...(user ? { User: user } : {}) });
-    const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Readable;
     const masker = await this.currentMasker();
     const out = collectMasked(masker.stream(stats));
     const err = collectMasked(masker.stream(stats));
-    this.docker.modem.demuxStream(stream, out.sink, err.sink);
-    let timedOut = false;
-    await new Promise<void>((resolveEnd) => {
-      const timer = setTimeout(() => { timedOut = true; stream.destroy(); resolveEnd(); }, timeoutSeconds * 1000);
-      const done = () => { clearTimeout(timer); resolveEnd(); };
-      stream.on('end', done);
-      stream.on('close', done);
-      stream.on('error', done);
-    });
-    stream.destroy();
-    const exitCode = timedOut ? null : ((await exec.inspect()).ExitCode ?? null);
+    const { exitCode } = await runExec(this.docker, c.id, execAs(argv, user, workdir), { stdout: out.sink, stderr: err.sink, timeoutMs: timeoutSeconds * 1000 });
     const stdout = out.finish();
     const stderr = err.finish();
     let text = stdout;
@@ -374,9 +233,9 @@ export class BridgeService {
     const { workdir, user, running } = await this.workdirOf(c);
     if (!running) throw new BridgeDenied('container state', `${c.name} is not running.`, 'start it first.');
     const abs = posix.resolve(workdir, path || '.');
-    const real = await this.checkPath(c, abs, path);
+    const real = await this.guard.checkPath(c, abs, path);
     // `ls` as an argv (never a shell); entries that are blocked, or link to blocked paths, are left out.
-    const { stdout, stderr, exitCode } = await this.run(c, ['ls', '-la', '--', real], user, workdir);
+    const { stdout, stderr, exitCode } = await execCollect(this.docker, c.id, execAs(['ls', '-la', '--', real], user, workdir));
     if (exitCode !== 0) throw new BridgeDenied('list failed', `ls ${real} failed in ${c.name}: ${(await this.mask(stderr, stats)).trim() || `exit code ${exitCode}`}`);
     const lines = stdout.split('\n').filter((line) => {
       if (!line || /^total \d+/.test(line)) return !!line;
@@ -390,47 +249,13 @@ export class BridgeService {
     return this.mask(`${real}:\n${lines.join('\n')}\n`, stats);
   }
 
-  /**
-   * Runs a fixed argv (the bridge's own, already checked) and collects its raw output. Past
-   * `maxBytes` of stdout or `timeoutMs`, it stops reading and says which limit cut it.
-   */
-  private async run(c: TargetContainer, argv: string[], user: string, workdir: string, limits: { maxBytes?: number; timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string; exitCode: number; cut?: 'size' | 'time' }> {
-    const exec = await this.docker.getContainer(c.id).exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, WorkingDir: workdir, ...(user ? { User: user } : {}) });
-    const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Readable;
-    const out = new PassThrough();
-    const err = new PassThrough();
-    const parts = { out: [] as Buffer[], err: [] as Buffer[] };
-    let size = 0;
-    let cut: 'size' | 'time' | undefined;
-    out.on('data', (b: Buffer) => {
-      size += b.length;
-      if (limits.maxBytes !== undefined && size > limits.maxBytes) {
-        cut ??= 'size';
-        stream.destroy();
-      } else parts.out.push(b);
-    });
-    err.on('data', (b: Buffer) => parts.err.push(b));
-    this.docker.modem.demuxStream(stream, out, err);
-    await new Promise<void>((resolveEnd) => {
-      const timer = limits.timeoutMs === undefined ? undefined : setTimeout(() => { cut ??= 'time'; stream.destroy(); }, limits.timeoutMs);
-      const done = () => { clearTimeout(timer); resolveEnd(); };
-      stream.on('end', done);
-      stream.on('close', done);
-      stream.on('error', done);
-    });
-    stream.destroy();
-    // Cut short, the process may still run: it has no exit code to ask for.
-    if (cut) return { stdout: '', stderr: '', exitCode: -1, cut };
-    return { stdout: Buffer.concat(parts.out).toString('utf8'), stderr: Buffer.concat(parts.err).toString('utf8'), exitCode: (await exec.inspect()).ExitCode ?? -1 };
-  }
-
   async readFile(c: TargetContainer, path: string, maxBytes: number, stats: MaskStats): Promise<string> {
     const { workdir } = await this.workdirOf(c);
     const abs = posix.resolve(workdir, path);
-    const real = await this.checkPath(c, abs, path);
-    const st = await this.stat(c, real);
+    const real = await this.guard.checkPath(c, abs, path);
+    const st = await this.guard.stat(c, real);
     if (!st) throw new BridgeDenied('not found', `${abs} does not exist in ${c.name}.`);
-    if (st.mode & MODE_DIR) throw new BridgeDenied('not a file', `${abs} is a folder.`, 'use list_files for folders.');
+    if (isFolder(st)) throw new BridgeDenied('not a file', `${abs} is a folder.`, 'use list_files for folders.');
     const [entry] = await this.readArchive(c, real, maxBytes);
     if (!entry) throw new BridgeDenied('not found', `${abs} does not exist in ${c.name}.`);
     if (entry.type === 'directory') throw new BridgeDenied('not a file', `${abs} is a folder.`, 'use list_files for folders.');
@@ -447,7 +272,7 @@ export class BridgeService {
     try {
       tar = (await this.docker.getContainer(c.id).getArchive({ path })) as unknown as Readable;
     } catch (err: any) {
-      if (err?.statusCode === 404) throw new BridgeDenied('not found', `${path} does not exist in ${c.name}.`);
+      if (isNotFound(err)) throw new BridgeDenied('not found', `${path} does not exist in ${c.name}.`);
       throw err;
     }
     const base = posix.basename(path);
@@ -486,7 +311,7 @@ export class BridgeService {
       else if (action === 'stop') await container.stop({ t: 10 });
       else await container.restart({ t: 10 });
     } catch (err: any) {
-      if (err?.statusCode !== 304) throw err; // 304: already in that state
+      if (!isAlreadyInState(err)) throw err;
     }
     const info = await container.inspect();
     return `${c.name} is ${info.State.Status}.`;
@@ -518,11 +343,6 @@ interface ArchiveEntry {
   readonly data?: Buffer;
 }
 
-function blockedDenial(label: string, hit: PathHit, viaLink = false): BridgeDenied {
-  return new BridgeDenied(`blocked path: ${hit.pattern}`, `"${label}"${viaLink ? ` leads (through a symlink) to ${hit.path}, which` : ` is ${hit.path}, which`} matches the blocked path "${hit.pattern}".`,
-    'blocked paths are never readable through the bridge; change bridge.blockedPaths in .paddock/policy.yaml only if this is not a secret.');
-}
-
 /** A sink for one output stream: decoded as UTF-8, masked as it streams, capped at OUTPUT_LIMIT. */
 function collectMasked(masker: ReturnType<Masker['stream']>): { sink: PassThrough; finish: () => string } {
   const sink = new PassThrough();
@@ -541,21 +361,6 @@ function collectMasked(masker: ReturnType<Masker['stream']>): { sink: PassThroug
       return dropped ? `${text}\n[truncated: ${dropped} more characters]` : text;
     },
   };
-}
-
-/** Docker's multiplexed log format (8-byte headers); TTY containers' logs are plain. */
-function demuxToText(buffer: Buffer, onText: (text: string) => string): string {
-  const decoder = new StringDecoder('utf8');
-  let out = '';
-  let offset = 0;
-  const looksMuxed = buffer.length >= 8 && (buffer[0] === 1 || buffer[0] === 2) && buffer[1] === 0 && buffer[2] === 0 && buffer[3] === 0;
-  if (!looksMuxed) return onText(decoder.write(buffer)) + onText(decoder.end());
-  while (offset + 8 <= buffer.length) {
-    const size = buffer.readUInt32BE(offset + 4);
-    out += onText(decoder.write(buffer.subarray(offset + 8, offset + 8 + size)));
-    offset += 8 + size;
-  }
-  return out + onText(decoder.end());
 }
 
 /** `since`: a duration ("10m", "2h", "30s", "1d"), an ISO time, or Unix seconds. */

@@ -1,0 +1,63 @@
+import type Docker from 'dockerode';
+import picomatch from 'picomatch';
+import { LABELS } from '../core/naming.js';
+import type { BridgePolicy } from '../core/policy.js';
+import { BridgeDenied } from './denied.js';
+
+export interface TargetContainer {
+  readonly id: string;
+  readonly name: string;
+  readonly image: string;
+  readonly state: string;
+  readonly status: string;
+  readonly project?: string;
+  readonly service?: string;
+}
+
+const COMPOSE_PROJECT = 'com.docker.compose.project';
+const COMPOSE_SERVICE = 'com.docker.compose.service';
+
+/**
+ * Which containers a sandbox's bridge may reach: those bridge.containers names (a name, a glob, or a
+ * compose project), never a sandbox (another one, or itself).
+ */
+export class AllowedContainers {
+  constructor(private readonly docker: Docker, private readonly bridge: BridgePolicy) {}
+
+  private allows(c: Docker.ContainerInfo): boolean {
+    if (c.Labels?.[LABELS.sandbox] === '1') return false; // never another sandbox (or itself)
+    const name = (c.Names[0] ?? '').replace(/^\//, '');
+    const project = c.Labels?.[COMPOSE_PROJECT];
+    return this.bridge.containers.some((entry) => entry === project || picomatch(entry, { dot: true })(name));
+  }
+
+  /** The containers the policy allows. */
+  async list(): Promise<TargetContainer[]> {
+    const all = await this.docker.listContainers({ all: true });
+    return all.filter((c) => this.allows(c)).map((c) => ({
+      id: c.Id, name: (c.Names[0] ?? c.Id).replace(/^\//, ''), image: c.Image, state: c.State, status: c.Status,
+      project: c.Labels?.[COMPOSE_PROJECT], service: c.Labels?.[COMPOSE_SERVICE],
+    })).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Resolves `container` (name, compose service, or id prefix) among the allowed ones, or denies. */
+  async resolve(ref: string): Promise<TargetContainer> {
+    const wanted = String(ref ?? '').replace(/^\//, '');
+    const allowed = await this.list();
+    const found = allowed.find((c) => c.name === wanted)
+      ?? (allowed.filter((c) => c.service === wanted).length === 1 ? allowed.find((c) => c.service === wanted) : undefined)
+      ?? (wanted.length >= 12 ? allowed.find((c) => c.id.startsWith(wanted)) : undefined);
+    if (!found) {
+      throw new BridgeDenied('containers', `"${wanted}" is not a container this bridge may reach (allowed: ${allowed.map((c) => c.name).join(', ') || 'none'}).`,
+        `add its name (or a glob, or its compose project) to bridge.containers in .paddock/policy.yaml.`);
+    }
+    return found;
+  }
+
+  /** Whitelist entries of bridge.exec whose key matches the container's name or compose service. */
+  execWhitelistFor(c: TargetContainer): string[] {
+    return Object.entries(this.bridge.exec)
+      .filter(([key]) => picomatch(key, { dot: true })(c.name) || (c.service !== undefined && key === c.service))
+      .flatMap(([, entries]) => entries);
+  }
+}
