@@ -319,15 +319,9 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
     .action(async (refs: string[], _o: any, cmd: Command) => {
       const engine = await engineFrom(cmd);
       for (const ref of refs) {
-        const { id, name, status } = await findSandbox(engine, ref);
-        const stopped = status === 'running' ? undefined : await engine.stopReason(id);
-        if (stopped) log(`note: ${name} had stopped itself: ${stopped.text}`);
-        // Hide globs are re-expanded at every start: say what appeared since creation.
-        for (const note of await (await import('../engine/hiding.js')).hidingNotesFor(engine, id)) log(`note: ${note}`);
-        const { egressNote, egressStateOf } = await import('../engine/egress.js');
-        const egress = egressNote(await egressStateOf(engine.docker, name), name);
-        if (egress) log(`note: ${egress}`);
-        process.stdout.write(`${(await engine.start(id)).name}\n`);
+        const sandbox = await findSandbox(engine, ref);
+        for (const note of await (await import('../engine/startNotes.js')).startNotes(engine, sandbox)) log(`note: ${note}`);
+        process.stdout.write(`${(await engine.start(sandbox.id)).name}\n`);
       }
     });
 

@@ -6,6 +6,7 @@ import { AGENT_IDS, AGENTS, getAgent, type AgentId } from '../core/agents.js';
 import { describeError, PaddockError } from '../core/errors.js';
 import { POLICY_FILE } from '../core/policy.js';
 import { prepareSandbox, RecreateNeeded, type PreparedSandbox, type SandboxRequest } from '../engine/sandboxes.js';
+import { startNotes } from '../engine/startNotes.js';
 import { verifySandbox } from '../engine/verify.js';
 import { currentFolder, defaultAgent, requestSettings } from './settings.js';
 import type { SandboxStore } from './store.js';
@@ -98,10 +99,7 @@ export async function prepareWithProgress(services: Services, agentId: AgentId, 
     services.log.info(`Preparing the ${agent.id} sandbox for ${folder.uri.fsPath}`);
     try {
       const prepared = await prepareSandbox(services.store.engine, request, onProgress);
-      for (const note of prepared.notes) {
-        services.log.warn(note);
-        void vscode.window.showWarningMessage(`Paddock: ${note}`);
-      }
+      showNotes(services, prepared.notes);
       if (controller.signal.aborted) throw new Cancelled();
       return prepared;
     } catch (err) {
@@ -119,6 +117,14 @@ export async function prepareWithProgress(services: Services, agentId: AgentId, 
     }
     throw err;
   });
+}
+
+/** Notes from the engine (what the CLI prints as "note: ..."): in the log, and as warnings. */
+function showNotes(services: Services, notes: readonly string[]): void {
+  for (const note of notes) {
+    services.log.warn(note);
+    void vscode.window.showWarningMessage(`Paddock: ${note}`);
+  }
 }
 
 async function runAgent(services: Services, agentId: AgentId, arg?: unknown): Promise<void> {
@@ -166,7 +172,10 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
 
     cmd('paddock.start', async (arg?: unknown) => {
       const s = await pickSandbox(services, arg, (x) => x.status !== 'running', 'start');
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: starting ${s.name}` }, () => store.engine.start(s.id));
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: starting ${s.name}` }, async () => {
+        showNotes(services, await startNotes(store.engine, s));
+        await store.engine.start(s.id);
+      });
       log.info(`Started ${s.name}`);
     }),
 

@@ -1,0 +1,19 @@
+import { egressNote, egressStateOf } from './egress.js';
+import type { SandboxEngine } from './engine.js';
+import { hidingNotesFor } from './hiding.js';
+
+/**
+ * What the user should know before a sandbox starts again: that its guard had stopped it (and
+ * why), what its hide rules match now that they did not before (they are expanded again at every
+ * start), and an egress proxy that is missing. Read before the start, which would clear the first.
+ * `paddock start` prints them; VS Code's Start shows them like its other notes.
+ */
+export async function startNotes(engine: SandboxEngine, sandbox: { readonly id: string; readonly name: string; readonly status: string }): Promise<string[]> {
+  const notes: string[] = [];
+  const stopped = sandbox.status === 'running' ? undefined : await engine.stopReason(sandbox.id);
+  if (stopped) notes.push(`${sandbox.name} had stopped itself: ${stopped.text}`);
+  notes.push(...(await hidingNotesFor(engine, sandbox.id)));
+  const egress = egressNote(await egressStateOf(engine.docker, sandbox.name), sandbox.name);
+  if (egress) notes.push(egress);
+  return notes;
+}
