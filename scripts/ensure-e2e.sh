@@ -98,4 +98,8 @@ if [ "$(installed_version)" != "$CODE_SERVER_VERSION" ] || ! [ -x "$CS_DIR/node_
   [ "$(installed_version)" = "$CODE_SERVER_VERSION" ] && [ -f "$CS_DIR/node_modules/code-server/lib/vscode/node_modules/node-pty/build/Release/pty.node" ] \
     || { say "code-server is incomplete after install; see $CACHE/code-server-install.log"; exit 1; }
 fi
-say "e2e ready: chromium $(chromium --version 2>/dev/null | awk '{print $2}'), node $("$NODE22" --version), code-server $CODE_SERVER_VERSION"
+chromium_version="$(chromium --version 2>/dev/null | awk '{print $2}')"
+[ -n "$chromium_version" ] || { say "chromium does not start (chromium --version failed); reinstall it: apt-get install --reinstall chromium"; exit 1; }
+say "chromium $chromium_version"
+say "node $("$NODE22" --version) and npm $("$BIN/npm" --version) for code-server (in $NODE_DIR)"
+say "code-server $(installed_version) (in $CS_DIR)"
