@@ -1,6 +1,5 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import type { InjectedKey } from '../core/credentials.js';
 import { compileEgressRules } from '../core/egress.js';
@@ -9,6 +8,7 @@ import { LABELS, shortHash } from '../core/naming.js';
 import type { NetworkPolicy } from '../core/policy.js';
 import type { PortMapping } from '../core/options.js';
 import { BRIDGE_RELAY_PORT, KEY_INJECTION_PORT, PROXY_HOST, PROXY_PORT, SOCKETS_DIR } from '../proxy/addresses.js';
+import { engineMessage, inspectOrUndefined, isAlreadyInState, isNotFound, startAndWaitForMarker } from './docker.js';
 import { egressPaths, forwarderSource, proxySource, writeInjectedKeys } from './egressFiles.js';
 import { listedPorts, publishedPorts } from './ports.js';
 import type { PublishedPort } from './types.js';
@@ -192,11 +192,11 @@ export async function createEgress(docker: Docker, sandbox: string, options: Egr
     await docker.getNetwork(names.network).connect({ Container: names.proxy, EndpointConfig: { Aliases: [PROXY_HOST] } });
   } catch (err: any) {
     await removeEgress(docker, sandbox);
-    if (err?.statusCode === 404 && /network/i.test(err?.json?.message ?? '')) {
+    if (isNotFound(err) && /network/i.test(err?.json?.message ?? '')) {
       throw new PaddockError(`The network "${upstream}" for the egress proxy does not exist.`, 'Unset PADDOCK_EGRESS_NETWORK, or create that network first.');
     }
-    if (/address pool|overlap/i.test(err?.json?.message ?? err?.message ?? '')) {
-      throw new PaddockError(`Docker has no free address range for the sandbox's network: ${err?.json?.message ?? err?.message}`,
+    if (/address pool|overlap/i.test(engineMessage(err))) {
+      throw new PaddockError(`Docker has no free address range for the sandbox's network: ${engineMessage(err)}`,
         'Remove unused networks ("docker network prune"), or give dockerd more "default-address-pools" in daemon.json.');
     }
     throw err;
@@ -275,41 +275,16 @@ export function egressNote(state: 'proxied' | 'unproxied' | 'proxy-missing', san
   return undefined;
 }
 
-async function inspectOrUndefined(container: Docker.Container): Promise<Docker.ContainerInspectInfo | undefined> {
-  try {
-    return await container.inspect();
-  } catch (err: any) {
-    if (err?.statusCode === 404) return undefined;
-    throw err;
-  }
-}
-
 /** Starts the sandbox's proxy (no-op for a sandbox without one) and waits until it listens. */
 export async function startEgress(docker: Docker, sandbox: string): Promise<void> {
   const container = docker.getContainer(egressNames(sandbox).proxy);
   const info = await inspectOrUndefined(container);
   if (!info || info.Config.Labels?.[EGRESS_LABELS.for] !== sandbox) return;
   if (info.State.Running) return;
-  const output = (await container.attach({ stream: true, stdout: true, stderr: true })) as unknown as Readable;
-  let seen = '';
-  const ready = new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), 30_000);
-    output.on('data', (chunk: Buffer) => {
-      seen = (seen + chunk.toString('latin1')).slice(-4096);
-      if (seen.includes(READY_MARKER)) { clearTimeout(timer); resolve(true); }
-    });
-    output.on('end', () => { clearTimeout(timer); resolve(seen.includes(READY_MARKER)); });
-  });
-  try {
-    await container.start();
-  } catch (err: any) {
-    output.destroy();
-    throw new PaddockError(`The egress proxy of ${sandbox} failed to start: ${err?.json?.message ?? err?.message ?? err}`, 'Recreate the sandbox (--recreate).');
-  }
-  const ok = await Promise.race([ready, container.wait().then(() => false)]);
-  output.destroy();
-  if (!ok) {
-    throw new PaddockError(`The egress proxy of ${sandbox} did not start listening.`, `Its output: ${seen.replace(/[^\x20-\x7e\n]/g, '').trim().slice(-500) || '(none)'}. Recreate the sandbox (--recreate).`);
+  const { outcome, output } = await startAndWaitForMarker(container, READY_MARKER, 30_000,
+    (err) => new PaddockError(`The egress proxy of ${sandbox} failed to start: ${engineMessage(err)}`, 'Recreate the sandbox (--recreate).'));
+  if (outcome !== 'ready') {
+    throw new PaddockError(`The egress proxy of ${sandbox} did not start listening.`, `Its output: ${output.replace(/[^\x20-\x7e\n]/g, '').trim().slice(-500) || '(none)'}. Recreate the sandbox (--recreate).`);
   }
 }
 
@@ -317,7 +292,7 @@ export async function stopEgress(docker: Docker, sandbox: string): Promise<void>
   const container = docker.getContainer(egressNames(sandbox).proxy);
   const info = await inspectOrUndefined(container);
   if (!info?.State.Running || info.Config.Labels?.[EGRESS_LABELS.for] !== sandbox) return;
-  await container.stop({ t: 2 }).catch((err: any) => { if (err?.statusCode !== 304 && err?.statusCode !== 404) throw err; });
+  await container.stop({ t: 2 }).catch((err) => { if (!isAlreadyInState(err) && !isNotFound(err)) throw err; });
 }
 
 /**
@@ -329,7 +304,7 @@ export async function removeEgress(docker: Docker, sandbox: string, options: { k
   const container = docker.getContainer(names.proxy);
   const info = await inspectOrUndefined(container);
   if (info && info.Config.Labels?.[EGRESS_LABELS.for] === sandbox) {
-    await container.remove({ force: true, v: true }).catch((err: any) => { if (err?.statusCode !== 404) throw err; });
+    await container.remove({ force: true, v: true }).catch((err) => { if (!isNotFound(err)) throw err; });
   }
   const network = docker.getNetwork(names.network);
   try {
@@ -339,8 +314,8 @@ export async function removeEgress(docker: Docker, sandbox: string, options: { k
       for (const id of Object.keys(net.Containers ?? {})) await network.disconnect({ Container: id, Force: true }).catch(() => {});
       await network.remove();
     }
-  } catch (err: any) {
-    if (err?.statusCode !== 404) throw err;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
   }
   if (!options.keepLog) rmSync(egressPaths(sandbox).dir, { recursive: true, force: true });
 }

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { PaddockError } from '../core/errors.js';
 import { parseProviderList, type KeyInjectionPlan } from '../core/credentials.js';
@@ -13,6 +13,7 @@ import { DEFAULT_NETWORK } from '../core/policy-defaults.js';
 import { createEgress, egressPorts, egressPortsOf, pruneEgress, removeEgress, startEgress, stopEgress } from './egress.js';
 import { refreshInjectedKeys } from './egressFiles.js';
 import { initScript } from './assets.js';
+import { engineMessage, inspectOrUndefined, isAlreadyInState, isConflict, isNotFound, runExec, startAndWaitForMarker, textSink, writeDemuxed } from './docker.js';
 import { listedPorts, publishedPorts } from './ports.js';
 import { runtimeTraits, type EngineRuntimes, type RuntimeTraits } from './runtime.js';
 import { applyInitialSize, sizedArgv } from './tty.js';
@@ -65,10 +66,6 @@ export async function hostGitIdentity(cwd: string): Promise<{ name?: string; ema
   });
   const [name, email] = await Promise.all([read('user.name'), read('user.email')]);
   return { name, email };
-}
-
-function isNotFound(err: any): boolean {
-  return err?.statusCode === 404;
 }
 
 function statusOf(state: string | undefined): SandboxStatus {
@@ -169,13 +166,8 @@ export class SandboxEngine {
    */
   async find(nameOrId: string): Promise<SandboxDetails | undefined> {
     if (!CONTAINER_NAME.test(nameOrId)) return undefined;
-    let info: Docker.ContainerInspectInfo;
-    try {
-      info = await this.docker.getContainer(nameOrId).inspect();
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    const info = await inspectOrUndefined(this.docker.getContainer(nameOrId));
+    if (!info) return undefined;
     if (info.Config.Labels?.[LABELS.sandbox] !== '1') {
       throw new PaddockError(`"${nameOrId}" is a container, but not a Paddock sandbox.`, 'Paddock only manages the containers it created; run "paddock ls".');
     }
@@ -277,7 +269,7 @@ export class SandboxEngine {
       });
     } catch (err: any) {
       await removeEgress(this.docker, name).catch(() => {});
-      if (err?.statusCode === 409) throw new PaddockError(`The name "${name}" is already taken by a container.`, 'Choose another --name.');
+      if (isConflict(err)) throw new PaddockError(`The name "${name}" is already taken by a container.`, 'Choose another --name.');
       if (isNotFound(err)) throw new PaddockError(`The image "${spec.image}" is not on the engine.`, 'Build it, pull it, or choose another --template.');
       throw err;
     }
@@ -286,13 +278,7 @@ export class SandboxEngine {
 
   async exists(nameOrId: string): Promise<boolean> {
     if (!CONTAINER_NAME.test(nameOrId)) return false;
-    try {
-      await this.docker.getContainer(nameOrId).inspect();
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
+    return !!(await inspectOrUndefined(this.docker.getContainer(nameOrId)));
   }
 
   /** Starts a sandbox (if it is not running) and waits until its agent user is ready. */
@@ -313,18 +299,8 @@ export class SandboxEngine {
       await this.docker.getContainer(sandbox.id).unpause();
       return this.get(sandbox.id);
     }
-    const container = this.docker.getContainer(sandbox.id);
-    // Attach before start (as `docker run` does) so the ready line cannot be missed.
-    const output = (await container.attach({ stream: true, stdout: true, stderr: true })) as unknown as Readable;
-    const ready = waitForMarker(output, READY_MARKER, 60_000);
-    try {
-      await container.start();
-    } catch (err: any) {
-      output.destroy();
-      throw new PaddockError(`Sandbox ${sandbox.name} failed to start: ${err?.json?.message ?? err?.message ?? err}`, 'Check the image and runtime, or recreate the sandbox.');
-    }
-    const outcome = await Promise.race([ready, container.wait().then(() => 'exited' as const)]);
-    output.destroy();
+    const { outcome } = await startAndWaitForMarker(this.docker.getContainer(sandbox.id), READY_MARKER, 60_000,
+      (err) => new PaddockError(`Sandbox ${sandbox.name} failed to start: ${engineMessage(err)}`, 'Check the image and runtime, or recreate the sandbox.'));
     await egress;
     if (outcome !== 'ready') {
       const logs = await this.logsText(sandbox.id, 20);
@@ -336,8 +312,8 @@ export class SandboxEngine {
   async stop(nameOrId: string, timeoutSeconds = 5): Promise<void> {
     const sandbox = await this.get(nameOrId);
     if (sandbox.status === 'running' || sandbox.status === 'paused' || sandbox.status === 'restarting') {
-      await this.docker.getContainer(sandbox.id).stop({ t: timeoutSeconds }).catch((err: any) => {
-        if (err?.statusCode !== 304) throw err; // already stopped
+      await this.docker.getContainer(sandbox.id).stop({ t: timeoutSeconds }).catch((err) => {
+        if (!isAlreadyInState(err)) throw err;
       });
     }
     await stopEgress(this.docker, sandbox.name);
@@ -371,48 +347,31 @@ export class SandboxEngine {
       const why = await this.stopReason(sandbox.id);
       throw new PaddockError(`Sandbox ${sandbox.name} is ${sandbox.status}${why ? ` (${why.text})` : ''}.`, `Start it with "paddock start ${sandbox.name}".`);
     }
-    const container = this.docker.getContainer(sandbox.id);
-    const exec = await container.exec({
-      Cmd: options.tty && options.size ? sizedArgv(argv, options.size.rows, options.size.cols) : [...argv],
-      User: options.user ?? 'agent',
+    const tty = !!options.tty;
+    const user = options.user ?? 'agent';
+    const end = await runExec(this.docker, sandbox.id, {
+      Cmd: tty && options.size ? sizedArgv(argv, options.size.rows, options.size.cols) : [...argv],
+      User: user,
       WorkingDir: options.workdir ?? sandbox.workspace,
-      Env: Object.entries({ ...execBaseEnv(options.user ?? 'agent'), ...options.env }).map(([k, v]) => `${k}=${v}`),
-      Tty: !!options.tty,
-      AttachStdin: !!options.stdin,
-      AttachStdout: true,
-      AttachStderr: true,
-      ...(options.tty && options.size ? { ConsoleSize: [options.size.rows, options.size.cols] } : {}),
-    } as Docker.ExecCreateOptions);
-    const stream = (await exec.start({ hijack: true, stdin: !!options.stdin, Tty: !!options.tty })) as unknown as NodeJS.ReadWriteStream;
-    const stdout = options.stdout ?? process.stdout;
-    const stderr = options.stderr ?? process.stderr;
-    if (options.tty) {
-      stream.pipe(stdout, { end: false });
-    } else {
-      this.docker.modem.demuxStream(stream, stdout, stderr);
-    }
-    if (options.stdin) options.stdin.pipe(stream as unknown as Writable);
-    if (options.tty && options.size) await applyInitialSize(exec, options.size.rows, options.size.cols);
-    options.onResizer?.((rows, cols) => { exec.resize({ h: rows, w: cols }).catch(() => {}); });
-    await new Promise<void>((resolveEnd, reject) => {
-      stream.on('end', resolveEnd);
-      stream.on('close', resolveEnd);
-      stream.on('error', reject);
+      Env: Object.entries({ ...execBaseEnv(user), ...options.env }).map(([k, v]) => `${k}=${v}`),
+      ...(tty && options.size ? { ConsoleSize: [options.size.rows, options.size.cols] } : {}),
+    } as Docker.ExecCreateOptions, {
+      stdout: options.stdout ?? process.stdout, stderr: options.stderr ?? process.stderr, stdin: options.stdin, tty,
+      onStarted: async (exec) => {
+        if (tty && options.size) await applyInitialSize(exec, options.size.rows, options.size.cols);
+        options.onResizer?.((rows, cols) => { exec.resize({ h: rows, w: cols }).catch(() => {}); });
+      },
     });
-    if (options.stdin) options.stdin.unpipe(stream as unknown as Writable);
-    const result = await exec.inspect();
-    return result.ExitCode ?? 0;
+    if (end.streamError) throw end.streamError;
+    return end.exitCode ?? 0;
   }
 
   /** Runs argv and collects its output (for checks and tests). */
   async execCapture(nameOrId: string, argv: readonly string[], options: Omit<ExecOptions, 'stdout' | 'stderr'> = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    const out = new PassThrough();
-    const err = new PassThrough();
-    const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
-    out.on('data', (c: Buffer) => chunks.out.push(c));
-    err.on('data', (c: Buffer) => chunks.err.push(c));
-    const exitCode = await this.exec(nameOrId, argv, { ...options, stdout: out, stderr: err });
-    return { exitCode, stdout: Buffer.concat(chunks.out).toString('utf8'), stderr: Buffer.concat(chunks.err).toString('utf8') };
+    const out = textSink();
+    const err = textSink();
+    const exitCode = await this.exec(nameOrId, argv, { ...options, stdout: out.sink, stderr: err.sink });
+    return { exitCode, stdout: out.text(), stderr: err.text() };
   }
 
   async logs(nameOrId: string, options: { follow?: boolean; tail?: number; stdout?: Writable; stderr?: Writable } = {}): Promise<void> {
@@ -447,41 +406,13 @@ export class SandboxEngine {
   private async logsText(id: string, tail: number): Promise<string> {
     try {
       const buffer = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail } as any)) as unknown as Buffer;
-      const out = new PassThrough();
-      const parts: Buffer[] = [];
-      out.on('data', (c: Buffer) => parts.push(c));
-      writeDemuxed(buffer, out, out);
-      return Buffer.concat(parts).toString('utf8');
+      const out = textSink();
+      writeDemuxed(buffer, out.sink, out.sink);
+      return out.text();
     } catch {
       return '(no log)';
     }
   }
-}
-
-/** Docker's multiplexed log format: 8-byte headers (stream, 0, 0, 0, size32). */
-function writeDemuxed(buffer: Buffer, stdout: Writable, stderr: Writable): void {
-  let offset = 0;
-  while (offset + 8 <= buffer.length) {
-    const type = buffer[offset];
-    const size = buffer.readUInt32BE(offset + 4);
-    const payload = buffer.subarray(offset + 8, offset + 8 + size);
-    (type === 2 ? stderr : stdout).write(payload);
-    offset += 8 + size;
-  }
-  if (offset === 0 && buffer.length) stdout.write(buffer); // TTY logs are not multiplexed
-}
-
-function waitForMarker(stream: Readable, marker: string, timeoutMs: number): Promise<'ready' | 'timeout' | 'closed'> {
-  return new Promise((resolveReady) => {
-    let seen = '';
-    const timer = setTimeout(() => resolveReady('timeout'), timeoutMs);
-    stream.on('data', (chunk: Buffer) => {
-      seen = (seen + chunk.toString('latin1')).slice(-4096);
-      if (seen.includes(marker)) { clearTimeout(timer); resolveReady('ready'); }
-    });
-    stream.on('end', () => { clearTimeout(timer); resolveReady('closed'); });
-    stream.on('error', () => { clearTimeout(timer); resolveReady('closed'); });
-  });
 }
 
 export function envHash(env: Readonly<Record<string, string>>): string {
