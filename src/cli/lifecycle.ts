@@ -1,0 +1,369 @@
+import type { Command } from 'commander';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { AGENT_IDS, agentArgv, getAgent } from '../core/agents.js';
+import { PaddockError } from '../core/errors.js';
+import { PADDOCK_VERSION } from '../core/version.js';
+import { assetRoot } from '../engine/assets.js';
+import type { SandboxEngine } from '../engine/engine.js';
+import { gvisorSocketNote } from '../engine/runtime.js';
+import type { SandboxRequest } from '../engine/sandboxes.js';
+import type { SandboxDetails, SandboxSummary } from '../engine/types.js';
+import { formatTable, humanBytes, since } from './format.js';
+
+// The sandbox's life: run, create, ls, inspect, exec, logs, stop, start, rm, reset, info, demo.
+
+/** Thrown to leave with a given exit code (exec passes the command's code through). */
+export class ExitWith extends Error {
+  constructor(readonly code: number) { super(`exit ${code}`); }
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+// These commands load what they use when they run (the bundle is split at these imports): `exec`
+// loads no MCP SDK or policy schema.
+const engineModule = () => import('../engine/engine.js');
+const sandboxesModule = () => import('../engine/sandboxes.js');
+const bridgeHostModule = () => import('./bridge-host.js');
+
+/** Hosts the sandbox's bridge and guards its hiding around an agent session (see ./bridge-host.ts). */
+async function withBridge<T>(engine: SandboxEngine, sandbox: SandboxDetails, body: () => Promise<T>): Promise<T> {
+  return (await bridgeHostModule()).withBridge(engine, sandbox, body);
+}
+
+/**
+ * Splits a command's operands at `--`: what comes after it belongs to the agent or command, even
+ * when it looks like an option. Commander merges both sides into `cmd.args`, so the split is
+ * taken from the raw argv.
+ */
+function splitAtDashes(cmd: Command, argv: readonly string[]): { before: string[]; after: string[] } {
+  const at = argv.indexOf('--');
+  const after = at < 0 ? [] : argv.slice(at + 1);
+  return { before: cmd.args.slice(0, cmd.args.length - after.length), after };
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Options shared by `run` and `create`: everything fixed when a sandbox is created. */
+function withCreateOptions(cmd: Command): Command {
+  return cmd
+    .option('--name <name>', 'sandbox name (default: paddock-AGENT-FOLDER-HASH)')
+    .option('-e, --env <K=V>', 'environment variable (repeatable; K alone passes the host value)', collect, [])
+    .option('--env-file <file>', 'read environment variables from a file (repeatable)', collect, [])
+    .option('--cpus <n>', 'CPU limit (default 2)')
+    .option('--memory <size>', 'memory limit, e.g. 4g (default 4g)')
+    .option('--pids <n>', 'process limit (default 1024)')
+    .option('-p, --publish <port>', 'publish a port on 127.0.0.1: PORT or HOSTPORT:PORT (repeatable)', collect, [])
+    .option('--runtime <name>', 'container runtime: runc, runsc (gVisor), kata... as listed by "paddock info"')
+    .option('--template <image>', 'use this image instead of building the agent template')
+    .option('--base-image <image>', 'base image of the templates', 'debian:bookworm-slim')
+    .option('--ca-cert <file>', 'extra CA certificate to trust in builds and the sandbox (repeatable; default: the host\'s extra CAs)', collect, [])
+    .option('--no-host-ca', 'do not add the host\'s extra CA certificates')
+    .option('--rebuild', 'rebuild the template image even if it is up to date')
+    .option('--recreate', 'remove and recreate the sandbox if it exists (its state outside the workspace is lost)')
+    .option('--no-inject-keys', 'do not keep the host\'s API keys outside the sandbox for its proxy to inject (pass them with -e to put them inside)');
+}
+
+function requestFrom(agent: string, workspace: string | undefined, o: any): SandboxRequest {
+  const caCertificates: string[] | undefined = o.caCert.length ? o.caCert : o.hostCa === false ? [] : undefined;
+  return {
+    agent, workspace: workspace ?? process.cwd(), name: o.name, env: o.env, envFiles: o.envFile,
+    cpus: o.cpus, memory: o.memory, pids: o.pids, ports: o.publish, runtime: o.runtime, template: o.template, recreate: !!o.recreate, injectKeys: o.injectKeys !== false,
+    templateOptions: { baseImage: o.baseImage, caCertificates, rebuild: !!o.rebuild, onProgress: progressPrinter() },
+  };
+}
+
+/** Build logs are long: show step lines, and everything when PADDOCK_VERBOSE is set. */
+function progressPrinter(): (line: string) => void {
+  const verbose = !!process.env.PADDOCK_VERBOSE;
+  return (line) => {
+    if (verbose || /^(Building|Step \d+\/\d+|Successfully|Creating|Starting|Recreating)/.test(line)) log(`  ${line}`);
+  };
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/**
+ * Prepares the sandbox of an agent session; when it needs a recreate and a person is at the
+ * terminal, asks. The bridge host loads while the engine starts the sandbox.
+ */
+async function prepareSession(engine: SandboxEngine, request: SandboxRequest) {
+  const { prepareSandbox, RecreateNeeded, STARTING_SANDBOX } = await sandboxesModule();
+  const printer = progressPrinter();
+  const progress = (line: string) => {
+    // The bridge host (the MCP SDK, zod: the largest part of the CLI) compiles while the engine
+    // starts the sandbox, not after it.
+    if (line === STARTING_SANDBOX) bridgeHostModule().catch(() => {}); // a failure shows where it is used
+    printer(line);
+  };
+  try {
+    return await prepareSandbox(engine, request, progress);
+  } catch (err) {
+    if (err instanceof RecreateNeeded && (await confirm(`${err.message}\nRecreate ${err.sandbox} now?`))) {
+      return prepareSandbox(engine, { ...request, recreate: true }, progress);
+    }
+    throw err;
+  }
+}
+
+/** Attaches the terminal to argv in the sandbox: raw TTY with resize when interactive, plain pipes otherwise. */
+async function attach(engine: SandboxEngine, sandbox: string | SandboxDetails, argv: string[], extra: { user?: string; workdir?: string; env?: Record<string, string> } = {}): Promise<number> {
+  const interactive = !!process.stdin.isTTY && !!process.stdout.isTTY;
+  if (!interactive) {
+    return engine.exec(sandbox, argv, { ...extra, stdin: process.stdin.isTTY ? undefined : process.stdin });
+  }
+  // No resume() here: a flowing stdin without a consumer drops keystrokes; the exec's pipe resumes it.
+  process.stdin.setRawMode(true);
+  let onResize: (() => void) | undefined;
+  try {
+    return await engine.exec(sandbox, argv, {
+      ...extra,
+      env: { TERM: process.env.TERM ?? 'xterm-256color', COLORTERM: process.env.COLORTERM ?? '', ...extra.env },
+      tty: true, stdin: process.stdin, size: { rows: process.stdout.rows, cols: process.stdout.columns },
+      onResizer: (resize) => {
+        onResize = () => resize(process.stdout.rows, process.stdout.columns);
+        process.stdout.on('resize', onResize);
+      },
+    });
+  } finally {
+    if (onResize) process.stdout.off('resize', onResize);
+    process.stdin.setRawMode(false);
+    process.stdin.pause();
+  }
+}
+
+function printSandboxes(list: SandboxSummary[], json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+    return;
+  }
+  if (!list.length) {
+    process.stdout.write('No sandboxes. Start one with "paddock run claude [WORKSPACE]".\n');
+    return;
+  }
+  process.stdout.write(formatTable(['NAME', 'AGENT', 'STATUS', 'RUNTIME', 'PORTS', 'CREATED', 'WORKSPACE'], list.map((s) => [
+    s.name, s.agent, s.status, s.runtime, s.ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ') || '-',
+    since(s.created), s.workspace,
+  ])));
+}
+
+/** What the lifecycle commands need from main.ts (engine connection and sandbox lookup). */
+export interface LifecycleContext {
+  readonly engineFrom: (cmd: Command) => Promise<SandboxEngine>;
+  readonly findSandbox: (engine: SandboxEngine, ref: string) => Promise<SandboxDetails>;
+  readonly resolveSandbox: (engine: SandboxEngine, ref: string) => Promise<string>;
+}
+
+/** `argv` is the raw command line: what follows `--` goes to the agent or command as it is. */
+export function registerLifecycleCommands(program: Command, ctx: LifecycleContext, argv: readonly string[]): void {
+  const { engineFrom, findSandbox, resolveSandbox } = ctx;
+  withCreateOptions(program.command('run')
+    .description('Create the sandbox of AGENT for WORKSPACE if needed, start it, and attach a terminal to the agent')
+    .argument('<agent>', `one of ${AGENT_IDS.join(', ')}`)
+    .argument('[workspace]', 'project folder (default: current folder)')
+    .argument('[agentArgs...]', 'arguments for the agent, after --')
+    .option('--no-auto-approve', 'start the agent in its normal, prompting mode'))
+    .action(async (agentName: string, workspace: string | undefined, _rest: string[], o: any, cmd: Command) => {
+      getAgent(agentName);
+      const { before, after: agentArgs } = splitAtDashes(cmd, argv);
+      if (before.length > 2) throw new PaddockError(`Unexpected argument "${before[2]}".`, 'Put arguments for the agent after --, e.g. paddock run claude . -- -p "hello".');
+      const engine = await engineFrom(cmd);
+      const prepared = await prepareSession(engine, requestFrom(agentName, workspace, o));
+      for (const note of prepared.notes) log(`note: ${note}`);
+      log(`${prepared.created ? 'Created' : 'Using'} sandbox ${prepared.sandbox.name} (${prepared.sandbox.workspace})`);
+      throw new ExitWith(await withBridge(engine, prepared.sandbox, () => attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove))));
+    });
+
+  withCreateOptions(program.command('create')
+    .description('Create (and start) the sandbox of AGENT for WORKSPACE without attaching')
+    .argument('<agent>', `one of ${AGENT_IDS.join(', ')}`)
+    .argument('[workspace]', 'project folder (default: current folder)')
+    .option('--json', 'print the sandbox as JSON'))
+    .action(async (agentName: string, workspace: string | undefined, o: any, cmd: Command) => {
+      getAgent(agentName);
+      const engine = await engineFrom(cmd);
+      await engine.ping();
+      const ws = (await engineModule()).checkWorkspace(workspace ?? process.cwd());
+      const existing = await engine.findFor(ws, agentName);
+      if (existing && !o.recreate) {
+        throw new PaddockError(`Workspace ${ws} already has a ${agentName} sandbox (${existing.name}).`, `Use "paddock run ${agentName} ${ws}", or add --recreate.`);
+      }
+      const prepared = await (await sandboxesModule()).prepareSandbox(engine, requestFrom(agentName, ws, o), progressPrinter());
+      for (const note of prepared.notes) log(`note: ${note}`);
+      if (o.json) process.stdout.write(`${JSON.stringify(prepared.sandbox, null, 2)}\n`);
+      else process.stdout.write(`${prepared.sandbox.name}\n`);
+    });
+
+  program.command('ls').alias('list')
+    .description('List sandboxes')
+    .option('--json', 'print a JSON array')
+    .option('-w, --workspace <folder>', 'only the sandboxes of this workspace')
+    .action(async (o: any, cmd: Command) => {
+      const engine = await engineFrom(cmd);
+      await engine.ping();
+      printSandboxes(await engine.list({ workspace: o.workspace ? resolve(o.workspace) : undefined }), !!o.json);
+    });
+
+  program.command('inspect')
+    .description('Show a sandbox: mounts, environment variable names (never values), limits, ports')
+    .argument('<sandbox>', 'name, id, or workspace folder')
+    .option('--json', 'print JSON')
+    .action(async (ref: string, o: any, cmd: Command) => {
+      const engine = await engineFrom(cmd);
+      const d = await engine.get(await resolveSandbox(engine, ref));
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
+        return;
+      }
+      const lines = [
+        `Name:      ${d.name}`, `Id:        ${d.id.slice(0, 12)}`, `Agent:     ${d.agent}`, `Workspace: ${d.workspace}`,
+        `Status:    ${d.status}${d.startedAt ? ` (up ${since(d.startedAt, '')})` : ''}`, `Runtime:   ${d.runtime}`, `Image:     ${d.image}`,
+        `User:      agent (uid ${d.user.uid}, gid ${d.user.gid})`,
+        `Limits:    ${d.limits.cpus} CPUs, ${humanBytes(d.limits.memoryBytes)} memory, ${d.limits.pids} processes`,
+        `Ports:     ${d.ports.map((p) => `${p.hostIp}:${p.hostPort} -> ${p.containerPort}/${p.protocol}`).join(', ') || 'none'}`,
+        `Env:       ${d.envNames.join(', ') || 'none'}`,
+        `API keys:  ${d.injectedKeys.length ? `${d.injectedKeys.join(', ')} (injected by the egress proxy; not in the sandbox)` : 'none injected'}`,
+        'Mounts:', ...d.mounts.map((m) => `  ${m.target}  (${m.type}${m.readOnly ? ', read-only' : ''}${m.source && m.type === 'bind' ? ` from ${m.source}` : ''})`),
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+
+  program.command('exec')
+    .description('Run a command in a running sandbox as the agent user; its exit code is passed through')
+    .argument('<sandbox>', 'name, id, or workspace folder')
+    .argument('[command...]', 'the command, after --')
+    .option('-u, --user <user>', 'run as this user instead of "agent" (e.g. root to install packages)')
+    .option('-w, --workdir <dir>', 'working directory (default: the workspace)')
+    .option('-e, --env <K=V>', 'environment variable for this command (repeatable)', collect, [])
+    .action(async (ref: string, _command: string[], o: any, cmd: Command) => {
+      const engine = await engineFrom(cmd);
+      const sandbox = await findSandbox(engine, ref);
+      const env = Object.fromEntries((o.env as string[]).map((kv) => [kv.split('=')[0], kv.slice(kv.indexOf('=') + 1)]));
+      const { before, after } = splitAtDashes(cmd, argv);
+      const command = after.length ? after : before.slice(1);
+      if (!command.length) throw new PaddockError('No command given.', 'Put the command after --, e.g. paddock exec SANDBOX -- ls -la.');
+      throw new ExitWith(await attach(engine, sandbox, command, { user: o.user, workdir: o.workdir, env }));
+    });
+
+  program.command('logs')
+    .description('Show the output of a sandbox\'s main process')
+    .argument('<sandbox>', 'name, id, or workspace folder')
+    .option('-f, --follow', 'keep following')
+    .option('-n, --tail <lines>', 'only the last lines')
+    .action(async (ref: string, o: any, cmd: Command) => {
+      const engine = await engineFrom(cmd);
+      await engine.logs(await resolveSandbox(engine, ref), { follow: !!o.follow, tail: o.tail ? Number(o.tail) : undefined });
+    });
+
+  program.command('stop')
+    .description('Stop sandboxes (their state is kept)')
+    .argument('<sandbox...>', 'names, ids, or workspace folders')
+    .action(async (refs: string[], _o: any, cmd: Command) => {
+      const engine = await engineFrom(cmd);
+      for (const ref of refs) {
+        const id = await resolveSandbox(engine, ref);
+        await engine.stop(id);
+        process.stdout.write(`${(await engine.get(id)).name}\n`);
+      }
+    });
+
+  program.command('start')
+    .description('Start stopped sandboxes')
+    .argument('<sandbox...>', 'names, ids, or workspace folders')
+    .action(async (refs: string[], _o: any, cmd: Command) => {
+      const engine = await engineFrom(cmd);
+      for (const ref of refs) {
+        const sandbox = await findSandbox(engine, ref);
+        for (const note of await (await import('../engine/startNotes.js')).startNotes(engine, sandbox)) log(`note: ${note}`);
+        process.stdout.write(`${(await engine.start(sandbox.id)).name}\n`);
+      }
+    });
+
+  program.command('rm').alias('remove')
+    .description('Remove sandboxes and their state (the workspace on the host is never touched)')
+    .argument('<sandbox...>', 'names, ids, or workspace folders')
+    .action(async (refs: string[], _o: any, cmd: Command) => {
+      const engine = await engineFrom(cmd);
+      for (const ref of refs) {
+        const d = await engine.get(await resolveSandbox(engine, ref));
+        await engine.remove(d.id);
+        process.stdout.write(`${d.name}\n`);
+      }
+    });
+
+  program.command('reset')
+    .description('Remove every Paddock sandbox on this engine (workspaces are never touched)')
+    .option('-y, --yes', 'do not ask')
+    .action(async (o: any, cmd: Command) => {
+      const engine = await engineFrom(cmd);
+      await engine.ping();
+      const count = (await engine.list()).length;
+      if (!count) {
+        process.stdout.write('No sandboxes to remove.\n');
+        return;
+      }
+      if (!o.yes && !(await confirm(count === 1 ? 'Remove the one Paddock sandbox and its state?' : `Remove all ${count} Paddock sandboxes and their state?`))) {
+        throw new PaddockError('Nothing removed.', 'Add --yes to confirm without a prompt.');
+      }
+      for (const name of await engine.reset()) process.stdout.write(`${name}\n`);
+    });
+
+  program.command('info')
+    .description('Show the Docker engine Paddock uses and the runtimes it offers')
+    .option('--json', 'print JSON')
+    .action(async (o: any, cmd: Command) => {
+      const engine = await engineFrom(cmd);
+      await engine.ping();
+      const version = await engine.docker.version();
+      const runtimes = await engine.runtimes();
+      const traits = await Promise.all(runtimes.names.map((r) => engine.runtimeTraits(r)));
+      const gvisor = traits.filter((t) => t.gvisor).map((t) => ({ name: t.name, network: t.networkNone ? 'none (egress over Unix sockets)' : 'own', hostUnixSockets: t.hostUnixSockets }));
+      const info = { paddock: PADDOCK_VERSION, engine: { host: engine.endpoint.host, source: engine.endpoint.source, version: version.Version, apiVersion: version.ApiVersion, os: version.Os }, runtimes: { ...runtimes, gvisor } };
+      if (o.json) process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+      else {
+        process.stdout.write(`Paddock ${PADDOCK_VERSION}\nEngine:   ${info.engine.host} (${info.engine.source}), Docker ${version.Version}, API ${version.ApiVersion}\nRuntimes: ${runtimes.names.map((r) => (r === runtimes.default ? `${r} (default)` : r)).join(', ')}\n`);
+        for (const g of gvisor) process.stdout.write(`gVisor:   ${g.name}: network ${g.network}; host Unix sockets ${g.hostUnixSockets ? 'allowed' : 'not allowed (no --host-uds)'}\n`);
+        for (const t of traits) {
+          const note = gvisorSocketNote(t);
+          if (note) process.stdout.write(`note: ${note}\n`);
+        }
+      }
+    });
+
+  withCreateOptions(program.command('demo')
+    .description('Run an agent in a sandbox on the embedded demo workspace (copied to ~/.cache/paddock/demo)')
+    .option('--agent <agent>', `agent to run: ${AGENT_IDS.join(', ')}`, 'claude')
+    .argument('[agentArgs...]', 'arguments for the agent, after --')
+    .option('--no-auto-approve', 'start the agent in its normal, prompting mode'))
+    .action(async (_rest: string[], o: any, cmd: Command) => {
+      const { after: agentArgs } = splitAtDashes(cmd, argv);
+      const agent = getAgent(o.agent);
+      const workspace = demoWorkspace();
+      const engine = await engineFrom(cmd);
+      const prepared = await prepareSession(engine, requestFrom(agent.id, workspace, o));
+      log(`${prepared.created ? 'Created' : 'Using'} sandbox ${prepared.sandbox.name} on the demo workspace ${workspace}`);
+      throw new ExitWith(await withBridge(engine, prepared.sandbox, () => attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove))));
+    });
+}
+
+/** The demo workspace lives outside the installation, so an agent's edits never touch Paddock's files. */
+function demoWorkspace(): string {
+  const target = process.env.PADDOCK_DEMO_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'paddock', 'demo');
+  if (!existsSync(target)) {
+    mkdirSync(target, { recursive: true });
+    cpSync(join(assetRoot(), 'examples', 'demo'), target, { recursive: true });
+  }
+  return target;
+}
