@@ -5,6 +5,7 @@ import type Docker from 'dockerode';
 import { extract } from 'tar-stream';
 import { CommandSyntaxError, decideExec, PathMatcher, splitCommand, argumentPaths } from '../core/bridgeExecRules.js';
 import { isSecretName, Masker, type MaskStats } from '../core/masking.js';
+import { compileLinePattern, LogPatternError, SEARCH_BUDGET_MS, searchLines, type LinePattern } from '../core/logSearch.js';
 import { treeReadOf } from '../core/treeReads.js';
 import type { BridgePolicy, Tier } from '../core/policy.js';
 import { demuxToText, execCollect, isAlreadyInState, isNotFound, runExec } from '../engine/docker.js';
@@ -115,32 +116,26 @@ export class BridgeService {
   }
 
   async searchLogs(c: TargetContainer, options: { pattern: string; context?: number; tail?: number; since?: string; ignoreCase?: boolean }, stats: MaskStats): Promise<string> {
-    // Nested quantifiers ("(a+)+") can take exponential time and would stall the bridge for everyone.
-    if (/\([^)]*[+*}][^)]*\)[+*{]/.test(options.pattern)) {
-      throw new BridgeDenied('pattern too costly', 'the pattern has a repeated group that itself repeats (like "(a+)+"), which can take exponential time.', 'simplify the pattern.');
-    }
-    let re: RegExp;
+    let pattern: LinePattern;
     try {
-      re = new RegExp(options.pattern, options.ignoreCase === false ? '' : 'i');
-    } catch (err: any) {
-      throw new BridgeDenied('invalid pattern', `the pattern is not a valid regular expression: ${err.message}`);
+      pattern = compileLinePattern(options.pattern, options.ignoreCase !== false);
+    } catch (err) {
+      if (err instanceof LogPatternError) throw new BridgeDenied('invalid pattern', err.reason, err.fix);
+      throw err;
     }
     // Search the masked text: a pattern must not work as an oracle for a secret's characters.
     const lines = (await this.logs(c, { tail: options.tail ?? 5000, since: options.since }, stats)).split('\n');
-    const context = Math.min(options.context ?? 2, 20);
-    const keep = new Set<number>();
-    lines.forEach((line, i) => {
-      if (re.test(line.slice(0, 4096))) for (let j = Math.max(0, i - context); j <= Math.min(lines.length - 1, i + context); j++) keep.add(j);
-    });
-    if (!keep.size) return `No line of ${c.name}'s log matches /${options.pattern}/.`;
+    const { shown, searchedLines } = searchLines(lines, pattern, Math.min(options.context ?? 2, 20));
+    const partial = searchedLines === undefined ? '' : `(The search stopped after ${SEARCH_BUDGET_MS / 1000} s, at line ${searchedLines} of ${lines.length}: narrow it with tail or since.)\n`;
+    if (!shown.length) return `${partial}No line of ${c.name}'s log${partial ? ' searched' : ''} matches /${options.pattern}/.`;
     let out = '';
     let last = -2;
-    for (const i of [...keep].sort((a, b) => a - b)) {
+    for (const i of shown) {
       if (i !== last + 1 && out) out += '--\n';
       out += `${i + 1}: ${lines[i]}\n`;
       last = i;
     }
-    return out;
+    return partial + out;
   }
 
   async inspect(c: TargetContainer, stats: MaskStats): Promise<string> {

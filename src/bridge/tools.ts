@@ -64,7 +64,7 @@ export function createBridgeServer(service: BridgeService, audit: AuditLog, sand
     title: 'Search container logs',
     description: 'Finds log lines matching a regular expression (case-insensitive by default), with context lines around each match. Searches the masked text.',
     inputSchema: {
-      container, pattern: z.string().min(1).max(500).describe('Regular expression (JavaScript syntax)'),
+      container, pattern: z.string().min(1).max(500).describe('Regular expression (RE2 syntax: no backreferences or lookaround; runs in linear time)'),
       context: z.number().int().min(0).max(20).optional().describe('Lines before and after each match (default 2)'),
       tail: z.number().int().min(1).max(100_000).optional().describe('How many lines from the end to search (default 5000)'), since,
       ignoreCase: z.boolean().optional().describe('Default true'),

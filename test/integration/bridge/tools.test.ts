@@ -78,9 +78,9 @@ describe('bridge tools (moderate tier)', () => {
     assert.deepEqual(leaked(r.text), []);
     const oracle = await callTool(b.client, 'search_logs', { container: fx.api, pattern: SECRETS.apiToken.slice(0, 10) });
     assert.match(oracle.text, /No line/);
+    // Runs in linear time (RE2), so it is answered rather than refused (search-logs.test.ts times it).
     const costly = await callTool(b.client, 'search_logs', { container: fx.api, pattern: '(a+)+$' });
-    assert.equal(costly.isError, true);
-    assert.match(costly.text, /pattern too costly/);
+    assert.equal(costly.isError, false, costly.text);
   });
 
   it('inspect_container masks env values', async () => {
