@@ -1,17 +1,19 @@
 import * as vscode from 'vscode';
+import { DisposableOwner } from './lifecycle.js';
 import { currentFolder } from './settings.js';
 import type { SandboxSource } from './source.js';
 import { workspaceSummary } from './treeModel.js';
 
 /** The active workspace's sandbox state; a click offers the actions (paddock.showActions). */
-export class SandboxStatusBar implements vscode.Disposable {
-  private readonly item = vscode.window.createStatusBarItem('paddock.status', vscode.StatusBarAlignment.Left, 50);
-  private readonly disposables: vscode.Disposable[] = [];
+export class SandboxStatusBar extends DisposableOwner implements vscode.Disposable {
+  private readonly item = this.register(vscode.window.createStatusBarItem('paddock.status', vscode.StatusBarAlignment.Left, 50));
 
   constructor(private readonly store: SandboxSource) {
+    super();
     this.item.name = 'Paddock';
     this.item.command = 'paddock.showActions';
-    this.disposables.push(store.onDidChange(() => this.update()), vscode.window.onDidChangeActiveTextEditor(() => this.update()));
+    this.register(store.onDidChange(() => this.update()));
+    this.register(vscode.window.onDidChangeActiveTextEditor(() => this.update()));
     this.update();
     this.item.show();
   }
@@ -33,10 +35,5 @@ export class SandboxStatusBar implements vscode.Disposable {
     const summary = workspaceSummary(folder?.uri.fsPath, this.store.sandboxes);
     this.item.text = `${summary.running ? '$(vm-running)' : '$(vm-outline)'} Paddock: ${summary.text}`;
     this.item.tooltip = `${folder ? folder.name : 'No folder open'}: ${summary.text}. Click for sandbox actions.`;
-  }
-
-  dispose(): void {
-    for (const d of this.disposables) d.dispose();
-    this.item.dispose();
   }
 }

@@ -3,6 +3,7 @@ import { agentArgv, getAgent, isAgentId, type AgentSpec } from '../core/agents.j
 import { describeError } from '../core/errors.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import { openTerminalSession, type TerminalSession } from '../engine/session.js';
+import { DisposableOwner } from './lifecycle.js';
 
 const DIM = '\x1b[2m';
 const RED = '\x1b[31m';
@@ -91,13 +92,13 @@ export class SandboxPseudoterminal implements vscode.Pseudoterminal {
 }
 
 /** Opens agent terminals and reuses an open one for the same sandbox and agent. */
-export class AgentTerminals implements vscode.Disposable {
+export class AgentTerminals extends DisposableOwner implements vscode.Disposable {
   private readonly open = new Map<vscode.Terminal, { sandbox: string; pty: SandboxPseudoterminal }>();
-  private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly engine: () => SandboxEngine) {
-    this.disposables.push(
-      vscode.window.onDidCloseTerminal((t) => this.open.delete(t)),
+    super();
+    this.register(vscode.window.onDidCloseTerminal((t) => this.open.delete(t)));
+    this.register(
       // Terminals from the + menu (profiles) learn their sandbox only once it is prepared.
       vscode.window.onDidOpenTerminal((t) => {
         const pty = (t.creationOptions as vscode.ExtensionTerminalOptions).pty;
@@ -130,10 +131,6 @@ export class AgentTerminals implements vscode.Disposable {
   /** Terminals attached to this sandbox (to close them when it is removed). */
   terminalsOf(sandbox: string): vscode.Terminal[] {
     return [...this.open].filter(([, e]) => e.sandbox === sandbox).map(([t]) => t);
-  }
-
-  dispose(): void {
-    for (const d of this.disposables) d.dispose();
   }
 }
 

@@ -1,23 +1,22 @@
 import * as vscode from 'vscode';
+import { DisposableOwner } from './lifecycle.js';
 import type { SandboxSource } from './source.js';
 import { buildTree, type TreeNode } from './treeModel.js';
 
 /** The Sandboxes view: nodes from treeModel.ts, data from the store (which follows Docker events). */
-export class SandboxTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
+export class SandboxTreeProvider extends DisposableOwner implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
+  private readonly changed = this.register(new vscode.EventEmitter<TreeNode | undefined>());
   readonly onDidChangeTreeData = this.changed.event;
   private roots: TreeNode[] = [];
-  private readonly disposables: vscode.Disposable[] = [];
-  private ticker?: NodeJS.Timeout;
   private showAll = false;
 
   constructor(private readonly store: SandboxSource) {
-    this.disposables.push(
-      store.onDidChange(() => this.rebuild()),
-      vscode.workspace.onDidChangeWorkspaceFolders(() => this.rebuild()),
-    );
+    super();
+    this.register(store.onDidChange(() => this.rebuild()));
+    this.register(vscode.workspace.onDidChangeWorkspaceFolders(() => this.rebuild()));
     // Uptimes age: re-render from the data we have once a minute (no Docker call).
-    this.ticker = setInterval(() => this.rebuild(), 60_000);
+    const ticker = setInterval(() => this.rebuild(), 60_000);
+    this.register({ dispose: () => clearInterval(ticker) });
     this.rebuild();
   }
 
@@ -63,11 +62,5 @@ export class SandboxTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
 
   getParent(): undefined {
     return undefined;
-  }
-
-  dispose(): void {
-    if (this.ticker) clearInterval(this.ticker);
-    for (const d of this.disposables) d.dispose();
-    this.changed.dispose();
   }
 }
