@@ -5,11 +5,13 @@ import { PaddockError } from '../core/errors.js';
 import { planMounts, type MountPlan } from '../core/hiding.js';
 import { loadPolicy } from '../core/policy.js';
 import type { SandboxEngine } from './engine.js';
+import { probeSandbox, type ProbeAnswers } from './verifyProbe.js';
 
 /**
- * `paddock verify`: checks from inside the running sandbox that hiding really holds. Everything
- * runs as root in the sandbox (the strongest position an agent can reach with "paddock exec
- * -u root"): if root cannot read a hidden path or write a cage path, the agent cannot either.
+ * `paddock verify`: checks that hiding really holds in the running sandbox, as root sees it (the
+ * strongest position an agent can reach): if root cannot read a hidden path or write a cage path,
+ * the agent cannot either. The files are read from outside, through the sandbox's own mount
+ * namespace, by a program the agent cannot have replaced (./verifyProbe.ts).
  */
 
 export type VerifyCheckKind = 'hidden-file' | 'hidden-folder' | 'hidden-alias' | 'read-only' | 'home-secret' | 'docker-socket' | 'docker-env';
@@ -39,35 +41,6 @@ export const HOME_SECRETS = [
 
 /** Engine sockets: with one, the agent controls the host's containers (and so the host). */
 export const ENGINE_SOCKETS = ['/var/run/docker.sock', '/run/docker.sock', '/run/containerd/containerd.sock', '/run/podman/podman.sock', '/var/run/podman/podman.sock'] as const;
-
-// One shell script, paths passed as arguments (never interpolated): prints "<index> <result>" per check.
-const SCRIPT = String.raw`
-i=0
-while [ $# -gt 1 ]; do
-  kind=$1; p=$2; shift 2; i=$((i+1))
-  case $kind in
-    file)
-      if [ ! -e "$p" ] && [ ! -L "$p" ]; then echo "$i absent"
-      elif [ -d "$p" ]; then echo "$i is-folder"
-      else n=$(head -c 1 -- "$p" 2>/dev/null | wc -c); if [ "$n" -eq 0 ]; then echo "$i empty"; else echo "$i readable"; fi
-      fi;;
-    dir)
-      if [ ! -e "$p" ]; then echo "$i absent"
-      elif [ ! -d "$p" ]; then n=$(head -c 1 -- "$p" 2>/dev/null | wc -c); if [ "$n" -eq 0 ]; then echo "$i empty"; else echo "$i readable"; fi
-      else n=$(ls -A -- "$p" 2>/dev/null | head -n 1 | wc -l); if [ "$n" -ne 0 ]; then echo "$i listed"; elif [ -w "$p" ]; then echo "$i writable"; else echo "$i empty"; fi
-      fi;;
-    ro)
-      if [ ! -e "$p" ]; then echo "$i absent"; elif [ -w "$p" ]; then echo "$i writable"; else echo "$i read-only"; fi;;
-    absent)
-      if [ -e "$p" ] || [ -L "$p" ]; then echo "$i present"; else echo "$i absent"; fi;;
-  esac
-done
-# Sockets of container engines anywhere a process would put them.
-for d in /run /var/run /tmp /home /root /mnt /opt /srv; do
-  [ -d "$d" ] && find "$d" -xdev -maxdepth 4 -type s \( -name '*docker*' -o -name '*containerd*' -o -name '*podman*' \) 2>/dev/null | sed 's/^/socket /'
-done
-exit 0
-`;
 
 interface Probe { readonly kind: 'file' | 'dir' | 'ro' | 'absent'; readonly check: VerifyCheckKind; readonly path: string; readonly why?: string }
 
@@ -123,16 +96,16 @@ export async function verifySandbox(engine: SandboxEngine, nameOrId: string): Pr
   }
   for (const s of ENGINE_SOCKETS) add({ kind: 'absent', check: 'docker-socket', path: s });
 
-  const argv = ['/bin/sh', '-c', SCRIPT, 'paddock-verify', ...probes.flatMap((p) => [p.kind, p.path])];
-  const result = await engine.execCapture(sandbox.id, argv, { user: 'root', workdir: '/' });
-  if (result.exitCode !== 0) throw new PaddockError(`The check could not run in ${sandbox.name} (exit ${result.exitCode}): ${result.stderr.trim().slice(0, 300)}`, 'The image needs /bin/sh, head, wc, ls and find (busybox is enough).');
-  const results = new Map<number, string>();
-  const sockets: string[] = [];
-  for (const line of result.stdout.split('\n')) {
-    const m = /^(\d+) (\S+)$/.exec(line);
-    if (m) results.set(Number(m[1]), m[2]);
-    else if (line.startsWith('socket ')) sockets.push(line.slice(7));
+  let probed: ProbeAnswers;
+  try {
+    probed = await probeSandbox(engine, info, workspace, probes);
+  } catch (err: any) {
+    throw new PaddockError(`The check could not run in ${sandbox.name} (${String(err?.message ?? err).slice(0, 300)}).`, 'The image needs node (for the helper that reads the sandbox from outside) or /bin/sh, head, wc, ls and find in its system folders (busybox is enough).');
   }
+  if (probed.via === 'inside') notes.push(`Checked with the sandbox's own programs (from its system folders, as root), because ${probed.fallbackReason}: an agent with uid 0 in it could have replaced them.`);
+  const results = new Map<number, string>();
+  probed.answers.forEach((a, i) => { if (a) results.set(i + 1, a); });
+  const sockets = probed.sockets;
 
   const checks: VerifyCheck[] = probes.map((p, i) => judge(p, results.get(i + 1) ?? 'no-answer'));
   for (const s of sockets) if (!checks.some((c) => c.path === s)) checks.push({ check: 'docker-socket', path: s, ok: false, detail: 'an engine socket is reachable: the agent could control the host\'s containers' });
