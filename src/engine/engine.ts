@@ -7,10 +7,11 @@ import { PaddockError } from '../core/errors.js';
 import { parseProviderList, type KeyInjectionPlan } from '../core/credentials.js';
 import { CONTAINER_NAME, LABELS, defaultSandboxName, shortHash } from '../core/naming.js';
 import type { Limits, PortMapping } from '../core/options.js';
-import { prepareBridgeDir, removeBridgeDir } from './stateFolder.js';
+import { prepareBridgeDir } from './stateFolder.js';
 import type { NetworkPolicy } from '../core/policy.js';
 import { DEFAULT_NETWORK } from '../core/policy-defaults.js';
 import { createEgress, egressPorts, egressPortsOf, pruneEgress, removeEgress, startEgress, stopEgress } from './egress.js';
+import { removeSandboxAndState } from './teardown.js';
 import { refreshInjectedKeys } from './egressFiles.js';
 import { initScript } from './assets.js';
 import { engineMessage, inspectOrUndefined, isAlreadyInState, isConflict, isNotFound, runExec, startAndWaitForMarker, textSink, writeDemuxed } from './docker.js';
@@ -23,7 +24,6 @@ import type { SandboxDetails, SandboxStatus, SandboxSummary } from './types.js';
 export { PADDOCK_VERSION } from '../core/version.js';
 import { PADDOCK_VERSION } from '../core/version.js';
 import { execBaseEnv } from './agentUser.js';
-import { refuseLoaderVariables } from './rootExec.js';
 const READY_MARKER = 'paddock: ready';
 
 export interface CreateSpec {
@@ -184,7 +184,6 @@ export class SandboxEngine {
   async create(spec: CreateSpec, onProgress: (line: string) => void = () => {}): Promise<SandboxDetails> {
     const workspace = checkWorkspace(spec.workspace);
     const name = spec.name ?? defaultSandboxName(workspace, spec.agent);
-    refuseLoaderVariables(spec.env ?? {}); // they would reach the init, which runs as root (./rootExec.ts)
     if (!CONTAINER_NAME.test(name)) throw new PaddockError(`"${name}" is not a valid sandbox name.`, 'Use letters, digits, "_", "." and "-", starting with a letter or digit.');
     // What create needs to know, asked side by side (start-up time is the sum otherwise).
     const [taken, existing, runtime, templateHash, git] = await Promise.all([
@@ -323,24 +322,17 @@ export class SandboxEngine {
 
   /** Removes a sandbox and its state. The workspace itself is a bind mount and is never touched. */
   async remove(nameOrId: string): Promise<void> {
-    const sandbox = await this.get(nameOrId);
-    await this.docker.getContainer(sandbox.id).remove({ force: true, v: true });
-    await removeEgress(this.docker, sandbox.name);
-    removeBridgeDir(sandbox.name);
+    await removeSandboxAndState(this.docker, await this.get(nameOrId));
   }
 
   /** Removes every Paddock sandbox on this engine. Returns their names. */
   async reset(): Promise<string[]> {
     const all = await this.list();
-    for (const s of all) {
-      await this.docker.getContainer(s.id).remove({ force: true, v: true });
-      await removeEgress(this.docker, s.name);
-    }
+    for (const s of all) await removeSandboxAndState(this.docker, s);
     await pruneEgress(this.docker);
     return all.map((s) => s.name);
   }
 
-  /** Runs argv in a running sandbox as the agent user, in the workspace; resolves with its exit code. */
   /** Runs argv in a running sandbox (named, or as find() returned it) and returns its exit code. */
   async exec(target: string | SandboxDetails, argv: readonly string[], options: ExecOptions = {}): Promise<number> {
     const sandbox = typeof target === 'string' ? await this.find(target) : target;

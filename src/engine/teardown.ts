@@ -1,0 +1,17 @@
+import type Docker from 'dockerode';
+import { isNotFound } from './docker.js';
+import { removeEgress } from './egress.js';
+import { removeBridgeDir } from './stateFolder.js';
+
+/**
+ * Removes a sandbox and everything it owns: its container (with its anonymous volumes), its egress
+ * proxy and internal network, its network folder (proxy log, injected keys, sockets) and its bridge
+ * folder (token, socket, shim, audit log). The workspace is a bind mount and is never touched.
+ * `paddock rm` and `paddock reset` both come through here, so neither leaves a sandbox's state behind.
+ */
+export async function removeSandboxAndState(docker: Docker, sandbox: { readonly id: string; readonly name: string }): Promise<void> {
+  // Already gone (removed by another process meanwhile): its state goes all the same.
+  await docker.getContainer(sandbox.id).remove({ force: true, v: true }).catch((err) => { if (!isNotFound(err)) throw err; });
+  await removeEgress(docker, sandbox.name);
+  removeBridgeDir(sandbox.name);
+}
