@@ -4,27 +4,29 @@ import * as vscode from 'vscode';
 import { activitySources, formatActivity } from '../bridge/activity.js';
 import { AuditFollower } from '../bridge/auditFollow.js';
 import { bridgeRoot } from '../engine/stateFolder.js';
+import { DisposableOwner } from './lifecycle.js';
 import type { SandboxSource } from './source.js';
 import type { TreeNode } from './treeModel.js';
 
 export const BRIDGE_ACTIVITY_CHANNEL = 'Paddock: Bridge Activity';
 
-export class BridgeActivity implements vscode.Disposable {
+export class BridgeActivity extends DisposableOwner implements vscode.Disposable {
   private readonly channel = vscode.window.createOutputChannel(BRIDGE_ACTIVITY_CHANNEL);
   private readonly follower: AuditFollower;
-  private readonly disposables: vscode.Disposable[] = [];
   /** Sandboxes of other folders the user asked about (from the tree's "Show All"). */
   private readonly extra = new Set<string>();
   private readonly root = bridgeRoot();
 
   constructor(private readonly source: SandboxSource, private readonly log: vscode.LogOutputChannel) {
+    super();
     this.channel.appendLine(`# Every call the agents made through the MCP bridge: time, sandbox, tool, arguments (masked), decision, [rule], duration, masked secrets.`);
     this.channel.appendLine(`# Audit logs: ${this.root}. The CLI shows the same with "paddock bridge log SANDBOX".`);
     this.follower = new AuditFollower(this.root, (entry, s) => this.channel.appendLine(formatActivity(entry, s.label)));
-    this.disposables.push(
-      source.onDidChange(() => this.update()),
-      vscode.workspace.onDidChangeWorkspaceFolders(() => this.update()),
-    );
+    this.register({ dispose: () => this.follower.close() });
+    this.register(source.onDidChange(() => this.update()));
+    this.register(vscode.workspace.onDidChangeWorkspaceFolders(() => this.update()));
+    // Last: the follower may still be writing to it until it is closed.
+    this.register(this.channel);
     this.update();
   }
 
@@ -45,11 +47,5 @@ export class BridgeActivity implements vscode.Disposable {
       this.update();
     }
     this.channel.show(true);
-  }
-
-  dispose(): void {
-    this.follower.close();
-    for (const d of this.disposables) d.dispose();
-    this.channel.dispose();
   }
 }

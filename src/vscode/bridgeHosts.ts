@@ -8,6 +8,7 @@ import { describeError } from '../core/errors.js';
 import { breachExposure, guardHiddenPaths, type HidingBreach, type HidingGuard } from '../engine/hidingGuard.js';
 import type { StopReason } from '../engine/engine.js';
 import type { SandboxDetails } from '../engine/types.js';
+import { DisposableOwner } from './lifecycle.js';
 import type { SandboxStore } from './store.js';
 import { isInside } from '../core/paths.js';
 
@@ -16,7 +17,7 @@ async function closeQuietly(hosted: HostedBridge | undefined): Promise<void> {
   await hosted?.close().catch(() => {});
 }
 
-export class BridgeHosts implements vscode.Disposable {
+export class BridgeHosts extends DisposableOwner implements vscode.Disposable {
   /** By sandbox id: the bridge this window hosts (undefined while starting or when another process hosts it). */
   private readonly hosted = new Map<string, Promise<HostedBridge | undefined>>();
   /** Sandboxes whose bridge cannot be hosted (made before the bridge existed): said once, not retried. */
@@ -25,24 +26,34 @@ export class BridgeHosts implements vscode.Disposable {
   private readonly guards = new Map<string, { guard: HidingGuard; details: SandboxDetails }>();
   /** Sandboxes whose guard here reported a breach (its own message said why they stopped). */
   private readonly reported = new Set<string>();
-  private readonly disposables: vscode.Disposable[] = [];
-  private disposed = false;
   // The folder too: a .paddock folder made together with its file may be reported as the folder alone.
   private readonly policies = vscode.workspace.createFileSystemWatcher('**/{.paddock,.paddock/policy.yaml}');
 
   constructor(private readonly store: SandboxStore, private readonly log: vscode.LogOutputChannel) {
-    this.disposables.push(
-      store.onDidChange(() => this.sync()),
-      vscode.workspace.onDidChangeWorkspaceFolders(() => this.sync()),
-      this.policies,
-      // The rules are read when hosting starts: a changed policy re-hosts its sandboxes' bridges.
-      ...[this.policies.onDidChange, this.policies.onDidCreate, this.policies.onDidDelete].map((event) => event((uri) => this.rehost(uri))),
-    );
+    super();
+    this.register({
+      dispose: () => {
+        for (const watched of this.guards.values()) watched.guard.close();
+        this.guards.clear();
+        this.reported.clear();
+      },
+    });
+    this.register(store.onDidChange(() => this.sync()));
+    this.register(vscode.workspace.onDidChangeWorkspaceFolders(() => this.sync()));
+    this.register(this.policies);
+    // The rules are read when hosting starts: a changed policy re-hosts its sandboxes' bridges.
+    for (const event of [this.policies.onDidChange, this.policies.onDidCreate, this.policies.onDidDelete]) this.register(event((uri) => this.rehost(uri)));
+    this.register({
+      dispose: () => {
+        for (const hosted of this.hosted.values()) void hosted.then((h) => closeQuietly(h));
+        this.hosted.clear();
+      },
+    });
     this.sync();
   }
 
   private sync(): void {
-    if (this.disposed) return;
+    if (this.isDisposed) return;
     const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
     const wanted = new Map(this.store.state === 'ready'
       ? this.store.sandboxes.map((v) => v.details).filter((d) => d.status === 'running' && folders.some((f) => isInside(d.workspace, f))).map((d) => [d.id, d] as const)
@@ -54,7 +65,7 @@ export class BridgeHosts implements vscode.Disposable {
       // and what the init said when it stopped the sandbox covers the rest (a protected path removed).
       void watched.guard.settled().finally(async () => {
         watched.guard.close();
-        if (this.reported.delete(id) || this.disposed) return;
+        if (this.reported.delete(id) || this.isDisposed) return;
         const why = await this.store.engine.stopReason(id).catch(() => undefined);
         if (why) this.stoppedItself(watched.details, why);
       });
@@ -82,7 +93,7 @@ export class BridgeHosts implements vscode.Disposable {
         }
         this.log.info(`Bridge of ${h.sandbox}: hosted on ${h.url} (${h.transport}); audit ${h.paths.audit}`);
         for (const note of h.notes) this.log.warn(`Bridge of ${h.sandbox}: ${note}`);
-        if (this.disposed || this.hosted.get(id) !== hosting) {
+        if (this.isDisposed || this.hosted.get(id) !== hosting) {
           void closeQuietly(h);
           return undefined;
         }
@@ -137,15 +148,5 @@ export class BridgeHosts implements vscode.Disposable {
     void vscode.window.showWarningMessage(message, ...(offerStart ? ['Start Sandbox'] : [])).then((choice) => {
       if (choice) void vscode.commands.executeCommand('paddock.start', { sandbox: { id: d.id, name: d.name, workspace: d.workspace, agent: d.agent, status: 'stopped' } });
     });
-  }
-
-  dispose(): void {
-    this.disposed = true;
-    for (const watched of this.guards.values()) watched.guard.close();
-    this.guards.clear();
-    this.reported.clear();
-    for (const d of this.disposables) d.dispose();
-    for (const hosted of this.hosted.values()) void hosted.then((h) => closeQuietly(h));
-    this.hosted.clear();
   }
 }

@@ -4,6 +4,7 @@ import { addClaudeDeny, addHidePattern, addIgnoreLine, analyzeWorkspaceAsync, ty
 import { describeError, PaddockError } from '../../core/errors.js';
 import { applyPolicyEdit } from '../../core/policyYamlEdit.js';
 import { hidingStateOf } from '../../engine/hiding.js';
+import { DisposableOwner } from '../lifecycle.js';
 import type { SandboxStore } from '../store.js';
 import { placeFindings, samePlace, type PlacedFinding } from './placement.js';
 import { applyTextChange, currentText } from './textChange.js';
@@ -27,17 +28,16 @@ const NOISE = /\/(?:\.git\/(?!config$)|node_modules\/)/;
  * recomputed, debounced, when a file is created, deleted or saved, when a config file is edited,
  * and when the workspace's sandboxes change; quick fixes come from the findings' fixes.
  */
-export class DriftDiagnostics implements vscode.Disposable, vscode.CodeActionProvider {
+export class DriftDiagnostics extends DisposableOwner implements vscode.Disposable, vscode.CodeActionProvider {
   static readonly providedCodeActionKinds = [vscode.CodeActionKind.QuickFix];
-  private readonly collection = vscode.languages.createDiagnosticCollection('paddock');
+  private readonly collection = this.register(vscode.languages.createDiagnosticCollection('paddock'));
   private readonly placed = new Map<string, PlacedFinding[]>();
   private readonly filesOfFolder = new Map<string, Set<string>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly due = new Map<string, number>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
-  private readonly disposables: vscode.Disposable[] = [];
-  private readonly changed = new vscode.EventEmitter<string>();
+  private readonly changed = this.register(new vscode.EventEmitter<string>());
   /** Fires with a folder path after its diagnostics were replaced. */
   readonly onDidUpdate = this.changed.event;
 
@@ -45,12 +45,21 @@ export class DriftDiagnostics implements vscode.Disposable, vscode.CodeActionPro
    * @param debounceMs wait after an edit of a config or the policy (the user is looking at it)
    * @param churnDebounceMs wait after other file events (builds write many files; each run reads the tree)
    */
-  constructor(private readonly store: SandboxStore, private readonly log: vscode.LogOutputChannel, private readonly debounceMs = 400, private readonly churnDebounceMs = 1500) {}
+  constructor(private readonly store: SandboxStore, private readonly log: vscode.LogOutputChannel, private readonly debounceMs = 400, private readonly churnDebounceMs = 1500) {
+    super();
+    this.register({
+      dispose: () => {
+        for (const t of this.timers.values()) clearTimeout(t);
+        this.timers.clear();
+      },
+    });
+  }
 
+  /** Starts watching (called after dispose(), it disposes what it made at once and schedules nothing). */
   start(): vscode.Disposable[] {
     const watcher = vscode.workspace.createFileSystemWatcher('**/*');
     const onFile = (uri: vscode.Uri) => { if (!NOISE.test(uri.path)) this.scheduleFor(uri, CONFIG_FILE.test(uri.path) ? this.debounceMs : this.churnDebounceMs); };
-    this.disposables.push(
+    for (const subscription of [
       watcher, watcher.onDidCreate(onFile), watcher.onDidDelete(onFile),
       // Content changes matter for configs (rules) and for any file (a credential typed in).
       watcher.onDidChange(onFile),
@@ -64,8 +73,8 @@ export class DriftDiagnostics implements vscode.Disposable, vscode.CodeActionPro
       this.store.onDidChange(() => this.scheduleAll()),
       vscode.languages.registerCodeActionsProvider({ scheme: 'file' }, this, { providedCodeActionKinds: DriftDiagnostics.providedCodeActionKinds }),
       vscode.commands.registerCommand(APPLY_FIX_COMMAND, (fix: Fix) => this.applyFix(fix)),
-    );
-    this.scheduleAll();
+    ]) this.register(subscription);
+    if (!this.isDisposed) this.scheduleAll();
     return [this];
   }
 
@@ -205,14 +214,6 @@ export class DriftDiagnostics implements vscode.Disposable, vscode.CodeActionPro
       this.log.error(`drift fix failed: ${message}`);
       void vscode.window.showErrorMessage(`Paddock: ${message}`);
     }
-  }
-
-  dispose(): void {
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
-    for (const d of this.disposables) d.dispose();
-    this.collection.dispose();
-    this.changed.dispose();
   }
 }
 
