@@ -1,9 +1,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type Docker from 'dockerode';
 import { engineHostGateway } from '../engine/hostGateway.js';
+import { policyInForce } from '../engine/approvedPolicy.js';
 import { planMounts } from '../core/hiding.js';
 import { envFileValues } from '../core/masking.js';
-import { loadPolicy, type Policy } from '../core/policy.js';
+import type { Policy } from '../core/policy.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import { gvisorSocketNote, runtimeTraits, type EngineRuntimes, type RuntimeTraits } from '../engine/runtime.js';
 import { BRIDGE_RELAY_PORT, PROXY_HOST } from '../proxy/addresses.js';
@@ -109,7 +110,11 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
   const registering = sandbox.status === 'running'
     ? configureAgentHome(engine.docker, sandbox.id, sandbox.workspace).catch((err) => `could not register the bridge in the agents' configs: ${err?.message ?? err}`)
     : Promise.resolve(undefined);
-  const policy = options.policy ?? loadPolicy(sandbox.workspace).policy;
+  // The rules the user approved, never a file the sandbox could have written (see approvedPolicy.ts).
+  const inForce = options.policy ? undefined : policyInForce(sandbox);
+  if (inForce?.note) notes.push(inForce.note);
+  else if (inForce?.pending || inForce?.pendingError) notes.push(pendingPolicyNote(sandbox.name, sandbox.workspace, inForce.pendingError));
+  const policy = options.policy ?? inForce!.policy;
   const service = new BridgeService(engine.docker, rulesFor(policy, sandbox.workspace));
   const audit = new AuditLog(paths.audit);
   const info = await engine.docker.info().catch(() => ({ OperatingSystem: '' }));
@@ -163,6 +168,13 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
       if (route === 'relay' && bridgeRelayTarget(sandbox.name) === relayTarget) setBridgeRelayTarget(sandbox.name, undefined);
     },
   };
+}
+
+/** The note for a policy file that differs from the rules in force: it waits for the user. */
+export function pendingPolicyNote(sandbox: string, workspace: string, error?: string): string {
+  return error
+    ? `The policy file of ${workspace} does not load (${error.split('\n')[0]}); ${sandbox} keeps the rules it has.`
+    : `The policy file of ${workspace} changed since it was last applied to ${sandbox}, not by a save in VS Code or "paddock policy apply" (the sandbox may have written it): ${sandbox} keeps the approved rules. Review the file, then run "paddock policy apply ${workspace}" to use it.`;
 }
 
 export class BridgeUnavailable extends Error {

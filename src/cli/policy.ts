@@ -61,6 +61,35 @@ export function registerHidingCommands(program: Command, ctx: CliContext): void 
       out(`${file}\n`);
     });
 
+  policy.command('apply')
+    .description(`Approve the workspace's ${POLICY_FILE} as it is now for its sandboxes: a changed file takes effect only through a user action (this, or a save in VS Code)`)
+    .argument('[workspace]', 'project folder (default: current folder)')
+    .option('--json', 'print what was applied as JSON')
+    .action(async (workspaceArg: string | undefined, o: any, cmd: Command) => {
+      const [{ checkWorkspace }, { loadPolicy }, { approvePolicy, policyInForce }] = await Promise.all([import('../engine/engine.js'), import('../core/policy.js'), import('../engine/approvedPolicy.js')]);
+      const workspace = checkWorkspace(workspaceArg ?? process.cwd());
+      // A broken file stops here with its line and column; nothing is approved.
+      const loaded = loadPolicy(workspace);
+      const engine = await ctx.engineFrom(cmd);
+      const sandboxes = await engine.list({ workspace });
+      const applied = [];
+      for (const s of sandboxes) {
+        const before = policyInForce({ name: s.name, workspace, policyHash: (await engine.get(s.id)).policyHash });
+        approvePolicy(s.name, loaded, 'cli');
+        applied.push({ sandbox: s.name, from: before.hash, to: loaded.hash, changed: before.hash !== loaded.hash });
+      }
+      if (o.json) {
+        out(`${JSON.stringify({ workspace, policyFile: loaded.file ?? null, hash: loaded.hash, sandboxes: applied }, null, 2)}\n`);
+        return;
+      }
+      if (!applied.length) {
+        out(`No sandbox of ${workspace}: new sandboxes use ${loaded.file ?? 'the defaults'} as they are created.\n`);
+        return;
+      }
+      for (const a of applied) out(`${a.sandbox}: ${a.changed ? `policy ${a.from} -> ${a.to}` : `policy ${a.to} (unchanged)`}\n`);
+      out('The bridge uses it from its next start (VS Code re-hosts at once); hide, cage, network and env rules apply when the sandbox is recreated (--recreate).\n');
+    });
+
   program.command('verify')
     .description('Check inside a running sandbox that every hidden path reads empty, home secrets and engine sockets are absent, and the cage is read-only. Exits 1 on any failure.')
     .argument('<sandbox>', 'name, id, or workspace folder')

@@ -446,3 +446,4 @@ function detailsOf(info: Docker.ContainerInspectInfo): SandboxDetails {
     injectedKeys: parseProviderList(labels[LABELS.injectedKeys]),
   };
 }
+    policyHash: labels[LABELS.policyHash],

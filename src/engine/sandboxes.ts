@@ -11,6 +11,7 @@ import { checkNetworkPolicy, egressNote, egressStateOf } from './egress.js';
 import { gvisorSocketNote } from './runtime.js';
 import { parseEnvAssignments, parseEnvFile, parsePort, resolveLimits } from '../core/options.js';
 import { checkWorkspace, envHash, type SandboxEngine } from './engine.js';
+import { approvePolicy } from './approvedPolicy.js';
 import { hostPackageSources, packageSourceRules } from './packageSources.js';
 import { TemplateBuilder, type TemplateOptions } from './templates.js';
 import type { SandboxDetails } from './types.js';
@@ -149,6 +150,8 @@ export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequ
     if (cutOff) notes.push(cutOff);
     const keys = injectKeys ? planKeyInjection(process.env, env, KEY_INJECTION_BASE) : undefined;
     details = await engine.create({ workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime, runtimeTraits: runtime, policyHash: policy.hash, extraMounts: dockerMounts(plan), network: withRules(policy.policy.network, await registries), keys }, onProgress);
+    // Creating the sandbox approves the policy it is created with (see approvedPolicy.ts).
+    approvePolicy(details.name, policy, 'create');
     if (keys) notes.push(...keys.notes, ...keys.keys.map((k) => `${k.source} stays on the host: the sandbox's egress proxy adds it to requests for ${new URL(k.upstream).host}; the agent sees only a placeholder.`));
   } else if (injectKeys) {
     notes.push(...missedKeyNotes(details, env));

@@ -39,6 +39,8 @@ export interface SandboxDetails extends SandboxSummary {
   readonly limits: { readonly cpus: number; readonly memoryBytes: number; readonly pids: number };
   readonly user: { readonly uid: number; readonly gid: number };
   readonly templateHash?: string;
+  /** Hash of the policy the sandbox was created with. */
+  readonly policyHash?: string;
   readonly createdBy?: string;
   /** Providers whose API key the egress proxy injects (the key itself is never in the sandbox). */
   readonly injectedKeys: readonly KeyProviderId[];
