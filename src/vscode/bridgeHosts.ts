@@ -11,6 +11,12 @@ import type { SandboxDetails } from '../engine/types.js';
 import { DisposableOwner } from './lifecycle.js';
 import type { SandboxStore } from './store.js';
 import { isInside } from '../core/paths.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { loadPolicy, POLICY_FILE } from '../core/policy.js';
+import { approvePolicy, policyInForce, type ApprovalSource } from '../engine/approvedPolicy.js';
+
+const POLICY_SUFFIX = '/.paddock/policy.yaml';
 
 /** A removed sandbox's bridge folder is already gone: closing its server is all that is left to do. */
 async function closeQuietly(hosted: HostedBridge | undefined): Promise<void> {
@@ -28,6 +34,11 @@ export class BridgeHosts extends DisposableOwner implements vscode.Disposable {
   private readonly reported = new Set<string>();
   // The folder too: a .paddock folder made together with its file may be reported as the folder alone.
   private readonly policies = vscode.workspace.createFileSystemWatcher('**/{.paddock,.paddock/policy.yaml}');
+  /** Policy files as last saved in this editor (a user action), by path. */
+  private readonly savedHere = new Map<string, string>();
+  /** Disk changes already asked about (workspace and content), so one change asks once. */
+  private readonly asked = new Set<string>();
+  private readonly settling = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(private readonly store: SandboxStore, private readonly log: vscode.LogOutputChannel) {
     super();
@@ -41,8 +52,12 @@ export class BridgeHosts extends DisposableOwner implements vscode.Disposable {
     this.register(store.onDidChange(() => this.sync()));
     this.register(vscode.workspace.onDidChangeWorkspaceFolders(() => this.sync()));
     this.register(this.policies);
-    // The rules are read when hosting starts: a changed policy re-hosts its sandboxes' bridges.
-    for (const event of [this.policies.onDidChange, this.policies.onDidCreate, this.policies.onDidDelete]) this.register(event((uri) => this.rehost(uri)));
+    // Only the user changes the cage: a save of the policy in this editor approves it and re-hosts
+    // the bridges with it; a change on disk that no save here made (the sandbox may have written
+    // the file) waits for the user, with the diff (src/engine/approvedPolicy.ts).
+    this.register(vscode.workspace.onDidSaveTextDocument((doc) => this.saved(doc)));
+    for (const event of [this.policies.onDidChange, this.policies.onDidCreate, this.policies.onDidDelete]) this.register(event((uri) => this.changedOnDisk(uri)));
+    this.register({ dispose: () => { for (const t of this.settling.values()) clearTimeout(t); } });
     this.register({
       dispose: () => {
         for (const hosted of this.hosted.values()) void hosted.then((h) => closeQuietly(h));
@@ -112,8 +127,71 @@ export class BridgeHosts extends DisposableOwner implements vscode.Disposable {
     }
   }
 
-  private rehost(changed: vscode.Uri): void {
+  private saved(doc: vscode.TextDocument): void {
+    if (doc.uri.scheme !== 'file' || !doc.uri.path.endsWith(POLICY_SUFFIX)) return;
+    const workspace = dirname(dirname(doc.uri.fsPath));
+    this.savedHere.set(doc.uri.fsPath, doc.getText());
+    this.approve(workspace, 'editor');
+  }
+
+  /** Makes the workspace's policy file the rules in force for its sandboxes, and re-hosts their bridges. */
+  private approve(workspace: string, source: ApprovalSource): void {
+    let loaded;
+    try {
+      loaded = loadPolicy(workspace);
+    } catch (err) {
+      // The drift diagnostics show where the file is broken; the rules in force stay.
+      this.log.warn(`The policy of ${workspace} does not load; its sandboxes keep their rules: ${describeError(err)}`);
+      return;
+    }
+    for (const v of this.store.sandboxes) {
+      if (v.details.workspace !== workspace) continue;
+      approvePolicy(v.details.name, loaded, source);
+      this.log.info(`Sandbox ${v.details.name}: policy ${loaded.hash} applied (${source === 'editor' ? 'saved in the editor' : source})`);
+    }
+    this.rehost(workspace);
+  }
+
+  /** A change of a policy file on disk: a save made here was approved already; anything else asks. */
+  private changedOnDisk(changed: vscode.Uri): void {
     const workspace = vscode.Uri.joinPath(changed, ...(changed.path.endsWith('/.paddock') ? ['..'] : ['..', '..'])).fsPath;
+    clearTimeout(this.settling.get(workspace));
+    // The save event and the file event of one save arrive in either order: let both land.
+    this.settling.set(workspace, setTimeout(() => {
+      this.settling.delete(workspace);
+      if (!this.isDisposed) void this.askAboutDiskChange(workspace);
+    }, 400));
+  }
+
+  private async askAboutDiskChange(workspace: string): Promise<void> {
+    const file = join(workspace, POLICY_FILE);
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+    if (text !== undefined && this.savedHere.get(file) === text) return;
+    const waiting = this.store.sandboxes
+      .filter((v) => v.details.workspace === workspace)
+      .map((v) => ({ details: v.details, inForce: policyInForce(v.details) }))
+      .filter((s) => s.inForce.pending || s.inForce.pendingError);
+    if (!waiting.length) return;
+    const key = `${workspace}\0${text ?? '(removed)'}`;
+    if (this.asked.has(key)) return;
+    this.asked.add(key);
+    const names = waiting.map((s) => s.details.name).join(', ');
+    this.log.warn(`${file} changed on disk, not by a save in this editor; ${names} keep the approved rules until you apply it.`);
+    const message = `${vscode.workspace.asRelativePath(file)} ${text === undefined ? 'was removed' : 'changed'} on disk, not by a save in this editor (the sandbox may have written it). ${names} keep${waiting.length === 1 ? 's' : ''} the rules you approved until you apply it.`;
+    for (;;) {
+      const choice = await vscode.window.showWarningMessage(message, 'Show Changes', 'Apply', 'Keep Current Rules');
+      if (choice === 'Apply') {
+        this.approve(workspace, 'editor');
+        return;
+      }
+      if (choice !== 'Show Changes') return;
+      const approved = await vscode.workspace.openTextDocument({ language: 'yaml', content: waiting[0].inForce.text || '# No policy file: the defaults applied.\n' });
+      const onDisk = text === undefined ? await vscode.workspace.openTextDocument({ language: 'yaml', content: '# (removed)\n' }) : await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+      await vscode.commands.executeCommand('vscode.diff', approved.uri, onDisk.uri, `Policy in force ↔ ${vscode.workspace.asRelativePath(file)} on disk`);
+    }
+  }
+
+  private rehost(workspace: string): void {
     for (const v of this.store.sandboxes) {
       const hosted = this.hosted.get(v.details.id);
       if (!hosted || v.details.workspace !== workspace) continue;
