@@ -88,24 +88,36 @@ describe('VS Code: the MCP bridge and its activity', { timeout: 900_000 }, () =>
       await waitForOutput(new RegExp(`${time} ${sandboxName} exec_command container=paddock-e2e-not-in-policy command="cat /app/.env" DENIED \\[containers\\] \\d+ms masked 0 Denied by containers: "paddock-e2e-not-in-policy" is not a container this bridge may reach`), 'the denied call with its rule and message');
       await wb.screenshot('bridge-02-activity-sandbox-calls');
 
-      // A changed policy: VS Code hosts the bridge again with the new rules.
-      mkdirSync(join(ws, '.paddock'), { recursive: true });
-      writeFileSync(join(ws, '.paddock', 'policy.yaml'), 'version: 1\ntier: strict\n');
-      let tier = '';
-      for (let i = 0; i < 100 && tier !== 'strict'; i++) {
-        await page.waitForTimeout(300);
+      // A policy file written on disk (by the sandbox, or anything but the user in this editor) does
+      // not change the rules: VS Code asks, with the diff; only Apply makes the bridge take it.
+      const tierNow = async (): Promise<string> => {
         const again = new Client({ name: 'paddock-e2e-agent', version: '1.0.0' });
         try {
           await again.connect(new StdioClientTransport({ command: 'docker', args: ['exec', '-i', '-u', 'agent', sandboxName, '/run/paddock/paddock-mcp'], stderr: 'ignore' }));
           const r = await again.callTool({ name: 'get_security_policy', arguments: {} });
-          if (!r.isError) tier = JSON.parse(text(r)).tier;
+          return r.isError ? '' : JSON.parse(text(r)).tier;
         } catch {
-          // between the old host closing and the new one listening
+          return ''; // between the old host closing and the new one listening
         } finally {
           await again.close().catch(() => {});
         }
+      };
+      mkdirSync(join(ws, '.paddock'), { recursive: true });
+      writeFileSync(join(ws, '.paddock', 'policy.yaml'), 'version: 1\ntier: strict\n');
+      const ask = page.locator('.notifications-toasts .notification-toast', { hasText: 'changed on disk, not by a save in this editor' });
+      await ask.first().waitFor({ timeout: 30_000 });
+      assert.equal(await tierNow(), 'moderate', 'a policy written on disk must not take effect by itself');
+      await wb.screenshot('bridge-02b-policy-changed-on-disk-asks');
+      await ask.first().locator('.monaco-button', { hasText: 'Show Changes' }).click();
+      await page.locator('.tab.active', { hasText: /Policy in force/ }).waitFor({ timeout: 30_000 });
+      await wb.screenshot('bridge-02c-policy-diff');
+      await ask.first().locator('.monaco-button', { hasText: 'Apply' }).click();
+      let tier = '';
+      for (let i = 0; i < 100 && tier !== 'strict'; i++) {
+        await page.waitForTimeout(300);
+        tier = await tierNow();
       }
-      assert.equal(tier, 'strict', 'the bridge never took the edited policy');
+      assert.equal(tier, 'strict', 'the bridge never took the applied policy');
 
       // The stdio bridge, as VS Code's chat starts it for the folder: its calls show under chat:FOLDER.
       const stdio = new Client({ name: 'paddock-e2e-chat', version: '1.0.0' });
