@@ -110,6 +110,8 @@ describe('VS Code: the MCP bridge and its activity', { timeout: 900_000 }, () =>
       await wb.screenshot('bridge-02b-policy-changed-on-disk-asks');
       await ask.first().locator('.monaco-button', { hasText: 'Show Changes' }).click();
       await page.locator('.tab.active', { hasText: /Policy in force/ }).waitFor({ timeout: 30_000 });
+      // The diff shows what the file would change: the written tier against the defaults in force.
+      await page.locator('.monaco-diff-editor .view-line', { hasText: 'tier: strict' }).first().waitFor({ timeout: 30_000 });
       await wb.screenshot('bridge-02c-policy-diff');
       await ask.first().locator('.monaco-button', { hasText: 'Apply' }).click();
       let tier = '';
