@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { backupBases, backupOrigins } from './backupForms.js';
@@ -101,8 +101,9 @@ export interface PlannedMount {
   readonly source?: string;
   /** Absolute path in the sandbox (the same as on the host). */
   readonly target: string;
-  readonly readOnly: true;
-  readonly purpose: 'hide' | 'read-only';
+  /** False only for pins: a folder bound onto itself so that it cannot be renamed (see scanWorkspace). */
+  readonly readOnly: boolean;
+  readonly purpose: 'hide' | 'read-only' | 'pin';
   readonly relative: string;
 }
 
@@ -206,6 +207,28 @@ export function scanWorkspace(workspace: string, input: ScanInput, options: Glob
     return out;
   };
 
+  // The cage of one git dir: its children that the rules name (hooks, config, config.worktree),
+  // matched as `as` (the path it would have as a .git folder), and what its config runs.
+  const gitConfigs: { file: string; worktree: string }[] = [];
+  const cageGitDir = (gitDir: string, as: string) => {
+    for (const inner of safeReaddir(abs(gitDir))) {
+      const innerRel = `${gitDir}/${inner.name}`;
+      const r = cageDecision(`${as}/${inner.name}`);
+      if (r && (inner.isDirectory() || inner.isFile())) cage.set(innerRel, { relative: innerRel, path: abs(innerRel), kind: inner.isDirectory() ? 'dir' : 'file', rule: r.pattern });
+      if (r && inner.isFile() && /^config(\.worktree)?$/.test(inner.name)) gitConfigs.push({ file: innerRel, worktree: worktreeOf(workspace, as) });
+      // git's config is the one file of its data that holds credentials (tokens in remote URLs).
+      if (inner.name === 'config' && inner.isFile()) visibleFiles.push(innerRel);
+    }
+  };
+  const cageGitLink = (rel: string) => {
+    const r = cageDecision(`${rel}/config`);
+    if (!r) return;
+    cage.set(rel, { relative: rel, path: abs(rel), kind: 'file', rule: r.pattern });
+    // A git dir outside any .git folder (git init --separate-git-dir=gitdata) is caged where it is.
+    const target = gitLinkTarget(workspace, rel);
+    if (target !== undefined && !target.split('/').includes(GIT_DIR) && !hidden.has(target)) cageGitDir(target, rel);
+  };
+
   // Each folder carries the last hide/cage rule that matched it or a folder above it.
   const stack: { dir: string; hide: number; cage: number }[] = [{ dir: '', hide: -1, cage: -1 }];
   while (stack.length) {
@@ -238,14 +261,9 @@ export function scanWorkspace(workspace: string, input: ScanInput, options: Glob
           continue;
         }
         if (d.name === GIT_DIR) {
-          // git's data is not walked, but its hooks and config are part of the cage (nested repos too).
-          for (const inner of safeReaddir(abs(rel))) {
-            const innerRel = `${rel}/${inner.name}`;
-            const r = cageDecision(innerRel);
-            if (r && (inner.isDirectory() || inner.isFile())) cage.set(innerRel, { relative: innerRel, path: abs(innerRel), kind: inner.isDirectory() ? 'dir' : 'file', rule: r.pattern });
-            // git's config is the one file of its data that holds credentials (tokens in remote URLs).
-            if (inner.name === 'config' && inner.isFile()) visibleFiles.push(innerRel);
-          }
+          // git's data is not walked, but the hooks and config of every git dir in it (submodules'
+          // under modules/, linked worktrees' under worktrees/) are part of the cage.
+          for (const gitDir of gitDirsIn(abs(rel), rel)) cageGitDir(gitDir, gitDir);
           visibleDirs.push(rel);
           continue;
         }
@@ -265,6 +283,9 @@ export function scanWorkspace(workspace: string, input: ScanInput, options: Glob
         stack.push({ dir: rel, hide: hideIndex, cage: cageIndex });
       } else {
         files++;
+        // A ".git" file points at the repository's git dir (submodules, worktrees, --separate-git-dir):
+        // rewritten, it would hand the host's git another config; it is caged with the config.
+        if (d.name === GIT_DIR && kind === 'file') cageGitLink(rel);
         const rule = positive(hideRules, hideIndex);
         if (rule) hidden.set(rel, { relative: rel, path: abs(rel), kind: 'file', reason: 'rule', rule: rule.pattern });
         else visibleFiles.push(rel);
@@ -327,6 +348,26 @@ export function scanWorkspace(workspace: string, input: ScanInput, options: Glob
     }
   }
 
+  // What a caged git config makes the host run from the workspace (core.hooksPath, core.fsmonitor,
+  // filters, diff and merge drivers, include.path, ...): caged too, or the agent would edit the
+  // program instead of the config. The user's own git config counts for every repository.
+  const userConfigs = userGitConfigs();
+  const worktrees = new Set(gitConfigs.map((c) => c.worktree));
+  const programs = [
+    ...gitConfigs.map((c) => ({ from: c.file, worktree: c.worktree, text: safeRead(abs(c.file)) })),
+    ...[...worktrees].flatMap((worktree) => userConfigs.map((u) => ({ from: u.path, worktree, text: u.text }))),
+  ];
+  for (const { from, worktree, text } of programs) {
+    for (const ref of gitConfigPaths(text ?? '')) {
+      const base = ref.relativeTo === 'config' && !isAbsolute(from) ? parentOf(from) : worktree;
+      const target = insideWorkspace(workspace, ref.value, base);
+      if (target === undefined || target === worktree || cageCovers(target)) continue;
+      const st = lstatSync(abs(target), { throwIfNoEntry: false });
+      if (!st || st.isSymbolicLink() || (!st.isFile() && !(ref.key === 'core.hookspath' && st.isDirectory()))) continue;
+      cage.set(target, { relative: target, path: abs(target), kind: st.isDirectory() ? 'dir' : 'file', rule: `${ref.key} in ${from}` });
+    }
+  }
+
   // Literal cage paths are looked up directly; the absent ones are reported, not created.
   const absentCage: string[] = [];
   for (const r of cageRules) {
@@ -341,7 +382,17 @@ export function scanWorkspace(workspace: string, input: ScanInput, options: Glob
   const hiddenList = [...hidden.values()].sort((a, b) => a.relative.localeCompare(b.relative));
   // Hiding wins over read-only: a cage path that is also hidden gets only the hiding mount.
   const readOnly = [...cage.values()].filter((c) => !coveredBy(c.relative)).sort((a, b) => a.relative.localeCompare(b.relative));
+  // Pins: every folder between the workspace and a protected path is bound onto itself (read-write,
+  // as it was), so that it is a mount point in the sandbox, and rename() or rmdir() of a mount point
+  // fails (EBUSY) for root too. Otherwise "mv .git .git-old" or "mv config config2" would carry the
+  // protecting mounts away and leave a fresh, unprotected path in their place.
+  const mounted = new Set([...readOnly.map((c) => c.relative), ...hiddenList.map((h) => h.relative)]);
+  const pins = new Set<string>();
+  for (const rel of mounted) {
+    for (let p = parentOf(rel); p; p = parentOf(p)) if (!mounted.has(p)) pins.add(p);
+  }
   const mounts: PlannedMount[] = [
+    ...[...pins].sort().map((rel): PlannedMount => ({ type: 'bind', source: join(realRoot, rel), target: abs(rel), readOnly: false, purpose: 'pin', relative: rel })),
     ...readOnly.map((c): PlannedMount => ({ type: 'bind', source: join(realRoot, c.relative), target: c.path, readOnly: true, purpose: 'read-only', relative: c.relative })),
     ...hiddenList.map((h): PlannedMount => (h.kind === 'file'
       ? { type: 'bind', source: '/dev/null', target: h.path, readOnly: true, purpose: 'hide', relative: h.relative }
@@ -459,6 +510,113 @@ export function countByRule(plan: MountPlan, hide: readonly string[]): Map<strin
 export function uncoveredSince(plan: MountPlan, mountedTargets: Iterable<string>): HiddenEntry[] {
   const mounted = new Set(mountedTargets);
   return plan.hidden.filter((h) => !mounted.has(h.path));
+}
+
+/**
+ * The worktree a git dir belongs to (relative paths in its config resolve there): "a/.git" -> "a";
+ * a submodule's "a/.git/modules/x/modules/y" -> "a/x/y" (git's default path = name); a linked
+ * worktree's "a/.git/worktrees/w" -> the folder its gitdir file names.
+ */
+function worktreeOf(workspace: string, gitDir: string): string {
+  const parts = gitDir.split('/');
+  const top = parts.indexOf(GIT_DIR);
+  if (top < 0 || top === parts.length - 1) return parentOf(gitDir);
+  const prefix = parts.slice(0, top);
+  if (parts[top + 1] === 'worktrees') {
+    const pointer = safeRead(join(workspace, gitDir, 'gitdir'))?.trim();
+    const at = pointer ? insideWorkspace(workspace, pointer, gitDir) : undefined;
+    return at !== undefined ? parentOf(at) : prefix.join('/');
+  }
+  return [...prefix, ...parts.slice(top + 1).filter((p, i) => !(i % 2 === 0 && p === 'modules'))].join('/');
+}
+
+/**
+ * The git dirs inside a .git folder: itself, each submodule's under modules/ (names may hold
+ * slashes, and submodules nest), each linked worktree's under worktrees/. A git dir has a HEAD.
+ */
+function gitDirsIn(absDir: string, rel: string, depth = 0): string[] {
+  const out = [rel];
+  if (depth > 8) return out;
+  for (const sub of ['modules', 'worktrees']) {
+    const stack = [`${rel}/${sub}`];
+    while (stack.length) {
+      const dir = stack.pop()!;
+      for (const e of safeReaddir(join(absDir, dir.slice(rel.length)))) {
+        if (!e.isDirectory()) continue;
+        const child = `${dir}/${e.name}`;
+        const childAbs = join(absDir, child.slice(rel.length));
+        if (lstatSync(join(childAbs, 'HEAD'), { throwIfNoEntry: false })) out.push(...gitDirsIn(childAbs, child, depth + 1));
+        else if (sub === 'modules') stack.push(child);
+      }
+    }
+  }
+  return out;
+}
+
+/** Where a ".git" file points ("gitdir: PATH"), relative to the workspace, when inside it. */
+function gitLinkTarget(workspace: string, rel: string): string | undefined {
+  const m = /^gitdir:\s*(.+?)\s*$/m.exec(safeRead(join(workspace, rel)) ?? '');
+  return m ? insideWorkspace(workspace, m[1], parentOf(rel)) : undefined;
+}
+
+/** A path as git would resolve it (from `base`, a workspace-relative folder), when inside the workspace. */
+function insideWorkspace(workspace: string, value: string, base: string): string | undefined {
+  if (!value || value.startsWith('~')) return undefined;
+  const full = isAbsolute(value) ? value : join(workspace, base, value);
+  const r = relative(workspace, full);
+  return r && !r.startsWith('..') && !isAbsolute(r) ? toPosix(r) : undefined;
+}
+
+/** git config keys whose values name a program or a folder of programs the host runs, or another config. */
+const GIT_PROGRAM_KEY = /^(core\.(hookspath|fsmonitor|sshcommand|editor|pager|askpass)|sequence\.editor|diff\.external|diff\..+\.(command|textconv)|filter\..+\.(clean|smudge|process)|merge\..+\.driver|credential\.(.+\.)?helper|gpg\.(.+\.)?program|include\.path|includeif\..+\.path|alias\..+|pager\..+|interactive\.difffilter|uploadpack\.packobjectshook|receive\.procreceiverefs)$/;
+
+/**
+ * The paths a git config's program-running keys name: every word of the value that could be a
+ * path (git passes most of them to a shell), and include paths (relative to the config file).
+ * A small reader (sections, subsections, key = value, quotes, comments), not git's full grammar.
+ */
+export function gitConfigPaths(text: string): { key: string; value: string; relativeTo: 'worktree' | 'config' }[] {
+  const out: { key: string; value: string; relativeTo: 'worktree' | 'config' }[] = [];
+  let section = '';
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    const head = /^\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]\s*(.*)$/.exec(line);
+    if (head) {
+      section = head[2] !== undefined ? `${head[1].toLowerCase()}.${head[2]}` : head[1].toLowerCase();
+      if (!head[3]) continue;
+    }
+    const kv = /^([A-Za-z][A-Za-z0-9-]*)\s*=\s*(.*)$/.exec(head ? head[3] : line);
+    if (!kv || !section) continue;
+    const key = `${section}.${kv[1].toLowerCase()}`.toLowerCase();
+    if (!GIT_PROGRAM_KEY.test(key)) continue;
+    const value = kv[2].replace(/\s+[#;].*$/, '').replace(/^"(.*)"$/, '$1').replace(/\\(.)/g, '$1');
+    const include = key.endsWith('.path') && key.startsWith('include');
+    const words = include || key === 'core.hookspath' ? [value] : value.replace(/^!/, '').split(/\s+/);
+    for (const word of words) {
+      const w = word.replace(/^['"]|['"]$/g, '');
+      if (w && !/^(true|false|yes|no|on|off|[0-9]+)$/i.test(w) && !w.startsWith('-')) out.push({ key, value: w, relativeTo: include ? 'config' : 'worktree' });
+    }
+  }
+  return out;
+}
+
+/** The user's own git configs (they apply to every repository). */
+function userGitConfigs(): { path: string; text: string }[] {
+  const home = process.env.HOME ?? '';
+  const xdg = process.env.XDG_CONFIG_HOME || join(home, '.config');
+  return [join(home, '.gitconfig'), join(xdg, 'git', 'config')].flatMap((path) => {
+    const text = home ? safeRead(path) : undefined;
+    return text === undefined ? [] : [{ path, text }];
+  });
+}
+
+function safeRead(path: string): string | undefined {
+  try { return readFileSync(path, 'utf8'); } catch { return undefined; }
+}
+
+function parentOf(rel: string): string {
+  const slash = rel.lastIndexOf('/');
+  return slash < 0 ? '' : rel.slice(0, slash);
 }
 
 function removeFrom(list: string[], item: string): void {

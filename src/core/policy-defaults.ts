@@ -15,12 +15,16 @@ export const DEFAULT_HIDE = [
 
 /**
  * Paths the agent may read but not write: its own cage (policy, agent configs, editor settings),
- * and what the host runs on the user's behalf: git hooks and git config (core.hooksPath,
- * core.fsmonitor run programs), compose files (docker compose up runs what they say).
+ * and what the host runs on the user's behalf: the hooks and config of every git dir the host's git
+ * reads (core.hooksPath, core.fsmonitor run programs) — the repository's, nested repositories',
+ * submodules' (.git/modules/NAME, nesting) and linked worktrees' (.git/worktrees/NAME) — and compose
+ * files (docker compose up runs what they say), overrides and .envrc (direnv runs it) included.
  */
 export const DEFAULT_READ_ONLY = [
   '.paddock', '.claude', '.gemini', '.codex', '.vscode', '.devcontainer', '.idea',
-  '**/.git/hooks', '**/.git/config', '**/docker-compose*.{yml,yaml}', '**/compose{,.*}.{yml,yaml}',
+  '**/.git/hooks', '**/.git/config', '**/.git/config.worktree',
+  '**/.git/modules/**/hooks', '**/.git/modules/**/config', '**/.git/modules/**/config.worktree', '**/.git/worktrees/*/config.worktree',
+  '**/docker-compose*.{yml,yaml}', '**/compose{,.*}.{yml,yaml}', '**/.envrc',
 ] as const;
 
 export const DEFAULT_BRIDGE_DENY = ['rm', 'sh', 'bash', 'zsh', 'dash', 'ash', 'su', 'sudo', 'dd', 'mkfs', 'shutdown', 'reboot', 'kill', 'chmod', 'chown', 'curl', 'wget', 'nc', 'python', 'python3', 'perl', 'node'] as const;

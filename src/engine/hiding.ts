@@ -8,7 +8,7 @@ import { LABELS } from '../core/naming.js';
 import type { SandboxEngine } from './engine.js';
 import { verifySandbox } from './verify.js';
 
-/** The mount plan as Docker mounts: /dev/null read-only over files, empty read-only tmpfs over folders, read-only binds for the cage. */
+/** The mount plan as Docker mounts: /dev/null read-only over files, empty read-only tmpfs over folders, read-only binds for the cage, and pins (folders bound onto themselves) above them. */
 export function dockerMounts(plan: MountPlan): Docker.MountConfig {
   return plan.mounts.map(toDockerMount);
 }
@@ -18,7 +18,8 @@ function toDockerMount(m: PlannedMount): Docker.MountConfig[number] {
     // Mode 0555 and read-only: an empty folder nobody can put anything in.
     return { Type: 'tmpfs', Target: m.target, ReadOnly: true, TmpfsOptions: { SizeBytes: 4096, Mode: 0o555 } } as Docker.MountConfig[number];
   }
-  return { Type: 'bind', Source: m.source!, Target: m.target, ReadOnly: true, BindOptions: { Propagation: 'rprivate' } } as Docker.MountConfig[number];
+  // A pin (readOnly false) binds a folder onto itself: a mount point cannot be renamed away.
+  return { Type: 'bind', Source: m.source!, Target: m.target, ReadOnly: m.readOnly, BindOptions: { Propagation: 'rprivate' } } as Docker.MountConfig[number];
 }
 
 /** What a sandbox was created with: its policy hash label and the targets of its hiding mounts. */
