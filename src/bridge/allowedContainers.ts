@@ -1,6 +1,5 @@
 import type Docker from 'dockerode';
 import picomatch from 'picomatch';
-import { LABELS } from '../core/naming.js';
 import type { BridgePolicy } from '../core/policy.js';
 import { BridgeDenied } from './denied.js';
 
@@ -17,15 +16,20 @@ export interface TargetContainer {
 const COMPOSE_PROJECT = 'com.docker.compose.project';
 const COMPOSE_SERVICE = 'com.docker.compose.service';
 
+/** Every label Paddock puts on its containers and images starts with this. */
+const PADDOCK_LABEL_PREFIX = 'dev.paddock.';
+
 /**
  * Which containers a sandbox's bridge may reach: those bridge.containers names (a name, a glob, or a
- * compose project), never a sandbox (another one, or itself).
+ * compose project), never one of Paddock's own — a sandbox (another one, or itself), an egress proxy
+ * (it holds the API keys it injects), a verify helper, or anything run from a Paddock image — even
+ * with `containers: ["*"]` or a compose project that matches one.
  */
 export class AllowedContainers {
   constructor(private readonly docker: Docker, private readonly bridge: BridgePolicy) {}
 
   private allows(c: Docker.ContainerInfo): boolean {
-    if (c.Labels?.[LABELS.sandbox] === '1') return false; // never another sandbox (or itself)
+    if (Object.keys(c.Labels ?? {}).some((key) => key.startsWith(PADDOCK_LABEL_PREFIX))) return false;
     const name = (c.Names[0] ?? '').replace(/^\//, '');
     const project = c.Labels?.[COMPOSE_PROJECT];
     return this.bridge.containers.some((entry) => entry === project || picomatch(entry, { dot: true })(name));
