@@ -1,10 +1,12 @@
 // Bundles the CLI and the extension into dist/ (one file each; `vscode` stays external).
-import { rmSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
-// The CLI's chunks have content hashes in their names: without this, every build would leave the
-// previous ones behind (and a packaged .vsix would carry them all).
-rmSync('dist/cli', { recursive: true, force: true });
+// The CLI's chunks have content hashes in their names, so each build starts from an empty folder
+// (or a packaged .vsix would carry every old chunk). It is built next to dist/cli and swapped in
+// when complete: a CLI that runs during a build (a terminal, the editor) never sees a half-made one.
+const cliOut = `dist/cli.building-${process.pid}`;
+rmSync(cliOut, { recursive: true, force: true });
 
 const common = { bundle: true, platform: 'node', mainFields: ['module', 'main'], target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning',
   external: [],
@@ -20,7 +22,7 @@ await Promise.all([
   // for `exec`, no engine client for `--version`). Bundled CommonJS packages still call require and
   // read __dirname, so each chunk defines them.
   build({
-    ...common, entryPoints: { main: 'src/cli/main.ts' }, outdir: 'dist/cli', format: 'esm', splitting: true, chunkNames: 'chunks/[name]-[hash]',
+    ...common, entryPoints: { main: 'src/cli/main.ts' }, outdir: cliOut, format: 'esm', splitting: true, chunkNames: 'chunks/[name]-[hash]',
     outExtension: { '.js': '.mjs' },
     banner: { js: "import { createRequire as __paddockRequire } from 'node:module'; import { fileURLToPath as __paddockPath } from 'node:url'; import { dirname as __paddockDir } from 'node:path'; const require = __paddockRequire(import.meta.url); const __filename = __paddockPath(import.meta.url); const __dirname = __paddockDir(__filename);" },
   }),
@@ -38,3 +40,22 @@ await Promise.all([
   // The policy editor's webview page (a browser bundle; media/ ships in the .vsix).
   build({ entryPoints: ['media/policy-editor/src/main.ts'], outfile: 'media/policy-editor/out/main.js', bundle: true, platform: 'browser', format: 'iife', target: 'es2022', minify: true, sourcemap: false, logLevel: 'warning' }),
 ]);
+
+// Swap the finished CLI in: two renames, so the old one is whole until the new one is in place
+// (retried when a build running at the same time swapped its own in between).
+const old = `dist/cli.old-${process.pid}`;
+for (let attempt = 0; ; attempt++) {
+  try {
+    renameSync('dist/cli', old);
+  } catch (err) {
+    if (err?.code !== 'ENOENT') throw err;
+  }
+  try {
+    renameSync(cliOut, 'dist/cli');
+    break;
+  } catch (err) {
+    if (attempt > 5 || !['ENOTEMPTY', 'EEXIST'].includes(err?.code)) throw err;
+    rmSync(old, { recursive: true, force: true });
+  }
+}
+rmSync(old, { recursive: true, force: true });
