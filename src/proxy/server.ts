@@ -4,7 +4,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { decide, decideAddress, EgressRuleError, normalizeHost, splitHostPort, targetText, type EgressRules, type EgressTarget } from '../core/egress.js';
 import { answerMalformedRequests, copyResponseHead, limitConnectTime, upstreamError } from './forwarding.js';
 import type { EgressLogEntry } from './log.js';
-import { MAX_CLIENT_HELLO, readClientHelloSni } from './sni.js';
+import { readClientHelloSni } from './sni.js';
 
 /**
  * The egress proxy of one sandbox: the only way out of its internal Docker network. It tunnels
@@ -18,6 +18,8 @@ export interface EgressProxyOptions {
   readonly log: (entry: EgressLogEntry) => void;
   readonly lookup?: (name: string) => Promise<readonly { address: string; family: number }[]>;
   readonly connectTimeoutMs?: number;
+  /** How long a tunnel that started a TLS handshake may take to send its whole ClientHello. */
+  readonly helloTimeoutMs?: number;
 }
 
 type Refusal = { status: number; rule: string; reason: string; host: string; port: number; decision: 'deny' | 'error'; address?: string };
@@ -33,6 +35,7 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
   const lookup = options.lookup ?? defaultLookup;
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const connectTimeout = options.connectTimeoutMs ?? 15_000;
+  const helloTimeout = options.helloTimeoutMs ?? 10_000;
 
   const entry = (fields: Omit<EgressLogEntry, 'time' | 'sandbox'>): EgressLogEntry => ({ time: new Date().toISOString(), sandbox: options.sandbox, ...fields });
 
@@ -231,10 +234,35 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       upstream.pipe(client);
       // The client's first bytes are held until they show whether it speaks TLS to the host it named.
+      // A ClientHello may come in many records and segments: it is read whole (bounded in size by
+      // the parser and in time here), and a tunnel whose hello cannot be read is refused.
       let pending = head;
+      // Chunks are joined and the hello parsed again only once enough bytes came to tell more
+      // (a client sending one byte per segment must not cost a parse per byte).
+      let chunks: Buffer[] = [];
+      let received = head.length;
+      let atLeast = 1;
+      let helloTimer: NodeJS.Timeout | undefined;
+      client.once('close', () => clearTimeout(helloTimer));
+      const refuseHello = (rule: string) => {
+        sniRefusal = rule;
+        client.off('data', onData);
+        clearTimeout(helloTimer);
+        client.destroy();
+        upstream.destroy();
+      };
       const release = (): boolean => {
         const hello = readClientHelloSni(pending);
-        if (hello.kind === 'need-more' && pending.length < MAX_CLIENT_HELLO) return false;
+        if (hello.kind === 'need-more') {
+          atLeast = hello.atLeast;
+          helloTimer ??= setTimeout(() => refuseHello(`unreadable tls client hello (not whole after ${helloTimeout / 1000} s)`), helloTimeout);
+          return false;
+        }
+        clearTimeout(helloTimer);
+        if (hello.kind === 'malformed') {
+          refuseHello(`unreadable tls client hello (${headerSafe(hello.reason).slice(0, 120)})`);
+          return true;
+        }
         if (hello.kind === 'tls' && hello.serverName !== undefined && target.kind === 'name') {
           let named: string | undefined;
           try {
@@ -243,21 +271,24 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
             named = undefined;
           }
           if (named !== target.name) {
-            sniRefusal = `tls server name mismatch (${headerSafe(hello.serverName).slice(0, 100)})`;
-            client.destroy();
-            upstream.destroy();
+            refuseHello(`tls server name mismatch (${headerSafe(hello.serverName).slice(0, 100)})`);
             return true;
           }
         }
         if (pending.length) upstream.write(pending);
+        client.off('data', onData);
         client.pipe(upstream);
         return true;
       };
-      if (pending.length && release()) return;
       const onData = (chunk: Buffer) => {
-        pending = Buffer.concat([pending, chunk]);
-        if (release()) client.off('data', onData);
+        chunks.push(chunk);
+        received += chunk.length;
+        if (received < atLeast) return;
+        pending = Buffer.concat([pending, ...chunks]);
+        chunks = [];
+        release();
       };
+      if (pending.length && release()) return;
       client.on('data', onData);
     });
     upstream.on('error', (err: any) => {
