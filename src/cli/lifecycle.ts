@@ -81,7 +81,7 @@ function requestFrom(agent: string, workspace: string | undefined, o: any): Sand
 function progressPrinter(): (line: string) => void {
   const verbose = !!process.env.PADDOCK_VERBOSE;
   return (line) => {
-    if (verbose || /^(Building|Step \d+\/\d+|Successfully|Creating|Starting|Recreating)/.test(line)) log(`  ${line}`);
+    if (verbose || /^(Building|Step \d+\/\d+|Successfully|Creating|Starting|Recreating|Waiting)/.test(line)) log(`  ${line}`);
   };
 }
 
@@ -326,14 +326,14 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
     .action(async (o: any, cmd: Command) => {
       const engine = await engineFrom(cmd);
       await engine.ping();
-      const version = await engine.docker.version();
+      const version = await engine.version();
       const runtimes = await engine.runtimes();
       const traits = await Promise.all(runtimes.names.map((r) => engine.runtimeTraits(r)));
       const gvisor = traits.filter((t) => t.gvisor).map((t) => ({ name: t.name, network: t.networkNone ? 'none (egress over Unix sockets)' : 'own', hostUnixSockets: t.hostUnixSockets }));
-      const info = { paddock: PADDOCK_VERSION, engine: { host: engine.endpoint.host, source: engine.endpoint.source, version: version.Version, apiVersion: version.ApiVersion, os: version.Os }, runtimes: { ...runtimes, gvisor } };
+      const info = { paddock: PADDOCK_VERSION, engine: { host: engine.endpoint.host, source: engine.endpoint.source, ...version }, runtimes: { ...runtimes, gvisor } };
       if (o.json) process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
       else {
-        process.stdout.write(`Paddock ${PADDOCK_VERSION}\nEngine:   ${info.engine.host} (${info.engine.source}), Docker ${version.Version}, API ${version.ApiVersion}\nRuntimes: ${runtimes.names.map((r) => (r === runtimes.default ? `${r} (default)` : r)).join(', ')}\n`);
+        process.stdout.write(`Paddock ${PADDOCK_VERSION}\nEngine:   ${info.engine.host} (${info.engine.source}), Docker ${version.version}, API ${version.apiVersion}\nRuntimes: ${runtimes.names.map((r) => (r === runtimes.default ? `${r} (default)` : r)).join(', ')}\n`);
         for (const g of gvisor) process.stdout.write(`gVisor:   ${g.name}: network ${g.network}; host Unix sockets ${g.hostUnixSockets ? 'allowed' : 'not allowed (no --host-uds)'}\n`);
         for (const t of traits) {
           const note = gvisorSocketNote(t);

@@ -12,6 +12,7 @@ import { gvisorSocketNote } from './runtime.js';
 import { parseEnvAssignments, parseEnvFile, parsePort, resolveLimits } from '../core/options.js';
 import { checkWorkspace, envHash, type SandboxEngine } from './engine.js';
 import { approvePolicy } from './approvedPolicy.js';
+import { withSandboxLock } from './sandboxLock.js';
 import { hostPackageSources, packageSourceRules } from './packageSources.js';
 import { TemplateBuilder, type TemplateOptions } from './templates.js';
 import type { SandboxDetails } from './types.js';
@@ -95,6 +96,13 @@ export const STARTING_SANDBOX = 'Starting sandbox';
  * the caller is told that a recreate is needed rather than silently ignored.
  */
 export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequest, onProgress: (line: string) => void = () => {}): Promise<PreparedSandbox> {
+  const agent = getAgent(request.agent);
+  const workspace = checkWorkspace(request.workspace);
+  // Two processes asking at once (terminals, the editor and the CLI) end with one sandbox: the later one reuses it.
+  return withSandboxLock(workspace, agent.id, () => prepareUnlocked(engine, request, onProgress), { onWait: onProgress });
+}
+
+async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, onProgress: (line: string) => void): Promise<PreparedSandbox> {
   const agent = getAgent(request.agent);
   const workspace = checkWorkspace(request.workspace);
   // A broken policy file stops here, before anything is built or created.
