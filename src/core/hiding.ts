@@ -619,6 +619,16 @@ function parentOf(rel: string): string {
   return slash < 0 ? '' : rel.slice(0, slash);
 }
 
+/**
+ * Cage paths that exist now but that a sandbox has no read-only mount over (they did not exist when
+ * it was created, e.g. .vscode/tasks.json, .envrc, a new repository's hooks): it could have written
+ * them, so what they say is attacker input until the user has read them.
+ */
+export function uncagedSince(plan: MountPlan, readOnlyTargets: Iterable<string>): CageEntry[] {
+  const mounted = [...readOnlyTargets];
+  return plan.readOnly.filter((c) => !mounted.some((t) => c.path === t || c.path.startsWith(`${t}/`)));
+}
+
 function removeFrom(list: string[], item: string): void {
   const i = list.indexOf(item);
   if (i >= 0) list.splice(i, 1);

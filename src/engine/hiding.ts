@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type Docker from 'dockerode';
 import type { SandboxHidingState } from '../core/drift/analyze.js';
 import { describeError } from '../core/errors.js';
-import { planMounts, uncoveredSince, type MountPlan, type PlannedMount } from '../core/hiding.js';
+import { planMounts, uncagedSince, uncoveredSince, type MountPlan, type PlannedMount } from '../core/hiding.js';
 import { loadPolicy } from '../core/policy.js';
 import { LABELS } from '../core/naming.js';
 import type { SandboxEngine } from './engine.js';
@@ -25,11 +25,12 @@ function toDockerMount(m: PlannedMount): Docker.MountConfig[number] {
 /** What a sandbox was created with: its policy hash label and the targets of its hiding mounts. */
 export async function hidingStateOf(engine: SandboxEngine, nameOrId: string): Promise<SandboxHidingState> {
   const info = await engine.docker.getContainer(nameOrId).inspect();
-  const mounts = (info.HostConfig.Mounts ?? []) as { Type?: string; Source?: string; Target?: string }[];
+  const mounts = (info.HostConfig.Mounts ?? []) as { Type?: string; Source?: string; Target?: string; ReadOnly?: boolean }[];
   return {
     name: info.Name.replace(/^\//, ''),
     policyHash: info.Config.Labels?.[LABELS.policyHash],
     mountedTargets: mounts.filter((m) => m.Type === 'tmpfs' || (m.Type === 'bind' && m.Source === '/dev/null')).map((m) => m.Target ?? ''),
+    readOnlyTargets: mounts.filter((m) => m.Type === 'bind' && m.ReadOnly && m.Source !== '/dev/null').map((m) => m.Target ?? ''),
   };
 }
 
@@ -45,6 +46,12 @@ export function hidingNotes(plan: MountPlan, state: SandboxHidingState, currentP
     notes.push(`Not hidden until recreate: ${shown.join(', ')}${uncovered.length > 8 ? ` and ${uncovered.length - 8} more` : ''} appeared or became hidden after ${state.name} was created, so the sandbox can read ${uncovered.length === 1 ? 'it' : 'them'}. Recreate it ("paddock run AGENT --recreate" or "paddock rm ${state.name}" then run) to hide ${uncovered.length === 1 ? 'it' : 'them'}.`);
   } else if (state.policyHash && state.policyHash !== currentPolicyHash) {
     notes.push(`The policy changed since ${state.name} was created; recreate it (--recreate) to apply the change.`);
+  }
+  // Cage paths created while the sandbox could write them (.vscode/tasks.json, .envrc, a new repo's hooks).
+  const uncaged = state.readOnlyTargets ? uncagedSince(plan, state.readOnlyTargets) : [];
+  if (uncaged.length) {
+    const shown = uncaged.slice(0, 8).map((c) => c.relative);
+    notes.push(`Written while unprotected: ${shown.join(', ')}${uncaged.length > 8 ? ` and ${uncaged.length - 8} more` : ''} did not exist when ${state.name} was created, so it could write ${uncaged.length === 1 ? 'it' : 'them'}; the host runs or loads such files (git hooks and config, tasks, compose files, .envrc, the policy). Read ${uncaged.length === 1 ? 'it' : 'them'} before you use ${uncaged.length === 1 ? 'it' : 'them'}, then recreate the sandbox (--recreate) to protect ${uncaged.length === 1 ? 'it' : 'them'}.`);
   }
   for (const n of plan.notes) notes.push(n);
   return notes;

@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { posix } from 'node:path';
 import { existsSync } from 'node:fs';
 import { PaddockError } from '../core/errors.js';
-import { planMounts, type MountPlan } from '../core/hiding.js';
+import { planMounts, uncagedSince, type MountPlan } from '../core/hiding.js';
 import { loadPolicy } from '../core/policy.js';
 import type { SandboxEngine } from './engine.js';
 import { probeSandbox, type ProbeAnswers } from './verifyProbe.js';
@@ -83,7 +83,9 @@ export async function verifySandbox(engine: SandboxEngine, nameOrId: string): Pr
   for (const a of plan?.aliases ?? []) add({ kind: a.kind === 'dir' ? 'dir' : 'file', check: 'hidden-alias', path: a.path, why: `symlink to hidden ${a.target}` });
   // The cage: read-only binds the sandbox has, and what the policy makes read-only today.
   for (const m of mounts) if (m.Type === 'bind' && m.ReadOnly && m.Source !== '/dev/null' && m.Target && isUnder(m.Target, workspace)) add({ kind: 'ro', check: 'read-only', path: m.Target });
-  for (const c of plan?.readOnly ?? []) add({ kind: 'ro', check: 'read-only', path: c.path });
+  const roMounted = mounts.filter((m) => m.Type === 'bind' && m.ReadOnly && m.Source !== '/dev/null').map((m) => m.Target ?? '');
+  const uncaged = new Set(plan ? uncagedSince(plan, roMounted).map((c) => c.path) : []);
+  for (const c of plan?.readOnly ?? []) add({ kind: 'ro', check: 'read-only', path: c.path, why: uncaged.has(c.path) ? 'not mounted: it did not exist when the sandbox was created, so the sandbox could have written it; read it before the host runs or loads it, then recreate the sandbox' : undefined });
   if (plan?.absentCage.length) notes.push(`Not mounted read-only because they do not exist (the agent could create them): ${plan.absentCage.join(', ')}.`);
   // Homes: root's, the agent's, and the host user's path (in case it was mounted).
   const homes = new Set(['/root', '/home/agent', posix.normalize(homedir().replace(/\\/g, '/'))]);
@@ -139,7 +141,7 @@ function judge(p: Probe, answer: string): VerifyCheck {
     case 'ro':
       if (answer === 'read-only') return { ...base, ok: true, detail: 'read-only' };
       if (answer === 'absent') return { ...base, ok: true, detail: 'absent' };
-      if (answer === 'writable') return { ...base, ok: false, detail: 'writable: the agent could change its own cage' };
+      if (answer === 'writable') return { ...base, ok: false, detail: `writable: the agent could change its own cage${p.why ? ` (${p.why})` : ''}` };
       break;
     case 'absent':
       if (answer === 'absent') return { ...base, ok: true, detail: 'absent' };

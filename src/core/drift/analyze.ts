@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
-import { compileGlobs, decidingRule, RuleSet, scanWorkspace, uncoveredSince, type GlobRule, type HiddenEntry, type WorkspaceScan } from '../hiding.js';
+import { compileGlobs, decidingRule, RuleSet, scanWorkspace, uncagedSince, uncoveredSince, type GlobRule, type HiddenEntry, type WorkspaceScan } from '../hiding.js';
 import { defaultPolicy, parsePolicy, policyHash, POLICY_FILE, type Policy } from '../policy.js';
 import { scanFile, shouldScan, type SecretHit } from '../secret-scan.js';
 import { claudeDenyFor, ignoreLineFor } from './fixes.js';
@@ -16,6 +16,8 @@ export interface SandboxHidingState {
   readonly policyHash?: string;
   /** Targets of the sandbox's mounts (absolute paths). */
   readonly mountedTargets: readonly string[];
+  /** Targets of its read-only (cage) mounts. */
+  readonly readOnlyTargets?: readonly string[];
 }
 
 export interface AnalyzeOptions {
@@ -197,6 +199,8 @@ export function analyzeWorkspace(workspace: string, options: AnalyzeOptions = {}
     } else if (sb.policyHash && sb.policyHash !== hash) {
       findings.push({ file: policyFile, range: policyAnchor(), severity: 'warning', rule: 'recreate-needed', paths: [], fixes: [recreate], message: `The policy changed since sandbox ${sb.name} was created; recreate it to apply the change.` });
     }
+    const uncaged = sb.readOnlyTargets ? uncagedSince(scan.plan, sb.readOnlyTargets).map((c) => c.relative) : [];
+    if (uncaged.length) findings.push({ file: policyFile, range: policyAnchor(), severity: 'error', rule: 'recreate-needed', paths: uncaged, fixes: [recreate], message: `Written while unprotected: sandbox ${sb.name} could write ${list(uncaged)} (${uncaged.length === 1 ? 'it' : 'they'} did not exist when it was created, so no read-only mount covers ${uncaged.length === 1 ? 'it' : 'them'}). Read ${uncaged.length === 1 ? 'it' : 'them'} before the host runs or loads ${uncaged.length === 1 ? 'it' : 'them'}, then recreate the sandbox.` });
   }
 
   // 4. Credentials that no rule hides.
