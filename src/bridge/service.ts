@@ -12,6 +12,7 @@ import { demuxToText, execCollect, isAlreadyInState, isNotFound, runExec } from 
 import { AllowedContainers, type TargetContainer } from './allowedContainers.js';
 import { BridgeDenied } from './denied.js';
 import { execAs, isFolder, PathGuard } from './pathGuard.js';
+import { PhysicalViews, VIEW_FAILED_EXIT, viewFailure, type ViewAvailability, type ViewTarget } from './physicalView.js';
 
 export { BridgeDenied } from './denied.js';
 export type { TargetContainer } from './allowedContainers.js';
@@ -34,6 +35,7 @@ export class BridgeService {
   readonly blocked: PathMatcher;
   private readonly reach: AllowedContainers;
   private readonly guard: PathGuard;
+  private readonly views: PhysicalViews;
   private masker: Masker;
   private secretsAt = 0;
   private secretsFor = '';
@@ -42,6 +44,7 @@ export class BridgeService {
     this.blocked = new PathMatcher(rules.bridge.blockedPaths);
     this.reach = new AllowedContainers(docker, rules.bridge);
     this.guard = new PathGuard(docker, this.blocked);
+    this.views = new PhysicalViews(docker, this.blocked);
     this.masker = new Masker({ knownSecrets: rules.knownSecrets });
   }
 
@@ -99,9 +102,14 @@ export class BridgeService {
 
   // ---- tools ---------------------------------------------------------------------------------
 
-  private async workdirOf(c: TargetContainer): Promise<{ workdir: string; user: string; running: boolean }> {
+  private async workdirOf(c: TargetContainer): Promise<{ workdir: string; user: string; running: boolean; env: string[]; info: Docker.ContainerInspectInfo }> {
     const info = await this.docker.getContainer(c.id).inspect();
-    return { workdir: info.Config.WorkingDir || '/', user: info.Config.User || '', running: !!info.State.Running };
+    return { workdir: info.Config.WorkingDir || '/', user: info.Config.User || '', running: !!info.State.Running, env: info.Config.Env ?? [], info };
+  }
+
+  /** The physical view of a running target (./physicalView.ts), or why there is none. */
+  private view(c: TargetContainer, info: Docker.ContainerInspectInfo): Promise<ViewAvailability> {
+    return this.views.forTarget(c, info);
   }
 
   async logs(c: TargetContainer, options: { tail?: number; since?: string; timestamps?: boolean }, stats: MaskStats): Promise<string> {
@@ -200,7 +208,7 @@ export class BridgeService {
     } else {
       argv = [...command].map(String);
     }
-    const { workdir, user, running } = await this.workdirOf(c);
+    const { workdir, user, running, env, info } = await this.workdirOf(c);
     const decision = decideExec({ argv, container: c.name, workdir, tier: this.rules.tier, whitelist: this.whitelistFor(c), deny: this.rules.bridge.deny, blockedPaths: this.blocked });
     if (!decision.allowed) throw new BridgeDenied(decision.rule, decision.reason ?? 'refused.', decision.hint);
     if (!running) throw new BridgeDenied('container state', `${c.name} is not running.`, 'start it (start_container needs the lifecycle permission).');
@@ -212,12 +220,20 @@ export class BridgeService {
     const tree = treeReadOf(argv, workdir);
     if (tree) await this.guard.checkTree(c, tree, user, workdir);
 
+    // Blocked paths are physical where the view can be built; elsewhere only exact whitelist entries run.
+    const view = await this.view(c, info);
+    if (!view.ok && !decision.exact) {
+      throw new BridgeDenied('no physical view', `blocked paths cannot be made absent in ${c.name}: ${view.reason}. Without that, only commands whitelisted exactly (no trailing " *") run there.`, `${view.fix}.`);
+    }
     const masker = await this.currentMasker();
     const out = collectMasked(masker.stream(stats));
     const err = collectMasked(masker.stream(stats));
-    const { exitCode } = await runExec(this.docker, c.id, execAs(argv, user, workdir), { stdout: out.sink, stderr: err.sink, timeoutMs: timeoutSeconds * 1000 });
+    const [id, options] = view.ok ? [view.helperId, this.views.execOptions('exec', { user, workdir, env }, argv)] : [c.id, execAs(argv, user, workdir)];
+    const { exitCode } = await runExec(this.docker, id, options, { stdout: out.sink, stderr: err.sink, timeoutMs: timeoutSeconds * 1000 });
     const stdout = out.finish();
     const stderr = err.finish();
+    const failure = exitCode === VIEW_FAILED_EXIT ? viewFailure(stderr) : undefined;
+    if (failure) throw viewDenial(c, failure);
     let text = stdout;
     if (stderr) text += `${text && !text.endsWith('\n') ? '\n' : ''}--- stderr ---\n${stderr}`;
     text += `${text && !text.endsWith('\n') ? '\n' : ''}[exit code ${exitCode ?? `none: stopped waiting after ${timeoutSeconds}s, the process may still run`}]`;
@@ -225,12 +241,19 @@ export class BridgeService {
   }
 
   async listFiles(c: TargetContainer, path: string, stats: MaskStats): Promise<string> {
-    const { workdir, user, running } = await this.workdirOf(c);
+    const { workdir, user, running, env, info } = await this.workdirOf(c);
     if (!running) throw new BridgeDenied('container state', `${c.name} is not running.`, 'start it first.');
     const abs = posix.resolve(workdir, path || '.');
     const real = await this.guard.checkPath(c, abs, path);
-    // `ls` as an argv (never a shell); entries that are blocked, or link to blocked paths, are left out.
-    const { stdout, stderr, exitCode } = await execCollect(this.docker, c.id, execAs(['ls', '-la', '--', real], user, workdir));
+    // `ls` as an argv (never a shell), in the physical view when there is one; entries that are
+    // blocked, or link to blocked paths, are left out as well.
+    const view = await this.view(c, info);
+    const argv = ['ls', '-la', '--', real];
+    const { stdout, stderr, exitCode } = view.ok
+      ? await execCollect(this.docker, view.helperId, this.views.execOptions('exec', { user, workdir, env }, argv))
+      : await execCollect(this.docker, c.id, execAs(argv, user, workdir));
+    const failure = exitCode === VIEW_FAILED_EXIT ? viewFailure(stderr) : undefined;
+    if (failure) throw viewDenial(c, failure);
     if (exitCode !== 0) throw new BridgeDenied('list failed', `ls ${real} failed in ${c.name}: ${(await this.mask(stderr, stats)).trim() || `exit code ${exitCode}`}`);
     const lines = stdout.split('\n').filter((line) => {
       if (!line || /^total \d+/.test(line)) return !!line;
@@ -245,9 +268,11 @@ export class BridgeService {
   }
 
   async readFile(c: TargetContainer, path: string, maxBytes: number, stats: MaskStats): Promise<string> {
-    const { workdir } = await this.workdirOf(c);
+    const { workdir, user, running, env, info } = await this.workdirOf(c);
     const abs = posix.resolve(workdir, path);
     const real = await this.guard.checkPath(c, abs, path);
+    const view = running ? await this.view(c, info) : undefined;
+    if (view?.ok) return this.readInView(c, view.helperId, { user, workdir, env }, abs, real, maxBytes, stats);
     const st = await this.guard.stat(c, real);
     if (!st) throw new BridgeDenied('not found', `${abs} does not exist in ${c.name}.`);
     if (isFolder(st)) throw new BridgeDenied('not a file', `${abs} is a folder.`, 'use list_files for folders.');
@@ -259,6 +284,24 @@ export class BridgeService {
     if (data.subarray(0, 8192).includes(0)) return `${abs}: binary file, ${entry.size} bytes (not shown).`;
     const text = await this.mask(data.toString('utf8'), stats);
     return entry.size > data.length ? `${text}\n[truncated: showing ${data.length} of ${entry.size} bytes]` : text;
+  }
+
+  /**
+   * Reads a file in the physical view, as the container's user: blocked files (and other hard links
+   * to them) read as empty there. The prologue prints the size on a line of its own, then the bytes.
+   */
+  private async readInView(c: TargetContainer, helperId: string, target: ViewTarget, abs: string, real: string, maxBytes: number, stats: MaskStats): Promise<string> {
+    const { stdout, stderr, exitCode } = await execCollect(this.docker, helperId, this.views.execOptions('read', target, [real], maxBytes), { maxBytes: maxBytes + 64 });
+    const failure = exitCode === VIEW_FAILED_EXIT ? viewFailure(stderr) : undefined;
+    if (failure) throw viewDenial(c, failure);
+    if (exitCode === 2) throw new BridgeDenied('not a file', `${abs} is not a file.`, 'use list_files for folders.');
+    if (exitCode !== 0) throw new BridgeDenied('read failed', `${abs} could not be read in ${c.name}: ${(await this.mask(stderr, stats)).trim() || `exit code ${exitCode}`}`);
+    const nl = stdout.indexOf('\n');
+    const size = Number(stdout.slice(0, nl));
+    const data = stdout.slice(nl + 1);
+    if (data.slice(0, 8192).includes('\0')) return `${abs}: binary file, ${size} bytes (not shown).`;
+    const text = await this.mask(data, stats);
+    return size > Buffer.byteLength(data) ? `${text}\n[truncated: showing ${Buffer.byteLength(data)} of ${size} bytes]` : text;
   }
 
   /** Reads a path through the engine's archive API: the container needs no tools, nothing runs in it. */
@@ -328,6 +371,10 @@ export class BridgeService {
       editedIn: '.paddock/policy.yaml (by a person; the sandbox cannot change it)',
     };
   }
+}
+
+function viewDenial(c: TargetContainer, failure: string): BridgeDenied {
+  return new BridgeDenied('no physical view', `the view of ${c.name} without its blocked paths could not be set up (${failure}); nothing ran.`, 'check that the target runs under runc on an engine that allows SYS_ADMIN for a helper container; report it if it persists.');
 }
 
 interface ArchiveEntry {

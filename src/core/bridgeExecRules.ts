@@ -136,6 +136,8 @@ export interface ExecDecision {
   /** For a denial: why, and what a human would change to allow it. */
   readonly reason?: string;
   readonly hint?: string;
+  /** Allowed by a whitelist entry that names the whole argv (no trailing " *"). */
+  readonly exact?: boolean;
 }
 
 export interface ExecRequest {
@@ -159,6 +161,7 @@ export function decideExec(request: ExecRequest): ExecDecision {
     return { allowed: false, rule: 'tier strict', reason: 'The strict tier allows no commands.', hint: 'Set "tier: moderate" and whitelist the command under bridge.exec in .paddock/policy.yaml.' };
   }
   let rule: string;
+  let exact = false;
   const programs = programsOf(argv);
   if (request.tier === 'moderate') {
     const entry = request.whitelist.map(parseWhitelistEntrySafe).find((e) => e && matchesEntry(argv, e));
@@ -170,6 +173,7 @@ export function decideExec(request: ExecRequest): ExecDecision {
       };
     }
     rule = `whitelist: ${entry.text}`;
+    exact = !entry.prefix;
   } else {
     const denied = programs.find((p) => request.deny.includes(p));
     if (denied) {
@@ -194,7 +198,7 @@ export function decideExec(request: ExecRequest): ExecDecision {
       return { allowed: false, rule: `blocked path: ${hit.pattern}`, reason: `The argument "${arg}" refers to ${hit.path}, which matches the blocked path "${hit.pattern}".`, hint: 'Blocked paths are never readable through the bridge; change bridge.blockedPaths in .paddock/policy.yaml only if this is not a secret.' };
     }
   }
-  return { allowed: true, rule };
+  return { allowed: true, rule, exact };
 }
 
 function parseWhitelistEntrySafe(text: string): WhitelistEntry | undefined {

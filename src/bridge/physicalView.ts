@@ -1,0 +1,119 @@
+import type Docker from 'dockerode';
+import picomatch from 'picomatch';
+import type { PathMatcher } from '../core/bridgeExecRules.js';
+import { LABELS } from '../core/naming.js';
+import { isConflict, isNotFound } from '../engine/docker.js';
+import type { TargetContainer } from './allowedContainers.js';
+import { VIEW_PROLOGUE } from './viewPrologue.js';
+
+/** Labels of a view helper: Paddock's own (so no bridge ever reaches it) and the target it serves. */
+const VIEW_OF = 'dev.paddock.bridge-view-of';
+
+export type ViewAvailability =
+  | { readonly ok: true; readonly helperId: string }
+  | { readonly ok: false; readonly reason: string; readonly fix: string };
+
+/** What the prologue needs of the target besides the command: its user, folder and environment. */
+export interface ViewTarget {
+  readonly user: string;
+  readonly workdir: string;
+  readonly env: readonly string[];
+}
+
+/**
+ * Physical blocked paths for the bridge: every command (and read_file/list_files) runs in a view of
+ * the target container where blocked paths are absent (./viewPrologue.ts). The view is built by a
+ * helper container per target, from Paddock's base image, sharing the target's PID namespace, with
+ * SYS_ADMIN (mount namespaces) and SYS_PTRACE (to join the target's namespaces); the
+ * command itself never holds more than docker exec would give it.
+ */
+export class PhysicalViews {
+  private readonly helpers = new Map<string, Promise<ViewAvailability>>();
+  /** The blocked globs as regular expressions for the prologue (picomatch's output is valid Perl). */
+  readonly patterns: readonly string[];
+
+  constructor(private readonly docker: Docker, blocked: PathMatcher) {
+    this.patterns = blocked.patterns.flatMap((pattern) => {
+      const variants = pattern.endsWith('/**') ? [pattern, pattern.slice(0, -3)] : [pattern];
+      return variants.map((v) => picomatch.makeRe(v.startsWith('/') || v.startsWith('**') ? v : `**/${v}`, { dot: true }).source);
+    });
+  }
+
+  /** The running helper for `c`, created (or re-created after the target restarted) on first use. */
+  async forTarget(c: TargetContainer, info: Docker.ContainerInspectInfo): Promise<ViewAvailability> {
+    const runtime = info.HostConfig.Runtime || 'runc';
+    if (runtime !== 'runc') {
+      return { ok: false, reason: `${c.name} runs under ${runtime}, whose namespaces a helper container cannot join`, fix: `run ${c.name} under runc, or whitelist the exact commands you need (entries without " *")` };
+    }
+    const key = `${c.id}@${info.State.StartedAt}`;
+    let helper = this.helpers.get(key);
+    if (!helper) {
+      helper = this.ensureHelper(c, info).catch((err: any) => ({
+        ok: false as const,
+        reason: `its helper container could not be started (${String(err?.message ?? err).split('\n')[0].slice(0, 200)})`,
+        fix: 'an engine that allows SYS_ADMIN for a container (not rootless, no policy refusing it) is needed, or whitelist the exact commands you need (entries without " *")',
+      }));
+      this.helpers.set(key, helper);
+    }
+    const result = await helper;
+    if (!result.ok) this.helpers.delete(key); // try again next time: the cause may be fixed
+    else if (!(await this.docker.getContainer(result.helperId).inspect().then((h) => h.State.Running, () => false))) {
+      this.helpers.delete(key);
+      return this.forTarget(c, info);
+    }
+    return result;
+  }
+
+  private async ensureHelper(c: TargetContainer, info: Docker.ContainerInspectInfo): Promise<ViewAvailability> {
+    const name = `paddock-bridge-view-${c.id.slice(0, 12)}`;
+    const existing = await this.docker.getContainer(name).inspect().catch((err) => (isNotFound(err) ? undefined : Promise.reject(err)));
+    // A helper from before the target (re)started shares a PID namespace that is gone.
+    if (existing && existing.State.Running && existing.State.StartedAt >= info.State.StartedAt && existing.Config.Labels?.[VIEW_OF] === c.id) {
+      return { ok: true, helperId: existing.Id };
+    }
+    if (existing) await this.docker.getContainer(existing.Id).remove({ force: true }).catch(() => {});
+    const image = await newestBaseImage(this.docker);
+    if (!image) return { ok: false, reason: 'there is no Paddock base image on the engine to build the view with', fix: 'create a sandbox once (it builds the base image), or whitelist the exact commands you need (entries without " *")' };
+    let helper: Docker.Container;
+    try {
+      helper = await this.docker.createContainer({
+        name, Image: image, Entrypoint: ['sleep'], Cmd: ['infinity'], User: '0:0', WorkingDir: '/',
+        Env: ['PATH=/usr/bin:/bin'],
+        Labels: { [VIEW_OF]: c.id, [LABELS.createdBy]: 'paddock' },
+        NetworkDisabled: true,
+        HostConfig: {
+          PidMode: `container:${c.id}`, NetworkMode: 'none', Runtime: 'runc', ReadonlyRootfs: true,
+          CapAdd: ['SYS_ADMIN', 'SYS_PTRACE'],
+          SecurityOpt: ['no-new-privileges:true'],
+          Memory: 256 * 1024 * 1024, PidsLimit: 256, AutoRemove: false,
+        },
+      });
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      helper = this.docker.getContainer(name); // another bridge made it just now
+    }
+    await helper.start().catch((err: any) => (err?.statusCode === 304 ? undefined : Promise.reject(err)));
+    return { ok: true, helperId: (await helper.inspect()).Id };
+  }
+
+  /** docker exec options that run `argv` (mode exec) or read one file (mode read) in the view. */
+  execOptions(mode: 'exec' | 'read', target: ViewTarget, argv: readonly string[], maxBytes = 0): Docker.ExecCreateOptions {
+    return {
+      Cmd: ['perl', '-e', VIEW_PROLOGUE, mode, target.user, target.workdir, String(maxBytes),
+        String(this.patterns.length), ...this.patterns, String(target.env.length), ...target.env, '--', ...argv],
+      User: '0:0', WorkingDir: '/', Env: ['PATH=/usr/bin:/bin', 'PERL5LIB=', 'PERL5OPT='],
+    };
+  }
+}
+
+/** The exit code and stderr line of a prologue that could not set up the view (nothing ran). */
+export const VIEW_FAILED_EXIT = 125;
+export function viewFailure(stderr: string): string | undefined {
+  return /^paddock-view: (.*)$/m.exec(stderr)?.[1];
+}
+
+async function newestBaseImage(docker: Docker): Promise<string | undefined> {
+  const images = await docker.listImages({ filters: { label: [`${LABELS.template}=base`] } });
+  const tagged = images.filter((i) => i.RepoTags?.some((t) => t !== '<none>:<none>')).sort((a, b) => b.Created - a.Created);
+  return tagged[0]?.RepoTags?.find((t) => t !== '<none>:<none>');
+}

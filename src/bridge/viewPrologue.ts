@@ -1,0 +1,100 @@
+/**
+ * The prologue that builds a command's physical view of a target container, in Perl because the
+ * helper image (Paddock's base image, never the target's) has it and it can make raw syscalls.
+ * Run as root in a helper container that shares the target's PID namespace, it:
+ *  - joins the target's IPC, UTS, network and mount namespaces (after which it resolves nothing:
+ *    every module it needs is loaded before, so nothing the target can write is ever loaded),
+ *  - makes a private copy of the mount namespace and walks the target's tree (never following
+ *    links): /dev/null goes over every blocked file and over every other hard link of one, an empty
+ *    read-only tmpfs over every blocked folder,
+ *  - starts a PID namespace of its own with a fresh /proc (the target's processes, their environ,
+ *    root and cwd links are absent) masked and read-only where Docker's is,
+ *  - drops every privilege for good (groups and ids of the target's user as its /etc/passwd says,
+ *    no new privileges, root keeps only Docker's default capabilities, anyone else has none)
+ *  - and only then runs the command (resolved in the target, like docker exec) or reads a file.
+ * Exit code 125 with a "paddock-view:" line means the view could not be set up; nothing ran.
+ * argv: mode user workdir maxBytes nPatterns patterns... nEnv env... -- argv...
+ */
+export const VIEW_PROLOGUE = String.raw`
+use strict; use warnings; use POSIX ();
+# argv: mode user workdir maxBytes nPatterns patterns... nEnv env... -- argv...
+my ($mode, $user, $workdir, $max, $np) = splice(@ARGV, 0, 5);
+my @pat = map { qr/$_/s } splice(@ARGV, 0, $np);
+my $ne = shift @ARGV; my @env = splice(@ARGV, 0, $ne);
+shift @ARGV; my @cmd = @ARGV;
+sub fail { print STDERR "paddock-view: $_[0]\n"; POSIX::_exit(125); }
+my $arch = (POSIX::uname())[4];
+my %nr = $arch eq 'x86_64' ? (setns => 308, unshare => 272, mount => 165, capset => 126, prctl => 157)
+       : $arch eq 'aarch64' ? (setns => 268, unshare => 97, mount => 40, capset => 91, prctl => 167)
+       : fail("unsupported architecture $arch");
+sub sc { my $n = shift; my @a = @_; my $r = syscall($nr{$n}, @a); fail("$n(@{[join ',', map { defined $_ ? $_ : 'NULL' } @_]}): $!") if $r == -1; $r }
+# Capabilities the command may keep (as root): what the target's own processes may have, and we hold.
+my $capbnd = 0; my $capprm = 0;
+{ open my $st, '<', '/proc/1/status' or fail("target: $!"); while (<$st>) { $capbnd = hex($1) if /^CapBnd:\s*([0-9a-f]+)/ } }
+{ open my $st, '<', '/proc/self/status' or fail("self: $!"); while (<$st>) { $capprm = hex($1) if /^CapPrm:\s*([0-9a-f]+)/ } }
+my @ns;
+for my $t (qw(ipc uts net mnt)) { open my $fh, '<', "/proc/1/ns/$t" or fail("open ns $t: $!"); push @ns, $fh; }
+sc('setns', fileno($_), 0) for @ns;
+sc('unshare', 0x00020000);                                   # CLONE_NEWNS
+sc('mount', 'none', '/', 0, 0x4000 | 0x40000, 0);            # MS_REC|MS_PRIVATE
+# Walk the target's tree (never following links): blocked paths, and other names of their inodes.
+my (@files, @dirs, %byInode, %blockedInode);
+my @stack = ('/');
+while (@stack) {
+  my $dir = pop @stack;
+  opendir(my $dh, $dir) or next;
+  for my $name (readdir $dh) {
+    next if $name eq '.' || $name eq '..';
+    my $p = $dir eq '/' ? "/$name" : "$dir/$name";
+    next if $p eq '/proc' || $p eq '/sys';
+    my @s = lstat $p or next;
+    my $isdir = -d _; my $islink = -l _;
+    my $hit = grep { $p =~ $_ } @pat;
+    if ($hit && !$islink) {
+      if ($isdir) { push @dirs, $p; next }
+      push @files, $p; $blockedInode{"$s[0]:$s[1]"} = 1 if $s[3] > 1; next;
+    }
+    if ($isdir && !$islink) { push @stack, $p }
+    elsif (-f _ && $s[3] > 1) { push @{ $byInode{"$s[0]:$s[1]"} }, $p }
+  }
+  closedir $dh;
+}
+push @files, @{ $byInode{$_} // [] } for keys %blockedInode;
+for my $d (@dirs) { sc('mount', 'tmpfs', $d, 'tmpfs', 1|2|4|8, 'size=4k,mode=0555') }
+for my $f (@files) { sc('mount', '/dev/null', $f, 0, 0x1000, 0) }
+# Resolve the user in the target's own files, as docker exec would.
+my ($uname, $gname) = split /:/, ($user eq '' ? 'root' : $user), 2;
+my ($uid, $gid, $home);
+sub lookup { my ($file, $key) = @_; open my $fh, '<', $file or return; while (<$fh>) { chomp; my @f = split /:/; return @f if $f[0] eq $key || ($key =~ /^\d+$/ && $f[2] eq $key) } return }
+if (my @pw = lookup('/etc/passwd', $uname)) { ($uid, $gid, $home) = ($pw[2], $pw[3], $pw[5]) }
+elsif ($uname =~ /^\d+$/) { ($uid, $gid) = ($uname, 0) } else { fail("user $uname is not in the target's /etc/passwd") }
+if (defined $gname) { if (my @gr = lookup('/etc/group', $gname)) { $gid = $gr[2] } elsif ($gname =~ /^\d+$/) { $gid = $gname } else { fail("group $gname unknown") } }
+my @groups = ($gid);
+if (open my $gf, '<', '/etc/group') { while (<$gf>) { chomp; my @f = split /:/; push @groups, $f[2] if grep { $_ eq $uname } split /,/, ($f[3] // '') } }
+# A PID namespace of its own: the target's processes (their /proc/PID/root, cwd, environ) are absent.
+sc('unshare', 0x20000000);                                   # CLONE_NEWPID
+my $child = fork // fail("fork: $!");
+if ($child) { waitpid($child, 0); POSIX::_exit(($? & 127) ? 128 + ($? & 127) : $? >> 8) }
+sc('mount', 'proc', '/proc', 'proc', 2|4|8, 0);
+for my $p (qw(/proc/kcore /proc/keys /proc/timer_list /proc/sched_debug /proc/latency_stats /proc/timer_stats)) { sc('mount', '/dev/null', $p, 0, 0x1000, 0) if -e $p }
+for my $p (qw(/proc/acpi /proc/scsi)) { sc('mount', 'tmpfs', $p, 'tmpfs', 1|2|4|8, 'size=4k,mode=0555') if -d $p }
+for my $p (qw(/proc/bus /proc/fs /proc/irq /proc/sys /proc/sysrq-trigger)) { next unless -e $p; sc('mount', $p, $p, 0, 0x1000, 0); sc('mount', $p, $p, 0, 0x1000|32|1|2|4|8, 0) }
+# Drop every privilege for good: groups and ids, no new privileges, and no capability beyond
+# docker's default set (root keeps those, as docker exec gives them; anyone else has none).
+$) = join ' ', $gid, @groups; $( = $gid; fail("setgid: $!") if $( != $gid;
+my $keep = 0; $keep |= 1 << $_ for 0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31; $keep &= $capbnd & $capprm;
+for my $c (0 .. 63) { next if $keep & (1 << $c); my $r = syscall($nr{prctl}, 24, $c, 0, 0, 0); last if $r == -1 && $c > 40 }   # PR_CAPBSET_DROP
+sc('prctl', 47, 4, 0, 0, 0);                                  # PR_CAP_AMBIENT_CLEAR_ALL
+sc('prctl', 38, 1, 0, 0, 0);                                  # PR_SET_NO_NEW_PRIVS
+POSIX::setuid($uid) or fail("setuid: $!"); fail("uid") if $< != $uid || $> != $uid;
+if ($uid == 0) { my $hdr = pack('LL', 0x20080522, 0); my $data = pack('LLLLLL', $keep & 0xffffffff, $keep & 0xffffffff, 0, $keep >> 32, $keep >> 32, 0); sc('capset', $hdr, $data) }
+%ENV = (); for (@env) { my ($k, $v) = split /=/, $_, 2; $ENV{$k} = $v } $ENV{HOME} //= $home // '/';
+chdir $workdir or chdir '/';
+if ($mode eq 'read') {
+  open my $fh, '<', $cmd[0] or do { print STDERR "$cmd[0]: $!\n"; POSIX::_exit(1) };
+  my @s = stat $fh; -f _ or do { print STDERR "$cmd[0]: not a file\n"; POSIX::_exit(2) };
+  read($fh, my $buf, $max) // do { print STDERR "$cmd[0]: $!\n"; POSIX::_exit(1) };
+  print "$s[7]\n", $buf; POSIX::_exit(0);
+}
+exec { $cmd[0] } @cmd or do { print STDERR "$cmd[0]: $!\n"; POSIX::_exit(127) };
+`;
