@@ -3,7 +3,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { compileEgressRules, decide, normalizeHost, splitHostPort, targetText, EgressRuleError } from '../core/egress.js';
 import { PaddockError } from '../core/errors.js';
 import type { SandboxEngine } from '../engine/engine.js';
-import { egressNames, EGRESS_LABELS, egressStateOf } from '../engine/egress.js';
 import { egressPaths } from '../engine/egressFiles.js';
 import { parseEgressLog, readNewLines, type EgressLogEntry } from '../proxy/log.js';
 import { humanBytes } from './format.js';
@@ -27,7 +26,7 @@ export function formatEntry(e: EgressLogEntry): string {
 
 async function sandboxWithEgress(engine: SandboxEngine, ctx: NetworkCliContext, ref: string): Promise<string> {
   const sandbox = await engine.get(await ctx.resolveSandbox(engine, ref));
-  const state = await egressStateOf(engine.docker, sandbox.name);
+  const state = await engine.egressState(sandbox.name);
   if (state !== 'proxied') {
     throw new PaddockError(state === 'proxy-missing'
       ? `The egress proxy of ${sandbox.name} was removed outside Paddock: the sandbox has no network, and there is nothing to log or check.`
@@ -93,11 +92,7 @@ export function registerNetworkCommands(program: Command, ctx: NetworkCliContext
       const engine = await ctx.engineFrom(cmd);
       const name = await sandboxWithEgress(engine, ctx, ref);
       // The rules the proxy enforces are the ones it was created with (the policy may have changed since).
-      const info = await engine.docker.getContainer(egressNames(name).proxy).inspect();
-      if (info.Config.Labels?.[EGRESS_LABELS.for] !== name) throw new PaddockError(`The egress proxy of ${name} is not Paddock's.`);
-      const configLine = (info.Config.Env ?? []).find((e) => e.startsWith('PADDOCK_EGRESS_CONFIG='));
-      const config = JSON.parse(configLine!.slice('PADDOCK_EGRESS_CONFIG='.length));
-      const rules = compileEgressRules(config.network);
+      const rules = compileEgressRules(await engine.enforcedNetwork(name));
       let host: string;
       let port: number;
       let decision;

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import { isInside } from '../core/paths.js';
 import { AGENT_HOME, execBaseEnv } from './agentUser.js';
+import { execCollect } from './docker.js';
 import { SANDBOX_SHIM } from './stateFolder.js';
 import { KEY_PLACEHOLDER } from '../core/credentials.js';
 
@@ -122,16 +123,10 @@ export function hostGeminiTrusts(workspace: string, env: NodeJS.ProcessEnv = pro
 }
 
 export async function configureAgentHome(docker: Docker, containerId: string, workspace: string): Promise<string | undefined> {
-  const exec = await docker.getContainer(containerId).exec({
-    Cmd: ['node', '-e', AGENT_HOME_SCRIPT], User: 'agent', AttachStdout: true, AttachStderr: true,
+  const { exitCode, stdout, stderr } = await execCollect(docker, containerId, {
+    Cmd: ['node', '-e', AGENT_HOME_SCRIPT], User: 'agent',
     Env: [...Object.entries(execBaseEnv('agent')).map(([k, v]) => `${k}=${v}`), `PADDOCK_WORKSPACE=${workspace}`, `PADDOCK_CLAUDE_PREFS=${JSON.stringify(hostClaudePrefs(workspace))}`,
       `PADDOCK_GEMINI_TRUSTED=${hostGeminiTrusts(workspace) ? '1' : ''}`],
   });
-  const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as NodeJS.ReadableStream;
-  let output = '';
-  stream.on('data', (c: Buffer) => { output += c.toString('utf8'); });
-  await new Promise<void>((r) => { stream.on('end', r); stream.on('close', r); });
-  (stream as unknown as { destroy(): void }).destroy();
-  const { ExitCode } = await exec.inspect();
-  return ExitCode === 0 ? undefined : `configuring the agents in the sandbox home failed (exit ${ExitCode}): ${output.replace(/[\x00-\x08]/g, '').trim().slice(0, 300)}`;
+  return exitCode === 0 ? undefined : `configuring the agents in the sandbox home failed (exit ${exitCode}): ${`${stdout}${stderr}`.trim().slice(0, 300)}`;
 }

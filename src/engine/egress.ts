@@ -162,6 +162,7 @@ export async function createEgress(docker: Docker, sandbox: string, options: Egr
         `PADDOCK_EGRESS_BRIDGE_TARGET=${RELAY_IN_PROXY}/bridge`,
         `PADDOCK_EGRESS_INJECT_PORT=${KEY_INJECTION_PORT}`,
         `PADDOCK_EGRESS_KEYS=${KEYS_IN_PROXY}/keys.json`,
+        `PADDOCK_EGRESS_RULES=${KEYS_IN_PROXY}/rules.json`, // live rules, written by the host (./liveRules.ts)
         ...(viaSockets ? [`PADDOCK_EGRESS_SOCKET_DIR=${SOCKETS_DIR}`] : []),
       ],
       ExposedPorts: exposed,
@@ -205,6 +206,14 @@ export async function createEgress(docker: Docker, sandbox: string, options: Egr
     network: names.network, env: proxyEnv(), dnsOptions: ['timeout:1', 'attempts:1'],
     ...(viaSockets ? { sockets: { mount: { Type: 'bind', Source: paths.socketsDir, Target: SOCKETS_DIR, ReadOnly: true } as Docker.MountConfig[number], extraHosts: [`${PROXY_HOST}:127.0.0.1`] } } : {}),
   };
+}
+
+/** The network rules a sandbox's proxy enforces: the ones it was created with (the policy may have changed since). */
+export async function enforcedNetworkOf(docker: Docker, sandbox: string): Promise<Pick<NetworkPolicy, 'policy' | 'allow' | 'deny'>> {
+  const info = await docker.getContainer(egressNames(sandbox).proxy).inspect();
+  if (info.Config.Labels?.[EGRESS_LABELS.for] !== sandbox) throw new PaddockError(`The egress proxy of ${sandbox} is not Paddock's.`);
+  const configLine = (info.Config.Env ?? []).find((e) => e.startsWith('PADDOCK_EGRESS_CONFIG='));
+  return JSON.parse(configLine!.slice('PADDOCK_EGRESS_CONFIG='.length)).network;
 }
 
 /** The ports a sandbox's proxy publishes for it, by sandbox name (sandboxes behind a proxy publish nothing themselves). */

@@ -10,9 +10,10 @@ import type { Limits, PortMapping } from '../core/options.js';
 import { prepareBridgeDir } from './stateFolder.js';
 import type { NetworkPolicy } from '../core/policy.js';
 import { DEFAULT_NETWORK } from '../core/policy-defaults.js';
-import { createEgress, egressPorts, egressPortsOf, pruneEgress, removeEgress, startEgress, stopEgress } from './egress.js';
+import { createEgress, egressPorts, egressPortsOf, egressStateOf, enforcedNetworkOf, pruneEgress, removeEgress, startEgress, stopEgress } from './egress.js';
 import { removeSandboxAndState } from './teardown.js';
 import { refreshInjectedKeys } from './egressFiles.js';
+import { clearSessionRules } from './liveRules.js';
 import { initScript } from './assets.js';
 import { engineMessage, inspectOrUndefined, isAlreadyInState, isConflict, isNotFound, runExec, startAndWaitForMarker, textSink, writeDemuxed } from './docker.js';
 import { listedPorts, publishedPorts } from './ports.js';
@@ -128,6 +129,28 @@ export class SandboxEngine {
   async runtimes(): Promise<{ names: string[]; default: string }> {
     const info = await this.docker.info();
     return { names: Object.keys(info.Runtimes ?? {}).sort(), default: info.DefaultRuntime ?? 'runc' };
+  }
+
+  /** The engine's version (paddock info). */
+  async version(): Promise<{ version: string; apiVersion: string; os: string }> {
+    const v = await this.docker.version();
+    return { version: v.Version, apiVersion: v.ApiVersion, os: v.Os };
+  }
+
+  /** Names of the running containers that are not sandboxes: those a bridge could be allowed to reach. */
+  async runningContainerNames(): Promise<string[]> {
+    const running = await this.docker.listContainers({ all: false });
+    return running.filter((c) => c.Labels?.[LABELS.sandbox] !== '1').map((c) => (c.Names[0] ?? '').replace(/^\//, ''));
+  }
+
+  /** How a sandbox reaches the network: through its proxy, directly (made before egress), or not at all (its proxy was removed). */
+  egressState(name: string): Promise<'proxied' | 'unproxied' | 'proxy-missing'> {
+    return egressStateOf(this.docker, name);
+  }
+
+  /** The network rules a sandbox's proxy enforces: the ones it was created with. */
+  enforcedNetwork(name: string): Promise<Pick<NetworkPolicy, 'policy' | 'allow' | 'deny'>> {
+    return enforcedNetworkOf(this.docker, name);
   }
 
   async list(filter: { workspace?: string; agent?: string } = {}): Promise<SandboxSummary[]> {
@@ -287,6 +310,8 @@ export class SandboxEngine {
     const sandbox = await this.get(nameOrId);
     // Keys are read from the environment of whoever starts it: a rotated key takes effect now.
     refreshInjectedKeys(sandbox.name, sandbox.injectedKeys, process.env);
+    // Rules given for one run (paddock network allow|deny without --save) end with it.
+    if (sandbox.status !== 'running' && sandbox.status !== 'paused') clearSessionRules(sandbox.name);
     // Its egress proxy too (also when the sandbox runs: the proxy may have been stopped alone). The
     // two start side by side: the sandbox's init needs no network, and start-up time is the sum otherwise.
     const egress = startEgress(this.docker, sandbox.name);
@@ -442,8 +467,8 @@ function detailsOf(info: Docker.ContainerInspectInfo): SandboxDetails {
     limits: { cpus: (info.HostConfig.NanoCpus ?? 0) / 1e9, memoryBytes: info.HostConfig.Memory ?? 0, pids: info.HostConfig.PidsLimit ?? 0 },
     user: { uid: Number(env.get('PADDOCK_UID') ?? 0), gid: Number(env.get('PADDOCK_GID') ?? 0) },
     templateHash: labels[LABELS.templateHash],
+    policyHash: labels[LABELS.policyHash],
     createdBy: labels[LABELS.createdBy],
     injectedKeys: parseProviderList(labels[LABELS.injectedKeys]),
   };
 }
-    policyHash: labels[LABELS.policyHash],

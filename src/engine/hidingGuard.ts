@@ -1,6 +1,7 @@
 import { lstatSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import { isInside } from '../core/paths.js';
+import { engineMessage, isConflict } from './docker.js';
 import type { SandboxEngine } from './engine.js';
 import type { SandboxDetails } from './types.js';
 
@@ -109,15 +110,15 @@ export function guardHiddenPaths(engine: SandboxEngine, details: SandboxDetails,
     try {
       await container.pause();
       action = 'paused';
-    } catch (err: any) {
-      // 409: already paused, or not running (nothing to read then)
-      if (err?.statusCode !== 409) error = err?.json?.message ?? err?.message ?? String(err);
+    } catch (err) {
+      // already paused, or not running (nothing to read then)
+      if (!isConflict(err)) error = engineMessage(err);
     }
     try {
       await engine.stop(details.id, 2);
       action = 'stopped';
-    } catch (err: any) {
-      error ??= err?.json?.message ?? err?.message ?? String(err);
+    } catch (err) {
+      error ??= engineMessage(err);
     }
     return { sandbox: details.name, paths, readOnly: paths.filter((p) => readOnly.has(p)), action, ...(error ? { error } : {}) };
   };

@@ -7,6 +7,7 @@ import * as tar from 'tar-fs';
 import { PaddockError } from '../core/errors.js';
 import { LABELS } from '../core/naming.js';
 import { templatesDir } from './assets.js';
+import { isNotFound } from './docker.js';
 import { hostPackageSources, packageSourceBuildArgs, type PackageSources } from './packageSources.js';
 
 export const DEFAULT_BASE_IMAGE = 'debian:bookworm-slim';
@@ -128,8 +129,8 @@ export class TemplateBuilder {
   async imageId(ref: string): Promise<string | undefined> {
     try {
       return (await this.docker.getImage(ref).inspect()).Id;
-    } catch (err: any) {
-      if (err?.statusCode === 404) return undefined;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
       throw err;
     }
   }

@@ -2,7 +2,6 @@
 // benchmark runs it in plain node.
 import picomatch from 'picomatch';
 import { describeError } from '../core/errors.js';
-import { LABELS } from '../core/naming.js';
 import { loadPolicy, type Policy } from '../core/policy.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import type { SandboxView } from './treeModel.js';
@@ -23,9 +22,7 @@ export async function loadViews(engine: SandboxEngine): Promise<SandboxView[]> {
     }
   }
   const needsContainers = [...policies.values()].some((p) => p.policy?.bridge.containers.length);
-  const running = needsContainers
-    ? (await engine.docker.listContainers({ all: false })).filter((c) => c.Labels?.[LABELS.sandbox] !== '1').map((c) => (c.Names[0] ?? '').replace(/^\//, ''))
-    : [];
+  const running = needsContainers ? await engine.runningContainerNames() : [];
   return details.flatMap((d, i) => (d ? [{ d, why: stoppedBecause[i] }] : [])).map(({ d, why }) => {
     const p = policies.get(d.workspace)!;
     const stopped = why ? { stoppedBecause: why } : {};
