@@ -1,15 +1,17 @@
+import type { RulesChange } from '../core/liveRules.js';
 import { closeSync, existsSync, openSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 
 /** One line of a sandbox's egress log (JSON lines). */
 export interface EgressLogEntry {
   readonly time: string;
   readonly sandbox: string;
-  /** CONNECT for tunnels (HTTPS), else the HTTP method of a forwarded request. */
+  /** CONNECT for tunnels (HTTPS), RULES for a change of the rules, else the HTTP method of a forwarded request. */
   readonly method: string;
   /** The host as normalised for the decision (punycode, dotted IPv4...), or the raw text when it was not a host. */
   readonly host: string;
   readonly port: number;
-  readonly decision: 'allow' | 'deny' | 'error';
+  /** "rules": new rules are in force (see `change`); an "error" with method RULES: a rules file was refused. */
+  readonly decision: 'allow' | 'deny' | 'error' | 'rules';
   /** What decided: "allow api.anthropic.com", "deny evil.test", "policy deny", "private 10.0.0.0/8 address"... */
   readonly rule: string;
   /** The address connected to (allowed requests). */
@@ -22,6 +24,10 @@ export interface EgressLogEntry {
   readonly durationMs?: number;
   /** Why an error happened (DNS failure, connection refused...). */
   readonly error?: string;
+  /** RULES entries: what changed, from which user action. */
+  readonly change?: RulesChange;
+  /** RULES entries: how many open tunnels and requests the new rules cut. */
+  readonly cut?: number;
 }
 
 /** Past this size the log is moved to <file>.1 (one old generation is kept). */

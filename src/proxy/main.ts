@@ -1,6 +1,9 @@
 // The egress proxy's process, bundled to dist/paddock-egress.js and run with node in the proxy
 // container of each sandbox (see src/engine/egress.ts). Configuration comes from the environment:
 //   PADDOCK_EGRESS_CONFIG  JSON {"sandbox": NAME, "network": {policy, allow, deny}}
+//   PADDOCK_EGRESS_RULES   the host's live rules file (src/core/liveRules.ts), in the read-only keys
+//                          folder: once it exists it replaces the rules above, and each change is in
+//                          force within a second (./liveRules.ts); a file that does not parse is refused
 //   PADDOCK_EGRESS_LOG     the JSON-lines log file (a host folder is mounted there)
 //   PADDOCK_EGRESS_PORT    listening port (default 3128)
 //   PADDOCK_EGRESS_FORWARD / _TO  ports published for the sandbox: each is forwarded to the same
@@ -17,10 +20,12 @@ import type { Server } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { compileEgressRules } from '../core/egress.js';
+import { mergeLiveRules, rulesChange } from '../core/liveRules.js';
 import { KEYS_SOCKET, PROXY_PORT, PROXY_SOCKET } from './addresses.js';
 import { createKeyInjector } from './inject.js';
 import { EgressLogWriter } from './log.js';
 import { pipeBoth, readRelayTarget } from './relay.js';
+import { watchLiveRules } from './liveRules.js';
 import { createEgressProxy } from './server.js';
 
 function fail(message: string): never {
@@ -50,8 +55,26 @@ const writeLog = (entry: Parameters<EgressLogWriter['write']>[0]) => {
   }
 };
 const server = createEgressProxy({ sandbox: config.sandbox, rules, log: writeLog });
+// The live rules file, when the host wrote one, is in force before the first connection.
+const rulesFile = process.env.PADDOCK_EGRESS_RULES;
+let inForce = { ...config.network };
+const liveRules = rulesFile ? watchLiveRules(rulesFile, {
+  onRules: (next, compiled) => {
+    const change = rulesChange(inForce, next);
+    inForce = mergeLiveRules(next);
+    const cut = server.setRules(compiled, `rules changed by ${next.source}`);
+    const summary = `policy ${compiled.policy}, ${compiled.allow.length} allow, ${compiled.deny.length} deny`;
+    writeLog({ time: new Date().toISOString(), sandbox: config.sandbox, method: 'RULES', host: '-', port: 0, decision: 'rules', rule: summary, bytesSent: 0, bytesReceived: 0, change, cut });
+    process.stdout.write(`paddock-egress: rules from ${next.source} (${next.changedAt}) in force: ${summary}${cut ? `; ${cut} open connection(s) cut` : ''}\n`);
+  },
+  onRefused: (reason) => {
+    writeLog({ time: new Date().toISOString(), sandbox: config.sandbox, method: 'RULES', host: '-', port: 0, decision: 'error', rule: 'rules file refused', bytesSent: 0, bytesReceived: 0, error: `${reason}; the rules in force stay` });
+    process.stderr.write(`paddock-egress: the rules file was refused (${reason}); the rules in force stay\n`);
+  },
+}) : undefined;
+liveRules?.check();
 server.listen(port, '0.0.0.0', () => {
-  process.stdout.write(`paddock-egress: listening on :${port} for ${config.sandbox} (policy ${rules.policy}, ${rules.allow.length} allow, ${rules.deny.length} deny rules)\n`);
+  process.stdout.write(`paddock-egress: listening on :${port} for ${config.sandbox} (policy ${inForce.policy}, ${inForce.allow.length} allow, ${inForce.deny.length} deny rules)\n`);
 });
 const forwardTo = process.env.PADDOCK_EGRESS_FORWARD_TO;
 for (const item of (process.env.PADDOCK_EGRESS_FORWARD ?? '').split(',').filter(Boolean)) {
@@ -84,6 +107,7 @@ if (socketDir) {
   if (injector) alsoOnSocket(injector, join(socketDir, KEYS_SOCKET));
 }
 const stop = () => {
+  liveRules?.close();
   server.close();
   log?.close();
   process.exit(0);

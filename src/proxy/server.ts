@@ -22,6 +22,25 @@ export interface EgressProxyOptions {
   readonly helloTimeoutMs?: number;
 }
 
+/** The proxy server; its rules can be replaced while it runs (the host's live rules file, ./liveRules.ts). */
+export interface EgressProxy extends Server {
+  /**
+   * Puts `rules` in force for every new request, and re-decides every open tunnel and forwarded
+   * request on the host, port and address it was allowed for: those the new rules deny are cut
+   * (and logged). Returns how many were cut.
+   */
+  setRules(rules: EgressRules, why: string): number;
+}
+
+/** An open tunnel or forwarded request, as it was decided: cut when new rules deny it. */
+interface OpenConnection {
+  readonly method: string;
+  readonly target: EgressTarget;
+  readonly port: number;
+  readonly address: string;
+  cut(rule: string): void;
+}
+
 type Refusal = { status: number; rule: string; reason: string; host: string; port: number; decision: 'deny' | 'error'; address?: string };
 
 const HOP_BY_HOP = new Set(['connection', 'proxy-connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
@@ -31,7 +50,9 @@ const defaultLookup = (name: string) => dnsLookup(name, { all: true, verbatim: t
 /** Header values must be one line of printable ASCII. */
 const headerSafe = (text: string) => text.replace(/[^\x20-\x7e]/g, '?');
 
-export function createEgressProxy(options: EgressProxyOptions): Server {
+export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
+  let rules = options.rules;
+  const open = new Set<OpenConnection>();
   const lookup = options.lookup ?? defaultLookup;
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const connectTimeout = options.connectTimeoutMs ?? 15_000;
@@ -55,7 +76,7 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
 
   const denied = (host: string, port: number, rule: string, address?: string): Refusal => ({
     status: 403, decision: 'deny', rule, host, port, address,
-    reason: 'The sandbox\'s network policy decides (network.allow / network.deny in .paddock/policy.yaml): change it on the host and recreate the sandbox. "paddock network log" shows every decision.',
+    reason: 'The sandbox\'s network policy decides (network.allow / network.deny in .paddock/policy.yaml). On the host, "paddock network allow SANDBOX HOST" allows it now (--save also writes the policy); "paddock network log" shows every decision.',
   });
   const bad = (host: string, port: number, rule: string, reason: string): Refusal => ({ status: 400, decision: 'deny', rule, host, port, reason });
 
@@ -76,10 +97,21 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
     return bad(host, port, 'host header mismatch', `The Host header "${headerSafe(values[0])}" does not name the requested host ${host}:${port}.`);
   };
 
-  /** Decides on the name, resolves, decides on the address. Returns where to connect or why not. */
+  /**
+   * Decides on the name, resolves, decides on the address. Returns where to connect or why not.
+   * Rules replaced during the lookup decide again: a decision is never half old rules, half new.
+   */
   const resolve = async (target: EgressTarget, port: number): Promise<{ address: string; rule: string } | Refusal> => {
+    for (;;) {
+      const used = rules;
+      const result = await resolveWith(used, target, port);
+      if (used === rules) return result;
+    }
+  };
+
+  const resolveWith = async (rules: EgressRules, target: EgressTarget, port: number): Promise<{ address: string; rule: string } | Refusal> => {
     const host = targetText(target);
-    const byName = decide(options.rules, target, port);
+    const byName = decide(rules, target, port);
     if (!byName.allowed) return denied(host, port, byName.rule);
     let addresses: readonly { address: string }[];
     if (target.kind === 'ip') addresses = [{ address: target.ip }];
@@ -92,7 +124,7 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
     }
     let refusal: Refusal | undefined;
     for (const { address } of addresses) {
-      const byAddress = decideAddress(options.rules, address, port);
+      const byAddress = decideAddress(rules, address, port);
       if (byAddress.allowed) return { address, rule: byName.rule };
       refusal ??= denied(host, port, target.kind === 'name' ? `${byAddress.rule} (${host} resolved to ${address})` : byAddress.rule, address);
     }
@@ -154,10 +186,11 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
     let status: number | undefined;
     let error: string | undefined;
     let logged = false;
+    let cutBy: string | undefined;
     const done = () => {
       if (logged) return;
       logged = true;
-      options.log(entry({ method, host: targetText(target), port, decision: 'allow', rule: where.rule, address: where.address, status, bytesSent, bytesReceived, durationMs: Date.now() - started, ...(error ? { error } : {}) }));
+      options.log(entry({ method, host: targetText(target), port, decision: cutBy ? 'deny' : 'allow', rule: cutBy ?? where.rule, address: where.address, status, bytesSent, bytesReceived, durationMs: Date.now() - started, ...(error ? { error } : {}) }));
     };
     const upstream = httpRequest({ host: where.address, port, method, path: `${url.pathname}${url.search}`, headers, agent, setHost: false });
     limitConnectTime(upstream, connectTimeout, `${targetText(target)}:${port}`);
@@ -179,7 +212,19 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
       } else res.destroy();
       done();
     });
-    res.on('close', () => { if (!logged) { error ??= 'client closed'; done(); } upstream.destroy(); });
+    const connection: OpenConnection = {
+      method, target, port, address: where.address,
+      cut: (rule) => {
+        // Logged as a denial by the new rule, with what had passed until then.
+        cutBy = rule;
+        error = 'cut: the rules changed';
+        done();
+        upstream.destroy();
+        res.destroy();
+      },
+    };
+    open.add(connection);
+    res.on('close', () => { open.delete(connection); if (!logged) { error ??= 'client closed'; done(); } upstream.destroy(); });
     req.pipe(upstream);
   }
 
@@ -220,7 +265,18 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
     let error: string | undefined;
     let logged = false;
     let sniRefusal: string | undefined;
+    const connection: OpenConnection = {
+      method: 'CONNECT', target, port, address: where.address,
+      cut: (rule) => {
+        sniRefusal = rule;
+        error = 'cut: the rules changed';
+        client.destroy();
+        upstream.destroy();
+      },
+    };
+    open.add(connection);
     const done = () => {
+      open.delete(connection);
       if (logged) return;
       logged = true;
       options.log(entry({
@@ -303,7 +359,29 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
     client.on('close', () => { upstream.destroy(); });
   }
 
+  /** The decision the current rules make on an open connection: undefined while it is still allowed. */
+  const nowDenied = (c: OpenConnection): string | undefined => {
+    const byName = decide(rules, c.target, c.port);
+    if (!byName.allowed) return byName.rule;
+    const byAddress = decideAddress(rules, c.address, c.port);
+    return byAddress.allowed ? undefined : c.target.kind === 'name' ? `${byAddress.rule} (${targetText(c.target)} resolved to ${c.address})` : byAddress.rule;
+  };
+
+  const proxy = server as EgressProxy;
+  proxy.setRules = (next, why) => {
+    rules = next;
+    let cut = 0;
+    for (const c of [...open]) {
+      const rule = nowDenied(c);
+      if (rule === undefined) continue;
+      open.delete(c);
+      c.cut(`${rule} (open connection cut: ${why})`);
+      cut++;
+    }
+    return cut;
+  };
+
   answerMalformedRequests(server);
   server.on('close', () => agent.destroy());
-  return server;
+  return proxy;
 }
