@@ -12,6 +12,7 @@ import { gvisorSocketNote } from './runtime.js';
 import { parseEnvAssignments, parseEnvFile, parsePort, resolveLimits } from '../core/options.js';
 import { checkWorkspace, envHash, type SandboxEngine } from './engine.js';
 import { approvePolicy } from './approvedPolicy.js';
+import { writeCreatedRules } from './liveRules.js';
 import { withSandboxLock } from './sandboxLock.js';
 import { hostPackageSources, packageSourceRules } from './packageSources.js';
 import { TemplateBuilder, type TemplateOptions } from './templates.js';
@@ -160,6 +161,8 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
     details = await engine.create({ workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime, runtimeTraits: runtime, policyHash: policy.hash, extraMounts: dockerMounts(plan), network: withRules(policy.policy.network, await registries), keys }, onProgress);
     // Creating the sandbox approves the policy it is created with (see approvedPolicy.ts).
     approvePolicy(details.name, policy, 'create');
+    // Its proxy follows these rules from its first start; approvals and `paddock network` change them live.
+    writeCreatedRules(details.name, policy.policy.network, await registries);
     if (keys) notes.push(...keys.notes, ...keys.keys.map((k) => `${k.source} stays on the host: the sandbox's egress proxy adds it to requests for ${new URL(k.upstream).host}; the agent sees only a placeholder.`));
   } else if (injectKeys) {
     notes.push(...missedKeyNotes(details, env));
