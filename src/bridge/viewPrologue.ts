@@ -39,23 +39,22 @@ sc('unshare', 0x00020000);                                   # CLONE_NEWNS
 sc('mount', 'none', '/', 0, 0x4000 | 0x40000, 0);            # MS_REC|MS_PRIVATE
 # Walk the target's tree (never following links): blocked paths, and other names of their inodes.
 my (@files, @dirs, %byInode, %blockedInode);
-my @stack = ('/');
+my @stack = (['/', 0]);                                      # [folder, inside a blocked folder]
 while (@stack) {
-  my $dir = pop @stack;
+  my ($dir, $inside) = @{ pop @stack };
   opendir(my $dh, $dir) or next;
   for my $name (readdir $dh) {
     next if $name eq '.' || $name eq '..';
     my $p = $dir eq '/' ? "/$name" : "$dir/$name";
     next if $p eq '/proc' || $p eq '/sys';
     my @s = lstat $p or next;
-    my $isdir = -d _; my $islink = -l _;
-    my $hit = grep { $p =~ $_ } @pat;
-    if ($hit && !$islink) {
-      if ($isdir) { push @dirs, $p; next }
-      push @files, $p; $blockedInode{"$s[0]:$s[1]"} = 1 if $s[3] > 1; next;
-    }
-    if ($isdir && !$islink) { push @stack, $p }
-    elsif (-f _ && $s[3] > 1) { push @{ $byInode{"$s[0]:$s[1]"} }, $p }
+    my $isdir = -d _; my $islink = -l _; my $isfile = -f _;
+    my $hit = !$islink && !$inside && grep { $p =~ $_ } @pat;
+    if ($isdir && !$islink) { push @dirs, $p if $hit; push @stack, [$p, $inside || $hit]; next }
+    next unless $isfile;
+    if ($hit) { push @files, $p }
+    if ($hit || $inside) { $blockedInode{"$s[0]:$s[1]"} = 1 if $s[3] > 1 }
+    elsif ($s[3] > 1) { push @{ $byInode{"$s[0]:$s[1]"} }, $p }
   }
   closedir $dh;
 }
@@ -92,9 +91,9 @@ if ($uid == 0) { my $hdr = pack('LL', 0x20080522, 0); my $data = pack('LLLLLL', 
 chdir $workdir or chdir '/';
 if ($mode eq 'read') {
   open my $fh, '<', $cmd[0] or do { print STDERR "$cmd[0]: $!\n"; POSIX::_exit(1) };
-  my @s = stat $fh; -f _ or do { print STDERR "$cmd[0]: not a file\n"; POSIX::_exit(2) };
+  my @s = stat $fh; -f _ or -c _ && $s[6] == (stat '/dev/null')[6] or do { print STDERR "$cmd[0]: not a file\n"; POSIX::_exit(2) };
   read($fh, my $buf, $max) // do { print STDERR "$cmd[0]: $!\n"; POSIX::_exit(1) };
-  print "$s[7]\n", $buf; POSIX::_exit(0);
+  my $out = "$s[7]\n$buf"; while (length $out) { my $n = syswrite(STDOUT, $out) // POSIX::_exit(1); substr($out, 0, $n) = '' } POSIX::_exit(0);
 }
 exec { $cmd[0] } @cmd or do { print STDERR "$cmd[0]: $!\n"; POSIX::_exit(127) };
 `;
