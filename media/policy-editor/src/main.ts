@@ -173,7 +173,7 @@ function bridgeSection(m: PolicyEditorModel): TemplateResult {
       <vscode-single-select id="tier" data-testid="tier" .value=${live(m.tier.value)} @change=${(e: Event) => edit({ op: 'set', path: ['tier'], value: valueOf(e) })}>
         <vscode-option value="strict" description="No commands at all">strict</vscode-option>
         <vscode-option value="moderate" description="Only whitelisted commands">moderate</vscode-option>
-        <vscode-option value="permissive" description="Anything but the deny list">permissive</vscode-option>
+        <vscode-option value="permissive" description="Anything but the deny list: not sound, a command can run any code in the container; only blocked paths (absent) and masking hold">permissive</vscode-option>
       </vscode-single-select>
       <span>Tools</span>
       <div class="chips">
