@@ -2,82 +2,50 @@
  * Output masking for everything the MCP bridge returns. Streaming-safe: text is only released
  * up to a point where no secret can still be growing (a line end, or a safe cut in a very long
  * line), so a secret split across chunks is masked exactly like one that arrived whole.
- * PEM private-key blocks are multi-line and handled as a state: from BEGIN to END nothing passes.
+ *
+ * Three kinds of rules (masking-rules.ts): whole tokens (Paddock's list and gitleaks' vendor list),
+ * values by their context (a key name, a header, a URL, a file format), and known values (the
+ * hidden files' content in every encoded form). Structures that span lines are states of the
+ * stream: a PEM private key (from BEGIN to END nothing passes, and a key body whose BEGIN is not
+ * in the output is masked when its END arrives), a secret-named label whose value is on the next
+ * lines, and the data block of a Kubernetes Secret.
  */
+import { hiddenFileSecrets, knownSecretForms, envFileValues, MIN_KNOWN_SECRET_LENGTH } from './masking-known.js';
+import { KeywordScanner } from './masking-scan.js';
+import { MASK, RULES, SECRET_KEY, SECRET_KEYWORDS, type Rule } from './masking-rules.js';
 
-export const MASK = '[MASKED]';
+export { envFileValues, hiddenFileSecrets, MASK, MIN_KNOWN_SECRET_LENGTH, RULES, type Rule };
+
 const PEM_MASK = '[MASKED private key]';
-
-/** Key names whose values are secrets (env, YAML, JSON, INI, query strings). */
-const SECRET_KEY = String.raw`[A-Za-z0-9_.-]*(?:passw(?:or)?d|passphrase|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credentials?|auth[_-]?key|session[_-]?key|signing[_-]?key|encryption[_-]?key|client[_-]?secret)[A-Za-z0-9_.-]*`;
-
-/** Leaves values that are clearly not secrets (already masked, stars, ${VAR} references). */
-function keepPlaceholders(match: string, head: string, value: string): string {
-  return value === MASK || value === `"${MASK}"` || /^["']?[*x•]+["']?$/i.test(value) || /^["']?\$\{?[A-Za-z_]+\}?["']?$/.test(value) ? match : `${head}${MASK}`;
-}
-
-interface Rule {
-  readonly name: string;
-  readonly re: RegExp;
-  /** Rewrites one match; default replaces it with MASK. */
-  readonly replace?: (match: string, ...groups: string[]) => string;
-}
-
-/**
- * The patterns, most specific first. Every regex is global; the first rules mask whole tokens,
- * the later ones mask values by their context (a key name, a header, a URL).
- */
-export const RULES: readonly Rule[] = [
-  { name: 'anthropic-key', re: /\bsk-ant-[A-Za-z0-9_-]{8,}/g },
-  { name: 'openai-key', re: /\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{8,}/g },
-  { name: 'openai-key', re: /\bsk-[A-Za-z0-9]{20,}\b/g },
-  { name: 'stripe-key', re: /\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}/g },
-  { name: 'github-token', re: /\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}/g },
-  { name: 'github-token', re: /\bgithub_pat_[A-Za-z0-9_]{20,}/g },
-  { name: 'gitlab-token', re: /\bglpat-[A-Za-z0-9_-]{20,}/g },
-  { name: 'aws-key-id', re: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}\b/g },
-  { name: 'google-key', re: /\bAIza[0-9A-Za-z_-]{35}/g },
-  { name: 'slack-token', re: /\bxox[abposre]-[A-Za-z0-9-]{10,}/g },
-  { name: 'npm-token', re: /\bnpm_[A-Za-z0-9]{36}\b/g },
-  { name: 'jwt', re: /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g },
-  // scheme://user:password@host — any scheme (postgres, mysql, mongodb+srv, redis, amqp, https...)
-  { name: 'url-credentials', re: /\b([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^:@\/\s"'<>]*):([^@\/\s"'<>]+)@/g, replace: (_m, scheme, user) => `${scheme}${user}:${MASK}@` },
-  { name: 'authorization', re: /\b((?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:bearer|basic|token|digest|negotiate|apikey)?\s*)([^\s"',;]+)/gi, replace: (_m, head) => `${head}${MASK}` },
-  { name: 'authorization', re: /\b(bearer|basic)(\s+)([A-Za-z0-9._~+/-]{8,}=*)/gi, replace: (_m, kind, space) => `${kind}${space}${MASK}` },
-  // "password": "x"  /  'api_key': 'x'
-  { name: 'secret-assignment', re: new RegExp(String.raw`(["'](?:${SECRET_KEY})["']\s*:\s*)(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')`, 'gi'), replace: (_m, head) => `${head}"${MASK}"` },
-  // PASSWORD=x, export API_KEY="x", --password=x, ?token=x: the value ends at whitespace
-  {
-    name: 'secret-assignment',
-    re: new RegExp(String.raw`(\b${SECRET_KEY}["']?[ \t]*=[ \t]*)("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s"'&,;}]+)`, 'gi'),
-    replace: keepPlaceholders,
-  },
-  // password: x (YAML, logs): the value may have spaces, up to a few words
-  {
-    name: 'secret-assignment',
-    re: new RegExp(String.raw`(\b${SECRET_KEY}["']?[ \t]*:(?!//)[ \t]*)("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s"'&,;}]+(?:[ \t]+[^\s"'&,;}]+){0,8})`, 'gi'),
-    replace: keepPlaceholders,
-  },
-];
-
-/**
- * Literals that every rule above needs somewhere in its match. Text without any of them is
- * released untouched after one scan, and only lines that have one go through all the rules:
- * that keeps masking fast on the ordinary bulk of logs. Keep in sync with RULES (a unit test checks).
- */
-const TRIGGER_SOURCE = String.raw`a(?:uthorization|pi[_-]?key|pikey|ccess[_-]?key|uth[_-]?key|kia|sia|gpa|ida|roa|ipa|npa|nva|iza)|b(?:earer|asic)|credential|e(?:yj|ncryption[_-]?key)|g(?:h[pousr]_|ithub_pat_|lpat-)|p(?:ass(?:w|phrase)|wd|rivate[_-]?key)|s(?:k-|ecret|ession[_-]?key|igning[_-]?key)|token|xox|npm_|_(?:live|test)_|:\/\/`;
-
-export const TRIGGER = new RegExp(TRIGGER_SOURCE);
 const PEM_BEGIN = /-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----/;
 const PEM_END = /-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----/;
+/** A line of a key's body (base64, or an encrypted key's header), maybe after a log timestamp or indentation. */
+const KEY_BODY_LINE = /^(?:\d{4}-\d\d-\d\dT[\d:.]+Z )?[ \t]*(?:[A-Za-z0-9+/]{16,}={0,2}|(?:Proc-Type|DEK-Info|Comment):.*)?[ \t]*\r?$/;
+const BASE64_LINE = /[A-Za-z0-9+/]{16,}/;
 
 /** Longest a single line may grow before it is released at a safe cut. */
 const MAX_PENDING = 64 * 1024;
 /** What is kept back at such a cut: longer than any secret a pattern matches. */
 const HOLD_BACK = 8 * 1024;
+/** Known values are found by their first characters; the exact rule then confirms. */
+const KNOWN_PREFIX = 12;
+
+/** A label with nothing after it: its value follows on the next line(s). */
+const LABEL_ALONE = /^([ \t]*)(?:-[ \t]+)?["']?([A-Za-z0-9_.-]+)["']?[ \t]*[:=][ \t]*(\{|[|>][-+]?\d*)?[ \t]*\r?$/;
+const SECRET_NAME = new RegExp(`^${SECRET_KEY}$`, 'i');
+/** Free text that ends in a secret's label: "Your API token:", "password is:". */
+const LABEL_AT_END = new RegExp(String.raw`\b${SECRET_KEY}(?:[ \t]+(?:is|was|are))?[ \t]*:[ \t]*\r?$`, 'i');
+/** A key: value line inside a block, and a list item. */
+const BLOCK_ENTRY = /^([ \t]*(?:-[ \t]+)?["']?[A-Za-z0-9_.-]+["']?[ \t]*:[ \t]*)(.*?)(,?[ \t]*\r?)$/;
+const LIST_ITEM = /^([ \t]*-[ \t]+)(.*?)([ \t]*\r?)$/;
+/** A Kubernetes data value: base64 whose length is a multiple of 4, in mixed case or with digits. */
+function looksBase64(value: string): boolean {
+  const v = value.replace(/^["']|["']$/g, '');
+  return v.length >= 8 && v.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(v) && /[a-z]/.test(v) && /[A-Z0-9+/=]/.test(v);
+}
 
 export interface MaskerOptions {
-  /** Exact values known to be secret (from hidden .env files, secret-named container env vars). */
+  /** Exact values known to be secret (from hidden files, secret-named container env vars). */
   readonly knownSecrets?: Iterable<string>;
 }
 
@@ -88,35 +56,62 @@ export interface MaskStats {
   readonly rules: Record<string, number>;
 }
 
-/** Values shorter than this are too common to mask on their own ("true", "1234"). */
-export const MIN_KNOWN_SECRET_LENGTH = 6;
+interface Block {
+  /** Indentation of the label: lines indented deeper belong to its value. */
+  readonly indent: number;
+  readonly mode: 'value' | 'data';
+  /** A JSON object: the block ends at its closing brace. */
+  readonly json: boolean;
+  lines: number;
+}
+
+/** What one stream remembers from line to line. */
+interface LineState {
+  block?: Block;
+}
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+function count(stats: MaskStats, rule: string): void {
+  stats.count++;
+  stats.rules[rule] = (stats.rules[rule] ?? 0) + 1;
+}
+
 /** Builds the masking rules once; `stream()` hands out independent streaming maskers. */
 export class Masker {
-  private readonly rules: Rule[];
+  private readonly rules: readonly Rule[];
+  private readonly scanner: KeywordScanner;
+  /** Rules that have no keyword: they run on lines of a file format's shape (pgpass). */
+  private readonly shapeRules: number[];
+  /** A pgpass line's port field and what follows; the line is then checked whole. */
+  private readonly shapeProbe = /:(?:\d{1,5}|\*):[^\s:]+:[^\s:]+:\S/g;
+  private readonly shapeLine = /^[ \t]*[^\s:#]+:(?:\d{1,5}|\*):[^\s:]+:[^\s:]+:\S/;
+  /** Scanner value of the label check (a secret's value on the next lines). */
+  private readonly labelId: number;
+  /** Every form of every known value, for cutting a truncated output before a partial one. */
+  private readonly knownForms: readonly string[];
 
   constructor(options: MaskerOptions = {}) {
-    const known = [...new Set([...(options.knownSecrets ?? [])].map((s) => s.trim()).filter((s) => s.length >= MIN_KNOWN_SECRET_LENGTH))]
-      .sort((a, b) => b.length - a.length);
-    this.rules = [...(known.length ? [{ name: 'known-secret', re: new RegExp(known.map(escapeRegExp).join('|'), 'g') }] : []), ...RULES];
-    // Lower-case literals, matched against lower-cased text: a case-sensitive scan is several times faster.
-    const source = [TRIGGER_SOURCE, ...known.map((k) => escapeRegExp(k.toLowerCase()))].join('|');
-    this.trigger = new RegExp(source, 'g');
-    this.triggerAnyCase = new RegExp(source, 'gi');
+    const values = [...new Set([...(options.knownSecrets ?? [])].flatMap((s) => s.split(/\r?\n/)).map((s) => s.trim()).filter((s) => s.length >= MIN_KNOWN_SECRET_LENGTH))];
+    this.knownForms = [...new Set(values.flatMap(knownSecretForms))].sort((a, b) => b.length - a.length);
+    const known: Rule[] = this.knownForms.length
+      ? [{ name: 'known-secret', re: new RegExp(this.knownForms.map(escapeRegExp).join('|'), 'g'), keywords: this.knownForms.map((f) => f.slice(0, KNOWN_PREFIX).toLowerCase()) }]
+      : [];
+    this.rules = [...known, ...RULES];
+    this.labelId = this.rules.length;
+    const entries: [string, number][] = [];
+    this.rules.forEach((rule, id) => { for (const k of rule.keywords) entries.push([k, id]); });
+    for (const k of [...SECRET_KEYWORDS, 'data:', 'data":', "data':", 'binarydata']) entries.push([k, this.labelId]);
+    this.scanner = new KeywordScanner(entries);
+    this.shapeRules = this.rules.flatMap((rule, id) => (rule.keywords.length ? [] : [id]));
   }
 
-  private readonly trigger: RegExp;
-  /** For text whose lower-case form has another length (some Unicode letters), offsets must stay the same. */
-  private readonly triggerAnyCase: RegExp;
-
-  /** Masks a complete text. */
-  mask(text: string, stats?: MaskStats): string {
+  /** Masks a complete text. `truncated`: the text was cut short, so its end may hold part of a secret. */
+  mask(text: string, stats?: MaskStats, options: { truncated?: boolean } = {}): string {
     const s = this.stream(stats);
-    return s.push(text) + s.end();
+    return s.push(text) + s.end(options);
   }
 
   /** A masker for one stream of chunks: push() returns what is safe to release, end() the rest. */
@@ -124,53 +119,124 @@ export class Masker {
     return new StreamMasker(this, stats);
   }
 
-  /** Masks text that is known to be complete (no PEM handling; used by StreamMasker). Only lines with a trigger are worked on. */
-  maskComplete(text: string, stats: MaskStats): string {
-    const lower = text.toLowerCase();
-    const sameLength = lower.length === text.length;
-    const trigger = sameLength ? this.trigger : this.triggerAnyCase;
-    const scan = sameLength ? lower : text;
-    trigger.lastIndex = 0;
-    let m = trigger.exec(scan);
-    if (!m) return text;
+  /** Masks text that is known to be complete lines (no PEM handling; used by StreamMasker). Only lines with a keyword are worked on. */
+  maskComplete(text: string, stats: MaskStats, state: LineState = {}): string {
+    const n = text.length;
+    const shapeStarts: number[] = [];
+    if (this.shapeRules.length) {
+      this.shapeProbe.lastIndex = 0;
+      for (let m = this.shapeProbe.exec(text); m; m = this.shapeProbe.exec(text)) {
+        const start = text.lastIndexOf('\n', m.index) + 1;
+        if (start !== shapeStarts[shapeStarts.length - 1] && this.shapeLine.test(text.slice(start, m.index + m[0].length))) shapeStarts.push(start);
+      }
+    }
+    let shapeIndex = 0;
     let out = '';
     let pos = 0;
-    while (m) {
-      const start = text.lastIndexOf('\n', m.index) + 1;
-      let end = text.indexOf('\n', m.index);
-      if (end < 0) end = text.length;
-      out += text.slice(pos, start) + this.maskLine(text.slice(start, end), stats);
+    let lineStart = 0;
+    while (lineStart < n) {
+      let start = lineStart;
+      let hit = -1;
+      if (!state.block) {
+        while (shapeIndex < shapeStarts.length && shapeStarts[shapeIndex] < lineStart) shapeIndex++;
+        hit = this.scanner.firstHit(text, lineStart, n);
+        const shapeAt = shapeIndex < shapeStarts.length ? shapeStarts[shapeIndex] : -1;
+        if (hit < 0 && shapeAt < 0) break;
+        const hitLine = hit < 0 ? n : text.lastIndexOf('\n', hit) + 1;
+        if (shapeAt >= 0 && shapeAt < hitLine) hit = -1;
+        start = hit < 0 ? shapeAt : hitLine;
+      }
+      let end = text.indexOf('\n', start);
+      if (end < 0) end = n;
+      const ids = new Set<number>();
+      if (hit >= 0) this.scanner.hitsAfter(text, hit, end, ids);
+      else this.scanner.hitsIn(text, start, end, ids);
+      if (shapeStarts[shapeIndex] === start) for (const id of this.shapeRules) ids.add(id);
+      out += text.slice(pos, start) + this.maskLine(text.slice(start, end), ids, stats, state);
       pos = end;
-      trigger.lastIndex = end;
-      m = trigger.exec(scan);
+      lineStart = end + 1;
     }
     return out + text.slice(pos);
   }
 
-  private maskLine(text: string, stats: MaskStats): string {
-    let out = text;
-    for (const rule of this.rules) {
+  private maskLine(line: string, ids: Set<number>, stats: MaskStats, state: LineState): string {
+    if (state.block) {
+      const inBlock = this.blockLine(line, state.block, stats);
+      if (inBlock !== undefined) return inBlock;
+      state.block = undefined;
+    }
+    let out = line;
+    for (const id of ids.size > 1 ? [...ids].sort((a, b) => a - b) : ids) {
+      const rule = this.rules[id];
+      if (!rule) continue;
       rule.re.lastIndex = 0;
       if (!rule.re.test(out)) continue;
       rule.re.lastIndex = 0;
       out = out.replace(rule.re, (...args: any[]) => {
-        const groups = args.slice(1, -2) as string[];
-        const replaced = rule.replace ? rule.replace(args[0], ...groups) : MASK;
-        if (replaced !== args[0]) {
-          stats.count++;
-          stats.rules[rule.name] = (stats.rules[rule.name] ?? 0) + 1;
-        }
+        const replaced = rule.replace ? rule.replace(...(args as [string, ...string[]])) : MASK;
+        if (replaced !== args[0]) count(stats, rule.name);
         return replaced;
       });
     }
+    if (ids.has(this.labelId)) state.block = this.labelOf(line);
     return out;
+  }
+
+  /** A line that ends in a label with no value opens a block: the value is on the next line(s). */
+  private labelOf(line: string): Block | undefined {
+    const alone = LABEL_ALONE.exec(line);
+    if (alone) {
+      const [, indent, key, opener] = alone;
+      const data = /^(?:data|stringData|binaryData)$/i.test(key);
+      if (data || SECRET_NAME.test(key)) return { indent: indent.length, mode: data && !/^string/i.test(key) ? 'data' : 'value', json: opener === '{', lines: 0 };
+      return undefined;
+    }
+    if (LABEL_AT_END.test(line)) return { indent: line.length - line.trimStart().length, mode: 'value', json: false, lines: 0 };
+    return undefined;
+  }
+
+  /** A line inside a block, masked; undefined when the line ends the block. */
+  private blockLine(line: string, block: Block, stats: MaskStats): string | undefined {
+    const body = line.trim();
+    if (!body) return line;
+    const indent = line.length - line.trimStart().length;
+    const maskValue = (head: string, value: string, tail: string): string => {
+      if (!value || value === MASK || /^[|>{[]/.test(value) || (block.mode === 'data' && !looksBase64(value))) return head + value + tail;
+      count(stats, block.mode === 'data' ? 'kubernetes-secret' : 'secret-next-line');
+      return `${head}${/^["']/.test(value) ? `"${MASK}"` : MASK}${tail}`;
+    };
+    const entry = BLOCK_ENTRY.exec(line);
+    if (block.json) {
+      if (/^[}\]]/.test(body)) return undefined;
+      block.lines++;
+      return entry ? maskValue(entry[1], entry[2], entry[3]) : line;
+    }
+    const nested = indent > block.indent || (indent === block.indent && block.mode === 'value' && body.startsWith('- '));
+    if (nested) {
+      block.lines++;
+      if (entry) return maskValue(entry[1], entry[2], entry[3]);
+      const item = LIST_ITEM.exec(line);
+      if (item) return maskValue(item[1], item[2], item[3]);
+      return maskValue(line.slice(0, indent), body, line.endsWith('\r') ? '\r' : '');
+    }
+    // Back at the label's level: a log's "password:" line followed by the bare value on the next line.
+    if (block.lines === 0 && block.mode === 'value' && !/^["']?[A-Za-z0-9_.-]+["']?[ \t]*[:=]/.test(body)) {
+      block.lines++;
+      const masked = maskValue(line.slice(0, indent), body, line.endsWith('\r') ? '\r' : '');
+      return masked === line ? undefined : masked;
+    }
+    return undefined;
   }
 
   /** Where a very long pending text may be cut: at whitespace, outside every match, before the hold-back. */
   safeCut(text: string): number {
     const limit = text.length - HOLD_BACK;
     const spans: [number, number][] = [];
-    for (const rule of this.rules) {
+    const ids = new Set<number>();
+    this.scanner.hitsIn(text, 0, text.length, ids);
+    for (const id of ids) {
+      const rule = this.rules[id];
+      if (!rule) continue;
       rule.re.lastIndex = 0;
       for (const m of text.matchAll(rule.re)) spans.push([m.index!, m.index! + m[0].length]);
     }
@@ -181,11 +247,38 @@ export class Masker {
     }
     return 0;
   }
+
+  /**
+   * The part of a cut-short text that may be shown: without a trailing start of a known value (in
+   * any of its forms) and without the trailing partial word, which may be a token cut below the
+   * length its pattern needs.
+   */
+  trimPartial(text: string): string {
+    let out = text;
+    for (let round = 0; round < 8; round++) {
+      const before = out.length;
+      let cut = 0;
+      for (const form of this.knownForms) {
+        for (let len = Math.min(form.length - 1, out.length); len > cut; len--) {
+          if (out.endsWith(form.slice(0, len))) {
+            cut = len;
+            break;
+          }
+        }
+      }
+      out = out.slice(0, out.length - cut);
+      const word = /\S+$/.exec(out.slice(-HOLD_BACK));
+      if (word) out = out.slice(0, out.length - word[0].length);
+      if (out.length === before) break;
+    }
+    return out;
+  }
 }
 
 export class StreamMasker {
   private pending = '';
   private inPem = false;
+  private readonly lines: LineState = {};
 
   constructor(private readonly masker: Masker, readonly stats: MaskStats) {}
 
@@ -205,52 +298,82 @@ export class StreamMasker {
         continue;
       }
       const begin = this.pending.includes('-----BEGIN') ? PEM_BEGIN.exec(this.pending) : null;
-      if (begin) {
-        out += this.masker.maskComplete(this.pending.slice(0, begin.index), this.stats) + PEM_MASK;
-        this.stats.count++;
-        this.stats.rules['private-key'] = (this.stats.rules['private-key'] ?? 0) + 1;
+      const end = this.pending.includes('-----END') ? PEM_END.exec(this.pending) : null;
+      if (begin && (!end || begin.index < end.index)) {
+        out += this.masker.maskComplete(this.pending.slice(0, begin.index), this.stats, this.lines) + PEM_MASK;
+        count(this.stats, 'private-key');
         this.pending = this.pending.slice(begin.index + begin[0].length);
         this.inPem = true;
         continue;
       }
+      if (end) {
+        // A key's END without its BEGIN (the output started inside the key): its body is the run of base64 lines above.
+        const bodyStart = this.keyBodyStart(this.pending.lastIndexOf('\n', end.index) + 1, Infinity);
+        out += this.masker.maskComplete(this.pending.slice(0, bodyStart), this.stats, this.lines) + PEM_MASK;
+        count(this.stats, 'private-key');
+        this.pending = this.pending.slice(end.index + end[0].length);
+        continue;
+      }
       break;
     }
-    // Release whole lines; a partial last line (maybe a secret or a BEGIN marker still arriving) waits.
+    // Release whole lines; a partial last line (maybe a secret or a BEGIN marker still arriving) waits,
+    // and so do base64 lines at the end (maybe a key body whose END is still arriving).
     const lineEnd = this.pending.lastIndexOf('\n');
     let cut = lineEnd + 1;
+    if (cut > 0) cut = this.keyBodyStart(cut, MAX_PENDING);
     if (this.pending.length - cut > MAX_PENDING) cut = Math.max(cut, this.masker.safeCut(this.pending));
     if (cut > 0) {
-      out += this.masker.maskComplete(this.pending.slice(0, cut), this.stats);
+      out += this.masker.maskComplete(this.pending.slice(0, cut), this.stats, this.lines);
       this.pending = this.pending.slice(cut);
     }
     return out;
   }
 
-  end(): string {
+  /** Start of the run of key-body lines that ends at `lineStart` (a line start), if it has base64; else `lineStart`. */
+  private keyBodyStart(lineStart: number, maxLength: number): number {
+    let start = lineStart;
+    let base64 = false;
+    while (start > 0) {
+      const prev = start < 2 ? 0 : this.pending.lastIndexOf('\n', start - 2) + 1;
+      const line = this.pending.slice(prev, start - 1);
+      if (!KEY_BODY_LINE.test(line) || lineStart - prev > maxLength) break;
+      base64 ||= BASE64_LINE.test(line);
+      start = prev;
+    }
+    return base64 ? start : lineStart;
+  }
+
+  /** The rest. `truncated`: the stream was cut short (a size or time limit), so its end may hold part of a secret. */
+  end(options: { truncated?: boolean } = {}): string {
     if (this.inPem) {
       this.pending = '';
       return '';
     }
-    const rest = this.masker.maskComplete(this.pending, this.stats);
+    let rest = this.pending;
     this.pending = '';
-    return rest;
+    let tail = '';
+    if (options.truncated) {
+      rest = this.masker.trimPartial(rest);
+      // Base64 lines at a cut may be a key whose END never came.
+      const lines = rest.split('\n');
+      let body = lines.length;
+      while (body > 0 && KEY_BODY_LINE.test(lines[body - 1]) && BASE64_LINE.test(lines[body - 1])) body--;
+      if (lines.length - body >= 2) {
+        rest = lines.slice(0, body).join('\n') + (body ? '\n' : '');
+        tail = PEM_MASK;
+        count(this.stats, 'private-key');
+      }
+    }
+    return this.masker.maskComplete(rest, this.stats, this.lines) + tail;
+  }
+
+  /** Shortens already masked text at `limit` characters so that no part of a known value is left at the cut. */
+  cut(text: string, limit: number): string {
+    return text.length <= limit ? text : this.masker.trimPartial(text.slice(0, limit));
   }
 }
 
 /** Environment variable names whose values are secrets. */
 export function isSecretName(name: string): boolean {
-  return new RegExp(`^${SECRET_KEY}$`, 'i').test(name) || /(^|_)(KEY|PASS|DSN|DATABASE_URL|CONN(ECTION)?_STRING)$/i.test(name);
-}
-
-/** Values of `KEY=VALUE` lines (a .env file) — all of them count as secrets, since the file is hidden. */
-export function envFileValues(text: string): string[] {
-  const values: string[] = [];
-  for (const line of text.split(/\r?\n/)) {
-    const m = /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=\s*(.*)$/.exec(line);
-    if (!m) continue;
-    let value = m[1].trim();
-    if ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'"))) value = value.slice(1, -1);
-    if (value) values.push(value);
-  }
-  return values;
+  return SECRET_NAME.test(name) || /(^|_)(KEY|PASS|DSN|DATABASE_URL|CONN(ECTION)?_STRING)$/i.test(name);
 }
