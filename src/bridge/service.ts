@@ -360,7 +360,8 @@ export class BridgeService {
     const { bridge, tier } = this.rules;
     return {
       tier,
-      tiers: { strict: 'no commands', moderate: 'whitelisted commands only', permissive: 'anything except bridge.deny, interpreters and blocked paths' },
+      tiers: { strict: 'no commands', moderate: 'whitelisted commands only', permissive: 'anything except bridge.deny and interpreters (a deny list: not sound; only the physical view and masking hold)' },
+      physicalView: 'commands, read_file and list_files run in a view of the container where blocked paths are absent (empty files, empty folders, no other processes in /proc); where that view cannot be built, only exactly whitelisted commands run',
       containers: bridge.containers,
       permissions: bridge.permissions,
       exec: bridge.exec,

@@ -245,7 +245,8 @@ export class PathMatcher {
 
   /** The pattern an absolute path matches, if any. `/proc/PID/root` prefixes are looked through. */
   match(path: string): PathHit | undefined {
-    const normalized = posix.resolve('/', path);
+    // One process's task folders and /proc/thread-self are other spellings of /proc/<tid>.
+    const normalized = posix.resolve('/', path).replace(/^\/proc\/(?:\d+|self|thread-self)\/task\/(\d+)(?=\/|$)/, '/proc/$1').replace(/^\/proc\/thread-self(?=\/|$)/, '/proc/self');
     const candidates = [normalized];
     const viaRoot = /^\/proc\/(?:\d+|self|thread-self)\/root(\/.*)?$/.exec(normalized);
     if (viaRoot) candidates.push(viaRoot[1] ?? '/');
