@@ -6,16 +6,18 @@ import type { SandboxEngine } from '../engine/engine.js';
 import { egressPaths } from '../engine/egressFiles.js';
 import { parseEgressLog, readNewLines, type EgressLogEntry } from '../proxy/log.js';
 import { humanBytes } from './format.js';
+import { formatRulesEntry, registerNetworkRuleCommands } from './networkRules.js';
 
 export interface NetworkCliContext {
   readonly engineFrom: (cmd: Command) => Promise<SandboxEngine>;
   readonly resolveSandbox: (engine: SandboxEngine, ref: string) => Promise<string>;
 }
 
-const DECISIONS = ['allow', 'deny', 'error'] as const;
+const DECISIONS = ['allow', 'deny', 'error', 'rules'] as const;
 
 /** One line per decision: time, decision, method, host:port, rule, bytes (sent/received). */
 export function formatEntry(e: EgressLogEntry): string {
+  if (e.method === 'RULES') return formatRulesEntry(e);
   const time = e.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
   const where = `${e.host}:${e.port}`;
   const bytes = e.decision === 'allow' ? `${humanBytes(e.bytesSent)} out, ${humanBytes(e.bytesReceived)} in` : '';
@@ -91,7 +93,7 @@ export function registerNetworkCommands(program: Command, ctx: NetworkCliContext
     .action(async (ref: string, hostArg: string, o: any, cmd: Command) => {
       const engine = await ctx.engineFrom(cmd);
       const name = await sandboxWithEgress(engine, ctx, ref);
-      // The rules the proxy enforces are the ones it was created with (the policy may have changed since).
+      // The rules the proxy enforces now (its live rules, or the ones it was created with).
       const rules = compileEgressRules(await engine.enforcedNetwork(name));
       let host: string;
       let port: number;
@@ -111,4 +113,5 @@ export function registerNetworkCommands(program: Command, ctx: NetworkCliContext
       if (o.json) process.stdout.write(`${JSON.stringify({ sandbox: name, host, port, allowed: decision.allowed, rule: decision.rule }, null, 2)}\n`);
       else process.stdout.write(`${decision.allowed ? 'ALLOW' : 'DENY'} ${host}:${port} (rule: ${decision.rule})${note && decision.allowed ? `\n${note}` : ''}\n`);
     });
+  registerNetworkRuleCommands(network, ctx);
 }

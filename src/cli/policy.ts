@@ -66,17 +66,20 @@ export function registerHidingCommands(program: Command, ctx: CliContext): void 
     .argument('[workspace]', 'project folder (default: current folder)')
     .option('--json', 'print what was applied as JSON')
     .action(async (workspaceArg: string | undefined, o: any, cmd: Command) => {
-      const [{ checkWorkspace }, { loadPolicy }, { approvePolicy, policyInForce }] = await Promise.all([import('../engine/engine.js'), import('../core/policy.js'), import('../engine/approvedPolicy.js')]);
+      const [{ checkWorkspace }, { loadPolicy }, { approvePolicy, policyInForce }, { pushApprovedNetwork }, { checkNetworkPolicy }] = await Promise.all([import('../engine/engine.js'), import('../core/policy.js'), import('../engine/approvedPolicy.js'), import('../engine/liveRules.js'), import('../engine/egress.js')]);
       const workspace = checkWorkspace(workspaceArg ?? process.cwd());
       // A broken file stops here with its line and column; nothing is approved.
       const loaded = loadPolicy(workspace);
+      checkNetworkPolicy(loaded.policy.network, loaded.file);
       const engine = await ctx.engineFrom(cmd);
       const sandboxes = await engine.list({ workspace });
       const applied = [];
       for (const s of sandboxes) {
         const before = policyInForce({ name: s.name, workspace, policyHash: (await engine.get(s.id)).policyHash });
         approvePolicy(s.name, loaded, 'cli');
-        applied.push({ sandbox: s.name, from: before.hash, to: loaded.hash, changed: before.hash !== loaded.hash });
+        // Its network rules are in force at once, in the running proxy (src/engine/liveRules.ts).
+        const network = (await pushApprovedNetwork(s.name, loaded.policy.network, 'policy apply')).written;
+        applied.push({ sandbox: s.name, from: before.hash, to: loaded.hash, changed: before.hash !== loaded.hash, network });
       }
       if (o.json) {
         out(`${JSON.stringify({ workspace, policyFile: loaded.file ?? null, hash: loaded.hash, sandboxes: applied }, null, 2)}\n`);
@@ -87,7 +90,7 @@ export function registerHidingCommands(program: Command, ctx: CliContext): void 
         return;
       }
       for (const a of applied) out(`${a.sandbox}: ${a.changed ? `policy ${a.from} -> ${a.to}` : `policy ${a.to} (unchanged)`}\n`);
-      out('The bridge uses it from its next start (VS Code re-hosts at once); hide, cage, network and env rules apply when the sandbox is recreated (--recreate).\n');
+      out('Network rules are in force now in running sandboxes ("paddock network rules SANDBOX"); the bridge uses the policy from its next start (VS Code re-hosts at once); hide, cage and env rules apply when the sandbox is recreated (--recreate).\n');
     });
 
   program.command('verify')

@@ -10,10 +10,10 @@ import type { Limits, PortMapping } from '../core/options.js';
 import { prepareBridgeDir } from './stateFolder.js';
 import type { NetworkPolicy } from '../core/policy.js';
 import { DEFAULT_NETWORK } from '../core/policy-defaults.js';
-import { createEgress, egressPorts, egressPortsOf, egressStateOf, enforcedNetworkOf, pruneEgress, removeEgress, startEgress, stopEgress } from './egress.js';
+import { createEgress, egressPorts, egressPortsOf, egressStateOf, pruneEgress, removeEgress, startEgress, stopEgress } from './egress.js';
 import { removeSandboxAndState } from './teardown.js';
 import { refreshInjectedKeys } from './egressFiles.js';
-import { clearSessionRules } from './liveRules.js';
+import { clearSessionRules, networkInForce } from './liveRules.js';
 import { initScript } from './assets.js';
 import { engineMessage, inspectOrUndefined, isAlreadyInState, isConflict, isNotFound, runExec, startAndWaitForMarker, textSink, writeDemuxed } from './docker.js';
 import { listedPorts, publishedPorts } from './ports.js';
@@ -148,9 +148,9 @@ export class SandboxEngine {
     return egressStateOf(this.docker, name);
   }
 
-  /** The network rules a sandbox's proxy enforces: the ones it was created with. */
-  enforcedNetwork(name: string): Promise<Pick<NetworkPolicy, 'policy' | 'allow' | 'deny'>> {
-    return enforcedNetworkOf(this.docker, name);
+  /** The network rules a sandbox's proxy enforces now: its live rules (./liveRules.ts), or the ones it was created with. */
+  async enforcedNetwork(name: string): Promise<Pick<NetworkPolicy, 'policy' | 'allow' | 'deny'>> {
+    return (await networkInForce(this.docker, name)).network;
   }
 
   async list(filter: { workspace?: string; agent?: string } = {}): Promise<SandboxSummary[]> {

@@ -5,7 +5,7 @@ import { liveRulesFrom, mergeLiveRules, parseLiveRules, withBase, withSessionRul
 import type { Policy } from '../core/policy.js';
 import { parseEgressLog, readNewLines } from '../proxy/log.js';
 import { inspectOrUndefined } from './docker.js';
-import { EGRESS_LABELS, egressNames } from './egress.js';
+import { checkNetworkPolicy, EGRESS_LABELS, egressNames, enforcedNetworkOf } from './egress.js';
 import { egressPaths } from './egressFiles.js';
 import { hostPackageSources, packageSourceRules } from './packageSources.js';
 import { writeSecretFile } from './stateFolder.js';
@@ -54,6 +54,7 @@ export function writeCreatedRules(sandbox: string, network: NetworkSection, regi
  * The session part is kept.
  */
 export async function pushApprovedNetwork(sandbox: string, network: Policy['network'], source: string): Promise<{ written: boolean; rules?: LiveRules }> {
+  checkNetworkPolicy(network); // a bad rule is refused here, with its place, before anything is written
   if (!existsSync(egressPaths(sandbox).keysDir)) return { written: false };
   const current = readLiveRules(sandbox);
   let registries: readonly string[] = [];
@@ -83,20 +84,11 @@ export async function proxyFollowsLiveRules(docker: Docker, sandbox: string): Pr
   return info?.Config.Labels?.[EGRESS_LABELS.for] === sandbox && !!info.Config.Env?.some((e) => e.startsWith('PADDOCK_EGRESS_RULES='));
 }
 
-/** The proxy's create-time rules (PADDOCK_EGRESS_CONFIG), in force while there is no rules file. */
-export async function createdNetwork(docker: Docker, sandbox: string): Promise<NetworkSection | undefined> {
-  const info = await inspectOrUndefined(docker.getContainer(egressNames(sandbox).proxy));
-  if (info?.Config.Labels?.[EGRESS_LABELS.for] !== sandbox) return undefined;
-  const line = (info.Config.Env ?? []).find((e) => e.startsWith('PADDOCK_EGRESS_CONFIG='));
-  return line ? JSON.parse(line.slice('PADDOCK_EGRESS_CONFIG='.length)).network : undefined;
-}
-
-/** The rules the sandbox's proxy enforces: the live file when its proxy follows one, else the create-time rules. */
-export async function networkInForce(docker: Docker, sandbox: string): Promise<{ network: NetworkSection; live?: LiveRules } | undefined> {
+/** The rules the sandbox's proxy enforces: the live file when its proxy follows one, else the ones it was created with. */
+export async function networkInForce(docker: Docker, sandbox: string): Promise<{ network: NetworkSection; live?: LiveRules }> {
   const live = (await proxyFollowsLiveRules(docker, sandbox)) ? readLiveRules(sandbox) : undefined;
   if (live) return { network: mergeLiveRules(live), live };
-  const network = await createdNetwork(docker, sandbox);
-  return network && { network };
+  return { network: await enforcedNetworkOf(docker, sandbox) };
 }
 
 /**

@@ -15,6 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadPolicy, POLICY_FILE } from '../core/policy.js';
 import { approvePolicy, policyInForce, type ApprovalSource } from '../engine/approvedPolicy.js';
+import { pushApprovedNetwork } from '../engine/liveRules.js';
 
 const POLICY_SUFFIX = '/.paddock/policy.yaml';
 
@@ -148,6 +149,8 @@ export class BridgeHosts extends DisposableOwner implements vscode.Disposable {
       if (v.details.workspace !== workspace) continue;
       approvePolicy(v.details.name, loaded, source);
       this.log.info(`Sandbox ${v.details.name}: policy ${loaded.hash} applied (${source === 'editor' ? 'saved in the editor' : source})`);
+      // Its network rules go to the running proxy at once (src/engine/liveRules.ts).
+      pushApprovedNetwork(v.details.name, loaded.policy.network, 'editor').catch((err) => this.log.warn(`Sandbox ${v.details.name}: network rules not applied: ${describeError(err)}`));
     }
     this.rehost(workspace);
   }
