@@ -1,9 +1,9 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import type Docker from 'dockerode';
 import { engineHostGateway } from '../engine/hostGateway.js';
 import { policyInForce } from '../engine/approvedPolicy.js';
 import { planMounts } from '../core/hiding.js';
-import { envFileValues } from '../core/masking.js';
+import { hiddenFileSecrets } from '../core/masking.js';
 import type { Policy } from '../core/policy.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import { gvisorSocketNote, runtimeTraits, type EngineRuntimes, type RuntimeTraits } from '../engine/runtime.js';
@@ -37,7 +37,16 @@ function engineOnThisKernel(endpointHost: string, operatingSystem: string): bool
   return process.platform === 'linux' && endpointHost.startsWith('unix://') && !/docker desktop/i.test(operatingSystem);
 }
 
-/** Values of the workspace's hidden files: exact strings the masker must never let through. */
+/** Hidden files bigger than this are data, not secrets to learn (a database dump). */
+const MAX_HIDDEN_FILE = 256 * 1024;
+/** Files read from inside hidden folders, at most (a hidden node_modules stays cheap). */
+const MAX_HIDDEN_FOLDER_FILES = 200;
+
+/**
+ * Values of the workspace's hidden files, and of the files in its hidden folders: exact strings
+ * the masker must never let through. A hidden file's whole content counts, whatever its syntax
+ * (a plain token file, a key, .env lines with inline comments, netrc, pgpass, JSON, YAML).
+ */
 export function hiddenSecretValues(workspace: string, policy: Policy): string[] {
   const values: string[] = [];
   let plan;
@@ -46,14 +55,34 @@ export function hiddenSecretValues(workspace: string, policy: Policy): string[] 
   } catch {
     return values;
   }
-  for (const entry of plan.hidden) {
-    if (entry.kind !== 'file') continue;
+  const learn = (path: string) => {
     try {
-      if (statSync(entry.path).size > 256 * 1024) continue;
-      values.push(...envFileValues(readFileSync(entry.path, 'utf8')));
+      const st = statSync(path);
+      if (st.isFile() && st.size <= MAX_HIDDEN_FILE) values.push(...hiddenFileSecrets(readFileSync(path, 'utf8')));
     } catch {
       // unreadable: nothing to learn from it
     }
+  };
+  let folderFiles = 0;
+  const walk = (dir: string, depth: number) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (folderFiles >= MAX_HIDDEN_FOLDER_FILES) return;
+      if (e.isDirectory() && depth < 6) walk(`${dir}/${e.name}`, depth + 1);
+      else if (e.isFile()) {
+        folderFiles++;
+        learn(`${dir}/${e.name}`);
+      }
+    }
+  };
+  for (const entry of plan.hidden) {
+    if (entry.kind === 'file') learn(entry.path);
+    else walk(entry.path, 0);
   }
   return values;
 }

@@ -8,9 +8,10 @@ import { isSecretName, Masker, type MaskStats } from '../core/masking.js';
 import { compileLinePattern, LogPatternError, SEARCH_BUDGET_MS, searchLines, type LinePattern } from '../core/logSearch.js';
 import { treeReadOf } from '../core/treeReads.js';
 import type { BridgePolicy, Tier } from '../core/policy.js';
-import { demuxToText, execCollect, isAlreadyInState, isNotFound, runExec } from '../engine/docker.js';
+import { execCollect, isAlreadyInState, isNotFound, runExec } from '../engine/docker.js';
 import { AllowedContainers, type TargetContainer } from './allowedContainers.js';
 import { BridgeDenied } from './denied.js';
+import { maskLogs } from './maskedLogs.js';
 import { execAs, isFolder, PathGuard } from './pathGuard.js';
 import { PhysicalViews, VIEW_FAILED_EXIT, viewFailure, type ViewAvailability, type ViewTarget } from './physicalView.js';
 
@@ -96,8 +97,9 @@ export class BridgeService {
     return this.masker;
   }
 
-  async mask(text: string, stats: MaskStats): Promise<string> {
-    return (await this.currentMasker()).mask(text, stats);
+  /** `truncated`: the text was cut short, so its end may hold the start of a secret (it is cut before it). */
+  async mask(text: string, stats: MaskStats, truncated = false): Promise<string> {
+    return (await this.currentMasker()).mask(text, stats, { truncated });
   }
 
   // ---- tools ---------------------------------------------------------------------------------
@@ -118,9 +120,7 @@ export class BridgeService {
       stdout: true, stderr: true, follow: false, timestamps: !!options.timestamps,
       tail: options.tail ?? 100, ...(since !== undefined ? { since } : {}),
     } as any)) as unknown as Buffer;
-    const masker = (await this.currentMasker()).stream(stats);
-    const text = demuxToText(buffer, (chunk) => masker.push(chunk)) + masker.end();
-    return text;
+    return maskLogs(buffer, await this.currentMasker(), stats, !!options.timestamps);
   }
 
   async searchLogs(c: TargetContainer, options: { pattern: string; context?: number; tail?: number; since?: string; ignoreCase?: boolean }, stats: MaskStats): Promise<string> {
@@ -229,9 +229,9 @@ export class BridgeService {
     const out = collectMasked(masker.stream(stats));
     const err = collectMasked(masker.stream(stats));
     const [id, options] = view.ok ? [view.helperId, this.views.execOptions('exec', { user, workdir, env }, argv)] : [c.id, execAs(argv, user, workdir)];
-    const { exitCode } = await runExec(this.docker, id, options, { stdout: out.sink, stderr: err.sink, timeoutMs: timeoutSeconds * 1000 });
-    const stdout = out.finish();
-    const stderr = err.finish();
+    const { exitCode, cut } = await runExec(this.docker, id, options, { stdout: out.sink, stderr: err.sink, timeoutMs: timeoutSeconds * 1000 });
+    const stdout = out.finish(!!cut);
+    const stderr = err.finish(!!cut);
     const failure = exitCode === VIEW_FAILED_EXIT ? viewFailure(stderr) : undefined;
     if (failure) throw viewDenial(c, failure);
     let text = stdout;
@@ -282,7 +282,7 @@ export class BridgeService {
     if (entry.type !== 'file') throw new BridgeDenied('not a file', `${abs} is a ${entry.type}.`);
     const data = entry.data!;
     if (data.subarray(0, 8192).includes(0)) return `${abs}: binary file, ${entry.size} bytes (not shown).`;
-    const text = await this.mask(data.toString('utf8'), stats);
+    const text = await this.mask(data.toString('utf8'), stats, entry.size > data.length);
     return entry.size > data.length ? `${text}\n[truncated: showing ${data.length} of ${entry.size} bytes]` : text;
   }
 
@@ -300,7 +300,7 @@ export class BridgeService {
     const size = Number(stdout.slice(0, nl));
     const data = stdout.slice(nl + 1);
     if (data.slice(0, 8192).includes('\0')) return `${abs}: binary file, ${size} bytes (not shown).`;
-    const text = await this.mask(data, stats);
+    const text = await this.mask(data, stats, size > Buffer.byteLength(data));
     return size > Buffer.byteLength(data) ? `${text}\n[truncated: showing ${Buffer.byteLength(data)} of ${size} bytes]` : text;
   }
 
@@ -386,21 +386,21 @@ interface ArchiveEntry {
   readonly data?: Buffer;
 }
 
-/** A sink for one output stream: decoded as UTF-8, masked as it streams, capped at OUTPUT_LIMIT. */
-function collectMasked(masker: ReturnType<Masker['stream']>): { sink: PassThrough; finish: () => string } {
+/** A sink for one output stream: decoded as UTF-8, masked as it streams, capped at OUTPUT_LIMIT (cut before any partial secret). */
+function collectMasked(masker: ReturnType<Masker['stream']>): { sink: PassThrough; finish: (truncated: boolean) => string } {
   const sink = new PassThrough();
   const decoder = new StringDecoder('utf8');
   let text = '';
   let dropped = 0;
   const add = (s: string) => {
-    if (text.length < OUTPUT_LIMIT) text += s.slice(0, OUTPUT_LIMIT - text.length);
+    if (text.length < OUTPUT_LIMIT) text += masker.cut(s, OUTPUT_LIMIT - text.length);
     dropped += Math.max(0, s.length - Math.max(0, OUTPUT_LIMIT - text.length));
   };
   sink.on('data', (chunk: Buffer) => add(masker.push(decoder.write(chunk))));
   return {
     sink,
-    finish: () => {
-      add(masker.push(decoder.end()) + masker.end());
+    finish: (truncated) => {
+      add(masker.push(decoder.end()) + masker.end({ truncated }));
       return dropped ? `${text}\n[truncated: ${dropped} more characters]` : text;
     },
   };

@@ -28,7 +28,9 @@ const MAX_PENDING = 64 * 1024;
 /** What is kept back at such a cut: longer than any secret a pattern matches. */
 const HOLD_BACK = 8 * 1024;
 /** Known values are found by their first characters; the exact rule then confirms. */
-const KNOWN_PREFIX = 12;
+const KNOWN_PREFIX = 8;
+/** Known values past this many are left to the pattern rules (the scanner's table grows with each). */
+export const MAX_KNOWN_VALUES = 1000;
 
 /** A label with nothing after it: its value follows on the next line(s). */
 const LABEL_ALONE = /^([ \t]*)(?:-[ \t]+)?["']?([A-Za-z0-9_.-]+)["']?[ \t]*[:=][ \t]*(\{|[|>][-+]?\d*)?[ \t]*\r?$/;
@@ -94,7 +96,7 @@ export class Masker {
   private readonly knownForms: readonly string[];
 
   constructor(options: MaskerOptions = {}) {
-    const values = [...new Set([...(options.knownSecrets ?? [])].flatMap((s) => s.split(/\r?\n/)).map((s) => s.trim()).filter((s) => s.length >= MIN_KNOWN_SECRET_LENGTH))];
+    const values = [...new Set([...(options.knownSecrets ?? [])].flatMap((s) => s.split(/\r?\n/)).map((s) => s.trim()).filter((s) => s.length >= MIN_KNOWN_SECRET_LENGTH))].slice(0, MAX_KNOWN_VALUES);
     this.knownForms = [...new Set(values.flatMap(knownSecretForms))].sort((a, b) => b.length - a.length);
     const known: Rule[] = this.knownForms.length
       ? [{ name: 'known-secret', re: new RegExp(this.knownForms.map(escapeRegExp).join('|'), 'g'), keywords: this.knownForms.map((f) => f.slice(0, KNOWN_PREFIX).toLowerCase()) }]

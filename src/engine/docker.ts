@@ -46,7 +46,7 @@ export function textSink(): { sink: PassThrough; text: () => string } {
  * The payloads of Docker's multiplexed format (8-byte headers: stream, 0, 0, 0, size32), which
  * non-TTY logs come in. A TTY container's logs are plain: the whole buffer is one stdout payload.
  */
-function* demuxFrames(buffer: Buffer): Generator<{ stderr: boolean; payload: Buffer }> {
+export function* demuxFrames(buffer: Buffer): Generator<{ stderr: boolean; payload: Buffer }> {
   const muxed = buffer.length >= 8 && (buffer[0] === 1 || buffer[0] === 2) && buffer[1] === 0 && buffer[2] === 0 && buffer[3] === 0;
   if (!muxed) {
     if (buffer.length) yield { stderr: false, payload: buffer };
