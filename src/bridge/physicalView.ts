@@ -85,7 +85,9 @@ export class PhysicalViews {
           PidMode: `container:${c.id}`, NetworkMode: 'none', Runtime: 'runc', ReadonlyRootfs: true,
           CapAdd: ['SYS_ADMIN', 'SYS_PTRACE'],
           SecurityOpt: ['no-new-privileges:true'],
-          Memory: 256 * 1024 * 1024, PidsLimit: 256, AutoRemove: false,
+          // Commands run in the helper's cgroup: give it the target's own limits.
+          Memory: info.HostConfig.Memory || 0, PidsLimit: info.HostConfig.PidsLimit || 0, NanoCpus: info.HostConfig.NanoCpus || 0, CpuShares: info.HostConfig.CpuShares || 0,
+          AutoRemove: true, // it ends with the target's PID namespace; nothing is left behind
         },
       });
     } catch (err) {
