@@ -39,7 +39,10 @@ export async function openTerminalSession(engine: SandboxEngine, nameOrId: strin
     throw new PaddockError(`Sandbox ${sandbox.name} is ${sandbox.status}.`, `Start it first ("paddock start ${sandbox.name}").`);
   }
   const user = options.user ?? 'agent';
-  const pidFile = `/tmp/.paddock-terminal-${randomBytes(6).toString('hex')}`;
+  // A root session keeps its pid file where only root writes (the agent could otherwise point
+  // kill() at another process, such as the sandbox's guard).
+  const rootSession = user === 'root' || user === '0' || user.startsWith('0:') || user.startsWith('root:');
+  const pidFile = `${rootSession ? '/run' : '/tmp'}/.paddock-terminal-${randomBytes(6).toString('hex')}`;
   const container = engine.docker.getContainer(sandbox.id);
   const size = options.size;
   const exec = await container.exec({
@@ -92,7 +95,9 @@ export async function openTerminalSession(engine: SandboxEngine, nameOrId: strin
     async kill() {
       if (killed) return;
       killed = true;
-      const script = `p=$(cat ${pidFile} 2>/dev/null) && { kill -HUP "$p" 2>/dev/null; sleep 1; kill -KILL "$p" 2>/dev/null; }; rm -f ${pidFile}; true`;
+      // Absolute system programs (kill is the shell's own): the session may be root's, and the
+      // agent can put a program of the same name earlier in PATH (see rootExec.ts).
+      const script = `p=$(/bin/cat ${pidFile} 2>/dev/null) && case "$p" in ''|*[!0-9]*) false;; esac && { kill -HUP "$p" 2>/dev/null; /bin/sleep 1; kill -KILL "$p" 2>/dev/null; }; /bin/rm -f ${pidFile}; true`;
       const ended = await Promise.race([exit.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 50))]);
       if (!ended) await engine.execCapture(sandbox.id, ['/bin/sh', '-c', script], { user }).catch(() => undefined);
       stream.destroy();

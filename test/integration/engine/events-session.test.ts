@@ -103,6 +103,18 @@ describe('terminal sessions', () => {
     assert.equal(left.stdout.trim(), '0', 'the process still runs after kill');
   });
 
+  it('kill of a root session uses nothing the agent can write: a planted cat and pid files are ignored', async () => {
+    // The agent plants a `cat` first in its PATH that would name the sandbox's init as the pid.
+    await engine().execCapture(name, ['sh', '-c', 'mkdir -p ~/.local/bin && printf "#!/bin/sh\\necho 1\\n" > ~/.local/bin/cat && chmod +x ~/.local/bin/cat']);
+    assert.notEqual((await engine().execCapture(name, ['touch', '/run/.paddock-terminal-planted'])).exitCode, 0, 'the agent cannot write where root sessions keep their pid');
+    const session = await openTerminalSession(engine(), name, ['sleep', '601'], { user: 'root', onData: () => {} });
+    await session.kill();
+    assert.notEqual(await session.exit, 0);
+    assert.equal((await engine().execCapture(name, ['sh', '-c', 'ps -eo args | grep -c "^sleep 601" || true'])).stdout.trim(), '0');
+    assert.equal((await docker(['inspect', '--format', '{{.State.Running}}', name])).stdout.trim(), 'true', 'the sandbox (its init) still runs');
+    await engine().execCapture(name, ['sh', '-c', 'rm -f ~/.local/bin/cat']);
+  });
+
   it('refuses a stopped sandbox with what to do', async () => {
     await paddockOk(['stop', name]);
     await assert.rejects(openTerminalSession(engine(), name, ['bash'], { onData: () => {} }), /is stopped[\s\S]*/);
