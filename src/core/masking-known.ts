@@ -53,6 +53,8 @@ export function hiddenFileSecrets(text: string): string[] {
         for (const piece of value.split('\\n')) keep(values, piece);
       }
     }
+    // JSON pairs anywhere on the line ({"client_secret": "x", "token": "y"}).
+    for (const pair of line.matchAll(/"[^"\\]*"\s*:\s*"((?:[^"\\]|\\.)*)"/g)) keep(values, pair[1]);
     const netrc = /\b(?:password|passwd|account)\s+(\S+)/.exec(line);
     if (netrc) keep(values, netrc[1]);
     const fields = line.split(':');

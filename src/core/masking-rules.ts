@@ -73,10 +73,14 @@ const TOKEN_RULES: readonly Rule[] = [
   { name: 'jwt', re: /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g, keywords: ['eyj'] },
 ];
 
-/** Values found by their context: a URL's shape, a header, a key name, a file format. */
-const CONTEXT_RULES: readonly Rule[] = [
+/** Before the ported list, whose webhook rules mask the whole URL: here the host stays readable. */
+const WEBHOOK_RULES: readonly Rule[] = [
   // Chat webhooks carry their credential in the path: keep the host readable, mask the rest.
   { name: 'webhook-url', re: new RegExp(String.raw`(https?:\/\/(?:${WEBHOOK_HOSTS})\/)([^\s"'<>]+)`, 'gi'), keywords: ['hooks.slack.com', '/api/webhooks', 'webhook.office.com', 'office.com/webhook', 'office365.com/webhook', '/hooks/'], replace: maskGroup2 },
+];
+
+/** Values found by their context: a URL's shape, a header, a key name, a file format. */
+const CONTEXT_RULES: readonly Rule[] = [
   // Signed URLs (S3, GCS, Azure SAS, CloudFront) and their headers.
   { name: 'signed-url', re: /((?:[?&;]|\b)(?:x-amz-signature|x-amz-security-token|x-goog-signature|x-ms-signature)["']?\s*[=:]\s*["']?)([^&\s"'#<>;,]+)/gi, keywords: ['x-amz-signature', 'x-amz-security-token', 'x-goog-signature', 'x-ms-signature'], replace: maskGroup2 },
   { name: 'signed-url', re: /([?&;](?:sig|signature)=)([^&\s"'#<>;]+)/gi, keywords: ['sig=', 'signature='], replace: maskGroup2 },
@@ -163,4 +167,4 @@ function fromPorted(rule: PortedRule): Rule {
 }
 
 /** The patterns, most specific first: whole tokens, the ported vendor list, then values by context. */
-export const RULES: readonly Rule[] = [...TOKEN_RULES, ...GITLEAKS_RULES.map(fromPorted), ...CONTEXT_RULES];
+export const RULES: readonly Rule[] = [...TOKEN_RULES, ...WEBHOOK_RULES, ...GITLEAKS_RULES.map(fromPorted), ...CONTEXT_RULES];

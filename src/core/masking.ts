@@ -204,7 +204,7 @@ export class Masker {
     const indent = line.length - line.trimStart().length;
     const maskValue = (head: string, value: string, tail: string): string => {
       if (!value || value === MASK || /^[|>{[]/.test(value) || (block.mode === 'data' && !looksBase64(value))) return head + value + tail;
-      count(stats, block.mode === 'data' ? 'kubernetes-secret' : 'secret-next-line');
+      count(stats, block.mode === 'data' ? 'kubernetes-data' : 'secret-next-line');
       return `${head}${/^["']/.test(value) ? `"${MASK}"` : MASK}${tail}`;
     };
     const entry = BLOCK_ENTRY.exec(line);
@@ -303,7 +303,7 @@ export class StreamMasker {
       const end = this.pending.includes('-----END') ? PEM_END.exec(this.pending) : null;
       if (begin && (!end || begin.index < end.index)) {
         out += this.masker.maskComplete(this.pending.slice(0, begin.index), this.stats, this.lines) + PEM_MASK;
-        count(this.stats, 'private-key');
+        count(this.stats, 'private-key-block');
         this.pending = this.pending.slice(begin.index + begin[0].length);
         this.inPem = true;
         continue;
@@ -312,7 +312,7 @@ export class StreamMasker {
         // A key's END without its BEGIN (the output started inside the key): its body is the run of base64 lines above.
         const bodyStart = this.keyBodyStart(this.pending.lastIndexOf('\n', end.index) + 1, Infinity);
         out += this.masker.maskComplete(this.pending.slice(0, bodyStart), this.stats, this.lines) + PEM_MASK;
-        count(this.stats, 'private-key');
+        count(this.stats, 'private-key-block');
         this.pending = this.pending.slice(end.index + end[0].length);
         continue;
       }
@@ -357,13 +357,13 @@ export class StreamMasker {
     if (options.truncated) {
       rest = this.masker.trimPartial(rest);
       // Base64 lines at a cut may be a key whose END never came.
-      const lines = rest.split('\n');
+      const lines = rest.replace(/\n$/, '').split('\n');
       let body = lines.length;
       while (body > 0 && KEY_BODY_LINE.test(lines[body - 1]) && BASE64_LINE.test(lines[body - 1])) body--;
       if (lines.length - body >= 2) {
         rest = lines.slice(0, body).join('\n') + (body ? '\n' : '');
         tail = PEM_MASK;
-        count(this.stats, 'private-key');
+        count(this.stats, 'private-key-block');
       }
     }
     return this.masker.maskComplete(rest, this.stats, this.lines) + tail;

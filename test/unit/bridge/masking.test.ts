@@ -1,21 +1,24 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { envFileValues, isSecretName, MASK, Masker } from '../../../src/core/masking.js';
-import { CORPUS, KNOWN_SECRET } from './corpus.js';
+import { maskLogs } from '../../../src/bridge/maskedLogs.js';
+import { envFileValues, hiddenFileSecrets, isSecretName, MASK, Masker, RULES } from '../../../src/core/masking.js';
+import { GITLEAKS_RULES } from '../../../src/core/masking-gitleaks.js';
+import { CORPUS, KNOWN_SECRET, STRUCTURE_CORPUS } from './corpus.js';
 
 const masker = new Masker({ knownSecrets: [KNOWN_SECRET] });
 
 describe('masking corpus', () => {
-  for (const entry of CORPUS) {
+  for (const entry of [...CORPUS, ...STRUCTURE_CORPUS]) {
     it(`masks ${entry.name}`, () => {
       const out = masker.mask(`before\n${entry.text}\nafter\n`);
       assert.ok(!out.includes(entry.secret), `secret came back: ${out}`);
       assert.ok(out.includes('before') && out.includes('after'), 'surrounding output is kept');
       assert.ok(out.includes('[MASKED'), out);
+      if (entry.keep) assert.ok(out.includes(entry.keep), `the label "${entry.keep}" should stay readable: ${out}`);
     });
 
     it(`masks ${entry.name} split across chunks at every position`, () => {
-      const text = `x ${entry.text} y\n`;
+      const text = `x\n${entry.text}\ny\n`;
       for (let cut = 1; cut < text.length; cut++) {
         const stream = masker.stream();
         const out = stream.push(text.slice(0, cut)) + stream.push(text.slice(cut)) + stream.end();
@@ -71,5 +74,135 @@ describe('secret names and env files', () => {
 
   it('reads the values of a .env file', () => {
     assert.deepEqual(envFileValues('# c\nA=1\nexport B="two words"\nC=\'x\'\n\nD=\n'), ['1', 'two words', 'x']);
+  });
+});
+
+describe('ordinary output stays as it is', () => {
+  const benign = [
+    'commit 3f9a1c2e8b7d6f5a4c3b2a1908f7e6d5c4b3a291 Merge branch main',
+    'request 123e4567-e89b-12d3-a456-426614174000 completed in 12ms',
+    'image sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 pulled',
+    '2026-11-23T00:00:00.000Z INFO  GET /api/users/42 200 12ms user=alice request_id=9f8e7d6c',
+    '2026-11-23T00:00:00.001Z DEBUG cache hit key=users:42 ttl=300 size=1832',
+    'payload SGVsbG8sIHdvcmxkIQ== decoded',
+    'docker.io/library/postgres:16-alpine',
+    'Listening on http://0.0.0.0:8080',
+    'password reset email sent to alice@example.com',
+    'Set default region us-east-1',
+    'data: {"type":"ping"}',
+    'volumes:\n  data:\n    driver: local',
+    'kind: ConfigMap\ndata:\n  LOG_LEVEL: debug\n  MODE: production',
+    'GET /hooks/status 200',
+  ];
+  for (const line of benign) {
+    it(`leaves "${line.split('\n')[0]}" unchanged`, () => {
+      const text = `${line}\n`;
+      assert.equal(masker.mask(text), text);
+    });
+  }
+});
+
+describe('ported gitleaks rules', () => {
+  it('every ported rule compiles and has a keyword to find its lines by', () => {
+    assert.ok(GITLEAKS_RULES.length > 200, `${GITLEAKS_RULES.length} rules`);
+    for (const rule of GITLEAKS_RULES) {
+      assert.doesNotThrow(() => new RegExp(rule.re, `g${rule.flags ?? ''}`), rule.id);
+      assert.ok(rule.keywords.length > 0 && rule.keywords.every((k) => k === k.toLowerCase()), rule.id);
+    }
+  });
+
+  it("every rule's keywords are in its own matches (a line without one is never worked on)", () => {
+    for (const entry of [...CORPUS, ...STRUCTURE_CORPUS]) {
+      const stats = { count: 0, rules: {} as Record<string, number> };
+      masker.mask(`${entry.text}\n`, stats);
+      for (const name of Object.keys(stats.rules)) {
+        const rules = RULES.filter((r) => r.name === name && r.keywords.length);
+        if (rules.length) assert.ok(rules.some((r) => r.keywords.some((k) => entry.text.toLowerCase().includes(k))), `${name} matched "${entry.name}" without its keyword`);
+      }
+    }
+  });
+});
+
+describe('known values', () => {
+  const secret = 'Zk8-pour-Lamp-93x';
+  const known = new Masker({ knownSecrets: [secret, 'two words here'] });
+
+  it('are masked in base64 (also inside a larger payload at every alignment), URL-encoded and JSON-escaped forms', () => {
+    const forms = [
+      Buffer.from(secret).toString('base64'),
+      Buffer.from(`robot:${secret}`).toString('base64'),
+      Buffer.from(`ab:${secret}:cd`).toString('base64'),
+      Buffer.from(`a:${secret}`).toString('base64url'),
+      encodeURIComponent('two words here'),
+      'two+words+here',
+    ];
+    for (const form of forms) {
+      const out = known.mask(`value ${form} end\n`);
+      assert.ok(out.includes(MASK), `${form} came back: ${out}`);
+      const decoded = out.split(' ')[1].replace(/\[MASKED\]/g, '');
+      assert.ok(!Buffer.from(decoded, 'base64').toString('latin1').includes(secret.slice(0, 8)), `${form} still decodes to the secret: ${out}`);
+    }
+  });
+
+  it('are cut off, not left as a prefix, where a truncated output ends inside one', () => {
+    for (let cut = 1; cut < secret.length; cut++) {
+      const out = known.mask(`read: ${secret.slice(0, cut)}`, undefined, { truncated: true });
+      assert.equal(out, 'read: ', `a cut after ${cut} characters left: ${out}`);
+    }
+    assert.equal(known.mask('words: two words', undefined, { truncated: true }), 'words: ');
+  });
+
+  it('a token cut below the length its pattern needs is not left at a truncation either', () => {
+    const out = known.mask(`using ghp_${'a1B2'.repeat(3)}`, undefined, { truncated: true });
+    assert.ok(!out.includes('ghp_'), out);
+  });
+
+  it('truncated output ending in base64 lines (a key whose END never came) is masked', () => {
+    const body = Array.from({ length: 4 }, (_, i) => `${'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC'.slice(i)}${'AbCdEfGh12345678'.repeat(2)}`).join('\n');
+    const out = known.mask(`ok\n${body}\nMIIEvQ`, undefined, { truncated: true });
+    assert.equal(out, 'ok\n[MASKED private key]');
+  });
+});
+
+describe("a hidden file's content", () => {
+  it('is learned whatever its syntax: .env with inline comments, a plain token file, netrc, pgpass, JSON, YAML', () => {
+    const learned = (text: string) => hiddenFileSecrets(text);
+    assert.ok(learned('API_KEY=abc123secretvalue # rotated monthly\n').includes('abc123secretvalue'));
+    assert.ok(learned('export DB_PASS="quoted value here" # note\n').includes('quoted value here'));
+    assert.ok(learned('tok_plain_file_value_99\n').includes('tok_plain_file_value_99'));
+    assert.ok(learned('machine h login u password netrcPass77\n').includes('netrcPass77'));
+    assert.ok(learned('db:5432:app:user:pgpassValue1\n').includes('pgpassValue1'));
+    assert.ok(learned('{"client_secret": "jsonSecret123"}\n').includes('jsonSecret123'));
+    assert.ok(learned('stripe:\n  key: yamlSecret456 # live\n').includes('yamlSecret456'));
+    assert.deepEqual(learned('true\nnull\n${VAR}\n# a comment line\n'), []);
+  });
+
+  it('a .env value keeps its inline comment out', () => {
+    assert.deepEqual(envFileValues('A=value1 # comment\nB="x # y"\n'), ['value1', 'x # y']);
+  });
+});
+
+describe('logs split by the engine', () => {
+  const frame = (stream: 1 | 2, text: string) => {
+    const payload = Buffer.from(text);
+    const header = Buffer.alloc(8);
+    header[0] = stream;
+    header.writeUInt32BE(payload.length, 4);
+    return Buffer.concat([header, payload]);
+  };
+
+  it('are joined per stream before masking: a long line cut into frames, with the other stream and frame times between', () => {
+    const time = '2026-12-01T09:00:00.123456789Z ';
+    const buffer = Buffer.concat([
+      frame(1, `${time}connecting with password=Hunt`),
+      frame(2, `${time}warning: slow\n`),
+      frame(1, `${time}er2-split-secret and more\n`),
+      frame(1, `${time}token ghp_${'Ab1'.repeat(6)}`),
+      frame(1, `${time}${'Cd2'.repeat(6)}\n`),
+    ]);
+    const stats = { count: 0, rules: {} as Record<string, number> };
+    const out = maskLogs(buffer, masker, stats, true);
+    assert.ok(!/Hunt|er2-split|Cd2Cd2|Ab1Ab1/.test(out), out);
+    assert.ok(out.includes('warning: slow') && out.includes('and more'), out);
   });
 });
