@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getAgent, type AgentSpec } from '../core/agents.js';
 import { PaddockError } from '../core/errors.js';
-import { loadPolicy } from '../core/policy.js';
+import { loadPolicy, type LoadedPolicy } from '../core/policy.js';
 import { planMounts } from '../core/hiding.js';
 import { dockerMounts, hidingNotes, hidingStateOf, runningHidingNotes } from './hiding.js';
 import { hostKeyFor, KEY_PROVIDER_IDS, KEY_PROVIDERS, planKeyInjection, providerVariables } from '../core/credentials.js';
@@ -11,7 +11,7 @@ import { checkNetworkPolicy, egressNote, egressStateOf } from './egress.js';
 import { gvisorSocketNote } from './runtime.js';
 import { parseEnvAssignments, parseEnvFile, parsePort, resolveLimits } from '../core/options.js';
 import { checkWorkspace, envHash, type SandboxEngine } from './engine.js';
-import { approvePolicy } from './approvedPolicy.js';
+import { approvePolicy, readApprovedPolicy } from './approvedPolicy.js';
 import { writeCreatedRules } from './liveRules.js';
 import { withSandboxLock } from './sandboxLock.js';
 import { hostPackageSources, packageSourceRules } from './packageSources.js';
@@ -127,6 +127,7 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
   if (existing && request.name && existing.name !== request.name) {
     throw new PaddockError(`Workspace ${workspace} already has a ${agent.id} sandbox named ${existing.name}.`, `Use that name, or "paddock rm ${existing.name}" first.`);
   }
+  if (!existing || request.recreate) await refuseUnapprovedPolicy(engine, workspace, policy);
   // A new sandbox is allowed the machine's package registries: read them while the image is made.
   const registries = policy.policy.network.hostRegistries && (!existing || request.recreate)
     ? hostPackageSources().then(packageSourceRules) : Promise.resolve([]);
@@ -178,6 +179,22 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
   // A sandbox that kept running may have lost a hiding mount (a file replaced on the host): check from inside.
   if (wasRunning) notes.push(...(await runningHidingNotes(engine, sandbox.id)));
   return { sandbox, agent, created, notes };
+}
+
+/**
+ * A sandbox of this workspace may have written its policy file (where .paddock did not exist when
+ * it was created): a file that no sandbox of the workspace runs with, and that the user did not
+ * apply, does not become a new sandbox's cage by itself. The first sandbox of a workspace takes
+ * the file as it is (running create is the user's action, and no sandbox could have written it).
+ */
+async function refuseUnapprovedPolicy(engine: SandboxEngine, workspace: string, policy: LoadedPolicy): Promise<void> {
+  const others = await engine.list({ workspace });
+  const approved = others.map((s) => readApprovedPolicy(s.name)?.hash).filter((h): h is string => !!h);
+  if (!approved.length || approved.includes(policy.hash)) return;
+  throw new PaddockError(
+    `${policy.file ?? 'The policy'} changed since it was last applied to the sandboxes of ${workspace} (${others.map((s) => s.name).join(', ')}), not by a save in VS Code or "paddock policy apply": a sandbox could have written it, so Paddock does not build a new sandbox's cage from it by itself.`,
+    `Review the file, then run "paddock policy apply ${workspace}" (or save it in VS Code) and run this again.`,
+  );
 }
 
 function withRules<N extends { allow: readonly string[] }>(network: N, extra: readonly string[]): N {

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hostSandboxBridge, type HostedBridge } from '../../../src/bridge/host.js';
-import { cleanup, docker, engine, makeWorkspace, paddockOk } from '../../support/sandbox.js';
+import { cleanup, docker, engine, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
 import { agentClient, callTool } from './support.js';
 
 describe('a policy the sandbox wrote takes no effect until the user applies it', () => {
@@ -47,6 +47,13 @@ describe('a policy the sandbox wrote takes no effect until the user applies it',
     } finally {
       await client.close();
     }
+  });
+
+  it('nor does a recreate build a new cage from it: it refuses, says why and what to run', async () => {
+    const r = await paddock(['create', 'shell', ws, '--recreate']);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, /changed since it was last applied[\s\S]*a sandbox could have written it[\s\S]*paddock policy apply/);
+    assert.equal(JSON.parse((await paddockOk(['ls', '--json', '-w', ws])).stdout)[0].name, sandbox, 'the sandbox is still there, unchanged');
   });
 
   it('paddock policy apply (a user action) makes it the rules in force', async () => {
