@@ -2,7 +2,8 @@ import { createServer, request as httpRequest, type IncomingMessage, type Outgoi
 import type { Socket } from 'node:net';
 import { request as httpsRequest } from 'node:https';
 import { CREDENTIAL_HEADERS, KEY_PROVIDER_IDS, KEY_PROVIDERS, upstreamUrl, type InjectedKey, type KeyProviderId } from '../core/credentials.js';
-import { answerMalformedRequests, copyResponseHead, limitConnectTime, upstreamError } from './forwarding.js';
+import { plainBody } from './encodings.js';
+import { answerMalformedRequests, limitConnectTime, upstreamError } from './forwarding.js';
 import { pipeBoth } from './relay.js';
 import type { EgressLogEntry } from './log.js';
 
@@ -23,10 +24,15 @@ export interface KeyInjectorOptions {
 const HOP_BY_HOP = ['connection', 'proxy-connection', 'keep-alive', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host'];
 /** Not sent upstream: also the sandbox's credentials, and its encodings (answers must be plain to be masked). */
 const DROPPED_FROM_REQUESTS = new Set<string>([...HOP_BY_HOP, ...CREDENTIAL_HEADERS, 'accept-encoding']);
-/** Not sent back: also the length (masking may change it; the request's body passes unchanged, so it keeps its own). */
-const DROPPED_FROM_ANSWERS = new Set<string>([...HOP_BY_HOP, 'content-length']);
+/**
+ * Not sent back: also the length (masking may change it; the request's body passes unchanged, so it
+ * keeps its own) and the encoding (answers go back decoded, see ./encodings.ts).
+ */
+const DROPPED_FROM_ANSWERS = new Set<string>([...HOP_BY_HOP, 'content-length', 'content-encoding']);
 
 export const KEY_MASK = '[PADDOCK-MASKED-KEY]';
+
+const NONE: ReadonlySet<string> = new Set();
 
 /** Replaces exact byte sequences in a stream; holds back only a tail that could be the start of one. */
 export class ExactRedactor {
@@ -83,6 +89,32 @@ export class ExactRedactor {
 function bareKey(key: InjectedKey): string {
   return key.value.replace(/^Bearer\s+/i, '');
 }
+
+/** The key as an upstream might echo it: as it is, URL-encoded, base64. */
+export function keyForms(key: InjectedKey): string[] {
+  const bare = bareKey(key);
+  return [...new Set([bare, encodeURIComponent(bare), Buffer.from(bare).toString('base64'), Buffer.from(bare).toString('base64url')])];
+}
+
+/** Replaces every form of the key in a header line (longest first, as the body's redactor does). */
+export function maskText(text: string, forms: readonly string[]): string {
+  let out = text;
+  for (const form of [...forms].filter((f) => f.length >= 8).sort((a, b) => b.length - a.length)) out = out.split(form).join(KEY_MASK);
+  return out;
+}
+
+/** The upstream's status line and headers, masked, without the dropped ones: [name, value] pairs. */
+function maskedHead(up: IncomingMessage, forms: readonly string[], dropped: ReadonlySet<string>): { statusMessage: string; headers: string[] } {
+  const headers: string[] = [];
+  for (let i = 0; i < up.rawHeaders.length; i += 2) {
+    const name = up.rawHeaders[i];
+    // A name that holds the key is dropped: the mask is not a valid header name.
+    if (!dropped.has(name.toLowerCase()) && maskText(name, forms) === name) headers.push(name, maskText(up.rawHeaders[i + 1], forms));
+  }
+  return { statusMessage: maskText(up.statusMessage ?? '', forms), headers };
+}
+
+const encodingRefusal = (coding: string, host: string) => `Paddock key injection: ${host} answered in the "${coding}" encoding, which Paddock cannot decode to mask the key in it, so the answer is not passed on. Ask the provider (or the gateway in ANTHROPIC_BASE_URL / OPENAI_BASE_URL) for gzip, deflate, br or no encoding.\n`;
 
 interface Refusal { readonly status: number; readonly host: string; readonly rule: string; readonly message: string }
 interface Target { readonly key: InjectedKey; readonly url: URL; readonly port: number; readonly rule: string; readonly headers: OutgoingHttpHeaders; readonly send: typeof httpRequest }
@@ -142,7 +174,8 @@ export function createKeyInjector(options: KeyInjectorOptions): Server {
     let status: number | undefined;
     let error: string | undefined;
     let logged = false;
-    const redactor = new ExactRedactor([bareKey(key)]);
+    const forms = keyForms(key);
+    const redactor = new ExactRedactor(forms);
     const done = () => {
       if (logged) return;
       logged = true;
@@ -152,17 +185,29 @@ export function createKeyInjector(options: KeyInjectorOptions): Server {
     limitConnectTime(upstream, connectTimeout, url.host);
     req.on('data', (c: Buffer) => { bytesSent += c.length; });
     upstream.on('response', (up) => {
+      up.on('data', (c: Buffer) => { bytesReceived += c.length; });
+      const plain = plainBody(up);
+      if ('unsupported' in plain) {
+        status = 502;
+        error = `unsupported encoding ${plain.unsupported}`;
+        up.destroy();
+        const body = encodingRefusal(plain.unsupported, url.host);
+        res.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), 'X-Paddock-Decision': 'allow' }).end(body);
+        done();
+        return;
+      }
       status = up.statusCode;
-      copyResponseHead(up, res, DROPPED_FROM_ANSWERS);
+      // Headers and the status text are masked too: an upstream may echo the key in any of them.
+      const head = maskedHead(up, forms, DROPPED_FROM_ANSWERS);
+      res.writeHead(up.statusCode ?? 502, head.statusMessage, head.headers);
       // Server-sent events (streamed answers) go out as they come.
       res.flushHeaders();
-      up.on('data', (c: Buffer) => {
-        bytesReceived += c.length;
+      plain.body.on('data', (c: Buffer) => {
         const safe = redactor.push(c);
         if (safe.length) res.write(safe);
       });
-      up.on('end', () => { res.end(redactor.end()); done(); });
-      up.on('error', (err) => { error = err.message; done(); res.destroy(); });
+      plain.body.on('end', () => { res.end(redactor.end()); done(); });
+      plain.body.on('error', (err) => { error = err.message; done(); res.destroy(); });
     });
     upstream.on('error', (err: any) => {
       error = upstreamError(err, url.host);
@@ -187,28 +232,41 @@ export function createKeyInjector(options: KeyInjectorOptions): Server {
       client.end(`HTTP/1.1 ${target.status} Refused\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Paddock-Decision: deny\r\nConnection: close\r\n\r\n${body}`);
       return;
     }
-    const { url, port, rule, headers, send } = target;
+    const { key, url, port, rule, headers, send } = target;
+    const forms = keyForms(key);
     const started = Date.now();
     const upstream = send(url, { method: req.method, headers: { ...headers, connection: 'Upgrade', upgrade: String(req.headers.upgrade ?? 'websocket') } });
     limitConnectTime(upstream, connectTimeout, url.host);
     const entry = (status: number | undefined, error?: string) => log({ method: req.method ?? 'GET', host: url.hostname, port, decision: 'allow', rule, status, bytesSent: 0, bytesReceived: 0, durationMs: Date.now() - started, ...(error ? { error } : {}) });
-    const headLines = (up: IncomingMessage) => {
-      let text = `HTTP/1.1 ${up.statusCode} ${up.statusMessage ?? ''}\r\n`;
-      for (let i = 0; i < up.rawHeaders.length; i += 2) text += `${up.rawHeaders[i]}: ${up.rawHeaders[i + 1]}\r\n`;
-      return `${text}\r\n`;
+    const headLines = (up: IncomingMessage, dropped: ReadonlySet<string>, extra = '') => {
+      const head = maskedHead(up, forms, dropped);
+      let text = `HTTP/1.1 ${up.statusCode} ${head.statusMessage}\r\n`;
+      for (let i = 0; i < head.headers.length; i += 2) text += `${head.headers[i]}: ${head.headers[i + 1]}\r\n`;
+      return `${text}${extra}\r\n`;
     };
     upstream.on('upgrade', (up, socket, upHead) => {
       entry(up.statusCode);
-      client.write(headLines(up));
+      client.write(headLines(up, NONE));
       if (upHead.length) client.write(upHead);
       if (head.length) socket.write(head);
       pipeBoth(client, socket);
     });
-    // The upstream said no to the upgrade: its answer goes back as it is.
+    // The upstream said no to the upgrade: its answer goes back decoded and masked, delimited by
+    // the connection's end (its own framing is gone once Node has parsed it).
     upstream.on('response', (up) => {
+      const plain = plainBody(up);
+      if ('unsupported' in plain) {
+        entry(502, `unsupported encoding ${plain.unsupported}`);
+        up.destroy();
+        client.end(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${encodingRefusal(plain.unsupported, url.host)}`);
+        return;
+      }
       entry(up.statusCode);
-      client.write(headLines(up));
-      up.pipe(client);
+      client.write(headLines(up, DROPPED_FROM_ANSWERS, 'Connection: close\r\n'));
+      const redactor = new ExactRedactor(forms);
+      plain.body.on('data', (c: Buffer) => { const safe = redactor.push(c); if (safe.length) client.write(safe); });
+      plain.body.on('end', () => client.end(redactor.end()));
+      plain.body.on('error', () => client.destroy());
     });
     upstream.on('error', (err: any) => {
       const error = upstreamError(err, url.host);
