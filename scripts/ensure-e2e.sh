@@ -18,6 +18,7 @@ NODE_DIR="$CACHE/node22"
 CS_DIR="$CACHE/code-server-$CODE_SERVER_VERSION"
 
 say() { printf '[paddock e2e setup] %s\n' "$*" >&2; }
+. "$(dirname "$0")/setup-lib.sh"
 
 # When this runs under npm (npm test, or another npm script), npm exports npm_config_* and
 # npm_package_* to it, and a nested npm passes them on: code-server's postinstall reads the Node
@@ -43,14 +44,7 @@ dpkg -s libkrb5-dev >/dev/null 2>&1 || need_apt+=(libkrb5-dev)
 # node-gyp builds native modules of code-server
 command -v make >/dev/null && command -v g++ >/dev/null || need_apt+=(build-essential)
 command -v python3 >/dev/null || need_apt+=(python3)
-if [ "${#need_apt[@]}" -gt 0 ]; then
-  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-    say "missing: ${need_apt[*]}; install them (Debian: apt-get install ${need_apt[*]}) and run again"; exit 1
-  fi
-  say "installing Debian packages: ${need_apt[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
+install_missing ${need_apt[@]+"${need_apt[@]}"}
 
 mkdir -p "$CACHE"
 NODE22="$NODE_DIR/node_modules/node/bin/node"

@@ -7,19 +7,13 @@
 # to install.
 set -euo pipefail
 say() { printf '[paddock test setup] %s\n' "$*" >&2; }
+. "$(dirname "$0")/setup-lib.sh"
 
 need=()
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null || need+=(openssh-client)
 command -v openssl >/dev/null || need+=(openssl)
 command -v python3 >/dev/null || need+=(python3)
-if [ "${#need[@]}" -gt 0 ]; then
-  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-    say "missing: ${need[*]}; install them (Debian/Ubuntu: sudo apt-get install ${need[*]}) and run again"; exit 1
-  fi
-  say "installing Debian packages: ${need[*]}"
-  apt-get update -qq
-  # No service is started: the tests run their own sshd on a loopback port.
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+# No service is started: the tests run their own sshd on a loopback port.
+install_missing ${need[@]+"${need[@]}"}
 say "sshd $(/usr/sbin/sshd -V 2>&1 | head -1 | cut -d, -f1), $(openssl version | cut -d" " -f1-2), $(python3 --version)"
