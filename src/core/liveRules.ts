@@ -74,8 +74,8 @@ export function parseLiveRules(text: string): LiveRules {
     changedAt: data.changedAt,
     source: data.source.slice(0, 200),
   };
-  const merged = mergeLiveRules(rules);
-  if (merged.allow.length + merged.deny.length > MAX_RULES) throw new LiveRulesError(`more than ${MAX_RULES} rules`);
+  const count = base.allow.length + base.deny.length + base.registries.length + session.allow.length + session.deny.length;
+  if (count > MAX_RULES) throw new LiveRulesError(`more than ${MAX_RULES} rules`);
   return rules;
 }
 
