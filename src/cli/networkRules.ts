@@ -45,7 +45,7 @@ function ruleOrRefuse(text: string, list: 'allow' | 'deny'): string {
     return checkRuleText(text);
   } catch (err) {
     if (err instanceof EgressRuleError) {
-      throw new PaddockError(`"${text}" cannot be a ${list} rule: ${err.message}.`, 'Write a host ("api.example.com"), a wildcard ("*.example.com"), host:port, or an address/CIDR ("10.0.0.0/8"). Nothing was changed.');
+      throw new PaddockError(`"${text}" cannot be ${list === 'allow' ? 'an allow' : 'a deny'} rule: ${err.message}.`, 'Write a host ("api.example.com"), a wildcard ("*.example.com"), host:port, or an address/CIDR ("10.0.0.0/8"). Nothing was changed.');
     }
     throw err;
   }
