@@ -183,7 +183,8 @@ function formatVerify(r: VerifyReport): string {
 export function defaultPolicyText(): string {
   const list = (items: readonly string[], indent = '  ') => items.map((i) => `${indent}- ${JSON.stringify(i)}`).join('\n');
   return `# Paddock sandbox policy. Schema: resources/policy.schema.json (editors complete and validate it).
-# Changes apply when the sandbox is (re)created; "paddock policy check" shows their effect.
+# Network rules apply at once when you save or "paddock policy apply"; the rest when the sandbox is
+# (re)created. "paddock policy check" shows their effect.
 version: 1
 
 # Workspace paths the sandbox never sees: files are covered with /dev/null, folders with an
