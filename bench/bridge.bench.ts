@@ -85,6 +85,9 @@ function corpus(megabytes: number): string {
   const secrets = [
     'connecting to postgres://app:S3cretPassw0rd@db:5432/app', 'Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345',
     'DB_PASSWORD=hunter2hunter2', '{"password": "x9Kd2LmQ7vB3"}', `key ghp_${'a'.repeat(36)}`, `AKIA${'B'.repeat(16)}`,
+    'Set-Cookie: sessionid=Qm9vZ2llV29vZ2llMTIzNDU2; Path=/; HttpOnly', 'https://bkt.s3.amazonaws.com/k?X-Amz-Expires=60&X-Amz-Signature=9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0',
+    'DefaultEndpointsProtocol=https;AccountName=a1;AccountKey=bm90LWEtcmVhbC1rZXktYnV0LWxvbmctZW5vdWdoLXRvLWxvb2stbGlrZS1vbmU=;EndpointSuffix=core.windows.net',
+    `hub token hf_${'abcdefghijklmnopqrstuvwxyzabcdefgh'}`, 'value printed: plain-looking-but-secret-4711',
   ];
   const parts: string[] = [];
   let size = 0;
@@ -96,10 +99,15 @@ function corpus(megabytes: number): string {
   return `${parts.join('\n')}\n`;
 }
 
-/** The same rules as sed -E expressions (ERE has no (?:...) or lookahead; GNU sed has \b, \s and the I flag). */
-function sedScript(): string {
-  return RULES.map((rule) => {
-    const src = rule.re.source.replace(/\\\//g, '/').replace(/\(\?:/g, '(').replace(/\(\?!\/\/\)/g, '');
+/**
+ * The same rules as sed -E expressions (ERE has no (?:...) and no lazy quantifiers; GNU sed has \b,
+ * \s, \w and the I flag). Patterns with lookaround cannot be written in ERE, and sed refuses a few
+ * others: those are left out, which only makes sed's side lighter.
+ */
+function sedScript(): { script: string; count: number } {
+  const convertible = RULES.filter((rule) => !/\(\?<?[=!]/.test(rule.re.source.replace(/\(\?!\/\/\)/g, '')));
+  const expressions = convertible.map((rule) => {
+    const src = rule.re.source.replace(/\\\//g, '/').replace(/\(\?:/g, '(').replace(/\(\?!\/\/\)/g, '').replace(/([}*+?])\?/g, '$1').replace(/\\x60/g, '`');
     // \s and \w are not allowed inside bracket expressions in ERE: use the POSIX classes there.
     let ere = '';
     let inBracket = false;
@@ -108,6 +116,11 @@ function sedScript(): string {
       if (c === '\\' && i + 1 < src.length) {
         const n = src[i + 1];
         if (inBracket && n === 's') ere += '[:space:]';
+        else if (inBracket && n === 'w') ere += '[:alnum:]_';
+        else if (inBracket && n === 'd') ere += '0-9';
+        else if (!inBracket && n === 'd') ere += '[0-9]';
+        else if (inBracket && n === 't') ere += '\t';
+        else if (inBracket && n === 'r') ere += '\r';
         else if (inBracket && n === 'n') ere += '\\n';
         else if (inBracket && n === '-') ere += '-';
         else if (inBracket && n === '\\') ere += '\\';
@@ -120,9 +133,12 @@ function sedScript(): string {
       else if (c === ']' && inBracket && !/\[\^?$/.test(ere)) inBracket = false;
       ere += c;
     }
-    const replacement = rule.replace ? '\\1[MASKED]' : '[MASKED]';
+    const replacement = rule.replace && /(^|[^\\])\(/.test(ere) ? '\\1[MASKED]' : '[MASKED]';
     return `s/${ere.replace(/\//g, '\\/')}/${replacement}/g${rule.re.flags.includes('i') ? 'I' : ''}`;
-  }).join('\n');
+  });
+  // A few patterns use classes ERE spells differently; sed runs those it accepts (checked one by one).
+  const accepted = expressions.filter((e) => spawnSync('sed', ['-E', '-e', e], { input: '' }).status === 0);
+  return { script: accepted.join('\n'), count: accepted.length };
 }
 
 function benchMasking(): void {
@@ -131,21 +147,28 @@ function benchMasking(): void {
   const masker = new Masker({ knownSecrets: ['plain-looking-but-secret-4711'] });
   const chunk = 64 * 1024;
   const runs: number[] = [];
+  const cpuRuns: number[] = [];
   let masked = 0;
   for (let r = 0; r < 3; r++) {
     const t = performance.now();
+    const cpu = process.cpuUsage();
     const stream = masker.stream();
     let out = 0;
     for (let i = 0; i < text.length; i += chunk) out += stream.push(text.slice(i, i + chunk)).length;
     out += stream.end().length;
     runs.push(performance.now() - t);
+    const used = process.cpuUsage(cpu);
+    cpuRuns.push((used.user + used.system) / 1000);
     masked = stream.stats.count;
     if (!out) throw new Error('no output');
   }
   const jsMBs = bytes / 1048576 / (median(runs) / 1000);
+  // Per CPU second too: on a shared machine the wall clock also counts other processes' turns.
+  const jsCpuMBs = bytes / 1048576 / (median(cpuRuns) / 1000);
   const dir = mkdtempSync(join(tmpdir(), 'paddock-bench-sed-'));
   writeFileSync(join(dir, 'in.txt'), text);
-  writeFileSync(join(dir, 'script.sed'), sedScript());
+  const sed = sedScript();
+  writeFileSync(join(dir, 'script.sed'), sed.script);
   const sedRuns: number[] = [];
   let sedNote = '';
   for (let r = 0; r < 3; r++) {
@@ -156,7 +179,7 @@ function benchMasking(): void {
   }
   rmSync(dir, { recursive: true, force: true });
   const sedMBs = bytes / 1048576 / (median(sedRuns) / 1000);
-  console.log(`masking throughput: ${jsMBs.toFixed(0)} MB/s streaming in 64 KiB chunks (${masked} secrets in ${(bytes / 1048576).toFixed(0)} MB) vs sed -E ${sedMBs.toFixed(0)} MB/s with the same ${RULES.length} patterns${sedNote} → ${(jsMBs / sedMBs).toFixed(2)}× sed (target ≥ 100 MB/s and faster than sed)`);
+  console.log(`masking throughput: ${jsMBs.toFixed(0)} MB/s (${jsCpuMBs.toFixed(0)} MB per CPU second) streaming in 64 KiB chunks (${masked} secrets in ${(bytes / 1048576).toFixed(0)} MB) vs sed -E ${sedMBs.toFixed(0)} MB/s with ${sed.count} of the same ${RULES.length} patterns${sedNote} → ${(jsMBs / sedMBs).toFixed(2)}× sed (target ≥ 100 MB/s and faster than sed)`);
 }
 
 async function main(): Promise<void> {

@@ -16,6 +16,12 @@ export interface Rule {
   readonly re: RegExp;
   /** Lower-case literals; a line has one of them wherever the rule can match. */
   readonly keywords: readonly string[];
+  /**
+   * For a rule whose keywords are too common to find its lines by ("key", "api"), or that has
+   * none (a file format's shape): a global regex run over the whole text instead, which V8 does
+   * natively and fast; the rule then runs on the lines it finds.
+   */
+  readonly probe?: RegExp;
   /** Rewrites one match; default replaces it with MASK. */
   readonly replace?: (match: string, ...groups: string[]) => string;
 }
@@ -95,7 +101,7 @@ const CONTEXT_RULES: readonly Rule[] = [
   { name: 'netrc', re: /(\b(?:machine\s+\S+|default)\b.*?\b(?:password|passwd|account)\s+)(\S+)/gi, keywords: ['machine', 'default'], replace: maskGroup2 },
   { name: 'netrc', re: /^(\s*(?:password|passwd|account)\s+)(\S+)\s*$/gi, keywords: ['password', 'passwd', 'account'], replace: maskGroup2 },
   // pgpass: host:port:database:user:password, a whole line.
-  { name: 'pgpass', re: /^(\s*[^\s:#]+:(?:\d{1,5}|\*):[^\s:]+:[^\s:]+:)(\S.*)$/g, keywords: [], replace: maskGroup2 },
+  { name: 'pgpass', re: /^(\s*[^\s:#]+:(?:\d{1,5}|\*):[^\s:]+:[^\s:]+:)(\S.*)$/g, keywords: [], probe: /:(?:\d{1,5}|\*):[^\s:]+:[^\s:]+:\S/g, replace: maskGroup2 },
   // Docker config.json "auth": "base64(user:password)", .npmrc _auth=...
   { name: 'docker-auth', re: /(["']?\b_?auth["']?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s"',;}]+)/gi, keywords: ['auth'], replace: (m, head, value) => keepPlaceholders(m, head, value) },
   // A Kubernetes Secret's data printed as one JSON object.
@@ -147,6 +153,8 @@ function allowed(allow: CompiledAllow, secret: string, match: string, line: stri
  * the rule then runs on fewer lines with the same result ("ey" is in every "key").
  */
 const RARER_KEYWORDS: Record<string, readonly string[]> = { jwt: ['.ey'] };
+/** Ported rules whose keywords are common words: their lines are found by their own pattern (see Rule.probe). */
+const PROBED = new Set(['generic-api-key']);
 
 /** A ported rule as a masking rule: the secret (its group) is replaced, the label around it stays. */
 function fromPorted(rule: PortedRule): Rule {
@@ -155,6 +163,7 @@ function fromPorted(rule: PortedRule): Rule {
     name: rule.id,
     re: new RegExp(rule.re, `g${rule.flags ?? ''}`),
     keywords: RARER_KEYWORDS[rule.id] ?? rule.keywords,
+    ...(PROBED.has(rule.id) ? { probe: new RegExp(rule.re, `g${rule.flags ?? ''}`) } : {}),
     replace: (match: string, ...args: unknown[]) => {
       const line = args[args.length - 1] as string;
       const groups = args.slice(0, -2) as (string | undefined)[];

@@ -105,25 +105,33 @@ export class KeywordScanner {
   }
 
   /**
-   * Adds to `into` the values of the hit firstHit() just returned (at `hit`) and of every later
-   * hit up to `to`. No keyword holds a line break, so a line's hits are all found from its first.
+   * The values (ascending, each once) of the hit firstHit() just returned (at `hit`) and of every
+   * later hit up to `to`. No keyword holds a line break, so a line's hits are all found from its first.
    */
-  hitsAfter(text: string, hit: number, to: number, into: Set<number>): void {
-    const { delta, classOf, output } = this;
+  hitsAfter(text: string, hit: number, to: number): number[] {
+    const { delta, classOf, output, outputs } = this;
     let row = this.row;
-    for (const v of this.outputs[output[row] - 1]) into.add(v);
+    let found = outputs[output[row] - 1];
+    let merged = false;
     for (let i = hit + 1; i < to; i++) {
       row = delta[row + classOf[text.charCodeAt(i)]];
       if (row < 0) {
         row = ~row;
-        for (const v of this.outputs[output[row] - 1]) into.add(v);
+        const more = outputs[output[row] - 1];
+        if (more === found) continue;
+        if (!merged) {
+          found = [...found];
+          merged = true;
+        }
+        for (const v of more) if (!found.includes(v)) found.push(v);
       }
     }
+    return merged ? found.sort((a, b) => a - b) : found;
   }
 
-  /** Adds the values of every hit in text[from, to) to `into`. */
-  hitsIn(text: string, from: number, to: number, into: Set<number>): void {
+  /** The values (ascending, each once) of every hit in text[from, to). */
+  hitsIn(text: string, from: number, to: number): number[] {
     const hit = this.firstHit(text, from, to);
-    if (hit >= 0) this.hitsAfter(text, hit, to, into);
+    return hit < 0 ? [] : this.hitsAfter(text, hit, to);
   }
 }

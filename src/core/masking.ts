@@ -85,11 +85,8 @@ function count(stats: MaskStats, rule: string): void {
 export class Masker {
   private readonly rules: readonly Rule[];
   private readonly scanner: KeywordScanner;
-  /** Rules that have no keyword: they run on lines of a file format's shape (pgpass). */
-  private readonly shapeRules: number[];
-  /** A pgpass line's port field and what follows; the line is then checked whole. */
-  private readonly shapeProbe = /:(?:\d{1,5}|\*):[^\s:]+:[^\s:]+:\S/g;
-  private readonly shapeLine = /^[ \t]*[^\s:#]+:(?:\d{1,5}|\*):[^\s:]+:[^\s:]+:\S/;
+  /** Rules whose lines are found by a probe over the whole text rather than by keywords (Rule.probe). */
+  private readonly probed: readonly { readonly id: number; readonly probe: RegExp }[];
   /** Scanner value of the label check (a secret's value on the next lines). */
   private readonly labelId: number;
   /** Every form of every known value, for cutting a truncated output before a partial one. */
@@ -104,10 +101,10 @@ export class Masker {
     this.rules = [...known, ...RULES];
     this.labelId = this.rules.length;
     const entries: [string, number][] = [];
-    this.rules.forEach((rule, id) => { for (const k of rule.keywords) entries.push([k, id]); });
+    this.rules.forEach((rule, id) => { if (!rule.probe) for (const k of rule.keywords) entries.push([k, id]); });
     for (const k of [...SECRET_KEYWORDS, 'data:', 'data":', "data':", 'binarydata']) entries.push([k, this.labelId]);
     this.scanner = new KeywordScanner(entries);
-    this.shapeRules = this.rules.flatMap((rule, id) => (rule.keywords.length ? [] : [id]));
+    this.probed = this.rules.flatMap((rule, id) => (rule.probe ? [{ id, probe: rule.probe }] : []));
   }
 
   /** Masks a complete text. `truncated`: the text was cut short, so its end may hold part of a secret. */
@@ -124,14 +121,19 @@ export class Masker {
   /** Masks text that is known to be complete lines (no PEM handling; used by StreamMasker). Only lines with a keyword are worked on. */
   maskComplete(text: string, stats: MaskStats, state: LineState = {}): string {
     const n = text.length;
-    const shapeStarts: number[] = [];
-    if (this.shapeRules.length) {
-      this.shapeProbe.lastIndex = 0;
-      for (let m = this.shapeProbe.exec(text); m; m = this.shapeProbe.exec(text)) {
-        const start = text.lastIndexOf('\n', m.index) + 1;
-        if (start !== shapeStarts[shapeStarts.length - 1] && this.shapeLine.test(text.slice(start, m.index + m[0].length))) shapeStarts.push(start);
+    // Lines found by probes: line start -> rule ids.
+    const probeHits = new Map<number, number[]>();
+    for (const { id, probe } of this.probed) {
+      probe.lastIndex = 0;
+      for (let m = probe.exec(text); m; m = probe.exec(text)) {
+        const start = m.index === 0 ? 0 : text.lastIndexOf('\n', m.index - 1) + 1;
+        const ids = probeHits.get(start);
+        if (!ids) probeHits.set(start, [id]);
+        else if (!ids.includes(id)) ids.push(id);
+        if (m[0].length === 0) probe.lastIndex++;
       }
     }
+    const shapeStarts = [...probeHits.keys()].sort((a, b) => a - b);
     let shapeIndex = 0;
     let out = '';
     let pos = 0;
@@ -150,25 +152,29 @@ export class Masker {
       }
       let end = text.indexOf('\n', start);
       if (end < 0) end = n;
-      const ids = new Set<number>();
-      if (hit >= 0) this.scanner.hitsAfter(text, hit, end, ids);
-      else this.scanner.hitsIn(text, start, end, ids);
-      if (shapeStarts[shapeIndex] === start) for (const id of this.shapeRules) ids.add(id);
-      out += text.slice(pos, start) + this.maskLine(text.slice(start, end), ids, stats, state);
-      pos = end;
+      let ids = hit >= 0 ? this.scanner.hitsAfter(text, hit, end) : this.scanner.hitsIn(text, start, end);
+      if (shapeStarts[shapeIndex] === start) ids = [...new Set([...ids, ...probeHits.get(start)!])].sort((a, b) => a - b);
+      const line = text.slice(start, end);
+      const masked = this.maskLine(line, ids, stats, state);
+      // Unchanged lines stay in the slice still to copy: fewer pieces to join on keyword-dense logs.
+      if (masked !== line) {
+        out += text.slice(pos, start) + masked;
+        pos = end;
+      }
       lineStart = end + 1;
     }
     return out + text.slice(pos);
   }
 
-  private maskLine(line: string, ids: Set<number>, stats: MaskStats, state: LineState): string {
+  /** `ids`: the rules to run, ascending (rule order). */
+  private maskLine(line: string, ids: readonly number[], stats: MaskStats, state: LineState): string {
     if (state.block) {
       const inBlock = this.blockLine(line, state.block, stats);
       if (inBlock !== undefined) return inBlock;
       state.block = undefined;
     }
     let out = line;
-    for (const id of ids.size > 1 ? [...ids].sort((a, b) => a - b) : ids) {
+    for (const id of ids) {
       const rule = this.rules[id];
       if (!rule) continue;
       rule.re.lastIndex = 0;
@@ -180,7 +186,7 @@ export class Masker {
         return replaced;
       });
     }
-    if (ids.has(this.labelId)) state.block = this.labelOf(line);
+    if (ids.includes(this.labelId)) state.block = this.labelOf(line);
     return out;
   }
 
@@ -234,9 +240,7 @@ export class Masker {
   safeCut(text: string): number {
     const limit = text.length - HOLD_BACK;
     const spans: [number, number][] = [];
-    const ids = new Set<number>();
-    this.scanner.hitsIn(text, 0, text.length, ids);
-    for (const id of ids) {
+    for (const id of this.scanner.hitsIn(text, 0, text.length)) {
       const rule = this.rules[id];
       if (!rule) continue;
       rule.re.lastIndex = 0;
