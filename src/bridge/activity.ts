@@ -1,6 +1,7 @@
 // "Bridge activity": which audit logs an editor window follows, and how each call reads there.
 // Pure (no `vscode`): the output channel in src/vscode/bridgeActivity.ts only prints these lines.
 import { isInside } from '../core/paths.js';
+import { parseLogLine } from '../core/jsonLines.js';
 import type { AuditEntry } from './audit.js';
 import { bridgePaths, standaloneAuditFile } from '../engine/stateFolder.js';
 
@@ -67,13 +68,9 @@ export class AuditLineSplitter {
     this.pending = lines.pop() ?? '';
     const entries: AuditEntry[] = [];
     for (const line of lines) {
-      if (!line.trim()) continue;
-      try {
-        const value = JSON.parse(line) as AuditEntry;
-        if (value && typeof value === 'object' && typeof value.tool === 'string') entries.push(value);
-      } catch {
-        // a torn line from a crash mid-write: skipped, as readAudit does
-      }
+      // a torn line from a crash mid-write is skipped (or the entry glued behind it recovered), as readAudit does
+      const value = parseLogLine(line) as AuditEntry | undefined;
+      if (value && typeof value === 'object' && typeof value.tool === 'string') entries.push(value);
     }
     return entries;
   }

@@ -3,7 +3,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { MaskStats } from '../core/masking.js';
 import { PADDOCK_VERSION } from '../core/version.js';
-import type { AuditLog } from './audit.js';
+import { AuditUnwritable, type AuditEntry, type AuditLog } from './audit.js';
 import { BridgeDenied, type BridgeService, type Permission, type TargetContainer } from './service.js';
 
 export const TOOL_NAMES = [
@@ -30,17 +30,38 @@ export function createBridgeServer(service: BridgeService, audit: AuditLog, sand
     const stats: MaskStats = { count: 0, rules: {} };
     const argStats: MaskStats = { count: 0, rules: {} };
     const maskedArgs = JSON.parse(await service.mask(JSON.stringify(args), argStats)) as Record<string, unknown>;
-    const entry = { time: new Date(started).toISOString(), sandbox, tool, args: maskedArgs };
+    const base = { time: new Date(started).toISOString(), sandbox, tool, args: maskedArgs };
+    // Written before anything runs: a call the audit cannot hold does not run (fail closed).
+    let call: string;
+    try {
+      call = audit.begin(base);
+    } catch (err) {
+      if (!(err instanceof AuditUnwritable)) throw err;
+      process.stderr.write(`paddock bridge (${sandbox}): refused ${tool}: ${err.message}\n`);
+      return { content: [{ type: 'text', text: await service.mask(err.refusal, stats) }], isError: true };
+    }
+    const entry = { ...base, call };
+    // The call ran (and its start is audited); an outcome the disk cannot hold is said, not thrown.
+    const recordOutcome = (outcome: AuditEntry): string => {
+      try {
+        audit.record(outcome);
+        return '';
+      } catch (err) {
+        if (!(err instanceof AuditUnwritable)) throw err;
+        process.stderr.write(`paddock bridge (${sandbox}): ${tool} ran, its outcome was not audited: ${err.message}\n`);
+        return `\n\n(Paddock: ${err.message} The call ran and its start is audited; further calls are refused until the user frees space.)`;
+      }
+    };
     try {
       if (permission) service.requirePermission(permission);
       const { text, rule } = await handler(stats);
-      audit.record({ ...entry, decision: 'allowed', rule: rule ?? (permission ? `permission ${permission}` : 'always allowed'), durationMs: Date.now() - started, masked: stats.count, ...(stats.count ? { maskedRules: stats.rules } : {}), outputBytes: Buffer.byteLength(text) });
-      return { content: [{ type: 'text', text }] };
+      const note = recordOutcome({ ...entry, decision: 'allowed', rule: rule ?? (permission ? `permission ${permission}` : 'always allowed'), durationMs: Date.now() - started, masked: stats.count, ...(stats.count ? { maskedRules: stats.rules } : {}), outputBytes: Buffer.byteLength(text) });
+      return { content: [{ type: 'text', text: text + note }] };
     } catch (err: any) {
       const denied = err instanceof BridgeDenied;
       const message = await service.mask(denied ? err.message : `The bridge could not do this: ${err?.json?.message ?? err?.message ?? String(err)}`, stats);
-      audit.record({ ...entry, decision: denied ? 'denied' : 'error', rule: denied ? err.rule : 'engine error', durationMs: Date.now() - started, masked: stats.count, message });
-      return { content: [{ type: 'text', text: message }], isError: true };
+      const note = recordOutcome({ ...entry, decision: denied ? 'denied' : 'error', rule: denied ? err.rule : 'engine error', durationMs: Date.now() - started, masked: stats.count, message });
+      return { content: [{ type: 'text', text: message + note }], isError: true };
     }
   };
   const onTarget = async (ref: string, fn: (c: TargetContainer) => Promise<{ text: string; rule?: string }>) => fn(await service.target(ref));

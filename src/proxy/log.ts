@@ -1,5 +1,6 @@
 import type { RulesChange } from '../core/liveRules.js';
-import { closeSync, existsSync, openSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, renameSync, statSync } from 'node:fs';
+import { appendWholeLine, parseLogText } from '../core/jsonLines.js';
 
 /** One line of a sandbox's egress log (JSON lines). */
 export interface EgressLogEntry {
@@ -47,11 +48,12 @@ export class EgressLogWriter {
       renameSync(this.file, `${this.file}.1`);
       this.open();
     }
-    this.size += writeSync(this.fd!, line);
+    // Whole or not at all, on a new line after a torn one (a crash or a full disk mid-write).
+    this.size += appendWholeLine(this.fd!, line);
   }
 
   private open(): void {
-    this.fd = openSync(this.file, 'a', 0o644);
+    this.fd = openSync(this.file, 'a+', 0o644);
     this.size = statSync(this.file).size;
   }
 
@@ -61,19 +63,9 @@ export class EgressLogWriter {
   }
 }
 
-/** Parses log text; broken lines (a crash mid-write) are skipped. */
+/** Parses log text; broken lines (a crash mid-write) are skipped and never hide the next entry. */
 export function parseEgressLog(text: string): EgressLogEntry[] {
-  const entries: EgressLogEntry[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const entry = JSON.parse(line);
-      if (entry && typeof entry === 'object' && typeof entry.host === 'string' && typeof entry.decision === 'string') entries.push(entry);
-    } catch {
-      // a partial line: skip
-    }
-  }
-  return entries;
+  return parseLogText<EgressLogEntry>(text, (entry) => typeof entry.host === 'string' && typeof entry.decision === 'string');
 }
 
 /** Where a reader of a growing log is: a byte offset in one file (its inode tells a rotation). */
