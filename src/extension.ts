@@ -45,7 +45,7 @@ export function activate(context: vscode.ExtensionContext): void {
 
   const contributes = (context.extension.packageJSON.contributes ?? {}) as Contributes;
   context.subscriptions.push(
-    log, source, tree, view, statusBar,
+    log, source, tree, view, statusBar, tree.followSelection(view),
     ...(contributes.commands ?? []).filter((c) => !SELF_REGISTERED.has(c.command)).map(({ command }) =>
       vscode.commands.registerCommand(command, async (...args: unknown[]) => {
         const own = local.get(command);
@@ -71,6 +71,7 @@ export function activate(context: vscode.ExtensionContext): void {
     // The MCP bridge offered to VS Code's chat (1.101+; skipped where the API is missing).
     ...registerBridgeServers(context, source, log),
     tree.onDidChangeTreeData(() => {
+      view.message = tree.message;
       const running = tree.visible.filter((n) => n.sandbox?.status === 'running').length;
       view.badge = running ? { value: running, tooltip: `${running} running sandbox${running === 1 ? '' : 'es'}` } : undefined;
     }),

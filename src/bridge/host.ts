@@ -184,7 +184,7 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
   const inside = transport === 'unix' ? `unix:${SANDBOX_SOCKET}`
     : route === 'relay' ? `http://${PROXY_HOST}:${BRIDGE_RELAY_PORT}${MCP_PATH}` : `http://${relayTarget}${MCP_PATH}`;
   writeSecretFile(paths.endpoint, `${inside}\n`, owner);
-  if (!existsSync(shimSource())) notes.push(`The bridge shim ${shimSource()} is missing (run "npm run build"); agents cannot connect.`);
+  if (!existsSync(shimSource())) notes.push(`The bridge shim ${shimSource()} is missing, so agents cannot connect: reinstall Paddock (from a source checkout, "npm run build" makes it).`);
   refreshShim(paths, owner);
   const registered = await registering;
   if (registered) notes.push(registered);

@@ -32,7 +32,7 @@ async function standalonePolicy(o: { policy?: string; workspace?: string }): Pro
     const file = resolve(o.policy);
     if (!existsSync(file)) throw new PaddockError(`The policy file ${file} does not exist.`, 'Pass an existing .paddock/policy.yaml.');
     const { policy, issues } = parsePolicy(readFileSync(file, 'utf8'));
-    if (!policy) throw new PaddockError(`The policy file is not valid:\n    ${issues.slice(0, 5).map((i) => `${file}:${i.range.line}:${i.range.col}: ${i.message}`).join('\n    ')}`, 'Fix it (its schema is resources/policy.schema.json).');
+    if (!policy) throw new PaddockError(`The policy file is not valid:\n    ${issues.slice(0, 5).map((i) => `${file}:${i.range.line}:${i.range.col}: ${i.message}`).join('\n    ')}`, 'Fix it ("paddock policy check" lists every problem with its place).');
     return { policy, label: file };
   }
   const workspace = resolve(o.workspace ?? process.cwd());

@@ -182,7 +182,7 @@ function formatVerify(r: VerifyReport): string {
 /** The policy file `policy init` writes: the defaults, each section explained. */
 export function defaultPolicyText(): string {
   const list = (items: readonly string[], indent = '  ') => items.map((i) => `${indent}- ${JSON.stringify(i)}`).join('\n');
-  return `# Paddock sandbox policy. Schema: resources/policy.schema.json (editors complete and validate it).
+  return `# Paddock sandbox policy. Every key is optional; VS Code with the YAML extension completes and checks it.
 # Network rules apply at once when you save or "paddock policy apply"; the rest when the sandbox is
 # (re)created. "paddock policy check" shows their effect.
 version: 1

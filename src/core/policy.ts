@@ -154,7 +154,7 @@ export function loadPolicy(workspace: string): LoadedPolicy {
   const { policy, issues } = parsePolicy(readFileSync(file, 'utf8'));
   if (!policy) {
     const list = issues.slice(0, 5).map((i) => `${file}:${i.range.line}:${i.range.col}: ${i.message}`).join('\n    ');
-    throw new PaddockError(`The policy file is not valid:\n    ${list}`, `Fix ${file} (its JSON schema is resources/policy.schema.json), or move it away to use the defaults. Nothing was changed.`);
+    throw new PaddockError(`The policy file is not valid:\n    ${list}`, `Fix ${file} (the Paddock policy editor and "paddock policy check" show each problem in place), or move it away to use the defaults. Nothing was changed.`);
   }
   return { policy, file, hash: policyHash(policy) };
 }

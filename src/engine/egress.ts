@@ -108,7 +108,7 @@ export async function createEgress(docker: Docker, sandbox: string, options: Egr
     bindings[`${p.containerPort}/tcp`] = [{ HostIp: '127.0.0.1', HostPort: p.hostPort ? String(p.hostPort) : '' }];
   }
   if (!existsSync(proxySource())) {
-    throw new PaddockError(`The egress proxy ${proxySource()} is missing.`, 'Run "npm run build" (the proxy is bundled with the CLI).');
+    throw new PaddockError(`The egress proxy ${proxySource()} is missing.`, 'Reinstall Paddock: the proxy ships with it (from a source checkout, "npm run build" makes it).');
   }
   // Leftovers of an earlier sandbox of the same name go; the image is looked up meanwhile.
   const [image] = await Promise.all([
@@ -121,7 +121,7 @@ export async function createEgress(docker: Docker, sandbox: string, options: Egr
   mkdirSync(paths.relayDir, { recursive: true, mode: 0o700 });
   mkdirSync(paths.keysDir, { recursive: true, mode: 0o700 });
   if (viaSockets) {
-    if (!existsSync(forwarderSource())) throw new PaddockError(`The network forwarder ${forwarderSource()} is missing.`, 'Run "npm run build" (it is bundled with the CLI).');
+    if (!existsSync(forwarderSource())) throw new PaddockError(`The network forwarder ${forwarderSource()} is missing.`, 'Reinstall Paddock: the forwarder ships with it (from a source checkout, "npm run build" makes it).');
     // Reached from the sandbox's root (gVisor's gofer) and the proxy's user: not private to either.
     mkdirSync(paths.socketsDir, { recursive: true, mode: 0o755 });
     chmodSync(paths.socketsDir, 0o755);

@@ -107,7 +107,7 @@ export class SandboxEngine {
       await this.docker.ping();
     } catch (err: any) {
       const how = this.endpoint.source === 'default'
-        ? 'Start Docker (Docker Desktop, "sudo systemctl start docker", or scripts/ensure-engine.sh), or point DOCKER_HOST / a Docker context at an engine.'
+        ? 'Start Docker (Docker Desktop, or "sudo systemctl start docker" on Linux), or point DOCKER_HOST / a Docker context at an engine.'
         : `Check ${this.endpoint.source}, or start that engine.`;
       throw new PaddockError(`No Docker engine answers at ${this.endpoint.host} (${this.endpoint.source}): ${err?.code ?? err?.message ?? err}.`, how);
     }

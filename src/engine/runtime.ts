@@ -50,5 +50,5 @@ export function runtimeTraits(name: string | undefined, runtimes: EngineRuntimes
  */
 export function gvisorSocketNote(traits: RuntimeTraits): string | undefined {
   if (!traits.gvisor || traits.hostUnixSockets || !traits.networkNone) return undefined;
-  return `The ${traits.name} runtime (gVisor) runs with --network=none and does not let sandboxes connect to host Unix sockets, so this sandbox has no network (not even its egress proxy) and no MCP bridge. Add "--host-uds=open" to its runtimeArgs in /etc/docker/daemon.json and reload dockerd (scripts/ensure-engine.sh does it).`;
+  return `The ${traits.name} runtime (gVisor) runs with --network=none and does not let sandboxes connect to host Unix sockets, so this sandbox has no network (not even its egress proxy) and no MCP bridge. Add "--host-uds=open" to its runtimeArgs in /etc/docker/daemon.json and reload dockerd.`;
 }

@@ -75,7 +75,7 @@ export class TemplateBuilder {
     const baseImageId = await this.imageId(baseImage);
     if (!baseImageId) {
       throw new PaddockError(`The base image "${baseImage}" is not on the engine and Paddock does not pull images for you.`,
-        `Run "docker pull ${baseImage}" (or scripts/ensure-engine.sh on a machine without a registry), or choose another base image.`);
+        `Run "docker pull ${baseImage}", or choose another base image.`);
     }
     const caFiles = options.caCertificates ?? hostExtraCaCertificates();
     const ca = caFiles.map((file) => {

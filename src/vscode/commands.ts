@@ -284,7 +284,7 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
 }
 
 const DEFAULT_POLICY_TEXT = `# Paddock sandbox policy. Every key is optional; what is left out keeps its safe default.
-# Reference: the JSON schema resources/policy.schema.json (the YAML extension completes and checks it).
+# With the YAML extension, VS Code completes and checks this file (Paddock ships its JSON schema).
 version: 1
 # hide: ["**/.env", "**/.env.*", "!**/.env.example", "**/secrets/**"]
 # tier: moderate

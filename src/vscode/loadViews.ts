@@ -1,17 +1,48 @@
 // Reads what the Sandboxes tree shows from the engine. No `vscode` import: the refresh
 // benchmark runs it in plain node.
-import picomatch from 'picomatch';
+import { isInside } from '../core/paths.js';
 import { describeError } from '../core/errors.js';
+import { rulesInForce } from '../core/liveRules.js';
 import { loadPolicy, type Policy } from '../core/policy.js';
+import { AllowedContainers } from '../bridge/allowedContainers.js';
 import type { SandboxEngine } from '../engine/engine.js';
-import type { SandboxView } from './treeModel.js';
+import { networkInForce } from '../engine/liveRules.js';
+import type { EnforcedNetwork, SandboxView } from './treeModel.js';
 
-/** Reads every sandbox with its details, its workspace's policy and the containers its bridge may reach. */
+const COMPOSE_PROJECT = 'com.docker.compose.project';
+const COMPOSE_DIR = 'com.docker.compose.project.working_dir';
+
+/** The rules the sandbox's egress proxy runs with, each with where it came from; undefined with the reason when they cannot be read. */
+async function enforcedOf(engine: SandboxEngine, name: string): Promise<{ enforced?: EnforcedNetwork; error?: string }> {
+  try {
+    const inForce = await networkInForce(engine.docker, name);
+    if (inForce.live) return { enforced: { policy: inForce.live.base.policy, rules: rulesInForce(inForce.live), changedAt: inForce.live.changedAt } };
+    // A proxy made before live rules runs with the rules it was created with.
+    const n = inForce.network;
+    return { enforced: { policy: n.policy, rules: [...n.deny.map((rule) => ({ list: 'deny' as const, rule, from: 'policy' as const })), ...n.allow.map((rule) => ({ list: 'allow' as const, rule, from: 'policy' as const }))] } };
+  } catch (err) {
+    return { error: describeError(err) };
+  }
+}
+
+/** Running compose projects whose files are in the workspace (offered when the bridge reaches nothing). */
+function composeProjectsIn(all: readonly { Labels?: Record<string, string>; State: string }[], workspace: string): string[] {
+  const projects = new Set<string>();
+  for (const c of all) {
+    const project = c.Labels?.[COMPOSE_PROJECT];
+    const dir = c.Labels?.[COMPOSE_DIR];
+    if (project && dir && c.State === 'running' && isInside(dir, workspace)) projects.add(project);
+  }
+  return [...projects].sort();
+}
+
+/** Reads every sandbox with its details, the rules its proxy enforces, its workspace's policy and the containers its bridge may reach. */
 export async function loadViews(engine: SandboxEngine): Promise<SandboxView[]> {
   const list = await engine.list();
   const details = await Promise.all(list.map((s) => engine.get(s.id).catch(() => undefined)));
   // A sandbox its own guard stopped says so in its log (one read per stopped sandbox).
   const stoppedBecause = await Promise.all(details.map((d) => (d && d.status !== 'running' ? engine.stopReason(d.id).then((why) => why?.text, () => undefined) : undefined)));
+  const enforced = await Promise.all(details.map((d) => (d ? enforcedOf(engine, d.name) : undefined)));
   const policies = new Map<string, { policy?: Policy; error?: string }>();
   for (const d of details) {
     if (!d || policies.has(d.workspace)) continue;
@@ -21,18 +52,26 @@ export async function loadViews(engine: SandboxEngine): Promise<SandboxView[]> {
       policies.set(d.workspace, { error: describeError(err) });
     }
   }
-  const needsContainers = [...policies.values()].some((p) => p.policy?.bridge.containers.length);
-  const running = needsContainers ? await engine.runningContainerNames() : [];
-  return details.flatMap((d, i) => (d ? [{ d, why: stoppedBecause[i] }] : [])).map(({ d, why }) => {
+  // The bridge's own matching (names, globs, compose projects; never Paddock's containers), once per workspace.
+  const bridge = new Map<string, { containers: string[]; composeProjects: string[] }>();
+  const all = policies.size ? await engine.docker.listContainers({ all: true }) : [];
+  await Promise.all([...policies].map(async ([workspace, p]) => {
+    const containers = p.policy?.bridge.containers.length ? (await new AllowedContainers(engine.docker, p.policy.bridge).list()).map((c) => c.name) : [];
+    bridge.set(workspace, { containers, composeProjects: composeProjectsIn(all, workspace) });
+  }));
+  return details.flatMap((d, i) => (d ? [{ d, why: stoppedBecause[i], inForce: enforced[i] }] : [])).map(({ d, why, inForce }) => {
     const p = policies.get(d.workspace)!;
-    const stopped = why ? { stoppedBecause: why } : {};
-    if (!p.policy) return { details: d, policyError: p.error, ...stopped };
-    const globs = p.policy.bridge.containers;
-    const matches = globs.length ? picomatch(globs as string[]) : () => false;
+    const b = bridge.get(d.workspace);
+    const extra = {
+      ...(why ? { stoppedBecause: why } : {}),
+      ...(inForce?.enforced ? { enforced: inForce.enforced } : { enforcedError: inForce?.error }),
+      composeProjects: b?.composeProjects ?? [],
+    };
+    if (!p.policy) return { details: d, policyError: p.error, ...extra };
     return {
-      details: d, ...stopped,
+      details: d, ...extra,
       network: { policy: p.policy.network.policy, allow: p.policy.network.allow, deny: p.policy.network.deny },
-      bridgeContainers: running.filter((name) => matches(name)).sort(),
+      bridgeContainers: b?.containers ?? [],
     };
   });
 }

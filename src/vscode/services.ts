@@ -14,6 +14,7 @@ import { ENGINE_SETTINGS, endpointInputs } from './settings.js';
 import type { DeferredSandboxSource } from './source.js';
 import { SandboxStore } from './store.js';
 import { AgentTerminals } from './terminals.js';
+import { registerTreeActions } from './treeActions.js';
 
 export interface LoadedServices {
   readonly commands: ReadonlyMap<string, CommandHandler>;
@@ -50,6 +51,7 @@ export function startServices(context: vscode.ExtensionContext, log: vscode.LogO
     }),
     // Drift warnings in agent configs and the policy, with quick fixes (their command is registered there).
     ...new DriftDiagnostics(store, log).start(),
+    registerTreeActions(log),
   );
   store.start();
   return {

@@ -3,11 +3,16 @@ import { DisposableOwner } from './lifecycle.js';
 import type { SandboxSource } from './source.js';
 import { buildTree, type TreeNode } from './treeModel.js';
 
+export const REVEAL_HIDDEN_PATH = 'paddock.revealHiddenPath';
+const DOUBLE_OPEN_MS = 500;
+
 /** The Sandboxes view: nodes from treeModel.ts, data from the store (which follows Docker events). */
 export class SandboxTreeProvider extends DisposableOwner implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
   private readonly changed = this.register(new vscode.EventEmitter<TreeNode | undefined>());
   readonly onDidChangeTreeData = this.changed.event;
   private roots: TreeNode[] = [];
+  /** Shown above the view (the no-engine welcome names the engine it tried here). */
+  message?: string;
   private showAll = false;
 
   constructor(private readonly store: SandboxSource) {
@@ -17,7 +22,38 @@ export class SandboxTreeProvider extends DisposableOwner implements vscode.TreeD
     // Uptimes age: re-render from the data we have once a minute (no Docker call).
     const ticker = setInterval(() => this.rebuild(), 60_000);
     this.register({ dispose: () => clearInterval(ticker) });
+    this.register(vscode.commands.registerCommand(REVEAL_HIDDEN_PATH, (path: string) => this.revealOnSecondOpen(path)));
     this.rebuild();
+  }
+
+  private lastOpen?: { path: string; at: number };
+
+  /**
+   * A hidden path's command runs on each open of its row: a click (in the default single-click
+   * mode) and Enter or a double click. Revealing switches the side bar to the Explorer, so a
+   * single click must not: the path is revealed on the second open within the double-click time,
+   * or at once when the list opens on double click only or the row was already selected (Enter).
+   */
+  private revealOnSecondOpen(path: string): void {
+    const now = Date.now();
+    const doubleClickOnly = vscode.workspace.getConfiguration('workbench.list').get<string>('openMode') === 'doubleClick';
+    const second = this.lastOpen?.path === path && now - this.lastOpen.at < DOUBLE_OPEN_MS;
+    const selectedBefore = this.selectedPath === path && !this.justSelected;
+    this.lastOpen = { path, at: now };
+    if (doubleClickOnly || second || selectedBefore) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(path));
+  }
+
+  private selectedPath?: string;
+  private justSelected = false;
+
+  /** Follows the view's selection, so Enter on an already selected hidden path reveals it at once. */
+  followSelection(view: vscode.TreeView<TreeNode>): vscode.Disposable {
+    return view.onDidChangeSelection((e) => {
+      this.selectedPath = e.selection[0]?.resourcePath;
+      // The click that selects a row also opens it, right after: that open is not an Enter.
+      this.justSelected = true;
+      setTimeout(() => { this.justSelected = false; }, DOUBLE_OPEN_MS);
+    });
   }
 
   /** Sandboxes of other workspaces (CLI, other windows) are shown on request. */
@@ -34,6 +70,8 @@ export class SandboxTreeProvider extends DisposableOwner implements vscode.TreeD
 
   private rebuild(): void {
     const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => ({ name: f.name, path: f.uri.fsPath }));
+    // The welcome view cannot say which engine was tried; the view's message can.
+    this.message = this.store.state === 'unreachable' && this.store.lastError ? `Tried the Docker engine at ${this.store.lastError}` : undefined;
     this.roots = this.store.state === 'ready' ? buildTree(folders, this.store.sandboxes, Date.now(), this.showAll || folders.length === 0) : [];
     // The "no sandbox yet" welcome shows when the tree is empty for this window.
     void vscode.commands.executeCommand('setContext', 'paddock.hasSandboxes', this.roots.length > 0);
@@ -54,9 +92,9 @@ export class SandboxTreeProvider extends DisposableOwner implements vscode.TreeD
     item.tooltip = node.tooltip;
     item.contextValue = node.contextValue;
     if (node.icon) item.iconPath = new vscode.ThemeIcon(node.icon.id, node.icon.color ? new vscode.ThemeColor(node.icon.color) : undefined);
-    if (node.kind === 'sandbox' && node.sandbox?.status === 'running') {
-      item.command = { command: 'paddock.attach', title: 'Open Terminal', arguments: [node] };
-    }
+    // A click on a sandbox row only selects it (nodes of kind 'sandbox' carry no command): starting
+    // an agent is an explicit action (inline button, context menu, Enter on "Open Terminal").
+    if (node.command) item.command = { command: node.command.id, title: node.command.title, arguments: [...(node.command.args ?? [node])] };
     return item;
   }
 

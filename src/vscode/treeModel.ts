@@ -4,15 +4,49 @@ import { basename, relative } from 'node:path';
 import { isInside } from '../core/paths.js';
 import { getAgent, isAgentId } from '../core/agents.js';
 import { isHidingMount } from '../engine/hidingGuard.js';
+import type { Finding } from '../core/drift/index.js';
+import type { RuleInForce } from '../core/liveRules.js';
 import type { SandboxDetails, SandboxStatus } from '../engine/types.js';
+
+/**
+ * What `policy check` (the drift analysis) says of one sandbox: the paths it can read until it is
+ * recreated (its "recreate-needed" error), and the hidden paths git still has ("hidden-in-git").
+ */
+export function annotationsFrom(findings: readonly Finding[], sandbox: string): Pick<SandboxView, 'notHiddenUntilRecreate' | 'hiddenInGit'> {
+  const exposed = findings.filter((f) => f.rule === 'recreate-needed' && f.severity === 'error' && f.message.startsWith('Not hidden until recreate')
+    && f.fixes.some((fix) => fix.kind === 'recreate-sandbox' && fix.sandbox === sandbox));
+  const inGit = findings.filter((f) => f.rule === 'hidden-in-git');
+  return {
+    ...(exposed.length ? { notHiddenUntilRecreate: [...new Set(exposed.flatMap((f) => f.paths))].sort() } : {}),
+    ...(inGit.length ? { hiddenInGit: [...new Set(inGit.flatMap((f) => f.paths))].sort() } : {}),
+  };
+}
+
+/** The rules a sandbox's egress proxy runs with (its live rules file, or its create-time rules). */
+export interface EnforcedNetwork {
+  readonly policy: 'allow' | 'deny';
+  readonly rules: readonly RuleInForce[];
+  /** When the host last wrote the live rules (undefined for a proxy without them). */
+  readonly changedAt?: string;
+}
 
 /** Everything the tree knows about one sandbox. */
 export interface SandboxView {
   readonly details: SandboxDetails;
-  /** The workspace policy's network rules and bridge reach; undefined when it could not be read. */
+  /** The workspace policy file's network rules; undefined when it could not be read. */
   readonly network?: { readonly policy: 'allow' | 'deny'; readonly allow: readonly string[]; readonly deny: readonly string[] };
-  /** Names of running containers the bridge lets this sandbox reach (matched by the bridge's globs). */
+  /** The rules its egress proxy enforces: what the Network group shows. */
+  readonly enforced?: EnforcedNetwork;
+  /** Why the enforced rules could not be read (no proxy, or it was removed). */
+  readonly enforcedError?: string;
+  /** Names of the containers the bridge lets this sandbox reach (the bridge's own matching: names, globs, compose projects). */
   readonly bridgeContainers?: readonly string[];
+  /** Running compose projects of the workspace (offered when the bridge reaches nothing). */
+  readonly composeProjects?: readonly string[];
+  /** From `policy check`'s analysis (drift): paths this sandbox can read until it is recreated. */
+  readonly notHiddenUntilRecreate?: readonly string[];
+  /** From the same analysis: hidden paths (relative to the workspace) that git still has, so `git show` reads them. */
+  readonly hiddenInGit?: readonly string[];
   /** Why the policy could not be read, if it could not. */
   readonly policyError?: string;
   /** What its own guard said when it stopped the sandbox (a protected path lifted on the host). */
@@ -35,8 +69,10 @@ export interface TreeNode {
   readonly icon?: NodeIcon;
   /** Matched by regex in package.json menus: runningSandbox, stoppedSandbox, pausedSandbox, ... */
   readonly contextValue?: string;
-  /** A path to open when the node is clicked (hidden paths). */
+  /** A path revealed in the explorer on Enter or a double click (hidden paths). */
   readonly resourcePath?: string;
+  /** A command run when the node is activated (never on a sandbox row: a click only selects it). */
+  readonly command?: { readonly id: string; readonly title: string; readonly args?: readonly unknown[] };
   /** The sandbox this node belongs to (commands on children act on it). */
   readonly sandbox?: { readonly id: string; readonly name: string; readonly workspace: string; readonly agent: string; readonly status: SandboxStatus };
   readonly children?: readonly TreeNode[];
@@ -96,11 +132,84 @@ function leaf(id: string, label: string, extra: Partial<TreeNode> = {}): TreeNod
   return { id, kind: 'item', label, ...extra };
 }
 
-function group(id: string, label: string, description: string | undefined, icon: string, children: TreeNode[], emptyText: string): TreeNode {
+function group(id: string, label: string, description: string | undefined, icon: string, children: TreeNode[], emptyText: string, tooltip?: string): TreeNode {
   return {
-    id, kind: 'group', label, description, icon: { id: icon },
+    id, kind: 'group', label, description, tooltip, icon: { id: icon },
     children: children.length ? children : [leaf(`${id}/empty`, emptyText, { icon: { id: 'circle-slash' } })],
   };
+}
+
+const RECREATE_HINT = 'Recreate the sandbox (right-click → Recreate, or "paddock run AGENT --recreate") to hide them.';
+const APPLY_HINT = 'Save the policy in the editor (it goes to the sandbox\'s proxy at once) or run "paddock policy apply".';
+
+/**
+ * The Network group: the rules the sandbox's proxy runs with, each marked where it differs from
+ * the policy file (a rule in force that the file lost, a rule of the file not in force yet).
+ */
+export function networkGroup(base: string, view: SandboxView, ref: TreeNode['sandbox']): TreeNode {
+  const file = view.network;
+  const enforced = view.enforced;
+  const id = `${base}/network`;
+  if (!enforced) {
+    if (!file) return leaf(id, 'Network', { description: view.policyError ? 'policy not readable' : 'unknown', tooltip: view.policyError ?? view.enforcedError, icon: { id: 'warning' } });
+    // No proxy to ask (made before egress, or removed): the file is all there is, and it says so.
+    return group(id, 'Network', `${file.policy} by default · from the file, not read from the proxy`, 'warning', [
+      ...file.allow.map((h) => leaf(`${id}/allow/${h}`, h, { description: 'allowed in the file', icon: { id: 'check' } })),
+      ...file.deny.map((h) => leaf(`${id}/deny/${h}`, h, { description: 'denied in the file', icon: { id: 'close' } })),
+    ], 'No host rule', view.enforcedError ? `The sandbox's proxy could not be read: ${view.enforcedError}` : undefined);
+  }
+  const verb = (list: 'allow' | 'deny') => (list === 'allow' ? 'allowed' : 'denied');
+  const pending = { id: 'paddock.openPolicy', title: 'Open Policy' };
+  let differences = 0;
+  const children: TreeNode[] = enforced.rules.map((r) => {
+    const nodeId = `${id}/${r.list}/${r.rule}`;
+    const icon = { id: r.list === 'allow' ? 'check' : 'close' };
+    if (r.overriddenBy) return leaf(nodeId, r.rule, { description: `allowed, but denied by ${r.overriddenBy}`, icon: { id: 'close' }, tooltip: 'Deny rules win over allow rules.' });
+    if (r.from === 'session') return leaf(nodeId, r.rule, { description: `${verb(r.list)} for this run (not in the file)`, icon, tooltip: 'Added with "paddock network allow|deny" without --save: it lasts until the sandbox stops.' });
+    if (r.from === 'host registries') return leaf(nodeId, r.rule, { description: 'allowed · package registry of this machine', icon, tooltip: 'network.hostRegistries is on: the package registries this machine is configured with are allowed.' });
+    if (file && !(r.list === 'allow' ? file.allow : file.deny).includes(r.rule)) {
+      differences++;
+      return leaf(nodeId, r.rule, { description: `${verb(r.list)} · in force, not in the file — apply`, icon: { id: 'warning', color: 'editorWarning.foreground' }, tooltip: `The sandbox's proxy still ${r.list === 'allow' ? 'allows' : 'denies'} ${r.rule}, but the policy file no longer names it. ${APPLY_HINT}`, sandbox: ref, command: pending });
+    }
+    return leaf(nodeId, r.rule, { description: verb(r.list), icon });
+  });
+  if (file) {
+    for (const list of ['deny', 'allow'] as const) {
+      for (const rule of file[list]) {
+        if (enforced.rules.some((r) => r.list === list && r.rule === rule)) continue;
+        differences++;
+        children.push(leaf(`${id}/pending/${list}/${rule}`, rule, {
+          description: `in the file, not in force — apply`, icon: { id: 'warning', color: 'editorWarning.foreground' },
+          tooltip: `The policy file ${list === 'allow' ? 'allows' : 'denies'} ${rule}, but the sandbox's proxy does not enforce it yet: it ${list === 'allow' ? 'refuses' : 'lets through'} it now. ${APPLY_HINT}`,
+          sandbox: ref, command: pending,
+        }));
+      }
+    }
+  }
+  const modeDiffers = file && file.policy !== enforced.policy;
+  const description = [
+    `${enforced.policy} by default`,
+    ...(modeDiffers ? [`the file says ${file!.policy} — apply`] : []),
+    ...(differences ? [`${differences} differ${differences === 1 ? 's' : ''} from the file`] : []),
+  ].join(' · ');
+  const tooltip = `The rules the sandbox's egress proxy runs with${enforced.changedAt ? ` (since ${enforced.changedAt})` : ''}.${differences || modeDiffers ? ` Marked rules differ from .paddock/policy.yaml. ${APPLY_HINT}` : ''}`;
+  return group(id, 'Network', description, differences || modeDiffers ? 'warning' : enforced.policy === 'deny' ? 'shield' : 'globe', children,
+    enforced.policy === 'deny' ? 'No host allowed' : 'No host rule', tooltip);
+}
+
+function bridgeGroup(base: string, view: SandboxView, ref: TreeNode['sandbox']): TreeNode {
+  const id = `${base}/bridge`;
+  const reached = view.bridgeContainers ?? [];
+  if (reached.length) return group(id, 'Bridge containers', String(reached.length), 'link', reached.map((c) => leaf(`${id}/${c}`, c, { icon: { id: 'package' } })), '');
+  const how = 'Add container names, globs or compose project names to bridge.containers in .paddock/policy.yaml (or the policy editor).';
+  return group(id, 'Bridge containers', undefined, 'link', [
+    leaf(`${id}/empty`, 'No reachable containers', { icon: { id: 'circle-slash' }, tooltip: how, description: 'add some in the policy', sandbox: ref, command: { id: 'paddock.openPolicyEditor', title: 'Open Policy Editor' } }),
+    ...(view.composeProjects ?? []).map((project) => leaf(`${id}/offer/${project}`, `Add compose project "${project}"`, {
+      icon: { id: 'add' }, description: 'running in this workspace', sandbox: ref,
+      tooltip: `Lets the bridge reach the containers of the compose project "${project}" (adds it to bridge.containers and saves the policy).`,
+      command: { id: 'paddock.addBridgeContainers', title: 'Add to bridge.containers', args: [ref?.workspace, project] },
+    })),
+  ], '');
 }
 
 export function sandboxNode(view: SandboxView, now: number): TreeNode {
@@ -108,9 +217,11 @@ export function sandboxNode(view: SandboxView, now: number): TreeNode {
   const hidden = hiddenPaths(d);
   const up = d.status === 'running' ? uptime(d.startedAt, now) : undefined;
   const ports = d.ports.filter((p) => p.hostPort);
+  const exposed = view.notHiddenUntilRecreate ?? [];
+  const inGit = new Set(view.hiddenInGit ?? []);
   const description = [
     d.status === 'running' && up ? `running ${up}` : view.stoppedBecause ? `${d.status} itself` : d.status,
-    `${hidden.length} hidden`,
+    exposed.length ? `${exposed.length} not hidden until recreate` : `${hidden.length} hidden`,
     ...(ports.length ? [ports.map((p) => `:${p.hostPort}`).join(' ')] : []),
     d.runtime,
     templateOf(d.image),
@@ -121,35 +232,40 @@ export function sandboxNode(view: SandboxView, now: number): TreeNode {
     `${agentLabel(d.agent)} sandbox ${d.name}`,
     `State: ${d.status}${up ? ` (up ${up})` : ''}`,
     ...(view.stoppedBecause ? [`Stopped itself: ${view.stoppedBecause}`] : []),
+    ...(exposed.length ? [`Not hidden until recreate: ${exposed.slice(0, 5).join(', ')}${exposed.length > 5 ? ` and ${exposed.length - 5} more` : ''} — the sandbox can read ${exposed.length === 1 ? 'it' : 'them'}. ${RECREATE_HINT}`] : []),
     `Workspace: ${d.workspace}`,
     `Runtime: ${d.runtime}`,
     `Image: ${d.image}`,
     `Limits: ${d.limits.cpus} CPUs, ${Math.round(d.limits.memoryBytes / 1024 ** 2)} MiB, ${d.limits.pids} processes`,
-    `Hidden paths: ${hidden.length}`,
+    `Hidden paths: ${hidden.length}${inGit.size ? ` (${inGit.size} exposed through git)` : ''}`,
     `API keys: ${d.injectedKeys.length ? `${d.injectedKeys.join(', ')}, injected by the egress proxy (not in the sandbox)` : 'none injected'}`,
   ].join('\n');
 
-  const net = view.network;
+  const hiddenLeaf = (p: string): TreeNode => {
+    const rel = relative(d.workspace, p) || p;
+    const git = isInside(p, d.workspace) && inGit.has(rel);
+    return leaf(`${base}/hidden/${p}`, rel, {
+      description: git ? 'exposed through git' : isInside(p, d.workspace) ? undefined : p,
+      icon: git ? { id: 'warning', color: 'errorForeground' } : { id: 'lock' },
+      tooltip: git ? `${rel} is hidden, but git has it (tracked or in history): the sandbox reads it with "git show". Remove it from the history and rotate the secret, or hide .git.` : `${p} is hidden in the sandbox. Double-click to reveal it in the explorer.`,
+      resourcePath: p, sandbox: ref, command: { id: 'paddock.revealHiddenPath', title: 'Reveal in Explorer', args: [p] },
+    });
+  };
   const children: TreeNode[] = [
-    group(`${base}/hidden`, 'Hidden paths', String(hidden.length), 'eye-closed',
-      hidden.map((p) => leaf(`${base}/hidden/${p}`, relative(d.workspace, p) || p, { description: isInside(p, d.workspace) ? undefined : p, icon: { id: 'lock' }, resourcePath: p, sandbox: ref })),
+    group(`${base}/hidden`, 'Hidden paths', inGit.size ? `${hidden.length} · ${inGit.size} exposed through git` : String(hidden.length), inGit.size ? 'warning' : 'eye-closed',
+      [...exposed.map((rel) => leaf(`${base}/exposed/${rel}`, rel, { description: 'not hidden until recreate', icon: { id: 'eye', color: 'errorForeground' }, tooltip: `The sandbox was created before ${rel} existed or was covered by the policy, so it can read it. ${RECREATE_HINT}`, sandbox: ref, command: { id: 'paddock.recreate', title: 'Recreate' } })),
+        ...hidden.map(hiddenLeaf)],
       'Nothing hidden'),
     group(`${base}/ports`, 'Ports', ports.length ? String(ports.length) : undefined, 'plug',
       ports.map((p) => leaf(`${base}/ports/${p.containerPort}/${p.protocol}`, `${p.hostIp || '127.0.0.1'}:${p.hostPort} → ${p.containerPort}/${p.protocol}`, { icon: { id: 'radio-tower' }, sandbox: ref })),
       'No published ports'),
-    net
-      ? group(`${base}/network`, 'Network', `${net.policy === 'deny' ? 'deny by default' : 'allow by default'}`, net.policy === 'deny' ? 'shield' : 'globe', [
-        ...net.allow.map((h) => leaf(`${base}/network/allow/${h}`, h, { description: 'allowed', icon: { id: 'check' } })),
-        ...net.deny.map((h) => leaf(`${base}/network/deny/${h}`, h, { description: 'denied', icon: { id: 'close' } })),
-      ], net.policy === 'deny' ? 'No host allowed' : 'No host rule')
-      : leaf(`${base}/network`, 'Network', { description: view.policyError ? 'policy not readable' : 'unknown', tooltip: view.policyError, icon: { id: 'warning' } }),
-    group(`${base}/bridge`, 'Bridge containers', view.bridgeContainers?.length ? String(view.bridgeContainers.length) : undefined, 'link',
-      (view.bridgeContainers ?? []).map((c) => leaf(`${base}/bridge/${c}`, c, { icon: { id: 'package' } })),
-      'No reachable containers'),
+    networkGroup(base, view, ref),
+    bridgeGroup(base, view, ref),
   ];
   return {
     id: base, kind: 'sandbox', label: agentLabel(d.agent), description, tooltip,
-    icon: STATUS_ICONS[d.status], contextValue: contextValueOf(d.status), sandbox: ref, children,
+    icon: exposed.length ? { id: 'warning', color: 'errorForeground' } : STATUS_ICONS[d.status],
+    contextValue: contextValueOf(d.status), sandbox: ref, children,
   };
 }
 

@@ -70,7 +70,7 @@ export class DriftDiagnostics extends DisposableOwner implements vscode.Disposab
         for (const f of e.removed) this.clearFolder(f.uri.fsPath);
         for (const f of e.added) this.schedule(f.uri.fsPath);
       }),
-      this.store.onDidChange(() => this.scheduleAll()),
+      this.store.onDidReload(() => this.scheduleAll()),
       vscode.languages.registerCodeActionsProvider({ scheme: 'file' }, this, { providedCodeActionKinds: DriftDiagnostics.providedCodeActionKinds }),
       vscode.commands.registerCommand(APPLY_FIX_COMMAND, (fix: Fix) => this.applyFix(fix)),
     ]) this.register(subscription);
@@ -141,6 +141,7 @@ export class DriftDiagnostics extends DisposableOwner implements vscode.Disposab
       }
       const analysis = await analyzeWorkspaceAsync(folder, { sandboxes, overlay });
       placed = placeFindings(folder, analysis.findings);
+      this.store.setFindings(folder, analysis.findings);
       this.log.debug(`drift: ${folder}: ${analysis.findings.length} findings in ${Date.now() - started} ms`);
     } catch (err) {
       this.log.warn(`drift: cannot check ${folder}: ${describeError(err)}`);

@@ -20,12 +20,16 @@ export interface PlacedFinding {
   readonly finding: Finding;
 }
 
+/** Findings about the sandbox's view of paths, which must show even with the default policy (no file to anchor them in). */
+const PLACED_ON_THEIR_PATH = new Set(['recreate-needed', 'hidden-in-git']);
+
 const START: Place = { line: 0, character: 0, endLine: 0, endCharacter: 0 };
 
 /**
  * Findings at their file and range. A finding about a file that does not exist (the policy file
  * when the defaults apply) is shown on the first path it is about, when that exists, so that
- * "not hidden until recreate" is never lost; otherwise it is left to `paddock policy check`.
+ * "not hidden until recreate" and "hidden, but git has it" are never lost; otherwise it is left
+ * to `paddock policy check`.
  */
 export function placeFindings(workspace: string, findings: readonly Finding[], exists: (file: string) => boolean = existsSync): PlacedFinding[] {
   const out: PlacedFinding[] = [];
@@ -36,7 +40,7 @@ export function placeFindings(workspace: string, findings: readonly Finding[], e
       continue;
     }
     const other = f.paths.map((p) => join(workspace, p)).find((p) => exists(p));
-    if (other && f.rule === 'recreate-needed') out.push({ file: other, severity: f.severity, message: f.message, finding: f, place: START });
+    if (other && PLACED_ON_THEIR_PATH.has(f.rule)) out.push({ file: other, severity: f.severity, message: f.message, finding: f, place: START });
   }
   return out;
 }

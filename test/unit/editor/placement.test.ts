@@ -1,5 +1,6 @@
 // Where drift findings appear in the editor.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { analyzeWorkspace, type Finding } from '../../../src/core/drift/index.js';
@@ -31,5 +32,18 @@ describe('drift findings in the editor', () => {
     const absent: Finding = { ...recreate, rule: 'cage-absent', severity: 'info', message: 'cage', paths: ['.vscode'], fixes: [] };
     const placed = placeFindings(ws, [recreate, absent]);
     assert.deepEqual(placed.map((p) => [p.file, p.finding.rule]), [[join(ws, 'late/.env'), 'recreate-needed']]);
+  });
+
+  it('"hidden, but git has it" shows without a policy file too: on the secret itself, with the fix that creates one', () => {
+    const ws = tree({ files: { 'config/server.pem': '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n' } });
+    const git = (...args: string[]) => execFileSync('git', ['-C', ws, '-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { stdio: 'pipe' });
+    git('init', '-q');
+    git('add', '.');
+    git('commit', '-qm', 'key');
+    const analysis = analyzeWorkspace(ws, { scanContent: false });
+    assert.equal(analysis.policyExists, false);
+    const placed = placeFindings(ws, analysis.findings).filter((p) => p.finding.rule === 'hidden-in-git');
+    assert.deepEqual(placed.map((p) => [p.file, p.place.line]), [[join(ws, 'config/server.pem'), 0]]);
+    assert.equal(placed[0].finding.fixes[0].kind, 'add-hide');
   });
 });

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SandboxDetails } from '../../../src/engine/types.js';
-import { buildTree, contextValueOf, hiddenPaths, sandboxNode, uptime, workspaceSummary, type SandboxView } from '../../../src/vscode/treeModel.js';
+import type { Finding } from '../../../src/core/drift/index.js';
+import { annotationsFrom, buildTree, contextValueOf, hiddenPaths, sandboxNode, uptime, workspaceSummary, type SandboxView, type TreeNode } from '../../../src/vscode/treeModel.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 
@@ -23,7 +24,8 @@ function details(over: Partial<SandboxDetails> = {}): SandboxDetails {
 }
 
 const view = (over: Partial<SandboxDetails> = {}, extra: Partial<SandboxView> = {}): SandboxView => ({
-  details: details(over), network: { policy: 'deny', allow: ['docs.example.com'], deny: [] }, bridgeContainers: [], ...extra,
+  details: details(over), network: { policy: 'deny', allow: ['docs.example.com'], deny: [] },
+  enforced: { policy: 'deny', rules: [{ list: 'allow', rule: 'docs.example.com', from: 'policy' }] }, bridgeContainers: [], ...extra,
 });
 
 describe('sandbox tree model', () => {
@@ -61,7 +63,7 @@ describe('sandbox tree model', () => {
   });
 
   it('says when a group is empty and when the policy cannot be read', () => {
-    const node = sandboxNode(view({ mounts: [], ports: [] }, { network: undefined, policyError: 'The policy file is not valid' }), NOW);
+    const node = sandboxNode(view({ mounts: [], ports: [] }, { network: undefined, enforced: undefined, policyError: 'The policy file is not valid' }), NOW);
     const [hidden, ports, network] = node.children!;
     assert.equal(hidden.children![0].label, 'Nothing hidden');
     assert.equal(ports.children![0].label, 'No published ports');
@@ -108,5 +110,105 @@ describe('sandbox tree model', () => {
     assert.deepEqual(workspaceSummary('/w/api', views), { text: '1/2 running', running: 1, total: 2 });
     assert.deepEqual(workspaceSummary('/w/api', views.slice(0, 1)), { text: 'shell running', running: 1, total: 1 });
     assert.deepEqual(workspaceSummary('/w/web', views), { text: 'no sandbox', running: 0, total: 0 });
+  });
+
+  describe('the Network group shows what the proxy enforces', () => {
+    const network = (extra: Partial<SandboxView>) => sandboxNode(view({}, extra), NOW).children![2];
+    const lines = (n: TreeNode) => n.children!.map((c) => `${c.label}: ${c.description}`);
+
+    it('lists the rules in force, not the file, and marks each difference with the action', () => {
+      const n = network({
+        network: { policy: 'deny', allow: ['docs.example.com', 'new.example.com'], deny: [] },
+        enforced: { policy: 'deny', rules: [{ list: 'allow', rule: 'docs.example.com', from: 'policy' }, { list: 'allow', rule: 'old.example.com', from: 'policy' }] },
+      });
+      assert.deepEqual(lines(n), [
+        'docs.example.com: allowed',
+        'old.example.com: allowed · in force, not in the file — apply',
+        'new.example.com: in the file, not in force — apply',
+      ]);
+      assert.equal(n.description, 'deny by default · 2 differ from the file');
+      assert.equal(n.icon?.id, 'warning');
+      const pending = n.children![2];
+      assert.match(pending.tooltip!, /does not enforce it yet: it refuses it now\. Save the policy in the editor .* or run "paddock policy apply"/);
+      assert.equal(pending.command?.id, 'paddock.openPolicy');
+    });
+
+    it('says where rules that are not the file\'s come from: this run, the machine\'s registries; deny wins', () => {
+      const n = network({
+        network: { policy: 'deny', allow: ['api.example.com'], deny: ['*.example.com'] },
+        enforced: { policy: 'deny', rules: [
+          { list: 'deny', rule: '*.example.com', from: 'policy' },
+          { list: 'allow', rule: 'pypi.org', from: 'session' },
+          { list: 'allow', rule: 'api.example.com', from: 'policy', overriddenBy: '*.example.com (policy)' },
+          { list: 'allow', rule: 'registry.npmjs.org', from: 'host registries' },
+        ] },
+      });
+      assert.deepEqual(lines(n), [
+        '*.example.com: denied',
+        'pypi.org: allowed for this run (not in the file)',
+        'api.example.com: allowed, but denied by *.example.com (policy)',
+        'registry.npmjs.org: allowed · package registry of this machine',
+      ]);
+      assert.equal(n.description, 'deny by default', 'no difference from the file');
+      assert.equal(n.icon?.id, 'shield');
+    });
+
+    it('marks a default that differs, and falls back to the file (saying so) when the proxy cannot be read', () => {
+      const differs = network({ network: { policy: 'allow', allow: [], deny: [] }, enforced: { policy: 'deny', rules: [] } });
+      assert.equal(differs.description, 'deny by default · the file says allow — apply');
+      assert.deepEqual(lines(differs), ['No host allowed: undefined']);
+      const fallback = network({ enforced: undefined, enforcedError: 'no such container: paddock-egress-x' });
+      assert.equal(fallback.description, 'deny by default · from the file, not read from the proxy');
+      assert.deepEqual(lines(fallback), ['docs.example.com: allowed in the file']);
+      assert.match(fallback.tooltip!, /no such container/);
+    });
+  });
+
+  it('Bridge containers: the bridge\'s matches; empty, it says how to add some and offers the workspace\'s compose projects', () => {
+    const reached = sandboxNode(view({}, { bridgeContainers: ['shop-api-1', 'shop-db-1'] }), NOW).children![3];
+    assert.deepEqual(reached.children!.map((c) => c.label), ['shop-api-1', 'shop-db-1']);
+    assert.equal(reached.description, '2');
+    const empty = sandboxNode(view({}, { bridgeContainers: [], composeProjects: ['shop'] }), NOW).children![3];
+    assert.deepEqual(empty.children!.map((c) => c.label), ['No reachable containers', 'Add compose project "shop"']);
+    assert.match(empty.children![0].tooltip!, /bridge\.containers in \.paddock\/policy\.yaml/);
+    assert.deepEqual(empty.children![1].command, { id: 'paddock.addBridgeContainers', title: 'Add to bridge.containers', args: ['/home/me/app', 'shop'] });
+  });
+
+  it('a sandbox that policy check reports as "Not hidden until recreate" is marked on its row, with the fix', () => {
+    const node = sandboxNode(view({}, { notHiddenUntilRecreate: ['config/server.pem'] }), NOW);
+    assert.equal(node.description, 'running 1m · 1 not hidden until recreate · runc · shell');
+    assert.deepEqual(node.icon, { id: 'warning', color: 'errorForeground' });
+    assert.match(node.tooltip!, /^Not hidden until recreate: config\/server\.pem — the sandbox can read it\. Recreate the sandbox \(right-click → Recreate/m);
+    const exposed = node.children![0].children![0];
+    assert.equal(`${exposed.label}: ${exposed.description}`, 'config/server.pem: not hidden until recreate');
+    assert.equal(exposed.command?.id, 'paddock.recreate');
+    assert.equal(node.contextValue, 'runningSandbox', 'the menus (matched exactly) still apply');
+  });
+
+  it('a hidden path that git still has shows as exposed through git, not as a lock', () => {
+    const hidden = sandboxNode(view({}, { hiddenInGit: ['.env'] }), NOW).children![0];
+    assert.equal(hidden.description, '2 · 1 exposed through git');
+    const [env, secrets] = hidden.children!;
+    assert.equal(env.description, 'exposed through git');
+    assert.equal(env.icon?.id, 'warning');
+    assert.match(env.tooltip!, /git show/);
+    assert.equal(secrets.icon?.id, 'lock');
+  });
+
+  it('a click on a sandbox row never starts an agent; a hidden path reveals itself', () => {
+    for (const status of ['running', 'stopped'] as const) assert.equal(sandboxNode(view({ status }), NOW).command, undefined);
+    const path = sandboxNode(view(), NOW).children![0].children![0];
+    assert.deepEqual(path.command, { id: 'paddock.revealHiddenPath', title: 'Reveal in Explorer', args: ['/home/me/app/.env'] });
+  });
+
+  it('reads "not hidden until recreate" and "hidden in git" of one sandbox from the drift findings', () => {
+    const range = { start: 0, end: 0, line: 1, col: 1, endLine: 1, endCol: 1 };
+    const findings: Finding[] = [
+      { file: '/w/.paddock/policy.yaml', range, severity: 'error', rule: 'recreate-needed', paths: ['a.pem'], message: 'Not hidden until recreate: sandbox one was created before a.pem existed', fixes: [{ kind: 'recreate-sandbox', title: 'Recreate', sandbox: 'one' }] },
+      { file: '/w/.paddock/policy.yaml', range, severity: 'warning', rule: 'recreate-needed', paths: [], message: 'The policy changed since sandbox two was created', fixes: [{ kind: 'recreate-sandbox', title: 'Recreate', sandbox: 'two' }] },
+      { file: '/w/.paddock/policy.yaml', range, severity: 'error', rule: 'hidden-in-git', paths: ['config/server.pem'], message: 'hidden, but git has it', fixes: [] },
+    ];
+    assert.deepEqual(annotationsFrom(findings, 'one'), { notHiddenUntilRecreate: ['a.pem'], hiddenInGit: ['config/server.pem'] });
+    assert.deepEqual(annotationsFrom(findings, 'two'), { hiddenInGit: ['config/server.pem'] });
   });
 });
