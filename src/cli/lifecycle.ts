@@ -12,6 +12,7 @@ import { gvisorSocketNote } from '../engine/runtime.js';
 import type { SandboxRequest } from '../engine/sandboxes.js';
 import type { SandboxDetails, SandboxSummary } from '../engine/types.js';
 import { formatTable, humanBytes, since } from './format.js';
+import { taskRequestFrom, withTaskOptions } from './tasks.js';
 
 // The sandbox's life: run, create, ls, inspect, exec, logs, stop, start, rm, reset, info, demo.
 
@@ -169,38 +170,39 @@ export interface LifecycleContext {
 /** `argv` is the raw command line: what follows `--` goes to the agent or command as it is. */
 export function registerLifecycleCommands(program: Command, ctx: LifecycleContext, argv: readonly string[]): void {
   const { engineFrom, findSandbox, resolveSandbox } = ctx;
-  withCreateOptions(program.command('run')
+  withTaskOptions(withCreateOptions(program.command('run')
     .description('Create the sandbox of AGENT for WORKSPACE if needed, start it, and attach a terminal to the agent')
     .argument('<agent>', `one of ${AGENT_IDS.join(', ')}`)
     .argument('[workspace]', 'project folder (default: current folder)')
     .argument('[agentArgs...]', 'arguments for the agent, after --')
-    .option('--no-auto-approve', 'start the agent in its normal, prompting mode'))
+    .option('--no-auto-approve', 'start the agent in its normal, prompting mode')))
     .action(async (agentName: string, workspace: string | undefined, _rest: string[], o: any, cmd: Command) => {
       getAgent(agentName);
       const { before, after: agentArgs } = splitAtDashes(cmd, argv);
       if (before.length > 2) throw new PaddockError(`Unexpected argument "${before[2]}".`, 'Put arguments for the agent after --, e.g. paddock run claude . -- -p "hello".');
       const engine = await engineFrom(cmd);
-      const prepared = await prepareSession(engine, requestFrom(agentName, workspace, o));
+      const prepared = await prepareSession(engine, await taskRequestFrom(engine, requestFrom(agentName, workspace, o), o));
       for (const note of prepared.notes) log(`note: ${note}`);
       log(`${prepared.created ? 'Created' : 'Using'} sandbox ${prepared.sandbox.name} (${prepared.sandbox.workspace})`);
       throw new ExitWith(await withBridge(engine, prepared.sandbox, () => attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove))));
     });
 
-  withCreateOptions(program.command('create')
+  withTaskOptions(withCreateOptions(program.command('create')
     .description('Create (and start) the sandbox of AGENT for WORKSPACE without attaching')
     .argument('<agent>', `one of ${AGENT_IDS.join(', ')}`)
     .argument('[workspace]', 'project folder (default: current folder)')
-    .option('--json', 'print the sandbox as JSON'))
+    .option('--json', 'print the sandbox as JSON')))
     .action(async (agentName: string, workspace: string | undefined, o: any, cmd: Command) => {
       getAgent(agentName);
       const engine = await engineFrom(cmd);
       await engine.ping();
-      const ws = (await engineModule()).checkWorkspace(workspace ?? process.cwd());
+      const request = await taskRequestFrom(engine, requestFrom(agentName, workspace, o), o);
+      const ws = (await engineModule()).checkWorkspace(request.workspace);
       const existing = await engine.findFor(ws, agentName);
       if (existing && !o.recreate) {
         throw new PaddockError(`Workspace ${ws} already has a ${agentName} sandbox (${existing.name}).`, `Use "paddock run ${agentName} ${ws}", or add --recreate.`);
       }
-      const prepared = await (await sandboxesModule()).prepareSandbox(engine, requestFrom(agentName, ws, o), progressPrinter());
+      const prepared = await (await sandboxesModule()).prepareSandbox(engine, { ...request, workspace: ws }, progressPrinter());
       for (const note of prepared.notes) log(`note: ${note}`);
       if (o.json) process.stdout.write(`${JSON.stringify(prepared.sandbox, null, 2)}\n`);
       else process.stdout.write(`${prepared.sandbox.name}\n`);

@@ -9,6 +9,7 @@ import { registerBridgeCommands } from './bridge.js';
 import { ExitWith, registerLifecycleCommands } from './lifecycle.js';
 import { registerNetworkCommands } from './network.js';
 import { registerHidingCommands } from './policy.js';
+import { registerTaskCommands } from './tasks.js';
 
 // The `paddock` command: global options, the engine connection and sandbox lookup every command
 // shares, and the commands of lifecycle.ts, policy.ts, bridge.ts and network.ts. Commands load
@@ -64,6 +65,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
   registerHidingCommands(program, { engineFrom, resolveSandbox });
   registerBridgeCommands(program, { engineFrom, resolveSandbox });
   registerNetworkCommands(program, { engineFrom, resolveSandbox });
+  registerTaskCommands(program, { engineFrom });
 
   return program;
 }

@@ -15,6 +15,8 @@ export const LABELS = {
   injectedKeys: 'dev.paddock.injected-keys',
   /** The container runtime it was created with (listings read it here instead of inspecting). */
   runtime: 'dev.paddock.runtime',
+  /** A task's sandbox (src/engine/tasks.ts): the task's name, the workspace it was made from, its branch and base commit. */
+  task: 'dev.paddock.task', taskSource: 'dev.paddock.task-source', taskBranch: 'dev.paddock.task-branch', taskBase: 'dev.paddock.task-base',
   /** On images: which template and content hash they were built from. */
   template: 'dev.paddock.template',
 } as const;

@@ -46,6 +46,8 @@ export interface CreateSpec {
   readonly keys?: KeyInjectionPlan;
   /** The runtime's traits, when the caller has read them already (runtimeTraits()). */
   readonly runtimeTraits?: RuntimeTraits;
+  /** More labels (a task's: LABELS.task...). */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export interface ExecOptions {
@@ -256,6 +258,7 @@ export class SandboxEngine {
         Cmd: ['/bin/sh', '-c', initScript()],
         Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
         Labels: {
+          ...spec.labels, // first: they never replace Paddock's own
           [LABELS.sandbox]: '1',
           [LABELS.workspace]: workspace,
           [LABELS.agent]: spec.agent,

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import type Docker from 'dockerode';
 import { join } from 'node:path';
 import { getAgent, type AgentSpec } from '../core/agents.js';
 import { PaddockError } from '../core/errors.js';
@@ -41,6 +42,8 @@ export interface SandboxRequest {
    * sandbox and have its egress proxy inject them (default true; applies when the sandbox is created).
    */
   readonly injectKeys?: boolean;
+  /** A task's sandbox (./tasks.ts): the workspace whose policy, approvals and .paddock/Dockerfile apply, and its labels and mounts. */
+  readonly task?: { readonly source: string; readonly labels: Readonly<Record<string, string>>; readonly mounts: Docker.MountConfig };
 }
 
 /** Thrown when a sandbox exists but was created with other settings; `recreate` resolves it. */
@@ -107,7 +110,8 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
   const agent = getAgent(request.agent);
   const workspace = checkWorkspace(request.workspace);
   // A broken policy file stops here, before anything is built or created.
-  const policy = loadPolicy(workspace);
+  const policySource = request.task?.source ?? workspace;
+  const policy = loadPolicy(policySource);
   // The policy's env, resources and ports are defaults; command-line options win. The agent's
   // own variables (e.g. IS_SANDBOX) count as part of the sandbox's environment.
   const env = { ...agent.env, ...policy.policy.env, ...readEnv(request) };
@@ -127,11 +131,11 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
   if (existing && request.name && existing.name !== request.name) {
     throw new PaddockError(`Workspace ${workspace} already has a ${agent.id} sandbox named ${existing.name}.`, `Use that name, or "paddock rm ${existing.name}" first.`);
   }
-  if (!existing || request.recreate) await refuseUnapprovedPolicy(engine, workspace, policy);
+  if (!existing || request.recreate) await refuseUnapprovedPolicy(engine, policySource, policy);
   // A new sandbox is allowed the machine's package registries: read them while the image is made.
   const registries = policy.policy.network.hostRegistries && (!existing || request.recreate)
     ? hostPackageSources().then(packageSourceRules) : Promise.resolve([]);
-  const image = await imageFor(engine, agent, workspace, request);
+  const image = await imageFor(engine, agent, policySource, request);
   let details = existing && (await engine.get(existing.id));
   if (details) {
     const reasons: string[] = [];
@@ -159,7 +163,7 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
     const cutOff = gvisorSocketNote(runtime);
     if (cutOff) notes.push(cutOff);
     const keys = injectKeys ? planKeyInjection(process.env, env, KEY_INJECTION_BASE) : undefined;
-    details = await engine.create({ workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime, runtimeTraits: runtime, policyHash: policy.hash, extraMounts: dockerMounts(plan), network: withRules(policy.policy.network, await registries), keys }, onProgress);
+    details = await engine.create({ workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime, runtimeTraits: runtime, policyHash: policy.hash, extraMounts: [...dockerMounts(plan), ...(request.task?.mounts ?? [])], labels: request.task?.labels, network: withRules(policy.policy.network, await registries), keys }, onProgress);
     // Creating the sandbox approves the policy it is created with (see approvedPolicy.ts).
     approvePolicy(details.name, policy, 'create');
     // Its proxy follows these rules from its first start; approvals and `paddock network` change them live.

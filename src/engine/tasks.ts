@@ -1,0 +1,532 @@
+import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import type Docker from 'dockerode';
+import { PaddockError } from '../core/errors.js';
+import { compileGlobs, decidingRule, planMounts } from '../core/hiding.js';
+import { LABELS, shortHash, slug } from '../core/naming.js';
+import { loadPolicy } from '../core/policy.js';
+import type { SandboxEngine } from './engine.js';
+import type { SandboxRequest } from './sandboxes.js';
+import type { SandboxStatus } from './types.js';
+
+/**
+ * Parallel tasks: many agents on one repository, each on its own branch in its own folder with its
+ * own sandbox. A task's folder is a clone of the workspace's repository that shares its objects
+ * (git clone --shared: the main repository's object store as a read-only alternate), at
+ * <root>/<repo>-<hash>/<NAME>, outside the workspace and at the same path in the sandbox. Not a
+ * linked worktree: a linked worktree commits into the main repository's own object store and ref
+ * folders, which would have to be writable in the sandbox, and then its agent could corrupt objects
+ * the host checks out, and move refs/heads/main or another task's branch. In a shared clone its
+ * branch, refs and new objects are its own; the main repository's objects are mounted read-only,
+ * nothing else of the workspace is mounted; commits reach the main repository only when the user
+ * merges (pushed from the clone, which the host's git treats as untrusted: see taskGit).
+ *
+ * What a task is lives outside its folder, where no sandbox can write: <root>/<repo>-<hash>/<NAME>.json
+ * (source workspace, branch, base commit, base as given), and refs/paddock/tasks/<NAME>/base in the
+ * main repository (keeps the base's objects from being pruned). Its sandbox carries the same in labels.
+ */
+
+export interface TaskRecord {
+  readonly name: string;
+  /** The repository's top folder (the main workspace). */
+  readonly source: string;
+  /** The task's folder: its own working tree, the sandbox's workspace. */
+  readonly path: string;
+  readonly branch: string;
+  /** The base commit. */
+  readonly base: string;
+  /** The base as the user gave it (or the branch checked out then). */
+  readonly baseRef: string;
+  readonly created: string;
+}
+
+export interface TaskState extends TaskRecord {
+  readonly agent?: string;
+  readonly sandbox?: string;
+  readonly status: SandboxStatus | 'none';
+  /** Commits on the task's branch that its base does not have (undefined: the folder is gone). */
+  readonly ahead?: number;
+  /** Files that differ from the base: committed, uncommitted and untracked. */
+  readonly changedFiles?: number;
+  /** Files with uncommitted (or untracked) changes. */
+  readonly uncommitted?: number;
+}
+
+const TASK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,39}$/;
+const REF_PREFIX = 'refs/paddock/tasks';
+
+/** Where tasks live: PADDOCK_TASKS_DIR, else $XDG_DATA_HOME/paddock/tasks (~/.local/share/paddock/tasks). */
+export function tasksRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.PADDOCK_TASKS_DIR) return resolve(env.PADDOCK_TASKS_DIR);
+  return join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'paddock', 'tasks');
+}
+
+/** The folder of one repository's tasks: readable name plus a hash of its path. */
+export function repoTasksDir(source: string, root = tasksRoot()): string {
+  return join(root, `${slug(basename(source))}-${shortHash(source, 8)}`);
+}
+
+export function taskFolder(source: string, name: string, root = tasksRoot()): string {
+  return join(repoTasksDir(source, root), name);
+}
+
+export function checkTaskName(name: string): string {
+  if (!TASK_NAME.test(name) || name.includes('..') || name.endsWith('.lock') || name.endsWith('.')) {
+    throw new PaddockError(`"${name}" is not a valid task name.`, 'Use up to 40 letters, digits, "_", "." and "-", starting with a letter or digit (it names a folder, a branch and a sandbox).');
+  }
+  return name;
+}
+
+// ---- git, run without a shell ---------------------------------------------------------------
+
+interface GitResult { readonly code: number; readonly stdout: string; readonly stderr: string }
+
+function runGit(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<GitResult> {
+  return new Promise((resolveResult, reject) => {
+    execFile('git', [...args], {
+      cwd: options.cwd, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...options.env },
+    }, (err: any, stdout, stderr) => {
+      if (err?.code === 'ENOENT' && typeof err.code === 'string') {
+        reject(new PaddockError('git is not installed (or not on PATH).', 'Install git: tasks are git branches.'));
+        return;
+      }
+      resolveResult({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function gitOk(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv }, what: string): Promise<string> {
+  const r = await runGit(args, options);
+  if (r.code !== 0) throw new PaddockError(`${what} failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`, `The command was: git ${args.join(' ')} (in ${options.cwd}).`);
+  return r.stdout;
+}
+
+/** git in the main workspace: the user's own repository, trusted as the user's git would. */
+function mainGit(source: string, args: readonly string[]): Promise<GitResult> {
+  return runGit(args, { cwd: source });
+}
+
+/**
+ * git in a task's folder, which its sandbox wrote: the git dir is named (GIT_DIR and GIT_COMMON_DIR,
+ * so a "commondir" file the sandbox planted cannot hand git another config), and the settings that
+ * run programs are switched off on the command line, which wins over any file.
+ */
+function taskGit(task: Pick<TaskRecord, 'path'>, args: readonly string[]): Promise<GitResult> {
+  const gitDir = join(task.path, '.git');
+  const st = lstatSync(gitDir, { throwIfNoEntry: false });
+  if (!st?.isDirectory()) {
+    return Promise.reject(new PaddockError(`${gitDir} is not a git folder any more (replaced or removed).`, 'Discard the task (paddock discard NAME --force) and start it again.'));
+  }
+  const safe = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.sshCommand=false', '-c', 'diff.external=', '-c', 'core.pager=cat'];
+  return runGit([...safe, ...args], { cwd: task.path, env: { GIT_DIR: gitDir, GIT_COMMON_DIR: gitDir, GIT_WORK_TREE: task.path, GIT_CEILING_DIRECTORIES: dirname(task.path) } });
+}
+
+export interface RepositoryInfo {
+  /** The top folder of the working tree (real path). */
+  readonly top: string;
+  /** The object store the tasks share read-only (real path), and the ones it borrows from. */
+  readonly objectDirs: readonly string[];
+}
+
+/** The repository of a workspace folder; an error that says so when it is not one. */
+export async function repositoryOf(workspace: string): Promise<RepositoryInfo> {
+  const abs = resolve(workspace);
+  if (!existsSync(abs)) throw new PaddockError(`The workspace ${abs} does not exist.`, 'Pass an existing folder.');
+  const r = await runGit(['rev-parse', '--path-format=absolute', '--show-toplevel', '--git-common-dir'], { cwd: abs });
+  if (r.code !== 0) {
+    const dubious = /dubious ownership/.test(r.stderr);
+    throw new PaddockError(dubious ? `git refuses ${abs}: it belongs to another user (${r.stderr.trim().split('\n')[0]}).` : `${abs} is not a git repository.`,
+      dubious ? `Run paddock as the folder's owner, or add it to git's safe.directory.` : 'Tasks are branches of a git repository: run "git init" and commit, or pass the repository\'s folder.');
+  }
+  const [top, commonDir] = r.stdout.trim().split('\n');
+  if (!top) throw new PaddockError(`${abs} is inside a bare git repository or a .git folder.`, 'Pass the working tree of the repository.');
+  const objects = realpathSync(join(commonDir, 'objects'));
+  // Objects the repository itself borrows (its own alternates) must be readable too.
+  const borrowed = (readText(join(objects, 'info', 'alternates')) ?? '').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+    .map((l) => (isAbsolute(l) ? l : resolve(objects, l))).filter((p) => existsSync(p)).map((p) => realpathSync(p));
+  return { top: realpathSync(top), objectDirs: [objects, ...borrowed] };
+}
+
+/**
+ * The repository a command means: the workspace's, or when the folder is a task's, the
+ * repository the task was made from (read from the task's record, outside the folder).
+ */
+export async function sourceOf(workspace: string, root = tasksRoot()): Promise<string> {
+  const abs = resolve(workspace);
+  const rel = relative(root, abs);
+  if (existsSync(root) && rel && !rel.startsWith('..') && !isAbsolute(rel)) {
+    const [repoDir, name] = rel.split('/');
+    const record = name ? readRecord(join(root, repoDir, `${name}.json`)) : undefined;
+    if (record) return record.source;
+  }
+  return (await repositoryOf(abs)).top;
+}
+
+// ---- records -----------------------------------------------------------------------------
+
+function readText(path: string): string | undefined {
+  try { return readFileSync(path, 'utf8'); } catch { return undefined; }
+}
+
+function readRecord(file: string): TaskRecord | undefined {
+  const text = readText(file);
+  if (!text) return undefined;
+  try {
+    const r = JSON.parse(text) as TaskRecord;
+    return typeof r.name === 'string' && typeof r.path === 'string' && typeof r.base === 'string' ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const recordFile = (source: string, name: string) => join(repoTasksDir(source), `${name}.json`);
+
+/** The tasks of a repository, as recorded at creation. */
+export function taskRecords(source: string): TaskRecord[] {
+  const dir = repoTasksDir(source);
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+  return files.map((f) => readRecord(join(dir, f))).filter((r): r is TaskRecord => !!r && r.source === source).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export function findTask(source: string, name: string): TaskRecord {
+  const record = readRecord(recordFile(source, checkTaskName(name)));
+  if (!record) throw new PaddockError(`${source} has no task "${name}".`, `Run "paddock tasks ${source}" to see its tasks (or pass the repository with -w).`);
+  return record;
+}
+
+// ---- create ------------------------------------------------------------------------------
+
+export interface CreateTaskOptions {
+  readonly workspace: string;
+  readonly name: string;
+  /** Branch, tag or commit of the repository (default: HEAD). */
+  readonly base?: string;
+  /** Default: paddock/NAME. */
+  readonly branch?: string;
+  /** Copy the workspace's uncommitted changes (tracked and untracked, never a hidden file). */
+  readonly carryChanges?: boolean;
+  readonly onProgress?: (line: string) => void;
+}
+
+export interface CreatedTask {
+  readonly task: TaskRecord;
+  /** Files copied by --carry-changes, and those left out because the policy hides them. */
+  readonly carried: readonly string[];
+  readonly notCarried: readonly string[];
+}
+
+export async function createTask(options: CreateTaskOptions): Promise<CreatedTask> {
+  const name = checkTaskName(options.name);
+  const repo = await repositoryOf(options.workspace);
+  const source = repo.top;
+  const { policy } = loadPolicy(source);
+  if (compileGlobs(policy.hide).some((r) => !r.negated && r.test('.git')) || planMounts(source, policy).hidden.some((h) => h.relative === '.git')) {
+    throw new PaddockError(`The policy of ${source} hides .git (the repository's history), and a task's sandbox needs the repository's objects.`, 'Run the agent without --task, or remove .git from "hide" in .paddock/policy.yaml.');
+  }
+  const path = taskFolder(source, name);
+  const branch = options.branch ?? `paddock/${name}`;
+  if (existsSync(path) || existsSync(recordFile(source, name)) || (await mainGit(source, ['rev-parse', '-q', '--verify', `${REF_PREFIX}/${name}/base`])).code === 0) {
+    throw new PaddockError(`The task name "${name}" is taken in ${source} (${path}).`, `Choose another --task name, continue it with "paddock run AGENT ${source} --task ${name}" (without --base or --carry-changes), or "paddock discard ${name}" first.`);
+  }
+  if ((await runGit(['check-ref-format', '--branch', branch], { cwd: source })).code !== 0) {
+    throw new PaddockError(`"${branch}" is not a valid branch name.`, 'Choose another --branch.');
+  }
+  const head = await mainGit(source, ['rev-parse', '-q', '--verify', 'HEAD^{commit}']);
+  if (head.code !== 0 && !options.base) throw new PaddockError(`${source} has no commits yet, so a task has nothing to start from.`, 'Commit something first, or pass --base.');
+  const baseArg = options.base ?? 'HEAD';
+  const resolved = await mainGit(source, ['rev-parse', '-q', '--verify', '--end-of-options', `${baseArg}^{commit}`]);
+  if (resolved.code !== 0) throw new PaddockError(`"${baseArg}" is not a commit of ${source}.`, 'Pass a branch, tag or commit of the repository as --base (e.g. --base main).');
+  const base = resolved.stdout.trim();
+  const baseRef = options.base ?? ((await mainGit(source, ['symbolic-ref', '-q', '--short', 'HEAD'])).stdout.trim() || 'HEAD');
+
+  const record: TaskRecord = { name, source, path, branch, base, baseRef, created: new Date().toISOString() };
+  mkdirSync(repoTasksDir(source), { recursive: true });
+  // Written with O_EXCL: two creates of one name at once end with one task.
+  try {
+    writeFileSync(recordFile(source, name), `${JSON.stringify(record, null, 2)}\n`, { flag: 'wx' });
+  } catch (err: any) {
+    if (err?.code === 'EEXIST') throw new PaddockError(`The task name "${name}" is taken in ${source}.`, 'Choose another --task name.');
+    throw err;
+  }
+  try {
+    options.onProgress?.(`Creating task ${name}: branch ${branch} from ${baseRef} (${base.slice(0, 12)}) in ${path}`);
+    await gitOk(['update-ref', `${REF_PREFIX}/${name}/base`, base], { cwd: source }, 'Pinning the base commit');
+    await gitOk(['clone', '--shared', '--no-checkout', '--quiet', '--', source, path], { cwd: dirname(path) }, 'Cloning the repository');
+    await gitOk(['checkout', '-q', '-b', branch, base], { cwd: path, env: { GIT_DIR: join(path, '.git'), GIT_WORK_TREE: path } }, 'Checking out the base');
+    let carried: string[] = [];
+    let notCarried: string[] = [];
+    if (options.carryChanges) ({ carried, notCarried } = await carryChanges(source, path, policy.hide));
+    await skipHiddenFiles(path, policy);
+    handToOwner(source, path);
+    return { task: record, carried, notCarried };
+  } catch (err) {
+    await removeTaskFiles(record).catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * Copies the workspace's uncommitted changes (modified, added, deleted, untracked but not ignored)
+ * into a fresh task folder, file by file; a path the workspace's policy hides (or inside a hidden
+ * folder, or another name of a hidden file) is never copied.
+ */
+async function carryChanges(source: string, path: string, hide: readonly string[]): Promise<{ carried: string[]; notCarried: string[] }> {
+  const status = await gitOk(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames'], { cwd: source }, 'Reading the uncommitted changes');
+  const plan = planMounts(source, { hide, readOnly: [] });
+  const hiddenPaths = plan.hidden.map((h) => h.relative);
+  const rules = compileGlobs(hide, { backupForms: true });
+  const isHidden = (rel: string) => {
+    if (hiddenPaths.some((h) => rel === h || rel.startsWith(`${h}/`))) return true;
+    const rule = decidingRule(rules, rel); // also for a deleted path, which no plan lists
+    return !!rule && !rule.negated;
+  };
+  const carried: string[] = [];
+  const notCarried: string[] = [];
+  for (const entry of status.split('\0').filter(Boolean)) {
+    const rel = entry.slice(3);
+    if (isHidden(rel)) { notCarried.push(rel); continue; }
+    const from = join(source, rel);
+    const to = join(path, rel);
+    const st = lstatSync(from, { throwIfNoEntry: false });
+    rmSync(to, { force: true, recursive: false });
+    if (st) {
+      mkdirSync(dirname(to), { recursive: true });
+      if (st.isSymbolicLink()) symlinkSync(readlinkSync(from), to);
+      else if (st.isFile()) copyFileSync(from, to);
+      else continue; // a submodule or a folder git reports as one entry: not carried
+    } else if (existsSync(to)) unlinkSync(to);
+    carried.push(rel);
+  }
+  return { carried, notCarried };
+}
+
+/**
+ * Tracked files the policy hides are empty (or gone) in the sandbox; marked skip-worktree in the
+ * task's index, git there neither shows them as changed nor commits the empty version (git commit -a).
+ */
+async function skipHiddenFiles(path: string, policy: { hide: readonly string[]; readOnly: readonly string[] }): Promise<void> {
+  const hidden = planMounts(path, policy).hidden.map((h) => h.relative).filter((rel) => rel !== '.git');
+  if (!hidden.length) return;
+  const env = { GIT_DIR: join(path, '.git'), GIT_WORK_TREE: path };
+  const tracked = (await gitOk(['ls-files', '-z', '--', ...hidden.map((h) => `:(literal)${h}`)], { cwd: path, env }, 'Listing hidden files')).split('\0').filter(Boolean);
+  if (tracked.length) await gitOk(['update-index', '--skip-worktree', '--', ...tracked], { cwd: path, env }, 'Marking hidden files');
+}
+
+/** As root (a CI, a root shell), the folder goes to the workspace's owner: the sandbox's agent runs as that user. */
+function handToOwner(source: string, path: string): void {
+  if (process.getuid?.() !== 0) return;
+  const owner = statSync(source);
+  if (owner.uid === 0) return;
+  const walk = (p: string) => {
+    const st = lstatSync(p);
+    try { lchownSync(p, owner.uid, owner.gid); } catch { /* best effort: a file that vanished */ }
+    if (st.isDirectory()) for (const child of readdirSync(p)) walk(join(p, child));
+  };
+  walk(path);
+}
+
+/** The mounts a task's sandbox adds: the repository's object store(s), read-only, at their own paths. */
+export function taskMounts(repo: RepositoryInfo): Docker.MountConfig {
+  return repo.objectDirs.map((dir) => ({ Type: 'bind', Source: dir, Target: dir, ReadOnly: true, BindOptions: { Propagation: 'rprivate' } }) as Docker.MountConfig[number]);
+}
+
+export function taskLabels(task: TaskRecord): Record<string, string> {
+  return { [LABELS.task]: task.name, [LABELS.taskSource]: task.source, [LABELS.taskBranch]: task.branch, [LABELS.taskBase]: task.base };
+}
+
+// ---- list --------------------------------------------------------------------------------
+
+interface TaskSandbox { readonly name: string; readonly id: string; readonly agent: string; readonly status: SandboxStatus }
+
+async function taskSandboxes(engine: SandboxEngine, source: string, name?: string): Promise<Map<string, TaskSandbox[]>> {
+  const labels = [`${LABELS.sandbox}=1`, `${LABELS.taskSource}=${source}`, ...(name ? [`${LABELS.task}=${name}`] : [])];
+  const containers = await engine.docker.listContainers({ all: true, filters: { label: labels } });
+  const out = new Map<string, TaskSandbox[]>();
+  for (const c of containers) {
+    const task = c.Labels[LABELS.task] ?? '';
+    const status = (c.State === 'exited' ? 'stopped' : c.State) as SandboxStatus;
+    out.set(task, [...(out.get(task) ?? []), { name: (c.Names[0] ?? c.Id).replace(/^\//, ''), id: c.Id, agent: c.Labels[LABELS.agent] ?? '', status }]);
+  }
+  return out;
+}
+
+/** What the task's folder holds against its base: commits ahead, files changed, files not committed. */
+async function progressOf(task: TaskRecord): Promise<Pick<TaskState, 'ahead' | 'changedFiles' | 'uncommitted'>> {
+  if (!existsSync(join(task.path, '.git'))) return {};
+  const [ahead, diff, status] = await Promise.all([
+    taskGit(task, ['rev-list', '--count', `${task.base}..refs/heads/${task.branch}`]),
+    taskGit(task, ['diff', '--no-ext-diff', '--no-textconv', '--name-only', '-z', task.base, '--']),
+    taskGit(task, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames']),
+  ]);
+  const changed = new Set(diff.stdout.split('\0').filter(Boolean));
+  const uncommitted = status.stdout.split('\0').filter(Boolean).map((e) => e.slice(3));
+  for (const u of uncommitted) changed.add(u);
+  return { ahead: ahead.code === 0 ? Number(ahead.stdout.trim()) : undefined, changedFiles: changed.size, uncommitted: uncommitted.length };
+}
+
+export async function listTasks(engine: SandboxEngine, source: string): Promise<TaskState[]> {
+  const [records, sandboxes] = await Promise.all([Promise.resolve(taskRecords(source)), taskSandboxes(engine, source)]);
+  return Promise.all(records.map(async (r) => {
+    const [sandbox] = sandboxes.get(r.name) ?? [];
+    return { ...r, agent: sandbox?.agent, sandbox: sandbox?.name, status: sandbox?.status ?? 'none', ...(await progressOf(r)) };
+  }));
+}
+
+// ---- diff --------------------------------------------------------------------------------
+
+/**
+ * The task's work against its base: committed and uncommitted changes of tracked files, then each
+ * untracked file as new. No external diff programs or text conversions run (the folder is the
+ * sandbox's).
+ */
+export async function taskDiff(task: TaskRecord, options: { stat?: boolean } = {}): Promise<string> {
+  const mode = options.stat ? ['--stat'] : [];
+  const tracked = await taskGit(task, ['diff', '--no-ext-diff', '--no-textconv', '--no-color', ...mode, task.base, '--']);
+  if (tracked.code !== 0) throw new PaddockError(`Cannot diff task ${task.name}: ${tracked.stderr.trim()}`, 'Check the task folder with git status.');
+  const untracked = (await taskGit(task, ['ls-files', '--others', '--exclude-standard', '-z'])).stdout.split('\0').filter(Boolean);
+  const parts = [tracked.stdout];
+  for (const file of untracked) {
+    const r = await taskGit(task, ['diff', '--no-index', '--no-ext-diff', '--no-textconv', '--no-color', ...mode, '--', '/dev/null', file]);
+    parts.push(r.stdout);
+  }
+  return parts.join('');
+}
+
+// ---- merge -------------------------------------------------------------------------------
+
+export type MergeOutcome =
+  | { readonly kind: 'merged'; readonly into: string; readonly commit: string; readonly commits: number; readonly squash: boolean; readonly uncommittedLeft: number }
+  | { readonly kind: 'up-to-date'; readonly into: string; readonly uncommittedLeft: number }
+  | { readonly kind: 'conflict'; readonly into: string; readonly files: readonly string[]; readonly ref: string };
+
+async function tipOf(task: TaskRecord): Promise<string> {
+  const r = await taskGit(task, ['rev-parse', '-q', '--verify', `refs/heads/${task.branch}^{commit}`]);
+  if (r.code !== 0) throw new PaddockError(`Task ${task.name} has no branch ${task.branch} any more.`, `Create it again in the task (git switch -c ${task.branch}), or discard the task.`);
+  return r.stdout.trim();
+}
+
+/**
+ * Brings the task's branch into the main repository as refs/paddock/tasks/NAME/head: pushed from
+ * the task's folder (git run as taskGit runs it) into the main repository, whose git checks every
+ * object it receives.
+ */
+async function importTip(task: TaskRecord, tip: string): Promise<string> {
+  const ref = `${REF_PREFIX}/${task.name}/head`;
+  const r = await taskGit(task, ['push', '--quiet', '--no-verify', '--force', task.source, `${tip}:${ref}`]);
+  if (r.code !== 0) throw new PaddockError(`Cannot bring task ${task.name}'s commits into ${task.source}: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`, 'Check both repositories with "git fsck".');
+  return ref;
+}
+
+/**
+ * Merges the task's branch into the branch checked out in the main workspace. The workspace must
+ * have no uncommitted changes to tracked files; the merge is computed first without touching
+ * anything (git merge-tree), so a conflict changes nothing; a merge that still fails is aborted.
+ */
+export async function mergeTask(task: TaskRecord, options: { squash?: boolean } = {}): Promise<MergeOutcome> {
+  const source = task.source;
+  const into = (await mainGit(source, ['symbolic-ref', '-q', '--short', 'HEAD'])).stdout.trim();
+  if (!into) throw new PaddockError(`${source} has no branch checked out (detached HEAD), so there is nothing to merge into.`, 'Check out the branch to merge into (git switch BRANCH), then merge again.');
+  const dirty = (await gitOk(['status', '--porcelain=v1', '--untracked-files=no'], { cwd: source }, 'Reading the workspace\'s status')).trim();
+  if (dirty) throw new PaddockError(`${source} has uncommitted changes (${dirty.split('\n').length} file(s)), and a merge must not mix with them.`, `Commit or stash them (git stash), then run "paddock merge ${task.name}" again.`);
+  if (existsSync(join(source, '.git', 'MERGE_HEAD'))) throw new PaddockError(`${source} is in the middle of a merge.`, 'Finish it (git commit) or abort it (git merge --abort) first.');
+  const tip = await tipOf(task);
+  const uncommittedLeft = (await progressOf(task)).uncommitted ?? 0;
+  const ref = await importTip(task, tip);
+  if ((await mainGit(source, ['merge-base', '--is-ancestor', tip, 'HEAD'])).code === 0) return { kind: 'up-to-date', into, uncommittedLeft };
+  const trial = await mainGit(source, ['merge-tree', '--write-tree', '--name-only', '--no-messages', 'HEAD', tip]);
+  if (trial.code === 1) {
+    const lines = trial.stdout.split('\n');
+    return { kind: 'conflict', into, ref, files: [...new Set(lines.slice(1, lines.indexOf('') < 0 ? undefined : lines.indexOf('')).filter(Boolean))] };
+  }
+  if (trial.code !== 0) throw new PaddockError(`Cannot compute the merge of task ${task.name}: ${trial.stderr.trim()}`, 'git 2.38 or newer is needed (git merge-tree --write-tree).');
+  const commits = Number((await gitOk(['rev-list', '--count', `HEAD..${tip}`], { cwd: source }, 'Counting commits')).trim());
+  const message = `Merge task ${task.name} (${task.branch})`;
+  const steps = options.squash
+    ? [['merge', '--squash', '--quiet', tip], ['commit', '--quiet', '-m', `Task ${task.name} (${task.branch}, ${commits} commit${commits === 1 ? '' : 's'} squashed)`]]
+    : [['merge', '--quiet', '--no-edit', '-m', message, tip]];
+  for (const step of steps) {
+    const r = await mainGit(source, step);
+    if (r.code !== 0) {
+      // Put the workspace back as it was: it had no uncommitted changes to tracked files.
+      await mainGit(source, options.squash ? ['reset', '--merge'] : ['merge', '--abort']);
+      throw new PaddockError(`Merging task ${task.name} into ${into} failed, and was undone: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`, `Merge by hand to see why: git merge ${ref} (in ${source}).`);
+    }
+  }
+  if (options.squash) await gitOk(['update-ref', `${REF_PREFIX}/${task.name}/merged`, tip], { cwd: source }, 'Recording the squash merge');
+  return { kind: 'merged', into, commit: (await gitOk(['rev-parse', 'HEAD'], { cwd: source }, 'Reading HEAD')).trim(), commits, squash: !!options.squash, uncommittedLeft };
+}
+
+// ---- discard -----------------------------------------------------------------------------
+
+export interface DiscardCheck {
+  /** Commits of the task's branch that no branch, tag or remote of the repository has (0 after a squash merge of this tip). */
+  readonly unmerged: number;
+  readonly uncommitted: number;
+  readonly sandboxes: readonly string[];
+}
+
+/** What discarding would lose. */
+export async function discardCheck(engine: SandboxEngine, task: TaskRecord): Promise<DiscardCheck> {
+  const sandboxes = ((await taskSandboxes(engine, task.source, task.name)).get(task.name) ?? []).map((s) => s.name);
+  if (!existsSync(join(task.path, '.git'))) return { unmerged: 0, uncommitted: 0, sandboxes };
+  const tip = await tipOf(task).catch(() => undefined);
+  let unmerged = 0;
+  if (tip && tip !== task.base) {
+    const squashed = (await mainGit(task.source, ['rev-parse', '-q', '--verify', `${REF_PREFIX}/${task.name}/merged`])).stdout.trim();
+    if (squashed !== tip) {
+      await importTip(task, tip);
+      unmerged = Number((await gitOk(['rev-list', '--count', tip, '--not', '--branches', '--tags', '--remotes'], { cwd: task.source }, 'Counting unmerged commits')).trim());
+    }
+  }
+  return { unmerged, uncommitted: (await progressOf(task)).uncommitted ?? 0, sandboxes };
+}
+
+/** Removes the task's sandbox, folder (with its branch) and the main repository's refs of it. */
+export async function discardTask(engine: SandboxEngine, task: TaskRecord): Promise<void> {
+  for (const sandbox of (await taskSandboxes(engine, task.source, task.name)).get(task.name) ?? []) await engine.remove(sandbox.id);
+  await removeTaskFiles(task);
+}
+
+async function removeTaskFiles(task: TaskRecord): Promise<void> {
+  rmSync(task.path, { recursive: true, force: true });
+  const refs = await mainGit(task.source, ['for-each-ref', '--format=%(refname)', `${REF_PREFIX}/${task.name}/`]);
+  for (const ref of refs.stdout.split('\n').filter(Boolean)) await mainGit(task.source, ['update-ref', '-d', ref]);
+  rmSync(recordFile(task.source, task.name), { force: true });
+}
+
+// ---- run / create --------------------------------------------------------------------------
+
+export interface TaskOptions {
+  readonly task: string;
+  readonly base?: string;
+  readonly branch?: string;
+  readonly carryChanges?: boolean;
+}
+
+/**
+ * A sandbox request turned into a task's: the task is created (or, given only its name, continued),
+ * and the request points at its folder, with the workspace's policy, the task's labels and the
+ * read-only object store. One task has one sandbox, of one agent.
+ */
+export async function taskRequest(engine: SandboxEngine, request: SandboxRequest, options: TaskOptions, onProgress: (line: string) => void = () => {}): Promise<{ request: SandboxRequest; created?: CreatedTask }> {
+  const name = checkTaskName(options.task);
+  const source = await sourceOf(request.workspace);
+  const existing = readRecord(recordFile(source, name));
+  let created: CreatedTask | undefined;
+  if (existing) {
+    if (options.base || options.branch || options.carryChanges) {
+      throw new PaddockError(`The task name "${name}" is taken in ${source} (${existing.path}, branch ${existing.branch}).`, `Choose another --task name, continue it without --base, --branch or --carry-changes, or "paddock discard ${name}" first.`);
+    }
+    const other = ((await taskSandboxes(engine, source, name)).get(name) ?? []).find((s) => s.agent !== request.agent);
+    if (other) throw new PaddockError(`Task ${name} runs ${other.agent} (sandbox ${other.name}); a task has one sandbox.`, `Use "paddock run ${other.agent} --task ${name}", or start another task for ${request.agent}.`);
+    if (!existsSync(existing.path)) throw new PaddockError(`The folder of task ${name} (${existing.path}) is gone.`, `Discard the task ("paddock discard ${name} --force") and start it again.`);
+  } else {
+    created = await createTask({ workspace: source, name, base: options.base, branch: options.branch, carryChanges: options.carryChanges, onProgress });
+  }
+  const task = existing ?? created!.task;
+  const repo = await repositoryOf(source);
+  return { request: { ...request, workspace: task.path, task: { source, labels: taskLabels(task), mounts: taskMounts(repo) } }, created };
+}
