@@ -140,6 +140,10 @@ describe('parallel tasks of one repository', () => {
     const planted = await inTask('alpha', `mkdir -p evil && cp -r .git/refs .git/HEAD evil/ && ln -s ${pathOf.alpha}/.git/objects evil/objects && printf '[core]\\n\\trepositoryformatversion = 0\\n\\tfsmonitor = "touch ${marker}; false"\\n' > evil/config && echo ../evil > .git/commondir`);
     assert.equal(planted.code, 0, planted.stderr);
     try {
+      // Control: git finding the folder by itself does run it.
+      spawnSync('git', ['status'], { cwd: pathOf.alpha, env, encoding: 'utf8' });
+      assert.equal(existsSync(marker), true, 'the planted config is not live; the test proves nothing');
+      rmSync(marker);
       await ok(['tasks', ws]);
       await ok(['diff', 'alpha', '-w', ws]);
       assert.equal(existsSync(marker), false, 'the planted fsmonitor ran on the host');
