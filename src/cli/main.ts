@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { describeError, PaddockError } from '../core/errors.js';
+import { connectionFailure, describeError, engineLost, PaddockError } from '../core/errors.js';
 import { PADDOCK_VERSION } from '../core/version.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import type { SandboxDetails } from '../engine/types.js';
@@ -18,11 +18,14 @@ import { registerTaskCommands } from './tasks.js';
 
 const engineModule = () => import('../engine/engine.js');
 
+/** The engine this command talks to, so that losing it mid-way is told as that (see main). */
+let connectedEngine: SandboxEngine | undefined;
+
 async function engineFrom(cmd: Command): Promise<SandboxEngine> {
   const opts = cmd.optsWithGlobals() as { host?: string; context?: string };
   const { SandboxEngine } = await engineModule();
   try {
-    return SandboxEngine.connect({ host: opts.host, context: opts.context });
+    return (connectedEngine = SandboxEngine.connect({ host: opts.host, context: opts.context }));
   } catch (err) {
     throw new PaddockError(describeError(err));
   }
@@ -70,12 +73,25 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
   return program;
 }
 
+/**
+ * A broken connection (connect ENOENT, ECONNRESET, socket hang up...) is told as the engine
+ * stopping when the engine no longer answers a ping; when it does, the error is some other socket's.
+ */
+async function engineLostOr(err: unknown): Promise<unknown> {
+  const failure = err instanceof PaddockError ? undefined : connectionFailure(err);
+  if (!failure || !connectedEngine) return err;
+  const timeout = new Promise<boolean>((r) => setTimeout(() => r(false), 3000).unref());
+  const answers = await Promise.race([connectedEngine.docker.ping().then(() => true, () => false), timeout]);
+  return answers ? err : engineLost(failure, connectedEngine.endpoint.host);
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram(argv).parseAsync(argv);
     return 0;
   } catch (err) {
     if (err instanceof ExitWith) return err.code;
+    err = await engineLostOr(err);
     process.stderr.write(`paddock: ${describeError(err)}\n`);
     return err instanceof PaddockError ? err.exitCode : 1;
   }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
-import { PaddockError } from '../core/errors.js';
+import { connectionFailure, PaddockError } from '../core/errors.js';
 import type { SandboxEngine } from './engine.js';
 import { applyInitialSize, sizedArgv } from './tty.js';
 import { execBaseEnv } from './agentUser.js';
@@ -67,7 +67,7 @@ export async function openTerminalSession(engine: SandboxEngine, nameOrId: strin
   };
   if (size) await applyInitialSize(exec, size.rows, size.cols);
 
-  const exit = new Promise<number>((resolve) => {
+  const exit = new Promise<number>((resolve, reject) => {
     let done = false;
     const finish = async () => {
       if (done) return;
@@ -76,8 +76,9 @@ export async function openTerminalSession(engine: SandboxEngine, nameOrId: strin
       if (rest) options.onData(rest);
       try {
         resolve((await exec.inspect()).ExitCode ?? 0);
-      } catch {
-        resolve(-1); // the sandbox went away with the process
+      } catch (err) {
+        if (connectionFailure(err)) reject(err); // the engine went away: the caller says so
+        else resolve(-1); // the sandbox went away with the process
       }
     };
     stream.on('end', finish);

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { agentArgv, getAgent, isAgentId, type AgentSpec } from '../core/agents.js';
-import { describeError } from '../core/errors.js';
+import { describeEngineError } from '../core/errors.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import { openTerminalSession, type TerminalSession } from '../engine/session.js';
 import { DisposableOwner } from './lifecycle.js';
@@ -65,7 +65,7 @@ export class SandboxPseudoterminal implements vscode.Pseudoterminal {
       this.writer.fire(`\r\n${code === 0 ? DIM : RED}[paddock] ${target.agent.label} exited with code ${code}. Press any key to close the terminal.${RESET}\r\n`);
     } catch (err) {
       this.exitCode = 1;
-      this.writer.fire(`\r\n${RED}[paddock] ${describeError(err).replace(/\n/g, '\r\n')}${RESET}\r\n${DIM}Press any key to close the terminal.${RESET}\r\n`);
+      this.writer.fire(`\r\n${RED}[paddock] ${describeEngineError(err, this.engine().endpoint.host).replace(/\n/g, '\r\n')}${RESET}\r\n${DIM}Press any key to close the terminal.${RESET}\r\n`);
     }
   }
 

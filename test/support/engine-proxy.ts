@@ -12,8 +12,9 @@ export class EngineProxy {
   }
 
   async up(): Promise<void> {
-    this.server = createServer((client) => {
-      const upstream = createConnection(this.upstream);
+    // Half-open as the engine's socket is: a client that ends its stdin still reads the output.
+    this.server = createServer({ allowHalfOpen: true }, (client) => {
+      const upstream = createConnection({ path: this.upstream, allowHalfOpen: true });
       this.sockets.add(client).add(upstream);
       client.pipe(upstream).pipe(client);
       const drop = () => { client.destroy(); upstream.destroy(); this.sockets.delete(client); this.sockets.delete(upstream); };
