@@ -9,6 +9,7 @@ import { PADDOCK_VERSION } from '../core/version.js';
 import { assetRoot } from '../engine/assets.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import { gvisorSocketNote } from '../engine/runtime.js';
+import { stopCause, withStopCauses } from '../engine/stopCause.js';
 import type { SandboxRequest } from '../engine/sandboxes.js';
 import type { SandboxDetails, SandboxSummary } from '../engine/types.js';
 import { formatTable, humanBytes, since } from './format.js';
@@ -215,7 +216,8 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
     .action(async (o: any, cmd: Command) => {
       const engine = await engineFrom(cmd);
       await engine.ping();
-      printSandboxes(await engine.list({ workspace: o.workspace ? resolve(o.workspace) : undefined }), !!o.json);
+      const list = await engine.list({ workspace: o.workspace ? resolve(o.workspace) : undefined });
+      printSandboxes(o.json ? list : await withStopCauses(engine, list), !!o.json);
     });
 
   program.command('inspect')
@@ -256,7 +258,10 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
       const { before, after } = splitAtDashes(cmd, argv);
       const command = after.length ? after : before.slice(1);
       if (!command.length) throw new PaddockError('No command given.', 'Put the command after --, e.g. paddock exec SANDBOX -- ls -la.');
-      throw new ExitWith(await attach(engine, sandbox, command, { user: o.user, workdir: o.workdir, env }));
+      const code = await attach(engine, sandbox, command, { user: o.user, workdir: o.workdir, env });
+      const killed = code === 137 ? await stopCause(engine.docker, sandbox.id).catch(() => undefined) : undefined; // SIGKILL: the OOM killer?
+      if (killed) process.stderr.write(`paddock: ${killed}\n`);
+      throw new ExitWith(code);
     });
 
   program.command('logs')

@@ -25,6 +25,7 @@ import type { SandboxDetails, SandboxStatus, SandboxSummary } from './types.js';
 export { PADDOCK_VERSION } from '../core/version.js';
 import { PADDOCK_VERSION } from '../core/version.js';
 import { execBaseEnv } from './agentUser.js';
+import { recordUserStop, stopCause } from './stopCause.js';
 const READY_MARKER = 'paddock: ready';
 
 export interface CreateSpec {
@@ -341,6 +342,7 @@ export class SandboxEngine {
   async stop(nameOrId: string, timeoutSeconds = 5): Promise<void> {
     const sandbox = await this.get(nameOrId);
     if (sandbox.status === 'running' || sandbox.status === 'paused' || sandbox.status === 'restarting') {
+      await recordUserStop(this.docker, sandbox); // so that ls and start tell it from an engine restart
       await this.docker.getContainer(sandbox.id).stop({ t: timeoutSeconds }).catch((err) => {
         if (!isAlreadyInState(err)) throw err;
       });
@@ -418,11 +420,12 @@ export class SandboxEngine {
    */
   async stopReason(nameOrId: string): Promise<StopReason | undefined> {
     for (const line of (await this.logsText(nameOrId, 5)).trim().split('\n').reverse()) {
-      if (line.startsWith('paddock: ready')) return undefined; // started again since
+      if (line.startsWith('paddock: ready')) break; // started again since
       const lifted = /^paddock: (protection lifted: (.*) replaced or removed on the host.*)$/.exec(line);
       if (lifted) return { text: lifted[1], paths: lifted[2].split(/(?<=\)) /) };
     }
-    return undefined;
+    const cause = await stopCause(this.docker, nameOrId).catch(() => undefined); // OOM, an engine restart (./stopCause.ts)
+    return cause ? { text: cause, paths: [] } : undefined;
   }
 
   private async logsText(id: string, tail: number): Promise<string> {

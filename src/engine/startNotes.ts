@@ -11,7 +11,7 @@ import { hidingNotesFor } from './hiding.js';
 export async function startNotes(engine: SandboxEngine, sandbox: { readonly id: string; readonly name: string; readonly status: string }): Promise<string[]> {
   const notes: string[] = [];
   const stopped = sandbox.status === 'running' ? undefined : await engine.stopReason(sandbox.id);
-  if (stopped) notes.push(`${sandbox.name} had stopped itself: ${stopped.text}`);
+  if (stopped) notes.push(`${sandbox.name} had stopped${stopped.paths.length ? ' itself' : ''}: ${stopped.text}`);
   notes.push(...(await hidingNotesFor(engine, sandbox.id)));
   const egress = egressNote(await egressStateOf(engine.docker, sandbox.name), sandbox.name);
   if (egress) notes.push(egress);

@@ -1,0 +1,82 @@
+// Why a sandbox is stopped when no Paddock guard stopped it: the user (paddock stop, VS Code's
+// Stop), the kernel's out-of-memory killer at its memory limit, or something outside Paddock (an
+// engine or machine restart, a `docker stop`). Sandboxes have no restart policy: after an engine
+// or machine restart they stay stopped and say so, and `paddock start` brings them back through
+// Paddock (keys re-read, one-run network rules cleared, hide rules expanded again, proxy first)
+// rather than the engine restarting them with none of that (README, "When things go wrong").
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { bridgePaths } from './stateFolder.js';
+
+const userStopFile = (sandboxName: string) => join(bridgePaths(sandboxName).dir, 'stopped-by-user');
+
+/** Before Paddock stops a sandbox for the user: remembers which run of it the user ended. */
+export async function recordUserStop(docker: Docker, sandbox: { readonly id: string; readonly name: string }): Promise<void> {
+  try {
+    const info = await docker.getContainer(sandbox.id).inspect();
+    if (!existsSync(bridgePaths(sandbox.name).dir)) return;
+    writeFileSync(userStopFile(sandbox.name), info.State.StartedAt, { mode: 0o600 });
+  } catch {
+    // without the mark, the stop reads as one from outside Paddock: worded so that it is still true
+  }
+}
+
+/**
+ * Whether the kernel killed a process of a running container at its memory limit since it started:
+ * the engine sets State.OOMKilled only when the whole container ends, but says "oom" as an event.
+ */
+async function oomSince(docker: Docker, id: string, startedAt: string): Promise<boolean> {
+  const since = Math.floor(Date.parse(startedAt) / 1000);
+  const until = Math.ceil(Date.now() / 1000);
+  const stream = (await docker.getEvents({ since, until, filters: { container: [id], event: ['oom'] } } as any)) as unknown as NodeJS.ReadableStream;
+  let text = '';
+  for await (const chunk of stream) text += chunk.toString();
+  return /"oom"/.test(text);
+}
+
+function gigabytes(bytes: number): string {
+  return bytes >= 1024 ** 3 ? `${+(bytes / 1024 ** 3).toFixed(1)} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`;
+}
+
+/**
+ * Why a stopped sandbox stopped, or undefined for a running one, one the user stopped, or one
+ * never started. A running sandbox a process of which the kernel killed at the limit says that.
+ */
+export async function stopCause(docker: Docker, idOrName: string): Promise<string | undefined> {
+  const info = await docker.getContainer(idOrName).inspect();
+  const sandbox = { name: info.Name.replace(/^\//, '') };
+  const state = info.State;
+  const memory = info.HostConfig?.Memory ? gigabytes(info.HostConfig.Memory) : 'its limit';
+  const raise = `raise it with "docker update --memory 8g --memory-swap 8g ${sandbox.name}" (the sandbox is kept), or --memory at the next create`;
+  if (state.OOMKilled || (state.Running && await oomSince(docker, info.Id, state.StartedAt))) {
+    return state.Running
+      ? `a process in it was killed by the kernel at the memory limit (${memory}): ${raise}`
+      : `out of memory: the kernel ended it at its memory limit (${memory}); ${raise}`;
+  }
+  if (state.Running || state.Paused || !state.StartedAt || state.StartedAt.startsWith('0001-')) return undefined;
+  const mark = existsSync(userStopFile(sandbox.name)) ? readFileSync(userStopFile(sandbox.name), 'utf8') : undefined;
+  if (mark === state.StartedAt) return undefined;
+  return `stopped outside Paddock (exit code ${state.ExitCode}): an engine or machine restart, or "docker stop", ended it; its state is kept and "paddock start ${sandbox.name}" brings it back`;
+}
+
+/** A few words for `paddock ls`'s STATUS column. */
+export function shortCause(text: string): string {
+  if (text.startsWith('protection lifted')) return 'protection lifted';
+  if (text.startsWith('out of memory')) return 'out of memory';
+  if (text.startsWith('a process in it was killed')) return 'a process hit the memory limit';
+  if (text.startsWith('stopped outside Paddock')) return 'engine restart or docker stop';
+  return text.split(/[:;(]/)[0].trim();
+}
+
+/** The list as `paddock ls` shows it: a stop or memory kill Paddock knows the cause of says it after the status. */
+export async function withStopCauses<T extends { readonly id: string; readonly status: string }>(
+  engine: { stopReason(id: string): Promise<{ text: string } | undefined>; readonly docker: Docker }, list: readonly T[],
+): Promise<T[]> {
+  return Promise.all(list.map(async (s) => {
+    const why = s.status === 'running'
+      ? await stopCause(engine.docker, s.id).catch(() => undefined)
+      : s.status === 'created' ? undefined : (await engine.stopReason(s.id).catch(() => undefined))?.text;
+    return why ? { ...s, status: `${s.status} (${shortCause(why)})` } : s;
+  }));
+}

@@ -1,0 +1,47 @@
+// A stopped sandbox says why: stopped by the user (nothing more), ended outside Paddock (an
+// engine or machine restart ends it the same way a `docker stop` does; the shared engine is not
+// restarted here), or killed by the kernel at its memory limit (exec, ls, start and the tree).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { cleanup, docker, engine, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
+
+const statusOf = async (name: string) => {
+  const ls = await paddockOk(['ls']);
+  return ls.stdout.split('\n').find((l) => l.startsWith(`${name} `)) ?? '';
+};
+
+describe('why a sandbox stopped', () => {
+  const ws = makeWorkspace({ 'a.txt': 'a\n' });
+  let name: string;
+  before(async () => {
+    name = (await paddockOk(['create', 'shell', ws, '--memory', '96m'])).stdout.trim();
+  });
+  after(() => cleanup(ws));
+
+  it('a stop by the user is a plain stop', async () => {
+    await paddockOk(['stop', name]);
+    assert.match(await statusOf(name), /\bstopped\s/);
+    assert.doesNotMatch(await statusOf(name), /outside|memory/);
+    const start = await paddockOk(['start', name]);
+    assert.doesNotMatch(start.stderr, /had stopped/);
+  });
+
+  it('a stop outside Paddock (as an engine restart does) is said in ls, exec and start', async () => {
+    assert.equal(docker(['stop', '-t', '1', name]).code, 0);
+    assert.match(await statusOf(name), /stopped \(engine restart or docker stop\)/);
+    const exec = await paddock(['exec', name, '--', 'true']);
+    assert.match(exec.stderr, /is stopped \(stopped outside Paddock .*engine or machine restart.*"paddock start/);
+    const start = await paddockOk(['start', name]);
+    assert.match(start.stderr, new RegExp(`${name} had stopped: stopped outside Paddock`));
+    assert.match(await statusOf(name), /\brunning\s/);
+  });
+
+  it('a process killed at the memory limit is said by exec and ls, with how to raise it', async () => {
+    // Grows a shell variable past the 96 MiB limit (no swap: Paddock sets swap = memory).
+    const exec = await paddock(['exec', name, '--', 'sh', '-c', 'x=a; while :; do x="$x$x"; done']);
+    assert.equal(exec.code, 137);
+    assert.match(exec.stderr, /paddock: a process in it was killed by the kernel at the memory limit \(96 MiB\): raise it with "docker update --memory 8g --memory-swap 8g/);
+    assert.match(await statusOf(name), /running \(a process hit the memory limit\)/);
+    assert.match((await engine().stopReason(name))?.text ?? '', /memory limit/);
+  });
+});
