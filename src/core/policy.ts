@@ -39,11 +39,23 @@ export const bridgeSchema = z.strictObject({
 
 export const networkSchema = z.strictObject({
   policy: z.enum(['allow', 'deny']).default('deny').describe('What happens to hosts no rule names: deny (default) or allow'),
-  allow: globList('Hosts ("*.example.com"), host:port, or CIDRs the sandbox may reach').default([...DEFAULT_NETWORK_ALLOW]),
+  defaults: z.boolean().optional()
+    .describe('Keep Paddock\'s built-in allow list (the agents\' APIs and sign-in, GitHub) in addition to "allow", so it follows Paddock\'s updates. Default: true when "allow" is not written; false when it is and this key is not (such a file lists every allowed host itself)'),
+  allow: globList('Hosts ("*.example.com"), host:port, or CIDRs the sandbox may reach: with "defaults: true", the hosts added to the built-in list').optional(),
   deny: globList('Hosts, host:port or CIDRs that are always refused (wins over allow)').default([]),
   hostRegistries: z.boolean().default(true)
     .describe('Also allow the package registries this machine is configured with (npm registry, pip indexes, apt sources), read when the sandbox is created'),
-}).describe('Egress from the sandbox');
+}).transform(({ defaults, allow, ...rest }) => ({ ...rest, allow: mergedAllow(defaults, allow) })).describe('Egress from the sandbox');
+
+/**
+ * The allow list in force: the built-in hosts (when kept) then the file's own, without repeats. A
+ * file that writes "allow" without "defaults" keeps its meaning from before the key existed: its
+ * list is complete (reading it as additions would widen what such a file allows).
+ */
+export function mergedAllow(defaults: boolean | undefined, allow: readonly string[] | undefined): string[] {
+  const keepDefaults = defaults ?? allow === undefined;
+  return [...new Set([...(keepDefaults ? DEFAULT_NETWORK_ALLOW : []), ...(allow ?? [])])];
+}
 
 const memory = z.union([z.string().regex(/^\d+(\.\d+)?\s*[bkmgtBKMGT]?i?[bB]?$/), z.number().int().positive()]);
 

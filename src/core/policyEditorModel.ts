@@ -1,5 +1,7 @@
 import { isMap, LineCounter, parseDocument } from 'yaml';
-import { defaultPolicy, parsePolicy, TIERS, type PolicyIssue } from './policy.js';
+import { compileRule } from './egress.js';
+import { DEFAULT_NETWORK_ALLOW, defaultPolicy, mergedAllow, parsePolicy, TIERS, type PolicyIssue } from './policy.js';
+import { hideRulesOf, type HideRule } from './policyHideRules.js';
 import { getIn, LIST_PATHS, PERMISSION_KEYS, type PermissionKey, type PolicyData, type PolicyPath } from './policyYamlEdit.js';
 
 /**
@@ -20,6 +22,13 @@ export interface PolicyEditorModel {
   /** Schema problems of a readable file: shown above the tables. */
   readonly issues: readonly { readonly message: string; readonly line: number; readonly col: number }[];
   readonly lists: Readonly<Record<string, EditorList>>;
+  /** The hide rules in file order, switched-off (commented-out) ones included. */
+  readonly hideRules: readonly HideRule[];
+  /**
+   * The network allow list in two parts: Paddock's built-in hosts (kept when `defaults` is on) and
+   * the file's own hosts (additions, or the whole list when the defaults are off).
+   */
+  readonly networkAllow: { readonly defaults: boolean; readonly defaultsExplicit: boolean; readonly builtIn: readonly string[]; readonly own: readonly string[]; readonly inForce: readonly string[] };
   readonly tier: { readonly value: string; readonly explicit: boolean };
   readonly networkPolicy: { readonly value: string; readonly explicit: boolean };
   readonly permissions: Readonly<Record<PermissionKey, boolean>>;
@@ -52,9 +61,53 @@ export function editorModel(text: string): PolicyEditorModel {
   const exec = execData && typeof execData === 'object' && !Array.isArray(execData)
     ? Object.entries(execData).map(([container, commands]) => ({ container, commands: strings(commands) ?? [] }))
     : [];
+  const hideRules = (syntaxErrors.length ? undefined : hideRulesOf(text)) ?? lists.hide.items.map((pattern) => ({ pattern, on: true }));
+  const net = getIn(data, ['network']);
+  const ownAllow = strings(net?.allow);
+  const defaultsValue = typeof net?.defaults === 'boolean' ? net.defaults : undefined;
+  const networkAllow = {
+    defaults: defaultsValue ?? ownAllow === undefined, defaultsExplicit: defaultsValue !== undefined,
+    builtIn: [...DEFAULT_NETWORK_ALLOW], own: ownAllow ?? [], inForce: mergedAllow(defaultsValue, ownAllow),
+  };
   return {
-    syntaxErrors, issues, lists, permissions, exec,
+    syntaxErrors, issues, lists, permissions, exec, hideRules, networkAllow,
     tier: typeof tier === 'string' && (TIERS as readonly string[]).includes(tier) ? { value: tier, explicit: true } : { value: defaults.tier, explicit: false },
     networkPolicy: policy === 'allow' || policy === 'deny' ? { value: policy, explicit: true } : { value: defaults.network.policy, explicit: false },
   };
+}
+
+/** Lists whose entries are network rules (checked as `create` and the proxy compile them). */
+const NETWORK_LISTS = new Set(['network.allow', 'network.deny']);
+
+/**
+ * Checks one entry as it is typed, with the rules `create` applies: network rules are compiled as
+ * the proxy compiles them (a URL is refused with what to write instead); every entry must pass the
+ * policy schema. Returns the problem, or undefined when the entry is fine.
+ */
+export function checkEntry(path: readonly (string | number)[], value: string): string | undefined {
+  const text = value.trim();
+  if (!text) return 'Type a value first.';
+  const key = path.join('.');
+  if (NETWORK_LISTS.has(key)) {
+    const url = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(text);
+    if (url) return `Write the host only, not a URL: "${url[1] || 'host'}" (a scheme and path are not part of a network rule).`;
+    if (/\/(?!\d+$)/.test(text)) return `"${text}" has a path; a rule names a host, *.domain, host:port or a CIDR (10.0.0.0/8).`;
+    try {
+      compileRule(text);
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+  if (path[0] === 'hide' || path[0] === 'readOnly') {
+    const bare = text.replace(/^!/, '');
+    if (bare.startsWith('/')) return `"${text}" is absolute; hide and read-only globs are relative to the workspace (e.g. config/*.pem).`;
+    if (bare.split('/').includes('..')) return `"${text}" leaves the workspace ("..").`;
+  }
+  const data: Record<string, unknown> = {};
+  let node: Record<string, unknown> = data;
+  const keys = path.map(String);
+  keys.slice(0, -1).forEach((k) => { node = (node[k] = {}) as Record<string, unknown>; });
+  node[keys[keys.length - 1]] = [text];
+  const issue = parsePolicy(JSON.stringify(data)).issues[0];
+  return issue?.message;
 }

@@ -21,7 +21,7 @@ export type PermissionKey = (typeof PERMISSION_KEYS)[number];
 
 /** A list of strings in the policy: one of LIST_PATHS, or the commands of one `bridge.exec` entry. */
 export type PolicyListPath = (typeof LIST_PATHS)[number] | readonly ['bridge', 'exec', string];
-export type PolicyScalarPath = readonly ['tier'] | readonly ['network', 'policy'] | readonly ['bridge', 'permissions', PermissionKey];
+export type PolicyScalarPath = readonly ['tier'] | readonly ['network', 'policy'] | readonly ['network', 'defaults'] | readonly ['bridge', 'permissions', PermissionKey];
 
 export type PolicyEdit =
   | { readonly op: 'add'; readonly path: PolicyListPath; readonly value: string }
@@ -57,6 +57,11 @@ export function applyPolicyEdit(text: string, edit: PolicyEdit): PolicyEditResul
   if (doc.errors.length) throw new PaddockError(`The policy file is not valid YAML (${doc.errors[0].message.split('\n')[0]}).`, 'Fix it in the text editor first; the policy editor changes nothing until then.');
   if (doc.contents !== null && !isMap(doc.contents)) throw new PaddockError('The policy file is not a YAML mapping of keys to values.', 'Fix it in the text editor (it should start with "version: 1"); nothing was changed.');
   const before = (doc.toJS() ?? {}) as PolicyData;
+  // One host added to a file without its own allow list: the built-in list stays a default
+  // (network.defaults: true) instead of being copied into the file, where it would stop following Paddock's updates.
+  if (edit.op === 'add' && edit.path[0] === 'network' && edit.path[1] === 'allow' && getIn(before, ['network', 'allow']) === undefined && getIn(before, ['network', 'defaults']) === undefined) {
+    return applyPolicyEdit(applyPolicyEdit(text, { op: 'set', path: ['network', 'defaults'], value: true }).text, edit);
+  }
   const expected = applyToData(before, edit);
   if (isDeepStrictEqual(before, expected)) return { text, layoutKept: true };
   const surgical = surgicalEdit(text, doc, edit, expected);
@@ -86,7 +91,7 @@ export function applyToData(data: PolicyData, edit: PolicyEdit): PolicyData {
     case 'replace': {
       const current = parent[key];
       if (current !== undefined && current !== null && !Array.isArray(current)) throw new PaddockError(`${path.join('.')} is not a list in the policy file.`, 'Fix it in the text editor; nothing was changed.');
-      const list: unknown[] = [...(current ?? defaultAt(path))];
+      const list: unknown[] = [...(current ?? defaultAt(path, out))];
       if (edit.op === 'add') {
         if (!edit.value.trim()) throw new PaddockError('An empty entry cannot be added.', 'Type a value first.');
         if (!list.includes(edit.value)) list.push(edit.value);
@@ -121,8 +126,10 @@ function changedPath(edit: PolicyEdit): PolicyPath {
   return edit.path;
 }
 
-function defaultAt(path: PolicyPath): unknown[] {
+function defaultAt(path: PolicyPath, data: PolicyData): unknown[] {
   if (path[0] === 'bridge' && path[1] === 'exec') return [];
+  // With the built-in hosts kept as defaults, the file's allow list holds the additions only.
+  if (path[0] === 'network' && path[1] === 'allow' && getIn(data, ['network', 'defaults']) === true) return [];
   const value = getIn(defaultPolicy(), path);
   return Array.isArray(value) ? value : [];
 }

@@ -2,7 +2,8 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { dirname, join } from 'node:path';
 import { PaddockError } from '../core/errors.js';
 import { loadPolicy, parsePolicy, POLICY_FILE, type LoadedPolicy } from '../core/policy.js';
-import { applyPolicyEdit, type PolicyEdit } from '../core/policyYamlEdit.js';
+import { parse } from 'yaml';
+import { applyPolicyEdit, getIn, type PolicyEdit } from '../core/policyYamlEdit.js';
 import { policyInForce } from './approvedPolicy.js';
 
 /**
@@ -42,7 +43,8 @@ export function saveNetworkRule(sandbox: { readonly name: string; readonly works
   if (!network) throw new PaddockError(`${file} is not a valid policy.`, 'Fix it (paddock policy check), then try again. Nothing was changed.');
   const other = list === 'allow' ? 'deny' : 'allow';
   const edits: PolicyEdit[] = [];
-  const index = network[other].indexOf(rule);
+  // The index in the file's own list (the parsed one also holds the built-in hosts when network.defaults is on).
+  const index = ((getIn(parse(before), ['network', other]) as string[] | undefined) ?? []).indexOf(rule);
   if (index >= 0) edits.push({ op: 'remove', path: ['network', other], index });
   if (!network[list].includes(rule)) edits.push({ op: 'add', path: ['network', list], value: rule });
   let text = before;

@@ -12,25 +12,17 @@ import { html, nothing, render, type TemplateResult } from 'lit';
 import { live } from 'lit/directives/live.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { PolicyEditorModel } from '../../../src/core/policyEditorModel.js';
+import type { HideRuleAction } from '../../../src/core/policyHideRules.js';
 import type { PolicyEdit, PolicyListPath, PermissionKey } from '../../../src/core/policyYamlEdit.js';
 import type { HidePreview, HostMessage, WebviewMessage } from '../../../src/vscode/policyEditor/protocol.js';
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
-  getState(): PersistedState | undefined;
-  setState(state: PersistedState): void;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 
-/** What survives the page being hidden and shown again. */
-interface PersistedState {
-  /** Hide rules the user switched off here: shown unticked so they can be switched on again. */
-  readonly switchedOff: string[];
-}
-
 const vscode = acquireVsCodeApi();
 const root = document.getElementById('app')!;
-const persisted: PersistedState = vscode.getState() ?? { switchedOff: [] };
 
 let model: PolicyEditorModel | undefined;
 let version = -1;
@@ -49,9 +41,19 @@ function edit(e: PolicyEdit): void {
   send({ type: 'edit', requestId: nextRequest++, edit: e });
 }
 
-function remember(switchedOff: string[]): void {
-  persisted.switchedOff.splice(0, persisted.switchedOff.length, ...switchedOff);
-  vscode.setState(persisted);
+function hideRule(position: number, pattern: string, action: HideRuleAction): void {
+  status = { text: '', error: false };
+  send({ type: 'hideRule', requestId: nextRequest++, position, pattern, action });
+}
+
+/** What the host said of each field's text as it was typed (field id → value and problem). */
+const checks = new Map<string, { value: string; error?: string }>();
+const fieldPaths = new Map<number, string>();
+
+function check(id: string, path: PolicyListPath, value: string): void {
+  const requestId = nextRequest++;
+  fieldPaths.set(requestId, id);
+  send({ type: 'check', requestId, path, value });
 }
 
 window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
@@ -63,6 +65,12 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
     defaultHide = message.defaultHide;
   } else if (message.type === 'preview') {
     preview = message.preview;
+  } else if (message.type === 'checkResult') {
+    const id = fieldPaths.get(message.requestId);
+    fieldPaths.delete(message.requestId);
+    const field = id ? root.querySelector<HTMLInputElement>(`[data-testid="${id}-input"]`) : null;
+    // An answer for text that is no longer in the field is dropped.
+    if (id && field && field.value.trim() === message.value.trim()) checks.set(id, { value: message.value, error: field.value.trim() ? message.error : undefined });
   } else if (message.type === 'editResult') {
     status = message.ok ? { text: '', error: false } : { text: message.error ?? 'The change failed.', error: true };
   }
@@ -73,20 +81,30 @@ const valueOf = (e: Event) => (e.target as HTMLInputElement).value;
 const checkedOf = (e: Event) => (e.target as HTMLInputElement).checked;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** A text field with an Add button (Enter adds too); the field is cleared once the edit is sent. */
-function adder(id: string, placeholder: string, onAdd: (value: string) => void): TemplateResult {
+/**
+ * A text field with an Add button (Enter adds too), checked as it is typed with the rules create
+ * applies (the host answers); the field is cleared once the edit is sent.
+ */
+function adder(id: string, placeholder: string, path: PolicyListPath, onAdd: (value: string) => void): TemplateResult {
+  const field = () => root.querySelector<HTMLInputElement>(`[data-testid="${id}-input"]`);
   const submit = () => {
-    const field = root.querySelector<HTMLInputElement>(`[data-testid="${id}-input"]`);
-    const value = field?.value.trim();
-    if (!field || !value) return;
+    const value = field()?.value.trim();
+    if (!value) return;
+    const known = checks.get(id);
+    if (known && known.value.trim() === value && known.error) return;
     onAdd(value);
-    field.value = '';
+    field()!.value = '';
+    checks.delete(id);
+    update();
   };
+  const problem = checks.get(id)?.error;
   return html`<div class="row-actions">
-    <vscode-textfield data-testid="${id}-input" placeholder=${placeholder} aria-label=${placeholder}
+    <vscode-textfield data-testid="${id}-input" placeholder=${placeholder} aria-label=${placeholder} ?invalid=${!!problem}
+      @input=${(e: Event) => { const v = valueOf(e); if (v.trim()) check(id, path, v); else { checks.delete(id); update(); } }}
       @keydown=${(e: KeyboardEvent) => { if (e.key === 'Enter') submit(); }}></vscode-textfield>
-    <vscode-button data-testid="${id}-button" secondary @click=${submit}>Add</vscode-button>
-  </div>`;
+    <vscode-button data-testid="${id}-button" secondary ?disabled=${!!problem} @click=${submit}>Add</vscode-button>
+  </div>
+  ${problem ? html`<div class="status error" role="alert" data-testid="${id}-problem">${problem}</div>` : nothing}`;
 }
 
 /** A list of strings as removable chips, with an adder. */
@@ -97,28 +115,20 @@ function stringList(id: string, path: PolicyListPath, items: readonly string[], 
       ${items.length ? items.map((item, index) => html`<span class="chip">${item}<button title="Remove ${item}" aria-label="Remove ${item}"
         @click=${() => edit({ op: 'remove', path, index })}>×</button></span>`) : html`<span class="muted">(none)</span>`}
     </div>
-    ${adder(id, placeholder, (value) => edit({ op: 'add', path, value }))}`;
+    ${adder(id, placeholder, path, (value) => edit({ op: 'add', path, value }))}`;
 }
 
 function hideSection(m: PolicyEditorModel): TemplateResult {
   const list = m.lists.hide;
   const upToDate = preview && preview.version === version;
-  const rules = list.items.map((pattern, index) => {
-    const p = preview?.rules[index]?.pattern === pattern ? preview.rules[index] : undefined;
-    return { pattern, index, on: true, preview: p };
+  // Preview rules are numbered among the rules that are on.
+  let onIndex = 0;
+  const rules = m.hideRules.map((r, position) => {
+    const index = r.on ? onIndex++ : undefined;
+    const p = index !== undefined && preview?.rules[index]?.pattern === r.pattern ? preview.rules[index] : undefined;
+    return { ...r, position, preview: p };
   });
-  // Rules switched off here stay in the table, so they can be switched on again.
-  const off = persisted.switchedOff.filter((p) => !list.items.includes(p));
-  const missingDefaults = defaultHide.filter((p) => !list.items.includes(p) && !off.includes(p));
-  const toggle = (pattern: string, index: number | undefined, on: boolean) => {
-    if (on) {
-      remember(persisted.switchedOff.filter((p) => p !== pattern));
-      edit({ op: 'add', path: ['hide'], value: pattern });
-    } else if (index !== undefined) {
-      remember([...persisted.switchedOff.filter((p) => p !== pattern), pattern]);
-      edit({ op: 'remove', path: ['hide'], index });
-    }
-  };
+  const missingDefaults = defaultHide.filter((p) => !m.hideRules.some((r) => r.pattern === p));
   const summary = preview?.error
     ? html`<span class="status error">${preview.error}</span>`
     : preview
@@ -127,37 +137,35 @@ function hideSection(m: PolicyEditorModel): TemplateResult {
       : html`<span class="muted">Counting matching files…</span>`;
   return html`<section aria-labelledby="hide-title">
     <h2 id="hide-title">Hidden paths</h2>
-    <p class="muted">The sandbox never sees these: files are covered with /dev/null, folders with an empty read-only folder. Globs are relative to the workspace; the last matching rule wins and "!" re-includes.</p>
+    <p class="applies" data-testid="applies-hide">Applies when a sandbox is created or recreated.</p>
+    <p class="muted">The sandbox never sees these: files are covered with /dev/null, folders with an empty read-only folder. Globs are relative to the workspace.
+      <strong>Order matters: rules are read top to bottom and the last one that matches a path decides</strong>; "!" re-includes what a rule above hid.
+      A rule switched off stays in its place in the file (commented out), so switching it on again means what it meant before.</p>
     ${list.explicit ? nothing : html`<p class="muted">The file has no hide list, so the defaults apply. A change writes the list into the file.</p>`}
     <p>${summary}</p>
     <table class="rules" data-testid="hide-table">
-      <thead><tr><th></th><th>Rule</th><th class="count">Matches</th><th>Files (sample)</th></tr></thead>
+      <thead><tr><th></th><th>Rule</th><th class="count">Matches</th><th>Files (sample)</th><th></th></tr></thead>
       <tbody>
-        ${repeat(rules, (r) => `on:${r.index}:${r.pattern}`, (r) => html`<tr class="on" data-pattern=${r.pattern}>
-          <td class="toggle"><vscode-checkbox .checked=${live(true)} aria-label="Hide ${r.pattern}" title="Untick to stop hiding ${r.pattern}"
-            @change=${(e: Event) => { if (!checkedOf(e)) toggle(r.pattern, r.index, false); }}></vscode-checkbox></td>
+        ${repeat(rules, (r) => `${r.position}:${r.pattern}:${r.on}`, (r) => html`<tr class=${r.on ? 'on' : 'off'} data-pattern=${r.pattern}>
+          <td class="toggle"><vscode-checkbox .checked=${live(r.on)} aria-label="Hide ${r.pattern}" title=${r.on ? `Untick to stop hiding ${r.pattern} (it stays here, switched off)` : `Tick to hide ${r.pattern} again`}
+            @change=${(e: Event) => hideRule(r.position, r.pattern, checkedOf(e) ? 'on' : 'off')}></vscode-checkbox></td>
           <td class="pattern">${r.pattern}</td>
-          <td class="count" data-testid="count">${r.preview && upToDate ? r.preview.count : '…'}</td>
-          <td class="samples" title=${r.preview?.samples.join('\n') ?? ''}>${r.preview?.samples.slice(0, 4).join(', ') ?? ''}${r.preview && r.preview.count > 4 ? ', …' : ''}</td>
-        </tr>`)}
-        ${repeat(off, (p) => `off:${p}`, (pattern) => html`<tr class="off" data-pattern=${pattern}>
-          <td class="toggle"><vscode-checkbox .checked=${live(false)} aria-label="Hide ${pattern}" title="Tick to hide ${pattern}"
-            @change=${(e: Event) => { if (checkedOf(e)) toggle(pattern, undefined, true); }}></vscode-checkbox></td>
-          <td class="pattern">${pattern}</td>
-          <td class="count muted">off</td>
-          <td class="samples">switched off</td>
+          <td class="count ${r.on ? '' : 'muted'}" data-testid="count">${r.on ? (r.preview && upToDate ? r.preview.count : '…') : 'off'}</td>
+          <td class="samples" title=${r.preview?.samples.join('\n') ?? ''}>${r.on ? `${r.preview?.samples.slice(0, 4).join(', ') ?? ''}${r.preview && r.preview.count > 4 ? ', …' : ''}` : 'switched off'}</td>
+          <td class="moves">
+            <button title="Move ${r.pattern} up" aria-label="Move ${r.pattern} up" ?disabled=${r.position === 0} @click=${() => hideRule(r.position, r.pattern, 'up')}>↑</button>
+            <button title="Move ${r.pattern} down" aria-label="Move ${r.pattern} down" ?disabled=${r.position === rules.length - 1} @click=${() => hideRule(r.position, r.pattern, 'down')}>↓</button>
+            <button title="Delete ${r.pattern}" aria-label="Delete ${r.pattern}" @click=${() => hideRule(r.position, r.pattern, 'delete')}>×</button>
+          </td>
         </tr>`)}
       </tbody>
     </table>
     ${missingDefaults.length ? html`<details class="defaults" data-testid="missing-defaults">
       <summary>${plural(missingDefaults.length, 'default rule')} not in this list</summary>
-      <div class="chips">${missingDefaults.map((pattern) => html`<vscode-button secondary title="Add ${pattern} to the hide list"
+      <div class="chips">${missingDefaults.map((pattern) => html`<vscode-button secondary title="Add ${pattern} to the end of the hide list"
         @click=${() => edit({ op: 'add', path: ['hide'], value: pattern })}>+ ${pattern}</vscode-button>`)}</div>
     </details>` : nothing}
-    ${adder('hide-add', 'Add a path or glob to hide, e.g. config/*.secret', (value) => {
-      remember(persisted.switchedOff.filter((p) => p !== value));
-      edit({ op: 'add', path: ['hide'], value });
-    })}
+    ${adder('hide-add', 'Add a path or glob to hide, e.g. config/*.secret (added at the end)', ['hide'], (value) => edit({ op: 'add', path: ['hide'], value }))}
   </section>`;
 }
 
@@ -168,6 +176,7 @@ const PERMISSION_LABELS: Record<PermissionKey, string> = {
 function bridgeSection(m: PolicyEditorModel): TemplateResult {
   return html`<section aria-labelledby="bridge-title">
     <h2 id="bridge-title">Bridge to the project's containers</h2>
+    <p class="applies" data-testid="applies-bridge">Applies when you save: the running sandboxes' bridges follow at once.</p>
     <div class="grid">
       <label for="tier">Tier</label>
       <vscode-single-select id="tier" data-testid="tier" .value=${live(m.tier.value)} @change=${(e: Event) => edit({ op: 'set', path: ['tier'], value: valueOf(e) })}>
@@ -190,7 +199,7 @@ function bridgeSection(m: PolicyEditorModel): TemplateResult {
         <vscode-button secondary @click=${() => edit({ op: 'removeExec', key: container })}>Remove</vscode-button></div>
       ${stringList(`exec-${container}`, ['bridge', 'exec', container], commands, `Command allowed in ${container}, e.g. npm test`)}
     </div>`)}
-    ${adder('exec-add', 'Add a container glob with its own whitelist', (key) => edit({ op: 'addExec', key }))}
+    ${adder('exec-add', 'Add a container glob with its own whitelist', ['bridge', 'containers'], (key) => edit({ op: 'addExec', key }))}
     <h3>Commands never allowed (permissive tier)</h3>
     ${stringList('deny', ['bridge', 'deny'], m.lists['bridge.deny'].items, 'Command name', m.lists['bridge.deny'].explicit)}
     <h3>Paths no bridge tool may read</h3>
@@ -199,8 +208,10 @@ function bridgeSection(m: PolicyEditorModel): TemplateResult {
 }
 
 function networkSection(m: PolicyEditorModel): TemplateResult {
+  const allow = m.networkAllow;
   return html`<section aria-labelledby="network-title">
     <h2 id="network-title">Network</h2>
+    <p class="applies" data-testid="applies-network">Applies when you save: the running sandboxes' egress proxies follow within a second.</p>
     <div class="grid">
       <label for="network-policy">Hosts no rule names</label>
       <vscode-single-select id="network-policy" data-testid="network-policy" .value=${live(m.networkPolicy.value)} @change=${(e: Event) => edit({ op: 'set', path: ['network', 'policy'], value: valueOf(e) })}>
@@ -209,7 +220,12 @@ function networkSection(m: PolicyEditorModel): TemplateResult {
       </vscode-single-select>
     </div>
     <h3>Allowed</h3>
-    ${stringList('allow', ['network', 'allow'], m.lists['network.allow'].items, 'Host, *.domain, host:port or CIDR', m.lists['network.allow'].explicit)}
+    <vscode-checkbox data-testid="network-defaults" .checked=${live(allow.defaults)} label="Paddock's built-in hosts (the agents' APIs and sign-in, GitHub), kept up to date by Paddock"
+      @change=${(e: Event) => edit({ op: 'set', path: ['network', 'defaults'], value: checkedOf(e) })}></vscode-checkbox>
+    ${!allow.defaults && !allow.defaultsExplicit && allow.own.length ? html`<p class="muted" data-testid="network-own-complete">This file lists every allowed host itself (it was written before built-in hosts could be kept as defaults).</p>` : nothing}
+    ${allow.defaults ? html`<div class="chips muted" data-testid="default-hosts">${allow.builtIn.map((h) => html`<span class="chip default" title="Built-in: untick above to stop allowing the built-in hosts">${h}</span>`)}</div>` : nothing}
+    <h3>${allow.defaults ? 'Your hosts (added to the built-in ones)' : 'Your hosts'}</h3>
+    ${stringList('allow', ['network', 'allow'], allow.own, 'Host, *.domain, host:port or CIDR')}
     <h3>Always refused</h3>
     ${stringList('net-deny', ['network', 'deny'], m.lists['network.deny'].items, 'Host, *.domain, host:port or CIDR', m.lists['network.deny'].explicit)}
   </section>`;
@@ -218,6 +234,7 @@ function networkSection(m: PolicyEditorModel): TemplateResult {
 function readOnlySection(m: PolicyEditorModel): TemplateResult {
   return html`<section aria-labelledby="ro-title">
     <h2 id="ro-title">Read-only in the sandbox</h2>
+    <p class="applies" data-testid="applies-readonly">Applies when a sandbox is created or recreated.</p>
     <p class="muted">The agent can read these but not change them: its own cage.</p>
     ${stringList('readonly', ['readOnly'], m.lists.readOnly.items, 'Path or glob', m.lists.readOnly.explicit)}
   </section>`;
@@ -226,7 +243,7 @@ function readOnlySection(m: PolicyEditorModel): TemplateResult {
 function page(): TemplateResult {
   const openText = html`<vscode-button data-testid="open-text" secondary @click=${() => send({ type: 'openText' })}>Open in Text Editor</vscode-button>`;
   if (!model) return html`<p class="muted">Loading the policy…</p>`;
-  const header = html`<div class="header"><div><h1>Paddock policy</h1><span class="muted">.paddock/policy.yaml · changes apply when a sandbox is created or recreated</span></div>${openText}</div>`;
+  const header = html`<div class="header"><div><h1>Paddock policy</h1><span class="muted">.paddock/policy.yaml · when you save, network and bridge changes apply to running sandboxes at once; hidden and read-only paths when a sandbox is created or recreated</span></div>${openText}</div>`;
   if (model.syntaxErrors.length) {
     return html`${header}<div class="banner error" role="alert" data-testid="syntax-error">
       <strong>The policy file is not valid YAML, so it cannot be shown here.</strong>

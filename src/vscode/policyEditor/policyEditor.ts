@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import * as vscode from 'vscode';
 import { describeError, PaddockError } from '../../core/errors.js';
-import { editorModel } from '../../core/policyEditorModel.js';
-import { applyPolicyEdit } from '../../core/policyYamlEdit.js';
+import { checkEntry, editorModel } from '../../core/policyEditorModel.js';
+import { editHideRule } from '../../core/policyHideRules.js';
+import { applyPolicyEdit, minimalEdit, type TextEdit } from '../../core/policyYamlEdit.js';
 import { DEFAULT_HIDE, POLICY_FILE } from '../../core/policy.js';
 import { computeHidePreview } from './preview.js';
 import { parseWebviewMessage, type HostMessage } from './protocol.js';
@@ -70,15 +71,28 @@ export class PolicyEditorProvider implements vscode.CustomTextEditorProvider {
           sendPreview();
         } else if (message.type === 'openText') {
           await vscode.commands.executeCommand('vscode.openWith', document.uri, 'default', panel.viewColumn);
+        } else if (message.type === 'check') {
+          post({ type: 'checkResult', requestId: message.requestId, path: message.path, value: message.value, error: checkEntry(message.path, message.value) });
         } else {
           try {
-            const result = applyPolicyEdit(document.getText(), message.edit);
-            if (result.edit) {
+            const text = document.getText();
+            let change: TextEdit | undefined;
+            if (message.type === 'hideRule') {
+              change = minimalEdit(text, editHideRule(text, message.position, message.pattern, message.action));
+            } else {
+              // The same checks as typing shows (and as create applies): nothing invalid is written.
+              const e = message.edit;
+              const problem = (e.op === 'add' || e.op === 'replace') ? checkEntry(e.path, e.value) : undefined;
+              if (problem) throw new PaddockError(problem, 'Nothing was written.');
+              const result = applyPolicyEdit(text, e);
+              change = result.edit;
+              if (!result.layoutKept) this.log.info('policy editor: the change was written by re-printing the YAML (comments kept, spacing may differ)');
+            }
+            if (change) {
               const edit = new vscode.WorkspaceEdit();
-              edit.replace(document.uri, new vscode.Range(document.positionAt(result.edit.start), document.positionAt(result.edit.end)), result.edit.text);
+              edit.replace(document.uri, new vscode.Range(document.positionAt(change.start), document.positionAt(change.end)), change.text);
               if (!(await vscode.workspace.applyEdit(edit))) throw new Error('VS Code refused the edit.');
             }
-            if (!result.layoutKept) this.log.info('policy editor: the change was written by re-printing the YAML (comments kept, spacing may differ)');
             post({ type: 'editResult', requestId: message.requestId, ok: true });
           } catch (err) {
             const text = err instanceof PaddockError ? `${err.message} ${err.hint ?? ''}`.trim() : describeError(err);

@@ -3,7 +3,8 @@
 // its types and the host validates what the webview sends with the same definitions.
 import { z } from 'zod';
 import type { PolicyEditorModel } from '../../core/policyEditorModel.js';
-import { PERMISSION_KEYS, type PolicyEdit } from '../../core/policyYamlEdit.js';
+import type { HideRuleAction } from '../../core/policyHideRules.js';
+import { PERMISSION_KEYS, type PolicyEdit, type PolicyListPath } from '../../core/policyYamlEdit.js';
 import { TIERS } from '../../core/policy.js';
 
 /** How many files each hide rule hides, with a sample of them. */
@@ -33,11 +34,16 @@ export type HostMessage =
   | { readonly type: 'document'; readonly version: number; readonly model: PolicyEditorModel; readonly workspace: string; readonly defaultHide: readonly string[] }
   | { readonly type: 'preview'; readonly preview: HidePreview }
   /** The answer to an edit request. */
-  | { readonly type: 'editResult'; readonly requestId: number; readonly ok: boolean; readonly error?: string };
+  | { readonly type: 'editResult'; readonly requestId: number; readonly ok: boolean; readonly error?: string }
+  /** The answer to a check of an entry as it is typed: the problem, or none. */
+  | { readonly type: 'checkResult'; readonly requestId: number; readonly path: PolicyListPath; readonly value: string; readonly error?: string };
 
 export type WebviewMessage =
   | { readonly type: 'ready' }
   | { readonly type: 'edit'; readonly requestId: number; readonly edit: PolicyEdit }
+  /** A hide rule switched off/on in place, deleted or moved; `position` in the model's hideRules, `pattern` to confirm it. */
+  | { readonly type: 'hideRule'; readonly requestId: number; readonly position: number; readonly pattern: string; readonly action: HideRuleAction }
+  | { readonly type: 'check'; readonly requestId: number; readonly path: PolicyListPath; readonly value: string }
   | { readonly type: 'openText' };
 
 const entry = z.string().min(1).max(4096);
@@ -54,6 +60,7 @@ const index = z.number().int().min(0).max(100_000);
 const setSchema = z.union([
   z.strictObject({ op: z.literal('set'), path: z.tuple([z.literal('tier')]), value: z.enum(TIERS) }),
   z.strictObject({ op: z.literal('set'), path: z.tuple([z.literal('network'), z.literal('policy')]), value: z.enum(['allow', 'deny']) }),
+  z.strictObject({ op: z.literal('set'), path: z.tuple([z.literal('network'), z.literal('defaults')]), value: z.boolean() }),
   z.strictObject({ op: z.literal('set'), path: z.tuple([z.literal('bridge'), z.literal('permissions'), z.enum(PERMISSION_KEYS)]), value: z.boolean() }),
 ]);
 const editSchema = z.union([
@@ -68,6 +75,8 @@ const editSchema = z.union([
 const webviewMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready') }),
   z.strictObject({ type: z.literal('edit'), requestId: z.number().int().min(0), edit: z.unknown() }),
+  z.strictObject({ type: z.literal('hideRule'), requestId: z.number().int().min(0), position: index, pattern: entry, action: z.enum(['off', 'on', 'delete', 'up', 'down']) }),
+  z.strictObject({ type: z.literal('check'), requestId: z.number().int().min(0), path: listPath, value: z.string().max(4096) }),
   z.strictObject({ type: z.literal('openText') }),
 ]);
 
@@ -78,7 +87,7 @@ const webviewMessageSchema = z.discriminatedUnion('type', [
 export function parseWebviewMessage(raw: unknown): { ok: true; message: WebviewMessage } | { ok: false; error: string } {
   const outer = webviewMessageSchema.safeParse(raw);
   if (!outer.success) return { ok: false, error: `Malformed message from the policy editor: ${outer.error.issues[0]?.message ?? 'unknown shape'}` };
-  if (outer.data.type !== 'edit') return { ok: true, message: outer.data };
+  if (outer.data.type !== 'edit') return { ok: true, message: outer.data as WebviewMessage };
   const edit = editSchema.safeParse(outer.data.edit);
   if (!edit.success) {
     const issue = edit.error.issues[0];

@@ -145,7 +145,9 @@ describe('policy edits where the file says nothing: defaults become explicit', (
   it('adding a host to a missing network.allow keeps the default hosts (the agent keeps its model API)', () => {
     const text = 'version: 1\n# my rules\nhide: ["**/.env"]  # keep\n';
     const r = apply(text, { op: 'add', path: ['network', 'allow'], value: 'example.com' });
-    assert.deepEqual(data(r.text).network.allow, [...DEFAULT_NETWORK_ALLOW, 'example.com']);
+    // Kept as defaults (network.defaults: true), not copied into the file: they follow Paddock's updates.
+    assert.deepEqual(data(r.text).network, { defaults: true, allow: ['example.com'] });
+    assert.deepEqual(parsePolicy(r.text).policy!.network.allow, [...DEFAULT_NETWORK_ALLOW, 'example.com']);
     assert.ok(r.text.startsWith(text), 'what was there is untouched; the section is appended');
   });
 
