@@ -4,6 +4,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { decide, decideAddress, EgressRuleError, normalizeHost, splitHostPort, targetText, type EgressRules, type EgressTarget } from '../core/egress.js';
 import { answerMalformedRequests, copyResponseHead, limitConnectTime, upstreamError } from './forwarding.js';
 import type { EgressLogEntry } from './log.js';
+import { ownNetworkRefusal } from './ownNetworks.js';
 import { readClientHelloSni } from './sni.js';
 
 /**
@@ -124,7 +125,8 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
     }
     let refusal: Refusal | undefined;
     for (const { address } of addresses) {
-      const byAddress = decideAddress(rules, address, port);
+      const own = ownNetworkRefusal(address); // another sandbox's proxy, whatever the rules say (./ownNetworks.ts)
+      const byAddress = own ? { allowed: false, rule: own } : decideAddress(rules, address, port);
       if (byAddress.allowed) return { address, rule: byName.rule };
       refusal ??= denied(host, port, target.kind === 'name' ? `${byAddress.rule} (${host} resolved to ${address})` : byAddress.rule, address);
     }

@@ -1,0 +1,48 @@
+// Sandboxes' egress proxies never reach each other, whatever the rules say: after an engine
+// restart containers get new addresses, and a rule that allowed an address by IP could come to
+// name another sandbox's proxy. Two real sandboxes with real proxies; A is given an explicit allow
+// rule for B's proxy address, in every spelling, and is still refused.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { egressPaths } from '../../../src/engine/egressFiles.js';
+import { cleanup, docker, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
+import { ipv4Forms } from './support.js';
+
+describe('egress proxies are apart', () => {
+  const wsA = makeWorkspace({ 'a.txt': 'a\n' });
+  const wsB = makeWorkspace({ 'b.txt': 'b\n' });
+  let a: string;
+  let b: string;
+  let proxyB: string;
+  const proxyOf = (sandbox: string) => docker(['ps', '-a', '--filter', `label=dev.paddock.egress-for=${sandbox}`, '--format', '{{.Names}}']).stdout.trim();
+  const addressOf = (container: string) => JSON.parse(docker(['inspect', container]).stdout)[0].NetworkSettings.Networks.bridge.IPAddress as string;
+  const status = async (url: string) => (await paddock(['exec', a, '--', 'sh', '-c', `curl -s -m 5 -o /dev/null -w "%{http_code}" ${url}`])).stdout;
+
+  before(async () => {
+    a = (await paddockOk(['create', 'shell', wsA])).stdout.trim();
+    b = (await paddockOk(['create', 'shell', wsB])).stdout.trim();
+    proxyB = addressOf(proxyOf(b));
+  });
+  after(async () => {
+    await cleanup(wsA);
+    await cleanup(wsB);
+  });
+
+  it('an allow rule naming the other sandbox\'s proxy address is refused, in every spelling', async () => {
+    assert.match(proxyB, /^\d+\.\d+\.\d+\.\d+$/, 'B\'s proxy is on the default bridge');
+    const allowed = await paddockOk(['network', 'allow', a, proxyB]);
+    assert.match(allowed.stdout, /In force/);
+    const { decimal, hex } = ipv4Forms(proxyB);
+    for (const host of [proxyB, decimal, hex, `[::ffff:${proxyB}]`]) {
+      assert.equal(await status(`http://${host}:3128/`), '403', `${host} reached B's proxy`);
+    }
+    // HTTPS (CONNECT) the same.
+    const tunnel = await paddock(['exec', a, '--', 'sh', '-c', `curl -s -m 5 -o /dev/null -w "%{http_code}" https://${proxyB}:3128/`]);
+    assert.notEqual(tunnel.stdout, '200');
+    const refused = readFileSync(egressPaths(a).log, 'utf8').split('\n').filter((l) => l.includes(`"host":"${proxyB}"`) && l.includes('"decision":"deny"'));
+    assert.ok(refused.length > 0 && refused.every((l) => l.includes('own network')), refused.join('\n'));
+    const check = await paddock(['network', 'log', a, '--decision', 'deny']);
+    assert.match(check.stdout, /own network/);
+  });
+});
