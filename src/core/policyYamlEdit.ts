@@ -60,7 +60,10 @@ export function applyPolicyEdit(text: string, edit: PolicyEdit): PolicyEditResul
   // One host added to a file without its own allow list: the built-in list stays a default
   // (network.defaults: true) instead of being copied into the file, where it would stop following Paddock's updates.
   if (edit.op === 'add' && edit.path[0] === 'network' && edit.path[1] === 'allow' && getIn(before, ['network', 'allow']) === undefined && getIn(before, ['network', 'defaults']) === undefined) {
-    return applyPolicyEdit(applyPolicyEdit(text, { op: 'set', path: ['network', 'defaults'], value: true }).text, edit);
+    const withDefaults = applyPolicyEdit(text, { op: 'set', path: ['network', 'defaults'], value: true });
+    const added = applyPolicyEdit(withDefaults.text, edit);
+    // The edit is from the original text (the caller applies it to its document as one change).
+    return { text: added.text, edit: minimalEdit(text, added.text), layoutKept: withDefaults.layoutKept && added.layoutKept };
   }
   const expected = applyToData(before, edit);
   if (isDeepStrictEqual(before, expected)) return { text, layoutKept: true };

@@ -96,8 +96,12 @@ describe('entries checked as they are typed, with create\'s rules', () => {
 
 describe('network defaults stay defaults', () => {
   it('adding one host writes defaults: true and the host, not the built-in list', () => {
-    const text = applyPolicyEdit('version: 1\n', { op: 'add', path: ['network', 'allow'], value: 'api.example.com' }).text;
+    const result = applyPolicyEdit('version: 1\n', { op: 'add', path: ['network', 'allow'], value: 'api.example.com' });
+    const text = result.text;
     assert.equal(text, 'version: 1\nnetwork:\n  defaults: true\n  allow:\n    - api.example.com\n');
+    // The one replacement the editor applies to its document turns the original into this text.
+    const e = result.edit!;
+    assert.equal('version: 1\n'.slice(0, e.start) + e.text + 'version: 1\n'.slice(e.end), text);
     const policy = parsePolicy(text).policy!;
     assert.deepEqual(policy.network.allow, [...DEFAULT_NETWORK_ALLOW, 'api.example.com'], 'the engine and the proxy get the merged list');
     assert.deepEqual(compileEgressRules(policy.network).errors, []);
