@@ -271,7 +271,11 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
     .option('-n, --tail <lines>', 'only the last lines')
     .action(async (ref: string, o: any, cmd: Command) => {
       const engine = await engineFrom(cmd);
-      await engine.logs(await resolveSandbox(engine, ref), { follow: !!o.follow, tail: o.tail ? Number(o.tail) : undefined });
+      const name = await resolveSandbox(engine, ref);
+      await engine.logs(name, { follow: !!o.follow, tail: o.tail ? Number(o.tail) : undefined });
+      // What the log cannot show: the kernel's memory kill, a stop from outside Paddock (on stderr).
+      const why = await stopCause(engine.docker, name).catch(() => undefined);
+      if (why) process.stderr.write(`paddock: ${name}: ${why}\n`);
     });
 
   program.command('stop')

@@ -70,7 +70,7 @@ export class TemplateBuilder {
   /** The image for an agent's built-in template, built if missing. Returns the image tag. */
   async ensureAgentImage(template: string, options: TemplateOptions = {}): Promise<string> {
     const root = templatesDir();
-    if (!existsSync(join(root, template, 'Dockerfile'))) throw new PaddockError(`There is no template "${template}" in ${root}.`);
+    if (!existsSync(join(root, template, 'Dockerfile'))) throw new PaddockError(`There is no template "${template}" in ${root}.`, 'Paddock\'s templates folder is incomplete: reinstall Paddock (or, from a checkout, restore templates/ with git).');
     const baseImage = options.baseImage ?? DEFAULT_BASE_IMAGE;
     const baseImageId = await this.imageId(baseImage);
     if (!baseImageId) {

@@ -1,6 +1,6 @@
 // A stopped sandbox says why: stopped by the user (nothing more), ended outside Paddock (an
 // engine or machine restart ends it the same way a `docker stop` does; the shared engine is not
-// restarted here), or killed by the kernel at its memory limit (exec, ls, start and the tree).
+// restarted here), or killed by the kernel at its memory limit (exec, ls, start, logs and the tree).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { cleanup, docker, engine, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
@@ -31,6 +31,7 @@ describe('why a sandbox stopped', () => {
     assert.match(await statusOf(name), /stopped \(engine restart or docker stop\)/);
     const exec = await paddock(['exec', name, '--', 'true']);
     assert.match(exec.stderr, /is stopped \(stopped outside Paddock .*engine or machine restart.*"paddock start/);
+    assert.match((await paddockOk(['logs', name])).stderr, /stopped outside Paddock/);
     const start = await paddockOk(['start', name]);
     assert.match(start.stderr, new RegExp(`${name} had stopped: stopped outside Paddock`));
     assert.match(await statusOf(name), /\brunning\s/);
@@ -43,5 +44,6 @@ describe('why a sandbox stopped', () => {
     assert.match(exec.stderr, /paddock: a process in it was killed by the kernel at the memory limit \(96 MiB\): raise it with "docker update --memory 8g --memory-swap 8g/);
     assert.match(await statusOf(name), /running \(a process hit the memory limit\)/);
     assert.match((await engine().stopReason(name))?.text ?? '', /memory limit/);
+    assert.match((await paddockOk(['logs', name])).stderr, /paddock: .*: a process in it was killed by the kernel at the memory limit/);
   });
 });
