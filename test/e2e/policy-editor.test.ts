@@ -94,16 +94,23 @@ describe('VS Code: the policy editor', { timeout: 600_000 }, () => {
       assert.ok(await page.locator('.tab.active', { hasText: 'policy.yaml' }).count(), 'the editor is a tab of policy.yaml');
       await wb.screenshot('policy-editor-01-opened');
 
-      // 2. Untick "**/.env": the document changes (dirty), the count drops; saving writes YAML without that line only.
+      // Each section says when its changes apply.
+      assert.match(await ed.locator('[data-testid="applies-hide"]').innerText(), /created or recreated/);
+      assert.match(await ed.locator('[data-testid="applies-network"]').innerText(), /when you save.*proxies follow/);
+      assert.match(await ed.locator('[data-testid="applies-bridge"]').innerText(), /when you save/);
+
+      // 2. Untick "**/.env": the document changes (dirty), the count drops; saving comments the rule out in place.
       await envRow.locator('vscode-checkbox').click();
       await waitForLocatorText(summary, /^1 path hidden \(1 file\)$/);
       await page.locator('.tab.active.dirty', { hasText: 'policy.yaml' }).waitFor({ timeout: 30_000 });
       assert.equal(read(), POLICY, 'nothing is written to disk before save');
-      // The unticked rule stays in the table, off, so it can be ticked again.
+      // The unticked rule stays in the table at its place, off, so it can be ticked again.
       await ed.locator('tr.off[data-pattern="**/.env"]').waitFor();
+      assert.deepEqual(await ed.locator('[data-testid="hide-table"] tbody tr').evaluateAll((rows) => rows.map((r) => `${r.className} ${r.getAttribute('data-pattern')}`)), ['off **/.env', 'on secrets/**']);
       await wb.screenshot('policy-editor-02-env-unticked');
       await save(page);
-      await waitForText(read, POLICY.replace('  - "**/.env"        # env files, at any depth\n', ''), page, 'the saved policy');
+      const envOff = POLICY.replace('  - "**/.env"        # env files, at any depth\n', '  # - "**/.env"        # env files, at any depth  # off\n');
+      await waitForText(read, envOff, page, 'the saved policy');
 
       // 3. Add a hidden path: one new line in the list's style; the new row counts its 2 files.
       const input = ed.locator('[data-testid="hide-add-input"] input');
@@ -119,6 +126,7 @@ describe('VS Code: the policy editor', { timeout: 600_000 }, () => {
       const withGlob = `# Team policy: comments stay when the editor changes the file.
 version: 1
 hide:
+  # - "**/.env"        # env files, at any depth  # off
   - secrets/**
   - config/*.secret
 tier: moderate   # strict | moderate | permissive
@@ -138,17 +146,58 @@ tier: moderate   # strict | moderate | permissive
       await save(page);
       await waitForText(read, POLICY, page, 'the saved policy after undo (byte for byte the original)');
 
-      // 5. Network: allowing one more host in a file without a network section keeps the default hosts.
+      // 4b. Switched off, saved and reopened: the rule is still there, off, at its place; ticked again, the file is the original.
+      await envRow.locator('vscode-checkbox').click();
+      await ed.locator('tr.off[data-pattern="**/.env"]').waitFor({ timeout: 30_000 });
+      await save(page);
+      await waitForText(read, envOff, page, 'the saved policy');
+      await runCommand(page, 'View: Close All Editors');
+      await runCommand(page, 'Paddock: Open Policy Editor');
+      const reopened = policyEditor(page);
+      const offRow = reopened.locator('tr.off[data-pattern="**/.env"]');
+      await offRow.waitFor({ timeout: 60_000 });
+      assert.equal(await offRow.locator('vscode-checkbox').evaluate((c) => (c as unknown as { checked: boolean }).checked), false);
+      await wb.screenshot('policy-editor-04b-reopened-rule-still-off');
+      await offRow.locator('vscode-checkbox').click();
+      await envRow.waitFor({ timeout: 30_000 });
+      await save(page);
+      await waitForText(read, POLICY, page, 'the policy with the rule on again (byte for byte the original)');
+
+      // 4c. Order is explicit: "Move down" puts "**/.env" after "secrets/**" (the last matching rule wins).
+      await ed.locator('button[aria-label="Move **/.env down"]').click();
+      await waitForLocatorText(ed.locator('[data-testid="hide-table"] tbody tr').first(), /secrets\/\*\*/);
+      await wb.screenshot('policy-editor-04c-moved-down');
+      await save(page);
+      await waitForText(read, POLICY.replace('  - "**/.env"        # env files, at any depth\n  - secrets/**\n', '  - secrets/**\n  - "**/.env"        # env files, at any depth\n'), page, 'the policy with the rules swapped');
+      await ed.locator('h1').click();
+      await page.keyboard.press('Control+Z');
+      await save(page);
+      await waitForText(read, POLICY, page, 'the policy after undoing the move');
+
+      // 4d. Input is checked as it is typed, with create's rules: a URL is refused before anything is written.
+      const checkInput = ed.locator('[data-testid="allow-input"] input');
+      await checkInput.fill('https://bad host/path');
+      const typedProblem = ed.locator('[data-testid="allow-problem"]');
+      await waitForLocatorText(typedProblem, /host only, not a URL/);
+      await checkInput.press('Enter');
+      await typedProblem.scrollIntoViewIfNeeded();
+      await wb.screenshot('policy-editor-04d-invalid-host-refused-as-typed');
+      assert.equal(read(), POLICY, 'nothing was written');
+      assert.ok(await page.locator('.tab.active:not(.dirty)', { hasText: 'policy.yaml' }).count(), 'the document did not change');
+      await checkInput.fill('');
+
+      // 5. Network: one more host in a file without a network section keeps the built-in hosts as defaults (not copied).
       const hostInput = ed.locator('[data-testid="allow-input"] input');
       await hostInput.fill('api.internal:8443');
       await hostInput.press('Enter');
       await ed.locator('[data-testid="allow-list"] .chip', { hasText: 'api.internal:8443' }).waitFor({ timeout: 30_000 });
+      assert.equal(await ed.locator('[data-testid="default-hosts"] .chip').count(), 17, 'the built-in hosts are shown as defaults');
+      assert.equal(await ed.locator('[data-testid="allow-list"] .chip').count(), 1, 'your hosts: only the one added');
       await ed.locator('[data-testid="allow-list"]').scrollIntoViewIfNeeded();
       await wb.screenshot('policy-editor-05-network-host-added');
       await save(page);
       const withHost = await waitForText(read, /api\.internal:8443/, page, 'the saved policy');
-      assert.ok(withHost.startsWith(POLICY), 'the existing text is untouched; the section is appended');
-      assert.match(withHost, /network:\n  allow:\n    - "api\.anthropic\.com"\n[\s\S]*    - "api\.internal:8443"\n$/);
+      assert.equal(withHost, `${POLICY}network:\n  defaults: true\n  allow:\n    - "api.internal:8443"\n`, 'the existing text is untouched; only the addition is written');
 
       // 6. Broken YAML on disk: a clear error instead of the tables, with a button to the text.
       writeFileSync(policyFile, `${POLICY}network: [unclosed\n`);
