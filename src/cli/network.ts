@@ -5,6 +5,7 @@ import { PaddockError } from '../core/errors.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import { egressPaths } from '../engine/egressFiles.js';
 import { parseEgressLog, readNewLines, type EgressLogEntry } from '../proxy/log.js';
+import { ownNetworkRefusal, ownNetworksOf } from '../proxy/ownNetworks.js';
 import { humanBytes } from './format.js';
 import { formatRulesEntry, registerNetworkRuleCommands } from './networkRules.js';
 
@@ -104,6 +105,10 @@ export function registerNetworkCommands(program: Command, ctx: NetworkCliContext
         host = targetText(target);
         port = split.port!;
         decision = decide(rules, target, port);
+        // As the proxy does: never into its own networks (src/proxy/ownNetworks.ts).
+        const proxy = decision.allowed && target.kind === 'ip' ? (await import('../engine/egress.js')).egressNames(name).proxy : undefined;
+        const own = proxy && target.kind === 'ip' ? ownNetworkRefusal(target.ip, ownNetworksOf((await engine.docker.getContainer(proxy).inspect()).NetworkSettings.Networks as any)) : undefined;
+        if (own) decision = { allowed: false, rule: own };
       } catch (err) {
         if (err instanceof EgressRuleError) throw new PaddockError(`"${hostArg}" is not a host: ${err.message}.`, 'Give a host name, host:port, or an IP address.');
         throw err;

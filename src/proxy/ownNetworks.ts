@@ -59,3 +59,15 @@ export function ownNetworkRefusal(address: string, networks: OwnNetworks = ownNe
   }
   return undefined;
 }
+
+/** The same, read from the engine's view of the proxy container (for `paddock network check` on the host). */
+export function ownNetworksOf(networks: Record<string, { IPAddress?: string; IPPrefixLen?: number; Gateway?: string; GlobalIPv6Address?: string; GlobalIPv6PrefixLen?: number; IPv6Gateway?: string }>): OwnNetworks {
+  const subnets: { cidr: string; family: 'ipv4' | 'ipv6' }[] = [];
+  const gateways: string[] = [];
+  for (const n of Object.values(networks)) {
+    if (n.IPAddress && n.IPPrefixLen) subnets.push({ cidr: `${n.IPAddress}/${n.IPPrefixLen}`, family: 'ipv4' });
+    if (n.GlobalIPv6Address && n.GlobalIPv6PrefixLen) subnets.push({ cidr: `${n.GlobalIPv6Address}/${n.GlobalIPv6PrefixLen}`, family: 'ipv6' });
+    for (const g of [n.Gateway, n.IPv6Gateway]) if (g) gateways.push(g);
+  }
+  return { subnets, gateways };
+}

@@ -42,7 +42,10 @@ describe('egress proxies are apart', () => {
     assert.notEqual(tunnel.stdout, '200');
     const refused = readFileSync(egressPaths(a).log, 'utf8').split('\n').filter((l) => l.includes(`"host":"${proxyB}"`) && l.includes('"decision":"deny"'));
     assert.ok(refused.length > 0 && refused.every((l) => l.includes('own network')), refused.join('\n'));
-    const check = await paddock(['network', 'log', a, '--decision', 'deny']);
-    assert.match(check.stdout, /own network/);
+    const log = await paddock(['network', 'log', a, '--decision', 'deny']);
+    assert.match(log.stdout, /own network/);
+    // network check says what the proxy does, though a rule allows the address.
+    const check = await paddock(['network', 'check', a, `${proxyB}:3128`]);
+    assert.match(check.stdout, new RegExp(`^DENY ${proxyB.replace(/\./g, '\\.')}:3128 \\(rule: the proxy's own network`));
   });
 });
