@@ -1,6 +1,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { connectionFailure } from '../core/errors.js';
 import type { MaskStats } from '../core/masking.js';
 import { PADDOCK_VERSION } from '../core/version.js';
 import { AuditUnwritable, type AuditEntry, type AuditLog } from './audit.js';
@@ -59,7 +60,10 @@ export function createBridgeServer(service: BridgeService, audit: AuditLog, sand
       return { content: [{ type: 'text', text: text + note }] };
     } catch (err: any) {
       const denied = err instanceof BridgeDenied;
-      const message = await service.mask(denied ? err.message : `The bridge could not do this: ${err?.json?.message ?? err?.message ?? String(err)}`, stats);
+      const lost = denied ? undefined : connectionFailure(err);
+      const message = await service.mask(denied ? err.message
+        : lost ? `The bridge could not do this: the Docker engine stopped answering (${lost}). Ask the user to start it, then retry.`
+          : `The bridge could not do this: ${err?.json?.message ?? err?.message ?? String(err)}`, stats);
       const note = recordOutcome({ ...entry, decision: denied ? 'denied' : 'error', rule: denied ? err.rule : 'engine error', durationMs: Date.now() - started, masked: stats.count, message });
       return { content: [{ type: 'text', text: message + note }], isError: true };
     }
