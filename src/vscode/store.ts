@@ -8,19 +8,7 @@ import { watchSandboxEvents, type SandboxEventWatch } from '../engine/events.js'
 import { loadViews } from './loadViews.js';
 import type { EngineState, SandboxSource } from './source.js';
 import type { Finding } from '../core/drift/index.js';
-import { annotationsFrom, type SandboxView } from './treeModel.js';
-
-const SOURCE_TEXT: Record<string, string> = {
-  setting: 'your setting "paddock.dockerHost"',
-  DOCKER_HOST: 'the DOCKER_HOST variable',
-  default: 'the default engine',
-};
-
-/** The engine that was tried, and whose setting pointed there ("unix:///… (your setting …)"). */
-export function triedEngine(engine: SandboxEngine): string {
-  const { host, source } = engine.endpoint;
-  return `${host} (${SOURCE_TEXT[source] ?? (source.startsWith('context ') ? `your Docker ${source}` : source)})`;
-}
+import { annotationsFrom, triedEngine, type SandboxView } from './treeModel.js';
 
 /**
  * The refresh manager: one place that knows the sandboxes. Docker is the source of truth; this
@@ -90,7 +78,7 @@ export class SandboxStore implements SandboxSource, vscode.Disposable {
           this.log.info('Docker engine connected; following sandbox events');
           void this.reload();
         } else {
-          this.lastError = `${triedEngine(this.engineValue)}: ${describeError(error ?? new Error('the event stream ended'))}`;
+          this.lastError = `${triedEngine(this.engineValue.endpoint)}: ${describeError(error ?? new Error('the event stream ended'))}`;
           this.log.warn(`Docker engine not reachable at ${this.engineValue.endpoint.host}: ${this.lastError}; retrying`);
           this.views = [];
           this.setState('unreachable');
@@ -161,6 +149,8 @@ export class SandboxStore implements SandboxSource, vscode.Disposable {
     this.watchers = [];
     const folders = new Set<string>();
     for (const v of views) {
+      // The workspace itself for a .paddock folder made (or removed) later.
+      folders.add(v.details.workspace);
       folders.add(join(v.details.workspace, '.paddock'));
       folders.add(dirname(liveRulesFile(v.details.name)));
     }
@@ -168,7 +158,7 @@ export class SandboxStore implements SandboxSource, vscode.Disposable {
       try {
         // A folder, not the file: the file is replaced by rename (atomic writes), which ends a file watch.
         this.watchers.push(watch(folder, { persistent: false }, (_event, file) => {
-          if (!file || file === 'policy.yaml' || file === 'rules.json') this.scheduleReload();
+          if (!file || file === 'policy.yaml' || file === 'rules.json' || file === '.paddock') this.scheduleReload();
         }));
       } catch {
         // No such folder yet (no policy file, no proxy): nothing there to follow.

@@ -173,12 +173,14 @@ export function networkGroup(base: string, view: SandboxView, ref: TreeNode['san
     }
     return leaf(nodeId, r.rule, { description: verb(r.list), icon });
   });
+  // Rules of the file that are not in force come first: they are what the user last changed.
+  const pendingRows: TreeNode[] = [];
   if (file) {
     for (const list of ['deny', 'allow'] as const) {
       for (const rule of file[list]) {
         if (enforced.rules.some((r) => r.list === list && r.rule === rule)) continue;
         differences++;
-        children.push(leaf(`${id}/pending/${list}/${rule}`, rule, {
+        pendingRows.push(leaf(`${id}/pending/${list}/${rule}`, rule, {
           description: `in the file, not in force — apply`, icon: { id: 'warning', color: 'editorWarning.foreground' },
           tooltip: `The policy file ${list === 'allow' ? 'allows' : 'denies'} ${rule}, but the sandbox's proxy does not enforce it yet: it ${list === 'allow' ? 'refuses' : 'lets through'} it now. ${APPLY_HINT}`,
           sandbox: ref, command: pending,
@@ -193,7 +195,7 @@ export function networkGroup(base: string, view: SandboxView, ref: TreeNode['san
     ...(differences ? [`${differences} differ${differences === 1 ? 's' : ''} from the file`] : []),
   ].join(' · ');
   const tooltip = `The rules the sandbox's egress proxy runs with${enforced.changedAt ? ` (since ${enforced.changedAt})` : ''}.${differences || modeDiffers ? ` Marked rules differ from .paddock/policy.yaml. ${APPLY_HINT}` : ''}`;
-  return group(id, 'Network', description, differences || modeDiffers ? 'warning' : enforced.policy === 'deny' ? 'shield' : 'globe', children,
+  return group(id, 'Network', description, differences || modeDiffers ? 'warning' : enforced.policy === 'deny' ? 'shield' : 'globe', [...pendingRows, ...children],
     enforced.policy === 'deny' ? 'No host allowed' : 'No host rule', tooltip);
 }
 
@@ -294,6 +296,18 @@ export function buildTree(folders: readonly WorkspaceFolderRef[], sandboxes: rea
     ...folders.filter((f) => byFolder.has(f.path)).map((f) => node(f.path, f.name, byFolder.get(f.path)!, true)),
     ...(includeOthers ? [...others.keys()].sort().map((p) => node(p, basename(p) || p, others.get(p)!, false)) : []),
   ];
+}
+
+const ENDPOINT_SOURCES: Record<string, string> = {
+  setting: 'your setting "paddock.dockerHost"',
+  DOCKER_HOST: 'the DOCKER_HOST variable',
+  default: 'the default engine',
+};
+
+/** The engine that was tried and what pointed there, for the no-engine view: "unix:///… (your setting …)". */
+export function triedEngine(endpoint: { readonly host: string; readonly source: string }): string {
+  const { host, source } = endpoint;
+  return `${host} (${ENDPOINT_SOURCES[source] ?? (source.startsWith('context ') ? `your Docker ${source}` : source)})`;
 }
 
 /** The one-line state of a workspace for the status bar. */

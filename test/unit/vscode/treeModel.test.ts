@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SandboxDetails } from '../../../src/engine/types.js';
 import type { Finding } from '../../../src/core/drift/index.js';
-import { annotationsFrom, buildTree, contextValueOf, hiddenPaths, sandboxNode, uptime, workspaceSummary, type SandboxView, type TreeNode } from '../../../src/vscode/treeModel.js';
+import { annotationsFrom, buildTree, triedEngine, contextValueOf, hiddenPaths, sandboxNode, uptime, workspaceSummary, type SandboxView, type TreeNode } from '../../../src/vscode/treeModel.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 
@@ -122,13 +122,13 @@ describe('sandbox tree model', () => {
         enforced: { policy: 'deny', rules: [{ list: 'allow', rule: 'docs.example.com', from: 'policy' }, { list: 'allow', rule: 'old.example.com', from: 'policy' }] },
       });
       assert.deepEqual(lines(n), [
+        'new.example.com: in the file, not in force — apply',
         'docs.example.com: allowed',
         'old.example.com: allowed · in force, not in the file — apply',
-        'new.example.com: in the file, not in force — apply',
       ]);
       assert.equal(n.description, 'deny by default · 2 differ from the file');
       assert.equal(n.icon?.id, 'warning');
-      const pending = n.children![2];
+      const pending = n.children![0];
       assert.match(pending.tooltip!, /does not enforce it yet: it refuses it now\. Save the policy in the editor .* or run "paddock policy apply"/);
       assert.equal(pending.command?.id, 'paddock.openPolicy');
     });
@@ -210,5 +210,11 @@ describe('sandbox tree model', () => {
     ];
     assert.deepEqual(annotationsFrom(findings, 'one'), { notHiddenUntilRecreate: ['a.pem'], hiddenInGit: ['config/server.pem'] });
     assert.deepEqual(annotationsFrom(findings, 'two'), { hiddenInGit: ['config/server.pem'] });
+  });
+
+  it('the no-engine view names the engine it tried, and when the user\'s own setting points there', () => {
+    assert.equal(triedEngine({ host: 'tcp://127.0.0.1:1', source: 'setting' }), 'tcp://127.0.0.1:1 (your setting "paddock.dockerHost")');
+    assert.equal(triedEngine({ host: 'unix:///var/run/docker.sock', source: 'default' }), 'unix:///var/run/docker.sock (the default engine)');
+    assert.equal(triedEngine({ host: 'ssh://box', source: 'context remote' }), 'ssh://box (your Docker context remote)');
   });
 });
