@@ -28,7 +28,7 @@ export async function recordUserStop(docker: Docker, sandbox: { readonly id: str
  */
 async function oomSince(docker: Docker, id: string, startedAt: string): Promise<boolean> {
   const since = Math.floor(Date.parse(startedAt) / 1000);
-  const until = Math.ceil(Date.now() / 1000);
+  const until = (Date.now() / 1000).toFixed(3); // a whole second ahead would make the engine wait for it
   const stream = (await docker.getEvents({ since, until, filters: { container: [id], event: ['oom'] } } as any)) as unknown as NodeJS.ReadableStream;
   let text = '';
   for await (const chunk of stream) text += chunk.toString();
