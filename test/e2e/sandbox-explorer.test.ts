@@ -3,28 +3,44 @@
 // terminal, stop it from the context menu, remove it. A screenshot of each step is saved under
 // test-results/e2e/ (look at them: they show what each step claims).
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cleanup, engine } from '../support/sandbox.js';
+import { cleanup, docker, engine, OWNER } from '../support/sandbox.js';
 import { ARTIFACTS, chooseFromContextMenu, demoWorkspace, openWorkbench, packageExtension, runCommand, sandboxesView, terminalText, waitForTerminal, widenSideBar, type Workbench } from './support/workbench.js';
 
 describe('VS Code: sandbox explorer, palette commands and agent terminal', { timeout: 900_000 }, () => {
   let ws: string;
   let out: string;
   let wb: Workbench;
+  // A stand-in for a compose project of the workspace: one container with compose's labels (made and removed here).
+  const shop = `e2eshop${process.pid}`;
 
   before(async () => {
     // Screenshots of an earlier run must not pass for this run's.
     for (const f of existsSync(ARTIFACTS) ? readdirSync(ARTIFACTS) : []) if (f.startsWith('explorer-')) rmSync(join(ARTIFACTS, f));
     out = mkdtempSync(join(tmpdir(), 'paddock-e2e-vsix-'));
     ws = demoWorkspace();
+    // The demo's .env is committed, as in many real projects: hidden, but `git show` would read it.
+    // The cage exists before the sandbox (a .paddock made later is writable in it, and Verify says so).
+    mkdirSync(join(ws, '.paddock'), { recursive: true });
+    writeFileSync(join(ws, '.paddock', 'policy.yaml'), 'version: 1\n');
+    const git = (...args: string[]) => spawnSync('git', ['-C', ws, '-c', 'safe.directory=*', '-c', 'user.name=e2e', '-c', 'user.email=e2e@example.invalid', ...args]);
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-qm', 'demo with its .env');
+    spawnSync('chown', ['-R', `${OWNER.uid}:${OWNER.gid}`, ws]);
+    const run = docker(['run', '-d', '--name', `${shop}-api-1`, '--network', 'none', '--label', `com.docker.compose.project=${shop}`, '--label', 'com.docker.compose.service=api',
+      '--label', `com.docker.compose.project.working_dir=${ws}`, 'debian:bookworm-slim', 'sleep', '900']);
+    assert.equal(run.code, 0, run.stderr);
     wb = await openWorkbench(ws, packageExtension(out));
   });
 
   after(async () => {
     if (wb) await wb.close();
+    docker(['rm', '-f', `${shop}-api-1`]);
     await cleanup(ws);
     rmSync(out, { recursive: true, force: true });
   });
@@ -66,12 +82,58 @@ describe('VS Code: sandbox explorer, palette commands and agent terminal', { tim
       // Its children: the hidden .env, no ports, the network policy, no bridge containers.
       await sandboxRow.locator('.monaco-tl-twistie').click();
       await view.locator('.monaco-list-row', { hasText: 'Hidden paths' }).locator('.monaco-tl-twistie').click();
-      await view.locator('.monaco-list-row', { hasText: /^\s*\.env\s*$/ }).waitFor();
+      await view.locator('.monaco-list-row', { hasText: /^\s*\.env($|exposed through git)/ }).waitFor();
       await view.locator('.monaco-list-row', { hasText: 'No published ports' }).waitFor({ state: 'attached' }).catch(() => {});
       assert.ok(await view.locator('.monaco-list-row', { hasText: 'Network' }).count());
       assert.ok(await view.locator('.monaco-list-row', { hasText: 'Bridge containers' }).count());
       await page.mouse.move(900, 300);
       await wb.screenshot('explorer-02-sandbox-in-tree');
+      const row = (text: string | RegExp) => view.locator('.monaco-list-row', { hasText: text }).first();
+      const expand = async (text: string | RegExp) => {
+        const r = row(text);
+        if ((await r.getAttribute('aria-expanded')) !== 'true') await r.locator('.monaco-tl-twistie').click();
+      };
+
+      // 2b. The committed .env is "exposed through git" (the drift analysis says so), not a lock.
+      await row(/\.env\s*exposed through git/).waitFor({ timeout: 60_000 });
+      assert.match(await row('Hidden paths').innerText(), /1 · 1 exposed through git/);
+      await wb.screenshot('explorer-02b-hidden-but-in-git');
+
+      // 2c. Network shows the proxy's rules; a rule only the file has is marked, until applied.
+      await expand(/^\s*Network/);
+      await row(/api\.anthropic\.com\s*allowed\s*$/).waitFor({ timeout: 30_000 });
+      writeFileSync(join(ws, '.paddock', 'policy.yaml'), 'version: 1\nnetwork:\n  deny: ["e2e-denied.example.com"]\n');
+      await row(/e2e-denied\.example\.com\s*in the file, not in force — apply/).waitFor({ timeout: 30_000 });
+      assert.match(await row(/^\s*Network/).innerText(), /deny by default · 1 differs from the file/);
+      await page.mouse.move(900, 300);
+      await wb.screenshot('explorer-02c-network-file-not-in-force');
+      // Applying it (the question a change on disk raises) puts it in force; the tree follows the rules file.
+      const ask = page.locator('.notification-toast', { hasText: /policy/i }).filter({ has: page.locator('.monaco-button', { hasText: /^Apply$/ }) });
+      await ask.locator('.monaco-button', { hasText: /^Apply$/ }).click({ timeout: 30_000 });
+      await row(/e2e-denied\.example\.com\s*denied\s*$/).waitFor({ timeout: 30_000 });
+      assert.doesNotMatch(await row(/^\s*Network/).innerText(), /differ/);
+      await wb.screenshot('explorer-02d-network-applied');
+
+      // 2e. Bridge containers: none reached; it says how to add some and offers the workspace's compose project.
+      await expand('Bridge containers');
+      await row('No reachable containers').waitFor();
+      const offer = row(`Add compose project "${shop}"`);
+      await offer.waitFor({ timeout: 30_000 });
+      await wb.screenshot('explorer-02e-bridge-empty-offers-compose');
+      await offer.click();
+      await row(`${shop}-api-1`).waitFor({ timeout: 30_000 });
+      assert.match(await row('Bridge containers').innerText(), /Bridge containers\s*1/);
+      await wb.screenshot('explorer-02f-bridge-reaches-compose-project');
+
+      // 2g. Enter / double click on a hidden path reveals it in the explorer (a single click only selects).
+      await expand('Hidden paths');
+      await row(/^\s*\.env/).dblclick();
+      const explorerRow = page.locator('.explorer-folders-view .monaco-list-row.selected', { hasText: '.env' });
+      await explorerRow.waitFor({ timeout: 30_000 });
+      await wb.screenshot('explorer-02g-hidden-path-revealed');
+      // Back to the Paddock view (its icon's label now carries the running count).
+      await page.locator('.activitybar a[aria-label^="Paddock"]').click({ force: true });
+      await view.waitFor();
 
       // 3. The terminal is a TTY in the sandbox, at the host path.
       await waitForTerminal(page, /agent@paddock-shell:.*\$$/m, 120_000);
@@ -100,6 +162,15 @@ describe('VS Code: sandbox explorer, palette commands and agent terminal', { tim
       await wb.screenshot('explorer-05-verify-isolation');
       await page.keyboard.press('Escape');
 
+      // 5b. A secret that appears after creation: the row says "not hidden until recreate", with the fix.
+      writeFileSync(join(ws, 'late.pem'), '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n');
+      await view.locator('.monaco-list-row', { hasText: /1 not hidden until recreate/ }).first().waitFor({ timeout: 60_000 });
+      await row(/late\.pem\s*not hidden until recreate/).waitFor();
+      await page.mouse.move(900, 300);
+      await wb.screenshot('explorer-05b-not-hidden-until-recreate');
+      rmSync(join(ws, 'late.pem'));
+      await view.locator('.monaco-list-row', { hasText: /running .*· 1 hidden/ }).first().waitFor({ timeout: 60_000 });
+
       // 6. Stop from the tree's context menu; the tree follows (Docker events, no polling).
       await sandboxRow.click({ button: 'right' });
       await chooseFromContextMenu(page, 'Stop');
@@ -108,11 +179,18 @@ describe('VS Code: sandbox explorer, palette commands and agent terminal', { tim
       await waitForTerminal(page, /exited with code/);
       await wb.screenshot('explorer-06-stopped-from-context-menu');
 
-      // Start it again from the menu; clicking it opens a fresh terminal (the ended one is not reused).
+      // Start it again from the menu. A single click only selects the row: no agent starts.
       await sandboxRow.click({ button: 'right' });
       await chooseFromContextMenu(page, 'Start');
       await view.locator('.monaco-list-row', { hasText: /running/ }).first().waitFor({ timeout: 60_000 });
       await sandboxRow.click();
+      await page.waitForTimeout(3000);
+      assert.match(await terminalText(page), /exited with code/, 'a click on the row opened a terminal');
+      assert.match(await sandboxRow.getAttribute('class') ?? '', /selected/);
+      await wb.screenshot('explorer-06a-click-only-selects');
+      // "Open Terminal" opens a fresh terminal (the ended one is not reused).
+      await sandboxRow.click({ button: 'right' });
+      await chooseFromContextMenu(page, 'Open Terminal');
       let fresh = '';
       for (let i = 0; i < 300; i++) {
         fresh = await terminalText(page);
