@@ -7,6 +7,10 @@ import { isHidingMount } from '../engine/hidingGuard.js';
 import type { Finding } from '../core/drift/index.js';
 import type { RuleInForce } from '../core/liveRules.js';
 import type { SandboxDetails, SandboxStatus } from '../engine/types.js';
+import { shortCause } from '../engine/stopCause.js';
+
+/** Its guard stopped it (protection lifted), as opposed to a memory kill or an engine restart (src/engine/stopCause.ts). */
+const selfStopped = (view: { readonly stoppedBecause?: string }) => !!view.stoppedBecause?.startsWith('protection lifted');
 
 /**
  * What `policy check` (the drift analysis) says of one sandbox: the paths it can read until it is
@@ -222,7 +226,7 @@ export function sandboxNode(view: SandboxView, now: number): TreeNode {
   const exposed = view.notHiddenUntilRecreate ?? [];
   const inGit = new Set(view.hiddenInGit ?? []);
   const description = [
-    d.status === 'running' && up ? `running ${up}` : view.stoppedBecause ? `${d.status} itself` : d.status,
+    d.status === 'running' && up ? `running ${up}` : view.stoppedBecause ? (selfStopped(view) ? `${d.status} itself` : `${d.status} (${shortCause(view.stoppedBecause)})`) : d.status,
     exposed.length ? `${exposed.length} not hidden until recreate` : `${hidden.length} hidden`,
     ...(ports.length ? [ports.map((p) => `:${p.hostPort}`).join(' ')] : []),
     d.runtime,
@@ -233,7 +237,7 @@ export function sandboxNode(view: SandboxView, now: number): TreeNode {
   const tooltip = [
     `${agentLabel(d.agent)} sandbox ${d.name}`,
     `State: ${d.status}${up ? ` (up ${up})` : ''}`,
-    ...(view.stoppedBecause ? [`Stopped itself: ${view.stoppedBecause}`] : []),
+    ...(view.stoppedBecause ? [`${selfStopped(view) ? 'Stopped itself' : 'Stopped'}: ${view.stoppedBecause}`] : []),
     ...(exposed.length ? [`Not hidden until recreate: ${exposed.slice(0, 5).join(', ')}${exposed.length > 5 ? ` and ${exposed.length - 5} more` : ''} — the sandbox can read ${exposed.length === 1 ? 'it' : 'them'}. ${RECREATE_HINT}`] : []),
     `Workspace: ${d.workspace}`,
     `Runtime: ${d.runtime}`,

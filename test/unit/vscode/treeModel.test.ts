@@ -54,6 +54,13 @@ describe('sandbox tree model', () => {
     assert.match(sandboxNode(view(), NOW).tooltip!, /^API keys: none injected$/m);
   });
 
+  it('a sandbox an engine restart or the memory limit stopped says that, not "itself"', () => {
+    const outside = sandboxNode(view({ status: 'stopped', startedAt: undefined }, { stoppedBecause: 'stopped outside Paddock (exit code 143): an engine or machine restart, or "docker stop", ended it' }), NOW);
+    assert.match(outside.description!, /^stopped \(engine restart or docker stop\) · /);
+    assert.match(outside.tooltip!, /^Stopped: stopped outside Paddock/m);
+    assert.match(sandboxNode(view({ status: 'stopped', startedAt: undefined }, { stoppedBecause: 'out of memory: the kernel ended it at its memory limit (4 GiB)' }), NOW).description!, /^stopped \(out of memory\) · /);
+  });
+
   it('a sandbox its own guard stopped says so in its description and tooltip', () => {
     const why = 'protection lifted: /home/me/app/.env (hidden) replaced or removed on the host, which lifted its mount';
     const node = sandboxNode(view({ status: 'stopped', startedAt: undefined }, { stoppedBecause: why }), NOW);
