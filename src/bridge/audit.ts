@@ -88,8 +88,13 @@ export class AuditLog {
  * Torn lines (a crash mid-write) are skipped, and never hide the entries after them.
  */
 export function readAudit(file: string): AuditEntry[] {
+  return mergeAuditEntries(readAuditLines(file));
+}
+
+/** Every line as written: a call's "started" line and its outcome apart (for following a log live). */
+export function readAuditLines(file: string): AuditEntry[] {
   if (!existsSync(file)) return [];
-  return mergeAuditEntries(parseLogText<AuditEntry>(readFileSync(file, 'utf8'), (v) => typeof v.tool === 'string'));
+  return parseLogText<AuditEntry>(readFileSync(file, 'utf8'), (v) => typeof v.tool === 'string');
 }
 
 export function mergeAuditEntries(lines: readonly AuditEntry[]): AuditEntry[] {

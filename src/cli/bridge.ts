@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { PaddockError } from '../core/errors.js';
 import type { Policy } from '../core/policy.js';
 import type { SandboxEngine } from '../engine/engine.js';
-import { AuditLog, formatAuditEntry, readAudit, type AuditEntry } from '../bridge/audit.js';
+import { AuditLog, formatAuditEntry, readAudit, readAuditLines, type AuditEntry } from '../bridge/audit.js';
 import type { Listen } from '../bridge/server.js';
 import { bridgePaths, newToken, standaloneAuditFile, writeSecretFile } from '../engine/stateFolder.js';
 
@@ -143,9 +143,10 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
       if (!entries.length && !o.follow) log(`No bridge calls recorded for ${name} yet.`);
       entries.forEach(print);
       if (!o.follow) return;
-      let seen = readAudit(file).length;
+      // Live, each line as written: a call's start, then its outcome.
+      let seen = readAuditLines(file).length;
       const watcher = watch(join(file, '..'), () => {
-        const all = readAudit(file);
+        const all = readAuditLines(file);
         all.slice(seen).forEach(print);
         seen = all.length;
       });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { AuditLineSplitter } from '../../../src/bridge/activity.js';
-import { AuditLog, formatAuditEntry, readAudit, type AuditEntry } from '../../../src/bridge/audit.js';
+import { AuditLog, formatAuditEntry, readAudit, readAuditLines, type AuditEntry } from '../../../src/bridge/audit.js';
 import { EgressLogWriter, parseEgressLog, type EgressLogEntry } from '../../../src/proxy/log.js';
 
 const outcome = (tool: string, extra: Partial<AuditEntry> = {}): AuditEntry => ({
@@ -53,6 +53,8 @@ describe('torn log lines', () => {
     assert.deepEqual(entries.map((e) => [e.tool, e.decision, e.call]), [['exec_command', 'allowed', done], ['get_logs', 'started', running]]);
     assert.match(formatAuditEntry(entries[1]), /started\s+get_logs/);
     assert.equal(readFileSync(file, 'utf8').split('\n').filter(Boolean).length, 3, 'the start lines stay in the file');
+    // bridge log -f prints lines as written: each start, then its outcome.
+    assert.deepEqual(readAuditLines(file).map((e) => [e.tool, e.decision]), [['exec_command', 'started'], ['get_logs', 'started'], ['exec_command', 'allowed']]);
   }));
 
   it('an egress entry written after a torn line is read by network log', () => withDir((dir) => {
