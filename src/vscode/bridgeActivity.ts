@@ -25,7 +25,7 @@ export class BridgeActivity extends DisposableOwner implements vscode.Disposable
     super();
     this.channel.appendLine(`# Every call the agents made through the MCP bridge: time, sandbox, tool, arguments (masked), decision, [rule], duration, masked secrets.`);
     this.channel.appendLine(`# Audit logs: ${this.root}. The CLI shows the same with "paddock bridge log SANDBOX".`);
-    this.follower = new AuditFollower(this.root, (entry, s) => this.show(entry, s.label));
+    this.follower = new AuditFollower(this.root, (entry, s) => this.printEntry(entry, s.label));
     this.register({ dispose: () => this.follower.close() });
     this.register({ dispose: () => { for (const t of this.running.values()) clearTimeout(t); this.running.clear(); } });
     this.register(source.onDidChange(() => this.update()));
@@ -48,7 +48,7 @@ export class BridgeActivity extends DisposableOwner implements vscode.Disposable
    * One line per call, as `paddock bridge log` shows it: the audit's "started" line (written before
    * the call runs) appears only when no outcome follows within a moment (a long or stuck call).
    */
-  private show(entry: AuditEntry, label: string): void {
+  private printEntry(entry: AuditEntry, label: string): void {
     if (entry.decision === 'started' && entry.call) {
       const call = entry.call;
       this.running.set(call, setTimeout(() => {
