@@ -107,7 +107,7 @@ export function registerNetworkCommands(program: Command, ctx: NetworkCliContext
         decision = decide(rules, target, port);
         // As the proxy does: never into its own networks (src/proxy/ownNetworks.ts).
         const proxy = decision.allowed && target.kind === 'ip' ? (await import('../engine/egress.js')).egressNames(name).proxy : undefined;
-        const own = proxy && target.kind === 'ip' ? ownNetworkRefusal(target.ip, ownNetworksOf((await engine.docker.getContainer(proxy).inspect()).NetworkSettings.Networks as any)) : undefined;
+        const own = proxy && target.kind === 'ip' ? ownNetworkRefusal(target.ip, await proxyOwnNetworks(engine, proxy)) : undefined;
         if (own) decision = { allowed: false, rule: own };
       } catch (err) {
         if (err instanceof EgressRuleError) throw new PaddockError(`"${hostArg}" is not a host: ${err.message}.`, 'Give a host name, host:port, or an IP address.');
@@ -119,4 +119,9 @@ export function registerNetworkCommands(program: Command, ctx: NetworkCliContext
       else process.stdout.write(`${decision.allowed ? 'ALLOW' : 'DENY'} ${host}:${port} (rule: ${decision.rule})${note && decision.allowed ? `\n${note}` : ''}\n`);
     });
   registerNetworkRuleCommands(network, ctx);
+}
+
+async function proxyOwnNetworks(engine: SandboxEngine, proxy: string): Promise<ReturnType<typeof ownNetworksOf>> {
+  const info = await engine.docker.getContainer(proxy).inspect();
+  return ownNetworksOf(info.NetworkSettings.Networks as any, info.Config.Env ?? []);
 }

@@ -1,3 +1,4 @@
+import { OUTSIDE_SUBNETS_VARIABLE } from '../proxy/ownNetworks.js';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
@@ -136,6 +137,9 @@ export async function createEgress(docker: Docker, sandbox: string, options: Egr
   writeFileSync(join(paths.dir, 'name'), `${sandbox}\n`);
   // Where the proxy itself goes out: Docker's default bridge, or a network named by PADDOCK_EGRESS_NETWORK.
   const upstream = process.env.PADDOCK_EGRESS_NETWORK || 'bridge';
+  const outside = process.env.PADDOCK_EGRESS_NETWORK
+    ? ((await docker.getNetwork(upstream).inspect().catch(() => undefined))?.IPAM?.Config ?? []).map((c: { Subnet?: string }) => c.Subnet).filter((x: string | undefined): x is string => !!x)
+    : [];
   const labels = { [EGRESS_LABELS.for]: sandbox, [LABELS.createdBy]: 'paddock' };
   try {
     await docker.createNetwork({
@@ -163,6 +167,9 @@ export async function createEgress(docker: Docker, sandbox: string, options: Egr
         `PADDOCK_EGRESS_INJECT_PORT=${KEY_INJECTION_PORT}`,
         `PADDOCK_EGRESS_KEYS=${KEYS_IN_PROXY}/keys.json`,
         `PADDOCK_EGRESS_RULES=${KEYS_IN_PROXY}/rules.json`, // live rules, written by the host (./liveRules.ts)
+        // A network the user named as the way out is the outside: its addresses are left to the rules
+        // (the proxy's own-network refusal covers Docker's default bridge, see src/proxy/ownNetworks.ts).
+        ...(outside.length ? [`${OUTSIDE_SUBNETS_VARIABLE}=${outside.join(',')}`] : []),
         ...(viaSockets ? [`PADDOCK_EGRESS_SOCKET_DIR=${SOCKETS_DIR}`] : []),
       ],
       ExposedPorts: exposed,

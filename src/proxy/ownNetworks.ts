@@ -31,12 +31,36 @@ function routeGateways(table = '/proc/net/route'): string[] {
   return gateways;
 }
 
-/** The subnets of this process's interfaces (but loopback) and its gateways. */
-export function ownNetworks(): OwnNetworks {
+/**
+ * Subnets the host named as the outside (PADDOCK_EGRESS_NETWORK, a network the user chose as the
+ * proxies' way out, e.g. the tests' local stand-in internet): left to the rules like any address.
+ */
+export const OUTSIDE_SUBNETS_VARIABLE = 'PADDOCK_EGRESS_OUTSIDE';
+
+function inAny(address: string, family: 'ipv4' | 'ipv6', cidrs: readonly string[]): boolean {
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [network, prefix] = cidr.split('/');
+    const f = isIPv4(network) ? 'ipv4' : 'ipv6';
+    if (f === family) list.addSubnet(network, Number(prefix), f);
+  }
+  return list.check(address, family);
+}
+
+function outsideSubnets(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env[OUTSIDE_SUBNETS_VARIABLE] ?? '').split(',').filter((c) => /^[\da-f.:]+\/\d+$/i.test(c));
+}
+
+/** The subnets of this process's interfaces (but loopback and the outside) and its gateways. */
+export function ownNetworks(env: NodeJS.ProcessEnv = process.env): OwnNetworks {
+  const outside = outsideSubnets(env);
   const subnets: { cidr: string; family: 'ipv4' | 'ipv6' }[] = [];
   for (const entries of Object.values(networkInterfaces())) {
     // Loopback is left to the rules: it reaches only the proxy's own ports, which the sandbox reaches anyway.
-    for (const e of entries ?? []) if (e.cidr && !e.internal) subnets.push({ cidr: e.cidr, family: e.family === 'IPv4' ? 'ipv4' : 'ipv6' });
+    for (const e of entries ?? []) {
+      const family = e.family === 'IPv4' ? 'ipv4' : 'ipv6';
+      if (e.cidr && !e.internal && !inAny(e.address, family, outside)) subnets.push({ cidr: e.cidr, family });
+    }
   }
   return { subnets, gateways: routeGateways() };
 }
@@ -61,10 +85,12 @@ export function ownNetworkRefusal(address: string, networks: OwnNetworks = ownNe
 }
 
 /** The same, read from the engine's view of the proxy container (for `paddock network check` on the host). */
-export function ownNetworksOf(networks: Record<string, { IPAddress?: string; IPPrefixLen?: number; Gateway?: string; GlobalIPv6Address?: string; GlobalIPv6PrefixLen?: number; IPv6Gateway?: string }>): OwnNetworks {
+export function ownNetworksOf(networks: Record<string, { IPAddress?: string; IPPrefixLen?: number; Gateway?: string; GlobalIPv6Address?: string; GlobalIPv6PrefixLen?: number; IPv6Gateway?: string }>, proxyEnv: readonly string[] = []): OwnNetworks {
   const subnets: { cidr: string; family: 'ipv4' | 'ipv6' }[] = [];
   const gateways: string[] = [];
+  const outside = outsideSubnets(Object.fromEntries(proxyEnv.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])));
   for (const n of Object.values(networks)) {
+    if (n.IPAddress && inAny(n.IPAddress, 'ipv4', outside)) continue;
     if (n.IPAddress && n.IPPrefixLen) subnets.push({ cidr: `${n.IPAddress}/${n.IPPrefixLen}`, family: 'ipv4' });
     if (n.GlobalIPv6Address && n.GlobalIPv6PrefixLen) subnets.push({ cidr: `${n.GlobalIPv6Address}/${n.GlobalIPv6PrefixLen}`, family: 'ipv6' });
     for (const g of [n.Gateway, n.IPv6Gateway]) if (g) gateways.push(g);
