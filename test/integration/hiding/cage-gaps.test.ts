@@ -101,6 +101,12 @@ describe('cage paths the sandbox created after create are flagged on the host', 
   });
 
   it('after recreate they are read-only in the sandbox, and nothing is flagged', async () => {
+    // The sandbox wrote .paddock/policy.yaml: a recreate refuses to build a cage from it until the
+    // user has looked at it and applied it.
+    const refused = await paddock(['run', 'shell', ws, '--recreate', '--', '-c', 'true']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /a sandbox could have written it[\s\S]*paddock policy apply/);
+    await paddockOk(['policy', 'apply', ws]);
     await paddockOk(['run', 'shell', ws, '--recreate', '--', '-c', 'true']);
     const sb2 = (await paddockOk(['ls', '--json'])).stdout;
     const name = JSON.parse(sb2).find((s: { workspace: string }) => s.workspace === ws).name;
