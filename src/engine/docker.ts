@@ -19,6 +19,14 @@ export function isConflict(err: unknown): boolean {
   return (err as { statusCode?: number } | undefined)?.statusCode === 409;
 }
 
+/**
+ * A removal that needs no more doing: the object is gone (404), or another process is removing it
+ * right now (409 "removal … is already in progress": a second Paddock process cleaning up).
+ */
+export function isGoneOrGoing(err: unknown): boolean {
+  return isNotFound(err) || (isConflict(err) && /already in progress/i.test(engineMessage(err)));
+}
+
 /** What the engine said about a failed call (its JSON message when it sent one). */
 export function engineMessage(err: any): string {
   return err?.json?.message ?? err?.message ?? String(err);

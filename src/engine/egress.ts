@@ -9,7 +9,7 @@ import { LABELS, shortHash } from '../core/naming.js';
 import type { NetworkPolicy } from '../core/policy.js';
 import type { PortMapping } from '../core/options.js';
 import { BRIDGE_RELAY_PORT, KEY_INJECTION_PORT, PROXY_HOST, PROXY_PORT, SOCKETS_DIR } from '../proxy/addresses.js';
-import { engineMessage, inspectOrUndefined, isAlreadyInState, isNotFound, startAndWaitForMarker } from './docker.js';
+import { engineMessage, inspectOrUndefined, isAlreadyInState, isGoneOrGoing, isNotFound, startAndWaitForMarker } from './docker.js';
 import { egressPaths, forwarderSource, proxySource, writeInjectedKeys } from './egressFiles.js';
 import { listedPorts, publishedPorts } from './ports.js';
 import type { PublishedPort } from './types.js';
@@ -320,7 +320,7 @@ export async function removeEgress(docker: Docker, sandbox: string, options: { k
   const container = docker.getContainer(names.proxy);
   const info = await inspectOrUndefined(container);
   if (info && info.Config.Labels?.[EGRESS_LABELS.for] === sandbox) {
-    await container.remove({ force: true, v: true }).catch((err) => { if (!isNotFound(err)) throw err; });
+    await container.remove({ force: true, v: true }).catch((err) => { if (!isGoneOrGoing(err)) throw err; });
   }
   const network = docker.getNetwork(names.network);
   try {

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { isNotFound } from './docker.js';
+import { isGoneOrGoing } from './docker.js';
 import { removeEgress } from './egress.js';
 import { removeBridgeDir } from './stateFolder.js';
 
@@ -11,7 +11,7 @@ import { removeBridgeDir } from './stateFolder.js';
  */
 export async function removeSandboxAndState(docker: Docker, sandbox: { readonly id: string; readonly name: string }): Promise<void> {
   // Already gone (removed by another process meanwhile): its state goes all the same.
-  await docker.getContainer(sandbox.id).remove({ force: true, v: true }).catch((err) => { if (!isNotFound(err)) throw err; });
+  await docker.getContainer(sandbox.id).remove({ force: true, v: true }).catch((err) => { if (!isGoneOrGoing(err)) throw err; });
   await removeEgress(docker, sandbox.name);
   removeBridgeDir(sandbox.name);
 }
