@@ -26,6 +26,7 @@ export { PADDOCK_VERSION } from '../core/version.js';
 import { PADDOCK_VERSION } from '../core/version.js';
 import { execBaseEnv } from './agentUser.js';
 import { recordUserStop, stopCause } from './stopCause.js';
+import { refuseLoaderVariables } from './rootExec.js';
 const READY_MARKER = 'paddock: ready';
 
 export interface CreateSpec {
@@ -210,6 +211,7 @@ export class SandboxEngine {
   async create(spec: CreateSpec, onProgress: (line: string) => void = () => {}): Promise<SandboxDetails> {
     const workspace = checkWorkspace(spec.workspace);
     const name = spec.name ?? defaultSandboxName(workspace, spec.agent);
+    refuseLoaderVariables(spec.env ?? {}); // they would reach the init, which runs as root (./rootExec.ts)
     if (!CONTAINER_NAME.test(name)) throw new PaddockError(`"${name}" is not a valid sandbox name.`, 'Use letters, digits, "_", "." and "-", starting with a letter or digit.');
     // What create needs to know, asked side by side (start-up time is the sum otherwise).
     const [taken, existing, runtime, templateHash, git] = await Promise.all([
