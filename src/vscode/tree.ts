@@ -70,8 +70,10 @@ export class SandboxTreeProvider extends DisposableOwner implements vscode.TreeD
 
   private rebuild(): void {
     const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => ({ name: f.name, path: f.uri.fsPath }));
-    // The welcome view cannot say which engine was tried; the view's message can.
-    this.message = this.store.state === 'unreachable' && this.store.lastError ? `Tried the Docker engine at ${this.store.lastError}` : undefined;
+    // No view message while the engine is unreachable: VS Code hides the welcome view (with its
+    // Retry / Open Settings / Show Log actions) whenever a message is set. Which engine was tried,
+    // and why it failed, is in the status bar item's tooltip and the log.
+    this.message = undefined;
     this.roots = this.store.state === 'ready' ? buildTree(folders, this.store.sandboxes, Date.now(), this.showAll || folders.length === 0) : [];
     // The "no sandbox yet" welcome shows when the tree is empty for this window.
     void vscode.commands.executeCommand('setContext', 'paddock.hasSandboxes', this.roots.length > 0);
