@@ -248,7 +248,8 @@ describe('VS Code: a secret created after the sandbox, and the one-click recreat
       // Removing a hidden file takes its mount away too: the sandbox's own init stops it (nothing
       // on the host sees a replace), and the window says why, with the same button.
       rmSync(join(ws, 'late/.env'));
-      const stoppedItself = page.locator('.notifications-toasts .notification-toast', { hasText: 'stopped itself' });
+      // (The Start before this one may still show its own note about the earlier stop: "had stopped itself".)
+      const stoppedItself = page.locator('.notifications-toasts .notification-toast', { hasText: `${after.name} stopped itself: late/.env` });
       await stoppedItself.first().waitFor({ timeout: 60_000 });
       assert.match(await stoppedItself.first().innerText(), new RegExp(`${after.name} stopped itself: late/\\.env \\(hidden\\) was replaced or removed on the host`));
       await wb.screenshot('drift-10-removed-secret-stopped-itself');
