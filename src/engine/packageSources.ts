@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { bridgeRoot } from './stateFolder.js';
 import { aptMainMirror, aptSecurityMirror, aptSourceUris, pipConfigIndexes, registryRules } from '../core/packageSources.js';
 
 /**
@@ -60,8 +61,50 @@ async function pipIndexes(env: NodeJS.ProcessEnv): Promise<string[]> {
   return [...fromEnv, ...fromConfig, ...(pipDefault ? pipDefault.split('\n') : [])];
 }
 
-/** Reads the machine's package sources (about 0.3 s: npm answers for its own configuration). */
-export async function hostPackageSources(env: NodeJS.ProcessEnv = process.env): Promise<PackageSources> {
+/** How long a reading stays good when none of the files it came from changed. */
+const CACHE_MAX_AGE_MS = 60 * 60_000;
+
+/** What a reading depends on that can be checked cheaply: the overrides and the config files' times. */
+function cacheKey(env: NodeJS.ProcessEnv): string {
+  const files = ['/etc/apt/sources.list', '/etc/apt/sources.list.d', '/etc/pip.conf', '/etc/xdg/pip/pip.conf', '/etc/os-release',
+    join(homedir(), '.npmrc'), join(homedir(), '.config/pip/pip.conf'), join(homedir(), '.pip/pip.conf'), env.PIP_CONFIG_FILE ?? ''];
+  const times = files.map((f) => {
+    try {
+      return statSync(f).mtimeMs;
+    } catch {
+      return 0;
+    }
+  });
+  const vars = ['PADDOCK_NPM_REGISTRY', 'PADDOCK_APT_MIRROR', 'PADDOCK_PIP_INDEX', 'PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_CONFIG_FILE', 'npm_config_registry', 'NPM_CONFIG_REGISTRY']
+    .map((v) => env[v] ?? '');
+  return JSON.stringify([times, vars]);
+}
+
+/**
+ * Reads the machine's package sources. Asking npm takes 0.3-0.6 s, on the path of every create, so a
+ * reading is kept in the state folder and reused while the files it came from are unchanged (an hour
+ * at most: npm's global config is not among the files checked).
+ */
+export async function hostPackageSources(env: NodeJS.ProcessEnv = process.env, cacheFile = join(bridgeRoot(env), '..', 'package-sources.json')): Promise<PackageSources> {
+  const key = cacheKey(env);
+  try {
+    const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { key: string; at: number; sources: PackageSources };
+    if (cached.key === key && Date.now() - cached.at < CACHE_MAX_AGE_MS) return cached.sources;
+  } catch {
+    // no reading yet, or an unreadable one: read again
+  }
+  const sources = await readPackageSources(env);
+  try {
+    mkdirSync(dirname(cacheFile), { recursive: true, mode: 0o700 });
+    writeFileSync(`${cacheFile}.${process.pid}`, JSON.stringify({ key, at: Date.now(), sources }));
+    renameSync(`${cacheFile}.${process.pid}`, cacheFile);
+  } catch {
+    // a read-only state folder: read again next time
+  }
+  return sources;
+}
+
+async function readPackageSources(env: NodeJS.ProcessEnv): Promise<PackageSources> {
   const npmRegistry = env.PADDOCK_NPM_REGISTRY !== undefined ? env.PADDOCK_NPM_REGISTRY || undefined : run('npm', ['config', 'get', 'registry']);
   const aptUris = env.PADDOCK_APT_MIRROR !== undefined ? [env.PADDOCK_APT_MIRROR].filter(Boolean) : aptSourceUris(aptSourcesText());
   const [npm, pip] = await Promise.all([npmRegistry, pipIndexes(env)]);
