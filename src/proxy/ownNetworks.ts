@@ -75,11 +75,7 @@ export function ownNetworkRefusal(address: string, networks: OwnNetworks = ownNe
   const family = isIPv4(ip) ? 'ipv4' : isIPv6(ip) ? 'ipv6' : undefined;
   if (!family || networks.gateways.includes(ip)) return undefined;
   for (const subnet of networks.subnets) {
-    if (subnet.family !== family) continue;
-    const [network, prefix] = subnet.cidr.split('/');
-    const list = new BlockList();
-    list.addSubnet(network, Number(prefix), family);
-    if (list.check(ip, family)) return `the proxy's own network ${subnet.cidr} (other sandboxes' proxies live there; never reachable, whatever the rules)`;
+    if (subnet.family === family && inAny(ip, family, [subnet.cidr])) return `the proxy's own network ${subnet.cidr} (other sandboxes' proxies live there; never reachable, whatever the rules)`;
   }
   return undefined;
 }
