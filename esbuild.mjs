@@ -1,5 +1,5 @@
 // Bundles the CLI and the extension into dist/ (one file each; `vscode` stays external).
-import { renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { build } from 'esbuild';
 
 // The CLI's chunks have content hashes in their names, so each build starts from an empty folder
@@ -40,6 +40,24 @@ await Promise.all([
   // The policy editor's webview page (a browser bundle; media/ ships in the .vsix).
   build({ entryPoints: ['media/policy-editor/src/main.ts'], outfile: 'media/policy-editor/out/main.js', bundle: true, platform: 'browser', format: 'iife', target: 'es2022', minify: true, sourcemap: false, logLevel: 'warning' }),
 ]);
+
+// A CLI process that was running when this build swapped (a terminal, a test) still loads the
+// chunks of its own build lazily: the previous build's recent chunks are carried over (their names
+// are content hashes, so nothing of the new build is shadowed). Packaging starts clean.
+const carryChunks = process.env.npm_lifecycle_event !== 'vscode:prepublish';
+if (carryChunks && existsSync('dist/cli/chunks')) {
+  const recent = Date.now() - 60 * 60_000;
+  for (const name of readdirSync('dist/cli/chunks')) {
+    const from = `dist/cli/chunks/${name}`;
+    const to = `${cliOut}/chunks/${name}`;
+    try {
+      const st = statSync(from);
+      if (existsSync(to) || st.mtimeMs < recent) continue;
+      copyFileSync(from, to);
+      utimesSync(to, st.atime, st.mtime); // its age is its build's, so it leaves after the hour
+    } catch { /* removed by a build running at the same time */ }
+  }
+}
 
 // Swap the finished CLI in: two renames, so the old one is whole until the new one is in place
 // (retried when a build running at the same time swapped its own in between).
