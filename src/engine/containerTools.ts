@@ -147,20 +147,3 @@ export function usageOf(current: StatsSample, previous?: StatsSample): Usage {
 export async function sampleStats(docker: Docker, containerId: string): Promise<StatsSample> {
   return (await docker.getContainer(containerId).stats({ stream: false, 'one-shot': true })) as StatsSample;
 }
-
-/** "12 %  ·  312 MiB / 4 GiB" for the tree. */
-export function formatUsage(u: Usage): string {
-  const cpu = u.cpuPercent === undefined ? 'CPU …' : `CPU ${u.cpuPercent < 10 ? u.cpuPercent.toFixed(1) : Math.round(u.cpuPercent)}%`;
-  return `${cpu} · ${formatBytes(u.memoryBytes)}${u.memoryLimitBytes ? ` / ${formatBytes(u.memoryLimitBytes)}` : ''}`;
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 || value >= 100 ? Math.round(value) : value.toFixed(1).replace(/\.0$/, '')} ${units[unit]}`;
-}

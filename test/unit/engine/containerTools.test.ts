@@ -2,7 +2,8 @@
 // decisions of src/engine/containerTools.ts (the engine calls around them are one request each).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatBytes, formatUsage, unusedTemplateImages, usageOf, type ImageRecord } from '../../../src/engine/containerTools.js';
+import { unusedTemplateImages, usageOf, type ImageRecord } from '../../../src/engine/containerTools.js';
+import { formatUsage } from '../../../src/vscode/usageText.js';
 
 const T = 'dev.paddock.template';
 const image = (id: string, template: string | undefined, created: number, extra: Partial<ImageRecord> = {}): ImageRecord => ({
@@ -64,7 +65,7 @@ describe('usageOf (the CPU and memory line)', () => {
 
   it('reads as the tree shows it', () => {
     assert.equal(formatUsage({ cpuPercent: 3.25, memoryBytes: 312 * 1024 ** 2, memoryLimitBytes: 4 * 1024 ** 3 }), 'CPU 3.3% · 312 MiB / 4 GiB');
-    assert.equal(formatUsage({ memoryBytes: 1536, memoryLimitBytes: 0 }), 'CPU … · 1.5 KiB');
-    assert.equal(formatBytes(1.25 * 1024 ** 3), '1.3 GiB');
+    assert.equal(formatUsage({ cpuPercent: 150.4, memoryBytes: 1536, memoryLimitBytes: 0 }), 'CPU 150% · 1.5 KiB');
+    assert.equal(formatUsage({ memoryBytes: 0, memoryLimitBytes: 0 }), 'CPU (measuring) · 0 B');
   });
 });
