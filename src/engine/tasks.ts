@@ -105,7 +105,7 @@ async function gitOk(args: readonly string[], options: { cwd: string; env?: Node
 }
 
 /** git in the main workspace: the user's own repository, trusted as the user's git would. */
-function mainGit(source: string, args: readonly string[]): Promise<GitResult> {
+export function mainGit(source: string, args: readonly string[]): Promise<GitResult> {
   return runGit(args, { cwd: source });
 }
 
@@ -114,7 +114,7 @@ function mainGit(source: string, args: readonly string[]): Promise<GitResult> {
  * so a "commondir" file the sandbox planted cannot hand git another config), and the settings that
  * run programs are switched off on the command line, which wins over any file.
  */
-function taskGit(task: Pick<TaskRecord, 'path'>, args: readonly string[]): Promise<GitResult> {
+export function taskGit(task: Pick<TaskRecord, 'path'>, args: readonly string[]): Promise<GitResult> {
   const gitDir = join(task.path, '.git');
   const st = lstatSync(gitDir, { throwIfNoEntry: false });
   if (!st?.isDirectory()) {

@@ -7,12 +7,14 @@ import { describeError, PaddockError } from '../core/errors.js';
 import { POLICY_FILE } from '../core/policy.js';
 import { prepareSandbox, RecreateNeeded, type PreparedSandbox, type SandboxRequest } from '../engine/sandboxes.js';
 import { startNotes } from '../engine/startNotes.js';
+import { taskRequest, type TaskOptions } from '../engine/tasks.js';
 import { verifySandbox } from '../engine/verify.js';
 import { currentFolder, defaultAgent, requestSettings } from './settings.js';
 import type { SandboxStore } from './store.js';
 import type { AgentTerminals } from './terminals.js';
 import { isInside } from '../core/paths.js';
 import type { TreeNode } from './treeModel.js';
+import { DockerActions } from './dockerActions.js';
 
 export interface Services {
   readonly store: SandboxStore;
@@ -30,10 +32,10 @@ interface SandboxRef {
   readonly status: string;
 }
 
-class Cancelled extends Error {}
+export class Cancelled extends Error {}
 
 /** Runs a command; errors become one message (what is wrong, what to do) with a way to the log. */
-function guarded<A extends unknown[]>(services: Services, fn: (...args: A) => Promise<unknown> | unknown) {
+export function guarded<A extends unknown[]>(services: Services, fn: (...args: A) => Promise<unknown> | unknown) {
   return async (...args: A) => {
     try {
       await fn(...args);
@@ -52,7 +54,7 @@ function guarded<A extends unknown[]>(services: Services, fn: (...args: A) => Pr
 }
 
 /** The workspace folder a command acts on: the one given, the only one, or the user's pick. */
-async function pickFolder(arg?: unknown): Promise<vscode.WorkspaceFolder> {
+export async function pickFolder(arg?: unknown): Promise<vscode.WorkspaceFolder> {
   if (arg instanceof vscode.Uri) {
     const f = vscode.workspace.getWorkspaceFolder(arg);
     if (f) return f;
@@ -66,14 +68,28 @@ async function pickFolder(arg?: unknown): Promise<vscode.WorkspaceFolder> {
   return picked;
 }
 
-async function pickSandbox(services: Services, arg: unknown, want: (s: SandboxRef) => boolean, verb: string): Promise<SandboxRef> {
+/**
+ * The sandbox a command acts on: the tree node it was given; else (from the palette) the only one
+ * it can act on, or the user's pick (this window's first); none is said as such, not as an error.
+ */
+export async function pickSandbox(services: Services, arg: unknown, want: (s: SandboxRef) => boolean, verb: string): Promise<SandboxRef> {
   const node = arg as TreeNode | undefined;
   if (node?.sandbox) return node.sandbox;
   await services.store.reload();
-  const candidates = services.store.sandboxes.map((v) => v.details).filter(want);
-  if (!candidates.length) throw new PaddockError(`There is no sandbox to ${verb}.`, 'Run an agent first ("Paddock: Run Claude in Sandbox").');
+  const all = services.store.sandboxes.map((v) => v.details);
+  const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+  const mine = (d: SandboxRef) => folders.some((f) => isInside(d.workspace, f));
+  const candidates = all.filter(want).sort((a, b) => Number(mine(b)) - Number(mine(a)) || a.name.localeCompare(b.name));
+  if (!candidates.length) {
+    const message = all.length ? `Paddock: no sandbox to ${verb} (${all.length === 1 ? `the one sandbox is ${all[0].status}` : `none of the ${all.length} sandboxes is in a state for it`}).` : `Paddock: there is no sandbox to ${verb} yet.`;
+    const run = all.length ? undefined : 'Run Claude in Sandbox';
+    void vscode.window.showInformationMessage(message, ...(run ? [run] : [])).then((c) => c && vscode.commands.executeCommand('paddock.runClaude'));
+    throw new Cancelled();
+  }
   if (candidates.length === 1) return candidates[0];
-  const picked = await vscode.window.showQuickPick(candidates.map((d) => ({ label: d.name, description: `${d.agent} · ${d.status}`, detail: d.workspace, d })), { placeHolder: `Sandbox to ${verb}` });
+  const picked = await vscode.window.showQuickPick(candidates.map((d) => ({
+    label: d.name, description: `${d.agent} · ${d.status}${mine(d) ? '' : ' · other folder'}`, detail: d.workspace, d,
+  })), { placeHolder: `Sandbox to ${verb}` });
   if (!picked) throw new Cancelled();
   return picked.d;
 }
@@ -82,7 +98,7 @@ async function pickSandbox(services: Services, arg: unknown, want: (s: SandboxRe
  * Creates or reuses and starts the sandbox of (folder, agent) with the same engine code as the
  * CLI's `run`, showing a cancellable notification and streaming the build log to the output.
  */
-export async function prepareWithProgress(services: Services, agentId: AgentId, folder: vscode.WorkspaceFolder, recreate = false): Promise<PreparedSandbox> {
+export async function prepareWithProgress(services: Services, agentId: AgentId, folder: vscode.WorkspaceFolder, recreate = false, task?: TaskOptions): Promise<PreparedSandbox> {
   const agent = getAgent(agentId);
   const s = requestSettings(folder.uri);
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: ${recreate ? 'recreating' : 'preparing'} the ${agent.label} sandbox`, cancellable: true }, async (progress, token) => {
@@ -98,7 +114,8 @@ export async function prepareWithProgress(services: Services, agentId: AgentId, 
     };
     services.log.info(`Preparing the ${agent.id} sandbox for ${folder.uri.fsPath}`);
     try {
-      const prepared = await prepareSandbox(services.store.engine, request, onProgress);
+      // A task's sandbox (tasks.ts): the task is created or continued, and the request points at its folder.
+      const prepared = await prepareSandbox(services.store.engine, task ? (await taskRequest(services.store.engine, request, task, onProgress)).request : request, onProgress);
       showNotes(services, prepared.notes);
       if (controller.signal.aborted) throw new Cancelled();
       return prepared;
@@ -112,7 +129,7 @@ export async function prepareWithProgress(services: Services, agentId: AgentId, 
   }).then(undefined, async (err) => {
     if (err instanceof RecreateNeeded && !recreate) {
       const choice = await vscode.window.showWarningMessage(err.message, { modal: true, detail: 'The workspace itself is not touched.' }, 'Recreate');
-      if (choice === 'Recreate') return prepareWithProgress(services, agentId, folder, true);
+      if (choice === 'Recreate') return prepareWithProgress(services, agentId, folder, true, task && { task: task.task });
       throw new Cancelled();
     }
     throw err;
@@ -204,18 +221,45 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
     }),
 
     cmd('paddock.resetAll', async () => {
-      await store.reload();
-      const count = store.sandboxes.length;
-      if (!count) {
+      // The list is read now and exactly it is removed: a sandbox made after the question stays.
+      const listed = await store.engine.list();
+      if (!listed.length) {
         void vscode.window.showInformationMessage('Paddock: there are no sandboxes to remove.');
         return;
       }
-      const choice = await vscode.window.showWarningMessage(count === 1 ? 'Remove the one Paddock sandbox on this engine?' : `Remove all ${count} Paddock sandboxes on this engine?`, {
-        modal: true, detail: 'Their state outside the workspaces is lost. Workspaces are not touched. Sandboxes of other windows and of the CLI are removed too.',
-      }, 'Remove All');
-      if (choice !== 'Remove All') return;
-      const removed = await store.engine.reset();
-      log.info(`Removed ${removed.join(', ')}`);
+      const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+      const others = listed.filter((d) => !folders.some((f) => isInside(d.workspace, f)));
+      const count = listed.length;
+      const otherFolders = [...new Set(others.map((d) => d.workspace))];
+      const detail = [
+        others.length
+          ? `${others.length} of them belong to other folders (made by the CLI or other windows): ${otherFolders.slice(0, 4).join(', ')}${otherFolders.length > 4 ? ` and ${otherFolders.length - 4} more` : ''}.`
+          : 'All of them belong to this window\'s folders.',
+        'Their state outside the workspaces (installed tools, agent logins, shell history) is lost. Workspaces are not touched.',
+      ].join('\n\n');
+      // The destructive button is not the default one: Enter shows the sandboxes instead.
+      const show = { title: 'Show Them' };
+      const removeAll = { title: 'Remove All' };
+      const choice = await vscode.window.showWarningMessage(count === 1 ? 'Remove the one Paddock sandbox on this engine?' : `Remove all ${count} Paddock sandboxes on this engine?`, { modal: true, detail }, show, removeAll);
+      if (choice === show) {
+        await vscode.commands.executeCommand('paddock.showAllSandboxes');
+        await vscode.commands.executeCommand('paddock.sandboxes.focus');
+        return;
+      }
+      if (choice !== removeAll) return;
+      const failed: string[] = [];
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: removing ${count} sandbox${count === 1 ? '' : 'es'}` }, async () => {
+        for (const s of listed) {
+          for (const t of terminals.terminalsOf(s.name)) t.dispose();
+          // Removed meanwhile (another window, the CLI) is as good as removed here.
+          if (!(await store.engine.exists(s.id))) continue;
+          await store.engine.remove(s.id).catch((err) => failed.push(`${s.name}: ${describeError(err)}`));
+        }
+      });
+      store.scheduleReload();
+      log.info(`Reset All removed ${count - failed.length} of ${count}: ${listed.map((s) => s.name).join(', ')}`);
+      if (failed.length) throw new PaddockError(`Could not remove ${failed.length} sandbox${failed.length === 1 ? '' : 'es'}: ${failed.join('; ')}.`, 'Try again, or run "paddock rm NAME".');
+      void vscode.window.showInformationMessage(`Paddock: removed ${count} sandbox${count === 1 ? '' : 'es'}.`);
     }),
 
     cmd('paddock.showLogs', async (arg?: unknown) => {
@@ -281,6 +325,40 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
       if (picked) await picked.run();
     }),
   ]);
+}
+
+/**
+ * The palette's names of the commands that act on one sandbox: they say so ("Paddock: Stop
+ * Sandbox...") and run the tree's command without a node, which acts on the only candidate or asks.
+ * The tree's short names ("Stop") stay out of the palette (package.json "commandPalette").
+ */
+export const PALETTE_SANDBOX_COMMANDS: Readonly<Record<string, string>> = {
+  'paddock.palette.attach': 'paddock.attach',
+  'paddock.palette.stop': 'paddock.stop',
+  'paddock.palette.start': 'paddock.start',
+  'paddock.palette.restart': 'paddock.restart',
+  'paddock.palette.remove': 'paddock.remove',
+  'paddock.palette.recreate': 'paddock.recreate',
+  'paddock.palette.showLogs': 'paddock.showLogs',
+  'paddock.palette.followLogs': 'paddock.followLogs',
+  'paddock.palette.inspect': 'paddock.inspect',
+  'paddock.palette.verifyIsolation': 'paddock.verifyIsolation',
+  'paddock.palette.copyName': 'paddock.copyName',
+  'paddock.palette.copyId': 'paddock.copyId',
+  'paddock.palette.openInBrowser': 'paddock.openInBrowser',
+};
+
+/** Adds the Docker-tool actions (dockerActions.ts) and the palette's sandbox commands to the handlers. */
+export function addSandboxActions(services: Services, commands: Map<string, CommandHandler>): vscode.Disposable {
+  const actions = new DockerActions(services, (arg, want, verb) => pickSandbox(services, arg, want, verb));
+  for (const [id, fn] of actions.handlers()) commands.set(id, guarded(services, fn) as CommandHandler);
+  for (const [paletteId, id] of Object.entries(PALETTE_SANDBOX_COMMANDS)) {
+    commands.set(paletteId, async () => {
+      const handler = commands.get(id);
+      if (handler) await handler();
+    });
+  }
+  return actions;
 }
 
 const DEFAULT_POLICY_TEXT = `# Paddock sandbox policy. Every key is optional; what is left out keeps its safe default.

@@ -6,7 +6,7 @@ import { describeError } from '../core/errors.js';
 import { SandboxEngine } from '../engine/engine.js';
 import { BridgeActivity } from './bridgeActivity.js';
 import { BridgeHosts } from './bridgeHosts.js';
-import { commandHandlers, type CommandHandler, type Services } from './commands.js';
+import { addSandboxActions, commandHandlers, type CommandHandler, type Services } from './commands.js';
 import { DriftDiagnostics } from './drift/diagnostics.js';
 import { OPEN_POLICY_EDITOR_COMMAND, openPolicyEditor, PolicyEditorProvider, POLICY_EDITOR_VIEW_TYPE } from './policyEditor/policyEditor.js';
 import { terminalProfileProviders } from './profiles.js';
@@ -14,7 +14,9 @@ import { ENGINE_SETTINGS, endpointInputs } from './settings.js';
 import type { DeferredSandboxSource } from './source.js';
 import { SandboxStore } from './store.js';
 import { AgentTerminals } from './terminals.js';
+import { NetworkActivity } from './networkActivity.js';
 import { registerTreeActions } from './treeActions.js';
+import { taskCommands, TaskStore } from './tasks.js';
 
 export interface LoadedServices {
   readonly commands: ReadonlyMap<string, CommandHandler>;
@@ -34,24 +36,32 @@ export function startServices(context: vscode.ExtensionContext, log: vscode.LogO
     }
   };
   const store = new SandboxStore(makeEngine, log);
-  const terminals = new AgentTerminals(() => store.engine);
+  // Network Activity view; it tells the terminals and the tree what the proxies refused.
+  const network = new NetworkActivity(store, log, context.workspaceState);
+  const terminals = new AgentTerminals(() => store.engine, network);
   const services: Services = { store, terminals, log, logs };
-  source.attach(store);
+  // The tree reads the sandboxes and the open folders' tasks (tasks.ts).
+  const tasks = new TaskStore(store, log);
+  source.attach(network.withRefusals(tasks));
 
   const commands = commandHandlers(services);
+  const taskParts = taskCommands(services, tasks);
+  for (const [id, handler] of taskParts.handlers) commands.set(id, handler);
+  for (const [id, handler] of network.commands()) commands.set(id, handler);
   commands.set(OPEN_POLICY_EDITOR_COMMAND, (arg?: unknown) => openPolicyEditor(arg));
   // The bridge of each running sandbox of this window, hosted while VS Code is open.
   const bridges = new BridgeHosts(store, log);
   const activity = new BridgeActivity(store, log);
   commands.set('paddock.showBridgeActivity', async (arg?: unknown) => activity.show(arg));
   context.subscriptions.push(
-    logs, store, terminals, activity, bridges,
+    logs, store, network, tasks, ...taskParts.disposables, terminals, activity, bridges,
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (ENGINE_SETTINGS.some((s) => e.affectsConfiguration(s))) store.reconnect();
     }),
     // Drift warnings in agent configs and the policy, with quick fixes (their command is registered there).
     ...new DriftDiagnostics(store, log).start(),
     registerTreeActions(log),
+    addSandboxActions(services, commands),
   );
   store.start();
   return {

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { TaskSnapshot } from './taskModel.js';
 import type { SandboxView } from './treeModel.js';
 
 export type EngineState = 'connecting' | 'ready' | 'unreachable';
@@ -8,6 +9,8 @@ export interface SandboxSource {
   readonly state: EngineState;
   readonly lastError?: string;
   readonly sandboxes: readonly SandboxView[];
+  /** The open folders' parallel tasks (tasks.ts), once read. */
+  readonly tasks?: TaskSnapshot;
   readonly onDidChange: vscode.Event<void>;
 }
 
@@ -31,6 +34,10 @@ export class DeferredSandboxSource implements SandboxSource, vscode.Disposable {
 
   get sandboxes(): readonly SandboxView[] {
     return this.source?.sandboxes ?? [];
+  }
+
+  get tasks(): TaskSnapshot | undefined {
+    return this.source?.tasks;
   }
 
   attach(source: SandboxSource): void {

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { DisposableOwner } from './lifecycle.js';
 import type { SandboxSource } from './source.js';
+import { withTasks } from './taskModel.js';
 import { buildTree, type TreeNode } from './treeModel.js';
 
 export const REVEAL_HIDDEN_PATH = 'paddock.revealHiddenPath';
@@ -74,7 +75,9 @@ export class SandboxTreeProvider extends DisposableOwner implements vscode.TreeD
     // Retry / Open Settings / Show Log actions) whenever a message is set. Which engine was tried,
     // and why it failed, is in the status bar item's tooltip and the log.
     this.message = undefined;
-    this.roots = this.store.state === 'ready' ? buildTree(folders, this.store.sandboxes, Date.now(), this.showAll || folders.length === 0) : [];
+    const now = Date.now();
+    // Each folder's tasks under it (taskModel.ts), their sandboxes with them.
+    this.roots = this.store.state === 'ready' ? withTasks(buildTree(folders, this.store.sandboxes, now, this.showAll || folders.length === 0), folders, this.store.tasks, this.store.sandboxes, now) : [];
     // The "no sandbox yet" welcome shows when the tree is empty for this window.
     void vscode.commands.executeCommand('setContext', 'paddock.hasSandboxes', this.roots.length > 0);
     this.changed.fire(undefined);
