@@ -8,6 +8,7 @@ import { parseEgressLog, readNewLines, type EgressLogEntry } from '../proxy/log.
 import { ownNetworkRefusal, ownNetworksOf } from '../proxy/ownNetworks.js';
 import { humanBytes } from './format.js';
 import { formatRulesEntry, registerNetworkRuleCommands } from './networkRules.js';
+import { registerNetworkQuestionCommands } from './networkQuestions.js';
 
 export interface NetworkCliContext {
   readonly engineFrom: (cmd: Command) => Promise<SandboxEngine>;
@@ -119,6 +120,7 @@ export function registerNetworkCommands(program: Command, ctx: NetworkCliContext
       else process.stdout.write(`${decision.allowed ? 'ALLOW' : 'DENY'} ${host}:${port} (rule: ${decision.rule})${note && decision.allowed ? `\n${note}` : ''}\n`);
     });
   registerNetworkRuleCommands(network, ctx);
+  registerNetworkQuestionCommands(network, ctx);
 }
 
 async function proxyOwnNetworks(engine: SandboxEngine, proxy: string): Promise<ReturnType<typeof ownNetworksOf>> {

@@ -68,8 +68,8 @@ export function registerNetworkRuleCommands(network: Command, ctx: NetworkRulesC
         const rule = ruleOrRefuse(hostArg, list);
         const engine = await ctx.engineFrom(cmd);
         const { sandbox, live, recreate } = await liveSandbox(engine, ctx, ref);
-        const [{ addSessionRule, pushApprovedNetwork, readLiveRules, waitUntilInForce, networkInForce }, { approvePolicy, policyInForce }, { saveNetworkRule }] = await Promise.all([
-          import('../engine/liveRules.js'), import('../engine/approvedPolicy.js'), import('../engine/policyNetworkEdit.js'),
+        const [{ addSessionRule, readLiveRules, waitUntilInForce, networkInForce }, { saveRuleAndApprove }] = await Promise.all([
+          import('../engine/liveRules.js'), import('../engine/policyNetworkEdit.js'),
         ]);
         if (!live) throw new PaddockError(`The egress proxy of ${sandbox.name} was made before rules could change live: it keeps the rules it was created with.`, `${recreate} Nothing was changed.`);
         const running = sandbox.status === 'running';
@@ -79,21 +79,10 @@ export function registerNetworkRuleCommands(network: Command, ctx: NetworkRulesC
         const started = Date.now();
         const lines: string[] = [];
         let changedAt: string | undefined;
-        const approved: string[] = [];
+        let approved: string[] = [];
         let saved;
         if (o.save) {
-          saved = saveNetworkRule({ name: sandbox.name, workspace: sandbox.workspace, policyHash: sandbox.policyHash }, list, rule);
-          // The workspace's sandboxes that ran this policy take the new one (it is the same user action);
-          // a sandbox with another approved policy keeps it (its own `policy apply` decides).
-          for (const s of await engine.list({ workspace: sandbox.workspace })) {
-            const details = s.name === sandbox.name ? sandbox : await engine.get(s.id);
-            const before = policyInForce({ name: details.name, workspace: details.workspace, policyHash: details.policyHash });
-            if (details.name !== sandbox.name && before.hash !== saved.previousHash) continue;
-            approvePolicy(details.name, saved.loaded, 'cli');
-            const pushed = await pushApprovedNetwork(details.name, saved.loaded.policy.network, `network ${list} --save`);
-            if (details.name === sandbox.name) changedAt = pushed.rules?.changedAt;
-            approved.push(details.name);
-          }
+          ({ saved, approved, changedAt } = await saveRuleAndApprove(engine, sandbox, list, rule, 'cli', `network ${list} --save`));
           lines.push(`${saved.changed ? 'Wrote' : 'Already in'} ${saved.file}: network.${list} has ${rule}${saved.removedFromOther ? ` (taken out of network.${list === 'allow' ? 'deny' : 'allow'})` : ''}; approved for ${approved.join(', ')}.`);
         } else {
           const fallback = (await networkInForce(engine.docker, sandbox.name)).network;

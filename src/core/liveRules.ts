@@ -1,4 +1,5 @@
 import { compileEgressRules, compileRule, EgressRuleError, type EgressRules } from './egress.js';
+import { ASK_MODES, askSettingsOf, type AskMode, type AskSettings } from './networkQuestions.js';
 
 /**
  * The live network rules of one sandbox: a file the host writes (atomically) into the sandbox's
@@ -18,8 +19,11 @@ export interface LiveRules {
     readonly deny: readonly string[];
     /** Allowed too: the machine's package registries (when the policy's hostRegistries is on). */
     readonly registries: readonly string[];
+    /** What the proxy does with hosts no rule names (network.ask, network.askHoldSeconds): absent is the default. */
+    readonly ask?: AskSettings;
   };
-  readonly session: { readonly allow: readonly string[]; readonly deny: readonly string[] };
+  /** quiet: the user chose "deny all others" for this run: no more questions (./networkQuestions.ts). */
+  readonly session: { readonly allow: readonly string[]; readonly deny: readonly string[]; readonly quiet?: boolean };
   /** When the host wrote this version (ISO time): the proxy logs it, the CLI waits for that line. */
   readonly changedAt: string;
   /** Which user action wrote it: "create", "policy apply", "editor", "network allow", "start"... */
@@ -61,7 +65,9 @@ export function parseLiveRules(text: string): LiveRules {
   for (const key of ['allow', 'deny', 'registries'] as const) {
     if (!isStringList(base[key])) throw new LiveRulesError(`"base.${key}" must be a list of rules`);
   }
+  if (base.ask !== undefined && (!base.ask || !ASK_MODES.includes(base.ask.mode) || !Number.isFinite(base.ask.holdSeconds))) throw new LiveRulesError('"base.ask" must be {mode, holdSeconds}');
   if (!session || typeof session !== 'object') throw new LiveRulesError('"session" is missing');
+  if (session.quiet !== undefined && typeof session.quiet !== 'boolean') throw new LiveRulesError('"session.quiet" must be true or false');
   for (const key of ['allow', 'deny'] as const) {
     if (!isStringList(session[key])) throw new LiveRulesError(`"session.${key}" must be a list of rules`);
   }
@@ -69,8 +75,8 @@ export function parseLiveRules(text: string): LiveRules {
   if (typeof data.source !== 'string') throw new LiveRulesError('"source" must be a string');
   const rules: LiveRules = {
     version: 1,
-    base: { policy: base.policy, allow: base.allow, deny: base.deny, registries: base.registries },
-    session: { allow: session.allow, deny: session.deny },
+    base: { policy: base.policy, allow: base.allow, deny: base.deny, registries: base.registries, ...(base.ask ? { ask: askSettingsOf({ ask: base.ask.mode, askHoldSeconds: base.ask.holdSeconds }) } : {}) },
+    session: { allow: session.allow, deny: session.deny, ...(session.quiet ? { quiet: true } : {}) },
     changedAt: data.changedAt,
     source: data.source.slice(0, 200),
   };
@@ -95,12 +101,15 @@ export function compileLiveRules(rules: LiveRules): EgressRules {
   return compiled;
 }
 
+type NetworkSection = { policy: 'allow' | 'deny'; allow: readonly string[]; deny: readonly string[]; ask?: AskMode; askHoldSeconds?: number };
+
 /** A new rules file from a network section (the session part starts empty). */
-export function liveRulesFrom(network: { policy: 'allow' | 'deny'; allow: readonly string[]; deny: readonly string[] }, registries: readonly string[], source: string, session: LiveRules['session'] = { allow: [], deny: [] }): LiveRules {
+export function liveRulesFrom(network: NetworkSection, registries: readonly string[], source: string, session: LiveRules['session'] = { allow: [], deny: [] }): LiveRules {
+  const ask = network.ask !== undefined || network.askHoldSeconds !== undefined ? { ask: askSettingsOf(network) } : {};
   return {
     version: 1,
-    base: { policy: network.policy, allow: [...network.allow], deny: [...network.deny], registries: [...registries] },
-    session: { allow: [...session.allow], deny: [...session.deny] },
+    base: { policy: network.policy, allow: [...network.allow], deny: [...network.deny], registries: [...registries], ...ask },
+    session: { allow: [...session.allow], deny: [...session.deny], ...(session.quiet ? { quiet: true } : {}) },
     changedAt: new Date().toISOString(),
     source,
   };
@@ -121,6 +130,7 @@ export function checkRuleText(text: string): string {
 export function withSessionRule(rules: LiveRules, list: 'allow' | 'deny', rule: string, source: string): LiveRules {
   const other = list === 'allow' ? 'deny' : 'allow';
   const session = {
+    ...rules.session,
     [list]: [...new Set([...rules.session[list], rule])],
     [other]: rules.session[other].filter((r) => r !== rule),
   } as unknown as LiveRules['session'];
@@ -128,7 +138,7 @@ export function withSessionRule(rules: LiveRules, list: 'allow' | 'deny', rule: 
 }
 
 /** The same rules with another base (an approved policy); the session part is kept. */
-export function withBase(rules: LiveRules | undefined, network: { policy: 'allow' | 'deny'; allow: readonly string[]; deny: readonly string[] }, registries: readonly string[], source: string): LiveRules {
+export function withBase(rules: LiveRules | undefined, network: NetworkSection, registries: readonly string[], source: string): LiveRules {
   return liveRulesFrom(network, registries, source, rules?.session);
 }
 

@@ -45,6 +45,8 @@ export const networkSchema = z.strictObject({
   deny: globList('Hosts, host:port or CIDRs that are always refused (wins over allow)').default([]),
   hostRegistries: z.boolean().default(true)
     .describe('Also allow the package registries this machine is configured with (npm registry, pip indexes, apt sources), read when the sandbox is created'),
+  ask: z.enum(['refuse', 'hold', 'off']).optional().describe('A host no rule names (with policy deny) asks the user: "refuse" (default) answers 403 at once saying the user was asked; "hold" holds the request up to askHoldSeconds while they decide; "off" refuses without asking'),
+  askHoldSeconds: z.number().int().min(1).max(300).optional().describe('With ask: hold, how long a request waits for the answer (default 30)'),
 }).transform(({ defaults, allow, ...rest }) => ({ ...rest, allow: mergedAllow(defaults, allow) })).describe('Egress from the sandbox');
 
 /**

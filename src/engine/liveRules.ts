@@ -40,7 +40,7 @@ export function writeLiveRules(sandbox: string, rules: LiveRules): boolean {
   return true;
 }
 
-type NetworkSection = Pick<Policy['network'], 'policy' | 'allow' | 'deny'>;
+type NetworkSection = Pick<Policy['network'], 'policy' | 'allow' | 'deny'> & Partial<Pick<Policy['network'], 'ask' | 'askHoldSeconds'>>;
 
 /** At create: the policy's network section and the registries added to it, kept apart (the session part is empty). */
 export function writeCreatedRules(sandbox: string, network: NetworkSection, registries: readonly string[]): boolean {
@@ -71,10 +71,18 @@ export function addSessionRule(sandbox: string, list: 'allow' | 'deny', rule: st
   return next;
 }
 
+/** "Deny all others": no more questions about unknown hosts from this sandbox until it stops (they are refused). */
+export function setSessionQuiet(sandbox: string, fallback: NetworkSection): LiveRules {
+  const current = readLiveRules(sandbox) ?? liveRulesFrom(fallback, [], 'create');
+  const next: LiveRules = { ...current, session: { ...current.session, quiet: true }, changedAt: new Date().toISOString(), source: 'deny all others (this run)' };
+  writeLiveRules(sandbox, next);
+  return next;
+}
+
 /** At each start of a stopped sandbox: session rules are for one run only. */
 export function clearSessionRules(sandbox: string): void {
   const current = readLiveRules(sandbox);
-  if (!current || (!current.session.allow.length && !current.session.deny.length)) return;
+  if (!current || (!current.session.allow.length && !current.session.deny.length && !current.session.quiet)) return;
   writeLiveRules(sandbox, { ...current, session: { allow: [], deny: [] }, changedAt: new Date().toISOString(), source: 'start (session rules cleared)' });
 }
 

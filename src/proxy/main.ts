@@ -4,7 +4,8 @@
 //   PADDOCK_EGRESS_RULES   the host's live rules file (src/core/liveRules.ts), in the read-only keys
 //                          folder: once it exists it replaces the rules above, and each change is in
 //                          force within a second (./liveRules.ts); a file that does not parse is refused
-//   PADDOCK_EGRESS_LOG     the JSON-lines log file (a host folder is mounted there)
+//   PADDOCK_EGRESS_LOG     the JSON-lines log file (a host folder is mounted there); questions.json next
+//                          to it lists the questions about hosts no rule names (src/core/networkQuestions.ts)
 //   PADDOCK_EGRESS_PORT    listening port (default 3128)
 //   PADDOCK_EGRESS_FORWARD / _TO  ports published for the sandbox: each is forwarded to the same
 //                          port of the sandbox (Docker publishes nothing from an internal network)
@@ -15,11 +16,12 @@
 //                          file (JSON by provider, written by the host; the sandbox never sees it)
 //   PADDOCK_EGRESS_SOCKET_DIR  also serve both on Unix sockets there (proxy.sock, keys.sock), for a
 //                          sandbox without a network (gVisor --network=none)
-import { chmodSync, existsSync, readFileSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { connect, createServer } from 'node:net';
-import { join } from 'node:path';
-import { compileEgressRules } from '../core/egress.js';
+import { dirname, join } from 'node:path';
+import { compileEgressRules, decide, normalizeHost } from '../core/egress.js';
+import { askSettingsOf, QuestionBook } from '../core/networkQuestions.js';
 import { mergeLiveRules, rulesChange } from '../core/liveRules.js';
 import { KEYS_SOCKET, PROXY_PORT, PROXY_SOCKET } from './addresses.js';
 import { createKeyInjector } from './inject.js';
@@ -54,7 +56,23 @@ const writeLog = (entry: Parameters<EgressLogWriter['write']>[0]) => {
     process.stderr.write(`paddock-egress: cannot write the log: ${(err as Error).message}\n`);
   }
 };
-const server = createEgressProxy({ sandbox: config.sandbox, rules, log: writeLog });
+// Questions about hosts no rule names, in a file the host reads (the sandbox never sees this folder).
+const questionsFile = process.env.PADDOCK_EGRESS_LOG ? join(dirname(process.env.PADDOCK_EGRESS_LOG), 'questions.json') : undefined;
+const book = new QuestionBook(config.sandbox);
+let questionsTimer: NodeJS.Timeout | undefined;
+const writeQuestions = () => {
+  questionsTimer = undefined;
+  if (!questionsFile) return;
+  try {
+    writeFileSync(`${questionsFile}.tmp`, `${JSON.stringify(book.snapshot())}\n`, { mode: 0o600 });
+    renameSync(`${questionsFile}.tmp`, questionsFile);
+  } catch (err) {
+    process.stderr.write(`paddock-egress: cannot write the questions file: ${(err as Error).message}\n`);
+  }
+};
+// At most one write per 100 ms however many requests come (a flood must not turn into a write storm).
+const questionsChanged = () => { questionsTimer ??= setTimeout(writeQuestions, 100); };
+const server = createEgressProxy({ sandbox: config.sandbox, rules, log: writeLog, questions: { book, changed: questionsChanged } });
 // The live rules file, when the host wrote one, is in force before the first connection.
 const rulesFile = process.env.PADDOCK_EGRESS_RULES;
 let inForce = { ...config.network };
@@ -62,6 +80,10 @@ const liveRules = rulesFile ? watchLiveRules(rulesFile, {
   onRules: (next, compiled) => {
     const change = rulesChange(inForce, next);
     inForce = mergeLiveRules(next);
+    // Questions the new rules answer go (an allow or deny rule names the host, or "deny all others").
+    const reconfigured = book.configure(next.base.ask ?? askSettingsOf({}), !!next.session.quiet);
+    const answered = book.answered((host, hostPort) => decide(compiled, normalizeHost(host), hostPort).rule !== 'policy deny');
+    if (reconfigured || answered) questionsChanged();
     const cut = server.setRules(compiled, `rules changed by ${next.source}`);
     const summary = `policy ${compiled.policy}, ${compiled.allow.length} allow, ${compiled.deny.length} deny`;
     writeLog({ time: new Date().toISOString(), sandbox: config.sandbox, method: 'RULES', host: '-', port: 0, decision: 'rules', rule: summary, bytesSent: 0, bytesReceived: 0, change, cut });
@@ -73,6 +95,7 @@ const liveRules = rulesFile ? watchLiveRules(rulesFile, {
   },
 }) : undefined;
 liveRules?.check();
+writeQuestions(); // this run's (empty) book replaces the last run's questions
 server.listen(port, '0.0.0.0', () => {
   process.stdout.write(`paddock-egress: listening on :${port} for ${config.sandbox} (policy ${inForce.policy}, ${inForce.allow.length} allow, ${inForce.deny.length} deny rules)\n`);
 });

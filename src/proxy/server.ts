@@ -2,6 +2,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
 import { decide, decideAddress, EgressRuleError, normalizeHost, splitHostPort, targetText, type EgressRules, type EgressTarget } from '../core/egress.js';
+import { askable, askedReason, type AskOutcome, type QuestionBook } from '../core/networkQuestions.js';
 import { answerMalformedRequests, copyResponseHead, limitConnectTime, upstreamError } from './forwarding.js';
 import type { EgressLogEntry } from './log.js';
 import { ownNetworkRefusal } from './ownNetworks.js';
@@ -21,7 +22,15 @@ export interface EgressProxyOptions {
   readonly connectTimeoutMs?: number;
   /** How long a tunnel that started a TLS handshake may take to send its whole ClientHello. */
   readonly helloTimeoutMs?: number;
+  /**
+   * Questions about hosts no rule names (src/core/networkQuestions.ts): the book, and what to call
+   * when it changed (the proxy's main writes it where the host reads it). Without it, such hosts are refused as before.
+   */
+  readonly questions?: { readonly book: QuestionBook; readonly changed: () => void };
 }
+
+/** Requests held at once waiting for answers (mode hold); more are refused at once, as in mode refuse. */
+const MAX_HELD = 64;
 
 /** The proxy server; its rules can be replaced while it runs (the host's live rules file, ./liveRules.ts). */
 export interface EgressProxy extends Server {
@@ -42,7 +51,13 @@ interface OpenConnection {
   cut(rule: string): void;
 }
 
-type Refusal = { status: number; rule: string; reason: string; host: string; port: number; decision: 'deny' | 'error'; address?: string };
+type Refusal = {
+  status: number; rule: string; reason: string; host: string; port: number; decision: 'deny' | 'error'; address?: string;
+  /** No rule names the host (the policy's deny for the rest decided on its name). */
+  unknown?: boolean;
+  /** What the question book said of it. */
+  asked?: AskOutcome;
+};
 
 const HOP_BY_HOP = new Set(['connection', 'proxy-connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
@@ -68,6 +83,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
   const refusalHeaders = (r: Refusal, body: string): Record<string, string> => ({
     'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close',
     'X-Paddock-Decision': r.decision, 'X-Paddock-Rule': headerSafe(r.rule),
+    ...(r.asked ? { 'X-Paddock-Question': r.asked } : {}),
   });
 
   const logRefusal = (method: string, r: Refusal) => options.log(entry({
@@ -102,18 +118,42 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
    * Decides on the name, resolves, decides on the address. Returns where to connect or why not.
    * Rules replaced during the lookup decide again: a decision is never half old rules, half new.
    */
-  const resolve = async (target: EgressTarget, port: number): Promise<{ address: string; rule: string } | Refusal> => {
+  const resolve = async (target: EgressTarget, port: number, method: string): Promise<{ address: string; rule: string } | Refusal> => {
+    let deadline: number | undefined;
     for (;;) {
       const used = rules;
       const result = await resolveWith(used, target, port);
-      if (used === rules) return result;
+      if (used !== rules) continue;
+      if (!('status' in result) || !result.unknown || !options.questions || !askable(target)) return result;
+      // No rule names the host: ask the user (once per host, rate limited), then refuse or hold.
+      const { book, changed } = options.questions;
+      const outcome = book.ask(targetText(target), port, method);
+      changed();
+      const settings = { mode: book.mode, holdSeconds: book.holdSeconds };
+      if (outcome === 'quiet') return result;
+      const asked = { ...result, asked: outcome, rule: `policy deny (${outcome === 'limited' ? 'not asked: too many questions' : 'the user was asked'})`, reason: askedReason(outcome, settings) };
+      if (settings.mode !== 'hold' || outcome === 'limited' || (deadline === undefined && held >= MAX_HELD)) return asked;
+      deadline ??= Date.now() + settings.holdSeconds * 1000;
+      // Held until the rules change (an answer), then decided again on the new rules.
+      if (!(await rulesChangeBefore(deadline))) return { ...asked, rule: `policy deny (no answer in ${settings.holdSeconds} s)`, reason: askedReason(outcome, settings, 'timeout') };
     }
   };
+
+  let held = 0;
+  const waiting = new Set<() => void>();
+  /** Resolves true when the rules change, false at the deadline. */
+  const rulesChangeBefore = (deadline: number) => new Promise<boolean>((resolveWait) => {
+    held++;
+    const done = (changed: boolean) => { clearTimeout(timer); waiting.delete(wake); held--; resolveWait(changed); };
+    const wake = () => done(true);
+    const timer = setTimeout(() => done(false), Math.max(0, deadline - Date.now()));
+    waiting.add(wake);
+  });
 
   const resolveWith = async (rules: EgressRules, target: EgressTarget, port: number): Promise<{ address: string; rule: string } | Refusal> => {
     const host = targetText(target);
     const byName = decide(rules, target, port);
-    if (!byName.allowed) return denied(host, port, byName.rule);
+    if (!byName.allowed) return { ...denied(host, port, byName.rule), unknown: byName.rule === 'policy deny' };
     let addresses: readonly { address: string }[];
     if (target.kind === 'ip') addresses = [{ address: target.ip }];
     else {
@@ -169,7 +209,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
     const mismatch = hostHeaderRefusal(req, target, port);
     if (mismatch) return refuse(res, method, mismatch);
     const started = Date.now();
-    const where = await resolve(target, port);
+    const where = await resolve(target, port, method);
     if ('status' in where) return refuse(res, method, where);
 
     const headers: OutgoingHttpHeaders = {};
@@ -258,7 +298,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
     const mismatch = hostHeaderRefusal(req, target, port);
     if (mismatch) return refuseTunnel(client, mismatch);
     const started = Date.now();
-    const where = await resolve(target, port);
+    const where = await resolve(target, port, 'CONNECT');
     if ('status' in where) return refuseTunnel(client, where);
 
     const upstream = netConnect({ host: where.address, port });
@@ -372,6 +412,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
   const proxy = server as EgressProxy;
   proxy.setRules = (next, why) => {
     rules = next;
+    for (const wake of [...waiting]) wake();
     let cut = 0;
     for (const c of [...open]) {
       const rule = nowDenied(c);
@@ -384,6 +425,6 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
   };
 
   answerMalformedRequests(server);
-  server.on('close', () => agent.destroy());
+  server.on('close', () => { agent.destroy(); for (const wake of [...waiting]) wake(); });
   return proxy;
 }
