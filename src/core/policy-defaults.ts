@@ -24,6 +24,8 @@ export const DEFAULT_READ_ONLY = [
   '.paddock', '.claude', '.gemini', '.codex', '.vscode', '.devcontainer', '.idea',
   '**/.git/hooks', '**/.git/config', '**/.git/config.worktree',
   '**/.git/modules/**/hooks', '**/.git/modules/**/config', '**/.git/modules/**/config.worktree', '**/.git/worktrees/*/config.worktree',
+  // where git takes the config and hooks from (linked worktrees have one); a new one is stopped by the guard
+  '**/.git/commondir', '**/.git/modules/**/commondir', '**/.git/worktrees/*/commondir',
   '**/docker-compose*.{yml,yaml}', '**/compose{,.*}.{yml,yaml}', '**/.envrc',
 ] as const;
 

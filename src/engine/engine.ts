@@ -7,7 +7,7 @@ import { PaddockError } from '../core/errors.js';
 import { parseProviderList, type KeyInjectionPlan } from '../core/credentials.js';
 import { CONTAINER_NAME, LABELS, defaultSandboxName, shortHash } from '../core/naming.js';
 import type { Limits, PortMapping } from '../core/options.js';
-import { prepareBridgeDir } from './stateFolder.js';
+import { prepareBridgeDir, removeBridgeDir } from './stateFolder.js';
 import type { NetworkPolicy } from '../core/policy.js';
 import { DEFAULT_NETWORK } from '../core/policy-defaults.js';
 import { createEgress, egressPorts, egressPortsOf, egressStateOf, pruneEgress, removeEgress, startEgress, stopEgress } from './egress.js';
@@ -238,7 +238,7 @@ export class SandboxEngine {
     // The sandbox's only network is its own internal one; its egress proxy is the way out (and in, for published ports).
     const egress = await createEgress(this.docker, name, {
       network: spec.network ?? DEFAULT_NETWORK, fallbackImage: spec.image, ports: spec.ports, keys: spec.keys?.keys, viaSockets: runtime.networkNone,
-    });
+    }).catch((err) => { removeBridgeDir(name); throw err; }); // a failed create leaves nothing behind
     const env: Record<string, string> = {
       ...userEnv,
       PADDOCK_UID: String(owner.uid),
@@ -269,6 +269,7 @@ export class SandboxEngine {
           [LABELS.envNames]: envNames.join(','),
           [LABELS.createdBy]: `paddock ${PADDOCK_VERSION}`,
           [LABELS.runtime]: runtime.name,
+          ...egress.labels, // its proxy's ports and transport, to make a removed proxy again (./repair.ts)
           ...(spec.keys?.keys.length ? { [LABELS.injectedKeys]: spec.keys.keys.map((k) => k.provider).join(',') } : {}),
           ...(spec.policyHash ? { [LABELS.policyHash]: spec.policyHash } : {}),
           ...(templateHash ? { [LABELS.templateHash]: templateHash } : {}),
@@ -299,6 +300,7 @@ export class SandboxEngine {
       });
     } catch (err: any) {
       await removeEgress(this.docker, name).catch(() => {});
+      if (!isConflict(err)) removeBridgeDir(name); // on a conflict the folder may be the other container's
       if (isConflict(err)) throw new PaddockError(`The name "${name}" is already taken by a container.`, 'Choose another --name.');
       if (isNotFound(err)) throw new PaddockError(`The image "${spec.image}" is not on the engine.`, 'Build it, pull it, or choose another --template.');
       throw err;
@@ -418,13 +420,16 @@ export class SandboxEngine {
   /**
    * Why a stopped sandbox stopped, when Paddock stopped it: its init's guard (templates/base/paddock-init)
    * ends it when the host lifts a protecting mount, and says so as its last words, "paddock:
-   * protection lifted: PATH (hidden|read-only)... replaced or removed on the host, ...".
+   * protection lifted: PATH (hidden|read-only)... replaced or removed on the host, ...", or when the
+   * agent writes a git redirection (a commondir), "paddock: blocked: PATH... written in the sandbox ...".
    */
   async stopReason(nameOrId: string): Promise<StopReason | undefined> {
     for (const line of (await this.logsText(nameOrId, 5)).trim().split('\n').reverse()) {
       if (line.startsWith('paddock: ready')) break; // started again since
       const lifted = /^paddock: (protection lifted: (.*) replaced or removed on the host.*)$/.exec(line);
       if (lifted) return { text: lifted[1], paths: lifted[2].split(/(?<=\)) /) };
+      const blocked = /^paddock: (blocked: (.*) written in the sandbox would make git on the host.*)$/.exec(line);
+      if (blocked) return { text: blocked[1], paths: blocked[2].trim().split(' ') };
     }
     const cause = await stopCause(this.docker, nameOrId).catch(() => undefined); // OOM, an engine restart (./stopCause.ts)
     return cause ? { text: cause, paths: [] } : undefined;

@@ -63,6 +63,7 @@ export async function stopCause(docker: Docker, idOrName: string): Promise<strin
 /** A few words for `paddock ls`'s STATUS column. */
 export function shortCause(text: string): string {
   if (text.startsWith('protection lifted')) return 'protection lifted';
+  if (text.startsWith('blocked:')) return 'blocked: git redirection';
   if (text.startsWith('out of memory')) return 'out of memory';
   if (text.startsWith('a process in it was killed')) return 'a process hit the memory limit';
   if (text.startsWith('stopped outside Paddock')) return 'engine restart or docker stop';

@@ -6,11 +6,12 @@ import { getAgent, isAgentId } from '../core/agents.js';
 import { isHidingMount } from '../engine/hidingGuard.js';
 import type { Finding } from '../core/drift/index.js';
 import type { RuleInForce } from '../core/liveRules.js';
+import { refusalRows, type Refusal } from './networkActivityModel.js';
 import type { SandboxDetails, SandboxStatus } from '../engine/types.js';
 import { shortCause } from '../engine/stopCause.js';
 
-/** Its guard stopped it (protection lifted), as opposed to a memory kill or an engine restart (src/engine/stopCause.ts). */
-const selfStopped = (view: { readonly stoppedBecause?: string }) => !!view.stoppedBecause?.startsWith('protection lifted');
+/** Its guard stopped it (protection lifted, or a git redirection blocked), as opposed to a memory kill or an engine restart (src/engine/stopCause.ts). */
+const selfStopped = (view: { readonly stoppedBecause?: string }) => /^(protection lifted|blocked:)/.test(view.stoppedBecause ?? '');
 
 /**
  * What `policy check` (the drift analysis) says of one sandbox: the paths it can read until it is
@@ -55,6 +56,8 @@ export interface SandboxView {
   readonly policyError?: string;
   /** What its own guard said when it stopped the sandbox (a protected path lifted on the host). */
   readonly stoppedBecause?: string;
+  /** Hosts its egress proxy refused in this run, newest first (networkActivity.ts). */
+  readonly refused?: readonly Refusal[];
 }
 
 export interface WorkspaceFolderRef {
@@ -77,9 +80,13 @@ export interface TreeNode {
   readonly resourcePath?: string;
   /** A command run when the node is activated (never on a sandbox row: a click only selects it). */
   readonly command?: { readonly id: string; readonly title: string; readonly args?: readonly unknown[] };
+  /** A published port's address (Open in Browser). */
+  readonly url?: string;
   /** The sandbox this node belongs to (commands on children act on it). */
   readonly sandbox?: { readonly id: string; readonly name: string; readonly workspace: string; readonly agent: string; readonly status: SandboxStatus };
   readonly children?: readonly TreeNode[];
+  /** A refused host's row (the Network group): what its Allow action allows. */
+  readonly host?: { readonly host: string; readonly port: number };
 }
 
 const STATUS_ICONS: Record<SandboxStatus, NodeIcon> = {
@@ -199,13 +206,24 @@ export function networkGroup(base: string, view: SandboxView, ref: TreeNode['san
     ...(differences ? [`${differences} differ${differences === 1 ? 's' : ''} from the file`] : []),
   ].join(' · ');
   const tooltip = `The rules the sandbox's egress proxy runs with${enforced.changedAt ? ` (since ${enforced.changedAt})` : ''}.${differences || modeDiffers ? ` Marked rules differ from .paddock/policy.yaml. ${APPLY_HINT}` : ''}`;
-  return group(id, 'Network', description, differences || modeDiffers ? 'warning' : enforced.policy === 'deny' ? 'shield' : 'globe', [...pendingRows, ...children],
+  return group(id, 'Network', description, differences || modeDiffers ? 'warning' : enforced.policy === 'deny' ? 'shield' : 'globe', [...refusalRows(id, view.refused ?? [], enforced, Date.now()).map((r) => leaf(r.id, r.label, { ...r, sandbox: ref, command: { id: 'paddock.showNetworkActivity', title: 'Show Network Activity' } })), ...pendingRows, ...children],
     enforced.policy === 'deny' ? 'No host allowed' : 'No host rule', tooltip);
 }
 
 function bridgeGroup(base: string, view: SandboxView, ref: TreeNode['sandbox']): TreeNode {
   const id = `${base}/bridge`;
   const reached = view.bridgeContainers ?? [];
+  // A policy file that does not load: the bridge cannot take its rules, and says so here.
+  if (view.policyError) {
+    return group(id, 'Bridge containers', 'policy file broken', 'warning', [
+      leaf(`${id}/broken`, 'Policy file does not load', {
+        icon: { id: 'error', color: 'errorForeground' }, description: 'the bridge keeps the rules last applied', sandbox: ref,
+        tooltip: `${view.policyError}\nThe bridge does not take new rules until .paddock/policy.yaml loads again${reached.length ? '' : ', and reaches no container now'}. Fix the file (its problems are listed in the Problems panel).`,
+        command: { id: 'paddock.openPolicy', title: 'Open Policy' },
+      }),
+      ...reached.map((c) => leaf(`${id}/${c}`, c, { icon: { id: 'package' }, description: 'reached (rules last applied)' })),
+    ], '');
+  }
   if (reached.length) return group(id, 'Bridge containers', String(reached.length), 'link', reached.map((c) => leaf(`${id}/${c}`, c, { icon: { id: 'package' } })), '');
   const how = 'Add container names, globs or compose project names to bridge.containers in .paddock/policy.yaml (or the policy editor).';
   return group(id, 'Bridge containers', undefined, 'link', [
@@ -263,7 +281,9 @@ export function sandboxNode(view: SandboxView, now: number): TreeNode {
         ...hidden.map(hiddenLeaf)],
       'Nothing hidden'),
     group(`${base}/ports`, 'Ports', ports.length ? String(ports.length) : undefined, 'plug',
-      ports.map((p) => leaf(`${base}/ports/${p.containerPort}/${p.protocol}`, `${p.hostIp || '127.0.0.1'}:${p.hostPort} → ${p.containerPort}/${p.protocol}`, { icon: { id: 'radio-tower' }, sandbox: ref })),
+      ports.map((p) => leaf(`${base}/ports/${p.containerPort}/${p.protocol}`, `${p.hostIp || '127.0.0.1'}:${p.hostPort} → ${p.containerPort}/${p.protocol}`, {
+        icon: { id: 'radio-tower' }, sandbox: ref, ...(p.protocol === 'tcp' ? { contextValue: 'publishedPort', url: `http://localhost:${p.hostPort}/`, tooltip: `Right-click → Open in Browser: http://localhost:${p.hostPort}/` } : {}),
+      })),
       'No published ports'),
     networkGroup(base, view, ref),
     bridgeGroup(base, view, ref),

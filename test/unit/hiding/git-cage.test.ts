@@ -22,6 +22,7 @@ describe('the git cage', () => {
         ...under('.git/modules/libs/foo', repo()),
         ...under('.git/modules/libs/foo/modules/inner', repo()),
         '.git/worktrees/w1/HEAD': 'ref: refs/heads/w1\n', '.git/worktrees/w1/config.worktree': '[core]\n', '.git/worktrees/w1/gitdir': '/elsewhere/w1/.git\n',
+        '.git/worktrees/w1/commondir': '../..\n',
         ...under('nested/.git', repo()),
         'libs/foo/.git': 'gitdir: ../../.git/modules/libs/foo\n',
         'sep/.git': 'gitdir: ../gitdata\n', ...under('gitdata', repo()),
@@ -33,7 +34,7 @@ describe('the git cage', () => {
       '.git/hooks', '.git/config', '.git/config.worktree',
       '.git/modules/libs/foo/hooks', '.git/modules/libs/foo/config',
       '.git/modules/libs/foo/modules/inner/hooks', '.git/modules/libs/foo/modules/inner/config',
-      '.git/worktrees/w1/config.worktree',
+      '.git/worktrees/w1/config.worktree', '.git/worktrees/w1/commondir',
       'nested/.git/hooks', 'nested/.git/config',
       'libs/foo/.git', 'sep/.git', 'gitdata/hooks', 'gitdata/config', '.envrc',
     ]) assert.ok(ro.includes(p), `${p} is read-only: ${ro.join(', ')}`);
