@@ -4,10 +4,16 @@ import { describeEngineError } from '../core/errors.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import { openTerminalSession, type TerminalSession } from '../engine/session.js';
 import { DisposableOwner } from './lifecycle.js';
+import type { NetworkHints } from './networkActivity.js';
+import { SHOW_NETWORK_ACTIVITY_LINK, terminalHint } from './networkActivityModel.js';
 
 const DIM = '\x1b[2m';
 const RED = '\x1b[31m';
 const RESET = '\x1b[0m';
+/** Refusals this long before an agent's error exit are "right before" it (and so shown as a likely cause). */
+const REFUSALS_BEFORE_EXIT_MS = 60_000;
+/** Exit codes of a process killed with its sandbox (SIGKILL, SIGTERM, or the exec gone with the container). */
+const KILLED_CODES = new Set([137, 143, -1]);
 
 /** What a terminal is attached to; `prepare` runs first (for profiles: create/start the sandbox). */
 export interface TerminalTarget {
@@ -33,6 +39,14 @@ export class SandboxPseudoterminal implements vscode.Pseudoterminal {
   private closed = false;
   /** Fires with the sandbox name once attached (for the manager's bookkeeping). */
   readonly attached = new vscode.EventEmitter<string>();
+  /** What the sandbox's proxy refused, to say so when the agent ends with an error (set by the manager). */
+  hints?: NetworkHints;
+  /** Set when Paddock's Stop is about to end this terminal's agent. */
+  stopping = false;
+  /** Set when the agent ended because its sandbox stopped. */
+  endedByStop = false;
+  /** The sandbox once attached, and the agent's label. */
+  sandbox?: string;
 
   /** Attached and the agent still running (an ended one waits for a key to close). */
   get live(): boolean {
@@ -55,17 +69,51 @@ export class SandboxPseudoterminal implements vscode.Pseudoterminal {
         size: this.size,
         onData: (text) => this.writer.fire(text),
       });
+      this.sandbox = target.sandbox;
+      const attachedAt = Date.now();
       this.attached.fire(target.sandbox);
       if (this.closed) {
         await this.session.kill();
         return;
       }
       const code = await this.session.exit;
+      const stopped = await this.sandboxStopped(target.sandbox, code);
       this.exitCode = code;
-      this.writer.fire(`\r\n${code === 0 ? DIM : RED}[paddock] ${target.agent.label} exited with code ${code}. Press any key to close the terminal.${RESET}\r\n`);
+      if (stopped) {
+        this.endedByStop = true;
+        this.writer.fire(`\r\n${DIM}[paddock] The sandbox was stopped${stopped === true ? '' : ` (${stopped})`}; ${target.agent.label} ended with it. Start it to work again (Start offers to reopen this terminal). Press any key to close the terminal.${RESET}\r\n`);
+        return;
+      }
+      const hint = code !== 0 && this.hints ? terminalHint(target.sandbox, this.hints.refusedSince(target.sandbox, Math.max(attachedAt, Date.now() - REFUSALS_BEFORE_EXIT_MS))) : [];
+      this.writer.fire(`\r\n${code === 0 ? DIM : RED}[paddock] ${target.agent.label} exited with code ${code}.${RESET}\r\n`);
+      for (const line of hint) this.writer.fire(`${RED}${line}${RESET}\r\n`);
+      this.writer.fire(`${DIM}Press any key to close the terminal.${RESET}\r\n`);
     } catch (err) {
       this.exitCode = 1;
       this.writer.fire(`\r\n${RED}[paddock] ${describeEngineError(err, this.engine().endpoint.host).replace(/\n/g, '\r\n')}${RESET}\r\n${DIM}Press any key to close the terminal.${RESET}\r\n`);
+    }
+  }
+
+  /**
+   * Whether the agent ended because its sandbox stopped: Paddock's Stop (true), or a stop from
+   * elsewhere (the CLI, docker stop, its guard, the memory limit: its cause when known).
+   */
+  private async sandboxStopped(sandbox: string, code: number): Promise<boolean | string> {
+    if (this.stopping) return true;
+    if (code === 0) return false;
+    try {
+      let status = (await this.engine().get(sandbox)).status;
+      // The exec's stream can end a moment before the engine marks the container stopped.
+      if (status === 'running' && KILLED_CODES.has(code)) {
+        await new Promise((r) => setTimeout(r, 500));
+        if (this.stopping) return true;
+        status = (await this.engine().get(sandbox)).status;
+      }
+      if (status === 'running' || status === 'paused') return false;
+      if (this.stopping) return true;
+      return (await this.engine().stopReason(sandbox).catch(() => undefined))?.text ?? true;
+    } catch {
+      return true; // the sandbox is gone (removed with it)
     }
   }
 
@@ -95,16 +143,62 @@ export class SandboxPseudoterminal implements vscode.Pseudoterminal {
 export class AgentTerminals extends DisposableOwner implements vscode.Disposable {
   private readonly open = new Map<vscode.Terminal, { sandbox: string; pty: SandboxPseudoterminal }>();
 
-  constructor(private readonly engine: () => SandboxEngine) {
+  constructor(private readonly engine: () => SandboxEngine, private readonly hints?: NetworkHints) {
     super();
     this.register(vscode.window.onDidCloseTerminal((t) => this.open.delete(t)));
     this.register(
       // Terminals from the + menu (profiles) learn their sandbox only once it is prepared.
       vscode.window.onDidOpenTerminal((t) => {
         const pty = (t.creationOptions as vscode.ExtensionTerminalOptions).pty;
-        if (pty instanceof SandboxPseudoterminal) pty.attached.event((sandbox) => this.open.set(t, { sandbox, pty }));
+        if (pty instanceof SandboxPseudoterminal) {
+          pty.hints ??= this.hints;
+          pty.attached.event((sandbox) => this.open.set(t, { sandbox, pty }));
+        }
       }),
     );
+    // "Show Network Activity" in an agent terminal's hint opens the view on its sandbox.
+    type SandboxLink = vscode.TerminalLink & { sandbox: string };
+    this.register(vscode.window.registerTerminalLinkProvider({
+      provideTerminalLinks: (context): SandboxLink[] => {
+        const entry = this.open.get(context.terminal);
+        const at = context.line.indexOf(SHOW_NETWORK_ACTIVITY_LINK);
+        if (!entry || at < 0 || !context.line.startsWith('[paddock]')) return [];
+        return [{ startIndex: at, length: SHOW_NETWORK_ACTIVITY_LINK.length, tooltip: `Open Network Activity for ${entry.sandbox}`, sandbox: entry.sandbox }];
+      },
+      handleTerminalLink: (link: SandboxLink) => vscode.commands.executeCommand('paddock.showNetworkActivity', link.sandbox),
+    }));
+  }
+
+  /** Agent terminals of the sandbox whose agent still runs. */
+  private liveOf(sandbox: string): SandboxPseudoterminal[] {
+    return [...this.open.values()].filter((e) => e.sandbox === sandbox && e.pty.live).map((e) => e.pty);
+  }
+
+  /**
+   * Before Stop: asks when an agent is attached in a terminal (stopping kills it), and marks those
+   * terminals so that they say the sandbox was stopped. False when the user keeps it running.
+   */
+  async confirmStop(sandbox: string): Promise<boolean> {
+    const live = this.liveOf(sandbox);
+    if (live.length) {
+      const choice = await vscode.window.showWarningMessage(`Stop sandbox ${sandbox}?`, {
+        modal: true,
+        detail: `${live.length === 1 ? 'An agent is' : `${live.length} agents are`} running in a terminal attached to it: stopping ends ${live.length === 1 ? 'it' : 'them'} at once (unsaved work in the agent's session is lost). Start offers to reopen the terminal.`,
+      }, 'Stop');
+      if (choice !== 'Stop') return false;
+    }
+    for (const pty of live) pty.stopping = true;
+    return true;
+  }
+
+  /** After Start: offers to reopen the terminals that the sandbox's stop ended. */
+  async offerReopen(sandbox: string, agentId: string, workspaceName?: string): Promise<void> {
+    const ended = [...this.open].filter(([, e]) => e.sandbox === sandbox && e.pty.endedByStop);
+    if (!ended.length) return;
+    const choice = await vscode.window.showInformationMessage(`Paddock: ${sandbox} is running again.`, 'Reopen Terminal');
+    if (choice !== 'Reopen Terminal') return;
+    for (const [terminal] of ended) terminal.dispose();
+    this.attach(sandbox, agentId, { workspaceName });
   }
 
   /** Shows the terminal of a sandbox if one is open, else attaches a new one to the agent. */
@@ -122,6 +216,7 @@ export class AgentTerminals extends DisposableOwner implements vscode.Disposable
     const agent = isAgentId(agentId) ? getAgent(agentId) : getAgent('shell');
     const argv = agentArgv(agent, [], options.autoApprove ?? true);
     const pty = new SandboxPseudoterminal(this.engine, async () => ({ sandbox, agent, argv }));
+    pty.hints = this.hints;
     const terminal = vscode.window.createTerminal({ name: terminalName(agent, options.workspaceName), pty, iconPath: new vscode.ThemeIcon(agent.id === 'shell' ? 'terminal' : 'robot') });
     this.open.set(terminal, { sandbox: key, pty });
     terminal.show();
