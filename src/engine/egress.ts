@@ -31,6 +31,8 @@ export const EGRESS_LABELS = {
   network: 'dev.paddock.egress-network',
   /** On the proxy container: the ports it publishes as asked (JSON), for listings without an inspect. */
   ports: 'dev.paddock.egress-ports',
+  /** On the sandbox container: its proxy's ports and transport (JSON), to make a removed proxy again. */
+  spec: 'dev.paddock.egress-spec',
 } as const;
 
 const RELAY_IN_PROXY = '/run/paddock-relay';
@@ -64,6 +66,8 @@ export interface EgressSetup {
    * they fail (no DNS channel out either). Short timeouts make them fail in a second, not twenty.
    */
   readonly dnsOptions: string[];
+  /** Labels for the sandbox container (its proxy's recorded spec). */
+  readonly labels: Record<string, string>;
 }
 
 /** Refuses a network section with bad rules, saying which and how to fix them. Changes nothing. */
@@ -79,6 +83,11 @@ async function newestBaseImage(docker: Docker): Promise<string | undefined> {
   const images = await docker.listImages({ filters: { label: [`${LABELS.template}=base`] } });
   const tagged = images.filter((i) => i.RepoTags?.some((t) => t !== '<none>:<none>')).sort((a, b) => b.Created - a.Created);
   return tagged[0]?.RepoTags?.find((t) => t !== '<none>:<none>');
+}
+
+/** The image the proxy runs in: PADDOCK_EGRESS_IMAGE, the newest Paddock base image, else the sandbox's (it needs node). */
+export async function proxyImage(docker: Docker, fallbackImage: string): Promise<string> {
+  return process.env.PADDOCK_EGRESS_IMAGE || (await newestBaseImage(docker)) || fallbackImage;
 }
 
 export interface EgressOptions {
@@ -101,6 +110,111 @@ export async function createEgress(docker: Docker, sandbox: string, options: Egr
   }
   const own = ports.find((p) => [PROXY_PORT, BRIDGE_RELAY_PORT, KEY_INJECTION_PORT].includes(p.containerPort));
   if (own) throw new PaddockError(`Port ${own.containerPort} is one of the egress proxy's own ports inside the sandbox's network (${PROXY_PORT}: proxy, ${BRIDGE_RELAY_PORT}: bridge relay, ${KEY_INJECTION_PORT}: key injection).`, 'Publish another port. Nothing was created.');
+  if (!existsSync(proxySource())) {
+    throw new PaddockError(`The egress proxy ${proxySource()} is missing.`, 'Reinstall Paddock: the proxy ships with it (from a source checkout, "npm run build" makes it).');
+  }
+  // Leftovers of an earlier sandbox of the same name go; the image is looked up meanwhile.
+  const [image] = await Promise.all([proxyImage(docker, fallbackImage), removeEgress(docker, sandbox)]);
+  ensureEgressFolder(sandbox, viaSockets);
+  writeInjectedKeys(sandbox, keys);
+  const names = egressNames(sandbox);
+  const paths = egressPaths(sandbox);
+  const proxy: ProxySpec = { image, network, ports, viaSockets };
+  try {
+    await createSandboxNetwork(docker, sandbox);
+    await createProxyContainer(docker, sandbox, proxy);
+  } catch (err) {
+    await removeEgress(docker, sandbox);
+    throw explainEgressFailure(err);
+  }
+  return {
+    network: names.network, env: proxyEnv(), dnsOptions: ['timeout:1', 'attempts:1'], labels: egressSpecLabel(proxy),
+    ...(viaSockets ? { sockets: { mount: { Type: 'bind', Source: paths.socketsDir, Target: SOCKETS_DIR, ReadOnly: true } as Docker.MountConfig[number], extraHosts: [`${PROXY_HOST}:127.0.0.1`] } } : {}),
+  };
+}
+
+/**
+ * Makes what is missing of the proxy's host folder (./egressFiles.ts), keeping what is there: the
+ * log, keys and rules survive a repair. Returns the parts it had to make ("keys folder", ...).
+ */
+export function ensureEgressFolder(sandbox: string, viaSockets: boolean): string[] {
+  const paths = egressPaths(sandbox);
+  const made: string[] = [];
+  const folder = (path: string, what: string, mode = 0o700) => {
+    if (!existsSync(path)) made.push(what);
+    mkdirSync(path, { recursive: true, mode });
+    chmodSync(path, mode);
+  };
+  if (!existsSync(paths.dir)) made.push('network state folder');
+  folder(paths.logDir, 'log folder');
+  folder(paths.relayDir, 'bridge relay folder');
+  folder(paths.keysDir, 'keys folder');
+  if (viaSockets) {
+    if (!existsSync(forwarderSource())) throw new PaddockError(`The network forwarder ${forwarderSource()} is missing.`, 'Reinstall Paddock: the forwarder ships with it (from a source checkout, "npm run build" makes it).');
+    // Reached from the sandbox's root (gVisor's gofer) and the proxy's user: not private to either.
+    folder(paths.socketsDir, 'socket folder', 0o755);
+    copyFileSync(forwarderSource(), paths.forwarder);
+    chmodSync(paths.forwarder, 0o644);
+  }
+  chmodSync(paths.dir, 0o700);
+  if (!existsSync(paths.code)) made.push('proxy program');
+  // Always the installed proxy: the same program the host's code expects.
+  copyFileSync(proxySource(), paths.code);
+  chmodSync(paths.code, 0o644);
+  writeFileSync(join(paths.dir, 'name'), `${sandbox}\n`);
+  return made.includes('network state folder') ? ['network state folder'] : made;
+}
+
+/** What a sandbox's proxy is made from (recorded on the sandbox, so a removed proxy can be made again: ./repair.ts). */
+export interface ProxySpec {
+  readonly image: string;
+  readonly network: Pick<NetworkPolicy, 'policy' | 'allow' | 'deny'>;
+  readonly ports: readonly PortMapping[];
+  readonly viaSockets: boolean;
+}
+
+/** The label on the sandbox container that records its proxy's ports and transport (not its rules: those live in rules.json). */
+export function egressSpecLabel(spec: Pick<ProxySpec, 'ports' | 'viaSockets'>): Record<string, string> {
+  return { [EGRESS_LABELS.spec]: JSON.stringify({ ports: spec.ports, viaSockets: spec.viaSockets }) };
+}
+
+/** The recorded ports and transport; undefined for sandboxes made before the label (or a label not Paddock's). */
+export function egressSpecOf(labels: Readonly<Record<string, string>> | undefined): Pick<ProxySpec, 'ports' | 'viaSockets'> | undefined {
+  try {
+    const spec = JSON.parse(labels?.[EGRESS_LABELS.spec] ?? '');
+    if (!Array.isArray(spec?.ports) || typeof spec.viaSockets !== 'boolean') return undefined;
+    const ports = (spec.ports as PortMapping[]).filter((p) => Number.isInteger(p?.containerPort) && Number.isInteger(p?.hostPort) && p.protocol === 'tcp');
+    return { ports: ports.map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, protocol: 'tcp' })), viaSockets: spec.viaSockets };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The sandbox's internal network: no gateway, no route out; its proxy is the only way out. */
+export async function createSandboxNetwork(docker: Docker, sandbox: string): Promise<void> {
+  await docker.createNetwork({
+    Name: egressNames(sandbox).network, Internal: true, CheckDuplicate: true,
+    Labels: { [EGRESS_LABELS.for]: sandbox, [LABELS.createdBy]: 'paddock', [EGRESS_LABELS.network]: '1' },
+    // Without this the host's end of the bridge has the gateway address, and the sandbox could reach
+    // every host service listening on all interfaces through it.
+    Options: { 'com.docker.network.bridge.inhibit_ipv4': 'true' },
+  } as any);
+}
+
+/** Where the proxy itself goes out: Docker's default bridge, or a network named by PADDOCK_EGRESS_NETWORK. */
+function upstreamNetwork(): string {
+  return process.env.PADDOCK_EGRESS_NETWORK || 'bridge';
+}
+
+/** Creates the proxy container (its host folder must exist: ./egressFiles.ts) and joins it to the sandbox's network. */
+export async function createProxyContainer(docker: Docker, sandbox: string, spec: ProxySpec): Promise<void> {
+  const { image, network, ports, viaSockets } = spec;
+  const names = egressNames(sandbox);
+  const paths = egressPaths(sandbox);
+  const upstream = upstreamNetwork();
+  const outside = process.env.PADDOCK_EGRESS_NETWORK
+    ? ((await docker.getNetwork(upstream).inspect().catch(() => undefined))?.IPAM?.Config ?? []).map((c: { Subnet?: string }) => c.Subnet).filter((x: string | undefined): x is string => !!x)
+    : [];
   // Docker publishes nothing from an internal network, so the proxy publishes the ports and forwards them in.
   const exposed: Record<string, object> = {};
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
@@ -108,111 +222,80 @@ export async function createEgress(docker: Docker, sandbox: string, options: Egr
     exposed[`${p.containerPort}/tcp`] = {};
     bindings[`${p.containerPort}/tcp`] = [{ HostIp: '127.0.0.1', HostPort: p.hostPort ? String(p.hostPort) : '' }];
   }
-  if (!existsSync(proxySource())) {
-    throw new PaddockError(`The egress proxy ${proxySource()} is missing.`, 'Reinstall Paddock: the proxy ships with it (from a source checkout, "npm run build" makes it).');
-  }
-  // Leftovers of an earlier sandbox of the same name go; the image is looked up meanwhile.
-  const [image] = await Promise.all([
-    process.env.PADDOCK_EGRESS_IMAGE || newestBaseImage(docker).then((found) => found || fallbackImage),
-    removeEgress(docker, sandbox),
-  ]);
-  const names = egressNames(sandbox);
-  const paths = egressPaths(sandbox);
-  mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
-  mkdirSync(paths.relayDir, { recursive: true, mode: 0o700 });
-  mkdirSync(paths.keysDir, { recursive: true, mode: 0o700 });
-  if (viaSockets) {
-    if (!existsSync(forwarderSource())) throw new PaddockError(`The network forwarder ${forwarderSource()} is missing.`, 'Reinstall Paddock: the forwarder ships with it (from a source checkout, "npm run build" makes it).');
-    // Reached from the sandbox's root (gVisor's gofer) and the proxy's user: not private to either.
-    mkdirSync(paths.socketsDir, { recursive: true, mode: 0o755 });
-    chmodSync(paths.socketsDir, 0o755);
-    copyFileSync(forwarderSource(), paths.forwarder);
-    chmodSync(paths.forwarder, 0o644);
-  }
-  chmodSync(paths.dir, 0o700);
-  chmodSync(paths.keysDir, 0o700);
-  writeInjectedKeys(sandbox, keys);
-  copyFileSync(proxySource(), paths.code);
-  chmodSync(paths.code, 0o644);
-  writeFileSync(join(paths.dir, 'name'), `${sandbox}\n`);
-  // Where the proxy itself goes out: Docker's default bridge, or a network named by PADDOCK_EGRESS_NETWORK.
-  const upstream = process.env.PADDOCK_EGRESS_NETWORK || 'bridge';
-  const outside = process.env.PADDOCK_EGRESS_NETWORK
-    ? ((await docker.getNetwork(upstream).inspect().catch(() => undefined))?.IPAM?.Config ?? []).map((c: { Subnet?: string }) => c.Subnet).filter((x: string | undefined): x is string => !!x)
-    : [];
-  const labels = { [EGRESS_LABELS.for]: sandbox, [LABELS.createdBy]: 'paddock' };
-  try {
-    await docker.createNetwork({
-      Name: names.network, Internal: true, CheckDuplicate: true, Labels: { ...labels, [EGRESS_LABELS.network]: '1' },
-      // Without this the host's end of the bridge has the gateway address, and the sandbox could reach
-      // every host service listening on all interfaces through it.
-      Options: { 'com.docker.network.bridge.inhibit_ipv4': 'true' },
-    } as any);
-    const uid = process.getuid?.() ?? 0;
-    const gid = process.getgid?.() ?? 0;
-    await docker.createContainer({
-      name: names.proxy,
-      Image: image,
-      Entrypoint: ['node'],
-      Cmd: [CODE_IN_PROXY],
-      User: `${uid}:${gid}`,
-      Env: [
-        `PADDOCK_EGRESS_CONFIG=${JSON.stringify({ sandbox, network: { policy: network.policy, allow: network.allow, deny: network.deny } })}`,
-        `PADDOCK_EGRESS_LOG=${LOG_IN_PROXY}/egress.jsonl`,
-        `PADDOCK_EGRESS_PORT=${PROXY_PORT}`,
-        `PADDOCK_EGRESS_FORWARD=${ports.map((p) => p.containerPort).join(',')}`,
-        `PADDOCK_EGRESS_FORWARD_TO=${sandbox}`,
-        `PADDOCK_EGRESS_BRIDGE_PORT=${BRIDGE_RELAY_PORT}`,
-        `PADDOCK_EGRESS_BRIDGE_TARGET=${RELAY_IN_PROXY}/bridge`,
-        `PADDOCK_EGRESS_INJECT_PORT=${KEY_INJECTION_PORT}`,
-        `PADDOCK_EGRESS_KEYS=${KEYS_IN_PROXY}/keys.json`,
-        `PADDOCK_EGRESS_RULES=${KEYS_IN_PROXY}/rules.json`, // live rules, written by the host (./liveRules.ts)
-        // A network the user named as the way out is the outside: its addresses are left to the rules
-        // (the proxy's own-network refusal covers Docker's default bridge, see src/proxy/ownNetworks.ts).
-        ...(outside.length ? [`${OUTSIDE_SUBNETS_VARIABLE}=${outside.join(',')}`] : []),
-        ...(viaSockets ? [`PADDOCK_EGRESS_SOCKET_DIR=${SOCKETS_DIR}`] : []),
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  await docker.createContainer({
+    name: names.proxy,
+    Image: image,
+    Entrypoint: ['node'],
+    Cmd: [CODE_IN_PROXY],
+    User: `${uid}:${gid}`,
+    Env: [
+      `PADDOCK_EGRESS_CONFIG=${JSON.stringify({ sandbox, network: { policy: network.policy, allow: network.allow, deny: network.deny } })}`,
+      `PADDOCK_EGRESS_LOG=${LOG_IN_PROXY}/egress.jsonl`,
+      `PADDOCK_EGRESS_PORT=${PROXY_PORT}`,
+      `PADDOCK_EGRESS_FORWARD=${ports.map((p) => p.containerPort).join(',')}`,
+      `PADDOCK_EGRESS_FORWARD_TO=${sandbox}`,
+      `PADDOCK_EGRESS_BRIDGE_PORT=${BRIDGE_RELAY_PORT}`,
+      `PADDOCK_EGRESS_BRIDGE_TARGET=${RELAY_IN_PROXY}/bridge`,
+      `PADDOCK_EGRESS_INJECT_PORT=${KEY_INJECTION_PORT}`,
+      `PADDOCK_EGRESS_KEYS=${KEYS_IN_PROXY}/keys.json`,
+      `PADDOCK_EGRESS_RULES=${KEYS_IN_PROXY}/rules.json`, // live rules, written by the host (./liveRules.ts)
+      // A network the user named as the way out is the outside: its addresses are left to the rules
+      // (the proxy's own-network refusal covers Docker's default bridge, see src/proxy/ownNetworks.ts).
+      ...(outside.length ? [`${OUTSIDE_SUBNETS_VARIABLE}=${outside.join(',')}`] : []),
+      ...(viaSockets ? [`PADDOCK_EGRESS_SOCKET_DIR=${SOCKETS_DIR}`] : []),
+    ],
+    ExposedPorts: exposed,
+    Labels: {
+      [EGRESS_LABELS.for]: sandbox, [LABELS.createdBy]: 'paddock', [EGRESS_LABELS.proxy]: '1',
+      [EGRESS_LABELS.ports]: JSON.stringify(ports.map((p): PublishedPort => ({ containerPort: p.containerPort, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: p.hostPort ?? 0 }))),
+    },
+    HostConfig: {
+      NetworkMode: upstream,
+      PortBindings: bindings,
+      Mounts: [
+        { Type: 'bind', Source: paths.code, Target: CODE_IN_PROXY, ReadOnly: true },
+        { Type: 'bind', Source: paths.logDir, Target: LOG_IN_PROXY, ReadOnly: false },
+        { Type: 'bind', Source: paths.relayDir, Target: RELAY_IN_PROXY, ReadOnly: true },
+        { Type: 'bind', Source: paths.keysDir, Target: KEYS_IN_PROXY, ReadOnly: true },
+        ...(viaSockets ? [{ Type: 'bind' as const, Source: paths.socketsDir, Target: SOCKETS_DIR, ReadOnly: false }] : []),
       ],
-      ExposedPorts: exposed,
-      Labels: { ...labels, [EGRESS_LABELS.proxy]: '1', [EGRESS_LABELS.ports]: JSON.stringify(ports.map((p): PublishedPort => ({ containerPort: p.containerPort, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: p.hostPort ?? 0 }))) },
-      HostConfig: {
-        NetworkMode: upstream,
-        PortBindings: bindings,
-        Mounts: [
-          { Type: 'bind', Source: paths.code, Target: CODE_IN_PROXY, ReadOnly: true },
-          { Type: 'bind', Source: paths.logDir, Target: LOG_IN_PROXY, ReadOnly: false },
-          { Type: 'bind', Source: paths.relayDir, Target: RELAY_IN_PROXY, ReadOnly: true },
-          { Type: 'bind', Source: paths.keysDir, Target: KEYS_IN_PROXY, ReadOnly: true },
-          ...(viaSockets ? [{ Type: 'bind' as const, Source: paths.socketsDir, Target: SOCKETS_DIR, ReadOnly: false }] : []),
-        ],
-        // Docker Desktop names the host so by itself; a Linux engine needs this (Docker 20.10+).
-        ExtraHosts: ['host.docker.internal:host-gateway'],
-        ReadonlyRootfs: true,
-        CapDrop: ['ALL'],
-        SecurityOpt: ['no-new-privileges:true'],
-        Init: true,
-        Memory: 256 * 1024 * 1024,
-        MemorySwap: 256 * 1024 * 1024,
-        PidsLimit: 128,
-        // A crashed proxy comes back on its own (the sandbox would be cut off until the next start); a stopped one stays stopped.
-        RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 5 },
-      },
-    });
-    await docker.getNetwork(names.network).connect({ Container: names.proxy, EndpointConfig: { Aliases: [PROXY_HOST] } });
-  } catch (err: any) {
-    await removeEgress(docker, sandbox);
-    if (isNotFound(err) && /network/i.test(err?.json?.message ?? '')) {
-      throw new PaddockError(`The network "${upstream}" for the egress proxy does not exist.`, 'Unset PADDOCK_EGRESS_NETWORK, or create that network first.');
-    }
-    if (/address pool|overlap/i.test(engineMessage(err))) {
-      throw new PaddockError(`Docker has no free address range for the sandbox's network: ${engineMessage(err)}`,
-        'Remove unused networks ("docker network prune"), or give dockerd more "default-address-pools" in daemon.json.');
-    }
-    throw err;
+      // Docker Desktop names the host so by itself; a Linux engine needs this (Docker 20.10+).
+      ExtraHosts: ['host.docker.internal:host-gateway'],
+      ReadonlyRootfs: true,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges:true'],
+      Init: true,
+      Memory: 256 * 1024 * 1024,
+      MemorySwap: 256 * 1024 * 1024,
+      PidsLimit: 128,
+      // A crashed proxy comes back on its own (the sandbox would be cut off until the next start); a stopped one stays stopped.
+      RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 5 },
+    },
+  });
+  await docker.getNetwork(names.network).connect({ Container: names.proxy, EndpointConfig: { Aliases: [PROXY_HOST] } });
+}
+
+/**
+ * The words for a failed network or proxy creation. The engine answers "no address pool left"
+ * with a 404 that names a network, so that is asked first: it is not a missing network.
+ */
+export function explainEgressFailure(err: unknown): unknown {
+  const message = engineMessage(err);
+  if (/address pool|non-overlapping/i.test(message)) {
+    return new PaddockError(
+      `Docker has no free address range left for the sandbox's network (each sandbox has its own; the engine said: ${message}). Nothing was created.`,
+      'Remove networks you no longer use ("docker network prune"), or give dockerd more address pools: in /etc/docker/daemon.json (Docker Desktop: Settings > Docker Engine) add "default-address-pools": [{"base": "10.201.0.0/16", "size": 24}] (a /16 cut in /24s is 256 networks), then restart Docker.',
+    );
   }
-  return {
-    network: names.network, env: proxyEnv(), dnsOptions: ['timeout:1', 'attempts:1'],
-    ...(viaSockets ? { sockets: { mount: { Type: 'bind', Source: paths.socketsDir, Target: SOCKETS_DIR, ReadOnly: true } as Docker.MountConfig[number], extraHosts: [`${PROXY_HOST}:127.0.0.1`] } } : {}),
-  };
+  if (/overlap/i.test(message)) {
+    return new PaddockError(`The sandbox's network overlaps one the engine has (the engine said: ${message}). Nothing was created.`, 'Remove networks you no longer use ("docker network prune"), then try again.');
+  }
+  if (isNotFound(err) && /network/i.test(message)) {
+    return new PaddockError(`The network "${upstreamNetwork()}" for the egress proxy does not exist. Nothing was created.`, 'Unset PADDOCK_EGRESS_NETWORK, or create that network first.');
+  }
+  return err;
 }
 
 /** The network rules a sandbox's proxy enforces: the ones it was created with (the policy may have changed since). */
@@ -287,7 +370,7 @@ export async function egressStateOf(docker: Docker, sandbox: string): Promise<'p
 /** What to tell the user about a sandbox whose egress is not its proxy's (undefined when it is). */
 export function egressNote(state: 'proxied' | 'unproxied' | 'proxy-missing', sandbox: string): string | undefined {
   if (state === 'unproxied') return `${sandbox} was created without an egress proxy and can reach any host; recreate it (--recreate) to apply the network policy.`;
-  if (state === 'proxy-missing') return `The egress proxy of ${sandbox} was removed outside Paddock, so the sandbox has no network (nothing was changed in it); recreate it (--recreate) to get its proxy back.`;
+  if (state === 'proxy-missing') return `The egress proxy of ${sandbox} was removed outside Paddock, so the sandbox has no network (nothing was changed in it); "paddock start ${sandbox}" makes it again and keeps the sandbox's state.`;
   return undefined;
 }
 

@@ -48,37 +48,82 @@ export function forwarderSource(): string {
 }
 
 /**
- * Writes the keys the sandbox's proxy injects (0600, the proxy runs as this user). `keepOthers`
- * keeps providers not in `keys` (a start whose environment lacks a key keeps the one from before).
+ * Where each injected provider's requests go, by provider: what the sandbox was created with, or the
+ * user last changed it to (no key values: it sits beside the keys folder, so a deleted keys folder
+ * does not lose it).
+ */
+export function upstreamsFile(sandbox: string): string {
+  return join(egressPaths(sandbox).dir, 'upstreams.json');
+}
+
+/** The recorded upstreams; {} when none are recorded (an older sandbox, or a removed folder). */
+export function readUpstreams(sandbox: string): Partial<Record<KeyProviderId, string>> {
+  try {
+    const data = JSON.parse(readFileSync(upstreamsFile(sandbox), 'utf8'));
+    return data && typeof data === 'object' ? data : {};
+  } catch {
+    return {};
+  }
+}
+
+function readKeys(sandbox: string): Record<string, InjectedKey> {
+  try {
+    const data = JSON.parse(readFileSync(egressPaths(sandbox).keys, 'utf8'));
+    return data && typeof data === 'object' ? data : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Writes the keys the sandbox's proxy injects (0600, the proxy runs as this user), and records their
+ * upstreams. `keepOthers` keeps providers not in `keys` (a start whose environment lacks a key keeps
+ * the one from before).
  */
 export function writeInjectedKeys(sandbox: string, keys: readonly InjectedKey[], options: { keepOthers?: boolean } = {}): void {
   const paths = egressPaths(sandbox);
   if (!existsSync(paths.keysDir)) return;
-  let byProvider: Record<string, InjectedKey> = {};
-  if (options.keepOthers) {
-    try {
-      byProvider = JSON.parse(readFileSync(paths.keys, 'utf8'));
-    } catch {
-      byProvider = {};
-    }
-  }
+  const byProvider: Record<string, InjectedKey> = options.keepOthers ? readKeys(sandbox) : {};
   for (const key of keys) byProvider[key.provider] = key;
   writeSecretFile(paths.keys, `${JSON.stringify(byProvider)}\n`);
+  const upstreams = Object.fromEntries(Object.values(byProvider).map((k) => [k.provider, k.upstream]));
+  writeSecretFile(upstreamsFile(sandbox), `${JSON.stringify({ ...(options.keepOthers ? readUpstreams(sandbox) : {}), ...upstreams })}\n`);
 }
 
-/** At each start: the keys of the sandbox's providers as the starting process's environment has them now. */
-export function refreshInjectedKeys(sandbox: string, providers: readonly KeyProviderId[], hostEnv: Readonly<Record<string, string | undefined>>): void {
-  if (!providers.length) return;
+/**
+ * At each start: the keys of the sandbox's providers as the starting process's environment has them
+ * now. The upstream stays what the sandbox was created with (or the user last set) unless this
+ * environment sets the provider's base URL variable to another one: a start from a shell without
+ * ANTHROPIC_BASE_URL must not send the key to the public default instead of the company gateway.
+ * Returns what to tell the user (an upstream kept or changed).
+ */
+export function refreshInjectedKeys(sandbox: string, providers: readonly KeyProviderId[], hostEnv: Readonly<Record<string, string | undefined>>): string[] {
+  if (!providers.length) return [];
+  const recorded = { ...Object.fromEntries(Object.values(readKeys(sandbox)).map((k) => [k.provider, k.upstream])), ...readUpstreams(sandbox) };
   const keys: InjectedKey[] = [];
+  const notes: string[] = [];
   for (const id of providers) {
+    const provider = KEY_PROVIDERS[id];
+    let key: InjectedKey | undefined;
     try {
-      const key = hostKeyFor(KEY_PROVIDERS[id], hostEnv);
-      if (key) keys.push(key);
+      key = hostKeyFor(provider, hostEnv);
     } catch {
-      // a broken base URL on the host: keep the key and upstream from before
+      continue; // a broken base URL on the host: keep the key and upstream from before
     }
+    if (!key) continue;
+    const before = recorded[id];
+    if (before && before !== key.upstream) {
+      if (hostEnv[provider.baseUrlEnv]?.trim()) {
+        notes.push(`${sandbox}: ${provider.label} requests now go to ${key.upstream} (${provider.baseUrlEnv} of this start), no longer to ${before}.`);
+      } else {
+        key = { ...key, upstream: before };
+        notes.push(`${sandbox}: ${provider.baseUrlEnv} is not set here, so ${provider.label} requests keep going to ${before}, as before; set ${provider.baseUrlEnv} to change that.`);
+      }
+    }
+    keys.push(key);
   }
   if (keys.length) writeInjectedKeys(sandbox, keys, { keepOthers: true });
+  return notes;
 }
 
 /** Points the sandbox's bridge relay at a listener ("host.docker.internal:PORT"), or at nothing. */

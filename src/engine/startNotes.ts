@@ -1,15 +1,19 @@
 import { egressNote, egressStateOf } from './egress.js';
 import type { SandboxEngine } from './engine.js';
 import { hidingNotesFor } from './hiding.js';
+import { repairSandbox } from './repair.js';
+import { withSandboxLock } from './sandboxLock.js';
 
 /**
  * What the user should know before a sandbox starts again: that its guard had stopped it (and
  * why), what its hide rules match now that they did not before (they are expanded again at every
- * start), and an egress proxy that is missing. Read before the start, which would clear the first.
+ * start), and what was missing and is made again (./repair.ts). Read before the start, which would clear the first.
  * `paddock start` prints them; VS Code's Start shows them like its other notes.
  */
 export async function startNotes(engine: SandboxEngine, sandbox: { readonly id: string; readonly name: string; readonly status: string }): Promise<string[]> {
-  const notes: string[] = [];
+  const details = await engine.get(sandbox.id);
+  // What is missing of it is made again first (./repair.ts), under the lock a create of it takes.
+  const notes = await withSandboxLock(details.workspace, details.agent, () => repairSandbox(engine, details));
   const stopped = sandbox.status === 'running' ? undefined : await engine.stopReason(sandbox.id);
   if (stopped) notes.push(`${sandbox.name} had stopped${stopped.paths.length ? ' itself' : ''}: ${stopped.text}`);
   notes.push(...(await hidingNotesFor(engine, sandbox.id)));

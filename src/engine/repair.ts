@@ -1,0 +1,153 @@
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { PaddockError } from '../core/errors.js';
+import { DEFAULT_NETWORK } from '../core/policy-defaults.js';
+import { mergeLiveRules } from '../core/liveRules.js';
+import { KEY_PROVIDERS } from '../core/credentials.js';
+import { readApprovedPolicy } from './approvedPolicy.js';
+import { inspectOrUndefined, isNotFound } from './docker.js';
+import { createProxyContainer, createSandboxNetwork, EGRESS_LABELS, egressNames, egressSpecOf, ensureEgressFolder, proxyImage } from './egress.js';
+import { egressPaths, readUpstreams, refreshInjectedKeys } from './egressFiles.js';
+import type { SandboxEngine } from './engine.js';
+import { pushApprovedNetwork, readLiveRules } from './liveRules.js';
+import { newToken, prepareBridgeDir, readToken, SANDBOX_BRIDGE_DIR, writeSecretFile, bridgePaths } from './stateFolder.js';
+import { SOCKETS_DIR } from '../proxy/addresses.js';
+import type { SandboxDetails } from './types.js';
+
+/**
+ * A missing part, repaired at the next start with the sandbox's state kept: Paddock makes again what
+ * it owns and someone removed by hand (the egress proxy, the sandbox's network, the proxy's keys
+ * folder, the bridge folder or its token), and says what it made. Its workspace is the user's: a
+ * deleted one is said (with "paddock rm" offered), never made; one deleted and made again (cloned
+ * again) under a running sandbox has the sandbox restarted onto it.
+ *
+ * What a repair never does: widen the cage. Rules come back from the policy the user approved (kept
+ * in the sandbox's state folder), never from a file the sandbox could write; a network or proxy of
+ * the right name that Paddock did not make is refused, not adopted.
+ */
+
+/** A bearer token as newToken() makes them (32 random bytes, base64url); anything else is not one. */
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+/** Said when the workspace folder is gone: the sandbox cannot start without it, and only the user can bring it back. */
+export class WorkspaceGone extends PaddockError {
+  constructor(readonly sandbox: string, readonly workspace: string) {
+    super(`The workspace folder ${workspace} of ${sandbox} is gone (deleted or moved); a sandbox cannot start without its folder.`,
+      `Put the folder back at ${workspace} (the sandbox and its state are kept until then), or remove the sandbox and its state with "paddock rm ${sandbox}".`);
+  }
+}
+
+/**
+ * Repairs what is missing of a sandbox before it starts (or, when it runs, before it is used again).
+ * Returns one note per repair; [] when nothing was missing. Throws WorkspaceGone when the workspace is.
+ */
+export async function repairSandbox(engine: SandboxEngine, sandbox: SandboxDetails): Promise<string[]> {
+  if (!existsSync(sandbox.workspace)) throw new WorkspaceGone(sandbox.name, sandbox.workspace);
+  const notes: string[] = [];
+  const replaced = await workspaceReplaced(engine, sandbox);
+  if (replaced) notes.push(await restartOntoNewFolder(engine, sandbox));
+  notes.push(...repairBridgeFolder(sandbox));
+  notes.push(...(await repairEgress(engine, sandbox)));
+  return notes;
+}
+
+/**
+ * Whether a running sandbox's workspace mount holds a folder that is no longer the one at its path
+ * (deleted, then made again: a fresh clone): the mount keeps the old, deleted folder, and commands
+ * in it fail with the runtime's "possible container breakout detected".
+ */
+export async function workspaceReplaced(engine: SandboxEngine, sandbox: SandboxDetails): Promise<boolean> {
+  if (sandbox.status !== 'running' || !existsSync(sandbox.workspace)) return false;
+  const host = statSync(realpathSync(sandbox.workspace));
+  // From / : a working directory inside the dead folder is what the runtime refuses.
+  const seen = await engine.execCapture(sandbox.id, ['stat', '-c', '%h %i', '--', sandbox.workspace], { workdir: '/', user: 'root' }).catch(() => undefined);
+  const [links, inode] = (seen?.stdout.trim() ?? '').split(' ').map(Number);
+  if (!seen || seen.exitCode !== 0 || !Number.isFinite(inode)) return false; // cannot tell: leave it running
+  return links === 0 || inode !== host.ino;
+}
+
+/** What to say where Paddock does not restart the sandbox itself (paddock exec). */
+export function replacedWorkspaceAdvice(sandbox: string, workspace: string): string {
+  return `The workspace folder ${workspace} was deleted and made again (cloned again?) while ${sandbox} ran: the sandbox still sees the old, deleted folder. "paddock start ${sandbox}" restarts it onto the new folder (its processes end; its state is kept, and the hide rules are expanded again).`;
+}
+
+async function restartOntoNewFolder(engine: SandboxEngine, sandbox: SandboxDetails): Promise<string> {
+  // Docker binds the folder by path at each start: a stop and the start that follows pick up the new one.
+  await engine.docker.getContainer(sandbox.id).stop({ t: 2 }).catch((err) => { if (!isNotFound(err) && err?.statusCode !== 304) throw err; });
+  return `The workspace folder ${sandbox.workspace} was deleted and made again while ${sandbox.name} ran (it still saw the old, deleted folder): Paddock restarted it onto the new folder, with the hide rules expanded again; its processes ended, its state is kept.`;
+}
+
+/** The bridge folder (/run/paddock in the sandbox) and its token. */
+function repairBridgeFolder(sandbox: SandboxDetails): string[] {
+  const mount = sandbox.mounts.find((m) => m.target === SANDBOX_BRIDGE_DIR && m.type === 'bind');
+  if (!mount) return []; // made before the bridge: nothing of Paddock's to repair
+  const owner = { uid: sandbox.user.uid, gid: sandbox.user.gid };
+  const paths = bridgePaths(sandbox.name);
+  if (mount.source !== paths.mountDir) return []; // another state root than this process's: not this process's to repair
+  if (!existsSync(paths.mountDir)) {
+    prepareBridgeDir(sandbox.name, owner);
+    return [`${sandbox.name}: its bridge folder ${paths.dir} was missing: made again with a new token (its audit log and approved rules were in it; the policy the sandbox was created with applies until you apply another).`];
+  }
+  const token = readToken(paths);
+  if (token && TOKEN_SHAPE.test(token)) return [];
+  writeSecretFile(paths.token, `${newToken()}\n`, owner);
+  return [`${sandbox.name}: its bridge token ${paths.token} was ${token ? 'corrupt' : 'missing'}: a new one was written (the bridge and its agents use it from this start).`];
+}
+
+/** The proxy's host folder, the sandbox's network and the proxy container. */
+async function repairEgress(engine: SandboxEngine, sandbox: SandboxDetails): Promise<string[]> {
+  const docker = engine.docker;
+  const names = egressNames(sandbox.name);
+  const info = await docker.getContainer(sandbox.id).inspect();
+  const viaSockets = sandbox.mounts.some((m) => m.target === SOCKETS_DIR && m.source === egressPaths(sandbox.name).socketsDir);
+  const onOwnNetwork = info.HostConfig?.NetworkMode === names.network;
+  if (!onOwnNetwork && !viaSockets) return []; // made before egress: no proxy to repair (egressNote says so)
+  const notes: string[] = [];
+
+  const made = ensureEgressFolder(sandbox.name, viaSockets);
+  if (made.some((m) => m === 'keys folder' || m === 'network state folder')) notes.push(...(await restoreKeysAndRules(sandbox, made)));
+  else if (made.length) notes.push(`${sandbox.name}: its proxy's ${made.join(', ')} ${made.length > 1 ? 'were' : 'was'} missing: made again.`);
+
+  if (onOwnNetwork) {
+    const network = await docker.getNetwork(names.network).inspect().catch((err) => { if (isNotFound(err)) return undefined; throw err; });
+    if (!network) {
+      await createSandboxNetwork(docker, sandbox.name);
+      notes.push(`${sandbox.name}: its network ${names.network} was removed: made again.`);
+    } else if (network.Labels?.[EGRESS_LABELS.for] !== sandbox.name) {
+      throw new PaddockError(`A network named ${names.network} exists, but Paddock did not make it for ${sandbox.name}; the sandbox is not started on it.`, `Remove that network ("docker network rm ${names.network}") and start again: Paddock then makes the sandbox's own.`);
+    }
+  }
+
+  const proxy = await inspectOrUndefined(docker.getContainer(names.proxy));
+  if (proxy && proxy.Config.Labels?.[EGRESS_LABELS.for] !== sandbox.name) {
+    throw new PaddockError(`A container named ${names.proxy} exists, but it is not the egress proxy Paddock made for ${sandbox.name}; the sandbox is not started with it.`, `Remove that container ("docker rm -f ${names.proxy}") and start again: Paddock then makes the sandbox's proxy again.`);
+  }
+  if (!proxy) {
+    const spec = egressSpecOf(info.Config.Labels);
+    const live = readLiveRules(sandbox.name);
+    const rules = live ? mergeLiveRules(live) : readApprovedPolicy(sandbox.name)?.policy.network ?? DEFAULT_NETWORK;
+    await createProxyContainer(docker, sandbox.name, {
+      image: await proxyImage(docker, sandbox.image), network: rules, ports: spec?.ports ?? [], viaSockets,
+    });
+    const ports = spec?.ports.length ? `, publishing ${spec.ports.map((p) => `${p.hostPort || 'a free port'} -> ${p.containerPort}`).join(', ')}` : '';
+    notes.push(`${sandbox.name}: its egress proxy ${names.proxy} was removed: made again with its network rules${ports}.${spec ? '' : ' (It was made by an older Paddock that did not record its published ports: recreate it to publish them again.)'}`);
+  }
+  return notes;
+}
+
+/** A deleted keys folder: the keys come back from this process's environment, the rules from the approved policy. */
+async function restoreKeysAndRules(sandbox: SandboxDetails, made: readonly string[]): Promise<string[]> {
+  const unrecorded = sandbox.injectedKeys.filter((id) => !readUpstreams(sandbox.name)[id]);
+  const notes = refreshInjectedKeys(sandbox.name, sandbox.injectedKeys, process.env);
+  const missing = sandbox.injectedKeys.filter((id) => !KEY_PROVIDERS[id].keys.some((k) => !!process.env[k.env]?.trim()));
+  const approved = readApprovedPolicy(sandbox.name);
+  await pushApprovedNetwork(sandbox.name, approved?.policy.network ?? DEFAULT_NETWORK, 'repair (rules restored from the approved policy)');
+  const what = made.includes('network state folder') ? `its proxy's state folder ${egressPaths(sandbox.name).dir}` : `its proxy's keys folder ${egressPaths(sandbox.name).keysDir}`;
+  const parts = [
+    `${sandbox.name}: ${what} was missing: made again`,
+    sandbox.injectedKeys.length ? `; keys read again from this environment (${sandbox.injectedKeys.map((id) => KEY_PROVIDERS[id].keys[0].env).join(', ')})` : '',
+    `; network rules restored from the ${approved ? 'approved policy' : 'default policy (no approved one was recorded)'} (rules allowed for one run only are gone).`,
+    missing.length ? ` ${missing.map((id) => KEY_PROVIDERS[id].keys.map((k) => k.env).join(' or ')).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not set here: the proxy has no such key until a start from an environment that has it.` : '',
+    unrecorded.length ? ` The upstream of ${unrecorded.join(', ')} was not recorded: requests go to ${unrecorded.map((id) => KEY_PROVIDERS[id].baseUrlEnv).join(', ')} of this environment, else the provider's default.` : '',
+  ];
+  return [parts.join(''), ...notes];
+}
