@@ -15,6 +15,7 @@ import { checkWorkspace, envHash, type SandboxEngine } from './engine.js';
 import { approvePolicy, readApprovedPolicy } from './approvedPolicy.js';
 import { writeCreatedRules } from './liveRules.js';
 import { withSandboxLock } from './sandboxLock.js';
+import { repairSandbox } from './repair.js';
 import { hostPackageSources, packageSourceRules } from './packageSources.js';
 import { TemplateBuilder, type TemplateOptions } from './templates.js';
 import type { SandboxDetails } from './types.js';
@@ -137,6 +138,8 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
     ? hostPackageSources().then(packageSourceRules) : Promise.resolve([]);
   const image = await imageFor(engine, agent, policySource, request);
   let details = existing && (await engine.get(existing.id));
+  // What is missing of it (proxy, network, folders, token, keys) is made again, its state kept (./repair.ts).
+  if (details && !request.recreate) { notes.push(...(await repairSandbox(engine, details))); details = await engine.get(details.id); }
   if (details) {
     const reasons: string[] = [];
     const envGiven = (request.env?.length ?? 0) + (request.envFiles?.length ?? 0) > 0;
