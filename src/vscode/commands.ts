@@ -183,6 +183,7 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
 
     cmd('paddock.stop', async (arg?: unknown) => {
       const s = await pickSandbox(services, arg, (x) => x.status === 'running' || x.status === 'paused', 'stop');
+      if (!(await terminals.confirmStop(s.name))) return; // an attached agent would die with it: asked first
       await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: stopping ${s.name}` }, () => store.engine.stop(s.id));
       log.info(`Stopped ${s.name}`);
     }),
@@ -194,6 +195,7 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
         await store.engine.start(s.id);
       });
       log.info(`Started ${s.name}`);
+      void terminals.offerReopen(s.name, s.agent, vscode.workspace.getWorkspaceFolder(vscode.Uri.file(s.workspace))?.name);
     }),
 
     cmd('paddock.remove', async (arg?: unknown) => {
