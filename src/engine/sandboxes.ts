@@ -19,6 +19,7 @@ import { repairSandbox } from './repair.js';
 import { hostPackageSources, packageSourceRules } from './packageSources.js';
 import { TemplateBuilder, type TemplateOptions } from './templates.js';
 import type { SandboxDetails } from './types.js';
+import { keepState, templateChanged, withStateNote, type KeptState } from './apply.js';
 
 /** Everything a user can say about a sandbox when creating or running one. */
 export interface SandboxRequest {
@@ -36,7 +37,7 @@ export interface SandboxRequest {
   /** An image to use as it is, instead of building a template. */
   readonly template?: string;
   readonly templateOptions?: TemplateOptions;
-  /** Remove and create again when the sandbox exists but differs from the request. */
+  /** Apply the request and policy to an existing sandbox: a new container that keeps its state (./apply.ts). */
   readonly recreate?: boolean;
   /**
    * Keep the host's API keys (ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY...) outside the
@@ -50,8 +51,8 @@ export interface SandboxRequest {
 /** Thrown when a sandbox exists but was created with other settings; `recreate` resolves it. */
 export class RecreateNeeded extends PaddockError {
   constructor(readonly sandbox: string, readonly reason: string) {
-    super(`Sandbox ${sandbox} was created with ${reason}; changes take effect only when it is recreated (its state outside the workspace is lost).`,
-      'Run again with --recreate to recreate it, or drop the changed options to keep it.');
+    super(`Sandbox ${sandbox} was created with ${reason}; changes take effect when they are applied (a new container that keeps the sandbox's state).`,
+      `Run "paddock apply ${sandbox}" with these options, or add --apply (--recreate), or drop the changed options.`);
   }
 }
 
@@ -61,6 +62,8 @@ export interface PreparedSandbox {
   readonly created: boolean;
   /** Notes for the user (e.g. the template changed since the sandbox was created). */
   readonly notes: string[];
+  /** The changes were applied to an existing sandbox: a new container with its state. */
+  readonly applied?: boolean;
 }
 
 function readEnv(request: SandboxRequest): Record<string, string> {
@@ -140,6 +143,7 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
   let details = existing && (await engine.get(existing.id));
   // What is missing of it (proxy, network, folders, token, keys) is made again, its state kept (./repair.ts).
   if (details && !request.recreate) { notes.push(...(await repairSandbox(engine, details))); details = await engine.get(details.id); }
+  let kept: KeptState | undefined;
   if (details) {
     const reasons: string[] = [];
     const envGiven = (request.env?.length ?? 0) + (request.envFiles?.length ?? 0) > 0;
@@ -152,12 +156,12 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
     if (ports.some((p) => !havePorts.has(`${p.containerPort}/${p.protocol}`))) reasons.push('other published ports');
     if (reasons.length && !request.recreate) throw new RecreateNeeded(details.name, reasons.join(', '));
     if (request.recreate) {
-      onProgress(`Recreating sandbox ${details.name}`);
-      await engine.remove(details.id);
+      onProgress(`Applying changes to ${details.name} (its state is kept)`);
+      kept = await keepState(engine, details, image, onProgress);
       existing = undefined;
       details = undefined;
-    } else if (details.image !== image) {
-      notes.push(`The ${agent.id} template changed since ${details.name} was created; run with --recreate to use the new image.`);
+    } else if (await templateChanged(engine, details, image)) {
+      notes.push(`The ${agent.id} template changed since ${details.name} was created; apply it ("paddock apply ${details.name}") to use the new image (the agent's home is kept).`);
     }
   }
   const injectKeys = request.injectKeys !== false;
@@ -166,7 +170,9 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
     const cutOff = gvisorSocketNote(runtime);
     if (cutOff) notes.push(cutOff);
     const keys = injectKeys ? planKeyInjection(process.env, env, KEY_INJECTION_BASE) : undefined;
-    details = await engine.create({ workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime, runtimeTraits: runtime, policyHash: policy.hash, extraMounts: [...dockerMounts(plan), ...(request.task?.mounts ?? [])], labels: request.task?.labels, network: withRules(policy.policy.network, await registries), keys }, onProgress);
+    const spec = { workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime, runtimeTraits: runtime, policyHash: policy.hash, extraMounts: [...dockerMounts(plan), ...(request.task?.mounts ?? [])], labels: request.task?.labels, network: withRules(policy.policy.network, await registries), keys };
+    details = kept ? await engine.create(await kept.adapt(spec), onProgress).catch((err) => { throw withStateNote(err, kept!.failed()); }) : await engine.create(spec, onProgress);
+    await kept?.created(details);
     // Creating the sandbox approves the policy it is created with (see approvedPolicy.ts).
     approvePolicy(details.name, policy, 'create');
     // Its proxy follows these rules from its first start; approvals and `paddock network` change them live.
@@ -185,7 +191,8 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
   const sandbox = await engine.start(details.id);
   // A sandbox that kept running may have lost a hiding mount (a file replaced on the host): check from inside.
   if (wasRunning) notes.push(...(await runningHidingNotes(engine, sandbox.id)));
-  return { sandbox, agent, created, notes };
+  if (kept) notes.push(...(await kept.started(sandbox)));
+  return { sandbox, agent, created: created && !kept, notes, applied: !!kept };
 }
 
 /**

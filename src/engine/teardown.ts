@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import { isGoneOrGoing } from './docker.js';
 import { removeEgress } from './egress.js';
 import { removeBridgeDir } from './stateFolder.js';
+import { removeStateImages } from './apply.js';
 
 /**
  * Removes a sandbox and everything it owns: its container (with its anonymous volumes), its egress
@@ -13,5 +14,6 @@ export async function removeSandboxAndState(docker: Docker, sandbox: { readonly 
   // Already gone (removed by another process meanwhile): its state goes all the same.
   await docker.getContainer(sandbox.id).remove({ force: true, v: true }).catch((err) => { if (!isGoneOrGoing(err)) throw err; });
   await removeEgress(docker, sandbox.name);
+  await removeStateImages(docker, sandbox.name); // what applies kept of its state (./apply.ts)
   removeBridgeDir(sandbox.name);
 }
