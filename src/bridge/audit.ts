@@ -13,8 +13,11 @@ export interface AuditEntry {
   readonly tool: string;
   /** The arguments as the agent sent them, masked. */
   readonly args: Record<string, unknown>;
-  /** "started": written before the call runs; its outcome follows with the same `call` id. */
-  readonly decision: 'allowed' | 'denied' | 'error' | 'started';
+  /**
+   * "started": written before the call runs; its outcome follows with the same `call` id.
+   * "busy": refused for load (rule "refused-busy"), nothing ran; one line, no "started" before it.
+   */
+  readonly decision: 'allowed' | 'denied' | 'error' | 'started' | 'busy';
   /** Which rule decided ("whitelist: npm test", "blocked path: **\/.env", "permission files"...). */
   readonly rule: string;
   readonly durationMs: number;

@@ -40,6 +40,7 @@ export class BridgeService {
   private masker: Masker;
   private secretsAt = 0;
   private secretsFor = '';
+  private refreshing?: Promise<Masker>;
 
   constructor(readonly docker: Docker, readonly rules: BridgeRules) {
     this.blocked = new PathMatcher(rules.bridge.blockedPaths);
@@ -78,8 +79,15 @@ export class BridgeService {
    * The masker with today's known secrets: the workspace's hidden values plus the values of
    * secret-named env vars of every allowed container (one container's logs often print another's).
    */
-  async currentMasker(): Promise<Masker> {
-    if (Date.now() - this.secretsAt < KNOWN_SECRETS_TTL_MS) return this.masker;
+  currentMasker(): Promise<Masker> {
+    if (Date.now() - this.secretsAt < KNOWN_SECRETS_TTL_MS) return Promise.resolve(this.masker);
+    // One refresh at a time: under load, every call arriving while it runs waits for the same one
+    // instead of asking the engine again.
+    this.refreshing ??= this.refreshMasker().finally(() => { this.refreshing = undefined; });
+    return this.refreshing;
+  }
+
+  private async refreshMasker(): Promise<Masker> {
     const values = new Set(this.rules.knownSecrets ?? []);
     for (const c of await this.containers()) {
       const info = await this.docker.getContainer(c.id).inspect().catch(() => undefined);

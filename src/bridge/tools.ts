@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { connectionFailure } from '../core/errors.js';
 import type { MaskStats } from '../core/masking.js';
 import { PADDOCK_VERSION } from '../core/version.js';
+import { Admission, busyMessage, sharedAdmission } from './admission.js';
 import { AuditUnwritable, type AuditEntry, type AuditLog } from './audit.js';
 import { BridgeDenied, type BridgeService, type Permission, type TargetContainer } from './service.js';
 
@@ -20,17 +21,39 @@ const since = z.string().optional().describe('Only entries newer than this: a du
  * are shared. Every call is audited, every output masked, and a denial is a tool error that names
  * the rule and says how a person would allow it.
  */
-export function createBridgeServer(service: BridgeService, audit: AuditLog, sandbox: string): McpServer {
+export function createBridgeServer(service: BridgeService, audit: AuditLog, sandbox: string, admission: Admission = sharedAdmission): McpServer {
   const server = new McpServer({ name: 'paddock-bridge', version: PADDOCK_VERSION }, {
     instructions: 'Paddock bridge: read logs of, inspect, and run approved commands in the project\'s other containers. There is no Docker socket in this sandbox; this bridge is the only door. Everything returned is masked for secrets. Call get_security_policy to see what is allowed.',
   });
 
   type Handler = (stats: MaskStats) => Promise<{ text: string; rule?: string }>;
   const call = async (tool: string, args: Record<string, unknown>, permission: Permission | undefined, handler: Handler): Promise<CallToolResult> => {
+    // Admitted or refused before any work, so a refusal answers at once whatever is queued (./admission.ts).
+    const ticket = admission.enter(sandbox);
+    const arrived = Date.now();
+    try {
+      const maskedArgs = JSON.parse(await service.mask(JSON.stringify(args), { count: 0, rules: {} })) as Record<string, unknown>;
+      if (!ticket.admitted) return refuseBusy({ time: new Date(arrived).toISOString(), sandbox, tool, args: maskedArgs }, ticket.reason, arrived);
+      await ticket.slot;
+      return await run(tool, maskedArgs, permission, handler);
+    } finally {
+      if (ticket.admitted) void ticket.slot.then((slot) => slot.release());
+    }
+  };
+  /** Nothing ran: the refusal is audited as one line (no "started" line), or said on stderr when the audit cannot hold it. */
+  const refuseBusy = (base: Pick<AuditEntry, 'time' | 'sandbox' | 'tool' | 'args'>, reason: string, arrived: number): CallToolResult => {
+    const message = busyMessage(reason);
+    try {
+      audit.record({ ...base, decision: 'busy', rule: 'refused-busy', durationMs: Date.now() - arrived, masked: 0, message });
+    } catch (err) {
+      if (!(err instanceof AuditUnwritable)) throw err;
+      process.stderr.write(`paddock bridge (${sandbox}): refused ${base.tool} (busy; not audited: ${err.message})\n`);
+    }
+    return { content: [{ type: 'text', text: message }], isError: true };
+  };
+  const run = async (tool: string, maskedArgs: Record<string, unknown>, permission: Permission | undefined, handler: Handler): Promise<CallToolResult> => {
     const started = Date.now();
     const stats: MaskStats = { count: 0, rules: {} };
-    const argStats: MaskStats = { count: 0, rules: {} };
-    const maskedArgs = JSON.parse(await service.mask(JSON.stringify(args), argStats)) as Record<string, unknown>;
     const base = { time: new Date(started).toISOString(), sandbox, tool, args: maskedArgs };
     // Written before anything runs: a call the audit cannot hold does not run (fail closed).
     let call: string;
