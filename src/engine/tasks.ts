@@ -165,6 +165,21 @@ export async function sourceOf(workspace: string, root = tasksRoot()): Promise<s
   return (await repositoryOf(abs)).top;
 }
 
+/**
+ * The task whose folder `path` is, from its record (outside the folder), or undefined: a request
+ * for that folder (the editor's Recreate of a task's sandbox) is then the task's, with the
+ * workspace's policy, never one the folder itself holds.
+ */
+export function taskAt(path: string, root = tasksRoot()): TaskRecord | undefined {
+  const abs = resolve(path);
+  const rel = relative(root, abs);
+  if (!rel || rel.startsWith('..') || isAbsolute(rel)) return undefined;
+  const [repoDir, name, ...rest] = rel.split('/');
+  if (!name || rest.length) return undefined;
+  const record = readRecord(join(root, repoDir, `${name}.json`));
+  return record?.path === abs ? record : undefined;
+}
+
 // ---- records -----------------------------------------------------------------------------
 
 function readText(path: string): string | undefined {

@@ -7,7 +7,7 @@ import { describeError, PaddockError } from '../core/errors.js';
 import { POLICY_FILE } from '../core/policy.js';
 import { prepareSandbox, RecreateNeeded, type PreparedSandbox, type SandboxRequest } from '../engine/sandboxes.js';
 import { startNotes } from '../engine/startNotes.js';
-import { taskRequest, type TaskOptions } from '../engine/tasks.js';
+import { taskAt, taskRequest, type TaskOptions } from '../engine/tasks.js';
 import { verifySandbox } from '../engine/verify.js';
 import { currentFolder, defaultAgent, requestSettings } from './settings.js';
 import type { SandboxStore } from './store.js';
@@ -113,6 +113,8 @@ export async function prepareWithProgress(services: Services, agentId: AgentId, 
       templateOptions: { baseImage: s.baseImage, caCertificates: s.caCertificates, onProgress, signal: controller.signal },
     };
     services.log.info(`Preparing the ${agent.id} sandbox for ${folder.uri.fsPath}`);
+    // A task's folder (a Recreate from the tree) is prepared as its task: its labels, the workspace's policy.
+    task ??= ((t) => t && { task: t.name })(taskAt(folder.uri.fsPath));
     try {
       // A task's sandbox (tasks.ts): the task is created or continued, and the request points at its folder.
       const prepared = await prepareSandbox(services.store.engine, task ? (await taskRequest(services.store.engine, request, task, onProgress)).request : request, onProgress);
