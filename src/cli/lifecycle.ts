@@ -15,7 +15,7 @@ import type { SandboxDetails, SandboxSummary } from '../engine/types.js';
 import { formatTable, humanBytes, since } from './format.js';
 import { taskRequestFrom, withTaskOptions } from './tasks.js';
 
-// The sandbox's life: run, create, ls, inspect, exec, logs, stop, start, rm, reset, info, demo.
+// The sandbox's life: run, create, apply, ls, inspect, exec, logs, stop, start, rm, reset, info, demo.
 
 /** Thrown to leave with a given exit code (exec passes the command's code through). */
 export class ExitWith extends Error {
@@ -66,7 +66,8 @@ function withCreateOptions(cmd: Command): Command {
     .option('--ca-cert <file>', 'extra CA certificate to trust in builds and the sandbox (repeatable; default: the host\'s extra CAs)', collect, [])
     .option('--no-host-ca', 'do not add the host\'s extra CA certificates')
     .option('--rebuild', 'rebuild the template image even if it is up to date')
-    .option('--recreate', 'remove and recreate the sandbox if it exists (its state outside the workspace is lost)')
+    .option('--apply', 'apply these options and the policy to the existing sandbox: a new container that keeps its state (installed packages, the agent\'s home)')
+    .option('--recreate', 'the same as --apply (its former name; the state is kept too)')
     .option('--no-inject-keys', 'do not keep the host\'s API keys outside the sandbox for its proxy to inject (pass them with -e to put them inside)');
 }
 
@@ -74,7 +75,7 @@ function requestFrom(agent: string, workspace: string | undefined, o: any): Sand
   const caCertificates: string[] | undefined = o.caCert.length ? o.caCert : o.hostCa === false ? [] : undefined;
   return {
     agent, workspace: workspace ?? process.cwd(), name: o.name, env: o.env, envFiles: o.envFile,
-    cpus: o.cpus, memory: o.memory, pids: o.pids, ports: o.publish, runtime: o.runtime, template: o.template, recreate: !!o.recreate, injectKeys: o.injectKeys !== false,
+    cpus: o.cpus, memory: o.memory, pids: o.pids, ports: o.publish, runtime: o.runtime, template: o.template, recreate: !!(o.apply || o.recreate), injectKeys: o.injectKeys !== false,
     templateOptions: { baseImage: o.baseImage, caCertificates, rebuild: !!o.rebuild, onProgress: progressPrinter() },
   };
 }
@@ -83,7 +84,7 @@ function requestFrom(agent: string, workspace: string | undefined, o: any): Sand
 function progressPrinter(): (line: string) => void {
   const verbose = !!process.env.PADDOCK_VERBOSE;
   return (line) => {
-    if (verbose || /^(Building|Step \d+\/\d+|Successfully|Creating|Starting|Recreating|Waiting)/.test(line)) log(`  ${line}`);
+    if (verbose || /^(Building|Step \d+\/\d+|Successfully|Creating|Starting|Applying|Saving|Waiting)/.test(line)) log(`  ${line}`);
   };
 }
 
@@ -110,14 +111,45 @@ async function prepareSession(engine: SandboxEngine, request: SandboxRequest) {
     if (line === STARTING_SANDBOX) bridgeHostModule().catch(() => {}); // a failure shows where it is used
     printer(line);
   };
+  const offer = request.recreate ? undefined : await applyOffer(engine, request);
+  if (offer && (await confirm(offer))) request = { ...request, recreate: true };
   try {
     return await prepareSandbox(engine, request, progress);
   } catch (err) {
-    if (err instanceof RecreateNeeded && (await confirm(`${err.message}\nRecreate ${err.sandbox} now?`))) {
+    if (err instanceof RecreateNeeded && (await confirm(`${err.message}\nApply changes to ${err.sandbox} now (keeps state)?`))) {
       return prepareSandbox(engine, { ...request, recreate: true }, progress);
     }
     throw err;
   }
+}
+
+/**
+ * At a terminal, before a session or a start: when the sandbox's container no longer matches its
+ * policy file (hide rules, cage, env, limits, ports; files to hide that appeared), the question
+ * that offers to apply the changes. Undefined when nothing differs or no one can answer.
+ */
+async function applyOffer(engine: SandboxEngine, target: SandboxRequest | SandboxDetails): Promise<string | undefined> {
+  if (!process.stdin.isTTY) return undefined;
+  let id: string | undefined;
+  if ('id' in target) id = target.id;
+  else {
+    const ws = resolve(target.workspace);
+    if (!existsSync(ws)) return undefined;
+    id = (await engine.findFor(ws, target.agent))?.id;
+  }
+  if (!id) return undefined;
+  const pending = await (await import('../engine/apply.js')).pendingApply(engine, id).catch(() => undefined);
+  if (!pending?.reasons.length) return undefined;
+  return `${pending.sandbox}: ${pending.reasons.join('; ')}.\nApply changes (keeps state: installed packages, the agent's home)?`;
+}
+
+/** The request that applies the policy (and the options in `o`) to an existing sandbox; a task's sandbox stays its task's. */
+async function applyRequest(engine: SandboxEngine, sandbox: SandboxDetails, o: any): Promise<SandboxRequest> {
+  const labels = (await engine.docker.getContainer(sandbox.id).inspect()).Config.Labels ?? {};
+  const task = labels['dev.paddock.task'];
+  const source = task ? labels['dev.paddock.task-source'] || sandbox.workspace : sandbox.workspace;
+  const request = { ...requestFrom(sandbox.agent, source, { ...o, name: sandbox.name }), recreate: true };
+  return task ? taskRequestFrom(engine, request, { task }) : request;
 }
 
 /** Attaches the terminal to argv in the sandbox: raw TTY with resize when interactive, plain pipes otherwise. */
@@ -184,7 +216,7 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
       const engine = await engineFrom(cmd);
       const prepared = await prepareSession(engine, await taskRequestFrom(engine, requestFrom(agentName, workspace, o), o));
       for (const note of prepared.notes) log(`note: ${note}`);
-      log(`${prepared.created ? 'Created' : 'Using'} sandbox ${prepared.sandbox.name} (${prepared.sandbox.workspace})`);
+      log(`${prepared.created ? 'Created' : prepared.applied ? 'Applied changes to' : 'Using'} sandbox ${prepared.sandbox.name} (${prepared.sandbox.workspace})`);
       throw new ExitWith(await withBridge(engine, prepared.sandbox, () => attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove))));
     });
 
@@ -200,11 +232,37 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
       const request = await taskRequestFrom(engine, requestFrom(agentName, workspace, o), o);
       const ws = (await engineModule()).checkWorkspace(request.workspace);
       const existing = await engine.findFor(ws, agentName);
-      if (existing && !o.recreate) {
-        throw new PaddockError(`Workspace ${ws} already has a ${agentName} sandbox (${existing.name}).`, `Use "paddock run ${agentName} ${ws}", or add --recreate.`);
+      if (existing && !o.recreate && !o.apply) {
+        throw new PaddockError(`Workspace ${ws} already has a ${agentName} sandbox (${existing.name}).`, `Use "paddock run ${agentName} ${ws}", or "paddock apply ${existing.name}" to apply changed options (keeps its state).`);
       }
       const prepared = await (await sandboxesModule()).prepareSandbox(engine, { ...request, workspace: ws }, progressPrinter());
       for (const note of prepared.notes) log(`note: ${note}`);
+      if (o.json) process.stdout.write(`${JSON.stringify(prepared.sandbox, null, 2)}\n`);
+      else process.stdout.write(`${prepared.sandbox.name}\n`);
+    });
+
+  withCreateOptions(program.command('apply')
+    .description('Apply the policy file and the given options to a sandbox: a new container that keeps its state (installed packages, the agent\'s home, caches); hiding is expanded again and the cage re-applied')
+    .argument('<sandbox>', `a sandbox name or id, or an agent (${AGENT_IDS.join(', ')}) followed by [workspace]`)
+    .argument('[workspace]', 'with an agent: the project folder (default: current folder)')
+    .option('--json', 'print the sandbox as JSON'))
+    .action(async (ref: string, workspace: string | undefined, o: any, cmd: Command) => {
+      const engine = await engineFrom(cmd);
+      await engine.ping();
+      let sandbox: SandboxDetails;
+      if ((AGENT_IDS as readonly string[]).includes(ref)) {
+        const ws = (await engineModule()).checkWorkspace(workspace ?? process.cwd());
+        const found = await engine.findFor(ws, ref);
+        if (!found) throw new PaddockError(`Workspace ${ws} has no ${ref} sandbox to apply changes to.`, `Create it with "paddock run ${ref} ${ws}".`);
+        sandbox = await engine.get(found.id);
+      } else {
+        if (workspace) throw new PaddockError(`Unexpected argument "${workspace}".`, 'A workspace follows an agent ("paddock apply claude ."), not a sandbox name.');
+        sandbox = await findSandbox(engine, ref);
+      }
+      const started = Date.now();
+      const prepared = await (await sandboxesModule()).prepareSandbox(engine, await applyRequest(engine, sandbox, o), progressPrinter());
+      for (const note of prepared.notes) log(`note: ${note}`);
+      log(`Applied changes to ${prepared.sandbox.name} in ${((Date.now() - started) / 1000).toFixed(1)} s (its state is kept)`);
       if (o.json) process.stdout.write(`${JSON.stringify(prepared.sandbox, null, 2)}\n`);
       else process.stdout.write(`${prepared.sandbox.name}\n`);
     });
@@ -261,6 +319,8 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
       const code = await attach(engine, sandbox, command, { user: o.user, workdir: o.workdir, env });
       const killed = code === 137 ? await stopCause(engine.docker, sandbox.id).catch(() => undefined) : undefined; // SIGKILL: the OOM killer?
       if (killed) process.stderr.write(`paddock: ${killed}\n`);
+      const failed = killed ? undefined : await (await import('../engine/repair.js')).execFailureNote(engine, sandbox, code); // a replaced workspace, a removed proxy
+      if (failed) process.stderr.write(`paddock: ${failed}\n`);
       throw new ExitWith(code);
     });
 
@@ -297,6 +357,13 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
       const engine = await engineFrom(cmd);
       for (const ref of refs) {
         const sandbox = await findSandbox(engine, ref);
+        const offer = await applyOffer(engine, sandbox);
+        if (offer && (await confirm(offer))) {
+          const prepared = await (await sandboxesModule()).prepareSandbox(engine, await applyRequest(engine, sandbox, { hostCa: true, caCert: [], env: [], envFile: [], publish: [] }), progressPrinter());
+          for (const note of prepared.notes) log(`note: ${note}`);
+          process.stdout.write(`${prepared.sandbox.name}\n`);
+          continue;
+        }
         for (const note of await (await import('../engine/startNotes.js')).startNotes(engine, sandbox)) log(`note: ${note}`);
         process.stdout.write(`${(await engine.start(sandbox.id)).name}\n`);
       }

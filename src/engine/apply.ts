@@ -11,6 +11,9 @@ import type { CreateSpec, SandboxEngine } from './engine.js';
 import { rootExecEnv } from './rootExec.js';
 import { bridgePaths, readToken, SANDBOX_BRIDGE_DIR, writeSecretFile } from './stateFolder.js';
 import type { SandboxDetails } from './types.js';
+import { loadPolicy, type Policy } from '../core/policy.js';
+import { planMounts, uncoveredSince } from '../core/hiding.js';
+import { hidingStateOf } from './hiding.js';
 
 /**
  * Applying changes that need a new container (hide rules, the cage, environment, limits, ports,
@@ -278,4 +281,47 @@ export async function templateChanged(engine: SandboxEngine, details: SandboxDet
 export function withStateNote(err: unknown, note: string): PaddockError {
   if (err instanceof PaddockError) return new PaddockError(`${err.message} ${note}`, err.hint, err.exitCode);
   return new PaddockError(`${err instanceof Error ? err.message : String(err)} ${note}`, 'Apply again once the cause is fixed; the next apply starts from the template (copy what you need out of that image first).');
+}
+
+/** On a sandbox: the hash of the policy sections only a new container changes (containerPolicyHash). */
+export const CONTAINER_POLICY_LABEL = 'dev.paddock.container-policy-hash';
+
+/**
+ * The policy sections that are fixed in the container (hide rules, the cage, env, limits, ports):
+ * a change to them needs an apply. Network and bridge rules apply live and are left out.
+ */
+export function containerPolicyHash(policy: Pick<Policy, 'hide' | 'readOnly' | 'env' | 'resources' | 'ports'>): string {
+  const sorted = (o: Readonly<Record<string, unknown>>) => Object.keys(o).sort().map((k) => [k, o[k]]);
+  return shortHash(JSON.stringify([policy.hide, policy.readOnly, sorted(policy.env), sorted(policy.resources), policy.ports]), 16);
+}
+
+/** What an apply would change in a sandbox: the reasons, empty when its container matches the policy file. */
+export interface PendingApply {
+  readonly sandbox: string;
+  readonly reasons: readonly string[];
+}
+
+/** Compares a sandbox's container with its workspace's policy file and files now (no engine change). */
+export async function pendingApply(engine: SandboxEngine, nameOrId: string): Promise<PendingApply> {
+  const info = await engine.docker.getContainer(nameOrId).inspect();
+  const labels = info.Config.Labels ?? {};
+  const name = info.Name.replace(/^\//, '');
+  const workspace = labels[LABELS.workspace] ?? '';
+  const source = labels[LABELS.taskSource] || workspace;
+  const reasons: string[] = [];
+  let loaded;
+  try {
+    loaded = loadPolicy(source);
+  } catch {
+    return { sandbox: name, reasons }; // a broken file is reported where it is read; nothing to apply from it
+  }
+  const created = labels[CONTAINER_POLICY_LABEL];
+  if (created ? created !== containerPolicyHash(loaded.policy) : labels[LABELS.policyHash] !== loaded.hash) {
+    reasons.push(created ? 'hide rules, cage, env, limits or ports changed in the policy' : 'the policy changed since it was created');
+  }
+  if (existsSync(workspace)) {
+    const uncovered = uncoveredSince(planMounts(workspace, loaded.policy), (await hidingStateOf(engine, info.Id)).mountedTargets);
+    if (uncovered.length) reasons.push(`${uncovered.length} file${uncovered.length === 1 ? '' : 's'} to hide appeared since (${uncovered.slice(0, 3).map((u) => u.relative).join(', ')})`);
+  }
+  return { sandbox: name, reasons };
 }

@@ -19,7 +19,7 @@ import { repairSandbox } from './repair.js';
 import { hostPackageSources, packageSourceRules } from './packageSources.js';
 import { TemplateBuilder, type TemplateOptions } from './templates.js';
 import type { SandboxDetails } from './types.js';
-import { keepState, templateChanged, withStateNote, type KeptState } from './apply.js';
+import { CONTAINER_POLICY_LABEL, containerPolicyHash, keepState, templateChanged, withStateNote, type KeptState } from './apply.js';
 
 /** Everything a user can say about a sandbox when creating or running one. */
 export interface SandboxRequest {
@@ -170,7 +170,7 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
     const cutOff = gvisorSocketNote(runtime);
     if (cutOff) notes.push(cutOff);
     const keys = injectKeys ? planKeyInjection(process.env, env, KEY_INJECTION_BASE) : undefined;
-    const spec = { workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime, runtimeTraits: runtime, policyHash: policy.hash, extraMounts: [...dockerMounts(plan), ...(request.task?.mounts ?? [])], labels: request.task?.labels, network: withRules(policy.policy.network, await registries), keys };
+    const spec = { workspace, agent: agent.id, image, name: request.name, env, limits, ports, runtime: request.runtime, runtimeTraits: runtime, policyHash: policy.hash, extraMounts: [...dockerMounts(plan), ...(request.task?.mounts ?? [])], labels: { ...request.task?.labels, [CONTAINER_POLICY_LABEL]: containerPolicyHash(policy.policy) }, network: withRules(policy.policy.network, await registries), keys };
     details = kept ? await engine.create(await kept.adapt(spec), onProgress).catch((err) => { throw withStateNote(err, kept!.failed()); }) : await engine.create(spec, onProgress);
     await kept?.created(details);
     // Creating the sandbox approves the policy it is created with (see approvedPolicy.ts).
