@@ -9,6 +9,7 @@ import { registerBridgeServers } from './vscode/mcpProvider.js';
 import { DeferredSandboxSource } from './vscode/source.js';
 import { SandboxStatusBar } from './vscode/statusBar.js';
 import { SandboxTreeProvider } from './vscode/tree.js';
+import { SandboxUsage } from './vscode/usage.js';
 
 interface Contributes {
   commands?: { command: string }[];
@@ -46,6 +47,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const contributes = (context.extension.packageJSON.contributes ?? {}) as Contributes;
   context.subscriptions.push(
     log, source, tree, view, statusBar, tree.followSelection(view),
+    new SandboxUsage(tree, view, loaded.then((s) => s.sampleUsage), log),
     ...(contributes.commands ?? []).filter((c) => !SELF_REGISTERED.has(c.command)).map(({ command }) =>
       vscode.commands.registerCommand(command, async (...args: unknown[]) => {
         const own = local.get(command);

@@ -1,6 +1,7 @@
 // What a Docker user expects to do to a sandbox besides run it: inspect it, restart it, watch its
 // CPU and memory, and prune the template images no sandbox uses. The decisions (what is unused,
 // what a stats sample means) are pure functions, unit-tested; the rest is one engine call each.
+import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { LABELS } from '../core/naming.js';
 import { engineMessage, isConflict, isNotFound } from './docker.js';
@@ -146,4 +147,46 @@ export function usageOf(current: StatsSample, previous?: StatsSample): Usage {
 /** One stats sample of a running container, without the engine's one-second wait for a second one. */
 export async function sampleStats(docker: Docker, containerId: string): Promise<StatsSample> {
   return (await docker.getContainer(containerId).stats({ stream: false, 'one-shot': true })) as StatsSample;
+}
+
+/**
+ * Follows a sandbox's log (its main process's output, as `docker logs -f`) from the last `tail`
+ * lines: `onText` gets each chunk, `ended` settles when the sandbox stops or stop() is called.
+ */
+export async function followLogs(engine: SandboxEngine, nameOrId: string, onText: (text: string) => void, tail = 200): Promise<{ ended: Promise<void>; stop: () => void }> {
+  const sandbox = await engine.get(nameOrId);
+  const stream = (await engine.docker.getContainer(sandbox.id).logs({ follow: true, stdout: true, stderr: true, tail })) as unknown as NodeJS.ReadableStream & { destroy(): void };
+  const sink = new Writable({ write(chunk, _encoding, done) { onText(chunk.toString()); done(); } });
+  engine.docker.modem.demuxStream(stream, sink, sink);
+  const ended = new Promise<void>((resolve) => {
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', () => resolve());
+  });
+  return { ended, stop: () => stream.destroy() };
+}
+
+/**
+ * Samples CPU and memory of running containers; CPU needs the previous sample of each, which is
+ * kept here (one-shot samples, so a call costs one quick request per container, no waiting).
+ */
+export class UsageSampler {
+  private readonly previous = new Map<string, StatsSample>();
+
+  constructor(private readonly docker: () => Docker) {}
+
+  async sample(containerIds: readonly string[]): Promise<Map<string, Usage>> {
+    const usage = new Map<string, Usage>();
+    await Promise.all(containerIds.map(async (id) => {
+      try {
+        const current = await sampleStats(this.docker(), id);
+        usage.set(id, usageOf(current, this.previous.get(id)));
+        this.previous.set(id, current);
+      } catch {
+        this.previous.delete(id); // stopped or removed since: nothing to show
+      }
+    }));
+    for (const id of this.previous.keys()) if (!containerIds.includes(id)) this.previous.delete(id);
+    return usage;
+  }
 }

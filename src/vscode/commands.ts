@@ -314,7 +314,9 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
       const folder = currentFolder();
       const mine = store.sandboxes.map((v) => v.details).filter((d) => folder && isInside(d.workspace, folder.uri.fsPath));
       type Item = vscode.QuickPickItem & { run: () => Thenable<unknown> };
+      const broken = store.sandboxes.find((v) => v.policyError && mine.includes(v.details));
       const items: Item[] = [
+        ...(broken ? [{ label: '$(warning) Open Policy: the file does not load', description: 'the bridge takes no new rules until it does', run: () => vscode.commands.executeCommand('paddock.openPolicy', folder?.uri) }] : []),
         ...mine.filter((d) => d.status === 'running').map((d) => ({ label: `$(terminal) Open Terminal: ${d.agent}`, description: d.name, run: () => vscode.commands.executeCommand('paddock.attach', { sandbox: d }) })),
         ...mine.filter((d) => d.status === 'running').map((d) => ({ label: `$(debug-stop) Stop ${d.agent}`, description: d.name, run: () => vscode.commands.executeCommand('paddock.stop', { sandbox: d }) })),
         ...mine.filter((d) => d.status !== 'running').map((d) => ({ label: `$(debug-start) Start ${d.agent}`, description: d.name, run: () => vscode.commands.executeCommand('paddock.start', { sandbox: d }) })),

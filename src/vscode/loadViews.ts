@@ -7,6 +7,7 @@ import { loadPolicy, type Policy } from '../core/policy.js';
 import { AllowedContainers } from '../bridge/allowedContainers.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import { networkInForce } from '../engine/liveRules.js';
+import { readApprovedPolicy } from '../engine/approvedPolicy.js';
 import type { EnforcedNetwork, SandboxView } from './treeModel.js';
 
 const COMPOSE_PROJECT = 'com.docker.compose.project';
@@ -59,7 +60,12 @@ export async function loadViews(engine: SandboxEngine): Promise<SandboxView[]> {
     const containers = p.policy?.bridge.containers.length ? (await new AllowedContainers(engine.docker, p.policy.bridge).list()).map((c) => c.name) : [];
     bridge.set(workspace, { containers, composeProjects: composeProjectsIn(all, workspace) });
   }));
-  return details.flatMap((d, i) => (d ? [{ d, why: stoppedBecause[i], inForce: enforced[i] }] : [])).map(({ d, why, inForce }) => {
+  // A policy file that does not load: the bridge keeps the rules last applied (approvedPolicy.ts), if any.
+  const keptReach = await Promise.all(details.map(async (d) => {
+    const approved = d && policies.get(d.workspace)?.error ? readApprovedPolicy(d.name) : undefined;
+    return approved?.policy.bridge.containers.length ? (await new AllowedContainers(engine.docker, approved.policy.bridge).list().catch(() => [])).map((c) => c.name) : [];
+  }));
+  return details.flatMap((d, i) => (d ? [{ d, why: stoppedBecause[i], inForce: enforced[i], kept: keptReach[i] }] : [])).map(({ d, why, inForce, kept }) => {
     const p = policies.get(d.workspace)!;
     const b = bridge.get(d.workspace);
     const extra = {
@@ -67,7 +73,7 @@ export async function loadViews(engine: SandboxEngine): Promise<SandboxView[]> {
       ...(inForce?.enforced ? { enforced: inForce.enforced } : { enforcedError: inForce?.error }),
       composeProjects: b?.composeProjects ?? [],
     };
-    if (!p.policy) return { details: d, policyError: p.error, ...extra };
+    if (!p.policy) return { details: d, policyError: p.error, bridgeContainers: kept, ...extra };
     return {
       details: d, ...extra,
       network: { policy: p.policy.network.policy, allow: p.policy.network.allow, deny: p.policy.network.deny },

@@ -15,13 +15,18 @@ import type { DeferredSandboxSource } from './source.js';
 import { SandboxStore } from './store.js';
 import { AgentTerminals } from './terminals.js';
 import { NetworkActivity } from './networkActivity.js';
+import { NetworkQuestions } from './networkQuestions.js';
 import { registerTreeActions } from './treeActions.js';
+import { UsageSampler } from '../engine/containerTools.js';
+import type { SampleUsage } from './usage.js';
 import { taskCommands, TaskStore } from './tasks.js';
 
 export interface LoadedServices {
   readonly commands: ReadonlyMap<string, CommandHandler>;
   readonly terminalProfiles: ReadonlyMap<string, vscode.TerminalProfileProvider>;
   readonly customEditors: ReadonlyMap<string, vscode.CustomTextEditorProvider>;
+  /** CPU and memory of running sandboxes, for the tree (usage.ts). */
+  readonly sampleUsage: SampleUsage;
 }
 
 export function startServices(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, source: DeferredSandboxSource): LoadedServices {
@@ -42,7 +47,8 @@ export function startServices(context: vscode.ExtensionContext, log: vscode.LogO
   const services: Services = { store, terminals, log, logs };
   // The tree reads the sandboxes and the open folders' tasks (tasks.ts).
   const tasks = new TaskStore(store, log);
-  source.attach(network.withRefusals(tasks));
+  const questions = new NetworkQuestions(store, () => store.engine, log); // asks about hosts no rule names
+  source.attach(questions.withQuestions(network.withRefusals(tasks)));
 
   const commands = commandHandlers(services);
   const taskParts = taskCommands(services, tasks);
@@ -54,7 +60,7 @@ export function startServices(context: vscode.ExtensionContext, log: vscode.LogO
   const activity = new BridgeActivity(store, log);
   commands.set('paddock.showBridgeActivity', async (arg?: unknown) => activity.show(arg));
   context.subscriptions.push(
-    logs, store, network, tasks, ...taskParts.disposables, terminals, activity, bridges,
+    logs, store, network, questions, tasks, ...taskParts.disposables, terminals, activity, bridges,
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (ENGINE_SETTINGS.some((s) => e.affectsConfiguration(s))) store.reconnect();
     }),
@@ -64,8 +70,10 @@ export function startServices(context: vscode.ExtensionContext, log: vscode.LogO
     addSandboxActions(services, commands),
   );
   store.start();
+  const usage = new UsageSampler(() => store.engine.docker);
   return {
     commands,
+    sampleUsage: (ids) => usage.sample(ids),
     terminalProfiles: terminalProfileProviders(services),
     customEditors: new Map([[POLICY_EDITOR_VIEW_TYPE, new PolicyEditorProvider(context.extensionUri, log)]]),
   };

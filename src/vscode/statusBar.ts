@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { DisposableOwner } from './lifecycle.js';
+import { isInside } from '../core/paths.js';
 import { currentFolder } from './settings.js';
 import type { SandboxSource } from './source.js';
 import { workspaceSummary } from './treeModel.js';
@@ -33,6 +34,14 @@ export class SandboxStatusBar extends DisposableOwner implements vscode.Disposab
       return;
     }
     const summary = workspaceSummary(folder?.uri.fsPath, this.store.sandboxes);
+    // A policy file that does not load leaves the bridge on the rules last applied: say so here, not only in the log.
+    const broken = folder && this.store.sandboxes.find((s) => s.policyError && isInside(s.details.workspace, folder.uri.fsPath));
+    if (broken) {
+      this.item.text = `$(warning) Paddock: ${summary.text} · policy broken`;
+      this.item.tooltip = `${folder.name}: .paddock/policy.yaml does not load (${broken.policyError}). The bridge takes no new rules until it loads: it keeps the rules last applied${broken.bridgeContainers?.length ? '' : ' and reaches no container'}. Click for actions (Open Policy).`;
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+      return;
+    }
     this.item.text = `${summary.running ? '$(vm-running)' : '$(vm-outline)'} Paddock: ${summary.text}`;
     this.item.tooltip = `${folder ? folder.name : 'No folder open'}: ${summary.text}. Click for sandbox actions.`;
   }

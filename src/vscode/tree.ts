@@ -83,8 +83,18 @@ export class SandboxTreeProvider extends DisposableOwner implements vscode.TreeD
     this.changed.fire(undefined);
   }
 
+  /** CPU and memory by sandbox id (usage.ts; sampled only while the view is visible). */
+  private usage: ReadonlyMap<string, string> = new Map();
+
+  setUsage(usage: ReadonlyMap<string, string>): void {
+    this.usage = usage;
+    this.changed.fire(undefined);
+  }
+
   getChildren(node?: TreeNode): TreeNode[] {
-    return node ? [...(node.children ?? [])] : this.roots;
+    if (!node) return this.roots;
+    const usage = node.kind === 'sandbox' && node.sandbox?.status === 'running' ? this.usage.get(node.sandbox.id) : undefined;
+    return [...(usage ? [{ id: `${node.id}/usage`, kind: 'item' as const, label: usage, icon: { id: 'pulse' }, sandbox: node.sandbox, tooltip: 'CPU and memory now (as docker stats shows them), refreshed every few seconds while this view is visible.' }] : []), ...(node.children ?? [])];
   }
 
   getTreeItem(node: TreeNode): vscode.TreeItem {
@@ -94,7 +104,8 @@ export class SandboxTreeProvider extends DisposableOwner implements vscode.TreeD
     const item = new vscode.TreeItem(node.label, collapsible);
     item.id = node.id;
     item.description = node.description;
-    item.tooltip = node.tooltip;
+    const usage = node.kind === 'sandbox' && node.sandbox?.status === 'running' ? this.usage.get(node.sandbox.id) : undefined;
+    item.tooltip = usage ? `${node.tooltip}\nNow: ${usage}` : node.tooltip;
     item.contextValue = node.contextValue;
     if (node.icon) item.iconPath = new vscode.ThemeIcon(node.icon.id, node.icon.color ? new vscode.ThemeColor(node.icon.color) : undefined);
     // A click on a sandbox row only selects it (nodes of kind 'sandbox' carry no command): starting
