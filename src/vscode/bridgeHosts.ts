@@ -16,6 +16,8 @@ import { dirname, join } from 'node:path';
 import { loadPolicy, POLICY_FILE } from '../core/policy.js';
 import { approvePolicy, policyInForce, type ApprovalSource } from '../engine/approvedPolicy.js';
 import { pushApprovedNetwork } from '../engine/liveRules.js';
+// A task's sandbox (its folder is outside the workspace) is this window's when its repository is.
+import { taskAt } from '../engine/tasks.js';
 
 const POLICY_SUFFIX = '/.paddock/policy.yaml';
 
@@ -72,7 +74,7 @@ export class BridgeHosts extends DisposableOwner implements vscode.Disposable {
     if (this.isDisposed) return;
     const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
     const wanted = new Map(this.store.state === 'ready'
-      ? this.store.sandboxes.map((v) => v.details).filter((d) => d.status === 'running' && folders.some((f) => isInside(d.workspace, f))).map((d) => [d.id, d] as const)
+      ? this.store.sandboxes.map((v) => v.details).filter((d) => d.status === 'running' && folders.some((f) => isInside(taskAt(d.workspace)?.source ?? d.workspace, f))).map((d) => [d.id, d] as const)
       : []);
     for (const [id, watched] of this.guards) {
       if (wanted.has(id)) continue;
