@@ -100,7 +100,8 @@ export async function openWorkbench(folder: string, vsix: string, settings: Reco
   const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   const page = await context.newPage();
-  await page.goto(url);
+  // A loaded machine (several e2e runs at once) can take longer than the default 30 s to serve the page.
+  await page.goto(url, { timeout: 180_000 });
   await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
   await page.locator('.activitybar').waitFor({ timeout: 120_000 });
   mkdirSync(ARTIFACTS, { recursive: true });
