@@ -60,8 +60,11 @@ const writeLog = (entry: Parameters<EgressLogWriter['write']>[0]) => {
 const questionsFile = process.env.PADDOCK_EGRESS_LOG ? join(dirname(process.env.PADDOCK_EGRESS_LOG), 'questions.json') : undefined;
 const book = new QuestionBook(config.sandbox);
 let questionsTimer: NodeJS.Timeout | undefined;
+let questionsDue = Infinity;
 const writeQuestions = () => {
+  clearTimeout(questionsTimer);
   questionsTimer = undefined;
+  questionsDue = Infinity;
   if (!questionsFile) return;
   try {
     writeFileSync(`${questionsFile}.tmp`, `${JSON.stringify(book.snapshot())}\n`, { mode: 0o600 });
@@ -70,8 +73,15 @@ const writeQuestions = () => {
     process.stderr.write(`paddock-egress: cannot write the questions file: ${(err as Error).message}\n`);
   }
 };
-// At most one write per 100 ms however many requests come (a flood must not turn into a write storm).
-const questionsChanged = () => { questionsTimer ??= setTimeout(writeQuestions, 100); };
+// A new question is written within 100 ms; counts only (more requests, flooded hosts) within a second.
+// However many requests come, a flood is at most a few writes a second (the host reads each one).
+const questionsChanged = (newQuestion = true) => {
+  const due = Date.now() + (newQuestion ? 100 : 1000);
+  if (due >= questionsDue) return;
+  clearTimeout(questionsTimer);
+  questionsDue = due;
+  questionsTimer = setTimeout(writeQuestions, due - Date.now());
+};
 const server = createEgressProxy({ sandbox: config.sandbox, rules, log: writeLog, questions: { book, changed: questionsChanged } });
 // The live rules file, when the host wrote one, is in force before the first connection.
 const rulesFile = process.env.PADDOCK_EGRESS_RULES;

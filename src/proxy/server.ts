@@ -26,7 +26,7 @@ export interface EgressProxyOptions {
    * Questions about hosts no rule names (src/core/networkQuestions.ts): the book, and what to call
    * when it changed (the proxy's main writes it where the host reads it). Without it, such hosts are refused as before.
    */
-  readonly questions?: { readonly book: QuestionBook; readonly changed: () => void };
+  readonly questions?: { readonly book: QuestionBook; readonly changed: (newQuestion: boolean) => void };
 }
 
 /** Requests held at once waiting for answers (mode hold); more are refused at once, as in mode refuse. */
@@ -128,7 +128,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
       // No rule names the host: ask the user (once per host, rate limited), then refuse or hold.
       const { book, changed } = options.questions;
       const outcome = book.ask(targetText(target), port, method);
-      changed();
+      changed(outcome === 'asked');
       const settings = { mode: book.mode, holdSeconds: book.holdSeconds };
       if (outcome === 'quiet') return result;
       const asked = { ...result, asked: outcome, rule: `policy deny (${outcome === 'limited' ? 'not asked: too many questions' : 'the user was asked'})`, reason: askedReason(outcome, settings) };

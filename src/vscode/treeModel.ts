@@ -56,6 +56,8 @@ export interface SandboxView {
   readonly policyError?: string;
   /** What its own guard said when it stopped the sandbox (a protected path lifted on the host). */
   readonly stoppedBecause?: string;
+  /** Hosts its proxy asks the user about, waiting for an answer (networkQuestions.ts). */
+  readonly asking?: number;
   /** Hosts its egress proxy refused in this run, newest first (networkActivity.ts). */
   readonly refused?: readonly Refusal[];
 }
@@ -245,6 +247,7 @@ export function sandboxNode(view: SandboxView, now: number): TreeNode {
   const inGit = new Set(view.hiddenInGit ?? []);
   const description = [
     d.status === 'running' && up ? `running ${up}` : view.stoppedBecause ? (selfStopped(view) ? `${d.status} itself` : `${d.status} (${shortCause(view.stoppedBecause)})`) : d.status,
+    ...(view.asking ? [`asks about ${view.asking} host${view.asking === 1 ? '' : 's'}`] : []),
     exposed.length ? `${exposed.length} not hidden until recreate` : `${hidden.length} hidden`,
     ...(ports.length ? [ports.map((p) => `:${p.hostPort}`).join(' ')] : []),
     d.runtime,
@@ -290,7 +293,7 @@ export function sandboxNode(view: SandboxView, now: number): TreeNode {
   ];
   return {
     id: base, kind: 'sandbox', label: agentLabel(d.agent), description, tooltip,
-    icon: exposed.length ? { id: 'warning', color: 'errorForeground' } : STATUS_ICONS[d.status],
+    icon: exposed.length ? { id: 'warning', color: 'errorForeground' } : view.asking ? { id: 'question', color: 'editorWarning.foreground' } : STATUS_ICONS[d.status],
     contextValue: contextValueOf(d.status), sandbox: ref, children,
   };
 }
