@@ -68,31 +68,16 @@ export function registerNetworkRuleCommands(network: Command, ctx: NetworkRulesC
         const rule = ruleOrRefuse(hostArg, list);
         const engine = await ctx.engineFrom(cmd);
         const { sandbox, live, recreate } = await liveSandbox(engine, ctx, ref);
-        const [{ addSessionRule, readLiveRules, waitUntilInForce, networkInForce }, { saveRuleAndApprove }] = await Promise.all([
-          import('../engine/liveRules.js'), import('../engine/policyNetworkEdit.js'),
-        ]);
         if (!live) throw new PaddockError(`The egress proxy of ${sandbox.name} was made before rules could change live: it keeps the rules it was created with.`, `${recreate} Nothing was changed.`);
-        const running = sandbox.status === 'running';
-        if (!o.save && !running) {
+        if (!o.save && sandbox.status !== 'running') {
           throw new PaddockError(`Sandbox ${sandbox.name} is not running, and a rule without --save lasts only while it runs.`, `Start it first ("paddock start ${sandbox.name}"), or add --save to write the rule into the policy.`);
         }
-        const started = Date.now();
+        const { changeNetworkRule } = await import('../engine/networkRuleChange.js');
+        const { running, saved, approvedFor: approved, overriddenBy, inForceAfterMs: ms } = await changeNetworkRule(engine, sandbox.name, list, rule, { save: !!o.save });
         const lines: string[] = [];
-        let changedAt: string | undefined;
-        let approved: string[] = [];
-        let saved;
-        if (o.save) {
-          ({ saved, approved, changedAt } = await saveRuleAndApprove(engine, sandbox, list, rule, 'cli', `network ${list} --save`));
-          lines.push(`${saved.changed ? 'Wrote' : 'Already in'} ${saved.file}: network.${list} has ${rule}${saved.removedFromOther ? ` (taken out of network.${list === 'allow' ? 'deny' : 'allow'})` : ''}; approved for ${approved.join(', ')}.`);
-        } else {
-          const fallback = (await networkInForce(engine.docker, sandbox.name)).network;
-          changedAt = addSessionRule(sandbox.name, list, rule, fallback).changedAt;
-          lines.push(`${list === 'allow' ? 'Allowed' : 'Denied'} ${rule} for ${sandbox.name} until it stops (not saved: add --save to keep it).`);
-        }
-        const rules = readLiveRules(sandbox.name);
-        const overridden = list === 'allow' ? rules && rulesInForce(rules).find((r) => r.list === 'allow' && r.rule === rule && r.overriddenBy) : undefined;
-        if (overridden) lines.push(`Note: deny rule ${overridden.overriddenBy} still wins over it.${o.save ? '' : ' Use --save to change the policy\'s deny rules.'}`);
-        const ms = running && changedAt ? await waitUntilInForce(sandbox.name, changedAt, started) : undefined;
+        if (saved) lines.push(`${saved.changed ? 'Wrote' : 'Already in'} ${saved.file}: network.${list} has ${rule}${saved.removedFromOther ? ` (taken out of network.${list === 'allow' ? 'deny' : 'allow'})` : ''}; approved for ${approved.join(', ')}.`);
+        else lines.push(`${list === 'allow' ? 'Allowed' : 'Denied'} ${rule} for ${sandbox.name} until it stops (not saved: add --save to keep it).`);
+        if (overriddenBy) lines.push(`Note: deny rule ${overriddenBy} still wins over it.${o.save ? '' : ' Use --save to change the policy\'s deny rules.'}`);
         if (running) {
           lines.push(ms !== undefined ? `In force in the running sandbox after ${ms} ms.`
             : `The proxy of ${sandbox.name} did not confirm the change within 3 s: "paddock network log ${sandbox.name}" says why.`);
@@ -100,7 +85,7 @@ export function registerNetworkRuleCommands(network: Command, ctx: NetworkRulesC
           lines.push(`${sandbox.name} is not running: its proxy applies the rule when it starts.`);
         }
         if (o.json) {
-          out(`${JSON.stringify({ sandbox: sandbox.name, list, rule, saved: !!o.save, policyFile: saved?.file ?? null, approvedFor: approved, inForceAfterMs: ms ?? null, overriddenBy: overridden ? overridden.overriddenBy : null }, null, 2)}\n`);
+          out(`${JSON.stringify({ sandbox: sandbox.name, list, rule, saved: !!o.save, policyFile: saved?.file ?? null, approvedFor: approved, inForceAfterMs: ms ?? null, overriddenBy: overriddenBy ?? null }, null, 2)}\n`);
         } else out(`${lines.join('\n')}\n`);
         if (running && ms === undefined) throw new PaddockError(`The egress proxy of ${sandbox.name} did not apply the rule.`, `See "paddock network log ${sandbox.name}"; if the proxy is stopped, "paddock start ${sandbox.name}" starts it.`, 1);
       });
