@@ -15,6 +15,13 @@ export class SandboxStatusBar extends DisposableOwner implements vscode.Disposab
     this.item.command = 'paddock.showActions';
     this.register(store.onDidChange(() => this.update()));
     this.register(vscode.window.onDidChangeActiveTextEditor(() => this.update()));
+    // The walkthrough's policy step is done once a folder has a policy file (package.json completionEvents).
+    const policies = this.register(vscode.workspace.createFileSystemWatcher('**/.paddock/policy.yaml', false, true, false));
+    const checkPolicy = () => void vscode.workspace.findFiles('**/.paddock/policy.yaml', '**/node_modules/**', 1)
+      .then((found) => vscode.commands.executeCommand('setContext', 'paddock.hasPolicyFile', found.length > 0));
+    this.register(policies.onDidCreate(checkPolicy));
+    this.register(policies.onDidDelete(checkPolicy));
+    checkPolicy();
     this.update();
     this.item.show();
   }
