@@ -29,11 +29,11 @@ export interface ViewTarget {
  */
 export class PhysicalViews {
   private readonly helpers = new Map<string, Promise<ViewAvailability>>();
-  /** The blocked globs as regular expressions for the prologue (picomatch's output is valid Perl). */
+  /** The blocked globs, backup forms included, as regular expressions for the prologue (picomatch's output is valid Perl). */
   readonly patterns: readonly string[];
 
   constructor(private readonly docker: Docker, blocked: PathMatcher) {
-    this.patterns = blocked.patterns.flatMap((pattern) => {
+    this.patterns = blocked.globs.flatMap((pattern) => {
       const variants = pattern.endsWith('/**') ? [pattern, pattern.slice(0, -3)] : [pattern];
       return variants.map((v) => picomatch.makeRe(v.startsWith('/') || v.startsWith('**') ? v : `**/${v}`, { dot: true }).source);
     });

@@ -58,3 +58,25 @@ export function backupOrigins(rel: string): string[] {
     start = slash + 1;
   }
 }
+
+/** `[bB][aA][kK]`: a glob piece that matches text in any case (suffixes are compared without case). */
+const anyCase = (text: string) => text.replace(/[a-z]/gi, (c) => `[${c.toLowerCase()}${c.toUpperCase()}]`).replace(/([~#])/g, '\\$1');
+
+/**
+ * A glob for `pattern` that also matches each backup form of the name it ends in (`**\/.env` →
+ * `.env~`, `#.env#`, `.env.swp`...; `**\/secrets/**` → a `secrets.bak/` copy too): where a hide
+ * rule's backups are found by undoing forms (backupOrigins), glob engines that only match (the
+ * bridge's blocked paths, inside its physical view) get them spelled out as one extglob.
+ */
+export function globWithBackupForms(pattern: string): string {
+  const tail = /\/\*\*$/.test(pattern) ? '/**' : '';
+  const body = tail ? pattern.slice(0, -3) : pattern;
+  const cut = body.lastIndexOf('/') + 1;
+  const name = body.slice(cut);
+  // Only a plain name (globs inside are fine) can carry forms: not "**", not an extglob or brace.
+  if (!name || /^\*+$/.test(name) || /[()|{}]/.test(name)) return pattern;
+  const forms = [name, ...BACKUP_SUFFIXES.map((x) => name + anyCase(x)), `${name}.\\~*\\~`, `${name}.[sS][wW][a-pxA-PX]`, `\\#${name}\\#`, `.\\#${name}`];
+  if (!name.startsWith('.')) forms.push(`.${name}.[sS][wW][a-pxA-PX]`);
+  forms.push(`${name}-`); // shadow-utils' and vipw's backups: /etc/shadow-, /etc/gshadow-
+  return `${body.slice(0, cut)}@(${forms.join('|')})${tail}`;
+}

@@ -1,3 +1,4 @@
+import { globWithBackupForms } from './backupForms.js';
 import { posix } from 'node:path';
 import picomatch from 'picomatch';
 import type { Tier } from './policy.js';
@@ -93,10 +94,34 @@ const WRAPPERS = new Set(['env', 'xargs', 'nice', 'nohup', 'timeout', 'stdbuf', 
 /** Options that make an otherwise harmless program run commands or write files (refused in every tier). */
 const EXECUTING_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   find: ['-exec', '-execdir', '-ok', '-okdir', '-delete', '-fprint', '-fprint0', '-fprintf', '-fls'],
-  git: ['-c', '--exec-path', '--upload-pack', '--receive-pack', '--config-env'],
+  // the pager of grep -O, rebase --exec, difftool --extcmd, archive --exec, --output files, external diffs
+  git: ['-c', '--exec-path', '--upload-pack', '--receive-pack', '--config-env', '-O', '--open-files-in-pager', '--exec', '-x', '--extcmd', '--output', '--ext-diff', '--remote'],
   tar: ['--to-command', '--use-compress-program', '-I', '--checkpoint-action', '--info-script', '--new-volume-script', '-F'],
   rsync: ['-e', '--rsh', '--rsync-path'],
   xargs: [],
+  // GTFOBins-style escapes of programs a whitelist often allows: a compressor, pager, preprocessor,
+  // hook or editor they start, an option file they read, or a file they write.
+  sort: ['--compress-program', '-o', '--output'],
+  less: ['-o', '-O', '--log-file', '--LOG-FILE'],
+  man: ['-P', '--pager', '-H', '--html', '--browser'],
+  zip: ['-T', '-TT', '--unzip-command', '--test'],
+  rg: ['--pre', '--pre-glob'],
+  fd: ['-x', '--exec', '-X', '--exec-batch'],
+  fdfind: ['-x', '--exec', '-X', '--exec-batch'],
+  ssh: ['-o', '-F', '-S', '-J', '-w'],
+  scp: ['-S', '-o', '-F', '-J'],
+  sftp: ['-S', '-o', '-F', '-J', '-b'],
+  'apt-get': ['-o', '--option', '-c', '--config-file'],
+  apt: ['-o', '--option', '-c', '--config-file'],
+  dpkg: ['-i', '--install', '--unpack', '--configure', '--force-script-chrootless'],
+  tcpdump: ['-z', '-w'],
+  journalctl: ['--output-fields'],
+  mail: ['--exec', '-E'],
+};
+/** Options like these in the middle of a word: `less +!cmd` runs cmd, `git grep -Ovi` is -O. */
+const EXECUTING_PREFIXES: Readonly<Record<string, RegExp>> = {
+  less: /^\+/, more: /^\+!/,
+  git: /^-(O|-open-files-in-pager)/,
 };
 
 /**
@@ -187,7 +212,8 @@ export function decideExec(request: ExecRequest): ExecDecision {
   }
   for (const program of programs) {
     const risky = EXECUTING_OPTIONS[program] ?? [];
-    const hit = argv.slice(1).find((a) => risky.includes(a) || risky.some((o) => o.startsWith('--') && a.startsWith(`${o}=`)) || (program === 'find' && /^-(exec|ok)/.test(a)));
+    const prefix = EXECUTING_PREFIXES[program];
+    const hit = argv.slice(1).find((a) => risky.includes(a) || risky.some((o) => o.startsWith('--') && a.startsWith(`${o}=`)) || (program === 'find' && /^-(exec|ok)/.test(a)) || prefix?.test(a));
     if (hit) {
       return { allowed: false, rule: `executing option: ${program} ${hit}`, reason: `"${program} ${hit}" runs other commands or writes files, which would bypass the bridge's checks.`, hint: 'This is refused in every tier; ask for the exact command you need instead.' };
     }
@@ -228,11 +254,15 @@ export class PathMatcher {
   /** Concrete names a blocked pattern can match: a glob argument that matches one is refused. */
   private readonly sampleNames: { pattern: string; name: string }[];
 
+  /** The patterns as matched: each with the backup forms of the name it ends in (./backupForms.ts). */
+  readonly globs: readonly string[];
+
   constructor(readonly patterns: readonly string[]) {
+    this.globs = patterns.map(globWithBackupForms);
     const all = [...new Set([...patterns, ...ALWAYS_BLOCKED])];
     this.matchers = all.map((pattern) => {
-      const variants = [pattern];
-      if (pattern.endsWith('/**')) variants.push(pattern.slice(0, -3));
+      const variants = [ALWAYS_BLOCKED.includes(pattern) ? pattern : globWithBackupForms(pattern)];
+      if (variants[0].endsWith('/**')) variants.push(variants[0].slice(0, -3));
       const tests = variants.map((v) => picomatch(v.startsWith('/') || v.startsWith('**') ? v : `**/${v}`, { dot: true }));
       return { pattern, test: (p: string) => tests.some((t) => t(p)) };
     });

@@ -129,3 +129,51 @@ describe('blocked paths (DockMCP regressions and bypass attempts)', () => {
     assert.ok(argumentPaths('PATH=/x:/app/.env').includes('/app/.env'));
   });
 });
+
+describe('backups of blocked names are blocked (editor, vipw and merge leftovers carry the same secret)', () => {
+  for (const path of ['/app/.env~', '/app/.env.bak', '/app/.env.BAK', '/app/#.env#', '/app/.#.env', '/app/.env.swp', '/app/.env.~2~', '/app/certs/server.pem.orig', '/app/secrets.bak/db.txt', '/etc/shadow-', '/etc/shadow.old', '/root/.ssh/id_rsa~']) {
+    it(`refuses ${path} as an argument`, () => {
+      const d = decide(['cat', path], 'permissive');
+      assert.equal(d.allowed, false, `${path} was allowed`);
+      assert.match(d.rule ?? '', /^blocked path: /);
+    });
+  }
+  it('leaves look-alikes that are not backups alone', () => {
+    for (const path of ['/app/environment.md', '/app/secretsmanager.ts', '/app/shadow.ts']) assert.equal(decide(['cat', path], 'permissive').allowed, true, path);
+  });
+  it('gives the physical view one glob per pattern that matches the forms too', () => {
+    assert.equal(blocked.globs.length, blocked.patterns.length);
+    assert.ok(blocked.globs.every((g, i) => g.includes(blocked.patterns[i].replace(/\/\*\*$/, '').split('/').pop()!)));
+  });
+});
+
+describe('options that make a whitelisted program run something else are refused in every tier', () => {
+  const cases: [string, string][] = [
+    ['sort --compress-program=sh /app/data.txt', 'sort *'],
+    ['sort -o /app/index.js /app/data.txt', 'sort *'],
+    ['less +!id /app/README.md', 'less *'],
+    ['man -P id ls', 'man *'],
+    ['zip -T -TT id /tmp/a.zip /app/README.md', 'zip *'],
+    ['rg --pre ./evil.sh password /app', 'rg *'],
+    ['fd -x id', 'fd *'],
+    ['git grep -Oid TODO', 'git grep *'],
+    ['git rebase --exec id HEAD~1', 'git rebase *'],
+    ['git difftool --extcmd=id', 'git difftool *'],
+    ['git log --output=/app/index.js', 'git log *'],
+    ['apt-get -o APT::Update::Pre-Invoke::=id update', 'apt-get *'],
+    ['ssh -o ProxyCommand=id host', 'ssh *'],
+    ['tcpdump -z id -w /tmp/x', 'tcpdump *'],
+  ];
+  for (const [command, entry] of cases) {
+    it(`refuses ${command} although "${entry}" is whitelisted`, () => {
+      const d = decide(command, 'moderate', [entry]);
+      assert.equal(d.allowed, false, `${command} was allowed by ${d.rule}`);
+      assert.match(d.rule ?? '', /^executing option: /);
+    });
+  }
+  it('still runs the ordinary forms', () => {
+    for (const [command, entry] of [['sort -u /app/data.txt', 'sort *'], ['git log -p -3', 'git log *'], ['rg -n TODO /app', 'rg *'], ['less /app/README.md', 'less *']]) {
+      assert.equal(decide(command, 'moderate', [entry]).allowed, true, command);
+    }
+  });
+});
