@@ -26,18 +26,34 @@ const PADDOCK_LABEL_PREFIX = 'dev.paddock.';
  * with `containers: ["*"]` or a compose project that matches one.
  */
 export class AllowedContainers {
-  constructor(private readonly docker: Docker, private readonly bridge: BridgePolicy) {}
+  /** The policy's globs, compiled once (not per container per call). */
+  private readonly names: { readonly entry: string; readonly matches: (name: string) => boolean }[];
+  private listing?: Promise<Docker.ContainerInfo[]>;
+
+  constructor(private readonly docker: Docker, private readonly bridge: BridgePolicy) {
+    this.names = bridge.containers.map((entry) => ({ entry, matches: picomatch(entry, { dot: true }) }));
+  }
 
   private allows(c: Docker.ContainerInfo): boolean {
     if (Object.keys(c.Labels ?? {}).some((key) => key.startsWith(PADDOCK_LABEL_PREFIX))) return false;
     const name = (c.Names[0] ?? '').replace(/^\//, '');
     const project = c.Labels?.[COMPOSE_PROJECT];
-    return this.bridge.containers.some((entry) => entry === project || picomatch(entry, { dot: true })(name));
+    return this.names.some(({ entry, matches }) => entry === project || matches(name));
+  }
+
+  /**
+   * The engine's container list. Calls that arrive while a listing is under way share it (under load
+   * that is one listing instead of one per call); nothing is kept after it, so a new container shows
+   * up in the next call.
+   */
+  private listAll(): Promise<Docker.ContainerInfo[]> {
+    this.listing ??= this.docker.listContainers({ all: true }).finally(() => { this.listing = undefined; });
+    return this.listing;
   }
 
   /** The containers the policy allows. */
   async list(): Promise<TargetContainer[]> {
-    const all = await this.docker.listContainers({ all: true });
+    const all = await this.listAll();
     return all.filter((c) => this.allows(c)).map((c) => ({
       id: c.Id, name: (c.Names[0] ?? c.Id).replace(/^\//, ''), image: c.Image, state: c.State, status: c.Status,
       project: c.Labels?.[COMPOSE_PROJECT], service: c.Labels?.[COMPOSE_SERVICE],

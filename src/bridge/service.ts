@@ -105,6 +105,14 @@ export class BridgeService {
     return this.masker;
   }
 
+  /**
+   * Masks with the masker as it is, without asking the engine for fresh secret values: for a
+   * refusal that must answer at once while the engine is slow (the values are at most a few seconds old).
+   */
+  maskNow(text: string, stats: MaskStats): string {
+    return this.masker.mask(text, stats);
+  }
+
   /** `truncated`: the text was cut short, so its end may hold the start of a secret (it is cut before it). */
   async mask(text: string, stats: MaskStats, truncated = false): Promise<string> {
     return (await this.currentMasker()).mask(text, stats, { truncated });

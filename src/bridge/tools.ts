@@ -31,13 +31,16 @@ export function createBridgeServer(service: BridgeService, audit: AuditLog, sand
     // Admitted or refused before any work, so a refusal answers at once whatever is queued (./admission.ts).
     const ticket = admission.enter(sandbox);
     const arrived = Date.now();
+    if (!ticket.admitted) {
+      const maskedArgs = JSON.parse(service.maskNow(JSON.stringify(args), { count: 0, rules: {} })) as Record<string, unknown>;
+      return refuseBusy({ time: new Date(arrived).toISOString(), sandbox, tool, args: maskedArgs }, ticket.reason, arrived);
+    }
     try {
       const maskedArgs = JSON.parse(await service.mask(JSON.stringify(args), { count: 0, rules: {} })) as Record<string, unknown>;
-      if (!ticket.admitted) return refuseBusy({ time: new Date(arrived).toISOString(), sandbox, tool, args: maskedArgs }, ticket.reason, arrived);
       await ticket.slot;
       return await run(tool, maskedArgs, permission, handler);
     } finally {
-      if (ticket.admitted) void ticket.slot.then((slot) => slot.release());
+      void ticket.slot.then((slot) => slot.release());
     }
   };
   /** Nothing ran: the refusal is audited as one line (no "started" line), or said on stderr when the audit cannot hold it. */
