@@ -74,6 +74,8 @@ export class NetworkActivity extends DisposableOwner implements vscode.TreeDataP
   private readonly view: vscode.TreeView<NetworkEvent>;
   private refreshTimer?: ReturnType<typeof setTimeout>;
   private lastRefusals = '';
+  /** Whether the listed events come from more than one sandbox (each row then names its sandbox). */
+  private severalSandboxes = false;
 
   constructor(private readonly source: SandboxSource & { readonly engine: SandboxEngine }, private readonly log: vscode.LogOutputChannel, private readonly state: vscode.Memento) {
     super();
@@ -218,16 +220,18 @@ export class NetworkActivity extends DisposableOwner implements vscode.TreeDataP
       for (const e of f.events) if (e.at >= this.clearedAt && matches(e, this.filter)) shown.push(e);
     }
     // Newest first: what just happened is at the top.
-    return shown.sort((a, b) => b.at - a.at).slice(0, maxEntries());
+    const list = shown.sort((a, b) => b.at - a.at).slice(0, maxEntries());
+    this.severalSandboxes = new Set(list.map((e) => e.sandbox)).size > 1;
+    return list;
   }
 
   getTreeItem(e: NetworkEvent): vscode.TreeItem {
     const x = e.entry;
     const time = x.time.slice(11, 19);
-    const several = this.filter.sandboxes.length !== 1 && this.followed.size > 1;
     const label = x.method === 'RULES' ? 'rules' : `${x.host}:${x.port}`;
     const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
-    item.description = [`${e.kind === 'rules' ? '' : `${e.kind} — `}${e.cause}`, ...(several ? [e.sandbox] : []), time].join(' · ');
+    // The time first, as in a log; the sandbox only when the list holds several.
+    item.description = [time, `${e.kind === 'rules' ? '' : `${e.kind} — `}${e.cause}`, ...(this.severalSandboxes ? [e.sandbox] : [])].join(' · ');
     item.iconPath = KIND_ICONS[e.kind];
     item.contextValue = contextOf(e);
     const tooltip = new vscode.MarkdownString(undefined, true);

@@ -32,7 +32,10 @@ export function classify(sandbox: string, entry: EgressLogEntry): NetworkEvent {
     if (entry.decision === 'error') return event('error', `rules file refused: ${entry.error ?? entry.rule}`);
     const c = entry.change;
     const parts = c ? [...c.added.allow.map((r) => `+allow ${r}`), ...c.added.deny.map((r) => `+deny ${r}`), ...c.removed.allow.map((r) => `-allow ${r}`), ...c.removed.deny.map((r) => `-deny ${r}`), ...(c.policyChanged ? [`policy ${c.policy}`] : [])] : [];
-    return event('rules', `rules changed${c?.source ? ` by ${c.source}` : ''}: ${parts.length ? parts.join(', ') : 'no change'}${entry.cut ? ` (${entry.cut} open connection${entry.cut === 1 ? '' : 's'} cut)` : ''}`);
+    const by = c?.source ? ` by ${c.source}` : '';
+    // The proxy logs its rules at start too, when nothing changed: say what is in force then.
+    if (!parts.length) return event('rules', `rules in force${by}: ${entry.rule}`);
+    return event('rules', `rules changed${by}: ${parts.join(', ')}${entry.cut ? ` (${entry.cut} open connection${entry.cut === 1 ? '' : 's'} cut)` : ''}`);
   }
   if (entry.decision === 'deny') {
     if (entry.error?.startsWith('cut')) return event('denied', `cut when the rules changed (${entry.rule})`);

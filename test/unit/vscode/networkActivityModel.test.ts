@@ -37,6 +37,9 @@ describe('network activity: the cause of each decision', () => {
     const change = classify('sb', entry({ method: 'RULES', host: '-', port: 0, decision: 'rules', rule: 'deny + 2 allow', cut: 1,
       change: { added: { allow: ['h.test'], deny: [] }, removed: { allow: [], deny: ['x.test'] }, policyChanged: false, policy: 'deny', source: 'editor: Allow', changedAt: at(0) } as any }));
     assert.deepEqual([change.kind, change.cause], ['rules', 'rules changed by editor: Allow: +allow h.test, -deny x.test (1 open connection cut)']);
+    const atStart = classify('sb', entry({ method: 'RULES', host: '-', port: 0, decision: 'rules', rule: 'policy deny, 21 allow, 0 deny',
+      change: { added: { allow: [], deny: [] }, removed: { allow: [], deny: [] }, policyChanged: false, policy: 'deny', source: 'create', changedAt: at(0) } as any }));
+    assert.equal(atStart.cause, 'rules in force by create: policy deny, 21 allow, 0 deny');
     assert.equal(classify('sb', entry({ method: 'RULES', decision: 'error', error: 'bad JSON; the rules in force stay' })).cause, 'rules file refused: bad JSON; the rules in force stay');
   });
 
