@@ -1,0 +1,197 @@
+// Bridge load benchmark (printed, never asserted): a real bridge, in a process of its own as
+// `paddock bridge` or the editor hosts it, answers real MCP clients (@modelcontextprotocol/sdk over
+// the Unix socket) that call exec_command, get_logs and list_containers on a real target container
+// at a fixed rate (open loop: calls go out on schedule whether or not earlier ones came back).
+// Prints per run: calls/s answered, p50/p95/p99 per tool of the admitted calls, busy answers and
+// how fast they came, audit lines against calls, and the bridge process's memory before and after.
+//
+// Run: npm run bench:bridge-load
+//   BENCH_CALLS=3000       calls per run
+//   BENCH_RATES=50,200     calls per second offered
+//   BENCH_CLIENTS=1,5,10   MCP clients (sessions) sharing the rate
+//   BENCH_UNBOUNDED=1      the bridge without admission limits (how it behaved before them)
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import Docker from 'dockerode';
+import { Admission, BRIDGE_LIMITS, sharedAdmission } from '../src/bridge/admission.js';
+import { AuditLog, readAudit, readAuditLines } from '../src/bridge/audit.js';
+import { BridgeHttpServer } from '../src/bridge/server.js';
+import { BridgeService } from '../src/bridge/service.js';
+import { createBridgeServer } from '../src/bridge/tools.js';
+import { unixFetch } from '../src/bridge/unix-fetch.js';
+import { policySchema } from '../src/core/policy.js';
+
+const IMAGE = 'debian:bookworm-slim';
+const TOOLS = ['exec_command', 'get_logs', 'list_containers'] as const;
+type Tool = typeof TOOLS[number];
+
+interface HostReady { readonly socket: string; readonly token: string; readonly auditFile: string }
+interface Memory { readonly rss: number; readonly heapUsed: number; readonly cpuMs: number; readonly loopDelayP99Ms: number }
+
+// ---- the bridge process --------------------------------------------------------------------------
+
+async function host(target: string, dir: string): Promise<void> {
+  const docker = new Docker();
+  const policy = policySchema.parse({ tier: 'moderate', bridge: { containers: [target], exec: { [target]: ['echo *'] } } });
+  const service = new BridgeService(docker, { bridge: policy.bridge, tier: policy.tier });
+  const audit = new AuditLog(join(dir, 'audit.jsonl'));
+  const unbounded = process.env.BENCH_UNBOUNDED === '1';
+  const admission = unbounded ? new Admission({ ...BRIDGE_LIMITS, runningPerSandbox: 1e9, runningTotal: 1e9, waitingPerSandbox: 1e9, waitingTotal: 1e9, longPerSandbox: 1e9 }) : sharedAdmission;
+  const token = randomBytes(24).toString('base64url');
+  const server = new BridgeHttpServer(token, () => createBridgeServer(service, audit, 'bench', admission));
+  const socket = join(dir, 'bridge.sock');
+  await server.listen({ kind: 'unix', path: socket });
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  process.on('message', (m: string) => {
+    if (m === 'memory') {
+      global.gc?.();
+      const { rss, heapUsed } = process.memoryUsage();
+      const cpu = process.cpuUsage();
+      process.send!({ memory: { rss, heapUsed, cpuMs: (cpu.user + cpu.system) / 1000, loopDelayP99Ms: loop.percentile(99) / 1e6 } satisfies Memory });
+      loop.reset();
+    } else if (m === 'stop') {
+      void server.close().then(() => process.exit(0));
+    }
+  });
+  process.send!({ ready: { socket, token, auditFile: audit.file! } satisfies HostReady });
+}
+
+// ---- the clients ---------------------------------------------------------------------------------
+
+function ask<T>(child: ChildProcess, message: string, key: string): Promise<T> {
+  return new Promise((resolve) => {
+    const on = (m: any) => {
+      if (m && key in m) { child.off('message', on); resolve(m[key]); }
+    };
+    child.on('message', on);
+    if (message) child.send(message);
+  });
+}
+
+async function connect(ready: HostReady): Promise<Client> {
+  const client = new Client({ name: 'bench-load', version: '1' });
+  await client.connect(new StreamableHTTPClientTransport(new URL('http://paddock-bridge/mcp'), {
+    requestInit: { headers: { Authorization: `Bearer ${ready.token}` } }, fetch: unixFetch(ready.socket),
+  }), { timeout: 600_000 });
+  return client;
+}
+
+function argsFor(tool: Tool, target: string, i: number): Record<string, unknown> {
+  if (tool === 'exec_command') return { container: target, command: `echo call ${i}` };
+  if (tool === 'get_logs') return { container: target, tail: 50 };
+  return {};
+}
+
+interface Outcome { readonly tool: Tool; readonly ms: number; readonly kind: 'ok' | 'busy' | 'error'; readonly text?: string }
+
+const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
+const ms = (x: number) => (Number.isNaN(x) ? '-' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(0)} ms`);
+const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+
+async function run(ready: HostReady, target: string, rate: number, clientCount: number, calls: number): Promise<{ line: string; outcomes: Outcome[] }> {
+  const clients = await Promise.all(Array.from({ length: clientCount }, () => connect(ready)));
+  const outcomes: Outcome[] = [];
+  const pending: Promise<void>[] = [];
+  const start = performance.now();
+  let sent = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(calls, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
+      for (; sent < due; sent++) {
+        const i = sent;
+        const tool = TOOLS[i % TOOLS.length];
+        const client = clients[i % clients.length];
+        const t = performance.now();
+        pending.push(client.callTool({ name: tool, arguments: argsFor(tool, target, i) }, undefined, { timeout: 600_000 }).then((r) => {
+          const text = (r.content as { text?: string }[]).map((c) => c.text ?? '').join('');
+          outcomes.push({ tool, ms: performance.now() - t, kind: !r.isError ? 'ok' : /^Busy:/.test(text) ? 'busy' : 'error', text });
+        }, (err) => { outcomes.push({ tool, ms: performance.now() - t, kind: 'error', text: String(err?.message ?? err) }); }));
+      }
+      if (sent >= calls) resolve();
+      else setTimeout(tick, Math.max(1, Math.floor(1000 / rate / 2)));
+    };
+    tick();
+  });
+  const sending = (performance.now() - start) / 1000;
+  await Promise.all(pending);
+  const elapsed = (performance.now() - start) / 1000;
+  await Promise.all(clients.map((c) => c.close().catch(() => {})));
+  const ok = outcomes.filter((o) => o.kind === 'ok');
+  const busy = outcomes.filter((o) => o.kind === 'busy');
+  const errors = outcomes.filter((o) => o.kind === 'error');
+  const perTool = TOOLS.map((tool) => {
+    const xs = ok.filter((o) => o.tool === tool).map((o) => o.ms).sort((a, b) => a - b);
+    return `${tool} ${ms(percentile(xs, 50))}/${ms(percentile(xs, 95))}/${ms(percentile(xs, 99))}`;
+  }).join('  ');
+  const busyMs = busy.map((o) => o.ms).sort((a, b) => a - b);
+  const line = `${String(rate).padStart(3)}/s offered, ${String(clientCount).padStart(2)} clients: sent in ${sending.toFixed(1)} s, done in ${elapsed.toFixed(1)} s; `
+    + `answered ${(ok.length / elapsed).toFixed(1)} calls/s (${ok.length} ok, ${busy.length} busy, ${errors.length} errors)\n`
+    + `    admitted p50/p95/p99: ${perTool}\n`
+    + `    busy answers: ${busy.length ? `p50 ${ms(percentile(busyMs, 50))}, p99 ${ms(percentile(busyMs, 99))}` : 'none'}`
+    + (errors.length ? `\n    first error: ${errors[0].text?.split('\n')[0]}` : '');
+  return { line, outcomes };
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === '--host') return host(process.argv[3], process.argv[4]);
+  // A client's calls in flight each listen on its transport's one abort signal: hundreds at 200/s.
+  setMaxListeners(10_000);
+  const calls = Number(process.env.BENCH_CALLS ?? 3000);
+  const rates = (process.env.BENCH_RATES ?? '50,200').split(',').map(Number);
+  const clientCounts = (process.env.BENCH_CLIENTS ?? '1,5,10').split(',').map(Number);
+  const docker = new Docker();
+  const target = `paddock-bench-load-${randomBytes(3).toString('hex')}`;
+  const container = await docker.createContainer({
+    name: target, Image: IMAGE, WorkingDir: '/srv',
+    Cmd: ['sh', '-c', 'i=0; while [ $i -lt 200 ]; do echo "line $i: GET /api/items/$i 200 3ms"; i=$((i+1)); done; exec sleep 2147483647'],
+  });
+  await container.start();
+  const dir = mkdtempSync(join(tmpdir(), 'paddock-bench-load-'));
+  const child = fork(process.argv[1], ['--host', target, dir], { execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.BENCH_PROFILE ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])], env: process.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    const ready = await ask<HostReady>(child, '', 'ready');
+    const limits = process.env.BENCH_UNBOUNDED === '1' ? 'none (BENCH_UNBOUNDED=1)'
+      : `${BRIDGE_LIMITS.runningPerSandbox} running / ${BRIDGE_LIMITS.waitingPerSandbox} waiting per sandbox, ${BRIDGE_LIMITS.runningTotal} / ${BRIDGE_LIMITS.waitingTotal} in total`;
+    console.log(`bridge load: ${calls} calls per run (${TOOLS.join(', ')} in turn) on ${target}; limits: ${limits}`);
+    // Warm-up: the first exec builds the target's physical view (a helper container).
+    const warm = await connect(ready);
+    for (const tool of TOOLS) await warm.callTool({ name: tool, arguments: argsFor(tool, target, 0) });
+    await warm.close();
+    const before = await ask<Memory>(child, 'memory', 'memory');
+    console.log(`bridge memory before: rss ${mib(before.rss)}, heap ${mib(before.heapUsed)}`);
+    let total = TOOLS.length;
+    for (const rate of rates) {
+      for (const clientCount of clientCounts) {
+        const previous = await ask<Memory>(child, 'memory', 'memory');
+        const { line, outcomes } = await run(ready, target, rate, clientCount, calls);
+        total += outcomes.length;
+        const memory = await ask<Memory>(child, 'memory', 'memory');
+        const cpuPerCall = (memory.cpuMs - previous.cpuMs) / outcomes.length;
+        console.log(`${line}\n    bridge: ${cpuPerCall.toFixed(1)} ms CPU per call, event loop delay p99 ${ms(memory.loopDelayP99Ms)}; memory after: rss ${mib(memory.rss)}, heap ${mib(memory.heapUsed)}`);
+      }
+    }
+    const after = await ask<Memory>(child, 'memory', 'memory');
+    const entries = readAudit(ready.auditFile);
+    const started = readAuditLines(ready.auditFile).filter((e) => e.decision === 'started').length;
+    console.log(`bridge memory after all runs: rss ${mib(after.rss)} (before ${mib(before.rss)}), heap ${mib(after.heapUsed)} (before ${mib(before.heapUsed)})`);
+    console.log(`audit: ${entries.length} entries for ${total} calls (${entries.filter((e) => e.decision === 'busy').length} refused-busy, ${entries.filter((e) => e.decision === 'started').length} without an outcome; ${started} start lines written ahead)`);
+  } finally {
+    child.send('stop');
+    await new Promise((r) => child.once('exit', r));
+    await container.remove({ force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
