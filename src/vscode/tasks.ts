@@ -187,7 +187,7 @@ async function pickBase(source: string): Promise<string | undefined> {
   type Item = vscode.QuickPickItem & { ref?: string };
   const headLabel = choices.current ? `${choices.current} (current HEAD)` : 'HEAD (detached)';
   const items: Item[] = [
-    { label: headLabel, description: choices.head?.slice(0, 8), ref: undefined },
+    { label: headLabel, description: [choices.head?.slice(0, 8), choices.branches.find((b) => b.name === choices.current)?.subject].filter(Boolean).join(' '), ref: undefined },
     ...choices.branches.filter((b) => b.name !== choices.current).map((b) => ({ label: b.name, description: `${b.commit.slice(0, 8)} ${b.subject}`, ref: b.name })),
   ];
   const quickPick = vscode.window.createQuickPick<Item>();
