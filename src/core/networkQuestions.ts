@@ -74,7 +74,7 @@ export interface AskLimits {
 }
 
 export const DEFAULT_ASK_LIMITS: AskLimits = { burst: 3, refillMs: 20_000, maxOpen: 5 };
-const FLOOD_COUNT_MAX = 100_000;
+const FLOOD_COUNT_MAX = 10_000; // the proxy has 256 MiB: names kept for the count stay a few MiB at most
 const FLOOD_EXAMPLES = 5;
 /** Past this size the host refuses a questions file (the proxy never writes one near it). */
 export const QUESTIONS_MAX_BYTES = 256 * 1024;
