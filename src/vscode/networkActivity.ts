@@ -227,22 +227,24 @@ export class NetworkActivity extends DisposableOwner implements vscode.TreeDataP
 
   getTreeItem(e: NetworkEvent): vscode.TreeItem {
     const x = e.entry;
-    const time = x.time.slice(11, 19);
+    const time = new Date(e.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }); // local, as the clock shows it
     const label = x.method === 'RULES' ? 'rules' : `${x.host}:${x.port}`;
     const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
     // The time first, as in a log; the sandbox only when the list holds several.
     item.description = [time, `${e.kind === 'rules' ? '' : `${e.kind} — `}${e.cause}`, ...(this.severalSandboxes ? [e.sandbox] : [])].join(' · ');
     item.iconPath = KIND_ICONS[e.kind];
     item.contextValue = contextOf(e);
-    const tooltip = new vscode.MarkdownString(undefined, true);
-    tooltip.appendMarkdown(`**${e.kind}** ${x.method === 'RULES' ? '' : `${x.method} \`${x.host}:${x.port}\``}\n\n`);
-    tooltip.appendText(`${e.cause}\n\nSandbox: ${e.sandbox}\nTime: ${x.time}\nRule: ${x.rule}`);
-    if (x.address) tooltip.appendText(`\nAddress: ${x.address}`);
-    if (x.status !== undefined) tooltip.appendText(`\nStatus: ${x.status}`);
-    if (x.decision === 'allow') tooltip.appendText(`\nBytes: ${x.bytesSent} out, ${x.bytesReceived} in`);
-    if (x.error) tooltip.appendText(`\nError: ${x.error}`);
-    if (item.contextValue === 'networkRefusal') tooltip.appendText(`\n\nAllow it with the ✓ button, or "paddock network allow ${e.sandbox} ${allowRuleFor(x.host, x.port)}".`);
-    item.tooltip = tooltip;
+    // Plain text: host and method come from the sandbox's requests.
+    item.tooltip = [
+      `${e.kind.toUpperCase()}${x.method === 'RULES' ? '' : ` ${x.method} ${x.host}:${x.port}`}`,
+      e.cause, '',
+      `Sandbox: ${e.sandbox}`, `Time: ${x.time}`, `Rule: ${x.rule}`,
+      ...(x.address ? [`Address: ${x.address}`] : []),
+      ...(x.status !== undefined ? [`Status: ${x.status}`] : []),
+      ...(x.decision === 'allow' ? [`Bytes: ${x.bytesSent} out, ${x.bytesReceived} in`] : []),
+      ...(x.error ? [`Error: ${x.error}`] : []),
+      ...(item.contextValue === 'networkRefusal' ? ['', `Allow it with the ✓ button, or "paddock network allow ${e.sandbox} ${allowRuleFor(x.host, x.port)}".`] : []),
+    ].join('\n');
     return item;
   }
 
