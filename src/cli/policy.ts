@@ -66,7 +66,7 @@ export function registerHidingCommands(program: Command, ctx: CliContext): void 
     .argument('[workspace]', 'project folder (default: current folder)')
     .option('--json', 'print what was applied as JSON')
     .action(async (workspaceArg: string | undefined, o: any, cmd: Command) => {
-      const [{ checkWorkspace }, { loadPolicy }, { approvePolicy, policyInForce }, { pushApprovedNetwork }, { checkNetworkPolicy }] = await Promise.all([import('../engine/engine.js'), import('../core/policy.js'), import('../engine/approvedPolicy.js'), import('../engine/liveRules.js'), import('../engine/egress.js')]);
+      const [{ checkWorkspace }, { loadPolicy }, { approvePolicy, approveWorkspacePolicy, policyInForce }, { pushApprovedNetwork }, { checkNetworkPolicy }] = await Promise.all([import('../engine/engine.js'), import('../core/policy.js'), import('../engine/approvedPolicy.js'), import('../engine/liveRules.js'), import('../engine/egress.js')]);
       const workspace = checkWorkspace(workspaceArg ?? process.cwd());
       // A broken file stops here with its line and column; nothing is approved.
       const loaded = loadPolicy(workspace);
@@ -81,12 +81,14 @@ export function registerHidingCommands(program: Command, ctx: CliContext): void 
         const network = (await pushApprovedNetwork(s.name, loaded.policy.network, 'policy apply')).written;
         applied.push({ sandbox: s.name, from: before.hash, to: loaded.hash, changed: before.hash !== loaded.hash, network });
       }
+      // The workspace's own record: what a sandbox created later may start from (approvedPolicy.ts).
+      approveWorkspacePolicy(workspace, loaded, 'cli');
       if (o.json) {
         out(`${JSON.stringify({ workspace, policyFile: loaded.file ?? null, hash: loaded.hash, sandboxes: applied }, null, 2)}\n`);
         return;
       }
       if (!applied.length) {
-        out(`No sandbox of ${workspace}: new sandboxes use ${loaded.file ?? 'the defaults'} as they are created.\n`);
+        out(`No sandbox of ${workspace}: ${loaded.file ?? 'the defaults'} approved; new sandboxes are created with it.\n`);
         return;
       }
       for (const a of applied) out(`${a.sandbox}: ${a.changed ? `policy ${a.from} -> ${a.to}` : `policy ${a.to} (unchanged)`}\n`);

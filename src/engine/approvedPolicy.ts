@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { defaultPolicy, loadPolicy, policyHash, type LoadedPolicy, type Policy } from '../core/policy.js';
-import { bridgePaths, writeSecretFile } from './stateFolder.js';
+import { shortHash } from '../core/naming.js';
+import { bridgePaths, bridgeRoot, writeSecretFile } from './stateFolder.js';
 
 /**
  * The policy in force for a sandbox is the one the user approved, kept in the sandbox's host state
@@ -36,19 +37,55 @@ function approvedFile(sandboxName: string): string {
   return join(bridgePaths(sandboxName).dir, 'policy.approved.json');
 }
 
-/** Records `loaded` as the sandbox's approved policy (a user action approved it). */
-export function approvePolicy(sandboxName: string, loaded: LoadedPolicy, source: ApprovalSource): ApprovedPolicy {
-  const text = loaded.file && existsSync(loaded.file) ? readFileSync(loaded.file, 'utf8') : '';
-  const approved: ApprovedPolicy = { policy: loaded.policy, hash: loaded.hash, source, at: new Date().toISOString(), text };
-  const file = approvedFile(sandboxName);
+/**
+ * The workspace's last approved policy, kept when its sandboxes are removed: a file that those
+ * sandboxes could have written does not become the next sandbox's cage by itself either.
+ */
+function workspaceApprovalFile(workspace: string): string {
+  return join(bridgeRoot(), 'approvals', `${shortHash(`workspace:${workspace}`, 16)}.json`);
+}
+
+function writeApproval(file: string, approved: ApprovedPolicy): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   writeSecretFile(file, `${JSON.stringify(approved)}\n`);
+}
+
+/**
+ * Records `loaded` as the sandbox's approved policy (a user action approved it), and as its
+ * workspace's: the workspace is the file's, or `workspace` when the defaults apply (no file).
+ */
+export function approvePolicy(sandboxName: string, loaded: LoadedPolicy, source: ApprovalSource, workspace?: string): ApprovedPolicy {
+  const approved = approvalOf(loaded, source);
+  writeApproval(approvedFile(sandboxName), approved);
+  const of = loaded.file ? dirname(dirname(loaded.file)) : workspace;
+  if (of) writeApproval(workspaceApprovalFile(of), approved);
   return approved;
 }
 
+/** Records `loaded` as the workspace's approved policy when it has no sandbox (`paddock policy apply`). */
+export function approveWorkspacePolicy(workspace: string, loaded: LoadedPolicy, source: ApprovalSource): ApprovedPolicy {
+  const approved = approvalOf(loaded, source);
+  writeApproval(workspaceApprovalFile(workspace), approved);
+  return approved;
+}
+
+function approvalOf(loaded: LoadedPolicy, source: ApprovalSource): ApprovedPolicy {
+  const text = loaded.file && existsSync(loaded.file) ? readFileSync(loaded.file, 'utf8') : '';
+  return { policy: loaded.policy, hash: loaded.hash, source, at: new Date().toISOString(), text };
+}
+
+/** The policy last approved for a workspace, by any of its sandboxes or `policy apply`. */
+export function readWorkspaceApproval(workspace: string): ApprovedPolicy | undefined {
+  return readApproval(workspaceApprovalFile(workspace));
+}
+
 export function readApprovedPolicy(sandboxName: string): ApprovedPolicy | undefined {
+  return readApproval(approvedFile(sandboxName));
+}
+
+function readApproval(file: string): ApprovedPolicy | undefined {
   try {
-    const data = JSON.parse(readFileSync(approvedFile(sandboxName), 'utf8')) as ApprovedPolicy;
+    const data = JSON.parse(readFileSync(file, 'utf8')) as ApprovedPolicy;
     // The hash is recomputed: a record that does not match its own policy is not trusted.
     return data && data.policy && policyHash(data.policy) === data.hash ? data : undefined;
   } catch {

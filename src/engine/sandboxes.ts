@@ -12,7 +12,7 @@ import { checkNetworkPolicy, egressNote, egressStateOf } from './egress.js';
 import { gvisorSocketNote } from './runtime.js';
 import { parseEnvAssignments, parseEnvFile, parsePort, resolveLimits } from '../core/options.js';
 import { checkWorkspace, envHash, type SandboxEngine } from './engine.js';
-import { approvePolicy, readApprovedPolicy } from './approvedPolicy.js';
+import { approvePolicy, readApprovedPolicy, readWorkspaceApproval } from './approvedPolicy.js';
 import { writeCreatedRules } from './liveRules.js';
 import { withSandboxLock } from './sandboxLock.js';
 import { repairSandbox } from './repair.js';
@@ -174,7 +174,7 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
     details = kept ? await engine.create(await kept.adapt(spec), onProgress).catch((err) => { throw withStateNote(err, kept!.failed()); }) : await engine.create(spec, onProgress);
     await kept?.created(details);
     // Creating the sandbox approves the policy it is created with (see approvedPolicy.ts).
-    approvePolicy(details.name, policy, 'create');
+    approvePolicy(details.name, policy, 'create', workspace);
     // Its proxy follows these rules from its first start; approvals and `paddock network` change them live.
     writeCreatedRules(details.name, policy.policy.network, await registries);
     if (keys) notes.push(...keys.notes, ...keys.keys.map((k) => `${k.source} stays on the host: the sandbox's egress proxy adds it to requests for ${new URL(k.upstream).host}; the agent sees only a placeholder.`));
@@ -197,16 +197,20 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
 
 /**
  * A sandbox of this workspace may have written its policy file (where .paddock did not exist when
- * it was created): a file that no sandbox of the workspace runs with, and that the user did not
- * apply, does not become a new sandbox's cage by itself. The first sandbox of a workspace takes
- * the file as it is (running create is the user's action, and no sandbox could have written it).
+ * it was created), also one removed since: a file that no sandbox of the workspace runs with, that
+ * differs from the workspace's last approval, and that the user did not apply, does not become a
+ * new sandbox's cage by itself. The workspace's first sandbox ever takes the file as it is (running
+ * create is the user's action, and no sandbox could have written it).
  */
 async function refuseUnapprovedPolicy(engine: SandboxEngine, workspace: string, policy: LoadedPolicy): Promise<void> {
   const others = await engine.list({ workspace });
   const approved = others.map((s) => readApprovedPolicy(s.name)?.hash).filter((h): h is string => !!h);
+  const last = readWorkspaceApproval(workspace);
+  if (last) approved.push(last.hash);
   if (!approved.length || approved.includes(policy.hash)) return;
+  const since = others.length ? `it was last applied to the sandboxes of ${workspace} (${others.map((s) => s.name).join(', ')})` : `it was last approved for ${workspace} (${last!.at.slice(0, 16).replace('T', ' ')} UTC, by ${last!.source === 'cli' ? 'paddock policy apply' : last!.source === 'editor' ? 'a save in VS Code' : 'creating a sandbox'}; a sandbox removed since could have written it)`;
   throw new PaddockError(
-    `${policy.file ?? 'The policy'} changed since it was last applied to the sandboxes of ${workspace} (${others.map((s) => s.name).join(', ')}), not by a save in VS Code or "paddock policy apply": a sandbox could have written it, so Paddock does not build a new sandbox's cage from it by itself.`,
+    `${policy.file ?? 'The policy'} changed since ${since}, not by a save in VS Code or "paddock policy apply": a sandbox could have written it, so Paddock does not build a new sandbox's cage from it by itself.`,
     `Review the file, then run "paddock policy apply ${workspace}" (or save it in VS Code) and run this again.`,
   );
 }

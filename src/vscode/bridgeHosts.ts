@@ -14,7 +14,7 @@ import { isInside } from '../core/paths.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadPolicy, POLICY_FILE } from '../core/policy.js';
-import { approvePolicy, policyInForce, type ApprovalSource } from '../engine/approvedPolicy.js';
+import { approvePolicy, approveWorkspacePolicy, policyInForce, type ApprovalSource } from '../engine/approvedPolicy.js';
 import { pushApprovedNetwork } from '../engine/liveRules.js';
 // A task's sandbox (its folder is outside the workspace) is this window's when its repository is.
 import { taskAt } from '../engine/tasks.js';
@@ -147,6 +147,8 @@ export class BridgeHosts extends DisposableOwner implements vscode.Disposable {
       this.log.warn(`The policy of ${workspace} does not load; its sandboxes keep their rules: ${describeError(err)}`);
       return;
     }
+    // The workspace's own record too: a sandbox created later starts from what the user approved.
+    approveWorkspacePolicy(workspace, loaded, source);
     for (const v of this.store.sandboxes) {
       if (v.details.workspace !== workspace) continue;
       approvePolicy(v.details.name, loaded, source);

@@ -76,3 +76,27 @@ describe('a policy the sandbox wrote takes no effect until the user applies it',
     assert.match(String(r), /exited 1[\s\S]*policy\.yaml:\d+:\d+/);
   });
 });
+
+describe('removing the sandboxes does not clear the way for a policy they wrote', () => {
+  const permissive = ['version: 1', 'tier: permissive', 'bridge:', '  containers: ["*"]', ''].join('\n');
+  let ws: string;
+
+  before(() => { ws = makeWorkspace({ 'README.md': '# no policy file at create\n' }, 'paddock-approval-rm-'); });
+  after(async () => { if (ws) await cleanup(ws); });
+
+  it('the agent writes a policy, the user removes the sandbox: the next create refuses the file until it is applied', async () => {
+    const sandbox = (await paddockOk(['create', 'shell', ws])).stdout.trim();
+    const written = await engine().execCapture(sandbox, ['sh', '-c', `mkdir -p .paddock && printf '%s' '${permissive}' > .paddock/policy.yaml`]);
+    assert.equal(written.exitCode, 0, 'there was no .paddock at create, so the sandbox could write it');
+    await paddockOk(['rm', sandbox]);
+
+    const refused = await paddock(['create', 'shell', ws]);
+    assert.equal(refused.code, 1, refused.stdout);
+    assert.match(refused.stderr, /changed since it was last approved for .*a sandbox removed since could have written it[\s\S]*paddock policy apply/);
+    assert.equal(JSON.parse((await paddockOk(['ls', '--json', '-w', ws])).stdout).length, 0, 'nothing was created');
+
+    assert.match((await paddockOk(['policy', 'apply', ws])).stdout, /No sandbox of .*: .*policy\.yaml approved/);
+    const created = await paddockOk(['create', 'shell', ws]);
+    assert.match(created.stdout.trim(), /^paddock-shell-/);
+  });
+});

@@ -287,6 +287,8 @@ describe('a secret committed to git', () => {
     mkdirSync(join(ws, '.paddock'));
     writeFileSync(join(ws, '.paddock/policy.yaml'), 'version: 1\nhide: ["**/.env", "**/.git"]\n');
     chownAll(ws);
+    // Edited outside the editor after a sandbox of this workspace existed: the user applies it.
+    await paddockOk(['policy', 'apply', ws]);
     const name = (await paddockOk(['create', 'shell', ws])).stdout.trim();
     const shown = await paddock(['exec', name, '--', 'sh', '-c', 'git show HEAD:.env 2>&1; grep -r LEAKMARK .git 2>&1; true']);
     assert.doesNotMatch(shown.stdout, new RegExp(LEAK));
