@@ -11,7 +11,7 @@ import type { CreateSpec, SandboxEngine } from './engine.js';
 import { rootExecEnv } from './rootExec.js';
 import { bridgePaths, readToken, SANDBOX_BRIDGE_DIR, writeSecretFile } from './stateFolder.js';
 import type { SandboxDetails } from './types.js';
-import { loadPolicy, type Policy } from '../core/policy.js';
+import { loadPolicy, policyHash, type Policy } from '../core/policy.js';
 import { planMounts, uncoveredSince } from '../core/hiding.js';
 import { hidingStateOf } from './hiding.js';
 
@@ -93,7 +93,8 @@ export function commitConfig(template: Docker.ImageInspectInfo['Config'], contai
   return {
     ...template,
     Env: [...templateEnv, ...new Set(unset)],
-    Labels: { ...labels, ...template?.Labels, [STATE_LABELS.of]: sandbox },
+    // Not a template: a state image must never be taken for one (a new sandbox's image, the proxy's, an image prune's "newest").
+    Labels: { ...labels, ...template?.Labels, [LABELS.template]: '', [STATE_LABELS.of]: sandbox },
   };
 }
 
@@ -324,4 +325,15 @@ export async function pendingApply(engine: SandboxEngine, nameOrId: string): Pro
     if (uncovered.length) reasons.push(`${uncovered.length} file${uncovered.length === 1 ? '' : 's'} to hide appeared since (${uncovered.slice(0, 3).map((u) => u.relative).join(', ')})`);
   }
   return { sandbox: name, reasons };
+}
+
+/**
+ * Whether the sandbox's container was made from other hide rules, cage, env, limits or ports than
+ * `policy` has (one inspect; the Sandboxes tree asks at each refresh). Sandboxes made before the
+ * label compare the whole policy's hash.
+ */
+export async function containerPolicyDiffers(engine: SandboxEngine, id: string, policy: Policy): Promise<boolean> {
+  const labels = (await engine.docker.getContainer(id).inspect()).Config.Labels ?? {};
+  const created = labels[CONTAINER_POLICY_LABEL];
+  return created ? created !== containerPolicyHash(policy) : !!labels[LABELS.policyHash] && labels[LABELS.policyHash] !== policyHash(policy);
 }

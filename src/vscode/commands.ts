@@ -213,15 +213,15 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
 
     cmd('paddock.recreate', async (arg?: unknown) => {
       const s = await pickSandbox(services, arg, () => true, 'recreate');
-      const choice = await vscode.window.showWarningMessage(`Recreate sandbox ${s.name}?`, {
-        modal: true, detail: 'It is removed and created again with the current settings and policy (hidden paths are expanded again). Its state outside the workspace is lost; the workspace is not touched.',
+      const choice = await vscode.window.showWarningMessage(`Recreate sandbox ${s.name} (apply changes, keeps state)?`, {
+        modal: true, detail: 'A new container with the current settings and policy (hidden paths expanded again, the cage re-applied). Its state is kept: installed packages, the agent\'s home, caches. Open terminals close; the workspace is not touched.',
       }, 'Recreate');
       if (choice !== 'Recreate') return;
       for (const t of terminals.terminalsOf(s.name)) t.dispose();
       const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(s.workspace)) ?? { uri: vscode.Uri.file(s.workspace), name: s.workspace, index: -1 };
       const agent = (AGENT_IDS as readonly string[]).includes(s.agent) ? (s.agent as AgentId) : 'shell';
       const prepared = await prepareWithProgress(services, agent, folder, true);
-      void vscode.window.showInformationMessage(`Paddock: ${prepared.sandbox.name} was recreated.`);
+      void vscode.window.showInformationMessage(`Paddock: changes applied to ${prepared.sandbox.name} (its state is kept).`);
     }),
 
     cmd('paddock.resetAll', async () => {

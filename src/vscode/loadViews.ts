@@ -8,6 +8,7 @@ import { AllowedContainers } from '../bridge/allowedContainers.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import { networkInForce } from '../engine/liveRules.js';
 import { readApprovedPolicy } from '../engine/approvedPolicy.js';
+import { containerPolicyDiffers } from '../engine/apply.js';
 import type { EnforcedNetwork, SandboxView } from './treeModel.js';
 
 const COMPOSE_PROJECT = 'com.docker.compose.project';
@@ -53,6 +54,8 @@ export async function loadViews(engine: SandboxEngine): Promise<SandboxView[]> {
       policies.set(d.workspace, { error: describeError(err) });
     }
   }
+  // Made from other hide rules, cage, env, limits or ports than the file has: an apply (a new container, state kept) is due.
+  const applyDue = await Promise.all(details.map((d) => (d && policies.get(d.workspace)?.policy ? containerPolicyDiffers(engine, d.id, policies.get(d.workspace)!.policy!).catch(() => false) : false)));
   // The bridge's own matching (names, globs, compose projects; never Paddock's containers), once per workspace.
   const bridge = new Map<string, { containers: string[]; composeProjects: string[] }>();
   const all = policies.size ? await engine.docker.listContainers({ all: true }) : [];
@@ -65,11 +68,12 @@ export async function loadViews(engine: SandboxEngine): Promise<SandboxView[]> {
     const approved = d && policies.get(d.workspace)?.error ? readApprovedPolicy(d.name) : undefined;
     return approved?.policy.bridge.containers.length ? (await new AllowedContainers(engine.docker, approved.policy.bridge).list().catch(() => [])).map((c) => c.name) : [];
   }));
-  return details.flatMap((d, i) => (d ? [{ d, why: stoppedBecause[i], inForce: enforced[i], kept: keptReach[i] }] : [])).map(({ d, why, inForce, kept }) => {
+  return details.flatMap((d, i) => (d ? [{ d, why: stoppedBecause[i], inForce: enforced[i], kept: keptReach[i], due: applyDue[i] }] : [])).map(({ d, why, inForce, kept, due }) => {
     const p = policies.get(d.workspace)!;
     const b = bridge.get(d.workspace);
     const extra = {
       ...(why ? { stoppedBecause: why } : {}),
+      ...(due ? { containerPolicyChanged: true } : {}),
       ...(inForce?.enforced ? { enforced: inForce.enforced } : { enforcedError: inForce?.error }),
       composeProjects: b?.composeProjects ?? [],
     };

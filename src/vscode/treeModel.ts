@@ -60,6 +60,8 @@ export interface SandboxView {
   readonly asking?: number;
   /** Hosts its egress proxy refused in this run, newest first (networkActivity.ts). */
   readonly refused?: readonly Refusal[];
+  /** Its container was made from other hide rules, cage, env, limits or ports than the policy file has (src/engine/apply.ts). */
+  readonly containerPolicyChanged?: boolean;
 }
 
 export interface WorkspaceFolderRef {
@@ -152,7 +154,7 @@ function group(id: string, label: string, description: string | undefined, icon:
   };
 }
 
-const RECREATE_HINT = 'Recreate the sandbox (right-click → Recreate, or "paddock run AGENT --recreate") to hide them.';
+const RECREATE_HINT = 'Apply changes (right-click → Recreate, or "paddock apply SANDBOX") to hide them: a new container that keeps the sandbox\'s state.';
 const APPLY_HINT = 'Save the policy in the editor (it goes to the sandbox\'s proxy at once) or run "paddock policy apply".';
 
 /**
@@ -238,6 +240,16 @@ function bridgeGroup(base: string, view: SandboxView, ref: TreeNode['sandbox']):
   ], '');
 }
 
+const APPLY_STATE_HINT = 'Applying makes a new container from the current policy and keeps the sandbox\'s state (installed packages, the agent\'s home, caches); network rules need no apply: they go to its proxy when the policy is saved.';
+
+/** Why the sandbox's container differs from what the policy file would make now. */
+function applyReasons(view: SandboxView, exposed: readonly string[]): string[] {
+  return [
+    ...(view.containerPolicyChanged ? ['hide rules, cage, env, limits or ports changed in the policy'] : []),
+    ...(exposed.length ? [`${exposed.length} path${exposed.length === 1 ? '' : 's'} to hide appeared`] : []),
+  ];
+}
+
 export function sandboxNode(view: SandboxView, now: number): TreeNode {
   const d = view.details;
   const hidden = hiddenPaths(d);
@@ -245,10 +257,13 @@ export function sandboxNode(view: SandboxView, now: number): TreeNode {
   const ports = d.ports.filter((p) => p.hostPort);
   const exposed = view.notHiddenUntilRecreate ?? [];
   const inGit = new Set(view.hiddenInGit ?? []);
+  // Paths not hidden yet have their own marks (and Recreate on each): this is for the policy's container sections.
+  const applyDue = !!view.containerPolicyChanged;
   const description = [
     d.status === 'running' && up ? `running ${up}` : view.stoppedBecause ? (selfStopped(view) ? `${d.status} itself` : `${d.status} (${shortCause(view.stoppedBecause)})`) : d.status,
     ...(view.asking ? [`asks about ${view.asking} host${view.asking === 1 ? '' : 's'}`] : []),
     exposed.length ? `${exposed.length} not hidden until recreate` : `${hidden.length} hidden`,
+    ...(applyDue ? ['apply changes (keeps state)'] : []),
     ...(ports.length ? [ports.map((p) => `:${p.hostPort}`).join(' ')] : []),
     d.runtime,
     templateOf(d.image),
@@ -260,6 +275,7 @@ export function sandboxNode(view: SandboxView, now: number): TreeNode {
     `State: ${d.status}${up ? ` (up ${up})` : ''}`,
     ...(view.stoppedBecause ? [`${selfStopped(view) ? 'Stopped itself' : 'Stopped'}: ${view.stoppedBecause}`] : []),
     ...(exposed.length ? [`Not hidden until recreate: ${exposed.slice(0, 5).join(', ')}${exposed.length > 5 ? ` and ${exposed.length - 5} more` : ''} — the sandbox can read ${exposed.length === 1 ? 'it' : 'them'}. ${RECREATE_HINT}`] : []),
+    ...(applyDue ? [`Apply changes (keeps state): ${applyReasons(view, exposed).join('; ')}. ${APPLY_STATE_HINT}`] : []),
     `Workspace: ${d.workspace}`,
     `Runtime: ${d.runtime}`,
     `Image: ${d.image}`,
@@ -279,6 +295,10 @@ export function sandboxNode(view: SandboxView, now: number): TreeNode {
     });
   };
   const children: TreeNode[] = [
+    ...(applyDue ? [leaf(`${base}/apply`, 'Apply changes (keeps state)', {
+      description: `new container · ${applyReasons(view, exposed).join('; ')}`, icon: { id: 'sync', color: 'editorWarning.foreground' },
+      tooltip: `${applyReasons(view, exposed).join('; ')}. ${APPLY_STATE_HINT}`, sandbox: ref, command: { id: 'paddock.recreate', title: 'Apply Changes' },
+    })] : []),
     group(`${base}/hidden`, 'Hidden paths', inGit.size ? `${hidden.length} · ${inGit.size} exposed through git` : String(hidden.length), inGit.size ? 'warning' : 'eye-closed',
       [...exposed.map((rel) => leaf(`${base}/exposed/${rel}`, rel, { description: 'not hidden until recreate', icon: { id: 'eye', color: 'errorForeground' }, tooltip: `The sandbox was created before ${rel} existed or was covered by the policy, so it can read it. ${RECREATE_HINT}`, sandbox: ref, command: { id: 'paddock.recreate', title: 'Recreate' } })),
         ...hidden.map(hiddenLeaf)],

@@ -3,7 +3,8 @@
 // change, a hide-rule change, a runtime change (runc -> runsc) and a squash; disk does not grow
 // with each apply. Nothing here reaches a network: the package is a .deb built in the sandbox.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadPolicy } from '../../../src/core/policy.js';
@@ -11,7 +12,7 @@ import { STATE_LABELS, stateImages } from '../../../src/engine/apply.js';
 import { approvePolicy } from '../../../src/engine/approvedPolicy.js';
 import { prepareSandbox } from '../../../src/engine/sandboxes.js';
 import { bridgePaths, readToken } from '../../../src/engine/stateFolder.js';
-import { cleanup, docker, engine, makeWorkspace } from '../../support/sandbox.js';
+import { cleanup, docker, engine, makeWorkspace, paddockOk } from '../../support/sandbox.js';
 
 const PACKAGE = 'paddock-apply-test';
 const BLOB_MB = 24;
@@ -133,5 +134,57 @@ describe('apply: a new container that keeps the sandbox\'s state', () => {
   it('rm removes the state images with the sandbox', async () => {
     await e.remove(name);
     assert.equal((await stateImages(e.docker, name)).length, 0);
+  });
+});
+
+describe('apply with a new template: the agent\'s home is carried over, the old system is not', () => {
+  const e = engine();
+  let ws: string;
+  const newTemplate = `paddock-apply-test-template:${process.pid}`;
+  after(async () => {
+    if (ws) await cleanup(ws);
+    docker(['rmi', newTemplate]);
+  });
+
+  it('keeps ~ and says that installed packages stay behind', async () => {
+    ws = makeWorkspace({ 'README.md': '# app\n' });
+    const first = await prepareSandbox(e, { agent: 'shell', workspace: ws });
+    const name = first.sandbox.name;
+    // Another template: the same image with one more label (another id), as a rebuilt template would be.
+    const built = spawnSync('docker', ['build', '-q', '-t', newTemplate, '-'], { input: `FROM ${first.sandbox.image}\nLABEL dev.paddock.apply-test=${process.pid}\n`, encoding: 'utf8' });
+    assert.equal(built.status, 0, built.stderr);
+    assert.equal((await e.execCapture(name, ['sh', '-c', 'mkdir -p ~/.config/agent && echo kept > ~/.config/agent/sign-in'])).exitCode, 0);
+    assert.equal((await e.execCapture(name, ['sh', '-c', 'echo old > /usr/local/bin/old-system-file'], { user: 'root' })).exitCode, 0);
+    const applied = await prepareSandbox(e, { agent: 'shell', workspace: ws, template: newTemplate, recreate: true });
+    assert.equal(applied.applied, true);
+    assert.equal(applied.sandbox.image, newTemplate);
+    assert.equal((await e.execCapture(name, ['cat', '/home/agent/.config/agent/sign-in'])).stdout, 'kept\n');
+    assert.equal((await e.execCapture(name, ['sh', '-c', 'find ~/.config/agent/sign-in -maxdepth 0 -printf %u'])).stdout, 'agent');
+    assert.notEqual((await e.execCapture(name, ['test', '-e', '/usr/local/bin/old-system-file'])).exitCode, 0);
+    assert.ok(applied.notes.some((n) => /template .* changed.*home .* carried over/.test(n)), applied.notes.join('\n'));
+    assert.equal((await stateImages(e.docker, name)).length, 0, 'the saved state is removed once the home is copied');
+  });
+});
+
+describe('paddock apply (the CLI)', () => {
+  let ws: string;
+  after(async () => { if (ws) await cleanup(ws); });
+
+  it('applies a hide rule to a sandbox by agent and workspace, keeps the state, and create --recreate does the same', async () => {
+    ws = makeWorkspace({ 'notes/token.txt': 'tok-77\n' });
+    const name = (await paddockOk(['create', 'shell', ws])).stdout.trim();
+    await paddockOk(['exec', name, '--', 'sh', '-c', 'mkdir -p ~/.cache/tool && echo warm > ~/.cache/tool/index']);
+    assert.equal((await paddockOk(['exec', name, '--', 'cat', 'notes/token.txt'])).stdout, 'tok-77\n');
+    mkdirSync(join(ws, '.paddock'), { recursive: true });
+    writeFileSync(join(ws, '.paddock', 'policy.yaml'), 'version: 1\nhide:\n  - "notes/**"\n');
+    await paddockOk(['policy', 'apply', ws]);
+    const applied = await paddockOk(['apply', 'shell', ws]);
+    assert.equal(applied.stdout.trim(), name);
+    assert.match(applied.stderr, /Applied changes to .* \(its state is kept\)/);
+    assert.equal((await paddockOk(['exec', name, '-w', '/home/agent', '--', 'cat', '.cache/tool/index'])).stdout, 'warm\n');
+    assert.equal((await paddockOk(['exec', name, '--', 'sh', '-c', 'ls notes | wc -l'])).stdout.trim(), '0', 'the folder is an empty tmpfs');
+    await paddockOk(['create', 'shell', ws, '--recreate', '-e', 'MODE=fast']);
+    assert.equal((await paddockOk(['exec', name, '--', 'printenv', 'MODE'])).stdout, 'fast\n');
+    assert.equal((await paddockOk(['exec', name, '-w', '/home/agent', '--', 'cat', '.cache/tool/index'])).stdout, 'warm\n');
   });
 });

@@ -185,11 +185,23 @@ describe('sandbox tree model', () => {
     const node = sandboxNode(view({}, { notHiddenUntilRecreate: ['config/server.pem'] }), NOW);
     assert.equal(node.description, 'running 1m · 1 not hidden until recreate · runc · shell');
     assert.deepEqual(node.icon, { id: 'warning', color: 'errorForeground' });
-    assert.match(node.tooltip!, /^Not hidden until recreate: config\/server\.pem — the sandbox can read it\. Recreate the sandbox \(right-click → Recreate/m);
+    assert.match(node.tooltip!, /^Not hidden until recreate: config\/server\.pem — the sandbox can read it\. Apply changes \(right-click → Recreate, or "paddock apply SANDBOX"\) to hide them: a new container that keeps the sandbox's state/m);
     const exposed = node.children![0].children![0];
     assert.equal(`${exposed.label}: ${exposed.description}`, 'config/server.pem: not hidden until recreate');
     assert.equal(exposed.command?.id, 'paddock.recreate');
     assert.equal(node.contextValue, 'runningSandbox', 'the menus (matched exactly) still apply');
+  });
+
+  it('a sandbox whose container differs from the policy file offers "Apply changes (keeps state)" first, and says what applying does', () => {
+    const node = sandboxNode(view({}, { containerPolicyChanged: true }), NOW);
+    assert.match(node.description!, / · apply changes \(keeps state\) · /);
+    const apply = node.children![0];
+    assert.equal(apply.label, 'Apply changes (keeps state)');
+    assert.match(apply.description!, /^new container · hide rules, cage, env, limits or ports changed/);
+    assert.match(apply.tooltip!, /keeps the sandbox's state .*network rules need no apply/);
+    assert.equal(apply.command?.id, 'paddock.recreate');
+    assert.equal(apply.sandbox?.name, node.sandbox?.name);
+    assert.equal(sandboxNode(view(), NOW).children!.some((c) => c.label.startsWith('Apply changes')), false, 'nothing to apply: no row');
   });
 
   it('a hidden path that git still has shows as exposed through git, not as a lock', () => {
