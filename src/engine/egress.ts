@@ -292,6 +292,9 @@ export function explainEgressFailure(err: unknown): unknown {
   if (/overlap/i.test(message)) {
     return new PaddockError(`The sandbox's network overlaps one the engine has (the engine said: ${message}). Nothing was created.`, 'Remove networks you no longer use ("docker network prune"), then try again.');
   }
+  if (isNotFound(err) && /image/i.test(message)) {
+    return new PaddockError(`The image for the egress proxy is not on the engine (the engine said: ${message}). Nothing was created.`, 'Unset PADDOCK_EGRESS_IMAGE, or pull that image first.');
+  }
   if (isNotFound(err) && /network/i.test(message)) {
     return new PaddockError(`The network "${upstreamNetwork()}" for the egress proxy does not exist. Nothing was created.`, 'Unset PADDOCK_EGRESS_NETWORK, or create that network first.');
   }

@@ -1,16 +1,18 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
+import type Docker from 'dockerode';
 import { PaddockError } from '../core/errors.js';
 import { DEFAULT_NETWORK } from '../core/policy-defaults.js';
 import { mergeLiveRules } from '../core/liveRules.js';
 import { KEY_PROVIDERS } from '../core/credentials.js';
 import { readApprovedPolicy } from './approvedPolicy.js';
 import { inspectOrUndefined, isNotFound } from './docker.js';
-import { createProxyContainer, createSandboxNetwork, EGRESS_LABELS, egressNames, egressSpecOf, ensureEgressFolder, proxyImage } from './egress.js';
+import { createProxyContainer, createSandboxNetwork, EGRESS_LABELS, egressNames, egressNote, egressSpecOf, egressStateOf, ensureEgressFolder, proxyImage } from './egress.js';
 import { egressPaths, readUpstreams, refreshInjectedKeys } from './egressFiles.js';
 import type { SandboxEngine } from './engine.js';
 import { pushApprovedNetwork, readLiveRules } from './liveRules.js';
 import { newToken, prepareBridgeDir, readToken, SANDBOX_BRIDGE_DIR, writeSecretFile, bridgePaths } from './stateFolder.js';
-import { SOCKETS_DIR } from '../proxy/addresses.js';
+import { PROXY_HOST, SOCKETS_DIR } from '../proxy/addresses.js';
+import { recordUserStop } from './stopCause.js';
 import type { SandboxDetails } from './types.js';
 
 /**
@@ -71,6 +73,7 @@ export function replacedWorkspaceAdvice(sandbox: string, workspace: string): str
 }
 
 async function restartOntoNewFolder(engine: SandboxEngine, sandbox: SandboxDetails): Promise<string> {
+  await recordUserStop(engine.docker, sandbox); // Paddock's own stop: not "stopped outside Paddock"
   // Docker binds the folder by path at each start: a stop and the start that follows pick up the new one.
   await engine.docker.getContainer(sandbox.id).stop({ t: 2 }).catch((err) => { if (!isNotFound(err) && err?.statusCode !== 304) throw err; });
   return `The workspace folder ${sandbox.workspace} was deleted and made again while ${sandbox.name} ran (it still saw the old, deleted folder): Paddock restarted it onto the new folder, with the hide rules expanded again; its processes ended, its state is kept.`;
@@ -105,16 +108,26 @@ async function repairEgress(engine: SandboxEngine, sandbox: SandboxDetails): Pro
 
   const made = ensureEgressFolder(sandbox.name, viaSockets);
   if (made.some((m) => m === 'keys folder' || m === 'network state folder')) notes.push(...(await restoreKeysAndRules(sandbox, made)));
-  else if (made.length) notes.push(`${sandbox.name}: its proxy's ${made.join(', ')} ${made.length > 1 ? 'were' : 'was'} missing: made again.`);
+  else {
+    if (made.length) notes.push(`${sandbox.name}: its proxy's ${made.join(', ')} ${made.length > 1 ? 'were' : 'was'} missing: made again.`);
+    // The keys as this start's environment has them, each upstream as created unless it sets another (said).
+    notes.push(...refreshInjectedKeys(sandbox.name, sandbox.injectedKeys, process.env));
+  }
 
   if (onOwnNetwork) {
-    const network = await docker.getNetwork(names.network).inspect().catch((err) => { if (isNotFound(err)) return undefined; throw err; });
+    let network = await docker.getNetwork(names.network).inspect().catch((err) => { if (isNotFound(err)) return undefined; throw err; });
     if (!network) {
       await createSandboxNetwork(docker, sandbox.name);
+      network = await docker.getNetwork(names.network).inspect();
       notes.push(`${sandbox.name}: its network ${names.network} was removed: made again.`);
     } else if (network.Labels?.[EGRESS_LABELS.for] !== sandbox.name) {
       throw new PaddockError(`A network named ${names.network} exists, but Paddock did not make it for ${sandbox.name}; the sandbox is not started on it.`, `Remove that network ("docker network rm ${names.network}") and start again: Paddock then makes the sandbox's own.`);
     }
+    // A container still holding an endpoint of a removed network (its old id) would not start: the
+    // endpoint goes, so that the sandbox's start joins the new network; the proxy joins it again by name.
+    await dropStaleEndpoint(docker, network, info, false);
+    const proxyInfo = await inspectOrUndefined(docker.getContainer(names.proxy));
+    if (proxyInfo?.Config.Labels?.[EGRESS_LABELS.for] === sandbox.name) await dropStaleEndpoint(docker, network, proxyInfo, true);
   }
 
   const proxy = await inspectOrUndefined(docker.getContainer(names.proxy));
@@ -134,6 +147,16 @@ async function repairEgress(engine: SandboxEngine, sandbox: SandboxDetails): Pro
   return notes;
 }
 
+/** Replaces a container's endpoint of a removed network by one of its new namesake (the proxy under its alias). */
+async function dropStaleEndpoint(docker: Docker, network: Docker.NetworkInspectInfo, container: Docker.ContainerInspectInfo, isProxy: boolean): Promise<void> {
+  const endpoint = container.NetworkSettings?.Networks?.[network.Name];
+  const stale = !!endpoint?.NetworkID && endpoint.NetworkID !== network.Id;
+  if (endpoint && !stale) return;
+  const net = docker.getNetwork(network.Id);
+  if (stale) await net.disconnect({ Container: container.Id, Force: true }).catch(() => {});
+  await net.connect({ Container: container.Id, ...(isProxy ? { EndpointConfig: { Aliases: [PROXY_HOST] } } : {}) });
+}
+
 /** A deleted keys folder: the keys come back from this process's environment, the rules from the approved policy. */
 async function restoreKeysAndRules(sandbox: SandboxDetails, made: readonly string[]): Promise<string[]> {
   const unrecorded = sandbox.injectedKeys.filter((id) => !readUpstreams(sandbox.name)[id]);
@@ -150,4 +173,15 @@ async function restoreKeysAndRules(sandbox: SandboxDetails, made: readonly strin
     unrecorded.length ? ` The upstream of ${unrecorded.join(', ')} was not recorded: requests go to ${unrecorded.map((id) => KEY_PROVIDERS[id].baseUrlEnv).join(', ')} of this environment, else the provider's default.` : '',
   ];
   return [parts.join(''), ...notes];
+}
+
+/**
+ * What a failed `paddock exec` cannot show by itself: its sandbox's workspace was replaced under it
+ * (the runtime refuses with 126, "possible container breakout detected"), or its proxy is gone (a
+ * command that needed the network failed). Asked only after a failure, so a working exec pays nothing.
+ */
+export async function execFailureNote(engine: SandboxEngine, sandbox: SandboxDetails, exitCode: number): Promise<string | undefined> {
+  if (exitCode === 0 || exitCode === 137) return undefined; // 137: the memory kill is said by stopCause
+  if (exitCode === 126 && (await workspaceReplaced(engine, sandbox).catch(() => false))) return replacedWorkspaceAdvice(sandbox.name, sandbox.workspace);
+  return egressNote(await egressStateOf(engine.docker, sandbox.name).catch(() => 'proxied' as const), sandbox.name);
 }
