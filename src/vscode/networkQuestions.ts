@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import * as vscode from 'vscode';
 import { getAgent, isAgentId } from '../core/agents.js';
 import { describeError } from '../core/errors.js';
+import { isInside } from '../core/paths.js';
 import type { Question, QuestionsFile } from '../core/networkQuestions.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import { answerQuestion, questionsFile, readQuestions, type AnswerOutcome, type QuestionAnswer } from '../engine/networkQuestions.js';
@@ -34,6 +35,7 @@ export class NetworkQuestions extends DisposableOwner implements vscode.Disposab
   constructor(private readonly source: SandboxSource, private readonly engine: () => SandboxEngine, private readonly log: vscode.LogOutputChannel) {
     super();
     this.register(source.onDidChange(() => this.follow()));
+    this.register(vscode.workspace.onDidChangeWorkspaceFolders(() => this.follow()));
     const timer = setInterval(() => this.readAll(), POLL_MS);
     this.register({ dispose: () => clearInterval(timer) });
     this.register({ dispose: () => { for (const w of this.watchers.values()) w.close(); this.watchers.clear(); } });
@@ -65,8 +67,10 @@ export class NetworkQuestions extends DisposableOwner implements vscode.Disposab
     });
   }
 
+  /** Running sandboxes of this window's folders (all of them when no folder is open): another window asks about its own. */
   private running(): SandboxView[] {
-    return this.source.sandboxes.filter((v) => v.details.status === 'running');
+    const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+    return this.source.sandboxes.filter((v) => v.details.status === 'running' && (!folders.length || folders.some((f) => isInside(v.details.workspace, f))));
   }
 
   /** Watches the log folder of each running sandbox (the proxy replaces questions.json by rename). */
