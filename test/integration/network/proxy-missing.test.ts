@@ -1,5 +1,6 @@
-// A dead part: the sandbox's egress proxy removed behind Paddock's back (docker rm -f). The sandbox
-// then has no network at all; every command says so and how to fix it, and --recreate does.
+// A dead part: the sandbox's egress proxy removed behind Paddock's back (docker rm -f). Until the
+// next start the sandbox has no network, and the commands that need the proxy say so and how to fix
+// it; the start makes the proxy again and keeps the sandbox's state (more faults: ../engine/repair.test.ts).
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +14,7 @@ describe('a sandbox whose egress proxy was removed outside Paddock', () => {
   before(async () => {
     ws = makeWorkspace({ 'README.md': '# dead proxy\n' }, 'paddock-dead-proxy-');
     sb = (await paddockOk(['create', 'shell', ws])).stdout.trim();
+    await paddockOk(['exec', '-u', 'root', sb, '--', 'sh', '-c', 'echo kept > /opt/state-marker']);
     assert.equal(docker(['rm', '-f', egressNames(sb).proxy]).code, 0);
     await paddockOk(['stop', sb]);
   });
@@ -20,21 +22,20 @@ describe('a sandbox whose egress proxy was removed outside Paddock', () => {
     if (ws) await cleanup(ws);
   });
 
-  it('start, run and network log say the sandbox has no network and that --recreate fixes it', async () => {
-    const start = await paddockOk(['start', sb]);
-    assert.match(start.stderr, /The egress proxy of .* was removed outside Paddock, so the sandbox has no network .*--recreate/);
-    const run = await paddock(['run', 'shell', ws, '--', '-c', 'true']);
-    assert.match(run.stderr, /was removed outside Paddock/);
+  it('network log says the sandbox has no network and that a start makes the proxy again', async () => {
     const log = await paddock(['network', 'log', sb]);
     assert.notEqual(log.code, 0);
-    assert.match(log.stderr, /removed outside Paddock: the sandbox has no network.*\n.*--recreate/);
+    assert.equal(log.stderr, `paddock: The egress proxy of ${sb} was removed outside Paddock: the sandbox has no network, and there is nothing to log or check.\n  → "paddock start ${sb}" makes it again (the sandbox's state is kept).\n`);
   });
 
-  it('--recreate brings the proxy back and leaves the workspace as it was', async () => {
+  it('start makes it again, says so, and keeps the sandbox\'s state and the workspace', async () => {
     const files = readdirSync(ws).sort();
-    const r = await paddockOk(['run', 'shell', ws, '--recreate', '--', '-c', 'echo $HTTPS_PROXY']);
-    assert.match(r.stdout, /^http:\/\/paddock-egress:3128$/m);
-    assert.doesNotMatch(r.stderr, /removed outside Paddock/);
+    const start = await paddockOk(['start', sb]);
+    assert.ok(start.stderr.includes(`note: ${sb}: its egress proxy ${egressNames(sb).proxy} was removed: made again with its network rules.`), start.stderr);
+    assert.doesNotMatch(start.stderr, /removed outside Paddock/);
+    const r = await paddockOk(['run', 'shell', ws, '--', '-c', 'echo $HTTPS_PROXY; cat /opt/state-marker']);
+    assert.equal(r.stdout, 'http://paddock-egress:3128\nkept\n');
+    assert.doesNotMatch(r.stderr, /removed/);
     assert.equal(docker(['inspect', '-f', '{{.State.Running}}', egressNames(sb).proxy]).stdout.trim(), 'true');
     assert.deepEqual(readdirSync(ws).sort(), files);
   });
