@@ -167,6 +167,28 @@ describe('questions about unknown hosts', () => {
     for (let i = 0; i < 5; i++) await fetchOnce('unknown-self.test');
     assert.equal((await fetchOnce('unknown-self.test')).status, '403');
   });
+  it('a policy file changed on disk without approval takes no answer: Always allow is refused, Deny holds for this run and says why', async () => {
+    assert.equal((await fetchOnce('unknown-unapproved.test')).status, '403');
+    await pendingWhen((x) => x.questions.some((q: any) => q.host === 'unknown-unapproved.test'));
+    const file = join(ws, '.paddock', 'policy.yaml');
+    const approved = readFileSync(file, 'utf8');
+    const sneaky = approved.replace('policy: deny', 'policy: allow');
+    writeFileSync(file, sneaky);
+    try {
+      await assert.rejects(answerQuestion(engine, sb, 'always', 'unknown-unapproved.test'), /changed on disk since you approved it/);
+      assert.equal(readFileSync(file, 'utf8'), sneaky);
+      const denied = await answerQuestion(engine, sb, 'deny', 'unknown-unapproved.test');
+      assert.match(denied.savedForThisRunOnly ?? '', /changed on disk since you approved it/);
+      assert.equal(readFileSync(file, 'utf8'), sneaky, 'the unapproved file was written');
+      const rules = JSON.parse((await paddockOk(['network', 'rules', sb, '--json'])).stdout);
+      assert.deepEqual(rules.rules.find((x: any) => x.rule === 'unknown-unapproved.test'), { list: 'deny', rule: 'unknown-unapproved.test', from: 'session' });
+      assert.equal(rules.policy, 'deny');
+      assert.deepEqual((await pendingWhen((x) => !x.questions.some((q: any) => q.host === 'unknown-unapproved.test'))).questions.map((q: any) => q.host).filter((h: string) => h === 'unknown-unapproved.test'), []);
+    } finally {
+      writeFileSync(file, approved);
+    }
+  });
+
   it('hold mode (network.ask: hold): the request waits, and passes when the user allows the host meanwhile', async () => {
     const file = join(ws, '.paddock', 'policy.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace('  hostRegistries: false\n', '  hostRegistries: false\n  ask: hold   # wait for the answer\n  askHoldSeconds: 20\n'));
