@@ -1,7 +1,7 @@
 // What an apply (a new container that keeps the sandbox's state, src/engine/apply.ts) costs in time
 // and disk, on a sandbox with a few hundred MB installed, against a plain recreate that loses it.
 // Prints numbers; asserts nothing.
-//   npm run bench:apply          (PADDOCK_BENCH_APPLY_MB=300, PADDOCK_BENCH_N=3 by default)
+//   npm run bench:apply          (PADDOCK_BENCH_APPLY_MB=300, PADDOCK_BENCH_N=3 by default; PADDOCK_BENCH_SQUASH=0 skips the squash)
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,17 +44,28 @@ async function main(): Promise<void> {
     const applies: number[] = [];
     for (let i = 1; i <= N; i++) {
       setPolicy(i, name);
-      applies.push(await time(() => prepareSandbox(engine, { agent: 'shell', workspace: ws, recreate: true })));
+      const phases: string[] = [];
+      const began = Date.now();
+      let last = began;
+      const phase = (line: string) => {
+        const now = Date.now();
+        phases.push(`${((now - last) / 1000).toFixed(1)} s, then ${line.replace(/ (of|sandbox) .*/, '').toLowerCase()}`);
+        last = now;
+      };
+      applies.push(await time(() => prepareSandbox(engine, { agent: 'shell', workspace: ws, recreate: true }, phase)));
+      phases.push(`${((Date.now() - last) / 1000).toFixed(1)} s`);
       const images = await stateImages(engine.docker, name);
       const size = images[0] ? (await engine.docker.getImage(images[0].Id).inspect()).Size - templateSize : 0;
-      console.log(`  apply ${i}: ${(applies[i - 1] / 1000).toFixed(1)} s; state image over the template: ${mb(size)} (${images.length} tagged)`);
+      console.log(`  apply ${i}: ${(applies[i - 1] / 1000).toFixed(1)} s; state image over the template: ${mb(size)} (${images.length} tagged)\n    steps: ${phases.join(' · ')}`);
     }
-    process.env.PADDOCK_APPLY_MAX_LAYERS = '2';
-    setPolicy(N + 1, name);
-    const squash = await time(() => prepareSandbox(engine, { agent: 'shell', workspace: ws, recreate: true }));
-    delete process.env.PADDOCK_APPLY_MAX_LAYERS;
-    const squashed = (await stateImages(engine.docker, name))[0];
-    console.log(`  apply with a squash (every ~100 applies): ${(squash / 1000).toFixed(1)} s; its image: ${mb(squashed ? (await engine.docker.getImage(squashed.Id).inspect()).Size : 0)} (a full copy, template included)`);
+    if (process.env.PADDOCK_BENCH_SQUASH !== '0') {
+      process.env.PADDOCK_APPLY_MAX_LAYERS = '2';
+      setPolicy(N + 1, name);
+      const squash = await time(() => prepareSandbox(engine, { agent: 'shell', workspace: ws, recreate: true }));
+      delete process.env.PADDOCK_APPLY_MAX_LAYERS;
+      const squashed = (await stateImages(engine.docker, name))[0];
+      console.log(`  apply with a squash (every ~100 applies): ${(squash / 1000).toFixed(1)} s; its image: ${mb(squashed ? (await engine.docker.getImage(squashed.Id).inspect()).Size : 0)} (a full copy, template included)`);
+    }
 
     const recreates: number[] = [];
     for (let i = 0; i < N; i++) {
