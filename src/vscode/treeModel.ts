@@ -206,6 +206,7 @@ export function networkGroup(base: string, view: SandboxView, ref: TreeNode['san
   const modeDiffers = file && file.policy !== enforced.policy;
   const description = [
     `${enforced.policy} by default`,
+    ...(view.refused?.length ? [`${view.refused.length} refused in this run`] : []),
     ...(modeDiffers ? [`the file says ${file!.policy} — apply`] : []),
     ...(differences ? [`${differences} differ${differences === 1 ? 's' : ''} from the file`] : []),
   ].join(' · ');
