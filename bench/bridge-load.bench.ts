@@ -84,6 +84,12 @@ async function connect(ready: HostReady): Promise<Client> {
   return client;
 }
 
+/** Ends the session on the bridge too (DELETE), as a client that is done should, then closes. */
+async function disconnect(client: Client): Promise<void> {
+  await (client.transport as StreamableHTTPClientTransport | undefined)?.terminateSession().catch(() => {});
+  await client.close().catch(() => {});
+}
+
 function argsFor(tool: Tool, target: string, i: number): Record<string, unknown> {
   if (tool === 'exec_command') return { container: target, command: `echo call ${i}` };
   if (tool === 'get_logs') return { container: target, tail: 50 };
@@ -123,7 +129,7 @@ async function run(ready: HostReady, target: string, rate: number, clientCount: 
   const sending = (performance.now() - start) / 1000;
   await Promise.all(pending);
   const elapsed = (performance.now() - start) / 1000;
-  await Promise.all(clients.map((c) => c.close().catch(() => {})));
+  await Promise.all(clients.map(disconnect));
   const ok = outcomes.filter((o) => o.kind === 'ok');
   const busy = outcomes.filter((o) => o.kind === 'busy');
   const errors = outcomes.filter((o) => o.kind === 'error');
@@ -164,7 +170,7 @@ async function main(): Promise<void> {
     // Warm-up: the first exec builds the target's physical view (a helper container).
     const warm = await connect(ready);
     for (const tool of TOOLS) await warm.callTool({ name: tool, arguments: argsFor(tool, target, 0) });
-    await warm.close();
+    await disconnect(warm);
     const before = await ask<Memory>(child, 'memory', 'memory');
     console.log(`bridge memory before: rss ${mib(before.rss)}, heap ${mib(before.heapUsed)}`);
     let total = TOOLS.length;
