@@ -49,7 +49,12 @@ export async function repairSandbox(engine: SandboxEngine, sandbox: SandboxDetai
   if (replaced) notes.push(await restartOntoNewFolder(engine, sandbox));
   notes.push(...repairBridgeFolder(sandbox));
   notes.push(...(await repairEgress(engine, sandbox)));
-  return notes;
+  return notes.map(printable);
+}
+
+/** The text with control bytes other than line breaks and tabs removed (a stream's frame header, an escape sequence). */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f]/g, '');
 }
 
 /**
@@ -60,8 +65,9 @@ export async function repairSandbox(engine: SandboxEngine, sandbox: SandboxDetai
 export async function workspaceReplaced(engine: SandboxEngine, sandbox: SandboxDetails): Promise<boolean> {
   if (sandbox.status !== 'running' || !existsSync(sandbox.workspace)) return false;
   const host = statSync(realpathSync(sandbox.workspace));
-  // From / : a working directory inside the dead folder is what the runtime refuses.
-  const seen = await engine.execCapture(sandbox.id, ['stat', '-c', '%h %i', '--', sandbox.workspace], { workdir: '/', user: 'root' }).catch(() => undefined);
+  // From / : a working directory inside the dead folder is what the runtime refuses. The answer comes
+  // from inside, so the sandbox could lie: at most it has itself restarted, or keeps its dead folder.
+  const seen = await engine.execCapture(sandbox.id, ['stat', '-c', '%h %i', '--', sandbox.workspace], { workdir: '/' }).catch(() => undefined);
   const [links, inode] = (seen?.stdout.trim() ?? '').split(' ').map(Number);
   if (!seen || seen.exitCode !== 0 || !Number.isFinite(inode)) return false; // cannot tell: leave it running
   return links === 0 || inode !== host.ino;

@@ -1,7 +1,7 @@
 import { egressNote, egressStateOf } from './egress.js';
 import type { SandboxEngine } from './engine.js';
 import { hidingNotesFor } from './hiding.js';
-import { repairSandbox } from './repair.js';
+import { printable, repairSandbox } from './repair.js';
 import { withSandboxLock } from './sandboxLock.js';
 
 /**
@@ -19,5 +19,7 @@ export async function startNotes(engine: SandboxEngine, sandbox: { readonly id: 
   notes.push(...(await hidingNotesFor(engine, sandbox.id)));
   const egress = egressNote(await egressStateOf(engine.docker, sandbox.name), sandbox.name);
   if (egress) notes.push(egress);
-  return notes;
+  // Notes quote what engines and processes said: bytes that are not text (a stream's frame header,
+  // an escape sequence) never reach the terminal or the editor.
+  return notes.map(printable);
 }

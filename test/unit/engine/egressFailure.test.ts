@@ -41,3 +41,10 @@ describe('the proxy spec recorded on the sandbox', () => {
     assert.equal(egressSpecOf({}), undefined);
   });
 });
+
+describe('notes are text', () => {
+  it('a stream frame header or an escape in a quoted message does not reach the terminal', async () => {
+    const { printable } = await import('../../../src/engine/repair.js');
+    assert.equal(printable('\x01\x00\x00\x00\x00\x00\x00\x2aOCI runtime exec failed\x1b[31m: x\n\ty'), '*OCI runtime exec failed[31m: x\n\ty');
+  });
+});
