@@ -201,6 +201,8 @@ export async function keepState(engine: SandboxEngine, old: SandboxDetails, temp
         labels: { ...taskLabels, ...spec.labels, [STATE_LABELS.base]: template.Id },
         extraMounts: [...(spec.extraMounts ?? []), ...volumes.filter((v) => !spec.extraMounts?.some((m) => m.Target === v.Target))],
         keys: withCarriedKeys(spec.keys, oldKeys, spec.env ?? {}),
+        // A port published on a port the engine chose keeps that host port (bookmarks, open browser tabs).
+        ports: spec.ports?.map((p) => p.hostPort ? p : { ...p, hostPort: old.ports.find((o) => o.containerPort === p.containerPort && o.protocol === p.protocol)?.hostPort ?? 0 }),
       };
     },
     async created(details) {
@@ -215,7 +217,8 @@ export async function keepState(engine: SandboxEngine, old: SandboxDetails, temp
     async started(sandbox) {
       const notes: string[] = [];
       if (leftovers.length) {
-        const removed = await execCollect(docker, sandbox.id, { Cmd: ['rm', '-rf', '--', ...leftovers], User: '0', Env: Object.entries(rootExecEnv(info.Config.Env)).map(([k, v]) => `${k}=${v}`) }, { timeoutMs: 30_000 }).catch(() => undefined);
+        const env = rootExecEnv((await docker.getContainer(sandbox.id).inspect()).Config.Env);
+        const removed = await execCollect(docker, sandbox.id, { Cmd: ['rm', '-rf', '--', ...leftovers], User: '0', Env: Object.entries(env).map(([k, v]) => `${k}=${v}`) }, { timeoutMs: 30_000 }).catch(() => undefined);
         if (removed?.exitCode !== 0) notes.push(`Could not remove what ${sandbox.name} had left in /run (${leftovers.slice(0, 3).join(', ')}): a daemon may find an old pid file there.`);
       }
       await removeStateImages(docker, sandbox.name, kind === 'layer' ? state : undefined);
