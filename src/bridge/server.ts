@@ -74,6 +74,11 @@ export class BridgeHttpServer {
     return this.address;
   }
 
+  /** Client sessions open now (each holds an McpServer until its client ends it or the bridge stops). */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
   get port(): number | undefined {
     const a = this.http.address();
     return a && typeof a === 'object' ? a.port : undefined;

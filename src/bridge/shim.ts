@@ -90,7 +90,9 @@ async function main(): Promise<void> {
     // Answers still on their way are delivered first.
     const wait = (tries: number): void => {
       if (pending > 0 && tries > 0) { setTimeout(() => wait(tries - 1), 50); return; }
-      void Promise.resolve(http?.close()).catch(() => {}).finally(() => process.exit(0));
+      // End the session on the bridge too (DELETE): otherwise the host keeps it as long as it runs.
+      void Promise.resolve(http?.terminateSession()).catch(() => {})
+        .then(() => http?.close()).catch(() => {}).finally(() => process.exit(0));
     };
     wait(600);
   };

@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { Admission, BRIDGE_LIMITS } from '../../../src/bridge/admission.js';
 import { AuditLog, readAudit, readAuditLines } from '../../../src/bridge/audit.js';
 import { BridgeHttpServer } from '../../../src/bridge/server.js';
@@ -124,6 +125,32 @@ describe('bridge under a burst of calls', () => {
     const next = await patientCall(sessions[0], 'exec_command', { container: target, command: 'echo after the burst' });
     assert.equal(next.isError, false, next.text);
     assert.match(next.text, /after the burst/);
+  });
+
+  it('an agent\'s paddock-mcp ends its session on the bridge when the agent goes, so sessions do not pile up on the host', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pbt-load-shim-'));
+    dirs.push(dir);
+    const policy = policySchema.parse({ tier: 'moderate', bridge: { containers: [target], exec: { [target]: ['echo *'] } } });
+    const token = randomBytes(24).toString('base64url');
+    const server = new BridgeHttpServer(token, () => createBridgeServer(new BridgeService(engine().docker, { bridge: policy.bridge, tier: policy.tier }), new AuditLog(join(dir, 'audit.jsonl')), 'shim', new Admission(LIMITS)));
+    servers.push(server);
+    const socket = join(dir, 'bridge.sock');
+    await server.listen({ kind: 'unix', path: socket });
+    for (let run = 0; run < 3; run++) {
+      const agent = new Client({ name: 'agent', version: '1' });
+      await agent.connect(new StdioClientTransport({
+        command: process.execPath, args: ['--import', 'tsx', 'src/bridge/shim.ts'], stderr: 'pipe',
+        env: { ...process.env as Record<string, string>, PADDOCK_BRIDGE_URL: `unix:${socket}`, PADDOCK_BRIDGE_TOKEN: token },
+      }));
+      const answer = await patientCall(agent, 'list_containers', {});
+      assert.match(answer.text, new RegExp(target));
+      assert.equal(server.sessionCount, 1, 'one session while the agent runs');
+      await agent.close();
+      for (const until = Date.now() + 30_000; server.sessionCount > 0;) {
+        assert.ok(Date.now() < until, `the session of agent ${run + 1} stayed on the bridge`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
   });
 
   it('one sandbox flooding the bridge does not refuse another sandbox\'s calls', async () => {
