@@ -5,8 +5,8 @@ import { checkRuleText } from '../core/liveRules.js';
 import { parseQuestionsFile, QUESTIONS_MAX_BYTES, type QuestionsFile } from '../core/networkQuestions.js';
 import { egressPaths } from './egressFiles.js';
 import type { SandboxEngine } from './engine.js';
-import { addSessionRule, networkInForce, setSessionQuiet, waitUntilInForce } from './liveRules.js';
-import { saveRuleAndApprove } from './policyNetworkEdit.js';
+import { networkInForce, setSessionQuiet, waitUntilInForce } from './liveRules.js';
+import { changeNetworkRule } from './networkRuleChange.js';
 
 /**
  * The host side of the questions about unknown hosts (src/core/networkQuestions.ts): reading what
@@ -63,31 +63,24 @@ export interface AnswerOutcome {
  * the answer works whether or not the question is still open (the CLI's allow/deny do the same).
  */
 export async function answerQuestion(engine: SandboxEngine, sandboxRef: string, answer: QuestionAnswer, host?: string): Promise<AnswerOutcome> {
-  const sandbox = await engine.get(sandboxRef);
-  const started = Date.now();
-  const fallback = (await networkInForce(engine.docker, sandbox.name)).network;
   if (answer === 'deny-others') {
-    const rules = setSessionQuiet(sandbox.name, fallback);
-    return { sandbox: sandbox.name, answer, approvedFor: [], inForceAfterMs: await confirmed(sandbox.name, sandbox.status, rules.changedAt, started) };
+    const sandbox = await engine.get(sandboxRef);
+    const started = Date.now();
+    const rules = setSessionQuiet(sandbox.name, (await networkInForce(engine.docker, sandbox.name)).network);
+    const inForceAfterMs = sandbox.status === 'running' ? await waitUntilInForce(sandbox.name, rules.changedAt, started) : undefined;
+    return { sandbox: sandbox.name, answer, approvedFor: [], inForceAfterMs };
   }
   if (!host) throw new PaddockError(`Answering "${answer}" needs the host it is about.`);
   const rule = checkRuleText(host);
-  if (answer === 'once') {
-    const rules = addSessionRule(sandbox.name, 'allow', rule, fallback);
-    return { sandbox: sandbox.name, answer, host: rule, approvedFor: [], inForceAfterMs: await confirmed(sandbox.name, sandbox.status, rules.changedAt, started) };
-  }
-  const list = answer === 'always' ? 'allow' : 'deny';
+  const source = `question answered: ${answer === 'once' ? 'allow once' : answer === 'always' ? 'always allow' : 'deny'}`;
+  const list = answer === 'deny' ? 'deny' : 'allow';
   try {
-    const { saved, approved, changedAt } = await saveRuleAndApprove(engine, sandbox, list, rule, 'editor', `question answered: ${answer === 'always' ? 'always allow' : 'deny'}`);
-    return { sandbox: sandbox.name, answer, host: rule, policyFile: saved.file, approvedFor: approved, inForceAfterMs: changedAt ? await confirmed(sandbox.name, sandbox.status, changedAt, started) : undefined };
+    const change = await changeNetworkRule(engine, sandboxRef, list, rule, { save: answer !== 'once', source });
+    return { sandbox: change.sandbox, answer, host: rule, policyFile: change.saved?.file, approvedFor: change.approvedFor, inForceAfterMs: change.inForceAfterMs };
   } catch (err) {
     // A deny is never lost because the file cannot take it now: it holds for this run (the safe side), and the user is told why.
-    if (list !== 'deny' || !(err instanceof PaddockError)) throw err;
-    const rules = addSessionRule(sandbox.name, 'deny', rule, fallback);
-    return { sandbox: sandbox.name, answer, host: rule, approvedFor: [], savedForThisRunOnly: err.message, inForceAfterMs: await confirmed(sandbox.name, sandbox.status, rules.changedAt, started) };
+    if (answer !== 'deny' || !(err instanceof PaddockError) || !/policy|\.paddock/.test(err.message)) throw err;
+    const change = await changeNetworkRule(engine, sandboxRef, 'deny', rule, { source });
+    return { sandbox: change.sandbox, answer, host: rule, approvedFor: [], savedForThisRunOnly: err.message, inForceAfterMs: change.inForceAfterMs };
   }
-}
-
-async function confirmed(sandbox: string, status: string, changedAt: string, started: number): Promise<number | undefined> {
-  return status === 'running' ? waitUntilInForce(sandbox, changedAt, started) : undefined;
 }

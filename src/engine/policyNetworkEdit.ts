@@ -4,9 +4,7 @@ import { PaddockError } from '../core/errors.js';
 import { loadPolicy, parsePolicy, POLICY_FILE, type LoadedPolicy } from '../core/policy.js';
 import { parse } from 'yaml';
 import { applyPolicyEdit, getIn, type PolicyEdit } from '../core/policyYamlEdit.js';
-import { approvePolicy, policyInForce, type ApprovalSource } from './approvedPolicy.js';
-import type { SandboxEngine } from './engine.js';
-import { pushApprovedNetwork } from './liveRules.js';
+import { policyInForce } from './approvedPolicy.js';
 
 /**
  * `paddock network allow|deny --save`: writes one rule into the workspace's .paddock/policy.yaml,
@@ -60,25 +58,4 @@ export function saveNetworkRule(sandbox: { readonly name: string; readonly works
     renameSync(tmp, file);
   }
   return { file, loaded: loadPolicy(sandbox.workspace), previousHash: inForce.hash, removedFromOther: index >= 0, changed };
-}
-
-/**
- * The whole "--save" user action: writes the rule into the policy (saveNetworkRule), approves the new
- * file for the sandbox and for the workspace's other sandboxes that ran the same policy (a sandbox
- * with another approved policy keeps it: its own `policy apply` decides), and puts it in force live.
- */
-export async function saveRuleAndApprove(engine: SandboxEngine, sandbox: { readonly name: string; readonly workspace: string; readonly policyHash?: string }, list: 'allow' | 'deny', rule: string, source: ApprovalSource, action: string): Promise<{ saved: SavedRule; approved: string[]; changedAt?: string }> {
-  const saved = saveNetworkRule(sandbox, list, rule);
-  const approved: string[] = [];
-  let changedAt: string | undefined;
-  for (const s of await engine.list({ workspace: sandbox.workspace })) {
-    const details = s.name === sandbox.name ? sandbox : await engine.get(s.id);
-    const before = policyInForce({ name: details.name, workspace: details.workspace, policyHash: details.policyHash });
-    if (details.name !== sandbox.name && before.hash !== saved.previousHash) continue;
-    approvePolicy(details.name, saved.loaded, source);
-    const pushed = await pushApprovedNetwork(details.name, saved.loaded.policy.network, action);
-    if (details.name === sandbox.name) changedAt = pushed.rules?.changedAt;
-    approved.push(details.name);
-  }
-  return { saved, approved, changedAt };
 }
