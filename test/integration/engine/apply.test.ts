@@ -61,6 +61,8 @@ describe('apply: a new container that keeps the sandbox\'s state', () => {
     ].join(' && '));
     assert.equal(built.exitCode, 0, built.stderr);
     assert.equal((await agent('mkdir -p ~/.config/agent && echo signed-in-token-123 > ~/.config/agent/sign-in')).exitCode, 0);
+    // The attacker's side: the agent leaves links in the world-writable /run/lock that point at system files.
+    assert.equal((await agent('ln -s /etc/passwd /run/lock/evil && mkdir /run/lock/dir && ln -s /etc /run/lock/dir/etc')).exitCode, 0);
     await assertStateKept();
   });
   after(() => cleanup(ws));
@@ -76,6 +78,8 @@ describe('apply: a new container that keeps the sandbox\'s state', () => {
     assert.notEqual((await agent('printenv OLD_SETTING')).exitCode, 0);
     assert.doesNotMatch((await root('tr "\\0" "\\n" < /proc/1/environ')).stdout, /OLD_SETTING/);
     assert.equal((await root('test -e /run/olddaemon && echo stale || echo clean')).stdout, 'clean\n');
+    // Removing what was left in /run removed the agent's links, never what they point at.
+    assert.equal((await root('ls -A /run/lock; test -s /etc/passwd && test -d /etc/apt && echo system-intact')).stdout, 'system-intact\n');
     assert.equal(readToken(bridgePaths(name)), token, 'the agent\'s MCP configuration keeps its token');
   });
 
