@@ -27,9 +27,11 @@ export interface AdmissionLimits {
 }
 
 /**
- * The limits in force. Chosen on a 2-core machine with bench/bridge-load.bench.ts: with 4 calls
- * running at once the engine is as fast as it gets (more only make each call slower), and a queue of
- * 12 drains in well under a second at that rate, so an admitted call's p99 stays under a second.
+ * The limits in force, from the issue's idle-machine run on 2 cores (about 93 calls/s at most;
+ * exec_command 49 ms, get_logs 4 ms, list_containers 2 ms at p50): at that rate about 2 calls are
+ * in flight, so 4 per sandbox and 6 in total keep the engine busy without making each call slower,
+ * and 12 waiting drain in about 0.15 s. The wait budget holds the p99 under a second when the engine
+ * is slower than that (bench/bridge-load.bench.ts measures it; README "Load").
  */
 export const BRIDGE_LIMITS: AdmissionLimits = {
   runningPerSandbox: 4,
