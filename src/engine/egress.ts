@@ -157,10 +157,11 @@ export function ensureEgressFolder(sandbox: string, viaSockets: boolean): string
     chmodSync(paths.forwarder, 0o644);
   }
   chmodSync(paths.dir, 0o700);
-  if (!existsSync(paths.code)) made.push('proxy program');
-  // Always the installed proxy: the same program the host's code expects.
-  copyFileSync(proxySource(), paths.code);
-  chmodSync(paths.code, 0o644);
+  if (!existsSync(paths.code)) {
+    made.push('proxy program');
+    copyFileSync(proxySource(), paths.code);
+    chmodSync(paths.code, 0o644);
+  }
   writeFileSync(join(paths.dir, 'name'), `${sandbox}\n`);
   return made.includes('network state folder') ? ['network state folder'] : made;
 }

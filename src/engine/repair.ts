@@ -1,4 +1,5 @@
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { PaddockError } from '../core/errors.js';
 import { DEFAULT_NETWORK } from '../core/policy-defaults.js';
@@ -49,6 +50,7 @@ export async function repairSandbox(engine: SandboxEngine, sandbox: SandboxDetai
   if (replaced) notes.push(await restartOntoNewFolder(engine, sandbox));
   notes.push(...repairBridgeFolder(sandbox));
   notes.push(...(await repairEgress(engine, sandbox)));
+  if (sandbox.status !== 'running' || replaced) rememberFolder(sandbox); // the start that follows binds this folder
   return notes.map(printable);
 }
 
@@ -57,20 +59,45 @@ export function printable(text: string): string {
   return text.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f]/g, '');
 }
 
+/** Where the workspace folder's identity (device:inode) is kept from the sandbox's last start by Paddock. */
+function startedOnFile(sandbox: string): string {
+  return join(bridgePaths(sandbox).dir, 'workspace.inode');
+}
+
+function folderIdentity(workspace: string): string {
+  const st = statSync(realpathSync(workspace));
+  return `${st.dev}:${st.ino}`;
+}
+
+function rememberFolder(sandbox: SandboxDetails): void {
+  if (existsSync(bridgePaths(sandbox.name).dir)) writeFileSync(startedOnFile(sandbox.name), `${folderIdentity(sandbox.workspace)}\n`);
+}
+
 /**
  * Whether a running sandbox's workspace mount holds a folder that is no longer the one at its path
  * (deleted, then made again: a fresh clone): the mount keeps the old, deleted folder, and commands
- * in it fail with the runtime's "possible container breakout detected".
+ * in it fail with the runtime's "possible container breakout detected". The folder it was started
+ * on is remembered at each start (a stat, no exec); only when that is unknown or differs is it asked
+ * from inside, which takes an exec (up to a second on a busy engine).
  */
 export async function workspaceReplaced(engine: SandboxEngine, sandbox: SandboxDetails): Promise<boolean> {
   if (sandbox.status !== 'running' || !existsSync(sandbox.workspace)) return false;
+  let remembered: string | undefined;
+  try {
+    remembered = readFileSync(startedOnFile(sandbox.name), 'utf8').trim();
+  } catch {
+    remembered = undefined;
+  }
+  if (remembered === folderIdentity(sandbox.workspace)) return false;
   const host = statSync(realpathSync(sandbox.workspace));
   // From / : a working directory inside the dead folder is what the runtime refuses. The answer comes
   // from inside, so the sandbox could lie: at most it has itself restarted, or keeps its dead folder.
   const seen = await engine.execCapture(sandbox.id, ['stat', '-c', '%h %i', '--', sandbox.workspace], { workdir: '/' }).catch(() => undefined);
   const [links, inode] = (seen?.stdout.trim() ?? '').split(' ').map(Number);
   if (!seen || seen.exitCode !== 0 || !Number.isFinite(inode)) return false; // cannot tell: leave it running
-  return links === 0 || inode !== host.ino;
+  const replaced = links === 0 || inode !== host.ino;
+  if (!replaced) rememberFolder(sandbox); // the next check is a stat
+  return replaced;
 }
 
 /** What to say where Paddock does not restart the sandbox itself (paddock exec). */
@@ -106,10 +133,18 @@ function repairBridgeFolder(sandbox: SandboxDetails): string[] {
 async function repairEgress(engine: SandboxEngine, sandbox: SandboxDetails): Promise<string[]> {
   const docker = engine.docker;
   const names = egressNames(sandbox.name);
-  const info = await docker.getContainer(sandbox.id).inspect();
+  // Side by side: each asks the engine, and a start waits for them.
+  const [info, network, found] = await Promise.all([
+    docker.getContainer(sandbox.id).inspect(),
+    docker.getNetwork(names.network).inspect().catch((err) => { if (isNotFound(err)) return undefined; throw err; }) as Promise<Docker.NetworkInspectInfo | undefined>,
+    inspectOrUndefined(docker.getContainer(names.proxy)),
+  ]);
   const viaSockets = sandbox.mounts.some((m) => m.target === SOCKETS_DIR && m.source === egressPaths(sandbox.name).socketsDir);
   const onOwnNetwork = info.HostConfig?.NetworkMode === names.network;
   if (!onOwnNetwork && !viaSockets) return []; // made before egress: no proxy to repair (egressNote says so)
+  if (found && found.Config.Labels?.[EGRESS_LABELS.for] !== sandbox.name) {
+    throw new PaddockError(`A container named ${names.proxy} exists, but it is not the egress proxy Paddock made for ${sandbox.name}; the sandbox is not started with it.`, `Remove that container ("docker rm -f ${names.proxy}") and start again: Paddock then makes the sandbox's proxy again.`);
+  }
   const notes: string[] = [];
 
   const made = ensureEgressFolder(sandbox.name, viaSockets);
@@ -121,26 +156,21 @@ async function repairEgress(engine: SandboxEngine, sandbox: SandboxDetails): Pro
   }
 
   if (onOwnNetwork) {
-    let network = await docker.getNetwork(names.network).inspect().catch((err) => { if (isNotFound(err)) return undefined; throw err; });
-    if (!network) {
+    let current = network;
+    if (!current) {
       await createSandboxNetwork(docker, sandbox.name);
-      network = await docker.getNetwork(names.network).inspect();
+      current = await docker.getNetwork(names.network).inspect();
       notes.push(`${sandbox.name}: its network ${names.network} was removed: made again.`);
-    } else if (network.Labels?.[EGRESS_LABELS.for] !== sandbox.name) {
+    } else if (current.Labels?.[EGRESS_LABELS.for] !== sandbox.name) {
       throw new PaddockError(`A network named ${names.network} exists, but Paddock did not make it for ${sandbox.name}; the sandbox is not started on it.`, `Remove that network ("docker network rm ${names.network}") and start again: Paddock then makes the sandbox's own.`);
     }
     // A container still holding an endpoint of a removed network (its old id) would not start: the
     // endpoint goes, so that the sandbox's start joins the new network; the proxy joins it again by name.
-    await dropStaleEndpoint(docker, network, info, false);
-    const proxyInfo = await inspectOrUndefined(docker.getContainer(names.proxy));
-    if (proxyInfo?.Config.Labels?.[EGRESS_LABELS.for] === sandbox.name) await dropStaleEndpoint(docker, network, proxyInfo, true);
+    await dropStaleEndpoint(docker, current, info, false);
+    if (found) await dropStaleEndpoint(docker, current, found, true);
   }
 
-  const proxy = await inspectOrUndefined(docker.getContainer(names.proxy));
-  if (proxy && proxy.Config.Labels?.[EGRESS_LABELS.for] !== sandbox.name) {
-    throw new PaddockError(`A container named ${names.proxy} exists, but it is not the egress proxy Paddock made for ${sandbox.name}; the sandbox is not started with it.`, `Remove that container ("docker rm -f ${names.proxy}") and start again: Paddock then makes the sandbox's proxy again.`);
-  }
-  if (!proxy) {
+  if (!found) {
     const spec = egressSpecOf(info.Config.Labels);
     const live = readLiveRules(sandbox.name);
     const rules = live ? mergeLiveRules(live) : readApprovedPolicy(sandbox.name)?.policy.network ?? DEFAULT_NETWORK;
