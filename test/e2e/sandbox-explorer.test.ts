@@ -174,9 +174,11 @@ describe('VS Code: sandbox explorer, palette commands and agent terminal', { tim
       // 6. Stop from the tree's context menu; the tree follows (Docker events, no polling).
       await sandboxRow.click({ button: 'right' });
       await chooseFromContextMenu(page, 'Stop');
+      // The shell is attached in a terminal: Stop asks first (network-view.test.ts covers Cancel).
+      await page.locator('.monaco-dialog-box .monaco-button', { hasText: /^Stop$/ }).click({ timeout: 10_000 });
       await view.locator('.monaco-list-row', { hasText: /stopped/ }).first().waitFor({ timeout: 60_000 });
       assert.equal((await engine().list({ workspace: ws }))[0].status, 'stopped');
-      await waitForTerminal(page, /exited with code/);
+      await waitForTerminal(page, /The sandbox was stopped/);
       await wb.screenshot('explorer-06-stopped-from-context-menu');
 
       // Start it again from the menu. A single click only selects the row: no agent starts.
@@ -185,7 +187,7 @@ describe('VS Code: sandbox explorer, palette commands and agent terminal', { tim
       await view.locator('.monaco-list-row', { hasText: /running/ }).first().waitFor({ timeout: 60_000 });
       await sandboxRow.click();
       await page.waitForTimeout(3000);
-      assert.match(await terminalText(page), /exited with code/, 'a click on the row opened a terminal');
+      assert.match(await terminalText(page), /The sandbox was stopped/, 'a click on the row opened a terminal');
       assert.match(await sandboxRow.getAttribute('class') ?? '', /selected/);
       await wb.screenshot('explorer-06a-click-only-selects');
       // "Open Terminal" opens a fresh terminal (the ended one is not reused).
@@ -194,10 +196,10 @@ describe('VS Code: sandbox explorer, palette commands and agent terminal', { tim
       let fresh = '';
       for (let i = 0; i < 300; i++) {
         fresh = await terminalText(page);
-        if (!/exited with code/.test(fresh) && /agent@paddock-shell:.*\$$/m.test(fresh)) break;
+        if (!/sandbox was stopped/.test(fresh) && /agent@paddock-shell:.*\$$/m.test(fresh)) break;
         await page.waitForTimeout(200);
       }
-      assert.doesNotMatch(fresh, /exited with code/, 'the ended terminal was shown instead of a new one');
+      assert.doesNotMatch(fresh, /sandbox was stopped/, 'the ended terminal was shown instead of a new one');
       assert.match(fresh, /agent@paddock-shell:.*\$$/m);
       await wb.screenshot('explorer-06b-restarted-fresh-terminal');
 
