@@ -30,14 +30,10 @@ export function formatRulesEntry(e: EgressLogEntry): string {
 
 /** The running rules' host and checks for one sandbox, or a PaddockError saying why it has none. */
 async function liveSandbox(engine: SandboxEngine, ctx: NetworkRulesCliContext, ref: string) {
-  const [{ egressStateOf }, { proxyFollowsLiveRules }] = await Promise.all([import('../engine/egress.js'), import('../engine/liveRules.js')]);
+  const { liveRulesOf } = await import('../engine/networkRuleChange.js');
   const sandbox = await engine.get(await ctx.resolveSandbox(engine, ref));
-  const recreate = `Recreate it ("paddock create ${sandbox.agent} ${sandbox.workspace} --recreate").`;
-  const state = await egressStateOf(engine.docker, sandbox.name);
-  if (state === 'unproxied') throw new PaddockError(`Sandbox ${sandbox.name} has no egress proxy (it was created before Paddock had one): its traffic is not filtered.`, `${recreate} Then its network rules apply.`);
-  if (state === 'proxy-missing') throw new PaddockError(`The egress proxy of ${sandbox.name} was removed outside Paddock: the sandbox has no network.`, recreate);
-  const live = await proxyFollowsLiveRules(engine.docker, sandbox.name);
-  return { sandbox, live, recreate };
+  const { live, apply } = await liveRulesOf(engine, sandbox);
+  return { sandbox, live, apply };
 }
 
 function ruleOrRefuse(text: string, list: 'allow' | 'deny'): string {
@@ -67,8 +63,8 @@ export function registerNetworkRuleCommands(network: Command, ctx: NetworkRulesC
       .action(async (ref: string, hostArg: string, o: any, cmd: Command) => {
         const rule = ruleOrRefuse(hostArg, list);
         const engine = await ctx.engineFrom(cmd);
-        const { sandbox, live, recreate } = await liveSandbox(engine, ctx, ref);
-        if (!live) throw new PaddockError(`The egress proxy of ${sandbox.name} was made before rules could change live: it keeps the rules it was created with.`, `${recreate} Nothing was changed.`);
+        const { sandbox, live, apply } = await liveSandbox(engine, ctx, ref);
+        if (!live) throw new PaddockError(`The egress proxy of ${sandbox.name} was made before rules could change live: it keeps the rules it was created with.`, `${apply} Nothing was changed.`);
         if (!o.save && sandbox.status !== 'running') {
           throw new PaddockError(`Sandbox ${sandbox.name} is not running, and a rule without --save lasts only while it runs.`, `Start it first ("paddock start ${sandbox.name}"), or add --save to write the rule into the policy.`);
         }
@@ -109,7 +105,7 @@ export function registerNetworkRuleCommands(network: Command, ctx: NetworkRulesC
         return;
       }
       const lines = [`Sandbox: ${sandbox.name}`];
-      lines.push(inForce.live ? `Rules:   last changed ${inForce.live.changedAt} by ${inForce.live.source}` : `Rules:   as created${live ? '' : ' (this proxy cannot change rules live: recreate the sandbox for that)'}`);
+      lines.push(inForce.live ? `Rules:   last changed ${inForce.live.changedAt} by ${inForce.live.source}` : `Rules:   as created${live ? '' : ' (this proxy cannot change rules live: "paddock apply" the sandbox for that, its state is kept)'}`);
       lines.push(`Other hosts: ${inForce.network.policy === 'deny' ? 'denied' : 'allowed'} (network.policy ${inForce.network.policy})`, '');
       const width = Math.max(4, ...rules.map((r) => r.rule.length));
       for (const r of rules) lines.push(`${r.list.toUpperCase().padEnd(5)}  ${r.rule.padEnd(width)}  ${r.from}${r.overriddenBy ? `  (deny ${r.overriddenBy} wins)` : ''}`);

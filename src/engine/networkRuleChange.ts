@@ -20,6 +20,18 @@ export interface NetworkRuleChange {
 }
 
 /**
+ * Whether a sandbox's proxy follows live rules, or a PaddockError when it has none: a proxy removed
+ * by hand is made again by a start (./repair.ts); one from before live rules needs an apply (state kept).
+ */
+export async function liveRulesOf(engine: SandboxEngine, sandbox: { readonly name: string }): Promise<{ live: boolean; apply: string }> {
+  const apply = `Apply the policy to it in a new container, which keeps its state ("paddock apply ${sandbox.name}").`;
+  const state = await egressStateOf(engine.docker, sandbox.name);
+  if (state === 'unproxied') throw new PaddockError(`Sandbox ${sandbox.name} has no egress proxy (it was created before Paddock had one): its traffic is not filtered.`, `${apply} Then its network rules apply.`);
+  if (state === 'proxy-missing') throw new PaddockError(`The egress proxy of ${sandbox.name} was removed outside Paddock: the sandbox has no network.`, `Run "paddock start ${sandbox.name}": it makes the proxy again (the sandbox's state is kept).`);
+  return { live: await proxyFollowsLiveRules(engine.docker, sandbox.name), apply };
+}
+
+/**
  * Puts one allow or deny rule in force for a sandbox, a user action: for this run of the sandbox
  * (live rules' session part), or with `save` also written into .paddock/policy.yaml and approved
  * for the workspace's sandboxes that ran the file as it was. The rule must already be checked
@@ -27,13 +39,8 @@ export interface NetworkRuleChange {
  */
 export async function changeNetworkRule(engine: SandboxEngine, nameOrId: string, list: 'allow' | 'deny', rule: string, options: { save?: boolean; source?: string } = {}): Promise<NetworkRuleChange> {
   const sandbox = await engine.get(nameOrId);
-  const recreate = `Recreate it ("paddock create ${sandbox.agent} ${sandbox.workspace} --recreate").`;
-  const state = await egressStateOf(engine.docker, sandbox.name);
-  if (state === 'unproxied') throw new PaddockError(`Sandbox ${sandbox.name} has no egress proxy (it was created before Paddock had one): its traffic is not filtered.`, `${recreate} Then its network rules apply.`);
-  if (state === 'proxy-missing') throw new PaddockError(`The egress proxy of ${sandbox.name} was removed outside Paddock: the sandbox has no network.`, recreate);
-  if (!(await proxyFollowsLiveRules(engine.docker, sandbox.name))) {
-    throw new PaddockError(`The egress proxy of ${sandbox.name} was made before rules could change live: it keeps the rules it was created with.`, `${recreate} Nothing was changed.`);
-  }
+  const { live: followsLive, apply } = await liveRulesOf(engine, sandbox);
+  if (!followsLive) throw new PaddockError(`The egress proxy of ${sandbox.name} was made before rules could change live: it keeps the rules it was created with.`, `${apply} Nothing was changed.`);
   const running = sandbox.status === 'running';
   if (!options.save && !running) {
     throw new PaddockError(`Sandbox ${sandbox.name} is not running, and a rule for this run lasts only while it runs.`, 'Start it first, or save the rule into the policy.');
