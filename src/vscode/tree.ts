@@ -3,13 +3,14 @@ import { DisposableOwner } from './lifecycle.js';
 import type { SandboxSource } from './source.js';
 import { withTasks } from './taskModel.js';
 import { buildTree, type TreeNode } from './treeModel.js';
+import { updateInPlace } from './treeUpdate.js';
 
 export const REVEAL_HIDDEN_PATH = 'paddock.revealHiddenPath';
 const DOUBLE_OPEN_MS = 500;
 
 /** The Sandboxes view: nodes from treeModel.ts, data from the store (which follows Docker events). */
 export class SandboxTreeProvider extends DisposableOwner implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
-  private readonly changed = this.register(new vscode.EventEmitter<TreeNode | undefined>());
+  private readonly changed = this.register(new vscode.EventEmitter<TreeNode | TreeNode[] | undefined>());
   readonly onDidChangeTreeData = this.changed.event;
   private roots: TreeNode[] = [];
   /** Shown above the view (the no-engine welcome names the engine it tried here). */
@@ -77,24 +78,66 @@ export class SandboxTreeProvider extends DisposableOwner implements vscode.TreeD
     this.message = undefined;
     const now = Date.now();
     // Each folder's tasks under it (taskModel.ts), their sandboxes with them.
-    this.roots = this.store.state === 'ready' ? withTasks(buildTree(folders, this.store.sandboxes, now, this.showAll || folders.length === 0), folders, this.store.tasks, this.store.sandboxes, now) : [];
+    const next = this.store.state === 'ready' ? withTasks(buildTree(folders, this.store.sandboxes, now, this.showAll || folders.length === 0), folders, this.store.tasks, this.store.sandboxes, now) : [];
     // The "no sandbox yet" welcome shows when the tree is empty for this window.
-    void vscode.commands.executeCommand('setContext', 'paddock.hasSandboxes', this.roots.length > 0);
+    void vscode.commands.executeCommand('setContext', 'paddock.hasSandboxes', next.length > 0);
+    // A refresh of the whole tree drops every row VS Code holds: a context menu opened just before
+    // would run its command with no row (it then asks which sandbox or task). So the rows keep
+    // their objects: nothing is refreshed when nothing changed, and only the changed rows when
+    // the tree kept its shape (the uptimes of the minute tick, a task's ahead count).
+    const changed = updateInPlace(this.roots, next);
+    if (changed?.length === 0) return;
+    if (changed) {
+      this.changed.fire(changed);
+      return;
+    }
+    this.roots = next;
+    this.usageRows.clear();
     this.changed.fire(undefined);
   }
 
   /** CPU and memory by sandbox id (usage.ts; sampled only while the view is visible). */
   private usage: ReadonlyMap<string, string> = new Map();
+  /** The CPU/memory row of each sandbox, one object for as long as it shows (VS Code keys its rows by these objects). */
+  private readonly usageRows = new Map<string, { -readonly [K in keyof TreeNode]: TreeNode[K] }>();
 
+  /** Refreshes only what the new sample changed: a sandbox's CPU/memory row, or the sandbox when the row appears or goes. */
   setUsage(usage: ReadonlyMap<string, string>): void {
+    const before = this.usage;
     this.usage = usage;
-    this.changed.fire(undefined);
+    const changed: TreeNode[] = [];
+    const visit = (nodes: readonly TreeNode[]) => {
+      for (const node of nodes) {
+        const id = node.kind === 'sandbox' ? node.sandbox?.id : undefined;
+        if (id && before.get(id) !== usage.get(id)) {
+          const row = this.usageRows.get(id);
+          if (row && usage.has(id)) {
+            row.label = usage.get(id)!;
+            changed.push(row);
+          } else changed.push(node); // the row appears or goes: its sandbox's children change
+        }
+        visit(node.children ?? []);
+      }
+    };
+    visit(this.roots);
+    if (changed.length) this.changed.fire(changed);
   }
 
   getChildren(node?: TreeNode): TreeNode[] {
     if (!node) return this.roots;
-    const usage = node.kind === 'sandbox' && node.sandbox?.status === 'running' ? this.usage.get(node.sandbox.id) : undefined;
-    return [...(usage ? [{ id: `${node.id}/usage`, kind: 'item' as const, label: usage, icon: { id: 'pulse' }, sandbox: node.sandbox, tooltip: 'CPU and memory now (as docker stats shows them), refreshed every few seconds while this view is visible.' }] : []), ...(node.children ?? [])];
+    const sandbox = node.kind === 'sandbox' && node.sandbox?.status === 'running' ? node.sandbox : undefined;
+    const usage = sandbox ? this.usage.get(sandbox.id) : undefined;
+    if (!sandbox || !usage) {
+      if (sandbox) this.usageRows.delete(sandbox.id);
+      return [...(node.children ?? [])];
+    }
+    let row = this.usageRows.get(sandbox.id);
+    if (!row || row.sandbox !== sandbox) {
+      row = { id: `${node.id}/usage`, kind: 'item', label: usage, icon: { id: 'pulse' }, sandbox, tooltip: 'CPU and memory now (as docker stats shows them), refreshed every few seconds while this view is visible.' };
+      this.usageRows.set(sandbox.id, row);
+    }
+    row.label = usage;
+    return [row, ...(node.children ?? [])];
   }
 
   getTreeItem(node: TreeNode): vscode.TreeItem {
@@ -104,8 +147,8 @@ export class SandboxTreeProvider extends DisposableOwner implements vscode.TreeD
     const item = new vscode.TreeItem(node.label, collapsible);
     item.id = node.id;
     item.description = node.description;
-    const usage = node.kind === 'sandbox' && node.sandbox?.status === 'running' ? this.usage.get(node.sandbox.id) : undefined;
-    item.tooltip = usage ? `${node.tooltip}\nNow: ${usage}` : node.tooltip;
+    // The CPU/memory is its own row, refreshed alone: the sandbox's row (and its menu) stays put.
+    item.tooltip = node.tooltip;
     item.contextValue = node.contextValue;
     if (node.icon) item.iconPath = new vscode.ThemeIcon(node.icon.id, node.icon.color ? new vscode.ThemeColor(node.icon.color) : undefined);
     // A click on a sandbox row only selects it (nodes of kind 'sandbox' carry no command): starting
