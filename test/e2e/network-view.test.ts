@@ -126,6 +126,7 @@ describe('VS Code: network activity, refusal hints in terminals, Stop and Start 
       await runCommand(page, 'View: Toggle Maximized Panel');
       // Its link (Ctrl+click, or the terminal's link list, used here) opens the view on this sandbox.
       await runCommand(page, 'Terminal: Open Detected Link...');
+      await page.locator('.quick-input-widget .quick-input-box input').fill('Show Network Activity');
       await pick.locator('.monaco-list-row', { hasText: 'Show Network Activity' }).first().click({ timeout: 30_000 });
       await netRow(`${SECOND}:443`).waitFor({ timeout: 30_000 });
       await net.locator('.pane-header', { hasText: sandbox.name }).waitFor({ timeout: 10_000 });
