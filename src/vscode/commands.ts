@@ -79,7 +79,9 @@ export async function pickSandbox(services: Services, arg: unknown, want: (s: Sa
   const all = services.store.sandboxes.map((v) => v.details);
   const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
   const mine = (d: SandboxRef) => folders.some((f) => isInside(d.workspace, f));
-  const candidates = all.filter(want).sort((a, b) => Number(mine(b)) - Number(mine(a)) || a.name.localeCompare(b.name));
+  // This window's sandboxes when it has any to act on; other folders' only when it has none.
+  const able = all.filter(want);
+  const candidates = (able.some(mine) ? able.filter(mine) : able).sort((a, b) => a.name.localeCompare(b.name));
   if (!candidates.length) {
     const message = all.length ? `Paddock: no sandbox to ${verb} (${all.length === 1 ? `the one sandbox is ${all[0].status}` : `none of the ${all.length} sandboxes is in a state for it`}).` : `Paddock: there is no sandbox to ${verb} yet.`;
     const run = all.length ? undefined : 'Run Claude in Sandbox';
