@@ -91,10 +91,13 @@ describe('VS Code: parallel tasks', { timeout: 1_200_000 }, () => {
 
   /**
    * Runs an action from a task row's context menu. The command gets that row: it never asks which
-   * task (it did while the tree refreshed itself as a whole every few seconds, for CPU/memory).
+   * task (it did while the tree refreshed itself as a whole at each CPU/memory sample, every 3 s).
    */
   async function onTask(page: Page, row: Locator, task: string, action: string): Promise<void> {
     await row.click({ button: 'right' });
+    // The menu stays open longer than one CPU/memory sample (3 s), as a user reading it would.
+    await page.locator('.context-view .monaco-menu').waitFor();
+    await page.waitForTimeout(4_000);
     await chooseFromContextMenu(page, action);
     const picker = page.locator('.quick-input-widget .monaco-list-row', { hasText: `${task} paddock/${task}` }).first();
     assert.equal(await picker.waitFor({ timeout: 5_000 }).then(() => true, () => false), false, `${action} on the row of ${task} asked which task: the command got no row`);
