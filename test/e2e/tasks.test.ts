@@ -95,7 +95,8 @@ describe('VS Code: parallel tasks', { timeout: 1_200_000 }, () => {
    */
   async function onTask(page: Page, row: Locator, task: string, action: string): Promise<void> {
     await row.click({ button: 'right' });
-    // The menu stays open longer than one CPU/memory sample (3 s), as a user reading it would.
+    // The menu stays open longer than one CPU/memory sample (3 s), as a user reading it would: the
+    // tree must not drop the row meanwhile (a whole-tree refresh lost it when the extension host was slow).
     await page.locator('.context-view .monaco-menu').waitFor();
     await page.waitForTimeout(4_000);
     await chooseFromContextMenu(page, action);
