@@ -115,6 +115,9 @@ describe('VS Code: sandbox explorer, palette commands and agent terminal', { tim
       await wb.screenshot('explorer-02d-network-applied');
 
       // 2e. Bridge containers: none reached; it says how to add some and offers the workspace's compose project.
+      // (Network, expanded, pushes it below the view's visible rows, which are the only ones on the page.)
+      const network = row(/^\s*Network/);
+      if ((await network.getAttribute('aria-expanded')) === 'true') await network.locator('.monaco-tl-twistie').click();
       await expand('Bridge containers');
       await row('No reachable containers').waitFor();
       const offer = row(`Add compose project "${shop}"`);
