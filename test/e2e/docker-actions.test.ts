@@ -114,7 +114,9 @@ describe('VS Code: Docker-tool actions on a sandbox', { timeout: 1_500_000 }, ()
       await wb.screenshot('docker-07-restart-from-palette');
 
       // With several it asks which one; with none it says so.
-      await paddockOk(['create', 'shell', ws, '--name', second], { timeoutMs: 600_000 });
+      // (A workspace has one sandbox per agent: the second is another agent's.)
+      await paddockOk(['create', 'gemini', ws, '--name', second], { timeoutMs: 900_000 });
+      await paddockOk(['start', second]);
       await view.locator('.monaco-list-row', { hasText: /running/ }).nth(1).waitFor({ timeout: 120_000 });
       await runCommand(page, 'Paddock: Stop Sandbox...');
       const pick = page.locator('.quick-input-widget');
@@ -132,8 +134,8 @@ describe('VS Code: Docker-tool actions on a sandbox', { timeout: 1_500_000 }, ()
       const policy = readFileSync(policyFile, 'utf8');
       writeFileSync(policyFile, `${policy}bridge: [unclosed\n`);
       await page.locator('.statusbar-item', { hasText: 'policy broken' }).waitFor({ timeout: 60_000 });
-      await view.locator('.monaco-list-row', { hasText: 'Bridge containers' }).first().waitFor({ timeout: 30_000 });
-      assert.match(await view.locator('.monaco-list-row', { hasText: 'Bridge containers' }).first().innerText(), /policy file broken/);
+      // (the tree follows the file a moment after the status bar)
+      await view.locator('.monaco-list-row', { hasText: /Bridge containers[\s\S]*policy file broken/ }).first().waitFor({ timeout: 30_000 });
       await wb.screenshot('docker-10-broken-policy-visible');
       writeFileSync(policyFile, policy);
       await page.locator('.statusbar-item', { hasText: 'policy broken' }).waitFor({ state: 'detached', timeout: 60_000 });
@@ -162,7 +164,7 @@ describe('VS Code: Docker-tool actions on a sandbox', { timeout: 1_500_000 }, ()
       assert.equal(await pick.locator('.monaco-list-row', { hasText: `paddock-${tag}:new` }).count(), 0, 'the newest image of a template is not offered');
       await wb.screenshot('docker-12-prune-pick');
       // Only this test's image: the engine is shared, so everything else is unchecked.
-      await pick.locator('.quick-input-check-all').click();
+      await pick.locator('.quick-input-header .monaco-checkbox').first().click(); // toggle all (off)
       await mine.locator('.monaco-checkbox, input[type=checkbox]').first().click();
       await page.keyboard.press('Enter');
       await dialog.waitFor({ timeout: 30_000 });
