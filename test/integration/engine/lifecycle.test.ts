@@ -167,14 +167,15 @@ describe('a sandbox, from create to rm', () => {
     assert.equal(JSON.parse(docker(['inspect', name]).stdout)[0].Id, before);
   });
 
-  it('says a recreate is needed when the environment changes, and recreates on request', async () => {
+  it('says an apply is needed when the environment changes, and applies it on request (state kept)', async () => {
     const changed = await paddock(['run', 'shell', ws, '-e', 'GREETING=bye', '--', '-c', 'true']);
     assert.equal(changed.code, 1);
     assert.match(changed.stderr, /created with other environment variables[\s\S]*--recreate/);
     assert.equal((await paddockOk(['exec', name, '--', 'printenv', 'GREETING'])).stdout, 'hello world\n', 'nothing changed');
     const r = await paddockOk(['run', 'shell', ws, '-e', 'GREETING=bye', '--recreate', '--', '-c', 'printenv GREETING']);
     assert.equal(r.stdout, 'bye\n');
-    assert.equal((await paddock(['exec', name, '--', 'sh', '-c', 'test -e ~/.local/bin/mytool'])).code, 1, 'a recreate starts from a clean sandbox');
+    // --recreate is an apply: a new container with the new environment, and the state kept.
+    assert.equal((await paddock(['exec', name, '--', 'sh', '-c', 'test -e ~/.local/bin/mytool'])).code, 0, 'an apply keeps what was installed');
   });
 
   it('rm removes the sandbox and leaves the workspace as it was', async () => {

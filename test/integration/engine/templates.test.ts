@@ -4,7 +4,7 @@ import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { cleanup, docker, makeWorkspace, paddockOk, REPO } from '../../support/sandbox.js';
+import { cleanup, docker, engine, makeWorkspace, paddockOk, REPO } from '../../support/sandbox.js';
 
 describe('template images', () => {
   const templates = join(mkdtempSync(join(tmpdir(), 'paddock-templates-')), 'templates');
@@ -21,7 +21,9 @@ describe('template images', () => {
   });
 
   async function imageOfNewSandbox(): Promise<{ image: string; stderr: string; templateHash: string }> {
-    const r = await paddockOk(['create', 'shell', ws, '--recreate', '--json'], { env });
+    // A new sandbox each time (--recreate is an apply now, whose image keeps the old one's state).
+    for (const s of await engine().list({ workspace: ws })) await paddockOk(['rm', s.name]);
+    const r = await paddockOk(['create', 'shell', ws, '--json'], { env });
     const sandbox = JSON.parse(r.stdout);
     images.add(sandbox.image);
     return { image: sandbox.image, stderr: r.stderr, templateHash: sandbox.templateHash };
@@ -50,7 +52,7 @@ describe('template images', () => {
   it('a run on an older sandbox points out that the template changed', async () => {
     appendFileSync(join(templates, 'shell', 'Dockerfile'), 'RUN true\n');
     const r = await paddockOk(['run', 'shell', ws, '--', '-c', 'true'], { env });
-    assert.match(r.stderr, /template changed since .* was created; run with --recreate/);
+    assert.match(r.stderr, /template changed since .* was created; apply it \("paddock apply .*"\) to use the new image/);
     const sandbox = JSON.parse((await paddockOk(['inspect', ws, '--json'], { env })).stdout);
     images.add(sandbox.image);
   });
