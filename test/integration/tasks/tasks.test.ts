@@ -137,18 +137,24 @@ describe('parallel tasks of one repository', () => {
 
   it('runs nothing a task planted when the host reads the task (a commondir pointing at another config)', async () => {
     const marker = join(state, 'planted-ran');
-    const planted = await inTask('alpha', `mkdir -p evil && cp -r .git/refs .git/HEAD evil/ && ln -s ${pathOf.alpha}/.git/objects evil/objects && printf '[core]\\n\\trepositoryformatversion = 0\\n\\tfsmonitor = "touch ${marker}; false"\\n' > evil/config && echo ../evil > .git/commondir`);
-    assert.equal(planted.code, 0, planted.stderr);
+    // Planted from the host side with the task's sandbox stopped: a running sandbox's guard moves a new
+    // commondir aside at once (hiding/git-redirect.test.ts); this is about what is left for Paddock's
+    // own git commands, e.g. one written in the guard's reaction time or by an image without inotifywait.
+    await ok(['stop', sandboxOf.alpha]);
+    const planted = spawnSync('sh', ['-c', `mkdir -p evil && cp -r .git/refs .git/HEAD evil/ && ln -s ${pathOf.alpha}/.git/objects evil/objects && printf '[core]\\n\\trepositoryformatversion = 0\\n\\tfsmonitor = "touch ${marker}; false"\\n' > evil/config && echo ../evil > .git/commondir`], { cwd: pathOf.alpha, encoding: 'utf8' });
+    assert.equal(planted.status, 0, planted.stderr);
     try {
       // Control: git finding the folder by itself does run it.
-      spawnSync('git', ['status'], { cwd: pathOf.alpha, env, encoding: 'utf8' });
-      assert.equal(existsSync(marker), true, 'the planted config is not live; the test proves nothing');
+      const control = spawnSync('git', ['status'], { cwd: pathOf.alpha, env, encoding: 'utf8' });
+      assert.equal(existsSync(marker), true, `the planted config is not live; the test proves nothing: ${control.stderr}`);
       rmSync(marker);
       await ok(['tasks', ws]);
       await ok(['diff', 'alpha', '-w', ws]);
       assert.equal(existsSync(marker), false, 'the planted fsmonitor ran on the host');
     } finally {
-      await inTask('alpha', 'rm -rf evil .git/commondir');
+      rmSync(join(pathOf.alpha, 'evil'), { recursive: true, force: true });
+      rmSync(join(pathOf.alpha, '.git', 'commondir'), { force: true });
+      await ok(['start', sandboxOf.alpha]);
     }
   });
 
