@@ -11,19 +11,8 @@ import { approvePolicy, readApprovedPolicy } from '../../../src/engine/approvedP
 import { liveRulesFile, pushApprovedNetwork, waitUntilInForce } from '../../../src/engine/liveRules.js';
 import { egressPaths } from '../../../src/engine/egressFiles.js';
 import { CLI, cleanup, docker, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
-import { useLocalInternet, type LocalInternet } from './support.js';
+import { commentedDenyPolicy, useLocalInternet, type LocalInternet } from './support.js';
 
-const POLICY = (a: string, b: string) => [
-  '# Team policy: keep this comment.',
-  'version: 1',
-  'network:',
-  '  policy: deny',
-  `  # The local internet's addresses: names never reach private addresses without an address rule.`,
-  `  allow: ["${a}", "${b}"]`,
-  '  deny: [blocked.test]   # never',
-  '  hostRegistries: false',
-  '',
-].join('\n');
 
 describe('network rules applied live', () => {
   let net: LocalInternet & { stateDir: string };
@@ -36,7 +25,7 @@ describe('network rules applied live', () => {
 
   before(async () => {
     net = await useLocalInternet('paddock-livestate-');
-    ws = makeWorkspace({ '.paddock/policy.yaml': POLICY(net.a, net.b) });
+    ws = makeWorkspace({ '.paddock/policy.yaml': commentedDenyPolicy(net.a, net.b) });
     sb = (await paddockOk(['create', 'shell', ws])).stdout.trim();
   });
 

@@ -12,19 +12,8 @@ import { SandboxEngine } from '../../../src/engine/engine.js';
 import { liveRulesFile } from '../../../src/engine/liveRules.js';
 import { answerQuestion, questionsFile } from '../../../src/engine/networkQuestions.js';
 import { CLI, cleanup, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
-import { useLocalInternet, type LocalInternet } from './support.js';
+import { commentedDenyPolicy, useLocalInternet, type LocalInternet } from './support.js';
 
-const POLICY = (a: string, b: string) => [
-  '# Team policy: keep this comment.',
-  'version: 1',
-  'network:',
-  '  policy: deny',
-  `  # The local internet's addresses: names never reach private addresses without an address rule.`,
-  `  allow: ["${a}", "${b}"]`,
-  '  deny: [blocked.test]   # never',
-  '  hostRegistries: false',
-  '',
-].join('\n');
 
 describe('questions about unknown hosts', () => {
   let net: LocalInternet & { stateDir: string };
@@ -54,7 +43,7 @@ describe('questions about unknown hosts', () => {
 
   before(async () => {
     net = await useLocalInternet('paddock-questions-');
-    ws = makeWorkspace({ '.paddock/policy.yaml': POLICY(net.a, net.b) });
+    ws = makeWorkspace({ '.paddock/policy.yaml': commentedDenyPolicy(net.a, net.b) });
     sb = (await paddockOk(['create', 'shell', ws])).stdout.trim();
     engine = SandboxEngine.connect({});
   });

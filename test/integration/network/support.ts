@@ -108,3 +108,19 @@ export async function useLocalInternet(prefix: string): Promise<LocalInternet & 
     },
   };
 }
+
+/**
+ * A deny-by-default policy with comments (which edits must keep) that allows the local internet's
+ * two hosts and denies blocked.test: the live-rules and questions tests start from it.
+ */
+export const commentedDenyPolicy = (a: string, b: string): string => [
+  '# Team policy: keep this comment.',
+  'version: 1',
+  'network:',
+  '  policy: deny',
+  `  # The local internet's addresses: names never reach private addresses without an address rule.`,
+  `  allow: ["${a}", "${b}"]`,
+  '  deny: [blocked.test]   # never',
+  '  hostRegistries: false',
+  '',
+].join('\n');
