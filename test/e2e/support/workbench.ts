@@ -2,7 +2,7 @@
 // code-server 4.104 (scripts/ensure-e2e.sh), served on loopback, and driven in Debian's Chromium
 // through playwright-core, as a new user would.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -52,6 +52,8 @@ export interface Workbench {
   readonly url: string;
   /** code-server's own log (extension host errors end up here). */
   log(): string;
+  /** The whole text of an output channel as VS Code writes it to disk (the view renders only the visible lines). */
+  outputChannel(name: string): string;
   screenshot(name: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -109,6 +111,8 @@ export async function openWorkbench(folder: string, vsix: string, settings: Reco
   return {
     page, url,
     log: () => output,
+    outputChannel: (name) => findFiles(join(userData, 'logs'), (f) => f.endsWith(`-${name}.log`) || f === `${name}.log`)
+      .map((f) => readFileSync(f, 'utf8')).join('\n'),
     async screenshot(name) {
       const file = join(ARTIFACTS, `${name}.png`);
       mkdirSync(dirname(file), { recursive: true });
@@ -122,6 +126,12 @@ export async function openWorkbench(folder: string, vsix: string, settings: Reco
       rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+function findFiles(dir: string, wanted: (name: string) => boolean): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? findFiles(join(dir, e.name), wanted) : wanted(e.name) ? [join(dir, e.name)] : []);
 }
 
 /** Runs a command from the palette by its title, as a user types it. */
