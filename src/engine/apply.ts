@@ -216,8 +216,10 @@ export async function keepState(engine: SandboxEngine, old: SandboxDetails, temp
     },
     async started(sandbox) {
       const notes: string[] = [];
+      const now = await docker.getContainer(sandbox.id).inspect();
+      notes.push(settingChanges({ ...old, env: info.Config.Env }, { ...sandbox, env: now.Config.Env }, sandbox.name));
       if (leftovers.length) {
-        const env = rootExecEnv((await docker.getContainer(sandbox.id).inspect()).Config.Env);
+        const env = rootExecEnv(now.Config.Env);
         const removed = await execCollect(docker, sandbox.id, { Cmd: ['rm', '-rf', '--', ...leftovers], User: '0', Env: Object.entries(env).map(([k, v]) => `${k}=${v}`) }, { timeoutMs: 30_000 }).catch(() => undefined);
         if (removed?.exitCode !== 0) notes.push(`Could not remove what ${sandbox.name} had left in /run (${leftovers.slice(0, 3).join(', ')}): a daemon may find an old pid file there.`);
       }
@@ -229,6 +231,42 @@ export async function keepState(engine: SandboxEngine, old: SandboxDetails, temp
       return `The state of ${old.name} is kept in the image ${state} ("docker run --rm -it --entrypoint sh ${state}" reaches its files).`;
     },
   };
+}
+
+/** The variables of a container's configuration (a bare NAME is an unset one, see commitConfig). */
+function envOf(env: readonly string[] | undefined): Map<string, string> {
+  return new Map((env ?? []).filter((e) => e.includes('=')).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+}
+
+type Settings = Pick<SandboxDetails, 'limits' | 'ports' | 'runtime'> & { readonly env: readonly string[] | undefined };
+
+/**
+ * For the user after an apply: what the new container does otherwise than the old one (env names,
+ * never values; limits; published ports; runtime), or that none of these changed.
+ */
+export function settingChanges(old: Settings, now: Settings, sandbox: string): string {
+  const changes: string[] = [];
+  const [before, after] = [envOf(old.env), envOf(now.env)];
+  const names = (list: string[]) => list.sort().join(', ');
+  const added = [...after.keys()].filter((n) => !before.has(n));
+  const changed = [...after.keys()].filter((n) => before.has(n) && before.get(n) !== after.get(n));
+  const removed = [...before.keys()].filter((n) => !after.has(n));
+  if (added.length) changes.push(`env ${names(added)} added`);
+  if (changed.length) changes.push(`env ${names(changed)} changed`);
+  if (removed.length) changes.push(`env ${names(removed)} removed`);
+  if (old.limits.cpus !== now.limits.cpus) changes.push(`CPUs ${old.limits.cpus} -> ${now.limits.cpus}`);
+  const mib = (bytes: number) => `${Math.round(bytes / 1024 ** 2)} MiB`;
+  if (old.limits.memoryBytes !== now.limits.memoryBytes) changes.push(`memory ${mib(old.limits.memoryBytes)} -> ${mib(now.limits.memoryBytes)}`);
+  if (old.limits.pids !== now.limits.pids) changes.push(`processes ${old.limits.pids} -> ${now.limits.pids}`);
+  // By the sandbox's port: a host port the engine chose is carried over as a fixed one (adapt).
+  const portsOf = (s: Settings) => new Set(s.ports.map((p) => `${p.containerPort}/${p.protocol}`));
+  const [portsBefore, portsAfter] = [portsOf(old), portsOf(now)];
+  const published = [...portsAfter].filter((p) => !portsBefore.has(p));
+  const unpublished = [...portsBefore].filter((p) => !portsAfter.has(p));
+  if (published.length) changes.push(`port ${published.join(', ')} published`);
+  if (unpublished.length) changes.push(`port ${unpublished.join(', ')} no longer published`);
+  if (old.runtime !== now.runtime) changes.push(`runtime ${old.runtime} -> ${now.runtime}`);
+  return changes.length ? `Changed in ${sandbox}: ${changes.join('; ')}.` : `${sandbox}: environment, limits, ports and runtime unchanged.`;
 }
 
 function ownerOf(workspace: string): { uid: number; gid: number } | undefined {

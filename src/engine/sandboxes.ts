@@ -3,7 +3,7 @@ import type Docker from 'dockerode';
 import { join } from 'node:path';
 import { getAgent, type AgentSpec } from '../core/agents.js';
 import { PaddockError } from '../core/errors.js';
-import { loadPolicy, type LoadedPolicy } from '../core/policy.js';
+import { loadPolicy, type LoadedPolicy, type Policy } from '../core/policy.js';
 import { planMounts } from '../core/hiding.js';
 import { dockerMounts, hidingNotes, hidingStateOf, runningHidingNotes } from './hiding.js';
 import { hostKeyFor, KEY_PROVIDER_IDS, KEY_PROVIDERS, planKeyInjection, providerVariables } from '../core/credentials.js';
@@ -19,6 +19,7 @@ import { repairSandbox } from './repair.js';
 import { hostPackageSources, packageSourceRules } from './packageSources.js';
 import { TemplateBuilder, type TemplateOptions } from './templates.js';
 import type { SandboxDetails } from './types.js';
+import { givenOptions, keepCreateOptions, readCreateOptions, recordOf, writeCreateOptions, type GivenOptions } from './createOptions.js';
 import { CONTAINER_POLICY_LABEL, containerPolicyHash, keepState, templateChanged, withStateNote, type KeptState } from './apply.js';
 
 /** Everything a user can say about a sandbox when creating or running one. */
@@ -80,6 +81,20 @@ function readEnv(request: SandboxRequest): Record<string, string> {
   return { ...env, ...parseEnvAssignments(request.env ?? []) };
 }
 
+/**
+ * The sandbox's environment, limits and ports: the policy's env, resources and ports are defaults;
+ * options given on the command line (or kept from create) win. The agent's own variables (e.g.
+ * IS_SANDBOX) count as part of the sandbox's environment.
+ */
+function effectiveOptions(agent: AgentSpec, policy: Policy, given: GivenOptions) {
+  const resources = policy.resources;
+  return {
+    env: { ...agent.env, ...policy.env, ...given.env },
+    limits: resolveLimits({ cpus: given.cpus ?? resources.cpus, memory: given.memory ?? resources.memory, pids: given.pids ?? resources.pids }),
+    ports: (given.ports?.length ? given.ports : policy.ports).map(parsePort),
+  };
+}
+
 /** Builds (or reuses) the image a request needs. */
 export async function imageFor(engine: SandboxEngine, agent: AgentSpec, workspace: string, request: SandboxRequest): Promise<string> {
   const builder = new TemplateBuilder(engine.docker);
@@ -116,12 +131,9 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
   // A broken policy file stops here, before anything is built or created.
   const policySource = request.task?.source ?? workspace;
   const policy = loadPolicy(policySource);
-  // The policy's env, resources and ports are defaults; command-line options win. The agent's
-  // own variables (e.g. IS_SANDBOX) count as part of the sandbox's environment.
-  const env = { ...agent.env, ...policy.policy.env, ...readEnv(request) };
-  const resources = policy.policy.resources;
-  const limits = resolveLimits({ cpus: request.cpus ?? resources.cpus, memory: request.memory ?? resources.memory, pids: request.pids ?? resources.pids });
-  const ports = (request.ports?.length ? request.ports : policy.policy.ports).map(parsePort);
+  // Bad options stop here, before anything is built; an apply adds the kept ones below.
+  let given = givenOptions(request, readEnv(request));
+  let { env, limits, ports } = effectiveOptions(agent, policy.policy, given);
   // Hide globs are expanded again at every create and start.
   const plan = planMounts(workspace, policy.policy);
   // Bad network rules stop here too, before anything is built or created.
@@ -135,11 +147,18 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
   if (existing && request.name && existing.name !== request.name) {
     throw new PaddockError(`Workspace ${workspace} already has a ${agent.id} sandbox named ${existing.name}.`, `Use that name, or "paddock rm ${existing.name}" first.`);
   }
+  if (existing && request.recreate) {
+    // An apply keeps what the sandbox was created with unless given again or changed in the policy (./createOptions.ts).
+    const kept = keepCreateOptions(existing.name, readCreateOptions(existing.name), given, policy.policy);
+    given = kept.given;
+    notes.push(...kept.notes);
+    ({ env, limits, ports } = effectiveOptions(agent, policy.policy, given));
+  }
   if (!existing || request.recreate) await refuseUnapprovedPolicy(engine, policySource, policy);
   // A new sandbox is allowed the machine's package registries: read them while the image is made.
   const registries = policy.policy.network.hostRegistries && (!existing || request.recreate)
     ? hostPackageSources().then(packageSourceRules) : Promise.resolve([]);
-  const image = await imageFor(engine, agent, policySource, request);
+  const image = await imageFor(engine, agent, policySource, { ...request, template: given.template });
   let details = existing && (await engine.get(existing.id));
   // What is missing of it (proxy, network, folders, token, keys) is made again, its state kept (./repair.ts).
   if (details && !request.recreate) { notes.push(...(await repairSandbox(engine, details))); details = await engine.get(details.id); }
@@ -164,7 +183,7 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
       notes.push(`The ${agent.id} template changed since ${details.name} was created; apply it ("paddock apply ${details.name}") to use the new image (the agent's home is kept).`);
     }
   }
-  const injectKeys = request.injectKeys !== false;
+  const injectKeys = request.injectKeys !== false && given.injectKeys !== false;
   if (!details) {
     const runtime = asked ?? await engine.runtimeTraits();
     const cutOff = gvisorSocketNote(runtime);
@@ -175,6 +194,7 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
     await kept?.created(details);
     // Creating the sandbox approves the policy it is created with (see approvedPolicy.ts).
     approvePolicy(details.name, policy, 'create', workspace);
+    writeCreateOptions(details.name, recordOf(given, policy.policy));
     // Its proxy follows these rules from its first start; approvals and `paddock network` change them live.
     writeCreatedRules(details.name, policy.policy.network, await registries);
     if (keys) notes.push(...keys.notes, ...keys.keys.map((k) => `${k.source} stays on the host: the sandbox's egress proxy adds it to requests for ${new URL(k.upstream).host}; the agent sees only a placeholder.`));
