@@ -33,6 +33,18 @@ export function hostRunMatcher(policyReadOnly: readonly string[] | undefined, op
   };
 }
 
+/**
+ * Host-run paths whose content the host does not run: git's sample hooks (git runs only exact hook
+ * names), and the commondir a linked worktree gets from \`git worktree add\` (it points at the main
+ * git dir, whose config and hooks are caged). The host's own git writes them; they are not reported.
+ */
+export function isInert(rel: string, state: FileState): boolean {
+  const parts = toPosix(rel).split('/');
+  const name = parts[parts.length - 1];
+  if (parts.includes('hooks') && parts.includes('.git') && name.endsWith('.sample')) return true;
+  return name === 'commondir' && state.kind === 'file' && state.bytes.toString('utf8').trim() === '../..';
+}
+
 /** What the host does with such a file, for "... wrote X, <this>." */
 export function describeHostRunFile(rel: string, rule?: string): string {
   const parts = toPosix(rel).split('/');

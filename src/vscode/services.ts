@@ -8,6 +8,7 @@ import { BridgeActivity } from './bridgeActivity.js';
 import { BridgeHosts } from './bridgeHosts.js';
 import { addSandboxActions, commandHandlers, type CommandHandler, type Services } from './commands.js';
 import { DriftDiagnostics } from './drift/diagnostics.js';
+import { HostRunFiles } from './hostRunFiles.js';
 import { OPEN_POLICY_EDITOR_COMMAND, openPolicyEditor, PolicyEditorProvider, POLICY_EDITOR_VIEW_TYPE } from './policyEditor/policyEditor.js';
 import { terminalProfileProviders } from './profiles.js';
 import { ENGINE_SETTINGS, endpointInputs } from './settings.js';
@@ -66,6 +67,8 @@ export function startServices(context: vscode.ExtensionContext, log: vscode.LogO
     }),
     // Drift warnings in agent configs and the policy, with quick fixes (their command is registered there).
     ...new DriftDiagnostics(store, log).start(),
+    // A warning with the diff when a running sandbox writes a file the host runs (tasks, hooks, .envrc).
+    new HostRunFiles(source, log).start(),
     registerTreeActions(log),
     addSandboxActions(services, commands),
   );

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
-  canWriteHostPath, changeMessage, describeHostRunFile, fileStateOf, hostRunMatcher, judgeChange, readFileState,
+  canWriteHostPath, changeMessage, describeHostRunFile, fileStateOf, hostRunMatcher, isInert, judgeChange, readFileState,
   sameState, sandboxesThatCouldWrite, SHOWN_LIMIT, stateText, writerPhrase, type MountView,
 } from '../../../src/core/hostRunFiles.js';
 
@@ -42,6 +42,14 @@ describe('host-run paths', () => {
     assert.equal(withPolicy('tools/deploy.sh'), 'tools/deploy.sh');
     assert.ok(withPolicy('.vscode/tasks.json'));
     assert.ok(withPolicy('.envrc'));
+  });
+  it('does not report what the host never runs: git\'s sample hooks, and the commondir "git worktree add" writes', () => {
+    const text = (t: string) => fileStateOf(Buffer.from(t));
+    assert.ok(isInert('sub/.git/hooks/pre-commit.sample', text('#!/bin/sh')));
+    assert.ok(isInert('.git/worktrees/t1/commondir', text('../..\n')));
+    assert.equal(isInert('sub/.git/hooks/pre-commit', text('#!/bin/sh')), false);
+    assert.equal(isInert('.git/worktrees/t1/commondir', text('/home/agent/evil\n')), false, 'a commondir pointing elsewhere hands git another config');
+    assert.equal(isInert('.git/worktrees/t1/commondir', { kind: 'symlink', target: '../..' }), false);
   });
   it('says what the host does with each', () => {
     assert.equal(describeHostRunFile('.vscode/tasks.json'), 'a file VS Code runs on the host');
