@@ -158,7 +158,9 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
   // A new sandbox is allowed the machine's package registries: read them while the image is made.
   const registries = policy.policy.network.hostRegistries && (!existing || request.recreate)
     ? hostPackageSources().then(packageSourceRules) : Promise.resolve([]);
-  const image = await imageFor(engine, agent, policySource, { ...request, template: given.template });
+  // A sandbox created from --template is compared with that image, not the agent's template.
+  const template = given.template ?? (existing ? readCreateOptions(existing.name)?.given.template : undefined);
+  const image = await imageFor(engine, agent, policySource, { ...request, template });
   let details = existing && (await engine.get(existing.id));
   // What is missing of it (proxy, network, folders, token, keys) is made again, its state kept (./repair.ts).
   if (details && !request.recreate) { notes.push(...(await repairSandbox(engine, details))); details = await engine.get(details.id); }
