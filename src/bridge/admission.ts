@@ -63,6 +63,13 @@ interface Waiter {
   readonly grant: (slot: Slot) => void;
 }
 
+/** A waiting call was cancelled (by its client, or because its client went away) before it got a slot: it never runs. */
+export class CallWithdrawn extends Error {
+  constructor() {
+    super('The call was cancelled before it ran.');
+  }
+}
+
 export interface AdmissionClock {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
@@ -92,8 +99,12 @@ export class Admission {
 
   constructor(readonly limits: AdmissionLimits = BRIDGE_LIMITS, private readonly clock: AdmissionClock = realClock) {}
 
-  /** Admits a call (it runs when `slot` resolves) or refuses it at once, saying why. */
-  enter(sandbox: string): Ticket {
+  /**
+   * Admits a call (it runs when `slot` resolves) or refuses it at once, saying why. When `cancelled`
+   * aborts while the call waits, it leaves the queue and `slot` rejects with CallWithdrawn: a call
+   * nobody waits for any more must not run later, nor hold a place in line.
+   */
+  enter(sandbox: string, cancelled?: AbortSignal): Ticket {
     const load = this.loadOf(sandbox);
     const refuse = (reason: string): Ticket => {
       this.forget(sandbox, load);
@@ -123,7 +134,29 @@ export class Admission {
       return refuse(`calls take about ${formatMs(this.averageMs)} now, so this one would wait about ${formatMs(expectedWaitMs)} behind ${this.queue.length} others, at most ${formatMs(this.limits.waitBudgetMs)}`);
     }
     load.waiting++;
-    return { admitted: true, slot: new Promise<Slot>((grant) => this.queue.push({ sandbox, grant })) };
+    const slot = new Promise<Slot>((resolve, reject) => {
+      const withdraw = () => {
+        const at = this.queue.indexOf(waiter);
+        if (at < 0) return;
+        this.queue.splice(at, 1);
+        load.waiting--;
+        this.forget(sandbox, load);
+        reject(new CallWithdrawn());
+      };
+      const waiter: Waiter = {
+        sandbox,
+        grant: (slot) => {
+          cancelled?.removeEventListener('abort', withdraw);
+          resolve(slot);
+        },
+      };
+      this.queue.push(waiter);
+      cancelled?.addEventListener('abort', withdraw, { once: true });
+      if (cancelled?.aborted) withdraw();
+    });
+    // The caller may not be awaiting yet when the call is withdrawn (it masks the arguments first).
+    slot.catch(() => {});
+    return { admitted: true, slot };
   }
 
   /** Calls running and waiting now, in total and per sandbox (for tests and the benchmark). */

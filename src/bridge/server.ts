@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect as netConnect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, isJSONRPCRequest, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 
 /**
@@ -25,7 +25,12 @@ export const MCP_PATH = '/mcp';
 interface Session {
   readonly transport: StreamableHTTPServerTransport;
   readonly server: McpServer;
+  /** Requests of the client not answered yet. */
+  readonly unanswered: Set<RequestId>;
 }
+
+/** The JSON-RPC error a cancelled call is answered with, so the exchange its client may still hold ends (LSP's RequestCancelled). */
+const REQUEST_CANCELLED = -32800;
 
 /**
  * Streamable HTTP (the SDK's transport) behind a bearer token. Each client session gets its own
@@ -104,7 +109,7 @@ export class BridgeHttpServer {
     if (!this.authorized(req)) return this.fail(res, 401, 'Unauthorized: this bridge needs its sandbox\'s bearer token.');
     const sessionId = req.headers['mcp-session-id'];
     const existing = typeof sessionId === 'string' ? this.sessions.get(sessionId) : undefined;
-    if (existing) return existing.transport.handleRequest(req, res);
+    if (existing) return this.serve(existing, req, res);
     // A session this bridge does not know (it restarted): 404 tells the client to start a new one.
     if (typeof sessionId === 'string') return this.fail(res, 404, 'Session not found: initialize a new session.');
     if (req.method !== 'POST') return this.fail(res, 400, 'No valid session: initialize first.');
@@ -114,7 +119,11 @@ export class BridgeHttpServer {
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: true,
-      onsessioninitialized: (id) => { this.sessions.set(id, { transport, server }); },
+      onsessioninitialized: (id) => {
+        const session: Session = { transport, server, unanswered: new Set() };
+        this.sessions.set(id, session);
+        this.watchCalls(session);
+      },
     });
     transport.onclose = () => {
       if (transport.sessionId) this.sessions.delete(transport.sessionId);
@@ -122,6 +131,54 @@ export class BridgeHttpServer {
     };
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
+  }
+
+  /**
+   * One exchange of a known session. A call whose connection closes before its answer is cancelled
+   * (its client died or gave up on it): waiting, it never runs.
+   */
+  private async serve(session: Session, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let body: unknown;
+    if (req.method === 'POST') {
+      body = await readJson(req);
+      if (body === undefined) return this.fail(res, 400, 'Parse error: the request body is not JSON.');
+    }
+    const calls = (Array.isArray(body) ? body : [body]).filter((m): m is JSONRPCMessage & { id: RequestId } => isJSONRPCRequest(m)).map((m) => m.id);
+    res.once('close', () => {
+      if (!res.writableFinished) for (const id of calls) this.cancel(session, id, 'the client closed the connection');
+    });
+    await session.transport.handleRequest(req, res, body);
+  }
+
+  /**
+   * Tracks which calls are unanswered and answers a cancelled one: the SDK aborts its handler but,
+   * per the protocol, sends nothing, which would leave the JSON exchange (and the client's wait) open.
+   */
+  private watchCalls(session: Session): void {
+    const { transport, unanswered } = session;
+    const deliver = transport.onmessage!;
+    transport.onmessage = (message, extra) => {
+      if (isJSONRPCRequest(message)) unanswered.add(message.id);
+      deliver(message, extra);
+      const id = cancelledRequestOf(message);
+      // After the SDK has aborted the handler (it handles notifications a tick later), so the handler's own result is dropped.
+      if (id !== undefined) setImmediate(() => this.answerCancelled(session, id));
+    };
+    const send = transport.send.bind(transport);
+    transport.send = (message, options) => {
+      if ('id' in message && ('result' in message || 'error' in message) && message.id !== undefined) unanswered.delete(message.id);
+      return send(message, options);
+    };
+  }
+
+  private cancel(session: Session, id: RequestId, reason: string): void {
+    if (!session.unanswered.has(id)) return;
+    session.transport.onmessage?.({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } });
+  }
+
+  private answerCancelled(session: Session, id: RequestId): void {
+    if (!session.unanswered.has(id)) return;
+    void session.transport.send({ jsonrpc: '2.0', id, error: { code: REQUEST_CANCELLED, message: 'Request cancelled' } }).catch(() => {});
   }
 
   async close(): Promise<void> {
@@ -136,6 +193,12 @@ export class BridgeHttpServer {
       try { unlinkSync(this.address.slice(5)); } catch { /* already gone */ }
     }
   }
+}
+
+function cancelledRequestOf(message: JSONRPCMessage): RequestId | undefined {
+  if (!('method' in message) || message.method !== 'notifications/cancelled' || 'id' in message) return undefined;
+  const id = (message.params as { requestId?: unknown } | undefined)?.requestId;
+  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
 }
 
 function readJson(req: IncomingMessage): Promise<unknown> {

@@ -38,10 +38,16 @@ async function main(): Promise<void> {
   const stdio = new StdioServerTransport();
   let http: StreamableHTTPClientTransport | undefined;
   let initialize: JSONRPCMessage | undefined;
+  // Calls the agent cancelled: the bridge answers them to end their exchange; the agent expects no answer.
+  const cancelled = new Set<unknown>();
+  const relay = (m: JSONRPCMessage): void => {
+    if ('id' in m && !('method' in m) && cancelled.delete(m.id)) return;
+    void stdio.send(m);
+  };
 
   const open = async (): Promise<StreamableHTTPClientTransport> => {
     const t = connectHttp();
-    t.onmessage = (m) => { void stdio.send(m); };
+    t.onmessage = relay;
     t.onerror = () => {};
     await t.start();
     return t;
@@ -52,11 +58,11 @@ async function main(): Promise<void> {
     http = connectHttp();
     const t = http;
     await new Promise<void>((resolve, reject) => {
-      t.onmessage = (m) => { if ('id' in m && initialize && 'id' in initialize && m.id === initialize.id) resolve(); else void stdio.send(m); };
+      t.onmessage = (m) => { if ('id' in m && initialize && 'id' in initialize && m.id === initialize.id) resolve(); else relay(m); };
       t.onerror = () => {};
       t.start().then(() => t.send(initialize!)).catch(reject);
     });
-    t.onmessage = (m) => { void stdio.send(m); };
+    t.onmessage = relay;
     await t.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
   };
 
@@ -65,6 +71,7 @@ async function main(): Promise<void> {
     pending++;
     void (async () => {
       if (isJSONRPCRequest(message) && message.method === 'initialize') initialize = message;
+      if ('method' in message && message.method === 'notifications/cancelled' && !('id' in message)) cancelled.add((message.params as { requestId?: unknown } | undefined)?.requestId);
       try {
         http ??= await open();
         await http.send(message);

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { connectionFailure } from '../core/errors.js';
 import type { MaskStats } from '../core/masking.js';
 import { PADDOCK_VERSION } from '../core/version.js';
-import { Admission, busyMessage, sharedAdmission } from './admission.js';
+import { Admission, busyMessage, CallWithdrawn, sharedAdmission } from './admission.js';
 import { AuditUnwritable, type AuditEntry, type AuditLog } from './audit.js';
 import { BridgeDenied, type BridgeService, type Permission, type TargetContainer } from './service.js';
 
@@ -27,32 +27,44 @@ export function createBridgeServer(service: BridgeService, audit: AuditLog, sand
   });
 
   type Handler = (stats: MaskStats) => Promise<{ text: string; rule?: string }>;
-  const call = async (tool: string, args: Record<string, unknown>, permission: Permission | undefined, handler: Handler): Promise<CallToolResult> => {
+  /**
+   * `cancelled` aborts when the client cancels the call (notifications/cancelled) or goes away (its
+   * connection or session ends, ./server.ts): a call still waiting for a slot then never runs.
+   */
+  const call = async (tool: string, args: Record<string, unknown>, permission: Permission | undefined, cancelled: AbortSignal, handler: Handler): Promise<CallToolResult> => {
     // Admitted or refused before any work, so a refusal answers at once whatever is queued (./admission.ts).
-    const ticket = admission.enter(sandbox);
+    const ticket = admission.enter(sandbox, cancelled);
     const arrived = Date.now();
     if (!ticket.admitted) {
       const maskedArgs = JSON.parse(service.maskNow(JSON.stringify(args), { count: 0, rules: {} })) as Record<string, unknown>;
-      return refuseBusy({ time: new Date(arrived).toISOString(), sandbox, tool, args: maskedArgs }, ticket.reason, arrived);
+      return notRun({ time: new Date(arrived).toISOString(), sandbox, tool, args: maskedArgs }, arrived, { decision: 'busy', rule: 'refused-busy', message: busyMessage(ticket.reason) });
     }
+    let maskedArgs = args;
     try {
-      const maskedArgs = JSON.parse(await service.mask(JSON.stringify(args), { count: 0, rules: {} })) as Record<string, unknown>;
+      maskedArgs = JSON.parse(await service.mask(JSON.stringify(args), { count: 0, rules: {} })) as Record<string, unknown>;
       await ticket.slot;
+      // Cancelled between getting its slot and starting: still nothing has run.
+      if (cancelled.aborted) throw new CallWithdrawn();
       return await run(tool, maskedArgs, permission, handler);
+    } catch (err) {
+      if (!(err instanceof CallWithdrawn)) throw err;
+      return notRun({ time: new Date(arrived).toISOString(), sandbox, tool, args: maskedArgs }, arrived, { decision: 'cancelled', rule: 'cancelled-waiting', message: 'Cancelled before it ran (the client cancelled the call or went away), so nothing ran.' });
     } finally {
-      void ticket.slot.then((slot) => slot.release());
+      void ticket.slot.then((slot) => slot.release(), () => {});
     }
   };
-  /** Nothing ran: the refusal is audited as one line (no "started" line), or said on stderr when the audit cannot hold it. */
-  const refuseBusy = (base: Pick<AuditEntry, 'time' | 'sandbox' | 'tool' | 'args'>, reason: string, arrived: number): CallToolResult => {
-    const message = busyMessage(reason);
+  /**
+   * A call that did not run (refused for load, or cancelled while it waited): one audit line says so
+   * (no "started" line), or stderr when the audit cannot hold it.
+   */
+  const notRun = (base: Pick<AuditEntry, 'time' | 'sandbox' | 'tool' | 'args'>, arrived: number, outcome: { decision: 'busy' | 'cancelled'; rule: string; message: string }): CallToolResult => {
     try {
-      audit.record({ ...base, decision: 'busy', rule: 'refused-busy', durationMs: Date.now() - arrived, masked: 0, message });
+      audit.record({ ...base, ...outcome, durationMs: Date.now() - arrived, masked: 0 });
     } catch (err) {
       if (!(err instanceof AuditUnwritable)) throw err;
-      process.stderr.write(`paddock bridge (${sandbox}): refused ${base.tool} (busy; not audited: ${err.message})\n`);
+      process.stderr.write(`paddock bridge (${sandbox}): ${base.tool} not run (${outcome.rule}; not audited: ${err.message})\n`);
     }
-    return { content: [{ type: 'text', text: message }], isError: true };
+    return { content: [{ type: 'text', text: outcome.message }], isError: true };
   };
   const run = async (tool: string, maskedArgs: Record<string, unknown>, permission: Permission | undefined, handler: Handler): Promise<CallToolResult> => {
     const started = Date.now();
@@ -100,7 +112,7 @@ export function createBridgeServer(service: BridgeService, audit: AuditLog, sand
     title: 'List containers',
     description: 'Lists the containers this bridge may reach (only those the policy allows), with their state and compose project/service.',
     inputSchema: {},
-  }, async () => call('list_containers', {}, undefined, async () => {
+  }, async (_a, extra) => call('list_containers', {}, undefined, extra.signal, async () => {
     const list = await service.containers();
     return { text: list.length ? JSON.stringify(list.map((c) => ({ name: c.name, id: c.id.slice(0, 12), image: c.image, state: c.state, status: c.status, project: c.project, service: c.service })), null, 2) : 'No container is allowed (bridge.containers in .paddock/policy.yaml is empty or matches nothing running here).' };
   }));
@@ -109,7 +121,7 @@ export function createBridgeServer(service: BridgeService, audit: AuditLog, sand
     title: 'Get container logs',
     description: 'Returns the latest log lines of a container (stdout and stderr), with secrets masked.',
     inputSchema: { container, tail: z.number().int().min(1).max(10_000).optional().describe('How many lines from the end (default 100)'), since, timestamps: z.boolean().optional().describe('Prefix lines with their time') },
-  }, async (a) => call('get_logs', a, 'logs', (stats) => onTarget(a.container, async (c) => ({ text: (await service.logs(c, a, stats)) || `(${c.name} has logged nothing${a.since ? ' in that time' : ''})` }))));
+  }, async (a, extra) => call('get_logs', a, 'logs', extra.signal, (stats) => onTarget(a.container, async (c) => ({ text: (await service.logs(c, a, stats)) || `(${c.name} has logged nothing${a.since ? ' in that time' : ''})` }))));
 
   server.registerTool('search_logs', {
     title: 'Search container logs',
@@ -120,19 +132,19 @@ export function createBridgeServer(service: BridgeService, audit: AuditLog, sand
       tail: z.number().int().min(1).max(100_000).optional().describe('How many lines from the end to search (default 5000)'), since,
       ignoreCase: z.boolean().optional().describe('Default true'),
     },
-  }, async (a) => call('search_logs', a, 'logs', (stats) => onTarget(a.container, async (c) => ({ text: await service.searchLogs(c, a, stats) }))));
+  }, async (a, extra) => call('search_logs', a, 'logs', extra.signal, (stats) => onTarget(a.container, async (c) => ({ text: await service.searchLogs(c, a, stats) }))));
 
   server.registerTool('inspect_container', {
     title: 'Inspect a container',
     description: 'Shows a container\'s configuration and state: image, command, working dir, user, env (values of secret-like variables masked), ports, networks, mounts, labels, health.',
     inputSchema: { container },
-  }, async (a) => call('inspect_container', a, 'inspect', (stats) => onTarget(a.container, async (c) => ({ text: await service.inspect(c, stats) }))));
+  }, async (a, extra) => call('inspect_container', a, 'inspect', extra.signal, (stats) => onTarget(a.container, async (c) => ({ text: await service.inspect(c, stats) }))));
 
   server.registerTool('get_stats', {
     title: 'Container resource usage',
     description: 'CPU %, memory, network and block I/O and process count of a running container (one sample).',
     inputSchema: { container },
-  }, async (a) => call('get_stats', a, 'stats', () => onTarget(a.container, async (c) => ({ text: await service.stats(c) }))));
+  }, async (a, extra) => call('get_stats', a, 'stats', extra.signal, () => onTarget(a.container, async (c) => ({ text: await service.stats(c) }))));
 
   server.registerTool('exec_command', {
     title: 'Run a command in a container',
@@ -142,7 +154,7 @@ export function createBridgeServer(service: BridgeService, audit: AuditLog, sand
       command: z.union([z.string().min(1), z.array(z.string()).min(1)]).describe('e.g. "npm test" or ["npm", "test"]'),
       timeout: z.number().int().min(1).max(600).optional().describe('Seconds to wait (default 60)'),
     },
-  }, async (a) => call('exec_command', a, 'exec', (stats) => onTarget(a.container, async (c) => {
+  }, async (a, extra) => call('exec_command', a, 'exec', extra.signal, (stats) => onTarget(a.container, async (c) => {
     const result = await service.exec(c, a.command, a.timeout ?? 60, stats);
     return { text: result.text, rule: result.rule };
   })));
@@ -151,7 +163,7 @@ export function createBridgeServer(service: BridgeService, audit: AuditLog, sand
     title: 'Allowed commands',
     description: 'The tier and, per container, the whitelisted commands ("x *" allows more arguments), the deny list and the blocked paths.',
     inputSchema: { container: container.optional() },
-  }, async (a) => call('get_allowed_commands', a, undefined, async () => {
+  }, async (a, extra) => call('get_allowed_commands', a, undefined, extra.signal, async () => {
     const targets = a.container ? [await service.target(a.container)] : await service.containers();
     const { tier, bridge } = service.rules;
     return { text: JSON.stringify({
@@ -166,26 +178,26 @@ export function createBridgeServer(service: BridgeService, audit: AuditLog, sand
     title: 'Security policy',
     description: 'The bridge policy in force: tier, permissions, containers, command rules, blocked paths, and where a person changes them.',
     inputSchema: {},
-  }, async () => call('get_security_policy', {}, undefined, async () => ({ text: JSON.stringify(service.describePolicy(), null, 2) })));
+  }, async (_a, extra) => call('get_security_policy', {}, undefined, extra.signal, async () => ({ text: JSON.stringify(service.describePolicy(), null, 2) })));
 
   server.registerTool('list_files', {
     title: 'List files in a container',
     description: 'Lists a folder in a container (ls -la); blocked paths are refused and blocked entries left out. Relative paths start at the container\'s working dir.',
     inputSchema: { container, path: z.string().min(1).describe('Folder path') },
-  }, async (a) => call('list_files', a, 'files', (stats) => onTarget(a.container, async (c) => ({ text: await service.listFiles(c, a.path, stats) }))));
+  }, async (a, extra) => call('list_files', a, 'files', extra.signal, (stats) => onTarget(a.container, async (c) => ({ text: await service.listFiles(c, a.path, stats) }))));
 
   server.registerTool('read_file', {
     title: 'Read a file in a container',
     description: 'Reads a text file from a container (through the engine, nothing runs in it). Blocked paths, also behind symlinks, are refused; the content is masked.',
     inputSchema: { container, path: z.string().min(1).describe('File path'), maxBytes: z.number().int().min(1).max(1024 * 1024).optional().describe('Default 256 KiB') },
-  }, async (a) => call('read_file', a, 'files', (stats) => onTarget(a.container, async (c) => ({ text: await service.readFile(c, a.path, a.maxBytes ?? 256 * 1024, stats) }))));
+  }, async (a, extra) => call('read_file', a, 'files', extra.signal, (stats) => onTarget(a.container, async (c) => ({ text: await service.readFile(c, a.path, a.maxBytes ?? 256 * 1024, stats) }))));
 
   for (const action of ['restart', 'stop', 'start'] as const) {
     server.registerTool(`${action}_container`, {
       title: `${action[0].toUpperCase()}${action.slice(1)} a container`,
       description: `${action[0].toUpperCase()}${action.slice(1)}s a container (needs the lifecycle permission).`,
       inputSchema: { container },
-    }, async (a) => call(`${action}_container`, a, 'lifecycle', () => onTarget(a.container, async (c) => ({ text: await service.lifecycle(c, action) }))));
+    }, async (a, extra) => call(`${action}_container`, a, 'lifecycle', extra.signal, () => onTarget(a.container, async (c) => ({ text: await service.lifecycle(c, action) }))));
   }
   return server;
 }

@@ -2,7 +2,7 @@
 // and in total; the rest are refused at once, and a flood from one sandbox cannot starve another.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Admission, BRIDGE_LIMITS, busyMessage, type AdmissionClock, type AdmissionLimits, type Slot, type Ticket } from '../../../src/bridge/admission.js';
+import { Admission, BRIDGE_LIMITS, busyMessage, CallWithdrawn, type AdmissionClock, type AdmissionLimits, type Slot, type Ticket } from '../../../src/bridge/admission.js';
 
 /** A clock the test moves by hand: timers fire only when advanced past them. */
 class ManualClock implements AdmissionClock {
@@ -123,6 +123,43 @@ describe('bridge admission', () => {
     assert.ok(c.admitted && d.admitted && granted.has(c) && granted.has(d), 'free slots are taken whatever the speed');
     assert.ok(!e.admitted && /calls take about 600 ms now, so this one would wait about 600 ms/.test(e.reason));
     assert.ok(enter('lone').admitted, 'a sandbox with nothing in flight is not refused for speed');
+  });
+
+  it('a waiting call whose client cancels leaves the queue, is never granted a slot, and frees its place in line', async () => {
+    const { admission, granted } = setup();
+    const running = [admission.enter('a'), admission.enter('a')];
+    for (const t of running) if (t.admitted) void t.slot.then((slot) => granted.set(t, slot));
+    const cancel = new AbortController();
+    const cancelled = admission.enter('a', cancel.signal);
+    const kept = admission.enter('a');
+    assert.ok(cancelled.admitted && kept.admitted);
+    let outcome: unknown;
+    cancelled.slot.then(() => { outcome = 'granted'; }, (err) => { outcome = err; });
+    void kept.slot.then((slot) => granted.set(kept, slot));
+    await settle();
+    assert.deepEqual(admission.snapshot().sandboxes.a, { running: 2, waiting: 2, long: 0 });
+    cancel.abort();
+    await settle();
+    assert.ok(outcome instanceof CallWithdrawn, `the cancelled call was withdrawn: ${String(outcome)}`);
+    assert.deepEqual(admission.snapshot().sandboxes.a, { running: 2, waiting: 1, long: 0 });
+    assert.ok(admission.enter('a').admitted, 'its place in line is free again');
+    // The next freed slot goes to the call behind it, never to the cancelled one.
+    granted.get(running[0])!.release();
+    await settle();
+    assert.ok(granted.has(kept));
+    assert.ok(outcome instanceof CallWithdrawn);
+  });
+
+  it('a call that would wait and is already cancelled is withdrawn at once (one given a free slot is stopped by its caller)', async () => {
+    const { admission } = setup({ runningPerSandbox: 1 });
+    const first = admission.enter('a', AbortSignal.abort());
+    assert.ok(first.admitted);
+    const slot = await first.slot;
+    const waiting = admission.enter('a', AbortSignal.abort());
+    assert.ok(waiting.admitted);
+    await assert.rejects(waiting.slot, CallWithdrawn);
+    slot.release();
+    assert.deepEqual(admission.snapshot(), { running: 0, waiting: 0, sandboxes: {} }, 'nothing left behind');
   });
 
   it('the shipped limits are sane and the busy message tells the agent to retry', () => {
