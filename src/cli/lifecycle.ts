@@ -8,6 +8,7 @@ import { PaddockError } from '../core/errors.js';
 import { PADDOCK_VERSION } from '../core/version.js';
 import { assetRoot } from '../engine/assets.js';
 import type { SandboxEngine } from '../engine/engine.js';
+import type { ExecTarget, SandboxClient } from '../engine/sandboxClient.js';
 import { gvisorSocketNote } from '../engine/runtime.js';
 import { stopCause, withStopCauses } from '../engine/stopCause.js';
 import type { SandboxRequest } from '../engine/sandboxes.js';
@@ -153,7 +154,7 @@ async function applyRequest(engine: SandboxEngine, sandbox: SandboxDetails, o: a
 }
 
 /** Attaches the terminal to argv in the sandbox: raw TTY with resize when interactive, plain pipes otherwise. */
-async function attach(engine: SandboxEngine, sandbox: string | SandboxDetails, argv: string[], extra: { user?: string; workdir?: string; env?: Record<string, string> } = {}): Promise<number> {
+async function attach(engine: SandboxClient, sandbox: string | ExecTarget, argv: string[], extra: { user?: string; workdir?: string; env?: Record<string, string> } = {}): Promise<number> {
   const interactive = !!process.stdin.isTTY && !!process.stdout.isTTY;
   if (!interactive) {
     return engine.exec(sandbox, argv, { ...extra, stdin: process.stdin.isTTY ? undefined : process.stdin });
@@ -195,14 +196,16 @@ function printSandboxes(list: SandboxSummary[], json: boolean): void {
 
 /** What the lifecycle commands need from main.ts (engine connection and sandbox lookup). */
 export interface LifecycleContext {
+  readonly clientFrom: (cmd: Command) => Promise<SandboxClient>;
   readonly engineFrom: (cmd: Command) => Promise<SandboxEngine>;
   readonly findSandbox: (engine: SandboxEngine, ref: string) => Promise<SandboxDetails>;
+  readonly findExecTarget: (client: SandboxClient, ref: string, cmd: Command) => Promise<ExecTarget>;
   readonly resolveSandbox: (engine: SandboxEngine, ref: string) => Promise<string>;
 }
 
 /** `argv` is the raw command line: what follows `--` goes to the agent or command as it is. */
 export function registerLifecycleCommands(program: Command, ctx: LifecycleContext, argv: readonly string[]): void {
-  const { engineFrom, findSandbox, resolveSandbox } = ctx;
+  const { clientFrom, engineFrom, findSandbox, findExecTarget, resolveSandbox } = ctx;
   withTaskOptions(withCreateOptions(program.command('run')
     .description('Create the sandbox of AGENT for WORKSPACE if needed, start it, and attach a terminal to the agent')
     .argument('<agent>', `one of ${AGENT_IDS.join(', ')}`)
@@ -310,8 +313,9 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
     .option('-w, --workdir <dir>', 'working directory (default: the workspace)')
     .option('-e, --env <K=V>', 'environment variable for this command (repeatable)', collect, [])
     .action(async (ref: string, _command: string[], o: any, cmd: Command) => {
-      const engine = await engineFrom(cmd);
-      const sandbox = await findSandbox(engine, ref);
+      // The engine connection alone: the rest of the engine loads only when a failure needs a note.
+      const engine = await clientFrom(cmd);
+      const sandbox = await findExecTarget(engine, ref, cmd);
       const env = Object.fromEntries((o.env as string[]).map((kv) => [kv.split('=')[0], kv.slice(kv.indexOf('=') + 1)]));
       const { before, after } = splitAtDashes(cmd, argv);
       const command = after.length ? after : before.slice(1);
@@ -319,7 +323,7 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
       const code = await attach(engine, sandbox, command, { user: o.user, workdir: o.workdir, env });
       const killed = code === 137 ? await stopCause(engine.docker, sandbox.id).catch(() => undefined) : undefined; // SIGKILL: the OOM killer?
       if (killed) process.stderr.write(`paddock: ${killed}\n`);
-      const failed = killed ? undefined : await (await import('../engine/repair.js')).execFailureNote(engine, sandbox, code); // a replaced workspace, a removed proxy
+      const failed = killed || code === 0 ? undefined : await (await import('../engine/repair.js')).execFailureNote(engine, sandbox, code); // a replaced workspace, a removed proxy
       if (failed) process.stderr.write(`paddock: ${failed}\n`);
       throw new ExitWith(code);
     });

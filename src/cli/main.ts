@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { connectionFailure, describeError, engineLost, PaddockError } from '../core/errors.js';
 import { PADDOCK_VERSION } from '../core/version.js';
 import type { SandboxEngine } from '../engine/engine.js';
+import type { ExecTarget, SandboxClient } from '../engine/sandboxClient.js';
 import type { SandboxDetails } from '../engine/types.js';
 import { registerBridgeCommands } from './bridge.js';
 import { ExitWith, registerLifecycleCommands } from './lifecycle.js';
@@ -17,31 +18,53 @@ import { registerTaskCommands } from './tasks.js';
 // load no engine client.
 
 const engineModule = () => import('../engine/engine.js');
+const clientModule = () => import('../engine/sandboxClient.js');
 
 /** The engine this command talks to, so that losing it mid-way is told as that (see main). */
-let connectedEngine: SandboxEngine | undefined;
+let connectedEngine: SandboxClient | undefined;
 
-async function engineFrom(cmd: Command): Promise<SandboxEngine> {
+/**
+ * The engine connection alone (../engine/sandboxClient.ts): enough to find a sandbox and run a
+ * command in it, so `exec` loads no policy, egress or template code.
+ */
+async function clientFrom(cmd: Command): Promise<SandboxClient> {
   const opts = cmd.optsWithGlobals() as { host?: string; context?: string };
-  const { SandboxEngine } = await engineModule();
+  const { connectClient } = await clientModule();
   try {
-    return (connectedEngine = SandboxEngine.connect({ host: opts.host, context: opts.context }));
+    return (connectedEngine = connectClient({ host: opts.host, context: opts.context }));
   } catch (err) {
     throw new PaddockError(describeError(err));
   }
 }
 
-/** A sandbox given by name or id, or by its workspace folder when that has exactly one (one inspect for a name). */
-async function findSandbox(engine: SandboxEngine, ref: string): Promise<SandboxDetails> {
-  let found: SandboxDetails | undefined;
+async function engineFrom(cmd: Command): Promise<SandboxEngine> {
+  const [client, { SandboxEngine }] = await Promise.all([clientFrom(cmd), engineModule()]);
+  return (connectedEngine = new SandboxEngine(client.docker, client.endpoint));
+}
+
+/** A lookup whose failure is not Paddock's own asks the engine first: when none answers, that is said, with how to start one. */
+async function lookUp<T>(client: SandboxClient, find: () => Promise<T>): Promise<T> {
   try {
-    found = await engine.find(ref);
+    return await find();
   } catch (err) {
     if (err instanceof PaddockError) throw err;
-    await engine.ping(); // when no engine answers, this says how to start one
+    await client.ping();
     throw err;
   }
-  if (found) return found;
+}
+
+/** A sandbox given by name or id, or by its workspace folder when that has exactly one (one inspect for a name). */
+async function findSandbox(engine: SandboxEngine, ref: string): Promise<SandboxDetails> {
+  return (await lookUp(engine, () => engine.find(ref))) ?? sandboxOfFolder(engine, ref);
+}
+
+/** What `exec` needs of a sandbox: one inspect for a name, without the rest of the engine; a workspace folder as findSandbox. */
+async function findExecTarget(client: SandboxClient, ref: string, cmd: Command): Promise<ExecTarget> {
+  return (await lookUp(client, () => client.execTarget(ref))) ?? sandboxOfFolder(await engineFrom(cmd), ref);
+}
+
+/** The one sandbox of a workspace folder given instead of a name. */
+async function sandboxOfFolder(engine: SandboxEngine, ref: string): Promise<SandboxDetails> {
   const path = resolve(ref);
   if (existsSync(path)) {
     const inWorkspace = await engine.list({ workspace: path });
@@ -64,7 +87,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
     .option('--context <name>', 'Docker context to use')
     .showHelpAfterError();
 
-  registerLifecycleCommands(program, { engineFrom, findSandbox, resolveSandbox }, argv);
+  registerLifecycleCommands(program, { clientFrom, engineFrom, findSandbox, findExecTarget, resolveSandbox }, argv);
   registerHidingCommands(program, { engineFrom, resolveSandbox });
   registerBridgeCommands(program, { engineFrom, resolveSandbox });
   registerNetworkCommands(program, { engineFrom, resolveSandbox });

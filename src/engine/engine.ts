@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { PaddockError } from '../core/errors.js';
 import { parseProviderList, type KeyInjectionPlan } from '../core/credentials.js';
@@ -15,17 +15,17 @@ import { removeSandboxAndState } from './teardown.js';
 import { refreshInjectedKeys } from './egressFiles.js';
 import { clearSessionRules, networkInForce } from './liveRules.js';
 import { initScript } from './assets.js';
-import { engineMessage, inspectOrUndefined, isAlreadyInState, isConflict, isNotFound, runExec, startAndWaitForMarker, textSink, writeDemuxed } from './docker.js';
+import { engineMessage, inspectOrUndefined, isAlreadyInState, isConflict, isNotFound, startAndWaitForMarker, writeDemuxed } from './docker.js';
 import { listedPorts, publishedPorts } from './ports.js';
 import { runtimeTraits, type EngineRuntimes, type RuntimeTraits } from './runtime.js';
-import { applyInitialSize, sizedArgv } from './tty.js';
-import { connect, resolveEndpoint, type EndpointInputs, type EngineEndpoint } from './connection.js';
-import type { SandboxDetails, SandboxStatus, SandboxSummary } from './types.js';
+import { connect, resolveEndpoint, type EndpointInputs } from './connection.js';
+import { SandboxClient, statusOf } from './sandboxClient.js';
+import type { SandboxDetails, SandboxSummary } from './types.js';
+export type { ExecOptions, ExecTarget, StopReason } from './sandboxClient.js';
 
 export { PADDOCK_VERSION } from '../core/version.js';
 import { PADDOCK_VERSION } from '../core/version.js';
-import { execBaseEnv } from './agentUser.js';
-import { recordUserStop, stopCause } from './stopCause.js';
+import { recordUserStop } from './stopCause.js';
 import { refuseLoaderVariables } from './rootExec.js';
 const READY_MARKER = 'paddock: ready';
 
@@ -52,19 +52,6 @@ export interface CreateSpec {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
-export interface ExecOptions {
-  readonly user?: string;
-  readonly workdir?: string;
-  readonly env?: Readonly<Record<string, string>>;
-  readonly tty?: boolean;
-  readonly stdin?: Readable;
-  readonly stdout?: Writable;
-  readonly stderr?: Writable;
-  /** Terminal size, and a way to follow resizes: call the returned function with new sizes. */
-  readonly size?: { rows: number; cols: number };
-  readonly onResizer?: (resize: (rows: number, cols: number) => void) => void;
-}
-
 /** The host's git identity, so commits made in the sandbox carry the user's name. */
 export async function hostGitIdentity(cwd: string): Promise<{ name?: string; email?: string }> {
   const read = (key: string) => new Promise<string | undefined>((resolveValue) => {
@@ -74,47 +61,15 @@ export async function hostGitIdentity(cwd: string): Promise<{ name?: string; ema
   return { name, email };
 }
 
-function statusOf(state: string | undefined): SandboxStatus {
-  switch (state) {
-    case 'running': return 'running';
-    case 'created': return 'created';
-    case 'paused': return 'paused';
-    case 'restarting': return 'restarting';
-    case 'removing': return 'removing';
-    case 'dead': return 'dead';
-    default: return 'stopped';
-  }
-}
-
 /**
  * The sandbox engine: every sandbox is a labelled container, so the CLI, the extension and a
  * restarted editor all read the same state from Docker. Nothing is stored anywhere else.
  */
-/** Why a sandbox stopped itself: its guard's message, and the paths it names ("PATH (hidden)"). */
-export interface StopReason {
-  readonly text: string;
-  readonly paths: readonly string[];
-}
-
-export class SandboxEngine {
-
-  constructor(readonly docker: Docker, readonly endpoint: EngineEndpoint) {}
+export class SandboxEngine extends SandboxClient {
 
   static connect(inputs: EndpointInputs = {}): SandboxEngine {
     const endpoint = resolveEndpoint(inputs);
     return new SandboxEngine(connect(endpoint), endpoint);
-  }
-
-  /** Fails with a message that says how to start an engine when none answers. */
-  async ping(): Promise<void> {
-    try {
-      await this.docker.ping();
-    } catch (err: any) {
-      const how = this.endpoint.source === 'default'
-        ? 'Start Docker (Docker Desktop, or "sudo systemctl start docker" on Linux), or point DOCKER_HOST / a Docker context at an engine.'
-        : `Check ${this.endpoint.source}, or start that engine.`;
-      throw new PaddockError(`No Docker engine answers at ${this.endpoint.host} (${this.endpoint.source}): ${err?.code ?? err?.message ?? err}.`, how);
-    }
   }
 
   /**
@@ -193,13 +148,8 @@ export class SandboxEngine {
    * egress proxy: none; get() reads the proxy's).
    */
   async find(nameOrId: string): Promise<SandboxDetails | undefined> {
-    if (!CONTAINER_NAME.test(nameOrId)) return undefined;
-    const info = await inspectOrUndefined(this.docker.getContainer(nameOrId));
-    if (!info) return undefined;
-    if (info.Config.Labels?.[LABELS.sandbox] !== '1') {
-      throw new PaddockError(`"${nameOrId}" is a container, but not a Paddock sandbox.`, 'Paddock only manages the containers it created; run "paddock ls".');
-    }
-    return detailsOf(info);
+    const info = await this.inspectSandbox(nameOrId);
+    return info && detailsOf(info);
   }
 
   /** The one sandbox of (workspace, agent), if any. */
@@ -367,41 +317,6 @@ export class SandboxEngine {
     return all.map((s) => s.name);
   }
 
-  /** Runs argv in a running sandbox (named, or as find() returned it) and returns its exit code. */
-  async exec(target: string | SandboxDetails, argv: readonly string[], options: ExecOptions = {}): Promise<number> {
-    const sandbox = typeof target === 'string' ? await this.find(target) : target;
-    if (!sandbox) throw new PaddockError(`No sandbox named "${target}".`, 'Run "paddock ls" to see the sandboxes.');
-    if (sandbox.status !== 'running') {
-      const why = await this.stopReason(sandbox.id);
-      throw new PaddockError(`Sandbox ${sandbox.name} is ${sandbox.status}${why ? ` (${why.text})` : ''}.`, `Start it with "paddock start ${sandbox.name}".`);
-    }
-    const tty = !!options.tty;
-    const user = options.user ?? 'agent';
-    const end = await runExec(this.docker, sandbox.id, {
-      Cmd: tty && options.size ? sizedArgv(argv, options.size.rows, options.size.cols) : [...argv],
-      User: user,
-      WorkingDir: options.workdir ?? sandbox.workspace,
-      Env: Object.entries({ ...execBaseEnv(user), ...options.env }).map(([k, v]) => `${k}=${v}`),
-      ...(tty && options.size ? { ConsoleSize: [options.size.rows, options.size.cols] } : {}),
-    } as Docker.ExecCreateOptions, {
-      stdout: options.stdout ?? process.stdout, stderr: options.stderr ?? process.stderr, stdin: options.stdin, tty,
-      onStarted: async (exec) => {
-        if (tty && options.size) await applyInitialSize(exec, options.size.rows, options.size.cols);
-        options.onResizer?.((rows, cols) => { exec.resize({ h: rows, w: cols }).catch(() => {}); });
-      },
-    });
-    if (end.streamError) throw end.streamError;
-    return end.exitCode ?? 0;
-  }
-
-  /** Runs argv and collects its output (for checks and tests). */
-  async execCapture(nameOrId: string, argv: readonly string[], options: Omit<ExecOptions, 'stdout' | 'stderr'> = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    const out = textSink();
-    const err = textSink();
-    const exitCode = await this.exec(nameOrId, argv, { ...options, stdout: out.sink, stderr: err.sink });
-    return { exitCode, stdout: out.text(), stderr: err.text() };
-  }
-
   async logs(nameOrId: string, options: { follow?: boolean; tail?: number; stdout?: Writable; stderr?: Writable } = {}): Promise<void> {
     const sandbox = await this.get(nameOrId);
     const container = this.docker.getContainer(sandbox.id);
@@ -414,35 +329,6 @@ export class SandboxEngine {
     } else {
       const buffer = (await container.logs({ follow: false, stdout: true, stderr: true, tail: options.tail ?? 'all' } as any)) as unknown as Buffer;
       writeDemuxed(buffer, stdout, stderr);
-    }
-  }
-
-  /**
-   * Why a stopped sandbox stopped, when Paddock stopped it: its init's guard (templates/base/paddock-init)
-   * ends it when the host lifts a protecting mount, and says so as its last words, "paddock:
-   * protection lifted: PATH (hidden|read-only)... replaced or removed on the host, ...", or when the
-   * agent writes a git redirection (a commondir), "paddock: blocked: PATH... written in the sandbox ...".
-   */
-  async stopReason(nameOrId: string): Promise<StopReason | undefined> {
-    for (const line of (await this.logsText(nameOrId, 5)).trim().split('\n').reverse()) {
-      if (line.startsWith('paddock: ready')) break; // started again since
-      const lifted = /^paddock: (protection lifted: (.*) replaced or removed on the host.*)$/.exec(line);
-      if (lifted) return { text: lifted[1], paths: lifted[2].split(/(?<=\)) /) };
-      const blocked = /^paddock: (blocked: (.*) written in the sandbox would make git on the host.*)$/.exec(line);
-      if (blocked) return { text: blocked[1], paths: blocked[2].trim().split(' ') };
-    }
-    const cause = await stopCause(this.docker, nameOrId).catch(() => undefined); // OOM, an engine restart (./stopCause.ts)
-    return cause ? { text: cause, paths: [] } : undefined;
-  }
-
-  private async logsText(id: string, tail: number): Promise<string> {
-    try {
-      const buffer = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail } as any)) as unknown as Buffer;
-      const out = textSink();
-      writeDemuxed(buffer, out.sink, out.sink);
-      return out.text();
-    } catch {
-      return '(no log)';
     }
   }
 }

@@ -10,6 +10,7 @@ import { inspectOrUndefined, isNotFound } from './docker.js';
 import { createProxyContainer, createSandboxNetwork, EGRESS_LABELS, egressNames, egressNote, egressSpecOf, egressStateOf, ensureEgressFolder, proxyImage } from './egress.js';
 import { egressPaths, readUpstreams, refreshInjectedKeys } from './egressFiles.js';
 import type { SandboxEngine } from './engine.js';
+import type { ExecTarget, SandboxClient } from './sandboxClient.js';
 import { pushApprovedNetwork, readLiveRules } from './liveRules.js';
 import { newToken, prepareBridgeDir, readToken, SANDBOX_BRIDGE_DIR, writeSecretFile, bridgePaths } from './stateFolder.js';
 import { PROXY_HOST, SOCKETS_DIR } from '../proxy/addresses.js';
@@ -69,7 +70,7 @@ function folderIdentity(workspace: string): string {
   return `${st.dev}:${st.ino}`;
 }
 
-function rememberFolder(sandbox: SandboxDetails): void {
+function rememberFolder(sandbox: ExecTarget): void {
   if (existsSync(bridgePaths(sandbox.name).dir)) writeFileSync(startedOnFile(sandbox.name), `${folderIdentity(sandbox.workspace)}\n`);
 }
 
@@ -80,7 +81,7 @@ function rememberFolder(sandbox: SandboxDetails): void {
  * on is remembered at each start (a stat, no exec); only when that is unknown or differs is it asked
  * from inside, which takes an exec (up to a second on a busy engine).
  */
-export async function workspaceReplaced(engine: SandboxEngine, sandbox: SandboxDetails): Promise<boolean> {
+export async function workspaceReplaced(engine: SandboxClient, sandbox: ExecTarget): Promise<boolean> {
   if (sandbox.status !== 'running' || !existsSync(sandbox.workspace)) return false;
   let remembered: string | undefined;
   try {
@@ -216,7 +217,7 @@ async function restoreKeysAndRules(sandbox: SandboxDetails, made: readonly strin
  * (the runtime refuses with 126, "possible container breakout detected"), or its proxy is gone (a
  * command that needed the network failed). Asked only after a failure, so a working exec pays nothing.
  */
-export async function execFailureNote(engine: SandboxEngine, sandbox: SandboxDetails, exitCode: number): Promise<string | undefined> {
+export async function execFailureNote(engine: SandboxClient, sandbox: ExecTarget, exitCode: number): Promise<string | undefined> {
   if (exitCode === 0 || exitCode === 137) return undefined; // 137: the memory kill is said by stopCause
   if (exitCode === 126 && (await workspaceReplaced(engine, sandbox).catch(() => false))) return replacedWorkspaceAdvice(sandbox.name, sandbox.workspace);
   return egressNote(await egressStateOf(engine.docker, sandbox.name).catch(() => 'proxied' as const), sandbox.name);

@@ -1,0 +1,160 @@
+import type { Readable, Writable } from 'node:stream';
+import type Docker from 'dockerode';
+import { PaddockError } from '../core/errors.js';
+import { CONTAINER_NAME, LABELS } from '../core/naming.js';
+import { execBaseEnv } from './agentUser.js';
+import { connect, resolveEndpoint, type EndpointInputs, type EngineEndpoint } from './connection.js';
+import { inspectOrUndefined, runExec, textSink, writeDemuxed } from './docker.js';
+import { stopCause } from './stopCause.js';
+import { applyInitialSize, sizedArgv } from './tty.js';
+import type { SandboxDetails, SandboxStatus } from './types.js';
+
+// The part of the engine that `paddock exec` needs: the connection, one inspect, the exec. It
+// imports no policy, egress or template code (zod, yaml, picomatch...), so the CLI's exec loads
+// about a fifth of what the whole engine (./engine.ts, which extends this class) loads.
+
+export interface ExecOptions {
+  readonly user?: string;
+  readonly workdir?: string;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly tty?: boolean;
+  readonly stdin?: Readable;
+  readonly stdout?: Writable;
+  readonly stderr?: Writable;
+  /** Terminal size, and a way to follow resizes: call the returned function with new sizes. */
+  readonly size?: { rows: number; cols: number };
+  readonly onResizer?: (resize: (rows: number, cols: number) => void) => void;
+}
+
+/** Why a sandbox stopped itself: its guard's message, and the paths it names ("PATH (hidden)"). */
+export interface StopReason {
+  readonly text: string;
+  readonly paths: readonly string[];
+}
+
+/** What running a command in a sandbox needs to know of it (a SandboxDetails is one). */
+export type ExecTarget = Pick<SandboxDetails, 'id' | 'name' | 'workspace' | 'status'>;
+
+export function statusOf(state: string | undefined): SandboxStatus {
+  switch (state) {
+    case 'running': return 'running';
+    case 'created': return 'created';
+    case 'paused': return 'paused';
+    case 'restarting': return 'restarting';
+    case 'removing': return 'removing';
+    case 'dead': return 'dead';
+    default: return 'stopped';
+  }
+}
+
+/** The engine named by the inputs (see ./connection.ts), without the rest of the engine's code. */
+export function connectClient(inputs: EndpointInputs = {}): SandboxClient {
+  const endpoint = resolveEndpoint(inputs);
+  return new SandboxClient(connect(endpoint), endpoint);
+}
+
+export class SandboxClient {
+
+  constructor(readonly docker: Docker, readonly endpoint: EngineEndpoint) {}
+
+  /** Fails with a message that says how to start an engine when none answers. */
+  async ping(): Promise<void> {
+    try {
+      await this.docker.ping();
+    } catch (err: any) {
+      const how = this.endpoint.source === 'default'
+        ? 'Start Docker (Docker Desktop, or "sudo systemctl start docker" on Linux), or point DOCKER_HOST / a Docker context at an engine.'
+        : `Check ${this.endpoint.source}, or start that engine.`;
+      throw new PaddockError(`No Docker engine answers at ${this.endpoint.host} (${this.endpoint.source}): ${err?.code ?? err?.message ?? err}.`, how);
+    }
+  }
+
+  /**
+   * A sandbox's container from one inspect, or undefined when no container has that name or id; a
+   * container Paddock did not create is an error.
+   */
+  async inspectSandbox(nameOrId: string): Promise<Docker.ContainerInspectInfo | undefined> {
+    if (!CONTAINER_NAME.test(nameOrId)) return undefined;
+    const info = await inspectOrUndefined(this.docker.getContainer(nameOrId));
+    if (!info) return undefined;
+    if (info.Config.Labels?.[LABELS.sandbox] !== '1') {
+      throw new PaddockError(`"${nameOrId}" is a container, but not a Paddock sandbox.`, 'Paddock only manages the containers it created; run "paddock ls".');
+    }
+    return info;
+  }
+
+  /** A sandbox to run commands in, from one inspect (see inspectSandbox). */
+  async execTarget(nameOrId: string): Promise<ExecTarget | undefined> {
+    const info = await this.inspectSandbox(nameOrId);
+    return info && {
+      name: info.Name.replace(/^\//, ''),
+      id: info.Id,
+      workspace: info.Config.Labels?.[LABELS.workspace] ?? '',
+      status: statusOf(info.State.Status),
+    };
+  }
+
+  /** Runs argv in a running sandbox (named, or as execTarget() or find() returned it) and returns its exit code. */
+  async exec(target: string | ExecTarget, argv: readonly string[], options: ExecOptions = {}): Promise<number> {
+    const sandbox = typeof target === 'string' ? await this.execTarget(target) : target;
+    if (!sandbox) throw new PaddockError(`No sandbox named "${target}".`, 'Run "paddock ls" to see the sandboxes.');
+    if (sandbox.status !== 'running') {
+      const why = await this.stopReason(sandbox.id);
+      throw new PaddockError(`Sandbox ${sandbox.name} is ${sandbox.status}${why ? ` (${why.text})` : ''}.`, `Start it with "paddock start ${sandbox.name}".`);
+    }
+    const tty = !!options.tty;
+    const user = options.user ?? 'agent';
+    const end = await runExec(this.docker, sandbox.id, {
+      Cmd: tty && options.size ? sizedArgv(argv, options.size.rows, options.size.cols) : [...argv],
+      User: user,
+      WorkingDir: options.workdir ?? sandbox.workspace,
+      Env: Object.entries({ ...execBaseEnv(user), ...options.env }).map(([k, v]) => `${k}=${v}`),
+      ...(tty && options.size ? { ConsoleSize: [options.size.rows, options.size.cols] } : {}),
+    } as Docker.ExecCreateOptions, {
+      stdout: options.stdout ?? process.stdout, stderr: options.stderr ?? process.stderr, stdin: options.stdin, tty,
+      onStarted: async (exec) => {
+        if (tty && options.size) await applyInitialSize(exec, options.size.rows, options.size.cols);
+        options.onResizer?.((rows, cols) => { exec.resize({ h: rows, w: cols }).catch(() => {}); });
+      },
+    });
+    if (end.streamError) throw end.streamError;
+    return end.exitCode ?? 0;
+  }
+
+  /** Runs argv and collects its output (for checks and tests). */
+  async execCapture(nameOrId: string, argv: readonly string[], options: Omit<ExecOptions, 'stdout' | 'stderr'> = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    const out = textSink();
+    const err = textSink();
+    const exitCode = await this.exec(nameOrId, argv, { ...options, stdout: out.sink, stderr: err.sink });
+    return { exitCode, stdout: out.text(), stderr: err.text() };
+  }
+
+  /**
+   * Why a stopped sandbox stopped, when Paddock stopped it: its init's guard (templates/base/paddock-init)
+   * ends it when the host lifts a protecting mount, and says so as its last words, "paddock:
+   * protection lifted: PATH (hidden|read-only)... replaced or removed on the host, ...", or when the
+   * agent writes a git redirection (a commondir), "paddock: blocked: PATH... written in the sandbox ...".
+   */
+  async stopReason(nameOrId: string): Promise<StopReason | undefined> {
+    for (const line of (await this.logsText(nameOrId, 5)).trim().split('\n').reverse()) {
+      if (line.startsWith('paddock: ready')) break; // started again since
+      const lifted = /^paddock: (protection lifted: (.*) replaced or removed on the host.*)$/.exec(line);
+      if (lifted) return { text: lifted[1], paths: lifted[2].split(/(?<=\)) /) };
+      const blocked = /^paddock: (blocked: (.*) written in the sandbox would make git on the host.*)$/.exec(line);
+      if (blocked) return { text: blocked[1], paths: blocked[2].trim().split(' ') };
+    }
+    const cause = await stopCause(this.docker, nameOrId).catch(() => undefined); // OOM, an engine restart (./stopCause.ts)
+    return cause ? { text: cause, paths: [] } : undefined;
+  }
+
+  protected async logsText(id: string, tail: number): Promise<string> {
+    try {
+      const buffer = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail } as any)) as unknown as Buffer;
+      const out = textSink();
+      writeDemuxed(buffer, out.sink, out.sink);
+      return out.text();
+    } catch {
+      return '(no log)';
+    }
+  }
+}
