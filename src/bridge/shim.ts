@@ -76,7 +76,9 @@ async function main(): Promise<void> {
         http ??= await open();
         await http.send(message);
       } catch (err) {
-        if (err instanceof StreamableHTTPError && err.code === 404 && initialize && message !== initialize) {
+        // A bridge hosted again (a policy the user applied) is away for a moment: retry for a few seconds.
+        for (let tries = bridgeIsAway(err) ? 6 : 1; tries > 0 && initialize && message !== initialize && (bridgeIsAway(err) || (err instanceof StreamableHTTPError && err.code === 404)); tries--) {
+          if (bridgeIsAway(err)) await new Promise((r) => setTimeout(r, 500));
           try {
             await reconnect();
             await http!.send(message);

@@ -21,6 +21,8 @@ export function unixFetch(socketPath: string): (url: string | URL, init?: Reques
       if (noBody) res.resume();
       resolve(new Response(noBody ? null : webStream(res), { status, statusText: res.statusMessage, headers: responseHeaders }));
     });
+    // First: a destroy below (an aborted signal) emits 'error', which would otherwise crash the shim.
+    req.on('error', reject);
     const signal = init.signal;
     if (signal) {
       if (signal.aborted) { req.destroy(); reject(signal.reason ?? new Error('aborted')); return; }
@@ -28,7 +30,6 @@ export function unixFetch(socketPath: string): (url: string | URL, init?: Reques
       signal.addEventListener('abort', onAbort, { once: true });
       req.on('close', () => signal.removeEventListener('abort', onAbort));
     }
-    req.on('error', reject);
     if (init.body !== undefined && init.body !== null) req.end(typeof init.body === 'string' ? init.body : Buffer.from(init.body as ArrayBuffer));
     else req.end();
   });

@@ -110,20 +110,22 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
     .action(async (ref: string, _o: any, cmd: Command) => {
       const engine = await ctx.engineFrom(cmd);
       const id = await ctx.resolveSandbox(engine, ref);
-      const { hostSandboxBridge, BridgeUnavailable } = await serving();
-      let hosted;
+      const { BridgeUnavailable } = await serving();
+      const { hostFollowingPolicy } = await import('./bridge-host.js');
+      let following;
       try {
-        hosted = await hostSandboxBridge(engine, id);
+        // It follows the policy the user applies (paddock policy apply, a save in VS Code) without a restart.
+        following = await hostFollowingPolicy(engine, await engine.get(id), { say: log, onHosted: (h) => h.audit.onEntry((e) => log(formatAuditEntry(e))) });
       } catch (err) {
         if (err instanceof BridgeUnavailable) throw new PaddockError(`${err.message}`, `Recreate it ("paddock run AGENT WORKSPACE --recreate") to give it the bridge.`);
         throw err;
       }
+      const hosted = following.first;
       for (const note of hosted.notes) log(`note: ${note}`);
       if (!hosted.hosting) return;
       log(`paddock bridge: serving ${hosted.sandbox} on ${hosted.url} (${hosted.transport}); audit: ${hosted.paths.audit}. Ctrl-C stops it.`);
-      hosted.audit.onEntry((e) => log(formatAuditEntry(e)));
       await waitForSignal();
-      await hosted.close();
+      await following.close();
     });
 
   bridge.command('log')

@@ -92,7 +92,7 @@ export function registerHidingCommands(program: Command, ctx: CliContext): void 
         return;
       }
       for (const a of applied) out(`${a.sandbox}: ${a.changed ? `policy ${a.from} -> ${a.to}` : `policy ${a.to} (unchanged)`}\n`);
-      out('Network rules are in force now in running sandboxes ("paddock network rules SANDBOX"); the bridge uses the policy from its next start (VS Code re-hosts at once); hide, cage and env rules apply with "paddock apply SANDBOX" (a new container that keeps its state).\n');
+      out('Network rules are in force now in running sandboxes ("paddock network rules SANDBOX"); the bridge follows at once where VS Code, "paddock run" or "paddock bridge serve" hosts it; hide, cage and env rules apply with "paddock apply SANDBOX" (a new container that keeps its state).\n');
     });
 
   program.command('verify')

@@ -33,7 +33,8 @@ export interface PolicyInForce extends ApprovedPolicy {
   readonly note?: string;
 }
 
-function approvedFile(sandboxName: string): string {
+/** Where the sandbox's approved policy is kept: written only by user acts, never mounted into the sandbox. */
+export function approvedFile(sandboxName: string): string {
   return join(bridgePaths(sandboxName).dir, 'policy.approved.json');
 }
 
