@@ -6,7 +6,7 @@
 // the sandbox, with Show Diff, Delete (new) or Restore (changed), and Keep; a Problems entry on
 // the file stays until the user decides. The rules are in src/core/hostRunFiles.ts.
 import { execFile } from 'node:child_process';
-import { lstatSync, realpathSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, lstatSync, realpathSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import * as vscode from 'vscode';
 import {
@@ -276,9 +276,11 @@ export class HostRunFiles implements vscode.Disposable {
     const before = f.change.before;
     if (before?.kind !== 'file') return false;
     // Written next to it and renamed over it: a link the sandbox put there is replaced, never followed.
-    const mode = (() => { try { const st = lstatSync(f.path); return st.isFile() ? st.mode & 0o777 : 0o644; } catch { return 0o644; } })();
+    // The mode and owner of the file it replaces (an editor running as root must not leave a root-owned file).
+    const st = (() => { try { const s = lstatSync(f.path); return s.isFile() ? s : undefined; } catch { return undefined; } })();
     const temp = join(dirname(f.path), `.${basename(f.path)}.paddock-restore-${process.pid}-${Date.now()}`);
-    writeFileSync(temp, before.bytes, { flag: 'wx', mode });
+    writeFileSync(temp, before.bytes, { flag: 'wx', mode: st ? st.mode & 0o777 : 0o644 });
+    if (st) try { chownSync(temp, st.uid, st.gid); } catch { /* not ours to give away: it stays the editor's */ }
     try { renameSync(temp, f.path); } catch (err) { try { unlinkSync(temp); } catch { /* gone */ } throw err; }
     this.known.set(f.path, before);
     this.settle(f.path);
