@@ -11,7 +11,8 @@ import { BRIDGE_RELAY_PORT, PROXY_HOST } from '../proxy/addresses.js';
 import { bridgeRouteOf } from '../engine/egress.js';
 import { bridgeRelayTarget, setBridgeRelayTarget } from '../engine/egressFiles.js';
 import { AuditLog } from './audit.js';
-import { BridgeAlreadyRunning, BridgeHttpServer, MCP_PATH, type Listen } from './server.js';
+import type { Admission } from './admission.js';
+import { BridgeAlreadyRunning, BridgeHttpServer, MCP_PATH, type Listen, type SessionTimeouts } from './server.js';
 import { BridgeService, type BridgeRules } from './service.js';
 import { bridgePaths, readToken, refreshShim, SANDBOX_SOCKET, shimSource, writeSecretFile, type BridgePaths } from '../engine/stateFolder.js';
 import { createBridgeServer } from './tools.js';
@@ -118,6 +119,8 @@ export interface HostedBridge {
   readonly paths: BridgePaths;
   /** False when another process (VS Code, another terminal) already hosts this sandbox's bridge. */
   readonly hosting: boolean;
+  /** Agent sessions open on this host now (0 when another process hosts the bridge). */
+  readonly sessionCount: number;
   readonly notes: readonly string[];
   close(): Promise<void>;
 }
@@ -126,7 +129,7 @@ export interface HostedBridge {
  * Hosts the bridge of one sandbox until close(): listens where the sandbox can reach it, writes the
  * endpoint for paddock-mcp, refreshes the shim, and registers it in the agents' configs inside.
  */
-export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string, options: { policy?: Policy } = {}): Promise<HostedBridge> {
+export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string, options: { policy?: Policy; admission?: Admission; sessionTimeouts?: SessionTimeouts } = {}): Promise<HostedBridge> {
   const sandbox = await engine.get(nameOrId);
   const paths = bridgePaths(sandbox.name);
   const notes: string[] = [];
@@ -152,7 +155,7 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
   const transport = chooseTransport(engine.endpoint.host, operatingSystem, undefined, runtime);
   const cutOff = gvisorSocketNote(runtime);
   if (cutOff) notes.push(cutOff);
-  const server = new BridgeHttpServer(token, () => createBridgeServer(service, audit, sandbox.name));
+  const server = new BridgeHttpServer(token, () => createBridgeServer(service, audit, sandbox.name, options.admission), options.sessionTimeouts);
   const owner = { uid: sandbox.user.uid, gid: sandbox.user.gid };
   const route = transport === 'tcp' ? await bridgeRouteOf(engine.docker, sandbox.name) : undefined;
   if (transport === 'tcp' && isRemoteEngine(engine.endpoint.host)) {
@@ -173,7 +176,7 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
   } catch (err) {
     if (err instanceof BridgeAlreadyRunning) {
       await registering;
-      return { sandbox: sandbox.name, transport, url: `unix:${paths.socket}`, token, audit, paths, hosting: false, notes: ['The bridge of this sandbox is already hosted by another Paddock process.'], close: async () => {} };
+      return { sandbox: sandbox.name, transport, url: `unix:${paths.socket}`, token, audit, paths, hosting: false, sessionCount: 0, notes: ['The bridge of this sandbox is already hosted by another Paddock process.'], close: async () => {} };
     }
     throw err;
   }
@@ -190,6 +193,7 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
   if (registered) notes.push(registered);
   return {
     sandbox: sandbox.name, transport, url, token, audit, paths, hosting: true, notes,
+    get sessionCount() { return server.sessionCount; },
     close: async () => {
       await server.close();
       writeSecretFile(paths.endpoint, '', owner);

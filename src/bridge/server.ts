@@ -25,9 +25,32 @@ export const MCP_PATH = '/mcp';
 interface Session {
   readonly transport: StreamableHTTPServerTransport;
   readonly server: McpServer;
+  /** HTTP exchanges of this session open now: calls in flight and the client's event stream. */
+  open: number;
+  /** Whether the client has held an event stream (GET); paddock-mcp and the SDK's clients keep one open while they live. */
+  streamed: boolean;
   /** Requests of the client not answered yet. */
   readonly unanswered: Set<RequestId>;
+  /** Ends the session when nothing of it comes back (see SessionTimeouts). */
+  reaper?: NodeJS.Timeout;
 }
+
+/**
+ * When a session whose client left without ending it (DELETE) is ended on the bridge, which cancels
+ * its waiting calls and frees what it holds. An agent killed with -9, or a sandbox that stopped,
+ * closes its connections without a word.
+ */
+export interface SessionTimeouts {
+  /**
+   * After the client's event stream and every call of it closed: a live client reopens its stream
+   * within about a second (the SDK's reconnect delay), so a session quiet for this long lost its client.
+   */
+  readonly streamGoneMs: number;
+  /** A client that never held an event stream: its session ends after this long without a request. */
+  readonly idleMs: number;
+}
+
+export const SESSION_TIMEOUTS: SessionTimeouts = { streamGoneMs: 15_000, idleMs: 30 * 60_000 };
 
 /** The JSON-RPC error a cancelled call is answered with, so the exchange its client may still hold ends (LSP's RequestCancelled). */
 const REQUEST_CANCELLED = -32800;
@@ -43,7 +66,7 @@ export class BridgeHttpServer {
   private readonly token: Buffer;
   private address?: string;
 
-  constructor(token: string, private readonly makeServer: () => McpServer) {
+  constructor(token: string, private readonly makeServer: () => McpServer, private readonly timeouts: SessionTimeouts = SESSION_TIMEOUTS) {
     if (token.length < 16) throw new Error('The bridge token is too short.');
     this.token = Buffer.from(token);
     this.http = createServer((req, res) => { this.handle(req, res).catch((err) => this.fail(res, 500, `bridge error: ${err?.message ?? err}`)); });
@@ -120,12 +143,15 @@ export class BridgeHttpServer {
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: true,
       onsessioninitialized: (id) => {
-        const session: Session = { transport, server, unanswered: new Set() };
+        const session: Session = { transport, server, open: 0, streamed: false, unanswered: new Set() };
         this.sessions.set(id, session);
         this.watchCalls(session);
+        this.armReaper(session);
       },
     });
     transport.onclose = () => {
+      const session = transport.sessionId ? this.sessions.get(transport.sessionId) : undefined;
+      if (session?.reaper) clearTimeout(session.reaper);
       if (transport.sessionId) this.sessions.delete(transport.sessionId);
       void server.close().catch(() => {});
     };
@@ -135,7 +161,7 @@ export class BridgeHttpServer {
 
   /**
    * One exchange of a known session. A call whose connection closes before its answer is cancelled
-   * (its client died or gave up on it): waiting, it never runs.
+   * (its client died or gave up on it): waiting, it never runs. The last exchange closing arms the reaper.
    */
   private async serve(session: Session, req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body: unknown;
@@ -144,8 +170,13 @@ export class BridgeHttpServer {
       if (body === undefined) return this.fail(res, 400, 'Parse error: the request body is not JSON.');
     }
     const calls = (Array.isArray(body) ? body : [body]).filter((m): m is JSONRPCMessage & { id: RequestId } => isJSONRPCRequest(m)).map((m) => m.id);
+    session.open++;
+    if (req.method === 'GET') session.streamed = true;
+    if (session.reaper) clearTimeout(session.reaper);
     res.once('close', () => {
       if (!res.writableFinished) for (const id of calls) this.cancel(session, id, 'the client closed the connection');
+      session.open--;
+      this.armReaper(session);
     });
     await session.transport.handleRequest(req, res, body);
   }
@@ -181,8 +212,19 @@ export class BridgeHttpServer {
     void session.transport.send({ jsonrpc: '2.0', id, error: { code: REQUEST_CANCELLED, message: 'Request cancelled' } }).catch(() => {});
   }
 
+  /** With nothing of the session open, ends it after the timeout unless its client comes back. */
+  private armReaper(session: Session): void {
+    if (session.reaper) clearTimeout(session.reaper);
+    if (session.open > 0 || !session.transport.sessionId || this.sessions.get(session.transport.sessionId) !== session) return;
+    session.reaper = setTimeout(() => {
+      if (session.open === 0) void session.transport.close().catch(() => {});
+    }, session.streamed ? this.timeouts.streamGoneMs : this.timeouts.idleMs);
+    session.reaper.unref();
+  }
+
   async close(): Promise<void> {
-    for (const { transport, server } of [...this.sessions.values()]) {
+    for (const { transport, server, reaper } of [...this.sessions.values()]) {
+      if (reaper) clearTimeout(reaper);
       await transport.close().catch(() => {});
       await server.close().catch(() => {});
     }
