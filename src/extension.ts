@@ -10,6 +10,7 @@ import { DeferredSandboxSource } from './vscode/source.js';
 import { SandboxStatusBar } from './vscode/statusBar.js';
 import { SandboxTreeProvider } from './vscode/tree.js';
 import { SandboxUsage } from './vscode/usage.js';
+import { WalkthroughProgress } from './vscode/walkthrough.js';
 
 interface Contributes {
   commands?: { command: string }[];
@@ -26,12 +27,13 @@ export function activate(context: vscode.ExtensionContext): void {
   const tree = new SandboxTreeProvider(source);
   const view = vscode.window.createTreeView('paddock.sandboxes', { treeDataProvider: tree, showCollapseAll: true });
   const statusBar = new SandboxStatusBar(source);
+  const walkthrough = new WalkthroughProgress(context.extension.id, source, log);
   const local = new Map<string, (...args: any[]) => unknown>([
     ['paddock.showAllSandboxes', () => tree.setShowAll(true)],
     ['paddock.showWorkspaceSandboxes', () => tree.setShowAll(false)],
     // A command rather than a link with arguments: the walkthrough id holds a "#", which a
     // command link in a welcome view cannot carry through.
-    ['paddock.openWalkthrough', () => vscode.commands.executeCommand('workbench.action.openWalkthrough', `${context.extension.id}#paddock.gettingStarted`)],
+    ['paddock.openWalkthrough', () => walkthrough.open()],
   ]);
 
   // A plain require on the next turn: esbuild keeps it (the path is external), so the engine half
@@ -46,7 +48,7 @@ export function activate(context: vscode.ExtensionContext): void {
 
   const contributes = (context.extension.packageJSON.contributes ?? {}) as Contributes;
   context.subscriptions.push(
-    log, source, tree, view, statusBar, tree.followSelection(view),
+    log, source, tree, view, statusBar, walkthrough, tree.followSelection(view),
     new SandboxUsage(tree, view, loaded.then((s) => s.sampleUsage), log),
     ...(contributes.commands ?? []).filter((c) => !SELF_REGISTERED.has(c.command)).map(({ command }) =>
       vscode.commands.registerCommand(command, async (...args: unknown[]) => {

@@ -55,16 +55,18 @@ describe('VS Code: sandbox explorer, palette commands and agent terminal', { tim
       await widenSideBar(page);
       await wb.screenshot('explorer-01-welcome-no-sandbox');
 
-      // The getting-started walkthrough is listed and shows its steps.
-      // (Through Help's walkthrough list: opening it by id, as the welcome view's link and
-      // "Paddock: Get Started" do, shows code-server's own web walkthrough instead; see README.)
-      await runCommand(page, 'Welcome: Open Walkthrough...');
-      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Get started with Paddock' }).first().click();
+      // "Paddock: Get Started" opens Paddock's walkthrough on its first call (a fresh profile
+      // used to show code-server's own), with the steps already done ticked: the engine answers
+      // and the workspace has a policy file; no agent has run yet.
+      await runCommand(page, 'Paddock: Get Started');
       const walkthrough = page.locator('.gettingStartedContainer');
       await walkthrough.locator('.getting-started-step', { hasText: 'Have a Docker engine' }).first().waitFor({ timeout: 60_000 });
       for (const step of ['Run an agent', 'Decide what it cannot see', 'Verify the isolation']) {
         assert.ok(await walkthrough.locator('.getting-started-step', { hasText: step }).count(), `walkthrough step "${step}" missing`);
       }
+      const tick = (step: string) => walkthrough.locator(`[data-done-step-id="paddock.paddock#paddock.gettingStarted#${step}"]`).first();
+      for (const step of ['engine', 'policy']) await tick(step).and(page.locator('[aria-checked="true"]')).waitFor({ timeout: 30_000 });
+      for (const step of ['run', 'verify']) assert.equal(await tick(step).getAttribute('aria-checked'), 'false', `step ${step} is ticked before it was done`);
       await wb.screenshot('explorer-01b-walkthrough');
       await runCommand(page, 'View: Close All Editors');
 
