@@ -6,6 +6,9 @@ import type { SandboxDetails } from '../engine/types.js';
 import { BridgeUnavailable, hostSandboxBridge, type HostedBridge } from '../bridge/host.js';
 import { approvedFile, policyInForce, readApprovedPolicy } from '../engine/approvedPolicy.js';
 import { breachExposure, guardHiddenPaths, type HidingBreach } from '../engine/hidingGuard.js';
+import { readQuestions } from '../engine/networkQuestions.js';
+import type { Writable } from 'node:stream';
+import { followQuestions, SessionNotices } from './sessionNotices.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -17,16 +20,25 @@ export function breachMessage(b: HidingBreach): string {
   return `paddock: ${what} was replaced on the host and may be ${exposed} in ${b.sandbox}: ${b.action === 'paused' ? 'Paddock paused it but could not stop it' : 'Paddock could not pause or stop it'}${b.error ? ` (${b.error})` : ''}. Stop it now: paddock stop ${b.sandbox}`;
 }
 
+/** What an attached session passes to the agent's exec: its output goes through `stdout` (see SessionNotices). */
+export interface AgentSession {
+  readonly stdout: Writable;
+}
+
 /**
  * Runs `fn` (an attached agent session) with the sandbox's bridge hosted by this process, so the
  * agent's paddock-mcp has someone to talk to, and its hidden paths guarded (src/engine/hidingGuard.ts).
+ * Questions about unknown hosts and the bridge following a new policy are said in the terminal
+ * without breaking the agent's screen (./sessionNotices.ts).
  * A sandbox from before the bridge existed just runs without it (with a note).
  */
-export async function withBridge<T>(engine: SandboxEngine, sandbox: SandboxDetails, fn: () => Promise<T>): Promise<T> {
+export async function withBridge<T>(engine: SandboxEngine, sandbox: SandboxDetails, fn: (session: AgentSession) => Promise<T>): Promise<T> {
+  const notices = new SessionNotices(!!(process.stdin.isTTY && process.stdout.isTTY && process.stderr.isTTY));
+  const say = (line: string, again?: boolean) => notices.say(line, again);
   const guard = guardHiddenPaths(engine, sandbox, (b) => log(`\r\n${breachMessage(b)}`));
   let close = async () => {};
   try {
-    const hosted = await hostFollowingPolicy(engine, sandbox, { say: (line) => log(`\r\n${line}`) });
+    const hosted = await hostFollowingPolicy(engine, sandbox, { say });
     for (const note of hosted.first.notes) log(`note: ${note}`);
     close = hosted.close;
   } catch (err) {
@@ -36,13 +48,19 @@ export async function withBridge<T>(engine: SandboxEngine, sandbox: SandboxDetai
     }
     log(`note: ${err.message} The MCP bridge is not available in it; recreate it (--recreate) to get it.`);
   }
+  const questions = followQuestions(() => readQuestions(sandbox.name), say);
+  let open: string[] = [];
   try {
-    return await fn();
+    return await fn({ stdout: notices.stdout });
   } finally {
+    open = questions.close();
     // The session may have ended because the guard stopped the sandbox: let it say so first.
     await guard.settled();
     guard.close();
     await close();
+    notices.close();
+    // The overlay may have been drawn over: what still waits for an answer, as plain lines.
+    if (notices.interactive) for (const line of open) log(line);
   }
 }
 

@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import type { Writable } from 'node:stream';
 import { AGENT_IDS, agentArgv, getAgent } from '../core/agents.js';
 import { PaddockError } from '../core/errors.js';
 import { PADDOCK_VERSION } from '../core/version.js';
@@ -32,7 +33,7 @@ const sandboxesModule = () => import('../engine/sandboxes.js');
 const bridgeHostModule = () => import('./bridge-host.js');
 
 /** Hosts the sandbox's bridge and guards its hiding around an agent session (see ./bridge-host.ts). */
-async function withBridge<T>(engine: SandboxEngine, sandbox: SandboxDetails, body: () => Promise<T>): Promise<T> {
+async function withBridge<T>(engine: SandboxEngine, sandbox: SandboxDetails, body: (session: { stdout: Writable }) => Promise<T>): Promise<T> {
   return (await bridgeHostModule()).withBridge(engine, sandbox, body);
 }
 
@@ -154,7 +155,7 @@ async function applyRequest(engine: SandboxEngine, sandbox: SandboxDetails, o: a
 }
 
 /** Attaches the terminal to argv in the sandbox: raw TTY with resize when interactive, plain pipes otherwise. */
-async function attach(engine: SandboxClient, sandbox: string | ExecTarget, argv: string[], extra: { user?: string; workdir?: string; env?: Record<string, string> } = {}): Promise<number> {
+async function attach(engine: SandboxClient, sandbox: string | ExecTarget, argv: string[], extra: { user?: string; workdir?: string; env?: Record<string, string>; stdout?: Writable } = {}): Promise<number> {
   const interactive = !!process.stdin.isTTY && !!process.stdout.isTTY;
   if (!interactive) {
     return engine.exec(sandbox, argv, { ...extra, stdin: process.stdin.isTTY ? undefined : process.stdin });
@@ -220,7 +221,7 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
       const prepared = await prepareSession(engine, await taskRequestFrom(engine, requestFrom(agentName, workspace, o), o));
       for (const note of prepared.notes) log(`note: ${note}`);
       log(`${prepared.created ? 'Created' : prepared.applied ? 'Applied changes to' : 'Using'} sandbox ${prepared.sandbox.name} (${prepared.sandbox.workspace})`);
-      throw new ExitWith(await withBridge(engine, prepared.sandbox, () => attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove))));
+      throw new ExitWith(await withBridge(engine, prepared.sandbox, (session) => attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove), session)));
     });
 
   withTaskOptions(withCreateOptions(program.command('create')
@@ -436,7 +437,7 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
       const engine = await engineFrom(cmd);
       const prepared = await prepareSession(engine, requestFrom(agent.id, workspace, o));
       log(`${prepared.created ? 'Created' : 'Using'} sandbox ${prepared.sandbox.name} on the demo workspace ${workspace}`);
-      throw new ExitWith(await withBridge(engine, prepared.sandbox, () => attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove))));
+      throw new ExitWith(await withBridge(engine, prepared.sandbox, (session) => attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove), session)));
     });
 }
 
