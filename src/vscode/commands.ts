@@ -14,6 +14,7 @@ import type { SandboxStore } from './store.js';
 import type { AgentTerminals } from './terminals.js';
 import { isInside } from '../core/paths.js';
 import type { TreeNode } from './treeModel.js';
+import { policyFolderOf } from './taskModel.js';
 import { DockerActions } from './dockerActions.js';
 
 export interface Services {
@@ -296,8 +297,8 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
     }),
 
     cmd('paddock.openPolicy', async (arg?: unknown) => {
-      const node = arg as TreeNode | undefined;
-      const folderPath = node?.sandbox?.workspace ?? (await pickFolder(arg)).uri.fsPath;
+      // A task (its row, or its sandbox's) is governed by its workspace's policy, not its folder's copy.
+      const folderPath = policyFolderOf(arg as TreeNode | undefined, (folder) => taskAt(folder)?.source) ?? (await pickFolder(arg)).uri.fsPath;
       const file = join(folderPath, POLICY_FILE);
       if (!existsSync(file)) {
         const choice = await vscode.window.showInformationMessage(`${folderPath} has no ${POLICY_FILE}; the safe defaults apply.`, 'Create Policy File');

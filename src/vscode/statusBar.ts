@@ -40,7 +40,7 @@ export class SandboxStatusBar extends DisposableOwner implements vscode.Disposab
       this.item.tooltip = 'Connecting to the Docker engine';
       return;
     }
-    const summary = workspaceSummary(folder?.uri.fsPath, this.store.sandboxes);
+    const summary = workspaceSummary(folder?.uri.fsPath, this.store.sandboxes, folder ? this.store.tasks?.get(folder.uri.fsPath) : undefined);
     // A policy file that does not load leaves the bridge on the rules last applied: say so here, not only in the log.
     const broken = folder && this.store.sandboxes.find((s) => s.policyError && isInside(s.details.workspace, folder.uri.fsPath));
     if (broken) {

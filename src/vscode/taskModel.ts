@@ -53,6 +53,17 @@ const TASK_ICONS: Record<string, { id: string; color?: string }> = {
   dead: { id: 'git-branch', color: 'errorForeground' },
 };
 
+/**
+ * The folder whose policy governs a tree row (Open Policy): a task's, from its row or its sandbox's
+ * row, is its workspace's, never the copy in the task's folder; `taskSourceOf` names the workspace
+ * of a task folder (engine/tasks.ts taskAt).
+ */
+export function policyFolderOf(node: { readonly task?: { readonly source: string }; readonly sandbox?: { readonly workspace: string } } | undefined, taskSourceOf: (folder: string) => string | undefined): string | undefined {
+  if (node?.task) return node.task.source;
+  if (node?.sandbox) return taskSourceOf(node.sandbox.workspace) ?? node.sandbox.workspace;
+  return undefined;
+}
+
 export function taskNode(task: TaskState, view: SandboxView | undefined, now: number): TaskNode {
   const id = `task/${task.source}/${task.name}`;
   const sandbox = view ? sandboxNode(view, now) : undefined;

@@ -359,10 +359,16 @@ export function triedEngine(endpoint: { readonly host: string; readonly source: 
 }
 
 /** The one-line state of a workspace for the status bar. */
-export function workspaceSummary(folder: string | undefined, sandboxes: readonly SandboxView[]): { text: string; running: number; total: number } {
-  const mine = folder ? sandboxes.filter((s) => isInside(s.details.workspace, folder)) : [];
+export function workspaceSummary(folder: string | undefined, sandboxes: readonly SandboxView[], folderTasks?: { readonly tasks: readonly { readonly name: string; readonly sandbox?: string }[] }): { text: string; running: number; total: number } {
+  // A task's sandbox works on a folder outside the workspace, but it is the workspace's (its policy governs it).
+  const taskOf = new Map((folderTasks?.tasks ?? []).filter((t) => t.sandbox).map((t) => [t.sandbox!, t.name]));
+  const mine = folder ? sandboxes.filter((s) => isInside(s.details.workspace, folder) || taskOf.has(s.details.name)) : [];
   const running = mine.filter((s) => s.details.status === 'running');
+  const tasks = mine.filter((s) => taskOf.has(s.details.name)).length;
   if (!mine.length) return { text: 'no sandbox', running: 0, total: 0 };
-  if (mine.length === 1) return { text: `${mine[0].details.agent} ${mine[0].details.status}`, running: running.length, total: 1 };
-  return { text: `${running.length}/${mine.length} running`, running: running.length, total: mine.length };
+  if (mine.length === 1) {
+    const only = mine[0].details;
+    return { text: `${tasks ? `task ${taskOf.get(only.name)}: ` : ''}${only.agent} ${only.status}`, running: running.length, total: 1 };
+  }
+  return { text: `${running.length}/${mine.length} running${tasks ? ` (${tasks} task${tasks === 1 ? '' : 's'})` : ''}`, running: running.length, total: mine.length };
 }
