@@ -1,0 +1,238 @@
+// A real engine restart, on a private dockerd the test starts (the shared engine is never
+// restarted: other tests run on it). The daemon has its own socket, data, exec root and pid file
+// under a temp folder, its own default bridge (an interface the test makes, on an address range
+// no one here uses) and leaves the host's firewall to the shared engine (--iptables=false; one
+// rule lets traffic inside its own bridges through the host's FORWARD DROP, and goes at the end).
+// Paddock's images are copied in from the shared engine (no build). Checked: what ls, exec and
+// start say while the engine is down and after it is back; the sandboxes stay stopped and say
+// why; start brings them back with nothing lost; after the restart another sandbox's proxy has
+// the address a rule allowed, and the proxies still never reach each other.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { TemplateBuilder } from '../../../src/engine/templates.js';
+import { CLI, docker, engine, makeWorkspace, paddock, paddockOk, type CliResult } from '../../support/sandbox.js';
+
+const sh = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' });
+
+/** A dockerd of the test's own; start() and stop() are the restart. */
+class PrivateEngine {
+  readonly dir = mkdtempSync(join(tmpdir(), 'pdk-dockerd-'));
+  readonly socket = join(this.dir, 'docker.sock');
+  readonly host = `unix://${this.socket}`;
+  readonly bridge = `pdk${randomBytes(4).toString('hex')}`;
+  readonly prefix = freePrefix();
+  private readonly forwardRule = ['FORWARD', '-s', `${this.prefix}.0.0/16`, '-d', `${this.prefix}.0.0/16`, '-m', 'physdev', '--physdev-is-bridged', '-j', 'ACCEPT'];
+  private daemon?: ChildProcess;
+  private networkUp = false;
+  private ruleIn = false;
+
+  /** The interface and the one firewall rule; the daemon's own config file, so /etc/docker is not read. */
+  prepare(): void {
+    const steps: [string, string[]][] = [
+      ['ip', ['link', 'add', this.bridge, 'type', 'bridge']],
+      ['ip', ['addr', 'add', `${this.prefix}.0.1/24`, 'dev', this.bridge]],
+      ['ip', ['link', 'set', this.bridge, 'up']],
+    ];
+    for (const [cmd, args] of steps) {
+      const r = sh(cmd, args);
+      this.networkUp = true;
+      if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+    }
+    const rule = sh('iptables', ['-I', ...this.forwardRule]);
+    if (rule.status !== 0) throw new Error(`iptables: ${rule.stderr}`);
+    this.ruleIn = true;
+    spawnSync('sh', ['-c', `echo '{}' > ${join(this.dir, 'daemon.json')}`]);
+  }
+
+  async start(): Promise<void> {
+    const log = openSync(join(this.dir, 'dockerd.log'), 'a');
+    this.daemon = spawn('dockerd', [
+      '--config-file', join(this.dir, 'daemon.json'), '--host', this.host, '--data-root', join(this.dir, 'data'),
+      '--exec-root', join(this.dir, 'exec'), '--pidfile', join(this.dir, 'dockerd.pid'),
+      '--bridge', this.bridge, '--iptables=false', '--ip-masq=false',
+      '--default-address-pool', `base=${this.prefix}.128.0/17,size=24`,
+    ], { stdio: ['ignore', log, log] });
+    closeSync(log);
+    for (const deadline = Date.now() + 60_000; !this.answers();) {
+      if (Date.now() > deadline || this.daemon.exitCode !== null) throw new Error(`the private dockerd did not start:\n${this.log()}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /** What `systemctl restart docker` does first: SIGTERM, then the daemon stops its containers and exits. */
+  async stop(): Promise<void> {
+    const daemon = this.daemon;
+    if (!daemon || daemon.exitCode !== null) return;
+    const exited = new Promise((r) => daemon.once('exit', r));
+    daemon.kill('SIGTERM');
+    const late = setTimeout(() => daemon.kill('SIGKILL'), 60_000);
+    await exited;
+    clearTimeout(late);
+  }
+
+  answers(): boolean {
+    return sh('docker', ['-H', this.host, 'version']).status === 0;
+  }
+
+  docker(args: string[]): { code: number; stdout: string; stderr: string } {
+    const r = sh('docker', ['-H', this.host, ...args]);
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  log(): string {
+    try {
+      return readFileSync(join(this.dir, 'dockerd.log'), 'utf8').split('\n').slice(-20).join('\n');
+    } catch {
+      return '';
+    }
+  }
+
+  /** Everything the test made: the daemon (and what it left running), its mounts, the interfaces on its range, the rule, the folder. */
+  async remove(): Promise<void> {
+    await this.stop();
+    // Processes still holding the folder (a shim of a container the daemon could not stop), by pid.
+    for (const pid of sh('sh', ['-c', `grep -l -s -F '${this.dir}' /proc/[0-9]*/cmdline | cut -d/ -f3`]).stdout.split('\n').filter(Boolean)) {
+      if (Number(pid) !== process.pid) try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ }
+    }
+    const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m?.startsWith(this.dir)).reverse();
+    for (const m of mounts) sh('umount', ['-l', m]);
+    if (this.networkUp) {
+      const links = sh('ip', ['-o', '-4', 'addr', 'show']).stdout.split('\n').filter((l) => l.includes(` ${this.prefix}.`)).map((l) => l.split(/\s+/)[1]);
+      for (const link of new Set([this.bridge, ...links])) sh('ip', ['link', 'del', link]);
+    }
+    if (this.ruleIn) sh('iptables', ['-D', ...this.forwardRule]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** 10.N (N in 200..249) that no route on this machine uses. */
+function freePrefix(): string {
+  const routes = sh('ip', ['-4', 'route']).stdout;
+  for (let tries = 0; tries < 50; tries++) {
+    const prefix = `10.${200 + Math.floor(Math.random() * 50)}`;
+    if (!routes.includes(` ${prefix}.`) && !routes.startsWith(`${prefix}.`) && !routes.includes(`\n${prefix}.`)) return prefix;
+  }
+  throw new Error('no free 10.N.0.0/16 range for the private engine');
+}
+
+/** Paddock's images for the shell template, as the shared engine has them (built there if missing), and their Debian base. */
+async function templateImages(): Promise<string[]> {
+  const shell = await new TemplateBuilder(engine().docker).ensureAgentImage('shell');
+  const layers = new Set(docker(['history', '-q', shell]).stdout.split('\n').filter((l) => /^[0-9a-f]{12}$/.test(l)));
+  const base = docker(['images', '--filter', 'label=dev.paddock.template=base', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}']).stdout
+    .split('\n').map((l) => l.split(' ')).find(([id]) => layers.has(id))?.[1];
+  assert.ok(base, `the base image of ${shell} is on the shared engine`);
+  return ['debian:bookworm-slim', base, shell];
+}
+
+const NO_ENGINE = /No Docker engine answers at unix:\/\/\S+docker\.sock .*\n\s*→ .*start/;
+const STOPPED_OUTSIDE = /stopped outside Paddock .*engine or machine restart.*"paddock start/s;
+
+describe('a real engine restart (a private dockerd)', () => {
+  const pe = new PrivateEngine();
+  const env = { DOCKER_HOST: pe.host };
+  const cli = (args: string[]): Promise<CliResult> => paddock(args, { env });
+  const cliOk = (args: string[]) => paddockOk(args, { env });
+  let a: string;
+  let b: string;
+  let wsA: string;
+  let wsB: string;
+  const proxyOf = (sandbox: string) => pe.docker(['ps', '-a', '--filter', `label=dev.paddock.egress-for=${sandbox}`, '--format', '{{.Names}}']).stdout.trim();
+  const addressOf = (container: string) => JSON.parse(pe.docker(['inspect', container]).stdout)[0].NetworkSettings.Networks.bridge?.IPAddress as string;
+  const timings: Record<string, number> = {};
+  /** What the user read, printed with the timings for the report. */
+  const said: Record<string, string> = {};
+  const timed = async <T>(label: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    try { return await fn(); } finally { timings[label] = Date.now() - t0; }
+  };
+
+  before(async () => {
+    assert.equal(process.getuid?.(), 0, 'a dockerd of its own (and its bridge interface) needs root, as CI runs');
+    pe.prepare();
+    await timed('private dockerd start', () => pe.start());
+    const images = await templateImages();
+    await timed('copy Paddock images in', async () => {
+      const load = spawnSync('sh', ['-c', `docker save ${images.join(' ')} | docker -H ${pe.host} load`], { encoding: 'utf8' });
+      if (load.status !== 0) throw new Error(`loading the images failed: ${load.stderr}`);
+    });
+    wsA = makeWorkspace({ 'keep.txt': 'the user\'s work\n' }, 'pdk-restart-a-');
+    wsB = makeWorkspace({ 'b.txt': 'b\n' }, 'pdk-restart-b-');
+    a = (await timed('create A', () => cliOk(['create', 'shell', wsA]))).stdout.trim();
+    b = (await cliOk(['create', 'shell', wsB])).stdout.trim();
+  });
+  after(async () => {
+    if (!pe.answers()) await pe.start().catch(() => {});
+    // paddock rm also removes the sandboxes' state folders on this machine.
+    for (const name of [a, b]) if (name) await cli(['rm', name]).catch(() => {});
+    await pe.remove();
+    for (const ws of [wsA, wsB]) if (ws) rmSync(ws, { recursive: true, force: true });
+    process.stdout.write(`# timings (ms): ${JSON.stringify(timings)}\n`);
+    for (const [what, text] of Object.entries(said)) process.stdout.write(`# ${what}: ${text.trim().replace(/\n/g, ' | ')}\n`);
+  });
+
+  it('says what happened during the outage and after it; start brings the sandboxes back with nothing lost; proxies stay apart at their new addresses', async () => {
+    // State a user would lose to a recreate: a file installed in the sandbox, and a rule by IP.
+    await cliOk(['exec', a, '--', 'sh', '-c', 'echo installed > /home/agent/installed.txt']);
+    const oldProxyA = addressOf(proxyOf(a));
+    assert.match(oldProxyA, new RegExp(`^${pe.prefix.replace('.', '\\.')}\\.0\\.\\d+$`), 'A\'s proxy is on the private engine\'s default bridge');
+    // Saved (approved in the policy): a rule for one run would end with the restart's stop.
+    await cliOk(['network', 'allow', a, oldProxyA, '--save']);
+
+    // A command attached to the sandbox when the engine goes.
+    const attached = spawn(process.execPath, [CLI, 'exec', a, '--', 'sh', '-c', 'echo started; sleep 120'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let attachedOut = '';
+    let attachedErr = '';
+    attached.stdout!.on('data', (c) => (attachedOut += c));
+    attached.stderr!.on('data', (c) => (attachedErr += c));
+    const attachedEnd = new Promise<number>((r) => attached.once('close', (code) => r(code ?? -1)));
+    for (const deadline = Date.now() + 60_000; !attachedOut.includes('started');) {
+      assert.ok(Date.now() < deadline && attached.exitCode === null, `the attached exec did not start: ${attachedErr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    await timed('dockerd stop', () => pe.stop());
+    assert.equal(await attachedEnd, 1, attachedErr);
+    said['exec attached when the engine stopped'] = attachedErr;
+    assert.match(attachedErr, /The Docker engine at unix:\/\/\S+docker\.sock stopped answering \(.*\)\.\n\s*→ Start the engine .*then run "paddock ls"/);
+    assert.ok(!/^paddock: (read|connect) E/m.test(attachedErr), attachedErr);
+    for (const args of [['ls'], ['exec', a, '--', 'true'], ['start', a]]) {
+      const r = await cli(args);
+      said[`${args[0]} during the outage`] = r.stderr;
+      assert.equal(r.code, 1, `paddock ${args[0]} during the outage: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, NO_ENGINE, `paddock ${args[0]} during the outage`);
+      assert.ok(!/^paddock: (read|connect) E/m.test(r.stderr), r.stderr);
+    }
+
+    await timed('dockerd start again', () => pe.start());
+    const ls = await cliOk(['ls']);
+    for (const name of [a, b]) assert.match(ls.stdout, new RegExp(`^${name}\\s.*stopped \\(engine restart or docker stop\\)`, 'm'), ls.stdout);
+    const exec = await cli(['exec', a, '--', 'cat', '/home/agent/installed.txt']);
+    said['ls after the restart'] = ls.stdout;
+    said['exec after the restart'] = exec.stderr;
+    assert.notEqual(exec.code, 0);
+    assert.match(exec.stderr, STOPPED_OUTSIDE);
+
+    // B first: its proxy takes the first free address on the bridge, the one A's rule names.
+    await timed('start B after the restart', () => cliOk(['start', b]));
+    said['start after the restart'] = (await cliOk(['start', a])).stderr;
+    const again = await cliOk(['ls']);
+    for (const name of [a, b]) assert.match(again.stdout, new RegExp(`^${name}\\s.*running`, 'm'), again.stdout);
+    assert.equal((await cliOk(['exec', a, '--', 'cat', '/home/agent/installed.txt'])).stdout.trim(), 'installed', 'the sandbox\'s own state is kept');
+    assert.equal(readFileSync(join(wsA, 'keep.txt'), 'utf8'), 'the user\'s work\n');
+    assert.equal((await cliOk(['exec', a, '--', 'cat', join(wsA, 'keep.txt')])).stdout, 'the user\'s work\n');
+
+    const proxyB = addressOf(proxyOf(b));
+    assert.equal(proxyB, oldProxyA, 'after the restart B\'s proxy has the address A\'s rule allows');
+    assert.match((await cliOk(['network', 'rules', a])).stdout, new RegExp(proxyB.replace(/\./g, '\\.')), 'the rule is in force after the restart');
+    const status = await cliOk(['exec', a, '--', 'sh', '-c', `curl -s -m 5 -o /dev/null -w "%{http_code}" http://${proxyB}:3128/`]);
+    assert.equal(status.stdout, '403', 'A\'s proxy refused to reach B\'s');
+    const log = await cliOk(['network', 'log', a, '--decision', 'deny']);
+    assert.match(log.stdout, new RegExp(`${proxyB.replace(/\./g, '\\.')}.*own network`));
+  });
+});
