@@ -48,7 +48,7 @@ export async function withBridge<T>(engine: SandboxEngine, sandbox: SandboxDetai
     }
     log(`note: ${err.message} The MCP bridge is not available in it; recreate it (--recreate) to get it.`);
   }
-  const questions = followQuestions(() => readQuestions(sandbox.name), say);
+  const questions = followQuestions(() => readQuestions(sandbox.name), say, notices.interactive);
   let open: string[] = [];
   try {
     return await fn({ stdout: notices.stdout });

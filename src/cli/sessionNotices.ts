@@ -84,25 +84,28 @@ function cut(text: string, width: number): string {
   return chars.length <= width ? text : `${chars.slice(0, Math.max(0, width - 1)).join('')}…`;
 }
 
-function questionLine(sandbox: string, q: Question): string {
-  return `paddock: the sandbox asks to reach ${q.host}:${q.port} — answer with "paddock network allow ${sandbox} ${q.host}" (--save keeps it; "paddock network deny" refuses it)`;
+/** One line for one or more questions: the command names the host when there is one. */
+function questionLine(sandbox: string, questions: readonly Question[]): string {
+  const host = questions.length === 1 ? questions[0].host : 'HOST';
+  return `paddock: the sandbox asks to reach ${questions.map((q) => `${q.host}:${q.port}`).join(', ')} — answer with "paddock network allow ${sandbox} ${host}" (--save keeps it; "paddock network deny" refuses it)`;
 }
 
-/** The lines for the questions a sandbox's proxy still waits on. */
+/** The lines for the questions a sandbox's proxy still waits on, one each. */
 export function openQuestionLines(file: QuestionsFile | undefined): string[] {
-  return !file || file.quiet ? [] : file.questions.map((q) => questionLine(file.sandbox, q));
+  return !file || file.quiet ? [] : file.questions.map((q) => questionLine(file.sandbox, [q]));
 }
 
-/** The lines for what a sandbox's proxy asks that was not said yet (`said` keeps what was, per proxy run). */
-export function newQuestionLines(file: QuestionsFile | undefined, said: Set<string>): string[] {
+/**
+ * The line for what a sandbox's proxy asks that was not said yet (`said` keeps what was, per proxy
+ * run), and one for a flood. `allOpen`: the questions line names every open question, not only the
+ * new ones (a status row shows one line at a time: the newest must not hide the others).
+ */
+export function newQuestionLines(file: QuestionsFile | undefined, said: Set<string>, allOpen = false): string[] {
   if (!file || file.quiet) return [];
   const lines: string[] = [];
-  for (const q of file.questions) {
-    const key = `${file.startedAt} ${q.host}`;
-    if (said.has(key)) continue;
-    said.add(key);
-    lines.push(questionLine(file.sandbox, q));
-  }
+  const fresh = file.questions.filter((q) => !said.has(`${file.startedAt} ${q.host}`));
+  for (const q of fresh) said.add(`${file.startedAt} ${q.host}`);
+  if (fresh.length) lines.push(questionLine(file.sandbox, allOpen ? [...fresh, ...file.questions.filter((q) => !fresh.includes(q))] : fresh));
   if (file.flood) {
     const key = `${file.startedAt} flood ${file.flood.since}`;
     if (!said.has(key)) {
@@ -117,11 +120,11 @@ export function newQuestionLines(file: QuestionsFile | undefined, said: Set<stri
  * Follows the questions file of a sandbox's proxy (polled: it is written by the proxy in a container,
  * where file events may not reach this machine) and says each new question once.
  */
-export function followQuestions(read: () => QuestionsFile | undefined, say: (line: string, again: boolean) => void, everyMs = 1000): { close(): string[] } {
+export function followQuestions(read: () => QuestionsFile | undefined, say: (line: string, again: boolean) => void, allOpen: boolean, everyMs = 1000): { close(): string[] } {
   const said = new Set<string>();
   // Questions already waiting when the session starts are said too: the user has not answered them.
   const look = () => {
-    for (const line of newQuestionLines(read(), said)) say(line, false);
+    for (const line of newQuestionLines(read(), said, allOpen)) say(line, false);
   };
   look();
   const timer = setInterval(look, everyMs);

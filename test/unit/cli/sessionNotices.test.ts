@@ -89,6 +89,17 @@ describe('question lines', () => {
     assert.equal(newQuestionLines(file({ startedAt: '2026-01-02T00:00:00Z' }), said).length, 1, 'a new run asks anew');
   });
 
+  it('for the status row, a new question\'s line names every open one (the newest first); piped, only the new ones', () => {
+    const two = file({ questions: [...file().questions, { host: 'registry.example.test', port: 80, method: 'GET', askedAt: '', lastAt: '', requests: 1 }] });
+    const said = new Set<string>();
+    newQuestionLines(file(), said, true);
+    assert.deepEqual(newQuestionLines(two, said, true), ['paddock: the sandbox asks to reach registry.example.test:80, docs.example.test:443 — answer with "paddock network allow sb HOST" (--save keeps it; "paddock network deny" refuses it)']);
+    const piped = new Set<string>();
+    newQuestionLines(file(), piped);
+    assert.match(newQuestionLines(two, piped)[0], /reach registry\.example\.test:80 — answer with "paddock network allow sb registry\.example\.test"/);
+    assert.equal(openQuestionLines(two).length, 2, 'after the session: one line each');
+  });
+
   it('a flood is said once; "deny all others" silences everything', () => {
     const said = new Set<string>();
     const flood = { hosts: 40, examples: ['a.test', 'b.test'], since: 't' };
