@@ -17,13 +17,24 @@ const common = { bundle: true, platform: 'node', mainFields: ['module', 'main'],
     'ssh2': './build/unavailable.js', '@grpc/grpc-js': './build/unavailable.js', '@grpc/proto-loader': './build/unavailable.js', 'protobufjs': './build/unavailable.js',
   } };
 
+// Node's builtins whose ES module form costs a start-up: importing one as ES module reads every
+// export, lazy ones too, so `node:http` loads Node's fetch (undici) and HTTP/2 (Node 22+), and
+// `node:crypto` its Web Crypto. The CLI gets them through require, which reads only what it uses.
+const builtinsViaRequire = {
+  name: 'builtins-via-require',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?(http|https|crypto)$/ }, (args) => (args.kind === 'import-statement' ? { path: args.path, namespace: 'builtin-via-require' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'builtin-via-require' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
 await Promise.all([
   // The CLI as ES modules split at its dynamic imports: a command loads only what it uses (no MCP SDK
   // for `exec`, no engine client for `--version`). Bundled CommonJS packages still call require and
   // read __dirname, so each chunk defines them.
   build({
     ...common, entryPoints: { main: 'src/cli/main.ts' }, outdir: cliOut, format: 'esm', splitting: true, chunkNames: 'chunks/[name]-[hash]',
-    outExtension: { '.js': '.mjs' },
+    outExtension: { '.js': '.mjs' }, plugins: [builtinsViaRequire],
     banner: { js: "import { createRequire as __paddockRequire } from 'node:module'; import { fileURLToPath as __paddockPath } from 'node:url'; import { dirname as __paddockDir } from 'node:path'; const require = __paddockRequire(import.meta.url); const __filename = __paddockPath(import.meta.url); const __dirname = __paddockDir(__filename);" },
   }),
   // Minified: the editor parses the whole bundle when it activates the extension.
