@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { isAgentId, getAgent } from './agents.js';
 import { RuleSet, toPosix, type GlobOptions } from './hiding.js';
@@ -45,13 +45,36 @@ export function isInert(rel: string, state: FileState): boolean {
   return name === 'commondir' && state.kind === 'file' && state.bytes.toString('utf8').trim() === '../..';
 }
 
+/**
+ * The host-run files inside a folder that just appeared (a watcher may report only the folder when
+ * its content was written at once, as \`git init\` does). Links are not followed; at most \`limit\`
+ * entries are looked at, and \`complete\` says whether that was all of them.
+ */
+export function hostRunFilesUnder(root: string, folder: string, match: (rel: string) => string | undefined, limit = 5_000): { files: string[]; complete: boolean } {
+  const files: string[] = [];
+  const stack = [folder];
+  let seen = 0;
+  while (stack.length) {
+    const dir = stack.pop()!;
+    let entries;
+    try { entries = readdirSync(dir, { withFileTypes: true }); } catch { continue; }
+    for (const e of entries) {
+      if (++seen > limit) return { files, complete: false };
+      const path = join(dir, e.name);
+      if (e.isDirectory()) stack.push(path);
+      else if (match(toPosix(relative(root, path)))) files.push(path);
+    }
+  }
+  return { files, complete: true };
+}
+
 /** What the host does with such a file, for "... wrote X, <this>." */
 export function describeHostRunFile(rel: string, rule?: string): string {
   const parts = toPosix(rel).split('/');
   const name = parts[parts.length - 1];
-  const has = (segment: string) => parts.slice(0, -1).includes(segment);
+  const has = (segment: string) => parts.includes(segment); // the folder itself too (a link put in its place)
   if (has('.vscode') || has('.devcontainer') || name === '.devcontainer.json') return 'a file VS Code runs on the host';
-  if (has('.git') || name === '.git') return has('hooks') ? 'a git hook the host\'s git runs' : 'a git file the host\'s git takes programs from';
+  if (has('.git')) return has('hooks') ? 'a git hook the host\'s git runs' : 'a git file the host\'s git takes programs from';
   if (has('.paddock')) return 'Paddock\'s own policy, which says what the sandbox may do';
   if (name === '.envrc') return 'a file direnv runs on the host';
   if (/^(docker-compose.*|compose(\..*)?)\.ya?ml$/i.test(name)) return 'a file docker compose runs on the host';

@@ -10,7 +10,7 @@ import { chownSync, lstatSync, realpathSync, renameSync, unlinkSync, writeFileSy
 import { basename, dirname, join, relative } from 'node:path';
 import * as vscode from 'vscode';
 import {
-  changeMessage, describeHostRunFile, fileStateOf, hostRunMatcher, isInert, judgeChange, readFileState, SHOWN_LIMIT,
+  changeMessage, describeHostRunFile, fileStateOf, hostRunFilesUnder, hostRunMatcher, isInert, judgeChange, readFileState, SHOWN_LIMIT,
   sandboxesThatCouldWrite, stateText, writerPhrase, type FileState, type HostRunChange, type WriterCandidate,
 } from '../core/hostRunFiles.js';
 import { toPosix } from '../core/hiding.js';
@@ -23,6 +23,7 @@ import type { SandboxSource } from './source.js';
 const GRACE_MS = 30_000;
 /** Writes come in bursts (truncate, then write; write, then chmod): one look once they settle. */
 const SETTLE_MS = 600;
+const SETTLE_LIMIT_MS = 3_000;
 /** More toasts than this at once is noise: the rest are in the Problems view. */
 const MAX_TOASTS = 3;
 export const HOST_RUN_DIAGNOSTIC = 'sandbox-wrote-host-run-file';
@@ -49,8 +50,9 @@ export class HostRunFiles implements vscode.Disposable {
   private readonly findings = new Map<string, Finding>();
   /** Sandboxes running now, or until GRACE_MS after they were last seen running. */
   private readonly recent = new Map<string, { sandbox: Watched; until: number }>();
-  private readonly pending = new Map<string, { timer: NodeJS.Timeout; created: boolean }>();
+  private readonly pending = new Map<string, { timer: NodeJS.Timeout; created: boolean; since: number }>();
   private readonly saving = new Map<string, number>();
+  private readonly walks = new Map<string, NodeJS.Timeout>();
   private readonly toasts = new Set<string>();
   private readonly befores = new Map<string, string>();
   private readonly diagnostics = vscode.languages.createDiagnosticCollection('paddock-host-run-files');
@@ -90,6 +92,8 @@ export class HostRunFiles implements vscode.Disposable {
     this.watchers.clear();
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
+    for (const timer of this.walks.values()) clearTimeout(timer);
+    this.walks.clear();
     if (this.sweep) clearTimeout(this.sweep);
     for (const s of this.subscriptions.splice(0)) s.dispose();
   }
@@ -116,7 +120,7 @@ export class HostRunFiles implements vscode.Disposable {
   private watch(root: string): void {
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(root), '**'));
     const on = (created: boolean) => (uri: vscode.Uri) => this.observed(root, uri.fsPath, created);
-    this.watchers.set(root, vscode.Disposable.from(watcher, watcher.onDidCreate(on(true)), watcher.onDidChange(on(false)), watcher.onDidDelete(on(false))));
+    this.watchers.set(root, vscode.Disposable.from(watcher, watcher.onDidCreate((uri) => this.created(root, uri.fsPath)), watcher.onDidChange(on(false)), watcher.onDidDelete(on(false))));
     this.log.info(`Watching the files the host runs in ${root} while its sandbox runs.`);
   }
 
@@ -132,13 +136,33 @@ export class HostRunFiles implements vscode.Disposable {
     return match;
   }
 
+  /** A new folder is looked through once it settles: the watcher may not report what was written in it at once. */
+  private created(root: string, path: string): void {
+    let isFolder = false;
+    try { isFolder = lstatSync(path).isDirectory(); } catch { /* gone already */ }
+    if (!isFolder) return this.observed(root, path, true);
+    for (const due of this.walks.keys()) if (isInside(path, due)) return; // an enclosing folder's look is due
+    for (const [due, timer] of this.walks) if (isInside(due, path)) { clearTimeout(timer); this.walks.delete(due); }
+    this.walks.set(path, setTimeout(() => {
+      this.walks.delete(path);
+      const { files, complete } = hostRunFilesUnder(root, path, this.matcher(root));
+      if (!complete) this.log.warn(`${path} appeared with too many entries to look through all of them for files the host runs; "paddock policy check" looks at all of them.`);
+      for (const file of files) this.observed(root, file, true);
+    }, SETTLE_MS));
+  }
+
   private observed(root: string, path: string, created: boolean): void {
     const rel = toPosix(relative(root, path));
     if (rel === toPosix(POLICY_FILE)) this.matchers.delete(root);
     if (!this.matcher(root)(rel)) return;
     const before = this.pending.get(path);
-    if (before) clearTimeout(before.timer);
-    const entry = { created: created || !!before?.created, timer: setTimeout(() => {
+    if (before) {
+      before.created ||= created;
+      // A file rewritten again and again would never settle: it is judged SETTLE_LIMIT_MS after the first write at the latest.
+      if (Date.now() - before.since >= SETTLE_LIMIT_MS - SETTLE_MS) return;
+      clearTimeout(before.timer);
+    }
+    const entry = { since: before?.since ?? Date.now(), created: created || !!before?.created, timer: setTimeout(() => {
       this.pending.delete(path);
       this.judge(root, path, entry.created).catch((err) => this.log.error(`Could not look at ${path}: ${err?.stack ?? err}`));
     }, SETTLE_MS) };

@@ -129,7 +129,23 @@ describe('VS Code: files the host runs, written by a sandbox', { timeout: 900_00
       await runCommand(page, 'View: Close All Editors');
       await runCommand(page, 'Notifications: Clear All Notifications');
 
-      // 4. The user's own edit, saved from the editor, is not the sandbox's: no warning.
+      // 4. A repository the sandbox makes: its config and its hook are reported, git's sample hooks are not.
+      const repo = await inSandbox(sandbox.name, 'git init -q nested && printf "#!/bin/sh\\ntouch /tmp/pwned\\n" > nested/.git/hooks/pre-commit && chmod +x nested/.git/hooks/pre-commit && ls nested/.git/hooks | grep -c sample');
+      assert.equal(repo.code, 0, repo.stderr);
+      assert.ok(Number(repo.stdout.trim()) > 0, 'git init made sample hooks');
+      const hookToast = toast(page, 'The Shell sandbox wrote nested/.git/hooks/pre-commit, a git hook the host\'s git runs.');
+      await hookToast.waitFor({ timeout: 60_000 });
+      await toast(page, 'The Shell sandbox wrote nested/.git/config, a git file the host\'s git takes programs from.').waitFor({ timeout: 60_000 });
+      assert.equal(await page.locator('.notification-toast', { hasText: '.sample' }).count(), 0, 'a sample hook was reported');
+      await wb.screenshot('host-run-07-new-repository');
+      await hookToast.locator('.monaco-button', { hasText: 'Delete' }).click();
+      await dialog.waitFor({ timeout: 10_000 });
+      await dialog.locator('.monaco-button', { hasText: /^Delete$/ }).click();
+      for (let i = 0; i < 100 && existsSync(join(ws, 'nested/.git/hooks/pre-commit')); i++) await page.waitForTimeout(100);
+      assert.ok(!existsSync(join(ws, 'nested/.git/hooks/pre-commit')), 'Delete removed the hook');
+      await runCommand(page, 'Notifications: Clear All Notifications');
+
+      // 5. The user's own edit, saved from the editor, is not the sandbox's: no warning.
       await runCommand(page, 'Go to File...');
       await page.keyboard.type('.envrc');
       await page.locator('.quick-input-widget .monaco-list-row', { hasText: '.envrc' }).first().waitFor({ timeout: 30_000 });
@@ -146,7 +162,7 @@ describe('VS Code: files the host runs, written by a sandbox', { timeout: 900_00
       const reported = page.locator('.notification-toast', { hasText: /sandbox (wrote|changed) \.envrc/ });
       assert.equal(await reported.count(), 0, `the user's own save was reported as the sandbox's: ${await reported.allInnerTexts()}`);
       assert.equal(await problems.locator('.monaco-list-row', { hasText: 'this file while it ran' }).count(), 0, 'the user\'s own save is in Problems');
-      await wb.screenshot('host-run-07-own-save-quiet');
+      await wb.screenshot('host-run-08-own-save-quiet');
       // ... and a change by the sandbox after it is judged against the user's content.
       assert.equal((await inSandbox(sandbox.name, 'echo "export C=3" >> .envrc')).code, 0);
       await toast(page, 'The Shell sandbox changed .envrc').waitFor({ timeout: 60_000 });

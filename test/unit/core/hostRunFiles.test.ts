@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
-  canWriteHostPath, changeMessage, describeHostRunFile, fileStateOf, hostRunMatcher, isInert, judgeChange, readFileState,
+  canWriteHostPath, changeMessage, describeHostRunFile, fileStateOf, hostRunFilesUnder, hostRunMatcher, isInert, judgeChange, readFileState,
   sameState, sandboxesThatCouldWrite, SHOWN_LIMIT, stateText, writerPhrase, type MountView,
 } from '../../../src/core/hostRunFiles.js';
 
@@ -55,6 +55,7 @@ describe('host-run paths', () => {
     assert.equal(describeHostRunFile('.vscode/tasks.json'), 'a file VS Code runs on the host');
     assert.match(describeHostRunFile('.git/hooks/pre-commit'), /git hook/);
     assert.match(describeHostRunFile('sub/.git'), /git file/);
+    assert.equal(describeHostRunFile('.vscode'), 'a file VS Code runs on the host', 'the folder itself (a symlink put in its place)');
     assert.match(describeHostRunFile('docker-compose.override.yml'), /docker compose/);
     assert.match(describeHostRunFile('web/.envrc'), /direnv/);
     assert.match(describeHostRunFile('.paddock/policy.yaml'), /policy/);
@@ -149,6 +150,17 @@ describe('reading what the sandbox put there', () => {
   it('does not block on a named pipe (reading one would hang the editor)', () => {
     execFileSync('mkfifo', [join(dir, 'fifo')]);
     assert.deepEqual(readFileState(join(dir, 'fifo')), { kind: 'other', what: 'named pipe' });
+  });
+  it('finds the host-run files in a folder that appeared at once (git init), links not followed, within a limit', () => {
+    const root = join(dir, 'ws');
+    for (const d of ['nested/.git/hooks', 'nested/src', 'outside']) mkdirSync(join(root, d), { recursive: true });
+    for (const f of ['nested/.git/hooks/pre-commit', 'nested/.git/hooks/pre-commit.sample', 'nested/.git/config', 'nested/.git/HEAD', 'nested/src/a.ts', 'nested/.envrc', 'outside/.envrc']) writeFileSync(join(root, f), 'x');
+    symlinkSync(join(root, 'outside'), join(root, 'nested', 'link'));
+    const match = hostRunMatcher(undefined, { caseInsensitive: false });
+    const found = hostRunFilesUnder(root, join(root, 'nested'), match);
+    assert.equal(found.complete, true);
+    assert.deepEqual(found.files.map((f) => f.slice(root.length + 1)).sort(), ['nested/.envrc', 'nested/.git/config', 'nested/.git/hooks/pre-commit', 'nested/.git/hooks/pre-commit.sample']);
+    assert.equal(hostRunFilesUnder(root, join(root, 'nested'), match, 3).complete, false);
   });
   it('reads no more than the limit of a huge file, and still tells two of them apart', () => {
     const big = Buffer.alloc(SHOWN_LIMIT + 10, 'a');
