@@ -122,6 +122,8 @@ export interface HostedBridge {
   /** Agent sessions open on this host now (0 when another process hosts the bridge). */
   readonly sessionCount: number;
   readonly notes: readonly string[];
+  /** Rules the user applied since (a policy apply, a save in VS Code): open sessions follow at once, with no restart. */
+  setPolicy(policy: Policy): void;
   close(): Promise<void>;
 }
 
@@ -147,7 +149,9 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
   if (inForce?.note) notes.push(inForce.note);
   else if (inForce?.pending || inForce?.pendingError) notes.push(pendingPolicyNote(sandbox.name, sandbox.workspace, inForce.pendingError));
   const policy = options.policy ?? inForce!.policy;
-  const service = new BridgeService(engine.docker, rulesFor(policy, sandbox.workspace));
+  let service = new BridgeService(engine.docker, rulesFor(policy, sandbox.workspace));
+  // Sessions reach the service through this, so rules applied later (setPolicy) reach open sessions too.
+  const current = new Proxy({} as BridgeService, { get: (_target, prop) => { const v = Reflect.get(service, prop, service); return typeof v === 'function' ? v.bind(service) : v; } });
   const audit = new AuditLog(paths.audit);
   const info = await engine.docker.info().catch(() => ({ OperatingSystem: '' }));
   const operatingSystem = (info as { OperatingSystem?: string }).OperatingSystem ?? '';
@@ -155,7 +159,7 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
   const transport = chooseTransport(engine.endpoint.host, operatingSystem, undefined, runtime);
   const cutOff = gvisorSocketNote(runtime);
   if (cutOff) notes.push(cutOff);
-  const server = new BridgeHttpServer(token, () => createBridgeServer(service, audit, sandbox.name, options.admission), options.sessionTimeouts);
+  const server = new BridgeHttpServer(token, () => createBridgeServer(current, audit, sandbox.name, options.admission), options.sessionTimeouts);
   const owner = { uid: sandbox.user.uid, gid: sandbox.user.gid };
   const route = transport === 'tcp' ? await bridgeRouteOf(engine.docker, sandbox.name) : undefined;
   if (transport === 'tcp' && isRemoteEngine(engine.endpoint.host)) {
@@ -176,7 +180,7 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
   } catch (err) {
     if (err instanceof BridgeAlreadyRunning) {
       await registering;
-      return { sandbox: sandbox.name, transport, url: `unix:${paths.socket}`, token, audit, paths, hosting: false, sessionCount: 0, notes: ['The bridge of this sandbox is already hosted by another Paddock process.'], close: async () => {} };
+      return { sandbox: sandbox.name, transport, url: `unix:${paths.socket}`, token, audit, paths, hosting: false, sessionCount: 0, notes: ['The bridge of this sandbox is already hosted by another Paddock process.'], setPolicy: () => {}, close: async () => {} };
     }
     throw err;
   }
@@ -194,6 +198,7 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
   return {
     sandbox: sandbox.name, transport, url, token, audit, paths, hosting: true, notes,
     get sessionCount() { return server.sessionCount; },
+    setPolicy: (next) => { service = new BridgeService(engine.docker, rulesFor(next, sandbox.workspace)); },
     close: async () => {
       await server.close();
       writeSecretFile(paths.endpoint, '', owner);

@@ -70,55 +70,32 @@ function bridgeRulesKey(policy: Policy): string {
 }
 
 export interface FollowingBridge {
-  /** The first hosting (its notes; `hosting` false when another process hosts the bridge). */
+  /** The hosting (its notes; `hosting` false when another process hosts the bridge). */
   readonly first: HostedBridge;
   close(): Promise<void>;
 }
 
 /**
- * Hosts the sandbox's bridge and, while it runs, hosts it again with the new rules whenever the user
- * approves a policy whose bridge, tier or hide rules differ (`paddock policy apply`, a save in VS
- * Code): the approval record is written only by those user acts, in the sandbox's host folder where
- * the sandbox cannot write, so a policy file the sandbox wrote changes nothing here. The agent's
- * paddock-mcp starts a new session on its next call (the old one is gone: 404). When another
- * process hosts the bridge, that one follows the policy and this one does nothing.
+ * Hosts the sandbox's bridge and, while it runs, gives it the new rules whenever the user approves a
+ * policy whose bridge, tier or hide rules differ (`paddock policy apply`, a save in VS Code): the
+ * approval record is written only by those user acts, in the sandbox's host folder where the
+ * sandbox cannot write, so a policy file the sandbox wrote changes nothing here. Open sessions
+ * follow at once (no restart: no call of the agent fails). When another process hosts the bridge,
+ * that one follows the policy and this one does nothing.
  */
-export async function hostFollowingPolicy(engine: SandboxEngine, sandbox: SandboxDetails, events: { say: (line: string) => void; onHosted?: (hosted: HostedBridge) => void }): Promise<FollowingBridge> {
+export async function hostFollowingPolicy(engine: SandboxEngine, sandbox: SandboxDetails, events: { say: (line: string) => void }): Promise<FollowingBridge> {
   let key = bridgeRulesKey(policyInForce(sandbox).policy);
-  const first = await hostSandboxBridge(engine, sandbox.id);
-  if (!first.hosting) return { first, close: first.close };
-  events.onHosted?.(first);
-  let current: HostedBridge | undefined = first;
-  let closed = false;
-  let chain = Promise.resolve();
+  const hosted = await hostSandboxBridge(engine, sandbox.id);
+  if (!hosted.hosting) return { first: hosted, close: hosted.close };
   let timer: ReturnType<typeof setTimeout> | undefined;
-
-  const follow = async () => {
-    if (closed || !current) return;
+  const follow = () => {
     const inForce = policyInForce(sandbox);
     const next = bridgeRulesKey(inForce.policy);
     if (next === key) return;
-    await current.close();
-    current = undefined;
-    try {
-      const hosted = await hostSandboxBridge(engine, sandbox.id);
-      if (closed) {
-        await hosted.close();
-        return;
-      }
-      key = next;
-      if (!hosted.hosting) {
-        events.say(`paddock: another Paddock process hosts the bridge of ${sandbox.name} now; it follows the policy from there.`);
-        return;
-      }
-      current = hosted;
-      events.onHosted?.(hosted);
-      const by = readApprovedPolicy(sandbox.name)?.source === 'editor' ? 'saved in VS Code' : '"paddock policy apply"';
-      events.say(`paddock: the bridge of ${sandbox.name} now uses the policy ${inForce.hash} (${by}); the agent's MCP connection starts a new session on its next call.`);
-      for (const note of hosted.notes) events.say(`note: ${note}`);
-    } catch (err) {
-      events.say(`paddock: could not host the bridge of ${sandbox.name} again with the new policy: ${err instanceof Error ? err.message : String(err)}. Its agent has no bridge until "paddock run" or "paddock bridge serve" runs again.`);
-    }
+    key = next;
+    hosted.setPolicy(inForce.policy);
+    const by = readApprovedPolicy(sandbox.name)?.source === 'editor' ? 'saved in VS Code' : '"paddock policy apply"';
+    events.say(`paddock: the bridge of ${sandbox.name} now uses the policy ${inForce.hash} (${by}).`);
   };
   const file = approvedFile(sandbox.name);
   let watcher: FSWatcher | undefined;
@@ -128,21 +105,18 @@ export async function hostFollowingPolicy(engine: SandboxEngine, sandbox: Sandbo
       if (name !== basename(file)) return;
       clearTimeout(timer);
       // One approval writes the file once; settle in case a writer does more.
-      timer = setTimeout(() => { chain = chain.then(follow); }, 150);
+      timer = setTimeout(follow, 100);
     });
     watcher.on('error', () => {});
   } catch (err) {
     events.say(`note: the bridge of ${sandbox.name} cannot watch for policy changes (${err instanceof Error ? err.message : String(err)}): a changed policy applies to it from the next "paddock run".`);
   }
   return {
-    first,
+    first: hosted,
     close: async () => {
-      closed = true;
       clearTimeout(timer);
       watcher?.close();
-      await chain;
-      await current?.close();
-      current = undefined;
+      await hosted.close();
     },
   };
 }

@@ -115,7 +115,7 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
       let following;
       try {
         // It follows the policy the user applies (paddock policy apply, a save in VS Code) without a restart.
-        following = await hostFollowingPolicy(engine, await engine.get(id), { say: log, onHosted: (h) => h.audit.onEntry((e) => log(formatAuditEntry(e))) });
+        following = await hostFollowingPolicy(engine, await engine.get(id), { say: log });
       } catch (err) {
         if (err instanceof BridgeUnavailable) throw new PaddockError(`${err.message}`, `Recreate it ("paddock run AGENT WORKSPACE --recreate") to give it the bridge.`);
         throw err;
@@ -124,6 +124,7 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
       for (const note of hosted.notes) log(`note: ${note}`);
       if (!hosted.hosting) return;
       log(`paddock bridge: serving ${hosted.sandbox} on ${hosted.url} (${hosted.transport}); audit: ${hosted.paths.audit}. Ctrl-C stops it.`);
+      hosted.audit.onEntry((e) => log(formatAuditEntry(e)));
       await waitForSignal();
       await following.close();
     });
