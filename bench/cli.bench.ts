@@ -1,0 +1,144 @@
+// The `paddock` command's own cost against the docker CLI's, in the same run (issue 14): where
+// `paddock exec` spends its time (node's start, the command table, the engine client, the engine's
+// answers), how many engine requests each command makes, and `paddock run` to a shell. Prints
+// medians and ratios; asserts nothing. Build first (`npm run build`: it runs bin/paddock).
+//   npm run bench:cli                 (PADDOCK_BENCH_N=10 rounds by default)
+//   PADDOCK_BENCH_BASE=DIR            also runs DIR/bin/paddock (another build) in the same rounds: before/after
+//   PADDOCK_BENCH_NODE=/path/to/node  the node that runs both CLIs (default: this one)
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveLimits } from '../src/core/options.js';
+import { SandboxEngine } from '../src/engine/engine.js';
+import { TemplateBuilder } from '../src/engine/templates.js';
+import { median, time } from './support.js';
+
+const N = Number(process.env.PADDOCK_BENCH_N ?? 10);
+const NODE = process.env.PADDOCK_BENCH_NODE ?? process.execPath;
+const CLIS: Record<string, string> = { paddock: join(__dirname, '..', 'bin', 'paddock') };
+if (process.env.PADDOCK_BENCH_BASE) CLIS.base = join(process.env.PADDOCK_BENCH_BASE, 'bin', 'paddock');
+
+/** Runs a command to its end (asynchronously: the request counter below shares this process). */
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${stderr}`))));
+  });
+}
+
+/** Medians of named samples, taken round by round so that a busy moment hits all of them alike. */
+class Rounds {
+  readonly samples = new Map<string, number[]>();
+  async take(name: string, fn: () => Promise<unknown>): Promise<void> {
+    const ms = await time(fn);
+    this.samples.set(name, [...(this.samples.get(name) ?? []), ms]);
+  }
+  median(name: string): number {
+    return median(this.samples.get(name) ?? [NaN]);
+  }
+}
+
+function row(label: string, ms: number, reference?: { label: string; ms: number; target?: number }): void {
+  const ratio = reference ? ` ${reference.label} ${reference.ms.toFixed(0).padStart(5)} ms  ratio ${(ms / reference.ms).toFixed(2)}×` : '';
+  const verdict = reference?.target === undefined ? '' : ms / reference.ms <= reference.target ? `  (target ≤ ${reference.target}×: met)` : `  (target ≤ ${reference.target}×: NOT met)`;
+  console.log(`${label.padEnd(44)} ${ms.toFixed(0).padStart(5)} ms${ratio}${verdict}`);
+}
+
+/**
+ * The engine requests a command makes: it talks to the engine through a Unix socket here that
+ * passes everything on to the real one and counts request lines.
+ */
+async function countRequests(engineSocket: string, cmd: string, args: string[]): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'paddock-bench-sock-'));
+  const path = join(dir, 'docker.sock');
+  const seen: string[] = [];
+  const server = createServer((client) => {
+    const upstream = createConnection(engineSocket);
+    client.on('data', (d) => {
+      for (const m of d.toString('latin1').matchAll(/^(GET|HEAD|POST|PUT|DELETE) (\S+) HTTP/gm)) seen.push(`${m[1]} ${m[2].replace(/^\/v[\d.]+/, '').replace(/[0-9a-f]{64}/g, 'ID')}`);
+    });
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((r) => server.listen(path, r));
+  try {
+    await run(cmd, args, { ...process.env, DOCKER_HOST: `unix://${path}`, DOCKER_CONTEXT: '' });
+  } finally {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return seen;
+}
+
+async function main(): Promise<void> {
+  const engine = SandboxEngine.connect();
+  await engine.ping();
+  const image = await new TemplateBuilder(engine.docker).ensureAgentImage('shell');
+  const limits = resolveLimits({});
+  console.log(`paddock vs docker CLI, median of ${N} rounds, node ${NODE === process.execPath ? process.version : NODE}, image ${image}, engine ${engine.endpoint.host}\n`);
+
+  const ws = mkdtempSync(join(tmpdir(), 'paddock-bench-cli-'));
+  const sandbox = await engine.create({ workspace: ws, agent: 'shell', image, limits, name: `paddock-bench-cli-${process.pid}` });
+  await engine.start(sandbox.id);
+  const r = new Rounds();
+  try {
+    for (let i = 0; i < N; i++) {
+      await r.take('node', () => run(NODE, ['-e', '0']));
+      for (const [name, cli] of Object.entries(CLIS)) {
+        await r.take(`${name} --version`, () => run(NODE, [cli, '--version']));
+        await r.take(`${name} exec`, () => run(NODE, [cli, 'exec', sandbox.name, '--', 'true']));
+        await r.take(`${name} run (running sandbox)`, () => run(NODE, [cli, 'run', 'shell', ws, '--', '-c', 'true']));
+      }
+      await r.take('docker exec', () => run('docker', ['exec', '-u', 'agent', sandbox.name, 'true']));
+      await r.take('docker run --rm', () => run('docker', ['run', '--rm', image, 'true']));
+    }
+    const dockerExec = { label: 'docker exec', ms: r.median('docker exec') };
+    const dockerRun = { label: 'docker run --rm', ms: r.median('docker run --rm') };
+    row('node -e 0 (node\'s own start)', r.median('node'));
+    for (const name of Object.keys(CLIS)) {
+      const label = name === 'paddock' ? 'paddock' : `${name} (PADDOCK_BENCH_BASE)`;
+      console.log(`\n${label}:`);
+      row('  --version (node + the command table)', r.median(`${name} --version`));
+      row('  exec SANDBOX -- true', r.median(`${name} exec`), { ...dockerExec, target: 1.5 });
+      row('  run shell WS (sandbox running)', r.median(`${name} run (running sandbox)`), { ...dockerRun, target: 1.3 });
+      const version = r.median(`${name} --version`);
+      const exec = r.median(`${name} exec`);
+      console.log(`  exec's parts: node ${r.median('node').toFixed(0)} ms, command table ${(version - r.median('node')).toFixed(0)} ms, engine client and the engine's answers ${(exec - version).toFixed(0)} ms`);
+    }
+
+    // Cold: a new sandbox each time (create, start, the shell, then removed), as `docker run --rm` is.
+    const cold: number[] = [];
+    const coldDocker: number[] = [];
+    for (let i = 0; i < Math.min(N, 5); i++) {
+      const fresh = mkdtempSync(join(tmpdir(), 'paddock-bench-cli-'));
+      cold.push(await time(() => run(NODE, [CLIS.paddock, 'run', 'shell', fresh, '--', '-c', 'true'])));
+      await run(NODE, [CLIS.paddock, 'rm', fresh]);
+      rmSync(fresh, { recursive: true, force: true });
+      coldDocker.push(await time(() => run('docker', ['run', '--rm', image, 'true'])));
+    }
+    console.log('');
+    row('cold paddock run shell (new sandbox)', median(cold), { label: 'docker run --rm', ms: median(coldDocker), target: 1.3 });
+
+    if (engine.endpoint.host.startsWith('unix://')) {
+      const socket = engine.endpoint.host.slice('unix://'.length);
+      const paddockRequests = await countRequests(socket, NODE, [CLIS.paddock, 'exec', sandbox.name, '--', 'true']);
+      const dockerRequests = await countRequests(socket, 'docker', ['exec', '-u', 'agent', sandbox.name, 'true']);
+      console.log(`\nengine requests: paddock exec ${paddockRequests.length} (${paddockRequests.join(', ')})`);
+      console.log(`                 docker exec  ${dockerRequests.length} (${dockerRequests.join(', ')})`);
+    }
+  } finally {
+    await engine.remove(sandbox.id);
+    rmSync(ws, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,55 @@
+// `paddock exec` finds its sandbox with the engine connection alone (src/engine/sandboxClient.ts):
+// the ways of naming one, and the failures, through the real CLI and engine.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { cleanup, docker, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
+
+describe('paddock exec: finding the sandbox', () => {
+  let ws: string;
+  let name: string;
+  let empty: string;
+  const stranger = `paddock-exec-stranger-${process.pid}`;
+
+  before(async () => {
+    ws = makeWorkspace({ 'marker.txt': 'this workspace\n' });
+    empty = makeWorkspace();
+    name = (await paddockOk(['create', 'shell', ws])).stdout.trim();
+  });
+  after(async () => {
+    docker(['rm', '-f', stranger]);
+    await cleanup(ws);
+    await cleanup(empty);
+  });
+
+  it('by name, by id and by its workspace folder, in the workspace as the agent user', async () => {
+    const id = (await paddockOk(['inspect', name, '--json'])).stdout;
+    const shortId = (JSON.parse(id) as { id: string }).id.slice(0, 12);
+    for (const ref of [name, shortId, ws]) {
+      const r = await paddockOk(['exec', ref, '--', 'sh', '-c', 'pwd; whoami; cat marker.txt']);
+      assert.equal(r.stdout, `${ws}\nagent\nthis workspace\n`, ref);
+    }
+  });
+
+  it('passes the exit code through and runs options as given', async () => {
+    assert.equal((await paddock(['exec', name, '--', 'sh', '-c', 'exit 3'])).code, 3);
+    const r = await paddockOk(['exec', name, '-u', 'root', '-w', '/', '-e', 'GREETING=hi there', '--', 'sh', '-c', 'echo "$(whoami) $(pwd) $GREETING"']);
+    assert.equal(r.stdout, 'root / hi there\n');
+  });
+
+  it('refuses a folder without a sandbox, and a container Paddock did not create', async () => {
+    const none = await paddock(['exec', empty, '--', 'true']);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /No sandbox named .*\n.*paddock ls/);
+    assert.equal(docker(['create', '--name', stranger, 'debian:bookworm-slim', 'true']).code, 0);
+    const refused = await paddock(['exec', stranger, '--', 'true']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /is a container, but not a Paddock sandbox/);
+  });
+
+  it('without an engine, says which one does not answer and how to start one', async () => {
+    const r = await paddock(['--host', `unix:///tmp/paddock-no-engine-${process.pid}.sock`, 'exec', name, '--', 'true']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /No Docker engine answers at unix:\/\/\/tmp\/paddock-no-engine-\d+\.sock/);
+    assert.match(r.stderr, /or start that engine/);
+  });
+});
