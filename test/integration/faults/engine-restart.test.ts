@@ -1,16 +1,17 @@
 // A real engine restart, on a private dockerd the test starts (the shared engine is never
-// restarted: other tests run on it). The daemon has its own socket, data, exec root and pid file
-// under a temp folder, its own default bridge (an interface the test makes, on an address range
-// no one here uses) and leaves the host's firewall to the shared engine (--iptables=false; one
-// rule lets traffic inside its own bridges through the host's FORWARD DROP, and goes at the end).
-// Paddock's images are copied in from the shared engine (no build). Checked: what ls, exec and
-// start say while the engine is down and after it is back; the sandboxes stay stopped and say
-// why; start brings them back with nothing lost; after the restart another sandbox's proxy has
-// the address a rule allowed, and the proxies still never reach each other.
+// restarted: other tests run on it). The daemon runs in a network namespace of its own (ip netns),
+// so its docker0, bridges, routes and iptables rules never touch the host's: dockerd deletes
+// "docker0" by that name when it starts again with address pools configured, whatever --bridge
+// says, which took the shared engine's default bridge away in an earlier version of this test.
+// Its socket, data, exec root and pid file are under a temp folder; Paddock's images are copied
+// in from the shared engine (no build). Checked: what an attached exec, ls, exec and start say
+// while the engine is down and after it is back; the sandboxes stay stopped and say why; start
+// brings them back with nothing lost; after the restart another sandbox's proxy has the address a
+// saved rule allows, and the proxies still never reach each other.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,43 +20,37 @@ import { CLI, docker, engine, makeWorkspace, paddock, paddockOk, type CliResult 
 
 const sh = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' });
 
-/** A dockerd of the test's own; start() and stop() are the restart. */
+/** A dockerd of the test's own, in its own network namespace; start() and stop() are the restart. */
 class PrivateEngine {
   readonly dir = mkdtempSync(join(tmpdir(), 'pdk-dockerd-'));
   readonly socket = join(this.dir, 'docker.sock');
   readonly host = `unix://${this.socket}`;
-  readonly bridge = `pdk${randomBytes(4).toString('hex')}`;
-  readonly prefix = freePrefix();
-  private readonly forwardRule = ['FORWARD', '-s', `${this.prefix}.0.0/16`, '-d', `${this.prefix}.0.0/16`, '-m', 'physdev', '--physdev-is-bridged', '-j', 'ACCEPT'];
+  readonly netns = `pdk-${randomBytes(4).toString('hex')}`;
   private daemon?: ChildProcess;
-  private networkUp = false;
-  private ruleIn = false;
+  private netnsMade = false;
 
-  /** The interface and the one firewall rule; the daemon's own config file, so /etc/docker is not read. */
+  /** The namespace (with its loopback up) and the daemon's own config file, so /etc/docker is not read. */
   prepare(): void {
-    const steps: [string, string[]][] = [
-      ['ip', ['link', 'add', this.bridge, 'type', 'bridge']],
-      ['ip', ['addr', 'add', `${this.prefix}.0.1/24`, 'dev', this.bridge]],
-      ['ip', ['link', 'set', this.bridge, 'up']],
-    ];
-    for (const [cmd, args] of steps) {
-      const r = sh(cmd, args);
-      this.networkUp = true;
-      if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
-    }
-    const rule = sh('iptables', ['-I', ...this.forwardRule]);
-    if (rule.status !== 0) throw new Error(`iptables: ${rule.stderr}`);
-    this.ruleIn = true;
-    spawnSync('sh', ['-c', `echo '{}' > ${join(this.dir, 'daemon.json')}`]);
+    const made = sh('ip', ['netns', 'add', this.netns]);
+    if (made.status !== 0) throw new Error(`ip netns add: ${made.stderr}`);
+    this.netnsMade = true;
+    const lo = sh('ip', ['netns', 'exec', this.netns, 'ip', 'link', 'set', 'lo', 'up']);
+    if (lo.status !== 0) throw new Error(`loopback in ${this.netns}: ${lo.stderr}`);
+    writeFileSync(join(this.dir, 'daemon.json'), '{}\n');
   }
 
   async start(): Promise<void> {
     const log = openSync(join(this.dir, 'dockerd.log'), 'a');
-    this.daemon = spawn('dockerd', [
+    // In the namespace, and in a mount namespace of its own whose /sys shows that namespace's
+    // interfaces (dockerd reads bridges there) with the host's cgroups bound back in; its mounts
+    // never reach the host's table. Each step execs the next: the pid is dockerd's.
+    const cgroups = join(this.dir, 'cgroup');
+    const setUp = `set -e; mkdir -p ${cgroups}; mount --rbind /sys/fs/cgroup ${cgroups}; umount -l /sys; mount -t sysfs sysfs /sys; `
+      + `mount --rbind ${cgroups} /sys/fs/cgroup; umount -l ${cgroups}; exec dockerd "$@"`;
+    this.daemon = spawn('nsenter', [
+      `--net=/run/netns/${this.netns}`, 'unshare', '--mount', '--propagation', 'slave', 'sh', '-c', setUp, 'dockerd',
       '--config-file', join(this.dir, 'daemon.json'), '--host', this.host, '--data-root', join(this.dir, 'data'),
       '--exec-root', join(this.dir, 'exec'), '--pidfile', join(this.dir, 'dockerd.pid'),
-      '--bridge', this.bridge, '--iptables=false', '--ip-masq=false',
-      '--default-address-pool', `base=${this.prefix}.128.0/17,size=24`,
     ], { stdio: ['ignore', log, log] });
     closeSync(log);
     for (const deadline = Date.now() + 60_000; !this.answers();) {
@@ -67,7 +62,7 @@ class PrivateEngine {
   /** What `systemctl restart docker` does first: SIGTERM, then the daemon stops its containers and exits. */
   async stop(): Promise<void> {
     const daemon = this.daemon;
-    if (!daemon || daemon.exitCode !== null) return;
+    if (!daemon || daemon.exitCode !== null || daemon.signalCode !== null) return;
     const exited = new Promise((r) => daemon.once('exit', r));
     daemon.kill('SIGTERM');
     const late = setTimeout(() => daemon.kill('SIGKILL'), 60_000);
@@ -92,32 +87,19 @@ class PrivateEngine {
     }
   }
 
-  /** Everything the test made: the daemon (and what it left running), its mounts, the interfaces on its range, the rule, the folder. */
+  /** Everything the test made: the daemon (and what it left running), the namespace, the folder. */
   async remove(): Promise<void> {
     await this.stop();
     // Processes still holding the folder (a shim of a container the daemon could not stop), by pid.
     for (const pid of sh('sh', ['-c', `grep -l -s -F '${this.dir}' /proc/[0-9]*/cmdline | cut -d/ -f3`]).stdout.split('\n').filter(Boolean)) {
       if (Number(pid) !== process.pid) try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ }
     }
+    // The daemon's mounts lived in its own mount namespace; any that reached this one go too.
     const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m?.startsWith(this.dir)).reverse();
     for (const m of mounts) sh('umount', ['-l', m]);
-    if (this.networkUp) {
-      const links = sh('ip', ['-o', '-4', 'addr', 'show']).stdout.split('\n').filter((l) => l.includes(` ${this.prefix}.`)).map((l) => l.split(/\s+/)[1]);
-      for (const link of new Set([this.bridge, ...links])) sh('ip', ['link', 'del', link]);
-    }
-    if (this.ruleIn) sh('iptables', ['-D', ...this.forwardRule]);
+    if (this.netnsMade) sh('ip', ['netns', 'del', this.netns]);
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-/** 10.N (N in 200..249) that no route on this machine uses. */
-function freePrefix(): string {
-  const routes = sh('ip', ['-4', 'route']).stdout;
-  for (let tries = 0; tries < 50; tries++) {
-    const prefix = `10.${200 + Math.floor(Math.random() * 50)}`;
-    if (!routes.includes(` ${prefix}.`) && !routes.startsWith(`${prefix}.`) && !routes.includes(`\n${prefix}.`)) return prefix;
-  }
-  throw new Error('no free 10.N.0.0/16 range for the private engine');
 }
 
 /** Paddock's images for the shell template, as the shared engine has them (built there if missing), and their Debian base. */
@@ -153,7 +135,7 @@ describe('a real engine restart (a private dockerd)', () => {
   };
 
   before(async () => {
-    assert.equal(process.getuid?.(), 0, 'a dockerd of its own (and its bridge interface) needs root, as CI runs');
+    assert.equal(process.getuid?.(), 0, 'a dockerd of its own (and its network namespace) needs root, as CI runs');
     pe.prepare();
     await timed('private dockerd start', () => pe.start());
     const images = await templateImages();
@@ -180,7 +162,7 @@ describe('a real engine restart (a private dockerd)', () => {
     // State a user would lose to a recreate: a file installed in the sandbox, and a rule by IP.
     await cliOk(['exec', a, '--', 'sh', '-c', 'echo installed > /home/agent/installed.txt']);
     const oldProxyA = addressOf(proxyOf(a));
-    assert.match(oldProxyA, new RegExp(`^${pe.prefix.replace('.', '\\.')}\\.0\\.\\d+$`), 'A\'s proxy is on the private engine\'s default bridge');
+    assert.match(oldProxyA, /^\d+\.\d+\.\d+\.\d+$/, 'A\'s proxy is on the private engine\'s default bridge');
     // Saved (approved in the policy): a rule for one run would end with the restart's stop.
     await cliOk(['network', 'allow', a, oldProxyA, '--save']);
 
