@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { stepId, stepsDone, StepTicks, WALKTHROUGH, walkthroughId } from '../../../src/vscode/walkthroughModel.js';
 
-const manifest = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'package.json'), 'utf8'));
+const manifest = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8'));
 const none = { engineReady: false, sandboxInWindow: false, policyFile: false };
 
 describe('walkthrough progress', () => {
