@@ -3,14 +3,14 @@
 // and listed in the Problems panel; its quick fix adds the path to the policy's hide list
 // (keeping the policy's comments) and the warning goes away. Screenshots under test-results/e2e/.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { cleanup, engine, makeWorkspace, paddockOk } from '../support/sandbox.js';
+import { engine, makeWorkspace, paddockOk } from '../support/sandbox.js';
 import { hidingStateOf } from '../../src/engine/hiding.js';
-import { ARTIFACTS, openWorkbench, packageExtension, settledBoxes, type Workbench } from './support/workbench.js';
+import { settledBoxes } from './support/workbench.js';
+import { SAVE_ON_REQUEST, useWorkbench } from './support/session.js';
 
 const POLICY = `# Team policy: comments must survive quick fixes.
 version: 1
@@ -43,31 +43,20 @@ async function openFile(page: Page, relative: string): Promise<void> {
 }
 
 describe('VS Code: drift diagnostics and quick fixes', { timeout: 600_000 }, () => {
-  let ws: string;
-  let out: string;
-  let wb: Workbench;
-
-  before(async () => {
-    for (const f of existsSync(ARTIFACTS) ? readdirSync(ARTIFACTS) : []) if (f.startsWith('drift-')) rmSync(join(ARTIFACTS, f));
-    out = mkdtempSync(join(tmpdir(), 'paddock-e2e-vsix-'));
-    ws = makeWorkspace({
+  const session = useWorkbench({
+    screenshots: 'drift',
+    workspace: () => makeWorkspace({
       '.paddock/policy.yaml': POLICY,
       '.claude/settings.json': SETTINGS,
       '.env': 'API_URL=http://localhost\n',
       'config/app.secret': 'the app reads this at start\n',
       'src/index.ts': 'export {};\n',
-    }, 'paddock-e2e-drift-');
-    // VS Code in a browser saves after a delay by default; desktop VS Code (and this test) saves on request.
-    wb = await openWorkbench(ws, packageExtension(out), { 'files.autoSave': 'off' });
-  });
-
-  after(async () => {
-    if (wb) await wb.close();
-    if (ws) await cleanup(ws);
-    if (out) rmSync(out, { recursive: true, force: true });
+    }, 'paddock-e2e-drift-'),
+    settings: () => SAVE_ON_REQUEST,
   });
 
   it('squiggles the deny rule the policy lacks, lists it in Problems, and the quick fix removes it', async () => {
+    const { wb, ws } = session;
     const { page } = wb;
     try {
       // 1. The squiggle sits on the rule's line (line 6), not on the file as a whole.
@@ -140,28 +129,20 @@ describe('VS Code: drift diagnostics and quick fixes', { timeout: 600_000 }, () 
 });
 
 describe('VS Code: a secret created after the sandbox, and the one-click recreate', { timeout: 900_000 }, () => {
-  let ws: string;
-  let out: string;
-  let wb: Workbench;
-
-  before(async () => {
-    out = mkdtempSync(join(tmpdir(), 'paddock-e2e-vsix-'));
-    ws = makeWorkspace({ '.paddock/policy.yaml': POLICY, 'src/index.ts': 'export {};\n' }, 'paddock-e2e-recreate-');
-    // The sandbox exists before the secret does (made by the CLI, as a user might).
-    await paddockOk(['create', 'shell', ws]);
-    mkdirSync(join(ws, 'late'));
-    writeFileSync(join(ws, 'late/.env'), 'TOKEN=only-on-the-host\n');
-    // VS Code in a browser saves after a delay by default; desktop VS Code (and this test) saves on request.
-    wb = await openWorkbench(ws, packageExtension(out), { 'files.autoSave': 'off' });
-  });
-
-  after(async () => {
-    if (wb) await wb.close();
-    if (ws) await cleanup(ws);
-    if (out) rmSync(out, { recursive: true, force: true });
+  const session = useWorkbench({
+    workspace: async () => {
+      const ws = makeWorkspace({ '.paddock/policy.yaml': POLICY, 'src/index.ts': 'export {};\n' }, 'paddock-e2e-recreate-');
+      // The sandbox exists before the secret does (made by the CLI, as a user might).
+      await paddockOk(['create', 'shell', ws]);
+      mkdirSync(join(ws, 'late'));
+      writeFileSync(join(ws, 'late/.env'), 'TOKEN=only-on-the-host\n');
+      return ws;
+    },
+    settings: () => SAVE_ON_REQUEST,
   });
 
   it('marks the hide rule "not hidden until recreate", and its quick fix recreates the sandbox so the file is hidden', async () => {
+    const { wb, ws } = session;
     const { page } = wb;
     try {
       const [before] = await engine().list({ workspace: ws });

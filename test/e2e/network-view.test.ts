@@ -6,13 +6,11 @@
 // No request leaves the machine: the refused names are refused on their name, before any lookup,
 // and the name allowed from the tree is never asked for again.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { cleanup, engine } from '../support/sandbox.js';
-import { ARTIFACTS, chooseFromContextMenu, demoWorkspace, openWorkbench, packageExtension, runCommand, sandboxesView, terminalText, waitForTerminal, widenSideBar, type Workbench } from './support/workbench.js';
+import { engine } from '../support/sandbox.js';
+import { chooseFromContextMenu, demoWorkspace, runCommand, sandboxesView, terminalText, waitForTerminal } from './support/workbench.js';
+import { openPaddockView, useWorkbench } from './support/session.js';
 
 const REFUSED = 'refused-e2e.example.com';
 const SECOND = 'second-e2e.example.com';
@@ -22,27 +20,11 @@ function networkView(page: Page) {
 }
 
 describe('VS Code: network activity, refusal hints in terminals, Stop and Start of an attached agent', { timeout: 900_000 }, () => {
-  let ws: string;
-  let out: string;
-  let wb: Workbench;
-
-  before(async () => {
-    for (const f of existsSync(ARTIFACTS) ? readdirSync(ARTIFACTS) : []) if (f.startsWith('network-')) rmSync(join(ARTIFACTS, f));
-    out = mkdtempSync(join(tmpdir(), 'paddock-e2e-vsix-'));
-    ws = demoWorkspace();
-    // The cage exists before the sandbox; network.policy is deny (the default): unknown hosts are refused.
-    mkdirSync(join(ws, '.paddock'), { recursive: true });
-    writeFileSync(join(ws, '.paddock', 'policy.yaml'), 'version: 1\n');
-    wb = await openWorkbench(ws, packageExtension(out));
-  });
-
-  after(async () => {
-    if (wb) await wb.close();
-    await cleanup(ws);
-    rmSync(out, { recursive: true, force: true });
-  });
+  // network.policy is deny (the default): unknown hosts are refused.
+  const session = useWorkbench({ screenshots: 'network', workspace: () => demoWorkspace('version: 1\n') });
 
   it('shows refusals with their cause, hints in the terminal, and asks before Stop', async () => {
+    const { wb, ws } = session;
     const { page } = wb;
     const view = sandboxesView(page);
     const net = networkView(page);
@@ -54,8 +36,7 @@ describe('VS Code: network activity, refusal hints in terminals, Stop and Start 
     };
     try {
       // On a loaded machine the workbench can take a minute to take clicks.
-      await page.locator('.activitybar a[aria-label^="Paddock"]').click({ timeout: 180_000 });
-      await widenSideBar(page, 760);
+      await openPaddockView(page, 760);
 
       // 1. A shell in the sandbox asks for a host no rule allows: curl gets the proxy's 403.
       await runCommand(page, 'Paddock: Open Shell in Sandbox');

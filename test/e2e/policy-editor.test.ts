@@ -4,13 +4,13 @@
 // files; undo restores both; broken YAML shows an error with a way to the text editor.
 // Screenshots under test-results/e2e/.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { FrameLocator, Page } from 'playwright-core';
-import { cleanup, makeWorkspace } from '../support/sandbox.js';
-import { ARTIFACTS, openWorkbench, packageExtension, runCommand, type Workbench } from './support/workbench.js';
+import { makeWorkspace } from '../support/sandbox.js';
+import { runCommand } from './support/workbench.js';
+import { SAVE_ON_REQUEST, useWorkbench } from './support/session.js';
 
 const POLICY = `# Team policy: comments stay when the editor changes the file.
 version: 1
@@ -43,15 +43,9 @@ async function save(page: Page): Promise<void> {
 }
 
 describe('VS Code: the policy editor', { timeout: 600_000 }, () => {
-  let ws: string;
-  let out: string;
-  let wb: Workbench;
-  let policyFile: string;
-
-  before(async () => {
-    for (const f of existsSync(ARTIFACTS) ? readdirSync(ARTIFACTS) : []) if (f.startsWith('policy-editor-')) rmSync(join(ARTIFACTS, f));
-    out = mkdtempSync(join(tmpdir(), 'paddock-e2e-vsix-'));
-    ws = makeWorkspace({
+  const session = useWorkbench({
+    screenshots: 'policy-editor',
+    workspace: () => makeWorkspace({
       '.paddock/policy.yaml': POLICY,
       '.env': 'A=1\n',
       'api/.env': 'B=2\n',
@@ -61,19 +55,13 @@ describe('VS Code: the policy editor', { timeout: 600_000 }, () => {
       // A file name that is markup: the page must show it as text, never as an element.
       'config/<img src=x onerror=alert(1)>.secret': 'w\n',
       'src/index.ts': 'export {};\n',
-    }, 'paddock-e2e-policy-');
-    policyFile = join(ws, '.paddock/policy.yaml');
-    // VS Code in a browser saves after a delay by default; desktop VS Code (and this test) saves on request.
-    wb = await openWorkbench(ws, packageExtension(out), { 'files.autoSave': 'off' });
-  });
-
-  after(async () => {
-    if (wb) await wb.close();
-    if (ws) await cleanup(ws);
-    if (out) rmSync(out, { recursive: true, force: true });
+    }, 'paddock-e2e-policy-'),
+    settings: () => SAVE_ON_REQUEST,
   });
 
   it('edits hidden paths through the document: YAML and preview follow, undo restores, broken YAML is explained', async () => {
+    const { wb, ws } = session;
+    const policyFile = join(ws, '.paddock/policy.yaml');
     const { page } = wb;
     const read = () => readFileSync(policyFile, 'utf8');
     // The page runs under a strict Content-Security-Policy: nothing it needs may be refused.

@@ -3,40 +3,39 @@
 // notification, and nothing is left half-made: no sandbox, no terminal, no template image, no
 // build container.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { cleanup, docker, engine } from '../support/sandbox.js';
-import { ARTIFACTS, demoWorkspace, openWorkbench, packageExtension, runCommand, type Workbench } from './support/workbench.js';
+import { after, describe, it } from 'node:test';
+import { docker, engine } from '../support/sandbox.js';
+import { demoWorkspace, runCommand } from './support/workbench.js';
+import { useWorkbench } from './support/session.js';
 
 describe('VS Code: cancelling a template build from its progress notification', { timeout: 900_000 }, () => {
   const baseTag = `paddock-e2e-base:cancel-${process.pid}`;
-  let ws: string;
   let dir: string;
-  let wb: Workbench;
-
-  before(async () => {
-    for (const f of existsSync(ARTIFACTS) ? readdirSync(ARTIFACTS) : []) if (f.startsWith('cancel-')) rmSync(join(ARTIFACTS, f));
-    // A base image no template was built from (templates are keyed by the base image's id), so
-    // the first run must build the base template: a label-only derivative of the local Debian image.
-    dir = mkdtempSync(join(tmpdir(), 'paddock-e2e-cancel-'));
-    writeFileSync(join(dir, 'Dockerfile'), `FROM debian:bookworm-slim\nLABEL dev.paddock.e2e-cancel=${process.pid}-${Date.now()}\n`);
-    const built = docker(['build', '-q', '-t', baseTag, dir]);
-    assert.equal(built.code, 0, built.stderr);
-    ws = demoWorkspace();
-    wb = await openWorkbench(ws, packageExtension(dir), { 'paddock.baseImage': baseTag });
+  const session = useWorkbench({
+    screenshots: 'cancel',
+    workspace: () => {
+      // A base image no template was built from (templates are keyed by the base image's id), so
+      // the first run must build the base template: a label-only derivative of the local Debian image.
+      dir = mkdtempSync(join(tmpdir(), 'paddock-e2e-cancel-'));
+      writeFileSync(join(dir, 'Dockerfile'), `FROM debian:bookworm-slim\nLABEL dev.paddock.e2e-cancel=${process.pid}-${Date.now()}\n`);
+      const built = docker(['build', '-q', '-t', baseTag, dir]);
+      assert.equal(built.code, 0, built.stderr);
+      return demoWorkspace();
+    },
+    settings: () => ({ 'paddock.baseImage': baseTag }),
   });
 
-  after(async () => {
-    if (wb) await wb.close();
-    await cleanup(ws);
+  after(() => {
     // -f: a cancelled build may still hold the image for a moment.
     docker(['rmi', '-f', baseTag]);
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('stops the build, creates nothing, and keeps the log', async () => {
+    const { wb, ws } = session;
     const { page } = wb;
     try {
       await page.locator('.activitybar a[aria-label^="Paddock"]').click();

@@ -4,55 +4,44 @@
 // test-results/e2e/ (look at them: they show what each step claims).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { cleanup, docker, engine, OWNER } from '../support/sandbox.js';
-import { ARTIFACTS, chooseFromContextMenu, demoWorkspace, openWorkbench, packageExtension, runCommand, sandboxesView, terminalText, waitForTerminal, widenSideBar, type Workbench } from './support/workbench.js';
+import { after, describe, it } from 'node:test';
+import { docker, engine, OWNER } from '../support/sandbox.js';
+import { chooseFromContextMenu, demoWorkspace, runCommand, terminalText, waitForTerminal } from './support/workbench.js';
+import { openPaddockView, useWorkbench } from './support/session.js';
 
 describe('VS Code: sandbox explorer, palette commands and agent terminal', { timeout: 900_000 }, () => {
-  let ws: string;
-  let out: string;
-  let wb: Workbench;
   // A stand-in for a compose project of the workspace: one container with compose's labels (made and removed here).
   const shop = `e2eshop${process.pid}`;
-
-  before(async () => {
-    // Screenshots of an earlier run must not pass for this run's.
-    for (const f of existsSync(ARTIFACTS) ? readdirSync(ARTIFACTS) : []) if (f.startsWith('explorer-')) rmSync(join(ARTIFACTS, f));
-    out = mkdtempSync(join(tmpdir(), 'paddock-e2e-vsix-'));
-    ws = demoWorkspace();
-    // The demo's .env is committed, as in many real projects: hidden, but `git show` would read it.
-    // The cage exists before the sandbox (a .paddock made later is writable in it, and Verify says so).
-    mkdirSync(join(ws, '.paddock'), { recursive: true });
-    writeFileSync(join(ws, '.paddock', 'policy.yaml'), 'version: 1\n');
-    const git = (...args: string[]) => spawnSync('git', ['-C', ws, '-c', 'safe.directory=*', '-c', 'user.name=e2e', '-c', 'user.email=e2e@example.invalid', ...args]);
-    git('init', '-q');
-    git('add', '-A');
-    git('commit', '-qm', 'demo with its .env');
-    spawnSync('chown', ['-R', `${OWNER.uid}:${OWNER.gid}`, ws]);
-    const run = docker(['run', '-d', '--name', `${shop}-api-1`, '--network', 'none', '--label', `com.docker.compose.project=${shop}`, '--label', 'com.docker.compose.service=api',
-      '--label', `com.docker.compose.project.working_dir=${ws}`, 'debian:bookworm-slim', 'sleep', '900']);
-    assert.equal(run.code, 0, run.stderr);
-    wb = await openWorkbench(ws, packageExtension(out));
+  const session = useWorkbench({
+    screenshots: 'explorer',
+    workspace: () => {
+      const ws = demoWorkspace('version: 1\n');
+      // The demo's .env is committed, as in many real projects: hidden, but `git show` would read it.
+      const git = (...args: string[]) => spawnSync('git', ['-C', ws, '-c', 'safe.directory=*', '-c', 'user.name=e2e', '-c', 'user.email=e2e@example.invalid', ...args]);
+      git('init', '-q');
+      git('add', '-A');
+      git('commit', '-qm', 'demo with its .env');
+      spawnSync('chown', ['-R', `${OWNER.uid}:${OWNER.gid}`, ws]);
+      const run = docker(['run', '-d', '--name', `${shop}-api-1`, '--network', 'none', '--label', `com.docker.compose.project=${shop}`, '--label', 'com.docker.compose.service=api',
+        '--label', `com.docker.compose.project.working_dir=${ws}`, 'debian:bookworm-slim', 'sleep', '900']);
+      assert.equal(run.code, 0, run.stderr);
+      return ws;
+    },
   });
 
-  after(async () => {
-    if (wb) await wb.close();
+  after(() => {
     docker(['rm', '-f', `${shop}-api-1`]);
-    await cleanup(ws);
-    rmSync(out, { recursive: true, force: true });
   });
 
   it('walks through run, tree, terminal, stop and remove', async () => {
+    const { wb, ws } = session;
     const { page } = wb;
     try {
       // 1. The Paddock view: no sandbox yet for this workspace, with buttons to run an agent.
-      await page.locator('.activitybar a[aria-label^="Paddock"]').click();
-      const view = sandboxesView(page);
+      const view = await openPaddockView(page);
       await view.locator('.welcome-view-content', { hasText: 'No sandbox for this workspace yet' }).waitFor({ timeout: 60_000 });
-      await widenSideBar(page);
       await wb.screenshot('explorer-01-welcome-no-sandbox');
 
       // "Paddock: Get Started" opens Paddock's walkthrough on its first call (a fresh profile

@@ -28,10 +28,18 @@ export function packageExtension(outDir: string): string {
   return vsix;
 }
 
-/** A copy of examples/demo in a fresh temp folder, owned by a non-root user as on a laptop. */
-export function demoWorkspace(): string {
+/**
+ * A copy of examples/demo in a fresh temp folder, owned by a non-root user as on a laptop; with
+ * `policy`, its .paddock/policy.yaml (the cage exists before any sandbox: a .paddock made later is
+ * writable in it, and Verify says so).
+ */
+export function demoWorkspace(policy?: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'paddock-e2e-demo-'));
   cpSync(join(REPO, 'examples', 'demo'), dir, { recursive: true });
+  if (policy !== undefined) {
+    mkdirSync(join(dir, '.paddock'), { recursive: true });
+    writeFileSync(join(dir, '.paddock', 'policy.yaml'), policy);
+  }
   spawnSync('chown', ['-R', `${OWNER.uid}:${OWNER.gid}`, dir]);
   return dir;
 }
