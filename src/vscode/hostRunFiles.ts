@@ -26,6 +26,8 @@ const SETTLE_MS = 600;
 const SETTLE_LIMIT_MS = 3_000;
 /** More toasts than this at once is noise: the rest are in the Problems view. */
 const MAX_TOASTS = 3;
+/** Files waiting for a decision beyond which new ones are only logged. */
+const MAX_FINDINGS = 200;
 export const HOST_RUN_DIAGNOSTIC = 'sandbox-wrote-host-run-file';
 const BEFORE_SCHEME = 'paddock-before';
 export const HOST_RUN_COMMANDS = { showDiff: 'paddock.hostRunFiles.showDiff', remedy: 'paddock.hostRunFiles.remedy', keep: 'paddock.hostRunFiles.keep' } as const;
@@ -109,7 +111,15 @@ export class HostRunFiles implements vscode.Disposable {
     for (const [id, r] of this.recent) if (!running.has(id) && r.until < now) this.recent.delete(id);
     const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
     const roots = new Set([...this.recent.values()].map((r) => r.sandbox.workspace).filter((ws) => ws && folders.some((f) => isInside(ws, f) || isInside(f, ws))));
-    for (const [root, watcher] of this.watchers) if (!roots.has(root)) { watcher.dispose(); this.watchers.delete(root); this.matchers.delete(root); }
+    for (const [root, watcher] of this.watchers) {
+      if (roots.has(root)) continue;
+      watcher.dispose();
+      this.watchers.delete(root);
+      this.matchers.delete(root);
+      // Unwatched, these files may change (your own edits) without Paddock seeing it: what it knew would
+      // be stale, and a later Restore would bring back an old content over yours.
+      for (const path of [...this.known.keys()]) if (isInside(path, root)) this.known.delete(path);
+    }
     for (const root of roots) if (!this.watchers.has(root)) this.watch(root);
     if (this.sweep) clearTimeout(this.sweep);
     // Look again when the last stopped sandbox's grace ends (no event may come then).
@@ -176,6 +186,11 @@ export class HostRunFiles implements vscode.Disposable {
     const rel = toPosix(relative(root, path));
     const rule = this.matcher(root)(rel);
     if (!rule) return;
+    // A flood of files is not read one by one (up to 1 MB each, in the editor's process): the first are listed.
+    if (this.findings.size >= MAX_FINDINGS && !this.findings.has(path)) {
+      this.log.warn(`Not looked at (${MAX_FINDINGS} files the host runs already wait for a decision): ${path}`);
+      return void this.overflow(`A sandbox wrote more than ${MAX_FINDINGS} files the host runs; the Problems view lists the first ${MAX_FINDINGS}. "paddock policy check" lists every one; recreate the sandbox to protect them.`);
+    }
     const now = readFileState(path);
     if (now.kind === 'absent') { this.known.set(path, now); this.settle(path); return; }
     if (now.kind === 'dir') return;
@@ -200,6 +215,7 @@ export class HostRunFiles implements vscode.Disposable {
     if (doc.uri.scheme !== 'file') return;
     const path = doc.uri.fsPath;
     this.saving.delete(path);
+    if (![...this.watchers.keys()].some((root) => isInside(path, root) && this.matcher(root)(toPosix(relative(root, path))))) return;
     const state = readFileState(path);
     if (state.kind !== 'file' || state.bytes.toString('utf8').replace(/^\uFEFF/, '') !== doc.getText()) return;
     this.known.set(path, state);
@@ -208,7 +224,7 @@ export class HostRunFiles implements vscode.Disposable {
 
   private async notify(path: string): Promise<void> {
     if (this.toasts.has(path)) return; // the open toast acts on the finding as it is now
-    if (this.toasts.size >= MAX_TOASTS) return this.overflow();
+    if (this.toasts.size >= MAX_TOASTS) return void this.overflow();
     this.toasts.add(path);
     try {
       for (;;) {
@@ -226,11 +242,11 @@ export class HostRunFiles implements vscode.Disposable {
     }
   }
 
-  private async overflow(): Promise<void> {
+  private async overflow(message = 'A sandbox wrote more files the host runs: each is listed in the Problems view, with Show Diff, Delete or Restore, and Keep.'): Promise<void> {
     if (this.overflowShown) return;
     this.overflowShown = true;
     try {
-      const choice = await vscode.window.showWarningMessage('A sandbox wrote more files the host runs: each is listed in the Problems view, with Show Diff, Delete or Restore, and Keep.', 'Show Problems');
+      const choice = await vscode.window.showWarningMessage(message, 'Show Problems');
       if (choice) await vscode.commands.executeCommand('workbench.actions.view.problems');
     } finally {
       this.overflowShown = false;

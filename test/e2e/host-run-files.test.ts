@@ -135,7 +135,8 @@ describe('VS Code: files the host runs, written by a sandbox', { timeout: 900_00
       assert.ok(Number(repo.stdout.trim()) > 0, 'git init made sample hooks');
       const hookToast = toast(page, 'The Shell sandbox wrote nested/.git/hooks/pre-commit, a git hook the host\'s git runs.');
       await hookToast.waitFor({ timeout: 60_000 });
-      await toast(page, 'The Shell sandbox wrote nested/.git/config, a git file the host\'s git takes programs from.').waitFor({ timeout: 60_000 });
+      const configToast = toast(page, 'The Shell sandbox wrote nested/.git/config, a git file the host\'s git takes programs from.');
+      await configToast.waitFor({ timeout: 60_000 });
       assert.equal(await page.locator('.notification-toast', { hasText: '.sample' }).count(), 0, 'a sample hook was reported');
       await wb.screenshot('host-run-07-new-repository');
       await hookToast.locator('.monaco-button', { hasText: 'Delete' }).click();
@@ -143,6 +144,10 @@ describe('VS Code: files the host runs, written by a sandbox', { timeout: 900_00
       await dialog.locator('.monaco-button', { hasText: /^Delete$/ }).click();
       for (let i = 0; i < 100 && existsSync(join(ws, 'nested/.git/hooks/pre-commit')); i++) await page.waitForTimeout(100);
       assert.ok(!existsSync(join(ws, 'nested/.git/hooks/pre-commit')), 'Delete removed the hook');
+      // Keep: the file stays, and so does nothing in Problems.
+      await configToast.locator('.monaco-button', { hasText: 'Keep' }).click();
+      await problems.locator('.monaco-list-row', { hasText: 'this file while it ran' }).first().waitFor({ state: 'detached', timeout: 30_000 });
+      assert.ok(existsSync(join(ws, 'nested/.git/config')));
       await runCommand(page, 'Notifications: Clear All Notifications');
 
       // 5. The user's own edit, saved from the editor, is not the sandbox's: no warning.
