@@ -72,7 +72,10 @@ export function registerHidingCommands(program: Command, ctx: CliContext): void 
       const loaded = loadPolicy(workspace);
       checkNetworkPolicy(loaded.policy.network, loaded.file);
       const engine = await ctx.engineFrom(cmd);
-      const sandboxes = await engine.list({ workspace });
+      // A task's sandbox works on its own folder, but its workspace's policy governs it (labelled by Paddock at create).
+      const tasks = await engine.docker.listContainers({ all: true, filters: { label: [`dev.paddock.sandbox=1`, `dev.paddock.task-source=${workspace}`] } });
+      const taskNames = new Set(tasks.map((c) => (c.Names[0] ?? '').replace(/^\//, '')));
+      const sandboxes = [...await engine.list({ workspace }), ...(taskNames.size ? (await engine.list()).filter((s) => taskNames.has(s.name) && s.workspace !== workspace) : [])];
       const applied = [];
       for (const s of sandboxes) {
         const before = policyInForce({ name: s.name, workspace, policyHash: (await engine.get(s.id)).policyHash });

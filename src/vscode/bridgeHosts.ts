@@ -150,7 +150,7 @@ export class BridgeHosts extends DisposableOwner implements vscode.Disposable {
     // The workspace's own record too: a sandbox created later starts from what the user approved.
     approveWorkspacePolicy(workspace, loaded, source);
     for (const v of this.store.sandboxes) {
-      if (v.details.workspace !== workspace) continue;
+      if (v.details.workspace !== workspace && taskAt(v.details.workspace)?.source !== workspace) continue; // a task's sandbox too: its workspace's policy governs it
       approvePolicy(v.details.name, loaded, source);
       this.log.info(`Sandbox ${v.details.name}: policy ${loaded.hash} applied (${source === 'editor' ? 'saved in the editor' : source})`);
       // Its network rules go to the running proxy at once (src/engine/liveRules.ts).
@@ -201,7 +201,7 @@ export class BridgeHosts extends DisposableOwner implements vscode.Disposable {
   private rehost(workspace: string): void {
     for (const v of this.store.sandboxes) {
       const hosted = this.hosted.get(v.details.id);
-      if (!hosted || v.details.workspace !== workspace) continue;
+      if (!hosted || (v.details.workspace !== workspace && taskAt(v.details.workspace)?.source !== workspace)) continue;
       this.hosted.delete(v.details.id);
       void hosted.then(async (h) => {
         await closeQuietly(h);
