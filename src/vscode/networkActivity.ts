@@ -12,7 +12,7 @@ import { egressPaths } from '../engine/egressFiles.js';
 import { parseEgressLog, readNewLines, type LogCursor } from '../proxy/log.js';
 import { DisposableOwner } from './lifecycle.js';
 import {
-  ACTIVITY_KINDS, allowRuleFor, ALL_ACTIVITY, classify, describeFilter, matches, noRuleNames, refusals,
+  ACTIVITY_KINDS, allowRuleFor, ALL_ACTIVITY, classify, describeFilter, matches, noRuleNames, refusals, removedFilterMessage,
   type ActivityFilter, type ActivityKind, type NetworkEvent, type Refusal,
 } from './networkActivityModel.js';
 import type { SandboxSource } from './source.js';
@@ -98,8 +98,13 @@ export class NetworkActivity extends DisposableOwner implements vscode.TreeDataP
     return new Set(this.source.sandboxes.map((v) => v.details).filter((d) => this.extra.has(d.name) || folders.some((f) => isInside(d.workspace, f))).map((d) => d.name));
   }
 
+  /** Whether the sandbox still exists; while the engine is not listing, every one is taken to. */
+  private readonly exists = (name: string): boolean => this.source.state !== 'ready' || this.source.sandboxes.some((v) => v.details.name === name);
+
   /** Follows the log of every sandbox the store knows (the tree can show other folders' too). */
   private update(): void {
+    // A sandbox of the filter that was removed says so (a recreated one, same name, is back as it was).
+    this.showFilter();
     const names = new Set(this.source.sandboxes.map((v) => v.details.name));
     for (const [name, f] of this.followed) {
       if (names.has(name)) continue;
@@ -249,7 +254,8 @@ export class NetworkActivity extends DisposableOwner implements vscode.TreeDataP
   }
 
   private showFilter(): void {
-    this.view.description = describeFilter(this.filter);
+    this.view.description = describeFilter(this.filter, this.exists);
+    this.view.message = removedFilterMessage(this.filter, this.exists);
   }
 
   /** Shows the view; from a sandbox (tree node or terminal), filtered to that sandbox. */
@@ -275,12 +281,13 @@ export class NetworkActivity extends DisposableOwner implements vscode.TreeDataP
     type Item = vscode.QuickPickItem & { kind2?: ActivityKind; sandbox?: string };
     const kindLabels: Record<ActivityKind, string> = { denied: 'Denied', error: 'Errors', allowed: 'Allowed', rules: 'Rules changes' };
     const mine = this.mine();
-    const names = [...this.followed.keys()].sort((a, b) => Number(mine.has(b)) - Number(mine.has(a)) || a.localeCompare(b));
+    // A removed sandbox still in the filter is listed (picked) so that it can be unpicked.
+    const names = [...new Set([...this.followed.keys(), ...this.filter.sandboxes])].sort((a, b) => Number(mine.has(b)) - Number(mine.has(a)) || a.localeCompare(b));
     const items: Item[] = [
       { label: 'Decisions', kind: vscode.QuickPickItemKind.Separator },
       ...ACTIVITY_KINDS.map((k) => ({ label: kindLabels[k], kind2: k, picked: this.filter.kinds.includes(k) })),
       { label: 'Sandboxes (none picked: this window\'s)', kind: vscode.QuickPickItemKind.Separator },
-      ...names.map((n) => ({ label: n, description: mine.has(n) ? 'this window' : 'other folder', sandbox: n, picked: this.filter.sandboxes.includes(n) })),
+      ...names.map((n) => ({ label: n, description: !this.exists(n) ? 'removed' : mine.has(n) ? 'this window' : 'other folder', sandbox: n, picked: this.filter.sandboxes.includes(n) })),
     ];
     const picked = await vscode.window.showQuickPick(items, { canPickMany: true, title: 'Network Activity: show', placeHolder: 'Decisions and sandboxes to show' });
     if (!picked) return;

@@ -70,11 +70,22 @@ export function matches(event: NetworkEvent, filter: ActivityFilter): boolean {
   return filter.kinds.includes(event.kind) && (!filter.sandboxes.length || filter.sandboxes.includes(event.sandbox));
 }
 
-/** "denied, errors · sandbox-a" (shown next to the view's title); undefined when nothing is filtered out. */
-export function describeFilter(filter: ActivityFilter): string | undefined {
+/**
+ * "denied, errors · sandbox-a" (shown next to the view's title); undefined when nothing is filtered
+ * out. A sandbox removed since it was picked says so: its requests are no longer listed.
+ */
+export function describeFilter(filter: ActivityFilter, exists: (sandbox: string) => boolean = () => true): string | undefined {
   const kinds = filter.kinds.length === ACTIVITY_KINDS.length ? undefined : filter.kinds.length ? filter.kinds.join(', ') : 'nothing';
-  const sandboxes = filter.sandboxes.length ? filter.sandboxes.join(', ') : undefined;
+  const sandboxes = filter.sandboxes.length ? filter.sandboxes.map((s) => (exists(s) ? s : `${s} (removed)`)).join(', ') : undefined;
   return [kinds, sandboxes].filter(Boolean).join(' · ') || undefined;
+}
+
+/** What the view says when every sandbox its filter names was removed (it then lists nothing); undefined otherwise. */
+export function removedFilterMessage(filter: ActivityFilter, exists: (sandbox: string) => boolean): string | undefined {
+  const gone = filter.sandboxes.filter((s) => !exists(s));
+  if (!gone.length || gone.length < filter.sandboxes.length) return undefined;
+  const which = gone.length === 1 ? `The sandbox ${gone[0]} was` : `The sandboxes ${gone.join(', ')} were`;
+  return `${which} removed, so nothing is listed. Filter... (or Show Network Activity on a sandbox) picks others; none picked shows this window's.`;
 }
 
 /** A host the proxy refused, with its latest refusal (several refusals of one host:port make one). */

@@ -173,6 +173,21 @@ describe('VS Code: network activity, refusal hints in terminals, Stop and Start 
       assert.doesNotMatch(fresh, /sandbox was stopped/);
       assert.match(fresh, /agent@paddock-shell:.*\$$/m);
       await wb.screenshot('network-11-reopened');
+
+      // 7. The view is filtered to this sandbox (the hint's link did that); once the sandbox is
+      // removed, the filter says so and the view says why it lists nothing.
+      await engine().remove(sandbox.id);
+      await net.locator('.pane-header', { hasText: `${sandbox.name} (removed)` }).waitFor({ timeout: 60_000 });
+      await net.locator('.tree-explorer-viewlet-tree-view-message, .message', { hasText: `The sandbox ${sandbox.name} was removed, so nothing is listed` }).first().waitFor({ timeout: 10_000 });
+      await wb.screenshot('network-12-filter-names-removed-sandbox');
+      // Filter... lists it (picked) as removed, so that it can be unpicked.
+      await runCommand(page, 'Paddock: Filter Network Activity...');
+      const removed = pick.locator('.monaco-list-row', { hasText: sandbox.name }).first();
+      await removed.waitFor({ timeout: 10_000 });
+      assert.match(await removed.innerText(), /removed/);
+      await removed.click();
+      await page.keyboard.press('Enter');
+      await net.locator('.pane-header', { hasText: `${sandbox.name}` }).waitFor({ state: 'detached', timeout: 10_000 });
     } catch (err) {
       await wb.screenshot('network-failure').catch(() => {});
       throw new Error(`${(err as Error).message}\n--- code-server log ---\n${wb.log().slice(-4000)}`);

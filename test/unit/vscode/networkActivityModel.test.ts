@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { EgressLogEntry } from '../../../src/proxy/log.js';
 import {
-  allowRuleFor, classify, describeFilter, matches, refusalRows, refusals, terminalHint, ALL_ACTIVITY, SHOW_NETWORK_ACTIVITY_LINK,
+  allowRuleFor, classify, describeFilter, matches, refusalRows, refusals, removedFilterMessage, terminalHint, ALL_ACTIVITY, SHOW_NETWORK_ACTIVITY_LINK,
 } from '../../../src/vscode/networkActivityModel.js';
 import { networkGroup, type SandboxView } from '../../../src/vscode/treeModel.js';
 
@@ -50,6 +50,18 @@ describe('network activity: the cause of each decision', () => {
     assert.ok(!matches(denied, { sandboxes: [], kinds: ['allowed', 'error'] }));
     assert.equal(describeFilter(ALL_ACTIVITY), undefined);
     assert.equal(describeFilter({ sandboxes: ['a'], kinds: ['denied', 'error'] }), 'denied, error · a');
+  });
+
+  it('says when a sandbox of the filter was removed, and why the list is then empty', () => {
+    const exists = (s: string) => s === 'b';
+    assert.equal(describeFilter({ sandboxes: ['a', 'b'], kinds: ['denied'] }, exists), 'denied · a (removed), b');
+    // b is still listed: no message.
+    assert.equal(removedFilterMessage({ sandboxes: ['a', 'b'], kinds: ['denied'] }, exists), undefined);
+    assert.match(removedFilterMessage({ sandboxes: ['a'], kinds: ['denied'] }, exists) ?? '', /^The sandbox a was removed, so nothing is listed\. Filter\.\.\./);
+    assert.match(removedFilterMessage({ sandboxes: ['a', 'c'], kinds: ['denied'] }, exists) ?? '', /^The sandboxes a, c were removed/);
+    // No sandbox picked (this window's): nothing can have been removed.
+    assert.equal(removedFilterMessage(ALL_ACTIVITY, exists), undefined);
+    assert.equal(describeFilter({ sandboxes: ['b'], kinds: ['denied', 'error', 'allowed', 'rules'] }, exists), 'b');
   });
 });
 
