@@ -4,15 +4,16 @@
 // refused host. It also tells the agent terminals and the Sandboxes tree what was refused.
 import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
 import * as vscode from 'vscode';
-import { checkRuleText } from '../core/liveRules.js';
+import { checkRuleText, mergeLiveRules } from '../core/liveRules.js';
 import { describeError, PaddockError } from '../core/errors.js';
 import { isInside } from '../core/paths.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import { egressPaths } from '../engine/egressFiles.js';
+import { readLiveRules } from '../engine/liveRules.js';
 import { parseEgressLog, readNewLines, type LogCursor } from '../proxy/log.js';
 import { DisposableOwner } from './lifecycle.js';
 import {
-  ACTIVITY_KINDS, allowRuleFor, ALL_ACTIVITY, classify, describeFilter, matches, noRuleNames, refusals, removedFilterMessage,
+  ACTIVITY_KINDS, allowRuleFor, ALL_ACTIVITY, classify, describeFilter, matches, networkOf, noRuleNames, refusals, removedFilterMessage, stillRefused,
   type ActivityFilter, type ActivityKind, type NetworkEvent, type Refusal,
 } from './networkActivityModel.js';
 import type { SandboxSource } from './source.js';
@@ -213,7 +214,15 @@ export class NetworkActivity extends DisposableOwner implements vscode.TreeDataP
     if (!f) return [];
     // The proxy writes its line before it answers: what the agent saw is in the file now.
     if (this.read(sandbox, f)) this.scheduleRefresh();
-    return refusals(f.events, sandbox, since);
+    return stillRefused(refusals(f.events, sandbox, since), this.rulesInForce(sandbox));
+  }
+
+  /** The rules the sandbox's proxy runs with now: its live rules file as the host last wrote it, else the tree's (an older proxy). */
+  private rulesInForce(sandbox: string): { policy: 'allow' | 'deny'; allow: string[]; deny: string[] } | undefined {
+    const live = readLiveRules(sandbox);
+    if (live) return mergeLiveRules(live);
+    const enforced = this.source.sandboxes.find((v) => v.details.name === sandbox)?.enforced;
+    return enforced && networkOf(enforced);
   }
 
   getChildren(element?: NetworkEvent): NetworkEvent[] {

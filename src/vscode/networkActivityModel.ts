@@ -121,6 +121,21 @@ export function allowRuleFor(host: string, port: number): string {
   return port === 443 ? host : `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
+/** The rules in force (as the tree lists them) as allow and deny lists. */
+export function networkOf(enforced: { readonly policy: 'allow' | 'deny'; readonly rules: readonly { readonly list: 'allow' | 'deny'; readonly rule: string }[] }): { policy: 'allow' | 'deny'; allow: string[]; deny: string[] } {
+  return { policy: enforced.policy, allow: enforced.rules.filter((r) => r.list === 'allow').map((r) => r.rule), deny: enforced.rules.filter((r) => r.list === 'deny').map((r) => r.rule) };
+}
+
+/**
+ * The refusals the rules in force now would refuse again: a host allowed since (Allow, or
+ * `paddock network allow`) is left out. Errors stay (the rules let them through; they failed
+ * upstream). Without the rules, all stay.
+ */
+export function stillRefused(refused: readonly Refusal[], network: { policy: 'allow' | 'deny'; allow: readonly string[]; deny: readonly string[] } | undefined): Refusal[] {
+  if (!network) return [...refused];
+  return refused.filter((r) => r.kind !== 'denied' || !allowedNow(network, r.host, r.port)?.allowed);
+}
+
 /**
  * Whether the rules in force now let the host through (an Allow already applied, or a rule added
  * since); by name only, as the tree knows no addresses. Undefined when the host is not a host.
@@ -176,7 +191,7 @@ export interface RefusalRow {
  * allow (an Allow since, or an applied policy) says so and offers nothing.
  */
 export function refusalRows(groupId: string, refused: readonly Refusal[], enforced: { readonly policy: 'allow' | 'deny'; readonly rules: readonly { readonly list: 'allow' | 'deny'; readonly rule: string }[] } | undefined, now: number): RefusalRow[] {
-  const network = enforced && { policy: enforced.policy, allow: enforced.rules.filter((r) => r.list === 'allow').map((r) => r.rule), deny: enforced.rules.filter((r) => r.list === 'deny').map((r) => r.rule) };
+  const network = enforced && networkOf(enforced);
   return refused.map((r) => {
     const where = `${r.host}:${r.port}`;
     const times = r.count > 1 ? ` (${r.count}×)` : '';

@@ -8,12 +8,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { engine } from '../support/sandbox.js';
+import { engine, paddockOk } from '../support/sandbox.js';
 import { chooseFromContextMenu, demoWorkspace, runCommand, sandboxesView, terminalText, waitForTerminal } from './support/workbench.js';
 import { openPaddockView, useWorkbench } from './support/session.js';
 
 const REFUSED = 'refused-e2e.example.com';
 const SECOND = 'second-e2e.example.com';
+const THIRD = 'third-e2e.example.com';
+const pattern = (host: string) => host.replace(/\./g, '\\.');
 
 function networkView(page: Page) {
   return page.locator('.pane:has(.pane-header[aria-label*="Network Activity"])');
@@ -95,11 +97,19 @@ describe('VS Code: network activity, refusal hints in terminals, Stop and Start 
       await wb.screenshot('network-05-allowed-from-tree');
       await page.keyboard.press('Escape');
 
-      // 4. The shell ends with an error right after a refusal: the terminal names the host and the cause.
-      await typeInTerminal(`curl -sS -o /dev/null https://${SECOND}/; exit 7\n`);
+      // 4. The shell ends with an error right after refusals: the terminal names the hosts still
+      // refused, with the cause. A host allowed between its refusal and the exit (here by the CLI,
+      // as a user would in another terminal) is not named, nor is the one allowed from the tree.
+      await typeInTerminal(`curl -sS -o /dev/null https://${SECOND}/; curl -sS -o /dev/null https://${THIRD}/; read -r _; exit 7\n`);
+      await netRow(`${THIRD}:443`).waitFor({ timeout: 30_000 });
+      await paddockOk(['network', 'allow', sandbox.name, THIRD]);
+      await netRow(`+allow ${THIRD}`).waitFor({ timeout: 30_000 });
+      await typeInTerminal('\n');
       const hinted = await waitForTerminal(page, /Show Network Activity/);
       assert.match(hinted, /exited with code 7/);
-      assert.match(hinted.replace(/\n/g, ''), new RegExp(`${SECOND.replace(/\./g, '\\.')}:443 \\(no rule allows it`));
+      const hint = hinted.replace(/\n/g, '');
+      assert.match(hint, new RegExp(`a request to ${pattern(SECOND)}:443 \\(no rule allows it`));
+      assert.doesNotMatch(hint, new RegExp(`${pattern(THIRD)}|${pattern(REFUSED)}`), 'the hint names a host allowed since its refusal');
       // (The question the other host raised is answered elsewhere: out of the way for the screenshot.)
       await runCommand(page, 'Notifications: Clear All Notifications');
       await runCommand(page, 'View: Toggle Maximized Panel');

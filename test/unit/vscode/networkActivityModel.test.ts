@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { EgressLogEntry } from '../../../src/proxy/log.js';
 import {
-  allowRuleFor, classify, describeFilter, matches, refusalRows, refusals, removedFilterMessage, terminalHint, ALL_ACTIVITY, SHOW_NETWORK_ACTIVITY_LINK,
+  allowRuleFor, classify, describeFilter, matches, refusalRows, refusals, removedFilterMessage, stillRefused, terminalHint, ALL_ACTIVITY, SHOW_NETWORK_ACTIVITY_LINK,
 } from '../../../src/vscode/networkActivityModel.js';
 import { networkGroup, type SandboxView } from '../../../src/vscode/treeModel.js';
 
@@ -89,6 +89,22 @@ describe('network activity: refused hosts', () => {
     assert.ok(lines[1].startsWith(`[paddock] ${SHOW_NETWORK_ACTIVITY_LINK}`));
     assert.match(lines[1], /paddock network allow sb a\.test"/);
     assert.deepEqual(terminalHint('sb', []), []);
+  });
+
+  it('the hint leaves out hosts the rules in force allow since their refusal, and keeps the rest', () => {
+    const refused = refusals([...events, classify('sb', entry({ time: at(7), host: 'later.test', port: 8080, decision: 'deny', rule: 'deny later.test' }))], 'sb', 0);
+    assert.deepEqual(refused.map((r) => r.host), ['later.test', 'a.test', 'b.test']);
+    // a.test allowed since (paddock network allow, or Allow in the editor): not named; b.test failed upstream: still named.
+    const after = stillRefused(refused, { policy: 'deny', allow: ['a.test'], deny: ['later.test'] });
+    assert.deepEqual(after.map((r) => r.host), ['later.test', 'b.test']);
+    assert.doesNotMatch(terminalHint('sb', after).join('\n'), /a\.test/);
+    // The deny rule removed and its host:port allowed: gone too. A deny rule still wins over an allow.
+    assert.deepEqual(stillRefused(refused, { policy: 'deny', allow: ['later.test:8080'], deny: [] }).map((r) => r.host), ['a.test', 'b.test']);
+    assert.deepEqual(stillRefused(refused, { policy: 'deny', allow: ['a.test', 'later.test:8080'], deny: ['a.test'] }).map((r) => r.host), ['a.test', 'b.test']);
+    // network.policy allow lets every refused-for-want-of-a-rule host through.
+    assert.deepEqual(stillRefused(refused, { policy: 'allow', allow: [], deny: ['later.test'] }).map((r) => r.host), ['later.test', 'b.test']);
+    // The rules could not be read: every refusal is named, as before.
+    assert.deepEqual(stillRefused(refused, undefined).map((r) => r.host), ['later.test', 'a.test', 'b.test']);
   });
 
   it('Allow writes the host for HTTPS and host:port otherwise', () => {
