@@ -198,15 +198,16 @@ export class BridgeHosts extends DisposableOwner implements vscode.Disposable {
     }
   }
 
+  /** The bridges of the workspace's sandboxes take the approved rules in place: open agent sessions follow, no call fails. */
   private rehost(workspace: string): void {
     for (const v of this.store.sandboxes) {
       const hosted = this.hosted.get(v.details.id);
       if (!hosted || (v.details.workspace !== workspace && taskAt(v.details.workspace)?.source !== workspace)) continue;
-      this.hosted.delete(v.details.id);
-      void hosted.then(async (h) => {
-        await closeQuietly(h);
-        if (h) this.log.info(`Bridge of ${h.sandbox}: the policy changed; hosting it again with the new rules`);
-        this.sync();
+      void hosted.then((h) => {
+        if (!h) return;
+        const inForce = policyInForce(v.details);
+        h.setPolicy(inForce.policy);
+        this.log.info(`Bridge of ${h.sandbox}: the policy changed; it uses the new rules (policy ${inForce.hash})`);
       });
     }
   }
