@@ -179,7 +179,7 @@ export class HostRunFiles implements vscode.Disposable {
     this.pending.set(path, entry);
   }
 
-  private async judge(root: string, path: string, created: boolean): Promise<void> {
+  private async judge(root: string, path: string, created: boolean, again = false): Promise<void> {
     // A save from the editor is the user's own act: judged once it is done (saved() records it).
     const savingAt = this.saving.get(path);
     if (savingAt !== undefined && Date.now() - savingAt < 5_000) { this.observed(root, path, created); return; }
@@ -196,6 +196,11 @@ export class HostRunFiles implements vscode.Disposable {
     if (now.kind === 'dir') return;
     const known = this.known.get(path);
     const writers = sandboxesThatCouldWrite(hostPathsOf(path), [...this.recent.values()].map((r) => r.sandbox));
+    // A sandbox that just started may not be known as running yet: looked at again once the list has caught up.
+    if (!writers.length && !again && sandboxesThatCouldWrite(hostPathsOf(path), this.source.sandboxes.map((v) => v.details)).length) {
+      setTimeout(() => this.judge(root, path, created, true).catch((err) => this.log.error(`Could not look at ${path}: ${err?.stack ?? err}`)), 2_000);
+      return;
+    }
     // No sandbox could write it (the cage holds it read-only in each): the host's own change. Nor is
     // a file the host does not run, or the policy as the user approved it (Paddock's own edit, "Allow always").
     if (!writers.length || isInert(rel, now) || isApprovedPolicy(root, rel, now, writers)) { this.known.set(path, now); this.settle(path); return; }
