@@ -2,7 +2,8 @@
 // palette (name checked as typed, base picked), both listed in the Sandboxes view with their own
 // terminals side by side; their shell agents commit (driven through `paddock exec`, as the agents
 // would); Review Changes opens the multi-file diff against the base; one task is merged into the
-// workspace's branch, the other, unmerged, is discarded only after a second confirmation.
+// workspace's branch, the other, unmerged, is discarded only after a second confirmation. The status
+// bar counts the task sandboxes; Open Policy on a task opens the workspace's policy.
 // Screenshots of each step under test-results/e2e/tasks-*.png.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -143,6 +144,18 @@ describe('VS Code: parallel tasks', { timeout: 1_200_000 }, () => {
       assert.ok(terminalNames.some((t) => / · alpha$/.test(t.trim())) && terminalNames.some((t) => / · beta$/.test(t.trim())), `terminals: ${terminalNames.join(' | ')}`);
       await page.mouse.move(900, 300);
       await wb.screenshot('tasks-02-two-tasks-in-tree');
+
+      // The status bar counts the task sandboxes as the workspace's; Open Policy on a task opens the
+      // workspace's policy, which governs it (here none: the defaults), not the task folder's copy.
+      await page.locator('.statusbar-item', { hasText: 'Paddock: 2/2 running (2 tasks)' }).first().waitFor({ timeout: 60_000 });
+      await onTask(page, row(/^\s*alpha/), 'alpha', 'Open Policy');
+      const noPolicy = page.locator('.notification-toast', { hasText: 'has no .paddock/policy.yaml' }).first();
+      await noPolicy.waitFor({ timeout: 30_000 });
+      const said = await noPolicy.innerText();
+      assert.ok(said.includes(`${ws} has no`) && !said.includes(byName.alpha.path), said);
+      await wb.screenshot('tasks-02b-open-policy-of-task');
+      await noPolicy.hover();
+      await noPolicy.locator('.codicon-notifications-clear').first().click().catch(() => page.keyboard.press('Escape'));
 
       // The terminal is at the task's folder, on its branch.
       await page.locator('.terminal-wrapper.active .xterm').first().click();
