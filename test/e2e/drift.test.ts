@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { engine, makeWorkspace, paddockOk } from '../support/sandbox.js';
 import { hidingStateOf } from '../../src/engine/hiding.js';
-import { settledBoxes } from './support/workbench.js';
+import { runCommand, settledBoxes } from './support/workbench.js';
 import { SAVE_ON_REQUEST, useWorkbench } from './support/session.js';
 
 const POLICY = `# Team policy: comments must survive quick fixes.
@@ -31,13 +31,22 @@ const SETTINGS = `{
 
 const MESSAGE = /"Read\(\.\/config\/app\.secret\)" is denied here, but the Paddock sandbox can read 1 file: config\/app\.secret/;
 
-/** Opens a workspace file with Quick Open, as a user does. */
-async function openFile(page: Page, relative: string): Promise<void> {
-  await page.keyboard.press('Control+P');
+/**
+ * Opens a workspace file as a user does: Quick Open, or, while its file search does not list the
+ * file yet (dot folders in a fresh window), File: Open File... with its path typed.
+ */
+async function openFile(page: Page, ws: string, relative: string): Promise<void> {
   const input = page.locator('.quick-input-widget .quick-input-box input');
+  await page.keyboard.press('Control+P');
   await input.waitFor();
   await input.fill(relative);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: relative.split('/').pop()! }).first().waitFor({ timeout: 30_000 });
+  const listed = await page.locator('.quick-input-widget .monaco-list-row', { hasText: relative.split('/').pop()! }).first().waitFor({ timeout: 15_000 }).then(() => true, () => false);
+  if (!listed) {
+    await page.keyboard.press('Escape');
+    await runCommand(page, 'File: Open File...');
+    await input.waitFor();
+    await input.fill(join(ws, relative));
+  }
   await input.press('Enter');
   await page.locator('.tab.active', { hasText: relative.split('/').pop()! }).waitFor();
 }
@@ -60,7 +69,7 @@ describe('VS Code: drift diagnostics and quick fixes', { timeout: 600_000 }, () 
     const { page } = wb;
     try {
       // 1. The squiggle sits on the rule's line (line 6), not on the file as a whole.
-      await openFile(page, '.claude/settings.json');
+      await openFile(page, ws, '.claude/settings.json');
       const editor = page.locator('.editor-instance .monaco-editor').first();
       const squiggle = editor.locator('.squiggly-error');
       await squiggle.first().waitFor({ timeout: 60_000 });
@@ -109,7 +118,7 @@ describe('VS Code: drift diagnostics and quick fixes', { timeout: 600_000 }, () 
       await wb.screenshot('drift-04-fixed');
 
       // 5. Unsaved edits count: deleting the .env rule in the policy (not saved) flags "Read(./.env)" at once; undo clears it.
-      await openFile(page, '.paddock/policy.yaml');
+      await openFile(page, ws, '.paddock/policy.yaml');
       const policyEditor = page.locator('.editor-instance .monaco-editor').first();
       await policyEditor.locator('.view-line', { hasText: '"**/.env"' }).click();
       await page.keyboard.press('Control+Shift+K');
@@ -149,7 +158,7 @@ describe('VS Code: a secret created after the sandbox, and the one-click recreat
       assert.ok(before, 'the CLI made a sandbox');
       assert.ok(!(await hidingStateOf(engine(), before.id)).mountedTargets.includes(join(ws, 'late/.env')), 'late/.env came after the sandbox: not mounted over');
 
-      await openFile(page, '.paddock/policy.yaml');
+      await openFile(page, ws, '.paddock/policy.yaml');
       const editor = page.locator('.editor-instance .monaco-editor').first();
       const squiggle = editor.locator('.squiggly-error');
       await squiggle.first().waitFor({ timeout: 120_000 });
@@ -238,6 +247,47 @@ describe('VS Code: a secret created after the sandbox, and the one-click recreat
       await page.locator('.statusbar-item', { hasText: 'shell running' }).first().waitFor({ timeout: 120_000 });
     } catch (err) {
       await wb.screenshot('drift-failure-recreate').catch(() => {});
+      throw new Error(`${(err as Error).message}\n--- code-server log ---\n${wb.log().slice(-4000)}`);
+    }
+  });
+});
+
+describe('VS Code: a deny rule of an agent config when the workspace has no policy file', { timeout: 600_000 }, () => {
+  const session = useWorkbench({
+    workspace: () => makeWorkspace({ '.claude/settings.json': SETTINGS, 'config/app.secret': 'the app reads this at start\n', 'src/index.ts': 'export {};\n' }, 'paddock-e2e-nopolicy-'),
+    settings: () => SAVE_ON_REQUEST,
+  });
+
+  it('offers "Hide in Paddock policy", which creates .paddock/policy.yaml with the defaults and the rule, and opens it', async () => {
+    const { wb, ws } = session;
+    const { page } = wb;
+    const policyFile = join(ws, '.paddock/policy.yaml');
+    try {
+      await openFile(page, ws, '.claude/settings.json');
+      const editor = page.locator('.editor-instance .monaco-editor').first();
+      await editor.locator('.squiggly-error').first().waitFor({ timeout: 60_000 });
+      await editor.locator('.view-line', { hasText: 'Read(./config/app.secret)' }).click();
+      await page.keyboard.press('Control+.');
+      const fix = page.locator('.action-widget .monaco-list-row', { hasText: 'Hide "config/app.secret" in Paddock policy (creates .paddock/policy.yaml' });
+      await fix.first().waitFor({ timeout: 30_000 });
+      await wb.screenshot('drift-11-no-policy-quick-fix');
+      assert.match(await page.locator('.action-widget .monaco-list-row.focused').innerText(), /Hide "config\/app\.secret" in Paddock policy/);
+      await page.keyboard.press('Enter');
+
+      // The file is made (the defaults kept, so nothing hidden before is shown now) and opened.
+      await page.locator('.tab.active', { hasText: 'policy.yaml' }).waitFor({ timeout: 60_000 });
+      const made = readFileSync(policyFile, 'utf8');
+      assert.match(made, /^version: 1\n/);
+      assert.match(made, /- config\/app\.secret\n/);
+      assert.match(made, /\*\*\/\.env/, 'the default hide rules are kept');
+      await page.locator('.notification-toast', { hasText: 'created .paddock/policy.yaml' }).first().waitFor({ timeout: 30_000 });
+      await page.locator('.editor-instance .view-line', { hasText: 'config/app.secret' }).first().waitFor({ timeout: 30_000 });
+      await wb.screenshot('drift-12-policy-created-and-opened');
+      // And the rule is covered now: its error goes.
+      await openFile(page, ws, '.claude/settings.json');
+      await editor.locator('.squiggly-error').first().waitFor({ state: 'detached', timeout: 60_000 });
+    } catch (err) {
+      await wb.screenshot('drift-failure-no-policy').catch(() => {});
       throw new Error(`${(err as Error).message}\n--- code-server log ---\n${wb.log().slice(-4000)}`);
     }
   });

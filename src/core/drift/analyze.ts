@@ -114,7 +114,11 @@ export function analyzeWorkspace(workspace: string, options: AnalyzeOptions = {}
     for (const p of rf.problems) findings.push({ file: rf.file, range: p.range, severity: 'warning', rule: 'policy-invalid', message: `${p.message}; its rules could not all be read.`, paths: [], fixes: [] });
   }
 
-  const addHide = (pattern: string): Fix => ({ kind: 'add-hide', title: `Hide "${pattern}" in the sandbox (add it to the policy)`, file: policyFile, pattern });
+  // Without a policy file the fix makes one (the defaults and this rule): the title says so.
+  const addHide = (pattern: string): Fix => ({
+    kind: 'add-hide', file: policyFile, pattern,
+    title: policyExists ? `Hide "${pattern}" in the sandbox (add it to the policy)` : `Hide "${pattern}" in Paddock policy (creates ${POLICY_FILE} with the defaults and this rule)`,
+  });
 
   // 1. Denied in an agent config (or a compose/devcontainer hiding mount), but visible in the sandbox.
   for (const rf of ruleFiles) {

@@ -209,8 +209,11 @@ export class DriftDiagnostics extends DisposableOwner implements vscode.Disposab
       if (text === undefined) await vscode.workspace.fs.createDirectory(vscode.Uri.file(dirname(fix.file)));
       await applyTextChange(uri, next, { save: true });
       this.log.info(`drift fix: ${fix.title}`);
-      // A file made by a fix (often .paddock/policy.yaml) never appears silently.
-      if (text === undefined) void vscode.window.showInformationMessage(`Paddock: created ${vscode.workspace.asRelativePath(uri)} (${fix.title}).`, 'Open File').then((c) => c && vscode.window.showTextDocument(uri));
+      // A file made by a fix (often .paddock/policy.yaml) never appears silently: it opens, and a note says what was made.
+      if (text === undefined) {
+        await vscode.window.showTextDocument(uri, { preview: false });
+        void vscode.window.showInformationMessage(`Paddock: created ${vscode.workspace.asRelativePath(uri)} (${fix.title}).`);
+      }
       this.scheduleFor(uri);
     } catch (err) {
       const message = err instanceof PaddockError ? `${err.message} ${err.hint ?? ''}` : describeError(err);

@@ -37,7 +37,7 @@ describe('paddock policy check', () => {
     assert.equal(f.file, join(ws, '.claude/settings.json'));
     assert.deepEqual([f.range.line, f.range.col], [4, 7]);
     assert.equal(settings.slice(f.range.start, f.range.end), '"Read(./config/prod.json)"');
-    assert.deepEqual(f.fixes[0], { kind: 'add-hide', title: 'Hide "config/prod.json" in the sandbox (add it to the policy)', file: join(ws, '.paddock/policy.yaml'), pattern: 'config/prod.json' });
+    assert.deepEqual(f.fixes[0], { kind: 'add-hide', title: 'Hide "config/prod.json" in Paddock policy (creates .paddock/policy.yaml with the defaults and this rule)', file: join(ws, '.paddock/policy.yaml'), pattern: 'config/prod.json' });
   });
 
   it('exits 0 on a consistent workspace and lists what it hides', async () => {

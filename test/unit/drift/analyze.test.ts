@@ -26,8 +26,13 @@ describe('denied in an agent config but visible in the sandbox (error)', () => {
     assert.equal(text(f.file, f), '"Read(./config/prod.json)"');
     assert.deepEqual([f.range.line, f.range.col], [3, 30]);
     assert.deepEqual(f.paths, ['config/prod.json']);
-    assert.deepEqual(f.fixes[0], { kind: 'add-hide', title: 'Hide "config/prod.json" in the sandbox (add it to the policy)', file: join(ws, '.paddock/policy.yaml'), pattern: 'config/prod.json' });
+    assert.deepEqual(f.fixes[0], { kind: 'add-hide', title: 'Hide "config/prod.json" in Paddock policy (creates .paddock/policy.yaml with the defaults and this rule)', file: join(ws, '.paddock/policy.yaml'), pattern: 'config/prod.json' });
     assert.ok(secretVisible(a.findings));
+    // With a policy file the fix adds to it, and says so.
+    mkdirSync(join(ws, '.paddock'));
+    writeFileSync(join(ws, '.paddock/policy.yaml'), 'version: 1\n');
+    const [withFile] = of(analyzeWorkspace(ws, { scanContent: false }).findings, 'denied-but-visible');
+    assert.equal(withFile.fixes[0].title, 'Hide "config/prod.json" in the sandbox (add it to the policy)');
   });
 
   it('.aiexclude, .geminiignore, compose /dev/null and devcontainer tmpfs rules count too', () => {
