@@ -5,6 +5,7 @@ import type Docker from 'dockerode';
 import { extract } from 'tar-stream';
 import { CommandSyntaxError, decideExec, PathMatcher, splitCommand, argumentPaths } from '../core/bridgeExecRules.js';
 import { isSecretName, Masker, type MaskStats } from '../core/masking.js';
+import { connectionFailure } from '../core/errors.js';
 import { compileLinePattern, LogPatternError, SEARCH_BUDGET_MS, searchLines, type LinePattern } from '../core/logSearch.js';
 import { treeReadOf } from '../core/treeReads.js';
 import type { BridgePolicy, Tier } from '../core/policy.js';
@@ -83,7 +84,10 @@ export class BridgeService {
     if (Date.now() - this.secretsAt < KNOWN_SECRETS_TTL_MS) return Promise.resolve(this.masker);
     // One refresh at a time: under load, every call arriving while it runs waits for the same one
     // instead of asking the engine again.
-    this.refreshing ??= this.refreshMasker().finally(() => { this.refreshing = undefined; });
+    // With the engine gone, the values known so far still mask (nothing new can come from it); the
+    // call then answers that the engine stopped answering. Any other failure still fails the call.
+    this.refreshing ??= this.refreshMasker().catch((err) => { if (connectionFailure(err)) return this.masker; throw err; })
+      .finally(() => { this.refreshing = undefined; });
     return this.refreshing;
   }
 
