@@ -1,132 +1,22 @@
-import { Command } from 'commander';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { connectionFailure, describeError, engineLost, PaddockError } from '../core/errors.js';
-import { PADDOCK_VERSION } from '../core/version.js';
-import type { SandboxEngine } from '../engine/engine.js';
-import type { ExecTarget, SandboxClient } from '../engine/sandboxClient.js';
-import type { SandboxDetails } from '../engine/types.js';
-import { ExitWith, registerLifecycleCommands } from './lifecycle.js';
+import type { Command } from 'commander';
+import { registerBridgeCommands } from './bridge.js';
+import { registerNetworkCommands } from './network.js';
+import { registerHidingCommands } from './policy.js';
+import { lifecycleProgram, runProgram } from './program.js';
+import { registerTaskCommands } from './tasks.js';
 
-// The `paddock` command: global options, the engine connection and sandbox lookup every command
-// shares, and the commands of lifecycle.ts, policy.ts, bridge.ts and network.ts. Commands load
-// what they use when they run (the bundle is split at these imports): `--version` and `--help`
-// load no engine client.
+// The `paddock` command with all its commands: the lifecycle ones (program.ts, lifecycle.ts), and
+// those of policy.ts, bridge.ts, network.ts and tasks.ts. `paddock exec` starts from main-exec.ts instead.
 
-const engineModule = () => import('../engine/engine.js');
-const clientModule = () => import('../engine/sandboxClient.js');
-
-/** The engine this command talks to, so that losing it mid-way is told as that (see main). */
-let connectedEngine: SandboxClient | undefined;
-
-/**
- * The engine connection alone (../engine/sandboxClient.ts): enough to find a sandbox and run a
- * command in it, so `exec` loads no policy, egress or template code.
- */
-async function clientFrom(cmd: Command): Promise<SandboxClient> {
-  const opts = cmd.optsWithGlobals() as { host?: string; context?: string };
-  const { connectClient } = await clientModule();
-  try {
-    return (connectedEngine = connectClient({ host: opts.host, context: opts.context }));
-  } catch (err) {
-    throw new PaddockError(describeError(err));
-  }
-}
-
-async function engineFrom(cmd: Command): Promise<SandboxEngine> {
-  const [client, { SandboxEngine }] = await Promise.all([clientFrom(cmd), engineModule()]);
-  return (connectedEngine = new SandboxEngine(client.docker, client.endpoint));
-}
-
-/** A lookup whose failure is not Paddock's own asks the engine first: when none answers, that is said, with how to start one. */
-async function lookUp<T>(client: SandboxClient, find: () => Promise<T>): Promise<T> {
-  try {
-    return await find();
-  } catch (err) {
-    if (err instanceof PaddockError) throw err;
-    await client.ping();
-    throw err;
-  }
-}
-
-/** A sandbox given by name or id, or by its workspace folder when that has exactly one (one inspect for a name). */
-async function findSandbox(engine: SandboxEngine, ref: string): Promise<SandboxDetails> {
-  return (await lookUp(engine, () => engine.find(ref))) ?? sandboxOfFolder(engine, ref);
-}
-
-/** What `exec` needs of a sandbox: one inspect for a name, without the rest of the engine; a workspace folder as findSandbox. */
-async function findExecTarget(client: SandboxClient, ref: string, cmd: Command): Promise<ExecTarget> {
-  return (await lookUp(client, () => client.execTarget(ref))) ?? sandboxOfFolder(await engineFrom(cmd), ref);
-}
-
-/** The one sandbox of a workspace folder given instead of a name. */
-async function sandboxOfFolder(engine: SandboxEngine, ref: string): Promise<SandboxDetails> {
-  const path = resolve(ref);
-  if (existsSync(path)) {
-    const inWorkspace = await engine.list({ workspace: path });
-    const only = inWorkspace.length === 1 ? await engine.find(inWorkspace[0].id) : undefined;
-    if (only) return only;
-    if (inWorkspace.length > 1) throw new PaddockError(`Workspace ${path} has ${inWorkspace.length} sandboxes.`, `Name one: ${inWorkspace.map((s) => s.name).join(', ')}.`);
-  }
-  throw new PaddockError(`No sandbox named "${ref}".`, 'Run "paddock ls" to see the sandboxes.');
-}
-
-async function resolveSandbox(engine: SandboxEngine, ref: string): Promise<string> {
-  return (await findSandbox(engine, ref)).name;
-}
-
-/** The command the command line names: its first operand after the global options. */
-function commandName(argv: readonly string[]): string | undefined {
-  for (let i = 2; i < argv.length; i++) {
-    if (argv[i] === '-H' || argv[i] === '--host' || argv[i] === '--context') i++; // and the option's value
-    else if (!argv[i].startsWith('-')) return argv[i];
-  }
-  return undefined;
-}
-
-export async function buildProgram(argv: readonly string[] = process.argv): Promise<Command> {
-  const program = new Command('paddock')
-    .description('Run AI coding agents (Claude Code, Gemini CLI, Codex, a shell) in sandboxes that see your project at its real path, but not its secrets.')
-    .version(PADDOCK_VERSION, '-v, --version')
-    .option('-H, --host <url>', 'Docker engine (unix://, tcp://, ssh://); default: DOCKER_HOST, then the current Docker context')
-    .option('--context <name>', 'Docker context to use')
-    .showHelpAfterError();
-
-  registerLifecycleCommands(program, { clientFrom, engineFrom, findSandbox, findExecTarget, resolveSandbox }, argv);
-  // `exec`, the command scripts and the editor run most, is in the table above: it loads none of the
-  // other tables' modules (a dozen files, about a tenth of its start-up).
-  if (commandName(argv) === 'exec') return program;
-  const [{ registerHidingCommands }, { registerBridgeCommands }, { registerNetworkCommands }, { registerTaskCommands }] = await Promise.all([
-    import('./policy.js'), import('./bridge.js'), import('./network.js'), import('./tasks.js'),
-  ]);
+export function buildProgram(argv: readonly string[] = process.argv): Command {
+  const { program, engineFrom, resolveSandbox } = lifecycleProgram(argv);
   registerHidingCommands(program, { engineFrom, resolveSandbox });
   registerBridgeCommands(program, { engineFrom, resolveSandbox });
   registerNetworkCommands(program, { engineFrom, resolveSandbox });
   registerTaskCommands(program, { engineFrom });
-
   return program;
 }
 
-/**
- * A broken connection (connect ENOENT, ECONNRESET, socket hang up...) is told as the engine
- * stopping when the engine no longer answers a ping; when it does, the error is some other socket's.
- */
-async function engineLostOr(err: unknown): Promise<unknown> {
-  const failure = err instanceof PaddockError ? undefined : connectionFailure(err);
-  if (!failure || !connectedEngine) return err;
-  const timeout = new Promise<boolean>((r) => setTimeout(() => r(false), 3000).unref());
-  const answers = await Promise.race([connectedEngine.docker.ping().then(() => true, () => false), timeout]);
-  return answers ? err : engineLost(failure, connectedEngine.endpoint.host);
-}
-
-export async function main(argv: string[]): Promise<number> {
-  try {
-    await (await buildProgram(argv)).parseAsync(argv);
-    return 0;
-  } catch (err) {
-    if (err instanceof ExitWith) return err.code;
-    err = await engineLostOr(err);
-    process.stderr.write(`paddock: ${describeError(err)}\n`);
-    return err instanceof PaddockError ? err.exitCode : 1;
-  }
+export function main(argv: string[]): Promise<number> {
+  return runProgram(buildProgram(argv), argv);
 }

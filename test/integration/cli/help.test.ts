@@ -4,28 +4,28 @@ import { describe, it } from 'node:test';
 import { buildProgram } from '../../../src/cli/main.js';
 import { paddock } from '../../support/sandbox.js';
 
-async function commandPaths(): Promise<string[][]> {
+function commandPaths(): string[][] {
   const paths: string[][] = [];
-  const walk = (cmd: Awaited<ReturnType<typeof buildProgram>>, prefix: string[]) => {
+  const walk = (cmd: ReturnType<typeof buildProgram>, prefix: string[]) => {
     for (const sub of cmd.commands) {
       if (sub.name() === 'help') continue;
       paths.push([...prefix, sub.name()]);
       walk(sub, [...prefix, sub.name()]);
     }
   };
-  walk(await buildProgram(), []);
+  walk(buildProgram(), []);
   return paths;
 }
 
-describe('paddock --help', async () => {
-  const paths = await commandPaths();
+describe('paddock --help', () => {
+  const paths = commandPaths();
 
   it('covers the docker-sandbox-like command set', () => {
     const top = new Set(paths.filter((p) => p.length === 1).map((p) => p[0]));
     for (const name of ['run', 'create', 'ls', 'inspect', 'exec', 'logs', 'stop', 'start', 'rm', 'reset', 'info', 'demo']) assert.ok(top.has(name), name);
   });
 
-  for (const path of paths) {
+  for (const path of commandPaths()) {
     it(`paddock ${path.join(' ')} --help describes the command without touching Docker`, async () => {
       const r = await paddock([...path, '--help'], { env: { DOCKER_HOST: 'unix:///tmp/paddock-no-engine-for-help.sock' } });
       assert.equal(r.code, 0, r.stderr);
