@@ -21,3 +21,5 @@ export const SOCKETS_DIR = '/run/paddock-net';
 /** In that folder: the proxy's and the key injector's Unix sockets. */
 export const PROXY_SOCKET = 'proxy.sock';
 export const KEYS_SOCKET = 'keys.sock';
+/** The bridge relay's socket (a TCP-transport bridge reached from a sandbox without a network). */
+export const RELAY_SOCKET = 'relay.sock';

@@ -1,14 +1,15 @@
-// paddock-netfwd: runs inside a sandbox that has no network (gVisor with --network=none), started
-// by paddock-init. It gives the sandbox what the egress network gives others: paddock-egress:3128
-// (the proxy) and :3130 (key injection), here on loopback (/etc/hosts names paddock-egress
-// 127.0.0.1), each relayed to the proxy's Unix socket in the mounted folder. Node 18+, no deps.
+// paddock-netfwd: runs inside a sandbox that has no network interface, started by paddock-init when
+// the image has no socat (which it prefers: a node process costs tens of megabytes). It gives the
+// sandbox paddock-egress:3128 (the proxy), :3130 (key injection) and :3129 (the bridge relay) on
+// loopback (/etc/hosts names paddock-egress 127.0.0.1), each relayed to the proxy's Unix socket in
+// the mounted folder. Node 18+, no deps.
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
-import { KEY_INJECTION_PORT, KEYS_SOCKET, PROXY_PORT, PROXY_SOCKET, SOCKETS_DIR } from './addresses.js';
+import { BRIDGE_RELAY_PORT, KEY_INJECTION_PORT, KEYS_SOCKET, PROXY_PORT, PROXY_SOCKET, RELAY_SOCKET, SOCKETS_DIR } from './addresses.js';
 import { pipeBoth } from './relay.js';
 
 const dir = process.env.PADDOCK_NET_DIR ?? SOCKETS_DIR;
-const routes: [number, string][] = [[PROXY_PORT, PROXY_SOCKET], [KEY_INJECTION_PORT, KEYS_SOCKET]];
+const routes: [number, string][] = [[PROXY_PORT, PROXY_SOCKET], [KEY_INJECTION_PORT, KEYS_SOCKET], [BRIDGE_RELAY_PORT, RELAY_SOCKET]];
 let listening = 0;
 for (const [port, socket] of routes) {
   createServer((client) => pipeBoth(client, connect(join(dir, socket))))

@@ -1,0 +1,61 @@
+// Where a cold create + start + first exec spends its time: each Engine API call Paddock makes,
+// timed at the client (docker.modem.dial), next to raw Docker's create/start/exec in the same run.
+//   node --import tsx bench/steps.bench.ts   (PADDOCK_BENCH_N=5 by default)
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveLimits } from '../src/core/options.js';
+import { SandboxEngine } from '../src/engine/engine.js';
+import { TemplateBuilder } from '../src/engine/templates.js';
+import { median, time } from './support.js';
+
+const N = Number(process.env.PADDOCK_BENCH_N ?? 5);
+
+async function main(): Promise<void> {
+  const engine = SandboxEngine.connect();
+  await engine.ping();
+  const image = await new TemplateBuilder(engine.docker).ensureAgentImage('shell');
+  const limits = resolveLimits({});
+  const calls: { key: string; ms: number }[] = [];
+  const modem = engine.docker.modem as any;
+  const dial = modem.dial.bind(modem);
+  modem.dial = (options: any, callback: (err: unknown, data: unknown) => void) => {
+    const started = process.hrtime.bigint();
+    const key = `${options.method} ${String(options.path).replace(/\?.*$/, '').replace(/[0-9a-f]{64}|paddock-[\w.-]+/g, ':id')}`;
+    return dial(options, (err: unknown, data: unknown) => { calls.push({ key, ms: Number(process.hrtime.bigint() - started) / 1e6 }); callback(err, data); });
+  };
+  const phases: Record<string, number[]> = {};
+  const add = (k: string, ms: number) => { (phases[k] ??= []).push(ms); };
+  const perCall: Record<string, number[]> = {};
+  for (let i = 0; i < N; i++) {
+    const ws = mkdtempSync(join(tmpdir(), 'paddock-bench-'));
+    const name = `paddock-steps-${process.pid}-${i}`;
+    calls.length = 0;
+    let id = '';
+    add('paddock create', await time(async () => { id = (await engine.create({ workspace: ws, agent: 'shell', image, limits, name })).id; }));
+    const createCalls = calls.splice(0);
+    add('paddock start', await time(() => engine.start(id)));
+    const startCalls = calls.splice(0);
+    add('paddock first exec', await time(() => engine.execCapture(id, ['true'])));
+    for (const [phase, list] of [['create', createCalls], ['start', startCalls]] as const) {
+      for (const c of list) (perCall[`${phase}: ${c.key}`] ??= []).push(c.ms);
+    }
+    await engine.remove(name);
+    rmSync(ws, { recursive: true, force: true });
+    let c: any;
+    add('raw create', await time(async () => { c = await engine.docker.createContainer({ Image: image, Cmd: ['sleep', '60'], HostConfig: { Init: true } }); }));
+    add('raw start', await time(() => c.start()));
+    add('raw first exec', await time(async () => {
+      const exec = await c.exec({ Cmd: ['true'], AttachStdout: true, AttachStderr: true });
+      const stream = await exec.start({ hijack: true, stdin: false });
+      await new Promise((r) => { stream.on('end', r); stream.resume(); });
+      await exec.inspect();
+    }));
+    await c.remove({ force: true });
+  }
+  for (const [k, v] of Object.entries(phases)) console.log(`${k.padEnd(30)} ${median(v).toFixed(1).padStart(8)} ms`);
+  console.log('\nAPI calls (median ms, count per sandbox):');
+  for (const [k, v] of Object.entries(perCall).sort((a, b) => median(b[1]) * b[1].length - median(a[1]) * a[1].length)) console.log(`  ${k.padEnd(60)} ${median(v).toFixed(1).padStart(8)}  x${(v.length / N).toFixed(1)}`);
+}
+
+main().catch((err) => { console.error(err); process.exitCode = 1; });
