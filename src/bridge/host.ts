@@ -6,7 +6,7 @@ import { planMounts } from '../core/hiding.js';
 import { hiddenFileSecrets } from '../core/masking.js';
 import type { Policy } from '../core/policy.js';
 import type { SandboxEngine } from '../engine/engine.js';
-import { gvisorSocketNote, runtimeTraits, type EngineRuntimes, type RuntimeTraits } from '../engine/runtime.js';
+import { engineSharesHostKernel, gvisorSocketNote, runtimeTraits, type EngineRuntimes, type RuntimeTraits } from '../engine/runtime.js';
 import { BRIDGE_RELAY_PORT, PROXY_HOST } from '../proxy/addresses.js';
 import { bridgeRouteOf } from '../engine/egress.js';
 import { bridgeRelayTarget, setBridgeRelayTarget } from '../engine/egressFiles.js';
@@ -33,10 +33,7 @@ export function chooseTransport(endpointHost: string, operatingSystem: string, o
   return runtime?.gvisor && !runtime.hostUnixSockets && !runtime.networkNone ? 'tcp' : 'unix';
 }
 
-/** A local unix:// endpoint on Linux, not Docker Desktop's VM: sandboxes share this machine's kernel. */
-function engineOnThisKernel(endpointHost: string, operatingSystem: string): boolean {
-  return process.platform === 'linux' && endpointHost.startsWith('unix://') && !/docker desktop/i.test(operatingSystem);
-}
+const engineOnThisKernel = engineSharesHostKernel;
 
 /** Hidden files bigger than this are data, not secrets to learn (a database dump). */
 const MAX_HIDDEN_FILE = 256 * 1024;

@@ -107,7 +107,7 @@ export function registerNetworkCommands(program: Command, ctx: NetworkCliContext
         port = split.port!;
         decision = decide(rules, target, port);
         // As the proxy does: never into its own networks (src/proxy/ownNetworks.ts).
-        const proxy = decision.allowed && target.kind === 'ip' ? (await import('../engine/egress.js')).egressNames(name).proxy : undefined;
+        const proxy = decision.allowed && target.kind === 'ip' ? await (await import('../engine/egress.js')).proxyContainerOf(engine.docker, name) : undefined;
         const own = proxy && target.kind === 'ip' ? ownNetworkRefusal(target.ip, await proxyOwnNetworks(engine, proxy)) : undefined;
         if (own) decision = { allowed: false, rule: own };
       } catch (err) {

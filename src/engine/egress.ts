@@ -1,5 +1,8 @@
 import { OUTSIDE_SUBNETS_VARIABLE } from '../proxy/ownNetworks.js';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { DEFAULT_NETWORK } from '../core/policy-defaults.js';
+import type { RuntimeTraits } from './runtime.js';
+import { outsideSubnets, pruneEgressServices, registrationOf, serveSandbox, serviceName, upstreamNetwork, withdrawSandbox } from './egressService.js';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { InjectedKey } from '../core/credentials.js';
@@ -15,9 +18,14 @@ import { listedPorts, publishedPorts } from './ports.js';
 import type { PublishedPort } from './types.js';
 
 /**
- * Each sandbox's network: an `--internal` Docker network (no gateway, no route out) that holds the
- * sandbox and its egress proxy. The proxy container is also on a normal network and is the only
- * way out. Both are labelled with the sandbox's name, created with it and removed with it.
+ * A sandbox's way out, in one of two shapes (chosen at create, recorded in its spec label):
+ * - shared (./egressService.ts): no network interface but loopback; the engine's one shared egress
+ *   service serves it through the sockets in its folder. Where the engine shares this machine's
+ *   kernel and the sandbox publishes no port.
+ * - own: an `--internal` Docker network (no gateway, no route out) that holds the sandbox and its
+ *   own egress proxy container, which is also on a normal network and is the only way out (and
+ *   publishes the sandbox's ports). Both are labelled with the sandbox's name, created with it and
+ *   removed with it. Docker Desktop, remote engines, VM runtimes, published ports.
  *
  * Its host folder and the files in it: ./egressFiles.ts.
  */
@@ -98,12 +106,28 @@ export interface EgressOptions {
   readonly keys?: readonly InjectedKey[];
   /** The sandbox has no network (gVisor --network=none): it reaches the proxy over Unix sockets. */
   readonly viaSockets?: boolean;
+  /** The shared shape: no proxy or network of its own (see egressShapeFor). */
+  readonly shared?: boolean;
+}
+
+/**
+ * Which shape a new sandbox's egress takes. Shared needs host Unix sockets to reach into the
+ * sandbox (an engine on this kernel; a runtime that connects to them) and no published port (Docker
+ * publishes nothing from a sandbox without a network; its own proxy does). PADDOCK_EGRESS_SHAPE=own
+ * asks for the own shape anyway.
+ */
+export function egressShapeFor(runtime: RuntimeTraits, ports: readonly PortMapping[], env: NodeJS.ProcessEnv = process.env): 'shared' | 'own' {
+  if (env.PADDOCK_EGRESS_SHAPE === 'own' || ports.length || !runtime.sharesHostKernel) return 'own';
+  if (runtime.gvisor) return runtime.hostUnixSockets ? 'shared' : 'own';
+  // A microVM runtime (Kata, Firecracker) has its own kernel: host sockets do not cross into it.
+  return /kata|firecracker|qemu|clh/i.test(runtime.name) ? 'own' : 'shared';
 }
 
 /** Creates the sandbox's internal network and its proxy container (not started). */
 export async function createEgress(docker: Docker, sandbox: string, options: EgressOptions): Promise<EgressSetup> {
-  const { network, fallbackImage, ports = [], keys = [], viaSockets = false } = options;
+  const { network, fallbackImage, ports = [], keys = [], viaSockets = false, shared = false } = options;
   checkNetworkPolicy(network);
+  if (shared) return createSharedEgress(sandbox, ports, keys);
   const udp = ports.find((p) => p.protocol !== 'tcp');
   if (udp) {
     throw new PaddockError(`Port ${udp.containerPort}/${udp.protocol} cannot be published: a sandbox's ports are forwarded by its egress proxy, which forwards TCP only.`, 'Publish TCP ports only. Nothing was created.');
@@ -130,6 +154,20 @@ export async function createEgress(docker: Docker, sandbox: string, options: Egr
   return {
     network: names.network, env: proxyEnv(), dnsOptions: ['timeout:1', 'attempts:1'], labels: egressSpecLabel(proxy),
     ...(viaSockets ? { sockets: { mount: { Type: 'bind', Source: paths.socketsDir, Target: SOCKETS_DIR, ReadOnly: true } as Docker.MountConfig[number], extraHosts: [`${PROXY_HOST}:127.0.0.1`] } } : {}),
+  };
+}
+
+/** The shared shape: only the sandbox's folder (its sockets appear when the service serves it, at start). */
+function createSharedEgress(sandbox: string, ports: readonly PortMapping[], keys: readonly InjectedKey[]): EgressSetup {
+  if (ports.length) throw new PaddockError('A sandbox that publishes ports needs an egress proxy of its own.', 'This is a bug in Paddock: report it.');
+  // Leftovers of an earlier sandbox of the same name go.
+  withdrawSandbox(sandbox);
+  rmSync(egressPaths(sandbox).dir, { recursive: true, force: true });
+  ensureEgressFolder(sandbox, true);
+  writeInjectedKeys(sandbox, keys);
+  return {
+    network: 'none', env: proxyEnv(), dnsOptions: [], labels: egressSpecLabel({ ports: [], viaSockets: true, shared: true }),
+    sockets: { mount: { Type: 'bind', Source: egressPaths(sandbox).socketsDir, Target: SOCKETS_DIR, ReadOnly: true } as Docker.MountConfig[number], extraHosts: [`${PROXY_HOST}:127.0.0.1`] },
   };
 }
 
@@ -174,18 +212,21 @@ export interface ProxySpec {
   readonly viaSockets: boolean;
 }
 
+/** What the sandbox's spec label records: its proxy's ports and transport, and whether it is served by the shared service. */
+export type EgressSpec = Pick<ProxySpec, 'ports' | 'viaSockets'> & { readonly shared?: boolean };
+
 /** The label on the sandbox container that records its proxy's ports and transport (not its rules: those live in rules.json). */
-export function egressSpecLabel(spec: Pick<ProxySpec, 'ports' | 'viaSockets'>): Record<string, string> {
-  return { [EGRESS_LABELS.spec]: JSON.stringify({ ports: spec.ports, viaSockets: spec.viaSockets }) };
+export function egressSpecLabel(spec: EgressSpec): Record<string, string> {
+  return { [EGRESS_LABELS.spec]: JSON.stringify({ ports: spec.ports, viaSockets: spec.viaSockets, ...(spec.shared ? { shared: true } : {}) }) };
 }
 
 /** The recorded ports and transport; undefined for sandboxes made before the label (or a label not Paddock's). */
-export function egressSpecOf(labels: Readonly<Record<string, string>> | undefined): Pick<ProxySpec, 'ports' | 'viaSockets'> | undefined {
+export function egressSpecOf(labels: Readonly<Record<string, string>> | undefined): EgressSpec | undefined {
   try {
     const spec = JSON.parse(labels?.[EGRESS_LABELS.spec] ?? '');
     if (!Array.isArray(spec?.ports) || typeof spec.viaSockets !== 'boolean') return undefined;
     const ports = (spec.ports as PortMapping[]).filter((p) => Number.isInteger(p?.containerPort) && Number.isInteger(p?.hostPort) && p.protocol === 'tcp');
-    return { ports: ports.map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, protocol: 'tcp' })), viaSockets: spec.viaSockets };
+    return { ports: ports.map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, protocol: 'tcp' })), viaSockets: spec.viaSockets, ...(spec.shared === true ? { shared: true } : {}) };
   } catch {
     return undefined;
   }
@@ -202,20 +243,13 @@ export async function createSandboxNetwork(docker: Docker, sandbox: string): Pro
   } as any);
 }
 
-/** Where the proxy itself goes out: Docker's default bridge, or a network named by PADDOCK_EGRESS_NETWORK. */
-function upstreamNetwork(): string {
-  return process.env.PADDOCK_EGRESS_NETWORK || 'bridge';
-}
-
 /** Creates the proxy container (its host folder must exist: ./egressFiles.ts) and joins it to the sandbox's network. */
 export async function createProxyContainer(docker: Docker, sandbox: string, spec: ProxySpec): Promise<void> {
   const { image, network, ports, viaSockets } = spec;
   const names = egressNames(sandbox);
   const paths = egressPaths(sandbox);
   const upstream = upstreamNetwork();
-  const outside = process.env.PADDOCK_EGRESS_NETWORK
-    ? ((await docker.getNetwork(upstream).inspect().catch(() => undefined))?.IPAM?.Config ?? []).map((c: { Subnet?: string }) => c.Subnet).filter((x: string | undefined): x is string => !!x)
-    : [];
+  const outside = await outsideSubnets(docker);
   // Docker publishes nothing from an internal network, so the proxy publishes the ports and forwards them in.
   const exposed: Record<string, object> = {};
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
@@ -302,8 +336,21 @@ export function explainEgressFailure(err: unknown): unknown {
   return err;
 }
 
+/** Whether the sandbox is served by the shared egress service (its spec label says so). */
+export async function sharedEgressOf(docker: Docker, sandbox: string): Promise<boolean> {
+  const info = await inspectOrUndefined(docker.getContainer(sandbox));
+  return !!egressSpecOf(info?.Config.Labels)?.shared;
+}
+
+/** The container of the sandbox's proxy: its own, or the shared service. */
+export async function proxyContainerOf(docker: Docker, sandbox: string): Promise<string> {
+  return (await sharedEgressOf(docker, sandbox)) ? serviceName() : egressNames(sandbox).proxy;
+}
+
 /** The network rules a sandbox's proxy enforces: the ones it was created with (the policy may have changed since). */
 export async function enforcedNetworkOf(docker: Docker, sandbox: string): Promise<Pick<NetworkPolicy, 'policy' | 'allow' | 'deny'>> {
+  // The shared service has each sandbox's starting rules in its registration (its live rules file replaces them).
+  if (await sharedEgressOf(docker, sandbox)) return registrationOf(sandbox)?.network ?? DEFAULT_NETWORK;
   const info = await docker.getContainer(egressNames(sandbox).proxy).inspect();
   if (info.Config.Labels?.[EGRESS_LABELS.for] !== sandbox) throw new PaddockError(`The egress proxy of ${sandbox} is not Paddock's.`);
   const configLine = (info.Config.Env ?? []).find((e) => e.startsWith('PADDOCK_EGRESS_CONFIG='));
@@ -349,6 +396,7 @@ export async function egressPortsOf(docker: Docker, sandbox: string): Promise<Pu
  * before the relay or before egress existed — not through the proxy at all.
  */
 export async function bridgeRouteOf(docker: Docker, sandbox: string): Promise<'relay' | 'proxy-without-relay' | 'no-proxy'> {
+  if (await sharedEgressOf(docker, sandbox)) return 'relay'; // relay.sock, on loopback :3129 inside
   const info = await inspectOrUndefined(docker.getContainer(egressNames(sandbox).proxy));
   if (info?.Config.Labels?.[EGRESS_LABELS.for] !== sandbox) return 'no-proxy';
   return info.Config.Env?.some((e) => e.startsWith('PADDOCK_EGRESS_BRIDGE_PORT=')) ? 'relay' : 'proxy-without-relay';
@@ -366,8 +414,10 @@ export async function hasEgress(docker: Docker, sandbox: string): Promise<boolea
  * its internal network has no other way out).
  */
 export async function egressStateOf(docker: Docker, sandbox: string): Promise<'proxied' | 'unproxied' | 'proxy-missing'> {
-  if (await hasEgress(docker, sandbox)) return 'proxied';
   const info = await inspectOrUndefined(docker.getContainer(sandbox));
+  // The shared service is made again at every start when it is missing.
+  if (egressSpecOf(info?.Config.Labels)?.shared) return 'proxied';
+  if (await hasEgress(docker, sandbox)) return 'proxied';
   return info?.HostConfig?.NetworkMode === egressNames(sandbox).network ? 'proxy-missing' : 'unproxied';
 }
 
@@ -378,8 +428,15 @@ export function egressNote(state: 'proxied' | 'unproxied' | 'proxy-missing', san
   return undefined;
 }
 
-/** Starts the sandbox's proxy (no-op for a sandbox without one) and waits until it listens. */
-export async function startEgress(docker: Docker, sandbox: string): Promise<void> {
+/**
+ * Starts the sandbox's proxy (no-op for a sandbox without one) and waits until it listens. A shared
+ * sandbox is registered with the shared service (`fresh`: a new run, as a stopped sandbox starts).
+ */
+export async function startEgress(docker: Docker, sandbox: string, shared?: { readonly image: string; readonly fresh: boolean }): Promise<void> {
+  if (shared) {
+    await serveSandbox(docker, sandbox, { image: () => proxyImage(docker, shared.image), fallbackRules: DEFAULT_NETWORK, fresh: shared.fresh });
+    return;
+  }
   const container = docker.getContainer(egressNames(sandbox).proxy);
   const info = await inspectOrUndefined(container);
   if (!info || info.Config.Labels?.[EGRESS_LABELS.for] !== sandbox) return;
@@ -391,7 +448,9 @@ export async function startEgress(docker: Docker, sandbox: string): Promise<void
   }
 }
 
-export async function stopEgress(docker: Docker, sandbox: string): Promise<void> {
+export async function stopEgress(docker: Docker, sandbox: string, shared = false): Promise<void> {
+  withdrawSandbox(sandbox);
+  if (shared) return;
   const container = docker.getContainer(egressNames(sandbox).proxy);
   const info = await inspectOrUndefined(container);
   if (!info?.State.Running || info.Config.Labels?.[EGRESS_LABELS.for] !== sandbox) return;
@@ -403,6 +462,7 @@ export async function stopEgress(docker: Docker, sandbox: string): Promise<void>
  * folder. Only objects labelled for that sandbox are touched.
  */
 export async function removeEgress(docker: Docker, sandbox: string, options: { keepLog?: boolean } = {}): Promise<void> {
+  withdrawSandbox(sandbox);
   const names = egressNames(sandbox);
   const container = docker.getContainer(names.proxy);
   const info = await inspectOrUndefined(container);
@@ -434,6 +494,7 @@ export async function pruneEgress(docker: Docker, minAgeMs = 120_000): Promise<s
   for (const c of await docker.listContainers({ all: true, filters: { label: [EGRESS_LABELS.proxy] } })) if (old(c.Created * 1000)) owners.add(c.Labels[EGRESS_LABELS.for]);
   for (const n of await docker.listNetworks({ filters: { label: [EGRESS_LABELS.network] } })) if (old(Date.parse(n.Created))) owners.add((n.Labels ?? {})[EGRESS_LABELS.for]);
   const cleaned: string[] = [];
+  await pruneEgressServices(docker);
   for (const sandbox of owners) {
     if (!sandbox) continue;
     const info = await inspectOrUndefined(docker.getContainer(sandbox));

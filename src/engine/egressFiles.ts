@@ -13,9 +13,11 @@ import { assetRoot } from './assets.js';
  *     log/egress.jsonl    the decisions, one JSON object per line ("paddock network log")
  *     keys/keys.json      API keys the proxy injects, by provider (0600; mounted read-only in the proxy,
  *                         never in the sandbox); rewritten from the host's environment at each start
- *     net/                only for sandboxes without a network (gVisor --network=none): the proxy's
- *                         Unix sockets (proxy.sock, keys.sock) and paddock-netfwd.js, which the
- *                         sandbox runs to reach them as paddock-egress:3128/3130 on its loopback
+ *     net/                only for sandboxes without a network (the shared shape, ./egressService.ts,
+ *                         and gVisor --network=none): the proxy's Unix sockets (proxy.sock, keys.sock,
+ *                         relay.sock) and paddock-netfwd.js (its presence starts the sandbox's
+ *                         forwarder, socat where the image has it), which put them on loopback as
+ *                         paddock-egress:3128/3130/3129; mounted read-only at /run/paddock-net
  *     relay/bridge        where the bridge relay connects ("host.docker.internal:PORT") while a
  *                         bridge runs over TCP (Docker Desktop); mounted read-only in the proxy
  *     name                the sandbox name, for people reading the folder
@@ -27,8 +29,13 @@ export function networkRoot(env: NodeJS.ProcessEnv = process.env): string {
   return join(state, 'paddock', 'network');
 }
 
+/** The name of a sandbox's folder in the network state folder. */
+export function egressFolderId(sandbox: string): string {
+  return shortHash(`sandbox:${sandbox}`, 12);
+}
+
 export function egressPaths(sandbox: string, root = networkRoot()): { dir: string; code: string; logDir: string; log: string; relayDir: string; bridgeTarget: string; keysDir: string; keys: string; socketsDir: string; forwarder: string } {
-  const dir = join(root, shortHash(`sandbox:${sandbox}`, 12));
+  const dir = join(root, egressFolderId(sandbox));
   return {
     dir, code: join(dir, 'paddock-egress.js'), logDir: join(dir, 'log'), log: join(dir, 'log', 'egress.jsonl'),
     relayDir: join(dir, 'relay'), bridgeTarget: join(dir, 'relay', 'bridge'),

@@ -10,14 +10,14 @@ import type { Limits, PortMapping } from '../core/options.js';
 import { prepareBridgeDir, removeBridgeDir } from './stateFolder.js';
 import type { NetworkPolicy } from '../core/policy.js';
 import { DEFAULT_NETWORK } from '../core/policy-defaults.js';
-import { createEgress, egressPorts, egressPortsOf, egressStateOf, pruneEgress, removeEgress, startEgress, stopEgress } from './egress.js';
+import { createEgress, egressPorts, egressPortsOf, egressShapeFor, egressSpecOf, egressStateOf, pruneEgress, removeEgress, startEgress, stopEgress } from './egress.js';
 import { removeSandboxAndState } from './teardown.js';
 import { refreshInjectedKeys } from './egressFiles.js';
 import { clearSessionRules, networkInForce } from './liveRules.js';
 import { initScript } from './assets.js';
 import { engineMessage, inspectOrUndefined, isAlreadyInState, isConflict, isNotFound, startAndWaitForMarker, writeDemuxed } from './docker.js';
 import { listedPorts, publishedPorts } from './ports.js';
-import { runtimeTraits, type EngineRuntimes, type RuntimeTraits } from './runtime.js';
+import { engineSharesHostKernel, runtimeTraits, type EngineRuntimes, type RuntimeTraits } from './runtime.js';
 import { connect, resolveEndpoint, type EndpointInputs } from './connection.js';
 import { SandboxClient, statusOf } from './sandboxClient.js';
 import type { SandboxDetails, SandboxSummary } from './types.js';
@@ -82,7 +82,7 @@ export class SandboxEngine extends SandboxClient {
     if (runtime && !(runtime in runtimes)) {
       throw new PaddockError(`The engine has no runtime "${runtime}".`, `Available runtimes: ${Object.keys(runtimes).sort().join(', ')}. (gVisor is "runsc", Kata "kata" or "kata-runtime", once registered in the engine's daemon.json.)`);
     }
-    return runtimeTraits(runtime || info.DefaultRuntime, runtimes);
+    return { ...runtimeTraits(runtime || info.DefaultRuntime, runtimes), sharesHostKernel: engineSharesHostKernel(this.endpoint.host, info.OperatingSystem ?? '') };
   }
 
   async runtimes(): Promise<{ names: string[]; default: string }> {
@@ -137,8 +137,8 @@ export class SandboxEngine extends SandboxClient {
   async get(nameOrId: string): Promise<SandboxDetails> {
     const details = await this.find(nameOrId);
     if (!details) throw new PaddockError(`No sandbox named "${nameOrId}".`, 'Run "paddock ls" to see the sandboxes.');
-    // Behind an egress proxy, the proxy publishes the sandbox's ports.
-    const proxied = await egressPortsOf(this.docker, details.name);
+    // Behind an egress proxy of its own, the proxy publishes the sandbox's ports (a shared one publishes none).
+    const proxied = details.sharedEgress ? undefined : await egressPortsOf(this.docker, details.name);
     return proxied ? { ...details, ports: proxied } : details;
   }
 
@@ -185,9 +185,11 @@ export class SandboxEngine extends SandboxClient {
     const bridge = prepareBridgeDir(name, { uid: owner.uid, gid: owner.gid });
     const userEnv = spec.env ?? {};
     const envNames = Object.keys(userEnv).sort();
-    // The sandbox's only network is its own internal one; its egress proxy is the way out (and in, for published ports).
+    // Its only way out is its egress proxy: the engine's shared service through its socket folder (no
+    // network interface but loopback), or a proxy of its own on its own internal network (./egress.ts).
+    const shared = egressShapeFor(runtime, spec.ports ?? []) === 'shared';
     const egress = await createEgress(this.docker, name, {
-      network: spec.network ?? DEFAULT_NETWORK, fallbackImage: spec.image, ports: spec.ports, keys: spec.keys?.keys, viaSockets: runtime.networkNone,
+      network: spec.network ?? DEFAULT_NETWORK, fallbackImage: spec.image, ports: spec.ports, keys: spec.keys?.keys, viaSockets: shared || runtime.networkNone, shared,
     }).catch((err) => { removeBridgeDir(name); throw err; }); // a failed create leaves nothing behind
     const env: Record<string, string> = {
       ...userEnv,
@@ -234,7 +236,7 @@ export class SandboxEngine extends SandboxClient {
           ],
           NetworkMode: egress.network,
           ...(egress.sockets ? { ExtraHosts: egress.sockets.extraHosts } : {}),
-          DnsOptions: egress.dnsOptions,
+          ...(egress.dnsOptions.length ? { DnsOptions: egress.dnsOptions } : {}),
           Init: true,
           NanoCpus: spec.limits.nanoCpus,
           Memory: spec.limits.memoryBytes,
@@ -272,7 +274,7 @@ export class SandboxEngine extends SandboxClient {
     if (sandbox.status !== 'running' && sandbox.status !== 'paused') clearSessionRules(sandbox.name);
     // Its egress proxy too (also when the sandbox runs: the proxy may have been stopped alone). The
     // two start side by side: the sandbox's init needs no network, and start-up time is the sum otherwise.
-    const egress = startEgress(this.docker, sandbox.name);
+    const egress = startEgress(this.docker, sandbox.name, sandbox.sharedEgress ? { image: sandbox.image, fresh: sandbox.status !== 'running' && sandbox.status !== 'paused' } : undefined);
     egress.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
     if (sandbox.status === 'running') {
       await egress;
@@ -301,7 +303,7 @@ export class SandboxEngine extends SandboxClient {
         if (!isAlreadyInState(err)) throw err;
       });
     }
-    await stopEgress(this.docker, sandbox.name);
+    await stopEgress(this.docker, sandbox.name, sandbox.sharedEgress);
   }
 
   /** Removes a sandbox and its state. The workspace itself is a bind mount and is never touched. */
@@ -369,5 +371,6 @@ function detailsOf(info: Docker.ContainerInspectInfo): SandboxDetails {
     policyHash: labels[LABELS.policyHash],
     createdBy: labels[LABELS.createdBy],
     injectedKeys: parseProviderList(labels[LABELS.injectedKeys]),
+    sharedEgress: !!egressSpecOf(labels)?.shared,
   };
 }

@@ -5,7 +5,7 @@ import { liveRulesFrom, mergeLiveRules, parseLiveRules, withBase, withSessionRul
 import type { Policy } from '../core/policy.js';
 import { parseEgressLog, readNewLines } from '../proxy/log.js';
 import { inspectOrUndefined } from './docker.js';
-import { checkNetworkPolicy, EGRESS_LABELS, egressNames, enforcedNetworkOf } from './egress.js';
+import { checkNetworkPolicy, EGRESS_LABELS, egressNames, enforcedNetworkOf, sharedEgressOf } from './egress.js';
 import { egressPaths } from './egressFiles.js';
 import { hostPackageSources, packageSourceRules } from './packageSources.js';
 import { writeSecretFile } from './stateFolder.js';
@@ -88,6 +88,7 @@ export function clearSessionRules(sandbox: string): void {
 
 /** Whether the sandbox's proxy follows a live rules file (proxies made before it keep their create-time rules). */
 export async function proxyFollowsLiveRules(docker: Docker, sandbox: string): Promise<boolean> {
+  if (await sharedEgressOf(docker, sandbox)) return true; // the shared service follows every sandbox's file
   const info = await inspectOrUndefined(docker.getContainer(egressNames(sandbox).proxy));
   return info?.Config.Labels?.[EGRESS_LABELS.for] === sandbox && !!info.Config.Env?.some((e) => e.startsWith('PADDOCK_EGRESS_RULES='));
 }

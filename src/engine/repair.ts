@@ -155,6 +155,8 @@ async function repairEgress(engine: SandboxEngine, sandbox: SandboxDetails): Pro
     // The keys as this start's environment has them, each upstream as created unless it sets another (said).
     notes.push(...refreshInjectedKeys(sandbox.name, sandbox.injectedKeys, process.env));
   }
+  // The shared service is made again, when it is missing, by the start that follows.
+  if (sandbox.sharedEgress) return notes;
 
   if (onOwnNetwork) {
     let current = network;

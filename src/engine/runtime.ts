@@ -13,6 +13,17 @@ export interface RuntimeTraits {
   readonly networkNone: boolean;
   /** Host Unix sockets mounted into the sandbox can be connected to. */
   readonly hostUnixSockets: boolean;
+  /** The engine runs on this machine's kernel (see engineSharesHostKernel); unknown when not asked. */
+  readonly sharesHostKernel?: boolean;
+}
+
+/**
+ * A local unix:// endpoint on Linux, not Docker Desktop's VM (its OperatingSystem says "Docker
+ * Desktop"): containers share this machine's kernel, so a host Unix socket in a bind-mounted folder
+ * can be connected to from inside. npipe/tcp/ssh endpoints are not local sockets.
+ */
+export function engineSharesHostKernel(endpointHost: string, operatingSystem: string): boolean {
+  return process.platform === 'linux' && endpointHost.startsWith('unix://') && !/docker desktop/i.test(operatingSystem);
 }
 
 export interface EngineRuntimes {

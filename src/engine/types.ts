@@ -44,4 +44,6 @@ export interface SandboxDetails extends SandboxSummary {
   readonly createdBy?: string;
   /** Providers whose API key the egress proxy injects (the key itself is never in the sandbox). */
   readonly injectedKeys: readonly KeyProviderId[];
+  /** Served by the engine's shared egress service: no network interface, no proxy of its own (src/engine/egressService.ts). */
+  readonly sharedEgress?: boolean;
 }

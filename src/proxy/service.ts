@@ -4,7 +4,7 @@
 // came in on: each folder gets its own proxy instance (./instance.ts) with that sandbox's rules, keys,
 // log and questions. The host says which sandboxes run in <root>/serve/ (./serviceLayout.ts); the
 // service follows that folder (a file event, and a look every second besides).
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, watch, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEgressInstance, type EgressInstance } from './instance.js';
 import { SANDBOX_FOLDER, sandboxFiles, SERVE_FOLDER, type Registration } from './serviceLayout.js';
@@ -57,13 +57,21 @@ export function runEgressService(root: string): void {
     running.delete(id);
   };
 
+  const quit = () => {
+    for (const id of [...running.keys()]) stop(id);
+    process.exit(0);
+  };
+
   /** Serves exactly the sandboxes registered now: new ones start, new runs start afresh, removed ones stop. */
   const sync = () => {
     let names: string[];
     try {
       names = readdirSync(serveDir);
     } catch {
-      names = [];
+      // The host removed its state folder (a temporary one, or a reset): nothing is left to serve.
+      say(`${serveDir} is gone: stopping`);
+      quit();
+      return;
     }
     const wanted = new Map<string, Registration>();
     for (const name of names) {
@@ -88,13 +96,19 @@ export function runEgressService(root: string): void {
   } catch {
     // the look every second alone
   }
-  setInterval(sync, 1000);
+  // The look every second reads the folder only when it changed (a registration is renamed into place).
+  let seen = -1;
+  setInterval(() => {
+    let mtime: number;
+    try {
+      mtime = statSync(serveDir).mtimeMs;
+    } catch {
+      mtime = -2;
+    }
+    if (mtime !== seen) { seen = mtime; sync(); }
+  }, 1000);
   sync();
   say(`listening (shared service for ${root})`);
-  const quit = () => {
-    for (const id of [...running.keys()]) stop(id);
-    process.exit(0);
-  };
   process.on('SIGTERM', quit);
   process.on('SIGINT', quit);
 }
