@@ -1,6 +1,8 @@
 import { OUTSIDE_SUBNETS_VARIABLE } from '../proxy/ownNetworks.js';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { DEFAULT_NETWORK } from '../core/policy-defaults.js';
+import { liveRulesFrom } from '../core/liveRules.js';
+import { writeSecretFile } from './stateFolder.js';
 import type { RuntimeTraits } from './runtime.js';
 import { outsideSubnets, pruneEgressServices, registrationOf, serveSandbox, serviceName, upstreamNetwork, withdrawSandbox } from './egressService.js';
 import { join } from 'node:path';
@@ -127,7 +129,7 @@ export function egressShapeFor(runtime: RuntimeTraits, ports: readonly PortMappi
 export async function createEgress(docker: Docker, sandbox: string, options: EgressOptions): Promise<EgressSetup> {
   const { network, fallbackImage, ports = [], keys = [], viaSockets = false, shared = false } = options;
   checkNetworkPolicy(network);
-  if (shared) return createSharedEgress(sandbox, ports, keys);
+  if (shared) return createSharedEgress(sandbox, network, ports, keys);
   const udp = ports.find((p) => p.protocol !== 'tcp');
   if (udp) {
     throw new PaddockError(`Port ${udp.containerPort}/${udp.protocol} cannot be published: a sandbox's ports are forwarded by its egress proxy, which forwards TCP only.`, 'Publish TCP ports only. Nothing was created.');
@@ -158,13 +160,16 @@ export async function createEgress(docker: Docker, sandbox: string, options: Egr
 }
 
 /** The shared shape: only the sandbox's folder (its sockets appear when the service serves it, at start). */
-function createSharedEgress(sandbox: string, ports: readonly PortMapping[], keys: readonly InjectedKey[]): EgressSetup {
+function createSharedEgress(sandbox: string, network: NetworkPolicy, ports: readonly PortMapping[], keys: readonly InjectedKey[]): EgressSetup {
   if (ports.length) throw new PaddockError('A sandbox that publishes ports needs an egress proxy of its own.', 'This is a bug in Paddock: report it.');
   // Leftovers of an earlier sandbox of the same name go.
   withdrawSandbox(sandbox);
   rmSync(egressPaths(sandbox).dir, { recursive: true, force: true });
   ensureEgressFolder(sandbox, true);
   writeInjectedKeys(sandbox, keys);
+  // Its rules from the first start: a proxy of its own has them in its environment, the shared service
+  // in the live rules file (prepareSandbox writes it again with the registries it adds).
+  writeSecretFile(join(egressPaths(sandbox).keysDir, 'rules.json'), `${JSON.stringify(liveRulesFrom(network, [], 'create'), null, 2)}\n`);
   return {
     network: 'none', env: proxyEnv(), dnsOptions: [], labels: egressSpecLabel({ ports: [], viaSockets: true, shared: true }),
     sockets: { mount: { Type: 'bind', Source: egressPaths(sandbox).socketsDir, Target: SOCKETS_DIR, ReadOnly: true } as Docker.MountConfig[number], extraHosts: [`${PROXY_HOST}:127.0.0.1`] },

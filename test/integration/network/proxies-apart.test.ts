@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { egressPaths } from '../../../src/engine/egressFiles.js';
-import { cleanup, docker, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
+import { proxyContainerOf } from '../../../src/engine/egress.js';
+import { cleanup, docker, engine, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
 import { ipv4Forms } from './support.js';
 
 describe('egress proxies are apart', () => {
@@ -15,14 +16,15 @@ describe('egress proxies are apart', () => {
   let a: string;
   let b: string;
   let proxyB: string;
-  const proxyOf = (sandbox: string) => docker(['ps', '-a', '--filter', `label=dev.paddock.egress-for=${sandbox}`, '--format', '{{.Names}}']).stdout.trim();
+  // Its own proxy container, or the engine's shared egress service that serves it.
+  const proxyOf = (sandbox: string) => proxyContainerOf(engine().docker, sandbox);
   const addressOf = (container: string) => JSON.parse(docker(['inspect', container]).stdout)[0].NetworkSettings.Networks.bridge.IPAddress as string;
   const status = async (url: string) => (await paddock(['exec', a, '--', 'sh', '-c', `curl -s -m 5 -o /dev/null -w "%{http_code}" ${url}`])).stdout;
 
   before(async () => {
     a = (await paddockOk(['create', 'shell', wsA])).stdout.trim();
     b = (await paddockOk(['create', 'shell', wsB])).stdout.trim();
-    proxyB = addressOf(proxyOf(b));
+    proxyB = addressOf(await proxyOf(b));
   });
   after(async () => {
     await cleanup(wsA);

@@ -13,12 +13,16 @@ describe('a sandbox whose egress proxy was removed outside Paddock', () => {
 
   before(async () => {
     ws = makeWorkspace({ 'README.md': '# dead proxy\n' }, 'paddock-dead-proxy-');
+    // Proxies of their own (as on Docker Desktop, remote engines, with published ports): the shared
+    // service is made again at every start instead (egress-scale.test.ts).
+    process.env.PADDOCK_EGRESS_SHAPE = 'own';
     sb = (await paddockOk(['create', 'shell', ws])).stdout.trim();
     await paddockOk(['exec', '-u', 'root', sb, '--', 'sh', '-c', 'echo kept > /opt/state-marker']);
     assert.equal(docker(['rm', '-f', egressNames(sb).proxy]).code, 0);
     await paddockOk(['stop', sb]);
   });
   after(async () => {
+    delete process.env.PADDOCK_EGRESS_SHAPE;
     if (ws) await cleanup(ws);
   });
 
