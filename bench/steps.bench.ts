@@ -1,5 +1,7 @@
 // Where a cold create + start + first exec spends its time: each Engine API call Paddock makes,
-// timed at the client (docker.modem.dial), next to raw Docker's create/start/exec in the same run.
+// timed at the client (docker.modem.dial), for both egress shapes (shared service; a network and
+// proxy of its own, PADDOCK_EGRESS_SHAPE=own), next to raw Docker's create/start/exec, interleaved
+// in the same run.
 //   node --import tsx bench/steps.bench.ts   (PADDOCK_BENCH_N=5 by default)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,32 +30,44 @@ async function main(): Promise<void> {
   const add = (k: string, ms: number) => { (phases[k] ??= []).push(ms); };
   const perCall: Record<string, number[]> = {};
   for (let i = 0; i < N; i++) {
-    const ws = mkdtempSync(join(tmpdir(), 'paddock-bench-'));
-    const name = `paddock-steps-${process.pid}-${i}`;
-    calls.length = 0;
-    let id = '';
-    add('paddock create', await time(async () => { id = (await engine.create({ workspace: ws, agent: 'shell', image, limits, name })).id; }));
-    const createCalls = calls.splice(0);
-    add('paddock start', await time(() => engine.start(id)));
-    const startCalls = calls.splice(0);
-    add('paddock first exec', await time(() => engine.execCapture(id, ['true'])));
-    for (const [phase, list] of [['create', createCalls], ['start', startCalls]] as const) {
-      for (const c of list) (perCall[`${phase}: ${c.key}`] ??= []).push(c.ms);
+    for (const shape of ['own', 'shared'] as const) {
+      if (shape === 'own') process.env.PADDOCK_EGRESS_SHAPE = 'own';
+      else delete process.env.PADDOCK_EGRESS_SHAPE;
+      const ws = mkdtempSync(join(tmpdir(), 'paddock-bench-'));
+      const name = `paddock-steps-${process.pid}-${shape}-${i}`;
+      calls.length = 0;
+      let id = '';
+      const total = await time(async () => {
+        add(`${shape}: create`, await time(async () => { id = (await engine.create({ workspace: ws, agent: 'shell', image, limits, name })).id; }));
+        const createCalls = calls.splice(0);
+        add(`${shape}: start`, await time(() => engine.start(id)));
+        const startCalls = calls.splice(0);
+        add(`${shape}: first exec`, await time(() => engine.execCapture(id, ['true'])));
+        for (const [phase, list] of [['create', createCalls], ['start', startCalls]] as const) {
+          for (const c of list) (perCall[`${shape} ${phase}: ${c.key}`] ??= []).push(c.ms);
+        }
+      });
+      add(`${shape}: total`, total);
+      await engine.remove(name);
+      rmSync(ws, { recursive: true, force: true });
     }
-    await engine.remove(name);
-    rmSync(ws, { recursive: true, force: true });
     let c: any;
-    add('raw create', await time(async () => { c = await engine.docker.createContainer({ Image: image, Cmd: ['sleep', '60'], HostConfig: { Init: true } }); }));
-    add('raw start', await time(() => c.start()));
-    add('raw first exec', await time(async () => {
-      const exec = await c.exec({ Cmd: ['true'], AttachStdout: true, AttachStderr: true });
-      const stream = await exec.start({ hijack: true, stdin: false });
-      await new Promise((r) => { stream.on('end', r); stream.resume(); });
-      await exec.inspect();
-    }));
+    const total = await time(async () => {
+      add('raw: create', await time(async () => { c = await engine.docker.createContainer({ Image: image, Cmd: ['sleep', '60'], HostConfig: { Init: true } }); }));
+      add('raw: start', await time(() => c.start()));
+      add('raw: first exec', await time(async () => {
+        const exec = await c.exec({ Cmd: ['true'], AttachStdout: true, AttachStderr: true });
+        const stream = await exec.start({ hijack: true, stdin: false });
+        await new Promise((r) => { stream.on('end', r); stream.resume(); });
+        await exec.inspect();
+      }));
+    });
+    add('raw: total', total);
     await c.remove({ force: true });
   }
   for (const [k, v] of Object.entries(phases)) console.log(`${k.padEnd(30)} ${median(v).toFixed(1).padStart(8)} ms`);
+  const raw = median(phases['raw: total']);
+  for (const shape of ['own', 'shared']) console.log(`${shape} create+start+first exec / raw: ${(median(phases[`${shape}: total`]) / raw).toFixed(2)}x`);
   console.log('\nAPI calls (median ms, count per sandbox):');
   for (const [k, v] of Object.entries(perCall).sort((a, b) => median(b[1]) * b[1].length - median(a[1]) * a[1].length)) console.log(`  ${k.padEnd(60)} ${median(v).toFixed(1).padStart(8)}  x${(v.length / N).toFixed(1)}`);
 }
