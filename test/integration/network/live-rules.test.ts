@@ -10,7 +10,8 @@ import { loadPolicy } from '../../../src/core/policy.js';
 import { approvePolicy, readApprovedPolicy } from '../../../src/engine/approvedPolicy.js';
 import { liveRulesFile, pushApprovedNetwork, waitUntilInForce } from '../../../src/engine/liveRules.js';
 import { egressPaths } from '../../../src/engine/egressFiles.js';
-import { CLI, cleanup, docker, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
+import { proxyContainerOf } from '../../../src/engine/egress.js';
+import { CLI, cleanup, docker, engine, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
 import { commentedDenyPolicy, useLocalInternet, type LocalInternet } from './support.js';
 
 
@@ -21,7 +22,8 @@ describe('network rules applied live', () => {
   const sh = (command: string) => paddock(['exec', sb, '--', 'sh', '-c', command]);
   const status = async (host: string) => (await sh(`curl -s -m 5 -o /dev/null -w "%{http_code}" http://${host}/`)).stdout;
   const startedAt = (name: string) => JSON.parse(docker(['inspect', name]).stdout)[0].State.StartedAt as string;
-  const proxyName = () => docker(['ps', '-a', '--filter', `label=dev.paddock.egress-for=${sb}`, '--format', '{{.Names}}']).stdout.trim();
+  // Its own proxy container, or the engine's shared egress service that serves it.
+  const proxyName = () => proxyContainerOf(engine().docker, sb);
 
   before(async () => {
     net = await useLocalInternet('paddock-livestate-');
@@ -36,7 +38,7 @@ describe('network rules applied live', () => {
 
   it('allows a host live: the next request passes within a second, with no restart of the sandbox or its proxy', async () => {
     assert.equal(await status('other.test'), '403');
-    const before = { sandbox: startedAt(sb), proxy: startedAt(proxyName()) };
+    const before = { sandbox: startedAt(sb), proxy: startedAt(await proxyName()) };
     const t0 = Date.now();
     const r = await paddockOk(['network', 'allow', sb, 'other.test']);
     const confirmed = Number(/In force in the running sandbox after (\d+) ms/.exec(r.stdout)?.[1]);
@@ -46,7 +48,7 @@ describe('network rules applied live', () => {
     assert.equal(await status('other.test'), '200');
     const total = Date.now() - t0;
     console.log(`# live allow: in force ${confirmed} ms after the rules file was written; CLI start to a passing request ${total} ms (includes two CLI processes and an exec)`);
-    assert.deepEqual({ sandbox: startedAt(sb), proxy: startedAt(proxyName()) }, before);
+    assert.deepEqual({ sandbox: startedAt(sb), proxy: startedAt(await proxyName()) }, before);
     // The log says what changed and from where.
     const log = (await paddockOk(['network', 'log', sb, '--decision', 'rules'])).stdout;
     assert.match(log, /RULES {2}from network allow \(this run\): \+allow other\.test/);
