@@ -78,8 +78,8 @@ describe(`${COUNT} sandboxes on one engine, one shared egress service`, () => {
       'ls /sys/class/net | tr "\\n" " "; echo',
       'ls /run/paddock-net | tr "\\n" " "; echo',
       'curl -s -m 5 --noproxy "*" http://127.0.0.1:8080/ || echo direct-failed',
-      // Through the proxy explicitly: NO_PROXY sends loopback direct otherwise.
-      'curl -s -m 5 -x http://paddock-egress:3128 -o /dev/null -w "%{http_code}\\n" http://127.0.0.1:8080/',
+      // Through the proxy explicitly: NO_PROXY (which -x does not override) sends loopback direct otherwise.
+      'curl -s -m 5 -x http://paddock-egress:3128 --noproxy "" -o /dev/null -w "%{http_code}\\n" http://127.0.0.1:8080/',
       `curl -s -m 5 --noproxy "*" http://${net.a}/ || echo outside-failed`,
     ].join('; '));
     const [interfaces, sockets, direct, proxied, outside] = r.stdout.split('\n');
