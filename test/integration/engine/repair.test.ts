@@ -145,7 +145,8 @@ describe('a create that fails half-way leaves nothing behind', () => {
 
   it('when the engine refuses the proxy container (its image is not there)', async () => {
     const image = `paddock-no-such-image-${process.pid}:none`;
-    const r = await paddock(['create', 'shell', ws, '--name', name], { env: { PADDOCK_EGRESS_IMAGE: image } });
+    // A proxy container of its own is the own shape's (the shared shape's service is already running).
+    const r = await paddock(['create', 'shell', ws, '--name', name], { env: { PADDOCK_EGRESS_IMAGE: image, PADDOCK_EGRESS_SHAPE: 'own' } });
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`^paddock: The image for the egress proxy is not on the engine \\(the engine said: .*${image}.*\\)\\. Nothing was created\\.\n  → Unset PADDOCK_EGRESS_IMAGE, or pull that image first\\.\n$`, 'm'));
     nothingLeft();
