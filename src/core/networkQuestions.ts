@@ -194,6 +194,9 @@ export class QuestionBook {
 
   private refill(): void {
     const now = this.now();
+    // A full bucket earns nothing: its clock starts when the first token is spent, so a burst long
+    // after the book was made is still only `burst` questions.
+    if (this.tokens >= this.limits.burst) { this.refilledAt = now; return; }
     const earned = Math.floor((now - this.refilledAt) / this.limits.refillMs);
     if (earned <= 0) return;
     this.tokens = Math.min(this.limits.burst, this.tokens + earned);

@@ -44,6 +44,18 @@ describe('question book', () => {
     assert.equal(book.snapshot().questions.length, 3);
   });
 
+  it('a book that sat full for a while gives only its burst: the refill clock starts at the first question', () => {
+    const c = clock();
+    const book = new QuestionBook('sb', { burst: 3, refillMs: 20_000, maxOpen: 5 }, c.now);
+    c.advance(15_000);
+    const first = Array.from({ length: 100 }, (_, i) => book.ask(`a${i}.test`, 443, 'CONNECT'));
+    c.advance(10_000);
+    const later = Array.from({ length: 100 }, (_, i) => book.ask(`b${i}.test`, 443, 'CONNECT'));
+    assert.equal([...first, ...later].filter((o) => o === 'asked').length, 3);
+    c.advance(10_000);
+    assert.equal(book.ask('c.test', 443, 'CONNECT'), 'asked', 'one more after a full period since the burst');
+  });
+
   it('refills one question per period, and never more than maxOpen wait at once, however long the flood lasts', () => {
     const c = clock();
     const book = new QuestionBook('sb', { burst: 3, refillMs: 20_000, maxOpen: 5 }, c.now);
