@@ -5,14 +5,15 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { cleanup, docker, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
 
-describe('concurrent creates of one sandbox', () => {
+for (const shape of ['shared', 'own'] as const) describe(`concurrent creates of one sandbox (${shape} egress shape)`, () => {
   const ws = makeWorkspace({ 'README.md': '# race\n' }, 'paddock-race-');
+  const env = { PADDOCK_EGRESS_SHAPE: shape };
   after(() => cleanup(ws));
 
-  it('four processes at once: all succeed with the same sandbox, one network, one proxy', async () => {
+  it(`four processes at once: all succeed with the same sandbox and ${shape === 'own' ? 'one network, one proxy' : 'one registration with the service'}`, async () => {
     const results = await Promise.all([
-      paddock(['create', 'shell', ws]), paddock(['create', 'shell', ws]), paddock(['create', 'shell', ws]),
-      paddock(['run', 'shell', ws, '--', '-c', 'echo from-run']),
+      paddock(['create', 'shell', ws], { env }), paddock(['create', 'shell', ws], { env }), paddock(['create', 'shell', ws], { env }),
+      paddock(['run', 'shell', ws, '--', '-c', 'echo from-run'], { env }),
     ]);
     for (const r of results) assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     const names = new Set(results.slice(0, 3).map((r) => r.stdout.trim()));
@@ -21,9 +22,14 @@ describe('concurrent creates of one sandbox', () => {
     const [name] = names;
     const listed = JSON.parse((await paddockOk(['ls', '--json', '-w', ws])).stdout);
     assert.equal(listed.length, 1);
-    assert.equal(docker(['network', 'ls', '-q', '--filter', `label=dev.paddock.egress-for=${name}`]).stdout.trim().split('\n').filter(Boolean).length, 1, 'one egress network');
-    assert.equal(docker(['ps', '-aq', '--filter', `label=dev.paddock.egress-for=${name}`]).stdout.trim().split('\n').filter(Boolean).length, 1, 'one egress proxy');
+    const egressFor = (kind: 'network' | 'ps') => docker(kind === 'network' ? ['network', 'ls', '-q', '--filter', `label=dev.paddock.egress-for=${name}`] : ['ps', '-aq', '--filter', `label=dev.paddock.egress-for=${name}`]).stdout.trim().split('\n').filter(Boolean).length;
+    // The own shape: one network and one proxy of its own; the shared shape: none (the engine's service serves it).
+    assert.equal(egressFor('network'), shape === 'own' ? 1 : 0, 'egress networks');
+    assert.equal(egressFor('ps'), shape === 'own' ? 1 : 0, 'egress proxies');
+    assert.equal(docker(['inspect', '-f', '{{.HostConfig.NetworkMode}}', name]).stdout.trim() === 'none', shape === 'shared', 'no network interface in the shared shape');
     assert.equal((await paddockOk(['exec', name, '--', 'echo', 'ok'])).stdout, 'ok\n');
+    // Its egress works, whichever process made it: the proxy answers (400 for a request without a target).
+    assert.equal((await paddockOk(['exec', name, '--', 'curl', '-s', '-m', '10', '-o', '/dev/null', '-w', '%{http_code}', 'http://paddock-egress:3128/'])).stdout, '400');
     // A waiting process said why it waited, and nothing failed.
     assert.ok(results.some((r) => /Waiting for another Paddock process/.test(r.stderr + r.stdout)), 'a later process says it waits');
   });
