@@ -99,7 +99,7 @@ describe('questions about unknown hosts', () => {
     assert.doesNotMatch(r.text, /X-Paddock-Question/i);
   });
 
-  it('a flood of 500 hosts gives at most 3 questions and one "deny all others" offer; taking it ends the questions for this run', async () => {
+  it('a flood of 500 hosts gives 3 questions (one more per 20 s it lasts) and one "deny all others" offer; taking it ends the questions for this run', async () => {
     await restart();
     const script = `
       const net = require("net");
@@ -115,7 +115,9 @@ describe('questions about unknown hosts', () => {
     assert.match(r.stdout, /sent/);
     const p = await pendingWhen((x) => x.flood?.hosts + x.questions.length === 500);
     console.log(`# flood: 500 CONNECTs to unknown hosts in ${Date.now() - t0} ms (exec included): ${p.questions.length} questions, ${p.flood?.hosts} refused without one`);
-    assert.ok(p.questions.length >= 1 && p.questions.length <= 3, JSON.stringify(p.questions));
+    // The bucket: 3 at once, then one per 20 s (a loaded machine can stretch the flood past that), never more than 5 open.
+    const allowed = Math.min(5, 3 + Math.floor((Date.now() - t0) / 20_000));
+    assert.ok(p.questions.length >= 1 && p.questions.length <= allowed, `${p.questions.length} questions, ${allowed} allowed: ${JSON.stringify(p.questions)}`);
     assert.equal(p.flood.hosts + p.questions.length, 500);
     assert.match((await paddockOk(['network', 'pending', sb])).stdout, /and \d+ more hosts refused without a question/);
     const before = JSON.parse(readFileSync(liveRulesFile(sb), 'utf8'));

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { serviceName } from '../../../src/engine/egressService.js';
 import { docker, makeWorkspace, paddockOk, cleanup } from '../../support/sandbox.js';
 
 const SERVER = `
@@ -101,6 +102,9 @@ export async function useLocalInternet(prefix: string): Promise<LocalInternet & 
   return {
     ...net, stateDir,
     stop: () => {
+      // The shared shape's service for this state folder and way out sits on the local internet's
+      // network: it goes first, or the network cannot be removed and address pools run out.
+      docker(['rm', '-f', serviceName(stateDir, net.network)]);
       net.stop();
       delete process.env.PADDOCK_EGRESS_NETWORK;
       delete process.env.PADDOCK_NETWORK_DIR;
