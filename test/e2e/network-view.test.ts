@@ -104,6 +104,8 @@ describe('VS Code: network activity, refusal hints in terminals, Stop and Start 
       await netRow(`${THIRD}:443`).waitFor({ timeout: 30_000 });
       await paddockOk(['network', 'allow', sandbox.name, THIRD]);
       await netRow(`+allow ${THIRD}`).waitFor({ timeout: 30_000 });
+      // The question SECOND raised covers the terminal: out of the way (it is answered elsewhere).
+      await runCommand(page, 'Notifications: Clear All Notifications');
       await typeInTerminal('\n');
       const hinted = await waitForTerminal(page, /Show Network Activity/);
       assert.match(hinted, /exited with code 7/);
