@@ -12,6 +12,7 @@ import { rootExecEnv } from './rootExec.js';
 import { bridgePaths, readToken, SANDBOX_BRIDGE_DIR, writeSecretFile } from './stateFolder.js';
 import type { SandboxDetails } from './types.js';
 import { loadPolicy, policyHash, type Policy } from '../core/policy.js';
+import { CONTAINER_POLICY_LABEL, containerPolicyHash } from '../core/containerPolicy.js';
 import { planMounts, uncoveredSince } from '../core/hiding.js';
 import { hidingStateOf } from './hiding.js';
 
@@ -325,17 +326,7 @@ export function withStateNote(err: unknown, note: string): PaddockError {
   return new PaddockError(`${err instanceof Error ? err.message : String(err)} ${note}`, 'Apply again once the cause is fixed; the next apply starts from the template (copy what you need out of that image first).');
 }
 
-/** On a sandbox: the hash of the policy sections only a new container changes (containerPolicyHash). */
-export const CONTAINER_POLICY_LABEL = 'dev.paddock.container-policy-hash';
-
-/**
- * The policy sections that are fixed in the container (hide rules, the cage, env, limits, ports):
- * a change to them needs an apply. Network and bridge rules apply live and are left out.
- */
-export function containerPolicyHash(policy: Pick<Policy, 'hide' | 'readOnly' | 'env' | 'resources' | 'ports'>): string {
-  const sorted = (o: Readonly<Record<string, unknown>>) => Object.keys(o).sort().map((k) => [k, o[k]]);
-  return shortHash(JSON.stringify([policy.hide, policy.readOnly, sorted(policy.env), sorted(policy.resources), policy.ports]), 16);
-}
+export { CONTAINER_POLICY_LABEL, containerPolicyHash } from '../core/containerPolicy.js';
 
 /** What an apply would change in a sandbox: the reasons, empty when its container matches the policy file. */
 export interface PendingApply {

@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
 import type Docker from 'dockerode';
-import type { SandboxHidingState } from '../core/drift/analyze.js';
+import { writtenWhileUncaged, type SandboxHidingState } from '../core/drift/analyze.js';
+import { CONTAINER_POLICY_LABEL, containerSectionsChanged } from '../core/containerPolicy.js';
+import { readApprovedPolicy, readWorkspaceApproval } from './approvedPolicy.js';
 import { describeError } from '../core/errors.js';
 import { planMounts, uncagedSince, uncoveredSince, type MountPlan, type PlannedMount } from '../core/hiding.js';
-import { loadPolicy } from '../core/policy.js';
+import { loadPolicy, type Policy } from '../core/policy.js';
 import { LABELS } from '../core/naming.js';
 import type { SandboxEngine } from './engine.js';
 import { verifySandbox } from './verify.js';
@@ -26,9 +28,13 @@ function toDockerMount(m: PlannedMount): Docker.MountConfig[number] {
 export async function hidingStateOf(engine: SandboxEngine, nameOrId: string): Promise<SandboxHidingState> {
   const info = await engine.docker.getContainer(nameOrId).inspect();
   const mounts = (info.HostConfig.Mounts ?? []) as { Type?: string; Source?: string; Target?: string; ReadOnly?: boolean }[];
+  const name = info.Name.replace(/^\//, '');
+  const workspace = info.Config.Labels?.[LABELS.workspace];
   return {
-    name: info.Name.replace(/^\//, ''),
+    name,
     policyHash: info.Config.Labels?.[LABELS.policyHash],
+    containerPolicyHash: info.Config.Labels?.[CONTAINER_POLICY_LABEL],
+    approvedPolicyTexts: [readApprovedPolicy(name), workspace ? readWorkspaceApproval(workspace) : undefined].flatMap((a) => (a ? [a.text] : [])),
     mountedTargets: mounts.filter((m) => m.Type === 'tmpfs' || (m.Type === 'bind' && m.Source === '/dev/null')).map((m) => m.Target ?? ''),
     readOnlyTargets: mounts.filter((m) => m.Type === 'bind' && m.ReadOnly && m.Source !== '/dev/null').map((m) => m.Target ?? ''),
   };
@@ -38,20 +44,21 @@ export async function hidingStateOf(engine: SandboxEngine, nameOrId: string): Pr
  * Notes for the user at start: secret files that appeared (or that the policy started naming)
  * since the sandbox was created are visible in it until it is recreated.
  */
-export function hidingNotes(plan: MountPlan, state: SandboxHidingState, currentPolicyHash: string): string[] {
+export function hidingNotes(plan: MountPlan, state: SandboxHidingState, current: { readonly policy: Policy; readonly hash: string }): string[] {
   const notes: string[] = [];
   const uncovered = uncoveredSince(plan, state.mountedTargets);
   if (uncovered.length) {
     const shown = uncovered.slice(0, 8).map((u) => `${u.relative} (${u.reason === 'rule' ? `rule "${u.rule}"` : u.reason === 'hard-link' ? `hard link of ${u.via}` : `target of ${u.via}`})`);
     notes.push(`Not hidden until recreate: ${shown.join(', ')}${uncovered.length > 8 ? ` and ${uncovered.length - 8} more` : ''} appeared or became hidden after ${state.name} was created, so the sandbox can read ${uncovered.length === 1 ? 'it' : 'them'}. Recreate it ("paddock run AGENT --recreate" or "paddock rm ${state.name}" then run) to hide ${uncovered.length === 1 ? 'it' : 'them'}.`);
-  } else if (state.policyHash && state.policyHash !== currentPolicyHash) {
-    notes.push(`The policy changed since ${state.name} was created; recreate it (--recreate) to apply the change.`);
+  } else if (containerSectionsChanged(state, current.policy, current.hash)) {
+    // Network and bridge rules follow the policy live; the container's own sections need an apply.
+    notes.push(`The policy's hide rules, cage, env, limits or ports changed since ${state.name} was created; "paddock apply ${state.name}" makes a new container with them and keeps its state.`);
   }
   // Cage paths created while the sandbox could write them (.vscode/tasks.json, .envrc, a new repo's hooks).
-  const uncaged = state.readOnlyTargets ? uncagedSince(plan, state.readOnlyTargets) : [];
+  const uncaged = state.readOnlyTargets ? writtenWhileUncaged(plan.workspace, uncagedSince(plan, state.readOnlyTargets), state) : [];
   if (uncaged.length) {
     const shown = uncaged.slice(0, 8).map((c) => c.relative);
-    notes.push(`Written while unprotected: ${shown.join(', ')}${uncaged.length > 8 ? ` and ${uncaged.length - 8} more` : ''} did not exist when ${state.name} was created, so it could write ${uncaged.length === 1 ? 'it' : 'them'}; the host runs or loads such files (git hooks and config, tasks, compose files, .envrc, the policy). Read ${uncaged.length === 1 ? 'it' : 'them'} before you use ${uncaged.length === 1 ? 'it' : 'them'}, then recreate the sandbox (--recreate) to protect ${uncaged.length === 1 ? 'it' : 'them'}.`);
+    notes.push(`Written while unprotected: ${shown.join(', ')}${uncaged.length > 8 ? ` and ${uncaged.length - 8} more` : ''} did not exist when ${state.name} was created, so it could write ${uncaged.length === 1 ? 'it' : 'them'}; the host runs or loads such files (git hooks and config, tasks, compose files, .envrc, the policy). Read ${uncaged.length === 1 ? 'it' : 'them'} before you use ${uncaged.length === 1 ? 'it' : 'them'}, then "paddock apply ${state.name}" (a new container, its state kept) protects ${uncaged.length === 1 ? 'it' : 'them'}.`);
   }
   for (const n of plan.notes) notes.push(n);
   return notes;
@@ -68,7 +75,7 @@ export async function hidingNotesFor(engine: SandboxEngine, nameOrId: string): P
   } catch (err) {
     return [`The policy cannot be read, so hiding was not re-checked: ${describeError(err)}`];
   }
-  return hidingNotes(planMounts(workspace, loaded.policy), state, loaded.hash);
+  return hidingNotes(planMounts(workspace, loaded.policy), state, loaded);
 }
 
 /**

@@ -204,7 +204,7 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
     notes.push(...missedKeyNotes(details, env));
   }
   const created = !existing;
-  if (!created) notes.push(...hidingNotes(plan, await hidingStateOf(engine, details.id), policy.hash));
+  if (!created) notes.push(...hidingNotes(plan, await hidingStateOf(engine, details.id), policy));
   else notes.push(...plan.notes);
   const egress = created ? undefined : egressNote(await egressStateOf(engine.docker, details.name), details.name);
   if (egress) notes.push(egress);

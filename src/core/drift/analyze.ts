@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { compileGlobs, decidingRule, RuleSet, scanWorkspace, uncagedSince, uncoveredSince, type GlobRule, type HiddenEntry, type WorkspaceScan } from '../hiding.js';
 import { defaultPolicy, parsePolicy, policyHash, POLICY_FILE, type Policy } from '../policy.js';
+import { containerSectionsChanged } from '../containerPolicy.js';
 import { scanFile, shouldScan, type SecretHit } from '../secret-scan.js';
 import { claudeDenyFor, ignoreLineFor } from './fixes.js';
 import { pathsKnownToGit } from './git.js';
@@ -14,6 +15,10 @@ export interface SandboxHidingState {
   readonly name: string;
   /** The policy hash label set at creation. */
   readonly policyHash?: string;
+  /** The hash of the sections fixed in its container (hide, cage, env, limits, ports), set at creation. */
+  readonly containerPolicyHash?: string;
+  /** Texts of the policy file the user approved for it or its workspace (a command, a save in the editor). */
+  readonly approvedPolicyTexts?: readonly string[];
   /** Targets of the sandbox's mounts (absolute paths). */
   readonly mountedTargets: readonly string[];
   /** Targets of its read-only (cage) mounts. */
@@ -200,11 +205,12 @@ export function analyzeWorkspace(workspace: string, options: AnalyzeOptions = {}
         file: policyFile, range: policyAnchor(uncovered[0].rule), severity: 'error', rule: 'recreate-needed', paths, fixes: [recreate],
         message: `Not hidden until recreate: sandbox ${sb.name} was created before ${list(paths)} ${paths.length === 1 ? 'existed or was' : 'existed or were'} covered by the policy, so it can read ${paths.length === 1 ? 'it' : 'them'}.`,
       });
-    } else if (sb.policyHash && sb.policyHash !== hash) {
-      findings.push({ file: policyFile, range: policyAnchor(), severity: 'warning', rule: 'recreate-needed', paths: [], fixes: [recreate], message: `The policy changed since sandbox ${sb.name} was created; recreate it to apply the change.` });
+    } else if (containerSectionsChanged(sb, policy, hash)) {
+      // Network and bridge rules apply live: only the sections fixed in the container need a new one.
+      findings.push({ file: policyFile, range: policyAnchor(), severity: 'warning', rule: 'recreate-needed', paths: [], fixes: [recreate], message: `The policy's hide rules, cage, env, limits or ports changed since sandbox ${sb.name} was created; apply them (a new container, its state kept).` });
     }
-    const uncaged = sb.readOnlyTargets ? uncagedSince(scan.plan, sb.readOnlyTargets).map((c) => c.relative) : [];
-    if (uncaged.length) findings.push({ file: policyFile, range: policyAnchor(), severity: 'error', rule: 'recreate-needed', paths: uncaged, fixes: [recreate], message: `Written while unprotected: sandbox ${sb.name} could write ${list(uncaged)} (${uncaged.length === 1 ? 'it' : 'they'} did not exist when it was created, so no read-only mount covers ${uncaged.length === 1 ? 'it' : 'them'}). Read ${uncaged.length === 1 ? 'it' : 'them'} before the host runs or loads ${uncaged.length === 1 ? 'it' : 'them'}, then recreate the sandbox.` });
+    const uncaged = sb.readOnlyTargets ? writtenWhileUncaged(workspace, uncagedSince(scan.plan, sb.readOnlyTargets), sb).map((c) => c.relative) : [];
+    if (uncaged.length) findings.push({ file: policyFile, range: policyAnchor(), severity: 'error', rule: 'recreate-needed', paths: uncaged, fixes: [recreate], message: `Written while unprotected: sandbox ${sb.name} could write ${list(uncaged)} (${uncaged.length === 1 ? 'it' : 'they'} did not exist when it was created, so no read-only mount covers ${uncaged.length === 1 ? 'it' : 'them'}). Read ${uncaged.length === 1 ? 'it' : 'them'} before the host runs or loads ${uncaged.length === 1 ? 'it' : 'them'}, then apply the policy to the sandbox (a new container, its state kept) to protect ${uncaged.length === 1 ? 'it' : 'them'}.` });
   }
 
   // 4. Credentials that no rule hides.
@@ -285,4 +291,32 @@ function rangeOfHit(hit: SecretHit): SourceRange {
 /** Exit status of a check: a secret would be visible. */
 export function secretVisible(findings: readonly Finding[]): boolean {
   return findings.some((f) => f.severity === 'error' && (f.rule === 'secret-not-hidden' || f.rule === 'hidden-in-git' || f.rule === 'denied-but-visible' || f.rule === 'recreate-needed' || f.rule === 'policy-invalid'));
+}
+
+/**
+ * Cage paths created while a sandbox could write them, less the policy file (or its folder holding
+ * only it) when it holds exactly what the user approved: their own command or save wrote it.
+ */
+export function writtenWhileUncaged<T extends { readonly relative: string }>(workspace: string, uncaged: readonly T[], state: Pick<SandboxHidingState, 'approvedPolicyTexts'>): T[] {
+  const approved = state.approvedPolicyTexts ?? [];
+  if (!approved.length) return [...uncaged];
+  const policyRel = POLICY_FILE.split(sep).join('/');
+  const folderRel = policyRel.slice(0, policyRel.lastIndexOf('/'));
+  const approvedFile = (): boolean => {
+    try {
+      const file = join(workspace, POLICY_FILE);
+      return lstatSync(file).isFile() && approved.includes(readFileSync(file, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  const onlyThePolicy = (): boolean => {
+    try {
+      const entries = readdirSync(join(workspace, folderRel));
+      return entries.length === 1 && entries[0] === policyRel.slice(folderRel.length + 1) && approvedFile();
+    } catch {
+      return false;
+    }
+  };
+  return uncaged.filter((c) => !(c.relative === policyRel ? approvedFile() : c.relative === folderRel && onlyThePolicy()));
 }
