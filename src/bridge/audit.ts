@@ -120,5 +120,5 @@ export function mergeAuditEntries(lines: readonly AuditEntry[]): AuditEntry[] {
 export function formatAuditEntry(e: AuditEntry): string {
   const args = Object.entries(e.args).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
   const masked = e.masked ? ` masked=${e.masked}` : '';
-  return `${e.time}  ${e.decision.padEnd(7)}  ${e.tool}  ${args}  [${e.rule}] ${e.durationMs}ms${masked}${e.message && e.decision !== 'allowed' && e.decision !== 'started' ? `\n    ${e.message.split('\n')[0]}` : ''}`;
+  return `${e.time}  ${e.decision.padEnd(9)}  ${e.tool}  ${args}  [${e.rule}] ${e.durationMs}ms${masked}${e.message && e.decision !== 'allowed' && e.decision !== 'started' ? `\n    ${e.message.split('\n')[0]}` : ''}`;
 }
