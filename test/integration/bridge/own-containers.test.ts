@@ -4,10 +4,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { policySchema } from '../../../src/core/policy.js';
+import { proxyContainerOf } from '../../../src/engine/egress.js';
 import { cleanup, docker, engine, makeWorkspace, paddockOk } from '../../support/sandbox.js';
 import { callTool, connectBridge, type Connected, type Fixture } from './support.js';
 
-describe('the bridge and Paddock\'s own containers', () => {
+// Both egress shapes: a proxy container of the sandbox's own, or the engine's shared egress service.
+for (const shape of ['shared', 'own'] as const) describe(`the bridge and Paddock's own containers (${shape} egress shape)`, () => {
   const target = `pbt-own-target-${process.pid}-${randomBytes(3).toString('hex')}`;
   let ws: string;
   let sandbox: string;
@@ -18,9 +20,9 @@ describe('the bridge and Paddock\'s own containers', () => {
     assert.equal(docker(['run', '-d', '--name', target, 'debian:bookworm-slim', 'sleep', 'infinity']).code, 0);
     ws = makeWorkspace({ 'README.md': '# x\n' }, 'paddock-own-');
     // A sandbox whose proxy injects a key: the prize an agent would be after.
-    sandbox = (await paddockOk(['create', 'shell', ws], { env: { ...process.env, ANTHROPIC_API_KEY: `sk-ant-api03-${randomBytes(24).toString('hex')}` } })).stdout.trim();
-    proxy = docker(['ps', '--format', '{{.Names}}', '--filter', `label=dev.paddock.egress-for=${sandbox}`]).stdout.trim();
-    assert.ok(proxy, 'the sandbox has an egress proxy');
+    sandbox = (await paddockOk(['create', 'shell', ws], { env: { ...process.env, PADDOCK_EGRESS_SHAPE: shape, ANTHROPIC_API_KEY: `sk-ant-api03-${randomBytes(24).toString('hex')}` } })).stdout.trim();
+    proxy = await proxyContainerOf(engine().docker, sandbox);
+    assert.equal(docker(['inspect', '--format', '{{.State.Running}}', proxy]).stdout.trim(), 'true', `the sandbox's egress proxy ${proxy} runs`);
     const policy = policySchema.parse({ tier: 'permissive', bridge: { containers: ['*'], permissions: { files: true, lifecycle: true } } });
     bridge = await connectBridge({ docker: engine().docker } as Fixture, { bridge: policy.bridge, tier: policy.tier, knownSecrets: [] });
   });
