@@ -117,7 +117,9 @@ const STOPPED_OUTSIDE = /stopped outside Paddock .*engine or machine restart.*"p
 
 describe('a real engine restart (a private dockerd)', () => {
   const pe = new PrivateEngine();
-  const env = { DOCKER_HOST: pe.host };
+  // The own egress shape: each sandbox's proxy has an address on the engine's bridge, which a restart
+  // hands out again (what the proxies-apart check is about; a shared-shape sandbox has no address at all).
+  const env = { DOCKER_HOST: pe.host, PADDOCK_EGRESS_SHAPE: 'own' };
   const cli = (args: string[]): Promise<CliResult> => paddock(args, { env });
   const cliOk = (args: string[]) => paddockOk(args, { env });
   let a: string;
