@@ -49,7 +49,7 @@ describe('VS Code: the MCP bridge and its activity', { timeout: 900_000 }, () =>
     const { page } = wb;
     try {
       // The output channel is open before any call: what follows must arrive live.
-      await page.locator('.activitybar a[aria-label^="Paddock"]').click();
+      await page.locator('.activitybar a[aria-label^="Paddock"]').click({ force: true }); // the running-sandbox badge sits over the icon
       const view = sandboxesView(page);
       const row = view.locator('.monaco-list-row', { hasText: 'Shell' }).first();
       await row.waitFor({ timeout: 120_000 });

@@ -60,7 +60,7 @@ describe('VS Code: Docker-tool actions on a sandbox', { timeout: 1_500_000 }, ()
       assert.ok(sandbox, 'the CLI made the sandbox');
 
       // 2. Live CPU and memory under the running sandbox, while the view is visible.
-      await page.locator('.activitybar a[aria-label^="Paddock"]').click();
+      await page.locator('.activitybar a[aria-label^="Paddock"]').click({ force: true }); // the running-sandbox badge sits over the icon
       const view = sandboxesView(page);
       await widenSideBar(page);
       const row = view.locator('.monaco-list-row', { hasText: 'Shell' }).first();

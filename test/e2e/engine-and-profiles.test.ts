@@ -41,7 +41,7 @@ describe('VS Code: engine loss and recovery, CLI-made sandboxes, terminal profil
     const statusItem = page.locator('.statusbar-item', { hasText: 'Paddock' }).first();
     try {
       // 1. No engine: the view says what to do; the status bar says it too.
-      await page.locator('.activitybar a[aria-label^="Paddock"]').click();
+      await page.locator('.activitybar a[aria-label^="Paddock"]').click({ force: true }); // the running-sandbox badge sits over the icon
       await widenSideBar(page);
       await view.locator('.welcome-view-content', { hasText: 'No Docker engine answers' }).waitFor({ timeout: 60_000 });
       assert.match(await view.innerText(), /Retry/);

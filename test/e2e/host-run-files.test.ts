@@ -53,7 +53,7 @@ describe('VS Code: files the host runs, written by a sandbox', { timeout: 900_00
     const inSandbox = async (sb: string, script: string) => paddock(['exec', sb, '--', 'sh', '-c', script]);
     const problems = page.locator('.markers-panel');
     try {
-      await page.locator('.activitybar a[aria-label^="Paddock"]').click({ timeout: 180_000 });
+      await page.locator('.activitybar a[aria-label^="Paddock"]').click({ timeout: 180_000, force: true }); // the running-sandbox badge sits over the icon
       await runCommand(page, 'Paddock: Open Shell in Sandbox');
       await waitForTerminal(page, /agent@paddock-shell:.*\$$/m, 600_000);
       const [sandbox] = await engine().list({ workspace: ws });

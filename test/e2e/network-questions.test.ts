@@ -53,7 +53,7 @@ describe('VS Code: questions about unknown hosts', { timeout: 900_000 }, () => {
   it('a denied request raises the question; Always allow writes the policy with its comments, and the next request passes', async () => {
     const { page } = wb;
     try {
-      await page.locator('.activitybar a[aria-label^="Paddock"]').click({ timeout: 120_000 });
+      await page.locator('.activitybar a[aria-label^="Paddock"]').click({ timeout: 120_000, force: true }); // the running-sandbox badge sits over the icon
       const view = sandboxesView(page);
       const row = view.locator('.monaco-list-row', { hasText: 'Shell' }).first();
       // A loaded machine (several e2e runs at once) can take minutes for the first listing.

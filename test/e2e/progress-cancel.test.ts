@@ -38,7 +38,7 @@ describe('VS Code: cancelling a template build from its progress notification', 
     const { wb, ws } = session;
     const { page } = wb;
     try {
-      await page.locator('.activitybar a[aria-label^="Paddock"]').click();
+      await page.locator('.activitybar a[aria-label^="Paddock"]').click({ force: true }); // the running-sandbox badge sits over the icon
       await runCommand(page, 'Paddock: Open Shell in Sandbox');
       const toast = page.locator('.notification-toast', { hasText: 'Paddock: preparing the Shell sandbox' });
       await toast.waitFor({ timeout: 60_000 });

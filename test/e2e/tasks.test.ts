@@ -119,7 +119,7 @@ describe('VS Code: parallel tasks', { timeout: 1_200_000 }, () => {
     const view = sandboxesView(page);
     const row = (text: string | RegExp) => view.locator('.monaco-list-row', { hasText: text }).first();
     try {
-      await page.locator('.activitybar a[aria-label^="Paddock"]').click();
+      await page.locator('.activitybar a[aria-label^="Paddock"]').click({ force: true }); // the running-sandbox badge sits over the icon
       await view.locator('.welcome-view-content', { hasText: 'No sandbox for this workspace yet' }).waitFor({ timeout: 60_000 });
       await widenSideBar(page, 640);
 

@@ -61,7 +61,7 @@ export function useWorkbench(options: SessionOptions): WorkbenchSession {
 /** Opens the Paddock view from the activity bar and widens the side bar so rows are readable. */
 export async function openPaddockView(page: Page, width?: number): Promise<Locator> {
   // A loaded machine can take minutes before the extension's icon is there.
-  await page.locator('.activitybar a[aria-label^="Paddock"]').click({ timeout: 180_000 });
+  await page.locator('.activitybar a[aria-label^="Paddock"]').click({ timeout: 180_000, force: true }); // the running-sandbox badge sits over the icon
   await widenSideBar(page, width);
   return sandboxesView(page);
 }
