@@ -34,7 +34,7 @@ function paddockStreaming(args: string[]) {
   return { ended, stdout: () => stdout, stderr: () => stderr, done: () => finished };
 }
 
-const STOPPED_ANSWERING = /The Docker engine at unix:\/\/\S+docker\.sock stopped answering \((read ECONNRESET|connect ENOENT \S+|socket hang up|\S+ ECONNRESET)\)\.\n {2}→ Start the engine .*then run "paddock ls"/;
+const STOPPED_ANSWERING = /The Docker engine at unix:\/\/\S+docker\.sock stopped answering \((read ECONNRESET|connect ENOENT \S+|socket hang up|\S+ ECONNRESET|write EPIPE)\)\.\n {2}→ Start the engine .*then run "paddock ls"/;
 
 describe('losing the engine', () => {
   const ws = makeWorkspace({ 'a.txt': 'a\n' });
