@@ -36,6 +36,13 @@ const MESSAGE = /"Read\(\.\/config\/app\.secret\)" is denied here, but the Paddo
  * file yet (dot folders in a fresh window), File: Open File... with its path typed.
  */
 async function openFile(page: Page, ws: string, relative: string): Promise<void> {
+  // Already open in a tab: click the tab, as a user would (Quick Open can leave it unfocused).
+  const tab = page.locator('.tab', { hasText: relative.split('/').pop()! }).first();
+  if (await tab.count()) {
+    await tab.click();
+    await page.locator('.tab.active', { hasText: relative.split('/').pop()! }).waitFor();
+    return;
+  }
   const input = page.locator('.quick-input-widget .quick-input-box input');
   await page.keyboard.press('Control+P');
   await input.waitFor();
