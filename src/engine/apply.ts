@@ -12,7 +12,7 @@ import { rootExecEnv } from './rootExec.js';
 import { bridgePaths, readToken, SANDBOX_BRIDGE_DIR, writeSecretFile } from './stateFolder.js';
 import type { SandboxDetails } from './types.js';
 import { loadPolicy, policyHash, type Policy } from '../core/policy.js';
-import { CONTAINER_POLICY_LABEL, containerPolicyHash } from '../core/containerPolicy.js';
+import { CONTAINER_POLICY_LABEL, containerPolicyHash, containerSectionsChanged } from '../core/containerPolicy.js';
 import { planMounts, uncoveredSince } from '../core/hiding.js';
 import { hidingStateOf } from './hiding.js';
 
@@ -366,6 +366,5 @@ export async function pendingApply(engine: SandboxEngine, nameOrId: string): Pro
  */
 export async function containerPolicyDiffers(engine: SandboxEngine, id: string, policy: Policy): Promise<boolean> {
   const labels = (await engine.docker.getContainer(id).inspect()).Config.Labels ?? {};
-  const created = labels[CONTAINER_POLICY_LABEL];
-  return created ? created !== containerPolicyHash(policy) : !!labels[LABELS.policyHash] && labels[LABELS.policyHash] !== policyHash(policy);
+  return containerSectionsChanged({ containerPolicyHash: labels[CONTAINER_POLICY_LABEL], policyHash: labels[LABELS.policyHash] }, policy, policyHash(policy));
 }
