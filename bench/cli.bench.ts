@@ -5,31 +5,18 @@
 //   npm run bench:cli                 (PADDOCK_BENCH_N=10 rounds by default)
 //   PADDOCK_BENCH_BASE=DIR            also runs DIR/bin/paddock (another build) in the same rounds: before/after
 //   PADDOCK_BENCH_NODE=/path/to/node  the node that runs both CLIs (default: this one)
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveLimits } from '../src/core/options.js';
 import { SandboxEngine } from '../src/engine/engine.js';
 import { TemplateBuilder } from '../src/engine/templates.js';
-import { median, time } from './support.js';
+import { countRequests, median, runCommand as run, time } from './support.js';
 
 const N = Number(process.env.PADDOCK_BENCH_N ?? 10);
 const NODE = process.env.PADDOCK_BENCH_NODE ?? process.execPath;
 const CLIS: Record<string, string> = { paddock: join(__dirname, '..', 'bin', 'paddock') };
 if (process.env.PADDOCK_BENCH_BASE) CLIS.base = join(process.env.PADDOCK_BENCH_BASE, 'bin', 'paddock');
-
-/** Runs a command to its end (asynchronously: the request counter below shares this process). */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
-    let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${stderr}`))));
-  });
-}
 
 /** Medians of named samples, taken round by round so that a busy moment hits all of them alike. */
 class Rounds {
@@ -47,33 +34,6 @@ function row(label: string, ms: number, reference?: { label: string; ms: number;
   const ratio = reference ? ` ${reference.label} ${reference.ms.toFixed(0).padStart(5)} ms  ratio ${(ms / reference.ms).toFixed(2)}×` : '';
   const verdict = reference?.target === undefined ? '' : ms / reference.ms <= reference.target ? `  (target ≤ ${reference.target}×: met)` : `  (target ≤ ${reference.target}×: NOT met)`;
   console.log(`${label.padEnd(44)} ${ms.toFixed(0).padStart(5)} ms${ratio}${verdict}`);
-}
-
-/**
- * The engine requests a command makes: it talks to the engine through a Unix socket here that
- * passes everything on to the real one and counts request lines.
- */
-async function countRequests(engineSocket: string, cmd: string, args: string[]): Promise<string[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'paddock-bench-sock-'));
-  const path = join(dir, 'docker.sock');
-  const seen: string[] = [];
-  const server = createServer((client) => {
-    const upstream = createConnection(engineSocket);
-    client.on('data', (d) => {
-      for (const m of d.toString('latin1').matchAll(/^(GET|HEAD|POST|PUT|DELETE) (\S+) HTTP/gm)) seen.push(`${m[1]} ${m[2].replace(/^\/v[\d.]+/, '').replace(/[0-9a-f]{64}/g, 'ID')}`);
-    });
-    client.pipe(upstream).pipe(client);
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-  });
-  await new Promise<void>((r) => server.listen(path, r));
-  try {
-    await run(cmd, args, { ...process.env, DOCKER_HOST: `unix://${path}`, DOCKER_CONTEXT: '' });
-  } finally {
-    server.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-  return seen;
 }
 
 async function main(): Promise<void> {
