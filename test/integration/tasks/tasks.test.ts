@@ -4,20 +4,16 @@
 // inside a task's sandbox.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cleanup, engine, makeWorkspace, OWNER, paddock, paddockOk } from '../../support/sandbox.js';
+import { engine, makeWorkspace, OWNER, paddock, paddockOk } from '../../support/sandbox.js';
+import { taskTestState } from './taskRepo.js';
 
 const asRoot = process.getuid?.() === 0;
 
 describe('parallel tasks of one repository', () => {
-  const state = mkdtempSync(join(tmpdir(), 'paddock-tasks-test-'));
-  const gitconfig = join(state, 'gitconfig');
-  // The user's git identity and (as root, with a workspace of uid 1000) safe.directory, from a global config of the test's own.
-  writeFileSync(gitconfig, '[user]\n\tname = Paddock Test\n\temail = paddock-test@example.invalid\n[safe]\n\tdirectory = *\n[init]\n\tdefaultBranch = main\n');
-  const env = { ...process.env, GIT_CONFIG_GLOBAL: gitconfig, PADDOCK_TASKS_DIR: join(state, 'tasks') };
+  const { state, env, ...test } = taskTestState('paddock-tasks-test-');
   const run = (args: string[]) => paddock(args, { env });
   const ok = (args: string[]) => paddockOk(args, { env });
   let ws: string;
@@ -25,11 +21,7 @@ describe('parallel tasks of one repository', () => {
   const sandboxOf: Record<string, string> = {};
   const pathOf: Record<string, string> = {};
 
-  const git = (args: string[], cwd = ws) => {
-    const r = spawnSync('git', args, { cwd, env, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
+  const git = (args: string[], cwd = ws) => test.git(args, cwd);
   const inTask = (task: string, script: string) => run(['exec', sandboxOf[task], '--', 'sh', '-c', script]);
   const tasksJson = async () => JSON.parse((await ok(['tasks', ws, '--json'])).stdout) as any[];
 
@@ -47,13 +39,7 @@ describe('parallel tasks of one repository', () => {
     for (const t of await tasksJson()) pathOf[t.name] = t.path;
   });
 
-  after(async () => {
-    const e = engine();
-    const left = await e.docker.listContainers({ all: true, filters: { label: [`dev.paddock.task-source=${ws}`] } });
-    for (const c of left) await e.remove(c.Id).catch(() => {});
-    await cleanup(ws);
-    rmSync(state, { recursive: true, force: true });
-  });
+  after(() => test.removeAll(ws));
 
   it('gives each task its own folder outside the workspace, at the same path inside its sandbox, with git working there', async () => {
     assert.deepEqual(Object.keys(pathOf).sort(), ['alpha', 'beta']);

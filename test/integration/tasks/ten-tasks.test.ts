@@ -6,15 +6,15 @@
 // it was. The times are printed (this machine is shared and loaded: they are not asserted).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { egressPaths } from '../../../src/engine/egressFiles.js';
 import { lockFile } from '../../../src/engine/sandboxLock.js';
 import { bridgePaths } from '../../../src/engine/stateFolder.js';
 import { repoTasksDir } from '../../../src/engine/tasks.js';
-import { cleanup, docker, engine, makeWorkspace, OWNER, paddock, paddockOk } from '../../support/sandbox.js';
+import { docker, engine, makeWorkspace, OWNER, paddock, paddockOk } from '../../support/sandbox.js';
+import { taskTestState } from './taskRepo.js';
 
 const asRoot = process.getuid?.() === 0;
 const COUNT = 10;
@@ -29,22 +29,14 @@ function planOf(i: number): { files: string[]; commits: number; uncommitted?: st
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 describe('ten tasks of one repository, each with a running sandbox', { timeout: 1_800_000 }, () => {
-  const state = mkdtempSync(join(tmpdir(), 'paddock-ten-tasks-'));
-  const gitconfig = join(state, 'gitconfig');
-  writeFileSync(gitconfig, '[user]\n\tname = Paddock Test\n\temail = paddock-test@example.invalid\n[safe]\n\tdirectory = *\n[init]\n\tdefaultBranch = main\n');
-  const tasksDir = join(state, 'tasks');
-  const env = { ...process.env, GIT_CONFIG_GLOBAL: gitconfig, PADDOCK_TASKS_DIR: tasksDir };
+  const { env, tasksDir, ...test } = taskTestState('paddock-ten-tasks-');
   const ok = (args: string[]) => paddockOk(args, { env });
   let ws: string;
   let head: string;
   const sandboxOf: Record<string, string> = {};
   const pathOf: Record<string, string> = {};
 
-  const git = (args: string[], cwd = ws) => {
-    const r = spawnSync('git', args, { cwd, env, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
+  const git = (args: string[], cwd = ws) => test.git(args, cwd);
   const tasksJson = async () => JSON.parse((await ok(['tasks', ws, '--json'])).stdout) as any[];
 
   before(async () => {
@@ -56,12 +48,7 @@ describe('ten tasks of one repository, each with a running sandbox', { timeout: 
     if (asRoot) spawnSync('chown', ['-R', `${OWNER.uid}:${OWNER.gid}`, ws]);
   });
 
-  after(async () => {
-    const e = engine();
-    for (const c of await e.docker.listContainers({ all: true, filters: { label: [`dev.paddock.task-source=${ws}`] } })) await e.remove(c.Id).catch(() => {});
-    await cleanup(ws);
-    rmSync(state, { recursive: true, force: true });
-  });
+  after(() => test.removeAll(ws));
 
   it('creates ten tasks one right after another, each with its own running sandbox', async () => {
     const times: string[] = [];
