@@ -7,7 +7,7 @@ import { mergeLiveRules, parseLiveRules } from '../core/liveRules.js';
 import { LABELS, shortHash } from '../core/naming.js';
 import type { NetworkPolicy } from '../core/policy.js';
 import { OUTSIDE_SUBNETS_VARIABLE } from '../proxy/ownNetworks.js';
-import { SERVICE_ROOT_VARIABLE } from '../proxy/service.js';
+import { SERVICE_ROOT_VARIABLE, SERVICE_UPSTREAM_VARIABLE } from '../proxy/service.js';
 import { sandboxFiles, SERVE_FOLDER, type Registration } from '../proxy/serviceLayout.js';
 import { engineMessage, inspectOrUndefined, isAlreadyInState, isConflict, isGoneOrGoing } from './docker.js';
 import { egressFolderId, egressPaths, networkRoot, proxySource } from './egressFiles.js';
@@ -78,6 +78,7 @@ export async function ensureEgressService(docker: Docker, image: () => Promise<s
   }
   if (info?.State.Running) return;
   if (!info) {
+    await removeOlderSiblings(docker, root, hash);
     mkdirSync(join(root, SERVE_FOLDER), { recursive: true, mode: 0o700 });
     chmodSync(root, 0o700);
     // Renamed into place: a service starting meanwhile reads a whole program.
@@ -97,6 +98,7 @@ export async function ensureEgressService(docker: Docker, image: () => Promise<s
         User: `${uid}:${gid}`,
         Env: [
           `${SERVICE_ROOT_VARIABLE}=${ROOT_IN_SERVICE}`,
+          `${SERVICE_UPSTREAM_VARIABLE}=${upstreamNetwork()}`,
           ...(outside.length ? [`${OUTSIDE_SUBNETS_VARIABLE}=${outside.join(',')}`] : []),
         ],
         Labels: { [SERVICE_LABELS.service]: root, [SERVICE_LABELS.code]: hash, [SERVICE_LABELS.upstream]: upstreamNetwork(), [LABELS.createdBy]: 'paddock' },
@@ -123,6 +125,18 @@ export async function ensureEgressService(docker: Docker, image: () => Promise<s
     }
   }
   await container.start().catch((err) => { if (!isAlreadyInState(err)) throw explainServiceFailure(err); });
+}
+
+/**
+ * Removes the services of other networks on this state folder that run an older program: before
+ * services kept to their own network's sandboxes, each served every registration of the folder.
+ */
+async function removeOlderSiblings(docker: Docker, root: string, hash: string): Promise<void> {
+  const siblings = await docker.listContainers({ all: true, filters: { label: [`${SERVICE_LABELS.service}=${root}`] } }).catch(() => []);
+  for (const c of siblings) {
+    if (c.Labels?.[SERVICE_LABELS.code] === hash) continue;
+    await docker.getContainer(c.Id).remove({ force: true }).catch((err) => { if (!isGoneOrGoing(err)) throw err; });
+  }
 }
 
 function explainServiceFailure(err: unknown): unknown {
@@ -174,7 +188,7 @@ export async function serveSandbox(docker: Docker, sandbox: string, options: { i
   let run = current?.run;
   if (options.fresh || !run || !served(sandbox, run)) {
     run = randomBytes(6).toString('hex');
-    const registration: Registration = { sandbox, run, network: startingRules(sandbox, options.fallbackRules) };
+    const registration: Registration = { sandbox, run, network: startingRules(sandbox, options.fallbackRules), upstream: upstreamNetwork() };
     const file = registrationFile(sandbox);
     mkdirSync(join(networkRoot(), SERVE_FOLDER), { recursive: true, mode: 0o700 });
     writeFileSync(`${file}.tmp`, `${JSON.stringify(registration)}\n`, { mode: 0o600 });

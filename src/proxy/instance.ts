@@ -3,7 +3,7 @@
 // the sandbox's socket folder (the shared egress service: ./service.ts). Everything it knows about
 // its sandbox comes from its config and files in that sandbox's own folder, so a connection is
 // served with the rules of the folder it came in through, never another sandbox's.
-import { chmodSync, existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { connect, createServer, type Server as NetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -119,7 +119,8 @@ export function startEgressInstance(config: InstanceConfig): EgressInstance {
   // Every listener, and every connection that came in (cut when the instance closes: its sandbox stopped).
   const listeners: (Server | NetServer)[] = [];
   const sockets = new Set<Socket>();
-  const socketFiles: string[] = [];
+  /** The socket files this instance bound, with their inodes: at close it removes only its own (another process may have bound the path since). */
+  const socketFiles: { path: string; ino?: number }[] = [];
   const pending: Promise<void>[] = [];
   const track = <S extends Server | NetServer>(s: S): S => {
     s.on('connection', (socket: Socket) => { sockets.add(socket); socket.once('close', () => sockets.delete(socket)); });
@@ -132,8 +133,9 @@ export function startEgressInstance(config: InstanceConfig): EgressInstance {
     const path = join(config.socketDir!, name);
     if (existsSync(path)) unlinkSync(path); // left by an earlier run
     const s = track(createServer(handle));
-    socketFiles.push(path);
-    pending.push(new Promise((resolve, reject) => { s.once('error', reject); s.listen(path, () => { chmodSync(path, 0o666); resolve(); }); }));
+    const file: { path: string; ino?: number } = { path };
+    socketFiles.push(file);
+    pending.push(new Promise((resolve, reject) => { s.once('error', reject); s.listen(path, () => { chmodSync(path, 0o666); file.ino = statSync(path).ino; resolve(); }); }));
   };
 
   const tcp = config.tcp;
@@ -162,7 +164,11 @@ export function startEgressInstance(config: InstanceConfig): EgressInstance {
       server.close();
       injector?.close();
       for (const socket of sockets) socket.destroy();
-      for (const path of socketFiles) { try { unlinkSync(path); } catch { /* already gone */ } }
+      for (const { path, ino } of socketFiles) {
+        try {
+          if (ino !== undefined && statSync(path).ino === ino) unlinkSync(path);
+        } catch { /* already gone */ }
+      }
       log?.close();
     },
   };

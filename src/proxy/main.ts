@@ -20,7 +20,7 @@
 import { dirname, join } from 'node:path';
 import { PROXY_PORT } from './addresses.js';
 import { startEgressInstance } from './instance.js';
-import { runEgressService, SERVICE_ROOT_VARIABLE } from './service.js';
+import { runEgressService, SERVICE_ROOT_VARIABLE, SERVICE_UPSTREAM_VARIABLE } from './service.js';
 
 function fail(message: string): never {
   process.stderr.write(`paddock-egress: ${message}\n`);
@@ -69,5 +69,5 @@ function ownProxy(): void {
 }
 
 const serviceRoot = process.env[SERVICE_ROOT_VARIABLE];
-if (serviceRoot) runEgressService(serviceRoot);
+if (serviceRoot) runEgressService(serviceRoot, process.env[SERVICE_UPSTREAM_VARIABLE] || undefined);
 else ownProxy();

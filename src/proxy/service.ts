@@ -7,9 +7,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEgressInstance, type EgressInstance } from './instance.js';
-import { SANDBOX_FOLDER, sandboxFiles, SERVE_FOLDER, type Registration } from './serviceLayout.js';
+import { SANDBOX_FOLDER, sandboxFiles, SERVE_FOLDER, upstreamOf, type Registration } from './serviceLayout.js';
 
 export const SERVICE_ROOT_VARIABLE = 'PADDOCK_EGRESS_SERVICE_ROOT';
+/** The network this service goes out through (services of several networks can share one state folder). */
+export const SERVICE_UPSTREAM_VARIABLE = 'PADDOCK_EGRESS_SERVICE_UPSTREAM';
 
 const say = (line: string) => process.stdout.write(`paddock-egress: ${line}\n`);
 
@@ -23,7 +25,7 @@ function readRegistration(file: string): Registration | undefined {
   }
 }
 
-export function runEgressService(root: string): void {
+export function runEgressService(root: string, upstream = 'bridge'): void {
   const serveDir = join(root, SERVE_FOLDER);
   mkdirSync(serveDir, { recursive: true, mode: 0o700 });
   const running = new Map<string, { run: string; instance: EgressInstance }>();
@@ -78,7 +80,9 @@ export function runEgressService(root: string): void {
       const id = name.replace(/\.json$/, '');
       if (!name.endsWith('.json') || !SANDBOX_FOLDER.test(id) || !existsSync(sandboxFiles(root, id).sockets)) continue;
       const registration = readRegistration(join(serveDir, name));
-      if (registration) wanted.set(id, registration);
+      // Another network's sandbox is its service's: serving it here would take over its sockets and
+      // send it out (and judge its own-network refusals) through the wrong network.
+      if (registration && upstreamOf(registration) === upstream) wanted.set(id, registration);
     }
     for (const id of [...running.keys()]) if (!wanted.has(id)) { stop(id); say(`${id}: stopped`); }
     for (const [id, registration] of wanted) {
@@ -108,7 +112,7 @@ export function runEgressService(root: string): void {
     if (mtime !== seen) { seen = mtime; sync(); }
   }, 1000);
   sync();
-  say(`listening (shared service for ${root})`);
+  say(`listening (shared service for ${root}, out through ${upstream})`);
   process.on('SIGTERM', quit);
   process.on('SIGINT', quit);
 }

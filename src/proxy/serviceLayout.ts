@@ -4,7 +4,8 @@ import { join } from 'node:path';
  * The shared egress service's folder (the host's network state folder, src/engine/egressFiles.ts,
  * mounted read-write into the service and into no sandbox), shared by the host side
  * (src/engine/egressService.ts) and the service (./service.ts):
- *   <root>/serve/<id>.json       one per running sandbox, written by the host: {sandbox, run, network}.
+ *   <root>/serve/<id>.json       one per running sandbox, written by the host: {sandbox, run, network,
+ *                                upstream}; served only by the service of that upstream network.
  *                                The service serves the sandbox while it exists, and anew when `run` changes.
  *   <root>/<id>/net/             the sandbox's sockets (proxy.sock, keys.sock, relay.sock): the only
  *                                part of the root mounted into that sandbox (read-only)
@@ -22,6 +23,16 @@ export interface Registration {
   readonly run: string;
   /** The rules until the live rules file is read. */
   readonly network: { policy: 'allow' | 'deny'; allow: string[]; deny: string[] };
+  /**
+   * The network the sandbox goes out through: only the service on that network serves it (services
+   * of other networks share the state folder). Absent in older registrations: Docker's default bridge.
+   */
+  readonly upstream?: string;
+}
+
+/** The way out a registration asks for. */
+export function upstreamOf(registration: Registration): string {
+  return registration.upstream || 'bridge';
 }
 
 export function sandboxFiles(root: string, id: string): { dir: string; log: string; questions: string; rules: string; keys: string; relayTarget: string; sockets: string; serving: string } {
