@@ -9,6 +9,7 @@ import { LABELS, shortHash, slug } from '../core/naming.js';
 import { loadPolicy } from '../core/policy.js';
 import type { SandboxEngine } from './engine.js';
 import type { SandboxRequest } from './sandboxes.js';
+import { parseStatus } from './taskStatus.js';
 import type { SandboxStatus } from './types.js';
 
 /**
@@ -368,25 +369,76 @@ async function taskSandboxes(engine: SandboxEngine, source: string, name?: strin
   return out;
 }
 
-/** What the task's folder holds against its base: commits ahead, files changed, files not committed. */
-async function progressOf(task: TaskRecord): Promise<Pick<TaskState, 'ahead' | 'changedFiles' | 'uncommitted'>> {
-  if (!existsSync(join(task.path, '.git'))) return {};
-  const [ahead, diff, status] = await Promise.all([
-    taskGit(task, ['rev-list', '--count', `${task.base}..refs/heads/${task.branch}`]),
-    taskGit(task, ['diff', '--no-ext-diff', '--no-textconv', '--name-only', '-z', task.base, '--']),
-    taskGit(task, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames']),
-  ]);
-  const changed = new Set(diff.stdout.split('\0').filter(Boolean));
-  const uncommitted = status.stdout.split('\0').filter(Boolean).map((e) => e.slice(3));
-  for (const u of uncommitted) changed.add(u);
-  return { ahead: ahead.code === 0 ? Number(ahead.stdout.trim()) : undefined, changedFiles: changed.size, uncommitted: uncommitted.length };
+export type TaskProgress = Pick<TaskState, 'ahead' | 'changedFiles' | 'uncommitted'>;
+
+/**
+ * Reads what a task's folder holds against its base: commits ahead, files changed, files not
+ * committed. One git status per task (which names the commit HEAD is at); what the commits changed
+ * (a commit count and a tree-to-tree diff) is read again only when HEAD moved, so a long-lived
+ * reader (the editor's) runs one git per task while agents edit files. --no-optional-locks: the
+ * host's read never takes the task's index.lock, which would fail an agent's "git add" or commit
+ * made at that moment.
+ */
+export class TaskProgressReader {
+  private readonly committed = new Map<string, { readonly key: string; readonly ahead?: number; readonly files: readonly string[] }>();
+
+  /** remember: keep what commits changed between reads (a reader used once runs its three git at once instead). */
+  constructor(private readonly remember = true) {}
+
+  async read(task: TaskRecord): Promise<TaskProgress> {
+    if (!existsSync(join(task.path, '.git'))) {
+      this.committed.delete(task.path);
+      return {};
+    }
+    const statusRun = taskGit(task, ['--no-optional-locks', 'status', '--porcelain=v2', '-z', '--branch', '--untracked-files=all', '--no-renames']);
+    const commits = (tip: string | undefined, head: string | undefined) => Promise.all([
+      taskGit(task, ['rev-list', '--count', `${task.base}..${tip ?? `refs/heads/${task.branch}`}`, '--']),
+      head ? taskGit(task, ['diff', '--no-ext-diff', '--no-textconv', '--no-renames', '--name-only', '-z', task.base, head, '--']) : undefined,
+    ]).then(([ahead, diff]) => ({ ahead: ahead.code === 0 ? Number(ahead.stdout.trim()) : undefined, files: diff?.code === 0 ? diff.stdout.split('\0').filter(Boolean) : [] }));
+    // Used once: the commits are read at once with the status (HEAD as it is then).
+    const once = this.remember ? undefined : commits(undefined, 'HEAD');
+    const status = await statusRun;
+    const working = status.code === 0 ? parseStatus(status.stdout) : undefined;
+    let known: { ahead?: number; files: readonly string[] };
+    if (once) known = await once;
+    else {
+      // On the task's branch, HEAD is its tip: what its commits changed is known while HEAD stays.
+      const tip = working?.branch === task.branch ? working.head : undefined;
+      const key = `${task.base} ${tip}`;
+      const kept = tip ? this.committed.get(task.path) : undefined;
+      known = kept?.key === key ? kept : await commits(tip, working?.head);
+      if (tip) this.committed.set(task.path, { key, ...known });
+    }
+    if (!working) return { ahead: known.ahead };
+    const changed = new Set([...known.files, ...working.uncommitted]);
+    return { ahead: known.ahead, changedFiles: changed.size, uncommitted: working.uncommitted.length };
+  }
+
+  /** Forgets the tasks not listed (discarded ones). */
+  keepOnly(paths: ReadonlySet<string>): void {
+    for (const path of this.committed.keys()) if (!paths.has(path)) this.committed.delete(path);
+  }
 }
 
-export async function listTasks(engine: SandboxEngine, source: string): Promise<TaskState[]> {
+const progressOf = (task: TaskRecord) => new TaskProgressReader(false).read(task);
+
+export interface ListTasksOptions {
+  /** A reader kept between listings (the editor's): commits are read again only for tasks whose HEAD moved. */
+  readonly reader?: TaskProgressReader;
+  /**
+   * The progress last read of a task whose folder did not change since (the editor's file watcher
+   * tells): returned as is, without running git. Undefined: read it.
+   */
+  readonly unchanged?: (task: TaskRecord) => TaskProgress | undefined;
+}
+
+/** The tasks of a repository: one listing of the engine's containers, and one or three git runs per task read. */
+export async function listTasks(engine: SandboxEngine, source: string, options: ListTasksOptions = {}): Promise<TaskState[]> {
+  const reader = options.reader ?? new TaskProgressReader(false);
   const [records, sandboxes] = await Promise.all([Promise.resolve(taskRecords(source)), taskSandboxes(engine, source)]);
   return Promise.all(records.map(async (r) => {
     const [sandbox] = sandboxes.get(r.name) ?? [];
-    return { ...r, agent: sandbox?.agent, sandbox: sandbox?.name, status: sandbox?.status ?? 'none', ...(await progressOf(r)) };
+    return { ...r, agent: sandbox?.agent, sandbox: sandbox?.name, status: sandbox?.status ?? 'none', ...(options.unchanged?.(r) ?? (await reader.read(r))) };
   }));
 }
 
