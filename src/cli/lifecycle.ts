@@ -12,7 +12,7 @@ import type { SandboxEngine } from '../engine/engine.js';
 import type { ExecTarget, SandboxClient } from '../engine/sandboxClient.js';
 import { gvisorSocketNote } from '../engine/runtime.js';
 import { stopCause, withStopCauses } from '../engine/stopCause.js';
-import type { SandboxRequest } from '../engine/sandboxes.js';
+import type { PreparedSandbox, SandboxRequest } from '../engine/sandboxes.js';
 import type { SandboxDetails, SandboxSummary } from '../engine/types.js';
 import { formatTable, humanBytes, since } from './format.js';
 import { taskRequestFrom, withTaskOptions } from './tasks.js';
@@ -115,13 +115,30 @@ async function prepareSession(engine: SandboxEngine, request: SandboxRequest) {
   };
   const offer = request.recreate ? undefined : await applyOffer(engine, request);
   if (offer && (await confirm(offer))) request = { ...request, recreate: true };
+  // The check of a sandbox that kept running (a helper container) goes on while the bridge is hosted: see startSession.
+  const options = { deferRunningCheck: true };
   try {
-    return await prepareSandbox(engine, request, progress);
+    return await prepareSandbox(engine, request, progress, options);
   } catch (err) {
     if (err instanceof RecreateNeeded && (await confirm(`${err.message}\nApply changes to ${err.sandbox} now (keeps state)?`))) {
-      return prepareSandbox(engine, { ...request, recreate: true }, progress);
+      return prepareSandbox(engine, { ...request, recreate: true }, progress, options);
     }
     throw err;
+  }
+}
+
+/**
+ * An agent session in a prepared sandbox: its bridge hosted, then the notes of the running
+ * sandbox's check (made meanwhile), then the agent attached. Returns the agent's exit code.
+ */
+async function startSession(engine: SandboxEngine, prepared: PreparedSandbox, argv: string[]): Promise<number> {
+  try {
+    return await withBridge(engine, prepared.sandbox, async (session) => {
+      for (const note of (await prepared.laterNotes) ?? []) log(`note: ${note}`);
+      return attach(engine, prepared.sandbox.id, argv, session);
+    });
+  } finally {
+    await prepared.laterNotes; // a failed hosting does not leave the check's helper container behind
   }
 }
 
@@ -221,7 +238,7 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
       const prepared = await prepareSession(engine, await taskRequestFrom(engine, requestFrom(agentName, workspace, o), o));
       for (const note of prepared.notes) log(`note: ${note}`);
       log(`${prepared.created ? 'Created' : prepared.applied ? 'Applied changes to' : 'Using'} sandbox ${prepared.sandbox.name} (${prepared.sandbox.workspace})`);
-      throw new ExitWith(await withBridge(engine, prepared.sandbox, (session) => attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove), session)));
+      throw new ExitWith(await startSession(engine, prepared, agentArgv(prepared.agent, agentArgs, o.autoApprove)));
     });
 
   withTaskOptions(withCreateOptions(program.command('create')
@@ -437,7 +454,7 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
       const engine = await engineFrom(cmd);
       const prepared = await prepareSession(engine, requestFrom(agent.id, workspace, o));
       log(`${prepared.created ? 'Created' : 'Using'} sandbox ${prepared.sandbox.name} on the demo workspace ${workspace}`);
-      throw new ExitWith(await withBridge(engine, prepared.sandbox, (session) => attach(engine, prepared.sandbox.id, agentArgv(prepared.agent, agentArgs, o.autoApprove), session)));
+      throw new ExitWith(await startSession(engine, prepared, agentArgv(prepared.agent, agentArgs, o.autoApprove)));
     });
 }
 

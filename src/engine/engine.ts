@@ -12,6 +12,7 @@ import type { NetworkPolicy } from '../core/policy.js';
 import { DEFAULT_NETWORK } from '../core/policy-defaults.js';
 import { createEgress, egressPorts, egressPortsOf, egressShapeFor, egressSpecOf, egressStateOf, pruneEgress, removeEgress, startEgress, stopEgress } from './egress.js';
 import { removeSandboxAndState } from './teardown.js';
+import { rememberFolder } from './repair.js';
 import { refreshInjectedKeys } from './egressFiles.js';
 import { clearSessionRules, networkInForce } from './liveRules.js';
 import { initScript } from './assets.js';
@@ -119,7 +120,9 @@ export class SandboxEngine extends SandboxClient {
     const containers = await this.docker.listContainers({ all: true, filters: { label: labels } });
     // Sandboxes made before the runtime label need an inspect.
     const runtimes = await Promise.all(containers.map(async (c) => c.Labels[LABELS.runtime] || ((await this.docker.getContainer(c.Id).inspect()).HostConfig.Runtime ?? 'runc')));
-    const proxied = await egressPorts(this.docker);
+    // Only a sandbox behind a proxy of its own that publishes ports (or one older than the spec
+    // label) has its ports on another container: the listing of the proxies is asked only then.
+    const proxied = containers.some((c) => publishesThroughProxy(c.Labels)) ? await egressPorts(this.docker) : new Map<string, never>();
     return containers.map((c, i) => ({
       name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
       id: c.Id,
@@ -135,10 +138,11 @@ export class SandboxEngine extends SandboxClient {
 
   /** Finds a sandbox by name or id (prefix); only Paddock's containers count. */
   async get(nameOrId: string): Promise<SandboxDetails> {
-    const details = await this.find(nameOrId);
-    if (!details) throw new PaddockError(`No sandbox named "${nameOrId}".`, 'Run "paddock ls" to see the sandboxes.');
-    // Behind an egress proxy of its own, the proxy publishes the sandbox's ports (a shared one publishes none).
-    const proxied = details.sharedEgress ? undefined : await egressPortsOf(this.docker, details.name);
+    const info = await this.inspectSandbox(nameOrId);
+    if (!info) throw new PaddockError(`No sandbox named "${nameOrId}".`, 'Run "paddock ls" to see the sandboxes.');
+    const details = detailsOf(info);
+    // Behind an egress proxy of its own that publishes ports, the proxy has them (a shared one publishes none).
+    const proxied = publishesThroughProxy(info.Config.Labels ?? {}) ? await egressPortsOf(this.docker, details.name) : undefined;
     return proxied ? { ...details, ports: proxied } : details;
   }
 
@@ -265,9 +269,12 @@ export class SandboxEngine extends SandboxClient {
     return !!(await inspectOrUndefined(this.docker.getContainer(nameOrId)));
   }
 
-  /** Starts a sandbox (if it is not running) and waits until its agent user is ready. */
-  async start(nameOrId: string): Promise<SandboxDetails> {
-    const sandbox = await this.get(nameOrId);
+  /**
+   * Starts a sandbox (if it is not running) and waits until its agent user is ready. A caller that
+   * has just read the sandbox passes its details, which saves reading it again.
+   */
+  async start(sandboxOrName: string | SandboxDetails): Promise<SandboxDetails> {
+    const sandbox = typeof sandboxOrName === 'string' ? await this.get(sandboxOrName) : sandboxOrName;
     // Keys are read from the environment of whoever starts it: a rotated key takes effect now.
     refreshInjectedKeys(sandbox.name, sandbox.injectedKeys, process.env);
     // Rules given for one run (paddock network allow|deny without --save) end with it.
@@ -285,6 +292,7 @@ export class SandboxEngine extends SandboxClient {
       await this.docker.getContainer(sandbox.id).unpause();
       return this.get(sandbox.id);
     }
+    rememberFolder(sandbox); // the folder this start binds: a later run checks it with a stat, not an exec (./repair.ts)
     const { outcome } = await startAndWaitForMarker(this.docker.getContainer(sandbox.id), READY_MARKER, 60_000,
       (err) => new PaddockError(`Sandbox ${sandbox.name} failed to start: ${engineMessage(err)}`, 'Check the image and runtime, or recreate the sandbox.'));
     await egress;
@@ -345,6 +353,12 @@ export function checkWorkspace(path: string): string {
   if (!existsSync(abs)) throw new PaddockError(`The workspace ${abs} does not exist.`, 'Pass an existing folder (Paddock never creates or deletes workspaces).');
   if (!statSync(abs).isDirectory()) throw new PaddockError(`The workspace ${abs} is not a folder.`, 'Pass the project folder, not a file.');
   return abs;
+}
+
+/** Whether a sandbox's published ports are its own proxy's (its spec label says so; a sandbox without the label may have any). */
+function publishesThroughProxy(labels: Readonly<Record<string, string>>): boolean {
+  const spec = egressSpecOf(labels);
+  return !spec || (!spec.shared && spec.ports.length > 0);
 }
 
 function detailsOf(info: Docker.ContainerInspectInfo): SandboxDetails {

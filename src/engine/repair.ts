@@ -70,7 +70,8 @@ function folderIdentity(workspace: string): string {
   return `${st.dev}:${st.ino}`;
 }
 
-function rememberFolder(sandbox: ExecTarget): void {
+/** Remembers the folder a sandbox is about to be started on (so a running one needs a stat, not an exec, in workspaceReplaced). */
+export function rememberFolder(sandbox: ExecTarget): void {
   if (existsSync(bridgePaths(sandbox.name).dir)) writeFileSync(startedOnFile(sandbox.name), `${folderIdentity(sandbox.workspace)}\n`);
 }
 

@@ -65,6 +65,19 @@ export interface PreparedSandbox {
   readonly notes: string[];
   /** The changes were applied to an existing sandbox: a new container with its state. */
   readonly applied?: boolean;
+  /**
+   * With `deferRunningCheck`: the notes of the check of a sandbox that kept running (hidden paths
+   * readable now), still under way; the caller shows them before the agent starts. Never rejects.
+   */
+  readonly laterNotes?: Promise<string[]>;
+}
+
+export interface PrepareOptions {
+  /**
+   * Return before the check of a sandbox that kept running (a helper container) ends, as
+   * `laterNotes`: the caller does its own start-up work meanwhile (the CLI hosts the bridge).
+   */
+  readonly deferRunningCheck?: boolean;
 }
 
 function readEnv(request: SandboxRequest): Record<string, string> {
@@ -118,14 +131,14 @@ export const STARTING_SANDBOX = 'Starting sandbox';
  * sandbox's state; options that only apply at creation are compared and, when they differ,
  * the caller is told that a recreate is needed rather than silently ignored.
  */
-export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequest, onProgress: (line: string) => void = () => {}): Promise<PreparedSandbox> {
+export async function prepareSandbox(engine: SandboxEngine, request: SandboxRequest, onProgress: (line: string) => void = () => {}, options: PrepareOptions = {}): Promise<PreparedSandbox> {
   const agent = getAgent(request.agent);
   const workspace = checkWorkspace(request.workspace);
   // Two processes asking at once (terminals, the editor and the CLI) end with one sandbox: the later one reuses it.
-  return withSandboxLock(workspace, agent.id, () => prepareUnlocked(engine, request, onProgress), { onWait: onProgress });
+  return withSandboxLock(workspace, agent.id, () => prepareUnlocked(engine, request, onProgress, options), { onWait: onProgress });
 }
 
-async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, onProgress: (line: string) => void): Promise<PreparedSandbox> {
+async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, onProgress: (line: string) => void, options: PrepareOptions): Promise<PreparedSandbox> {
   const agent = getAgent(request.agent);
   const workspace = checkWorkspace(request.workspace);
   // A broken policy file stops here, before anything is built or created.
@@ -144,6 +157,9 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
   const notes: string[] = [];
 
   let existing = await engine.findFor(workspace, agent.id);
+  // A new sandbox needs the engine's default runtime (docker info, the slowest lookup): asked while the image is checked.
+  const defaultRuntime = asked || (existing && !request.recreate) ? undefined : engine.runtimeTraits();
+  defaultRuntime?.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
   if (existing && request.name && existing.name !== request.name) {
     throw new PaddockError(`Workspace ${workspace} already has a ${agent.id} sandbox named ${existing.name}.`, `Use that name, or "paddock rm ${existing.name}" first.`);
   }
@@ -163,7 +179,11 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
   const image = await imageFor(engine, agent, policySource, { ...request, template });
   let details = existing && (await engine.get(existing.id));
   // What is missing of it (proxy, network, folders, token, keys) is made again, its state kept (./repair.ts).
-  if (details && !request.recreate) { notes.push(...(await repairSandbox(engine, details))); details = await engine.get(details.id); }
+  if (details && !request.recreate) {
+    const repaired = await repairSandbox(engine, details);
+    notes.push(...repaired);
+    if (repaired.length) details = await engine.get(details.id); // one note per repair: nothing changed without one
+  }
   let kept: KeptState | undefined;
   if (details) {
     const reasons: string[] = [];
@@ -187,7 +207,7 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
   }
   const injectKeys = request.injectKeys !== false && given.injectKeys !== false;
   if (!details) {
-    const runtime = asked ?? await engine.runtimeTraits();
+    const runtime = asked ?? await (defaultRuntime ?? engine.runtimeTraits());
     const cutOff = gvisorSocketNote(runtime);
     if (cutOff) notes.push(cutOff);
     const keys = injectKeys ? planKeyInjection(process.env, env, KEY_INJECTION_BASE) : undefined;
@@ -206,14 +226,17 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
   const created = !existing;
   if (!created) notes.push(...hidingNotes(plan, await hidingStateOf(engine, details.id), policy));
   else notes.push(...plan.notes);
-  const egress = created ? undefined : egressNote(await egressStateOf(engine.docker, details.name), details.name);
+  // The shared egress service is made again at every start: only a proxy of its own can be missing.
+  const egress = created || details.sharedEgress ? undefined : egressNote(await egressStateOf(engine.docker, details.name), details.name);
   if (egress) notes.push(egress);
   const wasRunning = !created && details.status === 'running';
   onProgress(STARTING_SANDBOX);
-  const sandbox = await engine.start(details.id);
+  const sandbox = await engine.start(details);
   // A sandbox that kept running may have lost a hiding mount (a file replaced on the host): check from inside.
-  if (wasRunning) notes.push(...(await runningHidingNotes(engine, sandbox.id)));
+  const runningCheck = wasRunning ? runningHidingNotes(engine, sandbox.id) : undefined;
   if (kept) notes.push(...(await kept.started(sandbox)));
+  if (runningCheck && options.deferRunningCheck) return { sandbox, agent, created: created && !kept, notes, applied: !!kept, laterNotes: runningCheck };
+  if (runningCheck) notes.push(...(await runningCheck));
   return { sandbox, agent, created: created && !kept, notes, applied: !!kept };
 }
 

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
+import { LABELS } from '../core/naming.js';
 import { bridgePaths } from './stateFolder.js';
 
 const userStopFile = (sandboxName: string) => join(bridgePaths(sandboxName).dir, 'stopped-by-user');
@@ -70,13 +71,40 @@ export function shortCause(text: string): string {
   return text.split(/[:;(]/)[0].trim();
 }
 
-/** The list as `paddock ls` shows it: a stop or memory kill Paddock knows the cause of says it after the status. */
+/**
+ * The containers of Paddock's sandboxes that the engine saw a process of killed at the memory limit,
+ * from one events request (the engine keeps its last events only; so does oomSince).
+ */
+async function sandboxesWithOomEvents(docker: Docker): Promise<Set<string>> {
+  const until = (Date.now() / 1000).toFixed(3);
+  const stream = (await docker.getEvents({ since: 0, until, filters: { type: ['container'], event: ['oom'], label: [`${LABELS.sandbox}=1`] } } as any)) as unknown as NodeJS.ReadableStream;
+  let text = '';
+  for await (const chunk of stream) text += chunk.toString();
+  const ids = new Set<string>();
+  for (const line of text.split('\n')) {
+    try {
+      const event = JSON.parse(line) as { id?: string; Actor?: { ID?: string } };
+      const id = event.Actor?.ID ?? event.id;
+      if (id) ids.add(id);
+    } catch {
+      // a partial or empty line
+    }
+  }
+  return ids;
+}
+
+/**
+ * The list as `paddock ls` shows it: a stop or memory kill Paddock knows the cause of says it after
+ * the status. Running sandboxes cost one events request together, not an inspect and an events
+ * request each: only those with a memory kill on record are looked at closely (stopCause).
+ */
 export async function withStopCauses<T extends { readonly id: string; readonly status: string }>(
   engine: { stopReason(id: string): Promise<{ text: string } | undefined>; readonly docker: Docker }, list: readonly T[],
 ): Promise<T[]> {
+  const oomKilled = list.some((s) => s.status === 'running') ? await sandboxesWithOomEvents(engine.docker).catch(() => undefined) : undefined;
   return Promise.all(list.map(async (s) => {
     const why = s.status === 'running'
-      ? await stopCause(engine.docker, s.id).catch(() => undefined)
+      ? (oomKilled && !oomKilled.has(s.id) ? undefined : await stopCause(engine.docker, s.id).catch(() => undefined))
       : s.status === 'created' ? undefined : (await engine.stopReason(s.id).catch(() => undefined))?.text;
     return why ? { ...s, status: `${s.status} (${shortCause(why)})` } : s;
   }));
