@@ -5,7 +5,7 @@ import type { SandboxEngine } from '../engine/engine.js';
 import type { SandboxDetails } from '../engine/types.js';
 import { BridgeUnavailable, hostSandboxBridge, type HostedBridge } from '../bridge/host.js';
 import { approvedFile, policyInForce, readApprovedPolicy } from '../engine/approvedPolicy.js';
-import { breachExposure, guardHiddenPaths, type HidingBreach } from '../engine/hidingGuard.js';
+import { breachExposure, guardHiddenPaths, protectedAgainMessage, type HidingBreach } from '../engine/hidingGuard.js';
 import { readQuestions } from '../engine/networkQuestions.js';
 import type { Writable } from 'node:stream';
 import { followQuestions, SessionNotices } from './sessionNotices.js';
@@ -16,6 +16,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 export function breachMessage(b: HidingBreach): string {
   const what = b.paths.map((p) => `"${p}"`).join(', ');
   const exposed = breachExposure(b);
+  if (b.cause === 'appeared' || b.action === 'resumed') return protectedAgainMessage(b);
   if (b.action === 'stopped') return `paddock: ${what} was replaced on the host, which would have made it ${exposed} in ${b.sandbox}; Paddock stopped the sandbox. Run again to continue: protection is applied at every start.`;
   return `paddock: ${what} was replaced on the host and may be ${exposed} in ${b.sandbox}: ${b.action === 'paused' ? 'Paddock paused it but could not stop it' : 'Paddock could not pause or stop it'}${b.error ? ` (${b.error})` : ''}. Stop it now: paddock stop ${b.sandbox}`;
 }
@@ -35,7 +36,8 @@ export interface AgentSession {
 export async function withBridge<T>(engine: SandboxEngine, sandbox: SandboxDetails, fn: (session: AgentSession) => Promise<T>): Promise<T> {
   const notices = new SessionNotices(!!(process.stdin.isTTY && process.stdout.isTTY && process.stderr.isTTY));
   const say = (line: string, again?: boolean) => notices.say(line, again);
-  const guard = guardHiddenPaths(engine, sandbox, (b) => log(`\r\n${breachMessage(b)}`));
+  // After a breach the guard applies (state kept) and starts the sandbox again; its steps are said here (\r: the terminal may still be raw).
+  const guard = guardHiddenPaths(engine, sandbox, (b) => log(`\r\n${breachMessage(b)}`), { resume: true, onProgress: (line) => { if (/^(Applying|Saving|Starting)/.test(line)) log(`\r  ${line}\r`); } });
   let close = async () => {};
   try {
     const hosted = await hostFollowingPolicy(engine, sandbox, { say });

@@ -119,6 +119,8 @@ export interface MountPlan {
   /** Hash of the hidden set: changes when a secret file appears or disappears. */
   readonly fingerprint: string;
   readonly notes: readonly string[];
+  /** The hide rules it was made from, for the guard that watches for paths appearing later (./hideGuardRules.ts). */
+  readonly hideRules?: { readonly hide: readonly string[]; readonly caseInsensitive: boolean };
 }
 
 export interface WorkspaceScan {
@@ -410,6 +412,7 @@ export function scanWorkspace(workspace: string, input: ScanInput, options: Glob
       mounts,
       fingerprint: hiddenFingerprint(hiddenList.map((h) => h.relative)),
       notes,
+      hideRules: { hide: [...input.hide], caseInsensitive: options.caseInsensitive ?? defaultNocase() },
     },
     visibleFiles,
     visibleDirs,

@@ -54,7 +54,7 @@ export function maxStateLayers(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 /** Paths under /run the init and Paddock's mounts own: never removed as leftovers. */
-const RUN_KEPT = new Set([SANDBOX_BRIDGE_DIR, '/run/paddock-net', '/run/paddock-netfwd.log']);
+const RUN_KEPT = new Set([SANDBOX_BRIDGE_DIR, '/run/paddock-net', '/run/paddock-netfwd.log', '/run/paddock-hide', '/run/paddock-hide.watching']);
 
 export interface KeptState {
   /** How the sandbox's state is carried: its layer, or only its home (a new template). */

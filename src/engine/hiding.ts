@@ -9,10 +9,16 @@ import { loadPolicy, type Policy } from '../core/policy.js';
 import { LABELS } from '../core/naming.js';
 import type { SandboxEngine } from './engine.js';
 import { verifySandbox } from './verify.js';
+import { hideRulesMount } from './newSecretsRules.js';
 
-/** The mount plan as Docker mounts: /dev/null read-only over files, empty read-only tmpfs over folders, read-only binds for the cage, and pins (folders bound onto themselves) above them. */
+/**
+ * The mount plan as Docker mounts: /dev/null read-only over files, empty read-only tmpfs over folders,
+ * read-only binds for the cage, and pins (folders bound onto themselves) above them; and the hide
+ * rules, read-only, for the init's guard of paths that appear later (./newSecrets.ts).
+ */
 export function dockerMounts(plan: MountPlan): Docker.MountConfig {
-  return plan.mounts.map(toDockerMount);
+  const rules = hideRulesMount(plan);
+  return [...plan.mounts.map(toDockerMount), ...(rules ? [rules] : [])];
 }
 
 function toDockerMount(m: PlannedMount): Docker.MountConfig[number] {

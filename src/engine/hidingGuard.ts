@@ -1,19 +1,29 @@
 import { lstatSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import { isInside } from '../core/paths.js';
-import { engineMessage, isConflict } from './docker.js';
+import { engineMessage, isConflict, isNotFound } from './docker.js';
 import type { SandboxEngine } from './engine.js';
+import { watchNewPaths } from './newSecretsWatch.js';
+import { rulesOf } from './newSecretsRules.js';
+import type { TemplateOptions } from './templates.js';
 import type { SandboxDetails } from './types.js';
 
 /**
- * Closes the one hole in hiding that mounts cannot: a hidden file (or folder) that the host
- * replaces by rename — an editor's "safe write", `sed -i`, `mv new .env` — gets a new inode, and
- * the kernel detaches the mount that covered the old one, so a running sandbox would read the new
- * content. The same goes for the read-only cage: git rewrites .git/config by rename, after which
- * the sandbox could write it. While a host process serves a sandbox (`paddock run`, VS Code), this
- * watches those paths' folders; when one of them is replaced it freezes the sandbox at once (docker
- * pause), then stops it. The next start mounts everything again. (Inside every sandbox, its init
- * does the same from the other side: templates/base/paddock-init.)
+ * Closes the holes in hiding that mounts cannot, while a host process serves a sandbox (`paddock
+ * run`, VS Code):
+ * - a hidden file (or folder) that the host replaces by rename — an editor's "safe write", `sed -i`,
+ *   `mv new .env` — gets a new inode, and the kernel detaches the mount that covered the old one, so
+ *   a running sandbox would read the new content. The same goes for the read-only cage: git rewrites
+ *   .git/config by rename, after which the sandbox could write it. This watches those paths' folders;
+ * - a path the sandbox's hide rules name that appears after its create has no mount at all
+ *   (`cp .env.example .env`, a tool writing config/new.pem): this watches the workspace's folders
+ *   for them (./newSecrets.ts), as the sandbox's init does from inside.
+ * When either happens it freezes the sandbox at once (docker pause). Then, with `resume`, it ends
+ * it (docker kill: a frozen process never runs again) and applies: a new container from the old
+ * one's state, with the mount plan of now, so the path is hidden, started again (./newSecrets.ts);
+ * without, it stops it and the next start mounts everything again. A sandbox that the init's own
+ * guard stopped for the same reasons (templates/base/paddock-init) is resumed too, when settled()
+ * looks after the session or the sandbox ended.
  */
 export interface HidingBreach {
   readonly sandbox: string;
@@ -21,9 +31,23 @@ export interface HidingBreach {
   readonly paths: readonly string[];
   /** Those of them that were read-only (the others were hidden). */
   readonly readOnly: readonly string[];
-  /** What Paddock did: stopped it, or only froze it when stopping failed. */
-  readonly action: 'stopped' | 'paused' | 'failed';
+  /** What Paddock did: resumed it (applied: a new container that hides the paths, state kept), stopped it, or only froze it when stopping failed. */
+  readonly action: 'resumed' | 'stopped' | 'paused' | 'failed';
   readonly error?: string;
+  /** What happened to the paths: a protected one replaced or removed on the host, or one the hide rules name that appeared. */
+  readonly cause?: 'replaced' | 'appeared';
+  /** Who saw it first: this guard, or the sandbox's own init (which stopped it). */
+  readonly seenBy?: 'host' | 'sandbox';
+  /** After an apply: the new container and what the apply said. */
+  readonly resumed?: { readonly sandbox: SandboxDetails; readonly notes: readonly string[] };
+}
+
+export interface GuardOptions {
+  /** Apply and start the sandbox again after a breach (instead of leaving it stopped). */
+  readonly resume?: boolean;
+  /** What the caller makes templates with (so that the apply keeps the template the state sits on). */
+  readonly templateOptions?: TemplateOptions;
+  readonly onProgress?: (line: string) => void;
 }
 
 export interface HidingGuard {
@@ -60,6 +84,24 @@ export function breachExposure(b: HidingBreach): string {
 }
 
 /**
+ * What the user reads (terminal or editor) after a breach that this guard resumed, or one where a
+ * path the hide rules name appeared: what happened, what Paddock did, what is left to do.
+ */
+export function protectedAgainMessage(b: HidingBreach, show: (path: string) => string = (p) => `"${p}"`): string {
+  const what = b.paths.map(show).join(', ');
+  const happened = b.cause === 'appeared'
+    ? `${what} appeared in the workspace where no mount hid ${b.paths.length === 1 ? 'it' : 'them'} in ${b.sandbox}`
+    : `${what} was replaced or removed on the host, which lifted ${b.paths.length === 1 ? 'its mount' : 'their mounts'} in ${b.sandbox}`;
+  const froze = b.seenBy === 'sandbox' ? 'its own guard froze every process at once' : 'Paddock froze it at once';
+  if (b.action === 'resumed') {
+    const notes = b.resumed?.notes.length ? ` (${b.resumed.notes.join(' ')})` : '';
+    return `paddock: ${happened}; ${froze}, then applied: a new container hides ${b.paths.length === 1 ? 'it' : 'them'}, with the sandbox's state kept (installed packages, the agent's home), and runs${notes}. The agent's session ended: run it again to continue.`;
+  }
+  if (b.action === 'stopped') return `paddock: ${happened}; ${froze} and stopped it${b.error ? `, but could not apply (${b.error})` : ''}. "paddock apply ${b.sandbox}" hides ${b.paths.length === 1 ? 'it' : 'them'} and keeps the sandbox's state.`;
+  return `paddock: ${happened}, and ${b.action === 'paused' ? 'Paddock froze it but could not stop it' : 'Paddock could not freeze or stop it'}${b.error ? ` (${b.error})` : ''}. Stop it now: paddock stop ${b.sandbox}`;
+}
+
+/**
  * Which file a path names now. Inode numbers are reused at once on some file systems (delete and
  * create again can give the same number), so the birth time is part of it.
  */
@@ -74,18 +116,29 @@ function identityOf(path: string): string | undefined {
 
 const MISSING = 'missing';
 
-export function guardHiddenPaths(engine: SandboxEngine, details: SandboxDetails, onBreach: (breach: HidingBreach) => void): HidingGuard {
+export function guardHiddenPaths(engine: SandboxEngine, details: SandboxDetails, onBreach: (breach: HidingBreach) => void, options: GuardOptions = {}): HidingGuard {
   // What each mount covers: the file it sat on when this guard started. A path seen missing since
   // has lost its mount: whatever appears there later is readable.
   const covered = new Map<string, string | undefined>();
   const readOnly = new Set(readOnlyPathsOf(details));
-  for (const path of [...hiddenPathsOf(details), ...readOnly]) covered.set(path, identityOf(path));
+  const hidden = hiddenPathsOf(details);
+  for (const path of [...hidden, ...readOnly]) covered.set(path, identityOf(path));
   const watchers: FSWatcher[] = [];
   let closed = false;
   let acting: Promise<void> | undefined;
+  // Once resumed (or given up), this guard is done: the new container gets a guard of its own.
+  let finished = false;
+
+  const act = (paths: string[], cause: HidingBreach['cause']) => {
+    if (closed || acting || finished) return;
+    acting = contain(paths, cause).then((b) => {
+      if (b.action === 'resumed' || b.action === 'stopped') finished = true;
+      onBreach(b);
+    }).finally(() => { acting = undefined; });
+  };
 
   const check = (dir: string) => {
-    if (closed || acting) return;
+    if (closed || acting || finished) return;
     const replaced: string[] = [];
     for (const [path, was] of covered) {
       if (dirname(path) !== dir) continue;
@@ -99,14 +152,14 @@ export function guardHiddenPaths(engine: SandboxEngine, details: SandboxDetails,
       // Reported once: the next start of the sandbox covers the new file.
       covered.set(path, now);
     }
-    if (!replaced.length) return;
-    acting = contain(replaced).then(onBreach).finally(() => { acting = undefined; });
+    if (replaced.length) act(replaced, 'replaced');
   };
 
-  const contain = async (paths: string[]): Promise<HidingBreach> => {
+  const contain = async (paths: string[], cause: HidingBreach['cause'], seenBy: HidingBreach['seenBy'] = 'host'): Promise<HidingBreach> => {
     const container = engine.docker.getContainer(details.id);
     let action: HidingBreach['action'] = 'failed';
     let error: string | undefined;
+    const breach = () => ({ sandbox: details.name, paths, readOnly: paths.filter((p) => readOnly.has(p)), cause, seenBy, action, ...(error ? { error } : {}) });
     try {
       await container.pause();
       action = 'paused';
@@ -114,13 +167,26 @@ export function guardHiddenPaths(engine: SandboxEngine, details: SandboxDetails,
       // already paused, or not running (nothing to read then)
       if (!isConflict(err)) error = engineMessage(err);
     }
+    if (options.resume) {
+      try {
+        // Frozen processes get SIGKILL before they are thawed: none of them runs again.
+        await container.kill().catch((err) => { if (!isConflict(err) && !isNotFound(err)) throw err; });
+        action = 'stopped';
+        const { applyToHide } = await import('./newSecrets.js');
+        const prepared = await applyToHide(engine, details, options.templateOptions, options.onProgress);
+        return { ...breach(), action: 'resumed', resumed: { sandbox: prepared.sandbox, notes: prepared.notes } };
+      } catch (err) {
+        error ??= engineMessage(err);
+        if (action === 'stopped') return breach();
+      }
+    }
     try {
       await engine.stop(details.id, 2);
       action = 'stopped';
     } catch (err) {
       error ??= engineMessage(err);
     }
-    return { sandbox: details.name, paths, readOnly: paths.filter((p) => readOnly.has(p)), action, ...(error ? { error } : {}) };
+    return breach();
   };
 
   const dirs = new Set([...covered.keys()].map((p) => dirname(p)));
@@ -131,14 +197,35 @@ export function guardHiddenPaths(engine: SandboxEngine, details: SandboxDetails,
       // the folder is gone: nothing hidden in it can be replaced
     }
   }
+  // Paths the hide rules name that appear (only for sandboxes made with the rules mount).
+  const rules = rulesOf(details);
+  const underHiding = (path: string) => hidden.some((h) => path === h || isInside(path, h));
+  const stopWatchingNew = rules ? watchNewPaths(details, rules, underHiding, (paths) => act(paths, 'appeared')) : () => {};
+
+  // The init's guard may have stopped the sandbox first (it is faster): resume it the same way.
+  const stoppedByInit = async () => {
+    if (!options.resume || finished || closed) return;
+    const info = await engine.docker.getContainer(details.id).inspect().catch(() => undefined);
+    if (!info || info.State.Running || info.State.Paused) return;
+    const why = await engine.stopReason(details.id).catch(() => undefined);
+    const cause = why?.text.startsWith('new secret:') ? 'appeared' : why?.text.startsWith('protection lifted:') ? 'replaced' : undefined;
+    if (!why || !cause || acting || finished) return;
+    acting = contain(why.paths.map((p) => p.replace(/ \((hidden|read-only)\)$/, '')), cause, 'sandbox').then((b) => {
+      finished = true;
+      onBreach(b);
+    }).finally(() => { acting = undefined; });
+  };
   return {
     settled: async () => {
       for (const dir of dirs) check(dir);
+      await acting;
+      await stoppedByInit();
       await acting;
     },
     close: () => {
       closed = true;
       for (const w of watchers) w.close();
+      stopWatchingNew();
     },
   };
 }

@@ -133,7 +133,9 @@ export class SandboxClient {
    * Why a stopped sandbox stopped, when Paddock stopped it: its init's guard (templates/base/paddock-init)
    * ends it when the host lifts a protecting mount, and says so as its last words, "paddock:
    * protection lifted: PATH (hidden|read-only)... replaced or removed on the host, ...", or when the
-   * agent writes a git redirection (a commondir), "paddock: blocked: PATH... written in the sandbox ...".
+   * agent writes a git redirection (a commondir), "paddock: blocked: PATH... written in the sandbox ...",
+   * or when a path its hide rules name appeared where no mount hides it ("paddock: new secret: ...", and
+   * at start "paddock: not hidden: ...").
    */
   async stopReason(nameOrId: string): Promise<StopReason | undefined> {
     for (const line of (await this.logsText(nameOrId, 5)).trim().split('\n').reverse()) {
@@ -142,6 +144,10 @@ export class SandboxClient {
       if (lifted) return { text: lifted[1], paths: lifted[2].split(/(?<=\)) /) };
       const blocked = /^paddock: (blocked: (.*) written in the sandbox would make git on the host.*)$/.exec(line);
       if (blocked) return { text: blocked[1], paths: blocked[2].trim().split(' ') };
+      // Its guard of secrets that appear (./newSecretsRules.ts): "new secret: PATH (hide "RULE") appeared ...", "not hidden: PATH (hide "RULE"), ... appeared after ...".
+      const secret = /^paddock: ((?:new secret|not hidden): (.*) appeared (?:in the workspace|after this container).*)$/.exec(line);
+      if (secret) return { text: secret[1], paths: [...secret[2].matchAll(/(?:^|, )(.+?) \(hide "/g)].map((m) => m[1]) };
+      if (line.startsWith('paddock: the watch for new secrets failed') || line.startsWith('paddock: cannot watch the workspace for new secrets')) return { text: line.slice('paddock: '.length), paths: [] };
     }
     const cause = await stopCause(this.docker, nameOrId).catch(() => undefined); // OOM, an engine restart (./stopCause.ts)
     return cause ? { text: cause, paths: [] } : undefined;

@@ -5,7 +5,8 @@
 import * as vscode from 'vscode';
 import { BridgeUnavailable, hostSandboxBridge, type HostedBridge } from '../bridge/host.js';
 import { describeError } from '../core/errors.js';
-import { breachExposure, guardHiddenPaths, type HidingBreach, type HidingGuard } from '../engine/hidingGuard.js';
+import { breachExposure, guardHiddenPaths, protectedAgainMessage, type HidingBreach, type HidingGuard } from '../engine/hidingGuard.js';
+import { requestSettings } from './settings.js';
 import type { StopReason } from '../engine/engine.js';
 import type { SandboxDetails } from '../engine/types.js';
 import { DisposableOwner } from './lifecycle.js';
@@ -90,10 +91,12 @@ export class BridgeHosts extends DisposableOwner implements vscode.Disposable {
     }
     for (const [id, details] of wanted) {
       if (this.guards.has(id)) continue;
+      // A breach is followed by an apply that hides the path and starts the sandbox again (state kept), made like this window's sandboxes.
+      const { baseImage, caCertificates } = requestSettings(vscode.Uri.file(taskAt(details.workspace)?.source ?? details.workspace));
       const guard = guardHiddenPaths(this.store.engine, details, (b) => {
         this.reported.add(id);
         this.breached(b, details);
-      });
+      }, { resume: true, templateOptions: { baseImage, caCertificates }, onProgress: (line) => this.log.info(`Sandbox ${details.name}: ${line}`) });
       this.guards.set(id, { guard, details });
     }
     for (const [id, hosted] of this.hosted) {
@@ -213,6 +216,14 @@ export class BridgeHosts extends DisposableOwner implements vscode.Disposable {
   }
 
   private breached(b: HidingBreach, d: SandboxDetails): void {
+    if (b.action === 'resumed' || b.cause === 'appeared') {
+      const message = protectedAgainMessage(b, (p) => vscode.workspace.asRelativePath(p)).replace(/^paddock: /, '');
+      this.log.warn(`Sandbox ${b.sandbox}: ${message}`);
+      this.store.scheduleReload();
+      if (b.action === 'resumed') void vscode.window.showInformationMessage(`Paddock: ${message}`);
+      else this.warnWithStart(`Paddock: ${message}`, d, false);
+      return;
+    }
     const what = b.paths.map((p) => vscode.workspace.asRelativePath(p)).join(', ');
     this.log.warn(`Sandbox ${b.sandbox}: ${b.paths.join(', ')} replaced on the host; ${b.action}${b.error ? ` (${b.error})` : ''}`);
     const exposed = breachExposure(b);

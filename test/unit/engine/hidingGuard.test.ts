@@ -70,7 +70,7 @@ describe('hiding guard', () => {
       renameSync(join(t.ws, '.env.swp'), join(t.ws, '.env'));
       for (let i = 0; i < 50 && !t.breaches.length; i++) await wait(20);
       assert.deepEqual(t.calls, ['pause c0ffee', 'stop c0ffee']);
-      assert.deepEqual(t.breaches, [{ sandbox: 'sbx', paths: [join(t.ws, '.env')], readOnly: [], action: 'stopped' }]);
+      assert.deepEqual(t.breaches, [{ sandbox: 'sbx', paths: [join(t.ws, '.env')], readOnly: [], action: 'stopped', cause: 'replaced', seenBy: 'host' }]);
       assert.equal(breachExposure(t.breaches[0]), 'readable');
     } finally {
       t.done();
@@ -107,7 +107,7 @@ describe('hiding guard', () => {
       writeFileSync(join(t.ws, 'compose.yaml.tmp'), 'services: { api: {} }\n');
       renameSync(join(t.ws, 'compose.yaml.tmp'), join(t.ws, 'compose.yaml'));
       for (let i = 0; i < 50 && !t.breaches.length; i++) await wait(20);
-      assert.deepEqual(t.breaches, [{ sandbox: 'sbx', paths: [join(t.ws, 'compose.yaml')], readOnly: [join(t.ws, 'compose.yaml')], action: 'stopped' }]);
+      assert.deepEqual(t.breaches, [{ sandbox: 'sbx', paths: [join(t.ws, 'compose.yaml')], readOnly: [join(t.ws, 'compose.yaml')], action: 'stopped', cause: 'replaced', seenBy: 'host' }]);
       assert.equal(breachExposure(t.breaches[0]), 'writable');
     } finally {
       t.done();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { defaultPolicyText } from '../../../src/cli/policy.js';
@@ -19,7 +19,10 @@ describe('the mount plan as Docker mounts', () => {
       { Type: 'bind', Source: join(ws, '.claude'), Target: join(ws, '.claude'), ReadOnly: true, BindOptions: { Propagation: 'rprivate' } },
       { Type: 'bind', Source: '/dev/null', Target: join(ws, '.env'), ReadOnly: true, BindOptions: { Propagation: 'rprivate' } },
       { Type: 'tmpfs', Target: join(ws, 'secrets'), ReadOnly: true, TmpfsOptions: { SizeBytes: 4096, Mode: 0o555 } },
+      // The hide rules for the init's guard of paths that appear later, read-only (src/engine/newSecretsRules.ts).
+      { Type: 'bind', Source: mounts[3].Source, Target: '/run/paddock-hide', ReadOnly: true },
     ]);
+    assert.match(readFileSync(join(mounts[3].Source!, 'rules'), 'utf8'), /^nocase\t[01]\n\+\t.*\t\*\*\/\.env\n/);
   });
 });
 
