@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { AGENT_IDS, AGENTS, getAgent, type AgentId } from '../core/agents.js';
 import { describeError, PaddockError } from '../core/errors.js';
 import { baseChoices, baseFileText, taskChanges } from '../engine/taskReview.js';
-import { discardCheck, discardTask, findTask, listTasks, mergeTask, repoTasksDir, repositoryOf, type TaskState } from '../engine/tasks.js';
+import { discardCheck, discardTask, findTask, listTasks, mergeTask, repoTasksDir, repositoryOf, TaskProgressReader, type TaskProgress, type TaskRecord, type TaskState } from '../engine/tasks.js';
 import { Cancelled, guarded, pickFolder, prepareWithProgress, type CommandHandler, type Services } from './commands.js';
 import { DisposableOwner } from './lifecycle.js';
 import { taskNameProblem } from './taskName.js';
@@ -19,11 +19,17 @@ import type { SandboxStore } from './store.js';
 import { decodeReviewQuery, encodeReviewQuery, reviewEntries, reviewTitle, type FolderTasks, type TaskNode, type TaskSnapshot } from './taskModel.js';
 
 export const REVIEW_SCHEME = 'paddock-task';
+/** How old the last read of every task's folder may get before a read does them all again. */
+const FULL_READ_MS = 60_000;
 
 /**
  * The store's sandboxes plus the tasks of each open folder: what the tree reads. Tasks are read
  * again when Docker's state changes (the store's reload), when a task's folder changes (commits,
  * edits: a file watcher per task) and when tasks are made or removed (their records' folder).
+ * With ten agents at work, a read runs git only in the folders that changed since the last one
+ * (one git status each, more when HEAD moved: TaskProgressReader); the other tasks keep what was
+ * read, and their sandboxes' status comes from one engine listing. Every FULL_READ_MS at the
+ * latest, a read runs git in every task's folder (a change the watcher missed does not stay).
  */
 export class TaskStore extends DisposableOwner implements SandboxSource, vscode.Disposable {
   private readonly changed = this.register(new vscode.EventEmitter<void>());
@@ -34,6 +40,10 @@ export class TaskStore extends DisposableOwner implements SandboxSource, vscode.
   private next?: Promise<void>;
   private folderWatchers = new Map<string, vscode.Disposable>();
   private recordWatchers = new Map<string, FSWatcher>();
+  private readonly reader = new TaskProgressReader();
+  /** Task folders the watcher saw change since their last read. */
+  private readonly changedFolders = new Set<string>();
+  private lastFullRead = 0;
 
   constructor(readonly store: SandboxStore, private readonly log: vscode.LogOutputChannel, private readonly debounceMs = 300) {
     super();
@@ -86,6 +96,17 @@ export class TaskStore extends DisposableOwner implements SandboxSource, vscode.
     if (this.store.state !== 'ready') return;
     const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
     const next = new Map<string, FolderTasks>();
+    // Taken before reading: a change made while git runs marks its folder for the next read.
+    const changed = new Set(this.changedFolders);
+    this.changedFolders.clear();
+    const full = Date.now() - this.lastFullRead >= FULL_READ_MS;
+    const previous = new Map(this.all.map((t) => [t.path, t]));
+    const unchanged = (r: TaskRecord): TaskProgress | undefined => {
+      const before = previous.get(r.path);
+      if (full || !before || changed.has(r.path) || before.base !== r.base || before.branch !== r.branch) return undefined;
+      return { ahead: before.ahead, changedFiles: before.changedFiles, uncommitted: before.uncommitted };
+    };
+    let failed = false;
     await Promise.all(folders.map(async (folder) => {
       let source: string;
       try {
@@ -94,14 +115,18 @@ export class TaskStore extends DisposableOwner implements SandboxSource, vscode.
         return; // not a git repository: no tasks
       }
       try {
-        next.set(folder, { source, tasks: await listTasks(this.store.engine, source) });
+        next.set(folder, { source, tasks: await listTasks(this.store.engine, source, { reader: this.reader, unchanged }) });
       } catch (err) {
+        failed = true;
         this.log.warn(`Could not list the tasks of ${source}: ${describeError(err)}`);
       }
     }));
     if (this.isDisposed) return;
+    if (failed) for (const path of changed) this.changedFolders.add(path);
+    else if (full) this.lastFullRead = Date.now();
     const before = JSON.stringify([...this.tasks]);
     this.tasks = next;
+    this.reader.keepOnly(new Set(this.all.map((t) => t.path)));
     this.follow(next);
     if (JSON.stringify([...next]) !== before) this.changed.fire();
   }
@@ -118,8 +143,12 @@ export class TaskStore extends DisposableOwner implements SandboxSource, vscode.
     for (const path of folders) {
       if (this.folderWatchers.has(path)) continue;
       const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path), '**'));
-      // Reading a task's status refreshes its git index: that change alone must not read again.
-      const changed = (uri: vscode.Uri) => { if (!/[\\/]\.git[\\/]index(\.lock)?$/.test(uri.fsPath)) this.scheduleReload(); };
+      // The index alone changes no count (git add moves a file from untracked to staged; a commit moves a ref, which is seen); the agent's git rewrites it often.
+      const changed = (uri: vscode.Uri) => {
+        if (/[\\/]\.git[\\/]index(\.lock)?$/.test(uri.fsPath)) return;
+        this.changedFolders.add(path);
+        this.scheduleReload();
+      };
       const subscriptions = [watcher, watcher.onDidChange(changed), watcher.onDidCreate(changed), watcher.onDidDelete(changed)];
       this.folderWatchers.set(path, { dispose: () => subscriptions.forEach((s) => s.dispose()) });
     }
