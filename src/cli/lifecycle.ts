@@ -293,10 +293,11 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
     .option('--json', 'print a JSON array')
     .option('-w, --workspace <folder>', 'only the sandboxes of this workspace')
     .action(async (o: any, cmd: Command) => {
-      const engine = await engineFrom(cmd);
-      await engine.ping();
-      const list = await engine.list({ workspace: o.workspace ? resolve(o.workspace) : undefined });
-      printSandboxes(o.json ? list : await withStopCauses(engine, list), !!o.json);
+      // The engine connection and the listing alone: no egress, policy or template code to load.
+      const [client, { listSandboxes }] = await Promise.all([clientFrom(cmd), import('../engine/listing.js')]);
+      await client.ping();
+      const list = await listSandboxes(client.docker, { workspace: o.workspace ? resolve(o.workspace) : undefined });
+      printSandboxes(o.json ? list : await withStopCauses(client, list), !!o.json);
     });
 
   program.command('inspect')

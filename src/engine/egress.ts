@@ -18,6 +18,9 @@ import { engineMessage, inspectOrUndefined, isAlreadyInState, isGoneOrGoing, isN
 import { egressPaths, forwarderSource, proxySource, writeInjectedKeys } from './egressFiles.js';
 import { listedPorts, publishedPorts } from './ports.js';
 import type { PublishedPort } from './types.js';
+import { EGRESS_LABELS, egressSpecLabel, egressSpecOf } from './egressSpec.js';
+
+export { EGRESS_LABELS, egressSpecLabel, egressSpecOf, type EgressSpec } from './egressSpec.js';
 
 /**
  * A sandbox's way out, in one of two shapes (chosen at create, recorded in its spec label):
@@ -31,19 +34,6 @@ import type { PublishedPort } from './types.js';
  *
  * Its host folder and the files in it: ./egressFiles.ts.
  */
-
-export const EGRESS_LABELS = {
-  /** On the proxy container and the network: the sandbox they belong to. */
-  for: 'dev.paddock.egress-for',
-  /** On the proxy container. */
-  proxy: 'dev.paddock.egress-proxy',
-  /** On the network. */
-  network: 'dev.paddock.egress-network',
-  /** On the proxy container: the ports it publishes as asked (JSON), for listings without an inspect. */
-  ports: 'dev.paddock.egress-ports',
-  /** On the sandbox container: its proxy's ports and transport (JSON), to make a removed proxy again. */
-  spec: 'dev.paddock.egress-spec',
-} as const;
 
 const RELAY_IN_PROXY = '/run/paddock-relay';
 const KEYS_IN_PROXY = '/run/paddock-keys';
@@ -215,26 +205,6 @@ export interface ProxySpec {
   readonly network: Pick<NetworkPolicy, 'policy' | 'allow' | 'deny'>;
   readonly ports: readonly PortMapping[];
   readonly viaSockets: boolean;
-}
-
-/** What the sandbox's spec label records: its proxy's ports and transport, and whether it is served by the shared service. */
-export type EgressSpec = Pick<ProxySpec, 'ports' | 'viaSockets'> & { readonly shared?: boolean };
-
-/** The label on the sandbox container that records its proxy's ports and transport (not its rules: those live in rules.json). */
-export function egressSpecLabel(spec: EgressSpec): Record<string, string> {
-  return { [EGRESS_LABELS.spec]: JSON.stringify({ ports: spec.ports, viaSockets: spec.viaSockets, ...(spec.shared ? { shared: true } : {}) }) };
-}
-
-/** The recorded ports and transport; undefined for sandboxes made before the label (or a label not Paddock's). */
-export function egressSpecOf(labels: Readonly<Record<string, string>> | undefined): EgressSpec | undefined {
-  try {
-    const spec = JSON.parse(labels?.[EGRESS_LABELS.spec] ?? '');
-    if (!Array.isArray(spec?.ports) || typeof spec.viaSockets !== 'boolean') return undefined;
-    const ports = (spec.ports as PortMapping[]).filter((p) => Number.isInteger(p?.containerPort) && Number.isInteger(p?.hostPort) && p.protocol === 'tcp');
-    return { ports: ports.map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, protocol: 'tcp' })), viaSockets: spec.viaSockets, ...(spec.shared === true ? { shared: true } : {}) };
-  } catch {
-    return undefined;
-  }
 }
 
 /** The sandbox's internal network: no gateway, no route out; its proxy is the only way out. */

@@ -10,17 +10,19 @@ import type { Limits, PortMapping } from '../core/options.js';
 import { prepareBridgeDir, removeBridgeDir } from './stateFolder.js';
 import type { NetworkPolicy } from '../core/policy.js';
 import { DEFAULT_NETWORK } from '../core/policy-defaults.js';
-import { createEgress, egressPorts, egressPortsOf, egressShapeFor, egressSpecOf, egressStateOf, pruneEgress, removeEgress, startEgress, stopEgress } from './egress.js';
+import { createEgress, egressPortsOf, egressShapeFor, egressSpecOf, egressStateOf, pruneEgress, removeEgress, startEgress, stopEgress } from './egress.js';
 import { removeSandboxAndState } from './teardown.js';
 import { rememberFolder } from './repair.js';
 import { refreshInjectedKeys } from './egressFiles.js';
 import { clearSessionRules, networkInForce } from './liveRules.js';
 import { initScript } from './assets.js';
 import { engineMessage, inspectOrUndefined, isAlreadyInState, isConflict, isNotFound, startAndWaitForMarker, writeDemuxed } from './docker.js';
-import { listedPorts, publishedPorts } from './ports.js';
+import { publishedPorts } from './ports.js';
 import { engineSharesHostKernel, runtimeTraits, type EngineRuntimes, type RuntimeTraits } from './runtime.js';
 import { connect, resolveEndpoint, type EndpointInputs } from './connection.js';
 import { SandboxClient, statusOf } from './sandboxClient.js';
+import { listSandboxes } from './listing.js';
+import { publishesThroughProxy } from './egressSpec.js';
 import type { SandboxDetails, SandboxSummary } from './types.js';
 export type { ExecOptions, ExecTarget, StopReason } from './sandboxClient.js';
 
@@ -113,27 +115,8 @@ export class SandboxEngine extends SandboxClient {
     return (await networkInForce(this.docker, name)).network;
   }
 
-  async list(filter: { workspace?: string; agent?: string } = {}): Promise<SandboxSummary[]> {
-    const labels = [`${LABELS.sandbox}=1`];
-    if (filter.workspace) labels.push(`${LABELS.workspace}=${filter.workspace}`);
-    if (filter.agent) labels.push(`${LABELS.agent}=${filter.agent}`);
-    const containers = await this.docker.listContainers({ all: true, filters: { label: labels } });
-    // Sandboxes made before the runtime label need an inspect.
-    const runtimes = await Promise.all(containers.map(async (c) => c.Labels[LABELS.runtime] || ((await this.docker.getContainer(c.Id).inspect()).HostConfig.Runtime ?? 'runc')));
-    // Only a sandbox behind a proxy of its own that publishes ports (or one older than the spec
-    // label) has its ports on another container: the listing of the proxies is asked only then.
-    const proxied = containers.some((c) => publishesThroughProxy(c.Labels)) ? await egressPorts(this.docker) : new Map<string, never>();
-    return containers.map((c, i) => ({
-      name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
-      id: c.Id,
-      workspace: c.Labels[LABELS.workspace] ?? '',
-      agent: c.Labels[LABELS.agent] ?? '',
-      status: statusOf(c.State),
-      runtime: runtimes[i] || 'runc',
-      image: c.Image,
-      created: new Date(c.Created * 1000).toISOString(),
-      ports: proxied.get((c.Names[0] ?? c.Id).replace(/^\//, '')) ?? listedPorts(c.Ports),
-    })).sort((a, b) => a.name.localeCompare(b.name));
+  list(filter: { workspace?: string; agent?: string } = {}): Promise<SandboxSummary[]> {
+    return listSandboxes(this.docker, filter);
   }
 
   /** Finds a sandbox by name or id (prefix); only Paddock's containers count. */
@@ -353,12 +336,6 @@ export function checkWorkspace(path: string): string {
   if (!existsSync(abs)) throw new PaddockError(`The workspace ${abs} does not exist.`, 'Pass an existing folder (Paddock never creates or deletes workspaces).');
   if (!statSync(abs).isDirectory()) throw new PaddockError(`The workspace ${abs} is not a folder.`, 'Pass the project folder, not a file.');
   return abs;
-}
-
-/** Whether a sandbox's published ports are its own proxy's (its spec label says so; a sandbox without the label may have any). */
-function publishesThroughProxy(labels: Readonly<Record<string, string>>): boolean {
-  const spec = egressSpecOf(labels);
-  return !spec || (!spec.shared && spec.ports.length > 0);
 }
 
 function detailsOf(info: Docker.ContainerInspectInfo): SandboxDetails {
