@@ -6,7 +6,7 @@
 // it was. The times are printed (this machine is shared and loaded: they are not asserted).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { egressPaths } from '../../../src/engine/egressFiles.js';
@@ -105,6 +105,18 @@ describe('ten tasks of one repository, each with a running sandbox', { timeout: 
     }
     const table = (await ok(['tasks', ws])).stdout;
     for (const name of names) assert.match(table, new RegExp(`^${name}\\s+shell\\s+paddock/${name}\\s`, 'm'));
+  });
+
+  it('reads the tasks without writing their git index (an agent\'s commit at that moment would find it locked)', async () => {
+    // A tracked file with a new modification time (same content) makes a plain git status refresh and rewrite the index.
+    const file = join(pathOf[names[0]], 'README.md');
+    utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    const index = join(pathOf[names[0]], '.git', 'index');
+    const before = statSync(index);
+    const tasks = await tasksJson();
+    assert.equal(tasks[0].uncommitted, planOf(0).uncommitted ? 1 : 0, 'a touched file is not a change');
+    const after = statSync(index);
+    assert.deepEqual([after.ino, after.mtimeMs], [before.ino, before.mtimeMs], 'the listing rewrote the task\'s index');
   });
 
   it('shows each task\'s own files in diff --stat, and only those', async () => {
