@@ -367,9 +367,9 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
     .action(async (refs: string[], _o: any, cmd: Command) => {
       const engine = await engineFrom(cmd);
       for (const ref of refs) {
-        const id = await resolveSandbox(engine, ref);
-        await engine.stop(id);
-        process.stdout.write(`${(await engine.get(id)).name}\n`);
+        const sandbox = await findSandbox(engine, ref);
+        await engine.stop(sandbox);
+        process.stdout.write(`${sandbox.name}\n`);
       }
     });
 
@@ -398,8 +398,8 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
     .action(async (refs: string[], _o: any, cmd: Command) => {
       const engine = await engineFrom(cmd);
       for (const ref of refs) {
-        const d = await engine.get(await resolveSandbox(engine, ref));
-        await engine.remove(d.id);
+        const d = await findSandbox(engine, ref);
+        await engine.remove(d);
         process.stdout.write(`${d.name}\n`);
       }
     });

@@ -286,8 +286,9 @@ export class SandboxEngine extends SandboxClient {
     return this.get(sandbox.id);
   }
 
-  async stop(nameOrId: string, timeoutSeconds = 5): Promise<void> {
-    const sandbox = await this.get(nameOrId);
+  /** Stops a sandbox and its egress; a caller that has just read the sandbox passes its details. */
+  async stop(sandboxOrName: string | SandboxDetails, timeoutSeconds = 5): Promise<void> {
+    const sandbox = typeof sandboxOrName === 'string' ? await this.get(sandboxOrName) : sandboxOrName;
     if (sandbox.status === 'running' || sandbox.status === 'paused' || sandbox.status === 'restarting') {
       await recordUserStop(this.docker, sandbox); // so that ls and start tell it from an engine restart
       await this.docker.getContainer(sandbox.id).stop({ t: timeoutSeconds }).catch((err) => {
@@ -298,8 +299,8 @@ export class SandboxEngine extends SandboxClient {
   }
 
   /** Removes a sandbox and its state. The workspace itself is a bind mount and is never touched. */
-  async remove(nameOrId: string): Promise<void> {
-    await removeSandboxAndState(this.docker, await this.get(nameOrId));
+  async remove(sandboxOrName: string | SandboxDetails): Promise<void> {
+    await removeSandboxAndState(this.docker, typeof sandboxOrName === 'string' ? await this.get(sandboxOrName) : sandboxOrName);
   }
 
   /** Removes every Paddock sandbox on this engine. Returns their names. */

@@ -13,11 +13,12 @@ import { bridgePaths } from './stateFolder.js';
 const userStopFile = (sandboxName: string) => join(bridgePaths(sandboxName).dir, 'stopped-by-user');
 
 /** Before Paddock stops a sandbox for the user: remembers which run of it the user ended. */
-export async function recordUserStop(docker: Docker, sandbox: { readonly id: string; readonly name: string }): Promise<void> {
+export async function recordUserStop(docker: Docker, sandbox: { readonly id: string; readonly name: string; readonly startedAt?: string }): Promise<void> {
   try {
-    const info = await docker.getContainer(sandbox.id).inspect();
+    // A running sandbox's details have the start already (SandboxDetails.startedAt); else the engine is asked.
+    const startedAt = sandbox.startedAt ?? (await docker.getContainer(sandbox.id).inspect()).State.StartedAt;
     if (!existsSync(bridgePaths(sandbox.name).dir)) return;
-    writeFileSync(userStopFile(sandbox.name), info.State.StartedAt, { mode: 0o600 });
+    writeFileSync(userStopFile(sandbox.name), startedAt, { mode: 0o600 });
   } catch {
     // without the mark, the stop reads as one from outside Paddock: worded so that it is still true
   }
