@@ -16,7 +16,8 @@ export interface AuditEntry {
   /**
    * "started": written before the call runs; its outcome follows with the same `call` id.
    * "busy": refused for load (rule "refused-busy"), nothing ran; one line, no "started" before it.
-   * "cancelled": the client cancelled the call or went away while it waited (rule "cancelled-waiting"); nothing ran.
+   * "cancelled": the client cancelled the call or went away while it waited (rule "cancelled-waiting"; nothing ran)
+   * or while it ran (rule "cancelled-running"; its message says whether its command was stopped in the target).
    */
   readonly decision: 'allowed' | 'denied' | 'error' | 'started' | 'busy' | 'cancelled';
   /** Which rule decided ("whitelist: npm test", "blocked path: **\/.env", "permission files"...). */

@@ -2,9 +2,9 @@ import type Docker from 'dockerode';
 import picomatch from 'picomatch';
 import type { PathMatcher } from '../core/bridgeExecRules.js';
 import { LABELS } from '../core/naming.js';
-import { isConflict, isNotFound } from '../engine/docker.js';
+import { execCollect, isConflict, isNotFound } from '../engine/docker.js';
 import type { TargetContainer } from './allowedContainers.js';
-import { VIEW_PROLOGUE } from './viewPrologue.js';
+import { VIEW_PROLOGUE, VIEW_STOPPER } from './viewPrologue.js';
 
 /** Labels of a view helper: Paddock's own (so no bridge ever reaches it) and the target it serves. */
 const VIEW_OF = 'dev.paddock.bridge-view-of';
@@ -98,13 +98,31 @@ export class PhysicalViews {
     return { ok: true, helperId: (await helper.inspect()).Id };
   }
 
-  /** docker exec options that run `argv` (mode exec) or read one file (mode read) in the view. */
-  execOptions(mode: 'exec' | 'read', target: ViewTarget, argv: readonly string[], maxBytes = 0): Docker.ExecCreateOptions {
+  /**
+   * docker exec options that run `argv` (mode exec) or read one file (mode read) in the view.
+   * `call` names the run for stop(): a random id per call, or '-' for one nobody stops.
+   */
+  execOptions(mode: 'exec' | 'read', target: ViewTarget, argv: readonly string[], maxBytes = 0, call = '-'): Docker.ExecCreateOptions {
     return {
-      Cmd: ['perl', '-e', VIEW_PROLOGUE, mode, target.user, target.workdir, String(maxBytes),
+      Cmd: ['perl', '-e', VIEW_PROLOGUE, call, mode, target.user, target.workdir, String(maxBytes),
         String(this.patterns.length), ...this.patterns, String(target.env.length), ...target.env, '--', ...argv],
       User: '0:0', WorkingDir: '/', Env: ['PATH=/usr/bin:/bin', 'PERL5LIB=', 'PERL5OPT='],
     };
+  }
+
+  /**
+   * Kills the command a call started in `helperId` with every process it left (VIEW_STOPPER), and
+   * waits until the engine says the call's exec has ended. The stopper runs again while it has not
+   * (the call may have been cancelled as its process was starting). False when it did not end in time.
+   */
+  async stop(helperId: string, call: string, exec: Docker.Exec | undefined, timeoutMs = 15_000): Promise<boolean> {
+    for (const deadline = Date.now() + timeoutMs; ;) {
+      await execCollect(this.docker, helperId, { Cmd: ['perl', '-e', VIEW_STOPPER, call], User: '0:0', WorkingDir: '/', Env: ['PATH=/usr/bin:/bin', 'PERL5LIB=', 'PERL5OPT='] }, { timeoutMs: 10_000 });
+      const running = exec ? await exec.inspect().then((e) => e.Running, () => false) : false;
+      if (!running) return true;
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 }
 

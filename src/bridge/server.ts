@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest, isJSONRPCRequest, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { CLIENT_GONE } from './denied.js';
 
 /**
  * Where a bridge listens: a Unix socket (mode 0600) or a TCP port on one address (loopback, or the
@@ -31,6 +32,8 @@ interface Session {
   streamed: boolean;
   /** Requests of the client not answered yet. */
   readonly unanswered: Set<RequestId>;
+  /** HTTP exchanges open now that carry calls: ended when the session ends (the SDK leaves them open). */
+  readonly calling: Set<ServerResponse>;
   /** Ends the session when nothing of it comes back (see SessionTimeouts). */
   reaper?: NodeJS.Timeout;
 }
@@ -143,7 +146,7 @@ export class BridgeHttpServer {
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: true,
       onsessioninitialized: (id) => {
-        const session: Session = { transport, server, open: 0, streamed: false, unanswered: new Set() };
+        const session: Session = { transport, server, open: 0, streamed: false, unanswered: new Set(), calling: new Set() };
         this.sessions.set(id, session);
         this.watchCalls(session);
         this.armReaper(session);
@@ -153,6 +156,8 @@ export class BridgeHttpServer {
       const session = transport.sessionId ? this.sessions.get(transport.sessionId) : undefined;
       if (session?.reaper) clearTimeout(session.reaper);
       if (transport.sessionId) this.sessions.delete(transport.sessionId);
+      // Its calls were cancelled (and their commands stopped); their exchanges would otherwise wait forever.
+      for (const res of session?.calling ?? []) this.fail(res, 404, 'Session ended: this call was cancelled. Initialize a new session.');
       void server.close().catch(() => {});
     };
     await server.connect(transport);
@@ -173,8 +178,10 @@ export class BridgeHttpServer {
     session.open++;
     if (req.method === 'GET') session.streamed = true;
     if (session.reaper) clearTimeout(session.reaper);
+    if (calls.length) session.calling.add(res);
     res.once('close', () => {
-      if (!res.writableFinished) for (const id of calls) this.cancel(session, id, 'the client closed the connection');
+      session.calling.delete(res);
+      if (!res.writableFinished) for (const id of calls) this.cancel(session, id, CLIENT_GONE);
       session.open--;
       this.armReaper(session);
     });

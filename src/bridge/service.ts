@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
@@ -11,12 +12,12 @@ import { treeReadOf } from '../core/treeReads.js';
 import type { BridgePolicy, Tier } from '../core/policy.js';
 import { execCollect, isAlreadyInState, isNotFound, runExec } from '../engine/docker.js';
 import { AllowedContainers, type TargetContainer } from './allowedContainers.js';
-import { BridgeDenied } from './denied.js';
+import { BridgeDenied, CallCancelled } from './denied.js';
 import { maskLogs } from './maskedLogs.js';
 import { execAs, isFolder, PathGuard } from './pathGuard.js';
 import { PhysicalViews, VIEW_FAILED_EXIT, viewFailure, type ViewAvailability, type ViewTarget } from './physicalView.js';
 
-export { BridgeDenied } from './denied.js';
+export { BridgeDenied, CallCancelled, CLIENT_GONE } from './denied.js';
 export type { TargetContainer } from './allowedContainers.js';
 
 export type Permission = keyof BridgePolicy['permissions'];
@@ -215,8 +216,12 @@ export class BridgeService {
     }, null, 2);
   }
 
-  /** Checks a command and runs it as an argv in the container. Returns the decision's rule with the output. */
-  async exec(c: TargetContainer, command: string | readonly string[], timeoutSeconds: number, stats: MaskStats): Promise<{ rule: string; text: string; exitCode: number | null }> {
+  /**
+   * Checks a command and runs it as an argv in the container. Returns the decision's rule with the output.
+   * When `cancelled` aborts while it runs (its client cancelled it or went away), the command is
+   * stopped in the target with every process it started, and CallCancelled says whether it was.
+   */
+  async exec(c: TargetContainer, command: string | readonly string[], timeoutSeconds: number, stats: MaskStats, cancelled?: AbortSignal): Promise<{ rule: string; text: string; exitCode: number | null }> {
     let argv: string[];
     if (typeof command === 'string') {
       try {
@@ -248,8 +253,16 @@ export class BridgeService {
     const masker = await this.currentMasker();
     const out = collectMasked(masker.stream(stats));
     const err = collectMasked(masker.stream(stats));
-    const [id, options] = view.ok ? [view.helperId, this.views.execOptions('exec', { user, workdir, env }, argv)] : [c.id, execAs(argv, user, workdir)];
-    const { exitCode, cut } = await runExec(this.docker, id, options, { stdout: out.sink, stderr: err.sink, timeoutMs: timeoutSeconds * 1000 });
+    const call = randomUUID();
+    const [id, options] = view.ok ? [view.helperId, this.views.execOptions('exec', { user, workdir, env }, argv, 0, call)] : [c.id, execAs(argv, user, workdir)];
+    if (cancelled?.aborted) throw new CallCancelled(cancelled, 'nothing had started');
+    let exec: Docker.Exec | undefined;
+    const { exitCode, cut } = await runExec(this.docker, id, options, { stdout: out.sink, stderr: err.sink, timeoutMs: timeoutSeconds * 1000, signal: cancelled, onStarted: (e) => { exec = e; } });
+    if (cut === 'aborted' && cancelled) {
+      if (!view.ok) throw new CallCancelled(cancelled, `it could not be stopped in ${c.name} (it runs without a physical view, where the bridge cannot find its processes) and may still run`);
+      const stopped = await this.views.stop(view.helperId, call, exec).catch(() => false);
+      throw new CallCancelled(cancelled, stopped ? `stopped in ${c.name}: its processes were killed` : `stopping it in ${c.name} failed, so it may still run`);
+    }
     const stdout = out.finish(!!cut);
     const stderr = err.finish(!!cut);
     const failure = exitCode === VIEW_FAILED_EXIT ? viewFailure(stderr) : undefined;

@@ -6,7 +6,7 @@ import type { MaskStats } from '../core/masking.js';
 import { PADDOCK_VERSION } from '../core/version.js';
 import { Admission, busyMessage, CallWithdrawn, sharedAdmission } from './admission.js';
 import { AuditUnwritable, type AuditEntry, type AuditLog } from './audit.js';
-import { BridgeDenied, type BridgeService, type Permission, type TargetContainer } from './service.js';
+import { BridgeDenied, CallCancelled, type BridgeService, type Permission, type TargetContainer } from './service.js';
 
 export const TOOL_NAMES = [
   'list_containers', 'get_logs', 'search_logs', 'inspect_container', 'get_stats', 'exec_command', 'get_allowed_commands',
@@ -97,6 +97,12 @@ export function createBridgeServer(service: BridgeService, audit: AuditLog, sand
       const note = recordOutcome({ ...entry, decision: 'allowed', rule: rule ?? (permission ? `permission ${permission}` : 'always allowed'), durationMs: Date.now() - started, masked: stats.count, ...(stats.count ? { maskedRules: stats.rules } : {}), outputBytes: Buffer.byteLength(text) });
       return { content: [{ type: 'text', text: text + note }] };
     } catch (err: any) {
+      if (err instanceof CallCancelled) {
+        // Nobody reads this answer (the SDK drops it); the audit line is what says what became of the command.
+        const message = await service.mask(err.message, stats);
+        recordOutcome({ ...entry, decision: 'cancelled', rule: 'cancelled-running', durationMs: Date.now() - started, masked: stats.count, message });
+        return { content: [{ type: 'text', text: message }], isError: true };
+      }
       const denied = err instanceof BridgeDenied;
       const lost = denied ? undefined : connectionFailure(err);
       const message = await service.mask(denied ? err.message
@@ -155,7 +161,7 @@ export function createBridgeServer(service: BridgeService, audit: AuditLog, sand
       timeout: z.number().int().min(1).max(600).optional().describe('Seconds to wait (default 60)'),
     },
   }, async (a, extra) => call('exec_command', a, 'exec', extra.signal, (stats) => onTarget(a.container, async (c) => {
-    const result = await service.exec(c, a.command, a.timeout ?? 60, stats);
+    const result = await service.exec(c, a.command, a.timeout ?? 60, stats, extra.signal);
     return { text: result.text, rule: result.rule };
   })));
 

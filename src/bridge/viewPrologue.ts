@@ -13,12 +13,13 @@
  *    no new privileges, root keeps only Docker's default capabilities, anyone else has none)
  *  - and only then runs the command (resolved in the target, like docker exec) or reads a file.
  * Exit code 125 with a "paddock-view:" line means the view could not be set up; nothing ran.
- * argv: mode user workdir maxBytes nPatterns patterns... nEnv env... -- argv...
+ * argv: call mode user workdir maxBytes nPatterns patterns... nEnv env... -- argv...
+ * `call` is unused here: it stays in this process's command line so VIEW_STOPPER can find it.
  */
 export const VIEW_PROLOGUE = String.raw`
 use strict; use warnings; use POSIX ();
-# argv: mode user workdir maxBytes nPatterns patterns... nEnv env... -- argv...
-my ($mode, $user, $workdir, $max, $np) = splice(@ARGV, 0, 5);
+# argv: call mode user workdir maxBytes nPatterns patterns... nEnv env... -- argv...
+my ($call, $mode, $user, $workdir, $max, $np) = splice(@ARGV, 0, 6);
 my @pat = map { qr/$_/s } splice(@ARGV, 0, $np);
 my $ne = shift @ARGV; my @env = splice(@ARGV, 0, $ne);
 shift @ARGV; my @cmd = @ARGV;
@@ -96,4 +97,31 @@ if ($mode eq 'read') {
   my $out = "$s[7]\n$buf"; while (length $out) { my $n = syswrite(STDOUT, $out) // POSIX::_exit(1); substr($out, 0, $n) = '' } POSIX::_exit(0);
 }
 exec { $cmd[0] } @cmd or do { print STDERR "$cmd[0]: $!\n"; POSIX::_exit(127) };
+`;
+
+/**
+ * Stops one call's command in a view: run in the same helper container with the call's id, it finds
+ * the prologue whose command line carries that id (in the helper's own cgroup, so a process of the
+ * target that copies the command line is never taken for it), stops it so it forks no more, kills its
+ * child with SIGKILL and then the prologue. That child is the init of the command's PID namespace, so
+ * the kernel kills every process left in it: a command cannot outlive it by setsid, nohup, a double
+ * fork or a PID namespace of its own (which is nested in this one). Prints how many prologues it stopped.
+ */
+export const VIEW_STOPPER = String.raw`
+use strict; use warnings;
+my $call = $ARGV[0];
+sub slurp { open my $fh, '<', $_[0] or return undef; local $/; my $s = <$fh>; return $s }
+sub pids { opendir my $dh, '/proc' or die "paddock-view: /proc: $!\n"; return grep { /^\d+$/ && $_ != $$ } readdir $dh }
+my $mine = slurp('/proc/self/cgroup') // die "paddock-view: no /proc/self/cgroup\n";
+my @calls = grep {
+  my @a = split /\0/, (slurp("/proc/$_/cmdline") // '');
+  @a > 3 && $a[0] eq 'perl' && $a[1] eq '-e' && $a[3] eq $call && (slurp("/proc/$_/cgroup") // '') eq $mine
+} pids();
+kill 'STOP', @calls;
+# Listed once they are stopped, so a child forked just before is among them.
+my %theirs = map { $_ => 1 } @calls;
+my @children = grep { (slurp("/proc/$_/stat") // '') =~ /.*\)\s+\S\s+(\d+)/s && $theirs{$1} } pids();
+kill 'KILL', @children;
+kill 'KILL', @calls;
+print scalar(@calls), "\n";
 `;

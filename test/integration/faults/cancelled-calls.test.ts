@@ -3,58 +3,29 @@
 // MCP SDK client over the bridge's Unix socket. Without this, the call ran once a slot freed, for
 // an agent that had given up on it.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { Admission, BRIDGE_LIMITS } from '../../../src/bridge/admission.js';
-import { AuditLog, readAudit, readAuditLines } from '../../../src/bridge/audit.js';
-import { BridgeHttpServer } from '../../../src/bridge/server.js';
-import { BridgeService } from '../../../src/bridge/service.js';
-import { createBridgeServer } from '../../../src/bridge/tools.js';
-import { policySchema } from '../../../src/core/policy.js';
-import { docker, engine } from '../../support/sandbox.js';
-import { BASE_IMAGE, clientFor, dockerAsync, suffix } from '../bridge/support.js';
+import { readAudit, readAuditLines, type AuditLog } from '../../../src/bridge/audit.js';
+import { dockerAsync, suffix } from '../bridge/support.js';
+import { bridgeOnTarget, type TargetBridge } from './support.js';
 
 /** One call of the sandbox runs at a time and holds its slot to the end, so a second call waits. */
 const LIMITS = { ...BRIDGE_LIMITS, runningPerSandbox: 1, slotHoldMs: 600_000 };
 
 describe('cancelled bridge calls waiting for a slot', () => {
   const target = `pbt-cancel-${suffix}`;
-  let dir: string;
-  let server: BridgeHttpServer;
+  const admission = new Admission(LIMITS);
+  let bridge: TargetBridge;
   let audit: AuditLog;
-  let admission: Admission;
-  let socket: string;
-  let token: string;
-  const clients: Client[] = [];
 
   before(async () => {
-    const r = docker(['run', '-d', '--name', target, BASE_IMAGE, 'sh', '-c', 'exec sleep 2147483647']);
-    if (r.code !== 0) throw new Error(`docker run failed: ${r.stderr}`);
-    dir = mkdtempSync(join(tmpdir(), 'pbt-cancel-'));
-    const policy = policySchema.parse({ tier: 'moderate', bridge: { containers: [target], exec: { [target]: ['sleep *', 'touch *'] } } });
-    audit = new AuditLog(join(dir, 'audit.jsonl'));
-    admission = new Admission(LIMITS);
-    token = randomBytes(24).toString('base64url');
-    server = new BridgeHttpServer(token, () => createBridgeServer(new BridgeService(engine().docker, { bridge: policy.bridge, tier: policy.tier }), audit, 'cancel', admission));
-    socket = join(dir, 'bridge.sock');
-    await server.listen({ kind: 'unix', path: socket });
+    bridge = await bridgeOnTarget(target, 'cancel', ['sleep *', 'touch *'], admission);
+    audit = bridge.audit;
   });
-  after(async () => {
-    for (const c of clients) await c.close().catch(() => {});
-    await server?.close();
-    docker(['rm', '-f', target]);
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => bridge?.close());
 
-  async function connect(): Promise<Client> {
-    const client = await clientFor(socket, token);
-    clients.push(client);
-    return client;
-  }
+  const connect = () => bridge.connect();
 
   const exec = (client: Client, command: string, signal?: AbortSignal) =>
     client.callTool({ name: 'exec_command', arguments: { container: target, command, timeout: 600 } }, undefined, { timeout: 600_000, signal });

@@ -70,7 +70,7 @@ describe('bridge sessions of agents that die', () => {
 
   it('kill -9 of paddock-mcp: its waiting call is cancelled and never runs, its session ends, a new agent is served', async () => {
     const doomed = await agent();
-    const running = exec(doomed, 'sleep 8').catch((err) => err);
+    const running = exec(doomed, 'sleep 60').catch((err) => err);
     await until('the first call runs', () => load().running === 1);
     const queued = exec(doomed, 'touch /tmp/queued-by-the-dead-agent').catch((err) => err);
     await until('the second call waits', () => load().waiting === 1);
@@ -82,7 +82,7 @@ describe('bridge sessions of agents that die', () => {
     const ended = await until('the dead agent\'s session ended on the bridge', () => hosted!.sessionCount === 0, SESSION_TIMEOUTS.streamGoneMs + 60_000);
     process.stdout.write(`# session of the killed agent ended after ${ended} ms (timeout ${SESSION_TIMEOUTS.streamGoneMs} ms)\n`);
 
-    // A new agent is served once the dead agent's running call (the engine still runs it) ends.
+    // A new agent is served: the dead agent's running call was stopped in the target when its connection closed.
     const fresh = await agent();
     const answer = await exec(fresh, 'touch /tmp/made-by-the-new-agent');
     assert.ok(!answer.isError, JSON.stringify(answer.content));
@@ -91,7 +91,9 @@ describe('bridge sessions of agents that die', () => {
     assert.equal(await madeInTarget('queued-by-the-dead-agent'), false, 'the dead agent\'s queued call never ran');
     const audit = hosted!.audit.file!;
     assert.deepEqual(readAudit(audit).filter((e) => JSON.stringify(e.args).includes('queued-by')).map((e) => e.decision), ['cancelled']);
-    assert.ok(readAudit(audit).some((e) => e.decision === 'allowed' && JSON.stringify(e.args).includes('sleep 8')), 'the running call was audited to its end');
+    const stopped = readAudit(audit).find((e) => JSON.stringify(e.args).includes('sleep 60'));
+    assert.deepEqual([stopped?.decision, stopped?.rule], ['cancelled', 'cancelled-running'], 'the running call was stopped');
+    assert.match(stopped?.message ?? '', /^cancelled: client gone; stopped in pbt-dead-\S+: its processes were killed/);
     assert.equal(readAuditLines(audit).filter((e) => e.decision === 'started').length, 2, 'only the sleep and the new agent\'s call started');
     await fresh.close();
   });
