@@ -123,29 +123,39 @@ export function registerTaskCommands(program: Command, ctx: TaskCommandsContext)
     });
 
   workspaceOption(program.command('discard')
-    .description('Remove a task: its sandbox, its folder and its branch (refuses to lose unmerged work without --force)')
-    .argument('<task>', 'task name')
+    .description('Remove tasks: their sandboxes, folders and branches (refuses to lose unmerged work without --force)')
+    .argument('<task...>', 'task names (several: all are checked before any is removed)')
     .option('--force', 'discard even commits no branch has, and uncommitted changes')
     .option('-y, --yes', 'do not ask'))
-    .action(async (name: string, o: any, cmd: Command) => {
+    .action(async (names: string[], o: any, cmd: Command) => {
       const tasks = await tasksModule();
-      const task = await locate(name, o);
+      const found = [];
+      for (const name of new Set(names)) found.push(await locate(name, o));
       const engine = await ctx.engineFrom(cmd);
       await engine.ping();
-      const check = await tasks.discardCheck(engine, task);
-      const losing = [
-        check.unmerged ? `${check.unmerged} commit(s) that no branch, tag or remote of ${task.source} has` : '',
-        check.uncommitted ? `${check.uncommitted} uncommitted file(s)` : '',
-      ].filter(Boolean);
-      if (losing.length && !o.force) {
-        throw new PaddockError(`Task ${task.name} has ${losing.join(' and ')}.`, `Merge it first ("paddock merge ${task.name}"), or add --force to lose ${losing.length > 1 || check.unmerged > 1 || check.uncommitted > 1 ? 'them' : 'it'}.`);
+      // Every task is checked first: one that would lose work without --force stops them all, before anything is removed.
+      const checked = await Promise.all(found.map(async (task) => ({ task, check: await tasks.discardCheck(engine, task) })));
+      const plans = checked.map(({ task, check }) => ({
+        task, check, losing: [
+          check.unmerged ? `${check.unmerged} commit(s) that no branch, tag or remote of ${task.source} has` : '',
+          check.uncommitted ? `${check.uncommitted} uncommitted file(s)` : '',
+        ].filter(Boolean),
+      }));
+      const refused = o.force ? [] : plans.filter((p) => p.losing.length);
+      if (refused.length) {
+        const { task, check, losing } = refused[0];
+        const others = refused.length > 1 ? ` (and ${refused.length - 1} more task(s) would lose work: ${refused.slice(1).map((p) => p.task.name).join(', ')})` : '';
+        const nothing = plans.length > 1 ? ' Nothing was discarded.' : '';
+        throw new PaddockError(`Task ${task.name} has ${losing.join(' and ')}${others}.${nothing}`, `Merge it first ("paddock merge ${task.name}"), or add --force to lose ${losing.length > 1 || check.unmerged > 1 || check.uncommitted > 1 || refused.length > 1 ? 'them' : 'it'}.`);
       }
       if (!o.yes) {
-        if (!process.stdin.isTTY) throw new PaddockError(`Discarding task ${task.name} needs a confirmation, and there is no terminal to ask.`, 'Add --yes to confirm.');
-        const what = [check.sandboxes.length ? `sandbox ${check.sandboxes.join(', ')}` : '', `folder ${task.path}`, `branch ${task.branch}`, ...losing].filter(Boolean).join(', ');
-        if (!(await confirm(`Discard task ${task.name} (${what})?`))) throw new PaddockError('Nothing discarded.', 'Add --yes to confirm without a prompt.');
+        const what = plans.map(({ task, check, losing }) => `${task.name} (${[check.sandboxes.length ? `sandbox ${check.sandboxes.join(', ')}` : '', `folder ${task.path}`, `branch ${task.branch}`, ...losing].filter(Boolean).join(', ')})`).join('; ');
+        if (!process.stdin.isTTY) throw new PaddockError(`Discarding task${plans.length > 1 ? 's' : ''} ${plans.map((p) => p.task.name).join(', ')} needs a confirmation, and there is no terminal to ask.`, 'Add --yes to confirm.');
+        if (!(await confirm(`Discard task${plans.length > 1 ? 's' : ''} ${what}?`))) throw new PaddockError('Nothing discarded.', 'Add --yes to confirm without a prompt.');
       }
-      await tasks.discardTask(engine, task);
-      process.stdout.write(`Discarded task ${task.name}${check.sandboxes.length ? ` and sandbox ${check.sandboxes.join(', ')}` : ''}.\n`);
+      for (const { task, check } of plans) {
+        await tasks.discardTask(engine, task);
+        process.stdout.write(`Discarded task ${task.name}${check.sandboxes.length ? ` and sandbox ${check.sandboxes.join(', ')}` : ''}.\n`);
+      }
     });
 }

@@ -2,7 +2,7 @@
 // real engine and real git (issue 15's scale section): created one right after another, each agent
 // (driven by exec) committing its own change; `paddock tasks --json` lists all ten with branch,
 // commits ahead, changed files and status; `paddock diff --stat` shows each task's own files; all
-// ten are discarded, leaving no container, folder, ref or state folder, and the main workspace as
+// ten are discarded (one by one, and several in one command), leaving no container, folder, ref or state folder, and the main workspace as
 // it was. The times are printed (this machine is shared and loaded: they are not asserted).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -134,9 +134,18 @@ describe('ten tasks of one repository, each with a running sandbox', { timeout: 
   });
 
   it('discards all ten: sandboxes, folders, branches and state go; the workspace stays as it was', async () => {
-    const started = Date.now();
-    for (const name of names) await ok(['discard', name, '--force', '--yes', '-w', ws]);
-    console.log(`discard ${COUNT} tasks, one after another: ${seconds(Date.now() - started)}`);
+    // Several at once: one task with unmerged work stops them all, before anything is removed.
+    const refused = await paddock(['discard', ...names.slice(0, 3), '--yes', '-w', ws], { env });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /Task t01 has 1 commit\(s\) that no branch, tag or remote of .* has and 1 uncommitted file\(s\) \(and 2 more task\(s\) would lose work: t02, t03\)\. Nothing was discarded\./);
+    assert.deepEqual((await tasksJson()).map((t) => t.name), names);
+    let started = Date.now();
+    for (const name of names.slice(0, 5)) await ok(['discard', name, '--force', '--yes', '-w', ws]);
+    console.log(`discard 5 tasks, one command each: ${seconds(Date.now() - started)}`);
+    started = Date.now();
+    const together = await ok(['discard', ...names.slice(5), '--force', '--yes', '-w', ws]);
+    console.log(`discard 5 tasks in one command: ${seconds(Date.now() - started)}`);
+    assert.deepEqual(together.stdout.trim().split('\n').map((l) => l.split(' ')[2]), names.slice(5));
     assert.deepEqual(await tasksJson(), []);
     const e = engine();
     assert.deepEqual(await e.docker.listContainers({ all: true, filters: { label: [`dev.paddock.task-source=${ws}`] } }), []);
