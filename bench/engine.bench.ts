@@ -1,6 +1,6 @@
 // Paddock vs raw Docker, on this machine, in this run. Prints medians and ratios; asserts nothing.
 //   npm run bench            (N=10 by default; PADDOCK_BENCH_N=20 for more)
-//   PADDOCK_BENCH_SCALE=100  sandboxes created in sequence for the scale rows (0: skip them)
+//   PADDOCK_BENCH_SCALE=100  sandboxes created in sequence for the scale rows (0: skip them; ./scale.bench.ts)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { resolveLimits } from '../src/core/options.js';
 import { SandboxEngine } from '../src/engine/engine.js';
 import { TemplateBuilder } from '../src/engine/templates.js';
+import { scaleBench } from './scale.bench.js';
 import { median, time } from './support.js';
 
 const N = Number(process.env.PADDOCK_BENCH_N ?? 10);
@@ -110,72 +111,7 @@ async function main(): Promise<void> {
   }
   const v = median(versions);
   console.log(`${'`paddock --version` startup'.padEnd(46)} ${v.toFixed(1)} ms  (target < 150 ms: ${v < 150 ? 'met' : 'NOT met'}; \`docker --version\` ${median(dockerVersions).toFixed(1)} ms)`);
-  if (SCALE > 0) await scale(engine, image, limits);
-}
-
-/** CPU time (ns) and memory without page cache (bytes) of a container, from one stats reading. */
-async function usage(engine: SandboxEngine, id: string): Promise<{ cpuNs: number; memory: number }> {
-  const s = (await engine.docker.getContainer(id).stats({ stream: false })) as any;
-  const cache = s.memory_stats?.stats?.inactive_file ?? s.memory_stats?.stats?.total_inactive_file ?? 0;
-  return { cpuNs: s.cpu_stats?.cpu_usage?.total_usage ?? 0, memory: (s.memory_stats?.usage ?? 0) - cache };
-}
-
-/** SCALE sandboxes created and started one after another; then `paddock ls`, and what an idle one costs. */
-async function scale(engine: SandboxEngine, image: string, limits: ReturnType<typeof resolveLimits>): Promise<void> {
-  const { serviceName } = await import('../src/engine/egressService.js');
-  const service = serviceName();
-  const serviceBefore = await usage(engine, service).catch(() => undefined);
-  const names: string[] = [];
-  const workspaces: string[] = [];
-  const each: number[] = [];
-  // A raw container of the same image that only sleeps: what an idle sandbox costs beyond it is Paddock's.
-  const raw = await engine.docker.createContainer({ Image: image, Cmd: ['sleep', 'infinity'], HostConfig: { Init: true, NetworkMode: 'none' } });
-  await raw.start();
-  try {
-    const total = await time(async () => {
-      for (let i = 0; i < SCALE; i++) {
-        const ws = mkdtempSync(join(tmpdir(), 'paddock-bench-scale-'));
-        workspaces.push(ws);
-        const name = `paddock-bench-scale-${process.pid}-${i}`;
-        each.push(await time(async () => {
-          await engine.create({ workspace: ws, agent: 'shell', image, limits, name });
-          names.push(name);
-          await engine.start(name);
-        }));
-      }
-    });
-    console.log(`${`${SCALE} sandboxes created+started in sequence`.padEnd(46)} ${(total / 1000).toFixed(1)} s total, ${median(each).toFixed(0)} ms median each (first ${each[0].toFixed(0)} ms, last ${each[each.length - 1].toFixed(0)} ms)`);
-    const ls: number[] = [];
-    const dockerPs: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      ls.push(await time(() => run(process.execPath, [CLI, 'ls'])));
-      dockerPs.push(await time(() => run('docker', ['ps', '-a'])));
-    }
-    row(`\`paddock ls\` at ${SCALE} sandboxes vs \`docker ps -a\``, ls, dockerPs);
-    // Idle: a minute after the last start, CPU over 60 s of a sample of sandboxes, memory of all.
-    await new Promise((r) => setTimeout(r, 30_000));
-    const sample = names.filter((_, i) => i % Math.max(1, Math.floor(SCALE / 10)) === 0);
-    const before = await Promise.all([...sample, raw.id].map((id) => usage(engine, id)));
-    const serviceMid = await usage(engine, service);
-    const seconds = 60;
-    await new Promise((r) => setTimeout(r, seconds * 1000));
-    const afterUse = await Promise.all([...sample, raw.id].map((id) => usage(engine, id)));
-    const serviceAfter = await usage(engine, service);
-    const cpu = (i: number) => (afterUse[i].cpuNs - before[i].cpuNs) / (seconds * 1e9) * 100;
-    const sandboxCpu = median(sample.map((_, i) => cpu(i)));
-    const rawCpu = cpu(sample.length);
-    const memories = await Promise.all(names.map((n) => usage(engine, n).then((u) => u.memory)));
-    const rawMemory = afterUse[sample.length].memory;
-    const mb = (b: number) => (b / 1024 / 1024).toFixed(2);
-    console.log(`${'idle sandbox memory (median of all)'.padEnd(46)} ${mb(median(memories))} MB; a raw sleeping container ${mb(rawMemory)} MB; beyond it ${mb(median(memories) - rawMemory)} MB (target < 5 MB)`);
-    const serviceGrowth = serviceBefore ? (serviceAfter.memory - serviceBefore.memory) / SCALE : undefined;
-    console.log(`${'shared egress service'.padEnd(46)} ${mb(serviceAfter.memory)} MB with ${SCALE} sandboxes${serviceGrowth !== undefined ? ` (${mb(serviceGrowth)} MB more per sandbox)` : ''}, ${((serviceAfter.cpuNs - serviceMid.cpuNs) / (seconds * 1e9) * 100).toFixed(3)}% of a core while they idle`);
-    console.log(`${'idle sandbox CPU (median of a sample, 60 s)'.padEnd(46)} ${sandboxCpu.toFixed(3)}% of a core; a raw sleeping container ${rawCpu.toFixed(3)}% (target < 0.1%)`);
-  } finally {
-    await raw.remove({ force: true });
-    for (const name of names) await engine.remove(name).catch(() => {});
-    for (const ws of workspaces) rmSync(ws, { recursive: true, force: true });
-  }
+  if (SCALE > 0) await scaleBench(engine, SCALE);
 }
 
 main().catch((err) => {
