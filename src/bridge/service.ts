@@ -263,13 +263,16 @@ export class BridgeService {
       const stopped = await this.views.stop(view.helperId, call, exec).catch(() => false);
       throw new CallCancelled(cancelled, stopped ? `stopped in ${c.name}: its processes were killed` : `stopping it in ${c.name} failed, so it may still run`);
     }
+    // Past its timeout nobody reads the command's output any more: it is stopped the same way.
+    const stoppedAtTimeout = cut === 'time' && view.ok ? await this.views.stop(view.helperId, call, exec).catch(() => false) : false;
     const stdout = out.finish(!!cut);
     const stderr = err.finish(!!cut);
     const failure = exitCode === VIEW_FAILED_EXIT ? viewFailure(stderr) : undefined;
     if (failure) throw viewDenial(c, failure);
     let text = stdout;
     if (stderr) text += `${text && !text.endsWith('\n') ? '\n' : ''}--- stderr ---\n${stderr}`;
-    text += `${text && !text.endsWith('\n') ? '\n' : ''}[exit code ${exitCode ?? `none: stopped waiting after ${timeoutSeconds}s, the process may still run`}]`;
+    const timedOut = `none: stopped waiting after ${timeoutSeconds}s, ${stoppedAtTimeout ? `and stopped the command in ${c.name} (its processes were killed)` : 'the process may still run'}`;
+    text += `${text && !text.endsWith('\n') ? '\n' : ''}[exit code ${exitCode ?? timedOut}]`;
     return { rule: decision.rule, text, exitCode };
   }
 

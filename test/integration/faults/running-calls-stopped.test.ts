@@ -1,9 +1,9 @@
 // A bridge call already running when its client goes away (the connection closes, the session
-// ends) or cancels it (notifications/cancelled) is stopped in the target: the command and every
-// process it started are killed, and the audit says so. Before, the command ran to its end for an
-// agent that was gone. Real engine, a real target container, the real MCP SDK client over the
-// bridge's Unix socket. From the attacker's side: the command tries to outlive its call by setsid,
-// nohup, a double fork and a user + PID namespace of its own.
+// ends) or cancels it (notifications/cancelled), or past its own timeout, is stopped in the
+// target: the command and every process it started are killed, and the audit says so. Before, the
+// command ran to its end for an agent that was gone. Real engine, a real target container, the
+// real MCP SDK client over the bridge's Unix socket. From the attacker's side: the command tries to
+// outlive its call by setsid, nohup, a double fork and a user + PID namespace of its own.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -33,8 +33,8 @@ describe('running bridge calls whose client goes away', () => {
   after(() => bridge?.close());
 
   const connect = () => bridge.connect();
-  const exec = (client: Client, script: string, signal?: AbortSignal) =>
-    client.callTool({ name: 'exec_command', arguments: { container: target, command: `sh -c "${script}"`, timeout: 600 } }, undefined, { timeout: 600_000, signal });
+  const exec = (client: Client, script: string, signal?: AbortSignal, timeout = 600) =>
+    client.callTool({ name: 'exec_command', arguments: { container: target, command: `sh -c "${script}"`, timeout } }, undefined, { timeout: 600_000, signal });
   /** Whether a file exists in the target (asked of the engine, not of the bridge). */
   const inTarget = async (name: string) => (await dockerAsync(['exec', target, 'test', '-e', `/tmp/${name}`])).code === 0;
   /** Command lines of every process in the target's PID namespace (the bridge's view helper shares it). */
@@ -67,6 +67,8 @@ describe('running bridge calls whose client goes away', () => {
     const canceller = await connect();
     const cancel = new AbortController();
     const cancelledCall = exec(canceller, 'sleep 30; touch /tmp/ran-cancelled', cancel.signal).catch((err) => err);
+    // A call that outlives its own timeout: nobody reads it any more either.
+    const timedOut = exec(await connect(), 'sleep 30; touch /tmp/ran-timeout', undefined, 5);
     const ending = await connect();
     const endingCall = exec(ending, 'sleep 30; touch /tmp/ran-session-ended').catch((err) => err);
 
@@ -91,12 +93,14 @@ describe('running bridge calls whose client goes away', () => {
       assert.deepEqual([entry.decision, entry.rule], ['cancelled', 'cancelled-running'], file);
       assert.match(entry.message ?? '', message, file);
     }
+    const timeoutAnswer = await timedOut;
+    assert.match((timeoutAnswer.content as { text: string }[])[0].text, /\[exit code none: stopped waiting after 5s, and stopped the command in pbt-stop-\S+ \(its processes were killed\)\]/);
     const left = (await processes()).filter((p) => /sleep 30|touch \/tmp|unshare/.test(p));
     assert.deepEqual(left, [], 'no process of the stopped calls is left in the target');
 
     // Past the commands' own 30 s: nothing they would have done afterwards happened.
     await new Promise((r) => setTimeout(r, Math.max(0, started + 33_000 - Date.now())));
-    for (const file of ['ran-main', 'ran-cancelled', 'ran-session-ended', ...Object.keys(ESCAPES).map((n) => `ran-${n}`)]) {
+    for (const file of ['ran-main', 'ran-cancelled', 'ran-session-ended', 'ran-timeout', ...Object.keys(ESCAPES).map((n) => `ran-${n}`)]) {
       assert.equal(await inTarget(file), false, `/tmp/${file} never appears`);
     }
     // The bridge still serves the clients that stayed, and the target keeps its own process.
