@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { copyFileSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type Docker from 'dockerode';
 import { PaddockError } from '../core/errors.js';
@@ -115,14 +115,14 @@ export function mainGit(source: string, args: readonly string[]): Promise<GitRes
  * so a "commondir" file the sandbox planted cannot hand git another config), and the settings that
  * run programs are switched off on the command line, which wins over any file.
  */
-export function taskGit(task: Pick<TaskRecord, 'path'>, args: readonly string[]): Promise<GitResult> {
+export function taskGit(task: Pick<TaskRecord, 'path'>, args: readonly string[], env: { GIT_INDEX_FILE?: string } = {}): Promise<GitResult> {
   const gitDir = join(task.path, '.git');
   const st = lstatSync(gitDir, { throwIfNoEntry: false });
   if (!st?.isDirectory()) {
     return Promise.reject(new PaddockError(`${gitDir} is not a git folder any more (replaced or removed).`, 'Discard the task (paddock discard NAME --force) and start it again.'));
   }
   const safe = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.sshCommand=false', '-c', 'diff.external=', '-c', 'core.pager=cat'];
-  return runGit([...safe, ...args], { cwd: task.path, env: { GIT_DIR: gitDir, GIT_COMMON_DIR: gitDir, GIT_WORK_TREE: task.path, GIT_CEILING_DIRECTORIES: dirname(task.path) } });
+  return runGit([...safe, ...args], { cwd: task.path, env: { GIT_DIR: gitDir, GIT_COMMON_DIR: gitDir, GIT_WORK_TREE: task.path, GIT_CEILING_DIRECTORIES: dirname(task.path), ...env } });
 }
 
 export interface RepositoryInfo {
@@ -445,21 +445,28 @@ export async function listTasks(engine: SandboxEngine, source: string, options: 
 // ---- diff --------------------------------------------------------------------------------
 
 /**
- * The task's work against its base: committed and uncommitted changes of tracked files, then each
- * untracked file as new. No external diff programs or text conversions run (the folder is the
- * sandbox's).
+ * The task's work against its base: committed and uncommitted changes, untracked files (not
+ * ignored) as new, in one diff. The untracked files are marked intent-to-add in a copy of the
+ * task's index in a folder of Paddock's own, so one git diff shows them however many there are;
+ * the task's own index is never written. No external diff programs or text conversions run (the
+ * folder is the sandbox's).
  */
 export async function taskDiff(task: TaskRecord, options: { stat?: boolean } = {}): Promise<string> {
-  const mode = options.stat ? ['--stat'] : [];
-  const tracked = await taskGit(task, ['diff', '--no-ext-diff', '--no-textconv', '--no-color', ...mode, task.base, '--']);
-  if (tracked.code !== 0) throw new PaddockError(`Cannot diff task ${task.name}: ${tracked.stderr.trim()}`, 'Check the task folder with git status.');
-  const untracked = (await taskGit(task, ['ls-files', '--others', '--exclude-standard', '-z'])).stdout.split('\0').filter(Boolean);
-  const parts = [tracked.stdout];
-  for (const file of untracked) {
-    const r = await taskGit(task, ['diff', '--no-index', '--no-ext-diff', '--no-textconv', '--no-color', ...mode, '--', '/dev/null', file]);
-    parts.push(r.stdout);
+  const scratch = mkdtempSync(join(tmpdir(), 'paddock-task-diff-'));
+  try {
+    const index = join(scratch, 'index');
+    // The sandbox writes the folder: its index is copied only when it is a plain file (never a link's target).
+    const own = lstatSync(join(task.path, '.git', 'index'), { throwIfNoEntry: false });
+    if (own?.isFile()) copyFileSync(join(task.path, '.git', 'index'), index);
+    const withCopy = { GIT_INDEX_FILE: index };
+    const marked = await taskGit(task, ['add', '--intent-to-add', '--ignore-errors', '--', '.'], withCopy);
+    if (marked.code !== 0) throw new PaddockError(`Cannot list the new files of task ${task.name}: ${marked.stderr.trim()}`, `Check the task's folder with "git status" (in ${task.path}).`);
+    const diff = await taskGit(task, ['diff', '--no-ext-diff', '--no-textconv', '--no-color', ...(options.stat ? ['--stat'] : []), task.base, '--'], withCopy);
+    if (diff.code !== 0) throw new PaddockError(`Cannot diff task ${task.name}: ${diff.stderr.trim()}`, 'Check the task folder with git status.');
+    return diff.stdout;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
-  return parts.join('');
 }
 
 // ---- merge -------------------------------------------------------------------------------

@@ -111,7 +111,7 @@ describe('ten tasks of one repository, each with a running sandbox', { timeout: 
     for (const name of names) assert.match(table, new RegExp(`^${name}\\s+shell\\s+paddock/${name}\\s`, 'm'));
   });
 
-  it('reads the tasks without writing their git index (an agent\'s commit at that moment would find it locked)', async () => {
+  it('lists and diffs the tasks without writing their git index (an agent\'s commit at that moment would find it locked)', async () => {
     // A tracked file with a new modification time (same content) makes a plain git status refresh and rewrite the index.
     const file = join(pathOf[names[0]], 'README.md');
     utimesSync(file, new Date(), new Date(Date.now() + 5000));
@@ -119,8 +119,12 @@ describe('ten tasks of one repository, each with a running sandbox', { timeout: 
     const before = statSync(index);
     const tasks = await tasksJson();
     assert.equal(tasks[0].uncommitted, planOf(0).uncommitted ? 1 : 0, 'a touched file is not a change');
-    const after = statSync(index);
+    let after = statSync(index);
     assert.deepEqual([after.ino, after.mtimeMs], [before.ino, before.mtimeMs], 'the listing rewrote the task\'s index');
+    // Nor does diff, which shows the untracked draft through a copy of the index.
+    assert.match((await ok(['diff', names[0], '-w', ws])).stdout, /\+draft/);
+    after = statSync(index);
+    assert.deepEqual([after.ino, after.mtimeMs], [before.ino, before.mtimeMs], 'diff rewrote the task\'s index');
   });
 
   it('shows each task\'s own files in diff --stat, and only those', async () => {
@@ -130,9 +134,12 @@ describe('ten tasks of one repository, each with a running sandbox', { timeout: 
     for (const [i, name] of names.entries()) {
       const plan = planOf(i);
       const text = stats[i].stdout;
-      for (const f of plan.files) assert.match(text, new RegExp(`${f.replace(/\./g, '\\.')} \\| 1 \\+`), `${name}: ${text}`);
-      if (plan.uncommitted) assert.match(text, new RegExp(`${plan.uncommitted.replace(/\./g, '\\.')} \\| 1 \\+`), `${name}: ${text}`);
-      assert.match(text, new RegExp(`${plan.files.length} files? changed, ${plan.files.length} insertions?\\(\\+\\)`), `${name}: ${text}`);
+      for (const f of plan.files) assert.match(text, new RegExp(`${f.replace(/\./g, '\\.')} +\\| 1 \\+`), `${name}: ${text}`);
+      if (plan.uncommitted) assert.match(text, new RegExp(`${plan.uncommitted.replace(/\./g, '\\.')} +\\| 1 \\+`), `${name}: ${text}`);
+      // One summary: the untracked draft is counted with the committed files.
+      const total = plan.files.length + (plan.uncommitted ? 1 : 0);
+      assert.match(text, new RegExp(`^ ${total} files? changed, ${total} insertions?\\(\\+\\)$`, 'm'), `${name}: ${text}`);
+      assert.equal(text.match(/ changed, /g)?.length, 1, `${name}: ${text}`);
       for (const other of names.filter((n) => n !== name)) assert.doesNotMatch(text, new RegExp(other), `${name} shows ${other}'s work`);
     }
   });
