@@ -74,8 +74,8 @@ if (!traits) {
 
   it('a hidden file replaced on the host stops it from inside: gVisor keeps the mount but shows the new file, and the guard sees it is no longer /dev/null', async () => {
     assert.equal((await sh('cat .env')).stdout, '', 'hidden');
-    writeFileSync(join(ws, '.env.tmp-save'), 'TOKEN=gvisor-replaced\n');
-    renameSync(join(ws, '.env.tmp-save'), join(ws, '.env'));
+    writeFileSync(join(ws, 'editor-save-tmp'), 'TOKEN=gvisor-replaced\n');
+    renameSync(join(ws, 'editor-save-tmp'), join(ws, '.env'));
     assert.ok(await stopsWithin(sb, 10_000), 'the sandbox stopped itself');
     assert.match(docker(['logs', sb]).stderr, new RegExp(`protection lifted: ${join(ws, '.env')} \\(hidden\\) replaced or removed on the host`));
   });
