@@ -7,16 +7,21 @@
 // in from the shared engine (no build). Checked: what an attached exec, ls, exec and start say
 // while the engine is down and after it is back; the sandboxes stay stopped and say why; start
 // brings them back with nothing lost; after the restart another sandbox's proxy has the address a
-// saved rule allows, and the proxies still never reach each other.
+// saved rule allows, and the proxies still never reach each other. Then a reboot, as near as one
+// machine allows: `paddock run` (hosting the bridge) and the whole engine, containers included,
+// get SIGKILL at once and the engine's /run state is emptied; ls and exec say the sandbox stopped,
+// and `paddock run` brings it back with its state, its .env still hidden, egress through the engine's
+// egress service and the agent's bridge answering (a stale socket of the killed run left behind).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TemplateBuilder } from '../../../src/engine/templates.js';
 import { CLI, docker, engine, makeWorkspace, paddock, paddockOk, type CliResult } from '../../support/sandbox.js';
+import { INIT_REQUEST } from '../bridge/support.js';
 
 const sh = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' });
 
@@ -70,6 +75,35 @@ class PrivateEngine {
     clearTimeout(late);
   }
 
+  /**
+   * A power cut, as near as one machine allows: the daemon, its containerd and shims and every
+   * container's processes get SIGKILL at once, so nothing stops cleanly and the engine finds its
+   * containers dead when it starts again (as after a reboot).
+   */
+  async crash(): Promise<void> {
+    const running = this.docker(['ps', '-q']).stdout.split('\n').filter(Boolean);
+    const inits = running.length ? this.docker(['inspect', '-f', '{{.State.Pid}}', ...running]).stdout.split('\n').map(Number).filter((pid) => pid > 0) : [];
+    const daemon = this.daemon;
+    const exited = daemon && daemon.exitCode === null && daemon.signalCode === null ? new Promise((r) => daemon.once('exit', r)) : undefined;
+    daemon?.kill('SIGKILL');
+    await exited;
+    for (const pid of [...this.processes(), ...inits]) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    for (const deadline = Date.now() + 30_000; this.processes().length;) {
+      if (Date.now() > deadline) throw new Error(`processes of the engine outlived SIGKILL: ${this.processes().join(', ')}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    // A reboot empties /run, where the engine keeps its pid files, sockets and containerd's runtime
+    // state; a pid file left behind names a pid another process may hold by now.
+    for (const m of readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m?.startsWith(join(this.dir, 'exec'))).reverse()) sh('umount', ['-l', m]);
+    for (const path of ['exec', 'dockerd.pid', 'docker.sock']) rmSync(join(this.dir, path), { recursive: true, force: true });
+  }
+
+  /** Processes of this engine besides dockerd (containerd, shims), by the folder in their command line. */
+  private processes(): number[] {
+    const cmdline = (pid: string) => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return ''; } };
+    return readdirSync('/proc').filter((pid) => /^\d+$/.test(pid) && Number(pid) !== process.pid && cmdline(pid).includes(this.dir)).map(Number);
+  }
+
   answers(): boolean {
     return sh('docker', ['-H', this.host, 'version']).status === 0;
   }
@@ -81,7 +115,7 @@ class PrivateEngine {
 
   log(): string {
     try {
-      return readFileSync(join(this.dir, 'dockerd.log'), 'utf8').split('\n').slice(-20).join('\n');
+      return readFileSync(join(this.dir, 'dockerd.log'), 'utf8').split('\n').slice(-30).join('\n');
     } catch {
       return '';
     }
@@ -91,9 +125,7 @@ class PrivateEngine {
   async remove(): Promise<void> {
     await this.stop();
     // Processes still holding the folder (a shim of a container the daemon could not stop), by pid.
-    for (const pid of sh('sh', ['-c', `grep -l -s -F '${this.dir}' /proc/[0-9]*/cmdline | cut -d/ -f3`]).stdout.split('\n').filter(Boolean)) {
-      if (Number(pid) !== process.pid) try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ }
-    }
+    for (const pid of this.processes()) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     // The daemon's mounts lived in its own mount namespace; any that reached this one go too.
     const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m?.startsWith(this.dir)).reverse();
     for (const m of mounts) sh('umount', ['-l', m]);
@@ -126,6 +158,8 @@ describe('a real engine restart (a private dockerd)', () => {
   let b: string;
   let wsA: string;
   let wsB: string;
+  let c: string | undefined;
+  let wsC: string | undefined;
   const proxyOf = (sandbox: string) => pe.docker(['ps', '-a', '--filter', `label=dev.paddock.egress-for=${sandbox}`, '--format', '{{.Names}}']).stdout.trim();
   const addressOf = (container: string) => JSON.parse(pe.docker(['inspect', container]).stdout)[0].NetworkSettings.Networks.bridge?.IPAddress as string;
   const timings: Record<string, number> = {};
@@ -153,9 +187,9 @@ describe('a real engine restart (a private dockerd)', () => {
   after(async () => {
     if (!pe.answers()) await pe.start().catch(() => {});
     // paddock rm also removes the sandboxes' state folders on this machine.
-    for (const name of [a, b]) if (name) await cli(['rm', name]).catch(() => {});
+    for (const name of [a, b, c]) if (name) await cli(['rm', name]).catch(() => {});
     await pe.remove();
-    for (const ws of [wsA, wsB]) if (ws) rmSync(ws, { recursive: true, force: true });
+    for (const ws of [wsA, wsB, wsC]) if (ws) rmSync(ws, { recursive: true, force: true });
     process.stdout.write(`# timings (ms): ${JSON.stringify(timings)}\n`);
     for (const [what, text] of Object.entries(said)) process.stdout.write(`# ${what}: ${text.trim().replace(/\n/g, ' | ')}\n`);
   });
@@ -218,5 +252,67 @@ describe('a real engine restart (a private dockerd)', () => {
     assert.equal(status.stdout, '403', 'A\'s proxy refused to reach B\'s');
     const log = await cliOk(['network', 'log', a, '--decision', 'deny']);
     assert.match(log.stdout, new RegExp(`${proxyB.replace(/\./g, '\\.')}.*own network`));
+  });
+
+  it('a reboot: the engine and the host\'s Paddock processes die at once; ls and exec say so, run brings the sandbox back with its state, hiding, egress and bridge', async () => {
+    // A "site" on an internal network of the private engine, named through its resolver: the egress service's way out.
+    const net = `pdk-reboot-${randomBytes(3).toString('hex')}`;
+    const base = (await templateImages())[1];
+    // A fixed address, as a site's is: the rule names it (names never lead to private addresses otherwise).
+    assert.equal(pe.docker(['network', 'create', '--internal', '--subnet', '10.251.7.0/24', net]).code, 0);
+    const web = pe.docker(['run', '-d', '--name', `${net}-web`, '--network', net, '--ip', '10.251.7.10', '--network-alias', 'allowed.test', base, 'node', '-e',
+      'require("http").createServer((q, s) => s.end("hello from the site\\n")).listen(80)']);
+    assert.equal(web.code, 0, web.stderr);
+    const site = pe.docker(['inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, `${net}-web`]).stdout.trim();
+    // The default egress shape (the engine's one egress service), unlike the sandboxes above.
+    const envC = { DOCKER_HOST: pe.host, PADDOCK_EGRESS_NETWORK: net };
+    const secret = `reboot-secret-${randomBytes(6).toString('hex')}`;
+    wsC = makeWorkspace({
+      '.env': `TOKEN=${secret}\n`,
+      '.paddock/policy.yaml': ['network:', '  policy: deny', `  allow: [allowed.test, "${site}"]`, ''].join('\n'),
+    }, 'pdk-reboot-');
+    c = (await paddockOk(['create', 'shell', wsC], { env: envC })).stdout.trim();
+    await paddockOk(['exec', c, '--', 'sh', '-c', 'echo installed > /home/agent/installed.txt'], { env: envC });
+    const checks = 'cat /home/agent/installed.txt; echo "env:[$(cat .env)]"; curl -sS -m 20 http://allowed.test/; '
+      + `(echo '${INIT_REQUEST}'; sleep 8) | timeout 20 /run/paddock/paddock-mcp; echo; exit\n`;
+
+    // paddock run serving the agent (and hosting its bridge) when the power goes.
+    const run = spawn(process.execPath, [CLI, 'run', 'shell', wsC], { env: { ...process.env, ...envC }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    let runOut = '';
+    run.stdout!.on('data', (chunk) => (runOut += chunk));
+    run.stderr!.on('data', (chunk) => (runOut += chunk));
+    run.stdin!.write('echo agent-ready\n');
+    for (const deadline = Date.now() + 120_000; !runOut.includes('agent-ready');) {
+      assert.ok(Date.now() < deadline && run.exitCode === null, `paddock run did not start the agent: ${runOut}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const runGone = new Promise((r) => run.once('close', r));
+    process.kill(-run.pid!, 'SIGKILL');
+    await timed('power cut', () => pe.crash());
+    await runGone;
+
+    await timed('engine start after the power cut', () => pe.start());
+    // The site is up again (it stands for the internet, which a reboot of this machine does not stop).
+    assert.equal(pe.docker(['start', `${net}-web`]).code, 0);
+    const ls = await paddockOk(['ls'], { env: envC });
+    said['ls after a reboot'] = ls.stdout;
+    assert.match(ls.stdout, new RegExp(`^${c}\\s.*stopped \\(engine restart or docker stop\\)`, 'm'), ls.stdout);
+    const exec = await paddock(['exec', c, '--', 'true'], { env: envC });
+    said['exec after a reboot'] = exec.stderr;
+    assert.notEqual(exec.code, 0);
+    assert.match(exec.stderr, STOPPED_OUTSIDE);
+
+    // paddock run again, as the user would: it starts the sandbox (the egress service first) and hosts the bridge again.
+    const again = await timed('run after a reboot', () => paddock(['run', 'shell', wsC!], { env: envC, input: checks, timeoutMs: 180_000 }));
+    said['run after a reboot'] = again.stderr;
+    assert.equal(again.code, 0, `${again.stdout}${again.stderr}`);
+    assert.match(again.stdout, /^installed$/m, 'the sandbox\'s own state is kept');
+    assert.match(again.stdout, /^env:\[\]$/m, 'the hidden .env still reads empty');
+    assert.ok(!`${again.stdout}${again.stderr}`.includes(secret), 'the secret never shows');
+    assert.match(again.stdout, /^hello from the site$/m, 'egress works through the egress service');
+    assert.match(again.stdout, /"serverInfo":\{"name":"paddock-bridge"/, 'the agent\'s bridge answers');
+    assert.match((await paddockOk(['ls'], { env: envC })).stdout, new RegExp(`^${c}\\s.*running`, 'm'));
+    const verify = await paddock(['verify', c], { env: envC });
+    assert.equal(verify.code, 0, `paddock verify after a reboot: ${verify.stdout}${verify.stderr}`);
   });
 });
