@@ -9,6 +9,7 @@ import type { SandboxEngine } from '../engine/engine.js';
 import { networkInForce } from '../engine/liveRules.js';
 import { readApprovedPolicy } from '../engine/approvedPolicy.js';
 import { containerPolicyDiffers } from '../engine/apply.js';
+import { taskAt } from '../engine/tasks.js';
 import type { EnforcedNetwork, SandboxView } from './treeModel.js';
 
 const COMPOSE_PROJECT = 'com.docker.compose.project';
@@ -45,17 +46,20 @@ export async function loadViews(engine: SandboxEngine): Promise<SandboxView[]> {
   // A sandbox its own guard stopped says so in its log (one read per stopped sandbox).
   const stoppedBecause = await Promise.all(details.map((d) => (d && d.status !== 'running' ? engine.stopReason(d.id).then((why) => why?.text, () => undefined) : undefined)));
   const enforced = await Promise.all(details.map((d) => (d ? enforcedOf(engine, d.name) : undefined)));
+  // Whose policy governs a sandbox: its workspace's, or for a task's sandbox the task's workspace's
+  // (never the copy in the task's folder, which the task's agent can write).
+  const home = details.map((d) => (d ? taskAt(d.workspace)?.source ?? d.workspace : ''));
   const policies = new Map<string, { policy?: Policy; error?: string }>();
-  for (const d of details) {
-    if (!d || policies.has(d.workspace)) continue;
+  for (const [i, d] of details.entries()) {
+    if (!d || policies.has(home[i])) continue;
     try {
-      policies.set(d.workspace, { policy: loadPolicy(d.workspace).policy });
+      policies.set(home[i], { policy: loadPolicy(home[i]).policy });
     } catch (err) {
-      policies.set(d.workspace, { error: describeError(err) });
+      policies.set(home[i], { error: describeError(err) });
     }
   }
   // Made from other hide rules, cage, env, limits or ports than the file has: an apply (a new container, state kept) is due.
-  const applyDue = await Promise.all(details.map((d) => (d && policies.get(d.workspace)?.policy ? containerPolicyDiffers(engine, d.id, policies.get(d.workspace)!.policy!).catch(() => false) : false)));
+  const applyDue = await Promise.all(details.map((d, i) => (d && policies.get(home[i])?.policy ? containerPolicyDiffers(engine, d.id, policies.get(home[i])!.policy!).catch(() => false) : false)));
   // The bridge's own matching (names, globs, compose projects; never Paddock's containers), once per workspace.
   const bridge = new Map<string, { containers: string[]; composeProjects: string[] }>();
   const all = policies.size ? await engine.docker.listContainers({ all: true }) : [];
@@ -64,13 +68,13 @@ export async function loadViews(engine: SandboxEngine): Promise<SandboxView[]> {
     bridge.set(workspace, { containers, composeProjects: composeProjectsIn(all, workspace) });
   }));
   // A policy file that does not load: the bridge keeps the rules last applied (approvedPolicy.ts), if any.
-  const keptReach = await Promise.all(details.map(async (d) => {
-    const approved = d && policies.get(d.workspace)?.error ? readApprovedPolicy(d.name) : undefined;
+  const keptReach = await Promise.all(details.map(async (d, i) => {
+    const approved = d && policies.get(home[i])?.error ? readApprovedPolicy(d.name) : undefined;
     return approved?.policy.bridge.containers.length ? (await new AllowedContainers(engine.docker, approved.policy.bridge).list().catch(() => [])).map((c) => c.name) : [];
   }));
-  return details.flatMap((d, i) => (d ? [{ d, why: stoppedBecause[i], inForce: enforced[i], kept: keptReach[i], due: applyDue[i] }] : [])).map(({ d, why, inForce, kept, due }) => {
-    const p = policies.get(d.workspace)!;
-    const b = bridge.get(d.workspace);
+  return details.flatMap((d, i) => (d ? [{ d, why: stoppedBecause[i], inForce: enforced[i], kept: keptReach[i], due: applyDue[i], from: home[i] }] : [])).map(({ d, why, inForce, kept, due, from }) => {
+    const p = policies.get(from)!;
+    const b = bridge.get(from);
     const extra = {
       ...(why ? { stoppedBecause: why } : {}),
       ...(due ? { containerPolicyChanged: true } : {}),

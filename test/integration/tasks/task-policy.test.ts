@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeWorkspace, OWNER, paddockOk } from '../../support/sandbox.js';
+import { engine, makeWorkspace, OWNER, paddockOk } from '../../support/sandbox.js';
+import { loadViews } from '../../../src/vscode/loadViews.js';
 import { taskTestState } from './taskRepo.js';
 
 describe('policy apply reaches the task sandboxes of the workspace', () => {
@@ -30,5 +31,22 @@ describe('policy apply reaches the task sandboxes of the workspace', () => {
     assert.match(applied.stdout, new RegExp(`^${task}: policy \\w+ -> \\w+$`, 'm'), applied.stdout);
     const rules = JSON.parse((await ok(['network', 'rules', task, '--json'])).stdout);
     assert.deepEqual(rules.rules.filter((r: any) => r.rule === 'docs.example.test').map((r: any) => r.list), ['allow']);
+  });
+
+  it('the Sandboxes view judges the task\'s sandbox by the workspace\'s policy, never by the copy in the task\'s folder', async () => {
+    process.env.PADDOCK_TASKS_DIR = test.tasksDir; // where the view finds the task's record
+    try {
+      const view = async () => (await loadViews(engine())).find((v) => v.details.name === task)!;
+      const folder = (await view()).details.workspace;
+      assert.notEqual(folder, ws, 'the task works in a folder of its own');
+      // The task's agent writes its copy of the policy: the view does not call for an apply.
+      writeFileSync(join(folder, '.paddock', 'policy.yaml'), 'version: 1\nhide:\n  - README.md\n');
+      assert.equal((await view()).containerPolicyChanged, undefined, 'the task folder\'s copy was taken for the policy');
+      // The user adds a hide rule in the workspace: the view says an apply is due.
+      writeFileSync(join(ws, '.paddock', 'policy.yaml'), 'version: 1\nnetwork:\n  policy: deny\n  allow: [docs.example.test]\n  hostRegistries: false\nhide:\n  - README.md\n');
+      assert.equal((await view()).containerPolicyChanged, true, 'the workspace\'s hide rule did not count');
+    } finally {
+      delete process.env.PADDOCK_TASKS_DIR;
+    }
   });
 });
