@@ -1,9 +1,6 @@
 // Shared by the bench scripts: the statistics they print, and the engine requests a command makes.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { RequestRelay } from '../test/support/engine-requests.js';
 
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -29,34 +26,18 @@ export function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv =
 }
 
 /**
- * The engine requests a command makes: it talks to the engine through a Unix socket here that
- * passes everything on to the real one and notes each request line (method and path, ids as ID).
- * `timed` receives each one with the milliseconds since the command started.
+ * The engine requests a command makes (method and path, API version cut, ids as ID), through a
+ * relay socket in front of the engine (test/support/engine-requests.ts). `timed` receives each one
+ * with the milliseconds since the command started.
  */
 export async function countRequests(engineSocket: string, cmd: string, args: string[], timed?: (ms: number, request: string) => void): Promise<string[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'paddock-bench-sock-'));
-  const path = join(dir, 'docker.sock');
-  const seen: string[] = [];
-  const started = Date.now();
-  const server = createServer((client) => {
-    const upstream = createConnection(engineSocket);
-    client.on('data', (d) => {
-      for (const m of d.toString('latin1').matchAll(/^(GET|HEAD|POST|PUT|DELETE) (\S+) HTTP/gm)) {
-        const request = `${m[1]} ${m[2].replace(/^\/v[\d.]+/, '').replace(/[0-9a-f]{64}/g, 'ID')}`;
-        seen.push(request);
-        timed?.(Date.now() - started, request);
-      }
-    });
-    client.pipe(upstream).pipe(client);
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-  });
-  await new Promise<void>((r) => server.listen(path, r));
+  const short = (request: string) => request.replace(/^(\S+) \/v[\d.]+/, '$1 ').replace(/[0-9a-f]{64}/g, 'ID');
+  const relay = new RequestRelay(engineSocket, timed && ((ms, request) => timed(ms, short(request))));
+  await relay.up();
   try {
-    await runCommand(cmd, args, { ...process.env, DOCKER_HOST: `unix://${path}`, DOCKER_CONTEXT: '' });
+    await runCommand(cmd, args, { ...process.env, DOCKER_HOST: relay.host, DOCKER_CONTEXT: '' });
   } finally {
-    server.close();
-    rmSync(dir, { recursive: true, force: true });
+    await relay.down();
   }
-  return seen;
+  return relay.requests.map(short);
 }

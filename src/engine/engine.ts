@@ -55,13 +55,18 @@ export interface CreateSpec {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
-/** The host's git identity, so commits made in the sandbox carry the user's name. */
+/** The host's git identity, so commits made in the sandbox carry the user's name (one git process: a create starts it beside its engine requests). */
 export async function hostGitIdentity(cwd: string): Promise<{ name?: string; email?: string }> {
-  const read = (key: string) => new Promise<string | undefined>((resolveValue) => {
-    execFile('git', ['config', '--get', key], { cwd, encoding: 'utf8' }, (err, stdout) => resolveValue(err ? undefined : stdout.trim() || undefined));
+  const lines = await new Promise<string[]>((resolveLines) => {
+    execFile('git', ['config', '--null', '--get-regexp', '^user\\.(name|email)$'], { cwd, encoding: 'utf8' }, (err, stdout) => resolveLines(err ? [] : stdout.split('\0')));
   });
-  const [name, email] = await Promise.all([read('user.name'), read('user.email')]);
-  return { name, email };
+  // "KEY\nVALUE" each; the last of a key wins, as with git config --get.
+  const values = new Map<string, string>();
+  for (const line of lines) {
+    const at = line.indexOf('\n');
+    if (at > 0) values.set(line.slice(0, at).toLowerCase(), line.slice(at + 1));
+  }
+  return { name: values.get('user.name') || undefined, email: values.get('user.email') || undefined };
 }
 
 /**
