@@ -8,6 +8,8 @@ import { describe, it } from 'node:test';
 import type { SandboxEngine } from '../../../src/engine/engine.js';
 import { breachExposure, guardHiddenPaths, hiddenPathsOf, readOnlyPathsOf, type HidingBreach } from '../../../src/engine/hidingGuard.js';
 import type { SandboxDetails } from '../../../src/engine/types.js';
+import { guardRules, guardRulesText } from '../../../src/core/hideGuardRules.js';
+import { SANDBOX_HIDE_RULES_DIR } from '../../../src/engine/newSecretsRules.js';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -124,6 +126,74 @@ describe('hiding guard', () => {
       await again.settled();
       assert.deepEqual(t.breaches.map((b) => b.paths), [[join(t.ws, '.env')]]);
       again.close();
+    } finally {
+      t.done();
+    }
+  });
+});
+
+describe('hiding guard: paths the hide rules name that appear', () => {
+  function withRules() {
+    const ws = mkdtempSync(join(tmpdir(), 'pbt-guard-new-'));
+    mkdirSync(join(ws, 'secrets'));
+    mkdirSync(join(ws, 'src/deep'), { recursive: true });
+    mkdirSync(join(ws, 'node_modules/pkg'), { recursive: true });
+    writeFileSync(join(ws, '.env.example'), 'A=\n');
+    const rulesDir = mkdtempSync(join(tmpdir(), 'pbt-guard-rules-'));
+    writeFileSync(join(rulesDir, 'rules'), guardRulesText(guardRules(['**/.env', '!**/.env.example', '**/*.pem', '**/secrets/**'], false)));
+    const details = {
+      id: 'c0ffee', name: 'sbx', workspace: ws,
+      mounts: [
+        { type: 'bind', source: ws, target: ws, readOnly: false },
+        { type: 'tmpfs', source: '', target: join(ws, 'secrets'), readOnly: true },
+        { type: 'bind', source: rulesDir, target: SANDBOX_HIDE_RULES_DIR, readOnly: true },
+      ],
+    } as unknown as SandboxDetails;
+    const calls: string[] = [];
+    const engine = {
+      docker: { getContainer: (id: string) => ({ pause: async () => { calls.push(`pause ${id}`); } }) },
+      stop: async (id: string) => { calls.push(`stop ${id}`); },
+    } as unknown as SandboxEngine;
+    const breaches: HidingBreach[] = [];
+    const guard = guardHiddenPaths(engine, details, (b) => breaches.push(b));
+    const settle = async () => { for (let i = 0; i < 50 && !breaches.length; i++) await wait(20); };
+    return { ws, calls, breaches, settle, done: () => { guard.close(); rmSync(ws, { recursive: true, force: true }); rmSync(rulesDir, { recursive: true, force: true }); } };
+  }
+
+  it('a new .env freezes first, then stops, and says it appeared', async () => {
+    const t = withRules();
+    try {
+      writeFileSync(join(t.ws, '.env'), 'TOKEN=x\n');
+      await t.settle();
+      assert.deepEqual(t.calls, ['pause c0ffee', 'stop c0ffee']);
+      assert.deepEqual(t.breaches.map((b) => [b.cause, b.paths]), [['appeared', [join(t.ws, '.env')]]]);
+    } finally {
+      t.done();
+    }
+  });
+
+  it('a folder made with a key deep inside is found (the new folders are watched and searched)', async () => {
+    const t = withRules();
+    try {
+      mkdirSync(join(t.ws, 'src/deep/new/er'), { recursive: true });
+      writeFileSync(join(t.ws, 'src/deep/new/er/server.pem'), 'k');
+      await t.settle();
+      assert.deepEqual(t.breaches.map((b) => b.paths), [[join(t.ws, 'src/deep/new/er/server.pem')]]);
+    } finally {
+      t.done();
+    }
+  });
+
+  it('what the rules re-include, what a hiding mount covers, node_modules, and files no rule names are no breach', async () => {
+    const t = withRules();
+    try {
+      writeFileSync(join(t.ws, 'src/.env.example'), 'B=\n');
+      writeFileSync(join(t.ws, 'secrets/new-key.pem'), 'k'); // under the tmpfs: the sandbox sees an empty folder
+      writeFileSync(join(t.ws, 'node_modules/pkg/test.pem'), 'k'); // checked at the next start, not watched
+      writeFileSync(join(t.ws, 'src/deep/app.js'), '1');
+      await wait(400);
+      assert.deepEqual(t.breaches, []);
+      assert.deepEqual(t.calls, []);
     } finally {
       t.done();
     }
