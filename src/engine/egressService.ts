@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import { PaddockError } from '../core/errors.js';
 import { mergeLiveRules, parseLiveRules } from '../core/liveRules.js';
@@ -195,14 +195,40 @@ export async function serveSandbox(docker: Docker, sandbox: string, options: { i
     renameSync(`${file}.tmp`, file);
   }
   await ensureEgressService(docker, options.image);
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
-  while (!served(sandbox, run)) {
-    if (Date.now() > deadline) {
-      const logs = await (docker.getContainer(serviceName()).logs({ stdout: true, stderr: true, tail: 10 } as any) as unknown as Promise<Buffer>).then((b) => String(b).replace(/[^\x20-\x7e\n]/g, '').trim(), () => '(no log)');
-      throw new PaddockError(`The egress service ${serviceName()} did not take ${sandbox} in time, so the sandbox has no network.`, `Its log ends with: ${logs.slice(-500) || '(nothing)'}. Start the sandbox again; "docker rm -f ${serviceName()}" makes the service anew at the next start.`);
-    }
-    await new Promise((r) => setTimeout(r, 10));
+  const answer = sandboxFiles(networkRoot(), egressFolderId(sandbox)).serving;
+  const thisRun = run;
+  if (!(await becomes(() => served(sandbox, thisRun), dirname(answer), options.timeoutMs ?? 20_000))) {
+    const logs = await (docker.getContainer(serviceName()).logs({ stdout: true, stderr: true, tail: 10 } as any) as unknown as Promise<Buffer>).then((b) => String(b).replace(/[^\x20-\x7e\n]/g, '').trim(), () => '(no log)');
+    throw new PaddockError(`The egress service ${serviceName()} did not take ${sandbox} in time, so the sandbox has no network.`, `Its log ends with: ${logs.slice(-500) || '(nothing)'}. Start the sandbox again; "docker rm -f ${serviceName()}" makes the service anew at the next start.`);
   }
+}
+
+/**
+ * Whether `ready()` comes true within `timeoutMs`: looked at when `folder` changes (the service
+ * renames its answer into it, and the kernel says so at once), and every 250 ms besides, should a
+ * change go unseen (no watch on the folder, a lost event).
+ */
+function becomes(ready: () => boolean, folder: string, timeoutMs: number): Promise<boolean> {
+  if (ready()) return Promise.resolve(true);
+  return new Promise((resolveReady) => {
+    let watcher: FSWatcher | undefined;
+    const finish = (result: boolean) => {
+      clearInterval(timer);
+      clearTimeout(deadline);
+      watcher?.close();
+      resolveReady(result);
+    };
+    const look = () => { if (ready()) finish(true); };
+    const timer = setInterval(look, 250);
+    const deadline = setTimeout(() => finish(ready()), timeoutMs);
+    try {
+      watcher = watch(folder, look);
+      watcher.on('error', () => {}); // the interval still looks
+    } catch {
+      // no such folder yet, or no watches left: the interval looks
+    }
+    look(); // an answer written before the watch began
+  });
 }
 
 /** The service stops serving the sandbox (it closes its sockets and cuts its connections). */
