@@ -3,7 +3,8 @@
 // the Unix socket) that call exec_command, get_logs and list_containers on a real target container
 // at a fixed rate (open loop: calls go out on schedule whether or not earlier ones came back).
 // Prints per run: calls/s answered, p50/p95/p99 per tool of the admitted calls, busy answers and
-// how fast they came, audit lines against calls, and the bridge process's memory before and after.
+// how fast they came, how long admitted calls waited in line for a slot (the part the bounds decide),
+// audit lines against calls, and the bridge process's memory before and after.
 //
 // Run: npm run bench:bridge-load
 //   BENCH_CALLS=3000       calls per run
@@ -20,7 +21,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import Docker from 'dockerode';
-import { Admission, BRIDGE_LIMITS, sharedAdmission } from '../src/bridge/admission.js';
+import { Admission, BRIDGE_LIMITS, type Ticket } from '../src/bridge/admission.js';
 import { AuditLog, readAudit, readAuditLines } from '../src/bridge/audit.js';
 import { BridgeHttpServer } from '../src/bridge/server.js';
 import { BridgeService } from '../src/bridge/service.js';
@@ -33,7 +34,22 @@ const TOOLS = ['exec_command', 'get_logs', 'list_containers'] as const;
 type Tool = typeof TOOLS[number];
 
 interface HostReady { readonly socket: string; readonly token: string; readonly auditFile: string }
-interface Memory { readonly rss: number; readonly heapUsed: number; readonly cpuMs: number; readonly loopDelayP99Ms: number }
+interface Memory { readonly rss: number; readonly heapUsed: number; readonly cpuMs: number; readonly loopDelayP99Ms: number; readonly waitsMs: number[] }
+
+/**
+ * The shipped admission, timing how long each admitted call waits in line for its slot: the part of
+ * an admitted call's time the bridge's bounds decide (the rest is the engine running it).
+ */
+class TimedAdmission extends Admission {
+  waitsMs: number[] = [];
+
+  override enter(sandbox: string, cancelled?: AbortSignal): Ticket {
+    const arrived = performance.now();
+    const ticket = super.enter(sandbox, cancelled);
+    if (ticket.admitted) ticket.slot.then(() => { this.waitsMs.push(performance.now() - arrived); }, () => {});
+    return ticket;
+  }
+}
 
 // ---- the bridge process --------------------------------------------------------------------------
 
@@ -43,7 +59,7 @@ async function host(target: string, dir: string): Promise<void> {
   const service = new BridgeService(docker, { bridge: policy.bridge, tier: policy.tier });
   const audit = new AuditLog(join(dir, 'audit.jsonl'));
   const unbounded = process.env.BENCH_UNBOUNDED === '1';
-  const admission = unbounded ? new Admission({ ...BRIDGE_LIMITS, runningPerSandbox: 1e9, runningTotal: 1e9, waitingPerSandbox: 1e9, waitingTotal: 1e9, longPerSandbox: 1e9 }) : sharedAdmission;
+  const admission = new TimedAdmission(unbounded ? { ...BRIDGE_LIMITS, runningPerSandbox: 1e9, runningTotal: 1e9, waitingPerSandbox: 1e9, waitingTotal: 1e9, longPerSandbox: 1e9 } : BRIDGE_LIMITS);
   const token = randomBytes(24).toString('base64url');
   const server = new BridgeHttpServer(token, () => createBridgeServer(service, audit, 'bench', admission));
   const socket = join(dir, 'bridge.sock');
@@ -55,8 +71,9 @@ async function host(target: string, dir: string): Promise<void> {
       global.gc?.();
       const { rss, heapUsed } = process.memoryUsage();
       const cpu = process.cpuUsage();
-      process.send!({ memory: { rss, heapUsed, cpuMs: (cpu.user + cpu.system) / 1000, loopDelayP99Ms: loop.percentile(99) / 1e6 } satisfies Memory });
+      process.send!({ memory: { rss, heapUsed, cpuMs: (cpu.user + cpu.system) / 1000, loopDelayP99Ms: loop.percentile(99) / 1e6, waitsMs: admission.waitsMs } satisfies Memory });
       loop.reset();
+      admission.waitsMs = [];
     } else if (m === 'stop') {
       void server.close().then(() => process.exit(0));
     }
@@ -181,7 +198,9 @@ async function main(): Promise<void> {
         total += outcomes.length;
         const memory = await ask<Memory>(child, 'memory', 'memory');
         const cpuPerCall = (memory.cpuMs - previous.cpuMs) / outcomes.length;
-        console.log(`${line}\n    bridge: ${cpuPerCall.toFixed(1)} ms CPU per call, event loop delay p99 ${ms(memory.loopDelayP99Ms)}; memory after: rss ${mib(memory.rss)}, heap ${mib(memory.heapUsed)}`);
+        const waits = memory.waitsMs.sort((x, y) => x - y);
+        console.log(`${line}\n    admitted calls' wait in line for a slot (all tools): p50 ${ms(percentile(waits, 50))}, p95 ${ms(percentile(waits, 95))}, p99 ${ms(percentile(waits, 99))}, max ${ms(waits.at(-1) ?? NaN)}`
+          + `\n    bridge: ${cpuPerCall.toFixed(1)} ms CPU per call, event loop delay p99 ${ms(memory.loopDelayP99Ms)}; memory after: rss ${mib(memory.rss)}, heap ${mib(memory.heapUsed)}`);
       }
     }
     const after = await ask<Memory>(child, 'memory', 'memory');

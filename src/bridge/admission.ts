@@ -24,6 +24,12 @@ export interface AdmissionLimits {
    * once: when the engine slows down (a busy machine), the queue shortens instead of the wait growing.
    */
   readonly waitBudgetMs: number;
+  /**
+   * A call let in to wait that still has no slot after this long is answered busy (nothing ran):
+   * the estimate above can be wrong (a slot held by a slow call frees only after slotHoldMs). A
+   * sandbox's lone call (it had nothing running or waiting) waits for as long as it takes.
+   */
+  readonly waitLimitMs: number;
 }
 
 /**
@@ -41,6 +47,7 @@ export const BRIDGE_LIMITS: AdmissionLimits = {
   slotHoldMs: 3_000,
   longPerSandbox: 8,
   waitBudgetMs: 500,
+  waitLimitMs: 800,
 };
 
 /** What a caller holds while its call runs; release it once the call has ended (idempotent). */
@@ -61,6 +68,13 @@ interface SandboxLoad {
 interface Waiter {
   readonly sandbox: string;
   readonly grant: (slot: Slot) => void;
+}
+
+/** A waiting call got no slot within waitLimitMs: it leaves the line and is answered busy; it never runs. */
+export class WaitedTooLong extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
 }
 
 /** A waiting call was cancelled (by its client, or because its client went away) before it got a slot: it never runs. */
@@ -135,18 +149,23 @@ export class Admission {
     }
     load.waiting++;
     const slot = new Promise<Slot>((resolve, reject) => {
-      const withdraw = () => {
+      const leave = (why: Error) => {
         const at = this.queue.indexOf(waiter);
         if (at < 0) return;
         this.queue.splice(at, 1);
         load.waiting--;
         this.forget(sandbox, load);
-        reject(new CallWithdrawn());
+        if (deadline !== undefined) this.clock.clearTimeout(deadline);
+        cancelled?.removeEventListener('abort', withdraw);
+        reject(why);
       };
+      const withdraw = () => leave(new CallWithdrawn());
+      const deadline = idle ? undefined : this.clock.setTimeout(() => leave(new WaitedTooLong(`this call waited ${formatMs(this.limits.waitLimitMs)} for one of ${this.limits.runningPerSandbox} slots of this sandbox (${this.limits.runningTotal} in total) without getting one`)), this.limits.waitLimitMs);
       const waiter: Waiter = {
         sandbox,
         grant: (slot) => {
           cancelled?.removeEventListener('abort', withdraw);
+          if (deadline !== undefined) this.clock.clearTimeout(deadline);
           resolve(slot);
         },
       };

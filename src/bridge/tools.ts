@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { connectionFailure } from '../core/errors.js';
 import type { MaskStats } from '../core/masking.js';
 import { PADDOCK_VERSION } from '../core/version.js';
-import { Admission, busyMessage, CallWithdrawn, sharedAdmission } from './admission.js';
+import { Admission, busyMessage, CallWithdrawn, sharedAdmission, WaitedTooLong } from './admission.js';
 import { AuditUnwritable, type AuditEntry, type AuditLog } from './audit.js';
 import { BridgeDenied, CallCancelled, type BridgeService, type Permission, type TargetContainer } from './service.js';
 
@@ -47,8 +47,10 @@ export function createBridgeServer(service: BridgeService, audit: AuditLog, sand
       if (cancelled.aborted) throw new CallWithdrawn();
       return await run(tool, maskedArgs, permission, handler);
     } catch (err) {
+      const base = { time: new Date(arrived).toISOString(), sandbox, tool, args: maskedArgs };
+      if (err instanceof WaitedTooLong) return notRun(base, arrived, { decision: 'busy', rule: 'refused-busy', message: busyMessage(err.reason) });
       if (!(err instanceof CallWithdrawn)) throw err;
-      return notRun({ time: new Date(arrived).toISOString(), sandbox, tool, args: maskedArgs }, arrived, { decision: 'cancelled', rule: 'cancelled-waiting', message: 'Cancelled before it ran (the client cancelled the call or went away), so nothing ran.' });
+      return notRun(base, arrived, { decision: 'cancelled', rule: 'cancelled-waiting', message: 'Cancelled before it ran (the client cancelled the call or went away), so nothing ran.' });
     } finally {
       void ticket.slot.then((slot) => slot.release(), () => {});
     }

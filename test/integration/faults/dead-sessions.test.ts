@@ -14,8 +14,8 @@ import { SESSION_TIMEOUTS } from '../../../src/bridge/server.js';
 import { cleanup, docker, engine, makeWorkspace, paddockOk } from '../../support/sandbox.js';
 import { agentClient, BASE_IMAGE, dockerAsync, suffix } from '../bridge/support.js';
 
-/** One call of the sandbox runs at a time and holds its slot to the end, so the next one waits. */
-const LIMITS = { ...BRIDGE_LIMITS, runningPerSandbox: 1, slotHoldMs: 600_000 };
+/** One call of the sandbox runs at a time and holds its slot to the end, so the next one waits (for as long as it takes). */
+const LIMITS = { ...BRIDGE_LIMITS, runningPerSandbox: 1, slotHoldMs: 600_000, waitLimitMs: 600_000 };
 
 describe('bridge sessions of agents that die', () => {
   const target = `pbt-dead-${suffix}`;

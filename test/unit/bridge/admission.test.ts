@@ -2,7 +2,7 @@
 // and in total; the rest are refused at once, and a flood from one sandbox cannot starve another.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Admission, BRIDGE_LIMITS, busyMessage, CallWithdrawn, type AdmissionClock, type AdmissionLimits, type Slot, type Ticket } from '../../../src/bridge/admission.js';
+import { Admission, BRIDGE_LIMITS, busyMessage, CallWithdrawn, WaitedTooLong, type AdmissionClock, type AdmissionLimits, type Slot, type Ticket } from '../../../src/bridge/admission.js';
 
 /** A clock the test moves by hand: timers fire only when advanced past them. */
 class ManualClock implements AdmissionClock {
@@ -25,7 +25,7 @@ class ManualClock implements AdmissionClock {
   }
 }
 
-const LIMITS: AdmissionLimits = { runningPerSandbox: 2, runningTotal: 3, waitingPerSandbox: 2, waitingTotal: 3, slotHoldMs: 1000, longPerSandbox: 3, waitBudgetMs: 500 };
+const LIMITS: AdmissionLimits = { runningPerSandbox: 2, runningTotal: 3, waitingPerSandbox: 2, waitingTotal: 3, slotHoldMs: 1000, longPerSandbox: 3, waitBudgetMs: 500, waitLimitMs: 10_000 };
 
 function setup(limits: Partial<AdmissionLimits> = {}) {
   const clock = new ManualClock();
@@ -33,7 +33,7 @@ function setup(limits: Partial<AdmissionLimits> = {}) {
   const granted = new Map<Ticket, Slot>();
   const enter = (sandbox: string): Ticket => {
     const ticket = admission.enter(sandbox);
-    if (ticket.admitted) void ticket.slot.then((slot) => granted.set(ticket, slot));
+    if (ticket.admitted) void ticket.slot.then((slot) => granted.set(ticket, slot), () => {});
     return ticket;
   };
   return { clock, admission, granted, enter };
@@ -123,6 +123,28 @@ describe('bridge admission', () => {
     assert.ok(c.admitted && d.admitted && granted.has(c) && granted.has(d), 'free slots are taken whatever the speed');
     assert.ok(!e.admitted && /calls take about 600 ms now, so this one would wait about 600 ms/.test(e.reason));
     assert.ok(enter('lone').admitted, 'a sandbox with nothing in flight is not refused for speed');
+  });
+
+  it('a call let in to wait that gets no slot within waitLimitMs leaves the line, busy; a lone caller waits on', async () => {
+    // The estimate lets calls wait (recent calls were fast); then the running ones stall.
+    const { clock, admission, granted, enter } = setup({ runningTotal: 2, waitLimitMs: 800, slotHoldMs: 60_000 });
+    const running = [enter('a'), enter('a')];
+    const waiting = enter('a');
+    const lone = enter('b');
+    await settle();
+    assert.ok(waiting.admitted && lone.admitted && !granted.has(waiting) && !granted.has(lone), 'both wait: every slot is taken');
+    const outcome = waiting.admitted ? waiting.slot.then(() => 'granted', (err: Error) => err) : undefined;
+    clock.advance(799);
+    await settle();
+    assert.deepEqual(admission.snapshot().sandboxes.a, { running: 2, waiting: 1, long: 0 }, 'still in line before the limit');
+    clock.advance(1);
+    const err = await outcome;
+    assert.ok(err instanceof WaitedTooLong && /waited 800 ms for one of 2 slots/.test(err.message), String(err));
+    assert.deepEqual(admission.snapshot().sandboxes.a, { running: 2, waiting: 0, long: 0 }, 'it left the line');
+    clock.advance(10_000);
+    granted.get(running[0])!.release();
+    await settle();
+    assert.ok(granted.has(lone), 'the lone call of another sandbox waited on and got the freed slot');
   });
 
   it('a waiting call whose client cancels leaves the queue, is never granted a slot, and frees its place in line', async () => {
