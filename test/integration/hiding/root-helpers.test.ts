@@ -73,24 +73,23 @@ describe('verify is not fooled by the agent\'s programs', () => {
   let ws: string;
   let sb: string;
   before(async () => {
-    ws = makeWorkspace({ 'README.md': '# verify\n' }, 'paddock-verifyfool-');
+    ws = makeWorkspace({ 'README.md': '# verify\n', 'late/token.txt': `TOKEN=${SECRET}\n` }, 'paddock-verifyfool-');
     sb = (await paddockOk(['create', 'shell', ws])).stdout.trim();
     await paddockOk(['start', sb]);
-    // A secret that appears after create is readable until recreate: verify must say so.
-    mkdirSync(join(ws, 'late'));
-    writeFileSync(join(ws, 'late', '.env'), `TOKEN=${SECRET}\n`);
-    chownSync(join(ws, 'late'), 1000, 1000);
-    chownSync(join(ws, 'late', '.env'), 1000, 1000);
+    // A path the policy hides only since create is readable until an apply: verify must say so. (A
+    // new file that a rule of the sandbox hides stops it instead: new-secrets.test.ts.)
+    mkdirSync(join(ws, '.paddock'));
+    writeFileSync(join(ws, '.paddock/policy.yaml'), 'version: 1\nhide: ["**/.env", "late/token.txt"]\n');
   });
   after(async () => { if (ws) await cleanup(ws); });
 
   it('with lying head, wc and ls first in PATH, verify still reports the readable hidden file', async () => {
     await paddockOk(['exec', sb, '--', 'sh', '-c', plantScript('"$HOME/.local/bin"')]);
-    assert.match((await paddockOk(['exec', sb, '--', 'cat', 'late/.env'])).stdout, new RegExp(SECRET), 'the file is readable in the sandbox');
+    assert.match((await paddockOk(['exec', sb, '--', 'cat', 'late/token.txt'])).stdout, new RegExp(SECRET), 'the file is readable in the sandbox');
     const r = await paddock(['verify', sb, '--json']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.ok(r.stdout, r.stderr);
-    const failure = JSON.parse(r.stdout).failures.find((f: { path: string }) => f.path === join(ws, 'late', '.env'));
+    const failure = JSON.parse(r.stdout).failures.find((f: { path: string }) => f.path === join(ws, 'late', 'token.txt'));
     assert.ok(failure, r.stdout);
     assert.match(failure.detail, /readable/);
     assert.equal(ranAsRoot(sb), '');
@@ -101,22 +100,24 @@ describe('an agent with uid 0 (the workspace belongs to root) rewrites the syste
   let ws: string;
   let sb: string;
   before(async () => {
-    ws = makeWorkspace({ 'README.md': '# uid 0\n' }, 'paddock-verifyroot-');
+    ws = makeWorkspace({ 'README.md': '# uid 0\n', 'token.txt': `TOKEN=${SECRET}\n` }, 'paddock-verifyroot-');
     docker(['run', '--rm', '-v', `${ws}:/w`, '--entrypoint', 'chown', 'debian:bookworm-slim', '-R', '0:0', '/w']);
     chownSync(ws, 0, 0);
     sb = (await paddockOk(['create', 'shell', ws])).stdout.trim();
     await paddockOk(['start', sb]);
-    writeFileSync(join(ws, '.env'), `TOKEN=${SECRET}\n`); // after create: readable until recreate
+    // Hidden by the policy only since create: readable until an apply.
+    mkdirSync(join(ws, '.paddock'));
+    writeFileSync(join(ws, '.paddock/policy.yaml'), 'version: 1\nhide: ["**/.env", "token.txt"]\n');
   });
   after(async () => { if (ws) await cleanup(ws); });
 
   it('replacing /usr/bin/head, wc, ls and find does not make verify call a readable hidden file hidden', async () => {
-    const r0 = await paddockOk(['exec', sb, '--', 'sh', '-c', 'id -u; for p in head wc ls find; do printf "#!/bin/sh\\n%s\\n" "$( [ $p = wc ] && echo "echo 0" || echo "exit 0")" > /usr/bin/$p.new && chmod 755 /usr/bin/$p.new && mv /usr/bin/$p.new /usr/bin/$p; done; /usr/bin/head -c 5 .env | /usr/bin/wc -c']);
+    const r0 = await paddockOk(['exec', sb, '--', 'sh', '-c', 'id -u; for p in head wc ls find; do printf "#!/bin/sh\\n%s\\n" "$( [ $p = wc ] && echo "echo 0" || echo "exit 0")" > /usr/bin/$p.new && chmod 755 /usr/bin/$p.new && mv /usr/bin/$p.new /usr/bin/$p; done; /usr/bin/head -c 5 token.txt | /usr/bin/wc -c']);
     assert.equal(r0.stdout.trim(), '0\n0', 'the agent is uid 0 and its head/wc now lie');
     const r = await paddock(['verify', sb, '--json']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const json = JSON.parse(r.stdout);
-    assert.ok(json.failures.some((f: { path: string; detail: string }) => f.path === join(ws, '.env') && /readable/.test(f.detail)), r.stdout);
+    assert.ok(json.failures.some((f: { path: string; detail: string }) => f.path === join(ws, 'token.txt') && /readable/.test(f.detail)), r.stdout);
   });
 });
 
