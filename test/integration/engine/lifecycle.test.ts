@@ -63,15 +63,18 @@ describe('a sandbox, from create to rm', () => {
   it('holds nothing of the host but the workspace: no ~/.ssh, no cloud credentials, no Docker socket', async () => {
     const r = await paddock(['exec', name, '--', 'sh', '-c', 'ls -d ~/.ssh ~/.aws ~/.config/gcloud /var/run/docker.sock /run/docker.sock /root 2>&1; true']);
     for (const path of ['.ssh', '.aws', 'gcloud', 'docker.sock']) assert.match(r.stdout, new RegExp(`${path.replace('.', '\\.')}': No such file|${path}.*No such file`), path);
-    // Every mount point: the workspace, Paddock's own read-only /run/paddock (bridge socket and token),
-    // and Docker's usual system mounts. No home folder, no engine socket.
+    // Every mount point: the workspace, Paddock's own read-only /run/paddock (bridge socket and token)
+    // and /run/paddock-hide (the hide rules the init guards by), and Docker's usual system mounts. No
+    // home folder, no engine socket.
     const mountinfo = (await paddockOk(['exec', name, '--', 'cat', '/proc/self/mountinfo'])).stdout;
     assert.doesNotMatch(mountinfo, /docker\.sock|containerd\.sock/);
     const targets = mountinfo.trim().split('\n').map((line) => line.split(' ')[4]);
-    const expected = /^(\/|\/proc.*|\/dev.*|\/sys.*|\/etc\/(resolv\.conf|hostname|hosts)|\/usr\/sbin\/docker-init|\/run\/paddock)$/;
+    const expected = /^(\/|\/proc.*|\/dev.*|\/sys.*|\/etc\/(resolv\.conf|hostname|hosts)|\/usr\/sbin\/docker-init|\/run\/paddock|\/run\/paddock-hide)$/;
     for (const target of targets) assert.ok(target === ws || expected.test(target), `unexpected mount ${target}`);
-    const paddockMount = mountinfo.split('\n').find((line) => line.split(' ')[4] === '/run/paddock');
-    if (paddockMount) assert.match(paddockMount.split(' ')[5], /^ro\b/, '/run/paddock is read-only');
+    for (const own of ['/run/paddock', '/run/paddock-hide']) {
+      const mount = mountinfo.split('\n').find((line) => line.split(' ')[4] === own);
+      if (mount) assert.match(mount.split(' ')[5], /^ro\b/, `${own} is read-only`);
+    }
   });
 
   it('applies limits, and publishes ports on 127.0.0.1 only', () => {
