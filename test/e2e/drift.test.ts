@@ -3,7 +3,7 @@
 // and listed in the Problems panel; its quick fix adds the path to the policy's hide list
 // (keeping the policy's comments) and the warning goes away. Screenshots under test-results/e2e/.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -144,12 +144,14 @@ describe('VS Code: drift diagnostics and quick fixes', { timeout: 600_000 }, () 
   });
 });
 
-describe('VS Code: a secret created after the sandbox, and the one-click recreate', { timeout: 900_000 }, () => {
+describe('VS Code: secrets created after the sandbox: the one-click apply, and the resume while it runs', { timeout: 900_000 }, () => {
   const session = useWorkbench({
     workspace: async () => {
       const ws = makeWorkspace({ '.paddock/policy.yaml': POLICY, 'src/index.ts': 'export {};\n' }, 'paddock-e2e-recreate-');
-      // The sandbox exists before the secret does (made by the CLI, as a user might).
+      // The sandbox exists before the secret does (made by the CLI, as a user might), and the secret
+      // comes while it is stopped (while it runs, its guard stops it at once: the steps below).
       await paddockOk(['create', 'shell', ws]);
+      await paddockOk(['stop', ws]);
       mkdirSync(join(ws, 'late'));
       writeFileSync(join(ws, 'late/.env'), 'TOKEN=only-on-the-host\n');
       return ws;
@@ -157,7 +159,7 @@ describe('VS Code: a secret created after the sandbox, and the one-click recreat
     settings: () => SAVE_ON_REQUEST,
   });
 
-  it('marks the hide rule "not hidden until recreate", and its quick fix recreates the sandbox so the file is hidden', async () => {
+  it('marks the hide rule "not hidden until recreate", its quick fix applies so the file is hidden; a secret that appears while it runs, or a replaced one, is hidden by a resume that keeps the state', async () => {
     const { wb, ws } = session;
     const { page } = wb;
     try {
@@ -218,40 +220,44 @@ describe('VS Code: a secret created after the sandbox, and the one-click recreat
       await page.locator('.statusbar-item', { hasText: 'shell running' }).first().waitFor({ timeout: 120_000 });
       await wb.screenshot('drift-07-recreated');
 
-      // The new sandbox is checked too: another late secret is reported, and late/.env no longer is.
+      // A file in the agent's home: the state every resume below keeps.
+      await engine().execCapture(after.id, ['sh', '-c', 'echo kept > ~/state.txt']);
+      const current = async (previous: string) => {
+        let now = (await engine().list({ workspace: ws }))[0];
+        for (let i = 0; i < 600 && (now?.id === previous || now?.status !== 'running'); i++) {
+          await page.waitForTimeout(500);
+          [now] = await engine().list({ workspace: ws });
+        }
+        assert.ok(now && now.id !== previous && now.status === 'running', 'a new running container replaced the old one');
+        return now;
+      };
+
+      // A secret that appears while the sandbox runs: its guard freezes it at once, and the window
+      // applies (a new container hides the file, state kept) and says so.
       mkdirSync(join(ws, 'later'));
       writeFileSync(join(ws, 'later/.env'), 'TOKEN=also-host-only\n');
-      await row.first().waitFor({ timeout: 60_000 });
-      const text = await row.first().innerText();
-      assert.match(text, new RegExp(`sandbox ${after.name} was created before later/\\.env existed`));
-      assert.doesNotMatch(text, /late\/\.env/);
-      await wb.screenshot('drift-08-new-sandbox-checked');
-
-      // An editor's save by rename would uncover late/.env in the running sandbox: the window's
-      // hiding guard stops the sandbox and says so; its button starts it again, hidden.
-      writeFileSync(join(ws, 'late/.env.swp'), 'TOKEN=rotated-on-the-host\n');
-      renameSync(join(ws, 'late/.env.swp'), join(ws, 'late/.env'));
-      const warning = page.locator('.notifications-toasts .notification-toast', { hasText: 'was replaced on the host' });
-      await warning.first().waitFor({ timeout: 60_000 });
-      assert.match(await warning.first().innerText(), new RegExp(`Paddock stopped ${after.name}: late/\\.env was replaced on the host`));
-      const [stopped] = await engine().list({ workspace: ws });
-      assert.equal(stopped.status, 'stopped');
-      await wb.screenshot('drift-09-replaced-secret-stopped');
-      await warning.first().locator('.monaco-button', { hasText: 'Start Sandbox' }).click();
+      const appeared = page.locator('.notifications-toasts .notification-toast', { hasText: 'later/.env appeared in the workspace' });
+      await appeared.first().waitFor({ timeout: 120_000 });
+      assert.match(await appeared.first().innerText(), new RegExp(`later/\\.env appeared in the workspace where no mount hid it in ${after.name}; .*froze .*then applied: a new container hides it, with the sandbox's state kept`));
+      const resumed = await current(after.id);
+      assert.equal((await engine().execCapture(resumed.id, ['cat', join(ws, 'later/.env')])).stdout, '', 'later/.env is hidden in the new container');
+      assert.equal((await engine().execCapture(resumed.id, ['sh', '-c', 'cat ~/state.txt'])).stdout.trim(), 'kept', 'the agent\'s home was kept');
+      assert.equal(readFileSync(join(ws, 'later/.env'), 'utf8'), 'TOKEN=also-host-only\n', 'the workspace file is untouched');
       await page.locator('.statusbar-item', { hasText: 'shell running' }).first().waitFor({ timeout: 120_000 });
-      const hidden = await engine().execCapture(after.id, ['cat', join(ws, 'late/.env')]);
-      assert.equal(hidden.stdout, '', 'hidden again after the start');
+      await wb.screenshot('drift-08-new-secret-resumed');
 
-      // Removing a hidden file takes its mount away too: the sandbox's own init stops it (nothing
-      // on the host sees a replace), and the window says why, with the same button.
-      rmSync(join(ws, 'late/.env'));
-      // (The Start before this one may still show its own note about the earlier stop: "had stopped itself".)
-      const stoppedItself = page.locator('.notifications-toasts .notification-toast', { hasText: `${after.name} stopped itself: late/.env` });
-      await stoppedItself.first().waitFor({ timeout: 60_000 });
-      assert.match(await stoppedItself.first().innerText(), new RegExp(`${after.name} stopped itself: late/\\.env \\(hidden\\) was replaced or removed on the host`));
-      await wb.screenshot('drift-10-removed-secret-stopped-itself');
-      await stoppedItself.first().locator('.monaco-button', { hasText: 'Start Sandbox' }).click();
-      await page.locator('.statusbar-item', { hasText: 'shell running' }).first().waitFor({ timeout: 120_000 });
+      // A save by rename (sed -i writes a temporary file beside it, then renames it over; a backup
+      // name such as .env.tmp would itself be a new secret) would uncover late/.env in the running
+      // sandbox: the window's hiding guard freezes it, applies again, and says so.
+      writeFileSync(join(ws, 'late/sedR4nd0m'), 'TOKEN=rotated-on-the-host\n');
+      renameSync(join(ws, 'late/sedR4nd0m'), join(ws, 'late/.env'));
+      const replaced = page.locator('.notifications-toasts .notification-toast', { hasText: 'late/.env was replaced or removed on the host' });
+      await replaced.first().waitFor({ timeout: 120_000 });
+      assert.match(await replaced.first().innerText(), new RegExp(`late/\\.env was replaced or removed on the host, which lifted its mount in ${resumed.name}; .*then applied`));
+      const again = await current(resumed.id);
+      assert.equal((await engine().execCapture(again.id, ['cat', join(ws, 'late/.env')])).stdout, '', 'hidden again after the resume');
+      assert.equal((await engine().execCapture(again.id, ['sh', '-c', 'cat ~/state.txt'])).stdout.trim(), 'kept');
+      await wb.screenshot('drift-09-replaced-secret-resumed');
     } catch (err) {
       await wb.screenshot('drift-failure-recreate').catch(() => {});
       throw new Error(`${(err as Error).message}\n--- code-server log ---\n${wb.log().slice(-4000)}`);
