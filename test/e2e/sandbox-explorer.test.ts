@@ -4,7 +4,7 @@
 // test-results/e2e/ (look at them: they show what each step claims).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { docker, engine, OWNER } from '../support/sandbox.js';
@@ -156,14 +156,21 @@ describe('VS Code: sandbox explorer, palette commands and agent terminal', { tim
       await wb.screenshot('explorer-05-verify-isolation');
       await page.keyboard.press('Escape');
 
-      // 5b. A secret that appears after creation: the row says "not hidden until recreate", with the fix.
+      // 5b. A secret that appears while the sandbox runs: its guard freezes it at once, and the window
+      // resumes it (a new container that hides the file, state kept) and says so; the row counts it.
       writeFileSync(join(ws, 'late.pem'), '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n');
-      await view.locator('.monaco-list-row', { hasText: /1 not hidden until recreate/ }).first().waitFor({ timeout: 60_000 });
-      await row(/late\.pem\s*not hidden until recreate/).waitFor();
+      const resumed = page.locator('.notifications-toasts .notification-toast', { hasText: 'late.pem appeared in the workspace' });
+      await resumed.first().waitFor({ timeout: 120_000 });
+      assert.match(await resumed.first().innerText(), /then applied: a new container hides it, with the sandbox's state kept/);
+      await view.locator('.monaco-list-row', { hasText: /running .*· 2 hidden/ }).first().waitFor({ timeout: 120_000 });
+      const [now] = await engine().list({ workspace: ws });
+      assert.equal((await engine().execCapture(now.id, ['cat', join(ws, 'late.pem')])).stdout, '', 'late.pem is hidden in the new container');
       await page.mouse.move(900, 300);
-      await wb.screenshot('explorer-05b-not-hidden-until-recreate');
-      rmSync(join(ws, 'late.pem'));
-      await view.locator('.monaco-list-row', { hasText: /running .*· 1 hidden/ }).first().waitFor({ timeout: 60_000 });
+      await wb.screenshot('explorer-05b-new-secret-resumed');
+      // The agent's session ended with the old container: a new terminal, as a user would open one.
+      await sandboxRow.click({ button: 'right' });
+      await chooseFromContextMenu(page, 'Open Terminal');
+      await waitForTerminal(page, /agent@paddock-shell:.*\$$/m, 120_000);
 
       // 6. Stop from the tree's context menu; the tree follows (Docker events, no polling).
       await sandboxRow.click({ button: 'right' });
