@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cleanup, docker, makeWorkspace, paddock, paddockOk, REPO } from '../support/sandbox.js';
 import { baseImage } from '../integration/network/support.js';
+import { networkRoot } from '../../src/engine/egressFiles.js';
+import { serviceName } from '../../src/engine/egressService.js';
 
 const keys = {
   anthropic: `sk-ant-api03-${randomBytes(24).toString('base64url')}`,
@@ -41,6 +43,9 @@ describe('agent templates: Claude Code, Codex and Gemini CLI use API keys they c
   after(async () => {
     if (ws) await cleanup(ws);
     docker(['rm', '-f', api]);
+    // The egress service that went out through the test's network sits on it: it goes first, or the
+    // network stays (and each run would leave a network and a service behind).
+    docker(['rm', '-f', serviceName(networkRoot(), network)]);
     docker(['network', 'rm', network]);
   });
 
