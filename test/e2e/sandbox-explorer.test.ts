@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { docker, engine, OWNER } from '../support/sandbox.js';
-import { chooseFromContextMenu, demoWorkspace, runCommand, terminalText, waitForTerminal } from './support/workbench.js';
+import { chooseFromMenuOf, demoWorkspace, runCommand, terminalText, waitForTerminal } from './support/workbench.js';
 import { openPaddockView, useWorkbench } from './support/session.js';
 
 describe('VS Code: sandbox explorer, palette commands and agent terminal', { timeout: 900_000 }, () => {
@@ -145,8 +145,7 @@ describe('VS Code: sandbox explorer, palette commands and agent terminal', { tim
       await wb.screenshot('explorer-04-terminal-no-ssh');
 
       // 5. Verify Isolation from the context menu: checked from inside the running sandbox.
-      await sandboxRow.click({ button: 'right' });
-      await chooseFromContextMenu(page, 'Verify Isolation');
+      await chooseFromMenuOf(page, sandboxRow, 'Verify Isolation');
       const verified = page.locator('.notification-toast', { hasText: /passed all \d+ isolation checks/ });
       await verified.waitFor({ timeout: 120_000 });
       assert.match(await verified.innerText(), new RegExp(sandbox.name));
@@ -168,13 +167,11 @@ describe('VS Code: sandbox explorer, palette commands and agent terminal', { tim
       await page.mouse.move(900, 300);
       await wb.screenshot('explorer-05b-new-secret-resumed');
       // The agent's session ended with the old container: a new terminal, as a user would open one.
-      await sandboxRow.click({ button: 'right' });
-      await chooseFromContextMenu(page, 'Open Terminal');
+      await chooseFromMenuOf(page, sandboxRow, 'Open Terminal');
       await waitForTerminal(page, /agent@paddock-shell:.*\$$/m, 120_000);
 
       // 6. Stop from the tree's context menu; the tree follows (Docker events, no polling).
-      await sandboxRow.click({ button: 'right' });
-      await chooseFromContextMenu(page, 'Stop');
+      await chooseFromMenuOf(page, sandboxRow, 'Stop');
       // The shell is attached in a terminal: Stop asks first (network-view.test.ts covers Cancel).
       await page.locator('.monaco-dialog-box .monaco-button', { hasText: /^Stop$/ }).click({ timeout: 10_000 });
       await view.locator('.monaco-list-row', { hasText: /stopped/ }).first().waitFor({ timeout: 60_000 });
@@ -183,8 +180,7 @@ describe('VS Code: sandbox explorer, palette commands and agent terminal', { tim
       await wb.screenshot('explorer-06-stopped-from-context-menu');
 
       // Start it again from the menu. A single click only selects the row: no agent starts.
-      await sandboxRow.click({ button: 'right' });
-      await chooseFromContextMenu(page, 'Start');
+      await chooseFromMenuOf(page, sandboxRow, 'Start');
       await view.locator('.monaco-list-row', { hasText: /running/ }).first().waitFor({ timeout: 60_000 });
       await sandboxRow.click();
       await page.waitForTimeout(3000);
@@ -192,8 +188,7 @@ describe('VS Code: sandbox explorer, palette commands and agent terminal', { tim
       assert.match(await sandboxRow.getAttribute('class') ?? '', /selected/);
       await wb.screenshot('explorer-06a-click-only-selects');
       // "Open Terminal" opens a fresh terminal (the ended one is not reused).
-      await sandboxRow.click({ button: 'right' });
-      await chooseFromContextMenu(page, 'Open Terminal');
+      await chooseFromMenuOf(page, sandboxRow, 'Open Terminal');
       let fresh = '';
       for (let i = 0; i < 300; i++) {
         fresh = await terminalText(page);
@@ -205,8 +200,7 @@ describe('VS Code: sandbox explorer, palette commands and agent terminal', { tim
       await wb.screenshot('explorer-06b-restarted-fresh-terminal');
 
       // 7. Remove (with confirmation): the tree is empty again and the container is gone.
-      await sandboxRow.click({ button: 'right' });
-      await chooseFromContextMenu(page, 'Remove');
+      await chooseFromMenuOf(page, sandboxRow, 'Remove');
       const dialog = page.locator('.monaco-dialog-box');
       await dialog.waitFor();
       assert.match(await dialog.innerText(), /workspace .* is not touched/);

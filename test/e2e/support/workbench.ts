@@ -177,6 +177,21 @@ export async function chooseFromContextMenu(page: Page, name: string): Promise<v
   await page.locator('.context-view .monaco-menu').waitFor({ state: 'detached', timeout: 10_000 });
 }
 
+/**
+ * Right-clicks `target` and chooses `name` from its menu. A tree that redraws (a reload after Docker
+ * events) can take the menu away before it is used: open it again, as a person would.
+ */
+export async function chooseFromMenuOf(page: Page, target: Locator, name: string): Promise<void> {
+  const item = page.locator('.context-view .monaco-menu').getByRole('menuitem', { name, exact: true });
+  for (let attempt = 1; ; attempt++) {
+    await target.click({ button: 'right' });
+    if (await item.waitFor({ timeout: 5_000 }).then(() => true, () => false)) break;
+    if (attempt === 3) throw new Error(`The menu of ${await target.innerText().catch(() => 'the row')} did not offer "${name}" in three tries.`);
+    await page.keyboard.press('Escape');
+  }
+  await chooseFromContextMenu(page, name);
+}
+
 /** Drags the side bar's edge so that tree descriptions are readable in screenshots. */
 export async function widenSideBar(page: Page, width = 560): Promise<void> {
   const sidebar = await page.locator('.part.sidebar').boundingBox();
