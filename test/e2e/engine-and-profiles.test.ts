@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EngineProxy } from '../support/engine-proxy.js';
 import { cleanup, engine, paddockOk } from '../support/sandbox.js';
-import { ARTIFACTS, chooseFromContextMenu, demoWorkspace, openWorkbench, packageExtension, runCommand, sandboxesView, settledBoxes, terminalText, waitForTerminal, widenSideBar, type Workbench } from './support/workbench.js';
+import { ARTIFACTS, demoWorkspace, openWorkbench, packageExtension, runCommand, sandboxesView, settledBoxes, terminalText, waitForTerminal, widenSideBar, type Workbench } from './support/workbench.js';
 
 describe('VS Code: engine loss and recovery, CLI-made sandboxes, terminal profiles, links, status bar, Reset All', { timeout: 900_000 }, () => {
   let ws: string;
@@ -72,13 +72,18 @@ describe('VS Code: engine loss and recovery, CLI-made sandboxes, terminal profil
       await runCommand(page, 'Terminal: Create New Terminal');
       // The panel's "Launch Profile..." dropdown; right after the panel opens a click can land
       // before the menu is wired, so open it until the entry shows.
+      // The menu can also close again before its entry is used (a notification taking focus): then too.
       const profileEntry = page.locator('.context-view .monaco-menu').getByRole('menuitem', { name: 'Shell (sandboxed)', exact: true });
-      for (let i = 0; i < 5; i++) {
+      for (let attempt = 1; ; attempt++) {
         await page.locator('[aria-label^="Launch Profile"]').first().click();
-        if (await profileEntry.waitFor({ timeout: 5_000 }).then(() => true, () => false)) break;
+        const chosen = await profileEntry.waitFor({ timeout: 5_000 })
+          .then(() => profileEntry.hover({ timeout: 5_000 }))
+          .then(() => profileEntry.press('Enter', { timeout: 5_000 }))
+          .then(() => true, () => false);
+        if (chosen) break;
+        if (attempt === 5) throw new Error('The terminal\'s Launch Profile menu never offered "Shell (sandboxed)" long enough to choose it.');
         await page.keyboard.press('Escape');
       }
-      await chooseFromContextMenu(page, 'Shell (sandboxed)');
       // Two terminals now (the host bash and ours): pick ours in the tabs list.
       await page.locator('.monaco-list-row', { hasText: 'Shell (sandboxed)' }).first().click();
       await waitForTerminal(page, /agent@paddock-shell:.*\$$/m, 120_000);
