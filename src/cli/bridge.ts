@@ -117,7 +117,7 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
         // It follows the policy the user applies (paddock policy apply, a save in VS Code) without a restart.
         following = await hostFollowingPolicy(engine, await engine.get(id), { say: log });
       } catch (err) {
-        if (err instanceof BridgeUnavailable) throw new PaddockError(`${err.message}`, `Recreate it ("paddock run AGENT WORKSPACE --recreate") to give it the bridge.`);
+        if (err instanceof BridgeUnavailable) throw new PaddockError(`${err.message}`, `"paddock apply ${ref}" makes a new container with the bridge and keeps the sandbox's state.`);
         throw err;
       }
       const hosted = following.first;

@@ -35,7 +35,7 @@ async function sandboxWithEgress(engine: SandboxEngine, ctx: NetworkCliContext, 
     throw new PaddockError(state === 'proxy-missing'
       ? `The egress proxy of ${sandbox.name} was removed outside Paddock: the sandbox has no network, and there is nothing to log or check.`
       : `Sandbox ${sandbox.name} has no egress proxy: it was created before Paddock had one, and its network traffic is not filtered or logged.`,
-    state === 'proxy-missing' ? `"paddock start ${sandbox.name}" makes it again (the sandbox's state is kept).` : `Recreate it ("paddock create ${sandbox.agent} ${sandbox.workspace} --recreate") to apply the policy's network rules.`);
+    state === 'proxy-missing' ? `"paddock start ${sandbox.name}" makes it again (the sandbox's state is kept).` : `"paddock apply ${sandbox.name}" makes a new container with an egress proxy and the policy's network rules, and keeps the sandbox's state.`);
   }
   return sandbox.name;
 }

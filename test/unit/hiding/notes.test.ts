@@ -27,13 +27,13 @@ describe('the mount plan as Docker mounts', () => {
 });
 
 describe('notes at start', () => {
-  it('names secret files that appeared since creation, with the recreate hint', () => {
+  it('names secret files that appeared since creation, with the apply that hides them and keeps the state', () => {
     const ws = tree({ files: { '.env': 'a' } });
     const atCreate = planMounts(ws, defaultPolicy());
     writeFileSync(join(ws, 'prod.pem'), 'k');
     const [note] = hidingNotes(planMounts(ws, defaultPolicy()), { name: 'sb', policyHash: policyHash(defaultPolicy()), mountedTargets: atCreate.mounts.map((m) => m.target) }, { policy: defaultPolicy(), hash: policyHash(defaultPolicy()) });
     assert.match(note, /^Not hidden until recreate: prod\.pem \(rule "\*\*\/\*\.pem"\)/);
-    assert.match(note, /--recreate/);
+    assert.match(note, /"paddock apply sb" makes a new container that hides it and keeps the sandbox.s state/);
   });
 
   it('says the policy changed when only the hash differs (a sandbox made before the container label), and nothing when all matches', () => {
