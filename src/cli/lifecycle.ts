@@ -164,9 +164,7 @@ async function applyOffer(engine: SandboxEngine, target: SandboxRequest | Sandbo
 
 /** The request that applies the policy (and the options in `o`) to an existing sandbox; a task's sandbox stays its task's. */
 async function applyRequest(engine: SandboxEngine, sandbox: SandboxDetails, o: any): Promise<SandboxRequest> {
-  const labels = (await engine.docker.getContainer(sandbox.id).inspect()).Config.Labels ?? {};
-  const task = labels['dev.paddock.task'];
-  const source = task ? labels['dev.paddock.task-source'] || sandbox.workspace : sandbox.workspace;
+  const { workspace: source, task } = await (await import('../engine/apply.js')).applySource(engine, sandbox);
   const request = { ...requestFrom(sandbox.agent, source, { ...o, name: sandbox.name }), recreate: true };
   return task ? taskRequestFrom(engine, request, { task }) : request;
 }

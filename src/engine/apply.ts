@@ -328,6 +328,16 @@ export function withStateNote(err: unknown, note: string): PaddockError {
 
 export { CONTAINER_POLICY_LABEL, containerPolicyHash } from '../core/containerPolicy.js';
 
+/**
+ * What an apply of a sandbox starts from: its workspace, or for a task's sandbox the workspace the
+ * task was made from (whose policy governs it, never the copy in the task's folder) and the task.
+ */
+export async function applySource(engine: SandboxEngine, sandbox: Pick<SandboxDetails, 'id' | 'workspace'>): Promise<{ workspace: string; task?: string }> {
+  const labels = (await engine.docker.getContainer(sandbox.id).inspect()).Config.Labels ?? {};
+  const task = labels[LABELS.task];
+  return task ? { workspace: labels[LABELS.taskSource] || sandbox.workspace, task } : { workspace: sandbox.workspace };
+}
+
 /** What an apply would change in a sandbox: the reasons, empty when its container matches the policy file. */
 export interface PendingApply {
   readonly sandbox: string;

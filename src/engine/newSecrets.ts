@@ -1,4 +1,4 @@
-import { LABELS } from '../core/naming.js';
+import { applySource } from './apply.js';
 import type { SandboxEngine } from './engine.js';
 import { prepareSandbox, type PreparedSandbox, type SandboxRequest } from './sandboxes.js';
 import { taskRequest } from './tasks.js';
@@ -13,9 +13,7 @@ import type { SandboxDetails } from './types.js';
  * sandbox's state sits on.
  */
 export async function applyToHide(engine: SandboxEngine, details: SandboxDetails, templateOptions?: TemplateOptions, onProgress?: (line: string) => void): Promise<PreparedSandbox> {
-  const labels = (await engine.docker.getContainer(details.id).inspect()).Config.Labels ?? {};
-  const task = labels[LABELS.task];
-  const workspace = task ? labels[LABELS.taskSource] || details.workspace : details.workspace;
+  const { workspace, task } = await applySource(engine, details);
   const request: SandboxRequest = { agent: details.agent, workspace, name: details.name, recreate: true, templateOptions };
   return prepareSandbox(engine, task ? (await taskRequest(engine, request, { task }, onProgress)).request : request, onProgress);
 }
