@@ -18,8 +18,17 @@ export const ARTIFACTS = resolve(REPO, process.env.PADDOCK_TEST_RESULTS ?? 'test
 
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-/** Packages the built extension (npm run build first) as a user would install it. */
+/**
+ * Packages the built extension (npm run build first) as a user would install it. scripts/test.sh
+ * packages it once for the whole tier and names it in PADDOCK_E2E_VSIX (packaging runs the build
+ * again and takes 10-20 s a file); a file run on its own packages its own.
+ */
 export function packageExtension(outDir: string): string {
+  const packaged = process.env.PADDOCK_E2E_VSIX;
+  if (packaged) {
+    if (!existsSync(packaged)) throw new Error(`PADDOCK_E2E_VSIX names ${packaged}, which does not exist: unset it to package the extension here`);
+    return packaged;
+  }
   const vsix = join(outDir, 'paddock.vsix');
   const r = spawnSync(join(REPO, 'node_modules', '.bin', 'vsce'), ['package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '-o', vsix], {
     cwd: REPO, encoding: 'utf8', env: { ...process.env, npm_config_yes: 'true' },
