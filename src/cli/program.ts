@@ -7,6 +7,7 @@ import type { SandboxEngine } from '../engine/engine.js';
 import type { ExecTarget, SandboxClient } from '../engine/sandboxClient.js';
 import type { SandboxDetails } from '../engine/types.js';
 import { ExitWith, registerLifecycleCommands } from './lifecycle.js';
+import { trace } from '../engine/trace.js';
 
 // What every `paddock` command shares: global options, the engine connection, sandbox lookup, the
 // lifecycle commands (lifecycle.ts) and the handling of errors. Two entries build on it: main.ts
@@ -82,7 +83,8 @@ export function lifecycleProgram(argv: readonly string[]): { program: Command; e
     .version(PADDOCK_VERSION, '-v, --version')
     .option('-H, --host <url>', 'Docker engine (unix://, tcp://, ssh://); default: DOCKER_HOST, then the current Docker context')
     .option('--context <name>', 'Docker context to use')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .hook('preAction', (_program, action) => trace(`paddock ${action.name()}: modules loaded, command parsed`));
 
   registerLifecycleCommands(program, { clientFrom, engineFrom, findSandbox, findExecTarget, resolveSandbox }, argv);
   return { program, engineFrom, resolveSandbox };

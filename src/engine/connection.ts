@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { Agent } from 'node:http';
 import { Duplex, PassThrough } from 'node:stream';
 import Docker from 'dockerode';
+import { trace, traceRequests } from './trace.js';
 
 /** Where the engine is and how to reach it. */
 export interface EngineEndpoint {
@@ -93,7 +94,8 @@ export function connect(endpoint: EngineEndpoint): Docker {
   const saved = ['DOCKER_HOST', 'DOCKER_CERT_PATH', 'DOCKER_TLS_VERIFY'].map((k) => [k, process.env[k]] as const);
   for (const [k] of saved) delete process.env[k];
   try {
-    return connectResolved(endpoint);
+    trace(`engine client for ${endpoint.host}`);
+    return traceRequests(connectResolved(endpoint));
   } finally {
     for (const [k, v] of saved) if (v !== undefined) process.env[k] = v;
   }

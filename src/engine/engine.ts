@@ -30,6 +30,7 @@ export { PADDOCK_VERSION } from '../core/version.js';
 import { PADDOCK_VERSION } from '../core/version.js';
 import { recordUserStop } from './stopCause.js';
 import { refuseLoaderVariables } from './rootExec.js';
+import { trace, traceInit, tracing } from './trace.js';
 const READY_MARKER = 'paddock: ready';
 
 export interface CreateSpec {
@@ -194,6 +195,7 @@ export class SandboxEngine extends SandboxClient {
       ...(git.email ? { PADDOCK_GIT_EMAIL: git.email } : {}),
       ...egress.env,
       ...spec.keys?.sandboxEnv,
+      ...(tracing ? { PADDOCK_TRACE: '1' } : {}),
     };
     onProgress(`Creating sandbox ${name}`);
     try {
@@ -281,9 +283,12 @@ export class SandboxEngine extends SandboxClient {
       return this.get(sandbox.id);
     }
     rememberFolder(sandbox); // the folder this start binds: a later run checks it with a stat, not an exec (./repair.ts)
-    const { outcome } = await startAndWaitForMarker(this.docker.getContainer(sandbox.id), READY_MARKER, 60_000,
+    const { outcome, output } = await startAndWaitForMarker(this.docker.getContainer(sandbox.id), READY_MARKER, 60_000,
       (err) => new PaddockError(`Sandbox ${sandbox.name} failed to start: ${engineMessage(err)}`, 'Check the image and runtime, or recreate the sandbox.'));
+    traceInit(output);
+    trace(`sandbox ${sandbox.name}: ${outcome}`);
     await egress;
+    trace('egress service ready');
     if (outcome !== 'ready') {
       const logs = await this.logsText(sandbox.id, 20);
       throw new PaddockError(`Sandbox ${sandbox.name} did not become ready (${outcome}).`, `Its log ends with:\n    ${logs.trim().split('\n').join('\n    ')}`);
