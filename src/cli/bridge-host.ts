@@ -48,7 +48,7 @@ export async function withBridge<T>(engine: SandboxEngine, sandbox: SandboxDetai
       guard.close();
       throw err;
     }
-    log(`note: ${err.message} The MCP bridge is not available in it; recreate it (--recreate) to get it.`);
+    log(`note: ${err.message} The MCP bridge is not available in it; "paddock apply ${sandbox.name}" gives it one (its state is kept).`);
   }
   const questions = followQuestions(() => readQuestions(sandbox.name), say, notices.interactive);
   let open: string[] = [];

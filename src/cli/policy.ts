@@ -45,7 +45,7 @@ export function registerHidingCommands(program: Command, ctx: CliContext): void 
       else out(formatCheck(analysis, notes));
       if (failing) {
         throw new PaddockError('A secret would be visible in the sandbox (see the errors above).',
-          `Add the paths to "hide" in ${POLICY_FILE} (or run "paddock policy init" to start one), then recreate the sandbox.`, 1);
+          `Add the paths to "hide" in ${POLICY_FILE} (or run "paddock policy init" to start one), then "paddock apply SANDBOX" for a sandbox that exists (its state is kept).`, 1);
       }
     });
 
@@ -110,7 +110,7 @@ export function registerHidingCommands(program: Command, ctx: CliContext): void 
       else out(formatVerify(report));
       if (!report.ok) {
         throw new PaddockError(`Verification of ${report.sandbox} failed: ${report.failures.length} path${report.failures.length === 1 ? '' : 's'} not protected.`,
-          `Restart it ("paddock stop ${report.sandbox}" then "paddock start ${report.sandbox}") to mount the hidden paths again; recreate it for paths marked "not mounted"; check the image for baked-in credentials.`, 1);
+          `Restart it ("paddock stop ${report.sandbox}" then "paddock start ${report.sandbox}") to mount the hidden paths again; "paddock apply ${report.sandbox}" (state kept) for paths marked "not mounted"; check the image for baked-in credentials.`, 1);
       }
     });
 }

@@ -398,7 +398,7 @@ export async function egressStateOf(docker: Docker, sandbox: string): Promise<'p
 
 /** What to tell the user about a sandbox whose egress is not its proxy's (undefined when it is). */
 export function egressNote(state: 'proxied' | 'unproxied' | 'proxy-missing', sandbox: string): string | undefined {
-  if (state === 'unproxied') return `${sandbox} was created without an egress proxy and can reach any host; recreate it (--recreate) to apply the network policy.`;
+  if (state === 'unproxied') return `${sandbox} was created without an egress proxy and can reach any host; "paddock apply ${sandbox}" gives it one with the network policy (its state is kept).`;
   if (state === 'proxy-missing') return `The egress proxy of ${sandbox} was removed outside Paddock, so the sandbox has no network (nothing was changed in it); "paddock start ${sandbox}" makes it again and keeps the sandbox's state.`;
   return undefined;
 }
@@ -417,9 +417,9 @@ export async function startEgress(docker: Docker, sandbox: string, shared?: { re
   if (!info || info.Config.Labels?.[EGRESS_LABELS.for] !== sandbox) return;
   if (info.State.Running) return;
   const { outcome, output } = await startAndWaitForMarker(container, READY_MARKER, 30_000,
-    (err) => new PaddockError(`The egress proxy of ${sandbox} failed to start: ${engineMessage(err)}`, 'Recreate the sandbox (--recreate).'));
+    (err) => new PaddockError(`The egress proxy of ${sandbox} failed to start: ${engineMessage(err)}`, `Apply the sandbox ("paddock apply ${sandbox}", its state is kept) to make its proxy anew.`));
   if (outcome !== 'ready') {
-    throw new PaddockError(`The egress proxy of ${sandbox} did not start listening.`, `Its output: ${output.replace(/[^\x20-\x7e\n]/g, '').trim().slice(-500) || '(none)'}. Recreate the sandbox (--recreate).`);
+    throw new PaddockError(`The egress proxy of ${sandbox} did not start listening.`, `Its output: ${output.replace(/[^\x20-\x7e\n]/g, '').trim().slice(-500) || '(none)'}. Apply the sandbox ("paddock apply ${sandbox}", its state is kept) to make its proxy anew.`);
   }
 }
 

@@ -182,7 +182,7 @@ async function repairEgress(engine: SandboxEngine, sandbox: SandboxDetails): Pro
       image: await proxyImage(docker, sandbox.image), network: rules, ports: spec?.ports ?? [], viaSockets,
     });
     const ports = spec?.ports.length ? `, publishing ${spec.ports.map((p) => `${p.hostPort || 'a free port'} -> ${p.containerPort}`).join(', ')}` : '';
-    notes.push(`${sandbox.name}: its egress proxy ${names.proxy} was removed: made again with its network rules${ports}.${spec ? '' : ' (It was made by an older Paddock that did not record its published ports: recreate it to publish them again.)'}`);
+    notes.push(`${sandbox.name}: its egress proxy ${names.proxy} was removed: made again with its network rules${ports}.${spec ? '' : ` (It was made by an older Paddock that did not record its published ports: "paddock apply ${sandbox.name}" publishes them again, its state kept.)`}`);
   }
   return notes;
 }

@@ -123,7 +123,7 @@ export class BridgeHosts extends DisposableOwner implements vscode.Disposable {
         this.hosted.delete(id);
         if (err instanceof BridgeUnavailable) {
           this.unavailable.add(id);
-          this.log.info(`${err.message} Its agent has no MCP bridge; recreate the sandbox to give it one.`);
+          this.log.info(`${err.message} Its agent has no MCP bridge; Apply Changes (state kept) gives it one.`);
         } else {
           this.log.warn(`Could not host the bridge of sandbox ${id.slice(0, 12)}: ${describeError(err)}`);
         }

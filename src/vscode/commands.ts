@@ -104,19 +104,19 @@ export async function pickSandbox(services: Services, arg: unknown, want: (s: Sa
 export async function prepareWithProgress(services: Services, agentId: AgentId, folder: vscode.WorkspaceFolder, recreate = false, task?: TaskOptions): Promise<PreparedSandbox> {
   const agent = getAgent(agentId);
   const s = requestSettings(folder.uri);
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: ${recreate ? 'recreating' : 'preparing'} the ${agent.label} sandbox`, cancellable: true }, async (progress, token) => {
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: recreate ? `Paddock: applying changes to the ${agent.label} sandbox (its state is kept)` : `Paddock: preparing the ${agent.label} sandbox`, cancellable: true }, async (progress, token) => {
     const controller = new AbortController();
     const sub = token.onCancellationRequested(() => controller.abort());
     const onProgress = (line: string) => {
       services.log.info(line);
-      if (/^(Building|Step \d+\/\d+|Creating|Starting|Recreating)/.test(line)) progress.report({ message: line.length > 90 ? `${line.slice(0, 90)}…` : line });
+      if (/^(Building|Step \d+\/\d+|Creating|Starting|Applying|Saving)/.test(line)) progress.report({ message: line.length > 90 ? `${line.slice(0, 90)}…` : line });
     };
     const request: SandboxRequest = {
       agent: agentId, workspace: folder.uri.fsPath, runtime: s.runtime, cpus: s.cpus, memory: s.memory, pids: s.pids, recreate, injectKeys: s.injectKeys,
       templateOptions: { baseImage: s.baseImage, caCertificates: s.caCertificates, onProgress, signal: controller.signal },
     };
     services.log.info(`Preparing the ${agent.id} sandbox for ${folder.uri.fsPath}`);
-    // A task's folder (a Recreate from the tree) is prepared as its task: its labels, the workspace's policy.
+    // A task's folder (an Apply from the tree) is prepared as its task: its labels, the workspace's policy.
     task ??= ((t) => t && { task: t.name })(taskAt(folder.uri.fsPath));
     try {
       // A task's sandbox (tasks.ts): the task is created or continued, and the request points at its folder.
@@ -133,8 +133,8 @@ export async function prepareWithProgress(services: Services, agentId: AgentId, 
     }
   }).then(undefined, async (err) => {
     if (err instanceof RecreateNeeded && !recreate) {
-      const choice = await vscode.window.showWarningMessage(err.message, { modal: true, detail: 'The workspace itself is not touched.' }, 'Recreate');
-      if (choice === 'Recreate') return prepareWithProgress(services, agentId, folder, true, task && { task: task.task });
+      const choice = await vscode.window.showWarningMessage(err.message, { modal: true, detail: 'A new container that keeps the sandbox\'s state (installed packages, the agent\'s home). The workspace itself is not touched.' }, 'Apply');
+      if (choice === 'Apply') return prepareWithProgress(services, agentId, folder, true, task && { task: task.task });
       throw new Cancelled();
     }
     throw err;
@@ -215,11 +215,11 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
     }),
 
     cmd('paddock.recreate', async (arg?: unknown) => {
-      const s = await pickSandbox(services, arg, () => true, 'recreate');
-      const choice = await vscode.window.showWarningMessage(`Recreate sandbox ${s.name} (apply changes, keeps state)?`, {
+      const s = await pickSandbox(services, arg, () => true, 'apply changes to');
+      const choice = await vscode.window.showWarningMessage(`Apply changes to sandbox ${s.name} (state kept)?`, {
         modal: true, detail: 'A new container with the current settings and policy (hidden paths expanded again, the cage re-applied). Its state is kept: installed packages, the agent\'s home, caches. Open terminals close; the workspace is not touched.',
-      }, 'Recreate');
-      if (choice !== 'Recreate') return;
+      }, 'Apply');
+      if (choice !== 'Apply') return;
       for (const t of terminals.terminalsOf(s.name)) t.dispose();
       const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(s.workspace)) ?? { uri: vscode.Uri.file(s.workspace), name: s.workspace, index: -1 };
       const agent = (AGENT_IDS as readonly string[]).includes(s.agent) ? (s.agent as AgentId) : 'shell';
@@ -289,9 +289,9 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
         void vscode.window.showInformationMessage(`Paddock: ${s.name} passed all ${report.checks.length} isolation checks.`, 'Show Details').then((c) => c && log.show(true));
       } else {
         const list = report.failures.slice(0, 3).map((f) => `${f.path} (${f.detail})`).join(', ');
-        void vscode.window.showErrorMessage(`Paddock: ${report.failures.length} isolation check(s) failed in ${s.name}: ${list}${report.failures.length > 3 ? ', ...' : ''}. Recreate the sandbox to re-apply the hiding.`, 'Show Details', 'Recreate').then((c) => {
+        void vscode.window.showErrorMessage(`Paddock: ${report.failures.length} isolation check(s) failed in ${s.name}: ${list}${report.failures.length > 3 ? ', ...' : ''}. Apply it (a new container, its state kept) to hide them again.`, 'Show Details', 'Apply').then((c) => {
           if (c === 'Show Details') log.show(true);
-          if (c === 'Recreate') void vscode.commands.executeCommand('paddock.recreate', { sandbox: s });
+          if (c === 'Apply') void vscode.commands.executeCommand('paddock.recreate', { sandbox: s });
         });
       }
     }),

@@ -150,7 +150,7 @@ export class DockerActions extends DisposableOwner implements vscode.Disposable 
       const s = await this.pick(arg, (x) => x.status === 'running', 'open in the browser');
       const ports = (await this.services.store.engine.get(s.id)).ports.filter((p) => p.hostPort && p.protocol === 'tcp');
       if (!ports.length) {
-        const choice = await vscode.window.showInformationMessage(`Paddock: ${s.name} publishes no port. Add one to "ports" in .paddock/policy.yaml (for example ports: [3000]) and recreate the sandbox.`, 'Open Policy');
+        const choice = await vscode.window.showInformationMessage(`Paddock: ${s.name} publishes no port. Add one to "ports" in .paddock/policy.yaml (for example ports: [3000]) and apply it to the sandbox (Apply Changes: its state is kept).`, 'Open Policy');
         if (choice) await vscode.commands.executeCommand('paddock.openPolicy', { sandbox: s });
         return;
       }

@@ -189,7 +189,7 @@ export class HostRunFiles implements vscode.Disposable {
     // A flood of files is not read one by one (up to 1 MB each, in the editor's process): the first are listed.
     if (this.findings.size >= MAX_FINDINGS && !this.findings.has(path)) {
       this.log.warn(`Not looked at (${MAX_FINDINGS} files the host runs already wait for a decision): ${path}`);
-      return void this.overflow(`A sandbox wrote more than ${MAX_FINDINGS} files the host runs; the Problems view lists the first ${MAX_FINDINGS}. "paddock policy check" lists every one; recreate the sandbox to protect them.`);
+      return void this.overflow(`A sandbox wrote more than ${MAX_FINDINGS} files the host runs; the Problems view lists the first ${MAX_FINDINGS}. "paddock policy check" lists every one; apply the policy to the sandbox (Apply Changes, state kept) to protect them.`);
     }
     const now = readFileState(path);
     if (now.kind === 'absent') { this.known.set(path, now); this.settle(path); return; }

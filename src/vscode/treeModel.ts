@@ -18,7 +18,7 @@ const selfStopped = (view: { readonly stoppedBecause?: string }) => /^(protectio
  * recreated (its "recreate-needed" error), and the hidden paths git still has ("hidden-in-git").
  */
 export function annotationsFrom(findings: readonly Finding[], sandbox: string): Pick<SandboxView, 'notHiddenUntilRecreate' | 'hiddenInGit'> {
-  const exposed = findings.filter((f) => f.rule === 'recreate-needed' && f.severity === 'error' && f.message.startsWith('Not hidden until recreate')
+  const exposed = findings.filter((f) => f.rule === 'recreate-needed' && f.severity === 'error' && f.message.startsWith('Not hidden until applied')
     && f.fixes.some((fix) => fix.kind === 'recreate-sandbox' && fix.sandbox === sandbox));
   const inGit = findings.filter((f) => f.rule === 'hidden-in-git');
   return {
@@ -154,7 +154,7 @@ function group(id: string, label: string, description: string | undefined, icon:
   };
 }
 
-const RECREATE_HINT = 'Apply changes (right-click → Recreate, or "paddock apply SANDBOX") to hide them: a new container that keeps the sandbox\'s state.';
+const RECREATE_HINT = 'Apply changes (right-click → Apply Changes, or "paddock apply SANDBOX") to hide them: a new container that keeps the sandbox\'s state.';
 const APPLY_HINT = 'Save the policy in the editor (it goes to the sandbox\'s proxy at once) or run "paddock policy apply".';
 
 /**
@@ -263,7 +263,7 @@ export function sandboxNode(view: SandboxView, now: number): TreeNode {
   const description = [
     d.status === 'running' && up ? `running ${up}` : view.stoppedBecause ? (selfStopped(view) ? `${d.status} itself` : `${d.status} (${shortCause(view.stoppedBecause)})`) : d.status,
     ...(view.asking ? [`asks about ${view.asking} host${view.asking === 1 ? '' : 's'}`] : []),
-    exposed.length ? `${exposed.length} not hidden until recreate` : `${hidden.length} hidden`,
+    exposed.length ? `${exposed.length} not hidden until applied` : `${hidden.length} hidden`,
     ...(applyDue ? ['apply changes (keeps state)'] : []),
     ...(ports.length ? [ports.map((p) => `:${p.hostPort}`).join(' ')] : []),
     d.runtime,
@@ -275,7 +275,7 @@ export function sandboxNode(view: SandboxView, now: number): TreeNode {
     `${agentLabel(d.agent)} sandbox ${d.name}`,
     `State: ${d.status}${up ? ` (up ${up})` : ''}`,
     ...(view.stoppedBecause ? [`${selfStopped(view) ? 'Stopped itself' : 'Stopped'}: ${view.stoppedBecause}`] : []),
-    ...(exposed.length ? [`Not hidden until recreate: ${exposed.slice(0, 5).join(', ')}${exposed.length > 5 ? ` and ${exposed.length - 5} more` : ''} — the sandbox can read ${exposed.length === 1 ? 'it' : 'them'}. ${RECREATE_HINT}`] : []),
+    ...(exposed.length ? [`Not hidden until applied: ${exposed.slice(0, 5).join(', ')}${exposed.length > 5 ? ` and ${exposed.length - 5} more` : ''} — the sandbox can read ${exposed.length === 1 ? 'it' : 'them'}. ${RECREATE_HINT}`] : []),
     ...(applyDue ? [`Apply changes (keeps state): ${applyReasons(view, exposed).join('; ')}. ${APPLY_STATE_HINT}`] : []),
     `Workspace: ${d.workspace}`,
     `Runtime: ${d.runtime}`,
@@ -301,7 +301,7 @@ export function sandboxNode(view: SandboxView, now: number): TreeNode {
       tooltip: `${applyReasons(view, exposed).join('; ')}. ${APPLY_STATE_HINT}`, sandbox: ref, command: { id: 'paddock.recreate', title: 'Apply Changes' },
     })] : []),
     group(`${base}/hidden`, 'Hidden paths', inGit.size ? `${hidden.length} · ${inGit.size} exposed through git` : String(hidden.length), inGit.size ? 'warning' : 'eye-closed',
-      [...exposed.map((rel) => leaf(`${base}/exposed/${rel}`, rel, { description: 'not hidden until recreate', icon: { id: 'eye', color: 'errorForeground' }, tooltip: `The sandbox was created before ${rel} existed or was covered by the policy, so it can read it. ${RECREATE_HINT}`, sandbox: ref, command: { id: 'paddock.recreate', title: 'Recreate' } })),
+      [...exposed.map((rel) => leaf(`${base}/exposed/${rel}`, rel, { description: 'not hidden until applied', icon: { id: 'eye', color: 'errorForeground' }, tooltip: `The sandbox was created before ${rel} existed or was covered by the policy, so it can read it. ${RECREATE_HINT}`, sandbox: ref, command: { id: 'paddock.recreate', title: 'Apply Changes' } })),
         ...hidden.map(hiddenLeaf)],
       'Nothing hidden'),
     group(`${base}/ports`, 'Ports', ports.length ? String(ports.length) : undefined, 'plug',

@@ -159,7 +159,7 @@ describe('VS Code: secrets created after the sandbox: the one-click apply, and t
     settings: () => SAVE_ON_REQUEST,
   });
 
-  it('marks the hide rule "not hidden until recreate", its quick fix applies so the file is hidden; a secret that appears while it runs, or a replaced one, is hidden by a resume that keeps the state', async () => {
+  it('marks the hide rule "not hidden until applied", its quick fix applies so the file is hidden; a secret that appears while it runs, or a replaced one, is hidden by a resume that keeps the state', async () => {
     const { wb, ws } = session;
     const { page } = wb;
     try {
@@ -175,35 +175,35 @@ describe('VS Code: secrets created after the sandbox: the one-click apply, and t
       const [ruleBox, squiggleBox] = await settledBoxes(page, ruleLine, squiggle.first());
       assert.ok(Math.abs(squiggleBox.y + squiggleBox.height / 2 - (ruleBox.y + ruleBox.height / 2)) < ruleBox.height, 'the error sits on the hide rule that names the file');
       await page.keyboard.press('Control+Shift+M');
-      const row = page.locator('.markers-panel .monaco-list-row', { hasText: 'Not hidden until recreate' });
+      const row = page.locator('.markers-panel .monaco-list-row', { hasText: 'Not hidden until applied' });
       await row.first().waitFor({ timeout: 30_000 });
       assert.match(await row.first().innerText(), new RegExp(`sandbox ${before.name} was created before late/\\.env`));
-      await wb.screenshot('drift-05-not-hidden-until-recreate');
+      await wb.screenshot('drift-05-not-hidden-until-applied');
 
       // Put the cursor inside the diagnostic's range (the squiggle's middle, measured now that the
       // Problems panel has reshaped the editor), then ask for quick fixes; on a slow machine the
-      // fix list can come up without the recreate fix the first time, so ask again.
-      const recreateFix = page.locator('.action-widget .monaco-list-row', { hasText: `Recreate sandbox ${before.name}` }).first();
+      // fix list can come up without the apply fix the first time, so ask again.
+      const applyFix = page.locator('.action-widget .monaco-list-row', { hasText: `Apply to sandbox ${before.name} (state kept)` }).first();
       for (let attempt = 1; ; attempt++) {
         const box = await squiggle.first().boundingBox();
         if (box) await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
         else await ruleLine.click();
         await page.keyboard.press('Control+.');
         try {
-          await recreateFix.waitFor({ timeout: 10_000 });
+          await applyFix.waitFor({ timeout: 10_000 });
           break;
         } catch (err) {
           if (attempt === 3) throw err;
           await page.keyboard.press('Escape');
         }
       }
-      assert.match(await page.locator('.action-widget .monaco-list-row.focused').innerText(), /Recreate sandbox/);
-      await wb.screenshot('drift-06-recreate-quick-fix');
+      assert.match(await page.locator('.action-widget .monaco-list-row.focused').innerText(), /Apply to sandbox .* \(state kept\)/);
+      await wb.screenshot('drift-06-apply-quick-fix');
       await page.keyboard.press('Enter');
-      // Recreating loses the sandbox's state, so it asks first.
+      // A new container (open terminals close), so it asks first.
       const dialog = page.locator('.monaco-dialog-box');
       await dialog.waitFor({ timeout: 30_000 });
-      await dialog.locator('.monaco-button', { hasText: /^Recreate$/ }).click();
+      await dialog.locator('.monaco-button', { hasText: /^Apply$/ }).click();
 
       // Wait for the new container to run (the old one is gone for a moment in between).
       let after = before;
@@ -212,13 +212,13 @@ describe('VS Code: secrets created after the sandbox: the one-click apply, and t
         [after] = await engine().list({ workspace: ws });
       }
       assert.ok(after && after.id !== before.id && after.status === 'running', 'a new running container replaced the old one');
-      await page.locator('.notifications-toasts', { hasText: 'recreating' }).waitFor({ state: 'detached', timeout: 120_000 }).catch(() => {});
+      await page.locator('.notifications-toasts', { hasText: 'applying changes' }).waitFor({ state: 'detached', timeout: 120_000 }).catch(() => {});
       await squiggle.first().waitFor({ state: 'detached', timeout: 60_000 });
       await row.first().waitFor({ state: 'detached', timeout: 60_000 });
       assert.ok((await hidingStateOf(engine(), after.id)).mountedTargets.includes(join(ws, 'late/.env')), 'late/.env is now covered');
       assert.equal(readFileSync(join(ws, 'late/.env'), 'utf8'), 'TOKEN=only-on-the-host\n', 'the workspace file is untouched');
       await page.locator('.statusbar-item', { hasText: 'shell running' }).first().waitFor({ timeout: 120_000 });
-      await wb.screenshot('drift-07-recreated');
+      await wb.screenshot('drift-07-applied');
 
       // A file in the agent's home: the state every resume below keeps.
       await engine().execCapture(after.id, ['sh', '-c', 'echo kept > ~/state.txt']);
@@ -259,7 +259,7 @@ describe('VS Code: secrets created after the sandbox: the one-click apply, and t
       assert.equal((await engine().execCapture(again.id, ['sh', '-c', 'cat ~/state.txt'])).stdout.trim(), 'kept');
       await wb.screenshot('drift-09-replaced-secret-resumed');
     } catch (err) {
-      await wb.screenshot('drift-failure-recreate').catch(() => {});
+      await wb.screenshot('drift-failure-apply').catch(() => {});
       throw new Error(`${(err as Error).message}\n--- code-server log ---\n${wb.log().slice(-4000)}`);
     }
   });

@@ -198,12 +198,13 @@ export function analyzeWorkspace(workspace: string, options: AnalyzeOptions = {}
   // 3. The policy or the set of hidden files changed since a sandbox was created.
   for (const sb of options.sandboxes ?? []) {
     const uncovered = uncoveredSince(scan.plan, sb.mountedTargets);
-    const recreate: Fix = { kind: 'recreate-sandbox', title: `Recreate sandbox ${sb.name}`, sandbox: sb.name };
+    // An apply: a new container with the sandbox's state kept (not a recreate, which would lose it).
+    const recreate: Fix = { kind: 'recreate-sandbox', title: `Apply to sandbox ${sb.name} (state kept)`, sandbox: sb.name };
     if (uncovered.length) {
       const paths = uncovered.map((u) => u.relative);
       findings.push({
         file: policyFile, range: policyAnchor(uncovered[0].rule), severity: 'error', rule: 'recreate-needed', paths, fixes: [recreate],
-        message: `Not hidden until recreate: sandbox ${sb.name} was created before ${list(paths)} ${paths.length === 1 ? 'existed or was' : 'existed or were'} covered by the policy, so it can read ${paths.length === 1 ? 'it' : 'them'}.`,
+        message: `Not hidden until applied: sandbox ${sb.name} was created before ${list(paths)} ${paths.length === 1 ? 'existed or was' : 'existed or were'} covered by the policy, so it can read ${paths.length === 1 ? 'it' : 'them'}.`,
       });
     } else if (containerSectionsChanged(sb, policy, hash)) {
       // Network and bridge rules apply live: only the sections fixed in the container need a new one.

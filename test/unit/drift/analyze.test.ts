@@ -96,8 +96,8 @@ describe('hidden in the sandbox but not denied in agent configs (info)', () => {
   });
 });
 
-describe('changed since the sandbox was created (recreate)', () => {
-  it('a secret file that appeared after creation is "not hidden until recreate" (error, recreate fix)', () => {
+describe('changed since the sandbox was created (apply)', () => {
+  it('a secret file that appeared after creation is "not hidden until applied" (error, an apply fix that keeps the state)', () => {
     const ws = tree({ files: { '.env': 'A=1' } });
     const created = planMounts(ws, defaultPolicy());
     writeFileSync(join(ws, '.env.local'), 'B=2');
@@ -105,8 +105,8 @@ describe('changed since the sandbox was created (recreate)', () => {
     const [f] = of(a.findings, 'recreate-needed');
     assert.equal(f.severity, 'error');
     assert.deepEqual(f.paths, ['.env.local']);
-    assert.match(f.message, /Not hidden until recreate/);
-    assert.deepEqual(f.fixes, [{ kind: 'recreate-sandbox', title: 'Recreate sandbox sb1', sandbox: 'sb1' }]);
+    assert.match(f.message, /Not hidden until applied/);
+    assert.deepEqual(f.fixes, [{ kind: 'recreate-sandbox', title: 'Apply to sandbox sb1 (state kept)', sandbox: 'sb1' }]);
     assert.ok(secretVisible(a.findings));
   });
 

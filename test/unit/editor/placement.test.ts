@@ -28,7 +28,7 @@ describe('drift findings in the editor', () => {
   it('a finding about a missing policy file goes to the secret it is about (recreate), or is left out', () => {
     const ws = tree({ files: { 'late/.env': 'A=1' } });
     const range = { start: 0, end: 0, line: 1, col: 1, endLine: 1, endCol: 1 };
-    const recreate: Finding = { file: join(ws, '.paddock/policy.yaml'), range, severity: 'error', rule: 'recreate-needed', message: 'Not hidden until recreate', paths: ['late/.env'], fixes: [{ kind: 'recreate-sandbox', title: 'Recreate sandbox x', sandbox: 'x' }] };
+    const recreate: Finding = { file: join(ws, '.paddock/policy.yaml'), range, severity: 'error', rule: 'recreate-needed', message: 'Not hidden until applied', paths: ['late/.env'], fixes: [{ kind: 'recreate-sandbox', title: 'Apply to sandbox x (state kept)', sandbox: 'x' }] };
     const absent: Finding = { ...recreate, rule: 'cage-absent', severity: 'info', message: 'cage', paths: ['.vscode'], fixes: [] };
     const placed = placeFindings(ws, [recreate, absent]);
     assert.deepEqual(placed.map((p) => [p.file, p.finding.rule]), [[join(ws, 'late/.env'), 'recreate-needed']]);

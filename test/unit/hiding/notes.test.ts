@@ -32,7 +32,7 @@ describe('notes at start', () => {
     const atCreate = planMounts(ws, defaultPolicy());
     writeFileSync(join(ws, 'prod.pem'), 'k');
     const [note] = hidingNotes(planMounts(ws, defaultPolicy()), { name: 'sb', policyHash: policyHash(defaultPolicy()), mountedTargets: atCreate.mounts.map((m) => m.target) }, { policy: defaultPolicy(), hash: policyHash(defaultPolicy()) });
-    assert.match(note, /^Not hidden until recreate: prod\.pem \(rule "\*\*\/\*\.pem"\)/);
+    assert.match(note, /^Not hidden until applied: prod\.pem \(rule "\*\*\/\*\.pem"\)/);
     assert.match(note, /"paddock apply sb" makes a new container that hides it and keeps the sandbox.s state/);
   });
 

@@ -181,13 +181,13 @@ describe('sandbox tree model', () => {
     assert.deepEqual(empty.children![1].command, { id: 'paddock.addBridgeContainers', title: 'Add to bridge.containers', args: ['/home/me/app', 'shop'] });
   });
 
-  it('a sandbox that policy check reports as "Not hidden until recreate" is marked on its row, with the fix', () => {
+  it('a sandbox that policy check reports as "Not hidden until applied" is marked on its row, with the fix', () => {
     const node = sandboxNode(view({}, { notHiddenUntilRecreate: ['config/server.pem'] }), NOW);
-    assert.equal(node.description, 'running 1m · 1 not hidden until recreate · runc · shell');
+    assert.equal(node.description, 'running 1m · 1 not hidden until applied · runc · shell');
     assert.deepEqual(node.icon, { id: 'warning', color: 'errorForeground' });
-    assert.match(node.tooltip!, /^Not hidden until recreate: config\/server\.pem — the sandbox can read it\. Apply changes \(right-click → Recreate, or "paddock apply SANDBOX"\) to hide them: a new container that keeps the sandbox's state/m);
+    assert.match(node.tooltip!, /^Not hidden until applied: config\/server\.pem — the sandbox can read it\. Apply changes \(right-click → Apply Changes, or "paddock apply SANDBOX"\) to hide them: a new container that keeps the sandbox's state/m);
     const exposed = node.children![0].children![0];
-    assert.equal(`${exposed.label}: ${exposed.description}`, 'config/server.pem: not hidden until recreate');
+    assert.equal(`${exposed.label}: ${exposed.description}`, 'config/server.pem: not hidden until applied');
     assert.equal(exposed.command?.id, 'paddock.recreate');
     assert.equal(node.contextValue, 'runningSandbox', 'the menus (matched exactly) still apply');
   });
@@ -220,11 +220,11 @@ describe('sandbox tree model', () => {
     assert.deepEqual(path.command, { id: 'paddock.revealHiddenPath', title: 'Reveal in Explorer', args: ['/home/me/app/.env'] });
   });
 
-  it('reads "not hidden until recreate" and "hidden in git" of one sandbox from the drift findings', () => {
+  it('reads "not hidden until applied" and "hidden in git" of one sandbox from the drift findings', () => {
     const range = { start: 0, end: 0, line: 1, col: 1, endLine: 1, endCol: 1 };
     const findings: Finding[] = [
-      { file: '/w/.paddock/policy.yaml', range, severity: 'error', rule: 'recreate-needed', paths: ['a.pem'], message: 'Not hidden until recreate: sandbox one was created before a.pem existed', fixes: [{ kind: 'recreate-sandbox', title: 'Recreate', sandbox: 'one' }] },
-      { file: '/w/.paddock/policy.yaml', range, severity: 'warning', rule: 'recreate-needed', paths: [], message: 'The policy changed since sandbox two was created', fixes: [{ kind: 'recreate-sandbox', title: 'Recreate', sandbox: 'two' }] },
+      { file: '/w/.paddock/policy.yaml', range, severity: 'error', rule: 'recreate-needed', paths: ['a.pem'], message: 'Not hidden until applied: sandbox one was created before a.pem existed', fixes: [{ kind: 'recreate-sandbox', title: 'Apply to sandbox one (state kept)', sandbox: 'one' }] },
+      { file: '/w/.paddock/policy.yaml', range, severity: 'warning', rule: 'recreate-needed', paths: [], message: 'The policy changed since sandbox two was created', fixes: [{ kind: 'recreate-sandbox', title: 'Apply to sandbox two (state kept)', sandbox: 'two' }] },
       { file: '/w/.paddock/policy.yaml', range, severity: 'error', rule: 'hidden-in-git', paths: ['config/server.pem'], message: 'hidden, but git has it', fixes: [] },
     ];
     assert.deepEqual(annotationsFrom(findings, 'one'), { notHiddenUntilRecreate: ['a.pem'], hiddenInGit: ['config/server.pem'] });
