@@ -46,10 +46,12 @@ async function stage(label: string, fn: () => Promise<unknown>): Promise<number>
 /** The prologue with a time mark (to stderr) before each of its steps. */
 function timedPrologue(): string {
   const marks: [string, string][] = [
-    ['my @ns;', 'caps read'],
+    ['my $mountinfo', 'caps read'],
+    ['my @ns;', 'saved walk read'],
     ["sc('unshare', 0x00020000);", 'namespaces joined'],
-    ['my (@files, @dirs, %byInode, %blockedInode);', 'mount namespace private'],
-    ['for my $d (@dirs)', 'tree walked'],
+    ['sub stamp', 'mount namespace private'],
+    ['if (!$cached) {', 'saved walk checked'],
+    ['close $cacheOut if $cacheOut;', 'tree walked (when not saved)'],
     ['# Resolve the user', 'blocked paths mounted over'],
     ["sc('mount', 'proc', '/proc'", 'pid namespace, forked'],
     ['# Drop every privilege', 'own /proc mounted'],

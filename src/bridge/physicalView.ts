@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import picomatch from 'picomatch';
 import type { PathMatcher } from '../core/bridgeExecRules.js';
 import { LABELS } from '../core/naming.js';
 import { execCollect, isConflict, isNotFound } from '../engine/docker.js';
 import type { TargetContainer } from './allowedContainers.js';
-import { VIEW_PROLOGUE, VIEW_STOPPER } from './viewPrologue.js';
+import { VIEW_PROLOGUE, VIEW_STOPPER, VIEW_WALKS } from './viewPrologue.js';
 
 /** Labels of a view helper: Paddock's own (so no bridge ever reaches it) and the target it serves. */
 const VIEW_OF = 'dev.paddock.bridge-view-of';
@@ -31,12 +32,15 @@ export class PhysicalViews {
   private readonly helpers = new Map<string, Promise<ViewAvailability>>();
   /** The blocked globs, backup forms included, as regular expressions for the prologue (picomatch's output is valid Perl). */
   readonly patterns: readonly string[];
+  /** Names the prologue's saved walk for these patterns in the helper: another policy never reuses it. */
+  private readonly walkKey: string;
 
   constructor(private readonly docker: Docker, blocked: PathMatcher) {
     this.patterns = blocked.globs.flatMap((pattern) => {
       const variants = pattern.endsWith('/**') ? [pattern, pattern.slice(0, -3)] : [pattern];
       return variants.map((v) => picomatch.makeRe(v.startsWith('/') || v.startsWith('**') ? v : `**/${v}`, { dot: true }).source);
     });
+    this.walkKey = createHash('sha256').update(JSON.stringify(this.patterns)).digest('hex').slice(0, 32);
   }
 
   /** The running helper for `c`, created (or re-created after the target restarted) on first use. */
@@ -85,6 +89,8 @@ export class PhysicalViews {
           PidMode: `container:${c.id}`, NetworkMode: 'none', Runtime: 'runc', ReadonlyRootfs: true,
           CapAdd: ['SYS_ADMIN', 'SYS_PTRACE'],
           SecurityOpt: ['no-new-privileges:true'],
+          // Where the prologue keeps its walk of the target's tree between calls (./viewPrologue.ts).
+          Tmpfs: { [VIEW_WALKS]: 'rw,noexec,nosuid,nodev,mode=0700,size=64m' },
           // Commands run in the helper's cgroup: give it the target's own limits.
           Memory: info.HostConfig.Memory || 0, PidsLimit: info.HostConfig.PidsLimit || 0, NanoCpus: info.HostConfig.NanoCpus || 0, CpuShares: info.HostConfig.CpuShares || 0,
           AutoRemove: true, // it ends with the target's PID namespace; nothing is left behind
@@ -104,7 +110,7 @@ export class PhysicalViews {
    */
   execOptions(mode: 'exec' | 'read', target: ViewTarget, argv: readonly string[], maxBytes = 0, call = '-'): Docker.ExecCreateOptions {
     return {
-      Cmd: ['perl', '-e', VIEW_PROLOGUE, call, mode, target.user, target.workdir, String(maxBytes),
+      Cmd: ['perl', '-e', VIEW_PROLOGUE, call, mode, target.user, target.workdir, String(maxBytes), this.walkKey,
         String(this.patterns.length), ...this.patterns, String(target.env.length), ...target.env, '--', ...argv],
       User: '0:0', WorkingDir: '/', Env: ['PATH=/usr/bin:/bin', 'PERL5LIB=', 'PERL5OPT='],
     };

@@ -13,13 +13,16 @@
  *    no new privileges, root keeps only Docker's default capabilities, anyone else has none)
  *  - and only then runs the command (resolved in the target, like docker exec) or reads a file.
  * Exit code 125 with a "paddock-view:" line means the view could not be set up; nothing ran.
- * argv: call mode user workdir maxBytes nPatterns patterns... nEnv env... -- argv...
+ * argv: call mode user workdir maxBytes walkKey nPatterns patterns... nEnv env... -- argv...
  * `call` is unused here: it stays in this process's command line so VIEW_STOPPER can find it.
  */
+/** The helper's tmpfs where the prologue keeps its walks of the target's tree. */
+export const VIEW_WALKS = '/run/paddock-view';
+
 export const VIEW_PROLOGUE = String.raw`
-use strict; use warnings; use POSIX ();
-# argv: call mode user workdir maxBytes nPatterns patterns... nEnv env... -- argv...
-my ($call, $mode, $user, $workdir, $max, $np) = splice(@ARGV, 0, 6);
+use strict; use warnings; use POSIX (); use Time::HiRes ();
+# argv: call mode user workdir maxBytes walkKey nPatterns patterns... nEnv env... -- argv...
+my ($call, $mode, $user, $workdir, $max, $cacheKey, $np) = splice(@ARGV, 0, 7);
 my @pat = map { qr/$_/s } splice(@ARGV, 0, $np);
 my $ne = shift @ARGV; my @env = splice(@ARGV, 0, $ne);
 shift @ARGV; my @cmd = @ARGV;
@@ -33,33 +36,73 @@ sub sc { my $n = shift; my @a = @_; my $r = syscall($nr{$n}, @a); fail("$n(@{[jo
 my $capbnd = 0; my $capprm = 0;
 { open my $st, '<', '/proc/1/status' or fail("target: $!"); while (<$st>) { $capbnd = hex($1) if /^CapBnd:\s*([0-9a-f]+)/ } }
 { open my $st, '<', '/proc/self/status' or fail("self: $!"); while (<$st>) { $capprm = hex($1) if /^CapPrm:\s*([0-9a-f]+)/ } }
+# The walk's result is kept in this helper (a tmpfs only its root reaches; the command never sees
+# this mount namespace) and reused while the target's mounts and every folder of its tree are as
+# the walk found them: a name made, renamed, linked or removed changes its folder's ctime. Saved
+# only when no folder changed in the 2 s before the walk (a change in the same clock tick as the
+# walk's look would leave the ctime as seen) and every mount is a filesystem that keeps ctimes
+# itself (not FUSE or network ones, whose attributes may lag). The file is opened here, before
+# joining the target, and written after the walk; the newest complete one is read, the rest removed.
+my $mountinfo = do { open my $mi, '<', '/proc/1/mountinfo' or fail("target mounts: $!"); local $/; <$mi> };
+my $cacheDir = '${VIEW_WALKS}';
+my ($cached, $cacheOut);
+if ($cacheKey =~ /^[0-9a-f]{32}$/ && -d $cacheDir && opendir(my $cd, $cacheDir)) {
+  my @mine = sort { $b->[1] <=> $a->[1] } map { [$_, (Time::HiRes::stat("$cacheDir/$_"))[9] // 0] } grep { /^$cacheKey\.\d+$/ } readdir $cd;
+  for (@mine) {
+    my $f = "$cacheDir/$_->[0]";
+    if (!$cached && open my $fh, '<', $f) { local $/; my @c = split /\0/, (<$fh> // ''), -1; $cached = \@c if @c > 2 && $c[0] eq 'paddock-view-1' && $c[-1] eq 'E'; next if $cached }
+    unlink $f;
+  }
+  open($cacheOut, '>', "$cacheDir/$cacheKey.$$") or undef $cacheOut;
+}
 my @ns;
 for my $t (qw(ipc uts net mnt)) { open my $fh, '<', "/proc/1/ns/$t" or fail("open ns $t: $!"); push @ns, $fh; }
 sc('setns', fileno($_), 0) for @ns;
 sc('unshare', 0x00020000);                                   # CLONE_NEWNS
 sc('mount', 'none', '/', 0, 0x4000 | 0x40000, 0);            # MS_REC|MS_PRIVATE
-# Walk the target's tree (never following links): blocked paths, and other names of their inodes.
-my (@files, @dirs, %byInode, %blockedInode);
-my @stack = (['/', 0]);                                      # [folder, inside a blocked folder]
-while (@stack) {
-  my ($dir, $inside) = @{ pop @stack };
-  opendir(my $dh, $dir) or next;
-  for my $name (readdir $dh) {
-    next if $name eq '.' || $name eq '..';
-    my $p = $dir eq '/' ? "/$name" : "$dir/$name";
-    next if $p eq '/proc' || $p eq '/sys';
-    my @s = lstat $p or next;
-    my $isdir = -d _; my $islink = -l _; my $isfile = -f _;
-    my $hit = !$islink && !$inside && grep { $p =~ $_ } @pat;
-    if ($isdir && !$islink) { push @dirs, $p if $hit; push @stack, [$p, $inside || $hit]; next }
-    next unless $isfile;
-    if ($hit) { push @files, $p }
-    if ($hit || $inside) { $blockedInode{"$s[0]:$s[1]"} = 1 if $s[3] > 1 }
-    elsif ($s[3] > 1) { push @{ $byInode{"$s[0]:$s[1]"} }, $p }
+sub stamp { my @s = Time::HiRes::lstat($_[0]); return @s && -d _ && !-l _ ? ("$s[0]:$s[1]:$s[10]:$s[9]", $s[10]) : () }
+my (@files, @dirs);
+if ($cached && $cached->[1] eq $mountinfo) {
+  my (@f, @d, $stale);
+  for (my $i = 2; $i < $#$cached && !$stale; ) {
+    my ($kind, $p) = @$cached[$i, $i + 1]; $i += 2;
+    if ($kind eq 'D') { my ($now) = stamp($p); $stale = 1 unless defined $now && $now eq $cached->[$i++] }
+    elsif ($kind eq 'F') { push @f, $p } elsif ($kind eq 'B') { push @d, $p } else { $stale = 1 }
   }
-  closedir $dh;
+  if ($stale) { undef $cached } else { @files = @f; @dirs = @d }
+} else { undef $cached }
+if (!$cached) {
+  # Walk the target's tree (never following links): blocked paths, and other names of their inodes.
+  my (%byInode, %blockedInode, @seen);
+  my $since = Time::HiRes::time() - 2;
+  my $save = $cacheOut && !grep { my @f = split / /; my ($sep) = grep { $f[$_] eq '-' } 0 .. $#f;
+    $f[4] !~ m{^/(proc|sys)(/|$)} && ($f[$sep + 1] // '') !~ /^(overlay|ext[234]|xfs|btrfs|zfs|f2fs|tmpfs|devpts|mqueue)$/ } split /\n/, $mountinfo;
+  my @stack = (['/', 0]);                                    # [folder, inside a blocked folder]
+  while (@stack) {
+    my ($dir, $inside) = @{ pop @stack };
+    my ($st, $ctime) = stamp($dir);
+    # Looked at before it is read: a change after the look shows as a newer ctime next time.
+    if (defined $st) { push @seen, 'D', $dir, $st; $save = 0 if $ctime >= $since } else { $save = 0 }
+    opendir(my $dh, $dir) or next;
+    for my $name (readdir $dh) {
+      next if $name eq '.' || $name eq '..';
+      my $p = $dir eq '/' ? "/$name" : "$dir/$name";
+      next if $p eq '/proc' || $p eq '/sys';
+      my @s = lstat $p or next;
+      my $isdir = -d _; my $islink = -l _; my $isfile = -f _;
+      my $hit = !$islink && !$inside && grep { $p =~ $_ } @pat;
+      if ($isdir && !$islink) { push @dirs, $p if $hit; push @stack, [$p, $inside || $hit]; next }
+      next unless $isfile;
+      if ($hit) { push @files, $p }
+      if ($hit || $inside) { $blockedInode{"$s[0]:$s[1]"} = 1 if $s[3] > 1 }
+      elsif ($s[3] > 1) { push @{ $byInode{"$s[0]:$s[1]"} }, $p }
+    }
+    closedir $dh;
+  }
+  push @files, @{ $byInode{$_} // [] } for keys %blockedInode;
+  if ($save) { print $cacheOut join("\0", 'paddock-view-1', $mountinfo, @seen, (map { ('F', $_) } @files), (map { ('B', $_) } @dirs), 'E') }
 }
-push @files, @{ $byInode{$_} // [] } for keys %blockedInode;
+close $cacheOut if $cacheOut;
 for my $d (@dirs) { sc('mount', 'tmpfs', $d, 'tmpfs', 1|2|4|8, 'size=4k,mode=0555') }
 for my $f (@files) { sc('mount', '/dev/null', $f, 0, 0x1000, 0) }
 # Resolve the user in the target's own files, as docker exec would.
