@@ -65,7 +65,8 @@ run_integration_lanes() {
   if [ ! -f "$LANES_FILE" ]; then summary+=("integration: FAILED ($LANES_FILE is missing)"); failed=1; return; fi
   while read -r lane file rest; do
     case "$lane" in ''|'#'*) continue ;; esac
-    if [ ! -f "test/integration/$file" ]; then summary+=("integration: FAILED ($LANES_FILE names test/integration/$file, which does not exist: fix or remove the line)"); failed=1; return; fi
+    # A line for a file that is gone runs nothing (a misspelt one leaves the real file in no lane, which fails below).
+    if [ ! -f "test/integration/$file" ]; then summary+=("integration: note: $LANES_FILE names test/integration/$file, which does not exist (remove the line)"); continue; fi
     case " ${parallel[*]} ${serial[*]} " in *" test/integration/$file "*) summary+=("integration: FAILED ($LANES_FILE lists $file twice: keep one line)"); failed=1; return ;; esac
     case "$lane" in
       parallel) parallel+=("test/integration/$file") ;;
