@@ -12,11 +12,17 @@ import { followQuestions, SessionNotices } from './sessionNotices.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-/** What the user reads when the session ends because a protected path was replaced on the host. */
-export function breachMessage(b: HidingBreach): string {
+/** The end of a resume's message when `paddock run` starts the agent again in the new container. */
+export const AGENT_STARTS_AGAIN = 'The agent starts again in it (its home is kept: sign-in, history, config).';
+
+/**
+ * What the user reads when the session ends because a protected path was replaced on the host
+ * (`reattach`: the caller starts the agent again in the resumed sandbox).
+ */
+export function breachMessage(b: HidingBreach, reattach = false): string {
   const what = b.paths.map((p) => `"${p}"`).join(', ');
   const exposed = breachExposure(b);
-  if (b.cause === 'appeared' || b.action === 'resumed') return protectedAgainMessage(b);
+  if (b.cause === 'appeared' || b.action === 'resumed') return protectedAgainMessage(b, undefined, reattach && b.action === 'resumed' && b.resumed ? AGENT_STARTS_AGAIN : undefined);
   if (b.action === 'stopped') return `paddock: ${what} was replaced on the host, which would have made it ${exposed} in ${b.sandbox}; Paddock stopped the sandbox. Run again to continue: protection is applied at every start.`;
   return `paddock: ${what} was replaced on the host and may be ${exposed} in ${b.sandbox}: ${b.action === 'paused' ? 'Paddock paused it but could not stop it' : 'Paddock could not pause or stop it'}${b.error ? ` (${b.error})` : ''}. Stop it now: paddock stop ${b.sandbox}`;
 }
@@ -26,6 +32,14 @@ export interface AgentSession {
   readonly stdout: Writable;
 }
 
+export interface BridgeOptions {
+  /**
+   * The guard resumed the sandbox (a new container, state kept) after the session's container was
+   * ended: the caller starts the agent again in `sandbox` (the message says so instead of "run it again").
+   */
+  readonly onResumed?: (sandbox: SandboxDetails) => void;
+}
+
 /**
  * Runs `fn` (an attached agent session) with the sandbox's bridge hosted by this process, so the
  * agent's paddock-mcp has someone to talk to, and its hidden paths guarded (src/engine/hidingGuard.ts).
@@ -33,11 +47,14 @@ export interface AgentSession {
  * without breaking the agent's screen (./sessionNotices.ts).
  * A sandbox from before the bridge existed just runs without it (with a note).
  */
-export async function withBridge<T>(engine: SandboxEngine, sandbox: SandboxDetails, fn: (session: AgentSession) => Promise<T>): Promise<T> {
+export async function withBridge<T>(engine: SandboxEngine, sandbox: SandboxDetails, fn: (session: AgentSession) => Promise<T>, options: BridgeOptions = {}): Promise<T> {
   const notices = new SessionNotices(!!(process.stdin.isTTY && process.stdout.isTTY && process.stderr.isTTY));
   const say = (line: string, again?: boolean) => notices.say(line, again);
   // After a breach the guard applies (state kept) and starts the sandbox again; its steps are said here (\r: the terminal may still be raw).
-  const guard = guardHiddenPaths(engine, sandbox, (b) => log(`\r\n${breachMessage(b)}`), { resume: true, onProgress: (line) => { if (/^(Applying|Saving|Starting)/.test(line)) log(`\r  ${line}\r`); } });
+  const guard = guardHiddenPaths(engine, sandbox, (b) => {
+    log(`\r\n${breachMessage(b, !!options.onResumed)}`);
+    if (b.action === 'resumed' && b.resumed) options.onResumed?.(b.resumed.sandbox);
+  }, { resume: true, onProgress: (line) => { if (/^(Applying|Saving|Starting)/.test(line)) log(`\r  ${line}\r`); } });
   let close = async () => {};
   try {
     const hosted = await hostFollowingPolicy(engine, sandbox, { say });

@@ -33,8 +33,8 @@ const sandboxesModule = () => import('../engine/sandboxes.js');
 const bridgeHostModule = () => import('./bridge-host.js');
 
 /** Hosts the sandbox's bridge and guards its hiding around an agent session (see ./bridge-host.ts). */
-async function withBridge<T>(engine: SandboxEngine, sandbox: SandboxDetails, body: (session: { stdout: Writable }) => Promise<T>): Promise<T> {
-  return (await bridgeHostModule()).withBridge(engine, sandbox, body);
+async function withBridge<T>(engine: SandboxEngine, sandbox: SandboxDetails, body: (session: { stdout: Writable }) => Promise<T>, options?: { onResumed?: (sandbox: SandboxDetails) => void }): Promise<T> {
+  return (await bridgeHostModule()).withBridge(engine, sandbox, body, options);
 }
 
 /**
@@ -64,8 +64,9 @@ function withCreateOptions(cmd: Command): Command {
     .option('-p, --publish <port>', 'publish a port on 127.0.0.1: PORT or HOSTPORT:PORT (repeatable)', collect, [])
     .option('--runtime <name>', 'container runtime: runc, runsc (gVisor), kata... as listed by "paddock info"')
     .option('--template <image>', 'use this image instead of building the agent template')
-    .option('--base-image <image>', 'base image of the templates', 'debian:bookworm-slim')
-    .option('--ca-cert <file>', 'extra CA certificate to trust in builds and the sandbox (repeatable; default: the host\'s extra CAs)', collect, [])
+    // No default here: a sandbox keeps the base image it was created with (an apply that names none too).
+    .option('--base-image <image>', 'base image of the templates (default: debian:bookworm-slim, or what the sandbox was created with)')
+    .option('--ca-cert <file>', 'extra CA certificate to trust in builds and the sandbox (repeatable; default: the host\'s extra CAs, or those the sandbox was created with)', collect, [])
     .option('--no-host-ca', 'do not add the host\'s extra CA certificates')
     .option('--rebuild', 'rebuild the template image even if it is up to date')
     .option('--apply', 'apply these options and the policy to the existing sandbox: a new container that keeps its state (installed packages, the agent\'s home)')
@@ -129,14 +130,25 @@ async function prepareSession(engine: SandboxEngine, request: SandboxRequest) {
 
 /**
  * An agent session in a prepared sandbox: its bridge hosted, then the notes of the running
- * sandbox's check (made meanwhile), then the agent attached. Returns the agent's exit code.
+ * sandbox's check (made meanwhile), then the agent attached. When the hiding guard ends the
+ * container and resumes the sandbox in a new one (a secret appeared, a hidden file was replaced:
+ * src/engine/hidingGuard.ts), the agent is started again there, with its bridge and guard, and
+ * the guard's line says why. Returns the last session's exit code.
  */
 async function startSession(engine: SandboxEngine, prepared: PreparedSandbox, argv: string[]): Promise<number> {
+  let sandbox: SandboxDetails | undefined = prepared.sandbox;
+  let laterNotes = prepared.laterNotes;
   try {
-    return await withBridge(engine, prepared.sandbox, async (session) => {
-      for (const note of (await prepared.laterNotes) ?? []) log(`note: ${note}`);
-      return attach(engine, prepared.sandbox.id, argv, session);
-    });
+    for (;;) {
+      const current: SandboxDetails = sandbox;
+      sandbox = undefined;
+      const code = await withBridge(engine, current, async (session) => {
+        for (const note of (await laterNotes) ?? []) log(`note: ${note}`);
+        laterNotes = undefined;
+        return attach(engine, current.id, argv, session);
+      }, { onResumed: (next) => { sandbox = next; } });
+      if (!sandbox) return code;
+    }
   } finally {
     await prepared.laterNotes; // a failed hosting does not leave the check's helper container behind
   }

@@ -83,11 +83,15 @@ export function breachExposure(b: HidingBreach): string {
   return b.readOnly.length === b.paths.length ? 'writable' : 'readable or writable';
 }
 
+/** What the user reads after a resume whose agent session ended, unless the caller starts it again itself. */
+export const SESSION_ENDED = 'The agent\'s session ended: run it again to continue.';
+
 /**
  * What the user reads (terminal or editor) after a breach that this guard resumed, or one where a
- * path the hide rules name appeared: what happened, what Paddock did, what is left to do.
+ * path the hide rules name appeared: what happened, what Paddock did, what is left to do
+ * (`afterResume`: what becomes of the agent's session once resumed).
  */
-export function protectedAgainMessage(b: HidingBreach, show: (path: string) => string = (p) => `"${p}"`): string {
+export function protectedAgainMessage(b: HidingBreach, show: (path: string) => string = (p) => `"${p}"`, afterResume = SESSION_ENDED): string {
   const what = b.paths.map(show).join(', ');
   const happened = b.cause === 'appeared'
     ? `${what} appeared in the workspace where no mount hid ${b.paths.length === 1 ? 'it' : 'them'} in ${b.sandbox}`
@@ -95,7 +99,7 @@ export function protectedAgainMessage(b: HidingBreach, show: (path: string) => s
   const froze = b.seenBy === 'sandbox' ? 'its own guard froze every process at once' : 'Paddock froze it at once';
   if (b.action === 'resumed') {
     const notes = b.resumed?.notes.length ? ` (${b.resumed.notes.join(' ')})` : '';
-    return `paddock: ${happened}; ${froze}, then applied: a new container hides ${b.paths.length === 1 ? 'it' : 'them'}, with the sandbox's state kept (installed packages, the agent's home), and runs${notes}. The agent's session ended: run it again to continue.`;
+    return `paddock: ${happened}; ${froze}, then applied: a new container hides ${b.paths.length === 1 ? 'it' : 'them'}, with the sandbox's state kept (installed packages, the agent's home), and runs${notes}. ${afterResume}`;
   }
   if (b.action === 'stopped') return `paddock: ${happened}; ${froze} and stopped it${b.error ? `, but could not apply (${b.error})` : ''}. "paddock apply ${b.sandbox}" hides ${b.paths.length === 1 ? 'it' : 'them'} and keeps the sandbox's state.`;
   return `paddock: ${happened}, and ${b.action === 'paused' ? 'Paddock froze it but could not stop it' : 'Paddock could not freeze or stop it'}${b.error ? ` (${b.error})` : ''}. Stop it now: paddock stop ${b.sandbox}`;

@@ -1,0 +1,71 @@
+// `paddock run` stays with the user when the hiding guard resumes its sandbox (issue 12 §4): a
+// secret that appears in the workspace while the agent works ends the container, the guard applies
+// (a new container that hides it, state kept) and run starts the agent again in the new container,
+// with one line that says why. Real engine, the CLI as a user runs it, the agent's input piped.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CLI, cleanup, docker, makeWorkspace, paddockOk } from '../../support/sandbox.js';
+
+function until(read: () => string, pattern: RegExp, what: string, timeoutMs: number): Promise<RegExpExecArray> {
+  const end = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const look = () => {
+      const m = pattern.exec(read());
+      if (m) resolve(m);
+      else if (Date.now() > end) reject(new Error(`no ${what} within ${timeoutMs} ms:\n${read().slice(-3000)}`));
+      else setTimeout(look, 200);
+    };
+    look();
+  });
+}
+
+describe('paddock run re-attaches the agent after a resume', () => {
+  let ws: string;
+  let name: string;
+
+  before(async () => {
+    ws = makeWorkspace({ '.env.example': 'API_TOKEN=\n', 'README.md': '# app\n' });
+    name = (await paddockOk(['create', 'shell', ws])).stdout.trim();
+  });
+  after(async () => { if (ws) await cleanup(ws); });
+
+  it('a secret that appears mid-session: the agent starts again in the new container, its home kept, the secret unreadable', async () => {
+    const firstId = docker(['inspect', '-f', '{{.Id}}', name]).stdout.trim();
+    const run = spawn(process.execPath, [CLI, 'run', 'shell', ws], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    run.stdout.on('data', (c) => { out += c; });
+    run.stderr.on('data', (c) => { err += c; });
+    const exited = new Promise<number | null>((r) => run.on('exit', r));
+    try {
+      await until(() => err, /Using sandbox/, 'the session', 180_000);
+      run.stdin.write('echo kept-home > ~/reattach-marker; echo FIRST-DONE\n');
+      await until(() => out, /FIRST-DONE/, 'the first session to answer', 60_000);
+
+      // The user makes a .env from the example, then fills it in.
+      writeFileSync(join(ws, '.env'), '');
+      writeFileSync(join(ws, '.env'), 'API_TOKEN=reattach-secret-42\n');
+
+      const line = await until(() => err, /paddock: .*\.env.* appeared in the workspace where no mount hid it in .*; .*then applied: a new container hides it, with the sandbox's state kept[^\n]*\. The agent starts again in it \(its home is kept: sign-in, history, config\)\./, 'the line that says why the session restarted', 300_000);
+      assert.doesNotMatch(line[0], /run it again/);
+      const secondId = docker(['inspect', '-f', '{{.Id}}', name]).stdout.trim();
+      assert.notEqual(secondId, firstId, 'a new container');
+
+      // The agent runs again, in the new container: its input reaches it, its home is the old one's.
+      run.stdin.write('echo "[$(cat ~/reattach-marker)] [$(cat .env)]"; echo SECOND-DONE\n');
+      await until(() => out, /SECOND-DONE/, 'the restarted agent to answer', 120_000);
+      assert.match(out, /\[kept-home\] \[\]/, 'the home is kept and the new .env reads empty');
+      assert.doesNotMatch(out, /reattach-secret-42/);
+
+      run.stdin.write('exit 7\n');
+      assert.equal(await exited, 7, 'run exits with the code of the agent it re-attached');
+      assert.equal((err.match(/The agent starts again in it/g) ?? []).length, 1, 'one line says it');
+      assert.equal(docker(['inspect', '-f', '{{.State.Running}}', name]).stdout.trim(), 'true');
+    } finally {
+      run.kill('SIGKILL');
+    }
+  });
+});
