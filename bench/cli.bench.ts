@@ -72,18 +72,22 @@ async function main(): Promise<void> {
       console.log(`  exec's parts: node ${r.median('node').toFixed(0)} ms, command table ${(version - r.median('node')).toFixed(0)} ms, engine client and the engine's answers ${(exec - version).toFixed(0)} ms`);
     }
 
-    // Cold: a new sandbox each time (create, start, the shell, then removed), as `docker run --rm` is.
-    const cold: number[] = [];
-    const coldDocker: number[] = [];
+    // Cold: a new sandbox each time (create, start, the shell, then removed), as `docker run --rm` is;
+    // each CLI (this build, and PADDOCK_BENCH_BASE's) in the same rounds.
+    const cold = new Rounds();
     for (let i = 0; i < Math.min(N, 5); i++) {
-      const fresh = mkdtempSync(join(tmpdir(), 'paddock-bench-cli-'));
-      cold.push(await time(() => run(NODE, [CLIS.paddock, 'run', 'shell', fresh, '--', '-c', 'true'])));
-      await run(NODE, [CLIS.paddock, 'rm', fresh]);
-      rmSync(fresh, { recursive: true, force: true });
-      coldDocker.push(await time(() => run('docker', ['run', '--rm', image, 'true'])));
+      for (const [name, cli] of Object.entries(CLIS)) {
+        const fresh = mkdtempSync(join(tmpdir(), 'paddock-bench-cli-'));
+        await cold.take(name, () => run(NODE, [cli, 'run', 'shell', fresh, '--', '-c', 'true']));
+        await run(NODE, [cli, 'rm', fresh]);
+        rmSync(fresh, { recursive: true, force: true });
+      }
+      await cold.take('docker', () => run('docker', ['run', '--rm', image, 'true']));
     }
     console.log('');
-    row('cold paddock run shell (new sandbox)', median(cold), { label: 'docker run --rm', ms: median(coldDocker), target: 1.3 });
+    for (const name of Object.keys(CLIS)) {
+      row(`cold ${name === 'paddock' ? 'paddock' : name} run shell (new sandbox)`, cold.median(name), { label: 'docker run --rm', ms: cold.median('docker'), target: 1.3 });
+    }
 
     if (engine.endpoint.host.startsWith('unix://')) {
       const socket = engine.endpoint.host.slice('unix://'.length);
