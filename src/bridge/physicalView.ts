@@ -5,6 +5,7 @@ import type { PathMatcher } from '../core/bridgeExecRules.js';
 import { LABELS } from '../core/naming.js';
 import { execCollect, isConflict, isNotFound } from '../engine/docker.js';
 import type { TargetContainer } from './allowedContainers.js';
+import { stopUntilEnded } from './stopCall.js';
 import { VIEW_PROLOGUE, VIEW_STOPPER, VIEW_WALKS } from './viewPrologue.js';
 
 /** Labels of a view helper: Paddock's own (so no bridge ever reaches it) and the target it serves. */
@@ -121,14 +122,8 @@ export class PhysicalViews {
    * waits until the engine says the call's exec has ended. The stopper runs again while it has not
    * (the call may have been cancelled as its process was starting). False when it did not end in time.
    */
-  async stop(helperId: string, call: string, exec: Docker.Exec | undefined, timeoutMs = 15_000): Promise<boolean> {
-    for (const deadline = Date.now() + timeoutMs; ;) {
-      await execCollect(this.docker, helperId, { Cmd: ['perl', '-e', VIEW_STOPPER, call], User: '0:0', WorkingDir: '/', Env: ['PATH=/usr/bin:/bin', 'PERL5LIB=', 'PERL5OPT='] }, { timeoutMs: 10_000 });
-      const running = exec ? await exec.inspect().then((e) => e.Running, () => false) : false;
-      if (!running) return true;
-      if (Date.now() > deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+  stop(helperId: string, call: string, exec: Docker.Exec | undefined, timeoutMs = 15_000): Promise<boolean> {
+    return stopUntilEnded(() => execCollect(this.docker, helperId, { Cmd: ['perl', '-e', VIEW_STOPPER, call], User: '0:0', WorkingDir: '/', Env: ['PATH=/usr/bin:/bin', 'PERL5LIB=', 'PERL5OPT='] }, { timeoutMs: 10_000 }), exec, timeoutMs);
   }
 }
 

@@ -15,6 +15,7 @@ import { AllowedContainers, type TargetContainer } from './allowedContainers.js'
 import { BridgeDenied, CallCancelled } from './denied.js';
 import { maskLogs } from './maskedLogs.js';
 import { execAs, isFolder, PathGuard } from './pathGuard.js';
+import { CALL_MARK, stopMarkedCall } from './stopCall.js';
 import { PhysicalViews, VIEW_FAILED_EXIT, viewFailure, type ViewAvailability, type ViewTarget } from './physicalView.js';
 
 export { BridgeDenied, CallCancelled, CLIENT_GONE } from './denied.js';
@@ -254,17 +255,20 @@ export class BridgeService {
     const out = collectMasked(masker.stream(stats));
     const err = collectMasked(masker.stream(stats));
     const call = randomUUID();
-    const [id, options] = view.ok ? [view.helperId, this.views.execOptions('exec', { user, workdir, env }, argv, 0, call)] : [c.id, execAs(argv, user, workdir)];
+    // Without a view the command runs straight in the target, marked so its processes can be found.
+    const [id, options] = view.ok ? [view.helperId, this.views.execOptions('exec', { user, workdir, env }, argv, 0, call)] : [c.id, { ...execAs(argv, user, workdir), Env: [`${CALL_MARK}=${call}`] }];
     if (cancelled?.aborted) throw new CallCancelled(cancelled, 'nothing had started');
     let exec: Docker.Exec | undefined;
     const { exitCode, cut } = await runExec(this.docker, id, options, { stdout: out.sink, stderr: err.sink, timeoutMs: timeoutSeconds * 1000, signal: cancelled, onStarted: (e) => { exec = e; } });
+    let stopFailure = '';
+    const stop = () => (view.ok ? this.views.stop(view.helperId, call, exec) : stopMarkedCall(this.docker, c.id, user, call, exec))
+      .catch((e: any) => { stopFailure = ` (${String(e?.message ?? e).split('\n')[0].slice(0, 200)})`; return false; });
     if (cut === 'aborted' && cancelled) {
-      if (!view.ok) throw new CallCancelled(cancelled, `it could not be stopped in ${c.name} (it runs without a physical view, where the bridge cannot find its processes) and may still run`);
-      const stopped = await this.views.stop(view.helperId, call, exec).catch(() => false);
-      throw new CallCancelled(cancelled, stopped ? `stopped in ${c.name}: its processes were killed` : `stopping it in ${c.name} failed, so it may still run`);
+      const stopped = await stop();
+      throw new CallCancelled(cancelled, stopped ? `stopped in ${c.name}: its processes were killed` : `stopping it in ${c.name} failed${stopFailure}, so it may still run`);
     }
     // Past its timeout nobody reads the command's output any more: it is stopped the same way.
-    const stoppedAtTimeout = cut === 'time' && view.ok ? await this.views.stop(view.helperId, call, exec).catch(() => false) : false;
+    const stoppedAtTimeout = cut === 'time' ? await stop() : false;
     const stdout = out.finish(!!cut);
     const stderr = err.finish(!!cut);
     const failure = exitCode === VIEW_FAILED_EXIT ? viewFailure(stderr) : undefined;

@@ -22,11 +22,11 @@ export interface TargetBridge {
 }
 
 /**
- * Starts `target` (a sleeping container) and a bridge for sandbox `sandbox` whose moderate tier
- * whitelists `whitelist` there.
+ * Starts `target` (a sleeping container; `runArgs` go to its docker run) and a bridge for sandbox
+ * `sandbox` whose moderate tier whitelists `whitelist` there.
  */
-export async function bridgeOnTarget(target: string, sandbox: string, whitelist: readonly string[], admission: Admission): Promise<TargetBridge> {
-  const r = docker(['run', '-d', '--name', target, BASE_IMAGE, 'sh', '-c', 'exec sleep 2147483647']);
+export async function bridgeOnTarget(target: string, sandbox: string, whitelist: readonly string[], admission: Admission, runArgs: readonly string[] = []): Promise<TargetBridge> {
+  const r = docker(['run', '-d', '--name', target, ...runArgs, BASE_IMAGE, 'sh', '-c', 'exec sleep 2147483647']);
   if (r.code !== 0) throw new Error(`docker run failed: ${r.stderr}`);
   const dir = mkdtempSync(join(tmpdir(), `${target}-`));
   const policy = policySchema.parse({ tier: 'moderate', bridge: { containers: [target], exec: { [target]: whitelist } } });
