@@ -7,6 +7,7 @@ import { LABELS, shortHash } from '../core/naming.js';
 import { KEY_INJECTION_BASE } from '../proxy/addresses.js';
 import { engineMessage, execCollect, isGoneOrGoing, isNotFound } from './docker.js';
 import { egressPaths } from './egressFiles.js';
+import { processEgressNetwork, recordedEgressNetwork } from './egressNetwork.js';
 import type { CreateSpec, SandboxEngine } from './engine.js';
 import { rootExecEnv } from './rootExec.js';
 import { bridgePaths, readToken, SANDBOX_BRIDGE_DIR, writeSecretFile } from './stateFolder.js';
@@ -40,7 +41,8 @@ import { hidingStateOf } from './hiding.js';
  * - /run is where daemons keep pid files and sockets: what the old container added there is removed
  *   once the new one started (as a reboot would); /tmp is kept, as a stop and start keep it.
  * - Host state carries over: the bridge token (the agent's MCP configuration keeps working), the
- *   egress log, the injected keys (also when this process's environment lacks one), the task labels.
+ *   egress log, the injected keys (also when this process's environment lacks one), the task labels,
+ *   the network its egress goes out through (unless this apply's PADDOCK_EGRESS_NETWORK names another).
  */
 
 /** On the state image: the sandbox it holds the state of. On the sandbox: the template image id its state sits on. */
@@ -182,6 +184,9 @@ export async function keepState(engine: SandboxEngine, old: SandboxDetails, temp
   const token = readToken(bridgePaths(old.name));
   const egress = egressPaths(old.name);
   const oldKeys: Record<string, InjectedKey> = readJson(egress.keys) ?? {};
+  // The way out: this apply's PADDOCK_EGRESS_NETWORK when it names one (the user's act), else the sandbox's own.
+  const wayOutBefore = recordedEgressNetwork(old.name);
+  const wayOut = process.env.PADDOCK_EGRESS_NETWORK || wayOutBefore || processEgressNetwork();
   const savedLog = `${egress.dir}.apply-log`;
   rmSync(savedLog, { recursive: true, force: true });
   if (existsSync(egress.logDir)) renameSync(egress.logDir, savedLog);
@@ -202,6 +207,7 @@ export async function keepState(engine: SandboxEngine, old: SandboxDetails, temp
         labels: { ...taskLabels, ...spec.labels, [STATE_LABELS.base]: template.Id },
         extraMounts: [...(spec.extraMounts ?? []), ...volumes.filter((v) => !spec.extraMounts?.some((m) => m.Target === v.Target))],
         keys: withCarriedKeys(spec.keys, oldKeys, spec.env ?? {}),
+        egressNetwork: spec.egressNetwork ?? wayOut,
         // A port published on a port the engine chose keeps that host port (bookmarks, open browser tabs).
         ports: spec.ports?.map((p) => p.hostPort ? p : { ...p, hostPort: old.ports.find((o) => o.containerPort === p.containerPort && o.protocol === p.protocol)?.hostPort ?? 0 }),
       };
@@ -219,6 +225,8 @@ export async function keepState(engine: SandboxEngine, old: SandboxDetails, temp
       const notes: string[] = [];
       const now = await docker.getContainer(sandbox.id).inspect();
       notes.push(settingChanges({ ...old, env: info.Config.Env }, { ...sandbox, env: now.Config.Env }, sandbox.name));
+      const wayOutNote = egressNetworkNote(sandbox.name, wayOutBefore, wayOut);
+      if (wayOutNote) notes.push(wayOutNote);
       if (leftovers.length) {
         const env = rootExecEnv(now.Config.Env);
         const removed = await execCollect(docker, sandbox.id, { Cmd: ['rm', '-rf', '--', ...leftovers], User: '0', Env: Object.entries(env).map(([k, v]) => `${k}=${v}`) }, { timeoutMs: 30_000 }).catch(() => undefined);
@@ -232,6 +240,14 @@ export async function keepState(engine: SandboxEngine, old: SandboxDetails, temp
       return `The state of ${old.name} is kept in the image ${state} ("docker run --rm -it --entrypoint sh ${state}" reaches its files).`;
     },
   };
+}
+
+/** For the user after an apply: the network the sandbox's egress goes out through, when it is not Docker's default bridge or changed. */
+export function egressNetworkNote(sandbox: string, before: string | undefined, now: string): string | undefined {
+  if (before && before !== now) return `${sandbox} goes out through the network "${now}" now (PADDOCK_EGRESS_NETWORK of this apply), no longer "${before}".`;
+  if (!before && now !== 'bridge') return `${sandbox} goes out through the network "${now}" (PADDOCK_EGRESS_NETWORK of this apply), kept from now on.`;
+  if (now !== 'bridge') return `${sandbox} still goes out through the network "${now}" it was created with (an apply with PADDOCK_EGRESS_NETWORK set changes it).`;
+  return undefined;
 }
 
 /** The variables of a container's configuration (a bare NAME is an unset one, see commitConfig). */

@@ -4,6 +4,7 @@ import { DEFAULT_NETWORK } from '../core/policy-defaults.js';
 import { liveRulesFrom } from '../core/liveRules.js';
 import { writeSecretFile } from './stateFolder.js';
 import type { RuntimeTraits } from './runtime.js';
+import { egressNetworkOf, recordEgressNetwork } from './egressNetwork.js';
 import { outsideSubnets, pruneEgressServices, registrationOf, serveSandbox, serviceName, upstreamNetwork, withdrawSandbox } from './egressService.js';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
@@ -100,6 +101,8 @@ export interface EgressOptions {
   readonly viaSockets?: boolean;
   /** The shared shape: no proxy or network of its own (see egressShapeFor). */
   readonly shared?: boolean;
+  /** The network it goes out through (an apply keeps the sandbox's); default: this process's (./egressNetwork.ts). */
+  readonly upstream?: string;
 }
 
 /**
@@ -117,9 +120,9 @@ export function egressShapeFor(runtime: RuntimeTraits, ports: readonly PortMappi
 
 /** Creates the sandbox's internal network and its proxy container (not started). */
 export async function createEgress(docker: Docker, sandbox: string, options: EgressOptions): Promise<EgressSetup> {
-  const { network, fallbackImage, ports = [], keys = [], viaSockets = false, shared = false } = options;
+  const { network, fallbackImage, ports = [], keys = [], viaSockets = false, shared = false, upstream = upstreamNetwork() } = options;
   checkNetworkPolicy(network);
-  if (shared) return createSharedEgress(sandbox, network, ports, keys);
+  if (shared) return createSharedEgress(sandbox, network, ports, keys, upstream);
   const udp = ports.find((p) => p.protocol !== 'tcp');
   if (udp) {
     throw new PaddockError(`Port ${udp.containerPort}/${udp.protocol} cannot be published: a sandbox's ports are forwarded by its egress proxy, which forwards TCP only.`, 'Publish TCP ports only. Nothing was created.');
@@ -132,6 +135,7 @@ export async function createEgress(docker: Docker, sandbox: string, options: Egr
   // Leftovers of an earlier sandbox of the same name go; the image is looked up meanwhile.
   const [image] = await Promise.all([proxyImage(docker, fallbackImage), removeEgress(docker, sandbox)]);
   ensureEgressFolder(sandbox, viaSockets);
+  recordEgressNetwork(sandbox, upstream); // its proxy's network now, the way out kept for repairs
   writeInjectedKeys(sandbox, keys);
   const names = egressNames(sandbox);
   const paths = egressPaths(sandbox);
@@ -150,12 +154,13 @@ export async function createEgress(docker: Docker, sandbox: string, options: Egr
 }
 
 /** The shared shape: only the sandbox's folder (its sockets appear when the service serves it, at start). */
-function createSharedEgress(sandbox: string, network: NetworkPolicy, ports: readonly PortMapping[], keys: readonly InjectedKey[]): EgressSetup {
+function createSharedEgress(sandbox: string, network: NetworkPolicy, ports: readonly PortMapping[], keys: readonly InjectedKey[], upstream: string): EgressSetup {
   if (ports.length) throw new PaddockError('A sandbox that publishes ports needs an egress proxy of its own.', 'This is a bug in Paddock: report it.');
   // Leftovers of an earlier sandbox of the same name go.
   withdrawSandbox(sandbox);
   rmSync(egressPaths(sandbox).dir, { recursive: true, force: true });
   ensureEgressFolder(sandbox, true);
+  recordEgressNetwork(sandbox, upstream); // every start has the service of this network serve it
   writeInjectedKeys(sandbox, keys);
   // Its rules from the first start: a proxy of its own has them in its environment, the shared service
   // in the live rules file (prepareSandbox writes it again with the registries it adds).
@@ -223,8 +228,8 @@ export async function createProxyContainer(docker: Docker, sandbox: string, spec
   const { image, network, ports, viaSockets } = spec;
   const names = egressNames(sandbox);
   const paths = egressPaths(sandbox);
-  const upstream = upstreamNetwork();
-  const outside = await outsideSubnets(docker);
+  const upstream = egressNetworkOf(sandbox);
+  const outside = await outsideSubnets(docker, upstream);
   // Docker publishes nothing from an internal network, so the proxy publishes the ports and forwards them in.
   const exposed: Record<string, object> = {};
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
@@ -319,7 +324,7 @@ export async function sharedEgressOf(docker: Docker, sandbox: string): Promise<b
 
 /** The container of the sandbox's proxy: its own, or the shared service. */
 export async function proxyContainerOf(docker: Docker, sandbox: string): Promise<string> {
-  return (await sharedEgressOf(docker, sandbox)) ? serviceName() : egressNames(sandbox).proxy;
+  return (await sharedEgressOf(docker, sandbox)) ? serviceName(undefined, egressNetworkOf(sandbox)) : egressNames(sandbox).proxy;
 }
 
 /** The network rules a sandbox's proxy enforces: the ones it was created with (the policy may have changed since). */

@@ -11,6 +11,7 @@ import { SERVICE_ROOT_VARIABLE, SERVICE_UPSTREAM_VARIABLE } from '../proxy/servi
 import { sandboxFiles, SERVE_FOLDER, type Registration } from '../proxy/serviceLayout.js';
 import { engineMessage, inspectOrUndefined, isAlreadyInState, isConflict, isGoneOrGoing } from './docker.js';
 import { egressFolderId, egressPaths, networkRoot, proxySource } from './egressFiles.js';
+import { egressNetworkOf, processEgressNetwork } from './egressNetwork.js';
 
 /**
  * The shared egress service: one long-lived proxy container per engine (per network state folder
@@ -35,9 +36,9 @@ export const SERVICE_LABELS = {
 const ROOT_IN_SERVICE = '/run/paddock-egress';
 const CODE_FILE = 'paddock-egress.js';
 
-/** Where the proxy goes out: Docker's default bridge, or a network named by PADDOCK_EGRESS_NETWORK. */
+/** Where this process's new sandboxes go out: Docker's default bridge, or a network named by PADDOCK_EGRESS_NETWORK (a sandbox keeps its own: ./egressNetwork.ts). */
 export function upstreamNetwork(): string {
-  return process.env.PADDOCK_EGRESS_NETWORK || 'bridge';
+  return processEgressNetwork();
 }
 
 /** The service's container name: one per network state folder and way out. */
@@ -48,10 +49,11 @@ export function serviceName(root = networkRoot(), upstream = upstreamNetwork()):
 /**
  * The subnets of a network the user named as the way out (PADDOCK_EGRESS_NETWORK): the outside, whose
  * addresses the rules decide (the proxy's own-network refusal, src/proxy/ownNetworks.ts, skips them).
+ * Docker's default bridge is never the outside.
  */
-export async function outsideSubnets(docker: Docker): Promise<string[]> {
-  if (!process.env.PADDOCK_EGRESS_NETWORK) return [];
-  const info = await docker.getNetwork(upstreamNetwork()).inspect().catch(() => undefined);
+export async function outsideSubnets(docker: Docker, upstream = upstreamNetwork()): Promise<string[]> {
+  if (upstream === 'bridge') return [];
+  const info = await docker.getNetwork(upstream).inspect().catch(() => undefined);
   return (info?.IPAM?.Config ?? []).map((c: { Subnet?: string }) => c.Subnet).filter((x: string | undefined): x is string => !!x);
 }
 
@@ -63,9 +65,9 @@ function codeHash(): string {
  * Makes sure the service runs the installed proxy program: starts it, makes it (from `image`, which
  * needs node), or replaces one that runs another program (an upgrade; its open connections are cut).
  */
-export async function ensureEgressService(docker: Docker, image: () => Promise<string>): Promise<void> {
+export async function ensureEgressService(docker: Docker, image: () => Promise<string>, upstream = upstreamNetwork()): Promise<void> {
   const root = networkRoot();
-  const name = serviceName(root);
+  const name = serviceName(root, upstream);
   const hash = codeHash();
   const container = docker.getContainer(name);
   let info = await inspectOrUndefined(container);
@@ -86,7 +88,7 @@ export async function ensureEgressService(docker: Docker, image: () => Promise<s
     copyFileSync(proxySource(), `${code}.${process.pid}.tmp`);
     chmodSync(`${code}.${process.pid}.tmp`, 0o644);
     renameSync(`${code}.${process.pid}.tmp`, code);
-    const outside = await outsideSubnets(docker);
+    const outside = await outsideSubnets(docker, upstream);
     const uid = process.getuid?.() ?? 0;
     const gid = process.getgid?.() ?? 0;
     try {
@@ -98,12 +100,12 @@ export async function ensureEgressService(docker: Docker, image: () => Promise<s
         User: `${uid}:${gid}`,
         Env: [
           `${SERVICE_ROOT_VARIABLE}=${ROOT_IN_SERVICE}`,
-          `${SERVICE_UPSTREAM_VARIABLE}=${upstreamNetwork()}`,
+          `${SERVICE_UPSTREAM_VARIABLE}=${upstream}`,
           ...(outside.length ? [`${OUTSIDE_SUBNETS_VARIABLE}=${outside.join(',')}`] : []),
         ],
-        Labels: { [SERVICE_LABELS.service]: root, [SERVICE_LABELS.code]: hash, [SERVICE_LABELS.upstream]: upstreamNetwork(), [LABELS.createdBy]: 'paddock' },
+        Labels: { [SERVICE_LABELS.service]: root, [SERVICE_LABELS.code]: hash, [SERVICE_LABELS.upstream]: upstream, [LABELS.createdBy]: 'paddock' },
         HostConfig: {
-          NetworkMode: upstreamNetwork(),
+          NetworkMode: upstream,
           // The whole state folder: every sandbox's sockets, logs, keys and rules (no sandbox sees more than its own net/).
           Mounts: [{ Type: 'bind', Source: root, Target: ROOT_IN_SERVICE, ReadOnly: false }],
           // Docker Desktop names the host so by itself; a Linux engine needs this (Docker 20.10+).
@@ -120,11 +122,11 @@ export async function ensureEgressService(docker: Docker, image: () => Promise<s
         },
       });
     } catch (err) {
-      if (!isConflict(err)) throw explainServiceFailure(err);
+      if (!isConflict(err)) throw explainServiceFailure(err, upstream);
       // Another Paddock process made it at the same time: start that one.
     }
   }
-  await container.start().catch((err) => { if (!isAlreadyInState(err)) throw explainServiceFailure(err); });
+  await container.start().catch((err) => { if (!isAlreadyInState(err)) throw explainServiceFailure(err, upstream); });
 }
 
 /**
@@ -139,10 +141,10 @@ async function removeOlderSiblings(docker: Docker, root: string, hash: string): 
   }
 }
 
-function explainServiceFailure(err: unknown): unknown {
+function explainServiceFailure(err: unknown, upstream: string): unknown {
   const message = engineMessage(err);
   if (/network/i.test(message) && /not found/i.test(message)) {
-    return new PaddockError(`The network "${upstreamNetwork()}" for the egress service does not exist.`, 'Unset PADDOCK_EGRESS_NETWORK, or create that network first.');
+    return new PaddockError(`The network "${upstream}" for the egress service does not exist.`, `Create that network again, or apply the sandbox with another one ("PADDOCK_EGRESS_NETWORK=NETWORK paddock apply SANDBOX"; the sandbox goes out through the network it was created with).`);
   }
   return err;
 }
@@ -184,22 +186,25 @@ function served(sandbox: string, run: string): boolean {
  * unless it serves it already and `fresh` is not asked. Resolves once it listens on the sandbox's sockets.
  */
 export async function serveSandbox(docker: Docker, sandbox: string, options: { image: () => Promise<string>; fallbackRules: Pick<NetworkPolicy, 'policy' | 'allow' | 'deny'>; fresh: boolean; timeoutMs?: number }): Promise<void> {
+  // The way out it was created with, whatever this process's environment says (./egressNetwork.ts).
+  const upstream = egressNetworkOf(sandbox);
   const current = registrationOf(sandbox);
   let run = current?.run;
-  if (options.fresh || !run || !served(sandbox, run)) {
+  if (options.fresh || !run || !served(sandbox, run) || current?.upstream !== upstream) {
     run = randomBytes(6).toString('hex');
-    const registration: Registration = { sandbox, run, network: startingRules(sandbox, options.fallbackRules), upstream: upstreamNetwork() };
+    const registration: Registration = { sandbox, run, network: startingRules(sandbox, options.fallbackRules), upstream };
     const file = registrationFile(sandbox);
     mkdirSync(join(networkRoot(), SERVE_FOLDER), { recursive: true, mode: 0o700 });
     writeFileSync(`${file}.tmp`, `${JSON.stringify(registration)}\n`, { mode: 0o600 });
     renameSync(`${file}.tmp`, file);
   }
-  await ensureEgressService(docker, options.image);
+  await ensureEgressService(docker, options.image, upstream);
   const answer = sandboxFiles(networkRoot(), egressFolderId(sandbox)).serving;
   const thisRun = run;
   if (!(await becomes(() => served(sandbox, thisRun), dirname(answer), options.timeoutMs ?? 20_000))) {
-    const logs = await (docker.getContainer(serviceName()).logs({ stdout: true, stderr: true, tail: 10 } as any) as unknown as Promise<Buffer>).then((b) => String(b).replace(/[^\x20-\x7e\n]/g, '').trim(), () => '(no log)');
-    throw new PaddockError(`The egress service ${serviceName()} did not take ${sandbox} in time, so the sandbox has no network.`, `Its log ends with: ${logs.slice(-500) || '(nothing)'}. Start the sandbox again; "docker rm -f ${serviceName()}" makes the service anew at the next start.`);
+    const service = serviceName(networkRoot(), upstream);
+    const logs = await (docker.getContainer(service).logs({ stdout: true, stderr: true, tail: 10 } as any) as unknown as Promise<Buffer>).then((b) => String(b).replace(/[^\x20-\x7e\n]/g, '').trim(), () => '(no log)');
+    throw new PaddockError(`The egress service ${service} did not take ${sandbox} in time, so the sandbox has no network.`, `Its log ends with: ${logs.slice(-500) || '(nothing)'}. Start the sandbox again; "docker rm -f ${service}" makes the service anew at the next start.`);
   }
 }
 

@@ -54,6 +54,8 @@ export interface CreateSpec {
   readonly runtimeTraits?: RuntimeTraits;
   /** More labels (a task's: LABELS.task...). */
   readonly labels?: Readonly<Record<string, string>>;
+  /** The network its egress goes out through (an apply keeps the sandbox's); default: PADDOCK_EGRESS_NETWORK of this process (./egressNetwork.ts). */
+  readonly egressNetwork?: string;
 }
 
 /** The host's git identity, so commits made in the sandbox carry the user's name (one git process: a create starts it beside its engine requests). */
@@ -182,7 +184,7 @@ export class SandboxEngine extends SandboxClient {
     // network interface but loopback), or a proxy of its own on its own internal network (./egress.ts).
     const shared = egressShapeFor(runtime, spec.ports ?? []) === 'shared';
     const egress = await createEgress(this.docker, name, {
-      network: spec.network ?? DEFAULT_NETWORK, fallbackImage: spec.image, ports: spec.ports, keys: spec.keys?.keys, viaSockets: shared || runtime.networkNone, shared,
+      network: spec.network ?? DEFAULT_NETWORK, fallbackImage: spec.image, ports: spec.ports, keys: spec.keys?.keys, viaSockets: shared || runtime.networkNone, shared, upstream: spec.egressNetwork,
     }).catch((err) => { removeBridgeDir(name); throw err; }); // a failed create leaves nothing behind
     const env: Record<string, string> = {
       ...userEnv,
