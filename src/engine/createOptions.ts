@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Policy } from '../core/policy.js';
 import { bridgePaths, writeSecretFile } from './stateFolder.js';
+import { readCaCertificate, type KeptCaCertificate, type TemplateOptions } from './templates.js';
 
 /**
  * The options a sandbox was created with on the command line or by the editor (`-e`, `--env-file`,
- * `--cpus`, `--memory`, `--pids`, `-p`, `--template`, `--no-inject-keys`), kept so that an apply
+ * `--cpus`, `--memory`, `--pids`, `-p`, `--template`, `--no-inject-keys`, and what its template was
+ * built with: `--base-image`, `--ca-cert`, `--no-host-ca`), kept so that an apply
  * (a new container from the current policy, ./apply.ts) does not silently drop them.
  *
  * Rules, per thing (an env variable, a limit, the port list, the template):
@@ -16,7 +18,9 @@ import { bridgePaths, writeSecretFile } from './stateFolder.js';
  *
  * Kept on the host in the sandbox's state folder (0600, never mounted into the sandbox: only the
  * user changes the cage), with resolved values (an env file may be gone by the next apply; `-e NAME`
- * keeps the host value it had at create).
+ * keeps the host value it had at create; a CA certificate keeps the content it had). The template's
+ * build options matter at every start too: a sandbox built on another base image is compared with
+ * the template built the same way, or a plain `paddock run` would call its template changed.
  */
 
 export interface GivenOptions {
@@ -27,6 +31,9 @@ export interface GivenOptions {
   readonly ports?: readonly string[];
   readonly template?: string;
   readonly injectKeys?: false;
+  readonly baseImage?: string;
+  /** Given explicitly (`--ca-cert`; empty: `--no-host-ca`); undefined: the host's extra CAs at each build. */
+  readonly caCertificates?: readonly KeptCaCertificate[];
 }
 
 /** What the policy said about each kept thing when it was given (JSON text; "null" for nothing). */
@@ -56,14 +63,27 @@ function createOptionsFile(sandboxName: string): string {
 }
 
 /** The options of a request, as they are kept (strings; env resolved). Undefined fields were not given. */
-export function givenOptions(request: { cpus?: string | number; memory?: string | number; pids?: string | number; ports?: readonly (string | number)[]; template?: string; injectKeys?: boolean }, env: Readonly<Record<string, string>>): GivenOptions {
+export function givenOptions(request: { cpus?: string | number; memory?: string | number; pids?: string | number; ports?: readonly (string | number)[]; template?: string; injectKeys?: boolean; templateOptions?: TemplateOptions }, env: Readonly<Record<string, string>>): GivenOptions {
   const given: { -readonly [K in keyof GivenOptions]: GivenOptions[K] } = {};
   if (Object.keys(env).length) given.env = { ...env };
   for (const key of LIMITS) if (request[key] !== undefined && request[key] !== '') given[key] = String(request[key]);
   if (request.ports?.length) given.ports = request.ports.map(String);
   if (request.template) given.template = request.template;
   if (request.injectKeys === false) given.injectKeys = false;
+  const build = request.templateOptions;
+  if (build?.baseImage) given.baseImage = build.baseImage;
+  if (build?.caCertificates) given.caCertificates = build.caCertificates.map((c) => typeof c === 'string' ? { file: c, base64: readCaCertificate(c).toString('base64') } : c);
   return given;
+}
+
+/**
+ * What the sandbox's template is built with: this request's build options, else (a start, an apply)
+ * those it was created with (`createdWith`, the kept record's options).
+ */
+export function buildOptionsFor(requested: TemplateOptions | undefined, given: GivenOptions, createdWith?: GivenOptions): TemplateOptions {
+  const baseImage = given.baseImage ?? createdWith?.baseImage;
+  const caCertificates = given.caCertificates ?? createdWith?.caCertificates;
+  return { ...requested, ...(baseImage ? { baseImage } : {}), ...(caCertificates ? { caCertificates } : {}) };
 }
 
 /** The record of `given` against the policy it is applied with. */
@@ -148,6 +168,16 @@ export function keepCreateOptions(sandbox: string, record: CreateOptionsRecord |
   }
   if (now.injectKeys === false || old.injectKeys === false) given.injectKeys = false;
   if (old.injectKeys === false) kept.push('--no-inject-keys');
+  if (now.baseImage) given.baseImage = now.baseImage;
+  else if (old.baseImage) {
+    given.baseImage = old.baseImage;
+    kept.push(`--base-image ${old.baseImage}`);
+  }
+  if (now.caCertificates) given.caCertificates = now.caCertificates;
+  else if (old.caCertificates) {
+    given.caCertificates = old.caCertificates;
+    kept.push(...(old.caCertificates.length ? old.caCertificates.map((c) => `--ca-cert ${c.file}`) : ['--no-host-ca']));
+  }
 
   const notes: string[] = [];
   if (kept.length) notes.push(`Kept the options ${sandbox} was created with: ${kept.join(', ')} (give others to "paddock apply" to change them).`);

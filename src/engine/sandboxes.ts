@@ -19,7 +19,7 @@ import { repairSandbox } from './repair.js';
 import { hostPackageSources, packageSourceRules } from './packageSources.js';
 import { TemplateBuilder, type TemplateOptions } from './templates.js';
 import type { SandboxDetails } from './types.js';
-import { givenOptions, keepCreateOptions, readCreateOptions, recordOf, writeCreateOptions, type GivenOptions } from './createOptions.js';
+import { buildOptionsFor, givenOptions, keepCreateOptions, readCreateOptions, recordOf, writeCreateOptions, type GivenOptions } from './createOptions.js';
 import { CONTAINER_POLICY_LABEL, containerPolicyHash, keepState, templateChanged, withStateNote, type KeptState } from './apply.js';
 
 /** Everything a user can say about a sandbox when creating or running one. */
@@ -174,9 +174,9 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
   // A new sandbox is allowed the machine's package registries: read them while the image is made.
   const registries = policy.policy.network.hostRegistries && (!existing || request.recreate)
     ? hostPackageSources().then(packageSourceRules) : Promise.resolve([]);
-  // A sandbox created from --template is compared with that image, not the agent's template.
-  const template = given.template ?? (existing ? readCreateOptions(existing.name)?.given.template : undefined);
-  const image = await imageFor(engine, agent, policySource, { ...request, template });
+  // A sandbox created from --template (or another base image, CA) is compared with that image, not the agent's default template.
+  const createdWith = existing ? readCreateOptions(existing.name)?.given : undefined;
+  const image = await imageFor(engine, agent, policySource, { ...request, template: given.template ?? createdWith?.template, templateOptions: buildOptionsFor(request.templateOptions, given, createdWith) });
   let details = existing && (await engine.get(existing.id));
   // What is missing of it (proxy, network, folders, token, keys) is made again, its state kept (./repair.ts).
   if (details && !request.recreate) {

@@ -12,11 +12,21 @@ import { hostPackageSources, packageSourceBuildArgs, type PackageSources } from 
 
 export const DEFAULT_BASE_IMAGE = 'debian:bookworm-slim';
 
+/** A CA certificate as it was read when a sandbox was created (kept for its applies: ./createOptions.ts). */
+export interface KeptCaCertificate {
+  readonly file: string;
+  /** Its content, base64 (a .cer may be binary). */
+  readonly base64: string;
+}
+
 export interface TemplateOptions {
   /** The image every template starts from. */
   baseImage?: string;
-  /** Extra CA certificate files (PEM) trusted during builds and inside the sandbox. Undefined: the host's extra CAs. */
-  caCertificates?: readonly string[];
+  /**
+   * Extra CA certificates (PEM files, or ones read before) trusted during builds and inside the
+   * sandbox. Undefined: the host's extra CAs.
+   */
+  caCertificates?: readonly (string | KeptCaCertificate)[];
   /** Rebuild even when an image with the same content hash exists. */
   rebuild?: boolean;
   onProgress?: (line: string) => void;
@@ -41,6 +51,19 @@ export function hostExtraCaCertificates(env: NodeJS.ProcessEnv = process.env): s
   };
   walk('/usr/local/share/ca-certificates');
   return found;
+}
+
+function caFileName(file: string): string {
+  return basename(file).replace(/\.(pem|crt|cer)$/, '') + '.crt';
+}
+
+/** A CA certificate file's content; an unreadable one is an error that names it. */
+export function readCaCertificate(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch {
+    throw new PaddockError(`Cannot read the CA certificate ${file}.`, 'Fix the path in the "caCertificates" setting or the --ca-cert option.');
+  }
 }
 
 function hashFolder(hash: ReturnType<typeof createHash>, dir: string): void {
@@ -78,13 +101,10 @@ export class TemplateBuilder {
         `Run "docker pull ${baseImage}", or choose another base image.`);
     }
     const caFiles = options.caCertificates ?? hostExtraCaCertificates();
-    const ca = caFiles.map((file) => {
-      try {
-        return { name: basename(file).replace(/\.(pem|crt|cer)$/, '') + '.crt', content: readFileSync(file) };
-      } catch {
-        throw new PaddockError(`Cannot read the CA certificate ${file}.`, 'Fix the path in the "caCertificates" setting or the --ca-cert option.');
-      }
-    });
+    // Named by the file's base name, so a kept certificate builds the same image as the file it was read from.
+    const ca = caFiles.map((cert) => typeof cert === 'string'
+      ? { name: caFileName(cert), content: readCaCertificate(cert) }
+      : { name: caFileName(cert.file), content: Buffer.from(cert.base64, 'base64') });
 
     const baseHash = createHash('sha256').update(baseImageId);
     hashFolder(baseHash, join(root, 'base'));

@@ -38,7 +38,8 @@ export function defaultAgent(): AgentId {
 export function requestSettings(folder: vscode.Uri): Pick<SandboxRequest, 'runtime' | 'cpus' | 'memory' | 'pids' | 'injectKeys'> & { baseImage?: string; caCertificates?: string[] } {
   const cfg = config(folder);
   const runtime = cfg.get<string>('runtime')?.trim();
-  const baseImage = cfg.get<string>('baseImage')?.trim();
+  // Only when set: the default would replace the base image a sandbox was created with at its next apply.
+  const baseImage = explicit<string>(cfg, 'baseImage')?.trim();
   const ca = cfg.get<string[]>('caCertificates');
   return {
     runtime: runtime || undefined,
