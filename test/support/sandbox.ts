@@ -110,3 +110,17 @@ export async function stopsWithin(name: string, timeoutMs: number): Promise<bool
   for (const deadline = Date.now() + timeoutMs; isRunning(name) && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 100));
   return !isRunning(name);
 }
+
+/**
+ * fn on every item, at most `limit` at a time; the results in the items' order. For tests that make
+ * or probe many sandboxes: one at a time leaves the engine idle while each waits on its own start.
+ */
+export async function mapWithLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i], i);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
