@@ -1,6 +1,8 @@
 // Paddock vs raw Docker, on this machine, in this run. Prints medians and ratios; asserts nothing.
 //   npm run bench            (N=10 by default; PADDOCK_BENCH_N=20 for more)
 //   PADDOCK_BENCH_SCALE=100  sandboxes created in sequence for the scale rows (0: skip them; ./scale.bench.ts)
+//   PADDOCK_BENCH_BASE=DIR   also times the cold rows with another checkout's engine and templates (a source tree
+//                            with node_modules), in the same rounds: before/after
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +16,7 @@ import { median, time } from './support.js';
 const N = Number(process.env.PADDOCK_BENCH_N ?? 10);
 const SCALE = Number(process.env.PADDOCK_BENCH_SCALE ?? 100);
 const CLI = join(__dirname, '..', 'bin', 'paddock');
+const BASE = process.env.PADDOCK_BENCH_BASE;
 
 
 function run(cmd: string, args: string[]): void {
@@ -36,18 +39,29 @@ async function main(): Promise<void> {
   const limits = resolveLimits({});
   console.log(`Paddock vs raw Docker, median of ${N} runs, image ${image}, engine ${engine.endpoint.host}\n`);
 
+  // The other checkout's engine (its own init script and template), for the before/after of the cold rows.
+  const base = BASE ? await baseEngine(BASE) : undefined;
+  const coldOnce = async (which: { engine: SandboxEngine; image: string }, name: string): Promise<number> => {
+    const ws = mkdtempSync(join(tmpdir(), 'paddock-bench-'));
+    try {
+      return await time(async () => {
+        const s = await which.engine.create({ workspace: ws, agent: 'shell', image: which.image, limits, name });
+        await which.engine.start(s.id);
+        await which.engine.execCapture(s.id, ['true']);
+      });
+    } finally {
+      await which.engine.remove(name).catch(() => {});
+      rmSync(ws, { recursive: true, force: true });
+    }
+  };
+
   // 1. Cold create + start + first exec, through the engine API (both sides use dockerode).
   const coldPaddock: number[] = [];
+  const coldBase: number[] = [];
   const coldRaw: number[] = [];
   for (let i = 0; i < N; i++) {
-    const ws = mkdtempSync(join(tmpdir(), 'paddock-bench-'));
-    coldPaddock.push(await time(async () => {
-      const s = await engine.create({ workspace: ws, agent: 'shell', image, limits, name: `paddock-bench-${process.pid}-${i}` });
-      await engine.start(s.id);
-      await engine.execCapture(s.id, ['true']);
-    }));
-    await engine.remove(`paddock-bench-${process.pid}-${i}`);
-    rmSync(ws, { recursive: true, force: true });
+    coldPaddock.push(await coldOnce({ engine, image }, `paddock-bench-${process.pid}-${i}`));
+    if (base) coldBase.push(await coldOnce(base, `paddock-bench-base-${process.pid}-${i}`));
     coldRaw.push(await time(async () => {
       const c = await engine.docker.createContainer({ Image: image, Cmd: ['true'], HostConfig: { AutoRemove: false } });
       await c.start();
@@ -56,6 +70,7 @@ async function main(): Promise<void> {
     }));
   }
   row('cold create+start+first exec (API)', coldPaddock, coldRaw, 1.15);
+  if (base) row('  the same, PADDOCK_BENCH_BASE', coldBase, coldRaw, 1.15);
 
   // 2. The same through the command lines a user types.
   const coldCliPaddock: number[] = [];
@@ -112,6 +127,14 @@ async function main(): Promise<void> {
   const v = median(versions);
   console.log(`${'`paddock --version` startup'.padEnd(46)} ${v.toFixed(1)} ms  (target < 150 ms: ${v < 150 ? 'met' : 'NOT met'}; \`docker --version\` ${median(dockerVersions).toFixed(1)} ms)`);
   if (SCALE > 0) await scaleBench(engine, SCALE);
+}
+
+/** The engine of another checkout (PADDOCK_BENCH_BASE), with the shell template its own templates make. */
+async function baseEngine(dir: string): Promise<{ engine: SandboxEngine; image: string }> {
+  const engineModule = await import(join(dir, 'src', 'engine', 'engine.ts'));
+  const templatesModule = await import(join(dir, 'src', 'engine', 'templates.ts'));
+  const engine = engineModule.SandboxEngine.connect() as SandboxEngine;
+  return { engine, image: await new templatesModule.TemplateBuilder(engine.docker).ensureAgentImage('shell') };
 }
 
 main().catch((err) => {
