@@ -9,9 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Admission } from '../../../src/bridge/admission.js';
-import { readAudit, type AuditEntry, type AuditLog } from '../../../src/bridge/audit.js';
-import { dockerAsync, suffix } from '../bridge/support.js';
-import { bridgeOnTarget, type TargetBridge } from './support.js';
+import { suffix } from '../bridge/support.js';
+import { bridgeOnTarget, targetProbes, type TargetBridge } from './support.js';
 
 /** Ways a command tries to outlive its call; each first leaves a file saying it runs. */
 const ESCAPES: Record<string, string> = {
@@ -24,39 +23,23 @@ const ESCAPES: Record<string, string> = {
 describe('running bridge calls whose client goes away', () => {
   const target = `pbt-stop-${suffix}`;
   let bridge: TargetBridge;
-  let audit: AuditLog;
+  let probe: ReturnType<typeof targetProbes>;
 
   before(async () => {
     bridge = await bridgeOnTarget(target, 'stop', ['sh *'], new Admission());
-    audit = bridge.audit;
+    probe = targetProbes(target, bridge.audit);
   });
   after(() => bridge?.close());
 
   const connect = () => bridge.connect();
   const exec = (client: Client, script: string, signal?: AbortSignal, timeout = 600) =>
     client.callTool({ name: 'exec_command', arguments: { container: target, command: `sh -c "${script}"`, timeout } }, undefined, { timeout: 600_000, signal });
-  /** Whether a file exists in the target (asked of the engine, not of the bridge). */
-  const inTarget = async (name: string) => (await dockerAsync(['exec', target, 'test', '-e', `/tmp/${name}`])).code === 0;
-  /** Command lines of every process in the target's PID namespace (the bridge's view helper shares it). */
-  async function processes(): Promise<string[]> {
-    const r = await dockerAsync(['exec', target, 'sh', '-c', 'for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < $f; echo; done']);
-    assert.equal(r.code, 0, r.stderr);
-    return r.stdout.split('\n').filter(Boolean);
-  }
-  async function until(what: string, ok: () => Promise<boolean> | boolean, ms = 90_000): Promise<void> {
-    for (const deadline = Date.now() + ms; !(await ok());) {
-      assert.ok(Date.now() < deadline, what);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  const outcomeOf = (file: string): AuditEntry | undefined =>
-    readAudit(audit.file!).find((e) => e.decision !== 'started' && JSON.stringify(e.args).includes(`touch /tmp/${file}`));
 
   it('control: a call whose client stays runs to its end', async () => {
     const result = await exec(await connect(), 'sleep 1; touch /tmp/ran-control');
     assert.ok(!result.isError, JSON.stringify(result.content));
-    assert.equal(await inTarget('ran-control'), true);
-    assert.equal(outcomeOf('ran-control')?.decision, 'allowed');
+    assert.equal(await probe.inTarget('ran-control'), true);
+    assert.equal(probe.outcomeOf('ran-control')?.decision, 'allowed');
   });
 
   it('a closed connection, a cancel and an ended session stop the running command and all it started; the audit says so', async () => {
@@ -73,8 +56,8 @@ describe('running bridge calls whose client goes away', () => {
     const endingCall = exec(ending, 'sleep 30; touch /tmp/ran-session-ended').catch((err) => err);
 
     // Every escape really runs (its first file is there) before the clients go.
-    for (const name of Object.keys(ESCAPES)) await until(`the ${name} escape started`, () => inTarget(`started-${name}`));
-    await until('the calls run', async () => (await processes()).filter((p) => p.includes('sleep 30')).length >= 3 + Object.keys(ESCAPES).length);
+    for (const name of Object.keys(ESCAPES)) await probe.until(`the ${name} escape started`, () => probe.inTarget(`started-${name}`));
+    await probe.until('the calls run', async () => (await probe.processes()).filter((p) => p.includes('sleep 30')).length >= 3 + Object.keys(ESCAPES).length);
     await new Promise((r) => setTimeout(r, Math.max(0, started + 1000 - Date.now())));
 
     await gone.close();
@@ -82,30 +65,30 @@ describe('running bridge calls whose client goes away', () => {
     await (ending.transport as StreamableHTTPClientTransport).terminateSession();
     await Promise.all([goneCall, cancelledCall, endingCall]);
 
-    await until('each call has its outcome in the audit', () => ['ran-main', 'ran-cancelled', 'ran-session-ended'].every((f) => outcomeOf(f)));
+    await probe.until('each call has its outcome in the audit', () => ['ran-main', 'ran-cancelled', 'ran-session-ended'].every((f) => probe.outcomeOf(f)));
     const expected: Record<string, RegExp> = {
       'ran-main': /^cancelled: client gone; stopped in pbt-stop-\S+: its processes were killed/,
       'ran-cancelled': /^cancelled: the client cancelled it; stopped in pbt-stop-\S+: its processes were killed/,
       'ran-session-ended': /^cancelled: client gone; stopped in pbt-stop-\S+: its processes were killed/,
     };
     for (const [file, message] of Object.entries(expected)) {
-      const entry = outcomeOf(file)!;
+      const entry = probe.outcomeOf(file)!;
       assert.deepEqual([entry.decision, entry.rule], ['cancelled', 'cancelled-running'], file);
       assert.match(entry.message ?? '', message, file);
     }
     const timeoutAnswer = await timedOut;
     assert.match((timeoutAnswer.content as { text: string }[])[0].text, /\[exit code none: stopped waiting after 5s, and stopped the command in pbt-stop-\S+ \(its processes were killed\)\]/);
-    const left = (await processes()).filter((p) => /sleep 30|touch \/tmp|unshare/.test(p));
+    const left = (await probe.processes()).filter((p) => /sleep 30|touch \/tmp|unshare/.test(p));
     assert.deepEqual(left, [], 'no process of the stopped calls is left in the target');
 
     // Past the commands' own 30 s: nothing they would have done afterwards happened.
     await new Promise((r) => setTimeout(r, Math.max(0, started + 33_000 - Date.now())));
     for (const file of ['ran-main', 'ran-cancelled', 'ran-session-ended', 'ran-timeout', ...Object.keys(ESCAPES).map((n) => `ran-${n}`)]) {
-      assert.equal(await inTarget(file), false, `/tmp/${file} never appears`);
+      assert.equal(await probe.inTarget(file), false, `/tmp/${file} never appears`);
     }
     // The bridge still serves the clients that stayed, and the target keeps its own process.
     const next = await exec(await connect(), 'touch /tmp/ran-next');
     assert.ok(!next.isError, JSON.stringify(next.content));
-    assert.ok((await processes()).some((p) => p.startsWith('sleep 2147483647')), 'the target\'s own process runs on');
+    assert.ok((await probe.processes()).some((p) => p.startsWith('sleep 2147483647')), 'the target\'s own process runs on');
   });
 });
