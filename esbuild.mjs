@@ -1,5 +1,6 @@
 // Bundles the CLI and the extension into dist/ (one file each; `vscode` stays external).
 import { copyFileSync, existsSync, readdirSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
 // The CLI's chunks have content hashes in their names, so each build starts from an empty folder
@@ -8,7 +9,18 @@ import { build } from 'esbuild';
 const cliOut = `dist/cli.building-${process.pid}`;
 rmSync(cliOut, { recursive: true, force: true });
 
-const common = { bundle: true, platform: 'node', mainFields: ['module', 'main'], target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning',
+// zod's `z` namespace re-exports its 40-odd locales (half of zod in a bundle, 368 KB the CLI parses
+// at every engine command); Paddock's messages are English, and nothing reads z.locales: only `en`.
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (/[\\/]node_modules[\\/]zod[\\/]v4[\\/]\w+[\\/]\w+\.js$/.test(args.importer)
+      ? { path: join(dirname(args.importer), '..', 'locales', 'index.js'), namespace: 'zod-english-only' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, (args) => ({ contents: "export { default as en } from './en.js';", resolveDir: dirname(args.path), loader: 'js' }));
+  },
+};
+
+const common = { bundle: true, plugins: [zodEnglishOnly], platform: 'node', mainFields: ['module', 'main'], target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning',
   external: [],
   // jsonc-parser's UMD build loads its parts with a dynamic require that bundles cannot follow.
   alias: {
@@ -35,7 +47,7 @@ await Promise.all([
   // still call require and read __dirname, so each chunk defines them.
   build({
     ...common, entryPoints: { main: 'src/cli/main.ts', exec: 'src/cli/main-exec.ts', version: 'src/core/version.ts' }, outdir: cliOut, format: 'esm', splitting: true, chunkNames: 'chunks/[name]-[hash]',
-    outExtension: { '.js': '.mjs' }, plugins: [builtinsViaRequire],
+    outExtension: { '.js': '.mjs' }, plugins: [builtinsViaRequire, zodEnglishOnly],
     banner: { js: "import { createRequire as __paddockRequire } from 'node:module'; import { fileURLToPath as __paddockPath } from 'node:url'; import { dirname as __paddockDir } from 'node:path'; const require = __paddockRequire(import.meta.url); const __filename = __paddockPath(import.meta.url); const __dirname = __paddockDir(__filename);" },
   }),
   // Minified: the editor parses the whole bundle when it activates the extension.
