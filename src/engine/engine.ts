@@ -18,8 +18,9 @@ import { clearSessionRules, networkInForce } from './liveRules.js';
 import { initScript } from './assets.js';
 import { engineMessage, inspectOrUndefined, isAlreadyInState, isConflict, isNotFound, startAndWaitForMarker, writeDemuxed } from './docker.js';
 import { publishedPorts } from './ports.js';
-import { engineSharesHostKernel, runtimeTraits, type EngineRuntimes, type RuntimeTraits } from './runtime.js';
+import { engineSharesHostKernel, runtimeTraits, type RuntimeTraits } from './runtime.js';
 import { connect, resolveEndpoint, type EndpointInputs } from './connection.js';
+import { engineFacts } from './engineFacts.js';
 import { SandboxClient, statusOf } from './sandboxClient.js';
 import { listSandboxes } from './listing.js';
 import { publishesThroughProxy } from './egressSpec.js';
@@ -84,16 +85,19 @@ export class SandboxEngine extends SandboxClient {
   }
 
   /**
-   * What a runtime (default: the engine's) means for the sandbox's network and sockets, from one
-   * `docker info`. A runtime the engine does not have is refused with the ones it has.
+   * What a runtime (default: the engine's) means for the sandbox's network and sockets, from
+   * `docker info` (kept for a local daemon while it runs: ./engineFacts.ts). A runtime the engine does
+   * not have is refused with the ones it has.
    */
   async runtimeTraits(runtime?: string): Promise<RuntimeTraits> {
-    const info = await this.docker.info();
-    const runtimes = (info.Runtimes ?? {}) as EngineRuntimes;
+    let facts = await engineFacts(this.docker, this.endpoint.host);
+    // A runtime the kept facts lack is asked about again (one added since, by a daemon reload) before it is refused.
+    if (runtime && !(runtime in facts.runtimes)) facts = await engineFacts(this.docker, this.endpoint.host, { fresh: true });
+    const runtimes = facts.runtimes;
     if (runtime && !(runtime in runtimes)) {
       throw new PaddockError(`The engine has no runtime "${runtime}".`, `Available runtimes: ${Object.keys(runtimes).sort().join(', ')}. (gVisor is "runsc", Kata "kata" or "kata-runtime", once registered in the engine's daemon.json.)`);
     }
-    return { ...runtimeTraits(runtime || info.DefaultRuntime, runtimes), sharesHostKernel: engineSharesHostKernel(this.endpoint.host, info.OperatingSystem ?? '') };
+    return { ...runtimeTraits(runtime || facts.defaultRuntime, runtimes), sharesHostKernel: engineSharesHostKernel(this.endpoint.host, facts.operatingSystem) };
   }
 
   async runtimes(): Promise<{ names: string[]; default: string }> {
