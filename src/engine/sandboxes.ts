@@ -19,6 +19,7 @@ import { repairSandbox } from './repair.js';
 import { hostPackageSources, packageSourceRules } from './packageSources.js';
 import { TemplateBuilder, type TemplateOptions } from './templates.js';
 import type { SandboxDetails } from './types.js';
+import { trace } from './trace.js';
 import { buildOptionsFor, givenOptions, keepCreateOptions, readCreateOptions, recordOf, writeCreateOptions, type GivenOptions } from './createOptions.js';
 import { CONTAINER_POLICY_LABEL, containerPolicyHash, keepState, templateChanged, withStateNote, type KeptState } from './apply.js';
 
@@ -151,6 +152,7 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
   const plan = planMounts(workspace, policy.policy);
   // Bad network rules stop here too, before anything is built or created.
   checkNetworkPolicy(policy.policy.network, policy.file);
+  trace(`policy read, ${plan.mounts.length} hiding mounts planned`);
   await engine.ping();
   // An unknown runtime stops here, before anything is built.
   const asked = request.runtime ? await engine.runtimeTraits(request.runtime) : undefined;
@@ -177,6 +179,7 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
   // A sandbox created from --template (or another base image, CA) is compared with that image, not the agent's default template.
   const createdWith = existing ? readCreateOptions(existing.name)?.given : undefined;
   const image = await imageFor(engine, agent, policySource, { ...request, template: given.template ?? createdWith?.template, templateOptions: buildOptionsFor(request.templateOptions, given, createdWith) });
+  trace(`image ${image} checked`);
   let details = existing && (await engine.get(existing.id));
   // What is missing of it (proxy, network, folders, token, keys) is made again, its state kept (./repair.ts).
   if (details && !request.recreate) {
@@ -231,7 +234,9 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
   if (egress) notes.push(egress);
   const wasRunning = !created && details.status === 'running';
   onProgress(STARTING_SANDBOX);
+  trace('starting');
   const sandbox = await engine.start(details);
+  trace('started');
   // A sandbox that kept running may have lost a hiding mount (a file replaced on the host): check from inside.
   const runningCheck = wasRunning ? runningHidingNotes(engine, sandbox.id) : undefined;
   if (kept) notes.push(...(await kept.started(sandbox)));
