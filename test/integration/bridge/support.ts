@@ -101,7 +101,7 @@ export function rulesFor(fixture: Fixture, overrides: Record<string, any> = {}, 
   const policy = policySchema.parse({
     tier: overrides.tier ?? 'moderate',
     bridge: {
-      containers: [`pbt-api-*`, PROJECT],
+      containers: [`pbt-api-*${suffix}`, PROJECT], // this file's api and fake sandbox only: other fixtures may run beside it
       permissions: { files: true, lifecycle: true, ...(overrides.permissions ?? {}) },
       exec: overrides.exec ?? { [fixture.api]: ['npm test', 'cat *', 'ls *', 'echo *', 'find *', 'grep *', 'env'], db: ['echo *'] },
       ...(overrides.deny ? { deny: overrides.deny } : {}),
