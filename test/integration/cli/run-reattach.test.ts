@@ -1,7 +1,8 @@
 // `paddock run` stays with the user when the hiding guard resumes its sandbox (issue 12 §4): a
 // secret that appears in the workspace while the agent works ends the container, the guard applies
 // (a new container that hides it, state kept) and run starts the agent again in the new container,
-// with one line that says why. Real engine, the CLI as a user runs it, the agent's input piped.
+// with one line that says why. Real engine, the CLI as a user runs it: the agent's input piped, and
+// in a real terminal (script(1) gives the session a pseudo-terminal: raw mode off and on again).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -66,6 +67,30 @@ describe('paddock run re-attaches the agent after a resume', () => {
       assert.equal(docker(['inspect', '-f', '{{.State.Running}}', name]).stdout.trim(), 'true');
     } finally {
       run.kill('SIGKILL');
+    }
+  });
+
+  it('in a terminal: the agent shell comes back after the resume and takes what is typed', async () => {
+    const session = spawn('script', ['-qfec', `stty rows 30 cols 200; exec ${process.execPath} ${CLI} run shell ${ws}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    session.stdout.on('data', (c) => { screen += c; });
+    session.stderr.on('data', (c) => { screen += c; });
+    const exited = new Promise<number | null>((r) => session.on('exit', r));
+    const type = (line: string) => session.stdin.write(`${line}\r`);
+    try {
+      await until(() => screen, /Using sandbox[\s\S]*[#$] $/, 'the shell prompt', 180_000);
+      type('echo tty-home > ~/tty-marker; echo FIRST-$((20+1))');
+      await until(() => screen, /FIRST-21/, 'the first shell to answer', 60_000);
+      writeFileSync(join(ws, 'deploy-key.pem'), 'PRIVATE-KEY-tty-77\n');
+      const restarted = await until(() => screen, /The agent starts again in it \(its home is kept: sign-in, history, config\)\./, 'the line that says why', 300_000);
+      await until(() => screen.slice(restarted.index), /[#$] $/, 'the new shell\'s prompt', 120_000);
+      type('echo "[$(cat ~/tty-marker)] [$(cat deploy-key.pem)] SECOND-$((40+2))"');
+      await until(() => screen, /\[tty-home\] \[\] SECOND-42/, 'the restarted shell to answer with the home kept and the key hidden', 120_000);
+      assert.doesNotMatch(screen, /PRIVATE-KEY-tty-77/);
+      type('exit 5');
+      assert.equal(await exited, 5);
+    } finally {
+      session.kill('SIGKILL');
     }
   });
 });
