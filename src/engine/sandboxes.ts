@@ -277,7 +277,7 @@ function missedKeyNotes(details: SandboxDetails, env: Readonly<Record<string, st
     const provider = KEY_PROVIDERS[id];
     const key = hostKeyFor(provider, process.env);
     const own = providerVariables(provider).some((n) => n in env || details.envNames.includes(n));
-    if (key && !own) notes.push(`${key.source} is set on the host, but ${details.name} was created without it; recreate it (--recreate) to have its proxy inject the key.`);
+    if (key && !own) notes.push(`${key.source} is set on the host, but ${details.name} was created without it; "paddock apply ${details.name}" (its state is kept) has its proxy inject the key.`);
   }
   return notes;
 }
