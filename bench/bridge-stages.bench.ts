@@ -5,7 +5,9 @@
 //
 // Run: node --import tsx bench/bridge-stages.bench.ts
 //   BENCH_ROUNDS=15                  rounds per stage (median and p95 printed)
-//   BENCH_IMAGE=debian:bookworm-slim the target's image (a larger one makes the view's walk longer)
+//   BENCH_IMAGE=debian:bookworm-slim the target's image
+//   BENCH_TREE=0                     folders of 10 files each to add to the target (a node_modules-like tree:
+//                                    the view's walk grows with files, its check of a saved walk with folders)
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,6 +73,12 @@ async function main(): Promise<void> {
   const name = `paddock-bench-stages-${randomBytes(3).toString('hex')}`;
   const container = await docker.createContainer({ name, Image: IMAGE, Entrypoint: ['sleep'], Cmd: ['2147483647'], WorkingDir: '/' });
   await container.start();
+  const tree = Number(process.env.BENCH_TREE ?? 0);
+  if (tree) {
+    const made = await execCollect(docker, container.id, { Cmd: ['sh', '-c', `i=0; while [ $i -lt ${tree} ]; do mkdir -p /srv/tree/d$i && cd /srv/tree/d$i && touch a b c d e f g h i j; i=$((i+1)); done`] });
+    if (made.exitCode !== 0) throw new Error(`could not make the tree: ${made.stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 2500)); // a walk is saved only when no folder changed in the 2 s before it
+  }
   const dir = mkdtempSync(join(tmpdir(), 'paddock-bench-stages-'));
   const policy = policySchema.parse({ tier: 'moderate', bridge: { containers: [name], exec: { [name]: ['true', 'ls', 'echo *'] } } });
   const service = new BridgeService(docker, { bridge: policy.bridge, tier: policy.tier });
@@ -89,7 +97,7 @@ async function main(): Promise<void> {
     const views = new PhysicalViews(docker, new PathMatcher(policy.bridge.blockedPaths));
     const info = await container.inspect();
     const viewTarget = { user: info.Config.User || '', workdir: info.Config.WorkingDir || '/', env: info.Config.Env ?? [] };
-    console.log(`target ${IMAGE}, ${ROUNDS} rounds per stage, load ${(await import('node:os')).loadavg()[0].toFixed(2)}`);
+    console.log(`target ${IMAGE}${tree ? ` with ${tree} more folders of 10 files` : ''}, ${ROUNDS} rounds per stage, load ${(await import('node:os')).loadavg()[0].toFixed(2)}`);
     await stage('raw Docker API exec of true in the target', () => execCollect(docker, container.id, { Cmd: ['true'] }));
     await stage('raw Docker API exec of ls in the target', () => execCollect(docker, container.id, { Cmd: ['ls'] }));
     await stage('engine: list containers (resolve the target)', () => service.target(name));
@@ -115,6 +123,7 @@ async function main(): Promise<void> {
     }
     await stage('BridgeService.exec of true (no MCP, no audit)', () => service.exec(target, 'true', 60, { count: 0, rules: {} }));
     await stage('BridgeService.exec of ls', () => service.exec(target, 'ls', 60, { count: 0, rules: {} }));
+    await stage('get_security_policy through MCP (the round trip alone)', () => client.callTool({ name: 'get_security_policy', arguments: {} }));
     await stage('exec_command of true through MCP (the whole call)', async () => {
       const r = await client.callTool({ name: 'exec_command', arguments: { container: name, command: 'true' } });
       if (r.isError) throw new Error(JSON.stringify(r.content));
