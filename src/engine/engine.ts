@@ -162,6 +162,9 @@ export class SandboxEngine extends SandboxClient {
     const name = spec.name ?? defaultSandboxName(workspace, spec.agent);
     refuseLoaderVariables(spec.env ?? {}); // they would reach the init, which runs as root (./rootExec.ts)
     if (!CONTAINER_NAME.test(name)) throw new PaddockError(`"${name}" is not a valid sandbox name.`, 'Use letters, digits, "_", "." and "-", starting with a letter or digit.');
+    // Leftover egress of removed sandboxes goes meanwhile: only a proxy and network of the sandbox's
+    // own (their names are the sandbox's) wait for it, and the create ends only after it.
+    const pruning = pruneEgress(this.docker).catch(() => []);
     // What create needs to know, asked side by side (start-up time is the sum otherwise).
     const [taken, existing, runtime, templateHash, git] = await Promise.all([
       this.exists(name),
@@ -171,7 +174,6 @@ export class SandboxEngine extends SandboxClient {
       // Which template content the sandbox was made from, so a changed template can be pointed out.
       spec.templateHash ?? this.docker.getImage(spec.image).inspect().then((i) => i.Config?.Labels?.[LABELS.templateHash], () => undefined),
       hostGitIdentity(workspace),
-      pruneEgress(this.docker).catch(() => []),
     ]);
     if (taken) throw new PaddockError(`The name "${name}" is already taken by a container.`, `Choose another --name, or remove it with "paddock rm ${name}".`);
     if (existing.length) {
@@ -187,6 +189,7 @@ export class SandboxEngine extends SandboxClient {
     // Its only way out is its egress proxy: the engine's shared service through its socket folder (no
     // network interface but loopback), or a proxy of its own on its own internal network (./egress.ts).
     const shared = egressShapeFor(runtime, spec.ports ?? []) === 'shared';
+    if (!shared) await pruning;
     const egress = await createEgress(this.docker, name, {
       network: spec.network ?? DEFAULT_NETWORK, fallbackImage: spec.image, ports: spec.ports, keys: spec.keys?.keys, viaSockets: shared || runtime.networkNone, shared, upstream: spec.egressNetwork,
     }).catch((err) => { removeBridgeDir(name); throw err; }); // a failed create leaves nothing behind
@@ -256,6 +259,8 @@ export class SandboxEngine extends SandboxClient {
       if (isConflict(err)) throw new PaddockError(`The name "${name}" is already taken by a container.`, 'Choose another --name.');
       if (isNotFound(err)) throw new PaddockError(`The image "${spec.image}" is not on the engine.`, 'Build it, pull it, or choose another --template.');
       throw err;
+    } finally {
+      await pruning;
     }
     return this.get(name);
   }
