@@ -37,11 +37,11 @@ my $capbnd = 0; my $capprm = 0;
 { open my $st, '<', '/proc/1/status' or fail("target: $!"); while (<$st>) { $capbnd = hex($1) if /^CapBnd:\s*([0-9a-f]+)/ } }
 { open my $st, '<', '/proc/self/status' or fail("self: $!"); while (<$st>) { $capprm = hex($1) if /^CapPrm:\s*([0-9a-f]+)/ } }
 # The walk's result is kept in this helper (a tmpfs only its root reaches; the command never sees
-# this mount namespace) and reused while the target's mounts and every folder of its tree are as
-# the walk found them: a name made, renamed, linked or removed changes its folder's ctime. Saved
-# only when no folder changed in the 2 s before the walk (a change in the same clock tick as the
-# walk's look would leave the ctime as seen) and every mount is a filesystem that keeps ctimes
-# itself (not FUSE or network ones, whose attributes may lag). The file is opened here, before
+# this mount namespace), folder by folder, and a folder is read again only when it changed: a name
+# made, renamed, linked or removed changes its folder's ctime. A folder that changed in the 2 s
+# before it was read is read again next time too (a change in the same clock tick as the look
+# would leave its ctime as seen). Changed mounts mean a whole walk; nothing is kept where a mount is
+# a filesystem that does not keep ctimes itself (FUSE, network). The file is opened here, before
 # joining the target, and written after the walk; the newest complete one is read, the rest removed.
 my $mountinfo = do { open my $mi, '<', '/proc/1/mountinfo' or fail("target mounts: $!"); local $/; <$mi> };
 my $cacheDir = '${VIEW_WALKS}';
@@ -50,7 +50,7 @@ if ($cacheKey =~ /^[0-9a-f]{32}$/ && -d $cacheDir && opendir(my $cd, $cacheDir))
   my @mine = sort { $b->[1] <=> $a->[1] } map { [$_, (Time::HiRes::stat("$cacheDir/$_"))[9] // 0] } grep { /^$cacheKey\.\d+$/ } readdir $cd;
   for (@mine) {
     my $f = "$cacheDir/$_->[0]";
-    if (!$cached && open my $fh, '<', $f) { local $/; my @c = split /\0/, (<$fh> // ''), -1; $cached = \@c if @c > 2 && $c[0] eq 'paddock-view-1' && $c[-1] eq 'E'; next if $cached }
+    if (!$cached && open my $fh, '<', $f) { local $/; my @c = split /\0/, (<$fh> // ''), -1; $cached = \@c if @c > 2 && $c[0] eq 'paddock-view-2' && $c[-1] eq 'E'; next if $cached }
     unlink $f;
   }
   open($cacheOut, '>', "$cacheDir/$cacheKey.$$") or undef $cacheOut;
@@ -61,46 +61,86 @@ sc('setns', fileno($_), 0) for @ns;
 sc('unshare', 0x00020000);                                   # CLONE_NEWNS
 sc('mount', 'none', '/', 0, 0x4000 | 0x40000, 0);            # MS_REC|MS_PRIVATE
 sub stamp { my @s = Time::HiRes::lstat($_[0]); return @s && -d _ && !-l _ ? ("$s[0]:$s[1]:$s[10]:$s[9]", $s[10]) : () }
-my (@files, @dirs);
-if ($cached && $cached->[1] eq $mountinfo) {
-  my (@f, @d, $stale);
-  for (my $i = 2; $i < $#$cached && !$stale; ) {
-    my ($kind, $p) = @$cached[$i, $i + 1]; $i += 2;
-    if ($kind eq 'D') { my ($now) = stamp($p); $stale = 1 unless defined $now && $now eq $cached->[$i++] }
-    elsif ($kind eq 'F') { push @f, $p } elsif ($kind eq 'B') { push @d, $p } else { $stale = 1 }
+# A folder as the walk keeps it: its stamp ('' when it changed in the 2 s before it was read: read
+# again next time), whether it is inside a blocked folder, and its entries that matter, each
+# [kind, path, inode or inside, links]: F blocked file, I file inside a blocked folder, L other file
+# with more than one name, B blocked folder, S subfolder.
+my $since = Time::HiRes::time() - 2;
+sub scan {
+  my ($dir, $inside) = @_;
+  my ($st, $ctime) = stamp($dir);
+  return undef unless defined $st;
+  # Looked at before it is read: a change after the look shows as a newer ctime next time.
+  my @entries;
+  my $rec = { stamp => $ctime >= $since ? '' : $st, inside => $inside, entries => \@entries };
+  opendir(my $dh, $dir) or return $rec;
+  for my $name (readdir $dh) {
+    next if $name eq '.' || $name eq '..';
+    my $p = $dir eq '/' ? "/$name" : "$dir/$name";
+    next if $p eq '/proc' || $p eq '/sys';
+    my @s = lstat $p or next;
+    next if -l _;
+    my $isdir = -d _; my $isfile = -f _;
+    my $hit = !$inside && grep { $p =~ $_ } @pat;
+    if ($isdir) { push @entries, ['B', $p, '', ''] if $hit; push @entries, ['S', $p, $inside || $hit ? 1 : 0, '']; next }
+    next unless $isfile;
+    if ($hit) { push @entries, ['F', $p, "$s[0]:$s[1]", $s[3]] }
+    elsif ($inside) { push @entries, ['I', $p, "$s[0]:$s[1]", $s[3]] }
+    elsif ($s[3] > 1) { push @entries, ['L', $p, "$s[0]:$s[1]", $s[3]] }
   }
-  if ($stale) { undef $cached } else { @files = @f; @dirs = @d }
-} else { undef $cached }
-if (!$cached) {
-  # Walk the target's tree (never following links): blocked paths, and other names of their inodes.
-  my (%byInode, %blockedInode, @seen);
-  my $since = Time::HiRes::time() - 2;
-  my $save = $cacheOut && !grep { my @f = split / /; my ($sep) = grep { $f[$_] eq '-' } 0 .. $#f;
-    $f[4] !~ m{^/(proc|sys)(/|$)} && ($f[$sep + 1] // '') !~ /^(overlay|ext[234]|xfs|btrfs|zfs|f2fs|tmpfs|devpts|mqueue)$/ } split /\n/, $mountinfo;
-  my @stack = (['/', 0]);                                    # [folder, inside a blocked folder]
+  closedir $dh;
+  return $rec;
+}
+# The tree from /: folders with a kept record whose stamp is unchanged are not read again; the
+# others (changed, new, or moved under a blocked folder) are. Records no longer reached are dropped.
+my (%tree, %fresh);
+sub reach {
+  my %reached; my @stack = (['/', 0]);
   while (@stack) {
-    my ($dir, $inside) = @{ pop @stack };
-    my ($st, $ctime) = stamp($dir);
-    # Looked at before it is read: a change after the look shows as a newer ctime next time.
-    if (defined $st) { push @seen, 'D', $dir, $st; $save = 0 if $ctime >= $since } else { $save = 0 }
-    opendir(my $dh, $dir) or next;
-    for my $name (readdir $dh) {
-      next if $name eq '.' || $name eq '..';
-      my $p = $dir eq '/' ? "/$name" : "$dir/$name";
-      next if $p eq '/proc' || $p eq '/sys';
-      my @s = lstat $p or next;
-      my $isdir = -d _; my $islink = -l _; my $isfile = -f _;
-      my $hit = !$islink && !$inside && grep { $p =~ $_ } @pat;
-      if ($isdir && !$islink) { push @dirs, $p if $hit; push @stack, [$p, $inside || $hit]; next }
-      next unless $isfile;
-      if ($hit) { push @files, $p }
-      if ($hit || $inside) { $blockedInode{"$s[0]:$s[1]"} = 1 if $s[3] > 1 }
-      elsif ($s[3] > 1) { push @{ $byInode{"$s[0]:$s[1]"} }, $p }
-    }
-    closedir $dh;
+    my ($d, $in) = @{ pop @stack };
+    next if $reached{$d};
+    my $rec = $tree{$d};
+    if (!$rec || $rec->{inside} != $in) { $rec = scan($d, $in) or next; $fresh{$d} = 1 }
+    $reached{$d} = $rec;
+    push @stack, map { [$_->[1], $_->[2]] } grep { $_->[0] eq 'S' } @{ $rec->{entries} };
   }
-  push @files, @{ $byInode{$_} // [] } for keys %blockedInode;
-  if ($save) { print $cacheOut join("\0", 'paddock-view-1', $mountinfo, @seen, (map { ('F', $_) } @files), (map { ('B', $_) } @dirs), 'E') }
+  %tree = %reached;
+}
+my $kept = $cached && $cached->[1] eq $mountinfo;
+if ($kept) {
+  my ($i, $c) = (2, $cached);
+  while ($i < $#$c && $c->[$i] eq 'D') {
+    my ($path, $st, $in, $n) = @$c[$i + 1 .. $i + 4]; $i += 5;
+    my @entries; push @entries, [@$c[$i + 4 * $_ .. $i + 4 * $_ + 3]] for 0 .. $n - 1; $i += 4 * $n;
+    $tree{$path} = { stamp => $st, inside => $in, entries => \@entries };
+  }
+  for my $d (keys %tree) { my ($now) = stamp($d); delete $tree{$d} unless defined $now && $tree{$d}{stamp} ne '' && $now eq $tree{$d}{stamp} }
+}
+reach();
+my (%blocked, %names, @files, @dirs);
+sub tally {
+  (%blocked, %names, @files, @dirs) = ();
+  for my $rec (values %tree) {
+    for (@{ $rec->{entries} }) {
+      my ($kind, $p, $ino) = @$_;
+      if ($kind eq 'B') { push @dirs, $p }
+      elsif ($kind eq 'F' || $kind eq 'I') { $blocked{$ino} = 1; push @files, $p if $kind eq 'F'; push @{ $names{$ino} }, [$kind, $p] }
+      elsif ($kind eq 'L') { push @{ $names{$ino} }, [$kind, $p] }
+    }
+  }
+}
+tally();
+# A name read again that shares a blocked file's inode, while fewer of its names are known than it
+# has, may have other names in folders not read again (they had one name then): walk everything.
+if ($kept && grep { my $rec = $tree{$_}; grep { $_->[0] =~ /^[FIL]$/ && $_->[3] > 1 && $blocked{$_->[2]} && @{ $names{$_->[2]} } < $_->[3] } @{ $rec->{entries} } } keys %fresh) {
+  %tree = (); reach(); tally();
+}
+push @files, map { $_->[1] } grep { $_->[0] eq 'L' } map { @{ $names{$_} } } keys %blocked;
+# Kept only where every mount is a filesystem that keeps ctimes itself (not FUSE or network ones).
+if ($cacheOut && !grep { my @f = split / /; my ($sep) = grep { $f[$_] eq '-' } 0 .. $#f;
+    $f[4] !~ m{^/(proc|sys)(/|$)} && ($f[$sep + 1] // '') !~ /^(overlay|ext[234]|xfs|btrfs|zfs|f2fs|tmpfs|devpts|mqueue)$/ } split /\n/, $mountinfo) {
+  print $cacheOut join("\0", 'paddock-view-2', $mountinfo,
+    (map { my $r = $tree{$_}; ('D', $_, $r->{stamp}, $r->{inside}, scalar @{ $r->{entries} }, map { @$_ } @{ $r->{entries} }) } keys %tree), 'E');
 }
 close $cacheOut if $cacheOut;
 for my $d (@dirs) { sc('mount', 'tmpfs', $d, 'tmpfs', 1|2|4|8, 'size=4k,mode=0555') }

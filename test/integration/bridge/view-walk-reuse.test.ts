@@ -38,7 +38,7 @@ async function walkSaved(client: Connected['client'], container: string): Promis
 
 before(async () => {
   fx = await startFixture();
-  sh(fx.api, [`echo ${MARKER} > /app/.env`, `echo ${PLAIN} > /app/plain.txt`, 'ln /app/plain.txt /tmp/plain-link', 'mkdir -p /srv/box /srv/v1 /srv/v2',
+  sh(fx.api, [`echo ${MARKER} > /app/.env`, `echo ${PLAIN} > /app/plain.txt`, 'ln /app/plain.txt /tmp/plain-link', 'mkdir -p /srv/box /srv/v1 /srv/v2 /srv/one', `echo ${PLAIN} > /srv/one/data.txt`,
     `echo ${PLAIN} > /srv/box/notes.txt`, `echo ${PLAIN} > /srv/v1/notes.txt`, 'ln /app/.env /srv/v2/notes.txt', 'ln -s /srv/v1 /srv/current'].join(' && '));
   const run = docker(['run', '-d', '--name', restartable, '--label', `com.docker.compose.project=${PROJECT}`, 'debian:bookworm-slim', 'sh', '-c',
     `mkdir -p /app && echo ${MARKER} > /app/.env && exec sleep 2147483647`]);
@@ -91,6 +91,27 @@ describe('a saved walk of the target is never trusted past a change (permissive 
     assert.match((await read(b.client, fx.api, ['cat', '/srv/current/notes.txt'])).text, new RegExp(PLAIN));
     sh(fx.api, 'ln -sfn /srv/v2 /srv/current.new && mv -T /srv/current.new /srv/current');
     await emptyRead(fx.api, '/srv/current/notes.txt');
+  });
+
+  it('a file with one name that gets a blocked second name in a folder read again reads as empty under its old name', async () => {
+    await walkSaved(b.client, fx.api);
+    assert.match((await read(b.client, fx.api, ['cat', '/srv/one/data.txt'])).text, new RegExp(PLAIN));
+    // /srv/one is not read again (unchanged); the new name is in a new folder, the secret written through it.
+    sh(fx.api, `mkdir -p /app/fresh && ln /srv/one/data.txt /app/fresh/.env && echo ${LATE} >> /app/fresh/.env`);
+    await emptyRead(fx.api, '/srv/one/data.txt');
+  });
+
+  it('while a folder of the target changes all the time, a new link elsewhere still reads as empty', async () => {
+    await walkSaved(b.client, fx.api);
+    sh(fx.api, 'mkdir -p /var/busy && (while :; do touch /var/busy/f$(date +%N); rm -f /var/busy/f*; sleep 0.1; done) >/dev/null 2>&1 & echo $! > /tmp/busy.pid');
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await callTool(b.client, 'exec_command', { container: fx.api, command: ['true'] })).isError, false);
+      sh(fx.api, 'ln /app/.env /srv/busy-notes.txt && ln /app/.env /var/busy/kept-notes.txt');
+      await emptyRead(fx.api, '/srv/busy-notes.txt');
+      await emptyRead(fx.api, '/var/busy/kept-notes.txt');
+    } finally {
+      sh(fx.api, 'kill $(cat /tmp/busy.pid)');
+    }
   });
 
   it('after the target restarts, a link made before any call reads as empty', async () => {
