@@ -50,7 +50,7 @@ if ($cacheKey =~ /^[0-9a-f]{32}$/ && -d $cacheDir && opendir(my $cd, $cacheDir))
   my @mine = sort { $b->[1] <=> $a->[1] } map { [$_, (Time::HiRes::stat("$cacheDir/$_"))[9] // 0] } grep { /^$cacheKey\.\d+$/ } readdir $cd;
   for (@mine) {
     my $f = "$cacheDir/$_->[0]";
-    if (!$cached && open my $fh, '<', $f) { local $/; my @c = split /\0/, (<$fh> // ''), -1; $cached = \@c if @c > 2 && $c[0] eq 'paddock-view-2' && $c[-1] eq 'E'; next if $cached }
+    if (!defined $cached && open my $fh, '<', $f) { local $/; my $t = <$fh> // ''; $cached = $t if substr($t, 0, 15) eq "paddock-view-3\0" && substr($t, -2) eq "\0E"; next if defined $cached }
     unlink $f;
   }
   open($cacheOut, '>', "$cacheDir/$cacheKey.$$") or undef $cacheOut;
@@ -106,9 +106,19 @@ sub reach {
   }
   %tree = %reached;
 }
-my $kept = $cached && $cached->[1] eq $mountinfo;
+# The file: version, mounts, every folder's stamp, the blocked files and folders found (all a call
+# needs when nothing changed), then ENTRIES: each folder's record (read only when something changed).
+my ($cut, @head) = (defined $cached ? index($cached, "\0ENTRIES\0") : -1);
+@head = split /\0/, substr($cached, 0, $cut), -1 if $cut > 0;
+my $kept = @head > 2 && $head[1] eq $mountinfo;
+my (%blocked, %names, @files, @dirs, $unchanged);
 if ($kept) {
-  my ($i, $c) = (2, $cached);
+  my $i = 2; my $n = $head[$i++]; $unchanged = 1;
+  for (1 .. $n) { my ($p, $st) = @head[$i, $i + 1]; $i += 2; my ($now) = stamp($p); if (!(defined $now && $st ne '' && $now eq $st)) { $unchanged = 0; last } }
+  if ($unchanged) { my $nf = $head[$i++]; @files = @head[$i .. $i + $nf - 1]; $i += $nf; my $nd = $head[$i++]; @dirs = @head[$i .. $i + $nd - 1] }
+}
+if ($kept && !$unchanged) {
+  my $c = [split /\0/, substr($cached, $cut + 9), -1]; my $i = 0;
   while ($i < $#$c && $c->[$i] eq 'D') {
     my ($path, $st, $in, $n) = @$c[$i + 1 .. $i + 4]; $i += 5;
     my @entries; push @entries, [@$c[$i + 4 * $_ .. $i + 4 * $_ + 3]] for 0 .. $n - 1; $i += 4 * $n;
@@ -116,31 +126,32 @@ if ($kept) {
   }
   for my $d (keys %tree) { my ($now) = stamp($d); delete $tree{$d} unless defined $now && $tree{$d}{stamp} ne '' && $now eq $tree{$d}{stamp} }
 }
-reach();
-my (%blocked, %names, @files, @dirs);
-sub tally {
-  (%blocked, %names, @files, @dirs) = ();
-  for my $rec (values %tree) {
-    for (@{ $rec->{entries} }) {
-      my ($kind, $p, $ino) = @$_;
-      if ($kind eq 'B') { push @dirs, $p }
-      elsif ($kind eq 'F' || $kind eq 'I') { $blocked{$ino} = 1; push @files, $p if $kind eq 'F'; push @{ $names{$ino} }, [$kind, $p] }
-      elsif ($kind eq 'L') { push @{ $names{$ino} }, [$kind, $p] }
+if (!$unchanged) {
+  sub tally {
+    (%blocked, %names, @files, @dirs) = ();
+    for my $rec (values %tree) {
+      for (@{ $rec->{entries} }) {
+        my ($kind, $p, $ino) = @$_;
+        if ($kind eq 'B') { push @dirs, $p }
+        elsif ($kind eq 'F' || $kind eq 'I') { $blocked{$ino} = 1; push @files, $p if $kind eq 'F'; push @{ $names{$ino} }, [$kind, $p] }
+        elsif ($kind eq 'L') { push @{ $names{$ino} }, [$kind, $p] }
+      }
     }
   }
-}
-tally();
-# A name read again that shares a blocked file's inode, while fewer of its names are known than it
-# has, may have other names in folders not read again (they had one name then): walk everything.
-if ($kept && grep { my $rec = $tree{$_}; grep { $_->[0] =~ /^[FIL]$/ && $_->[3] > 1 && $blocked{$_->[2]} && @{ $names{$_->[2]} } < $_->[3] } @{ $rec->{entries} } } keys %fresh) {
-  %tree = (); reach(); tally();
-}
-push @files, map { $_->[1] } grep { $_->[0] eq 'L' } map { @{ $names{$_} } } keys %blocked;
-# Kept only where every mount is a filesystem that keeps ctimes itself (not FUSE or network ones).
-if ($cacheOut && !grep { my @f = split / /; my ($sep) = grep { $f[$_] eq '-' } 0 .. $#f;
-    $f[4] !~ m{^/(proc|sys)(/|$)} && ($f[$sep + 1] // '') !~ /^(overlay|ext[234]|xfs|btrfs|zfs|f2fs|tmpfs|devpts|mqueue)$/ } split /\n/, $mountinfo) {
-  print $cacheOut join("\0", 'paddock-view-2', $mountinfo,
-    (map { my $r = $tree{$_}; ('D', $_, $r->{stamp}, $r->{inside}, scalar @{ $r->{entries} }, map { @$_ } @{ $r->{entries} }) } keys %tree), 'E');
+  reach(); tally();
+  # A name read again that shares a blocked file's inode, while fewer of its names are known than it
+  # has, may have other names in folders not read again (they had one name then): walk everything.
+  if ($kept && grep { my $rec = $tree{$_}; grep { $_->[0] =~ /^[FIL]$/ && $_->[3] > 1 && $blocked{$_->[2]} && @{ $names{$_->[2]} } < $_->[3] } @{ $rec->{entries} } } keys %fresh) {
+    %tree = (); reach(); tally();
+  }
+  push @files, map { $_->[1] } grep { $_->[0] eq 'L' } map { @{ $names{$_} } } keys %blocked;
+  # Kept only where every mount is a filesystem that keeps ctimes itself (not FUSE or network ones).
+  if ($cacheOut && !grep { my @f = split / /; my ($sep) = grep { $f[$_] eq '-' } 0 .. $#f;
+      $f[4] !~ m{^/(proc|sys)(/|$)} && ($f[$sep + 1] // '') !~ /^(overlay|ext[234]|xfs|btrfs|zfs|f2fs|tmpfs|devpts|mqueue)$/ } split /\n/, $mountinfo) {
+    my @kept = keys %tree;
+    print $cacheOut join("\0", 'paddock-view-3', $mountinfo, scalar @kept, (map { ($_, $tree{$_}{stamp}) } @kept), scalar @files, @files, scalar @dirs, @dirs,
+      'ENTRIES', (map { my $r = $tree{$_}; ('D', $_, $r->{stamp}, $r->{inside}, scalar @{ $r->{entries} }, map { @$_ } @{ $r->{entries} }) } @kept), 'E');
+  }
 }
 close $cacheOut if $cacheOut;
 for my $d (@dirs) { sc('mount', 'tmpfs', $d, 'tmpfs', 1|2|4|8, 'size=4k,mode=0555') }
