@@ -44,8 +44,14 @@ async function openFile(page: Page, ws: string, relative: string): Promise<void>
     return;
   }
   const input = page.locator('.quick-input-widget .quick-input-box input');
-  await page.keyboard.press('Control+P');
-  await input.waitFor();
+  // Under load Quick Open sometimes does not come up at all (twice asked, in three runs of this file
+  // one of its three windows): then the file is opened from the Explorer, as a user would.
+  let opened = false;
+  for (let attempt = 1; attempt <= 2 && !opened; attempt++) {
+    await page.keyboard.press('Control+P');
+    opened = await input.waitFor({ timeout: 10_000 }).then(() => true, () => false);
+  }
+  if (!opened) return openFromExplorer(page, relative);
   await input.fill(relative);
   const listed = await page.locator('.quick-input-widget .monaco-list-row', { hasText: relative.split('/').pop()! }).first().waitFor({ timeout: 15_000 }).then(() => true, () => false);
   if (!listed) {
@@ -56,6 +62,20 @@ async function openFile(page: Page, ws: string, relative: string): Promise<void>
   }
   await input.press('Enter');
   await page.locator('.tab.active', { hasText: relative.split('/').pop()! }).waitFor();
+}
+
+/** Opens a workspace file by clicking through the Explorer's rows (folders expanded as needed). */
+async function openFromExplorer(page: Page, relative: string): Promise<void> {
+  await page.keyboard.press('Control+Shift+E');
+  const parts = relative.split('/');
+  for (const [i, part] of parts.entries()) {
+    const name = new RegExp(`^${part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+    const row = page.locator('.explorer-folders-view .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: name }) }).first();
+    await row.waitFor({ timeout: 30_000 });
+    const last = i === parts.length - 1;
+    if (last || (await row.getAttribute('aria-expanded')) !== 'true') await row.click();
+  }
+  await page.locator('.tab.active', { hasText: parts[parts.length - 1] }).waitFor({ timeout: 30_000 });
 }
 
 describe('VS Code: drift diagnostics and quick fixes', { timeout: 600_000 }, () => {
@@ -105,10 +125,22 @@ describe('VS Code: drift diagnostics and quick fixes', { timeout: 600_000 }, () 
       await wb.screenshot('drift-02-problems-panel');
 
       // 3. Quick fix at the rule (Ctrl+.), choosing "Hide ... in the sandbox".
-      await ruleText.click();
-      await page.keyboard.press('Control+.');
+      // The cursor goes inside the squiggle (a click on the line's middle can land past its end, where
+      // there is no code action); a slow fix list may come up empty the first time: ask again.
       const fix = page.locator('.action-widget .monaco-list-row', { hasText: 'Hide "config/app.secret" in the sandbox' });
-      await fix.first().waitFor({ timeout: 30_000 });
+      for (let attempt = 1; ; attempt++) {
+        const box = await squiggle.first().boundingBox();
+        if (box) await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+        else await ruleText.click();
+        await page.keyboard.press('Control+.');
+        try {
+          await fix.first().waitFor({ timeout: 10_000 });
+          break;
+        } catch (err) {
+          if (attempt === 3) throw err;
+          await page.keyboard.press('Escape');
+        }
+      }
       await wb.screenshot('drift-03-quick-fix-menu');
       // The menu takes keys (a pointer block covers it): the preferred fix is the focused row.
       assert.match(await page.locator('.action-widget .monaco-list-row.focused').innerText(), /Hide "config\/app\.secret" in the sandbox/);
