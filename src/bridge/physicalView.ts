@@ -79,27 +79,39 @@ export class PhysicalViews {
     if (existing) await this.docker.getContainer(existing.Id).remove({ force: true }).catch(() => {});
     const image = await newestBaseImage(this.docker);
     if (!image) return { ok: false, reason: 'there is no Paddock base image on the engine to build the view with', fix: 'create a sandbox once (it builds the base image), or whitelist the exact commands you need (entries without " *")' };
-    let helper: Docker.Container;
-    try {
-      helper = await this.docker.createContainer({
-        name, Image: image, Entrypoint: ['sleep'], Cmd: ['infinity'], User: '0:0', WorkingDir: '/',
-        Env: ['PATH=/usr/bin:/bin'],
-        Labels: { [VIEW_OF]: c.id, [LABELS.createdBy]: 'paddock' },
-        NetworkDisabled: true,
-        HostConfig: {
-          PidMode: `container:${c.id}`, NetworkMode: 'none', Runtime: 'runc', ReadonlyRootfs: true,
-          CapAdd: ['SYS_ADMIN', 'SYS_PTRACE'],
-          SecurityOpt: ['no-new-privileges:true'],
-          // Where the prologue keeps its walk of the target's tree between calls (./viewPrologue.ts).
-          Tmpfs: { [VIEW_WALKS]: 'rw,noexec,nosuid,nodev,mode=0700,size=64m' },
-          // Commands run in the helper's cgroup: give it the target's own limits.
-          Memory: info.HostConfig.Memory || 0, PidsLimit: info.HostConfig.PidsLimit || 0, NanoCpus: info.HostConfig.NanoCpus || 0, CpuShares: info.HostConfig.CpuShares || 0,
-          AutoRemove: true, // it ends with the target's PID namespace; nothing is left behind
-        },
-      });
-    } catch (err) {
-      if (!isConflict(err)) throw err;
-      helper = this.docker.getContainer(name); // another bridge made it just now
+    const create = () => this.docker.createContainer({
+      name, Image: image, Entrypoint: ['sleep'], Cmd: ['infinity'], User: '0:0', WorkingDir: '/',
+      Env: ['PATH=/usr/bin:/bin'],
+      Labels: { [VIEW_OF]: c.id, [LABELS.createdBy]: 'paddock' },
+      NetworkDisabled: true,
+      HostConfig: {
+        PidMode: `container:${c.id}`, NetworkMode: 'none', Runtime: 'runc', ReadonlyRootfs: true,
+        CapAdd: ['SYS_ADMIN', 'SYS_PTRACE'],
+        SecurityOpt: ['no-new-privileges:true'],
+        // Where the prologue keeps its walk of the target's tree between calls (./viewPrologue.ts).
+        Tmpfs: { [VIEW_WALKS]: 'rw,noexec,nosuid,nodev,mode=0700,size=64m' },
+        // Commands run in the helper's cgroup: give it the target's own limits.
+        Memory: info.HostConfig.Memory || 0, PidsLimit: info.HostConfig.PidsLimit || 0, NanoCpus: info.HostConfig.NanoCpus || 0, CpuShares: info.HostConfig.CpuShares || 0,
+        AutoRemove: true, // it ends with the target's PID namespace; nothing is left behind
+      },
+    });
+    let helper: Docker.Container | undefined;
+    // A conflict is another bridge's helper made just now (used), or the old one still going away
+    // after the target restarted (removed, then made again).
+    for (let attempt = 0; !helper; attempt++) {
+      try {
+        helper = await create();
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        const other = await this.docker.getContainer(name).inspect().catch(() => undefined);
+        if (other && other.Config.Labels?.[VIEW_OF] === c.id && (other.State.Running ? other.State.StartedAt >= info.State.StartedAt : other.State.Status === 'created')) {
+          helper = this.docker.getContainer(other.Id);
+        } else {
+          if (attempt >= 20) throw err;
+          if (other) await this.docker.getContainer(other.Id).remove({ force: true }).catch(() => {});
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
     }
     await helper.start().catch((err: any) => (err?.statusCode === 304 ? undefined : Promise.reject(err)));
     return { ok: true, helperId: (await helper.inspect()).Id };
