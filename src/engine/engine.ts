@@ -295,13 +295,16 @@ export class SandboxEngine extends SandboxClient {
     }
     rememberFolder(sandbox); // the folder this start binds: a later run checks it with a stat, not an exec (./repair.ts)
     const { outcome, output } = await startAndWaitForMarker(this.docker.getContainer(sandbox.id), READY_MARKER, 60_000,
-      (err) => new PaddockError(`Sandbox ${sandbox.name} failed to start: ${engineMessage(err)}`, 'Check the image and runtime, or recreate the sandbox.'));
+      (err) => new PaddockError(`Sandbox ${sandbox.name} failed to start: ${engineMessage(err)}`, `Check the image and runtime, or make a new container with "paddock apply ${sandbox.name}" (state kept).`));
     traceInit(output);
     trace(`sandbox ${sandbox.name}: ${outcome}`);
     await egress;
     trace('egress service ready');
     if (outcome !== 'ready') {
       const logs = await this.logsText(sandbox.id, 20);
+      // The init's own refusal of a secret no mount hides: said once, with its fix, not as a log dump.
+      const unhidden = /^paddock: not hidden: (.+?) appeared after this container was made/m.exec(logs)?.[1];
+      if (unhidden) throw new PaddockError(`Sandbox ${sandbox.name} did not start: ${unhidden} appeared after it was made, and no mount hides it.`, `Run "paddock apply ${sandbox.name}": a new container hides it, with the sandbox's state kept.`);
       throw new PaddockError(`Sandbox ${sandbox.name} did not become ready (${outcome}).`, `Its log ends with:\n    ${logs.trim().split('\n').join('\n    ')}`);
     }
     return this.get(sandbox.id);

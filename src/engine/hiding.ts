@@ -46,6 +46,9 @@ export async function hidingStateOf(engine: SandboxEngine, nameOrId: string): Pr
   };
 }
 
+/** How the start note of secrets no mount hides begins (./startNotes.ts leaves it out after a guard's stop). */
+export const NOT_HIDDEN_NOTE = 'Not hidden until applied:';
+
 /**
  * Notes for the user at start: secret files that appeared (or that the policy started naming)
  * since the sandbox was created are visible in it until it is recreated.
@@ -55,7 +58,7 @@ export function hidingNotes(plan: MountPlan, state: SandboxHidingState, current:
   const uncovered = uncoveredSince(plan, state.mountedTargets);
   if (uncovered.length) {
     const shown = uncovered.slice(0, 8).map((u) => `${u.relative} (${u.reason === 'rule' ? `rule "${u.rule}"` : u.reason === 'hard-link' ? `hard link of ${u.via}` : `target of ${u.via}`})`);
-    notes.push(`Not hidden until applied: ${shown.join(', ')}${uncovered.length > 8 ? ` and ${uncovered.length - 8} more` : ''} appeared or became hidden after ${state.name} was created, so the sandbox can read ${uncovered.length === 1 ? 'it' : 'them'}. "paddock apply ${state.name}" makes a new container that hides ${uncovered.length === 1 ? 'it' : 'them'} and keeps the sandbox's state.`);
+    notes.push(`${NOT_HIDDEN_NOTE} ${shown.join(', ')}${uncovered.length > 8 ? ` and ${uncovered.length - 8} more` : ''} appeared or became hidden after ${state.name} was created, so the sandbox can read ${uncovered.length === 1 ? 'it' : 'them'}. "paddock apply ${state.name}" makes a new container that hides ${uncovered.length === 1 ? 'it' : 'them'} and keeps the sandbox's state.`);
   } else if (containerSectionsChanged(state, current.policy, current.hash)) {
     // Network and bridge rules follow the policy live; the container's own sections need an apply.
     notes.push(`The policy's hide rules, cage, env, limits or ports changed since ${state.name} was created; "paddock apply ${state.name}" makes a new container with them and keeps its state.`);

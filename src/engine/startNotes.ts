@@ -1,6 +1,6 @@
 import { egressNote, egressStateOf } from './egress.js';
 import type { SandboxEngine } from './engine.js';
-import { hidingNotesFor } from './hiding.js';
+import { hidingNotesFor, NOT_HIDDEN_NOTE } from './hiding.js';
 import { printable, repairSandbox } from './repair.js';
 import { withSandboxLock } from './sandboxLock.js';
 
@@ -16,7 +16,9 @@ export async function startNotes(engine: SandboxEngine, sandbox: { readonly id: 
   const notes = await withSandboxLock(details.workspace, details.agent, () => repairSandbox(engine, details));
   const stopped = sandbox.status === 'running' ? undefined : await engine.stopReason(sandbox.id);
   if (stopped) notes.push(`${sandbox.name} had stopped${stopped.paths.length ? ' itself' : ''}: ${stopped.text}`);
-  notes.push(...(await hidingNotesFor(engine, sandbox.id)));
+  // A guard's stop for a new secret already names it and its fix: the same secret is not said twice.
+  const hiding = await hidingNotesFor(engine, sandbox.id);
+  notes.push(...(stopped?.paths.length ? hiding.filter((n) => !n.startsWith(NOT_HIDDEN_NOTE)) : hiding));
   const egress = egressNote(await egressStateOf(engine.docker, sandbox.name), sandbox.name);
   if (egress) notes.push(egress);
   // Notes quote what engines and processes said: bytes that are not text (a stream's frame header,

@@ -149,7 +149,8 @@ describe('hidden paths in a real sandbox', () => {
     assert.match(docker(['logs', name]).stderr, new RegExp(`paddock: new secret: ${join(ws, 'late/.env')} \\(hide "\\*\\*/\\.env"\\)`));
     const start = await paddock(['start', name]);
     assert.notEqual(start.code, 0, 'a start does not run with it readable');
-    assert.match(start.stderr, new RegExp(`not hidden: ${join(ws, 'late/.env')} .*paddock apply ${name}`));
+    assert.equal(start.stderr.split(join(ws, 'late/.env')).length - 1, 2, `the secret is named by the guard's stop note and the refusal, no third time: ${start.stderr}`);
+    assert.match(start.stderr, new RegExp(`did not start: ${join(ws, 'late/.env')} \\(hide .*\\) appeared after it was made, and no mount hides it\\.\\s+→ Run "paddock apply ${name}"`));
     const check = await paddock(['policy', 'check', ws]);
     assert.equal(check.code, 1);
     assert.match(check.stdout, /recreate-needed/);

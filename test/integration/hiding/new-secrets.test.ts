@@ -87,7 +87,7 @@ describe('a secret that appears while no Paddock process serves the sandbox', ()
 
   it('the next start refuses to run with it readable and names the fix; the apply hides it and keeps the state', async () => {
     await assert.rejects(e.start(name), (err: Error & { hint?: string }) => {
-      assert.match(`${err.message} ${err.hint}`, new RegExp(`paddock: not hidden: ${join(ws, '.env')} \\(hide "\\*\\*/\\.env"\\) appeared after this container was made.*"paddock apply ${name}"`));
+      assert.match(`${err.message} ${err.hint}`, new RegExp(`^Sandbox ${name} did not start: ${join(ws, '.env')} \\(hide "\\*\\*/\\.env"\\) appeared after it was made, and no mount hides it\\. Run "paddock apply ${name}"`));
       return true;
     });
     const applied = await prepareSandbox(e, { agent: 'shell', workspace: ws, recreate: true });
