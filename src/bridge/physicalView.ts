@@ -4,6 +4,7 @@ import picomatch from 'picomatch';
 import type { PathMatcher } from '../core/bridgeExecRules.js';
 import { LABELS } from '../core/naming.js';
 import { execCollect, isConflict, isNotFound } from '../engine/docker.js';
+import { paddockBaseImage } from '../engine/egress.js';
 import type { TargetContainer } from './allowedContainers.js';
 import { stopUntilEnded } from './stopCall.js';
 import { VIEW_PROLOGUE, VIEW_STOPPER, VIEW_WALKS } from './viewPrologue.js';
@@ -77,7 +78,7 @@ export class PhysicalViews {
       return { ok: true, helperId: existing.Id };
     }
     if (existing) await this.docker.getContainer(existing.Id).remove({ force: true }).catch(() => {});
-    const image = await newestBaseImage(this.docker);
+    const image = await paddockBaseImage(this.docker);
     if (!image) return { ok: false, reason: 'there is no Paddock base image on the engine to build the view with', fix: 'create a sandbox once (it builds the base image), or whitelist the exact commands you need (entries without " *")' };
     const create = () => this.docker.createContainer({
       name, Image: image, Entrypoint: ['sleep'], Cmd: ['infinity'], User: '0:0', WorkingDir: '/',
@@ -145,8 +146,3 @@ export function viewFailure(stderr: string): string | undefined {
   return /^paddock-view: (.*)$/m.exec(stderr)?.[1];
 }
 
-async function newestBaseImage(docker: Docker): Promise<string | undefined> {
-  const images = await docker.listImages({ filters: { label: [`${LABELS.template}=base`] } });
-  const tagged = images.filter((i) => i.RepoTags?.some((t) => t !== '<none>:<none>')).sort((a, b) => b.Created - a.Created);
-  return tagged[0]?.RepoTags?.find((t) => t !== '<none>:<none>');
-}

@@ -19,6 +19,8 @@ export const LABELS = {
   task: 'dev.paddock.task', taskSource: 'dev.paddock.task-source', taskBranch: 'dev.paddock.task-branch', taskBase: 'dev.paddock.task-base',
   /** On images: which template and content hash they were built from. */
   template: 'dev.paddock.template',
+  /** On base images: "default" when built from Paddock's own base image and the host's CAs, else "custom" (--base-image, --ca-cert). */
+  baseOrigin: 'dev.paddock.base-origin',
 } as const;
 
 export function shortHash(text: string, length = 8): string {

@@ -80,15 +80,24 @@ export function checkNetworkPolicy(network: NetworkPolicy, source = '.paddock/po
   }
 }
 
-async function newestBaseImage(docker: Docker): Promise<string | undefined> {
+/**
+ * The Paddock base image the engine's shared parts run in (the egress service, the bridge's view
+ * helpers): the newest one built from Paddock's default base image with the host's CAs. A base image
+ * one sandbox was made with (--base-image, --ca-cert) is never used for the others: the service
+ * would trust that sandbox's CAs for every sandbox's upstream TLS. Images from before the label
+ * count as default only when no labelled default exists.
+ */
+export async function paddockBaseImage(docker: Docker): Promise<string | undefined> {
   const images = await docker.listImages({ filters: { label: [`${LABELS.template}=base`] } });
   const tagged = images.filter((i) => i.RepoTags?.some((t) => t !== '<none>:<none>')).sort((a, b) => b.Created - a.Created);
-  return tagged[0]?.RepoTags?.find((t) => t !== '<none>:<none>');
+  const origin = (i: (typeof tagged)[number]) => i.Labels?.[LABELS.baseOrigin];
+  const chosen = tagged.find((i) => origin(i) === 'default') ?? tagged.find((i) => origin(i) === undefined);
+  return chosen?.RepoTags?.find((t) => t !== '<none>:<none>');
 }
 
-/** The image the proxy runs in: PADDOCK_EGRESS_IMAGE, the newest Paddock base image, else the sandbox's (it needs node). */
+/** The image the proxy runs in: PADDOCK_EGRESS_IMAGE, the default Paddock base image, else the sandbox's (it needs node). */
 export async function proxyImage(docker: Docker, fallbackImage: string): Promise<string> {
-  return process.env.PADDOCK_EGRESS_IMAGE || (await newestBaseImage(docker)) || fallbackImage;
+  return process.env.PADDOCK_EGRESS_IMAGE || (await paddockBaseImage(docker)) || fallbackImage;
 }
 
 export interface EgressOptions {

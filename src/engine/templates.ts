@@ -113,7 +113,8 @@ export class TemplateBuilder {
     const baseTag = `paddock-base:${baseDigest.slice(0, 12)}`;
     await this.build({
       tag: baseTag, description: 'base', contextDir: join(root, 'base'), buildArgs: { BASE_IMAGE: baseImage }, sources: 'base',
-      labels: { [LABELS.template]: 'base', [LABELS.templateHash]: baseDigest },
+      // Only a default one runs the engine's shared parts (../engine/egress.ts paddockBaseImage).
+      labels: { [LABELS.template]: 'base', [LABELS.templateHash]: baseDigest, [LABELS.baseOrigin]: baseImage === DEFAULT_BASE_IMAGE && !options.caCertificates ? 'default' : 'custom' },
     }, options, (dir) => {
       mkdirSync(join(dir, 'ca'), { recursive: true });
       for (const c of ca) writeFileSync(join(dir, 'ca', c.name), c.content);
