@@ -2,42 +2,52 @@
 // created with --base-image and --ca-cert is applied (paddock apply without them, after the CA file
 // is gone) onto the same template, so its installed state is kept whole; a plain run builds
 // nothing and calls nothing changed. Real engine, a base image built here from the local
-// debian:bookworm-slim (nothing is pulled), a CA made with openssl, the templates as committed
-// (PADDOCK_TEMPLATES_DIR: edits others make to templates/ meanwhile change no hash here).
+// debian:bookworm-slim (nothing is pulled), this machine's test CA (test/support/ca.ts), the
+// templates as committed (PADDOCK_TEMPLATES_DIR: edits others make to templates/ meanwhile change no
+// hash here). The images are kept for the next run (the same base, CA and templates build the same
+// hashes), and those of an earlier run are removed: a new base each run built the base template
+// from scratch (apt, Node), over ten minutes under load.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { testCertificates } from '../../support/ca.js';
 import { cleanup, docker, makeWorkspace, paddock, paddockOk, REPO } from '../../support/sandbox.js';
 
-function openssl(args: string[], cwd: string): void {
-  const r = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
+/** The paddock-base image under an agent image (its nearest ancestor tagged paddock-base:*). */
+function baseTemplateOf(image: string): string | undefined {
+  for (let id = image, i = 0; id && i < 10; i++) {
+    const [info] = JSON.parse(docker(['image', 'inspect', id]).stdout || '[{}]');
+    if ((info?.RepoTags ?? []).some((t: string) => t.startsWith('paddock-base:'))) return info.Id;
+    id = info?.Parent;
+  }
+  return undefined;
 }
 
 describe('paddock apply keeps the template build options (--base-image, --ca-cert)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'paddock-apply-build-'));
-  const baseTag = `paddock-test-base:apply-${process.pid}`;
+  const baseTag = 'paddock-test-base:apply-build';
+  const certs = testCertificates();
+  const kept = join(certs, '..', 'apply-build-images.json');
   let ws: string;
   let name: string;
   let agentImage: string;
   const exec = async (script: string, user?: string) => (await paddockOk(['exec', ...(user ? ['-u', user] : []), name, '--', 'sh', '-c', script])).stdout;
 
   before(async () => {
-    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca-key.pem', '-out', 'corp-ca.pem', '-days', '2', '-subj', `/CN=Paddock Apply Test CA ${process.pid}`], dir);
-    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'leaf-key.pem', '-out', 'leaf.csr', '-subj', '/CN=intranet.corp.test'], dir);
-    openssl(['x509', '-req', '-in', 'leaf.csr', '-CA', 'corp-ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', 'leaf.pem', '-days', '2'], dir);
+    // A copy of the CA, removed before the apply: the kept content must do.
+    copyFileSync(join(certs, 'corp-ca.pem'), join(dir, 'corp-ca.pem'));
     const archive = spawnSync('sh', ['-c', `git -C "${REPO}" archive HEAD templates | tar -x -C "${dir}"`], { encoding: 'utf8' });
     assert.equal(archive.status, 0, archive.stderr);
     process.env.PADDOCK_TEMPLATES_DIR = join(dir, 'templates');
-    // Another base image, from the one on the engine: no network needed.
+    // Another base image, from the one on the engine: no network needed (the layer cache gives the same image each run).
     writeFileSync(join(dir, 'Dockerfile'), 'FROM debian:bookworm-slim\nRUN echo corp-base > /etc/paddock-test-base\n');
     const built = docker(['build', '-q', '-t', baseTag, dir]);
     assert.equal(built.code, 0, built.stderr);
     // .crt: *.pem is hidden by the default policy.
-    ws = makeWorkspace({ 'leaf.crt': readFileSync(join(dir, 'leaf.pem'), 'utf8'), 'notes/todo.txt': 'x\n', 'README.md': '# app\n' });
+    ws = makeWorkspace({ 'leaf.crt': readFileSync(join(certs, 'leaf.pem'), 'utf8'), 'notes/todo.txt': 'x\n', 'README.md': '# app\n' });
     const created = JSON.parse((await paddockOk(['create', 'shell', ws, '--base-image', baseTag, '--ca-cert', join(dir, 'corp-ca.pem'), '--json'], { timeoutMs: 1_500_000 })).stdout);
     name = created.name;
     agentImage = created.image;
@@ -46,13 +56,11 @@ describe('paddock apply keeps the template build options (--base-image, --ca-cer
 
   after(async () => {
     if (ws) await cleanup(ws);
-    // The templates built on this test's base image (nothing else is built on it), then the base image.
-    const baseId = docker(['image', 'inspect', '-f', '{{.Id}}', baseTag]).stdout.trim();
-    if (agentImage) docker(['rmi', agentImage]);
-    for (const id of docker(['images', '-q', '--no-trunc', '--filter', 'label=dev.paddock.template=base']).stdout.split('\n').filter(Boolean)) {
-      if (baseId && docker(['history', '-q', '--no-trunc', id]).stdout.includes(baseId)) docker(['rmi', id]);
-    }
-    docker(['rmi', baseTag]);
+    // This run's templates are kept for the next; an earlier run's (another base template) go.
+    const images = agentImage ? [agentImage, ...[baseTemplateOf(agentImage) ?? []].flat()] : [];
+    const earlier: string[] = existsSync(kept) ? JSON.parse(readFileSync(kept, 'utf8')) : [];
+    for (const image of earlier.filter((i) => !images.includes(i))) docker(['rmi', image]);
+    if (images.length) writeFileSync(kept, JSON.stringify(images));
     delete process.env.PADDOCK_TEMPLATES_DIR;
     rmSync(dir, { recursive: true, force: true });
   });
