@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { docker } from './sandbox.js';
 
 function openssl(args: string[], cwd: string): void {
   const r = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
@@ -30,4 +31,14 @@ export function testCertificates(): string {
   rmSync(dir, { recursive: true, force: true });
   renameSync(work, dir);
   return dir;
+}
+
+/** The paddock-base image under an agent image (its nearest ancestor tagged paddock-base:*). */
+export function baseTemplateOf(image: string): string | undefined {
+  for (let id = image, i = 0; id && i < 10; i++) {
+    const [info] = JSON.parse(docker(['image', 'inspect', id]).stdout || '[{}]');
+    if ((info?.RepoTags ?? []).some((t: string) => t.startsWith('paddock-base:'))) return info.Id;
+    id = info?.Parent;
+  }
+  return undefined;
 }

@@ -13,18 +13,8 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { testCertificates } from '../../support/ca.js';
+import { baseTemplateOf, testCertificates } from '../../support/ca.js';
 import { cleanup, docker, makeWorkspace, paddock, paddockOk, REPO } from '../../support/sandbox.js';
-
-/** The paddock-base image under an agent image (its nearest ancestor tagged paddock-base:*). */
-function baseTemplateOf(image: string): string | undefined {
-  for (let id = image, i = 0; id && i < 10; i++) {
-    const [info] = JSON.parse(docker(['image', 'inspect', id]).stdout || '[{}]');
-    if ((info?.RepoTags ?? []).some((t: string) => t.startsWith('paddock-base:'))) return info.Id;
-    id = info?.Parent;
-  }
-  return undefined;
-}
 
 describe('paddock apply keeps the template build options (--base-image, --ca-cert)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'paddock-apply-build-'));

@@ -3,18 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { testCertificates } from '../../support/ca.js';
+import { baseTemplateOf, testCertificates } from '../../support/ca.js';
 import { cleanup, docker, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
-
-/** The paddock-base image under an agent image (its nearest ancestor tagged paddock-base:*). */
-function baseImageOf(image: string): string | undefined {
-  for (let id = image, i = 0; id && i < 10; i++) {
-    const [info] = JSON.parse(docker(['image', 'inspect', id]).stdout || '[{}]');
-    if ((info?.RepoTags ?? []).some((t: string) => t.startsWith('paddock-base:'))) return info.Id;
-    id = info?.Parent;
-  }
-  return undefined;
-}
 
 describe('--ca-cert', () => {
   const certs = testCertificates();
@@ -33,7 +23,7 @@ describe('--ca-cert', () => {
 
   it('adds the certificate to the trust store of the templates (system bundle and node)', async () => {
     const created = JSON.parse((await paddockOk(['create', 'shell', ws, '--ca-cert', join(certs, 'corp-ca.pem'), '--json'], { timeoutMs: 900_000 })).stdout);
-    const base = baseImageOf(created.image);
+    const base = baseTemplateOf(created.image);
     images.push(created.image, ...(base ? [base] : []));
     const verify = await paddockOk(['exec', created.name, '--', 'openssl', 'verify', '-CAfile', '/etc/ssl/certs/ca-certificates.crt', 'leaf.crt']);
     assert.match(verify.stdout, /leaf\.crt: OK/);
