@@ -162,7 +162,7 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
   if (transport === 'tcp' && isRemoteEngine(engine.endpoint.host)) {
     notes.push(`The engine (${engine.endpoint.host}) runs on another machine: its sandboxes cannot reach this machine's bridge. Run Paddock on the engine's machine to use the bridge.`);
   } else if (route === 'proxy-without-relay') {
-    notes.push(`Sandbox ${sandbox.name} was created by an older Paddock whose egress proxy has no bridge relay: recreate it (paddock create --recreate) to reach the bridge.`);
+    notes.push(`Sandbox ${sandbox.name} was created by an older Paddock whose egress proxy has no bridge relay: "paddock apply ${sandbox.name}" gives it one (a new container, its state kept).`);
   }
   const tcpHost = transport === 'tcp' ? await tcpListenHost(engine.docker, engineOnThisKernel(engine.endpoint.host, operatingSystem)) : undefined;
   if (transport === 'tcp' && !tcpHost) {

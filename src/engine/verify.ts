@@ -77,7 +77,7 @@ export async function verifySandbox(engine: SandboxEngine, nameOrId: string): Pr
     if (m.Type === 'tmpfs' && m.Target && isUnder(m.Target, workspace)) { mountedHidden.add(m.Target); add({ kind: 'dir', check: 'hidden-folder', path: m.Target }); }
   }
   for (const h of plan?.hidden ?? []) {
-    const why = mountedHidden.has(h.path) ? undefined : 'not mounted: it appeared or became hidden after the sandbox was created; recreate the sandbox';
+    const why = mountedHidden.has(h.path) ? undefined : `not mounted: it appeared or became hidden after the sandbox was created; "paddock apply ${sandbox.name}" hides it (a new container, its state kept)`;
     add({ kind: h.kind === 'file' ? 'file' : 'dir', check: h.kind === 'file' ? 'hidden-file' : 'hidden-folder', path: h.path, why });
   }
   for (const a of plan?.aliases ?? []) add({ kind: a.kind === 'dir' ? 'dir' : 'file', check: 'hidden-alias', path: a.path, why: `symlink to hidden ${a.target}` });
@@ -85,7 +85,7 @@ export async function verifySandbox(engine: SandboxEngine, nameOrId: string): Pr
   for (const m of mounts) if (m.Type === 'bind' && m.ReadOnly && m.Source !== '/dev/null' && m.Target && isUnder(m.Target, workspace)) add({ kind: 'ro', check: 'read-only', path: m.Target });
   const roMounted = mounts.filter((m) => m.Type === 'bind' && m.ReadOnly && m.Source !== '/dev/null').map((m) => m.Target ?? '');
   const uncaged = new Set(plan ? uncagedSince(plan, roMounted).map((c) => c.path) : []);
-  for (const c of plan?.readOnly ?? []) add({ kind: 'ro', check: 'read-only', path: c.path, why: uncaged.has(c.path) ? 'not mounted: it did not exist when the sandbox was created, so the sandbox could have written it; read it before the host runs or loads it, then recreate the sandbox' : undefined });
+  for (const c of plan?.readOnly ?? []) add({ kind: 'ro', check: 'read-only', path: c.path, why: uncaged.has(c.path) ? `not mounted: it did not exist when the sandbox was created, so the sandbox could have written it; read it before the host runs or loads it, then "paddock apply ${sandbox.name}" (a new container, its state kept)` : undefined });
   if (plan?.absentCage.length) notes.push(`Not mounted read-only because they do not exist (the agent could create them): ${plan.absentCage.join(', ')}.`);
   // Homes: root's, the agent's, and the host user's path (in case it was mounted).
   const homes = new Set(['/root', '/home/agent', posix.normalize(homedir().replace(/\\/g, '/'))]);
