@@ -191,14 +191,20 @@ export async function chooseFromContextMenu(page: Page, name: string): Promise<v
  * events) can take the menu away before it is used: open it again, as a person would.
  */
 export async function chooseFromMenuOf(page: Page, target: Locator, name: string): Promise<void> {
-  const item = page.locator('.context-view .monaco-menu').getByRole('menuitem', { name, exact: true });
+  const menu = page.locator('.context-view .monaco-menu');
+  const item = menu.getByRole('menuitem', { name, exact: true });
   for (let attempt = 1; ; attempt++) {
     await target.click({ button: 'right' });
-    if (await item.waitFor({ timeout: 5_000 }).then(() => true, () => false)) break;
+    // The redraw can also come while the item is hovered: the menu is gone, and it is opened again.
+    const chosen = await item.waitFor({ timeout: 5_000 })
+      .then(() => item.hover({ timeout: 5_000 }))
+      .then(() => item.press('Enter', { timeout: 5_000 }))
+      .then(() => true, () => false);
+    if (chosen) break;
     if (attempt === 3) throw new Error(`The menu of ${await target.innerText().catch(() => 'the row')} did not offer "${name}" in three tries.`);
     await page.keyboard.press('Escape');
   }
-  await chooseFromContextMenu(page, name);
+  await menu.waitFor({ state: 'detached', timeout: 10_000 });
 }
 
 /** Drags the side bar's edge so that tree descriptions are readable in screenshots. */

@@ -41,7 +41,7 @@ describe('a secret written while the sandbox starts', () => {
         assert.ok(await stopsWithin(name, 20_000), 'the sandbox stopped itself');
         assert.match(docker(['logs', name]).stderr, new RegExp(`paddock: new secret: ${join(ws, '.env')}`));
       } else {
-        assert.match(outcome, new RegExp(`(not hidden|new secret): ${join(ws, '.env')}`), outcome);
+        assert.match(outcome, new RegExp(`(did not start|not hidden|new secret): ${join(ws, '.env')}`), outcome);
         assert.ok(await stopsWithin(name, 20_000), 'not left running');
       }
     });
