@@ -22,9 +22,17 @@ if printf 'a\\0' | grep -qz a 2>/dev/null; then
 else
   marked() { for d in /proc/[0-9]*; do case "$(cat "$d/environ" 2>/dev/null)" in *"$mark"*) echo "\${d#/proc/}";; esac; done; }
 fi
-for round in 1 2 3 4 5 6 7 8; do
+# Done after three empty looks in a row, a moment apart: a process in the middle of an exec may not
+# show its environment to one look (nohup, then the shell it runs).
+empty=0
+for round in 1 2 3 4 5 6 7 8 9 10 11 12; do
   pids=$(marked)
-  [ -z "$pids" ] && break
+  if [ -z "$pids" ]; then
+    empty=$((empty + 1)); [ "$empty" -ge 3 ] && break
+    sleep 0.05 2>/dev/null || sleep 1
+    continue
+  fi
+  empty=0
   kill -STOP $pids 2>/dev/null; kill -KILL $pids 2>/dev/null
   set -- $pids; n=$((n + $#))
 done
