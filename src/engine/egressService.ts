@@ -9,7 +9,7 @@ import type { NetworkPolicy } from '../core/policy.js';
 import { OUTSIDE_SUBNETS_VARIABLE } from '../proxy/ownNetworks.js';
 import { SERVICE_ROOT_VARIABLE, SERVICE_UPSTREAM_VARIABLE } from '../proxy/service.js';
 import { sandboxFiles, SERVE_FOLDER, type Registration } from '../proxy/serviceLayout.js';
-import { engineMessage, inspectOrUndefined, isAlreadyInState, isConflict, isGoneOrGoing } from './docker.js';
+import { engineMessage, inspectOrUndefined, isAlreadyInState, isConflict, isGoneOrGoing, isNotFound } from './docker.js';
 import { egressFolderId, egressPaths, networkRoot, proxySource } from './egressFiles.js';
 import { egressNetworkOf, processEgressNetwork } from './egressNetwork.js';
 
@@ -65,7 +65,7 @@ function codeHash(): string {
  * Makes sure the service runs the installed proxy program: starts it, makes it (from `image`, which
  * needs node), or replaces one that runs another program (an upgrade; its open connections are cut).
  */
-export async function ensureEgressService(docker: Docker, image: () => Promise<string>, upstream = upstreamNetwork()): Promise<void> {
+export async function ensureEgressService(docker: Docker, image: () => Promise<string>, upstream = upstreamNetwork(), attempt = 1): Promise<void> {
   const root = networkRoot();
   const name = serviceName(root, upstream);
   const hash = codeHash();
@@ -126,7 +126,12 @@ export async function ensureEgressService(docker: Docker, image: () => Promise<s
       // Another Paddock process made it at the same time: start that one.
     }
   }
-  await container.start().catch((err) => { if (!isAlreadyInState(err)) throw explainServiceFailure(err, upstream); });
+  await container.start().catch(async (err) => {
+    if (isAlreadyInState(err)) return;
+    // Removed between the look and the start (another process's sweep or upgrade): made again.
+    if (isNotFound(err) && attempt < 3) return ensureEgressService(docker, image, upstream, attempt + 1);
+    throw explainServiceFailure(err, upstream);
+  });
 }
 
 /**
