@@ -124,3 +124,17 @@ export async function mapWithLimit<T, R>(items: readonly T[], limit: number, fn:
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
+
+/** Waits until what `read` returns matches `pattern` (a process's output so far); the error quotes its end. */
+export function textWithin(read: () => string, pattern: RegExp, what: string, timeoutMs = 60_000): Promise<RegExpExecArray> {
+  const end = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const look = () => {
+      const m = pattern.exec(read());
+      if (m) resolve(m);
+      else if (Date.now() > end) reject(new Error(`no ${what} within ${timeoutMs} ms:\n${JSON.stringify(read().slice(-3000))}`));
+      else setTimeout(look, 200);
+    };
+    look();
+  });
+}

@@ -6,23 +6,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { CLI, cleanup, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
+import { CLI, cleanup, makeWorkspace, paddock, paddockOk, textWithin } from '../../support/sandbox.js';
 
 const policy = ['version: 1', 'network:', '  policy: deny', '  hostRegistries: false', ''].join('\n');
 const ROWS = 30;
-
-function until(read: () => string, pattern: RegExp, what: string, timeoutMs = 60_000): Promise<RegExpExecArray> {
-  const end = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const look = () => {
-      const m = pattern.exec(read());
-      if (m) resolve(m);
-      else if (Date.now() > end) reject(new Error(`no ${what} within ${timeoutMs} ms:\n${JSON.stringify(read().slice(-3000))}`));
-      else setTimeout(look, 200);
-    };
-    look();
-  });
-}
 
 describe('paddock run says a network question in the terminal', () => {
   let ws: string;
@@ -42,19 +29,19 @@ describe('paddock run says a network question in the terminal', () => {
     const exited = new Promise<number | null>((r) => session.on('exit', r));
     const type = (line: string) => session.stdin.write(`${line}\r`);
     try {
-      await until(() => screen, /Using sandbox[\s\S]*[#$] $/, 'shell prompt', 180_000);
+      await textWithin(() => screen, /Using sandbox[\s\S]*[#$] $/, 'shell prompt', 180_000);
       type('curl -s -m 10 -o /dev/null http://unknown-tty.test/; curl -s -m 10 -o /dev/null http://unknown-open.test/; echo CURL-DONE');
       // Both questions on the row at last (the first may be drawn alone first).
       const overlay = new RegExp(`\\x1b7\\x1b\\[${ROWS};1H\\x1b\\[2K\\x1b\\[7m(paddock: the sandbox asks to reach (unknown-(tty|open)\\.test:80, ){1}unknown-(tty|open)\\.test:80 — answer with "paddock network allow ${sandbox} HOST"[^\\x1b]*)\\x1b\\[27m\\x1b8`);
-      const drawn = await until(() => screen, overlay, 'the question on the bottom row');
+      const drawn = await textWithin(() => screen, overlay, 'the question on the bottom row');
       // Never inside one of the agent's escape sequences.
       assert.doesNotMatch(screen.slice(0, drawn.index), /\x1b(\[[0-9;?]*)?$/);
       assert.ok([...drawn[1]].length <= 219, 'cut to the width');
-      await until(() => screen, /\rCURL-DONE\r*\n/, 'curl to finish');
+      await textWithin(() => screen, /\rCURL-DONE\r*\n/, 'curl to finish');
 
       // The overlay reached the screen, never the agent's input: the shell runs the next command as typed.
       type('echo AFTER-$((40+2))');
-      await until(() => screen, /AFTER-42/, 'the shell to answer');
+      await textWithin(() => screen, /AFTER-42/, 'the shell to answer');
       assert.doesNotMatch(screen, /command not found|paddock: the sandbox asks.*: not found/);
 
       // The user answers one question from another terminal; the other stays open.

@@ -8,20 +8,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, cleanup, docker, makeWorkspace, paddockOk } from '../../support/sandbox.js';
-
-function until(read: () => string, pattern: RegExp, what: string, timeoutMs: number): Promise<RegExpExecArray> {
-  const end = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const look = () => {
-      const m = pattern.exec(read());
-      if (m) resolve(m);
-      else if (Date.now() > end) reject(new Error(`no ${what} within ${timeoutMs} ms:\n${read().slice(-3000)}`));
-      else setTimeout(look, 200);
-    };
-    look();
-  });
-}
+import { CLI, cleanup, docker, makeWorkspace, paddockOk, textWithin } from '../../support/sandbox.js';
 
 describe('paddock run re-attaches the agent after a resume', () => {
   let ws: string;
@@ -42,22 +29,22 @@ describe('paddock run re-attaches the agent after a resume', () => {
     run.stderr.on('data', (c) => { err += c; });
     const exited = new Promise<number | null>((r) => run.on('exit', r));
     try {
-      await until(() => err, /Using sandbox/, 'the session', 180_000);
+      await textWithin(() => err, /Using sandbox/, 'the session', 180_000);
       run.stdin.write('echo kept-home > ~/reattach-marker; echo FIRST-DONE\n');
-      await until(() => out, /FIRST-DONE/, 'the first session to answer', 60_000);
+      await textWithin(() => out, /FIRST-DONE/, 'the first session to answer', 60_000);
 
       // The user makes a .env from the example, then fills it in.
       writeFileSync(join(ws, '.env'), '');
       writeFileSync(join(ws, '.env'), 'API_TOKEN=reattach-secret-42\n');
 
-      const line = await until(() => err, /paddock: .*\.env.* appeared in the workspace where no mount hid it in .*; .*then applied: a new container hides it, with the sandbox's state kept[^\n]*\. The agent starts again in it \(its home is kept: sign-in, history, config\)\./, 'the line that says why the session restarted', 300_000);
+      const line = await textWithin(() => err, /paddock: .*\.env.* appeared in the workspace where no mount hid it in .*; .*then applied: a new container hides it, with the sandbox's state kept[^\n]*\. The agent starts again in it \(its home is kept: sign-in, history, config\)\./, 'the line that says why the session restarted', 300_000);
       assert.doesNotMatch(line[0], /run it again/);
       const secondId = docker(['inspect', '-f', '{{.Id}}', name]).stdout.trim();
       assert.notEqual(secondId, firstId, 'a new container');
 
       // The agent runs again, in the new container: its input reaches it, its home is the old one's.
       run.stdin.write('echo "[$(cat ~/reattach-marker)] [$(cat .env)]"; echo SECOND-DONE\n');
-      await until(() => out, /SECOND-DONE/, 'the restarted agent to answer', 120_000);
+      await textWithin(() => out, /SECOND-DONE/, 'the restarted agent to answer', 120_000);
       assert.match(out, /\[kept-home\] \[\]/, 'the home is kept and the new .env reads empty');
       assert.doesNotMatch(out, /reattach-secret-42/);
 
@@ -78,14 +65,14 @@ describe('paddock run re-attaches the agent after a resume', () => {
     const exited = new Promise<number | null>((r) => session.on('exit', r));
     const type = (line: string) => session.stdin.write(`${line}\r`);
     try {
-      await until(() => screen, /Using sandbox[\s\S]*[#$] $/, 'the shell prompt', 180_000);
+      await textWithin(() => screen, /Using sandbox[\s\S]*[#$] $/, 'the shell prompt', 180_000);
       type('echo tty-home > ~/tty-marker; echo FIRST-$((20+1))');
-      await until(() => screen, /FIRST-21/, 'the first shell to answer', 60_000);
+      await textWithin(() => screen, /FIRST-21/, 'the first shell to answer', 60_000);
       writeFileSync(join(ws, 'deploy-key.pem'), 'PRIVATE-KEY-tty-77\n');
-      const restarted = await until(() => screen, /The agent starts again in it \(its home is kept: sign-in, history, config\)\./, 'the line that says why', 300_000);
-      await until(() => screen.slice(restarted.index), /[#$] $/, 'the new shell\'s prompt', 120_000);
+      const restarted = await textWithin(() => screen, /The agent starts again in it \(its home is kept: sign-in, history, config\)\./, 'the line that says why', 300_000);
+      await textWithin(() => screen.slice(restarted.index), /[#$] $/, 'the new shell\'s prompt', 120_000);
       type('echo "[$(cat ~/tty-marker)] [$(cat deploy-key.pem)] SECOND-$((40+2))"');
-      await until(() => screen, /\[tty-home\] \[\] SECOND-42/, 'the restarted shell to answer with the home kept and the key hidden', 120_000);
+      await textWithin(() => screen, /\[tty-home\] \[\] SECOND-42/, 'the restarted shell to answer with the home kept and the key hidden', 120_000);
       assert.doesNotMatch(screen, /PRIVATE-KEY-tty-77/);
       type('exit 5');
       assert.equal(await exited, 5);
