@@ -138,3 +138,20 @@ export function textWithin(read: () => string, pattern: RegExp, what: string, ti
     look();
   });
 }
+
+/**
+ * `paddock run shell WORKSPACE` in a real terminal (script(1) gives it a pseudo-terminal of ROWS x
+ * COLS): what it drew so far (stdout and stderr), a way to type a line, and its exit code.
+ */
+export function runInTerminal(workspace: string, rows: number, cols: number) {
+  const session = spawn('script', ['-qfec', `stty rows ${rows} cols ${cols}; exec ${process.execPath} ${CLI} run shell ${workspace}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let screen = '';
+  session.stdout.on('data', (c) => { screen += c; });
+  session.stderr.on('data', (c) => { screen += c; });
+  return {
+    session,
+    screen: () => screen,
+    type: (line: string) => session.stdin.write(`${line}\r`),
+    exited: new Promise<number | null>((r) => session.on('exit', r)),
+  };
+}

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, cleanup, docker, makeWorkspace, paddockOk, textWithin } from '../../support/sandbox.js';
+import { CLI, cleanup, docker, makeWorkspace, paddockOk, runInTerminal, textWithin } from '../../support/sandbox.js';
 
 describe('paddock run re-attaches the agent after a resume', () => {
   let ws: string;
@@ -58,22 +58,17 @@ describe('paddock run re-attaches the agent after a resume', () => {
   });
 
   it('in a terminal: the agent shell comes back after the resume and takes what is typed', async () => {
-    const session = spawn('script', ['-qfec', `stty rows 30 cols 200; exec ${process.execPath} ${CLI} run shell ${ws}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let screen = '';
-    session.stdout.on('data', (c) => { screen += c; });
-    session.stderr.on('data', (c) => { screen += c; });
-    const exited = new Promise<number | null>((r) => session.on('exit', r));
-    const type = (line: string) => session.stdin.write(`${line}\r`);
+    const { session, screen, type, exited } = runInTerminal(ws, 30, 200);
     try {
-      await textWithin(() => screen, /Using sandbox[\s\S]*[#$] $/, 'the shell prompt', 180_000);
+      await textWithin(screen, /Using sandbox[\s\S]*[#$] $/, 'the shell prompt', 180_000);
       type('echo tty-home > ~/tty-marker; echo FIRST-$((20+1))');
-      await textWithin(() => screen, /FIRST-21/, 'the first shell to answer', 60_000);
+      await textWithin(screen, /FIRST-21/, 'the first shell to answer', 60_000);
       writeFileSync(join(ws, 'deploy-key.pem'), 'PRIVATE-KEY-tty-77\n');
-      const restarted = await textWithin(() => screen, /The agent starts again in it \(its home is kept: sign-in, history, config\)\./, 'the line that says why', 300_000);
-      await textWithin(() => screen.slice(restarted.index), /[#$] $/, 'the new shell\'s prompt', 120_000);
+      const restarted = await textWithin(screen, /The agent starts again in it \(its home is kept: sign-in, history, config\)\./, 'the line that says why', 300_000);
+      await textWithin(() => screen().slice(restarted.index), /[#$] $/, 'the new shell\'s prompt', 120_000);
       type('echo "[$(cat ~/tty-marker)] [$(cat deploy-key.pem)] SECOND-$((40+2))"');
-      await textWithin(() => screen, /\[tty-home\] \[\] SECOND-42/, 'the restarted shell to answer with the home kept and the key hidden', 120_000);
-      assert.doesNotMatch(screen, /PRIVATE-KEY-tty-77/);
+      await textWithin(screen, /\[tty-home\] \[\] SECOND-42/, 'the restarted shell to answer with the home kept and the key hidden', 120_000);
+      assert.doesNotMatch(screen(), /PRIVATE-KEY-tty-77/);
       type('exit 5');
       assert.equal(await exited, 5);
     } finally {
