@@ -16,7 +16,7 @@ import { BridgeAlreadyRunning, BridgeHttpServer, MCP_PATH, type Listen, type Ses
 import { BridgeService, type BridgeRules } from './service.js';
 import { bridgePaths, readToken, refreshShim, SANDBOX_SOCKET, shimSource, writeSecretFile, type BridgePaths } from '../engine/stateFolder.js';
 import { createBridgeServer } from './tools.js';
-import { configureAgentHome } from '../engine/agentHome.js';
+import { ensureAgentHome } from '../engine/agentHome.js';
 
 export type TransportKind = 'unix' | 'tcp';
 
@@ -137,9 +137,9 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
   if (!token || !mounted) {
     throw new BridgeUnavailable(sandbox.name, `Sandbox ${sandbox.name} was created without the bridge folder.`);
   }
-  // The agents' configs are written while the bridge gets ready (an exec of its own).
+  // The agents' configs: written by the init at this start already, or now (an exec) while the bridge gets ready.
   const registering = sandbox.status === 'running'
-    ? configureAgentHome(engine.docker, sandbox.id, sandbox.workspace).catch((err) => `could not register the bridge in the agents' configs: ${err?.message ?? err}`)
+    ? ensureAgentHome(engine.docker, sandbox).catch((err) => `could not register the bridge in the agents' configs: ${err?.message ?? err}`)
     : Promise.resolve(undefined);
   // The rules the user approved, never a file the sandbox could have written (see approvedPolicy.ts).
   const inForce = options.policy ? undefined : policyInForce(sandbox);

@@ -1,12 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import { isInside } from '../core/paths.js';
+import { shortHash } from '../core/naming.js';
 import { AGENT_HOME, execBaseEnv } from './agentUser.js';
 import { execCollect } from './docker.js';
-import { SANDBOX_SHIM } from './stateFolder.js';
+import { bridgePaths, SANDBOX_SHIM, writeSecretFile } from './stateFolder.js';
 import { KEY_PLACEHOLDER } from '../core/credentials.js';
+import type { SandboxDetails } from './types.js';
 
 /**
  * The agents' own configuration in the sandbox home (never in the workspace), written when a host
@@ -22,10 +24,14 @@ import { KEY_PLACEHOLDER } from '../core/credentials.js';
  *   in it (PADDOCK_GEMINI_TRUSTED, from hostGeminiTrusts). Never credentials; a choice made in
  *   the sandbox is never overwritten.
  * Idempotent; other servers and settings in those files are kept. Runs as the agent user with the
- * image's node.
+ * image's node: at each start in templates/base/paddock-init, beside its other steps, with the host's
+ * inputs from PADDOCK_AGENT_HOME_INPUTS (a file of the read-only bridge folder, see
+ * handAgentHomeToInit); otherwise as an exec (configureAgentHome), with them in the environment.
  */
 export const AGENT_HOME_SCRIPT = `
 const fs = require('fs'), path = require('path'), home = process.env.HOME || ${JSON.stringify(AGENT_HOME)};
+// The init's way: the host's inputs in a file (an unreadable one fails the step, and the host writes them by an exec).
+if (process.env.PADDOCK_AGENT_HOME_INPUTS) Object.assign(process.env, JSON.parse(fs.readFileSync(process.env.PADDOCK_AGENT_HOME_INPUTS, 'utf8')));
 const shim = ${JSON.stringify(SANDBOX_SHIM)};
 const placeholder = ${JSON.stringify(KEY_PLACEHOLDER)};
 function json(file, update) {
@@ -122,11 +128,75 @@ export function hostGeminiTrusts(workspace: string, env: NodeJS.ProcessEnv = pro
   return best?.trusted ?? false;
 }
 
-export async function configureAgentHome(docker: Docker, containerId: string, workspace: string): Promise<string | undefined> {
+/** What the script takes from this host for `workspace` (environment entries; the rest is the sandbox's own). */
+function hostInputs(workspace: string): Record<string, string> {
+  return { PADDOCK_CLAUDE_PREFS: JSON.stringify(hostClaudePrefs(workspace)), PADDOCK_GEMINI_TRUSTED: hostGeminiTrusts(workspace) ? '1' : '' };
+}
+
+/** What the configs written from these inputs depend on: the script and the inputs. */
+function stampOf(inputs: Record<string, string>): string {
+  return shortHash(`${AGENT_HOME_SCRIPT}\0${JSON.stringify(inputs)}`, 16);
+}
+
+/** The line paddock-init prints when it wrote the configs (before "paddock: ready"). */
+export const AGENT_HOME_WRITTEN = 'paddock: agent configs written';
+// At /run/paddock/agent-home.js and .json in the sandbox (templates/base/paddock-init reads them there).
+const SCRIPT_FILE = 'agent-home.js';
+const INPUTS_FILE = 'agent-home.json';
+/** In the host-only part of the bridge folder: "CONTAINER-ID STARTED-AT STAMP" of the last configs written. */
+const RECORD_FILE = 'agent-home.written';
+
+type Sandbox = Pick<SandboxDetails, 'name' | 'id' | 'workspace' | 'user' | 'startedAt'>;
+
+/**
+ * Before a start: puts the script and this host's inputs in the sandbox's bridge folder, which the
+ * sandbox sees read-only at /run/paddock, so that paddock-init writes the configs as the agent
+ * beside its other steps (no exec after the start). Returns the stamp to record once the init says
+ * it wrote them, or undefined when the sandbox has no bridge folder.
+ */
+export function handAgentHomeToInit(sandbox: Sandbox): string | undefined {
+  const paths = bridgePaths(sandbox.name);
+  if (!existsSync(paths.mountDir)) return undefined;
+  const inputs = hostInputs(sandbox.workspace);
+  const script = join(paths.mountDir, SCRIPT_FILE);
+  if (readOrEmpty(script) !== AGENT_HOME_SCRIPT) writeSecretFile(script, AGENT_HOME_SCRIPT, sandbox.user);
+  writeSecretFile(join(paths.mountDir, INPUTS_FILE), JSON.stringify(inputs), sandbox.user);
+  return stampOf(inputs);
+}
+
+/** Notes that the configs of this start of the sandbox were written from inputs with `stamp`. */
+export function recordAgentHome(sandbox: Sandbox, stamp: string): void {
+  if (!sandbox.startedAt) return;
+  writeFileSync(join(bridgePaths(sandbox.name).dir, RECORD_FILE), `${sandbox.id} ${sandbox.startedAt} ${stamp}\n`);
+}
+
+function readOrEmpty(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Makes sure the agents' configs of a running sandbox are written for this host's inputs: nothing to
+ * do when its init (or an earlier call) wrote them since this start from the same inputs and
+ * script; otherwise an exec as the agent (a sandbox whose init predates this, a start by another
+ * program, changed host choices). Returns a note when they could not be written.
+ */
+export async function ensureAgentHome(docker: Docker, sandbox: Sandbox): Promise<string | undefined> {
+  const inputs = hostInputs(sandbox.workspace);
+  const stamp = stampOf(inputs);
+  if (sandbox.startedAt && readOrEmpty(join(bridgePaths(sandbox.name).dir, RECORD_FILE)).trim() === `${sandbox.id} ${sandbox.startedAt} ${stamp}`) return undefined;
+  const failed = await configureAgentHome(docker, sandbox.id, sandbox.workspace, inputs);
+  if (!failed) recordAgentHome(sandbox, stamp);
+  return failed;
+}
+
+export async function configureAgentHome(docker: Docker, containerId: string, workspace: string, inputs = hostInputs(workspace)): Promise<string | undefined> {
   const { exitCode, stdout, stderr } = await execCollect(docker, containerId, {
     Cmd: ['node', '-e', AGENT_HOME_SCRIPT], User: 'agent',
-    Env: [...Object.entries(execBaseEnv('agent')).map(([k, v]) => `${k}=${v}`), `PADDOCK_WORKSPACE=${workspace}`, `PADDOCK_CLAUDE_PREFS=${JSON.stringify(hostClaudePrefs(workspace))}`,
-      `PADDOCK_GEMINI_TRUSTED=${hostGeminiTrusts(workspace) ? '1' : ''}`],
+    Env: [...Object.entries({ ...execBaseEnv('agent'), PADDOCK_WORKSPACE: workspace, ...inputs }).map(([k, v]) => `${k}=${v}`)],
   });
   return exitCode === 0 ? undefined : `configuring the agents in the sandbox home failed (exit ${exitCode}): ${`${stdout}${stderr}`.trim().slice(0, 300)}`;
 }

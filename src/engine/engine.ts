@@ -32,6 +32,7 @@ import { PADDOCK_VERSION } from '../core/version.js';
 import { recordUserStop } from './stopCause.js';
 import { refuseLoaderVariables } from './rootExec.js';
 import { trace, traceInit, tracing } from './trace.js';
+import { AGENT_HOME_WRITTEN, handAgentHomeToInit, recordAgentHome } from './agentHome.js';
 const READY_MARKER = 'paddock: ready';
 
 export interface CreateSpec {
@@ -294,6 +295,11 @@ export class SandboxEngine extends SandboxClient {
       return this.get(sandbox.id);
     }
     rememberFolder(sandbox); // the folder this start binds: a later run checks it with a stat, not an exec (./repair.ts)
+    // The init writes the agents' configs beside its other steps; a host that serves the sandbox execs only when it did not.
+    let agentHome: string | undefined;
+    try {
+      agentHome = handAgentHomeToInit(sandbox);
+    } catch { /* the bridge host writes them by an exec, and says so if that fails too */ }
     const { outcome, output } = await startAndWaitForMarker(this.docker.getContainer(sandbox.id), READY_MARKER, 60_000,
       (err) => new PaddockError(`Sandbox ${sandbox.name} failed to start: ${engineMessage(err)}`, `Check the image and runtime, or make a new container with "paddock apply ${sandbox.name}" (state kept).`));
     traceInit(output);
@@ -307,7 +313,9 @@ export class SandboxEngine extends SandboxClient {
       if (unhidden) throw new PaddockError(`Sandbox ${sandbox.name} did not start: ${unhidden} appeared after it was made, and no mount hides it.`, `Run "paddock apply ${sandbox.name}": a new container hides it, with the sandbox's state kept.`);
       throw new PaddockError(`Sandbox ${sandbox.name} did not become ready (${outcome}).`, `Its log ends with:\n    ${logs.trim().split('\n').join('\n    ')}`);
     }
-    return this.get(sandbox.id);
+    const started = await this.get(sandbox.id);
+    if (agentHome && output.includes(AGENT_HOME_WRITTEN)) recordAgentHome(started, agentHome);
+    return started;
   }
 
   /** Stops a sandbox and its egress; a caller that has just read the sandbox passes its details. */
