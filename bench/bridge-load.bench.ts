@@ -22,7 +22,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import Docker from 'dockerode';
 import { Admission, BRIDGE_LIMITS, type Ticket } from '../src/bridge/admission.js';
-import { AuditLog, readAudit, readAuditLines } from '../src/bridge/audit.js';
+import { AuditLog, mergeAuditEntries, readAudit, readAuditLines, type AuditEntry } from '../src/bridge/audit.js';
 import { BridgeHttpServer } from '../src/bridge/server.js';
 import { BridgeService } from '../src/bridge/service.js';
 import { createBridgeServer } from '../src/bridge/tools.js';
@@ -34,7 +34,7 @@ const TOOLS = ['exec_command', 'get_logs', 'list_containers'] as const;
 type Tool = typeof TOOLS[number];
 
 interface HostReady { readonly socket: string; readonly token: string; readonly auditFile: string }
-interface Memory { readonly rss: number; readonly heapUsed: number; readonly cpuMs: number; readonly loopDelayP99Ms: number; readonly waitsMs: number[] }
+interface Memory { readonly rss: number; readonly heapUsed: number; readonly cpuMs: number; readonly loopDelayP99Ms: number; readonly waitsMs: number[]; readonly execLimit?: number }
 
 /**
  * The shipped admission, timing how long each admitted call waits in line for its slot: the part of
@@ -43,9 +43,9 @@ interface Memory { readonly rss: number; readonly heapUsed: number; readonly cpu
 class TimedAdmission extends Admission {
   waitsMs: number[] = [];
 
-  override enter(sandbox: string, cancelled?: AbortSignal): Ticket {
+  override enter(sandbox: string, cancelled?: AbortSignal, lane?: Parameters<Admission['enter']>[2]): Ticket {
     const arrived = performance.now();
-    const ticket = super.enter(sandbox, cancelled);
+    const ticket = super.enter(sandbox, cancelled, lane);
     if (ticket.admitted) ticket.slot.then(() => { this.waitsMs.push(performance.now() - arrived); }, () => {});
     return ticket;
   }
@@ -71,7 +71,7 @@ async function host(target: string, dir: string): Promise<void> {
       global.gc?.();
       const { rss, heapUsed } = process.memoryUsage();
       const cpu = process.cpuUsage();
-      process.send!({ memory: { rss, heapUsed, cpuMs: (cpu.user + cpu.system) / 1000, loopDelayP99Ms: loop.percentile(99) / 1e6, waitsMs: admission.waitsMs } satisfies Memory });
+      process.send!({ memory: { rss, heapUsed, cpuMs: (cpu.user + cpu.system) / 1000, loopDelayP99Ms: loop.percentile(99) / 1e6, waitsMs: admission.waitsMs, execLimit: (admission as Partial<Admission>).laneSnapshot?.().execLimit } satisfies Memory });
       loop.reset();
       admission.waitsMs = [];
     } else if (m === 'stop') {
@@ -118,6 +118,31 @@ interface Outcome { readonly tool: Tool; readonly ms: number; readonly kind: 'ok
 const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
 const ms = (x: number) => (Number.isNaN(x) ? '-' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(0)} ms`);
 const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+
+/**
+ * Where admitted calls' time went, from the audit lines a run wrote: each outcome line's `durationMs`
+ * is the call's own run (from leaving the line to its outcome: view, engine, masking, audit), the
+ * rest of what the client saw is the wait in line and the MCP round trip. Also how many
+ * `exec_command`s ran at once (over the time any ran), the concurrency the engine saw.
+ */
+function stagesOf(entries: readonly AuditEntry[]): string {
+  const own = TOOLS.map((tool) => {
+    const xs = entries.filter((e) => e.tool === tool && e.decision === 'allowed').map((e) => e.durationMs).sort((a, b) => a - b);
+    return `${tool} ${ms(percentile(xs, 50))}/${ms(percentile(xs, 95))}/${ms(percentile(xs, 99))}`;
+  }).join('  ');
+  const edges = entries.filter((e) => e.tool === 'exec_command' && e.decision === 'allowed')
+    .flatMap((e) => { const at = Date.parse(e.time); return [[at, 1], [at + e.durationMs, -1]] as const; })
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let now = 0, peak = 0, busyMs = 0, weighted = 0;
+  for (let i = 0; i < edges.length; i++) {
+    now += edges[i][1];
+    peak = Math.max(peak, now);
+    const span = (edges[i + 1]?.[0] ?? edges[i][0]) - edges[i][0];
+    if (now > 0) { busyMs += span; weighted += span * now; }
+  }
+  return `    admitted calls' own run (audit durationMs) p50/p95/p99: ${own}\n`
+    + `    exec_command running at once: mean ${busyMs ? (weighted / busyMs).toFixed(1) : '-'} while any ran, peak ${peak}`;
+}
 
 async function run(ready: HostReady, target: string, rate: number, clientCount: number, calls: number): Promise<{ line: string; outcomes: Outcome[] }> {
   const clients = await Promise.all(Array.from({ length: clientCount }, () => connect(ready)));
@@ -194,12 +219,15 @@ async function main(): Promise<void> {
     for (const rate of rates) {
       for (const clientCount of clientCounts) {
         const previous = await ask<Memory>(child, 'memory', 'memory');
+        const auditBefore = readAuditLines(ready.auditFile).length;
         const { line, outcomes } = await run(ready, target, rate, clientCount, calls);
         total += outcomes.length;
+        const stages = stagesOf(mergeAuditEntries(readAuditLines(ready.auditFile).slice(auditBefore)));
         const memory = await ask<Memory>(child, 'memory', 'memory');
         const cpuPerCall = (memory.cpuMs - previous.cpuMs) / outcomes.length;
         const waits = memory.waitsMs.sort((x, y) => x - y);
-        console.log(`${line}\n    admitted calls' wait in line for a slot (all tools): p50 ${ms(percentile(waits, 50))}, p95 ${ms(percentile(waits, 95))}, p99 ${ms(percentile(waits, 99))}, max ${ms(waits.at(-1) ?? NaN)}`
+        console.log(`${line}\n${stages}\n    admitted calls' wait in line for a slot (all tools): p50 ${ms(percentile(waits, 50))}, p95 ${ms(percentile(waits, 95))}, p99 ${ms(percentile(waits, 99))}, max ${ms(waits.at(-1) ?? NaN)}`
+          + (memory.execLimit ? `\n    execs allowed at once at the end: ${memory.execLimit}` : '')
           + `\n    bridge: ${cpuPerCall.toFixed(1)} ms CPU per call, event loop delay p99 ${ms(memory.loopDelayP99Ms)}; memory after: rss ${mib(memory.rss)}, heap ${mib(memory.heapUsed)}`);
       }
     }

@@ -20,24 +20,33 @@ export interface AdmissionLimits {
   /** Such long calls of one sandbox at once; past this, "busy" at once. */
   readonly longPerSandbox: number;
   /**
-   * A call that would wait longer than this, judged by how long recent calls took, is refused at
-   * once: when the engine slows down (a busy machine), the queue shortens instead of the wait growing.
+   * An admitted call should be answered within this: its wait in line and its own run, judged by
+   * how long recent calls of its kind took. A call that would take longer is refused at once, so
+   * when the engine slows down (a busy machine) the line shortens instead of the wait growing.
    */
-  readonly waitBudgetMs: number;
+  readonly callBudgetMs: number;
   /**
-   * A call let in to wait that still has no slot after this long is answered busy (nothing ran):
-   * the estimate above can be wrong (a slot held by a slow call frees only after slotHoldMs). A
-   * sandbox's lone call (it had nothing running or waiting) waits for as long as it takes.
+   * A call let in to wait that still has no slot after this long (or after its budget less a
+   * recent call's run, if sooner) is answered busy (nothing ran): the estimate above can be wrong
+   * (a slot held by a slow call frees only after slotHoldMs). A sandbox's lone call (it had nothing
+   * running or waiting) waits for as long as it takes.
    */
   readonly waitLimitMs: number;
+  /**
+   * At most this many calls that start a process in a container (LANE_EXEC) run at once; how many
+   * do is adapted between 1 and this by how long they take (see ExecConcurrency).
+   */
+  readonly execAtOnceMax: number;
 }
 
 /**
  * The limits in force, from the issue's idle-machine run on 2 cores (about 93 calls/s at most;
  * exec_command 49 ms, get_logs 4 ms, list_containers 2 ms at p50): at that rate about 2 calls are
  * in flight, so 4 per sandbox and 6 in total keep the engine busy without making each call slower,
- * and 12 waiting drain in about 0.15 s. The wait budget holds the p99 under a second when the engine
- * is slower than that (bench/bridge-load.bench.ts measures it; README "Load").
+ * and 12 waiting drain in about 0.15 s. Processes started in containers are bounded apart: on 2 cores
+ * the engine ran 16 `docker exec`s no faster 4 at a time than one at a time (3-6 a second either
+ * way) while each took 4 times as long (bench/bridge-load.bench.ts; README "Load"). The budget keeps
+ * an admitted call's p99 under a second.
  */
 export const BRIDGE_LIMITS: AdmissionLimits = {
   runningPerSandbox: 4,
@@ -46,9 +55,15 @@ export const BRIDGE_LIMITS: AdmissionLimits = {
   waitingTotal: 48,
   slotHoldMs: 3_000,
   longPerSandbox: 8,
-  waitBudgetMs: 500,
+  callBudgetMs: 900,
   waitLimitMs: 800,
+  execAtOnceMax: 4,
 };
+
+/** The lane of calls that start a process in a container (a `docker exec`): the engine's costly work. */
+export const LANE_EXEC = 'exec';
+/** The lane of every other call (reads through the engine's API). */
+export const LANE_API = 'api';
 
 /** What a caller holds while its call runs; release it once the call has ended (idempotent). */
 export interface Slot {
@@ -57,7 +72,7 @@ export interface Slot {
 
 export type Ticket =
   | { readonly admitted: true; readonly slot: Promise<Slot> }
-  | { readonly admitted: false; readonly reason: string };
+  | { readonly admitted: false; readonly reason: string; readonly retryAfterMs: number };
 
 interface SandboxLoad {
   running: number;
@@ -67,12 +82,13 @@ interface SandboxLoad {
 
 interface Waiter {
   readonly sandbox: string;
+  readonly lane: Lane;
   readonly grant: (slot: Slot) => void;
 }
 
-/** A waiting call got no slot within waitLimitMs: it leaves the line and is answered busy; it never runs. */
+/** A waiting call got no slot in time: it leaves the line and is answered busy; it never runs. */
 export class WaitedTooLong extends Error {
-  constructor(readonly reason: string) {
+  constructor(readonly reason: string, readonly retryAfterMs: number) {
     super(reason);
   }
 }
@@ -101,36 +117,85 @@ const realClock: AdmissionClock = {
 };
 
 /**
- * Slots and a FIFO of waiting calls. A freed slot goes to the oldest waiting call whose sandbox is
- * under its own running limit, so one busy sandbox cannot take every slot from the others.
+ * How many calls of the exec lane run at once, adapted to how long they take (the idea of TCP
+ * Vegas, as in Netflix's concurrency-limits): a call that took more than twice as long as the
+ * fastest recent ones waited inside the engine behind the others, so one fewer runs at once (at
+ * most once per call's length, so one burst is one cut); calls that finish near the fastest time
+ * while the lane is full let one more run. On a 2-core machine that settles at 1-2 execs at once
+ * (more only made each slower: the engine's exec path is CPU-bound); on a larger one it rises to
+ * the maximum. The fastest time creeps up towards slower calls so a machine that became slower
+ * for good is not judged by a time it no longer reaches. Calls past slotHoldMs are the command's
+ * own length, not the engine's, and are not judged.
+ */
+export class ExecConcurrency {
+  limit: number;
+  private fastestMs = 0;
+  private cutAt = -Infinity;
+  private fastInARow = 0;
+
+  constructor(private readonly max: number) {
+    this.limit = Math.min(2, max);
+  }
+
+  /** A call of the lane ended after `ms`; `full` says whether the lane ran at its limit (so more could have run). */
+  learn(ms: number, now: number, full: boolean): void {
+    this.fastestMs = !this.fastestMs || ms < this.fastestMs ? ms : this.fastestMs + (ms - this.fastestMs) * 0.02;
+    if (ms > 2 * this.fastestMs) {
+      this.fastInARow = 0;
+      if (now - this.cutAt >= ms && this.limit > 1) {
+        this.limit--;
+        this.cutAt = now;
+      }
+    } else if (ms <= 1.5 * this.fastestMs && full && ++this.fastInARow >= this.limit) {
+      this.fastInARow = 0;
+      this.limit = Math.min(this.max, this.limit + 1);
+    }
+  }
+}
+
+type Lane = typeof LANE_EXEC | typeof LANE_API;
+
+interface LaneLoad {
+  running: number;
+  /** How long a call of the lane holds its slot, on average (recent calls weigh most); 0 until one has ended. */
+  averageMs: number;
+}
+
+/**
+ * Slots and a line of waiting calls. A freed slot goes to a waiting call that may run (its sandbox
+ * under its own running limit, its lane under its own), of the sandbox running the fewest calls,
+ * the oldest first: so one busy sandbox cannot take every slot, nor every turn, from the others.
  */
 export class Admission {
   private readonly loads = new Map<string, SandboxLoad>();
   private readonly queue: Waiter[] = [];
   private running = 0;
-  /** How long a call holds its slot, on average (recent calls weigh most); 0 until one has ended. */
-  private averageMs = 0;
+  private readonly lanes: Record<Lane, LaneLoad> = { [LANE_EXEC]: { running: 0, averageMs: 0 }, [LANE_API]: { running: 0, averageMs: 0 } };
+  readonly execConcurrency: ExecConcurrency;
 
-  constructor(readonly limits: AdmissionLimits = BRIDGE_LIMITS, private readonly clock: AdmissionClock = realClock) {}
+  constructor(readonly limits: AdmissionLimits = BRIDGE_LIMITS, private readonly clock: AdmissionClock = realClock) {
+    this.execConcurrency = new ExecConcurrency(limits.execAtOnceMax);
+  }
 
   /**
    * Admits a call (it runs when `slot` resolves) or refuses it at once, saying why. When `cancelled`
    * aborts while the call waits, it leaves the queue and `slot` rejects with CallWithdrawn: a call
    * nobody waits for any more must not run later, nor hold a place in line.
    */
-  enter(sandbox: string, cancelled?: AbortSignal): Ticket {
+  enter(sandbox: string, cancelled?: AbortSignal, lane: Lane = LANE_API): Ticket {
     const load = this.loadOf(sandbox);
-    const refuse = (reason: string): Ticket => {
+    const { averageMs } = this.lanes[lane];
+    const refuse = (reason: string, retryAfterMs = averageMs): Ticket => {
       this.forget(sandbox, load);
-      return { admitted: false, reason };
+      return { admitted: false, reason, retryAfterMs };
     };
     if (load.long >= this.limits.longPerSandbox) {
-      return refuse(`${load.long} long calls of this sandbox are still running, at most ${this.limits.longPerSandbox}`);
+      return refuse(`${load.long} long calls of this sandbox are still running, at most ${this.limits.longPerSandbox}`, this.limits.slotHoldMs);
     }
     // Every waiter that could use a free slot already has it (grantNext), so those still waiting
-    // belong to sandboxes at their own limit: a free slot is this call's.
-    if (load.running < this.limits.runningPerSandbox && this.running < this.limits.runningTotal) {
-      return { admitted: true, slot: Promise.resolve(this.take(sandbox)) };
+    // belong to sandboxes or lanes at their own limit: a free slot is this call's.
+    if (this.mayRun(load, lane)) {
+      return { admitted: true, slot: Promise.resolve(this.take(sandbox, lane)) };
     }
     if (load.waiting >= this.limits.waitingPerSandbox) {
       return refuse(`${load.running} calls of this sandbox are running and ${load.waiting} are waiting, at most ${this.limits.waitingPerSandbox}`);
@@ -142,12 +207,12 @@ export class Admission {
     if (!idle && this.queue.length >= this.limits.waitingTotal) {
       return refuse(`${this.queue.length} calls of all sandboxes are waiting, at most ${this.limits.waitingTotal}`);
     }
-    const rounds = idle ? 0 : Math.max(Math.ceil((load.waiting + 1) / this.limits.runningPerSandbox), Math.ceil((this.queue.length + 1) / this.limits.runningTotal));
-    const expectedWaitMs = rounds * this.averageMs;
-    if (expectedWaitMs > this.limits.waitBudgetMs) {
-      return refuse(`calls take about ${formatMs(this.averageMs)} now, so this one would wait about ${formatMs(expectedWaitMs)} behind ${this.queue.length} others, at most ${formatMs(this.limits.waitBudgetMs)}`);
+    const expectedWaitMs = idle ? 0 : this.rounds(sandbox, lane) * averageMs;
+    if (expectedWaitMs + averageMs > this.limits.callBudgetMs) {
+      return refuse(`calls like this take about ${formatMs(averageMs)} now, so this one would be answered in about ${formatMs(expectedWaitMs + averageMs)} behind ${this.queue.length} others, past the ${formatMs(this.limits.callBudgetMs)} budget`, expectedWaitMs);
     }
     load.waiting++;
+    const waitLimitMs = Math.min(this.limits.waitLimitMs, this.limits.callBudgetMs - averageMs);
     const slot = new Promise<Slot>((resolve, reject) => {
       const leave = (why: Error) => {
         const at = this.queue.indexOf(waiter);
@@ -160,9 +225,10 @@ export class Admission {
         reject(why);
       };
       const withdraw = () => leave(new CallWithdrawn());
-      const deadline = idle ? undefined : this.clock.setTimeout(() => leave(new WaitedTooLong(`this call waited ${formatMs(this.limits.waitLimitMs)} for one of ${this.limits.runningPerSandbox} slots of this sandbox (${this.limits.runningTotal} in total) without getting one`)), this.limits.waitLimitMs);
+      const deadline = idle ? undefined : this.clock.setTimeout(() => leave(new WaitedTooLong(`this call waited ${formatMs(waitLimitMs)} for a slot (${this.limits.runningPerSandbox} per sandbox, ${this.limits.runningTotal} in total, ${this.execConcurrency.limit} running a process in a container now) without getting one`, this.lanes[lane].averageMs)), waitLimitMs);
       const waiter: Waiter = {
         sandbox,
+        lane,
         grant: (slot) => {
           cancelled?.removeEventListener('abort', withdraw);
           if (deadline !== undefined) this.clock.clearTimeout(deadline);
@@ -183,6 +249,32 @@ export class Admission {
     return { running: this.running, waiting: this.queue.length, sandboxes: Object.fromEntries([...this.loads].map(([k, v]) => [k, { ...v }])) };
   }
 
+  /** Each lane's calls running, how long its calls take now, and the exec lane's limit now (for the benchmark). */
+  laneSnapshot(): { execLimit: number; lanes: Record<Lane, Readonly<LaneLoad>> } {
+    return { execLimit: this.execConcurrency.limit, lanes: { [LANE_EXEC]: { ...this.lanes[LANE_EXEC] }, [LANE_API]: { ...this.lanes[LANE_API] } } };
+  }
+
+  private mayRun(load: SandboxLoad, lane: Lane): boolean {
+    return load.running < this.limits.runningPerSandbox && this.running < this.limits.runningTotal
+      && (lane !== LANE_EXEC || this.lanes[LANE_EXEC].running < this.execConcurrency.limit);
+  }
+
+  /**
+   * How many times the slots a call of `lane` needs turn over before it gets one, if it got in line
+   * now: the calls of its lane ahead of it (the sandbox's own, and of each other sandbox at most as
+   * many plus one, since turns go to the sandbox running the fewest), shared by the slots it may use.
+   */
+  private rounds(sandbox: string, lane: Lane): number {
+    const waitingOf = new Map<string, number>();
+    for (const w of this.queue) if (w.lane === lane) waitingOf.set(w.sandbox, (waitingOf.get(w.sandbox) ?? 0) + 1);
+    const own = waitingOf.get(sandbox) ?? 0;
+    let ahead = own;
+    for (const [other, n] of waitingOf) if (other !== sandbox) ahead += Math.min(n, own + 1);
+    const slots = Math.min(this.limits.runningTotal, lane === LANE_EXEC ? this.execConcurrency.limit : Infinity);
+    const ownWaiting = this.loadOf(sandbox).waiting;
+    return Math.max(Math.ceil((ahead + 1) / slots), Math.ceil((ownWaiting + 1) / this.limits.runningPerSandbox));
+  }
+
   private loadOf(sandbox: string): SandboxLoad {
     let load = this.loads.get(sandbox);
     if (!load) {
@@ -192,21 +284,24 @@ export class Admission {
     return load;
   }
 
-  private take(sandbox: string): Slot {
+  private take(sandbox: string, lane: Lane): Slot {
     const load = this.loadOf(sandbox);
+    const laneLoad = this.lanes[lane];
     load.running++;
+    laneLoad.running++;
     this.running++;
     let state: 'slot' | 'long' | 'done' = 'slot';
     const since = this.clock.now();
     const freeSlot = () => {
       load.running--;
+      laneLoad.running--;
       this.running--;
     };
     const timer = this.clock.setTimeout(() => {
       if (state !== 'slot') return;
       state = 'long';
       freeSlot();
-      this.learn(this.limits.slotHoldMs);
+      this.learn(laneLoad, this.limits.slotHoldMs);
       load.long++;
       this.grantNext();
     }, this.limits.slotHoldMs);
@@ -215,8 +310,13 @@ export class Admission {
         if (state === 'done') return;
         if (state === 'slot') {
           this.clock.clearTimeout(timer);
+          const heldMs = this.clock.now() - since;
+          if (lane === LANE_EXEC) {
+            const full = laneLoad.running >= this.execConcurrency.limit || this.queue.some((w) => w.lane === LANE_EXEC);
+            this.execConcurrency.learn(heldMs, this.clock.now(), full);
+          }
           freeSlot();
-          this.learn(this.clock.now() - since);
+          this.learn(laneLoad, heldMs);
         } else {
           load.long--;
         }
@@ -227,22 +327,24 @@ export class Admission {
     };
   }
 
-  private learn(heldMs: number): void {
-    this.averageMs = this.averageMs ? this.averageMs * 0.8 + heldMs * 0.2 : heldMs;
+  private learn(lane: LaneLoad, heldMs: number): void {
+    lane.averageMs = lane.averageMs ? lane.averageMs * 0.8 + heldMs * 0.2 : heldMs;
   }
 
-  /** Gives free slots to the oldest waiting calls that may run. */
+  /** Gives free slots to waiting calls that may run: of the sandbox running the fewest, the oldest first. */
   private grantNext(): void {
-    for (let i = 0; i < this.queue.length && this.running < this.limits.runningTotal;) {
-      const waiter = this.queue[i];
-      const load = this.loadOf(waiter.sandbox);
-      if (load.running >= this.limits.runningPerSandbox) {
-        i++;
-        continue;
+    while (this.running < this.limits.runningTotal) {
+      let best = -1;
+      for (let i = 0; i < this.queue.length; i++) {
+        const waiter = this.queue[i];
+        const load = this.loadOf(waiter.sandbox);
+        if (!this.mayRun(load, waiter.lane)) continue;
+        if (best < 0 || load.running < this.loadOf(this.queue[best].sandbox).running) best = i;
       }
-      this.queue.splice(i, 1);
-      load.waiting--;
-      waiter.grant(this.take(waiter.sandbox));
+      if (best < 0) return;
+      const [waiter] = this.queue.splice(best, 1);
+      this.loadOf(waiter.sandbox).waiting--;
+      waiter.grant(this.take(waiter.sandbox, waiter.lane));
     }
   }
 
@@ -258,7 +360,7 @@ function formatMs(ms: number): string {
 /** One per process: the total bounds hold over every sandbox this process hosts a bridge for. */
 export const sharedAdmission = new Admission();
 
-/** The tool error an agent gets when its call is refused for load: nothing ran; it may retry. */
-export function busyMessage(reason: string): string {
-  return `Busy: the Paddock bridge is at its limit (${reason}), so this call was not run. Retry in a moment; calls made one after another are never refused for load.`;
+/** The tool error an agent gets when its call is refused for load: nothing ran; it may retry after about `retryAfterMs`. */
+export function busyMessage(reason: string, retryAfterMs: number): string {
+  return `Busy: the Paddock bridge is at its limit (${reason}), so this call was not run. Retry in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s; calls made one after another are never refused for load.`;
 }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { connectionFailure } from '../core/errors.js';
 import type { MaskStats } from '../core/masking.js';
 import { PADDOCK_VERSION } from '../core/version.js';
-import { Admission, busyMessage, CallWithdrawn, sharedAdmission, WaitedTooLong } from './admission.js';
+import { Admission, busyMessage, CallWithdrawn, LANE_API, LANE_EXEC, sharedAdmission, WaitedTooLong } from './admission.js';
 import { AuditUnwritable, type AuditEntry, type AuditLog } from './audit.js';
 import { BridgeDenied, CallCancelled, type BridgeService, type Permission, type TargetContainer } from './service.js';
 
@@ -12,6 +12,9 @@ export const TOOL_NAMES = [
   'list_containers', 'get_logs', 'search_logs', 'inspect_container', 'get_stats', 'exec_command', 'get_allowed_commands',
   'get_security_policy', 'list_files', 'read_file', 'restart_container', 'stop_container', 'start_container',
 ] as const;
+
+/** Tools that start a process in a container (in its physical view): the engine's costly work, bounded apart (./admission.ts). */
+const EXEC_TOOLS: ReadonlySet<string> = new Set(['exec_command', 'list_files', 'read_file']);
 
 const container = z.string().min(1).describe('Container name (as list_containers shows it), compose service name, or id');
 const since = z.string().optional().describe('Only entries newer than this: a duration ("10m", "2h"), an ISO time, or Unix seconds');
@@ -33,11 +36,11 @@ export function createBridgeServer(service: BridgeService, audit: AuditLog, sand
    */
   const call = async (tool: string, args: Record<string, unknown>, permission: Permission | undefined, cancelled: AbortSignal, handler: Handler): Promise<CallToolResult> => {
     // Admitted or refused before any work, so a refusal answers at once whatever is queued (./admission.ts).
-    const ticket = admission.enter(sandbox, cancelled);
+    const ticket = admission.enter(sandbox, cancelled, EXEC_TOOLS.has(tool) ? LANE_EXEC : LANE_API);
     const arrived = Date.now();
     if (!ticket.admitted) {
       const maskedArgs = JSON.parse(service.maskNow(JSON.stringify(args), { count: 0, rules: {} })) as Record<string, unknown>;
-      return notRun({ time: new Date(arrived).toISOString(), sandbox, tool, args: maskedArgs }, arrived, { decision: 'busy', rule: 'refused-busy', message: busyMessage(ticket.reason) });
+      return notRun({ time: new Date(arrived).toISOString(), sandbox, tool, args: maskedArgs }, arrived, { decision: 'busy', rule: 'refused-busy', message: busyMessage(ticket.reason, ticket.retryAfterMs) });
     }
     let maskedArgs = args;
     try {
@@ -48,7 +51,7 @@ export function createBridgeServer(service: BridgeService, audit: AuditLog, sand
       return await run(tool, maskedArgs, permission, handler);
     } catch (err) {
       const base = { time: new Date(arrived).toISOString(), sandbox, tool, args: maskedArgs };
-      if (err instanceof WaitedTooLong) return notRun(base, arrived, { decision: 'busy', rule: 'refused-busy', message: busyMessage(err.reason) });
+      if (err instanceof WaitedTooLong) return notRun(base, arrived, { decision: 'busy', rule: 'refused-busy', message: busyMessage(err.reason, err.retryAfterMs) });
       if (!(err instanceof CallWithdrawn)) throw err;
       return notRun(base, arrived, { decision: 'cancelled', rule: 'cancelled-waiting', message: 'Cancelled before it ran (the client cancelled the call or went away), so nothing ran.' });
     } finally {

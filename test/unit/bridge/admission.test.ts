@@ -2,7 +2,7 @@
 // and in total; the rest are refused at once, and a flood from one sandbox cannot starve another.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Admission, BRIDGE_LIMITS, busyMessage, CallWithdrawn, WaitedTooLong, type AdmissionClock, type AdmissionLimits, type Slot, type Ticket } from '../../../src/bridge/admission.js';
+import { Admission, BRIDGE_LIMITS, busyMessage, CallWithdrawn, ExecConcurrency, LANE_API, LANE_EXEC, WaitedTooLong, type AdmissionClock, type AdmissionLimits, type Slot, type Ticket } from '../../../src/bridge/admission.js';
 
 /** A clock the test moves by hand: timers fire only when advanced past them. */
 class ManualClock implements AdmissionClock {
@@ -25,14 +25,14 @@ class ManualClock implements AdmissionClock {
   }
 }
 
-const LIMITS: AdmissionLimits = { runningPerSandbox: 2, runningTotal: 3, waitingPerSandbox: 2, waitingTotal: 3, slotHoldMs: 1000, longPerSandbox: 3, waitBudgetMs: 500, waitLimitMs: 10_000 };
+const LIMITS: AdmissionLimits = { runningPerSandbox: 2, runningTotal: 3, waitingPerSandbox: 2, waitingTotal: 3, slotHoldMs: 1000, longPerSandbox: 3, callBudgetMs: 1000, waitLimitMs: 10_000, execAtOnceMax: 4 };
 
 function setup(limits: Partial<AdmissionLimits> = {}) {
   const clock = new ManualClock();
   const admission = new Admission({ ...LIMITS, ...limits }, clock);
   const granted = new Map<Ticket, Slot>();
-  const enter = (sandbox: string): Ticket => {
-    const ticket = admission.enter(sandbox);
+  const enter = (sandbox: string, lane: typeof LANE_EXEC | typeof LANE_API = LANE_API): Ticket => {
+    const ticket = admission.enter(sandbox, undefined, lane);
     if (ticket.admitted) void ticket.slot.then((slot) => granted.set(ticket, slot), () => {});
     return ticket;
   };
@@ -110,18 +110,19 @@ describe('bridge admission', () => {
     for (const t of [b, c]) granted.get(t)!.release();
   });
 
-  it('when calls slow down, a call that would wait past the budget is refused; a lone caller still gets in', async () => {
+  it('when calls slow down, a call that would be answered past the budget is refused, saying when to retry; a lone caller still gets in', async () => {
     const { clock, granted, enter } = setup({ waitingPerSandbox: 10, waitingTotal: 10 });
     const [a, b] = [enter('a'), enter('a')];
     await settle();
     clock.advance(600);
     granted.get(a)!.release();
     granted.get(b)!.release();
-    // Calls take 600 ms: waiting one round already exceeds the 500 ms budget.
+    // Calls take 600 ms: waiting one round and running makes 1.2 s, past the 1 s budget.
     const [c, d, e] = [enter('a'), enter('a'), enter('a')];
     await settle();
     assert.ok(c.admitted && d.admitted && granted.has(c) && granted.has(d), 'free slots are taken whatever the speed');
-    assert.ok(!e.admitted && /calls take about 600 ms now, so this one would wait about 600 ms/.test(e.reason));
+    assert.ok(!e.admitted && /calls like this take about 600 ms now, so this one would be answered in about 1.2 s behind 0 others, past the 1.0 s budget/.test(e.reason), JSON.stringify(e));
+    assert.match(busyMessage(e.reason, e.retryAfterMs), /Retry in 1 s;/);
     assert.ok(enter('lone').admitted, 'a sandbox with nothing in flight is not refused for speed');
   });
 
@@ -139,7 +140,7 @@ describe('bridge admission', () => {
     assert.deepEqual(admission.snapshot().sandboxes.a, { running: 2, waiting: 1, long: 0 }, 'still in line before the limit');
     clock.advance(1);
     const err = await outcome;
-    assert.ok(err instanceof WaitedTooLong && /waited 800 ms for one of 2 slots/.test(err.message), String(err));
+    assert.ok(err instanceof WaitedTooLong && /waited 800 ms for a slot \(2 per sandbox, 2 in total/.test(err.message), String(err));
     assert.deepEqual(admission.snapshot().sandboxes.a, { running: 2, waiting: 0, long: 0 }, 'it left the line');
     clock.advance(10_000);
     granted.get(running[0])!.release();
@@ -184,9 +185,89 @@ describe('bridge admission', () => {
     assert.deepEqual(admission.snapshot(), { running: 0, waiting: 0, sandboxes: {} }, 'nothing left behind');
   });
 
+  it('calls that start a process in a container run at most the exec limit at once; other calls still take the free slots', async () => {
+    const { admission, granted, enter } = setup({ runningPerSandbox: 4, runningTotal: 4, waitingPerSandbox: 4 });
+    assert.equal(admission.execConcurrency.limit, 2, 'two at once to begin with');
+    const execs = [enter('a', LANE_EXEC), enter('a', LANE_EXEC), enter('a', LANE_EXEC)];
+    const logs = enter('a');
+    await settle();
+    assert.ok(execs.every((t) => t.admitted));
+    assert.deepEqual(execs.map((t) => granted.has(t)), [true, true, false], 'the third exec waits');
+    assert.ok(granted.has(logs), 'a cheap call runs beside them');
+    granted.get(execs[0])!.release();
+    await settle();
+    assert.ok(granted.has(execs[2]), 'a finished exec lets the next one run');
+  });
+
+  it('the exec limit falls when execs slow down as more run at once, and rises when they stay fast with the lane full', () => {
+    const limit = new ExecConcurrency(4);
+    let now = 0;
+    const ran = (ms: number, full = true) => { now += ms; limit.learn(ms, now, full); };
+    ran(200);
+    ran(200);
+    assert.equal(limit.limit, 3, 'two fast calls with the lane full: one more at once');
+    ran(200, false);
+    ran(200, false);
+    ran(200, false);
+    assert.equal(limit.limit, 3, 'never raised while the lane was not full');
+    ran(700);
+    assert.equal(limit.limit, 2, 'more than twice the fastest: one fewer at once');
+    ran(700);
+    assert.equal(limit.limit, 1, 'a call later, still slow: one fewer again');
+    ran(700);
+    assert.equal(limit.limit, 1, 'never fewer than one');
+    // A burst ending together is one cut, not one per call.
+    const burst = new ExecConcurrency(4);
+    burst.learn(100, 1000, true);
+    burst.learn(100, 1100, true);
+    assert.equal(burst.limit, 3);
+    for (const at of [1500, 1510, 1520]) burst.learn(400, at, true);
+    assert.equal(burst.limit, 2, 'three slow calls ending within one call\'s length: one cut');
+  });
+
+  it('a waiting exec of a quiet sandbox gets the next exec slot before an older one of a flooding sandbox', async () => {
+    const { granted, enter } = setup({ runningPerSandbox: 4, runningTotal: 4, waitingPerSandbox: 6, waitingTotal: 10 });
+    const flood = Array.from({ length: 5 }, () => enter('flood', LANE_EXEC));
+    const quiet = [enter('quiet', LANE_EXEC), enter('quiet', LANE_EXEC)];
+    await settle();
+    assert.deepEqual(flood.map((t) => granted.has(t)), [true, true, false, false, false]);
+    assert.ok(quiet.every((t) => t.admitted && !granted.has(t)), 'the quiet sandbox waits: the exec lane is full');
+    granted.get(flood[0])!.release();
+    await settle();
+    assert.ok(granted.has(quiet[0]) && !granted.has(flood[2]), 'the quiet sandbox (nothing running) goes first');
+    granted.get(flood[1])!.release();
+    await settle();
+    assert.ok(granted.has(flood[2]) && !granted.has(quiet[1]), 'then the flood (1 running, as many as the quiet one), its oldest first');
+  });
+
+  it('execs are judged by how long execs take: slow execs are refused while cheap calls are still let in to wait', async () => {
+    const { clock, admission, granted, enter } = setup({ runningPerSandbox: 2, runningTotal: 2, waitingPerSandbox: 6, waitingTotal: 10 });
+    const [x, y] = [enter('a', LANE_EXEC), enter('a', LANE_EXEC)];
+    await settle();
+    clock.advance(700);
+    granted.get(x)!.release();
+    granted.get(y)!.release();
+    const cheap = [enter('a'), enter('a')];
+    await settle();
+    clock.advance(5);
+    for (const t of cheap) granted.get(t)!.release();
+    // Both slots taken by execs again; a third exec would take 700 ms in line and 700 ms to run.
+    const running = [enter('a', LANE_EXEC), enter('a', LANE_EXEC)];
+    await settle();
+    assert.ok(running.every((t) => granted.has(t)));
+    const exec = enter('a', LANE_EXEC);
+    assert.ok(!exec.admitted && /about 700 ms now, so this one would be answered in about 1.4 s/.test(exec.reason), JSON.stringify(exec));
+    const logs = enter('a');
+    assert.ok(logs.admitted && !granted.has(logs), 'a cheap call (5 ms) waits for a slot instead');
+    assert.equal(admission.snapshot().waiting, 1);
+    for (const t of [...running, logs]) granted.get(t)?.release();
+  });
+
   it('the shipped limits are sane and the busy message tells the agent to retry', () => {
     assert.ok(BRIDGE_LIMITS.runningPerSandbox <= BRIDGE_LIMITS.runningTotal);
     assert.ok(BRIDGE_LIMITS.waitingPerSandbox <= BRIDGE_LIMITS.waitingTotal);
-    assert.match(busyMessage('x'), /^Busy: .*\(x\).*not run\. Retry in a moment/);
+    assert.ok(BRIDGE_LIMITS.waitLimitMs <= BRIDGE_LIMITS.callBudgetMs, 'a call let in to wait is answered within its budget');
+    assert.match(busyMessage('x', 2400), /^Busy: .*\(x\).*not run\. Retry in 3 s; calls made one after another are never refused/);
+    assert.match(busyMessage('x', 0), /Retry in 1 s;/);
   });
 });
