@@ -198,5 +198,8 @@ export async function configureAgentHome(docker: Docker, containerId: string, wo
     Cmd: ['node', '-e', AGENT_HOME_SCRIPT], User: 'agent',
     Env: [...Object.entries({ ...execBaseEnv('agent'), PADDOCK_WORKSPACE: workspace, ...inputs }).map(([k, v]) => `${k}=${v}`)],
   });
-  return exitCode === 0 ? undefined : `configuring the agents in the sandbox home failed (exit ${exitCode}): ${`${stdout}${stderr}`.trim().slice(0, 300)}`;
+  const output = `${stdout}${stderr}`;
+  // node's own line for the cause ("Error: EACCES: permission denied, open '/home/agent/.claude.json'"), not its stack.
+  const why = /^[A-Za-z]*Error\b.*$/m.exec(output)?.[0] ?? output.trim();
+  return exitCode === 0 ? undefined : `configuring the agents in the sandbox home failed (exit ${exitCode}): ${why.slice(0, 300)}`;
 }
