@@ -5,8 +5,16 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { Agent } from 'node:http';
 import { Duplex, PassThrough } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { EngineHttp } from './docker.js';
 import { trace, traceRequests } from './trace.js';
+
+/**
+ * dockerode, loaded when first used: `paddock exec` runs through EngineHttp (./docker.ts) and
+ * never evaluates its 60-odd modules. (require, not import: bundles keep it, and evaluate it on the first call.)
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const dockerode = (): typeof Docker => require('dockerode');
 
 /** Where the engine is and how to reach it. */
 export interface EngineEndpoint {
@@ -102,6 +110,7 @@ export function connect(endpoint: EngineEndpoint): Docker {
 }
 
 function connectResolved(endpoint: EngineEndpoint): Docker {
+  const Docker = dockerode();
   const url = new URL(endpoint.host);
   switch (url.protocol) {
     case 'unix:':
@@ -123,6 +132,25 @@ function connectResolved(endpoint: EngineEndpoint): Docker {
     }
     default:
       throw new Error(`Unsupported Docker host "${endpoint.host}". Use unix://, tcp://, ssh:// or npipe://.`);
+  }
+}
+
+/**
+ * The lean client (./docker.ts EngineHttp) for an endpoint it can reach as plainly as dockerode:
+ * a local socket or pipe, plain tcp, or ssh; undefined for TLS (dockerode's certificate handling is kept).
+ */
+export function engineHttpFor(endpoint: EngineEndpoint): EngineHttp | undefined {
+  const url = new URL(endpoint.host);
+  switch (url.protocol) {
+    case 'unix:': return new EngineHttp({ socketPath: decodeURIComponent(url.pathname) });
+    case 'npipe:': return new EngineHttp({ socketPath: endpoint.host.replace(/^npipe:\/\//, '') });
+    case 'ssh:': return new EngineHttp({ host: 'docker', port: 80, agent: sshAgent(url) });
+    case 'tcp:':
+    case 'http:': {
+      const useTls = !!endpoint.tls && (endpoint.tls.verify || !!endpoint.tls.cert);
+      return useTls ? undefined : new EngineHttp({ host: url.hostname, port: Number(url.port) || 2375 });
+    }
+    default: return undefined;
   }
 }
 

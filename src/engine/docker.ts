@@ -1,8 +1,11 @@
 // Docker idioms the engine and the bridge share: the engine's error codes, running a process and
 // collecting its output, reading multiplexed logs, starting a container and waiting for its ready line.
+import { Agent, request, type IncomingMessage, type RequestOptions } from 'node:http';
+import type { Socket } from 'node:net';
 import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
+import { trace } from './trace.js';
 
 /** 404: no such container, network, image or path. */
 export function isNotFound(err: unknown): boolean {
@@ -72,6 +75,35 @@ export function writeDemuxed(buffer: Buffer, stdout: Writable, stderr: Writable)
   for (const { stderr: toStderr, payload } of demuxFrames(buffer)) (toStderr ? stderr : stdout).write(payload);
 }
 
+/**
+ * Writes a live multiplexed stream's payloads to stdout and stderr as they come (a frame may
+ * arrive in pieces). A stream that does not start with a frame header is not multiplexed (a TTY's):
+ * from there on all of it goes to stdout, as docker-modem's demuxStream does.
+ */
+export function demuxStream(stream: Readable, stdout: Writable, stderr: Writable): void {
+  let pending: Buffer = Buffer.alloc(0);
+  let raw = false;
+  stream.on('data', (chunk: Buffer) => {
+    if (raw) {
+      stdout.write(chunk);
+      return;
+    }
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    while (pending.length >= 8) {
+      if (pending[0] > 2 || pending[1] !== 0 || pending[2] !== 0 || pending[3] !== 0) {
+        raw = true;
+        stdout.write(pending);
+        pending = Buffer.alloc(0);
+        return;
+      }
+      const end = 8 + pending.readUInt32BE(4);
+      if (pending.length < end) return;
+      (pending[0] === 2 ? stderr : stdout).write(pending.subarray(8, end));
+      pending = pending.subarray(end);
+    }
+  });
+}
+
 /** A logs buffer as one text (stdout and stderr in order), each decoded piece passed through `onText`. */
 export function demuxToText(buffer: Buffer, onText: (text: string) => string): string {
   const decoder = new StringDecoder('utf8');
@@ -80,7 +112,7 @@ export function demuxToText(buffer: Buffer, onText: (text: string) => string): s
   return out + onText(decoder.end());
 }
 
-export interface ExecIo {
+export interface ExecIo<E = Docker.Exec> {
   readonly stdout: Writable;
   readonly stderr: Writable;
   readonly stdin?: Readable;
@@ -91,7 +123,7 @@ export interface ExecIo {
   /** Stop waiting when aborted (for example when the output grew too large). */
   readonly signal?: AbortSignal;
   /** Runs once the process has started (terminal size, resize hooks). */
-  readonly onStarted?: (exec: Docker.Exec) => unknown;
+  readonly onStarted?: (exec: E) => unknown;
 }
 
 export interface ExecEnd {
@@ -107,11 +139,14 @@ export interface ExecEnd {
  * Runs a process in a container (`create` as docker exec's options) with its output going to `io`,
  * and waits until it ends, the time is up, or the signal aborts.
  */
-export async function runExec(docker: Docker, containerId: string, create: Docker.ExecCreateOptions, io: ExecIo): Promise<ExecEnd> {
-  const exec = await docker.getContainer(containerId).exec({ AttachStdout: true, AttachStderr: true, ...create, Tty: !!io.tty, AttachStdin: !!io.stdin });
+export async function runExec(docker: Docker, containerId: string, create: Docker.ExecCreateOptions, io: ExecIo): Promise<ExecEnd>;
+export async function runExec(engine: EngineHttp, containerId: string, create: Docker.ExecCreateOptions, io: ExecIo<EngineExec>): Promise<ExecEnd>;
+export async function runExec(engine: Docker | EngineHttp, containerId: string, create: Docker.ExecCreateOptions, io: ExecIo<any>): Promise<ExecEnd> {
+  const options = { AttachStdout: true, AttachStderr: true, ...create, Tty: !!io.tty, AttachStdin: !!io.stdin };
+  const exec = engine instanceof EngineHttp ? await engine.createExec(containerId, options) : await engine.getContainer(containerId).exec(options);
   const stream = (await exec.start({ hijack: true, stdin: !!io.stdin, Tty: !!io.tty })) as unknown as Duplex;
   if (io.tty) stream.pipe(io.stdout, { end: false });
-  else docker.modem.demuxStream(stream, io.stdout, io.stderr);
+  else demuxStream(stream, io.stdout, io.stderr);
   if (io.stdin) io.stdin.pipe(stream);
   let cut: ExecEnd['cut'];
   let streamError: Error | undefined;
@@ -189,4 +224,122 @@ export async function startAndWaitForMarker(container: Docker.Container, marker:
   clearTimeout(timer);
   output.destroy();
   return { outcome, output: seen };
+}
+
+/** An engine call that failed, as dockerode reports it: the HTTP status and the engine's JSON message. */
+export class EngineCallError extends Error {
+  constructor(readonly statusCode: number, readonly json: { message?: string } | null, what: string) {
+    super(`(HTTP code ${statusCode}) ${json?.message ?? what}`);
+  }
+}
+
+/**
+ * A lean engine client for the CLI's hot path (`paddock exec`): plain HTTP on the engine's socket,
+ * one kept-alive connection for the calls in a row, and the exec's stream taken over by an HTTP
+ * upgrade as the docker CLI does. Loading dockerode (60-odd modules) cost `paddock exec` more
+ * than the engine's answers; everything else still goes through dockerode (./connection.ts).
+ */
+export class EngineHttp {
+  readonly #base: RequestOptions;
+
+  /** `base`: where the engine is (socketPath, or host and port) and, for ssh, the agent that makes its connections. */
+  constructor(base: RequestOptions) {
+    this.#base = { agent: base.agent ?? new Agent({ keepAlive: true }), ...base };
+  }
+
+  /** A JSON call; an answer of 400 or more fails with an EngineCallError. */
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.#send(method, path, body, false) as IncomingMessage;
+    const text = await new Promise<string>((resolveText, reject) => {
+      const parts: Buffer[] = [];
+      response.on('data', (c: Buffer) => parts.push(c));
+      response.on('end', () => resolveText(Buffer.concat(parts).toString('utf8')));
+      response.on('error', reject);
+    });
+    const json = text && /json/.test(String(response.headers['content-type'])) ? JSON.parse(text) : (text || null);
+    if ((response.statusCode ?? 500) >= 400) throw new EngineCallError(response.statusCode ?? 500, typeof json === 'object' ? json : { message: String(json ?? '').trim() || undefined }, `${method} ${path}`);
+    return json as T;
+  }
+
+  /** A container's inspect, or undefined when none has that name or id. */
+  async inspectContainer(nameOrId: string): Promise<Docker.ContainerInspectInfo | undefined> {
+    try {
+      return await this.call<Docker.ContainerInspectInfo>('GET', `/containers/${encodeURIComponent(nameOrId)}/json`);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Creates a process in a container (docker exec's options); see runExec. */
+  async createExec(containerId: string, options: Docker.ExecCreateOptions): Promise<EngineExec> {
+    const { Id } = await this.call<{ Id: string }>('POST', `/containers/${encodeURIComponent(containerId)}/exec`, options);
+    return new EngineExec(this, Id);
+  }
+
+  /** A POST whose answer takes the connection over (101): the raw stream, both ways. */
+  async upgrade(path: string, body: unknown): Promise<Duplex> {
+    return await this.#send('POST', path, body, true) as Socket;
+  }
+
+  #send(method: string, path: string, body: unknown, upgrade: boolean): Promise<IncomingMessage | Socket> {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const what = `${method} ${path.replace(/\?.*$/, '')}`;
+    trace(`→ ${what}`);
+    const started = performance.now();
+    return new Promise((resolveAnswer, reject) => {
+      const req = request({
+        ...this.#base, method, path,
+        headers: { ...(data === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) }), ...(upgrade ? { Connection: 'Upgrade', Upgrade: 'tcp' } : {}) },
+      });
+      const answered = (failed: boolean) => trace(`← ${what} (${(performance.now() - started).toFixed(0)} ms${failed ? ', failed' : ''})`);
+      req.on('error', (err) => { answered(true); reject(err); });
+      req.on('response', (response) => {
+        answered((response.statusCode ?? 500) >= 400);
+        if (!upgrade) {
+          resolveAnswer(response);
+          return;
+        }
+        // An engine that answers an upgrade with a plain response refused it (404, 409: not running).
+        this.#errorOf(response, what).then(reject, reject);
+      });
+      req.on('upgrade', (_response, socket, head) => {
+        answered(false);
+        if (head.length) socket.unshift(head);
+        resolveAnswer(socket);
+      });
+      req.end(data);
+    });
+  }
+
+  async #errorOf(response: IncomingMessage, what: string): Promise<Error> {
+    const parts: Buffer[] = [];
+    for await (const c of response) parts.push(c as Buffer);
+    const text = Buffer.concat(parts).toString('utf8');
+    let json: { message?: string } | null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = { message: text.trim() || `${what} was not upgraded` };
+    }
+    return new EngineCallError(response.statusCode ?? 500, json, what);
+  }
+}
+
+/** A process created by EngineHttp.createExec: started once, resized, inspected (dockerode's Exec calls of the same names). */
+export class EngineExec {
+  constructor(private readonly engine: EngineHttp, readonly id: string) {}
+
+  /** Starts it with its input and output on the returned stream (multiplexed unless Tty). */
+  start(options: { stdin?: boolean; Tty?: boolean; hijack?: boolean }): Promise<Duplex> {
+    return this.engine.upgrade(`/exec/${this.id}/start`, { Detach: false, Tty: !!options.Tty });
+  }
+
+  resize(size: { h: number; w: number }): Promise<unknown> {
+    return this.engine.call('POST', `/exec/${this.id}/resize?h=${Math.floor(size.h)}&w=${Math.floor(size.w)}`);
+  }
+
+  inspect(): Promise<{ ExitCode: number | null; Running: boolean; Pid: number; ContainerID: string }> {
+    return this.engine.call('GET', `/exec/${this.id}/json`);
+  }
 }

@@ -3,15 +3,16 @@ import type Docker from 'dockerode';
 import { PaddockError } from '../core/errors.js';
 import { CONTAINER_NAME, LABELS } from '../core/naming.js';
 import { execBaseEnv } from './agentUser.js';
-import { connect, resolveEndpoint, type EndpointInputs, type EngineEndpoint } from './connection.js';
-import { inspectOrUndefined, runExec, textSink, writeDemuxed } from './docker.js';
+import { connect, engineHttpFor, resolveEndpoint, type EndpointInputs, type EngineEndpoint } from './connection.js';
+import { inspectOrUndefined, runExec, textSink, writeDemuxed, type EngineExec, type EngineHttp } from './docker.js';
 import { stopCause } from './stopCause.js';
 import { applyInitialSize, sizedArgv } from './tty.js';
 import type { SandboxDetails, SandboxStatus } from './types.js';
 
 // The part of the engine that `paddock exec` needs: the connection, one inspect, the exec. It
 // imports no policy, egress or template code (zod, yaml, picomatch...), so the CLI's exec loads
-// about a fifth of what the whole engine (./engine.ts, which extends this class) loads.
+// about a fifth of what the whole engine (./engine.ts, which extends this class) loads; and its
+// inspect and exec go through the lean EngineHttp (./docker.ts), so dockerode is not even evaluated.
 
 export interface ExecOptions {
   readonly user?: string;
@@ -49,13 +50,24 @@ export function statusOf(state: string | undefined): SandboxStatus {
 
 /** The engine named by the inputs (see ./connection.ts), without the rest of the engine's code. */
 export function connectClient(inputs: EndpointInputs = {}): SandboxClient {
-  const endpoint = resolveEndpoint(inputs);
-  return new SandboxClient(connect(endpoint), endpoint);
+  return new SandboxClient(undefined, resolveEndpoint(inputs));
 }
 
 export class SandboxClient {
+  #docker: Docker | undefined;
+  /** inspect and exec's client (undefined for a TLS engine: dockerode then). */
+  readonly #http: EngineHttp | undefined;
 
-  constructor(readonly docker: Docker, readonly endpoint: EngineEndpoint) {}
+  /** `docker`: the engine's dockerode client, or undefined to make it when first used. */
+  constructor(docker: Docker | undefined, readonly endpoint: EngineEndpoint) {
+    this.#docker = docker;
+    this.#http = engineHttpFor(endpoint);
+  }
+
+  /** dockerode, for everything but inspect and exec (loaded and connected on first use). */
+  get docker(): Docker {
+    return (this.#docker ??= connect(this.endpoint));
+  }
 
   /** Fails with a message that says how to start an engine when none answers. */
   async ping(): Promise<void> {
@@ -75,7 +87,7 @@ export class SandboxClient {
    */
   async inspectSandbox(nameOrId: string): Promise<Docker.ContainerInspectInfo | undefined> {
     if (!CONTAINER_NAME.test(nameOrId)) return undefined;
-    const info = await inspectOrUndefined(this.docker.getContainer(nameOrId));
+    const info = this.#http ? await this.#http.inspectContainer(nameOrId) : await inspectOrUndefined(this.docker.getContainer(nameOrId));
     if (!info) return undefined;
     if (info.Config.Labels?.[LABELS.sandbox] !== '1') {
       throw new PaddockError(`"${nameOrId}" is a container, but not a Paddock sandbox.`, 'Paddock only manages the containers it created; run "paddock ls".');
@@ -104,19 +116,21 @@ export class SandboxClient {
     }
     const tty = !!options.tty;
     const user = options.user ?? 'agent';
-    const end = await runExec(this.docker, sandbox.id, {
+    const create = {
       Cmd: tty && options.size ? sizedArgv(argv, options.size.rows, options.size.cols) : [...argv],
       User: user,
       WorkingDir: options.workdir ?? sandbox.workspace,
       Env: Object.entries({ ...execBaseEnv(user), ...options.env }).map(([k, v]) => `${k}=${v}`),
       ...(tty && options.size ? { ConsoleSize: [options.size.rows, options.size.cols] } : {}),
-    } as Docker.ExecCreateOptions, {
+    } as Docker.ExecCreateOptions;
+    const io = {
       stdout: options.stdout ?? process.stdout, stderr: options.stderr ?? process.stderr, stdin: options.stdin, tty,
-      onStarted: async (exec) => {
+      onStarted: async (exec: Docker.Exec | EngineExec) => {
         if (tty && options.size) await applyInitialSize(exec, options.size.rows, options.size.cols);
         options.onResizer?.((rows, cols) => { exec.resize({ h: rows, w: cols }).catch(() => {}); });
       },
-    });
+    };
+    const end = this.#http ? await runExec(this.#http, sandbox.id, create, io) : await runExec(this.docker, sandbox.id, create, io);
     if (end.streamError) throw end.streamError;
     return end.exitCode ?? 0;
   }

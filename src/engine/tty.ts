@@ -1,11 +1,9 @@
-import type Docker from 'dockerode';
-
 /**
  * Sets a fresh exec's terminal size. Engines before API 1.42 ignore ConsoleSize at create, and a
  * resize sent before the process has started fails; like the docker CLI, retry briefly, or the
  * program starts on a 0x0 terminal.
  */
-export async function applyInitialSize(exec: Docker.Exec, rows: number, cols: number): Promise<void> {
+export async function applyInitialSize(exec: { resize(size: { h: number; w: number }): Promise<unknown> }, rows: number, cols: number): Promise<void> {
   if (!(rows > 0 && cols > 0)) return;
   for (let attempt = 1; attempt <= 10; attempt++) {
     try {
