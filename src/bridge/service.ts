@@ -15,7 +15,7 @@ import { AllowedContainers, type TargetContainer } from './allowedContainers.js'
 import { BridgeDenied, CallCancelled } from './denied.js';
 import { maskLogs } from './maskedLogs.js';
 import { execAs, isFolder, PathGuard } from './pathGuard.js';
-import { CALL_MARK, stopMarkedCall } from './stopCall.js';
+import { markOnlyNote, stopMarkedCall, unviewedExecOptions } from './stopCall.js';
 import { PhysicalViews, VIEW_FAILED_EXIT, viewFailure, type ViewAvailability, type ViewTarget } from './physicalView.js';
 
 export { BridgeDenied, CallCancelled, CLIENT_GONE } from './denied.js';
@@ -256,16 +256,16 @@ export class BridgeService {
     const err = collectMasked(masker.stream(stats));
     const call = randomUUID();
     // Without a view the command runs straight in the target, marked so its processes can be found.
-    const [id, options] = view.ok ? [view.helperId, this.views.execOptions('exec', { user, workdir, env }, argv, 0, call)] : [c.id, { ...execAs(argv, user, workdir), Env: [`${CALL_MARK}=${call}`] }];
+    const [id, options] = view.ok ? [view.helperId, this.views.execOptions('exec', { user, workdir, env }, argv, 0, call)] : [c.id, await unviewedExecOptions(this.docker, c.id, argv, { user, workdir, env }, call)];
     if (cancelled?.aborted) throw new CallCancelled(cancelled, 'nothing had started');
     let exec: Docker.Exec | undefined;
     const { exitCode, cut } = await runExec(this.docker, id, options, { stdout: out.sink, stderr: err.sink, timeoutMs: timeoutSeconds * 1000, signal: cancelled, onStarted: (e) => { exec = e; } });
     let stopFailure = '';
-    const stop = () => (view.ok ? this.views.stop(view.helperId, call, exec) : stopMarkedCall(this.docker, c.id, user, call, exec))
+    const stop = () => (view.ok ? this.views.stop(view.helperId, call, exec) : stopMarkedCall(this.docker, c.id, call, exec))
       .catch((e: any) => { stopFailure = ` (${String(e?.message ?? e).split('\n')[0].slice(0, 200)})`; return false; });
     if (cut === 'aborted' && cancelled) {
       const stopped = await stop();
-      throw new CallCancelled(cancelled, stopped ? `stopped in ${c.name}: its processes were killed` : `stopping it in ${c.name} failed${stopFailure}, so it may still run`);
+      throw new CallCancelled(cancelled, stopped ? `stopped in ${c.name}: its processes were killed${view.ok ? '' : markOnlyNote(c.id, user)}` : `stopping it in ${c.name} failed${stopFailure}, so it may still run`);
     }
     // Past its timeout nobody reads the command's output any more: it is stopped the same way.
     const stoppedAtTimeout = cut === 'time' ? await stop() : false;
@@ -275,7 +275,7 @@ export class BridgeService {
     if (failure) throw viewDenial(c, failure);
     let text = stdout;
     if (stderr) text += `${text && !text.endsWith('\n') ? '\n' : ''}--- stderr ---\n${stderr}`;
-    const timedOut = `none: stopped waiting after ${timeoutSeconds}s, ${stoppedAtTimeout ? `and stopped the command in ${c.name} (its processes were killed)` : 'the process may still run'}`;
+    const timedOut = `none: stopped waiting after ${timeoutSeconds}s, ${stoppedAtTimeout ? `and stopped the command in ${c.name} (its processes were killed${view.ok ? '' : markOnlyNote(c.id, user)})` : 'the process may still run'}`;
     text += `${text && !text.endsWith('\n') ? '\n' : ''}[exit code ${exitCode ?? timedOut}]`;
     return { rule: decision.rule, text, exitCode };
   }

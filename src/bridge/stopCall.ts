@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { execCollect } from '../engine/docker.js';
+import { CALL_LAUNCHER } from './callLauncher.js';
 
 /**
  * Marks a command run without the physical view (straight in the target, as docker exec runs it):
@@ -9,11 +10,15 @@ export const CALL_MARK = 'PADDOCK_BRIDGE_CALL';
 
 /**
  * Stops the processes of one call in a target that has no physical view (a runtime such as gVisor,
- * whose namespaces no helper can join): run there with the target's own POSIX sh and grep (or cat), as the
- * command's user (who may read its processes' environment), it finds every process whose environment
- * holds the call's mark, stops them all (so they fork no more), then kills them; again until none is
- * left. Prints how many it killed. Unlike the view's PID namespace, this misses a process that
- * clears its environment: only commands the user whitelisted exactly run in such a target.
+ * whose namespaces no helper can join): run there as root with the target's own POSIX sh and grep (or
+ * cat), it takes every process whose environment holds the call's mark (the launcher, CALL_LAUNCHER,
+ * and what kept the mark) and every descendant of one (by each process's PPid), stops them all, looks
+ * again until no new one appears (a stopped process forks no more), then kills them; again until
+ * three looks a moment apart find none. Under the launcher nothing the command starts leaves that
+ * tree: the command is the init of a PID namespace the launcher's child made (its end kills the
+ * rest), or the launcher is a subreaper that orphans are re-parented to. Prints how many it killed.
+ * A process that names itself "...\nPPid: N" (names are not escaped in every runtime's status file)
+ * only adds a line of its own: its real PPid line is still read, so it cannot hide from the walk.
  */
 const STOP_MARKED = `mark="${CALL_MARK}=$1"; n=0
 # One grep for all processes where it reads NUL-separated text; else cat each (its own environ holds no mark).
@@ -22,19 +27,43 @@ if printf 'a\\0' | grep -qz a 2>/dev/null; then
 else
   marked() { for d in /proc/[0-9]*; do case "$(cat "$d/environ" 2>/dev/null)" in *"$mark"*) echo "\${d#/proc/}";; esac; done; }
 fi
-# Done after three empty looks in a row, a moment apart: a process in the middle of an exec may not
-# show its environment to one look (nohup, then the shell it runs).
+# Every process as pid,ppid: every PPid line of its status file counts.
+if command -v grep >/dev/null 2>&1; then
+  parents() { grep -Hs '^PPid:' /proc/[0-9]*/status | while IFS= read -r l; do f=\${l%%/status:*}; echo "\${f#/proc/},\${l##*[!0-9]}"; done; }
+else
+  parents() { for d in /proc/[0-9]*; do while IFS= read -r l; do case $l in PPid:*) echo "\${d#/proc/},\${l##*[!0-9]}";; esac; done < "$d/status"; done 2>/dev/null; }
+fi
+# The marked processes and all their descendants, as " pid pid ... ".
+tree() {
+  t=" "; for p in $(marked); do t="$t$p "; done
+  [ "$t" = " " ] && return
+  edges=$(parents); grew=1
+  while [ $grew = 1 ]; do
+    grew=0
+    for e in $edges; do
+      case $t in *" \${e#*,} "*) case $t in *" \${e%,*} "*) ;; *) t="$t\${e%,*} "; grew=1;; esac;; esac
+    done
+  done
+  echo "$t"
+}
 empty=0
 for round in 1 2 3 4 5 6 7 8 9 10 11 12; do
-  pids=$(marked)
+  pids=$(tree)
   if [ -z "$pids" ]; then
     empty=$((empty + 1)); [ "$empty" -ge 3 ] && break
     sleep 0.05 2>/dev/null || sleep 1
     continue
   fi
-  empty=0
-  kill -STOP $pids 2>/dev/null; kill -KILL $pids 2>/dev/null
-  set -- $pids; n=$((n + $#))
+  empty=0; stopped=" "
+  while :; do
+    new=""
+    for p in $pids; do [ "$p" = 1 ] || [ "$p" = $$ ] && continue; case $stopped in *" $p "*) ;; *) new="$new $p"; stopped="$stopped$p ";; esac; done
+    [ -z "$new" ] && break
+    kill -STOP $new 2>/dev/null
+    pids=$(tree)
+  done
+  kill -KILL $stopped 2>/dev/null
+  set -- $stopped; n=$((n + $#))
 done
 echo "$n"`;
 
@@ -52,10 +81,60 @@ export async function stopUntilEnded(attempt: () => Promise<unknown>, exec: Dock
   }
 }
 
-/** Stops call `call` run straight in `containerId` as `user` (STOP_MARKED); throws when the target cannot run the stopper. */
-export async function stopMarkedCall(docker: Docker, containerId: string, user: string, call: string, exec: Docker.Exec | undefined, timeoutMs = 30_000): Promise<boolean> {
+/** Stops call `call` run straight in `containerId` (STOP_MARKED, as root); throws when the target cannot run the stopper. */
+export async function stopMarkedCall(docker: Docker, containerId: string, call: string, exec: Docker.Exec | undefined, timeoutMs = 30_000): Promise<boolean> {
   return stopUntilEnded(async () => {
-    const { exitCode, stderr } = await execCollect(docker, containerId, { Cmd: ['sh', '-c', STOP_MARKED, 'sh', call], WorkingDir: '/', ...(user ? { User: user } : {}) }, { timeoutMs: 20_000 });
+    const { exitCode, stderr } = await execCollect(docker, containerId, { Cmd: ['sh', '-c', STOP_MARKED, 'sh', call], WorkingDir: '/', User: '0:0' }, { timeoutMs: 20_000 });
     if (exitCode !== 0) throw new Error(`its stopper (sh with grep or cat in the target) failed: ${stderr.trim().split('\n')[0] || `exit code ${exitCode}`}`);
   }, exec, timeoutMs);
+}
+
+/** How a target runs calls without the view: CALL_LAUNCHER's mode, or 'mark' (the mark alone) and why. */
+export interface CallLaunch { readonly mode: 'pidns' | 'subreaper' | 'mark'; readonly why: string; readonly again?: boolean }
+const PERL_QUIET = ['PERL5LIB=', 'PERL5OPT='];
+/** Found once per container and user (the probe is one exec); a probe the engine failed is tried again next call. */
+const launches = new Map<string, CallLaunch>();
+
+async function launchOf(docker: Docker, containerId: string, user: string): Promise<CallLaunch> {
+  const key = `${containerId}\0${user}`;
+  const known = launches.get(key);
+  if (known && !known.again) return known;
+  let launch: CallLaunch;
+  try {
+    const { exitCode, stdout, stderr } = await execCollect(docker, containerId,
+      { Cmd: ['perl', '-e', CALL_LAUNCHER, 'probe', user, '1', '0', '--'], User: '0:0', WorkingDir: '/', Env: PERL_QUIET }, { timeoutMs: 20_000 });
+    const mode = stdout.split('\n')[0];
+    const reasons = stderr.trim().split('\n').filter(Boolean).join('; ').slice(0, 300);
+    launch = exitCode === 0 && (mode === 'pidns' || mode === 'subreaper')
+      ? { mode, why: '' }
+      : { mode: 'mark', why: exitCode === 0 ? `neither a PID namespace nor a subreaper works there (${reasons})` : `it has no perl to keep the command's processes together (${reasons || stdout.trim().slice(0, 200) || `exit code ${exitCode}`})` };
+  } catch (err: any) {
+    launch = { mode: 'mark', why: `its probe failed (${String(err?.message ?? err).split('\n')[0].slice(0, 200)})`, again: true };
+  }
+  if (launches.size > 1000) launches.clear();
+  launches.set(key, launch);
+  return launch;
+}
+
+/**
+ * The exec of a call's command run straight in a target (no view): under CALL_LAUNCHER (as root, which
+ * runs it as `target.user`) where the target has what it needs, else as before as the user; both
+ * carry the call's mark (CALL_MARK) for STOP_MARKED.
+ */
+export async function unviewedExecOptions(docker: Docker, containerId: string, argv: readonly string[], target: { user: string; workdir: string; env: readonly string[] }, call: string): Promise<Docker.ExecCreateOptions> {
+  const { mode } = await launchOf(docker, containerId, target.user);
+  const mark = `${CALL_MARK}=${call}`;
+  if (mode === 'mark') return { Cmd: [...argv], WorkingDir: target.workdir, ...(target.user ? { User: target.user } : {}), Env: [mark] };
+  const restore = target.env.filter((e) => /^PERL5(LIB|OPT)=/.test(e));
+  const homeSet = target.env.some((e) => e.startsWith('HOME='));
+  return {
+    Cmd: ['perl', '-e', CALL_LAUNCHER, mode, target.user, homeSet ? '1' : '0', String(restore.length), ...restore, '--', ...argv],
+    User: '0:0', WorkingDir: target.workdir, Env: [...PERL_QUIET, mark],
+  };
+}
+
+/** Said after "its processes were killed" when only the mark found them in this target ('' otherwise). */
+export function markOnlyNote(containerId: string, user: string): string {
+  const launch = launches.get(`${containerId}\0${user}`);
+  return launch && launch.mode === 'mark' ? ` (found by their mark only: ${launch.why}, so one that cleared its environment may still run)` : '';
 }

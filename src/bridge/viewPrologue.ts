@@ -1,3 +1,5 @@
+import { PERL_RESOLVE_USER } from './perlExecUser.js';
+
 /**
  * The prologue that builds a command's physical view of a target container, in Perl because the
  * helper image (Paddock's base image, never the target's) has it and it can make raw syscalls.
@@ -157,14 +159,7 @@ close $cacheOut if $cacheOut;
 for my $d (@dirs) { sc('mount', 'tmpfs', $d, 'tmpfs', 1|2|4|8, 'size=4k,mode=0555') }
 for my $f (@files) { sc('mount', '/dev/null', $f, 0, 0x1000, 0) }
 # Resolve the user in the target's own files, as docker exec would.
-my ($uname, $gname) = split /:/, ($user eq '' ? 'root' : $user), 2;
-my ($uid, $gid, $home);
-sub lookup { my ($file, $key) = @_; open my $fh, '<', $file or return; while (<$fh>) { chomp; my @f = split /:/; return @f if $f[0] eq $key || ($key =~ /^\d+$/ && $f[2] eq $key) } return }
-if (my @pw = lookup('/etc/passwd', $uname)) { ($uid, $gid, $home) = ($pw[2], $pw[3], $pw[5]) }
-elsif ($uname =~ /^\d+$/) { ($uid, $gid) = ($uname, 0) } else { fail("user $uname is not in the target's /etc/passwd") }
-if (defined $gname) { if (my @gr = lookup('/etc/group', $gname)) { $gid = $gr[2] } elsif ($gname =~ /^\d+$/) { $gid = $gname } else { fail("group $gname unknown") } }
-my @groups = ($gid);
-if (open my $gf, '<', '/etc/group') { while (<$gf>) { chomp; my @f = split /:/; push @groups, $f[2] if grep { $_ eq $uname } split /,/, ($f[3] // '') } }
+${PERL_RESOLVE_USER}
 # A PID namespace of its own: the target's processes (their /proc/PID/root, cwd, environ) are absent.
 sc('unshare', 0x20000000);                                   # CLONE_NEWPID
 my $child = fork // fail("fork: $!");
