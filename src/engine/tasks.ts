@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { devNull, homedir, tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type Docker from 'dockerode';
 import { PaddockError } from '../core/errors.js';
@@ -111,18 +111,46 @@ export function mainGit(source: string, args: readonly string[]): Promise<GitRes
 }
 
 /**
+ * The settings of the user's own git config (system, global, and the files they include) that a
+ * task's git still reads: what decides which files show as changed (line endings, ignore and
+ * attributes files, case and Unicode) and which folders git trusts. None of them starts a program.
+ */
+const KEPT_USER_GIT_SETTINGS = new Set(['core.autocrlf', 'core.eol', 'core.safecrlf', 'core.excludesfile', 'core.attributesfile', 'core.ignorecase', 'core.precomposeunicode', 'core.quotepath', 'safe.directory']);
+
+let keptUserSettings: Promise<string[]> | undefined;
+/** KEPT_USER_GIT_SETTINGS as the user set them, as `-c` arguments; read once per process. */
+function userGitSettingsKept(): Promise<string[]> {
+  keptUserSettings ??= runGit(['config', '--null', '--includes', '--list'], { cwd: tmpdir(), env: { GIT_DIR: join(tmpdir(), 'paddock-no-repository') } }).then((r) =>
+    r.stdout.split('\0').flatMap((entry) => {
+      const at = entry.indexOf('\n');
+      const key = at < 0 ? entry : entry.slice(0, at);
+      return KEPT_USER_GIT_SETTINGS.has(key.toLowerCase()) ? ['-c', `${key}=${at < 0 ? 'true' : entry.slice(at + 1)}`] : [];
+    }));
+  return keptUserSettings;
+}
+
+/**
  * git in a task's folder, which its sandbox wrote: the git dir is named (GIT_DIR and GIT_COMMON_DIR,
  * so a "commondir" file the sandbox planted cannot hand git another config), and the settings that
- * run programs are switched off on the command line, which wins over any file.
+ * run programs are switched off on the command line, which wins over any file. The user's own config
+ * is not read (only KEPT_USER_GIT_SETTINGS of it, passed on the command line): the task's
+ * .gitattributes could otherwise name a filter or driver it defines (git-lfs's, git-crypt's) and make
+ * the host run it on the task's files. `forPush` keeps the user's config: a push reads no working tree
+ * (no filter runs), and the git that receives it, in the user's own repository, needs that config
+ * (safe.directory, receive.*), which the command line does not reach.
  */
-export function taskGit(task: Pick<TaskRecord, 'path'>, args: readonly string[], env: { GIT_INDEX_FILE?: string } = {}): Promise<GitResult> {
+export async function taskGit(task: Pick<TaskRecord, 'path'>, args: readonly string[], env: { GIT_INDEX_FILE?: string } = {}, forPush = false): Promise<GitResult> {
   const gitDir = join(task.path, '.git');
   const st = lstatSync(gitDir, { throwIfNoEntry: false });
   if (!st?.isDirectory()) {
-    return Promise.reject(new PaddockError(`${gitDir} is not a git folder any more (replaced or removed).`, 'Discard the task (paddock discard NAME --force) and start it again.'));
+    throw new PaddockError(`${gitDir} is not a git folder any more (replaced or removed).`, 'Discard the task (paddock discard NAME --force) and start it again.');
   }
   const safe = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.sshCommand=false', '-c', 'diff.external=', '-c', 'core.pager=cat'];
-  return runGit([...safe, ...args], { cwd: task.path, env: { GIT_DIR: gitDir, GIT_COMMON_DIR: gitDir, GIT_WORK_TREE: task.path, GIT_CEILING_DIRECTORIES: dirname(task.path), ...env } });
+  const userConfig = forPush ? {} : { GIT_CONFIG_GLOBAL: devNull, GIT_CONFIG_NOSYSTEM: '1' };
+  return runGit([...(forPush ? [] : await userGitSettingsKept()), ...safe, ...args], {
+    cwd: task.path,
+    env: { GIT_DIR: gitDir, GIT_COMMON_DIR: gitDir, GIT_WORK_TREE: task.path, GIT_CEILING_DIRECTORIES: dirname(task.path), ...userConfig, ...env },
+  });
 }
 
 export interface RepositoryInfo {
@@ -489,7 +517,7 @@ async function tipOf(task: TaskRecord): Promise<string> {
  */
 async function importTip(task: TaskRecord, tip: string): Promise<string> {
   const ref = `${REF_PREFIX}/${task.name}/head`;
-  const r = await taskGit(task, ['push', '--quiet', '--no-verify', '--force', task.source, `${tip}:${ref}`]);
+  const r = await taskGit(task, ['push', '--quiet', '--no-verify', '--force', task.source, `${tip}:${ref}`], {}, true);
   if (r.code !== 0) throw new PaddockError(`Cannot bring task ${task.name}'s commits into ${task.source}: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`, 'Check both repositories with "git fsck".');
   return ref;
 }

@@ -4,7 +4,7 @@
 // inside a task's sandbox.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { engine, makeWorkspace, OWNER, paddock, paddockOk } from '../../support/sandbox.js';
@@ -141,6 +141,26 @@ describe('parallel tasks of one repository', () => {
       rmSync(join(pathOf.alpha, 'evil'), { recursive: true, force: true });
       rmSync(join(pathOf.alpha, '.git', 'commondir'), { force: true });
       await ok(['start', sandboxOf.alpha]);
+    }
+  });
+
+  it('runs none of the user\'s own git filters on what a task wrote (its .gitattributes naming one)', async () => {
+    // The user's global config defines a filter, as git-lfs or git-crypt do; the task can name it for its files.
+    const marker = join(state, 'user-filter-ran');
+    appendFileSync(join(state, 'gitconfig'), `[filter "userfilter"]\n\tclean = "touch ${marker}; cat"\n\tsmudge = cat\n`);
+    const planted = await inTask('alpha', 'echo "*.dat filter=userfilter" > .gitattributes && echo data > notes.dat && echo "line one, alpha, again" > shared.txt');
+    assert.equal(planted.code, 0, planted.stderr);
+    try {
+      // Control: the host's git in the task's folder does run it.
+      spawnSync('git', ['hash-object', '--path=notes.dat', 'notes.dat'], { cwd: pathOf.alpha, env, encoding: 'utf8' });
+      assert.equal(existsSync(marker), true, 'the filter is not live; the test proves nothing');
+      rmSync(marker);
+      await ok(['tasks', ws]);
+      const diff = await ok(['diff', 'alpha', '-w', ws]);
+      assert.match(diff.stdout, /notes\.dat/, 'the task\'s file still shows in its diff');
+      assert.equal(existsSync(marker), false, 'the user\'s filter ran on the task\'s files');
+    } finally {
+      await inTask('alpha', 'rm -f .gitattributes notes.dat && git checkout -q -- shared.txt');
     }
   });
 
