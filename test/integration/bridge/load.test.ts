@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { Admission, BRIDGE_LIMITS } from '../../../src/bridge/admission.js';
+import { Admission, BRIDGE_LIMITS, LANE_EXEC } from '../../../src/bridge/admission.js';
 import { AuditLog, readAudit, readAuditLines } from '../../../src/bridge/audit.js';
 import { BridgeHttpServer } from '../../../src/bridge/server.js';
 import { BridgeService } from '../../../src/bridge/service.js';
@@ -27,7 +27,7 @@ const SLEEP = 'sleep 5';
  * takes a loaded machine seconds to deliver then meets exactly the running and waiting bounds
  * (handing the slot of a long call on, and answering busy a call that waited too long, are unit-tested).
  */
-const LIMITS = { ...BRIDGE_LIMITS, slotHoldMs: 600_000, waitLimitMs: 600_000 };
+const LIMITS = { ...BRIDGE_LIMITS, slotHoldMs: 600_000, waitLimitMs: 600_000, callBudgetMs: 600_000 };
 const ADMITTED_AT_MOST = BRIDGE_LIMITS.runningPerSandbox + BRIDGE_LIMITS.waitingPerSandbox;
 const BURST = ADMITTED_AT_MOST + 12;
 
@@ -98,8 +98,8 @@ describe('bridge under a burst of calls', () => {
     const admitted = answers.filter((a) => !busy.includes(a));
 
     assert.ok(busy.length >= BURST - ADMITTED_AT_MOST, `at most ${ADMITTED_AT_MOST} admitted of ${BURST}: ${busy.length} busy`);
-    assert.ok(admitted.length >= BRIDGE_LIMITS.runningPerSandbox, `the first ${BRIDGE_LIMITS.runningPerSandbox} run at once: ${admitted.length} admitted`);
-    for (const a of busy) assert.match(a.text, /not run\. Retry in a moment/);
+    assert.ok(admitted.length >= BRIDGE_LIMITS.runningPerSandbox, `the first ${BRIDGE_LIMITS.runningPerSandbox} are admitted (they run or wait): ${admitted.length} admitted`);
+    for (const a of busy) assert.match(a.text, /not run\. Retry in \d+ s; calls made one after another are never refused/);
     for (const a of admitted) {
       assert.equal(a.isError, false, a.text);
       assert.match(a.text, /\[exit code 0\]/);
@@ -176,5 +176,52 @@ describe('bridge under a burst of calls', () => {
     const floodAnswers = await flooding;
     assert.ok(floodAnswers.some((a) => /^Busy: /.test(a.text)), 'the flood itself was bounded');
     assert.equal(readAudit(quiet.auditFile).filter((e) => e.decision === 'busy').length, 0);
+  });
+
+  it('with the shipped limits, a flood of quick commands is partly refused at once, the rest all run, the engine never gets more than the exec bound at once, and another sandbox calling one at a time is never refused', async () => {
+    const shared = new Admission(BRIDGE_LIMITS);
+    const flood = await host('quick-flood', shared);
+    const other = await host('one-at-a-time', shared);
+    const floodSessions = await Promise.all([1, 2].map(() => connect(flood)));
+    const otherSession = await connect(other);
+    // How many execs the bridge runs at once, looked at every few ms while the flood lasts.
+    let peakExecs = 0;
+    const watch = setInterval(() => { peakExecs = Math.max(peakExecs, shared.laneSnapshot().lanes[LANE_EXEC].running); }, 2);
+    const FLOOD = 60;
+    let floodDone = false;
+    const flooding = Promise.all(Array.from({ length: FLOOD }, (_, i) => patientCall(floodSessions[i % 2], 'exec_command', { container: target, command: `echo flood ${i}` }).then((r) => ({ ...r, i }))))
+      .finally(() => { floodDone = true; });
+    const otherAnswers: { text: string; isError: boolean }[] = [];
+    for (let i = 0; i < 3 || !floodDone; i++) otherAnswers.push(await patientCall(otherSession, 'exec_command', { container: target, command: `echo other ${i}` }));
+    const answers = await flooding;
+    clearInterval(watch);
+
+    const busy = answers.filter((a) => a.isError && /^Busy: /.test(a.text));
+    const admitted = answers.filter((a) => !busy.includes(a));
+    assert.ok(busy.length > 0, 'past capacity some calls are refused');
+    assert.ok(admitted.length > 0, 'and some run');
+    for (const a of busy) assert.match(a.text, /so this call was not run\. Retry in \d+ s/);
+    for (const a of admitted) {
+      assert.equal(a.isError, false, a.text);
+      assert.match(a.text, new RegExp(`^flood ${a.i}\\n\\[exit code 0\\]`));
+    }
+    assert.ok(peakExecs >= 1 && peakExecs <= BRIDGE_LIMITS.execAtOnceMax, `at most ${BRIDGE_LIMITS.execAtOnceMax} execs at once, saw ${peakExecs}`);
+    // The other sandbox, calling one at a time through the flood, was never refused and got every answer.
+    otherAnswers.forEach((a, i) => {
+      assert.equal(a.isError, false, a.text);
+      assert.match(a.text, new RegExp(`^other ${i}\\n`));
+    });
+
+    // One audit entry per call: the admitted ones ran (allowed, each with its start line written
+    // first), the refused ones are one refused-busy line each and never ran.
+    const entries = readAudit(flood.auditFile);
+    assert.equal(entries.length, FLOOD);
+    assert.equal(entries.filter((e) => e.decision === 'busy' && e.rule === 'refused-busy').length, busy.length);
+    assert.equal(entries.filter((e) => e.decision === 'allowed').length, admitted.length);
+    assert.equal(readAuditLines(flood.auditFile).filter((e) => e.decision === 'started').length, admitted.length);
+    const otherEntries = readAudit(other.auditFile);
+    assert.equal(otherEntries.length, otherAnswers.length);
+    assert.ok(otherEntries.every((e) => e.decision === 'allowed'));
+    assert.deepEqual(shared.snapshot(), { running: 0, waiting: 0, sandboxes: {} }, 'nothing held after the flood');
   });
 });

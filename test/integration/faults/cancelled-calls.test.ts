@@ -11,7 +11,7 @@ import { dockerAsync, suffix } from '../bridge/support.js';
 import { bridgeOnTarget, type TargetBridge } from './support.js';
 
 /** One call of the sandbox runs at a time and holds its slot to the end, so a second call waits (for as long as it takes). */
-const LIMITS = { ...BRIDGE_LIMITS, runningPerSandbox: 1, slotHoldMs: 600_000, waitLimitMs: 600_000 };
+const LIMITS = { ...BRIDGE_LIMITS, runningPerSandbox: 1, slotHoldMs: 600_000, waitLimitMs: 600_000, callBudgetMs: 600_000 };
 
 describe('cancelled bridge calls waiting for a slot', () => {
   const target = `pbt-cancel-${suffix}`;

@@ -15,7 +15,7 @@ import { cleanup, docker, engine, makeWorkspace, paddockOk } from '../../support
 import { agentClient, BASE_IMAGE, dockerAsync, suffix } from '../bridge/support.js';
 
 /** One call of the sandbox runs at a time and holds its slot to the end, so the next one waits (for as long as it takes). */
-const LIMITS = { ...BRIDGE_LIMITS, runningPerSandbox: 1, slotHoldMs: 600_000, waitLimitMs: 600_000 };
+const LIMITS = { ...BRIDGE_LIMITS, runningPerSandbox: 1, slotHoldMs: 600_000, waitLimitMs: 600_000, callBudgetMs: 600_000 };
 
 describe('bridge sessions of agents that die', () => {
   const target = `pbt-dead-${suffix}`;
