@@ -118,14 +118,16 @@ const realClock: AdmissionClock = {
 
 /**
  * How many calls of the exec lane run at once, adapted to how long they take (the idea of TCP
- * Vegas, as in Netflix's concurrency-limits): a call that took more than twice as long as the
- * fastest recent ones waited inside the engine behind the others, so one fewer runs at once (at
- * most once per call's length, so one burst is one cut); calls that finish near the fastest time
- * while the lane is full let one more run. On a 2-core machine that settles at 1-2 execs at once
- * (more only made each slower: the engine's exec path is CPU-bound); on a larger one it rises to
- * the maximum. The fastest time creeps up towards slower calls so a machine that became slower
- * for good is not judged by a time it no longer reaches. Calls past slotHoldMs are the command's
- * own length, not the engine's, and are not judged.
+ * Vegas, as in Netflix's concurrency-limits): it starts at one; a call that took more than 1.7
+ * times the fastest recent one waited inside the engine behind the others, so one fewer runs at
+ * once (at most once per call's length, so one burst is one cut); calls that finish within 1.3
+ * times the fastest while the lane is full let one more run. On a 2-core machine that settles at
+ * 1-2 execs at once (more only made each slower: the engine's exec path is CPU-bound); on a
+ * larger one it rises to the maximum. While one runs at a time, the fastest time creeps up towards slower calls, so a
+ * machine that became slower for good is not judged by a time it no longer reaches (only then: with
+ * several at once a slow call may be slow because of the others, and creeping then would take the
+ * overload for the norm and let more run). Calls past slotHoldMs are the command's own length, not
+ * the engine's, and are not judged.
  */
 export class ExecConcurrency {
   limit: number;
@@ -134,19 +136,19 @@ export class ExecConcurrency {
   private fastInARow = 0;
 
   constructor(private readonly max: number) {
-    this.limit = Math.min(2, max);
+    this.limit = Math.min(1, max);
   }
 
   /** A call of the lane ended after `ms`; `full` says whether the lane ran at its limit (so more could have run). */
   learn(ms: number, now: number, full: boolean): void {
-    this.fastestMs = !this.fastestMs || ms < this.fastestMs ? ms : this.fastestMs + (ms - this.fastestMs) * 0.02;
-    if (ms > 2 * this.fastestMs) {
+    this.fastestMs = !this.fastestMs || ms < this.fastestMs ? ms : this.limit === 1 ? this.fastestMs + (ms - this.fastestMs) * 0.05 : this.fastestMs;
+    if (ms > 1.7 * this.fastestMs) {
       this.fastInARow = 0;
       if (now - this.cutAt >= ms && this.limit > 1) {
         this.limit--;
         this.cutAt = now;
       }
-    } else if (ms <= 1.5 * this.fastestMs && full && ++this.fastInARow >= this.limit) {
+    } else if (ms <= 1.3 * this.fastestMs && full && ++this.fastInARow >= this.limit) {
       this.fastInARow = 0;
       this.limit = Math.min(this.max, this.limit + 1);
     }
@@ -164,11 +166,15 @@ interface LaneLoad {
 /**
  * Slots and a line of waiting calls. A freed slot goes to a waiting call that may run (its sandbox
  * under its own running limit, its lane under its own), of the sandbox running the fewest calls,
- * the oldest first: so one busy sandbox cannot take every slot, nor every turn, from the others.
+ * then of the one whose last turn is oldest, its oldest call first: so one busy sandbox cannot
+ * take every slot, nor every turn, from the others.
  */
 export class Admission {
   private readonly loads = new Map<string, SandboxLoad>();
   private readonly queue: Waiter[] = [];
+  /** When each sandbox with calls in flight last got a slot (a count of slots given). */
+  private readonly lastTurn = new Map<string, number>();
+  private turns = 0;
   private running = 0;
   private readonly lanes: Record<Lane, LaneLoad> = { [LANE_EXEC]: { running: 0, averageMs: 0 }, [LANE_API]: { running: 0, averageMs: 0 } };
   readonly execConcurrency: ExecConcurrency;
@@ -287,6 +293,7 @@ export class Admission {
   private take(sandbox: string, lane: Lane): Slot {
     const load = this.loadOf(sandbox);
     const laneLoad = this.lanes[lane];
+    this.lastTurn.set(sandbox, ++this.turns);
     load.running++;
     laneLoad.running++;
     this.running++;
@@ -335,11 +342,13 @@ export class Admission {
   private grantNext(): void {
     while (this.running < this.limits.runningTotal) {
       let best = -1;
+      let bestRank: [number, number] = [Infinity, Infinity];
       for (let i = 0; i < this.queue.length; i++) {
         const waiter = this.queue[i];
         const load = this.loadOf(waiter.sandbox);
         if (!this.mayRun(load, waiter.lane)) continue;
-        if (best < 0 || load.running < this.loadOf(this.queue[best].sandbox).running) best = i;
+        const rank: [number, number] = [load.running, this.lastTurn.get(waiter.sandbox) ?? 0];
+        if (rank[0] < bestRank[0] || (rank[0] === bestRank[0] && rank[1] < bestRank[1])) [best, bestRank] = [i, rank];
       }
       if (best < 0) return;
       const [waiter] = this.queue.splice(best, 1);
@@ -349,7 +358,10 @@ export class Admission {
   }
 
   private forget(sandbox: string, load: SandboxLoad): void {
-    if (!load.running && !load.waiting && !load.long) this.loads.delete(sandbox);
+    if (!load.running && !load.waiting && !load.long) {
+      this.loads.delete(sandbox);
+      this.lastTurn.delete(sandbox);
+    }
   }
 }
 

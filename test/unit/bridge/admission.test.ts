@@ -187,16 +187,16 @@ describe('bridge admission', () => {
 
   it('calls that start a process in a container run at most the exec limit at once; other calls still take the free slots', async () => {
     const { admission, granted, enter } = setup({ runningPerSandbox: 4, runningTotal: 4, waitingPerSandbox: 4 });
-    assert.equal(admission.execConcurrency.limit, 2, 'two at once to begin with');
-    const execs = [enter('a', LANE_EXEC), enter('a', LANE_EXEC), enter('a', LANE_EXEC)];
+    assert.equal(admission.execConcurrency.limit, 1, 'one at a time to begin with');
+    const execs = [enter('a', LANE_EXEC), enter('a', LANE_EXEC)];
     const logs = enter('a');
     await settle();
     assert.ok(execs.every((t) => t.admitted));
-    assert.deepEqual(execs.map((t) => granted.has(t)), [true, true, false], 'the third exec waits');
-    assert.ok(granted.has(logs), 'a cheap call runs beside them');
+    assert.deepEqual(execs.map((t) => granted.has(t)), [true, false], 'the second exec waits');
+    assert.ok(granted.has(logs), 'a cheap call runs beside it');
     granted.get(execs[0])!.release();
     await settle();
-    assert.ok(granted.has(execs[2]), 'a finished exec lets the next one run');
+    assert.ok(granted.has(execs[1]), 'a finished exec lets the next one run');
   });
 
   it('the exec limit falls when execs slow down as more run at once, and rises when they stay fast with the lane full', () => {
@@ -204,63 +204,94 @@ describe('bridge admission', () => {
     let now = 0;
     const ran = (ms: number, full = true) => { now += ms; limit.learn(ms, now, full); };
     ran(200);
+    assert.equal(limit.limit, 2, 'a fast call with the lane full: one more at once');
     ran(200);
-    assert.equal(limit.limit, 3, 'two fast calls with the lane full: one more at once');
+    ran(200);
+    assert.equal(limit.limit, 3, 'as many fast calls in a row as run at once: one more');
     ran(200, false);
     ran(200, false);
     ran(200, false);
     assert.equal(limit.limit, 3, 'never raised while the lane was not full');
     ran(700);
-    assert.equal(limit.limit, 2, 'more than twice the fastest: one fewer at once');
+    assert.equal(limit.limit, 2, 'more than 1.7 times the fastest: one fewer at once');
     ran(700);
     assert.equal(limit.limit, 1, 'a call later, still slow: one fewer again');
     ran(700);
     assert.equal(limit.limit, 1, 'never fewer than one');
     // A burst ending together is one cut, not one per call.
     const burst = new ExecConcurrency(4);
-    burst.learn(100, 1000, true);
-    burst.learn(100, 1100, true);
+    for (const at of [1000, 1100, 1200]) burst.learn(100, at, true);
     assert.equal(burst.limit, 3);
     for (const at of [1500, 1510, 1520]) burst.learn(400, at, true);
     assert.equal(burst.limit, 2, 'three slow calls ending within one call\'s length: one cut');
   });
 
+  it('on an engine that runs execs one after another the exec limit stays at 1-2, also when the machine becomes slower for good; on one that runs them side by side it rises to the maximum', () => {
+    /** Sends `count` calls through `limit`, each taking what `engine` says for the limit in force; returns the highest limit seen. */
+    const drive = (limit: ExecConcurrency, count: number, engine: (atOnce: number) => number, from = 0) => {
+      let now = from;
+      let highest = limit.limit;
+      for (let i = 0; i < count; i++) {
+        const ms = engine(limit.limit);
+        now += ms / limit.limit;
+        limit.learn(ms, now, true);
+        highest = Math.max(highest, limit.limit);
+      }
+      return { highest, now };
+    };
+    // A 2-core engine: n execs at once each take n times as long (no more done per second).
+    const serial = new ExecConcurrency(4);
+    const fast = drive(serial, 200, (n) => 100 * n);
+    assert.ok(fast.highest <= 2 && serial.limit <= 2, `stays at 1-2: highest ${fast.highest}`);
+    // The machine becomes 4 times slower for good: the slower time becomes the norm, and still no more than 2 at once.
+    const slow = drive(serial, 400, (n) => 400 * n, fast.now);
+    assert.ok(slow.highest <= 2, `highest ${slow.highest}`);
+    assert.equal(drive(serial, 50, (n) => 400 * n, slow.now).highest, 2, 'it still tries two at once now and then');
+    // An engine with room: execs take as long however many run.
+    const parallel = new ExecConcurrency(4);
+    drive(parallel, 50, () => 100);
+    assert.equal(parallel.limit, 4);
+  });
+
   it('a waiting exec of a quiet sandbox gets the next exec slot before an older one of a flooding sandbox', async () => {
-    const { granted, enter } = setup({ runningPerSandbox: 4, runningTotal: 4, waitingPerSandbox: 6, waitingTotal: 10 });
+    const { granted, enter } = setup({ runningPerSandbox: 4, runningTotal: 4, waitingPerSandbox: 6, waitingTotal: 10, execAtOnceMax: 1 });
     const flood = Array.from({ length: 5 }, () => enter('flood', LANE_EXEC));
     const quiet = [enter('quiet', LANE_EXEC), enter('quiet', LANE_EXEC)];
     await settle();
-    assert.deepEqual(flood.map((t) => granted.has(t)), [true, true, false, false, false]);
+    assert.deepEqual(flood.map((t) => granted.has(t)), [true, false, false, false, false]);
     assert.ok(quiet.every((t) => t.admitted && !granted.has(t)), 'the quiet sandbox waits: the exec lane is full');
     granted.get(flood[0])!.release();
     await settle();
-    assert.ok(granted.has(quiet[0]) && !granted.has(flood[2]), 'the quiet sandbox (nothing running) goes first');
+    assert.ok(granted.has(quiet[0]) && !granted.has(flood[1]), 'neither runs one now: the quiet sandbox (its last turn is older) goes first');
+    granted.get(quiet[0])!.release();
+    await settle();
+    assert.ok(granted.has(flood[1]) && !granted.has(quiet[1]), 'then the flood, its oldest first');
     granted.get(flood[1])!.release();
     await settle();
-    assert.ok(granted.has(flood[2]) && !granted.has(quiet[1]), 'then the flood (1 running, as many as the quiet one), its oldest first');
+    assert.ok(granted.has(quiet[1]) && !granted.has(flood[2]), 'turn by turn');
   });
 
   it('execs are judged by how long execs take: slow execs are refused while cheap calls are still let in to wait', async () => {
-    const { clock, admission, granted, enter } = setup({ runningPerSandbox: 2, runningTotal: 2, waitingPerSandbox: 6, waitingTotal: 10 });
-    const [x, y] = [enter('a', LANE_EXEC), enter('a', LANE_EXEC)];
+    const { clock, admission, granted, enter } = setup({ runningPerSandbox: 2, runningTotal: 2, waitingPerSandbox: 6, waitingTotal: 10, execAtOnceMax: 1 });
+    const x = enter('a', LANE_EXEC);
     await settle();
     clock.advance(700);
     granted.get(x)!.release();
-    granted.get(y)!.release();
     const cheap = [enter('a'), enter('a')];
     await settle();
     clock.advance(5);
     for (const t of cheap) granted.get(t)!.release();
-    // Both slots taken by execs again; a third exec would take 700 ms in line and 700 ms to run.
-    const running = [enter('a', LANE_EXEC), enter('a', LANE_EXEC)];
+    // An exec runs; the next would take 700 ms in line and 700 ms to run.
+    const running = enter('a', LANE_EXEC);
     await settle();
-    assert.ok(running.every((t) => granted.has(t)));
+    assert.ok(granted.has(running));
     const exec = enter('a', LANE_EXEC);
     assert.ok(!exec.admitted && /about 700 ms now, so this one would be answered in about 1.4 s/.test(exec.reason), JSON.stringify(exec));
-    const logs = enter('a');
-    assert.ok(logs.admitted && !granted.has(logs), 'a cheap call (5 ms) waits for a slot instead');
+    const logs = [enter('a'), enter('a')];
+    await settle();
+    assert.ok(logs.every((t) => t.admitted) && granted.has(logs[0]) && !granted.has(logs[1]), 'cheap calls (5 ms) take the free slot, and one waits for a slot');
     assert.equal(admission.snapshot().waiting, 1);
-    for (const t of [...running, logs]) granted.get(t)?.release();
+    for (const t of [running, ...logs]) granted.get(t)?.release();
   });
 
   it('the shipped limits are sane and the busy message tells the agent to retry', () => {
