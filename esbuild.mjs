@@ -50,6 +50,13 @@ await Promise.all([
     outExtension: { '.js': '.mjs' }, plugins: [builtinsViaRequire, zodEnglishOnly],
     banner: { js: "import { createRequire as __paddockRequire } from 'node:module'; import { fileURLToPath as __paddockPath } from 'node:url'; import { dirname as __paddockDir } from 'node:path'; const require = __paddockRequire(import.meta.url); const __filename = __paddockPath(import.meta.url); const __dirname = __paddockDir(__filename);" },
   }),
+  // `paddock exec`'s fast path (src/cli/execFast.ts): one small CommonJS file that bin/paddock requires
+  // before anything else (no ES module loader, no command table). It never reaches dockerode (its
+  // engine calls are EngineHttp's; a TLS engine is left to the whole exec), so dockerode is left out.
+  build({
+    ...common, entryPoints: ['src/cli/execFast.ts'], outfile: `${cliOut}/exec-fast.cjs`, sourcemap: false,
+    alias: { ...common.alias, dockerode: './build/unavailable.js' },
+  }),
   // Minified: the editor parses the whole bundle when it activates the extension.
   // Two files: the light activation part, and the engine half it loads right after activation
   // (src/vscode/services.ts), so that the editor parses ~30 KB, not megabytes, while activating.

@@ -14,6 +14,8 @@ import { gvisorSocketNote } from '../engine/runtime.js';
 import { stopCause, withStopCauses } from '../engine/stopCause.js';
 import type { PreparedSandbox, SandboxRequest } from '../engine/sandboxes.js';
 import type { SandboxDetails, SandboxSummary } from '../engine/types.js';
+import { attach } from './attach.js';
+import { writeExecNotes } from './execNotes.js';
 import { formatTable, humanBytes, since } from './format.js';
 import { taskRequestFrom, withTaskOptions } from './tasks.js';
 
@@ -181,32 +183,6 @@ async function applyRequest(engine: SandboxEngine, sandbox: SandboxDetails, o: a
   return task ? taskRequestFrom(engine, request, { task }) : request;
 }
 
-/** Attaches the terminal to argv in the sandbox: raw TTY with resize when interactive, plain pipes otherwise. */
-async function attach(engine: SandboxClient, sandbox: string | ExecTarget, argv: string[], extra: { user?: string; workdir?: string; env?: Record<string, string>; stdout?: Writable } = {}): Promise<number> {
-  const interactive = !!process.stdin.isTTY && !!process.stdout.isTTY;
-  if (!interactive) {
-    return engine.exec(sandbox, argv, { ...extra, stdin: process.stdin.isTTY ? undefined : process.stdin });
-  }
-  // No resume() here: a flowing stdin without a consumer drops keystrokes; the exec's pipe resumes it.
-  process.stdin.setRawMode(true);
-  let onResize: (() => void) | undefined;
-  try {
-    return await engine.exec(sandbox, argv, {
-      ...extra,
-      env: { TERM: process.env.TERM ?? 'xterm-256color', COLORTERM: process.env.COLORTERM ?? '', ...extra.env },
-      tty: true, stdin: process.stdin, size: { rows: process.stdout.rows, cols: process.stdout.columns },
-      onResizer: (resize) => {
-        onResize = () => resize(process.stdout.rows, process.stdout.columns);
-        process.stdout.on('resize', onResize);
-      },
-    });
-  } finally {
-    if (onResize) process.stdout.off('resize', onResize);
-    process.stdin.setRawMode(false);
-    process.stdin.pause();
-  }
-}
-
 function printSandboxes(list: SandboxSummary[], json: boolean): void {
   if (json) {
     process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
@@ -350,10 +326,7 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
       const command = after.length ? after : before.slice(1);
       if (!command.length) throw new PaddockError('No command given.', 'Put the command after --, e.g. paddock exec SANDBOX -- ls -la.');
       const code = await attach(engine, sandbox, command, { user: o.user, workdir: o.workdir, env });
-      const killed = code === 137 ? await stopCause(engine.docker, sandbox.id).catch(() => undefined) : undefined; // SIGKILL: the OOM killer?
-      if (killed) process.stderr.write(`paddock: ${killed}\n`);
-      const failed = killed || code === 0 ? undefined : await (await import('../engine/repair.js')).execFailureNote(engine, sandbox, code); // a replaced workspace, a removed proxy
-      if (failed) process.stderr.write(`paddock: ${failed}\n`);
+      await writeExecNotes(engine, sandbox, code); // the memory kill, a replaced workspace, a removed proxy
       throw new ExitWith(code);
     });
 

@@ -94,12 +94,19 @@ export function lifecycleProgram(argv: readonly string[]): { program: Command; e
  * A broken connection (connect ENOENT, ECONNRESET, socket hang up...) is told as the engine
  * stopping when the engine no longer answers a ping; when it does, the error is some other socket's.
  */
-async function engineLostOr(err: unknown): Promise<unknown> {
+async function engineLostOr(err: unknown, engine: SandboxClient | undefined): Promise<unknown> {
   const failure = err instanceof PaddockError ? undefined : connectionFailure(err);
-  if (!failure || !connectedEngine) return err;
+  if (!failure || !engine) return err;
   const timeout = new Promise<boolean>((r) => setTimeout(() => r(false), 3000).unref());
-  const answers = await Promise.race([connectedEngine.docker.ping().then(() => true, () => false), timeout]);
-  return answers ? err : engineLost(failure, connectedEngine.endpoint.host);
+  const answers = await Promise.race([engine.docker.ping().then(() => true, () => false), timeout]);
+  return answers ? err : engineLost(failure, engine.endpoint.host);
+}
+
+/** Says on stderr why a command failed (a lost engine as that) and returns its exit code. */
+export async function reportFailure(err: unknown, engine: SandboxClient | undefined = connectedEngine): Promise<number> {
+  err = await engineLostOr(err, engine);
+  process.stderr.write(`paddock: ${describeError(err)}\n`);
+  return err instanceof PaddockError ? err.exitCode : 1;
 }
 
 /** Runs the command line with a program built from lifecycleProgram; returns the exit code. */
@@ -109,8 +116,6 @@ export async function runProgram(program: Command, argv: string[]): Promise<numb
     return 0;
   } catch (err) {
     if (err instanceof ExitWith) return err.code;
-    err = await engineLostOr(err);
-    process.stderr.write(`paddock: ${describeError(err)}\n`);
-    return err instanceof PaddockError ? err.exitCode : 1;
+    return reportFailure(err);
   }
 }

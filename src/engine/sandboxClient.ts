@@ -56,12 +56,12 @@ export function connectClient(inputs: EndpointInputs = {}): SandboxClient {
 export class SandboxClient {
   #docker: Docker | undefined;
   /** inspect and exec's client (undefined for a TLS engine: dockerode then). */
-  readonly #http: EngineHttp | undefined;
+  readonly engineHttp: EngineHttp | undefined;
 
   /** `docker`: the engine's dockerode client, or undefined to make it when first used. */
   constructor(docker: Docker | undefined, readonly endpoint: EngineEndpoint) {
     this.#docker = docker;
-    this.#http = engineHttpFor(endpoint);
+    this.engineHttp = engineHttpFor(endpoint);
   }
 
   /** dockerode, for everything but inspect and exec (loaded and connected on first use). */
@@ -87,7 +87,7 @@ export class SandboxClient {
    */
   async inspectSandbox(nameOrId: string): Promise<Docker.ContainerInspectInfo | undefined> {
     if (!CONTAINER_NAME.test(nameOrId)) return undefined;
-    const info = this.#http ? await this.#http.inspectContainer(nameOrId) : await inspectOrUndefined(this.docker.getContainer(nameOrId));
+    const info = this.engineHttp ? await this.engineHttp.inspectContainer(nameOrId) : await inspectOrUndefined(this.docker.getContainer(nameOrId));
     if (!info) return undefined;
     if (info.Config.Labels?.[LABELS.sandbox] !== '1') {
       throw new PaddockError(`"${nameOrId}" is a container, but not a Paddock sandbox.`, 'Paddock only manages the containers it created; run "paddock ls".');
@@ -130,7 +130,7 @@ export class SandboxClient {
         options.onResizer?.((rows, cols) => { exec.resize({ h: rows, w: cols }).catch(() => {}); });
       },
     };
-    const end = this.#http ? await runExec(this.#http, sandbox.id, create, io) : await runExec(this.docker, sandbox.id, create, io);
+    const end = this.engineHttp ? await runExec(this.engineHttp, sandbox.id, create, io) : await runExec(this.docker, sandbox.id, create, io);
     if (end.streamError) throw end.streamError;
     return end.exitCode ?? 0;
   }

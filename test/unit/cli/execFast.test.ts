@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseFastExec } from '../../../src/cli/execFast.js';
+
+// `paddock exec`'s fast path takes one shape of command line; everything else is left to the
+// whole exec (commander's rules, help, errors), so a line it reads must mean what commander reads.
+
+const line = (...args: string[]) => parseFastExec(['node', 'paddock', ...args]);
+
+describe('paddock exec fast path: the command lines it takes', () => {
+  it('NAME -- COMMAND, with -u/-w/-e in either spelling and the global engine options before exec', () => {
+    assert.deepEqual(line('exec', 'box', '--', 'ls', '-la', '--', 'x'), { inputs: {}, ref: 'box', user: undefined, workdir: undefined, env: {}, command: ['ls', '-la', '--', 'x'] });
+    assert.deepEqual(line('-H', 'unix:///s.sock', '--context=ctx', 'exec', '-u', 'root', 'box', '--workdir=/tmp', '-e', 'A=1=2', '--env', 'B', '--', 'id'),
+      { inputs: { host: 'unix:///s.sock', context: 'ctx' }, ref: 'box', user: 'root', workdir: '/tmp', env: { A: '1=2', B: 'B' }, command: ['id'] });
+  });
+
+  it('leaves every other shape to the whole exec', () => {
+    for (const args of [
+      ['exec', 'box'], // no command
+      ['exec', 'box', '--'], // an empty one
+      ['exec', 'box', 'ls'], // a command without --
+      ['exec', '--', 'ls'], // no sandbox
+      ['exec', 'box', '--help'],
+      ['exec', '-h'],
+      ['--version', 'exec', 'box', '--', 'ls'],
+      ['exec', '-uroot', 'box', '--', 'id'], // joined short options: commander's
+      ['exec', '-u', '-w', 'box', '--', 'id'], // an option's value that looks like an option
+      ['exec', 'box', '-u'], // a value missing
+      ['exec', '-H', 'tcp://x:2375', 'box', '--', 'id'], // global options after the command
+      ['exec', '--tty', 'box', '--', 'id'], // an option exec does not have
+      ['ls', 'exec', '--', 'x'], // another command
+    ]) assert.equal(line(...args), undefined, args.join(' '));
+  });
+});
