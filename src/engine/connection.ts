@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
 import { Agent } from 'node:http';
 import { Duplex, PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
@@ -171,6 +171,9 @@ function sshAgent(url: URL): Agent {
   // Keep-alive: sequential requests share one ssh session (dial-stdio carries a plain HTTP/1.1 connection).
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
   (agent as any).createConnection = () => {
+    // Required here: only ssh engines run a process, and loading child_process costs every other command 1-7 ms.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { spawn } = require('node:child_process') as typeof ChildProcess;
     const child = spawn(process.env.PADDOCK_SSH ?? 'ssh', sshArgs(url), { stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (c) => (stderr = (stderr + c).slice(-2000)));

@@ -244,7 +244,9 @@ export class EngineHttp {
 
   /** `base`: where the engine is (socketPath, or host and port) and, for ssh, the agent that makes its connections. */
   constructor(base: RequestOptions) {
-    this.#base = { agent: base.agent ?? new Agent({ keepAlive: true }), ...base };
+    // servername '' (no TLS here): else node's Agent asks net.isIP() of the host, whose first call
+    // compiles its IPv6 pattern: 3-15 ms of every `paddock exec`, the first request's latency.
+    this.#base = { agent: base.agent ?? new Agent({ keepAlive: true }), servername: '', ...base } as RequestOptions;
   }
 
   /** A JSON call; an answer of 400 or more fails with an EngineCallError. */
