@@ -67,6 +67,11 @@ export const LANE_API = 'api';
 
 /** What a caller holds while its call runs; release it once the call has ended (idempotent). */
 export interface Slot {
+  /**
+   * The engine has started the call's process: the call leaves its lane (the engine's costly part
+   * is done; the command may run for long) and keeps its slot (idempotent; release does it too).
+   */
+  started(): void;
   release(): void;
 }
 
@@ -118,16 +123,19 @@ const realClock: AdmissionClock = {
 
 /**
  * How many calls of the exec lane run at once, adapted to how long they take (the idea of TCP
- * Vegas, as in Netflix's concurrency-limits): it starts at one; a call that took more than 1.7
+ * Vegas, as in Netflix's concurrency-limits): it starts at two; a call that took more than 1.7
  * times the fastest recent one waited inside the engine behind the others, so one fewer runs at
  * once (at most once per call's length, so one burst is one cut); calls that finish within 1.3
  * times the fastest while the lane is full let one more run. On a 2-core machine that settles at
  * 1-2 execs at once (more only made each slower: the engine's exec path is CPU-bound); on a
- * larger one it rises to the maximum. While one runs at a time, the fastest time creeps up towards slower calls, so a
- * machine that became slower for good is not judged by a time it no longer reaches (only then: with
- * several at once a slow call may be slow because of the others, and creeping then would take the
- * overload for the norm and let more run). Calls past slotHoldMs are the command's own length, not
- * the engine's, and are not judged.
+ * larger one it rises to the maximum. The fastest time is learnt from calls that had the lane to themselves, and creeps
+ * up towards slower ones of those, so a machine that became slower for good is not judged by a
+ * time it no longer reaches (a call that shared the lane may be slow because of the others: taken
+ * for the norm, the overload would let more run). Before any call had the lane alone, a call that
+ * shared it with n counts as 1/n of its time: too fast a guess on an engine with room, which costs a
+ * cut to one at once, after which every call has the lane alone. Calls past slotHoldMs are the command's own length, not
+ * the engine's, and are not judged. What is timed is a call's
+ * hold on the lane: until the engine has started its process (exec_command), or to its end.
  */
 export class ExecConcurrency {
   limit: number;
@@ -136,12 +144,17 @@ export class ExecConcurrency {
   private fastInARow = 0;
 
   constructor(private readonly max: number) {
-    this.limit = Math.min(1, max);
+    this.limit = Math.min(2, max);
   }
 
-  /** A call of the lane ended after `ms`; `full` says whether the lane ran at its limit (so more could have run). */
-  learn(ms: number, now: number, full: boolean): void {
-    this.fastestMs = !this.fastestMs || ms < this.fastestMs ? ms : this.limit === 1 ? this.fastestMs + (ms - this.fastestMs) * 0.05 : this.fastestMs;
+  /**
+   * A call held the lane for `ms`, with at most `atOnce` calls in it meanwhile (itself included);
+   * `full` says whether the lane ran at its limit (so more could have run).
+   */
+  learn(ms: number, now: number, full: boolean, atOnce = 1): void {
+    if (atOnce <= 1) this.fastestMs = !this.fastestMs || ms < this.fastestMs ? ms : this.fastestMs + (ms - this.fastestMs) * 0.05;
+    else if (!this.fastestMs) this.fastestMs = ms / atOnce;
+    else this.fastestMs = Math.min(this.fastestMs, ms);
     if (ms > 1.7 * this.fastestMs) {
       this.fastInARow = 0;
       if (now - this.cutAt >= ms && this.limit > 1) {
@@ -158,8 +171,11 @@ export class ExecConcurrency {
 type Lane = typeof LANE_EXEC | typeof LANE_API;
 
 interface LaneLoad {
+  /** Calls holding the lane now. */
   running: number;
-  /** How long a call of the lane holds its slot, on average (recent calls weigh most); 0 until one has ended. */
+  /** The most calls each holder has seen in the lane with it. */
+  readonly holders: Set<{ atOnce: number }>;
+  /** How long a call holds the lane, on average (recent calls weigh most). */
   averageMs: number;
 }
 
@@ -176,7 +192,7 @@ export class Admission {
   private readonly lastTurn = new Map<string, number>();
   private turns = 0;
   private running = 0;
-  private readonly lanes: Record<Lane, LaneLoad> = { [LANE_EXEC]: { running: 0, averageMs: 0 }, [LANE_API]: { running: 0, averageMs: 0 } };
+  private readonly lanes: Record<Lane, LaneLoad> = { [LANE_EXEC]: { running: 0, averageMs: 0, holders: new Set() }, [LANE_API]: { running: 0, averageMs: 0, holders: new Set() } };
   readonly execConcurrency: ExecConcurrency;
 
   constructor(readonly limits: AdmissionLimits = BRIDGE_LIMITS, private readonly clock: AdmissionClock = realClock) {
@@ -256,8 +272,9 @@ export class Admission {
   }
 
   /** Each lane's calls running, how long its calls take now, and the exec lane's limit now (for the benchmark). */
-  laneSnapshot(): { execLimit: number; lanes: Record<Lane, Readonly<LaneLoad>> } {
-    return { execLimit: this.execConcurrency.limit, lanes: { [LANE_EXEC]: { ...this.lanes[LANE_EXEC] }, [LANE_API]: { ...this.lanes[LANE_API] } } };
+  laneSnapshot(): { execLimit: number; lanes: Record<Lane, { running: number; averageMs: number }> } {
+    const of = ({ running, averageMs }: LaneLoad) => ({ running, averageMs });
+    return { execLimit: this.execConcurrency.limit, lanes: { [LANE_EXEC]: of(this.lanes[LANE_EXEC]), [LANE_API]: of(this.lanes[LANE_API]) } };
   }
 
   private mayRun(load: SandboxLoad, lane: Lane): boolean {
@@ -297,33 +314,49 @@ export class Admission {
     load.running++;
     laneLoad.running++;
     this.running++;
+    const holder = { atOnce: laneLoad.running };
+    for (const other of laneLoad.holders) other.atOnce = Math.max(other.atOnce, laneLoad.running);
+    laneLoad.holders.add(holder);
     let state: 'slot' | 'long' | 'done' = 'slot';
+    let inLane = true;
     const since = this.clock.now();
+    /** Ends the hold on the lane; a call that ended (or started) within slotHoldMs is timed. */
+    const leaveLane = (timed: boolean) => {
+      if (!inLane) return;
+      inLane = false;
+      const heldMs = timed ? this.clock.now() - since : this.limits.slotHoldMs;
+      if (timed && lane === LANE_EXEC) {
+        const full = laneLoad.running >= this.execConcurrency.limit || this.queue.some((w) => w.lane === LANE_EXEC);
+        this.execConcurrency.learn(heldMs, this.clock.now(), full, holder.atOnce);
+      }
+      laneLoad.holders.delete(holder);
+      laneLoad.running--;
+      this.learn(laneLoad, heldMs);
+    };
     const freeSlot = () => {
       load.running--;
-      laneLoad.running--;
       this.running--;
     };
     const timer = this.clock.setTimeout(() => {
       if (state !== 'slot') return;
       state = 'long';
+      leaveLane(false);
       freeSlot();
-      this.learn(laneLoad, this.limits.slotHoldMs);
       load.long++;
       this.grantNext();
     }, this.limits.slotHoldMs);
     return {
+      started: () => {
+        if (state !== 'slot' || !inLane) return;
+        leaveLane(true);
+        this.grantNext();
+      },
       release: () => {
         if (state === 'done') return;
         if (state === 'slot') {
           this.clock.clearTimeout(timer);
-          const heldMs = this.clock.now() - since;
-          if (lane === LANE_EXEC) {
-            const full = laneLoad.running >= this.execConcurrency.limit || this.queue.some((w) => w.lane === LANE_EXEC);
-            this.execConcurrency.learn(heldMs, this.clock.now(), full);
-          }
+          leaveLane(true);
           freeSlot();
-          this.learn(laneLoad, heldMs);
         } else {
           load.long--;
         }
@@ -334,8 +367,12 @@ export class Admission {
     };
   }
 
+  /**
+   * From 0, a fifth of the way towards each call's time: the first exec of a target also builds its
+   * view (a helper container, a second or more), which taken whole would refuse the next calls.
+   */
   private learn(lane: LaneLoad, heldMs: number): void {
-    lane.averageMs = lane.averageMs ? lane.averageMs * 0.8 + heldMs * 0.2 : heldMs;
+    lane.averageMs = lane.averageMs * 0.8 + heldMs * 0.2;
   }
 
   /** Gives free slots to waiting calls that may run: of the sandbox running the fewest, the oldest first. */

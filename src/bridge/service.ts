@@ -222,7 +222,8 @@ export class BridgeService {
    * When `cancelled` aborts while it runs (its client cancelled it or went away), the command is
    * stopped in the target with every process it started, and CallCancelled says whether it was.
    */
-  async exec(c: TargetContainer, command: string | readonly string[], timeoutSeconds: number, stats: MaskStats, cancelled?: AbortSignal): Promise<{ rule: string; text: string; exitCode: number | null }> {
+  /** `started` is told once the engine has started the process (its part of the work is done; the command runs on). */
+  async exec(c: TargetContainer, command: string | readonly string[], timeoutSeconds: number, stats: MaskStats, cancelled?: AbortSignal, started?: () => void): Promise<{ rule: string; text: string; exitCode: number | null }> {
     let argv: string[];
     if (typeof command === 'string') {
       try {
@@ -259,7 +260,7 @@ export class BridgeService {
     const [id, options] = view.ok ? [view.helperId, this.views.execOptions('exec', { user, workdir, env }, argv, 0, call)] : [c.id, await unviewedExecOptions(this.docker, c.id, argv, { user, workdir, env }, call)];
     if (cancelled?.aborted) throw new CallCancelled(cancelled, 'nothing had started');
     let exec: Docker.Exec | undefined;
-    const { exitCode, cut } = await runExec(this.docker, id, options, { stdout: out.sink, stderr: err.sink, timeoutMs: timeoutSeconds * 1000, signal: cancelled, onStarted: (e) => { exec = e; } });
+    const { exitCode, cut } = await runExec(this.docker, id, options, { stdout: out.sink, stderr: err.sink, timeoutMs: timeoutSeconds * 1000, signal: cancelled, onStarted: (e) => { exec = e; started?.(); } });
     let stopFailure = '';
     const stop = () => (view.ok ? this.views.stop(view.helperId, call, exec) : stopMarkedCall(this.docker, c.id, call, exec))
       .catch((e: any) => { stopFailure = ` (${String(e?.message ?? e).split('\n')[0].slice(0, 200)})`; return false; });

@@ -29,7 +29,8 @@ export function createBridgeServer(service: BridgeService, audit: AuditLog, sand
     instructions: 'Paddock bridge: read logs of, inspect, and run approved commands in the project\'s other containers. There is no Docker socket in this sandbox; this bridge is the only door. Everything returned is masked for secrets. Call get_security_policy to see what is allowed.',
   });
 
-  type Handler = (stats: MaskStats) => Promise<{ text: string; rule?: string }>;
+  /** `started` ends the call's hold on its lane once the engine has started its process (./admission.ts). */
+  type Handler = (stats: MaskStats, started: () => void) => Promise<{ text: string; rule?: string }>;
   /**
    * `cancelled` aborts when the client cancels the call (notifications/cancelled) or goes away (its
    * connection or session ends, ./server.ts): a call still waiting for a slot then never runs.
@@ -45,10 +46,10 @@ export function createBridgeServer(service: BridgeService, audit: AuditLog, sand
     let maskedArgs = args;
     try {
       maskedArgs = JSON.parse(await service.mask(JSON.stringify(args), { count: 0, rules: {} })) as Record<string, unknown>;
-      await ticket.slot;
+      const slot = await ticket.slot;
       // Cancelled between getting its slot and starting: still nothing has run.
       if (cancelled.aborted) throw new CallWithdrawn();
-      return await run(tool, maskedArgs, permission, handler);
+      return await run(tool, maskedArgs, permission, (stats) => handler(stats, () => slot.started()));
     } catch (err) {
       const base = { time: new Date(arrived).toISOString(), sandbox, tool, args: maskedArgs };
       if (err instanceof WaitedTooLong) return notRun(base, arrived, { decision: 'busy', rule: 'refused-busy', message: busyMessage(err.reason, err.retryAfterMs) });
@@ -71,7 +72,7 @@ export function createBridgeServer(service: BridgeService, audit: AuditLog, sand
     }
     return { content: [{ type: 'text', text: outcome.message }], isError: true };
   };
-  const run = async (tool: string, maskedArgs: Record<string, unknown>, permission: Permission | undefined, handler: Handler): Promise<CallToolResult> => {
+  const run = async (tool: string, maskedArgs: Record<string, unknown>, permission: Permission | undefined, handler: (stats: MaskStats) => Promise<{ text: string; rule?: string }>): Promise<CallToolResult> => {
     const started = Date.now();
     const stats: MaskStats = { count: 0, rules: {} };
     const base = { time: new Date(started).toISOString(), sandbox, tool, args: maskedArgs };
@@ -165,8 +166,8 @@ export function createBridgeServer(service: BridgeService, audit: AuditLog, sand
       command: z.union([z.string().min(1), z.array(z.string()).min(1)]).describe('e.g. "npm test" or ["npm", "test"]'),
       timeout: z.number().int().min(1).max(600).optional().describe('Seconds to wait (default 60)'),
     },
-  }, async (a, extra) => call('exec_command', a, 'exec', extra.signal, (stats) => onTarget(a.container, async (c) => {
-    const result = await service.exec(c, a.command, a.timeout ?? 60, stats, extra.signal);
+  }, async (a, extra) => call('exec_command', a, 'exec', extra.signal, (stats, started) => onTarget(a.container, async (c) => {
+    const result = await service.exec(c, a.command, a.timeout ?? 60, stats, extra.signal, started);
     return { text: result.text, rule: result.rule };
   })));
 

@@ -112,16 +112,19 @@ describe('bridge admission', () => {
 
   it('when calls slow down, a call that would be answered past the budget is refused, saying when to retry; a lone caller still gets in', async () => {
     const { clock, granted, enter } = setup({ waitingPerSandbox: 10, waitingTotal: 10 });
-    const [a, b] = [enter('a'), enter('a')];
-    await settle();
-    clock.advance(600);
-    granted.get(a)!.release();
-    granted.get(b)!.release();
+    // Twenty calls of 600 ms: the average is near 600 ms by then.
+    for (let i = 0; i < 10; i++) {
+      const [a, b] = [enter('a'), enter('a')];
+      await settle();
+      clock.advance(600);
+      granted.get(a)!.release();
+      granted.get(b)!.release();
+    }
     // Calls take 600 ms: waiting one round and running makes 1.2 s, past the 1 s budget.
     const [c, d, e] = [enter('a'), enter('a'), enter('a')];
     await settle();
     assert.ok(c.admitted && d.admitted && granted.has(c) && granted.has(d), 'free slots are taken whatever the speed');
-    assert.ok(!e.admitted && /calls like this take about 600 ms now, so this one would be answered in about 1.2 s behind 0 others, past the 1.0 s budget/.test(e.reason), JSON.stringify(e));
+    assert.ok(!e.admitted && /calls like this take about 59\d ms now, so this one would be answered in about 1.2 s behind 0 others, past the 1.0 s budget/.test(e.reason), JSON.stringify(e));
     assert.match(busyMessage(e.reason, e.retryAfterMs), /Retry in 1 s;/);
     assert.ok(enter('lone').admitted, 'a sandbox with nothing in flight is not refused for speed');
   });
@@ -187,16 +190,26 @@ describe('bridge admission', () => {
 
   it('calls that start a process in a container run at most the exec limit at once; other calls still take the free slots', async () => {
     const { admission, granted, enter } = setup({ runningPerSandbox: 4, runningTotal: 4, waitingPerSandbox: 4 });
-    assert.equal(admission.execConcurrency.limit, 1, 'one at a time to begin with');
+    assert.equal(admission.execConcurrency.limit, 2, 'two at once to begin with');
+    const early = [enter('a', LANE_EXEC), enter('a', LANE_EXEC)];
+    await settle();
+    // Once the engine started their processes (long commands, say), they leave the lane and keep their slots.
+    for (const t of early) granted.get(t)!.started();
+    assert.deepEqual(admission.laneSnapshot().lanes[LANE_EXEC].running, 0);
+    assert.equal(admission.snapshot().running, 2);
+    granted.get(early[0])!.release();
+    admission.execConcurrency.limit = 1;
     const execs = [enter('a', LANE_EXEC), enter('a', LANE_EXEC)];
     const logs = enter('a');
     await settle();
     assert.ok(execs.every((t) => t.admitted));
     assert.deepEqual(execs.map((t) => granted.has(t)), [true, false], 'the second exec waits');
     assert.ok(granted.has(logs), 'a cheap call runs beside it');
-    granted.get(execs[0])!.release();
+    granted.get(execs[0])!.started();
     await settle();
-    assert.ok(granted.has(execs[1]), 'a finished exec lets the next one run');
+    assert.ok(granted.has(execs[1]), 'a started exec lets the next one run');
+    for (const t of [early[1], ...execs, logs]) granted.get(t)!.release();
+    assert.deepEqual(admission.snapshot(), { running: 0, waiting: 0, sandboxes: {} }, 'nothing left behind');
   });
 
   it('the exec limit falls when execs slow down as more run at once, and rises when they stay fast with the lane full', () => {
@@ -204,10 +217,8 @@ describe('bridge admission', () => {
     let now = 0;
     const ran = (ms: number, full = true) => { now += ms; limit.learn(ms, now, full); };
     ran(200);
-    assert.equal(limit.limit, 2, 'a fast call with the lane full: one more at once');
     ran(200);
-    ran(200);
-    assert.equal(limit.limit, 3, 'as many fast calls in a row as run at once: one more');
+    assert.equal(limit.limit, 3, 'as many fast calls in a row, with the lane full, as run at once: one more');
     ran(200, false);
     ran(200, false);
     ran(200, false);
@@ -220,7 +231,7 @@ describe('bridge admission', () => {
     assert.equal(limit.limit, 1, 'never fewer than one');
     // A burst ending together is one cut, not one per call.
     const burst = new ExecConcurrency(4);
-    for (const at of [1000, 1100, 1200]) burst.learn(100, at, true);
+    for (const at of [1000, 1100]) burst.learn(100, at, true);
     assert.equal(burst.limit, 3);
     for (const at of [1500, 1510, 1520]) burst.learn(400, at, true);
     assert.equal(burst.limit, 2, 'three slow calls ending within one call\'s length: one cut');
@@ -234,7 +245,7 @@ describe('bridge admission', () => {
       for (let i = 0; i < count; i++) {
         const ms = engine(limit.limit);
         now += ms / limit.limit;
-        limit.learn(ms, now, true);
+        limit.learn(ms, now, true, limit.limit);
         highest = Math.max(highest, limit.limit);
       }
       return { highest, now };
@@ -249,7 +260,7 @@ describe('bridge admission', () => {
     assert.equal(drive(serial, 50, (n) => 400 * n, slow.now).highest, 2, 'it still tries two at once now and then');
     // An engine with room: execs take as long however many run.
     const parallel = new ExecConcurrency(4);
-    drive(parallel, 50, () => 100);
+    drive(parallel, 100, () => 100);
     assert.equal(parallel.limit, 4);
   });
 
@@ -273,10 +284,12 @@ describe('bridge admission', () => {
 
   it('execs are judged by how long execs take: slow execs are refused while cheap calls are still let in to wait', async () => {
     const { clock, admission, granted, enter } = setup({ runningPerSandbox: 2, runningTotal: 2, waitingPerSandbox: 6, waitingTotal: 10, execAtOnceMax: 1 });
-    const x = enter('a', LANE_EXEC);
-    await settle();
-    clock.advance(700);
-    granted.get(x)!.release();
+    for (let i = 0; i < 20; i++) {
+      const x = enter('a', LANE_EXEC);
+      await settle();
+      clock.advance(700);
+      granted.get(x)!.release();
+    }
     const cheap = [enter('a'), enter('a')];
     await settle();
     clock.advance(5);
@@ -286,7 +299,7 @@ describe('bridge admission', () => {
     await settle();
     assert.ok(granted.has(running));
     const exec = enter('a', LANE_EXEC);
-    assert.ok(!exec.admitted && /about 700 ms now, so this one would be answered in about 1.4 s/.test(exec.reason), JSON.stringify(exec));
+    assert.ok(!exec.admitted && /about 69\d ms now, so this one would be answered in about 1.4 s/.test(exec.reason), JSON.stringify(exec));
     const logs = [enter('a'), enter('a')];
     await settle();
     assert.ok(logs.every((t) => t.admitted) && granted.has(logs[0]) && !granted.has(logs[1]), 'cheap calls (5 ms) take the free slot, and one waits for a slot');
