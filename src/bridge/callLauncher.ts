@@ -6,9 +6,9 @@ import { PERL_RESOLVE_USER } from './perlExecUser.js';
  * (perl-base), run by docker exec as root in the target with the call's mark in its environment, it
  * keeps every process the command starts where the stopper finds it, even one that clears its
  * environment, calls setsid and forks twice:
- *  - pidns: a child of the launcher makes a user namespace (every id mapped to itself, by the
+ *  - pidns: the launcher's child is made in a user namespace (every id mapped to itself, by the
  *    launcher outside it, so ids, groups and file access are as before) and a PID namespace, and
- *    the command is that namespace's init: when it ends or is killed, the kernel kills every
+ *    the command, which it becomes, is that namespace's init: when it ends or is killed, the kernel kills every
  *    process left in it. Nothing in it can leave it or signal the launcher.
  *  - subreaper: where no user namespace can be made, the launcher is a child subreaper
  *    (PR_SET_CHILD_SUBREAPER): an orphaned descendant is re-parented to it, never out of its tree.
@@ -17,16 +17,16 @@ import { PERL_RESOLVE_USER } from './perlExecUser.js';
  * /etc/passwd and /etc/group say), HOME from /etc/passwd when the container sets none, the
  * container's environment, the same capabilities (Docker's default set for root, none for others),
  * and its exit code (128 + N for signal N).
- * argv: mode user homeSet nRestore NAME=VALUE... -- argv...   (mode probe prints the mode that works)
+ * argv: mode user homeSet arch nRestore NAME=VALUE... -- argv...   (mode probe prints the mode that works;
+ * arch is the image's, amd64 or arm64: perl's system call numbers are its binary's)
  * A launcher that cannot do what its mode says exits 125 with a "paddock-view:" line: nothing ran.
  */
 export const CALL_LAUNCHER = String.raw`
-use strict; use warnings; use POSIX (); $| = 1;
-my ($mode, $user, $homeSet, $nr) = splice(@ARGV, 0, 4); my @restore = splice(@ARGV, 0, $nr); shift @ARGV; my @cmd = @ARGV;
-sub fail { print STDERR "paddock-view: $_[0]\n"; POSIX::_exit(125) }
-my $arch = (POSIX::uname())[4];
-my %nr = $arch eq 'x86_64' ? (unshare => 272, capset => 126, prctl => 157)
-       : $arch eq 'aarch64' ? (unshare => 97, capset => 91, prctl => 167) : ();
+use strict; use warnings; $| = 1;   # no other module: under gVisor one can cost 100 ms of start-up
+my ($mode, $user, $homeSet, $arch, $nr) = splice(@ARGV, 0, 5); my @restore = splice(@ARGV, 0, $nr); shift @ARGV; my @cmd = @ARGV;
+sub fail { print STDERR "paddock-view: $_[0]\n"; exit 125 }
+my %nr = $arch eq 'amd64' ? (clone => 56, capset => 126, prctl => 157, setresuid => 117)
+       : $arch eq 'arm64' ? (clone => 220, capset => 91, prctl => 167, setresuid => 147) : ();
 # The container's own values of what was set only for this launcher.
 delete @ENV{qw(PERL5LIB PERL5OPT)}; for (@restore) { my ($k, $v) = split /=/, $_, 2; $ENV{$k} = $v }
 # The user as docker exec resolves it in the target's own files.
@@ -43,36 +43,30 @@ sub run {
     for my $c (0 .. 63) { next if $keep & (1 << $c); my $r = syscall($nr{prctl}, 24, $c, 0, 0, 0); last if $r == -1 && $c > 40 }   # PR_CAPBSET_DROP
   }
   $) = join ' ', $gid, @groups; $( = $gid; fail("setgid: $!") if $( != $gid;
-  POSIX::setuid($uid) or fail("setuid: $!"); fail("uid") if $< != $uid || $> != $uid;
+  syscall($nr{setresuid}, $uid + 0, $uid + 0, $uid + 0) == 0 or fail("setresuid: $!"); fail("uid") if $< != $uid || $> != $uid;
   if ($inNs && $uid == 0) { my $hdr = pack('LL', 0x20080522, 0); my $data = pack('LLLLLL', $keep & 0xffffffff, $keep & 0xffffffff, 0, $keep >> 32, $keep >> 32, 0); syscall($nr{capset}, $hdr, $data) == 0 or fail("capset: $!") }
-  exec { $cmd[0] } @cmd or do { print STDERR "$cmd[0]: $!\n"; POSIX::_exit($! == 2 ? 127 : 126) };
+  exec { $cmd[0] } @cmd or do { print STDERR "$cmd[0]: $!\n"; exit($! == 2 ? 127 : 126) };
 }
 sub pidns {
-  pipe(my $madeR, my $madeW) or fail("pipe: $!"); pipe(my $mappedR, my $mappedW) or fail("pipe: $!");
-  my $child = fork // fail("fork: $!");
-  if (!$child) {
-    close $madeR; close $mappedW;
-    syscall($nr{unshare}, 0x10000000 | 0x20000000) == 0 or do { syswrite $madeW, "unshare: $!"; POSIX::_exit(125) };   # CLONE_NEWUSER|CLONE_NEWPID
-    syswrite $madeW, 'ok'; close $madeW;
-    (sysread($mappedR, my $go, 2) // 0) == 2 or POSIX::_exit(125);
-    my $init = fork // fail("fork: $!");
-    run(1) unless $init;
-    waitpid($init, 0); POSIX::_exit(status($?));
-  }
-  close $madeW; close $mappedR;
-  my $made = ''; sysread($madeR, $made, 200);
+  # One clone (a fork costs up to 200 ms under gVisor): the child is at once the init of a new PID
+  # namespace, in a new user namespace whose ids this process (outside it) maps before it goes on.
+  pipe(my $mappedR, my $mappedW) or fail("pipe: $!");
+  my $child = syscall($nr{clone}, 0x10000000 | 0x20000000 | 17, 0, 0, 0, 0);   # CLONE_NEWUSER|CLONE_NEWPID|SIGCHLD
+  return "clone: $!" if $child == -1;
+  if (!$child) { close $mappedW; (sysread($mappedR, my $go, 2) // 0) == 2 or exit 125; run(1) }
+  close $mappedR;
   my $map = sub { my ($f) = @_; open my $fh, '>', "/proc/$child/$f" or return "$f: $!"; (syswrite($fh, "0 0 4294967295\n") && close $fh) ? '' : "$f: $!" };
-  my $why = $made eq 'ok' ? ($map->('uid_map') || $map->('gid_map')) : ($made || 'its child ended');
+  my $why = $map->('uid_map') || $map->('gid_map');
   if ($why) { kill 'KILL', $child; waitpid($child, 0); return $why }
   syswrite $mappedW, 'go'; close $mappedW;
-  waitpid($child, 0); POSIX::_exit(status($?));
+  waitpid($child, 0); exit(status($?));
 }
 sub subreaper {
   syscall($nr{prctl}, 36, 1, 0, 0, 0) == 0 or return "PR_SET_CHILD_SUBREAPER: $!";
   my $child = fork // fail("fork: $!");
   run(0) unless $child;
-  while ((my $w = waitpid(-1, 0)) > 0) { POSIX::_exit(status($?)) if $w == $child }
-  POSIX::_exit(125);
+  while ((my $w = waitpid(-1, 0)) > 0) { exit(status($?)) if $w == $child }
+  exit(125);
 }
 if ($mode eq 'probe') {
   # The first mode whose launch of a command that only exits works here, as this user.
@@ -80,11 +74,11 @@ if ($mode eq 'probe') {
   for my $m (qw(pidns subreaper)) {
     if (!%nr) { print STDERR "no system call numbers for $arch\n"; last }
     my $p = fork // fail("fork: $!");
-    if (!$p) { my $why = $m eq 'pidns' ? pidns() : subreaper(); print STDERR "$m: $why\n"; POSIX::_exit(125) }
+    if (!$p) { my $why = $m eq 'pidns' ? pidns() : subreaper(); print STDERR "$m: $why\n"; exit(125) }
     waitpid($p, 0);
-    if (status($?) == 7) { print "$m\n"; POSIX::_exit(0) }
+    if (status($?) == 7) { print "$m\n"; exit(0) }
   }
-  print "mark\n"; POSIX::_exit(0);
+  print "mark\n"; exit(0);
 }
 fail("no system call numbers for $arch") if !%nr;
 my $why = $mode eq 'pidns' ? pidns() : $mode eq 'subreaper' ? subreaper() : "mode $mode unknown";

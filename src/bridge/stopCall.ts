@@ -90,7 +90,7 @@ export async function stopMarkedCall(docker: Docker, containerId: string, call: 
 }
 
 /** How a target runs calls without the view: CALL_LAUNCHER's mode, or 'mark' (the mark alone) and why. */
-export interface CallLaunch { readonly mode: 'pidns' | 'subreaper' | 'mark'; readonly why: string; readonly again?: boolean }
+export interface CallLaunch { readonly mode: 'pidns' | 'subreaper' | 'mark'; readonly why: string; readonly arch?: string; readonly again?: boolean }
 const PERL_QUIET = ['PERL5LIB=', 'PERL5OPT='];
 /** Found once per container and user (the probe is one exec); a probe the engine failed is tried again next call. */
 const launches = new Map<string, CallLaunch>();
@@ -101,12 +101,14 @@ async function launchOf(docker: Docker, containerId: string, user: string): Prom
   if (known && !known.again) return known;
   let launch: CallLaunch;
   try {
+    // The image's architecture: the system call numbers of the perl it has.
+    const arch = (await docker.getImage((await docker.getContainer(containerId).inspect()).Image).inspect()).Architecture;
     const { exitCode, stdout, stderr } = await execCollect(docker, containerId,
-      { Cmd: ['perl', '-e', CALL_LAUNCHER, 'probe', user, '1', '0', '--'], User: '0:0', WorkingDir: '/', Env: PERL_QUIET }, { timeoutMs: 20_000 });
+      { Cmd: ['perl', '-e', CALL_LAUNCHER, 'probe', user, '1', arch, '0', '--'], User: '0:0', WorkingDir: '/', Env: PERL_QUIET }, { timeoutMs: 20_000 });
     const mode = stdout.split('\n')[0];
     const reasons = stderr.trim().split('\n').filter(Boolean).join('; ').slice(0, 300);
     launch = exitCode === 0 && (mode === 'pidns' || mode === 'subreaper')
-      ? { mode, why: '' }
+      ? { mode, why: '', arch }
       : { mode: 'mark', why: exitCode === 0 ? `neither a PID namespace nor a subreaper works there (${reasons})` : `it has no perl to keep the command's processes together (${reasons || stdout.trim().slice(0, 200) || `exit code ${exitCode}`})` };
   } catch (err: any) {
     launch = { mode: 'mark', why: `its probe failed (${String(err?.message ?? err).split('\n')[0].slice(0, 200)})`, again: true };
@@ -122,13 +124,13 @@ async function launchOf(docker: Docker, containerId: string, user: string): Prom
  * carry the call's mark (CALL_MARK) for STOP_MARKED.
  */
 export async function unviewedExecOptions(docker: Docker, containerId: string, argv: readonly string[], target: { user: string; workdir: string; env: readonly string[] }, call: string): Promise<Docker.ExecCreateOptions> {
-  const { mode } = await launchOf(docker, containerId, target.user);
+  const { mode, arch } = await launchOf(docker, containerId, target.user);
   const mark = `${CALL_MARK}=${call}`;
   if (mode === 'mark') return { Cmd: [...argv], WorkingDir: target.workdir, ...(target.user ? { User: target.user } : {}), Env: [mark] };
   const restore = target.env.filter((e) => /^PERL5(LIB|OPT)=/.test(e));
   const homeSet = target.env.some((e) => e.startsWith('HOME='));
   return {
-    Cmd: ['perl', '-e', CALL_LAUNCHER, mode, target.user, homeSet ? '1' : '0', String(restore.length), ...restore, '--', ...argv],
+    Cmd: ['perl', '-e', CALL_LAUNCHER, mode, target.user, homeSet ? '1' : '0', arch ?? '', String(restore.length), ...restore, '--', ...argv],
     User: '0:0', WorkingDir: target.workdir, Env: [...PERL_QUIET, mark],
   };
 }
