@@ -4,13 +4,15 @@
 // at a fixed rate (open loop: calls go out on schedule whether or not earlier ones came back).
 // Prints per run: calls/s answered, p50/p95/p99 per tool of the admitted calls, busy answers and
 // how fast they came, how long admitted calls waited in line for a slot (the part the bounds decide),
-// audit lines against calls, and the bridge process's memory before and after.
+// their own run from the audit (durationMs) and how many execs ran at once, the exec limit the
+// bridge had adapted to, audit lines against calls, and the bridge process's memory before and after.
 //
 // Run: npm run bench:bridge-load
 //   BENCH_CALLS=3000       calls per run
 //   BENCH_RATES=50,200     calls per second offered
 //   BENCH_CLIENTS=1,5,10   MCP clients (sessions) sharing the rate
-//   BENCH_UNBOUNDED=1      the bridge without admission limits (how it behaved before them)
+//   BENCH_UNBOUNDED=1      the bridge without the queue bounds and budget (how it behaved before
+//                          them; the exec lane still adapts)
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
@@ -59,7 +61,7 @@ async function host(target: string, dir: string): Promise<void> {
   const service = new BridgeService(docker, { bridge: policy.bridge, tier: policy.tier });
   const audit = new AuditLog(join(dir, 'audit.jsonl'));
   const unbounded = process.env.BENCH_UNBOUNDED === '1';
-  const admission = new TimedAdmission(unbounded ? { ...BRIDGE_LIMITS, runningPerSandbox: 1e9, runningTotal: 1e9, waitingPerSandbox: 1e9, waitingTotal: 1e9, longPerSandbox: 1e9 } : BRIDGE_LIMITS);
+  const admission = new TimedAdmission(unbounded ? { ...BRIDGE_LIMITS, runningPerSandbox: 1e9, runningTotal: 1e9, waitingPerSandbox: 1e9, waitingTotal: 1e9, longPerSandbox: 1e9, callBudgetMs: 1e9, waitLimitMs: 1e9, execAtOnceMax: 1e9 } : BRIDGE_LIMITS);
   const token = randomBytes(24).toString('base64url');
   const server = new BridgeHttpServer(token, () => createBridgeServer(service, audit, 'bench', admission));
   const socket = join(dir, 'bridge.sock');
@@ -207,7 +209,7 @@ async function main(): Promise<void> {
   try {
     const ready = await ask<HostReady>(child, '', 'ready');
     const limits = process.env.BENCH_UNBOUNDED === '1' ? 'none (BENCH_UNBOUNDED=1)'
-      : `${BRIDGE_LIMITS.runningPerSandbox} running / ${BRIDGE_LIMITS.waitingPerSandbox} waiting per sandbox, ${BRIDGE_LIMITS.runningTotal} / ${BRIDGE_LIMITS.waitingTotal} in total`;
+      : `${BRIDGE_LIMITS.runningPerSandbox} running / ${BRIDGE_LIMITS.waitingPerSandbox} waiting per sandbox, ${BRIDGE_LIMITS.runningTotal} / ${BRIDGE_LIMITS.waitingTotal} in total, execs 1-${BRIDGE_LIMITS.execAtOnceMax} at once, budget ${BRIDGE_LIMITS.callBudgetMs} ms`;
     console.log(`bridge load: ${calls} calls per run (${TOOLS.join(', ')} in turn) on ${target}; limits: ${limits}`);
     // Warm-up: the first exec builds the target's physical view (a helper container).
     const warm = await connect(ready);
