@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import * as tar from 'tar-fs';
 import { PaddockError } from '../core/errors.js';
 import { LABELS } from '../core/naming.js';
 import { templatesDir } from './assets.js';
 import { isNotFound } from './docker.js';
+import { prunedLine, pruneTemplateImages } from './imagePrune.js';
 import { hostPackageSources, packageSourceBuildArgs, type PackageSources } from './packageSources.js';
 
 export const DEFAULT_BASE_IMAGE = 'debian:bookworm-slim';
@@ -88,7 +89,8 @@ interface BuildSpec {
 export class TemplateBuilder {
   private sources?: Promise<PackageSources>;
 
-  constructor(private readonly docker: Docker) {}
+  /** `clock` says when it is now: what counts as built within the last day (./imagePrune.ts). */
+  constructor(private readonly docker: Docker, private readonly clock: () => number = Date.now) {}
 
   /** The image for an agent's built-in template, built if missing. Returns the image tag. */
   async ensureAgentImage(template: string, options: TemplateOptions = {}): Promise<string> {
@@ -142,7 +144,7 @@ export class TemplateBuilder {
     const tag = `paddock-custom:${digest.slice(0, 12)}`;
     await this.build({
       tag, description: `${dockerfileDir}/Dockerfile`, contextDir: dockerfileDir,
-      buildArgs: { PADDOCK_AGENT_IMAGE: agentImage }, labels: { [LABELS.template]: 'workspace', [LABELS.templateHash]: digest },
+      buildArgs: { PADDOCK_AGENT_IMAGE: agentImage }, labels: { [LABELS.template]: 'workspace', [LABELS.templateHash]: digest, [LABELS.workspace]: dirname(dockerfileDir) },
     }, options);
     return tag;
   }
@@ -173,6 +175,23 @@ export class TemplateBuilder {
       await followBuild(this.docker, stream, spec.description, progress);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+    await this.removeOlder(spec, options, progress);
+  }
+
+  /**
+   * After a build, the older images of the same template that nothing uses go (./imagePrune.ts);
+   * the build stands whatever happens here.
+   */
+  private async removeOlder(spec: BuildSpec, options: TemplateOptions, progress: (line: string) => void): Promise<void> {
+    const family = { template: spec.labels[LABELS.template], workspace: spec.labels[LABELS.workspace] };
+    try {
+      const current = await this.imageId(spec.tag);
+      if (!current) return;
+      const line = prunedLine(family, await pruneTemplateImages(this.docker, family, current, { named: [options.baseImage], now: this.clock() }));
+      if (line) progress(line);
+    } catch (err: any) {
+      progress(`Older images of template ${family.template} were not removed: ${String(err?.message ?? err).split('\n')[0]}`);
     }
   }
 }

@@ -1,0 +1,95 @@
+import type Docker from 'dockerode';
+import { LABELS } from '../core/naming.js';
+import { readCreateOptions } from './createOptions.js';
+import { isConflict, isNotFound } from './docker.js';
+
+/**
+ * An image built within this long is kept: another Paddock process (an older version, a bench) may
+ * have found it and be about to create a container from it, and the engine only protects an image
+ * once a container exists.
+ */
+export const KEEP_RECENT_MS = 24 * 3600_000;
+
+/** Tags Paddock gives the images it builds (templates.ts): any other tag is the user's. */
+const PADDOCK_TAG = /^paddock-[a-z0-9][a-z0-9_.-]*:[0-9a-f]{12}$/;
+const UNTAGGED = '<none>:<none>';
+
+/** Which images are the same template as one just built: its template label, and for a workspace's own template its workspace. */
+export interface TemplateFamily {
+  readonly template: string;
+  readonly workspace?: string;
+}
+
+export interface PruneOutcome {
+  /** What was removed (or, in a dry run, would be): its tags, or its short id when it had none. */
+  readonly removed: string[];
+  /** Kept because a container (running or stopped) uses it, or the engine refused for that reason. */
+  readonly inUse: number;
+  /** Kept because it was built within KEEP_RECENT_MS. */
+  readonly recent: number;
+  /** Kept because the user named it (a sandbox's --template or --base-image), or gave it a tag of their own. */
+  readonly named: number;
+}
+
+/** Image ids a sandbox was made with by name (--template, --base-image: kept with its create options) or the caller names. */
+async function namedImages(docker: Docker, extra: readonly (string | undefined)[]): Promise<Set<string>> {
+  const sandboxes = await docker.listContainers({ all: true, filters: { label: [LABELS.sandbox] } });
+  const refs = new Set<string>(extra.filter((r): r is string => !!r));
+  for (const c of sandboxes) {
+    const given = readCreateOptions(c.Labels[LABELS.sandbox] || (c.Names[0] ?? '').replace(/^\//, ''))?.given;
+    if (given?.template) refs.add(given.template);
+    if (given?.baseImage) refs.add(given.baseImage);
+  }
+  const ids = new Set<string>();
+  await Promise.all([...refs].map(async (ref) => {
+    const id = await docker.getImage(ref).inspect().then((i) => i.Id, () => undefined);
+    if (id) ids.add(id);
+  }));
+  return ids;
+}
+
+/**
+ * Removes the images of `family` that Paddock built (its created-by label) before `currentId`, when
+ * no container uses them, they are older than KEEP_RECENT_MS, and the user neither named them
+ * (`named`, and every sandbox's kept --template and --base-image) nor tagged them. Each is removed
+ * by its tags without force, so the engine refuses if a container was made from it meanwhile (then
+ * it counts as in use). `dryRun` removes nothing and says what would go.
+ */
+export async function pruneTemplateImages(docker: Docker, family: TemplateFamily, currentId: string, options: { named?: readonly (string | undefined)[]; dryRun?: boolean; now?: number } = {}): Promise<PruneOutcome> {
+  const labels = [`${LABELS.createdBy}=paddock`, `${LABELS.template}=${family.template}`];
+  const [images, containers, named] = await Promise.all([
+    docker.listImages({ filters: { label: labels } }),
+    docker.listContainers({ all: true }),
+    namedImages(docker, options.named ?? []),
+  ]);
+  const used = new Set(containers.map((c) => c.ImageID));
+  const since = (options.now ?? Date.now()) - KEEP_RECENT_MS;
+  const outcome = { removed: [] as string[], inUse: 0, recent: 0, named: 0 };
+  for (const image of images) {
+    if (image.Id === currentId) continue;
+    // A workspace's own template: only that workspace's (one built before the label is left alone).
+    if (family.workspace !== undefined && image.Labels?.[LABELS.workspace] !== family.workspace) continue;
+    const tags = (image.RepoTags ?? []).filter((t) => t !== UNTAGGED);
+    if (named.has(image.Id) || tags.some((t) => !PADDOCK_TAG.test(t))) { outcome.named++; continue; }
+    if (used.has(image.Id)) { outcome.inUse++; continue; }
+    if (image.Created * 1000 > since) { outcome.recent++; continue; }
+    const name = tags.length ? tags.join(', ') : `untagged ${image.Id.replace(/^sha256:/, '').slice(0, 12)}`;
+    if (options.dryRun) { outcome.removed.push(name); continue; }
+    try {
+      for (const ref of tags.length ? tags : [image.Id]) await docker.getImage(ref).remove({ force: false, noprune: false });
+      outcome.removed.push(name);
+    } catch (err) {
+      if (isConflict(err)) outcome.inUse++;
+      else if (isNotFound(err)) outcome.removed.push(name); // another process removed it first
+      else throw err;
+    }
+  }
+  return outcome;
+}
+
+/** The one line a build says about what it removed ('' when nothing). */
+export function prunedLine(family: TemplateFamily, outcome: PruneOutcome, dryRun = false): string {
+  if (!outcome.removed.length) return '';
+  const kept = [outcome.inUse && `${outcome.inUse} in use`, outcome.recent && `${outcome.recent} from the last day`, outcome.named && `${outcome.named} named by you`].filter(Boolean);
+  return `${dryRun ? 'Would remove' : 'Removed'} ${outcome.removed.length} older image${outcome.removed.length === 1 ? '' : 's'} of template ${family.template}: ${outcome.removed.join('; ')}${kept.length ? ` (kept ${kept.join(', ')})` : ''}`;
+}
