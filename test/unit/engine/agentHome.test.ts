@@ -96,6 +96,16 @@ describe('agent configs in the sandbox home', () => {
     });
   }));
 
+  it('takes the host\'s inputs from the file paddock-init names (the read-only bridge folder), and fails when it cannot read it', () => withHome((home) => {
+    const inputs = join(home, 'agent-home.json');
+    writeFileSync(inputs, JSON.stringify({ PADDOCK_CLAUDE_PREFS: JSON.stringify({ theme: 'dark', hasCompletedOnboarding: true }), PADDOCK_GEMINI_TRUSTED: '1' }));
+    run(home, { PADDOCK_AGENT_HOME_INPUTS: inputs, PADDOCK_WORKSPACE: '/work/app' });
+    assert.equal(JSON.parse(read(home, '.claude/settings.json')).theme, 'dark');
+    assert.equal(JSON.parse(read(home, '.claude.json')).hasCompletedOnboarding, true);
+    assert.deepEqual(JSON.parse(read(home, '.gemini/trustedFolders.json')), { '/work/app': 'TRUST_FOLDER' });
+    assert.throws(() => run(home, { PADDOCK_AGENT_HOME_INPUTS: join(home, 'missing.json') }), /ENOENT/, 'the init says so, and the host writes them by an exec');
+  }));
+
   it('carries Gemini CLI\'s trust in the folder from the host: the most specific rule that covers it decides', () => withHome((host) => {
     const file = join(host, 'trustedFolders.json');
     const trusts = (ws: string, rules: Record<string, string>) => {
