@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerBridgeCommands } from './bridge.js';
+import { registerImageCommands } from './images.js';
 import { registerNetworkCommands } from './network.js';
 import { registerHidingCommands } from './policy.js';
 import { lifecycleProgram, runProgram } from './program.js';
@@ -14,6 +15,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
   registerBridgeCommands(program, { engineFrom, resolveSandbox });
   registerNetworkCommands(program, { engineFrom, resolveSandbox });
   registerTaskCommands(program, { engineFrom });
+  registerImageCommands(program, { engineFrom });
   return program;
 }
 

@@ -67,8 +67,8 @@ export async function pruneTemplateImages(docker: Docker, family: TemplateFamily
   const outcome = { removed: [] as string[], inUse: 0, recent: 0, named: 0 };
   for (const image of images) {
     if (image.Id === currentId) continue;
-    // A workspace's own template: only that workspace's (one built before the label is left alone).
-    if (family.workspace !== undefined && image.Labels?.[LABELS.workspace] !== family.workspace) continue;
+    // A workspace's own template: only that workspace's (those built before the label are a family of their own).
+    if ((image.Labels?.[LABELS.workspace] ?? '') !== (family.workspace ?? '')) continue;
     const tags = (image.RepoTags ?? []).filter((t) => t !== UNTAGGED);
     if (named.has(image.Id) || tags.some((t) => !PADDOCK_TAG.test(t))) { outcome.named++; continue; }
     if (used.has(image.Id)) { outcome.inUse++; continue; }
@@ -92,4 +92,22 @@ export function prunedLine(family: TemplateFamily, outcome: PruneOutcome, dryRun
   if (!outcome.removed.length) return '';
   const kept = [outcome.inUse && `${outcome.inUse} in use`, outcome.recent && `${outcome.recent} from the last day`, outcome.named && `${outcome.named} named by you`].filter(Boolean);
   return `${dryRun ? 'Would remove' : 'Removed'} ${outcome.removed.length} older image${outcome.removed.length === 1 ? '' : 's'} of template ${family.template}: ${outcome.removed.join('; ')}${kept.length ? ` (kept ${kept.join(', ')})` : ''}`;
+}
+
+/**
+ * Every template's older images at once (`paddock images --prune`): in each family the newest image
+ * counts as the one just built, and the same rules keep the rest.
+ */
+export async function pruneAllTemplateImages(docker: Docker, options: { dryRun?: boolean; now?: number } = {}): Promise<Array<{ family: TemplateFamily; outcome: PruneOutcome }>> {
+  const images = await docker.listImages({ filters: { label: [`${LABELS.createdBy}=paddock`, LABELS.template] } });
+  const newest = new Map<string, { family: TemplateFamily; id: string; created: number }>();
+  for (const image of images) {
+    const family = { template: image.Labels[LABELS.template], workspace: image.Labels[LABELS.workspace] };
+    const key = `${family.template}\0${family.workspace ?? ''}`;
+    const known = newest.get(key);
+    if (!known || image.Created > known.created) newest.set(key, { family, id: image.Id, created: image.Created });
+  }
+  const results = [];
+  for (const { family, id } of newest.values()) results.push({ family, outcome: await pruneTemplateImages(docker, family, id, options) });
+  return results;
 }
