@@ -246,7 +246,8 @@ export class EngineHttp {
   constructor(base: RequestOptions) {
     // servername '' (no TLS here): else node's Agent asks net.isIP() of the host, whose first call
     // compiles its IPv6 pattern: 3-15 ms of every `paddock exec`, the first request's latency.
-    this.#base = { agent: base.agent ?? new Agent({ keepAlive: true }), servername: '', ...base } as RequestOptions;
+    // Kept-alive connections close after 5 s idle, as with node's global agent (the editor's process lives long).
+    this.#base = { agent: base.agent ?? new Agent({ keepAlive: true, timeout: 5000, scheduling: 'lifo' }), servername: '', ...base } as RequestOptions;
   }
 
   /** A JSON call; an answer of 400 or more fails with an EngineCallError. */
