@@ -11,6 +11,7 @@
 //   BENCH_CALLS=3000       calls per run
 //   BENCH_RATES=50,200     calls per second offered
 //   BENCH_CLIENTS=1,5,10   MCP clients (sessions) sharing the rate
+//   BENCH_LANE_WHOLE_CALL=1  an exec holds the exec lane to its end (not only until it started)
 //   BENCH_UNBOUNDED=1      the bridge without the queue bounds and budget (how it behaved before
 //                          them; the exec lane still adapts)
 import { fork, type ChildProcess } from 'node:child_process';
@@ -48,8 +49,14 @@ class TimedAdmission extends Admission {
   override enter(sandbox: string, cancelled?: AbortSignal, lane?: Parameters<Admission['enter']>[2]): Ticket {
     const arrived = performance.now();
     const ticket = super.enter(sandbox, cancelled, lane);
-    if (ticket.admitted) ticket.slot.then(() => { this.waitsMs.push(performance.now() - arrived); }, () => {});
-    return ticket;
+    if (!ticket.admitted) return ticket;
+    const slot = ticket.slot.then((s) => {
+      this.waitsMs.push(performance.now() - arrived);
+      // An exec holding its lane to its end, not only until the engine started it (to compare).
+      return process.env.BENCH_LANE_WHOLE_CALL === '1' ? { started: () => {}, release: () => s.release() } : s;
+    });
+    slot.catch(() => {});
+    return { admitted: true, slot };
   }
 }
 
