@@ -84,14 +84,21 @@ export async function stopUntilEnded(attempt: () => Promise<unknown>, exec: Dock
 /** Stops call `call` run straight in `containerId` (STOP_MARKED, as root); throws when the target cannot run the stopper. */
 export async function stopMarkedCall(docker: Docker, containerId: string, call: string, exec: Docker.Exec | undefined, timeoutMs = 30_000): Promise<boolean> {
   return stopUntilEnded(async () => {
-    const { exitCode, stderr } = await execCollect(docker, containerId, { Cmd: ['sh', '-c', STOP_MARKED, 'sh', call], WorkingDir: '/', User: '0:0' }, { timeoutMs: 20_000 });
+    const { exitCode, stderr } = await execCollect(docker, containerId, { Cmd: ['sh', '-c', STOP_MARKED, 'sh', call], WorkingDir: '/', User: '0:0', Env: ROOT_ENV }, { timeoutMs: 20_000 });
     if (exitCode !== 0) throw new Error(`its stopper (sh with grep or cat in the target) failed: ${stderr.trim().split('\n')[0] || `exit code ${exitCode}`}`);
   }, exec, timeoutMs);
 }
 
 /** How a target runs calls without the view: CALL_LAUNCHER's mode, or 'mark' (the mark alone) and why. */
 export interface CallLaunch { readonly mode: 'pidns' | 'subreaper' | 'mark'; readonly why: string; readonly arch?: string; readonly again?: boolean }
-const PERL_QUIET = ['PERL5LIB=', 'PERL5OPT='];
+/**
+ * The environment of what the bridge runs as root in a target (the launcher, its probe, the
+ * stopper): programs only from the system's folders, never from a PATH entry the target's user may
+ * write (a perl or grep planted there would run as root), and no perl options or library folders.
+ */
+const ROOT_ENV = ['PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'PERL5LIB=', 'PERL5OPT='];
+/** Docker's PATH for a container that sets none. */
+const DOCKER_DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Found once per container and user (the probe is one exec); a probe the engine failed is tried again next call. */
 const launches = new Map<string, CallLaunch>();
 
@@ -104,7 +111,7 @@ async function launchOf(docker: Docker, containerId: string, user: string): Prom
     // The image's architecture: the system call numbers of the perl it has.
     const arch = (await docker.getImage((await docker.getContainer(containerId).inspect()).Image).inspect()).Architecture;
     const { exitCode, stdout, stderr } = await execCollect(docker, containerId,
-      { Cmd: ['perl', '-e', CALL_LAUNCHER, 'probe', user, '1', arch, '0', '--'], User: '0:0', WorkingDir: '/', Env: PERL_QUIET }, { timeoutMs: 20_000 });
+      { Cmd: ['perl', '-e', CALL_LAUNCHER, 'probe', user, '1', arch, '0', '--'], User: '0:0', WorkingDir: '/', Env: ROOT_ENV }, { timeoutMs: 20_000 });
     const mode = stdout.split('\n')[0];
     const reasons = stderr.trim().split('\n').filter(Boolean).join('; ').slice(0, 300);
     launch = exitCode === 0 && (mode === 'pidns' || mode === 'subreaper')
@@ -127,11 +134,12 @@ export async function unviewedExecOptions(docker: Docker, containerId: string, a
   const { mode, arch } = await launchOf(docker, containerId, target.user);
   const mark = `${CALL_MARK}=${call}`;
   if (mode === 'mark') return { Cmd: [...argv], WorkingDir: target.workdir, ...(target.user ? { User: target.user } : {}), Env: [mark] };
-  const restore = target.env.filter((e) => /^PERL5(LIB|OPT)=/.test(e));
+  // The command gets the container's own PATH and perl variables back (the launcher's are ROOT_ENV).
+  const restore = [target.env.find((e) => e.startsWith('PATH=')) ?? DOCKER_DEFAULT_PATH, ...target.env.filter((e) => /^PERL5(LIB|OPT)=/.test(e))];
   const homeSet = target.env.some((e) => e.startsWith('HOME='));
   return {
     Cmd: ['perl', '-e', CALL_LAUNCHER, mode, target.user, homeSet ? '1' : '0', arch ?? '', String(restore.length), ...restore, '--', ...argv],
-    User: '0:0', WorkingDir: target.workdir, Env: [...PERL_QUIET, mark],
+    User: '0:0', WorkingDir: target.workdir, Env: [...ROOT_ENV, mark],
   };
 }
 

@@ -21,15 +21,18 @@ const SAME_AS_DOCKER = ['sh', '-c', 'id; pwd; env | grep -v -e ^PADDOCK_BRIDGE_C
 describe('commands run without the view where no PID namespace can be made', () => {
   const runcTarget = `pbt-launch-runc-${suffix}`;
   const noPerlTarget = `pbt-launch-noperl-${suffix}`;
+  // Runs as uid 1000 with a folder of its own first on its PATH (as node_modules/.bin or ~/.local/bin can be).
+  const userPathTarget = `pbt-launch-userpath-${suffix}`;
   const dockerApi = (): Docker => engine().docker;
 
   before(() => {
-    for (const [name, args] of [[runcTarget, []], [noPerlTarget, ['--runtime', 'runsc', '-v', '/dev/null:/usr/bin/perl:ro']]] as const) {
+    for (const [name, args] of [[runcTarget, []], [noPerlTarget, ['--runtime', 'runsc', '-v', '/dev/null:/usr/bin/perl:ro']],
+      [userPathTarget, ['--user', '1000:1000', '-e', 'PATH=/tmp/mine:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']]] as const) {
       const r = docker(['run', '-d', '--name', name, ...args, BASE_IMAGE, 'sh', '-c', 'exec sleep 2147483647']);
       assert.equal(r.code, 0, r.stderr);
     }
   });
-  after(() => { docker(['rm', '-f', runcTarget, noPerlTarget]); });
+  after(() => { docker(['rm', '-f', runcTarget, noPerlTarget, userPathTarget]); });
 
   const inTarget = async (target: string, file: string) => (await dockerAsync(['exec', target, 'test', '-e', `/tmp/${file}`])).code === 0;
   const sleepers = async (target: string) => Number((await dockerAsync(['exec', target, 'sh', '-c', 'grep -a -l "sleep [3]0" /proc/[0-9]*/cmdline 2>/dev/null | wc -l'])).stdout.trim());
@@ -41,9 +44,10 @@ describe('commands run without the view where no PID namespace can be made', () 
   };
   /** Runs `argv` as the bridge would (its launcher and mark), cancels it once `startedFile` exists, and stops it. */
   async function runAndStop(target: string, argv: string[], startedFile: string): Promise<boolean> {
-    const id = (await dockerApi().getContainer(target).inspect()).Id;
+    const info = await dockerApi().getContainer(target).inspect();
+    const id = info.Id;
     const call = randomUUID();
-    const options = await unviewedExecOptions(dockerApi(), id, argv, { user: '', workdir: '/', env: [] }, call);
+    const options = await unviewedExecOptions(dockerApi(), id, argv, { user: info.Config.User, workdir: '/', env: info.Config.Env ?? [] }, call);
     const cancel = new AbortController();
     let exec: Docker.Exec | undefined;
     const running = runExec(dockerApi(), id, options, { stdout: new PassThrough().resume(), stderr: new PassThrough().resume(), signal: cancel.signal, onStarted: (e) => { exec = e; } });
@@ -76,5 +80,21 @@ describe('commands run without the view where no PID namespace can be made', () 
 
     assert.equal(await runAndStop(noPerlTarget, ['sh', '-c', 'touch /tmp/started-marked; (sleep 30; touch /tmp/ran-marked) & sleep 30; touch /tmp/ran-main'], 'started-marked'), true);
     await until('no process of the call is left', async () => await sleepers(noPerlTarget) === 0, 10_000);
+  });
+
+  it('what the bridge runs as root in the target (launcher, probe, stopper) never comes from a folder on the PATH its user can write', async () => {
+    // The target's user plants perl, sh, grep and sleep in its own folder first on the PATH: each notes who ran it, then does the real thing.
+    const plant = 'mkdir -p /tmp/mine && for p in perl sh grep sleep cat; do real=$(command -v $p); printf "#!/bin/sh\\nid -u > /tmp/planted-$p-ran-as-\\$(id -u)\\nexec $real \\"\\$@\\"\\n" > /tmp/mine/$p; chmod +x /tmp/mine/$p; done';
+    const planted = await dockerAsync(['exec', userPathTarget, '/bin/sh', '-c', plant]);
+    assert.equal(planted.code, 0, planted.stderr);
+    assert.equal((await dockerAsync(['exec', userPathTarget, 'sleep', '0'])).code, 0);
+    assert.equal(await inTarget(userPathTarget, 'planted-sleep-ran-as-1000'), true, 'the planted programs run for the target\'s user');
+
+    assert.equal(await runAndStop(userPathTarget, ['sh', '-c', 'touch /tmp/started-user; sleep 30'], 'started-user'), true);
+    const ranAsRoot = await dockerAsync(['exec', userPathTarget, '/bin/sh', '-c', 'ls /tmp | grep -- -ran-as-0 || true']);
+    assert.equal(ranAsRoot.stdout.trim(), '', 'no planted program ran as root');
+    // The command itself found its PATH as docker exec gives it: the planted sh ran, as the user.
+    assert.equal(await inTarget(userPathTarget, 'planted-sh-ran-as-1000'), true);
+    await until('no process of the call is left', async () => await sleepers(userPathTarget) === 0, 10_000);
   });
 });
