@@ -1,6 +1,8 @@
 // `paddock exec` finds its sandbox with the engine connection alone (src/engine/sandboxClient.ts):
 // the ways of naming one, and the failures, through the real CLI and engine.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cleanup, docker, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
 
@@ -44,6 +46,23 @@ describe('paddock exec: finding the sandbox', () => {
     const refused = await paddock(['exec', stranger, '--', 'true']);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /is a container, but not a Paddock sandbox/);
+  });
+
+  // The fast path (src/cli/execFast.ts) runs the command itself: its check of what the name found must gate the command.
+  it('never runs the command in a running container Paddock did not create, nor in a stopped sandbox', async () => {
+    docker(['rm', '-f', stranger]);
+    assert.equal(docker(['run', '-d', '--name', stranger, 'debian:bookworm-slim', 'sleep', 'infinity']).code, 0);
+    const refused = await paddock(['exec', stranger, '--', 'touch', '/tmp/ran']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /is a container, but not a Paddock sandbox/);
+    assert.equal(docker(['exec', stranger, 'test', '-e', '/tmp/ran']).code, 1, 'the command ran in the stranger');
+
+    await paddockOk(['stop', name]);
+    const stopped = await paddock(['exec', name, '--', 'touch', 'ran-while-stopped']);
+    assert.notEqual(stopped.code, 0);
+    assert.match(stopped.stderr, /is stopped[\s\S]*paddock start/);
+    await paddockOk(['start', name]);
+    assert.equal(existsSync(join(ws, 'ran-while-stopped')), false, 'the command ran once the sandbox was started');
   });
 
   it('without an engine, says which one does not answer and how to start one', async () => {
