@@ -1,5 +1,7 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import * as fs from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
+import * as path from 'node:path';
 import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import { isInside } from '../core/paths.js';
@@ -143,8 +145,45 @@ export const AGENT_HOME_WRITTEN = 'paddock: agent configs written';
 // At /run/paddock/agent-home.js and .json in the sandbox (templates/base/paddock-init reads them there).
 const SCRIPT_FILE = 'agent-home.js';
 const INPUTS_FILE = 'agent-home.json';
+/** The configs of an empty home, rendered on the host: the init copies them as the agent when the home has none yet. */
+const FRESH_DIR = 'agent-home.fresh';
 /** In the host-only part of the bridge folder: "CONTAINER-ID STARTED-AT STAMP" of the last configs written. */
 const RECORD_FILE = 'agent-home.written';
+/** In the host-only part too: the sandbox's key-injection variables the script reads (placeholders and base URLs only), from its create. */
+const KEY_ENV_FILE = 'agent-home.keys.json';
+
+/**
+ * At create: keeps what of the sandbox's environment the script reads, so that a start can render the
+ * configs of an empty home on the host. Only Paddock's placeholder key and the base URL that goes
+ * with it, never a key the user passed in.
+ */
+export function keepAgentKeyEnv(sandboxName: string, env: Readonly<Record<string, string>>): void {
+  const kept: Record<string, string> = {};
+  if (env.GEMINI_API_KEY === KEY_PLACEHOLDER) kept.GEMINI_API_KEY = KEY_PLACEHOLDER;
+  if (env.OPENAI_API_KEY === KEY_PLACEHOLDER) {
+    kept.OPENAI_API_KEY = KEY_PLACEHOLDER;
+    if (env.OPENAI_BASE_URL) kept.OPENAI_BASE_URL = env.OPENAI_BASE_URL;
+  }
+  writeFileSync(join(bridgePaths(sandboxName).dir, KEY_ENV_FILE), JSON.stringify(kept));
+}
+
+/**
+ * The script's output for an empty home, in `dir`: the same script, run here in-process with the
+ * sandbox's inputs (its fs and path only), so what the init copies is what node would have written.
+ */
+function renderFreshHome(dir: string, env: Record<string, string>): void {
+  const modules: Record<string, unknown> = { fs, path };
+  new Function('require', 'process', AGENT_HOME_SCRIPT)((name: string) => modules[name], { env: { ...env, HOME: dir } });
+}
+
+function chownTree(dir: string, owner: { uid: number; gid: number }): void {
+  chownSync(dir, owner.uid, owner.gid);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) chownTree(full, owner);
+    else chownSync(full, owner.uid, owner.gid);
+  }
+}
 
 type Sandbox = Pick<SandboxDetails, 'name' | 'id' | 'workspace' | 'user' | 'startedAt'>;
 
@@ -161,6 +200,21 @@ export function handAgentHomeToInit(sandbox: Sandbox): string | undefined {
   const script = join(paths.mountDir, SCRIPT_FILE);
   if (readOrEmpty(script) !== AGENT_HOME_SCRIPT) writeSecretFile(script, AGENT_HOME_SCRIPT, sandbox.user);
   writeSecretFile(join(paths.mountDir, INPUTS_FILE), JSON.stringify(inputs), sandbox.user);
+  // The first start's home has no configs: the init copies these instead of starting node (~150 ms of CPU).
+  const fresh = join(paths.mountDir, FRESH_DIR);
+  rmSync(fresh, { recursive: true, force: true });
+  let keyEnv: Record<string, string> | undefined;
+  try {
+    keyEnv = JSON.parse(readFileSync(join(paths.dir, KEY_ENV_FILE), 'utf8'));
+  } catch { /* made before this: the init runs the script */ }
+  if (keyEnv) {
+    const staging = `${fresh}.tmp`;
+    rmSync(staging, { recursive: true, force: true });
+    fs.mkdirSync(staging, { mode: 0o755 });
+    renderFreshHome(staging, { PADDOCK_WORKSPACE: sandbox.workspace, ...inputs, ...keyEnv });
+    if (process.getuid?.() === 0) chownTree(staging, sandbox.user);
+    renameSync(staging, fresh);
+  }
   return stampOf(inputs);
 }
 

@@ -32,7 +32,7 @@ import { PADDOCK_VERSION } from '../core/version.js';
 import { recordUserStop } from './stopCause.js';
 import { refuseLoaderVariables } from './rootExec.js';
 import { trace, traceInit, tracing } from './trace.js';
-import { AGENT_HOME_WRITTEN, handAgentHomeToInit, recordAgentHome } from './agentHome.js';
+import { AGENT_HOME_WRITTEN, handAgentHomeToInit, keepAgentKeyEnv, recordAgentHome } from './agentHome.js';
 const READY_MARKER = 'paddock: ready';
 
 export interface CreateSpec {
@@ -207,6 +207,7 @@ export class SandboxEngine extends SandboxClient {
       ...spec.keys?.sandboxEnv,
       ...(tracing ? { PADDOCK_TRACE: '1' } : {}),
     };
+    keepAgentKeyEnv(name, env); // what the agents' configs take from it (./agentHome.ts)
     onProgress(`Creating sandbox ${name}`);
     try {
       await this.docker.createContainer({

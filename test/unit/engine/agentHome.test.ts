@@ -2,12 +2,13 @@
 // against a temporary HOME (inside a sandbox it runs the same way, as the agent user).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { KEY_PLACEHOLDER } from '../../../src/core/credentials.js';
-import { AGENT_HOME_SCRIPT, hostClaudePrefs, hostGeminiTrusts } from '../../../src/engine/agentHome.js';
+import { AGENT_HOME_SCRIPT, handAgentHomeToInit, hostClaudePrefs, hostGeminiTrusts, keepAgentKeyEnv } from '../../../src/engine/agentHome.js';
+import { bridgePaths } from '../../../src/engine/stateFolder.js';
 
 function run(home: string, env: Record<string, string> = {}): void {
   execFileSync(process.execPath, ['-e', AGENT_HOME_SCRIPT], { env: { PATH: process.env.PATH, HOME: home, ...env } });
@@ -104,6 +105,35 @@ describe('agent configs in the sandbox home', () => {
     assert.equal(JSON.parse(read(home, '.claude.json')).hasCompletedOnboarding, true);
     assert.deepEqual(JSON.parse(read(home, '.gemini/trustedFolders.json')), { '/work/app': 'TRUST_FOLDER' });
     assert.throws(() => run(home, { PADDOCK_AGENT_HOME_INPUTS: join(home, 'missing.json') }), /ENOENT/, 'the init says so, and the host writes them by an exec');
+  }));
+
+  it('the configs of an empty home that the init copies are what the script writes there, key injection and host choices included (never a key the user passed)', () => withHome((root) => {
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, { PADDOCK_BRIDGE_DIR: join(root, 'bridge'), CLAUDE_CONFIG_DIR: join(root, 'host'), GEMINI_CLI_TRUSTED_FOLDERS_PATH: join(root, 'host', 'trusted.json') });
+      mkdirSync(join(root, 'host'));
+      writeFileSync(join(root, 'host', 'settings.json'), JSON.stringify({ theme: 'light' }));
+      writeFileSync(join(root, 'host', 'trusted.json'), JSON.stringify({ '/work/app': 'TRUST_FOLDER' }));
+      const paths = bridgePaths('sb');
+      mkdirSync(paths.mountDir, { recursive: true });
+      const env = { OPENAI_API_KEY: KEY_PLACEHOLDER, OPENAI_BASE_URL: 'http://paddock-egress:3130/openai', GEMINI_API_KEY: 'a-key-the-user-passed' };
+      keepAgentKeyEnv('sb', env);
+      assert.doesNotMatch(readFileSync(join(paths.dir, 'agent-home.keys.json'), 'utf8'), /a-key-the-user-passed/);
+      handAgentHomeToInit({ name: 'sb', id: 'x', workspace: '/work/app', user: { uid: process.getuid!(), gid: process.getgid!() } });
+      const fresh = join(paths.mountDir, 'agent-home.fresh');
+      const home = join(root, 'home');
+      mkdirSync(home);
+      run(home, { ...env, PADDOCK_AGENT_HOME_INPUTS: join(paths.mountDir, 'agent-home.json'), PADDOCK_WORKSPACE: '/work/app' });
+      const tree = (dir: string): Record<string, string> => Object.fromEntries(readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+        .map((e) => { const full = join(e.parentPath, e.name); return [full.slice(dir.length), readFileSync(full, 'utf8')]; }));
+      assert.deepEqual(tree(fresh), tree(home));
+      assert.match(tree(fresh)['/.codex/config.toml'], /^openai_base_url = "http:\/\/paddock-egress:3130\/openai"$/m);
+      assert.equal(JSON.parse(tree(fresh)['/.claude/settings.json']).theme, 'light');
+      assert.deepEqual(JSON.parse(tree(fresh)['/.gemini/trustedFolders.json']), { '/work/app': 'TRUST_FOLDER' });
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
   }));
 
   it('carries Gemini CLI\'s trust in the folder from the host: the most specific rule that covers it decides', () => withHome((host) => {
