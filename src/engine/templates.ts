@@ -184,7 +184,7 @@ export class TemplateBuilder {
    * the build stands whatever happens here.
    */
   private async removeOlder(spec: BuildSpec, options: TemplateOptions, progress: (line: string) => void): Promise<void> {
-    const family = { template: spec.labels[LABELS.template], workspace: spec.labels[LABELS.workspace] };
+    const family = { template: spec.labels[LABELS.template], workspace: spec.labels[LABELS.workspace], origin: spec.labels[LABELS.baseOrigin] };
     try {
       const current = await this.imageId(spec.tag);
       if (!current) return;
