@@ -41,7 +41,7 @@ const COMMANDS: Record<string, string[]> = {
 // (PWD is left out: the bridge's masker hides its value "/".)
 const SAME_AS_DOCKER = ['sh', '-c', 'id; pwd; env | grep -v -e ^PADDOCK_BRIDGE_CALL= -e ^PWD= | sort; echo to-stderr >&2; exit 3'];
 /** Every call of this test runs at once (none waits or is answered busy). */
-const LIMITS = { ...BRIDGE_LIMITS, runningPerSandbox: 16, runningTotal: 16, longPerSandbox: 16, waitLimitMs: 600_000, ...{ callBudgetMs: 600_000, execAtOnceMax: 16 } };
+const LIMITS = { ...BRIDGE_LIMITS, runningPerSandbox: 16, runningTotal: 16, longPerSandbox: 16, waitLimitMs: 600_000, callBudgetMs: 600_000, execAtOnceMax: 16 };
 const quoted = (argv: string[]) => argv.map((a) => `'${a.replace(/'/g, '\'"\'"\'')}'`).join(' ');
 
 describe('running bridge calls without the physical view, whose client goes away', () => {
