@@ -43,8 +43,12 @@ const SECRET_WORDS = [
 export const SECRET_KEY = String.raw`[A-Za-z0-9_.-]*(?:${SECRET_WORDS.join('|')})[A-Za-z0-9_.-]*`;
 export const SECRET_KEYWORDS = SECRET_WORDS.flatMap(spellings);
 
-/** Leaves values that are clearly not secrets (already masked, stars, ${VAR} references). */
+/** The shell's working folders (`env` prints them): names with "pwd" in them that hold a path, not a password. */
+export const WORKING_FOLDER_NAME = /^(?:OLD)?PWD$/;
+
+/** Leaves values that are clearly not secrets (already masked, stars, ${VAR} references, PWD=/a/folder). */
 function keepPlaceholders(match: string, head: string, value: string): string {
+  if (WORKING_FOLDER_NAME.test(head.replace(/["']?[ \t]*[=:][ \t]*$/, '')) && value.startsWith('/')) return match;
   return value === MASK || value === `"${MASK}"` || /^["']?[*x•]+["']?$/i.test(value) || /^["']?\$\{?[A-Za-z_]+\}?["']?$/.test(value) ? match : `${head}${MASK}`;
 }
 

@@ -12,7 +12,7 @@
  */
 import { hiddenFileSecrets, knownSecretForms, envFileValues, MIN_KNOWN_SECRET_LENGTH } from './masking-known.js';
 import { KeywordScanner } from './masking-scan.js';
-import { MASK, RULES, SECRET_KEY, SECRET_KEYWORDS, type Rule } from './masking-rules.js';
+import { MASK, RULES, SECRET_KEY, SECRET_KEYWORDS, WORKING_FOLDER_NAME, type Rule } from './masking-rules.js';
 
 export { envFileValues, hiddenFileSecrets, MASK, MIN_KNOWN_SECRET_LENGTH, RULES, type Rule };
 
@@ -381,5 +381,5 @@ export class StreamMasker {
 
 /** Environment variable names whose values are secrets. */
 export function isSecretName(name: string): boolean {
-  return SECRET_NAME.test(name) || /(^|_)(KEY|PASS|DSN|DATABASE_URL|CONN(ECTION)?_STRING)$/i.test(name);
+  return !WORKING_FOLDER_NAME.test(name) && (SECRET_NAME.test(name) || /(^|_)(KEY|PASS|DSN|DATABASE_URL|CONN(ECTION)?_STRING)$/i.test(name));
 }

@@ -69,7 +69,14 @@ describe('masking corpus', () => {
 describe('secret names and env files', () => {
   it('recognises secret-like variable names', () => {
     for (const n of ['DB_PASSWORD', 'API_KEY', 'GITHUB_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'STRIPE_SECRET', 'DATABASE_URL', 'PGPASSWORD', 'client_secret']) assert.ok(isSecretName(n), n);
-    for (const n of ['PATH', 'HOME', 'NODE_ENV', 'PORT', 'HOSTNAME']) assert.ok(!isSecretName(n), n);
+    for (const n of ['PATH', 'HOME', 'NODE_ENV', 'PORT', 'HOSTNAME', 'PWD', 'OLDPWD']) assert.ok(!isSecretName(n), n);
+    assert.ok(isSecretName('DB_PWD'));
+  });
+
+  it('masks a password under a working folder\'s name that is no path, and any other *PWD', () => {
+    for (const line of ['PWD=hunter2-secret', 'DB_PWD=/s3cret-looking-path', 'pwd: /x9-secret', 'OLDPWD="hunter2-secret"']) {
+      assert.doesNotMatch(masker.mask(`${line}\n`), /hunter2|s3cret|x9-secret/, line);
+    }
   });
 
   it('reads the values of a .env file', () => {
@@ -93,6 +100,7 @@ describe('ordinary output stays as it is', () => {
     'volumes:\n  data:\n    driver: local',
     'kind: ConfigMap\ndata:\n  LOG_LEVEL: debug\n  MODE: production',
     'GET /hooks/status 200',
+    'HOSTNAME=web-1\nPWD=/srv/app/current\nOLDPWD=/srv/app\nHOME=/root',
   ];
   for (const line of benign) {
     it(`leaves "${line.split('\n')[0]}" unchanged`, () => {
