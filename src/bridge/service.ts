@@ -273,7 +273,7 @@ export class BridgeService {
     const stdout = out.finish(!!cut);
     const stderr = err.finish(!!cut);
     const failure = exitCode === VIEW_FAILED_EXIT ? viewFailure(stderr) : undefined;
-    if (failure) throw viewDenial(c, failure);
+    if (failure) throw view.ok ? viewDenial(c, failure) : launcherDenial(c, failure);
     let text = stdout;
     if (stderr) text += `${text && !text.endsWith('\n') ? '\n' : ''}--- stderr ---\n${stderr}`;
     const timedOut = `none: stopped waiting after ${timeoutSeconds}s, ${stoppedAtTimeout ? `and stopped the command in ${c.name} (its processes were killed${view.ok ? '' : markOnlyNote(c.id, user)})` : 'the process may still run'}`;
@@ -413,6 +413,11 @@ export class BridgeService {
       editedIn: '.paddock/policy.yaml (by a person; the sandbox cannot change it)',
     };
   }
+}
+
+/** A command run without the view (./callLauncher.ts) whose launcher could not keep its processes together. */
+function launcherDenial(c: TargetContainer, failure: string): BridgeDenied {
+  return new BridgeDenied('no launcher', `the launcher that keeps the command's processes where a stop finds them could not be set up in ${c.name} (${failure}); nothing ran.`, `call again; if it persists, the target may have no room for another process (its pids or memory limit): restart it (docker restart ${c.name}).`);
 }
 
 function viewDenial(c: TargetContainer, failure: string): BridgeDenied {
