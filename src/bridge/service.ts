@@ -40,7 +40,8 @@ export class BridgeService {
   private readonly reach: AllowedContainers;
   private readonly guard: PathGuard;
   private readonly views: PhysicalViews;
-  private masker: Masker;
+  /** Built on first use (its keyword tables take tens of ms): a bridge host starts with no call to mask. */
+  private maskerBuilt?: Masker;
   private secretsAt = 0;
   private secretsFor = '';
   private refreshing?: Promise<Masker>;
@@ -50,7 +51,11 @@ export class BridgeService {
     this.reach = new AllowedContainers(docker, rules.bridge);
     this.guard = new PathGuard(docker, this.blocked);
     this.views = new PhysicalViews(docker, this.blocked);
-    this.masker = new Masker({ knownSecrets: rules.knownSecrets });
+  }
+
+  private get masker(): Masker {
+    this.maskerBuilt ??= new Masker({ knownSecrets: this.rules.knownSecrets });
+    return this.maskerBuilt;
   }
 
   // ---- policy --------------------------------------------------------------------------------
@@ -104,7 +109,7 @@ export class BridgeService {
     }
     const key = [...values].sort().join('\0');
     if (key !== this.secretsFor) {
-      this.masker = new Masker({ knownSecrets: values });
+      this.maskerBuilt = new Masker({ knownSecrets: values });
       this.secretsFor = key;
     }
     this.secretsAt = Date.now();
