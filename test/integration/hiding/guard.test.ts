@@ -26,13 +26,23 @@ describe('hiding guard during a session', () => {
     if (ws) await cleanup(ws);
   });
 
-  it('an in-place write keeps the sandbox running (same inode, still hidden); a replace by rename freezes it, applies (state kept) and starts it again with the new file hidden, and says so', async () => {
+  it('an in-place write keeps the sandbox running (same inode, still hidden); a replace by rename freezes it, applies (state kept) and starts it again with the new file hidden, and says so', async (t) => {
     // The session: an agent that would read .env every 100 ms and print what it sees.
     const session = spawn(process.execPath, [CLI, 'run', 'shell', ws, '--', '-c', 'while true; do cat .env; sleep 0.1; done'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    session.stdout.on('data', (c) => (stdout += c));
-    session.stderr.on('data', (c) => (stderr += c));
+    // When each sighting of the replaced content came, and how much the agent had printed when it was started again.
+    let renamedAt = 0;
+    const sightings: number[] = [];
+    let printedBeforeRestart = -1;
+    session.stdout.on('data', (c) => {
+      stdout += c;
+      if (String(c).includes(`${LEAK}-replaced`)) sightings.push(Date.now() - renamedAt);
+    });
+    session.stderr.on('data', (c) => {
+      stderr += c;
+      if (printedBeforeRestart < 0 && /The agent starts again in it/.test(stderr)) printedBeforeRestart = stdout.length;
+    });
     const exited = new Promise<number | null>((r) => session.on('close', r));
     try {
       for (let i = 0; i < 100 && !existsSync(bridgePaths(sb).socket); i++) await wait(100);
@@ -44,13 +54,18 @@ describe('hiding guard during a session', () => {
 
       writeFileSync(join(ws, 'editor-save-tmp'), `TOKEN=${LEAK}-replaced\n`);
       renameSync(join(ws, 'editor-save-tmp'), join(ws, '.env'));
+      renamedAt = Date.now();
       // The session goes on: once the apply is done, paddock run starts the agent again in the new container.
       for (let i = 0; i < 3000 && !/The agent starts again in it/.test(stderr) && session.exitCode === null; i++) await wait(100);
       assert.match(stderr, /"[^"]*\/\.env" was replaced or removed on the host, which lifted its mount in .*; (Paddock froze it|its own guard froze every process) at once, then applied: a new container hides it, with the sandbox's state kept .* The agent starts again in it \(its home is kept/);
       await wait(1500);
       assert.equal(session.exitCode, null, `the agent runs again in the same paddock run: ${stderr}`);
       assert.ok(!stdout.includes(`${LEAK}-original`) && !stdout.includes(`${LEAK}-appended`), 'nothing hidden was read before the replace');
-      assert.ok(!stdout.includes(`${LEAK}-replaced`), 'the new file is hidden in the new container');
+      // Between the rename and the freeze the new file is readable (README: "A short window remains"):
+      // measured. What must hold: the agent started again in the new container never reads it.
+      t.diagnostic(`the reader saw the replaced file ${sightings.length} time(s)${sightings.length ? `, the last ${sightings[sightings.length - 1]} ms after the rename` : ''}`);
+      assert.ok(printedBeforeRestart >= 0, 'the restart was seen');
+      assert.ok(!stdout.slice(printedBeforeRestart).includes(`${LEAK}-replaced`), 'the new file is hidden in the new container');
       assert.ok(isRunning(sb), 'resumed');
     } finally {
       session.kill('SIGKILL');
