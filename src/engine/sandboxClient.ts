@@ -162,6 +162,8 @@ export class SandboxClient {
       const secret = /^paddock: ((?:new secret|not hidden): (.*) appeared (?:in the workspace|after this container).*)$/.exec(line);
       if (secret) return { text: secret[1], paths: [...secret[2].matchAll(/(?:^|, )(.+?) \(hide "/g)].map((m) => m[1]) };
       if (line.startsWith('paddock: the watch for new secrets failed') || line.startsWith('paddock: cannot watch the workspace for new secrets')) return { text: line.slice('paddock: '.length), paths: [] };
+      // Its refusal to start with no awk, which every guard inside needs.
+      if (line.startsWith('paddock: no awk in this image')) return { text: line.slice('paddock: '.length), paths: [] };
     }
     const cause = await stopCause(this.docker, nameOrId).catch(() => undefined); // OOM, an engine restart (./stopCause.ts)
     return cause ? { text: cause, paths: [] } : undefined;

@@ -190,6 +190,8 @@ describe('an image with no awk, where the guards inside cannot run', () => {
     const name = (await paddockOk(['ls', '--json', '-w', ws])).stdout;
     const sandbox = JSON.parse(name)[0];
     assert.ok(sandbox && !isRunning(sandbox.name), 'kept, stopped, for the user to fix or remove');
+    const listed = (await paddockOk(['ls', '-w', ws])).stdout.split('\n').find((l) => l.startsWith(`${sandbox.name} `)) ?? '';
+    assert.match(listed, /stopped \(no awk in this image\)/, 'ls says why, not an engine restart');
     const started = await paddock(['start', sandbox.name]);
     assert.notEqual(started.code, 0);
     assert.ok(!isRunning(sandbox.name));
