@@ -21,7 +21,7 @@ import { publishedPorts } from './ports.js';
 import { engineSharesHostKernel, runtimeTraits, type RuntimeTraits } from './runtime.js';
 import { connect, resolveEndpoint, type EndpointInputs } from './connection.js';
 import { engineFacts } from './engineFacts.js';
-import { SandboxClient, statusOf } from './sandboxClient.js';
+import { NO_AWK_LINE, SandboxClient, statusOf } from './sandboxClient.js';
 import { listSandboxes } from './listing.js';
 import { publishesThroughProxy } from './egressSpec.js';
 import type { SandboxDetails, SandboxSummary } from './types.js';
@@ -312,7 +312,7 @@ export class SandboxEngine extends SandboxClient {
       // The init's own refusal of a secret no mount hides: said once, with its fix, not as a log dump.
       const unhidden = /^paddock: not hidden: (.+?) appeared after this container was made/m.exec(logs)?.[1];
       if (unhidden) throw new PaddockError(`Sandbox ${sandbox.name} did not start: ${unhidden} appeared after it was made, and no mount hides it.`, `Run "paddock apply ${sandbox.name}": a new container hides it, with the sandbox's state kept.`);
-      if (/^paddock: no awk in this image/m.test(logs)) {
+      if (logs.split('\n').some((line) => line.startsWith(NO_AWK_LINE))) {
         throw new PaddockError(`Sandbox ${sandbox.name} did not start: its image has no awk, so the guards inside it (hidden paths replaced on the host, secrets that appear, git redirection) cannot run.`,
           `Add awk to the image (busybox has one; in its Dockerfile "RUN apt-get install -y mawk" or "RUN apk add gawk"), then run "paddock apply ${sandbox.name}" (state kept).`);
       }

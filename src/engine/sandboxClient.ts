@@ -14,6 +14,9 @@ import type { SandboxDetails, SandboxStatus } from './types.js';
 // about a fifth of what the whole engine (./engine.ts, which extends this class) loads; and its
 // inspect and exec go through the lean EngineHttp (./docker.ts), so dockerode is not even evaluated.
 
+/** The init's refusal to start in an image without awk, which every guard inside needs (templates/base/paddock-init). */
+export const NO_AWK_LINE = 'paddock: no awk in this image';
+
 export interface ExecOptions {
   readonly user?: string;
   readonly workdir?: string;
@@ -163,7 +166,7 @@ export class SandboxClient {
       if (secret) return { text: secret[1], paths: [...secret[2].matchAll(/(?:^|, )(.+?) \(hide "/g)].map((m) => m[1]) };
       if (line.startsWith('paddock: the watch for new secrets failed') || line.startsWith('paddock: cannot watch the workspace for new secrets')) return { text: line.slice('paddock: '.length), paths: [] };
       // Its refusal to start with no awk, which every guard inside needs.
-      if (line.startsWith('paddock: no awk in this image')) return { text: line.slice('paddock: '.length), paths: [] };
+      if (line.startsWith(NO_AWK_LINE)) return { text: line.slice('paddock: '.length), paths: [] };
     }
     const cause = await stopCause(this.docker, nameOrId).catch(() => undefined); // OOM, an engine restart (./stopCause.ts)
     return cause ? { text: cause, paths: [] } : undefined;
