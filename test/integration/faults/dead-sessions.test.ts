@@ -4,6 +4,7 @@
 // sandbox (created by the CLI), the bridge hosted for it as the CLI and VS Code do, a real SDK
 // client driving paddock-mcp over `docker exec`, a real target container.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -72,6 +73,10 @@ describe('bridge sessions of agents that die', () => {
     const doomed = await agent();
     const running = exec(doomed, 'sleep 60').catch((err) => err);
     await until('the first call runs', () => load().running === 1);
+    // Admitted is not yet started (the view is built first): wait for the engine to have started it,
+    // or a busy machine kills the agent before there is anything to stop.
+    // (runc: the host sees the target's processes.)
+    await until('the sleep started in the target', () => spawnSync('pgrep', ['-f', '^sleep 60$']).status === 0);
     const queued = exec(doomed, 'touch /tmp/queued-by-the-dead-agent').catch((err) => err);
     await until('the second call waits', () => load().waiting === 1);
     assert.equal(hosted!.sessionCount, 1);
@@ -84,18 +89,21 @@ describe('bridge sessions of agents that die', () => {
 
     // A new agent is served: the dead agent's running call was stopped in the target when its connection closed.
     const fresh = await agent();
-    const answer = await exec(fresh, 'touch /tmp/made-by-the-new-agent');
-    assert.ok(!answer.isError, JSON.stringify(answer.content));
-    assert.equal(hosted!.sessionCount, 1);
-    assert.equal(await madeInTarget('made-by-the-new-agent'), true);
-    assert.equal(await madeInTarget('queued-by-the-dead-agent'), false, 'the dead agent\'s queued call never ran');
-    const audit = hosted!.audit.file!;
-    assert.deepEqual(readAudit(audit).filter((e) => JSON.stringify(e.args).includes('queued-by')).map((e) => e.decision), ['cancelled']);
-    const stopped = readAudit(audit).find((e) => JSON.stringify(e.args).includes('sleep 60'));
-    assert.deepEqual([stopped?.decision, stopped?.rule], ['cancelled', 'cancelled-running'], 'the running call was stopped');
-    assert.match(stopped?.message ?? '', /^cancelled: client gone; stopped in pbt-dead-\S+: its processes were killed/);
-    assert.equal(readAuditLines(audit).filter((e) => e.decision === 'started').length, 2, 'only the sleep and the new agent\'s call started');
-    await fresh.close();
+    try {
+      const answer = await exec(fresh, 'touch /tmp/made-by-the-new-agent');
+      assert.ok(!answer.isError, JSON.stringify(answer.content));
+      assert.equal(hosted!.sessionCount, 1);
+      assert.equal(await madeInTarget('made-by-the-new-agent'), true);
+      assert.equal(await madeInTarget('queued-by-the-dead-agent'), false, 'the dead agent\'s queued call never ran');
+      const audit = hosted!.audit.file!;
+      assert.deepEqual(readAudit(audit).filter((e) => JSON.stringify(e.args).includes('queued-by')).map((e) => e.decision), ['cancelled']);
+      const stopped = readAudit(audit).find((e) => JSON.stringify(e.args).includes('sleep 60'));
+      assert.deepEqual([stopped?.decision, stopped?.rule], ['cancelled', 'cancelled-running'], 'the running call was stopped');
+      assert.match(stopped?.message ?? '', /^cancelled: client gone; stopped in pbt-dead-\S+: its processes were killed/);
+      assert.equal(readAuditLines(audit).filter((e) => e.decision === 'started').length, 2, 'only the sleep and the new agent\'s call started');
+    } finally {
+      await fresh.close(); // so a failure here does not fail the next test too
+    }
   });
 
   it('the sandbox stops under a connected agent: its session ends on the bridge', async () => {
