@@ -1,3 +1,4 @@
+import { parseEnvAssignments } from '../core/options.js';
 import type { EndpointInputs } from '../engine/connection.js';
 import { connectClient, type ExecTarget, type SandboxClient } from '../engine/sandboxClient.js';
 import { trace } from '../engine/trace.js';
@@ -33,7 +34,12 @@ export function parseFastExec(argv: readonly string[]): FastExec | undefined {
     if (seenExec && arg === '--') {
       const command = argv.slice(i + 1);
       if (ref === undefined || !command.length) return undefined;
-      const env = Object.fromEntries(options.env.map((kv) => [kv.split('=')[0], kv.slice(kv.indexOf('=') + 1)]));
+      let env: Record<string, string>;
+      try {
+        env = parseEnvAssignments(options.env); // `-e K` alone passes the host's value, as for create
+      } catch {
+        return undefined; // a bad name: the full exec says what is wrong
+      }
       return { inputs, ref, user: options.user, workdir: options.workdir, env, command };
     }
     if (!arg.startsWith('-')) {

@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Writable } from 'node:stream';
 import { AGENT_IDS, agentArgv, getAgent } from '../core/agents.js';
 import { PaddockError } from '../core/errors.js';
+import { parseEnvAssignments } from '../core/options.js';
 import { PADDOCK_VERSION } from '../core/version.js';
 import { assetRoot } from '../engine/assets.js';
 import type { SandboxEngine } from '../engine/engine.js';
@@ -316,12 +317,12 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
     .argument('[command...]', 'the command, after --')
     .option('-u, --user <user>', 'run as this user instead of "agent" (e.g. root to install packages)')
     .option('-w, --workdir <dir>', 'working directory (default: the workspace)')
-    .option('-e, --env <K=V>', 'environment variable for this command (repeatable)', collect, [])
+    .option('-e, --env <K=V>', 'environment variable for this command (repeatable; K alone passes the host value)', collect, [])
     .action(async (ref: string, _command: string[], o: any, cmd: Command) => {
       // The engine connection alone: the rest of the engine loads only when a failure needs a note.
       const engine = await clientFrom(cmd);
       const sandbox = await findExecTarget(engine, ref, cmd);
-      const env = Object.fromEntries((o.env as string[]).map((kv) => [kv.split('=')[0], kv.slice(kv.indexOf('=') + 1)]));
+      const env = parseEnvAssignments(o.env as string[]); // `-e K` alone passes the host's value, as for create
       const { before, after } = splitAtDashes(cmd, argv);
       const command = after.length ? after : before.slice(1);
       if (!command.length) throw new PaddockError('No command given.', 'Put the command after --, e.g. paddock exec SANDBOX -- ls -la.');

@@ -36,6 +36,12 @@ describe('paddock exec: finding the sandbox', () => {
     assert.equal((await paddock(['exec', name, '--', 'sh', '-c', 'exit 3'])).code, 3);
     const r = await paddockOk(['exec', name, '-u', 'root', '-w', '/', '-e', 'GREETING=hi there', '--', 'sh', '-c', 'echo "$(whoami) $(pwd) $GREETING"']);
     assert.equal(r.stdout, 'root / hi there\n');
+    // -e NAME alone passes the host's value, or leaves it unset (never the name as its value).
+    const passed = await paddockOk(['exec', name, '-e', 'PADDOCK_FROM_HOST', '-e', 'PADDOCK_NOT_ON_HOST', '--', 'sh', '-c', 'echo "${PADDOCK_FROM_HOST}|${PADDOCK_NOT_ON_HOST-unset}"'], { env: { PADDOCK_FROM_HOST: 'host value' } });
+    assert.equal(passed.stdout, 'host value|unset\n');
+    const bad = await paddock(['exec', name, '-e', 'NOT A NAME=1', '--', 'true']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Invalid environment variable "NOT A NAME=1"/);
   });
 
   it('refuses a folder without a sandbox, and a container Paddock did not create', async () => {

@@ -10,8 +10,19 @@ const line = (...args: string[]) => parseFastExec(['node', 'paddock', ...args]);
 describe('paddock exec fast path: the command lines it takes', () => {
   it('NAME -- COMMAND, with -u/-w/-e in either spelling and the global engine options before exec', () => {
     assert.deepEqual(line('exec', 'box', '--', 'ls', '-la', '--', 'x'), { inputs: {}, ref: 'box', user: undefined, workdir: undefined, env: {}, command: ['ls', '-la', '--', 'x'] });
-    assert.deepEqual(line('-H', 'unix:///s.sock', '--context=ctx', 'exec', '-u', 'root', 'box', '--workdir=/tmp', '-e', 'A=1=2', '--env', 'B', '--', 'id'),
-      { inputs: { host: 'unix:///s.sock', context: 'ctx' }, ref: 'box', user: 'root', workdir: '/tmp', env: { A: '1=2', B: 'B' }, command: ['id'] });
+    assert.deepEqual(line('-H', 'unix:///s.sock', '--context=ctx', 'exec', '-u', 'root', 'box', '--workdir=/tmp', '-e', 'A=1=2', '--', 'id'),
+      { inputs: { host: 'unix:///s.sock', context: 'ctx' }, ref: 'box', user: 'root', workdir: '/tmp', env: { A: '1=2' }, command: ['id'] });
+  });
+
+  it('-e NAME alone passes the host\'s value, or nothing when the host has none (as docker exec and paddock create do)', () => {
+    process.env.PADDOCK_TEST_FROM_HOST = 'from the host';
+    delete process.env.PADDOCK_TEST_NOT_SET;
+    try {
+      assert.deepEqual(line('exec', 'box', '--env', 'PADDOCK_TEST_FROM_HOST', '-e', 'PADDOCK_TEST_NOT_SET', '--', 'env')?.env, { PADDOCK_TEST_FROM_HOST: 'from the host' });
+    } finally {
+      delete process.env.PADDOCK_TEST_FROM_HOST;
+    }
+    assert.equal(line('exec', 'box', '-e', 'NOT A NAME=1', '--', 'env'), undefined, 'a bad name is left to the whole exec, which says what is wrong');
   });
 
   it('leaves every other shape to the whole exec', () => {
