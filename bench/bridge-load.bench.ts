@@ -12,19 +12,22 @@
 //   BENCH_RATES=50,200     calls per second offered
 //   BENCH_CLIENTS=1,5,10   MCP clients (sessions) sharing the rate
 //   BENCH_LANE_WHOLE_CALL=1  an exec holds the exec lane to its end (not only until it started)
+//   BENCH_ADMISSION=path   the admission from another module (a copy of an older
+//                          src/bridge/admission.ts), to compare before/after in the same session
 //   BENCH_UNBOUNDED=1      the bridge without the queue bounds and budget (how it behaved before
 //                          them; the exec lane still adapts)
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import Docker from 'dockerode';
-import { Admission, BRIDGE_LIMITS, type Ticket } from '../src/bridge/admission.js';
+import { Admission, BRIDGE_LIMITS, CallWithdrawn, WaitedTooLong, type Slot, type Ticket } from '../src/bridge/admission.js';
 import { AuditLog, mergeAuditEntries, readAudit, readAuditLines, type AuditEntry } from '../src/bridge/audit.js';
 import { BridgeHttpServer } from '../src/bridge/server.js';
 import { BridgeService } from '../src/bridge/service.js';
@@ -37,23 +40,76 @@ const TOOLS = ['exec_command', 'get_logs', 'list_containers'] as const;
 type Tool = typeof TOOLS[number];
 
 interface HostReady { readonly socket: string; readonly token: string; readonly auditFile: string }
-interface Memory { readonly rss: number; readonly heapUsed: number; readonly cpuMs: number; readonly loopDelayP99Ms: number; readonly waitsMs: number[]; readonly execLimit?: number }
+interface Memory { readonly rss: number; readonly heapUsed: number; readonly cpuMs: number; readonly loopDelayP99Ms: number; readonly waitsMs: number[]; readonly execs: ExecMoments[]; readonly execLimit?: number }
+
+/** One admitted exec_command's moments (performance.now()), for where its time went. */
+interface ExecMoments { arrived: number; granted?: number; created?: number; started?: number; streamEnded?: number; inspected?: number; released?: number }
+/** The exec_command call whose handler runs now (the engine calls below read it to stamp their moments). */
+const execCall = new AsyncLocalStorage<ExecMoments>();
+
+/**
+ * Stamps the engine's exec calls with the call they belong to: the last `exec` created before the
+ * process started is the command's (earlier ones are the prologue's checks), and the exec's
+ * `inspect` is asked once its output stream ended (src/engine/docker.ts runExec).
+ */
+function stampEngineCalls(docker: Docker): void {
+  const Container = Object.getPrototypeOf(docker.getContainer('-')) as Docker.Container;
+  const Exec = Object.getPrototypeOf(docker.getExec('-')) as Docker.Exec;
+  const containerExec = Container.exec;
+  Container.exec = function (this: unknown, ...args: unknown[]) {
+    const m = execCall.getStore();
+    if (m && m.started === undefined) m.created = performance.now();
+    return containerExec.apply(this, args as never);
+  } as typeof containerExec;
+  const inspect = Exec.inspect;
+  Exec.inspect = async function (this: unknown, ...args: unknown[]) {
+    const m = execCall.getStore();
+    if (m && m.started !== undefined) m.streamEnded = performance.now();
+    try {
+      return await inspect.apply(this, args as never);
+    } finally {
+      if (m && m.started !== undefined) m.inspected = performance.now();
+    }
+  } as typeof inspect;
+}
 
 /**
  * The shipped admission, timing how long each admitted call waits in line for its slot: the part of
- * an admitted call's time the bridge's bounds decide (the rest is the engine running it).
+ * an admitted call's time the bridge's bounds decide (the rest is the engine running it); and each
+ * admitted exec_command's stages (see ExecMoments).
  */
-class TimedAdmission extends Admission {
+class TimedAdmission {
   waitsMs: number[] = [];
+  execs: ExecMoments[] = [];
 
-  override enter(sandbox: string, cancelled?: AbortSignal, lane?: Parameters<Admission['enter']>[2]): Ticket {
+  /** `inner`: the shipped Admission, or one from BENCH_ADMISSION's module (its errors are mapped to the shipped classes tools.ts knows). */
+  constructor(private readonly inner: Admission, private readonly base?: typeof import('../src/bridge/admission.js')) {}
+
+  laneSnapshot(): ReturnType<Admission['laneSnapshot']> {
+    return this.inner.laneSnapshot();
+  }
+
+  enter(sandbox: string, cancelled?: AbortSignal, lane?: Parameters<Admission['enter']>[2]): Ticket {
     const arrived = performance.now();
-    const ticket = super.enter(sandbox, cancelled, lane);
+    const ticket = this.inner.enter(sandbox, cancelled, lane);
     if (!ticket.admitted) return ticket;
+    // The tools' call() awaits nothing before enter: the rest of this call's handler runs in this context.
+    const moments: ExecMoments = { arrived };
+    if (lane === 'exec') execCall.enterWith(moments);
     const slot = ticket.slot.then((s) => {
-      this.waitsMs.push(performance.now() - arrived);
+      moments.granted = performance.now();
+      this.waitsMs.push(moments.granted - arrived);
+      if (lane === 'exec') this.execs.push(moments);
+      const stamped: Slot = {
+        started: () => { moments.started ??= performance.now(); s.started(); },
+        release: () => { moments.released ??= performance.now(); s.release(); },
+      };
       // An exec holding its lane to its end, not only until the engine started it (to compare).
-      return process.env.BENCH_LANE_WHOLE_CALL === '1' ? { started: () => {}, release: () => s.release() } : s;
+      return process.env.BENCH_LANE_WHOLE_CALL === '1' ? { started: () => { moments.started ??= performance.now(); }, release: stamped.release } : stamped;
+    }, (err: unknown) => {
+      if (this.base && err instanceof this.base.WaitedTooLong) throw new WaitedTooLong(err.reason, err.retryAfterMs);
+      if (this.base && err instanceof this.base.CallWithdrawn) throw new CallWithdrawn();
+      throw err;
     });
     slot.catch(() => {});
     return { admitted: true, slot };
@@ -64,13 +120,17 @@ class TimedAdmission extends Admission {
 
 async function host(target: string, dir: string): Promise<void> {
   const docker = new Docker();
+  stampEngineCalls(docker);
   const policy = policySchema.parse({ tier: 'moderate', bridge: { containers: [target], exec: { [target]: ['echo *'] } } });
   const service = new BridgeService(docker, { bridge: policy.bridge, tier: policy.tier });
   const audit = new AuditLog(join(dir, 'audit.jsonl'));
   const unbounded = process.env.BENCH_UNBOUNDED === '1';
-  const admission = new TimedAdmission(unbounded ? { ...BRIDGE_LIMITS, runningPerSandbox: 1e9, runningTotal: 1e9, waitingPerSandbox: 1e9, waitingTotal: 1e9, longPerSandbox: 1e9, callBudgetMs: 1e9, waitLimitMs: 1e9, execAtOnceMax: 1e9 } : BRIDGE_LIMITS);
+  // BENCH_ADMISSION: another admission module (a copy of an older src/bridge/admission.ts) to compare in the same run.
+  const base = process.env.BENCH_ADMISSION ? await import(resolve(process.env.BENCH_ADMISSION)) as typeof import('../src/bridge/admission.js') : undefined;
+  const limits = base?.BRIDGE_LIMITS ?? BRIDGE_LIMITS;
+  const admission = new TimedAdmission(new (base?.Admission ?? Admission)(unbounded ? { ...limits, runningPerSandbox: 1e9, runningTotal: 1e9, waitingPerSandbox: 1e9, waitingTotal: 1e9, longPerSandbox: 1e9, callBudgetMs: 1e9, waitLimitMs: 1e9, execAtOnceMax: 1e9 } : limits), base);
   const token = randomBytes(24).toString('base64url');
-  const server = new BridgeHttpServer(token, () => createBridgeServer(service, audit, 'bench', admission));
+  const server = new BridgeHttpServer(token, () => createBridgeServer(service, audit, 'bench', admission as unknown as Admission));
   const socket = join(dir, 'bridge.sock');
   await server.listen({ kind: 'unix', path: socket });
   const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -80,9 +140,10 @@ async function host(target: string, dir: string): Promise<void> {
       global.gc?.();
       const { rss, heapUsed } = process.memoryUsage();
       const cpu = process.cpuUsage();
-      process.send!({ memory: { rss, heapUsed, cpuMs: (cpu.user + cpu.system) / 1000, loopDelayP99Ms: loop.percentile(99) / 1e6, waitsMs: admission.waitsMs, execLimit: (admission as Partial<Admission>).laneSnapshot?.().execLimit } satisfies Memory });
+      process.send!({ memory: { rss, heapUsed, cpuMs: (cpu.user + cpu.system) / 1000, loopDelayP99Ms: loop.percentile(99) / 1e6, waitsMs: admission.waitsMs, execs: admission.execs, execLimit: admission.laneSnapshot().execLimit } satisfies Memory });
       loop.reset();
       admission.waitsMs = [];
+      admission.execs = [];
     } else if (m === 'stop') {
       void server.close().then(() => process.exit(0));
     }
@@ -153,6 +214,28 @@ function stagesOf(entries: readonly AuditEntry[]): string {
     + `    exec_command running at once: mean ${busyMs ? (weighted / busyMs).toFixed(1) : '-'} while any ran, peak ${peak}`;
 }
 
+/** Where admitted exec_commands' time went inside the bridge, stage by stage (ExecMoments), and in the slowest 5 %. */
+function execStagesOf(execs: readonly ExecMoments[]): string {
+  const done = execs.filter((m): m is Required<ExecMoments> => m.released !== undefined && m.created !== undefined && m.started !== undefined && m.streamEnded !== undefined && m.inspected !== undefined);
+  if (!done.length) return '    exec_command stages: none complete';
+  const stages: [string, (m: Required<ExecMoments>) => number][] = [
+    ['wait in line', (m) => m.granted - m.arrived],
+    ['prologue (checks, view, masker)', (m) => m.created - m.granted],
+    ['engine create+start', (m) => m.started - m.created],
+    ['run to stream end', (m) => m.streamEnded - m.started],
+    ['exec inspect', (m) => m.inspected - m.streamEnded],
+    ['masking, audit', (m) => m.released - m.inspected],
+  ];
+  const whole = (m: Required<ExecMoments>) => m.released - m.arrived;
+  const slowest = [...done].sort((a, b) => whole(b) - whole(a)).slice(0, Math.max(1, Math.ceil(done.length / 20)));
+  const mean = (xs: readonly Required<ExecMoments>[], f: (m: Required<ExecMoments>) => number) => xs.reduce((t, m) => t + f(m), 0) / xs.length;
+  return `    exec_command stages (${done.length} admitted, p50/p95/p99; mean in the slowest ${slowest.length} at ${ms(whole(slowest.at(-1)!))} or more):\n`
+    + stages.map(([label, f]) => {
+      const xs = done.map(f).sort((a, b) => a - b);
+      return `      ${label.padEnd(32)} ${ms(percentile(xs, 50))}/${ms(percentile(xs, 95))}/${ms(percentile(xs, 99))}; slowest ${ms(mean(slowest, f))}`;
+    }).join('\n');
+}
+
 async function run(ready: HostReady, target: string, rate: number, clientCount: number, calls: number): Promise<{ line: string; outcomes: Outcome[] }> {
   const clients = await Promise.all(Array.from({ length: clientCount }, () => connect(ready)));
   const outcomes: Outcome[] = [];
@@ -217,7 +300,7 @@ async function main(): Promise<void> {
     const ready = await ask<HostReady>(child, '', 'ready');
     const limits = process.env.BENCH_UNBOUNDED === '1' ? 'none (BENCH_UNBOUNDED=1)'
       : `${BRIDGE_LIMITS.runningPerSandbox} running / ${BRIDGE_LIMITS.waitingPerSandbox} waiting per sandbox, ${BRIDGE_LIMITS.runningTotal} / ${BRIDGE_LIMITS.waitingTotal} in total, execs 1-${BRIDGE_LIMITS.execAtOnceMax} at once, budget ${BRIDGE_LIMITS.callBudgetMs} ms`;
-    console.log(`bridge load: ${calls} calls per run (${TOOLS.join(', ')} in turn) on ${target}; limits: ${limits}`);
+    console.log(`bridge load: ${calls} calls per run (${TOOLS.join(', ')} in turn) on ${target}; limits: ${limits}; admission: ${process.env.BENCH_ADMISSION ?? 'src/bridge/admission.ts'}${process.env.BENCH_LANE_WHOLE_CALL === '1' ? ', execs hold the lane to their end' : ''}`);
     // Warm-up: the first exec builds the target's physical view (a helper container).
     const warm = await connect(ready);
     for (const tool of TOOLS) await warm.callTool({ name: tool, arguments: argsFor(tool, target, 0) });
@@ -236,6 +319,7 @@ async function main(): Promise<void> {
         const cpuPerCall = (memory.cpuMs - previous.cpuMs) / outcomes.length;
         const waits = memory.waitsMs.sort((x, y) => x - y);
         console.log(`${line}\n${stages}\n    admitted calls' wait in line for a slot (all tools): p50 ${ms(percentile(waits, 50))}, p95 ${ms(percentile(waits, 95))}, p99 ${ms(percentile(waits, 99))}, max ${ms(waits.at(-1) ?? NaN)}`
+          + `\n${execStagesOf(memory.execs)}`
           + (memory.execLimit ? `\n    execs allowed at once at the end: ${memory.execLimit}` : '')
           + `\n    bridge: ${cpuPerCall.toFixed(1)} ms CPU per call, event loop delay p99 ${ms(memory.loopDelayP99Ms)}; memory after: rss ${mib(memory.rss)}, heap ${mib(memory.heapUsed)}`);
       }
