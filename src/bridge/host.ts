@@ -6,7 +6,9 @@ import { planMounts } from '../core/hiding.js';
 import { hiddenFileSecrets } from '../core/masking.js';
 import type { Policy } from '../core/policy.js';
 import type { SandboxEngine } from '../engine/engine.js';
-import { engineSharesHostKernel, gvisorSocketNote, runtimeTraits, type EngineRuntimes, type RuntimeTraits } from '../engine/runtime.js';
+import type { SandboxDetails } from '../engine/types.js';
+import { engineSharesHostKernel, gvisorSocketNote, runtimeTraits, type RuntimeTraits } from '../engine/runtime.js';
+import { engineFacts } from '../engine/engineFacts.js';
 import { BRIDGE_RELAY_PORT, PROXY_HOST } from '../proxy/addresses.js';
 import { bridgeRouteOf } from '../engine/egress.js';
 import { bridgeRelayTarget, setBridgeRelayTarget } from '../engine/egressFiles.js';
@@ -85,8 +87,21 @@ export function hiddenSecretValues(workspace: string, policy: Policy): string[] 
   return values;
 }
 
+/**
+ * The bridge's rules for a policy. The workspace's hidden values are read when the masker first
+ * needs them (the first call), not when the bridge host starts: planning the mounts again and reading
+ * the hidden files cost ~35 ms of CPU on a cold `paddock run`'s path, before the agent's first command.
+ */
 export function rulesFor(policy: Policy, workspace?: string): BridgeRules {
-  return { bridge: policy.bridge, tier: policy.tier, knownSecrets: workspace ? hiddenSecretValues(workspace, policy) : [] };
+  let known: string[] | undefined;
+  return {
+    bridge: policy.bridge,
+    tier: policy.tier,
+    get knownSecrets() {
+      known ??= workspace ? hiddenSecretValues(workspace, policy) : [];
+      return known;
+    },
+  };
 }
 
 /** Whether the engine runs on another machine, where nothing reaches this machine's bridge. */
@@ -128,8 +143,9 @@ export interface HostedBridge {
  * Hosts the bridge of one sandbox until close(): listens where the sandbox can reach it, writes the
  * endpoint for paddock-mcp, refreshes the shim, and registers it in the agents' configs inside.
  */
-export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string, options: { policy?: Policy; admission?: Admission; sessionTimeouts?: SessionTimeouts } = {}): Promise<HostedBridge> {
-  const sandbox = await engine.get(nameOrId);
+export async function hostSandboxBridge(engine: SandboxEngine, sandboxOrName: string | SandboxDetails, options: { policy?: Policy; admission?: Admission; sessionTimeouts?: SessionTimeouts } = {}): Promise<HostedBridge> {
+  // A caller that has just started the sandbox passes its details, which saves reading them again.
+  const sandbox = typeof sandboxOrName === 'string' ? await engine.get(sandboxOrName) : sandboxOrName;
   const paths = bridgePaths(sandbox.name);
   const notes: string[] = [];
   const token = readToken(paths);
@@ -150,9 +166,10 @@ export async function hostSandboxBridge(engine: SandboxEngine, nameOrId: string,
   // Sessions reach the service through this, so rules applied later (setPolicy) reach open sessions too.
   const current = new Proxy({} as BridgeService, { get: (_target, prop) => { const v = Reflect.get(service, prop, service); return typeof v === 'function' ? v.bind(service) : v; } });
   const audit = new AuditLog(paths.audit);
-  const info = await engine.docker.info().catch(() => ({ OperatingSystem: '' }));
-  const operatingSystem = (info as { OperatingSystem?: string }).OperatingSystem ?? '';
-  const runtime = runtimeTraits(sandbox.runtime, (info as { Runtimes?: EngineRuntimes }).Runtimes);
+  // The engine's OS and runtimes, kept for a local daemon (./engineFacts.ts): `docker info` took 40-170 ms of a cold run.
+  const facts = await engineFacts(engine.docker, engine.endpoint.host).catch(() => undefined);
+  const operatingSystem = facts?.operatingSystem ?? '';
+  const runtime = runtimeTraits(sandbox.runtime, facts?.runtimes);
   const transport = chooseTransport(engine.endpoint.host, operatingSystem, undefined, runtime);
   const cutOff = gvisorSocketNote(runtime);
   if (cutOff) notes.push(cutOff);

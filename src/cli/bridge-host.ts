@@ -104,7 +104,7 @@ export interface FollowingBridge {
  */
 export async function hostFollowingPolicy(engine: SandboxEngine, sandbox: SandboxDetails, events: { say: (line: string) => void }): Promise<FollowingBridge> {
   let key = bridgeRulesKey(policyInForce(sandbox).policy);
-  const hosted = await hostSandboxBridge(engine, sandbox.id);
+  const hosted = await hostSandboxBridge(engine, sandbox);
   if (!hosted.hosting) return { first: hosted, close: hosted.close };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const follow = () => {
