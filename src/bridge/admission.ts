@@ -37,6 +37,13 @@ export interface AdmissionLimits {
    * do is adapted between 1 and this by how long they take (see ExecConcurrency).
    */
   readonly execAtOnceMax: number;
+  /**
+   * An exec_command holds its lane from its slot to its end, unless it still runs this long after
+   * the engine started it: twice the median run of recent execs that ended in the lane, kept
+   * between `min` and `max` (`min` before any has). Then it leaves the lane (keeping its slot), so a
+   * long command (a test run) holds the lane only this long. See RunInLane.
+   */
+  readonly execRunInLaneMs: { readonly min: number; readonly max: number };
 }
 
 /**
@@ -58,6 +65,7 @@ export const BRIDGE_LIMITS: AdmissionLimits = {
   callBudgetMs: 900,
   waitLimitMs: 800,
   execAtOnceMax: 4,
+  execRunInLaneMs: { min: 300, max: 600 },
 };
 
 /** The lane of calls that start a process in a container (a `docker exec`): the engine's costly work. */
@@ -68,8 +76,8 @@ export const LANE_API = 'api';
 /** What a caller holds while its call runs; release it once the call has ended (idempotent). */
 export interface Slot {
   /**
-   * The engine has started the call's process: the call leaves its lane (the engine's costly part
-   * is done; the command may run for long) and keeps its slot (idempotent; release does it too).
+   * The engine has started the call's process: if it still runs RunInLane's threshold later, it
+   * leaves its lane (a long command) and keeps its slot (idempotent; release ends the hold too).
    */
   started(): void;
   release(): void;
@@ -168,6 +176,43 @@ export class ExecConcurrency {
   }
 }
 
+/**
+ * How long after its start an exec_command may still hold the exec lane: twice the median of the
+ * last 16 runs (start to end) of execs that ended in the lane, between `min` and `max`.
+ *
+ * Why hold it past the start at all: "started" is when the engine has started the process, but in
+ * a physical view the process first builds the view (a perl prologue in the helper container) and
+ * that is CPU the lane exists to bound. bench:bridge-load (2026-12-02, load 8-14) put an admitted
+ * `echo`'s time at: prologue 0.1-0.3 s, engine create+start 0.02-0.14 s, run to its output's end
+ * 1.06-1.10 s at p50, exec inspect 0.02-0.09 s. Released at the start, that run went on beside up to
+ * 4-8 others (mean 2.2) and each took several times as long; held for the whole call (quiet
+ * machine, the run before this change) exec_command p99 was 0.84-1.17 s against 1.32-2.05 s, with
+ * more calls answered. Why not hold it to the end: a test run would then hold the lane for its whole
+ * length. Twice a short exec's usual run tells the two apart (the median ignores the few long
+ * ones that end inside it); `max` bounds how long one long command delays the others (a waiting call
+ * gives up after at most waitLimitMs), `min` keeps an idle machine's fast runs from making every
+ * slightly slower one "long". A call that leaves this way is not learnt from (its length is the
+ * command's, not the engine's).
+ */
+export class RunInLane {
+  private readonly recent: number[] = [];
+
+  constructor(private readonly bounds: { readonly min: number; readonly max: number }) {}
+
+  /** An exec ended `ms` after its start, still in the lane. */
+  learn(ms: number): void {
+    this.recent.push(ms);
+    if (this.recent.length > 16) this.recent.shift();
+  }
+
+  get thresholdMs(): number {
+    if (!this.recent.length) return this.bounds.min;
+    const sorted = [...this.recent].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)];
+    return Math.min(this.bounds.max, Math.max(this.bounds.min, 2 * median));
+  }
+}
+
 type Lane = typeof LANE_EXEC | typeof LANE_API;
 
 interface LaneLoad {
@@ -194,9 +239,11 @@ export class Admission {
   private running = 0;
   private readonly lanes: Record<Lane, LaneLoad> = { [LANE_EXEC]: { running: 0, averageMs: 0, holders: new Set() }, [LANE_API]: { running: 0, averageMs: 0, holders: new Set() } };
   readonly execConcurrency: ExecConcurrency;
+  readonly runInLane: RunInLane;
 
   constructor(readonly limits: AdmissionLimits = BRIDGE_LIMITS, private readonly clock: AdmissionClock = realClock) {
     this.execConcurrency = new ExecConcurrency(limits.execAtOnceMax);
+    this.runInLane = new RunInLane(limits.execRunInLaneMs);
   }
 
   /**
@@ -320,12 +367,18 @@ export class Admission {
     let state: 'slot' | 'long' | 'done' = 'slot';
     let inLane = true;
     const since = this.clock.now();
-    /** Ends the hold on the lane; a call that ended (or started) within slotHoldMs is timed. */
-    const leaveLane = (timed: boolean) => {
+    let startedAt: number | undefined;
+    let runTimer: unknown;
+    /**
+     * Ends the hold on the lane. `judged`: the call ended within its lane time, so how long it held
+     * the lane tells how busy the engine is (ExecConcurrency); a call that left for running long did not.
+     */
+    const leaveLane = (judged: boolean) => {
       if (!inLane) return;
       inLane = false;
-      const heldMs = timed ? this.clock.now() - since : this.limits.slotHoldMs;
-      if (timed && lane === LANE_EXEC) {
+      if (runTimer !== undefined) this.clock.clearTimeout(runTimer);
+      const heldMs = this.clock.now() - since;
+      if (judged && lane === LANE_EXEC) {
         const full = laneLoad.running >= this.execConcurrency.limit || this.queue.some((w) => w.lane === LANE_EXEC);
         this.execConcurrency.learn(heldMs, this.clock.now(), full, holder.atOnce);
       }
@@ -347,14 +400,20 @@ export class Admission {
     }, this.limits.slotHoldMs);
     return {
       started: () => {
-        if (state !== 'slot' || !inLane) return;
-        leaveLane(true);
-        this.grantNext();
+        if (state !== 'slot' || !inLane || startedAt !== undefined) return;
+        startedAt = this.clock.now();
+        runTimer = this.clock.setTimeout(() => {
+          runTimer = undefined;
+          if (state !== 'slot' || !inLane) return;
+          leaveLane(false);
+          this.grantNext();
+        }, this.runInLane.thresholdMs);
       },
       release: () => {
         if (state === 'done') return;
         if (state === 'slot') {
           this.clock.clearTimeout(timer);
+          if (inLane && startedAt !== undefined && lane === LANE_EXEC) this.runInLane.learn(this.clock.now() - startedAt);
           leaveLane(true);
           freeSlot();
         } else {

@@ -2,7 +2,7 @@
 // and in total; the rest are refused at once, and a flood from one sandbox cannot starve another.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Admission, BRIDGE_LIMITS, busyMessage, CallWithdrawn, ExecConcurrency, LANE_API, LANE_EXEC, WaitedTooLong, type AdmissionClock, type AdmissionLimits, type Slot, type Ticket } from '../../../src/bridge/admission.js';
+import { Admission, BRIDGE_LIMITS, busyMessage, CallWithdrawn, ExecConcurrency, LANE_API, LANE_EXEC, RunInLane, WaitedTooLong, type AdmissionClock, type AdmissionLimits, type Slot, type Ticket } from '../../../src/bridge/admission.js';
 
 /** A clock the test moves by hand: timers fire only when advanced past them. */
 class ManualClock implements AdmissionClock {
@@ -25,7 +25,7 @@ class ManualClock implements AdmissionClock {
   }
 }
 
-const LIMITS: AdmissionLimits = { runningPerSandbox: 2, runningTotal: 3, waitingPerSandbox: 2, waitingTotal: 3, slotHoldMs: 1000, longPerSandbox: 3, callBudgetMs: 1000, waitLimitMs: 10_000, execAtOnceMax: 4 };
+const LIMITS: AdmissionLimits = { runningPerSandbox: 2, runningTotal: 3, waitingPerSandbox: 2, waitingTotal: 3, slotHoldMs: 1000, longPerSandbox: 3, callBudgetMs: 1000, waitLimitMs: 10_000, execAtOnceMax: 4, execRunInLaneMs: { min: 300, max: 600 } };
 
 function setup(limits: Partial<AdmissionLimits> = {}) {
   const clock = new ManualClock();
@@ -189,13 +189,15 @@ describe('bridge admission', () => {
   });
 
   it('calls that start a process in a container run at most the exec limit at once; other calls still take the free slots', async () => {
-    const { admission, granted, enter } = setup({ runningPerSandbox: 4, runningTotal: 4, waitingPerSandbox: 4 });
+    const { clock, admission, granted, enter } = setup({ runningPerSandbox: 4, runningTotal: 4, waitingPerSandbox: 4 });
     assert.equal(admission.execConcurrency.limit, 2, 'two at once to begin with');
     const early = [enter('a', LANE_EXEC), enter('a', LANE_EXEC)];
     await settle();
-    // Once the engine started their processes (long commands, say), they leave the lane and keep their slots.
+    // Once the engine started their processes and they run on (long commands, say), they leave the lane and keep their slots.
     for (const t of early) granted.get(t)!.started();
-    assert.deepEqual(admission.laneSnapshot().lanes[LANE_EXEC].running, 0);
+    assert.equal(admission.laneSnapshot().lanes[LANE_EXEC].running, 2, 'a started exec holds the lane for a while');
+    clock.advance(300);
+    assert.equal(admission.laneSnapshot().lanes[LANE_EXEC].running, 0);
     assert.equal(admission.snapshot().running, 2);
     granted.get(early[0])!.release();
     admission.execConcurrency.limit = 1;
@@ -207,7 +209,10 @@ describe('bridge admission', () => {
     assert.ok(granted.has(logs), 'a cheap call runs beside it');
     granted.get(execs[0])!.started();
     await settle();
-    assert.ok(granted.has(execs[1]), 'a started exec lets the next one run');
+    assert.ok(!granted.has(execs[1]), 'a just started exec still holds the lane');
+    clock.advance(300);
+    await settle();
+    assert.ok(granted.has(execs[1]), 'one still running 300 ms after its start lets the next one run');
     for (const t of [early[1], ...execs, logs]) granted.get(t)!.release();
     assert.deepEqual(admission.snapshot(), { running: 0, waiting: 0, sandboxes: {} }, 'nothing left behind');
   });
@@ -307,10 +312,65 @@ describe('bridge admission', () => {
     for (const t of [running, ...logs]) granted.get(t)?.release();
   });
 
+  it('an exec holds the lane to its end, but a long command leaves it once it has run past the threshold and other sandboxes\' execs get in; it keeps its slot', async () => {
+    const { clock, admission, granted, enter } = setup({ runningPerSandbox: 2, runningTotal: 4, waitingPerSandbox: 4, waitingTotal: 8, slotHoldMs: 60_000, execAtOnceMax: 1 });
+    // A short exec: started, then ended 100 ms later; the next exec (another sandbox) waits for its end.
+    const short = enter('a', LANE_EXEC);
+    const behindShort = enter('b', LANE_EXEC);
+    await settle();
+    granted.get(short)!.started();
+    clock.advance(100);
+    await settle();
+    assert.ok(!granted.has(behindShort), 'a started exec that is still within its lane time keeps the lane');
+    granted.get(short)!.release();
+    await settle();
+    assert.ok(granted.has(behindShort), 'its end lets the next one in');
+    granted.get(behindShort)!.started();
+    clock.advance(100);
+    granted.get(behindShort)!.release();
+    // Runs of 100 ms so far: the threshold is twice that, at least the 300 ms floor.
+    assert.equal(admission.runInLane.thresholdMs, 300);
+    // A long command (a test run) of sandbox a, and execs of two other sandboxes behind it.
+    const long = enter('a', LANE_EXEC);
+    const others = [enter('b', LANE_EXEC), enter('c', LANE_EXEC)];
+    await settle();
+    granted.get(long)!.started();
+    clock.advance(299);
+    await settle();
+    assert.ok(others.every((t) => !granted.has(t)), 'before the threshold the others wait');
+    clock.advance(1);
+    await settle();
+    assert.ok(granted.has(others[0]) && !granted.has(others[1]), 'at the threshold the long command leaves the lane: the next exec runs (one at a time)');
+    assert.deepEqual(admission.snapshot().sandboxes.a, { running: 1, waiting: 0, long: 0 }, 'the long command keeps its slot');
+    granted.get(others[0])!.release();
+    await settle();
+    assert.ok(granted.has(others[1]), 'and the lane goes on turning while the long command runs');
+    assert.equal(admission.execConcurrency.limit, 1, 'unchanged: a command\'s own length is not the engine\'s');
+    granted.get(others[1])!.release();
+    clock.advance(10_000);
+    granted.get(long)!.release();
+    assert.equal(admission.runInLane.thresholdMs, 300, 'the long command (it left the lane) is not learnt from');
+    assert.deepEqual(admission.snapshot(), { running: 0, waiting: 0, sandboxes: {} }, 'nothing left behind');
+  });
+
+  it('the run threshold is twice the median of recent runs that ended in the lane, within its bounds', () => {
+    const runs = new RunInLane({ min: 300, max: 600 });
+    assert.equal(runs.thresholdMs, 300, 'the floor before any run');
+    for (const ms of [200, 220, 250]) runs.learn(ms);
+    assert.equal(runs.thresholdMs, 440);
+    for (const ms of [2000, 5000]) runs.learn(ms);
+    assert.equal(runs.thresholdMs, 500, 'a few long runs hardly move it');
+    for (let i = 0; i < 16; i++) runs.learn(900);
+    assert.equal(runs.thresholdMs, 600, 'a slow engine: at most the ceiling');
+    for (let i = 0; i < 16; i++) runs.learn(50);
+    assert.equal(runs.thresholdMs, 300, 'the last 16 only; an idle machine\'s fast runs: the floor');
+  });
+
   it('the shipped limits are sane and the busy message tells the agent to retry', () => {
     assert.ok(BRIDGE_LIMITS.runningPerSandbox <= BRIDGE_LIMITS.runningTotal);
     assert.ok(BRIDGE_LIMITS.waitingPerSandbox <= BRIDGE_LIMITS.waitingTotal);
     assert.ok(BRIDGE_LIMITS.waitLimitMs <= BRIDGE_LIMITS.callBudgetMs, 'a call let in to wait is answered within its budget');
+    assert.ok(BRIDGE_LIMITS.execRunInLaneMs.min <= BRIDGE_LIMITS.execRunInLaneMs.max && BRIDGE_LIMITS.execRunInLaneMs.max < BRIDGE_LIMITS.waitLimitMs, 'a long command leaves the lane before a call behind it gives up');
     assert.match(busyMessage('x', 2400), /^Busy: .*\(x\).*not run\. Retry in 3 s; calls made one after another are never refused/);
     assert.match(busyMessage('x', 0), /Retry in 1 s;/);
   });
