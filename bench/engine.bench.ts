@@ -2,9 +2,9 @@
 //   npm run bench            (N=10 by default; PADDOCK_BENCH_N=20 for more)
 //   PADDOCK_BENCH_SCALE=100  sandboxes created in sequence for the scale rows (0: skip them; ./scale.bench.ts)
 //   PADDOCK_BENCH_BASE=DIR   also times the cold rows with another checkout's engine and templates (a source tree
-//                            with node_modules), in the same rounds: before/after
+//                            with node_modules; for the CLI row also built), in the same rounds: before/after
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveLimits } from '../src/core/options.js';
@@ -74,15 +74,26 @@ async function main(): Promise<void> {
 
   // 2. The same through the command lines a user types.
   const coldCliPaddock: number[] = [];
+  const coldCliBase: number[] = [];
   const coldCliRaw: number[] = [];
-  for (let i = 0; i < Math.min(N, 5); i++) {
+  // The other checkout's CLI too, when it was built (its bin/paddock runs its own dist/ and templates/).
+  const baseCli = BASE && existsSync(join(BASE, 'dist', 'cli', 'main.mjs')) ? join(BASE, 'bin', 'paddock') : undefined;
+  const coldRun = async (cli: string) => {
     const ws = mkdtempSync(join(tmpdir(), 'paddock-bench-'));
-    coldCliPaddock.push(await time(() => run(process.execPath, [CLI, 'run', 'shell', ws, '--', '-c', 'true'])));
-    run(process.execPath, [CLI, 'rm', ws]);
-    rmSync(ws, { recursive: true, force: true });
+    try {
+      return await time(() => run(process.execPath, [cli, 'run', 'shell', ws, '--', '-c', 'true']));
+    } finally {
+      run(process.execPath, [cli, 'rm', ws]);
+      rmSync(ws, { recursive: true, force: true });
+    }
+  };
+  for (let i = 0; i < Math.min(N, 5); i++) {
+    coldCliPaddock.push(await coldRun(CLI));
+    if (baseCli) coldCliBase.push(await coldRun(baseCli));
     coldCliRaw.push(await time(() => run('docker', ['run', '--rm', image, 'true'])));
   }
   row('cold `paddock run` vs `docker run --rm` (CLI)', coldCliPaddock, coldCliRaw, 1.3);
+  if (baseCli) row('  the same, PADDOCK_BENCH_BASE', coldCliBase, coldCliRaw, 1.3);
 
   // 3. exec in an existing sandbox.
   const ws = mkdtempSync(join(tmpdir(), 'paddock-bench-'));

@@ -79,6 +79,8 @@ export async function hostGitIdentity(cwd: string): Promise<{ name?: string; ema
  * restarted editor all read the same state from Docker. Nothing is stored anywhere else.
  */
 export class SandboxEngine extends SandboxClient {
+  /** The sweep of removed sandboxes' leftover egress a create started: start() ends only after it (a CLI exits then). */
+  private pruning?: Promise<unknown>;
 
   static connect(inputs: EndpointInputs = {}): SandboxEngine {
     const endpoint = resolveEndpoint(inputs);
@@ -164,8 +166,10 @@ export class SandboxEngine extends SandboxClient {
     refuseLoaderVariables(spec.env ?? {}); // they would reach the init, which runs as root (./rootExec.ts)
     if (!CONTAINER_NAME.test(name)) throw new PaddockError(`"${name}" is not a valid sandbox name.`, 'Use letters, digits, "_", "." and "-", starting with a letter or digit.');
     // Leftover egress of removed sandboxes goes meanwhile: only a proxy and network of the sandbox's
-    // own (their names are the sandbox's) wait for it, and the create ends only after it.
+    // own (their names are the sandbox's) wait for it. Its three listings one after another were the
+    // create's last wait in the shared shape, so there the next start waits for it instead (once ready).
     const pruning = pruneEgress(this.docker).catch(() => []);
+    this.pruning = pruning;
     // What create needs to know, asked side by side (start-up time is the sum otherwise).
     const [taken, existing, runtime, templateHash, git] = await Promise.all([
       this.exists(name),
@@ -262,7 +266,7 @@ export class SandboxEngine extends SandboxClient {
       if (isNotFound(err)) throw new PaddockError(`The image "${spec.image}" is not on the engine.`, 'Build it, pull it, or choose another --template.');
       throw err;
     } finally {
-      await pruning;
+      if (!shared) await pruning;
     }
     return this.get(name);
   }
@@ -307,6 +311,8 @@ export class SandboxEngine extends SandboxClient {
     trace(`sandbox ${sandbox.name}: ${outcome}`);
     await egress;
     trace('egress service ready');
+    await this.pruning;
+    this.pruning = undefined;
     if (outcome !== 'ready') {
       const logs = await this.logsText(sandbox.id, 20);
       // The init's own refusal of a secret no mount hides: said once, with its fix, not as a log dump.
