@@ -5,7 +5,7 @@
 // stops the sandbox within milliseconds, before the editor's git looks (README: the cage, limits).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, watch } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -110,6 +110,20 @@ describe('a commondir the sandbox writes into a caged git dir', () => {
         assert.equal(r.code, 0, r.stderr);
         assert.equal(r.stdout.trim(), '2');
         assert.ok(!(await stopsWithin(sb, 1000)), 'an ordinary commit does not stop the sandbox');
+      });
+
+      // The guard's first look comes after "ready" (on gVisor under load, seconds after): a commondir
+      // written in between is already there when it looks. It used to be taken for a linked worktree's
+      // and the git dir went unwatched for the whole session.
+      it('a commondir already there at the guard\'s first look is moved aside too (only one the cage mounted is git\'s own)', async () => {
+        await paddockOk(['stop', sb]);
+        writeFileSync(join(ws, '.git/commondir'), '../build/evil\n');
+        await paddock(['start', sb]);
+        assert.ok(await stopsWithin(sb, 15_000), 'the sandbox stopped itself');
+        assert.ok(!existsSync(join(ws, '.git/commondir')), 'no commondir is left where git reads it');
+        assert.match((await engine().stopReason(sb))?.text ?? '', /^blocked: .*\.git\/commondir written in the sandbox/);
+        assert.equal(hostGit(ws, 'status', '--short').status, 0, 'the user\'s git works as before');
+        assert.ok(!existsSync(join(ws, 'PWNED')));
       });
     });
   }
