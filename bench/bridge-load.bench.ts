@@ -300,7 +300,7 @@ async function main(): Promise<void> {
     const ready = await ask<HostReady>(child, '', 'ready');
     const limits = process.env.BENCH_UNBOUNDED === '1' ? 'none (BENCH_UNBOUNDED=1)'
       : `${BRIDGE_LIMITS.runningPerSandbox} running / ${BRIDGE_LIMITS.waitingPerSandbox} waiting per sandbox, ${BRIDGE_LIMITS.runningTotal} / ${BRIDGE_LIMITS.waitingTotal} in total, execs 1-${BRIDGE_LIMITS.execAtOnceMax} at once, budget ${BRIDGE_LIMITS.callBudgetMs} ms`;
-    console.log(`bridge load: ${calls} calls per run (${TOOLS.join(', ')} in turn) on ${target}; limits: ${limits}; admission: ${process.env.BENCH_ADMISSION ?? 'src/bridge/admission.ts'}${process.env.BENCH_LANE_WHOLE_CALL === '1' ? ', execs hold the lane to their end' : ''}`);
+    console.log(`bridge load: ${calls} calls per run (${TOOLS.join(', ')} in turn) on ${target}; limits: ${limits}; admission: ${process.env.BENCH_ADMISSION || 'src/bridge/admission.ts'}${process.env.BENCH_LANE_WHOLE_CALL === '1' ? ', execs hold the lane to their end' : ''}`);
     // Warm-up: the first exec builds the target's physical view (a helper container).
     const warm = await connect(ready);
     for (const tool of TOOLS) await warm.callTool({ name: tool, arguments: argsFor(tool, target, 0) });

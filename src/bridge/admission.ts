@@ -143,7 +143,8 @@ const realClock: AdmissionClock = {
  * shared it with n counts as 1/n of its time: too fast a guess on an engine with room, which costs a
  * cut to one at once, after which every call has the lane alone. Calls past slotHoldMs are the command's own length, not
  * the engine's, and are not judged. What is timed is a call's
- * hold on the lane: until the engine has started its process (exec_command), or to its end.
+ * hold on the lane, from its slot to its end; an exec_command that left the lane for running long
+ * (RunInLane) is not judged either.
  */
 export class ExecConcurrency {
   limit: number;
