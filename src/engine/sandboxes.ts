@@ -18,7 +18,7 @@ import { withSandboxLock } from './sandboxLock.js';
 import { repairSandbox } from './repair.js';
 import { hostPackageSources, packageSourceRules } from './packageSources.js';
 import { TemplateBuilder, type TemplateOptions } from './templates.js';
-import type { SandboxDetails } from './types.js';
+import type { SandboxDetails, SandboxSummary } from './types.js';
 import { trace } from './trace.js';
 import { buildOptionsFor, givenOptions, keepCreateOptions, readCreateOptions, recordOf, writeCreateOptions, type GivenOptions } from './createOptions.js';
 import { CONTAINER_POLICY_LABEL, containerPolicyHash, keepState, templateChanged, withStateNote, type KeptState } from './apply.js';
@@ -153,12 +153,17 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
   // Bad network rules stop here too, before anything is built or created.
   checkNetworkPolicy(policy.policy.network, policy.file);
   trace(`policy read, ${plan.mounts.length} hiding mounts planned`);
+  // The workspace's sandboxes (this agent's, and the others whose approvals a new one is checked
+  // against) are asked beside the ping: when the engine is down, the ping's error is the one said.
+  const listing = engine.list({ workspace });
+  listing.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
   await engine.ping();
   // An unknown runtime stops here, before anything is built.
   const asked = request.runtime ? await engine.runtimeTraits(request.runtime) : undefined;
   const notes: string[] = [];
 
-  let existing = await engine.findFor(workspace, agent.id);
+  const ofWorkspace = await listing;
+  let existing = ofWorkspace.find((s) => s.agent === agent.id);
   // A new sandbox needs the engine's default runtime (docker info, the slowest lookup): asked while the image is checked.
   const defaultRuntime = asked || (existing && !request.recreate) ? undefined : engine.runtimeTraits();
   defaultRuntime?.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
@@ -172,7 +177,7 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
     notes.push(...kept.notes);
     ({ env, limits, ports } = effectiveOptions(agent, policy.policy, given));
   }
-  if (!existing || request.recreate) await refuseUnapprovedPolicy(engine, policySource, policy);
+  if (!existing || request.recreate) await refuseUnapprovedPolicy(engine, policySource, policy, policySource === workspace ? ofWorkspace : undefined);
   // A new sandbox is allowed the machine's package registries: read them while the image is made.
   const registries = policy.policy.network.hostRegistries && (!existing || request.recreate)
     ? hostPackageSources().then(packageSourceRules) : Promise.resolve([]);
@@ -252,8 +257,8 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
  * new sandbox's cage by itself. The workspace's first sandbox ever takes the file as it is (running
  * create is the user's action, and no sandbox could have written it).
  */
-async function refuseUnapprovedPolicy(engine: SandboxEngine, workspace: string, policy: LoadedPolicy): Promise<void> {
-  const others = await engine.list({ workspace });
+async function refuseUnapprovedPolicy(engine: SandboxEngine, workspace: string, policy: LoadedPolicy, listed?: readonly SandboxSummary[]): Promise<void> {
+  const others = listed ?? await engine.list({ workspace });
   const approved = others.map((s) => readApprovedPolicy(s.name)?.hash).filter((h): h is string => !!h);
   const last = readWorkspaceApproval(workspace);
   if (last) approved.push(last.hash);
