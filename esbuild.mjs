@@ -57,10 +57,6 @@ await Promise.all([
     ...common, entryPoints: ['src/cli/execFast.ts'], outfile: `${cliOut}/exec-fast.cjs`, sourcemap: false,
     alias: { ...common.alias, dockerode: './build/unavailable.js' },
   }),
-  // `paddock run` (the whole command table in one CommonJS file, ~3 MB: a run loads nearly all of it) and
-  // the loader that compiles it with a V8 code cache kept beside it (src/cli/codeCache.ts; Node 20
-  // has no compile cache for ES modules). bin/paddock picks these for `run`.
-  build({ ...common, entryPoints: { run: 'src/cli/main.ts', 'code-cache': 'src/cli/codeCache.ts' }, outdir: cliOut, outExtension: { '.js': '.cjs' } }),
   // Minified: the editor parses the whole bundle when it activates the extension.
   // Two files: the light activation part, and the engine half it loads right after activation
   // (src/vscode/services.ts), so that the editor parses ~30 KB, not megabytes, while activating.
