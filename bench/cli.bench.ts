@@ -4,6 +4,7 @@
 // medians and ratios; asserts nothing. Build first (`npm run build`: it runs bin/paddock).
 //   npm run bench:cli                 (PADDOCK_BENCH_N=10 rounds by default)
 //   PADDOCK_BENCH_BASE=DIR            also runs DIR/bin/paddock (another build) in the same rounds: before/after
+//   PADDOCK_BENCH_DIR=DIR             runs DIR/bin/paddock as this build (a copy of bin/ and dist/, with templates/ beside them)
 //   PADDOCK_BENCH_NODE=/path/to/node  the node that runs both CLIs (default: this one)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,8 @@ import { countRequests, median, runCommand as run, time } from './support.js';
 
 const N = Number(process.env.PADDOCK_BENCH_N ?? 10);
 const NODE = process.env.PADDOCK_BENCH_NODE ?? process.execPath;
-const CLIS: Record<string, string> = { paddock: join(__dirname, '..', 'bin', 'paddock') };
+// PADDOCK_BENCH_DIR: a copy of this build to run (a build by someone else during the run does not change it).
+const CLIS: Record<string, string> = { paddock: join(process.env.PADDOCK_BENCH_DIR ?? join(__dirname, '..'), 'bin', 'paddock') };
 if (process.env.PADDOCK_BENCH_BASE) CLIS.base = join(process.env.PADDOCK_BENCH_BASE, 'bin', 'paddock');
 
 /** Medians of named samples, taken round by round so that a busy moment hits all of them alike. */

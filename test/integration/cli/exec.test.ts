@@ -1,10 +1,11 @@
 // `paddock exec` finds its sandbox with the engine connection alone (src/engine/sandboxClient.ts):
 // the ways of naming one, and the failures, through the real CLI and engine.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cleanup, docker, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
+import { CLI, cleanup, docker, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
 
 describe('paddock exec: finding the sandbox', () => {
   let ws: string;
@@ -42,6 +43,24 @@ describe('paddock exec: finding the sandbox', () => {
     const bad = await paddock(['exec', name, '-e', 'NOT A NAME=1', '--', 'true']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /Invalid environment variable "NOT A NAME=1"/);
+  });
+
+  // The command reads what paddock exec is given: a pipe's and a file's bytes, and from /dev/null nothing at once (not attached, as docker exec without -i).
+  it('hands its input to the command: a pipe, a file, and /dev/null as an empty input', async () => {
+    assert.equal((await paddockOk(['exec', name, '--', 'sh', '-c', 'wc -c; echo done'], { input: 'through a pipe\n' })).stdout, '15\ndone\n');
+    const file = join(empty, 'input.txt');
+    writeFileSync(file, 'from a file\n');
+    const run = (input: number) => spawnSync(process.execPath, [CLI, 'exec', name, '--', 'sh', '-c', 'cat; echo "end $?"'], { stdio: [input, 'pipe', 'pipe'], encoding: 'utf8', timeout: 120_000 });
+    for (const [path, expected] of [[file, 'from a file\nend 0\n'], ['/dev/null', 'end 0\n']]) {
+      const fd = openSync(path, 'r');
+      try {
+        const r = run(fd);
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout, expected, path);
+      } finally {
+        closeSync(fd);
+      }
+    }
   });
 
   it('refuses a folder without a sandbox, and a container Paddock did not create', async () => {
