@@ -30,6 +30,10 @@ async function main(): Promise<void> {
     const key = `${options.method} ${String(options.path).replace(/\?.*$/, '').replace(/[0-9a-f]{64}|paddock-[\w.-]+/g, ':id')}`;
     return dial(options, (err: unknown, data: unknown) => { calls.push({ key, ms: Number(process.hrtime.bigint() - started) / 1e6 }); callback(err, data); });
   };
+  const cpuMs = async (id: string) => {
+    const stats = (await engine.docker.getContainer(id).stats({ stream: false, 'one-shot': true } as { stream: false })) as { cpu_stats?: { cpu_usage?: { total_usage?: number } } };
+    return (stats.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e6;
+  };
   const phases: Record<string, number[]> = {};
   const add = (k: string, ms: number) => { (phases[k] ??= []).push(ms); };
   const perCall: Record<string, number[]> = {};
@@ -63,6 +67,8 @@ async function main(): Promise<void> {
         traced.length = 0;
         add(`${shape}: start`, await time(() => engine.start(id)));
         const startCalls = calls.splice(0);
+        // CPU the sandbox's processes used by then (its cgroup): the init's work, less noisy than its wall time under load.
+        add(`${shape}: container CPU by ready`, await cpuMs(id));
         initSteps(shape);
         add(`${shape}: first exec`, await time(() => engine.execCapture(id, ['true'])));
         for (const [phase, list] of [['create', createCalls], ['start', startCalls]] as const) {
@@ -77,6 +83,7 @@ async function main(): Promise<void> {
     const total = await time(async () => {
       add('raw: create', await time(async () => { c = await engine.docker.createContainer({ Image: image, Cmd: ['sleep', '60'], HostConfig: { Init: true } }); }));
       add('raw: start', await time(() => c.start()));
+      add('raw: container CPU by ready', await cpuMs(c.id));
       add('raw: first exec', await time(async () => {
         const exec = await c.exec({ Cmd: ['true'], AttachStdout: true, AttachStderr: true });
         const stream = await exec.start({ hijack: true, stdin: false });

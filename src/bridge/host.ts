@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import type Docker from 'dockerode';
 import { engineHostGateway } from '../engine/hostGateway.js';
-import { policyInForce } from '../engine/approvedPolicy.js';
+import { policyInForce, type PolicyInForce } from '../engine/approvedPolicy.js';
 import { planMounts } from '../core/hiding.js';
 import { hiddenFileSecrets } from '../core/masking.js';
 import type { Policy } from '../core/policy.js';
@@ -143,7 +143,7 @@ export interface HostedBridge {
  * Hosts the bridge of one sandbox until close(): listens where the sandbox can reach it, writes the
  * endpoint for paddock-mcp, refreshes the shim, and registers it in the agents' configs inside.
  */
-export async function hostSandboxBridge(engine: SandboxEngine, sandboxOrName: string | SandboxDetails, options: { policy?: Policy; admission?: Admission; sessionTimeouts?: SessionTimeouts } = {}): Promise<HostedBridge> {
+export async function hostSandboxBridge(engine: SandboxEngine, sandboxOrName: string | SandboxDetails, options: { policy?: Policy; inForce?: PolicyInForce; admission?: Admission; sessionTimeouts?: SessionTimeouts } = {}): Promise<HostedBridge> {
   // A caller that has just started the sandbox passes its details, which saves reading them again.
   const sandbox = typeof sandboxOrName === 'string' ? await engine.get(sandboxOrName) : sandboxOrName;
   const paths = bridgePaths(sandbox.name);
@@ -158,7 +158,8 @@ export async function hostSandboxBridge(engine: SandboxEngine, sandboxOrName: st
     ? ensureAgentHome(engine.docker, sandbox).catch((err) => `could not register the bridge in the agents' configs: ${err?.message ?? err}`)
     : Promise.resolve(undefined);
   // The rules the user approved, never a file the sandbox could have written (see approvedPolicy.ts).
-  const inForce = options.policy ? undefined : policyInForce(sandbox);
+  // (A caller that has just read it passes it: reading the file and the approval again cost a cold run ~10-40 ms.)
+  const inForce = options.policy ? undefined : options.inForce ?? policyInForce(sandbox);
   if (inForce?.note) notes.push(inForce.note);
   else if (inForce?.pending || inForce?.pendingError) notes.push(pendingPolicyNote(sandbox.name, sandbox.workspace, inForce.pendingError));
   const policy = options.policy ?? inForce!.policy;

@@ -103,8 +103,9 @@ export interface FollowingBridge {
  * that one follows the policy and this one does nothing.
  */
 export async function hostFollowingPolicy(engine: SandboxEngine, sandbox: SandboxDetails, events: { say: (line: string) => void }): Promise<FollowingBridge> {
-  let key = bridgeRulesKey(policyInForce(sandbox).policy);
-  const hosted = await hostSandboxBridge(engine, sandbox);
+  const inForce = policyInForce(sandbox);
+  let key = bridgeRulesKey(inForce.policy);
+  const hosted = await hostSandboxBridge(engine, sandbox, { inForce });
   if (!hosted.hosting) return { first: hosted, close: hosted.close };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const follow = () => {
