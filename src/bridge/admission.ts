@@ -182,18 +182,18 @@ export class ExecConcurrency {
  * last 16 runs (start to end) of execs that ended in the lane, between `min` and `max`.
  *
  * Why hold it past the start at all: "started" is when the engine has started the process, but in
- * a physical view the process first builds the view (a perl prologue in the helper container) and
- * that is CPU the lane exists to bound. bench:bridge-load (2026-12-02, load 8-14) put an admitted
- * `echo`'s time at: prologue 0.1-0.3 s, engine create+start 0.02-0.14 s, run to its output's end
- * 1.06-1.10 s at p50, exec inspect 0.02-0.09 s. Released at the start, that run went on beside up to
- * 4-8 others (mean 2.2) and each took several times as long; held for the whole call (quiet
- * machine, the run before this change) exec_command p99 was 0.84-1.17 s against 1.32-2.05 s, with
- * more calls answered. Why not hold it to the end: a test run would then hold the lane for its whole
- * length. Twice a short exec's usual run tells the two apart (the median ignores the few long
- * ones that end inside it); `max` bounds how long one long command delays the others (a waiting call
- * gives up after at most waitLimitMs), `min` keeps an idle machine's fast runs from making every
- * slightly slower one "long". A call that leaves this way is not learnt from (its length is the
- * command's, not the engine's).
+ * a physical view the process first builds the view (a perl prologue in the helper container), and
+ * that is CPU the lane exists to bound. bench:bridge-load (2026-12-02, load 8-14 from other work,
+ * `echo` in a debian-slim target) timed an admitted exec's parts at p50: prologue in the bridge
+ * 0.12-1.4 s, engine create+start 17-255 ms, start to the output's end 0.68-1.96 s, exec inspect
+ * 7-171 ms. Released at the start, that last part ran beside the next execs (up to 4-8 at once).
+ * Held for the whole call, on a quiet machine (the session before), exec_command p99 was 0.84-1.17 s
+ * against 1.32-2.05 s, with more calls answered. Held to the end always, a long command (a test run)
+ * would hold the lane for its whole length. Twice a short exec's usual run tells the two apart (the
+ * median ignores the few long ones that end inside it); `max` bounds how long a long command delays
+ * the others (under waitLimitMs, so a call waiting behind it gets in before it gives up), `min` keeps
+ * an idle machine's fast runs from making every slightly slower one "long". A call that leaves this
+ * way is not learnt from (its length is the command's, not the engine's).
  */
 export class RunInLane {
   private readonly recent: number[] = [];
