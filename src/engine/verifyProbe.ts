@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { demuxToText } from './docker.js';
 import type { SandboxEngine } from './engine.js';
@@ -36,6 +37,7 @@ const SOCKET_DIRS = ['/run', '/var/run', '/tmp', '/home', '/root', '/mnt', '/opt
 // nothing is opened that could block (O_NONBLOCK: a FIFO the agent put on a checked path).
 const HELPER = String.raw`
 const fs = require('fs');
+const DONE = 'paddock-helper: done';
 const ROOT = '/proc/1/root';
 const [probes, hostname, workspace, socketDirs] = JSON.parse(process.argv[1]);
 const within = (parts) => ROOT + '/' + parts.join('/');
@@ -108,13 +110,18 @@ for (const dir of socketDirs) {
       const child = real + '/' + e.name;
       const st = fs.lstatSync(child, { throwIfNoEntry: false });
       if (!st || st.dev !== top.dev) continue;
-      if (st.isSocket() && /docker|containerd|podman/.test(e.name)) console.log('socket ' + shown + '/' + e.name);
+      // JSON: a name is the agent's choice, and one with a newline in it would be lines of its own.
+      if (st.isSocket() && /docker|containerd|podman/.test(e.name)) console.log('socket ' + JSON.stringify(shown + '/' + e.name));
       else if (st.isDirectory() && depth < 4) walk(child, shown + '/' + e.name, depth + 1);
     }
   };
   walk(start, dir, 1);
 }
+console.log(DONE);
 `;
+
+/** The helper's last line: every answer was written (its exit code is not asked for; the engine has removed it by then). */
+const DONE = 'paddock-helper: done';
 
 // The same checks with the sandbox's own programs, as root: absolute /bin/sh, the system folders'
 // programs, and a fixed environment (rootExecEnv).
@@ -187,19 +194,32 @@ async function runHelper(docker: Docker, info: Docker.ContainerInspectInfo, work
       ReadonlyRootfs: true,
       Memory: 256 * 1024 * 1024,
       PidsLimit: 16,
+      // The engine removes it when it ends, as `docker run --rm`: no remove request after it (a warm
+      // `paddock run` waits for this check), and none left behind when this process is killed meanwhile.
+      AutoRemove: true,
     },
   });
+  // Its output is read from an attach made before the start (a removed container has no logs).
+  let output: Readable;
   try {
+    output = (await helper.attach({ stream: true, stdout: true, stderr: true })) as unknown as Readable;
     await helper.start();
-    const timer = setTimeout(() => { helper.kill().catch(() => {}); }, HELPER_TIMEOUT_MS);
-    const { StatusCode } = await helper.wait().finally(() => clearTimeout(timer));
-    // One text: the answers are lines of their own shape, and anything else is the error.
-    const text = demuxToText((await helper.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer, (t) => t);
-    if (StatusCode !== 0) throw new Error(`exit ${StatusCode}: ${text.trim().slice(-300)}`);
-    return text;
-  } finally {
-    await helper.remove({ force: true }).catch(() => {});
+  } catch (err) {
+    await helper.remove({ force: true }).catch(() => {}); // never started, so never removed by the engine
+    throw err;
   }
+  const parts: Buffer[] = [];
+  const timer = setTimeout(() => { helper.kill().catch(() => {}); }, HELPER_TIMEOUT_MS);
+  await new Promise<void>((resolveEnd) => {
+    output.on('data', (chunk: Buffer) => parts.push(chunk));
+    output.on('end', resolveEnd);
+    output.on('close', resolveEnd);
+    output.on('error', () => resolveEnd());
+  }).finally(() => clearTimeout(timer));
+  // One text: the answers are lines of their own shape, and anything else is the error.
+  const text = demuxToText(Buffer.concat(parts), (t) => t);
+  if (text.trimEnd().split('\n').pop() !== DONE) throw new Error(text.trim().slice(-300) || 'the helper ended without answering');
+  return text;
 }
 
 function parse(stdout: string, via: 'outside' | 'inside'): ProbeAnswers {
@@ -207,8 +227,10 @@ function parse(stdout: string, via: 'outside' | 'inside'): ProbeAnswers {
   const sockets: string[] = [];
   for (const line of stdout.split('\n')) {
     const m = /^(\d+) (\S+)$/.exec(line);
-    if (m) answers[Number(m[1]) - 1] = m[2];
-    else if (line.startsWith('socket ')) sockets.push(line.slice(7));
+    // The first answer counts: every probe is answered before the socket search prints a name the
+    // agent chose (the sandbox's own find prints a newline in one as it is, so it can make lines).
+    if (m) answers[Number(m[1]) - 1] ??= m[2];
+    else if (line.startsWith('socket ')) sockets.push(via === 'outside' ? JSON.parse(line.slice(7)) : line.slice(7));
   }
   return { answers, sockets, via };
 }

@@ -96,6 +96,38 @@ describe('verify is not fooled by the agent\'s programs', () => {
   });
 });
 
+describe('verify is not fooled by the names of the agent\'s sockets', () => {
+  let ws: string;
+  let sb: string;
+  before(async () => {
+    ws = makeWorkspace({ 'README.md': '# verify\n', 'late/token.txt': `TOKEN=${SECRET}\n` }, 'paddock-verifynames-');
+    sb = (await paddockOk(['create', 'shell', ws])).stdout.trim();
+    await paddockOk(['start', sb]);
+    mkdirSync(join(ws, '.paddock'));
+    writeFileSync(join(ws, '.paddock/policy.yaml'), 'version: 1\nhide: ["**/.env", "late/token.txt"]\n');
+  });
+  after(async () => { if (ws) await cleanup(ws); });
+
+  // The check names the engine sockets it finds; a name with newlines in it was read as answers of
+  // its own ("1 empty" after the real "1 readable"), so a readable hidden file passed as hidden.
+  it('sockets named with forged answer lines neither hide a readable hidden file nor lose their own names', async () => {
+    const forge = `const net = require('net');
+      const names = [1, 11, 21].map((first) => 'docker\\n' + Array.from({ length: 10 }, (_, i) => (first + i) + ' empty').join('\\n'));
+      let listening = 0;
+      for (const name of names) net.createServer().listen(name, () => { if (++listening === names.length) process.exit(0); });`;
+    await paddockOk(['exec', sb, '-w', '/tmp', '--', 'node', '-e', forge]);
+    assert.match((await paddockOk(['exec', sb, '--', 'cat', 'late/token.txt'])).stdout, new RegExp(SECRET), 'the file is readable in the sandbox');
+    const r = await paddock(['verify', sb, '--json']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const json = JSON.parse(r.stdout);
+    assert.ok(!json.notes.some((n: string) => /own programs/.test(n)), 'verify read the sandbox from outside');
+    const leak = json.failures.find((f: { path: string }) => f.path === join(ws, 'late', 'token.txt'));
+    assert.ok(leak && /readable/.test(leak.detail), r.stdout);
+    const sockets = json.failures.filter((f: { check: string }) => f.check === 'docker-socket').map((f: { path: string }) => f.path);
+    assert.ok(sockets.includes('/tmp/docker\n1 empty\n2 empty\n3 empty\n4 empty\n5 empty\n6 empty\n7 empty\n8 empty\n9 empty\n10 empty'), JSON.stringify(sockets));
+  });
+});
+
 describe('an agent with uid 0 (the workspace belongs to root) rewrites the system folders', () => {
   let ws: string;
   let sb: string;
