@@ -353,6 +353,38 @@ describe('bridge admission', () => {
     assert.deepEqual(admission.snapshot(), { running: 0, waiting: 0, sandboxes: {} }, 'nothing left behind');
   });
 
+  it('attacker\'s side: a sandbox whose commands run just under the threshold holds the lane one turn at a time, and cannot raise the threshold past its ceiling', async () => {
+    const { clock, admission, granted, enter } = setup({ runningPerSandbox: 4, runningTotal: 6, waitingPerSandbox: 6, waitingTotal: 10, slotHoldMs: 60_000, execAtOnceMax: 1, callBudgetMs: 60_000 });
+    /** Runs one exec of `sandbox` alone: started, then ended `ms` later. */
+    const runAlone = async (sandbox: string, ms: number) => {
+      const t = enter(sandbox, LANE_EXEC);
+      await settle();
+      granted.get(t)!.started();
+      // In steps, as time passes: the manual clock fires a timer with the time at the step's end.
+      for (let left = ms; left > 0; left -= 100) clock.advance(Math.min(100, left));
+      granted.get(t)!.release();
+    };
+    // The agent teaches the threshold its slowest: runs just under it, then long ones (which leave the lane unlearnt).
+    for (let i = 0; i < 16; i++) await runAlone('greedy', Math.max(1, admission.runInLane.thresholdMs - 1));
+    for (let i = 0; i < 4; i++) await runAlone('greedy', 30_000);
+    assert.equal(admission.runInLane.thresholdMs, 600, 'at most the ceiling');
+    // Its flood holds the lane for up to the threshold per call, but another sandbox's exec gets the next turn.
+    const flood = Array.from({ length: 4 }, () => enter('greedy', LANE_EXEC));
+    await settle();
+    const other = enter('other', LANE_EXEC);
+    await settle();
+    assert.ok([...flood, other].every((t) => t.admitted) && !granted.has(flood[1]) && !granted.has(other), 'the flood\'s other calls and the other sandbox\'s wait');
+    granted.get(flood[0])!.started();
+    clock.advance(599);
+    granted.get(flood[0])!.release();
+    await settle();
+    assert.ok(granted.has(other) && !granted.has(flood[1]), 'the other sandbox goes before the flood\'s next call');
+    for (const t of [other, ...flood]) {
+      await settle();
+      granted.get(t)?.release();
+    }
+  });
+
   it('the run threshold is twice the median of recent runs that ended in the lane, within its bounds', () => {
     const runs = new RunInLane({ min: 300, max: 600 });
     assert.equal(runs.thresholdMs, 300, 'the floor before any run');
