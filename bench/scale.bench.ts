@@ -11,8 +11,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { planMounts } from '../src/core/hiding.js';
 import { resolveLimits } from '../src/core/options.js';
+import { defaultPolicy } from '../src/core/policy.js';
 import { SandboxEngine } from '../src/engine/engine.js';
+import { dockerMounts } from '../src/engine/hiding.js';
 import { serviceName } from '../src/engine/egressService.js';
 import { TemplateBuilder } from '../src/engine/templates.js';
 import { useLocalInternet } from '../test/integration/network/support.js';
@@ -59,9 +62,11 @@ export async function scaleBench(engine: SandboxEngine, count: number): Promise<
         const ws = mkdtempSync(join(tmpdir(), 'paddock-bench-scale-'));
         workspaces.push(ws);
         writeFileSync(join(ws, 'README.md'), `workspace ${i}\n`);
+        // A secret to hide, as in most projects: the guards inside (mounts, new secrets) run as they do for a user.
+        writeFileSync(join(ws, '.env'), `TOKEN=bench-${i}\n`);
         const name = `paddock-bench-scale-${process.pid}-${i}`;
         each.push(await time(async () => {
-          await engine.create({ workspace: ws, agent: 'shell', image, limits, name, network });
+          await engine.create({ workspace: ws, agent: 'shell', image, limits, name, network, extraMounts: dockerMounts(planMounts(ws, defaultPolicy())) });
           names.push(name);
           await engine.start(name);
         }));

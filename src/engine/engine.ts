@@ -18,7 +18,7 @@ import { clearSessionRules, networkInForce } from './liveRules.js';
 import { initScript } from './assets.js';
 import { engineMessage, inspectOrUndefined, isAlreadyInState, isConflict, isNotFound, startAndWaitForMarker, writeDemuxed } from './docker.js';
 import { publishedPorts } from './ports.js';
-import { engineSharesHostKernel, runtimeTraits, type RuntimeTraits } from './runtime.js';
+import { engineSharesHostKernel, runtimeTraits, unmountEventsFor, type RuntimeTraits } from './runtime.js';
 import { connect, resolveEndpoint, type EndpointInputs } from './connection.js';
 import { engineFacts } from './engineFacts.js';
 import { NO_AWK_LINE, SandboxClient, statusOf } from './sandboxClient.js';
@@ -210,6 +210,9 @@ export class SandboxEngine extends SandboxClient {
       ...egress.env,
       ...spec.keys?.sandboxEnv,
       ...(tracing ? { PADDOCK_TRACE: '1' } : {}),
+      // The kernel says when a protecting mount goes (the mounts guard then waits on that event alone,
+      // no process while idle); gVisor, and a VM's shared folders, may show a replaced file without one.
+      ...(unmountEventsFor(runtime) ? { PADDOCK_UNMOUNT_EVENTS: '1' } : {}),
     };
     keepAgentKeyEnv(name, env); // what the agents' configs take from it (./agentHome.ts)
     onProgress(`Creating sandbox ${name}`);

@@ -18,6 +18,15 @@ export interface RuntimeTraits {
 }
 
 /**
+ * Whether a host-side replace of a hidden path lifts its mount with an unmount the sandbox sees
+ * (findmnt --poll): runc and crun on this machine's kernel. Unknown or known otherwise (gVisor keeps
+ * its mount and shows the new file; a VM's shared folders): no, and the guard inside looks by timer.
+ */
+export function unmountEventsFor(runtime: RuntimeTraits): boolean {
+  return runtime.sharesHostKernel === true && !runtime.gvisor && /^(runc|crun|io\.containerd\.runc\.v2)$/.test(runtime.name);
+}
+
+/**
  * A local unix:// endpoint on Linux, not Docker Desktop's VM (its OperatingSystem says "Docker
  * Desktop"): containers share this machine's kernel, so a host Unix socket in a bind-mounted folder
  * can be connected to from inside. npipe/tcp/ssh endpoints are not local sockets.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { chooseTransport } from '../../../src/bridge/host.js';
-import { gvisorSocketNote, runtimeTraits } from '../../../src/engine/runtime.js';
+import { gvisorSocketNote, runtimeTraits, unmountEventsFor } from '../../../src/engine/runtime.js';
 
 const RUNTIMES = {
   runc: { path: 'runc' },
@@ -37,5 +37,17 @@ describe('runtime traits from docker info', () => {
     assert.equal(chooseTransport(local, os, undefined, runtimeTraits('runsc-net', RUNTIMES)), 'tcp');
     assert.equal(chooseTransport(local, os, undefined, runtimeTraits('runsc-uds', RUNTIMES)), 'unix');
     assert.equal(chooseTransport(local, os, undefined, runtimeTraits('runc', RUNTIMES)), 'unix');
+  });
+});
+
+describe('whether the guard inside may wait on unmount events alone', () => {
+  it('only runc or crun on this machine\'s kernel: gVisor, a VM, an unknown runtime or an unasked kernel get the timed looks', () => {
+    const local = (name: string) => ({ ...runtimeTraits(name, { [name]: {} }), sharesHostKernel: true });
+    assert.equal(unmountEventsFor(local('runc')), true);
+    assert.equal(unmountEventsFor(local('crun')), true);
+    assert.equal(unmountEventsFor(local('runsc')), false, 'gVisor keeps the mount and shows the replaced file');
+    assert.equal(unmountEventsFor(local('kata')), false, 'a VM\'s shared folders');
+    assert.equal(unmountEventsFor({ ...local('runc'), sharesHostKernel: false }), false, 'Docker Desktop: the host\'s files reach the VM through a shared folder');
+    assert.equal(unmountEventsFor(runtimeTraits('runc', { runc: {} })), false, 'not known to share the kernel');
   });
 });
