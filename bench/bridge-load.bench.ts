@@ -127,7 +127,8 @@ async function host(target: string, dir: string): Promise<void> {
   const unbounded = process.env.BENCH_UNBOUNDED === '1';
   // BENCH_ADMISSION: another admission module (a copy of an older src/bridge/admission.ts) to compare in the same run.
   const base = process.env.BENCH_ADMISSION ? await import(resolve(process.env.BENCH_ADMISSION)) as typeof import('../src/bridge/admission.js') : undefined;
-  const limits = base?.BRIDGE_LIMITS ?? BRIDGE_LIMITS;
+  // BENCH_LIMITS: JSON of limits to change, e.g. '{"callBudgetMs":700}', to try a setting before shipping it.
+  const limits = { ...(base?.BRIDGE_LIMITS ?? BRIDGE_LIMITS), ...(process.env.BENCH_LIMITS ? JSON.parse(process.env.BENCH_LIMITS) : {}) };
   const admission = new TimedAdmission(new (base?.Admission ?? Admission)(unbounded ? { ...limits, runningPerSandbox: 1e9, runningTotal: 1e9, waitingPerSandbox: 1e9, waitingTotal: 1e9, longPerSandbox: 1e9, callBudgetMs: 1e9, waitLimitMs: 1e9, execAtOnceMax: 1e9 } : limits), base);
   const token = randomBytes(24).toString('base64url');
   const server = new BridgeHttpServer(token, () => createBridgeServer(service, audit, 'bench', admission as unknown as Admission));
