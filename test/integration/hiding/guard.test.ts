@@ -126,6 +126,17 @@ describe('the guard inside the sandbox (no Paddock process serving it)', () => {
     await paddockOk(['start', sb]);
     assert.equal((await paddock(['exec', sb, '--', 'cat', '.env'])).stdout, '', 'hidden again at the next start');
   });
+
+  it('a stale turn to freeze (a guard that died before writing its pid, or a full disk) does not keep the guard from ending the sandbox', async () => {
+    const lifted = () => docker(['logs', sb]).stderr.split('protection lifted:').length - 1;
+    const liftedBefore = lifted();
+    // The turn's file, made empty as root: what a holder that died, or a write that failed, leaves.
+    assert.equal(docker(['exec', '-u', '0', sb, 'sh', '-c', ': > /run/paddock-freezing']).code, 0);
+    writeFileSync(join(ws, 'editor-save-tmp'), `TOKEN=${LEAK}-after-stale-turn\n`);
+    renameSync(join(ws, 'editor-save-tmp'), join(ws, '.env'));
+    assert.ok(await stopsWithin(sb, 20_000), 'the sandbox stopped itself');
+    assert.equal(lifted(), liftedBefore + 1, 'the guard said why, once more');
+  });
 });
 
 describe('the guard inside, in an image without findmnt', () => {
