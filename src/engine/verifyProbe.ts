@@ -32,12 +32,15 @@ export interface ProbeAnswers {
 /** Folders where a process would put an engine socket. */
 const SOCKET_DIRS = ['/run', '/var/run', '/tmp', '/home', '/root', '/mnt', '/opt', '/srv'];
 
+/** The helper's last line: every answer was written (its exit code is not asked for; the engine has removed it by then). */
+const DONE = 'paddock-helper: done';
+
 // The helper: node, in a fresh container of the sandbox's image. Symlinks are resolved component by
 // component inside /proc/1/root (an absolute target means the sandbox's root, not the helper's), and
 // nothing is opened that could block (O_NONBLOCK: a FIFO the agent put on a checked path).
 const HELPER = String.raw`
 const fs = require('fs');
-const DONE = 'paddock-helper: done';
+const DONE = ${JSON.stringify(DONE)};
 const ROOT = '/proc/1/root';
 const [probes, hostname, workspace, socketDirs] = JSON.parse(process.argv[1]);
 const within = (parts) => ROOT + '/' + parts.join('/');
@@ -119,9 +122,6 @@ for (const dir of socketDirs) {
 }
 console.log(DONE);
 `;
-
-/** The helper's last line: every answer was written (its exit code is not asked for; the engine has removed it by then). */
-const DONE = 'paddock-helper: done';
 
 // The same checks with the sandbox's own programs, as root: absolute /bin/sh, the system folders'
 // programs, and a fixed environment (rootExecEnv).
