@@ -30,7 +30,7 @@ export type { ExecOptions, ExecTarget, StopReason } from './sandboxClient.js';
 export { PADDOCK_VERSION } from '../core/version.js';
 import { PADDOCK_VERSION } from '../core/version.js';
 import { recordUserStop } from './stopCause.js';
-import { refuseLoaderVariables } from './rootExec.js';
+import { refuseSandboxEnv } from './rootExec.js';
 import { trace, traceInit, tracing } from './trace.js';
 import { AGENT_HOME_WRITTEN, handAgentHomeToInit, keepAgentKeyEnv, recordAgentHome } from './agentHome.js';
 const READY_MARKER = 'paddock: ready';
@@ -163,7 +163,7 @@ export class SandboxEngine extends SandboxClient {
   async create(spec: CreateSpec, onProgress: (line: string) => void = () => {}): Promise<SandboxDetails> {
     const workspace = checkWorkspace(spec.workspace);
     const name = spec.name ?? defaultSandboxName(workspace, spec.agent);
-    refuseLoaderVariables(spec.env ?? {}); // they would reach the init, which runs as root (./rootExec.ts)
+    refuseSandboxEnv(spec.env ?? {}); // loader and PADDOCK_* variables would reach the init, which runs as root (./rootExec.ts)
     if (!CONTAINER_NAME.test(name)) throw new PaddockError(`"${name}" is not a valid sandbox name.`, 'Use letters, digits, "_", "." and "-", starting with a letter or digit.');
     // Leftover egress of removed sandboxes goes meanwhile: only a proxy and network of the sandbox's
     // own (their names are the sandbox's) wait for it. Its three listings one after another were the

@@ -22,14 +22,33 @@ export function loaderVariables(env: Readonly<Record<string, string>>): string[]
   return Object.keys(env).filter((name) => LOADER_VARIABLE.test(name)).sort();
 }
 
-/** Fails when env sets a loader variable (checked at create, before anything exists). */
-export function refuseLoaderVariables(env: Readonly<Record<string, string>>): void {
-  const names = loaderVariables(env);
-  if (!names.length) return;
-  throw new PaddockError(
-    `${names.join(', ')} cannot be set for a whole sandbox: the sandbox's own root helpers would load code from where ${names.length === 1 ? 'it points' : 'they point'}, and the agent can write there.`,
-    `Set ${names.length === 1 ? 'it' : 'them'} for one command instead ("paddock exec SANDBOX -- env ${names[0]}=… COMMAND"), or in the agent's shell start-up file.`,
-  );
+/**
+ * Paddock's own variables: the init keeps them (it drops every other one) and reads them as root,
+ * and some decide how it protects the sandbox (PADDOCK_UNMOUNT_EVENTS=1 on gVisor would turn the
+ * guard's timed looks off). Paddock sets those it means to; the user's environment sets none.
+ */
+const PADDOCK_VARIABLE = /^PADDOCK_/;
+
+/**
+ * Fails when env sets a variable that would reach the init's root shell as more than a value: a
+ * loader variable, or one of Paddock's own (checked at create, before anything exists).
+ */
+export function refuseSandboxEnv(env: Readonly<Record<string, string>>): void {
+  const loaders = loaderVariables(env);
+  const one = (names: readonly string[]) => names.length === 1;
+  if (loaders.length) {
+    throw new PaddockError(
+      `${loaders.join(', ')} cannot be set for a whole sandbox: the sandbox's own root helpers would load code from where ${one(loaders) ? 'it points' : 'they point'}, and the agent can write there.`,
+      `Set ${one(loaders) ? 'it' : 'them'} for one command instead ("paddock exec SANDBOX -- env ${loaders[0]}=… COMMAND"), or in the agent's shell start-up file.`,
+    );
+  }
+  const own = Object.keys(env).filter((name) => PADDOCK_VARIABLE.test(name)).sort();
+  if (own.length) {
+    throw new PaddockError(
+      `${own.join(', ')} cannot be set for a sandbox: PADDOCK_* variables are Paddock's own, read by the sandbox's init as root to decide how it protects the sandbox.`,
+      `Remove ${one(own) ? 'it' : 'them'} from -e, --env-file or the policy's env (for one command: "paddock exec SANDBOX -- env ${own[0]}=… COMMAND").`,
+    );
+  }
 }
 
 /**

@@ -159,13 +159,15 @@ describe('the init does not write through the agent\'s files, nor take loader va
     assert.ok(isRunning(sb), 'the sandbox still starts');
   });
 
-  it('LD_PRELOAD, LD_LIBRARY_PATH or NODE_OPTIONS for the whole sandbox are refused at create, naming the variable', async () => {
+  it('LD_PRELOAD, LD_LIBRARY_PATH, NODE_OPTIONS or a PADDOCK_ variable for the whole sandbox are refused at create, naming the variable', async () => {
     const other = makeWorkspace({ 'README.md': '# env\n' }, 'paddock-loaderenv-');
     try {
-      for (const assignment of [`LD_PRELOAD=${other}/evil.so`, `LD_LIBRARY_PATH=${other}/lib`, `NODE_OPTIONS=--require ${other}/x.js`]) {
+      // PADDOCK_UNMOUNT_EVENTS=1 would make the init's mounts guard wait on unmount events alone,
+      // which gVisor does not give for a replaced hidden file.
+      for (const assignment of [`LD_PRELOAD=${other}/evil.so`, `LD_LIBRARY_PATH=${other}/lib`, `NODE_OPTIONS=--require ${other}/x.js`, 'PADDOCK_UNMOUNT_EVENTS=1']) {
         const r = await paddock(['create', 'shell', other, '-e', assignment]);
         assert.notEqual(r.code, 0);
-        assert.match(r.stderr, new RegExp(`${assignment.split('=')[0]} cannot be set for a whole sandbox`));
+        assert.match(r.stderr, new RegExp(`${assignment.split('=')[0]} cannot be set for a (whole )?sandbox`));
       }
       assert.equal(docker(['ps', '-a', '--filter', `label=dev.paddock.workspace=${other}`, '-q']).stdout.trim(), '', 'nothing was created');
     } finally {
