@@ -9,6 +9,7 @@ import { engineMessage, execCollect, isGoneOrGoing, isNotFound } from './docker.
 import { egressPaths } from './egressFiles.js';
 import { processEgressNetwork, recordedEgressNetwork } from './egressNetwork.js';
 import type { CreateSpec, SandboxEngine } from './engine.js';
+import { GUARDED_ENV } from './guardPlan.js';
 import { rootExecEnv } from './rootExec.js';
 import { bridgePaths, readToken, SANDBOX_BRIDGE_DIR, writeSecretFile } from './stateFolder.js';
 import type { SandboxDetails } from './types.js';
@@ -252,7 +253,9 @@ export function egressNetworkNote(sandbox: string, before: string | undefined, n
 
 /** The variables of a container's configuration (a bare NAME is an unset one, see commitConfig). */
 function envOf(env: readonly string[] | undefined): Map<string, string> {
-  return new Map((env ?? []).filter((e) => e.includes('=')).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  const vars = (env ?? []).filter((e) => e.includes('=')).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)] as const);
+  // The guard's plan follows the mount plan, which an apply is for: no setting of the user's.
+  return new Map(vars.filter(([name]) => name !== GUARDED_ENV));
 }
 
 type Settings = Pick<SandboxDetails, 'limits' | 'ports' | 'runtime'> & { readonly env: readonly string[] | undefined };

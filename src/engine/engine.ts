@@ -32,6 +32,7 @@ import { PADDOCK_VERSION } from '../core/version.js';
 import { recordUserStop } from './stopCause.js';
 import { refuseSandboxEnv } from './rootExec.js';
 import { trace, traceInit, tracing } from './trace.js';
+import { GUARDED_ENV, guardedPlan } from './guardPlan.js';
 import { AGENT_HOME_WRITTEN, handAgentHomeToInit, keepAgentKeyEnv, recordAgentHome } from './agentHome.js';
 const READY_MARKER = 'paddock: ready';
 
@@ -213,6 +214,9 @@ export class SandboxEngine extends SandboxClient {
       // The kernel says when a protecting mount goes (the mounts guard then waits on that event alone,
       // no process while idle); gVisor, and a VM's shared folders, may show a replaced file without one.
       ...(unmountEventsFor(runtime) ? { PADDOCK_UNMOUNT_EVENTS: '1' } : {}),
+      // What the init's guard must find mounted, from this create's plan (set even when empty: an init
+      // without it is one made by an older Paddock, ./guardPlan.ts). An apply's create sets its own.
+      [GUARDED_ENV]: guardedPlan(workspace, spec.extraMounts ?? []),
     };
     keepAgentKeyEnv(name, env); // what the agents' configs take from it (./agentHome.ts)
     onProgress(`Creating sandbox ${name}`);
