@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import picomatch from 'picomatch';
 import type { PathMatcher } from '../core/bridgeExecRules.js';
@@ -7,7 +8,7 @@ import { execCollect, isConflict, isNotFound } from '../engine/docker.js';
 import { paddockBaseImage } from '../engine/egress.js';
 import type { TargetContainer } from './allowedContainers.js';
 import { stopUntilEnded } from './stopCall.js';
-import { VIEW_PROLOGUE, VIEW_STOPPER, VIEW_WALKS } from './viewPrologue.js';
+import { VIEW_PROLOGUE, VIEW_READY, VIEW_STOPPER, VIEW_WALKS } from './viewPrologue.js';
 
 /** Labels of a view helper: Paddock's own (so no bridge ever reaches it) and the target it serves. */
 const VIEW_OF = 'dev.paddock.bridge-view-of';
@@ -119,10 +120,11 @@ export class PhysicalViews {
   }
 
   /**
-   * docker exec options that run `argv` (mode exec) or read one file (mode read) in the view.
+   * docker exec options that run `argv` (mode exec; exec-ready also says on stderr when the view is
+   * built, see viewReadySignal) or read one file (mode read) in the view.
    * `call` names the run for stop(): a random id per call, or '-' for one nobody stops.
    */
-  execOptions(mode: 'exec' | 'read', target: ViewTarget, argv: readonly string[], maxBytes = 0, call = '-'): Docker.ExecCreateOptions {
+  execOptions(mode: 'exec' | 'exec-ready' | 'read', target: ViewTarget, argv: readonly string[], maxBytes = 0, call = '-'): Docker.ExecCreateOptions {
     return {
       Cmd: ['perl', '-e', VIEW_PROLOGUE, call, mode, target.user, target.workdir, String(maxBytes), this.walkKey,
         String(this.patterns.length), ...this.patterns, String(target.env.length), ...target.env, '--', ...argv],
@@ -138,6 +140,47 @@ export class PhysicalViews {
   stop(helperId: string, call: string, exec: Docker.Exec | undefined, timeoutMs = 15_000): Promise<boolean> {
     return stopUntilEnded(() => execCollect(this.docker, helperId, { Cmd: ['perl', '-e', VIEW_STOPPER, call], User: '0:0', WorkingDir: '/', Env: ['PATH=/usr/bin:/bin', 'PERL5LIB=', 'PERL5OPT='] }, { timeoutMs: 10_000 }), exec, timeoutMs);
   }
+}
+
+/**
+ * The stderr of a command run in mode exec-ready, for `sink`: the prologue's VIEW_READY taken off its
+ * front, and `onReady` called when it has come (the view is built, the command starts now). Only the
+ * stream's first bytes are looked at, so the same bytes written by the command (which runs only after
+ * the prologue wrote them) are passed on as its output and signal nothing. A stream that starts
+ * otherwise (the prologue failed before, with a "paddock-view:" line) is passed on whole and never
+ * signals. `end` passes on what was held back while the start was still undecided.
+ */
+export function viewReadySignal(sink: Writable, onReady: () => void): { readonly stderr: Writable; ready(): boolean; end(): void } {
+  const marker = Buffer.from(VIEW_READY);
+  let head: Buffer | undefined = Buffer.alloc(0);
+  let ready = false;
+  const pass = (b: Buffer) => { if (b.length) sink.write(b); };
+  const decide = (chunk: Buffer) => {
+    if (!head) return pass(chunk);
+    head = Buffer.concat([head, chunk]);
+    const n = Math.min(head.length, marker.length);
+    if (!head.subarray(0, n).equals(marker.subarray(0, n))) {
+      const held = head;
+      head = undefined;
+      pass(held);
+    } else if (head.length >= marker.length) {
+      const rest = head.subarray(marker.length);
+      head = undefined;
+      ready = true;
+      onReady();
+      pass(rest);
+    }
+  };
+  const stderr = new Writable({ write(chunk: Buffer, _encoding, done) { decide(chunk); done(); } });
+  return {
+    stderr,
+    ready: () => ready,
+    end: () => {
+      const held = head;
+      head = undefined;
+      if (held) pass(held);
+    },
+  };
 }
 
 /** The exit code and stderr line of a prologue that could not set up the view (nothing ran). */

@@ -16,7 +16,7 @@ import { BridgeDenied, CallCancelled } from './denied.js';
 import { maskLogs } from './maskedLogs.js';
 import { execAs, isFolder, PathGuard } from './pathGuard.js';
 import { markOnlyNote, stopMarkedCall, unviewedExecOptions } from './stopCall.js';
-import { PhysicalViews, VIEW_FAILED_EXIT, viewFailure, type ViewAvailability, type ViewTarget } from './physicalView.js';
+import { PhysicalViews, VIEW_FAILED_EXIT, viewFailure, viewReadySignal, type ViewAvailability, type ViewTarget } from './physicalView.js';
 
 export { BridgeDenied, CallCancelled, CLIENT_GONE } from './denied.js';
 export type { TargetContainer } from './allowedContainers.js';
@@ -227,7 +227,11 @@ export class BridgeService {
    * When `cancelled` aborts while it runs (its client cancelled it or went away), the command is
    * stopped in the target with every process it started, and CallCancelled says whether it was.
    */
-  /** `started` is told once the engine has started the process (its part of the work is done; the command runs on). */
+  /**
+   * `started` is told once the command itself starts: in a physical view when the prologue says the
+   * view is built (VIEW_READY), so the lane times and bounds the command, not the view's build (the
+   * costly part, which stays in the lane); without a view, once the engine has started the process.
+   */
   async exec(c: TargetContainer, command: string | readonly string[], timeoutSeconds: number, stats: MaskStats, cancelled?: AbortSignal, started?: () => void): Promise<{ rule: string; text: string; exitCode: number | null }> {
     let argv: string[];
     if (typeof command === 'string') {
@@ -261,11 +265,14 @@ export class BridgeService {
     const out = collectMasked(masker.stream(stats));
     const err = collectMasked(masker.stream(stats));
     const call = randomUUID();
-    // Without a view the command runs straight in the target, marked so its processes can be found.
-    const [id, options] = view.ok ? [view.helperId, this.views.execOptions('exec', { user, workdir, env }, argv, 0, call)] : [c.id, await unviewedExecOptions(this.docker, c.id, argv, { user, workdir, env }, call)];
+    // Without a view the command runs straight in the target, marked so its processes can be found;
+    // its launcher (./callLauncher.ts) builds no view, so the engine's start is the command's start.
+    const [id, options] = view.ok ? [view.helperId, this.views.execOptions('exec-ready', { user, workdir, env }, argv, 0, call)] : [c.id, await unviewedExecOptions(this.docker, c.id, argv, { user, workdir, env }, call)];
     if (cancelled?.aborted) throw new CallCancelled(cancelled, 'nothing had started');
     let exec: Docker.Exec | undefined;
-    const { exitCode, cut } = await runExec(this.docker, id, options, { stdout: out.sink, stderr: err.sink, timeoutMs: timeoutSeconds * 1000, signal: cancelled, onStarted: (e) => { exec = e; started?.(); } });
+    const ready = view.ok ? viewReadySignal(err.sink, () => started?.()) : undefined;
+    const { exitCode, cut } = await runExec(this.docker, id, options, { stdout: out.sink, stderr: ready?.stderr ?? err.sink, timeoutMs: timeoutSeconds * 1000, signal: cancelled, onStarted: (e) => { exec = e; if (!ready) started?.(); } });
+    ready?.end();
     let stopFailure = '';
     const stop = () => (view.ok ? this.views.stop(view.helperId, call, exec) : stopMarkedCall(this.docker, c.id, call, exec))
       .catch((e: any) => { stopFailure = ` (${String(e?.message ?? e).split('\n')[0].slice(0, 200)})`; return false; });
@@ -277,7 +284,8 @@ export class BridgeService {
     const stoppedAtTimeout = cut === 'time' ? await stop() : false;
     const stdout = out.finish(!!cut);
     const stderr = err.finish(!!cut);
-    const failure = exitCode === VIEW_FAILED_EXIT ? viewFailure(stderr) : undefined;
+    // Once the view said it was built, the command ran: an exit code of 125 is its own.
+    const failure = exitCode === VIEW_FAILED_EXIT && !ready?.ready() ? viewFailure(stderr) : undefined;
     if (failure) throw view.ok ? viewDenial(c, failure) : launcherDenial(c, failure);
     let text = stdout;
     if (stderr) text += `${text && !text.endsWith('\n') ? '\n' : ''}--- stderr ---\n${stderr}`;

@@ -15,11 +15,20 @@ import { PERL_RESOLVE_USER } from './perlExecUser.js';
  *    no new privileges, root keeps only Docker's default capabilities, anyone else has none)
  *  - and only then runs the command (resolved in the target, like docker exec) or reads a file.
  * Exit code 125 with a "paddock-view:" line means the view could not be set up; nothing ran.
- * argv: call mode user workdir maxBytes walkKey nPatterns patterns... nEnv env... -- argv...
+ * Mode exec-ready is exec that first writes VIEW_READY on stderr, its last act before it becomes
+ * the command. argv: call mode user workdir maxBytes walkKey nPatterns patterns... nEnv env... -- argv...
  * `call` is unused here: it stays in this process's command line so VIEW_STOPPER can find it.
  */
 /** The helper's tmpfs where the prologue keeps its walks of the target's tree. */
 export const VIEW_WALKS = '/run/paddock-view';
+
+/**
+ * What the prologue in mode exec-ready writes on stderr once the view is built and it is about to
+ * become the command: the bridge times the command, not the view, from there (./physicalView.ts
+ * viewReadySignal). Only the first bytes of that stderr can be it: the command does not exist yet
+ * when they are written, and the same bytes written by the command later are its output.
+ */
+export const VIEW_READY = '\0paddock-view-ready\n';
 
 export const VIEW_PROLOGUE = String.raw`
 use strict; use warnings; use POSIX (); use Time::HiRes ();
@@ -185,6 +194,8 @@ if ($mode eq 'read') {
   read($fh, my $buf, $max) // do { print STDERR "$cmd[0]: $!\n"; POSIX::_exit(1) };
   my $out = "$s[7]\n$buf"; while (length $out) { my $n = syswrite(STDOUT, $out) // POSIX::_exit(1); substr($out, 0, $n) = '' } POSIX::_exit(0);
 }
+# Everything that can fail in the view has been done: say so (the bridge then times the command alone).
+syswrite(STDERR, pack('H*', '${Buffer.from(VIEW_READY).toString('hex')}')) if $mode eq 'exec-ready';
 exec { $cmd[0] } @cmd or do { print STDERR "$cmd[0]: $!\n"; POSIX::_exit(127) };
 `;
 
