@@ -12,18 +12,26 @@ import { PERL_RESOLVE_USER } from './perlExecUser.js';
  *    process left in it. Nothing in it can leave it or signal the launcher.
  *  - subreaper: where no user namespace can be made, the launcher is a child subreaper
  *    (PR_SET_CHILD_SUBREAPER): an orphaned descendant is re-parented to it, never out of its tree.
+ *    A root command can kill the launcher (the same uid), and its orphans then go to the target's
+ *    init; so the launcher first sets its audit login uid to the call's own number (callLoginUid):
+ *    set once, inherited by every process the command starts, changed by none (that needs
+ *    CAP_AUDIT_CONTROL, which docker exec never gives), and the stopper finds by it what left the
+ *    tree. Why not a uid the command lacks and no CAP_KILL for root: root keeps CAP_SETUID (apt,
+ *    su, daemons need it), so it could take the launcher's uid and kill it anyway. Where the login
+ *    uid cannot be set (a kernel without audit, an engine started with one set), the probe says
+ *    so (subreaper-noauid) and the launcher runs without it.
  * Where neither works (or the target has no perl), the command runs as before, found by its mark only.
  * The command then runs as docker exec would have run it: the target's user (ids and groups as its
  * /etc/passwd and /etc/group say), HOME from /etc/passwd when the container sets none, the
  * container's environment, the same capabilities (Docker's default set for root, none for others),
  * and its exit code (128 + N for signal N).
- * argv: mode user homeSet arch nRestore NAME=VALUE... -- argv...   (mode probe prints the mode that works;
- * arch is the image's, amd64 or arm64: perl's system call numbers are its binary's)
+ * argv: mode user homeSet arch auid nRestore NAME=VALUE... -- argv...   (mode probe prints the mode that works;
+ * arch is the image's, amd64 or arm64: perl's system call numbers are its binary's; auid the call's login uid, or '')
  * A launcher that cannot do what its mode says exits 125 with a "paddock-view:" line: nothing ran.
  */
 export const CALL_LAUNCHER = String.raw`
 use strict; use warnings; $| = 1;   # no other module: under gVisor one can cost 100 ms of start-up
-my ($mode, $user, $homeSet, $arch, $nr) = splice(@ARGV, 0, 5); my @restore = splice(@ARGV, 0, $nr); shift @ARGV; my @cmd = @ARGV;
+my ($mode, $user, $homeSet, $arch, $auid, $nr) = splice(@ARGV, 0, 6); my @restore = splice(@ARGV, 0, $nr); shift @ARGV; my @cmd = @ARGV;
 sub fail { print STDERR "paddock-view: $_[0]\n"; exit 125 }
 my %nr = $arch eq 'amd64' ? (clone => 56, capset => 126, prctl => 157, setresuid => 117)
        : $arch eq 'arm64' ? (clone => 220, capset => 91, prctl => 167, setresuid => 147) : ();
@@ -62,7 +70,10 @@ sub pidns {
   waitpid($child, 0); exit(status($?));
 }
 sub subreaper {
+  my ($loginuid) = @_;
   syscall($nr{prctl}, 36, 1, 0, 0, 0) == 0 or return "PR_SET_CHILD_SUBREAPER: $!";
+  # Before the fork: the command and all it starts inherit it (see above).
+  if ($loginuid ne '') { my $l; (open($l, '>', '/proc/self/loginuid') && syswrite($l, $loginuid) && close($l)) or return "loginuid: $!" }
   my $child = fork // fail("fork: $!");
   run(0) unless $child;
   while ((my $w = waitpid(-1, 0)) > 0) { exit(status($?)) if $w == $child }
@@ -71,16 +82,16 @@ sub subreaper {
 if ($mode eq 'probe') {
   # The first mode whose launch of a command that only exits works here, as this user.
   @cmd = ($^X, '-e', 'exit 7');
-  for my $m (qw(pidns subreaper)) {
+  for my $m (qw(pidns subreaper subreaper-noauid)) {
     if (!%nr) { print STDERR "no system call numbers for $arch\n"; last }
     my $p = fork // fail("fork: $!");
-    if (!$p) { my $why = $m eq 'pidns' ? pidns() : subreaper(); print STDERR "$m: $why\n"; exit(125) }
+    if (!$p) { my $why = $m eq 'pidns' ? pidns() : subreaper($m eq 'subreaper' ? $auid : ''); print STDERR "$m: $why\n"; exit(125) }
     waitpid($p, 0);
     if (status($?) == 7) { print "$m\n"; exit(0) }
   }
   print "mark\n"; exit(0);
 }
 fail("no system call numbers for $arch") if !%nr;
-my $why = $mode eq 'pidns' ? pidns() : $mode eq 'subreaper' ? subreaper() : "mode $mode unknown";
+my $why = $mode eq 'pidns' ? pidns() : $mode eq 'subreaper' ? subreaper($auid) : "mode $mode unknown";
 fail("the call's $mode could not be set up ($why)");
 `;

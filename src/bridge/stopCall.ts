@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import { execCollect } from '../engine/docker.js';
 import { CALL_LAUNCHER } from './callLauncher.js';
@@ -9,10 +10,19 @@ import { CALL_LAUNCHER } from './callLauncher.js';
 export const CALL_MARK = 'PADDOCK_BRIDGE_CALL';
 
 /**
+ * The audit login uid the subreaper launcher gives a call's processes (CALL_LAUNCHER): the call's own
+ * number, never unset (4294967295), so no other process in the target has it.
+ */
+export function callLoginUid(call: string): string {
+  return String(0x80000000 + (parseInt(createHash('sha256').update(call).digest('hex').slice(0, 8), 16) & 0x7ffffffe));
+}
+
+/**
  * Stops the processes of one call in a target that has no physical view (a runtime such as gVisor,
  * whose namespaces no helper can join): run there as root with the target's own POSIX sh and grep (or
  * cat), it takes every process whose environment holds the call's mark (the launcher, CALL_LAUNCHER,
- * and what kept the mark) and every descendant of one (by each process's PPid), stops them all, looks
+ * and what kept the mark) or whose login uid is the call's (callLoginUid: what a root command orphaned
+ * after killing its subreaper launcher) and every descendant of one (by each process's PPid), stops them all, looks
  * again until no new one appears (a stopped process forks no more), then kills them; again until
  * three looks a moment apart find none. Under the launcher nothing the command starts leaves that
  * tree: the command is the init of a PID namespace the launcher's child made (its end kills the
@@ -20,12 +30,12 @@ export const CALL_MARK = 'PADDOCK_BRIDGE_CALL';
  * A process that names itself "...\nPPid: N" (names are not escaped in every runtime's status file)
  * only adds a line of its own: its real PPid line is still read, so it cannot hide from the walk.
  */
-const STOP_MARKED = `mark="${CALL_MARK}=$1"; n=0
+const STOP_MARKED = `mark="${CALL_MARK}=$1"; auid="$2"; n=0
 # One grep for all processes where it reads NUL-separated text; else cat each (its own environ holds no mark).
 if printf 'a\\0' | grep -qz a 2>/dev/null; then
-  marked() { grep -lsxzF -- "$mark" /proc/[0-9]*/environ | while read -r f; do f=\${f#/proc/}; echo "\${f%/environ}"; done; }
+  marked() { { grep -lsxzF -- "$mark" /proc/[0-9]*/environ; grep -lsxF -- "$auid" /proc/[0-9]*/loginuid; } | while read -r f; do f=\${f#/proc/}; echo "\${f%/*}"; done; }
 else
-  marked() { for d in /proc/[0-9]*; do case "$(cat "$d/environ" 2>/dev/null)" in *"$mark"*) echo "\${d#/proc/}";; esac; done; }
+  marked() { for d in /proc/[0-9]*; do l=; IFS= read -r l < "$d/loginuid" 2>/dev/null; case "$l" in "$auid") echo "\${d#/proc/}"; continue;; esac; case "$(cat "$d/environ" 2>/dev/null)" in *"$mark"*) echo "\${d#/proc/}";; esac; done; }
 fi
 # Every process as pid,ppid: every PPid line of its status file counts.
 if command -v grep >/dev/null 2>&1; then
@@ -84,13 +94,13 @@ export async function stopUntilEnded(attempt: () => Promise<unknown>, exec: Dock
 /** Stops call `call` run straight in `containerId` (STOP_MARKED, as root); throws when the target cannot run the stopper. */
 export async function stopMarkedCall(docker: Docker, containerId: string, call: string, exec: Docker.Exec | undefined, timeoutMs = 30_000): Promise<boolean> {
   return stopUntilEnded(async () => {
-    const { exitCode, stderr } = await execCollect(docker, containerId, { Cmd: ['sh', '-c', STOP_MARKED, 'sh', call], WorkingDir: '/', User: '0:0', Env: ROOT_ENV }, { timeoutMs: 20_000 });
+    const { exitCode, stderr } = await execCollect(docker, containerId, { Cmd: ['sh', '-c', STOP_MARKED, 'sh', call, callLoginUid(call)], WorkingDir: '/', User: '0:0', Env: ROOT_ENV }, { timeoutMs: 20_000 });
     if (exitCode !== 0) throw new Error(`its stopper (sh with grep or cat in the target) failed: ${stderr.trim().split('\n')[0] || `exit code ${exitCode}`}`);
   }, exec, timeoutMs);
 }
 
 /** How a target runs calls without the view: CALL_LAUNCHER's mode, or 'mark' (the mark alone) and why. */
-export interface CallLaunch { readonly mode: 'pidns' | 'subreaper' | 'mark'; readonly why: string; readonly arch?: string; readonly again?: boolean }
+export interface CallLaunch { readonly mode: 'pidns' | 'subreaper' | 'mark'; readonly why: string; readonly arch?: string; readonly again?: boolean; /** The subreaper sets the call's login uid (callLoginUid). */ readonly loginUid?: boolean }
 /**
  * The environment of what the bridge runs as root in a target (the launcher, its probe, the
  * stopper): programs only from the system's folders, never from a PATH entry the target's user may
@@ -111,12 +121,14 @@ async function launchOf(docker: Docker, containerId: string, user: string): Prom
     // The image's architecture: the system call numbers of the perl it has.
     const arch = (await docker.getImage((await docker.getContainer(containerId).inspect()).Image).inspect()).Architecture;
     const { exitCode, stdout, stderr } = await execCollect(docker, containerId,
-      { Cmd: ['perl', '-e', CALL_LAUNCHER, 'probe', user, '1', arch, '0', '--'], User: '0:0', WorkingDir: '/', Env: ROOT_ENV }, { timeoutMs: 20_000 });
+      { Cmd: ['perl', '-e', CALL_LAUNCHER, 'probe', user, '1', arch, callLoginUid('probe'), '0', '--'], User: '0:0', WorkingDir: '/', Env: ROOT_ENV }, { timeoutMs: 20_000 });
     const mode = stdout.split('\n')[0];
     const reasons = stderr.trim().split('\n').filter(Boolean).join('; ').slice(0, 300);
     launch = exitCode === 0 && (mode === 'pidns' || mode === 'subreaper')
-      ? { mode, why: '', arch }
-      : { mode: 'mark', why: exitCode === 0 ? `neither a PID namespace nor a subreaper works there (${reasons})` : `it has no perl to keep the command's processes together (${reasons || stdout.trim().slice(0, 200) || `exit code ${exitCode}`})` };
+      ? { mode, why: '', arch, loginUid: mode === 'subreaper' }
+      : exitCode === 0 && mode === 'subreaper-noauid'
+        ? { mode: 'subreaper', why: `the call's login uid cannot be set there (${reasons})`, arch }
+        : { mode: 'mark', why: exitCode === 0 ? `neither a PID namespace nor a subreaper works there (${reasons})` : `it has no perl to keep the command's processes together (${reasons || stdout.trim().slice(0, 200) || `exit code ${exitCode}`})` };
   } catch (err: any) {
     launch = { mode: 'mark', why: `its probe failed (${String(err?.message ?? err).split('\n')[0].slice(0, 200)})`, again: true };
   }
@@ -131,14 +143,14 @@ async function launchOf(docker: Docker, containerId: string, user: string): Prom
  * carry the call's mark (CALL_MARK) for STOP_MARKED.
  */
 export async function unviewedExecOptions(docker: Docker, containerId: string, argv: readonly string[], target: { user: string; workdir: string; env: readonly string[] }, call: string): Promise<Docker.ExecCreateOptions> {
-  const { mode, arch } = await launchOf(docker, containerId, target.user);
+  const { mode, arch, loginUid } = await launchOf(docker, containerId, target.user);
   const mark = `${CALL_MARK}=${call}`;
   if (mode === 'mark') return { Cmd: [...argv], WorkingDir: target.workdir, ...(target.user ? { User: target.user } : {}), Env: [mark] };
   // The command gets the container's own PATH and perl variables back (the launcher's are ROOT_ENV).
   const restore = [target.env.find((e) => e.startsWith('PATH=')) ?? DOCKER_DEFAULT_PATH, ...target.env.filter((e) => /^PERL5(LIB|OPT)=/.test(e))];
   const homeSet = target.env.some((e) => e.startsWith('HOME='));
   return {
-    Cmd: ['perl', '-e', CALL_LAUNCHER, mode, target.user, homeSet ? '1' : '0', arch ?? '', String(restore.length), ...restore, '--', ...argv],
+    Cmd: ['perl', '-e', CALL_LAUNCHER, mode, target.user, homeSet ? '1' : '0', arch ?? '', loginUid ? callLoginUid(call) : '', String(restore.length), ...restore, '--', ...argv],
     User: '0:0', WorkingDir: target.workdir, Env: [...ROOT_ENV, mark],
   };
 }
@@ -146,5 +158,6 @@ export async function unviewedExecOptions(docker: Docker, containerId: string, a
 /** Said after "its processes were killed" when only the mark found them in this target ('' otherwise). */
 export function markOnlyNote(containerId: string, user: string): string {
   const launch = launches.get(`${containerId}\0${user}`);
+  if (launch?.mode === 'subreaper' && launch.why) return ` (${launch.why}, so a root command that killed its launcher may have left one that cleared its environment running)`;
   return launch && launch.mode === 'mark' ? ` (found by their mark only: ${launch.why}, so one that cleared its environment may still run)` : '';
 }

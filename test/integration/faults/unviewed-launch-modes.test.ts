@@ -67,6 +67,24 @@ describe('commands run without the view where no PID namespace can be made', () 
     for (const file of ['ran-main', 'ran-plain', 'ran-detached']) assert.equal(await inTarget(runcTarget, file), false, `/tmp/${file} never appears`);
   });
 
+  it('on runc a root command that kills its launcher (same uid) and leaves an orphan that cleared its environment after setsid: the stop kills it too', async () => {
+    const started = Date.now();
+    // The orphan is made first, then the launcher (the command's parent) is killed: the orphan is re-parented to the target's init, out of the launcher's tree, without the mark.
+    const killLauncher = 'touch /tmp/started-killer; (env -i setsid /bin/sh -c \'(/bin/sh -c "touch /tmp/started-orphan; sleep 30; touch /tmp/ran-orphan" &)\' &); while [ ! -e /tmp/started-orphan ]; do sleep 0.1; done; kill -9 $PPID; sleep 30; touch /tmp/ran-killer';
+    assert.equal(await runAndStop(runcTarget, ['sh', '-c', killLauncher], 'started-orphan'), true);
+    await until('no process of the call is left', async () => await sleepers(runcTarget) === 0, 10_000);
+    await new Promise((r) => setTimeout(r, Math.max(0, started + 33_000 - Date.now())));
+    for (const file of ['ran-orphan', 'ran-killer']) assert.equal(await inTarget(runcTarget, file), false, `/tmp/${file} never appears`);
+    // An ordinary root command still runs as docker exec runs it (same ids, capabilities and exit code).
+    const id = (await dockerApi().getContainer(runcTarget).inspect()).Id;
+    const asRoot = ['sh', '-c', 'id; grep ^Cap /proc/self/status; touch /root/made-by-root && chown 1000 /root/made-by-root && kill -0 1 && echo signalled-init; exit 4'];
+    const options = await unviewedExecOptions(dockerApi(), id, asRoot, { user: '', workdir: '/', env: [] }, randomUUID());
+    const out = new PassThrough(); const chunks: Buffer[] = []; out.on('data', (b: Buffer) => chunks.push(b));
+    const end = await runExec(dockerApi(), id, options, { stdout: out, stderr: new PassThrough().resume() });
+    const direct = await dockerAsync(['exec', runcTarget, ...asRoot]);
+    assert.deepEqual([end.exitCode, Buffer.concat(chunks).toString()], [direct.code, direct.stdout]);
+  });
+
   it('in a target without perl the command runs as docker exec runs it, the stop kills what kept the mark, and the note says one that cleared it may still run', async () => {
     const id = (await dockerApi().getContainer(noPerlTarget).inspect()).Id;
     const options = await unviewedExecOptions(dockerApi(), id, SAME_AS_DOCKER, { user: '', workdir: '/', env: [] }, randomUUID());
