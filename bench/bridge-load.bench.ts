@@ -4,8 +4,10 @@
 // at a fixed rate (open loop: calls go out on schedule whether or not earlier ones came back).
 // Prints per run: calls/s answered, p50/p95/p99 per tool of the admitted calls, busy answers and
 // how fast they came, how long admitted calls waited in line for a slot (the part the bounds decide),
-// their own run from the audit (durationMs) and how many execs ran at once, the exec limit the
-// bridge had adapted to, audit lines against calls, and the bridge process's memory before and after.
+// their own run from the audit (durationMs) and how many execs ran at once, an admitted exec's
+// stages (the engine's start and its view's build apart), the exec limit the bridge had adapted to
+// and how long it stood at each value, the bridge's garbage collections and event-loop delay, the
+// clients' own event-loop delay, audit lines against calls, and the bridge's memory before and after.
 //
 // Run: npm run bench:bridge-load
 //   BENCH_CALLS=3000       calls per run
@@ -22,7 +24,7 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -40,16 +42,27 @@ const TOOLS = ['exec_command', 'get_logs', 'list_containers'] as const;
 type Tool = typeof TOOLS[number];
 
 interface HostReady { readonly socket: string; readonly token: string; readonly auditFile: string }
-interface Memory { readonly rss: number; readonly heapUsed: number; readonly cpuMs: number; readonly loopDelayP99Ms: number; readonly waitsMs: number[]; readonly execs: ExecMoments[]; readonly execLimit?: number }
+interface Memory {
+  readonly rss: number; readonly heapUsed: number; readonly cpuMs: number; readonly loopDelayP99Ms: number; readonly loopDelayMaxMs: number;
+  readonly waitsMs: number[]; readonly execs: ExecMoments[]; readonly execLimit?: number;
+  /** Garbage collections in the bridge since the last look: how many, their total and longest pause. */
+  readonly gc: { count: number; totalMs: number; maxMs: number };
+  /** Share of the run's time the exec limit (ExecConcurrency) stood at 1, 2, 3, 4 at once. */
+  readonly execLimitShare: Record<number, number>;
+}
 
-/** One admitted exec_command's moments (performance.now()), for where its time went. */
-interface ExecMoments { arrived: number; granted?: number; created?: number; started?: number; streamEnded?: number; inspected?: number; released?: number }
+/**
+ * One admitted exec_command's moments (performance.now()), for where its time went: `engineStarted`
+ * the engine's start of its process, `started` when the command itself started (in a physical view
+ * the prologue's VIEW_READY: the view is built).
+ */
+interface ExecMoments { arrived: number; granted?: number; created?: number; engineStarted?: number; started?: number; streamEnded?: number; inspected?: number; released?: number }
 /** The exec_command call whose handler runs now (the engine calls below read it to stamp their moments). */
 const execCall = new AsyncLocalStorage<ExecMoments>();
 
 /**
- * Stamps the engine's exec calls with the call they belong to: the last `exec` created before the
- * process started is the command's (earlier ones are the prologue's checks), and the exec's
+ * Stamps the engine's exec calls with the call they belong to: the last `exec` created and started
+ * before the command started is the command's (earlier ones are the bridge's checks), and the exec's
  * `inspect` is asked once its output stream ended (src/engine/docker.ts runExec).
  */
 function stampEngineCalls(docker: Docker): void {
@@ -61,6 +74,15 @@ function stampEngineCalls(docker: Docker): void {
     if (m && m.started === undefined) m.created = performance.now();
     return containerExec.apply(this, args as never);
   } as typeof containerExec;
+  const start = Exec.start;
+  Exec.start = async function (this: unknown, ...args: unknown[]) {
+    const m = execCall.getStore();
+    try {
+      return await start.apply(this, args as never);
+    } finally {
+      if (m && m.started === undefined) m.engineStarted = performance.now();
+    }
+  } as typeof start;
   const inspect = Exec.inspect;
   Exec.inspect = async function (this: unknown, ...args: unknown[]) {
     const m = execCall.getStore();
@@ -136,13 +158,29 @@ async function host(target: string, dir: string): Promise<void> {
   await server.listen({ kind: 'unix', path: socket });
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
+  let gc = { count: 0, totalMs: 0, maxMs: 0 };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) { gc.count++; gc.totalMs += e.duration; gc.maxMs = Math.max(gc.maxMs, e.duration); }
+  }).observe({ entryTypes: ['gc'] });
+  let limitMs: Record<number, number> = {};
+  let sampled = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    const limit = admission.laneSnapshot().execLimit;
+    limitMs[limit] = (limitMs[limit] ?? 0) + (now - sampled);
+    sampled = now;
+  }, 20).unref();
   process.on('message', (m: string) => {
     if (m === 'memory') {
       global.gc?.();
       const { rss, heapUsed } = process.memoryUsage();
       const cpu = process.cpuUsage();
-      process.send!({ memory: { rss, heapUsed, cpuMs: (cpu.user + cpu.system) / 1000, loopDelayP99Ms: loop.percentile(99) / 1e6, waitsMs: admission.waitsMs, execs: admission.execs, execLimit: admission.laneSnapshot().execLimit } satisfies Memory });
+      const totalMs = Object.values(limitMs).reduce((a, b) => a + b, 0) || 1;
+      const execLimitShare = Object.fromEntries(Object.entries(limitMs).map(([k, v]) => [k, v / totalMs]));
+      process.send!({ memory: { rss, heapUsed, cpuMs: (cpu.user + cpu.system) / 1000, loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6, waitsMs: admission.waitsMs, execs: admission.execs, execLimit: admission.laneSnapshot().execLimit, gc, execLimitShare } satisfies Memory });
       loop.reset();
+      gc = { count: 0, totalMs: 0, maxMs: 0 };
+      limitMs = {};
       admission.waitsMs = [];
       admission.execs = [];
     } else if (m === 'stop') {
@@ -217,13 +255,14 @@ function stagesOf(entries: readonly AuditEntry[]): string {
 
 /** Where admitted exec_commands' time went inside the bridge, stage by stage (ExecMoments), and in the slowest 5 %. */
 function execStagesOf(execs: readonly ExecMoments[]): string {
-  const done = execs.filter((m): m is Required<ExecMoments> => m.released !== undefined && m.created !== undefined && m.started !== undefined && m.streamEnded !== undefined && m.inspected !== undefined);
+  const done = execs.filter((m): m is Required<ExecMoments> => m.released !== undefined && m.created !== undefined && m.engineStarted !== undefined && m.started !== undefined && m.streamEnded !== undefined && m.inspected !== undefined);
   if (!done.length) return '    exec_command stages: none complete';
   const stages: [string, (m: Required<ExecMoments>) => number][] = [
     ['wait in line', (m) => m.granted - m.arrived],
-    ['prologue (checks, view, masker)', (m) => m.created - m.granted],
-    ['engine create+start', (m) => m.started - m.created],
-    ['run to stream end', (m) => m.streamEnded - m.started],
+    ['checks, view helper, masker', (m) => m.created - m.granted],
+    ['engine create+start', (m) => m.engineStarted - m.created],
+    ['view built (the prologue)', (m) => m.started - m.engineStarted],
+    ['command to stream end', (m) => m.streamEnded - m.started],
     ['exec inspect', (m) => m.inspected - m.streamEnded],
     ['masking, audit', (m) => m.released - m.inspected],
   ];
@@ -239,6 +278,9 @@ function execStagesOf(execs: readonly ExecMoments[]): string {
 
 async function run(ready: HostReady, target: string, rate: number, clientCount: number, calls: number): Promise<{ line: string; outcomes: Outcome[] }> {
   const clients = await Promise.all(Array.from({ length: clientCount }, () => connect(ready)));
+  // The clients' own process: a late answer may be the bench's client waiting for the CPU.
+  const clientLoop = monitorEventLoopDelay({ resolution: 10 });
+  clientLoop.enable();
   const outcomes: Outcome[] = [];
   const pending: Promise<void>[] = [];
   const start = performance.now();
@@ -264,6 +306,7 @@ async function run(ready: HostReady, target: string, rate: number, clientCount: 
   const sending = (performance.now() - start) / 1000;
   await Promise.all(pending);
   const elapsed = (performance.now() - start) / 1000;
+  clientLoop.disable();
   await Promise.all(clients.map(disconnect));
   const ok = outcomes.filter((o) => o.kind === 'ok');
   const busy = outcomes.filter((o) => o.kind === 'busy');
@@ -277,6 +320,7 @@ async function run(ready: HostReady, target: string, rate: number, clientCount: 
     + `answered ${(ok.length / elapsed).toFixed(1)} calls/s (${ok.length} ok, ${busy.length} busy, ${errors.length} errors)\n`
     + `    admitted p50/p95/p99: ${perTool}\n`
     + `    busy answers: ${busy.length ? `p50 ${ms(percentile(busyMs, 50))}, p99 ${ms(percentile(busyMs, 99))}` : 'none'}`
+    + `; clients' event loop delay p99 ${ms(clientLoop.percentile(99) / 1e6)}, max ${ms(clientLoop.max / 1e6)}`
     + (errors.length ? `\n    first error: ${errors[0].text?.split('\n')[0]}` : '');
   return { line, outcomes };
 }
@@ -321,8 +365,8 @@ async function main(): Promise<void> {
         const waits = memory.waitsMs.sort((x, y) => x - y);
         console.log(`${line}\n${stages}\n    admitted calls' wait in line for a slot (all tools): p50 ${ms(percentile(waits, 50))}, p95 ${ms(percentile(waits, 95))}, p99 ${ms(percentile(waits, 99))}, max ${ms(waits.at(-1) ?? NaN)}`
           + `\n${execStagesOf(memory.execs)}`
-          + (memory.execLimit ? `\n    execs allowed at once at the end: ${memory.execLimit}` : '')
-          + `\n    bridge: ${cpuPerCall.toFixed(1)} ms CPU per call, event loop delay p99 ${ms(memory.loopDelayP99Ms)}; memory after: rss ${mib(memory.rss)}, heap ${mib(memory.heapUsed)}`);
+          + (memory.execLimit ? `\n    execs allowed at once at the end: ${memory.execLimit}; share of the run at each limit: ${Object.entries(memory.execLimitShare).map(([k, v]) => `${k}: ${(100 * v).toFixed(0)} %`).join(', ')}` : '')
+          + `\n    bridge: ${cpuPerCall.toFixed(1)} ms CPU per call, event loop delay p99 ${ms(memory.loopDelayP99Ms)} (max ${ms(memory.loopDelayMaxMs)}), GC ${memory.gc.count} pauses, ${ms(memory.gc.totalMs)} in all, longest ${ms(memory.gc.maxMs)}; memory after: rss ${mib(memory.rss)}, heap ${mib(memory.heapUsed)}`);
       }
     }
     const after = await ask<Memory>(child, 'memory', 'memory');
