@@ -90,3 +90,41 @@ for (const runtime of runtimes) {
     });
   });
 }
+
+// A false alarm: an unmount that lifts nothing guarded. The host renames a new file over
+// /etc/hostname in the container's own file system (Docker binds a file of its own there), which
+// detaches that mount inside, as a rename over any mount point does: the guard
+// wakes, freezes every process, finds every guarded mount in place and thaws. Only what this freeze
+// stopped: a process the agent had stopped itself (a job suspended with Ctrl-Z, a debugger's
+// inferior, kill -STOP) stays stopped. runc only: gVisor keeps its mounts (no unmount to wake on),
+// and its status files do not say which stop signal is pending, so there the thaw continues all.
+describe('a false alarm of the mounts guard, under runc', () => {
+  let ws: string;
+  let sb: string;
+  before(async () => {
+    ws = makeWorkspace({ '.env': `TOKEN=${LEAK}-original\n` }, 'paddock-falsealarm-');
+    sb = (await paddockOk(['create', 'shell', ws, '--runtime', 'runc'])).stdout.trim();
+    await paddockOk(['start', sb]);
+  });
+  after(async () => { if (ws) await cleanup(ws); });
+
+  it('thaws what the freeze stopped and leaves a process the agent had stopped itself stopped', async () => {
+    const started = await paddockOk(['exec', sb, '--', 'sh', '-c', 'sleep 600 & s=$!; sleep 600 & r=$!; kill -STOP $s; echo $s $r']);
+    const [stopped, running] = started.stdout.trim().split(' ');
+    const state = (pid: string) => docker(['exec', sb, 'sh', '-c', `sed -n 's/^State:[[:space:]]*\\(.\\).*/\\1/p' /proc/${pid}/status`]).stdout.trim();
+    const hostnameMounted = () => docker(['exec', sb, 'grep', '-c', ' /etc/hostname ', '/proc/self/mountinfo']).stdout.trim() !== '0';
+    for (let i = 0; i < 50 && state(stopped) !== 'T'; i++) await wait(100);
+    assert.deepEqual([state(stopped), state(running)], ['T', 'S'], 'the agent stopped one of its processes');
+    assert.ok(hostnameMounted());
+    const hostname = `${docker(['inspect', '-f', '{{.GraphDriver.Data.MergedDir}}', sb]).stdout.trim()}/etc/hostname`;
+    writeFileSync(`${hostname}.paddock-test`, 'paddock-falsealarm\n');
+    renameSync(`${hostname}.paddock-test`, hostname);
+    for (let i = 0; i < 100 && hostnameMounted(); i++) await wait(100);
+    assert.ok(!hostnameMounted(), 'the rename lifted the /etc/hostname mount: the guard wakes');
+    await wait(3000);
+    assert.ok(isRunning(sb), 'nothing guarded was lost: the sandbox runs on');
+    assert.equal(state(running), 'S', 'what the freeze stopped runs again');
+    assert.equal(state(stopped), 'T', 'the process the agent had stopped stays stopped');
+    assert.equal((await paddockOk(['exec', sb, '--', 'cat', '.env'])).stdout, '', 'still hidden');
+  });
+});
