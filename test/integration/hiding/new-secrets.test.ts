@@ -93,6 +93,9 @@ describe('a secret that appears while no Paddock process serves the sandbox', ()
     const applied = await prepareSandbox(e, { agent: 'shell', workspace: ws, recreate: true });
     assert.equal(applied.applied, true);
     assert.equal((await e.execCapture(name, ['cat', join(ws, '.env')])).stdout, '', 'hidden');
+    // The init's guard is told to find the new mount too: the apply's plan, not the old container's.
+    const guarded = (docker(['inspect', '-f', '{{range .Config.Env}}{{println .}}{{end}}', name]).stdout.split('\n').find((l) => l.startsWith('PADDOCK_GUARDED=')) ?? '').split(/[= ]/);
+    assert.ok(guarded.includes(`${join(ws, '.env')}(file)`), guarded.join(' '));
     assert.equal(readFileSync(join(ws, '.env'), 'utf8'), `API_TOKEN=${SECRET}\n`, 'the workspace file is untouched');
     await assertStateKept(name);
   });
