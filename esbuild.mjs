@@ -57,6 +57,12 @@ await Promise.all([
     ...common, entryPoints: ['src/cli/execFast.ts'], outfile: `${cliOut}/exec-fast.cjs`, sourcemap: false,
     alias: { ...common.alias, dockerode: './build/unavailable.js' },
   }),
+  // A warm `paddock run`'s check, started before the rest loads (src/cli/runEarly.ts): the same lean
+  // client, and the helper's code; bin/paddock requires it for `run` command lines only.
+  build({
+    ...common, entryPoints: ['src/cli/runEarly.ts'], outfile: `${cliOut}/run-early.cjs`, sourcemap: false,
+    alias: { ...common.alias, dockerode: './build/unavailable.js' },
+  }),
   // Minified: the editor parses the whole bundle when it activates the extension.
   // Two files: the light activation part, and the engine half it loads right after activation
   // (src/vscode/services.ts), so that the editor parses ~30 KB, not megabytes, while activating.

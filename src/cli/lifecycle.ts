@@ -15,6 +15,7 @@ import { gvisorSocketNote } from '../engine/runtime.js';
 import { stopCause, withStopCauses } from '../engine/stopCause.js';
 import type { PreparedSandbox, SandboxRequest } from '../engine/sandboxes.js';
 import type { SandboxDetails, SandboxSummary } from '../engine/types.js';
+import type { EarlyCheck } from '../engine/verify.js';
 import { attach } from './attach.js';
 import { writeExecNotes } from './execNotes.js';
 import { formatTable, humanBytes, since } from './format.js';
@@ -108,7 +109,7 @@ async function confirm(question: string): Promise<boolean> {
  * Prepares the sandbox of an agent session; when it needs a recreate and a person is at the
  * terminal, asks. The bridge host loads while the engine starts the sandbox.
  */
-async function prepareSession(engine: SandboxEngine, request: SandboxRequest) {
+async function prepareSession(engine: SandboxEngine, request: SandboxRequest, earlyCheck?: EarlyCheck) {
   const { prepareSandbox, RecreateNeeded, STARTING_SANDBOX } = await sandboxesModule();
   const printer = progressPrinter();
   const progress = (line: string) => {
@@ -119,8 +120,9 @@ async function prepareSession(engine: SandboxEngine, request: SandboxRequest) {
   };
   const offer = request.recreate ? undefined : await applyOffer(engine, request);
   if (offer && (await confirm(offer))) request = { ...request, recreate: true };
-  // The check of a sandbox that kept running (a helper container) goes on while the bridge is hosted: see startSession.
-  const options = { deferRunningCheck: true };
+  // The check of a sandbox that kept running (a helper container, started as the command began when
+  // it could be: ./runEarly.ts) goes on while the bridge is hosted: see startSession.
+  const options = { deferRunningCheck: true, earlyCheck };
   try {
     return await prepareSandbox(engine, request, progress, options);
   } catch (err) {
@@ -133,7 +135,7 @@ async function prepareSession(engine: SandboxEngine, request: SandboxRequest) {
 
 /**
  * An agent session in a prepared sandbox: its bridge hosted, then the notes of the running
- * sandbox's check (made meanwhile), then the agent attached. When the hiding guard ends the
+ * sandbox's check (made meanwhile; its refusal ends the session before the agent starts), then the agent attached. When the hiding guard ends the
  * container and resumes the sandbox in a new one (a secret appeared, a hidden file was replaced:
  * src/engine/hidingGuard.ts), the agent is started again there, with its bridge and guard, and
  * the guard's line says why. Returns the last session's exit code.
@@ -153,7 +155,7 @@ async function startSession(engine: SandboxEngine, prepared: PreparedSandbox, ar
       if (!sandbox) return code;
     }
   } finally {
-    await prepared.laterNotes; // a failed hosting does not leave the check's helper container behind
+    await prepared.laterNotes?.catch(() => {}); // a failed hosting does not leave the check's helper container behind
   }
 }
 
@@ -206,6 +208,8 @@ export interface LifecycleContext {
   readonly findSandbox: (engine: SandboxEngine, ref: string) => Promise<SandboxDetails>;
   readonly findExecTarget: (client: SandboxClient, ref: string, cmd: Command) => Promise<ExecTarget>;
   readonly resolveSandbox: (engine: SandboxEngine, ref: string) => Promise<string>;
+  /** `run`'s check of a running sandbox, started before the command table loaded (bin/paddock, ./runEarly.ts). */
+  readonly earlyCheck?: EarlyCheck;
 }
 
 /** `argv` is the raw command line: what follows `--` goes to the agent or command as it is. */
@@ -222,7 +226,7 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
       const { before, after: agentArgs } = splitAtDashes(cmd, argv);
       if (before.length > 2) throw new PaddockError(`Unexpected argument "${before[2]}".`, 'Put arguments for the agent after --, e.g. paddock run claude . -- -p "hello".');
       const engine = await engineFrom(cmd);
-      const prepared = await prepareSession(engine, await taskRequestFrom(engine, requestFrom(agentName, workspace, o), o));
+      const prepared = await prepareSession(engine, await taskRequestFrom(engine, requestFrom(agentName, workspace, o), o), ctx.earlyCheck);
       for (const note of prepared.notes) log(`note: ${note}`);
       log(`${prepared.created ? 'Created' : prepared.applied ? 'Applied changes to' : 'Using'} sandbox ${prepared.sandbox.name} (${prepared.sandbox.workspace})`);
       throw new ExitWith(await startSession(engine, prepared, agentArgv(prepared.agent, agentArgs, o.autoApprove)));

@@ -6,6 +6,7 @@ import { PADDOCK_VERSION } from '../core/version.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import type { ExecTarget, SandboxClient } from '../engine/sandboxClient.js';
 import type { SandboxDetails } from '../engine/types.js';
+import type { EarlyCheck } from '../engine/verify.js';
 import { ExitWith, registerLifecycleCommands } from './lifecycle.js';
 import { trace } from '../engine/trace.js';
 
@@ -77,7 +78,7 @@ async function resolveSandbox(engine: SandboxEngine, ref: string): Promise<strin
 }
 
 /** The command line's global options and the lifecycle commands, and what the other commands' tables need from here. */
-export function lifecycleProgram(argv: readonly string[]): { program: Command; engineFrom: typeof engineFrom; resolveSandbox: typeof resolveSandbox } {
+export function lifecycleProgram(argv: readonly string[], earlyCheck?: EarlyCheck): { program: Command; engineFrom: typeof engineFrom; resolveSandbox: typeof resolveSandbox } {
   const program = new Command('paddock')
     .description('Run AI coding agents (Claude Code, Gemini CLI, Codex, a shell) in sandboxes that see your project at its real path, but not its secrets.')
     .version(PADDOCK_VERSION, '-v, --version')
@@ -86,7 +87,7 @@ export function lifecycleProgram(argv: readonly string[]): { program: Command; e
     .showHelpAfterError()
     .hook('preAction', (_program, action) => trace(`paddock ${action.name()}: modules loaded, command parsed`));
 
-  registerLifecycleCommands(program, { clientFrom, engineFrom, findSandbox, findExecTarget, resolveSandbox }, argv);
+  registerLifecycleCommands(program, { clientFrom, engineFrom, findSandbox, findExecTarget, resolveSandbox, earlyCheck }, argv);
   return { program, engineFrom, resolveSandbox };
 }
 

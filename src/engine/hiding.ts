@@ -3,13 +3,14 @@ import type Docker from 'dockerode';
 import { writtenWhileUncaged, type SandboxHidingState } from '../core/drift/analyze.js';
 import { CONTAINER_POLICY_LABEL, containerSectionsChanged } from '../core/containerPolicy.js';
 import { readApprovedPolicy, readWorkspaceApproval } from './approvedPolicy.js';
-import { describeError } from '../core/errors.js';
+import { describeError, PaddockError } from '../core/errors.js';
 import { planMounts, uncagedSince, uncoveredSince, type MountPlan, type PlannedMount } from '../core/hiding.js';
 import { loadPolicy, type Policy } from '../core/policy.js';
 import { LABELS } from '../core/naming.js';
 import type { SandboxEngine } from './engine.js';
-import { verifySandbox } from './verify.js';
+import { verifySandbox, type EarlyCheck } from './verify.js';
 import { hideRulesMount } from './newSecretsRules.js';
+import { trace } from './trace.js';
 
 /**
  * The mount plan as Docker mounts: /dev/null read-only over files, empty read-only tmpfs over folders,
@@ -88,16 +89,27 @@ export async function hidingNotesFor(engine: SandboxEngine, nameOrId: string): P
 }
 
 /**
- * For a sandbox that kept running: hidden paths that show content now (a file replaced on the
- * host by rename detaches its mount), found by the same checks as `paddock verify`.
+ * For a sandbox that kept running, before its agent is started: hidden paths that show content now,
+ * found by the same checks as `paddock verify` (`early`: its helper, started before the lookups).
+ * Fails closed: a path one of its own mounts hides that reads (a file replaced on the host by
+ * rename detaches its mount, and the guard inside did not stop the sandbox), or a check that could
+ * not run, refuses. Paths hidden only since it was made are notes (as at a start).
  */
-export async function runningHidingNotes(engine: SandboxEngine, nameOrId: string): Promise<string[]> {
+export async function runningHidingNotes(engine: SandboxEngine, sandbox: { readonly id: string; readonly name: string }, early?: EarlyCheck): Promise<string[]> {
+  let report;
   try {
-    const report = await verifySandbox(engine, nameOrId);
-    const leaks = report.failures.filter((f) => f.check === 'hidden-file' || f.check === 'hidden-folder' || f.check === 'hidden-alias');
-    if (!leaks.length) return [];
-    return [`Hidden paths are readable in ${report.sandbox}: ${leaks.slice(0, 5).map((l) => l.path).join(', ')}${leaks.length > 5 ? ` and ${leaks.length - 5} more` : ''}. Restart it ("paddock stop ${report.sandbox}", then run again) to hide them; "paddock verify ${report.sandbox}" shows why.`];
-  } catch {
-    return [];
+    report = await verifySandbox(engine, sandbox.id, { early });
+    trace('the running sandbox\'s hidden paths checked');
+  } catch (err) {
+    throw new PaddockError(`The check of ${sandbox.name}'s hidden paths could not run (${err instanceof Error ? err.message : String(err)}), so its agent was not started.`,
+      `Run it again; if this repeats, restart it ("paddock stop ${sandbox.name}", then run again): hiding is applied at every start.`);
   }
+  const leaks = report.failures.filter((f) => f.check === 'hidden-file' || f.check === 'hidden-folder' || f.check === 'hidden-alias');
+  const lost = leaks.filter((l) => l.lost);
+  if (lost.length) {
+    throw new PaddockError(`Hidden paths are readable in ${report.sandbox}: ${lost.slice(0, 5).map((l) => l.path).join(', ')}${lost.length > 5 ? ` and ${lost.length - 5} more` : ''} (replaced on the host while it ran, which detaches a hiding mount), so its agent was not started.`,
+      `Restart it ("paddock stop ${report.sandbox}", then run again): hiding is applied at every start. "paddock verify ${report.sandbox}" shows each path.`);
+  }
+  if (!leaks.length) return [];
+  return [`Hidden paths are readable in ${report.sandbox}: ${leaks.slice(0, 5).map((l) => l.path).join(', ')}${leaks.length > 5 ? ` and ${leaks.length - 5} more` : ''} (hidden only since it was made). "paddock apply ${report.sandbox}" hides them (a new container, its state kept); "paddock verify ${report.sandbox}" shows why.`];
 }

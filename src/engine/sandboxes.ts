@@ -19,6 +19,7 @@ import { repairSandbox } from './repair.js';
 import { hostPackageSources, packageSourceRules } from './packageSources.js';
 import { TemplateBuilder, type TemplateOptions } from './templates.js';
 import type { SandboxDetails, SandboxSummary } from './types.js';
+import type { EarlyCheck } from './verify.js';
 import { trace } from './trace.js';
 import { buildOptionsFor, givenOptions, keepCreateOptions, readCreateOptions, recordOf, writeCreateOptions, type GivenOptions } from './createOptions.js';
 import { CONTAINER_POLICY_LABEL, containerPolicyHash, keepState, templateChanged, withStateNote, type KeptState } from './apply.js';
@@ -68,7 +69,8 @@ export interface PreparedSandbox {
   readonly applied?: boolean;
   /**
    * With `deferRunningCheck`: the notes of the check of a sandbox that kept running (hidden paths
-   * readable now), still under way; the caller shows them before the agent starts. Never rejects.
+   * readable now), still under way; the caller awaits them before the agent starts. Rejects when the
+   * agent must not start (a hiding mount lost, or the check could not run: ./hiding.ts).
    */
   readonly laterNotes?: Promise<string[]>;
 }
@@ -79,6 +81,8 @@ export interface PrepareOptions {
    * `laterNotes`: the caller does its own start-up work meanwhile (the CLI hosts the bridge).
    */
   readonly deferRunningCheck?: boolean;
+  /** That check's helper, started as the command began (src/cli/runEarly.ts). */
+  readonly earlyCheck?: EarlyCheck;
 }
 
 function readEnv(request: SandboxRequest): Record<string, string> {
@@ -243,7 +247,8 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
   const sandbox = await engine.start(details);
   trace('started');
   // A sandbox that kept running may have lost a hiding mount (a file replaced on the host): check from inside.
-  const runningCheck = wasRunning ? runningHidingNotes(engine, sandbox.id) : undefined;
+  const runningCheck = wasRunning ? runningHidingNotes(engine, sandbox, options.earlyCheck) : undefined;
+  runningCheck?.catch(() => {}); // awaited by the caller, or below; this only keeps an early failure from being "unhandled"
   if (kept) notes.push(...(await kept.started(sandbox)));
   if (runningCheck && options.deferRunningCheck) return { sandbox, agent, created: created && !kept, notes, applied: !!kept, laterNotes: runningCheck };
   if (runningCheck) notes.push(...(await runningCheck));

@@ -5,7 +5,8 @@ import { PaddockError } from '../core/errors.js';
 import { planMounts, uncagedSince, type MountPlan } from '../core/hiding.js';
 import { loadPolicy } from '../core/policy.js';
 import type { SandboxEngine } from './engine.js';
-import { probeSandbox, type ProbeAnswers } from './verifyProbe.js';
+import { LABELS } from '../core/naming.js';
+import { probeSandbox, type ProbeAnswers, type RunningHelper } from './verifyProbe.js';
 
 /**
  * `paddock verify`: checks that hiding really holds in the running sandbox, as root sees it (the
@@ -22,6 +23,8 @@ export interface VerifyCheck {
   readonly path: string;
   readonly ok: boolean;
   readonly detail: string;
+  /** A path one of the sandbox's own hiding mounts hides fails: the mount was lost while it ran (a warm run refuses). */
+  readonly lost?: boolean;
 }
 
 export interface VerifyReport {
@@ -42,14 +45,29 @@ export const HOME_SECRETS = [
 /** Engine sockets: with one, the agent controls the host's containers (and so the host). */
 export const ENGINE_SOCKETS = ['/var/run/docker.sock', '/run/docker.sock', '/run/containerd/containerd.sock', '/run/podman/podman.sock', '/var/run/podman/podman.sock'] as const;
 
-interface Probe { readonly kind: 'file' | 'dir' | 'ro' | 'absent'; readonly check: VerifyCheckKind; readonly path: string; readonly why?: string }
+interface Probe { readonly kind: 'file' | 'dir' | 'ro' | 'absent'; readonly check: VerifyCheckKind; readonly path: string; readonly why?: string; readonly mounted?: boolean }
 
-export async function verifySandbox(engine: SandboxEngine, nameOrId: string): Promise<VerifyReport> {
-  const sandbox = await engine.get(nameOrId);
+/**
+ * A check's helper started before the sandbox was looked up (a warm `paddock run`: src/cli/runEarly.ts),
+ * with the inspect it was started from. Its helper promise never rejects.
+ */
+export interface EarlyCheck {
+  readonly helper: Promise<RunningHelper | undefined>;
+  /** Ends the helper if nothing used it (the end of the command). */
+  dispose(): Promise<void>;
+}
+
+export async function verifySandbox(engine: SandboxEngine, nameOrId: string, options: { early?: EarlyCheck } = {}): Promise<VerifyReport> {
+  // The early helper's inspect, when it is of this container and found it running: no need to read it again.
+  const early = await options.early?.helper;
+  const known = early?.info.Id === nameOrId ? early.info : undefined;
+  const sandbox = known
+    ? { id: known.Id, name: known.Name.replace(/^\//, ''), workspace: known.Config.Labels?.[LABELS.workspace] ?? '', status: 'running' }
+    : await engine.get(nameOrId);
   if (sandbox.status !== 'running') {
     throw new PaddockError(`Sandbox ${sandbox.name} is ${sandbox.status}; verify checks a running sandbox.`, `Start it with "paddock start ${sandbox.name}", then verify again.`);
   }
-  const info = await engine.docker.getContainer(sandbox.id).inspect();
+  const info = known ?? await engine.docker.getContainer(sandbox.id).inspect();
   const mounts = (info.HostConfig.Mounts ?? []) as { Type?: string; Source?: string; Target?: string; ReadOnly?: boolean }[];
   const notes: string[] = [];
   const workspace = sandbox.workspace;
@@ -73,8 +91,8 @@ export async function verifySandbox(engine: SandboxEngine, nameOrId: string): Pr
   };
   const mountedHidden = new Set<string>();
   for (const m of mounts) {
-    if (m.Type === 'bind' && m.Source === '/dev/null' && m.Target) { mountedHidden.add(m.Target); add({ kind: 'file', check: 'hidden-file', path: m.Target }); }
-    if (m.Type === 'tmpfs' && m.Target && isUnder(m.Target, workspace)) { mountedHidden.add(m.Target); add({ kind: 'dir', check: 'hidden-folder', path: m.Target }); }
+    if (m.Type === 'bind' && m.Source === '/dev/null' && m.Target) { mountedHidden.add(m.Target); add({ kind: 'file', check: 'hidden-file', path: m.Target, mounted: true }); }
+    if (m.Type === 'tmpfs' && m.Target && isUnder(m.Target, workspace)) { mountedHidden.add(m.Target); add({ kind: 'dir', check: 'hidden-folder', path: m.Target, mounted: true }); }
   }
   for (const h of plan?.hidden ?? []) {
     const why = mountedHidden.has(h.path) ? undefined : `not mounted: it appeared or became hidden after the sandbox was created; "paddock apply ${sandbox.name}" hides it (a new container, its state kept)`;
@@ -100,7 +118,7 @@ export async function verifySandbox(engine: SandboxEngine, nameOrId: string): Pr
 
   let probed: ProbeAnswers;
   try {
-    probed = await probeSandbox(engine, info, workspace, probes);
+    probed = await probeSandbox(engine, info, workspace, probes, early);
   } catch (err: any) {
     throw new PaddockError(`The check could not run in ${sandbox.name} (${String(err?.message ?? err).slice(0, 300)}).`, 'The image needs node (for the helper that reads the sandbox from outside) or /bin/sh, head, wc, ls and find in its system folders (busybox is enough).');
   }
@@ -109,7 +127,10 @@ export async function verifySandbox(engine: SandboxEngine, nameOrId: string): Pr
   probed.answers.forEach((a, i) => { if (a) results.set(i + 1, a); });
   const sockets = probed.sockets;
 
-  const checks: VerifyCheck[] = probes.map((p, i) => judge(p, results.get(i + 1) ?? 'no-answer'));
+  const checks: VerifyCheck[] = probes.map((p, i) => {
+    const judged = judge(p, results.get(i + 1) ?? 'no-answer');
+    return p.mounted && !judged.ok ? { ...judged, lost: true } : judged;
+  });
   for (const s of sockets) if (!checks.some((c) => c.path === s)) checks.push({ check: 'docker-socket', path: s, ok: false, detail: 'an engine socket is reachable: the agent could control the host\'s containers' });
   for (const e of info.Config.Env ?? []) {
     const name = e.slice(0, e.indexOf('='));

@@ -1,6 +1,6 @@
-import type { Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
-import { demuxToText } from './docker.js';
+import { demuxToText, type EngineHttp } from './docker.js';
 import type { SandboxEngine } from './engine.js';
 import { rootExecEnv, SYSTEM_PATH } from './rootExec.js';
 
@@ -35,14 +35,25 @@ const SOCKET_DIRS = ['/run', '/var/run', '/tmp', '/home', '/root', '/mnt', '/opt
 /** The helper's last line: every answer was written (its exit code is not asked for; the engine has removed it by then). */
 const DONE = 'paddock-helper: done';
 
-// The helper: node, in a fresh container of the sandbox's image. Symlinks are resolved component by
+// The helper: node, in a fresh container of the sandbox's image. Its input is one line on stdin, so
+// that a warm `paddock run` can start it before it knows what to ask (src/cli/runEarly.ts); no line
+// (its caller did not need it, or ended) ends it. Symlinks are resolved component by
 // component inside /proc/1/root (an absolute target means the sandbox's root, not the helper's), and
 // nothing is opened that could block (O_NONBLOCK: a FIFO the agent put on a checked path).
 const HELPER = String.raw`
 const fs = require('fs');
 const DONE = ${JSON.stringify(DONE)};
 const ROOT = '/proc/1/root';
-const [probes, hostname, workspace, socketDirs] = JSON.parse(process.argv[1]);
+const parts = [];
+for (const chunk = Buffer.alloc(65536); ;) {
+  const n = fs.readSync(0, chunk, 0, chunk.length, null);
+  if (n === 0) break;
+  parts.push(Buffer.from(chunk.subarray(0, n)));
+  if (chunk.subarray(0, n).includes(10)) break;
+}
+const line = Buffer.concat(parts).toString('utf8').split('\n')[0];
+if (!line) process.exit(0);
+const [probes, hostname, workspace, socketDirs] = JSON.parse(line);
 const within = (parts) => ROOT + '/' + parts.join('/');
 function resolve(path, followLast) {
   let todo = path.split('/').filter(Boolean);
@@ -154,35 +165,58 @@ exit 0
 
 const HELPER_TIMEOUT_MS = 60_000;
 
-export async function probeSandbox(engine: SandboxEngine, info: Docker.ContainerInspectInfo, workspace: string, probes: readonly ProbeRequest[]): Promise<ProbeAnswers> {
-  let fallbackReason: string;
-  const runtime = info.HostConfig.Runtime || 'runc';
-  if (runtime !== 'runc') {
-    fallbackReason = `the sandbox runs under ${runtime}, whose processes a helper container cannot look into`;
-  } else {
-    try {
-      return parse(await runHelper(engine.docker, info, workspace, probes), 'outside');
-    } catch (err: any) {
-      fallbackReason = `the helper container could not read it (${String(err?.message ?? err).split('\n')[0].slice(0, 200)})`;
-    }
-  }
-  const argv = ['/bin/sh', '-c', SCRIPT, 'paddock-verify', ...probes.flatMap((p) => [p.kind, p.path])];
-  const result = await engine.execCapture(info.Id, argv, { user: 'root', workdir: '/', env: rootExecEnv(info.Config.Env) });
-  if (result.exitCode !== 0) throw new Error(`exit ${result.exitCode}: ${result.stderr.trim().slice(0, 300)}`);
-  return { ...parse(result.stdout, 'inside'), fallbackReason };
+/** The engine calls that run the helper: the lean client's (./docker.ts EngineHttp), or dockerode's for a TLS engine. */
+export interface HelperEngine {
+  create(spec: Docker.ContainerCreateOptions): Promise<string>;
+  /** Its input and output, one stream both ways (multiplexed output). */
+  attach(id: string): Promise<Duplex>;
+  start(id: string): Promise<void>;
+  kill(id: string): Promise<void>;
+  remove(id: string): Promise<void>;
 }
 
-async function runHelper(docker: Docker, info: Docker.ContainerInspectInfo, workspace: string, probes: readonly ProbeRequest[]): Promise<string> {
-  const input = JSON.stringify([probes.map((p) => [p.kind, p.path]), info.Config.Hostname, workspace, SOCKET_DIRS]);
-  const helper = await docker.createContainer({
+export function helperEngineOf(http: EngineHttp): HelperEngine {
+  return {
+    create: async (spec) => (await http.call<{ Id: string }>('POST', '/containers/create', spec)).Id,
+    attach: (id) => http.upgrade(`/containers/${id}/attach?stream=1&stdin=1&stdout=1&stderr=1`, undefined),
+    start: async (id) => { await http.call('POST', `/containers/${id}/start`); },
+    kill: async (id) => { await http.call('POST', `/containers/${id}/kill`); },
+    remove: async (id) => { await http.call('DELETE', `/containers/${id}?force=1`); },
+  };
+}
+
+function dockerodeHelperEngine(docker: Docker): HelperEngine {
+  return {
+    create: async (spec) => (await docker.createContainer(spec)).id,
+    attach: async (id) => (await docker.getContainer(id).attach({ stream: true, hijack: true, stdin: true, stdout: true, stderr: true })) as unknown as Duplex,
+    start: async (id) => { await docker.getContainer(id).start(); },
+    kill: async (id) => { await docker.getContainer(id).kill(); },
+    remove: async (id) => { await docker.getContainer(id).remove({ force: true }); },
+  };
+}
+
+/** A started helper waiting for its one line of input; `info` is the sandbox it looks into. */
+export interface RunningHelper {
+  readonly info: Docker.ContainerInspectInfo;
+  /** Sends the input and returns all it printed (rejects when it did not end with its done line). */
+  answer(input: string): Promise<string>;
+  /** Ends it unasked (it ends at the end of its input, and the engine removes it). */
+  close(): void;
+}
+
+/** Creates and starts the helper for a sandbox (`info`: its inspect); it waits for its input. */
+export async function startHelper(api: HelperEngine, info: Docker.ContainerInspectInfo): Promise<RunningHelper> {
+  const id = await api.create({
     Image: info.Image,
     Entrypoint: ['node'],
-    Cmd: ['-e', HELPER, input],
+    Cmd: ['-e', HELPER],
     User: '0:0',
     WorkingDir: '/',
     Env: [`PATH=/usr/local/bin:${SYSTEM_PATH}`],
     Labels: { 'dev.paddock.verify-of': info.Name.replace(/^\//, '') },
     NetworkDisabled: true,
+    // Its input comes from this process alone; the engine closes it when this process's attach ends.
+    OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true,
     HostConfig: {
       PidMode: `container:${info.Id}`,
       NetworkMode: 'none',
@@ -198,28 +232,64 @@ async function runHelper(docker: Docker, info: Docker.ContainerInspectInfo, work
       // `paddock run` waits for this check), and none left behind when this process is killed meanwhile.
       AutoRemove: true,
     },
-  });
+  } as Docker.ContainerCreateOptions);
   // Its output is read from an attach made before the start (a removed container has no logs).
-  let output: Readable;
+  let stream: Duplex;
   try {
-    output = (await helper.attach({ stream: true, stdout: true, stderr: true })) as unknown as Readable;
-    await helper.start();
+    stream = await api.attach(id);
+    await api.start(id);
   } catch (err) {
-    await helper.remove({ force: true }).catch(() => {}); // never started, so never removed by the engine
+    await api.remove(id).catch(() => {}); // never started, so never removed by the engine
     throw err;
   }
   const parts: Buffer[] = [];
-  const timer = setTimeout(() => { helper.kill().catch(() => {}); }, HELPER_TIMEOUT_MS);
-  await new Promise<void>((resolveEnd) => {
-    output.on('data', (chunk: Buffer) => parts.push(chunk));
-    output.on('end', resolveEnd);
-    output.on('close', resolveEnd);
-    output.on('error', () => resolveEnd());
-  }).finally(() => clearTimeout(timer));
-  // One text: the answers are lines of their own shape, and anything else is the error.
-  const text = demuxToText(Buffer.concat(parts), (t) => t);
-  if (text.trimEnd().split('\n').pop() !== DONE) throw new Error(text.trim().slice(-300) || 'the helper ended without answering');
-  return text;
+  const ended = new Promise<void>((resolveEnd) => {
+    stream.on('data', (chunk: Buffer) => parts.push(chunk));
+    stream.on('end', resolveEnd);
+    stream.on('close', resolveEnd);
+    stream.on('error', () => resolveEnd());
+  });
+  return {
+    info,
+    answer: async (input) => {
+      stream.write(`${input}\n`);
+      const timer = setTimeout(() => { api.kill(id).catch(() => {}); }, HELPER_TIMEOUT_MS);
+      await ended.finally(() => clearTimeout(timer));
+      // One text: the answers are lines of their own shape, and anything else is the error.
+      const text = demuxToText(Buffer.concat(parts), (t) => t);
+      if (text.trimEnd().split('\n').pop() !== DONE) throw new Error(text.trim().slice(-300) || 'the helper ended without answering');
+      return text;
+    },
+    close: () => { stream.end(); },
+  };
+}
+
+/**
+ * Answers the probes about a sandbox. `early`: a helper started for it before the probes were
+ * known (./verifyEarly.ts); when it fails, a new one is made, as when there is none.
+ */
+export async function probeSandbox(engine: SandboxEngine, info: Docker.ContainerInspectInfo, workspace: string, probes: readonly ProbeRequest[], early?: RunningHelper): Promise<ProbeAnswers> {
+  let fallbackReason = '';
+  const runtime = info.HostConfig.Runtime || 'runc';
+  const given = runtime === 'runc' && early?.info.Id === info.Id ? early : undefined;
+  if (early && !given) early.close(); // another container's (the sandbox was made again meanwhile)
+  if (runtime !== 'runc') {
+    fallbackReason = `the sandbox runs under ${runtime}, whose processes a helper container cannot look into`;
+  } else {
+    const input = JSON.stringify([probes.map((p) => [p.kind, p.path]), info.Config.Hostname, workspace, SOCKET_DIRS]);
+    const api = () => (engine.engineHttp ? helperEngineOf(engine.engineHttp) : dockerodeHelperEngine(engine.docker));
+    for (const helper of given ? [given, undefined] : [undefined]) {
+      try {
+        return parse(await (helper ?? await startHelper(api(), info)).answer(input), 'outside');
+      } catch (err: any) {
+        fallbackReason = `the helper container could not read it (${String(err?.message ?? err).split('\n')[0].slice(0, 200)})`;
+      }
+    }
+  }
+  const argv = ['/bin/sh', '-c', SCRIPT, 'paddock-verify', ...probes.flatMap((p) => [p.kind, p.path])];
+  const result = await engine.execCapture(info.Id, argv, { user: 'root', workdir: '/', env: rootExecEnv(info.Config.Env) });
+  if (result.exitCode !== 0) throw new Error(`exit ${result.exitCode}: ${result.stderr.trim().slice(0, 300)}`);
+  return { ...parse(result.stdout, 'inside'), fallbackReason };
 }
 
 function parse(stdout: string, via: 'outside' | 'inside'): ProbeAnswers {

@@ -115,6 +115,62 @@ describe('verify is not fooled by the agent\'s programs', () => {
   });
 });
 
+// A warm `paddock run` (its sandbox running) checks the sandbox's hidden paths from outside before the
+// agent starts; its helper starts as the command begins (src/cli/runEarly.ts), and the agent waits for it.
+describe('a warm run checks the running sandbox before its agent starts', () => {
+  let ws: string;
+  let sb: string;
+  const helpersOf = (name: string) => docker(['ps', '-a', '-q', '--filter', `label=dev.paddock.verify-of=${name}`]).stdout.trim();
+  const noHelperWithin = async (name: string, ms: number) => {
+    for (const end = Date.now() + ms; helpersOf(name) && Date.now() < end;) await wait(200);
+    return helpersOf(name) === '';
+  };
+  before(async () => {
+    ws = makeWorkspace({ '.env': `TOKEN=${SECRET}\n`, 'README.md': '# warm run\n' }, 'paddock-warmcheck-');
+    sb = (await paddockOk(['create', 'shell', ws])).stdout.trim();
+  });
+  after(async () => { if (ws) await cleanup(ws); });
+
+  it('runs the agent when the hiding holds, and leaves no helper container behind', async () => {
+    const r = await paddockOk(['run', 'shell', ws, '--', '-c', 'echo AGENT-RAN; cat .env']);
+    assert.match(r.stdout, /AGENT-RAN/);
+    assert.doesNotMatch(r.stdout + r.stderr, new RegExp(SECRET));
+    assert.ok(await noHelperWithin(sb, 5000), 'the engine removed the check\'s helper');
+  });
+
+  it('does not start the agent when a hidden file was replaced on the host and nothing inside stopped the sandbox', async () => {
+    // The guard inside missing it, made on purpose: root stops every process of the sandbox (SIGSTOP).
+    assert.equal(docker(['exec', '-u', 'root', sb, '/bin/sh', '-c', 'kill -s STOP -- -1; true']).code, 0);
+    writeFileSync(join(ws, '.env.save'), `TOKEN=${SECRET}-replaced\n`);
+    chownSync(join(ws, '.env.save'), 1000, 1000);
+    renameSync(join(ws, '.env.save'), join(ws, '.env'));
+    await wait(1500);
+    assert.ok(isRunning(sb), 'nothing inside stopped it');
+    // The helper's input is one line on its stdin: root in the sandbox writes a forged one (every check
+    // asked as "absent", so all would pass) into each node process's stdin while the runs check.
+    const hostname = docker(['exec', sb, 'cat', '/etc/hostname']).stdout.trim();
+    writeFileSync(join(ws, 'forged.json'), `${JSON.stringify([Array.from({ length: 300 }, () => ['absent', '/nonexistent']), hostname, ws, []])}\n`);
+    docker(['exec', '-d', '-u', 'root', sb, '/bin/sh', '-c', `while :; do for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = node ] || continue; echo $p >> /tmp/forge-tried; timeout 1 sh -c 'cat "$0" > "$1/fd/0"' ${join(ws, 'forged.json')} $p 2>/dev/null && echo $p >> /tmp/forged-into; done; done`]);
+    // The command line bin/paddock starts the check for early, and one it leaves to the usual way (an option it does not take).
+    for (const extra of [[], ['--no-inject-keys']]) {
+      const r = await paddock(['run', 'shell', ws, ...extra, '--', '-c', 'echo AGENT-RAN; cat .env']);
+      assert.notEqual(r.code, 0, `refused (${extra.join(' ') || 'early check'}): ${r.stdout}${r.stderr}`);
+      assert.doesNotMatch(r.stdout, /AGENT-RAN/, 'the agent never ran');
+      assert.doesNotMatch(r.stdout + r.stderr, new RegExp(SECRET));
+      assert.match(r.stderr, new RegExp(`Hidden paths are readable in ${sb}: ${join(ws, '.env')} \\(replaced on the host while it ran, which detaches a hiding mount\\), so its agent was not started\\.`));
+      assert.match(r.stderr, new RegExp(`→ Restart it \\("paddock stop ${sb}", then run again\\)`));
+      assert.ok(await noHelperWithin(sb, 5000), 'no helper container left behind');
+    }
+    const tried = docker(['exec', sb, 'sh', '-c', 'sort -u /tmp/forge-tried 2>/dev/null | wc -l']).stdout.trim();
+    assert.equal(docker(['exec', sb, 'sh', '-c', 'cat /tmp/forged-into 2>/dev/null; true']).stdout.trim(), '', `no forged input reached a helper (${tried} node processes tried)`);
+    // What the message says to do works: a restart hides the new file.
+    await paddockOk(['stop', sb]);
+    const again = await paddockOk(['run', 'shell', ws, '--', '-c', 'echo AGENT-RAN; cat .env']);
+    assert.match(again.stdout, /AGENT-RAN/);
+    assert.doesNotMatch(again.stdout, new RegExp(SECRET));
+  });
+});
+
 describe('an agent with uid 0 (the workspace belongs to root) rewrites the system folders', () => {
   let ws: string;
   let sb: string;
