@@ -9,17 +9,23 @@ import { isInside } from '../core/paths.js';
  * seconds under gVisor at load) was never missed, and the new file stayed readable or writable.
  * Space-separated words "PATH(file)" (/dev/null over a file), "PATH(folder)" (tmpfs), "PATH(read-only)"
  * (the cage), each PATH written as /proc/self/mountinfo writes it (a space is \040). A path with a tab,
- * a newline or a backslash is left to the first look (the init unescapes spaces only).
+ * a newline or a backslash is left to the first look (the init unescapes spaces only), and so are the
+ * paths past GUARDED_MAX characters: one variable longer than 128 KiB fails every process start.
  */
 export const GUARDED_ENV = 'PADDOCK_GUARDED';
+export const GUARDED_MAX = 100_000;
 
 export function guardedPlan(workspace: string, mounts: readonly Docker.MountConfig[number][]): string {
   const words: string[] = [];
+  let length = 0;
   for (const m of mounts) {
     const target = m.Target;
     if (!target || target === workspace || !isInside(target, workspace) || /[\t\n\\]/.test(target)) continue;
     const kind = m.Type === 'tmpfs' ? 'folder' : m.Type === 'bind' && m.Source === '/dev/null' ? 'file' : m.Type === 'bind' && m.ReadOnly ? 'read-only' : undefined;
-    if (kind) words.push(`${target.replace(/ /g, '\\040')}(${kind})`);
+    const word = kind && `${target.replace(/ /g, '\\040')}(${kind})`;
+    if (!word || length + word.length + 1 > GUARDED_MAX) continue;
+    words.push(word);
+    length += word.length + 1;
   }
   return words.join(' ');
 }

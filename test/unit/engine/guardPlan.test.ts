@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type Docker from 'dockerode';
 import { settingChanges } from '../../../src/engine/apply.js';
-import { GUARDED_ENV, guardedPlan } from '../../../src/engine/guardPlan.js';
+import { GUARDED_ENV, GUARDED_MAX, guardedPlan } from '../../../src/engine/guardPlan.js';
 
 const ws = '/home/u/my app';
 const mounts = [
@@ -23,6 +23,13 @@ describe('the guard plan of a create', () => {
   it('names each hidden file, hidden folder and read-only cage path of the workspace, as mountinfo writes it', () => {
     assert.equal(guardedPlan(ws, mounts),
       '/home/u/my\\040app/.env(file) /home/u/my\\040app/secrets(folder) /home/u/my\\040app/.git/config(read-only)');
+  });
+
+  it('leaves what does not fit in one variable to the first look (a longer one fails every process start)', () => {
+    const many = Array.from({ length: 5000 }, (_, i) => ({ Type: 'bind', Source: '/dev/null', Target: `${ws}/config/secrets/key-${i}.pem`, ReadOnly: true })) as Docker.MountConfig;
+    const plan = guardedPlan(ws, many);
+    assert.ok(plan.length <= GUARDED_MAX && plan.length > GUARDED_MAX - 100, String(plan.length));
+    assert.ok(plan.startsWith('/home/u/my\\040app/config/secrets/key-0.pem(file) '));
   });
 
   it('is empty, not missing, when nothing is protected (an init without it is an older one)', () => {
