@@ -222,7 +222,23 @@ function argsFor(tool: Tool, target: string, i: number): Record<string, unknown>
   return {};
 }
 
-interface Outcome { readonly tool: Tool; readonly ms: number; readonly kind: 'ok' | 'busy' | 'error'; readonly text?: string }
+interface Outcome { readonly tool: Tool; readonly ms: number; readonly kind: 'ok' | 'busy' | 'error'; readonly text?: string; readonly sentAt: number; readonly i: number }
+
+/**
+ * How long calls took to reach the bridge's admission at all: from the client's send to the time of
+ * a refused-busy exec_command's audit line (written when admission looked at it; its command names
+ * the call). Admission bounds only what comes after; this part is the bridge (and the client)
+ * waiting for the CPU to read and parse the requests.
+ */
+function intakeOf(outcomes: readonly Outcome[], entries: readonly AuditEntry[]): string {
+  const sent = new Map(outcomes.filter((o) => o.tool === 'exec_command').map((o) => [o.i, o.sentAt]));
+  const xs = entries.filter((e) => e.tool === 'exec_command' && e.decision === 'busy').flatMap((e) => {
+    const i = Number(/^echo call (\d+)$/.exec(String(e.args?.command ?? ''))?.[1]);
+    const at = sent.get(i);
+    return at === undefined ? [] : [Date.parse(e.time) - at];
+  }).sort((a, b) => a - b);
+  return `    from the client's send to the bridge's admission (refused-busy exec_commands, ${xs.length}): p50 ${ms(percentile(xs, 50))}, p95 ${ms(percentile(xs, 95))}, p99 ${ms(percentile(xs, 99))}, max ${ms(xs.at(-1) ?? NaN)}`;
+}
 
 const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
 const ms = (x: number) => (Number.isNaN(x) ? '-' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(0)} ms`);
@@ -293,10 +309,11 @@ async function run(ready: HostReady, target: string, rate: number, clientCount: 
         const tool = TOOLS[i % TOOLS.length];
         const client = clients[i % clients.length];
         const t = performance.now();
+        const sentAt = Date.now();
         pending.push(client.callTool({ name: tool, arguments: argsFor(tool, target, i) }, undefined, { timeout: 600_000 }).then((r) => {
           const text = (r.content as { text?: string }[]).map((c) => c.text ?? '').join('');
-          outcomes.push({ tool, ms: performance.now() - t, kind: !r.isError ? 'ok' : /^Busy:/.test(text) ? 'busy' : 'error', text });
-        }, (err) => { outcomes.push({ tool, ms: performance.now() - t, kind: 'error', text: String(err?.message ?? err) }); }));
+          outcomes.push({ tool, ms: performance.now() - t, kind: !r.isError ? 'ok' : /^Busy:/.test(text) ? 'busy' : 'error', text, sentAt, i });
+        }, (err) => { outcomes.push({ tool, ms: performance.now() - t, kind: 'error', text: String(err?.message ?? err), sentAt, i }); }));
       }
       if (sent >= calls) resolve();
       else setTimeout(tick, Math.max(1, Math.floor(1000 / rate / 2)));
@@ -359,7 +376,8 @@ async function main(): Promise<void> {
         const auditBefore = readAuditLines(ready.auditFile).length;
         const { line, outcomes } = await run(ready, target, rate, clientCount, calls);
         total += outcomes.length;
-        const stages = stagesOf(mergeAuditEntries(readAuditLines(ready.auditFile).slice(auditBefore)));
+        const runEntries = mergeAuditEntries(readAuditLines(ready.auditFile).slice(auditBefore));
+        const stages = `${stagesOf(runEntries)}\n${intakeOf(outcomes, runEntries)}`;
         const memory = await ask<Memory>(child, 'memory', 'memory');
         const cpuPerCall = (memory.cpuMs - previous.cpuMs) / outcomes.length;
         const waits = memory.waitsMs.sort((x, y) => x - y);
