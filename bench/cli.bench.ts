@@ -6,6 +6,7 @@
 //   PADDOCK_BENCH_BASE=DIR            also runs DIR/bin/paddock (another build) in the same rounds: before/after
 //   PADDOCK_BENCH_DIR=DIR             runs DIR/bin/paddock as this build (a copy of bin/ and dist/, with templates/ beside them)
 //   PADDOCK_BENCH_NODE=/path/to/node  the node that runs both CLIs (default: this one)
+//   PADDOCK_BENCH_COLD=0              leaves out the cold runs (a new sandbox each)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,7 +53,9 @@ async function main(): Promise<void> {
   try {
     for (let i = 0; i < N; i++) {
       await r.take('node', () => run(NODE, ['-e', '0']));
-      for (const [name, cli] of Object.entries(CLIS)) {
+      // The builds take turns at going first (ABBA), so that neither always meets the other's leftovers.
+      const order = i % 2 ? Object.entries(CLIS).reverse() : Object.entries(CLIS);
+      for (const [name, cli] of order) {
         await r.take(`${name} --version`, () => run(NODE, [cli, '--version']));
         await r.take(`${name} exec`, () => run(NODE, [cli, 'exec', sandbox.name, '--', 'true']));
         await r.take(`${name} run (running sandbox)`, () => run(NODE, [cli, 'run', 'shell', ws, '--', '-c', 'true']));
@@ -77,7 +80,7 @@ async function main(): Promise<void> {
     // Cold: a new sandbox each time (create, start, the shell, then removed), as `docker run --rm` is;
     // each CLI (this build, and PADDOCK_BENCH_BASE's) in the same rounds.
     const cold = new Rounds();
-    for (let i = 0; i < Math.min(N, 5); i++) {
+    for (let i = 0; i < (process.env.PADDOCK_BENCH_COLD === '0' ? 0 : Math.min(N, 5)); i++) {
       for (const [name, cli] of Object.entries(CLIS)) {
         const fresh = mkdtempSync(join(tmpdir(), 'paddock-bench-cli-'));
         await cold.take(name, () => run(NODE, [cli, 'run', 'shell', fresh, '--', '-c', 'true']));
@@ -87,7 +90,7 @@ async function main(): Promise<void> {
       await cold.take('docker', () => run('docker', ['run', '--rm', image, 'true']));
     }
     console.log('');
-    for (const name of Object.keys(CLIS)) {
+    for (const name of cold.samples.size ? Object.keys(CLIS) : []) {
       row(`cold ${name === 'paddock' ? 'paddock' : name} run shell (new sandbox)`, cold.median(name), { label: 'docker run --rm', ms: cold.median('docker'), target: 1.3 });
     }
 
