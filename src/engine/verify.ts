@@ -120,6 +120,7 @@ export async function verifySandbox(engine: SandboxEngine, nameOrId: string, opt
   try {
     probed = await probeSandbox(engine, info, workspace, probes, early);
   } catch (err: any) {
+    if (err instanceof PaddockError) throw err;
     throw new PaddockError(`The check could not run in ${sandbox.name} (${String(err?.message ?? err).slice(0, 300)}).`, 'The image needs node (for the helper that reads the sandbox from outside) or /bin/sh, head, wc, ls and find in its system folders (busybox is enough).');
   }
   if (probed.via === 'inside') notes.push(`Checked with the sandbox's own programs (from its system folders, as root), because ${probed.fallbackReason}: an agent with uid 0 in it could have replaced them.`);

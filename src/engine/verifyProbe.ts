@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
+import { PaddockError } from '../core/errors.js';
 import { demuxToText, type EngineHttp } from './docker.js';
 import type { SandboxEngine } from './engine.js';
 import { rootExecEnv, SYSTEM_PATH } from './rootExec.js';
@@ -285,6 +286,12 @@ export async function probeSandbox(engine: SandboxEngine, info: Docker.Container
         fallbackReason = `the helper container could not read it (${String(err?.message ?? err).split('\n')[0].slice(0, 200)})`;
       }
     }
+    // An agent with uid 0 can replace the sandbox's own programs, and can make the helper fail (it
+    // sees the helper's processes): its answers from inside would be the agent's, so none counts.
+    if (agentIsRoot(info)) {
+      throw new PaddockError(`The hiding of ${info.Name.replace(/^\//, '')} could not be checked: ${fallbackReason}, and its own programs prove nothing, since its agent runs as uid 0 (the workspace belongs to root) and could have replaced them.`,
+        `Run the check again ("paddock verify"); if the helper keeps failing, stop and start the sandbox ("paddock stop", then "paddock start"), which mounts every hidden path again.`);
+    }
   }
   const argv = ['/bin/sh', '-c', SCRIPT, 'paddock-verify', ...probes.flatMap((p) => [p.kind, p.path])];
   const result = await engine.execCapture(info.Id, argv, { user: 'root', workdir: '/', env: rootExecEnv(info.Config.Env) });
@@ -303,4 +310,9 @@ function parse(stdout: string, via: 'outside' | 'inside'): ProbeAnswers {
     else if (line.startsWith('socket ')) sockets.push(via === 'outside' ? JSON.parse(line.slice(7)) : line.slice(7));
   }
   return { answers, sockets, via };
+}
+
+/** Whether the sandbox's agent runs as uid 0 (the init makes it the workspace owner's uid, PADDOCK_UID). */
+function agentIsRoot(info: Docker.ContainerInspectInfo): boolean {
+  return (info.Config.Env ?? []).includes('PADDOCK_UID=0');
 }

@@ -194,6 +194,18 @@ describe('an agent with uid 0 (the workspace belongs to root) rewrites the syste
     const json = JSON.parse(r.stdout);
     assert.ok(json.failures.some((f: { path: string; detail: string }) => f.path === join(ws, 'token.txt') && /readable/.test(f.detail)), r.stdout);
   });
+
+  it('killing the outside check\'s helper does not turn verify to the sandbox\'s own (lying) programs: the check fails and says why', async () => {
+    // The agent (uid 0, its head/wc/ls/find replaced above) sees the helper's processes (it joins the
+    // sandbox's PID namespace) and kills every node process it finds, so each helper dies at once.
+    await paddockOk(['exec', sb, '--', 'sh', '-c', 'setsid sh -c \'while :; do for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = node ] && kill -9 "${p#/proc/}" 2>/dev/null && echo "${p#/proc/}" >> /tmp/helpers-killed; done; done\' </dev/null >/dev/null 2>&1 & echo started']);
+    const r = await paddock(['verify', sb, '--json']);
+    await paddock(['exec', sb, '--', 'sh', '-c', 'pkill -f "helpers-killed"; true']);
+    assert.notEqual(r.code, 0, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout, /"ok": ?true/, 'no answer of the sandbox\'s own programs counts');
+    assert.match(r.stderr, new RegExp(`The hiding of ${sb} could not be checked: the helper container could not read it \\(.*\\), and its own programs prove nothing, since its agent runs as uid 0`));
+    assert.notEqual(docker(['exec', sb, 'sh', '-c', 'cat /tmp/helpers-killed 2>/dev/null; true']).stdout.trim(), '', 'the agent did kill a helper');
+  });
 });
 
 describe('the init does not write through the agent\'s files, nor take loader variables', () => {
