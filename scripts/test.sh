@@ -100,14 +100,23 @@ run_integration_lanes() {
   fi
 }
 
-# The extension packaged once for the whole e2e tier (each file installs it into a fresh profile);
-# an e2e file run on its own packages it itself.
+# The extension packaged and installed once for the whole e2e tier: every file's code-server uses
+# that extensions folder (PADDOCK_E2E_EXTENSIONS), each with a fresh profile of its own. An e2e
+# file run on its own packages and installs it itself.
 package_e2e_extension() {
-  local out="$RESULTS_DIR/e2e-vsix"
+  local out="$RESULTS_DIR/e2e-vsix" paths code_server node
+  # From scratch: an install over an earlier one of the same version keeps the earlier files.
+  rm -rf "$out"
   mkdir -p "$out"
   node_modules/.bin/vsce package --no-dependencies --allow-missing-repository --skip-license -o "$out/paddock.vsix" >/dev/null || return 1
   PADDOCK_E2E_VSIX="$(cd "$out" && pwd)/paddock.vsix"
-  export PADDOCK_E2E_VSIX
+  paths="$(scripts/ensure-e2e.sh --print-env)"
+  code_server="$(sed -n 's/^PADDOCK_E2E_CODE_SERVER=//p' <<<"$paths")"
+  node="$(sed -n 's/^PADDOCK_E2E_NODE=//p' <<<"$paths")"
+  PATH="$(dirname "$node"):$PATH" XDG_CONFIG_HOME="$out/install/config" XDG_DATA_HOME="$out/install/data" \
+    "$code_server" --user-data-dir "$out/install/user-data" --extensions-dir "$out/extensions" --install-extension "$PADDOCK_E2E_VSIX" >/dev/null || return 1
+  PADDOCK_E2E_EXTENSIONS="$(cd "$out/extensions" && pwd)"
+  export PADDOCK_E2E_VSIX PADDOCK_E2E_EXTENSIONS
 }
 
 walls=()
@@ -123,7 +132,8 @@ for tier in $TIERS; do
     e2e)
       if [ -x scripts/ensure-e2e.sh ]; then
         scripts/ensure-e2e.sh || { summary+=("e2e: setup FAILED"); failed=1; continue; }
-        package_e2e_extension || { summary+=("e2e: packaging the extension (vsce package) FAILED: see above"); failed=1; continue; }
+        package_e2e_extension || { summary+=("e2e: packaging or installing the extension (vsce package, code-server --install-extension) FAILED: see above"); failed=1; continue; }
+        walls+=("e2e setup (checks, package, install) $((SECONDS - tier_started)) s")
         run_node_tier e2e "test/e2e/**/*.test.ts" --test-concurrency=1
       else
         summary+=("e2e: not built yet (scripts/ensure-e2e.sh missing)")

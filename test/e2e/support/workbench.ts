@@ -75,11 +75,39 @@ export interface Workbench {
   close(): Promise<void>;
 }
 
+/**
+ * The extensions folder scripts/test.sh installed the tier's .vsix into (PADDOCK_E2E_EXTENSIONS, with
+ * PADDOCK_E2E_VSIX): every window of the tier uses it instead of installing the same package again
+ * (a code-server start of its own, 2-4 s a file). Nothing writes to it while the windows run; each
+ * window still has a fresh profile (user data, settings, state).
+ */
+function sharedExtensions(vsix: string): string | undefined {
+  const dir = process.env.PADDOCK_E2E_EXTENSIONS;
+  if (!dir || vsix !== process.env.PADDOCK_E2E_VSIX) return undefined;
+  if (!existsSync(join(dir, 'extensions.json'))) throw new Error(`PADDOCK_E2E_EXTENSIONS names ${dir}, which holds no installed extension: unset it to install the extension for each window`);
+  return dir;
+}
+
 /** Installs the .vsix into a fresh code-server profile, serves `folder`, and opens it in Chromium. */
 export async function openWorkbench(folder: string, vsix: string, settings: Record<string, unknown> = {}): Promise<Workbench> {
+  // Chromium starts while the extension is installed and code-server starts: neither needs the other.
+  const launching = chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  let server: ChildProcess | undefined;
+  try {
+    return await serveAndOpen(folder, vsix, settings, launching, (s) => (server = s));
+  } catch (err) {
+    // Nothing of a window that did not open is left running (a browser or server would keep the file's process alive).
+    await launching.then((b) => b.close(), () => {});
+    server?.kill('SIGKILL');
+    throw err;
+  }
+}
+
+async function serveAndOpen(folder: string, vsix: string, settings: Record<string, unknown>, launching: Promise<Browser>, started: (server: ChildProcess) => void): Promise<Workbench> {
   const home = mkdtempSync(join(tmpdir(), 'paddock-e2e-profile-'));
   const userData = join(home, 'user-data');
-  const extensions = join(home, 'extensions');
+  const shared = sharedExtensions(vsix);
+  const extensions = shared ?? join(home, 'extensions');
   mkdirSync(join(userData, 'User'), { recursive: true });
   writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify({
     'workbench.startupEditor': 'none',
@@ -100,12 +128,23 @@ export async function openWorkbench(folder: string, vsix: string, settings: Reco
   writeFileSync(configFile, 'auth: none\ncert: false\n');
   const env = { ...process.env, PATH: `${NODE22_BIN}:${process.env.PATH}`, XDG_CONFIG_HOME: join(home, 'config'), XDG_DATA_HOME: join(home, 'data') };
   const common = ['--config', configFile, '--user-data-dir', userData, '--extensions-dir', extensions];
-  const install = spawnSync(CODE_SERVER, [...common, '--install-extension', vsix], { encoding: 'utf8', env });
-  if (install.status !== 0) throw new Error(`code-server --install-extension failed:\n${install.stdout}\n${install.stderr}`);
+  if (!shared) {
+    // Not spawnSync: Chromium's launch goes on meanwhile.
+    const install = await new Promise<{ status: number | null; output: string }>((resolve, reject) => {
+      const child = spawn(CODE_SERVER, [...common, '--install-extension', vsix], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout!.on('data', (c) => (output += c));
+      child.stderr!.on('data', (c) => (output += c));
+      child.on('error', reject);
+      child.on('close', (status) => resolve({ status, output }));
+    });
+    if (install.status !== 0) throw new Error(`code-server --install-extension failed:\n${install.output}`);
+  }
 
   const port = await freePort();
   let output = '';
   const server: ChildProcess = spawn(CODE_SERVER, [...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-workspace-trust', '--disable-update-check', folder], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  started(server);
   server.stdout!.on('data', (c) => (output += c));
   server.stderr!.on('data', (c) => (output += c));
   const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}`;
@@ -116,7 +155,7 @@ export async function openWorkbench(folder: string, vsix: string, settings: Reco
     await new Promise((r) => setTimeout(r, 100));
   }
 
-  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const browser = await launching;
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   const page = await context.newPage();
   // A loaded machine (several e2e runs at once) can take longer than the default 30 s to serve the page.
@@ -140,7 +179,9 @@ export async function openWorkbench(folder: string, vsix: string, settings: Reco
       await browser.close().catch(() => {});
       server.kill('SIGTERM');
       await new Promise((r) => (server.exitCode !== null ? r(undefined) : server.once('exit', r)));
-      rmSync(home, { recursive: true, force: true });
+      // The extension host can outlive the server's exit by a moment and still write the workspace's
+      // storage (seen: ENOTEMPTY in the after hook of a file whose test passed): retried, not failed.
+      rmSync(home, { recursive: true, force: true, maxRetries: 10 });
     },
   };
 }
