@@ -33,9 +33,9 @@ describe('VS Code: Docker-tool actions on a sandbox', { timeout: 1_500_000 }, ()
     const context = mkdtempSync(join(tmpdir(), 'paddock-e2e-image-'));
     writeFileSync(join(context, 'Dockerfile'), 'FROM debian:bookworm-slim\n');
     for (const version of ['old', 'new']) {
+      if (version === 'new') await new Promise((r) => setTimeout(r, 1100)); // image times are in whole seconds: the newer must be newer
       const build = docker(['build', '-q', '-t', `paddock-${tag}:${version}`, '--label', `dev.paddock.template=${tag}`, '--label', `e2e.version=${version}`, context]);
       assert.equal(build.code, 0, build.stderr);
-      await new Promise((r) => setTimeout(r, 1100)); // image times are in whole seconds: the newer must be newer
     }
     rmSync(context, { recursive: true, force: true });
     wb = await openWorkbench(ws, packageExtension(out), { 'files.autoSave': 'off' });
