@@ -39,7 +39,7 @@ export interface AdmissionLimits {
   readonly execAtOnceMax: number;
   /**
    * An exec_command holds its lane from its slot to its end, unless it still runs this long after
-   * its command started (in a physical view: once the view is built): twice the median run of recent execs that ended in the lane, kept
+   * the engine started it: twice the median run of recent execs that ended in the lane, kept
    * between `min` and `max` (`min` before any has). Then it leaves the lane (keeping its slot), so a
    * long command (a test run) holds the lane only this long. See RunInLane.
    */
@@ -76,9 +76,8 @@ export const LANE_API = 'api';
 /** What a caller holds while its call runs; release it once the call has ended (idempotent). */
 export interface Slot {
   /**
-   * The call's command has started (in a physical view: the view is built, see service.exec): if it
-   * still runs RunInLane's threshold later, it leaves its lane (a long command) and keeps its slot
-   * (idempotent; release ends the hold too).
+   * The engine has started the call's process: if it still runs RunInLane's threshold later, it
+   * leaves its lane (a long command) and keeps its slot (idempotent; release ends the hold too).
    */
   started(): void;
   release(): void;
@@ -182,11 +181,11 @@ export class ExecConcurrency {
  * How long after its start an exec_command may still hold the exec lane: twice the median of the
  * last 16 runs (start to end) of execs that ended in the lane, between `min` and `max`.
  *
- * "Started" is when the command itself starts: in a physical view, once the prologue says the view
- * is built (service.exec, VIEW_READY), so the view's build (a perl prologue in the helper container,
- * the costly part, CPU the lane exists to bound) is always inside the lane, and the threshold learns
- * the command's own times, not the view's. Before, it was the engine's start, which came before the
- * build: a slow build left the lane while it still ran. Why hold it past the start at all:
+ * "Started" is when the engine has started the process; in a physical view the process first builds
+ * the view (a perl prologue in the helper container), CPU the lane exists to bound, so a slow build
+ * may leave the lane while it still runs. Timing from the view's ready line instead (tried, 12-02)
+ * let a waiting exec wait the build plus the whole threshold, past `max`'s promise below, for no
+ * gain beyond the noise in bench:bridge-load at load 8-10. Why hold it past the start at all:
  * bench:bridge-load (2026-12-02, load 8-14 from other work,
  * `echo` in a debian-slim target) timed an admitted exec's parts at p50: prologue in the bridge
  * 0.12-1.4 s, engine create+start 17-255 ms, start to the output's end 0.68-1.96 s, exec inspect

@@ -228,9 +228,9 @@ export class BridgeService {
    * stopped in the target with every process it started, and CallCancelled says whether it was.
    */
   /**
-   * `started` is told once the command itself starts: in a physical view when the prologue says the
-   * view is built (VIEW_READY), so the lane times and bounds the command, not the view's build (the
-   * costly part, which stays in the lane); without a view, once the engine has started the process.
+   * `started` is told once the engine has started the process (in a physical view the prologue then
+   * builds the view, inside RunInLane's threshold). Timed from the view's ready line instead, a
+   * waiting exec could wait the build plus the whole threshold, past its wait budget (./admission.ts).
    */
   async exec(c: TargetContainer, command: string | readonly string[], timeoutSeconds: number, stats: MaskStats, cancelled?: AbortSignal, started?: () => void): Promise<{ rule: string; text: string; exitCode: number | null }> {
     let argv: string[];
@@ -265,13 +265,13 @@ export class BridgeService {
     const out = collectMasked(masker.stream(stats));
     const err = collectMasked(masker.stream(stats));
     const call = randomUUID();
-    // Without a view the command runs straight in the target, marked so its processes can be found;
-    // its launcher (./callLauncher.ts) builds no view, so the engine's start is the command's start.
+    // Without a view the command runs straight in the target, marked so its processes can be found.
     const [id, options] = view.ok ? [view.helperId, this.views.execOptions('exec-ready', { user, workdir, env }, argv, 0, call)] : [c.id, await unviewedExecOptions(this.docker, c.id, argv, { user, workdir, env }, call)];
     if (cancelled?.aborted) throw new CallCancelled(cancelled, 'nothing had started');
     let exec: Docker.Exec | undefined;
-    const ready = view.ok ? viewReadySignal(err.sink, () => started?.()) : undefined;
-    const { exitCode, cut } = await runExec(this.docker, id, options, { stdout: out.sink, stderr: ready?.stderr ?? err.sink, timeoutMs: timeoutSeconds * 1000, signal: cancelled, onStarted: (e) => { exec = e; if (!ready) started?.(); } });
+    // The view's ready line tells whether an exit code of 125 is the prologue's or the command's.
+    const ready = view.ok ? viewReadySignal(err.sink, () => {}) : undefined;
+    const { exitCode, cut } = await runExec(this.docker, id, options, { stdout: out.sink, stderr: ready?.stderr ?? err.sink, timeoutMs: timeoutSeconds * 1000, signal: cancelled, onStarted: (e) => { exec = e; started?.(); } });
     ready?.end();
     let stopFailure = '';
     const stop = () => (view.ok ? this.views.stop(view.helperId, call, exec) : stopMarkedCall(this.docker, c.id, call, exec))

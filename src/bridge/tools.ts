@@ -29,7 +29,7 @@ export function createBridgeServer(service: BridgeService, audit: AuditLog, sand
     instructions: 'Paddock bridge: read logs of, inspect, and run approved commands in the project\'s other containers. There is no Docker socket in this sandbox; this bridge is the only door. Everything returned is masked for secrets. Call get_security_policy to see what is allowed.',
   });
 
-  /** `started`: the call's command itself has started (its view built); run long past it, the call leaves its lane (./admission.ts RunInLane). */
+  /** `started`: the engine has started the call's process; run long past it, the call leaves its lane (./admission.ts RunInLane). */
   type Handler = (stats: MaskStats, started: () => void) => Promise<{ text: string; rule?: string }>;
   /**
    * `cancelled` aborts when the client cancels the call (notifications/cancelled) or goes away (its
