@@ -44,16 +44,27 @@ describe('running bridge calls whose client goes away', () => {
 
   it('a closed connection, a cancel and an ended session stop the running command and all it started; the audit says so', async () => {
     const started = Date.now();
+    // The calls start one after another, each once the one before runs: four long commands asked at
+    // the same moment may rightly be answered busy on a loaded machine (bridge/load tests that).
+    const sleeping = async () => (await probe.processes()).filter((p) => p.includes('sleep 30')).length;
+    // Returns the call's promise in an array: an async function would wait for a promise it returns.
+    const oneMore = async <T>(what: string, call: () => Promise<T>): Promise<[Promise<T>]> => {
+      const before = await sleeping();
+      const result = call();
+      await probe.until(`${what} runs`, async () => (await sleeping()) > before);
+      return [result];
+    };
     // The client whose connection closes runs every escape beside its own sleep.
     const gone = await connect();
-    const goneCall = exec(gone, `${Object.values(ESCAPES).join(' ')} sleep 30; touch /tmp/ran-main`).catch((err) => err);
+    const [goneCall] = await oneMore('the call whose connection closes', () => exec(gone, `${Object.values(ESCAPES).join(' ')} sleep 30; touch /tmp/ran-main`).catch((err) => err));
     const canceller = await connect();
     const cancel = new AbortController();
-    const cancelledCall = exec(canceller, 'sleep 30; touch /tmp/ran-cancelled', cancel.signal).catch((err) => err);
+    const [cancelledCall] = await oneMore('the cancelled call', () => exec(canceller, 'sleep 30; touch /tmp/ran-cancelled', cancel.signal).catch((err) => err));
     // A call that outlives its own timeout: nobody reads it any more either.
-    const timedOut = exec(await connect(), 'sleep 30; touch /tmp/ran-timeout', undefined, 5);
+    const timedOutClient = await connect();
+    const [timedOut] = await oneMore('the call past its timeout', () => exec(timedOutClient, 'sleep 30; touch /tmp/ran-timeout', undefined, 5));
     const ending = await connect();
-    const endingCall = exec(ending, 'sleep 30; touch /tmp/ran-session-ended').catch((err) => err);
+    const [endingCall] = await oneMore('the call whose session ends', () => exec(ending, 'sleep 30; touch /tmp/ran-session-ended').catch((err) => err));
 
     // Every escape really runs (its first file is there) before the clients go.
     for (const name of Object.keys(ESCAPES)) await probe.until(`the ${name} escape started`, () => probe.inTarget(`started-${name}`));
