@@ -144,13 +144,14 @@ export class PhysicalViews {
 
 /**
  * The stderr of a command run in mode exec-ready, for `sink`: the prologue's VIEW_READY taken off its
- * front, and `onReady` called when it has come (the view is built, the command starts now). Only the
+ * front, and `ready()` true once it has come (the view is built: an exit code of 125 is then the
+ * command's own, not the prologue's). Only the
  * stream's first bytes are looked at, so the same bytes written by the command (which runs only after
  * the prologue wrote them) are passed on as its output and signal nothing. A stream that starts
  * otherwise (the prologue failed before, with a "paddock-view:" line) is passed on whole and never
  * signals. `end` passes on what was held back while the start was still undecided.
  */
-export function viewReadySignal(sink: Writable, onReady: () => void): { readonly stderr: Writable; ready(): boolean; end(): void } {
+export function viewReadySignal(sink: Writable): { readonly stderr: Writable; ready(): boolean; end(): void } {
   const marker = Buffer.from(VIEW_READY);
   let head: Buffer | undefined = Buffer.alloc(0);
   let ready = false;
@@ -167,7 +168,6 @@ export function viewReadySignal(sink: Writable, onReady: () => void): { readonly
       const rest = head.subarray(marker.length);
       head = undefined;
       ready = true;
-      onReady();
       pass(rest);
     }
   };

@@ -270,7 +270,7 @@ export class BridgeService {
     if (cancelled?.aborted) throw new CallCancelled(cancelled, 'nothing had started');
     let exec: Docker.Exec | undefined;
     // The view's ready line tells whether an exit code of 125 is the prologue's or the command's.
-    const ready = view.ok ? viewReadySignal(err.sink, () => {}) : undefined;
+    const ready = view.ok ? viewReadySignal(err.sink) : undefined;
     const { exitCode, cut } = await runExec(this.docker, id, options, { stdout: out.sink, stderr: ready?.stderr ?? err.sink, timeoutMs: timeoutSeconds * 1000, signal: cancelled, onStarted: (e) => { exec = e; started?.(); } });
     ready?.end();
     let stopFailure = '';

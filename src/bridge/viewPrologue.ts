@@ -24,7 +24,7 @@ export const VIEW_WALKS = '/run/paddock-view';
 
 /**
  * What the prologue in mode exec-ready writes on stderr once the view is built and it is about to
- * become the command: the bridge times the command, not the view, from there (./physicalView.ts
+ * become the command: after it, an exit code of 125 is the command's own (./physicalView.ts
  * viewReadySignal). Only the first bytes of that stderr can be it: the command does not exist yet
  * when they are written, and the same bytes written by the command later are its output.
  */
