@@ -43,6 +43,10 @@ export function registerHidingCommands(program: Command, ctx: CliContext): void 
       const failing = secretVisible(analysis.findings);
       if (o.json) out(`${JSON.stringify(reportJson(analysis, notes, failing), null, 2)}\n`);
       else out(formatCheck(analysis, notes));
+      if (failing && analysis.findings.some((f) => f.rule === 'policy-invalid' && f.severity === 'error')) {
+        throw new PaddockError(`${POLICY_FILE} is not valid (see the errors above), so no sandbox can be created or applied with it.`,
+          `Fix it (the Paddock policy editor shows each problem in place), or move it away to use the defaults.`, 1);
+      }
       if (failing) {
         throw new PaddockError('A secret would be visible in the sandbox (see the errors above).',
           `Add the paths to "hide" in ${POLICY_FILE} (or run "paddock policy init" to start one), then "paddock apply SANDBOX" for a sandbox that exists (its state is kept).`, 1);
@@ -146,7 +150,7 @@ function formatCheck(a: Analysis, notes: string[]): string {
   const plan = a.scan.plan;
   lines.push(`Workspace: ${a.workspace}`);
   lines.push(`Policy:    ${a.policyExists ? rel(a.policyFile) : `defaults (no ${POLICY_FILE})`}, hash ${a.policyHash}`);
-  lines.push(`Scanned:   ${a.scan.counts.files} files in ${a.scan.counts.dirs} folders`);
+  lines.push(`Scanned:   ${a.scan.counts.files} file${a.scan.counts.files === 1 ? '' : 's'} in ${a.scan.counts.dirs} folder${a.scan.counts.dirs === 1 ? '' : 's'}`);
   lines.push(`Hidden:    ${plan.hidden.length ? '' : 'nothing'}`);
   for (const h of plan.hidden.slice(0, 40)) {
     const why = h.reason === 'rule' ? h.rule : h.reason === 'hard-link' ? `hard link of ${h.via}` : `target of symlink ${h.via}`;

@@ -55,6 +55,10 @@ describe('paddock policy check', () => {
     const r = await paddock(['policy', 'check', ws, '--no-engine']);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /error\s+\.paddock\/policy\.yaml:2:\d+ .*hide/);
+    assert.match(r.stdout, /^Scanned:\s+1 file in 1 folder$/m);
+    // The cause is the file, not a secret: the message says so and how to fix it.
+    assert.match(r.stderr, /\.paddock\/policy\.yaml is not valid/);
+    assert.doesNotMatch(r.stderr, /secret would be visible/);
     assert.equal(readFileSync(join(ws, '.paddock/policy.yaml'), 'utf8'), broken);
   });
 
