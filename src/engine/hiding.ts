@@ -8,7 +8,7 @@ import { planMounts, uncagedSince, uncoveredSince, type MountPlan, type PlannedM
 import { loadPolicy, type Policy } from '../core/policy.js';
 import { LABELS } from '../core/naming.js';
 import type { SandboxEngine } from './engine.js';
-import { verifySandbox, type EarlyCheck } from './verify.js';
+import { verifySandbox, type EarlyCheck, type KnownPlan } from './verify.js';
 import { hideRulesMount } from './newSecretsRules.js';
 import { trace } from './trace.js';
 
@@ -90,15 +90,16 @@ export async function hidingNotesFor(engine: SandboxEngine, nameOrId: string): P
 
 /**
  * For a sandbox that kept running, before its agent is started: hidden paths that show content now,
- * found by the same checks as `paddock verify` (`early`: its helper, started before the lookups).
+ * found by the same checks as `paddock verify` (`early`: its helper, started before the lookups;
+ * `plan`: the workspace's mount plan when the caller has just made it from the same policy file).
  * Fails closed: a path one of its own mounts hides that reads (a file replaced on the host by
  * rename detaches its mount, and the guard inside did not stop the sandbox), or a check that could
  * not run, refuses. Paths hidden only since it was made are notes (as at a start).
  */
-export async function runningHidingNotes(engine: SandboxEngine, sandbox: { readonly id: string; readonly name: string }, early?: EarlyCheck): Promise<string[]> {
+export async function runningHidingNotes(engine: SandboxEngine, sandbox: { readonly id: string; readonly name: string }, early?: EarlyCheck, plan?: KnownPlan): Promise<string[]> {
   let report;
   try {
-    report = await verifySandbox(engine, sandbox.id, { early });
+    report = await verifySandbox(engine, sandbox.id, { early, plan });
     trace('the running sandbox\'s hidden paths checked');
   } catch (err) {
     throw new PaddockError(`The check of ${sandbox.name}'s hidden paths could not run (${err instanceof Error ? err.message : String(err)}), so its agent was not started.`,

@@ -236,19 +236,21 @@ async function prepareUnlocked(engine: SandboxEngine, request: SandboxRequest, o
     notes.push(...missedKeyNotes(details, env));
   }
   const created = !existing;
+  // A sandbox that kept running may have lost a hiding mount (a file replaced on the host): check from
+  // outside, started now (its start below changes nothing in the container), with the plan just made
+  // when it is of this workspace's own policy file (a task's sandbox checks against its own folder's).
+  const wasRunning = !created && details.status === 'running';
+  const runningCheck = wasRunning ? runningHidingNotes(engine, details, options.earlyCheck, policySource === workspace ? { workspace, plan } : undefined) : undefined;
+  runningCheck?.catch(() => {}); // awaited by the caller, or below; this only keeps an early failure from being "unhandled"
   if (!created) notes.push(...hidingNotes(plan, await hidingStateOf(engine, details.id), policy));
   else notes.push(...plan.notes);
   // The shared egress service is made again at every start: only a proxy of its own can be missing.
   const egress = created || details.sharedEgress ? undefined : egressNote(await egressStateOf(engine.docker, details.name), details.name);
   if (egress) notes.push(egress);
-  const wasRunning = !created && details.status === 'running';
   onProgress(STARTING_SANDBOX);
   trace('starting');
   const sandbox = await engine.start(details);
   trace('started');
-  // A sandbox that kept running may have lost a hiding mount (a file replaced on the host): check from inside.
-  const runningCheck = wasRunning ? runningHidingNotes(engine, sandbox, options.earlyCheck) : undefined;
-  runningCheck?.catch(() => {}); // awaited by the caller, or below; this only keeps an early failure from being "unhandled"
   if (kept) notes.push(...(await kept.started(sandbox)));
   if (runningCheck && options.deferRunningCheck) return { sandbox, agent, created: created && !kept, notes, applied: !!kept, laterNotes: runningCheck };
   if (runningCheck) notes.push(...(await runningCheck));

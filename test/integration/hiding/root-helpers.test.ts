@@ -3,10 +3,13 @@
 // puts its own awk, head, id, ... first in PATH (~/.local/bin, ~/.npm-global/bin), points its
 // git config at a system file, or (as uid 0 in a root-owned workspace) rewrites /usr/bin itself.
 import assert from 'node:assert/strict';
-import { chownSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chownSync, renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cleanup, docker, isRunning, makeWorkspace, paddock, paddockOk, stopsWithin } from '../../support/sandbox.js';
+import { planMounts } from '../../../src/core/hiding.js';
+import { loadPolicy } from '../../../src/core/policy.js';
+import { verifySandbox } from '../../../src/engine/verify.js';
+import { cleanup, docker, engine, isRunning, makeWorkspace, paddock, paddockOk, stopsWithin } from '../../support/sandbox.js';
 
 const SECRET = 'ROOTHELPERSECRET';
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -136,6 +139,27 @@ describe('a warm run checks the running sandbox before its agent starts', () => 
     assert.match(r.stdout, /AGENT-RAN/);
     assert.doesNotMatch(r.stdout + r.stderr, new RegExp(SECRET));
     assert.ok(await noHelperWithin(sb, 5000), 'the engine removed the check\'s helper');
+  });
+
+  it('takes the mount plan the run has just made of the same workspace instead of walking it again', async () => {
+    // A warm run plans the workspace once (for its notes) and gives that plan to the check: what the
+    // check asks is the given plan's. A plan of another workspace is not taken: the check plans its own.
+    const e = engine();
+    const { workspace, id } = await e.get(sb);
+    writeFileSync(join(workspace, 'extra.txt'), 'not hidden by the policy\n');
+    chownSync(join(workspace, 'extra.txt'), 1000, 1000);
+    try {
+      const policy = loadPolicy(workspace).policy;
+      const plan = planMounts(workspace, { ...policy, hide: [...policy.hide, 'extra.txt'] });
+      const given = await verifySandbox(e, id, { plan: { workspace, plan } });
+      const extra = given.failures.find((f) => f.path === join(workspace, 'extra.txt'));
+      assert.ok(extra && /not mounted/.test(extra.detail), JSON.stringify(given.failures));
+      const own = await verifySandbox(e, id, { plan: { workspace: join(workspace, 'elsewhere'), plan } });
+      assert.ok(!own.checks.some((c) => c.path === join(workspace, 'extra.txt')), JSON.stringify(own.checks));
+      assert.ok(own.ok, JSON.stringify(own.failures));
+    } finally {
+      rmSync(join(workspace, 'extra.txt'), { force: true });
+    }
   });
 
   it('does not start the agent when a hidden file was replaced on the host and nothing inside stopped the sandbox', async () => {
