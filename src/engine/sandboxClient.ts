@@ -77,10 +77,12 @@ export class SandboxClient {
     try {
       await this.docker.ping();
     } catch (err: any) {
+      // 'setting': the address given with --host (the CLI) or the paddock.dockerHost setting (VS Code).
+      const from = this.endpoint.source === 'setting' ? '--host or the paddock.dockerHost setting' : this.endpoint.source;
       const how = this.endpoint.source === 'default'
         ? 'Start Docker (Docker Desktop, or "sudo systemctl start docker" on Linux), or point DOCKER_HOST / a Docker context at an engine.'
-        : `Check ${this.endpoint.source}, or start that engine.`;
-      throw new PaddockError(`No Docker engine answers at ${this.endpoint.host} (${this.endpoint.source}): ${err?.code ?? err?.message ?? err}.`, how);
+        : `Check ${this.endpoint.source === 'setting' ? 'that address' : from}, or start that engine.`;
+      throw new PaddockError(`No Docker engine answers at ${this.endpoint.host} (${from}): ${err?.code ?? err?.message ?? err}.`, how);
     }
   }
 

@@ -29,6 +29,10 @@ describe('errors say what is wrong and what to do, and change nothing', () => {
     const exec = await paddock(['exec', 'some-sandbox', '--', 'true'], { env: { DOCKER_HOST: 'unix:///tmp/paddock-no-such-engine.sock' } });
     assert.equal(exec.code, 1);
     assert.match(exec.stderr, /No Docker engine answers at unix:\/\/\/tmp\/paddock-no-such-engine\.sock/);
+    // Given with -H, the message names -H (it said "(setting)" and "Check setting").
+    const host = await paddock(['-H', 'unix:///tmp/paddock-no-such-engine.sock', 'ls']);
+    assert.equal(host.code, 1);
+    assert.match(host.stderr, /No Docker engine answers at unix:\/\/\/tmp\/paddock-no-such-engine\.sock \(--host or the paddock\.dockerHost setting\): ENOENT\.\n\s*→ Check that address, or start that engine\./);
   });
 
   it('unknown agent: lists the agents', async () => {
