@@ -136,10 +136,10 @@ function agentLabel(agent: string): string {
   return isAgentId(agent) ? getAgent(agent).label : agent || 'unknown agent';
 }
 
-/** "paddock-shell:8d19…" → "shell"; custom images stay as they are. */
-function templateOf(image: string): string {
+/** "paddock-shell:8d19…" → "shell"; an applied sandbox's "paddock-state:…" → "shell, state kept"; custom images stay as they are. */
+function templateOf(image: string, agent: string): string {
   const m = /^paddock-([a-z0-9-]+):/.exec(image);
-  return m ? (m[1] === 'custom' ? 'workspace Dockerfile' : m[1]) : image;
+  return m ? (m[1] === 'custom' ? 'workspace Dockerfile' : m[1] === 'state' ? `${agent}, state kept` : m[1]) : image;
 }
 
 
@@ -267,7 +267,7 @@ export function sandboxNode(view: SandboxView, now: number): TreeNode {
     ...(applyDue ? ['apply changes (keeps state)'] : []),
     ...(ports.length ? [ports.map((p) => `:${p.hostPort}`).join(' ')] : []),
     d.runtime,
-    templateOf(d.image),
+    templateOf(d.image, d.agent),
   ].join(' · ');
   const ref = { id: d.id, name: d.name, workspace: d.workspace, agent: d.agent, status: d.status };
   const base = `sandbox/${d.id}`;

@@ -37,6 +37,8 @@ describe('sandbox tree model', () => {
     const node = sandboxNode(view({ ports: [{ containerPort: 3000, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: 49153 }], runtime: 'runsc' }), NOW);
     assert.equal(node.label, 'Shell');
     assert.equal(node.description, 'running 1m · 2 hidden · :49153 · runsc · shell');
+    // After an apply the container runs from its kept state's image: the row still names the agent (it said "state").
+    assert.equal(sandboxNode(view({ image: 'paddock-state:paddock-shell-app-123456-3' }), NOW).description, 'running 1m · 2 hidden · runc · shell, state kept');
     assert.equal(node.contextValue, 'runningSandbox');
     assert.equal(node.icon?.id, 'vm-running');
     const [hidden, ports, network, bridge] = node.children!;
