@@ -98,7 +98,9 @@ export function protectedAgainMessage(b: HidingBreach, show: (path: string) => s
     : `${what} was replaced or removed on the host, which lifted ${b.paths.length === 1 ? 'its mount' : 'their mounts'} in ${b.sandbox}`;
   const froze = b.seenBy === 'sandbox' ? 'its own guard froze every process at once' : 'Paddock froze it at once';
   if (b.action === 'resumed') {
-    const notes = b.resumed?.notes.length ? ` (${b.resumed.notes.join(' ')})` : '';
+    // The apply's notes, less the one that says nothing changed, without their full stops (they end inside parentheses).
+    const said = (b.resumed?.notes ?? []).filter((n) => !n.endsWith(' unchanged.')).map((n) => n.replace(/\.$/, ''));
+    const notes = said.length ? ` (${said.join('; ')})` : '';
     return `paddock: ${happened}; ${froze}, then applied: a new container hides ${b.paths.length === 1 ? 'it' : 'them'}, with the sandbox's state kept (installed packages, the agent's home), and runs${notes}. ${afterResume}`;
   }
   if (b.action === 'stopped') return `paddock: ${happened}; ${froze} and stopped it${b.error ? `, but could not apply (${b.error})` : ''}. "paddock apply ${b.sandbox}" hides ${b.paths.length === 1 ? 'it' : 'them'} and keeps the sandbox's state.`;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { SandboxEngine } from '../../../src/engine/engine.js';
-import { breachExposure, guardHiddenPaths, hiddenPathsOf, readOnlyPathsOf, type HidingBreach } from '../../../src/engine/hidingGuard.js';
+import { breachExposure, guardHiddenPaths, hiddenPathsOf, protectedAgainMessage, readOnlyPathsOf, type HidingBreach } from '../../../src/engine/hidingGuard.js';
 import type { SandboxDetails } from '../../../src/engine/types.js';
 import { guardRules, guardRulesText } from '../../../src/core/hideGuardRules.js';
 import { SANDBOX_HIDE_RULES_DIR } from '../../../src/engine/newSecretsRules.js';
@@ -197,5 +197,14 @@ describe('hiding guard: paths the hide rules name that appear', () => {
     } finally {
       t.done();
     }
+  });
+});
+
+describe('the message after a resume', () => {
+  it('leaves out the apply\'s "unchanged" note and ends each note inside the parentheses without its full stop', () => {
+    const breach = (notes: string[]): HidingBreach => ({ sandbox: 'sb', paths: ['late/.env'], readOnly: [], action: 'resumed', cause: 'appeared', seenBy: 'host', resumed: { sandbox: {} as SandboxDetails, notes } });
+    // Seen in VS Code: "… and runs (sb: environment, limits, ports and runtime unchanged.). The agent's session ended …"
+    assert.match(protectedAgainMessage(breach(['sb: environment, limits, ports and runtime unchanged.'])), /, and runs\. The agent's session ended/);
+    assert.match(protectedAgainMessage(breach(['Changed in sb: env FOO added.', 'The template of sb changed.'])), /and runs \(Changed in sb: env FOO added; The template of sb changed\)\. The agent/);
   });
 });
