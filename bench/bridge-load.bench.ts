@@ -7,7 +7,9 @@
 // their own run from the audit (durationMs) and how many execs ran at once, an admitted exec's
 // stages (the engine's start and its view's build apart), the exec limit the bridge had adapted to
 // and how long it stood at each value, the bridge's garbage collections and event-loop delay, the
-// clients' own event-loop delay, audit lines against calls, and the bridge's memory before and after.
+// clients' own event-loop delay, audit lines against calls, the bridge's memory before and after,
+// and how long calls took to reach the admission, split at the client's fetch, the bridge's HTTP
+// request event and the request body's end.
 //
 // Run: npm run bench:bridge-load
 //   BENCH_CALLS=3000       calls per run
@@ -20,6 +22,8 @@
 //                          them; the exec lane still adapts)
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { fork, type ChildProcess } from 'node:child_process';
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { Server as HttpServer, type ClientRequest, type IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -49,6 +53,38 @@ interface Memory {
   readonly gc: { count: number; totalMs: number; maxMs: number };
   /** Share of the run's time the exec limit (ExecConcurrency) stood at 1, 2, 3, 4 at once. */
   readonly execLimitShare: Record<number, number>;
+  /**
+   * Per exec_command call (its number): when the bridge's HTTP server accepted the connection it
+   * came on if it was the connection's first request (else 0), got its request, and its whole body (Date.now()).
+   */
+  readonly received: Record<number, [number, number, number]>;
+}
+
+/**
+ * Stamps every POST the bridge's HTTP server gets: when its request came ('request') and when its
+ * body was read ('end'), by the exec_command's number its command carries.
+ */
+function stampRequests(received: Map<number, [number, number, number]>): void {
+  const emit = HttpServer.prototype.emit;
+  const accepted = new WeakMap<object, number>();
+  HttpServer.prototype.emit = function (this: HttpServer, event: string, ...args: unknown[]) {
+    if (event === 'connection') accepted.set(args[0] as object, Date.now());
+    if (event === 'request') {
+      const req = args[0] as IncomingMessage;
+      const connectedAt = accepted.get(req.socket) ?? 0;
+      accepted.set(req.socket, 0);
+      if (req.method === 'POST') {
+        const at = Date.now();
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          const i = /"command":"echo call (\d+)"/.exec(Buffer.concat(chunks).toString('utf8'))?.[1];
+          if (i !== undefined) received.set(Number(i), [connectedAt, at, Date.now()]);
+        });
+      }
+    }
+    return (emit as (this: HttpServer, event: string, ...args: unknown[]) => boolean).call(this, event, ...args);
+  } as typeof emit;
 }
 
 /**
@@ -153,6 +189,8 @@ async function host(target: string, dir: string): Promise<void> {
   const limits = { ...(base?.BRIDGE_LIMITS ?? BRIDGE_LIMITS), ...(process.env.BENCH_LIMITS ? JSON.parse(process.env.BENCH_LIMITS) : {}) };
   const admission = new TimedAdmission(new (base?.Admission ?? Admission)(unbounded ? { ...limits, runningPerSandbox: 1e9, runningTotal: 1e9, waitingPerSandbox: 1e9, waitingTotal: 1e9, longPerSandbox: 1e9, callBudgetMs: 1e9, waitLimitMs: 1e9, execAtOnceMax: 1e9 } : limits), base);
   const token = randomBytes(24).toString('base64url');
+  const received = new Map<number, [number, number, number]>();
+  stampRequests(received);
   const server = new BridgeHttpServer(token, () => createBridgeServer(service, audit, 'bench', admission as unknown as Admission));
   const socket = join(dir, 'bridge.sock');
   await server.listen({ kind: 'unix', path: socket });
@@ -177,7 +215,8 @@ async function host(target: string, dir: string): Promise<void> {
       const cpu = process.cpuUsage();
       const totalMs = Object.values(limitMs).reduce((a, b) => a + b, 0) || 1;
       const execLimitShare = Object.fromEntries(Object.entries(limitMs).map(([k, v]) => [k, v / totalMs]));
-      process.send!({ memory: { rss, heapUsed, cpuMs: (cpu.user + cpu.system) / 1000, loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6, waitsMs: admission.waitsMs, execs: admission.execs, execLimit: admission.laneSnapshot().execLimit, gc, execLimitShare } satisfies Memory });
+      process.send!({ memory: { rss, heapUsed, cpuMs: (cpu.user + cpu.system) / 1000, loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6, waitsMs: admission.waitsMs, execs: admission.execs, execLimit: admission.laneSnapshot().execLimit, gc, execLimitShare, received: Object.fromEntries(received) } satisfies Memory });
+      received.clear();
       loop.reset();
       gc = { count: 0, totalMs: 0, maxMs: 0 };
       limitMs = {};
@@ -202,10 +241,28 @@ function ask<T>(child: ChildProcess, message: string, key: string): Promise<T> {
   });
 }
 
+/** When the client's transport made each exec_command's HTTP request (Date.now()), by the call's number. */
+const fetchedAt = new Map<number, number>();
+
+/** The clients' POSTs: from the request's start (node's http.client.request.start) to its last byte handed to the socket (ms). */
+let clientWrites: number[] = [];
+diagnosticsChannel.subscribe('http.client.request.start', (message) => {
+  const req = (message as { request: ClientRequest }).request;
+  if (req.method !== 'POST') return;
+  const at = performance.now();
+  req.once('finish', () => clientWrites.push(performance.now() - at));
+});
+
 async function connect(ready: HostReady): Promise<Client> {
   const client = new Client({ name: 'bench-load', version: '1' });
+  const fetch = unixFetch(ready.socket);
   await client.connect(new StreamableHTTPClientTransport(new URL('http://paddock-bridge/mcp'), {
-    requestInit: { headers: { Authorization: `Bearer ${ready.token}` } }, fetch: unixFetch(ready.socket),
+    requestInit: { headers: { Authorization: `Bearer ${ready.token}` } },
+    fetch: (url, init) => {
+      const i = typeof init?.body === 'string' ? /"command":"echo call (\d+)"/.exec(init.body)?.[1] : undefined;
+      if (i !== undefined) fetchedAt.set(Number(i), Date.now());
+      return fetch(url, init);
+    },
   }), { timeout: 600_000 });
   return client;
 }
@@ -227,17 +284,29 @@ interface Outcome { readonly tool: Tool; readonly ms: number; readonly kind: 'ok
 /**
  * How long calls took to reach the bridge's admission at all: from the client's send to the time of
  * a refused-busy exec_command's audit line (written when admission looked at it; its command names
- * the call). Admission bounds only what comes after; this part is the bridge (and the client)
- * waiting for the CPU to read and parse the requests.
+ * the call). Admission bounds only what comes after. Split at the client transport's fetch, the
+ * bridge's HTTP request event and its body's end: on 2026-12-02 nearly all of it was between the
+ * fetch and the request event (the request written, waiting in the socket's queues to be accepted
+ * and read by a bridge short of CPU), and under 40 ms (p95) from the request event to the refusal.
  */
-function intakeOf(outcomes: readonly Outcome[], entries: readonly AuditEntry[]): string {
+function intakeOf(outcomes: readonly Outcome[], entries: readonly AuditEntry[], received: Memory['received']): string {
   const sent = new Map(outcomes.filter((o) => o.tool === 'exec_command').map((o) => [o.i, o.sentAt]));
+  const fresh: number[] = [];
+  const parts: [string, number[]][] = [['send', []], ['client\'s HTTP request', []], ['server\'s request event', []], ['body read', []]];
   const xs = entries.filter((e) => e.tool === 'exec_command' && e.decision === 'busy').flatMap((e) => {
     const i = Number(/^echo call (\d+)$/.exec(String(e.args?.command ?? ''))?.[1]);
     const at = sent.get(i);
-    return at === undefined ? [] : [Date.parse(e.time) - at];
+    if (at === undefined) return [];
+    const [connectedAt, requestAt, bodyAt] = received[i] ?? [];
+    if (connectedAt) fresh.push(requestAt! - connectedAt);
+    const moments = [at, fetchedAt.get(i), requestAt, bodyAt];
+    if (moments.every((m) => m !== undefined)) moments.forEach((m, k) => parts[k][1].push((moments[k + 1] ?? Date.parse(e.time)) - m!));
+    return [Date.parse(e.time) - at];
   }).sort((a, b) => a - b);
-  return `    from the client's send to the bridge's admission (refused-busy exec_commands, ${xs.length}): p50 ${ms(percentile(xs, 50))}, p95 ${ms(percentile(xs, 95))}, p99 ${ms(percentile(xs, 99))}, max ${ms(xs.at(-1) ?? NaN)}`;
+  const p = (ys: number[]) => { ys.sort((a, b) => a - b); return `${ms(percentile(ys, 50))}/${ms(percentile(ys, 95))}`; };
+  return `    from the client's send to the bridge's admission (refused-busy exec_commands, ${xs.length}): p50 ${ms(percentile(xs, 50))}, p95 ${ms(percentile(xs, 95))}, p99 ${ms(percentile(xs, 99))}, max ${ms(xs.at(-1) ?? NaN)}`
+    + `\n      from each moment to the next (p50/p95): ${parts.map(([label, ys]) => `${label} ${p(ys)}`).join(', ')}, then the refusal`
+    + `\n      ${fresh.length} of them came on a new connection (accepted to its request p50/p95 ${p(fresh)}); the clients' POSTs written ${p(clientWrites)} after their start`;
 }
 
 const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
@@ -298,6 +367,7 @@ async function run(ready: HostReady, target: string, rate: number, clientCount: 
   const clientLoop = monitorEventLoopDelay({ resolution: 10 });
   clientLoop.enable();
   const outcomes: Outcome[] = [];
+  clientWrites = [];
   const pending: Promise<void>[] = [];
   const start = performance.now();
   let sent = 0;
@@ -337,6 +407,7 @@ async function run(ready: HostReady, target: string, rate: number, clientCount: 
     + `answered ${(ok.length / elapsed).toFixed(1)} calls/s (${ok.length} ok, ${busy.length} busy, ${errors.length} errors)\n`
     + `    admitted p50/p95/p99: ${perTool}\n`
     + `    busy answers: ${busy.length ? `p50 ${ms(percentile(busyMs, 50))}, p99 ${ms(percentile(busyMs, 99))}` : 'none'}`
+   
     + `; clients' event loop delay p99 ${ms(clientLoop.percentile(99) / 1e6)}, max ${ms(clientLoop.max / 1e6)}`
     + (errors.length ? `\n    first error: ${errors[0].text?.split('\n')[0]}` : '');
   return { line, outcomes };
@@ -377,8 +448,8 @@ async function main(): Promise<void> {
         const { line, outcomes } = await run(ready, target, rate, clientCount, calls);
         total += outcomes.length;
         const runEntries = mergeAuditEntries(readAuditLines(ready.auditFile).slice(auditBefore));
-        const stages = `${stagesOf(runEntries)}\n${intakeOf(outcomes, runEntries)}`;
         const memory = await ask<Memory>(child, 'memory', 'memory');
+        const stages = `${stagesOf(runEntries)}\n${intakeOf(outcomes, runEntries, memory.received)}`;
         const cpuPerCall = (memory.cpuMs - previous.cpuMs) / outcomes.length;
         const waits = memory.waitsMs.sort((x, y) => x - y);
         console.log(`${line}\n${stages}\n    admitted calls' wait in line for a slot (all tools): p50 ${ms(percentile(waits, 50))}, p95 ${ms(percentile(waits, 95))}, p99 ${ms(percentile(waits, 99))}, max ${ms(waits.at(-1) ?? NaN)}`
