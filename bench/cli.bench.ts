@@ -7,13 +7,52 @@
 //   PADDOCK_BENCH_DIR=DIR             runs DIR/bin/paddock as this build (a copy of bin/ and dist/, with templates/ beside them)
 //   PADDOCK_BENCH_NODE=/path/to/node  the node that runs both CLIs (default: this one)
 //   PADDOCK_BENCH_COLD=0              leaves out the cold runs (a new sandbox each)
+// The cold runs run with PADDOCK_TRACE=1 (a few dozen lines on stderr, alike for both builds), and the
+// bench prints where their time went: start-up, the policy and mount plan, the engine lookups and the
+// create, the container's start and init until "ready", ready to the agent's exec, the agent and exit.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveLimits } from '../src/core/options.js';
 import { SandboxEngine } from '../src/engine/engine.js';
 import { TemplateBuilder } from '../src/engine/templates.js';
+import { spawn } from 'node:child_process';
 import { countRequests, median, runCommand as run, time } from './support.js';
+
+/** Runs a command with PADDOCK_TRACE=1; resolves with its stderr (the trace lines) once it exits 0. */
+function runTraced(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PADDOCK_TRACE: '1' } });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(stderr) : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${stderr}`))));
+  });
+}
+
+/** The parts of a cold `paddock run` a trace shows, in ms (each from the step before; the clock is the process's). */
+export const COLD_PARTS = ['start-up (node, command table)', 'engine modules, policy, mount plan', 'image checks, lookups, create', 'container start + init to ready', 'ready to the agent\'s exec', 'the agent, and exit'] as const;
+
+export function coldParts(trace: string, wallMs: number): number[] | undefined {
+  const at = (pattern: RegExp, from = 0): number | undefined => {
+    const lines = trace.split('\n');
+    for (const line of lines) {
+      const m = /^paddock trace \+\s*(\d+) ms (.*)$/.exec(line);
+      if (m && Number(m[1]) >= from && pattern.test(m[2])) return Number(m[1]);
+    }
+    return undefined;
+  };
+  const parsed = at(/^paddock run: modules loaded/);
+  const policy = at(/^policy read/);
+  const starting = at(/^starting$/);
+  const ready = at(/^sandbox \S+: ready$/);
+  const started = at(/^started$/);
+  const exec = started === undefined ? undefined : at(/^→ POST \/containers\/[^/]+\/exec$/, started);
+  const marks = [0, parsed, policy, starting, ready, exec];
+  if (marks.some((m) => m === undefined)) return undefined;
+  const points = [...(marks as number[]), wallMs];
+  return points.slice(1).map((p, i) => p - points[i]);
+}
 
 const N = Number(process.env.PADDOCK_BENCH_N ?? 10);
 const NODE = process.env.PADDOCK_BENCH_NODE ?? process.execPath;
@@ -81,9 +120,15 @@ async function main(): Promise<void> {
     // each CLI (this build, and PADDOCK_BENCH_BASE's) in the same rounds.
     const cold = new Rounds();
     for (let i = 0; i < (process.env.PADDOCK_BENCH_COLD === '0' ? 0 : Math.min(N, 5)); i++) {
-      for (const [name, cli] of Object.entries(CLIS)) {
+      // The builds take turns at going first here too.
+      const order = i % 2 ? Object.entries(CLIS).reverse() : Object.entries(CLIS);
+      for (const [name, cli] of order) {
         const fresh = mkdtempSync(join(tmpdir(), 'paddock-bench-cli-'));
-        await cold.take(name, () => run(NODE, [cli, 'run', 'shell', fresh, '--', '-c', 'true']));
+        let trace = '';
+        const started = performance.now();
+        await cold.take(name, async () => { trace = await runTraced(NODE, [cli, 'run', 'shell', fresh, '--', '-c', 'true']); });
+        const parts = coldParts(trace, performance.now() - started);
+        parts?.forEach((ms, k) => cold.samples.set(`${name} part ${k}`, [...(cold.samples.get(`${name} part ${k}`) ?? []), ms]));
         await run(NODE, [cli, 'rm', fresh]);
         rmSync(fresh, { recursive: true, force: true });
       }
@@ -92,6 +137,7 @@ async function main(): Promise<void> {
     console.log('');
     for (const name of cold.samples.size ? Object.keys(CLIS) : []) {
       row(`cold ${name === 'paddock' ? 'paddock' : name} run shell (new sandbox)`, cold.median(name), { label: 'docker run --rm', ms: cold.median('docker'), target: 1.3 });
+      if (cold.samples.has(`${name} part 0`)) console.log(`  its parts (medians, each from the step before): ${COLD_PARTS.map((label, k) => `${label} ${cold.median(`${name} part ${k}`).toFixed(0)} ms`).join(', ')}`);
     }
 
     if (engine.endpoint.host.startsWith('unix://')) {
