@@ -97,13 +97,17 @@ export function protectedAgainMessage(b: HidingBreach, show: (path: string) => s
     ? `${what} appeared in the workspace where no mount hid ${b.paths.length === 1 ? 'it' : 'them'} in ${b.sandbox}`
     : `${what} was replaced or removed on the host, which lifted ${b.paths.length === 1 ? 'its mount' : 'their mounts'} in ${b.sandbox}`;
   const froze = b.seenBy === 'sandbox' ? 'its own guard froze every process at once' : 'Paddock froze it at once';
+  // What the new container does for the paths: a read-only one (.git/config rewritten by git) is not hidden.
+  const them = b.paths.length === 1 ? 'it' : 'them';
+  const readOnly = b.cause !== 'appeared' && b.readOnly.length > 0;
+  const protects = !readOnly ? `hides ${them}` : b.readOnly.length === b.paths.length ? `makes ${them} read-only again` : 'protects them again';
   if (b.action === 'resumed') {
     // The apply's notes, less the one that says nothing changed, without their full stops (they end inside parentheses).
     const said = (b.resumed?.notes ?? []).filter((n) => !n.endsWith(' unchanged.')).map((n) => n.replace(/\.$/, ''));
     const notes = said.length ? ` (${said.join('; ')})` : '';
-    return `paddock: ${happened}; ${froze}, then applied: a new container hides ${b.paths.length === 1 ? 'it' : 'them'}, with the sandbox's state kept (installed packages, the agent's home), and runs${notes}. ${afterResume}`;
+    return `paddock: ${happened}; ${froze}, then applied: a new container ${protects}, with the sandbox's state kept (installed packages, the agent's home), and runs${notes}. ${afterResume}`;
   }
-  if (b.action === 'stopped') return `paddock: ${happened}; ${froze} and stopped it${b.error ? `, but could not apply (${b.error})` : ''}. "paddock apply ${b.sandbox}" hides ${b.paths.length === 1 ? 'it' : 'them'} and keeps the sandbox's state.`;
+  if (b.action === 'stopped') return `paddock: ${happened}; ${froze} and stopped it${b.error ? `, but could not apply (${b.error})` : ''}. "paddock apply ${b.sandbox}" ${protects} and keeps the sandbox's state.`;
   return `paddock: ${happened}, and ${b.action === 'paused' ? 'Paddock froze it but could not stop it' : 'Paddock could not freeze or stop it'}${b.error ? ` (${b.error})` : ''}. Stop it now: paddock stop ${b.sandbox}`;
 }
 

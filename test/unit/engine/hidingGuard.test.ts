@@ -207,4 +207,11 @@ describe('the message after a resume', () => {
     assert.match(protectedAgainMessage(breach(['sb: environment, limits, ports and runtime unchanged.'])), /, and runs\. The agent's session ended/);
     assert.match(protectedAgainMessage(breach(['Changed in sb: env FOO added.', 'The template of sb changed.'])), /and runs \(Changed in sb: env FOO added; The template of sb changed\)\. The agent/);
   });
+
+  it('says a read-only path is made read-only again, not hidden (seen after git rewrote .git/config by rename)', () => {
+    const replaced = (readOnly: string[], action: HidingBreach['action']): HidingBreach => ({ sandbox: 'sb', paths: ['/w/.git/config'], readOnly, action, cause: 'replaced', seenBy: 'host', resumed: { sandbox: {} as SandboxDetails, notes: [] } });
+    assert.match(protectedAgainMessage(replaced(['/w/.git/config'], 'resumed')), /a new container makes it read-only again, with the sandbox's state kept/);
+    assert.match(protectedAgainMessage(replaced(['/w/.git/config'], 'stopped')), /"paddock apply sb" makes it read-only again and keeps/);
+    assert.match(protectedAgainMessage(replaced([], 'resumed')), /a new container hides it, with/);
+  });
 });
