@@ -46,7 +46,11 @@ export class PhysicalViews {
     this.walkKey = createHash('sha256').update(JSON.stringify(this.patterns)).digest('hex').slice(0, 32);
   }
 
-  /** The running helper for `c`, created (or re-created after the target restarted) on first use. */
+  /**
+   * The helper for `c`, created (or re-created after the target restarted) on first use, then the
+   * one known is given without asking the engine (an inspect on every call took 7-171 ms under load,
+   * README "Load"): a helper found gone when a call uses it is made again by `withHelper`.
+   */
   async forTarget(c: TargetContainer, info: Docker.ContainerInspectInfo): Promise<ViewAvailability> {
     const runtime = info.HostConfig.Runtime || 'runc';
     if (runtime !== 'runc') {
@@ -63,12 +67,30 @@ export class PhysicalViews {
       this.helpers.set(key, helper);
     }
     const result = await helper;
-    if (!result.ok) this.helpers.delete(key); // try again next time: the cause may be fixed
-    else if (!(await this.docker.getContainer(result.helperId).inspect().then((h) => h.State.Running, () => false))) {
-      this.helpers.delete(key);
-      return this.forTarget(c, info);
-    }
+    if (!result.ok && this.helpers.get(key) === helper) this.helpers.delete(key); // try again next time: the cause may be fixed
     return result;
+  }
+
+  /**
+   * Runs `use` with the view of `c`. When the engine refuses to start a process in the helper
+   * because it is gone or stopped (removed by hand, or its target's PID namespace ended), nothing
+   * ran: the helper is made again and `use` runs once more. `use` says, by returning from `ran`,
+   * whether its process had started when it failed; then it is never run again.
+   */
+  async withHelper<T>(c: TargetContainer, info: Docker.ContainerInspectInfo, use: (view: ViewAvailability, ran: () => void) => Promise<T>): Promise<T> {
+    const view = await this.forTarget(c, info);
+    let started = false;
+    try {
+      return await use(view, () => { started = true; });
+    } catch (err) {
+      if (!view.ok || started || !helperGone(err)) throw err;
+      // Forgotten unless another call already put a new helper in its place.
+      const key = `${c.id}@${info.State.StartedAt}`;
+      const known = this.helpers.get(key);
+      const knownView = known && await known;
+      if (this.helpers.get(key) === known && knownView?.ok && knownView.helperId === view.helperId) this.helpers.delete(key);
+      return use(await this.forTarget(c, info), () => {});
+    }
   }
 
   private async ensureHelper(c: TargetContainer, info: Docker.ContainerInspectInfo): Promise<ViewAvailability> {
@@ -181,6 +203,11 @@ export function viewReadySignal(sink: Writable): { readonly stderr: Writable; re
       if (held) pass(held);
     },
   };
+}
+
+/** The engine refused a process in a container because it is gone (404) or not running (409). */
+function helperGone(err: unknown): boolean {
+  return isNotFound(err) || (isConflict(err) && /not running|is paused|restarting/i.test(String((err as { message?: string })?.message ?? '')));
 }
 
 /** The exit code and stderr line of a prologue that could not set up the view (nothing ran). */

@@ -16,7 +16,7 @@ import { BridgeDenied, CallCancelled } from './denied.js';
 import { maskLogs } from './maskedLogs.js';
 import { execAs, isFolder, PathGuard } from './pathGuard.js';
 import { markOnlyNote, stopMarkedCall, unviewedExecOptions } from './stopCall.js';
-import { PhysicalViews, VIEW_FAILED_EXIT, viewFailure, viewReadySignal, type ViewAvailability, type ViewTarget } from './physicalView.js';
+import { PhysicalViews, VIEW_FAILED_EXIT, viewFailure, viewReadySignal, type ViewTarget } from './physicalView.js';
 
 export { BridgeDenied, CallCancelled, CLIENT_GONE } from './denied.js';
 export type { TargetContainer } from './allowedContainers.js';
@@ -136,11 +136,6 @@ export class BridgeService {
     return { workdir: info.Config.WorkingDir || '/', user: info.Config.User || '', running: !!info.State.Running, env: info.Config.Env ?? [], info };
   }
 
-  /** The physical view of a running target (./physicalView.ts), or why there is none. */
-  private view(c: TargetContainer, info: Docker.ContainerInspectInfo): Promise<ViewAvailability> {
-    return this.views.forTarget(c, info);
-  }
-
   async logs(c: TargetContainer, options: { tail?: number; since?: string; timestamps?: boolean }, stats: MaskStats): Promise<string> {
     const since = parseSince(options.since);
     const buffer = (await this.docker.getContainer(c.id).logs({
@@ -256,22 +251,25 @@ export class BridgeService {
     const tree = treeReadOf(argv, workdir);
     if (tree) await this.guard.checkTree(c, tree, user, workdir);
 
-    // Blocked paths are physical where the view can be built; elsewhere only exact whitelist entries run.
-    const view = await this.view(c, info);
-    if (!view.ok && !decision.exact) {
-      throw new BridgeDenied('no physical view', `blocked paths cannot be made absent in ${c.name}: ${view.reason}. Without that, only commands whitelisted exactly (no trailing " *") run there.`, `${view.fix}.`);
-    }
     const masker = await this.currentMasker();
     const out = collectMasked(masker.stream(stats));
     const err = collectMasked(masker.stream(stats));
     const call = randomUUID();
-    // Without a view the command runs straight in the target, marked so its processes can be found.
-    const [id, options] = view.ok ? [view.helperId, this.views.execOptions('exec-ready', { user, workdir, env }, argv, 0, call)] : [c.id, await unviewedExecOptions(this.docker, c.id, argv, { user, workdir, env }, call)];
-    if (cancelled?.aborted) throw new CallCancelled(cancelled, 'nothing had started');
     let exec: Docker.Exec | undefined;
-    // The view's ready line tells whether an exit code of 125 is the prologue's or the command's.
-    const ready = view.ok ? viewReadySignal(err.sink) : undefined;
-    const { exitCode, cut } = await runExec(this.docker, id, options, { stdout: out.sink, stderr: ready?.stderr ?? err.sink, timeoutMs: timeoutSeconds * 1000, signal: cancelled, onStarted: (e) => { exec = e; started?.(); } });
+    // Blocked paths are physical where the view can be built; elsewhere only exact whitelist entries run.
+    // A helper found gone before the process started is made again, and the command tried once more (./physicalView.ts).
+    const { view, ready, exitCode, cut } = await this.views.withHelper(c, info, async (view, ran) => {
+      if (!view.ok && !decision.exact) {
+        throw new BridgeDenied('no physical view', `blocked paths cannot be made absent in ${c.name}: ${view.reason}. Without that, only commands whitelisted exactly (no trailing " *") run there.`, `${view.fix}.`);
+      }
+      // Without a view the command runs straight in the target, marked so its processes can be found.
+      const [id, options] = view.ok ? [view.helperId, this.views.execOptions('exec-ready', { user, workdir, env }, argv, 0, call)] : [c.id, await unviewedExecOptions(this.docker, c.id, argv, { user, workdir, env }, call)];
+      if (cancelled?.aborted) throw new CallCancelled(cancelled, 'nothing had started');
+      // The view's ready line tells whether an exit code of 125 is the prologue's or the command's.
+      const ready = view.ok ? viewReadySignal(err.sink) : undefined;
+      const end = await runExec(this.docker, id, options, { stdout: out.sink, stderr: ready?.stderr ?? err.sink, timeoutMs: timeoutSeconds * 1000, signal: cancelled, onStarted: (e) => { ran(); exec = e; started?.(); } });
+      return { view, ready, ...end };
+    });
     ready?.end();
     let stopFailure = '';
     const stop = () => (view.ok ? this.views.stop(view.helperId, call, exec) : stopMarkedCall(this.docker, c.id, call, exec))
@@ -301,11 +299,11 @@ export class BridgeService {
     const real = await this.guard.checkPath(c, abs, path);
     // `ls` as an argv (never a shell), in the physical view when there is one; entries that are
     // blocked, or link to blocked paths, are left out as well.
-    const view = await this.view(c, info);
     const argv = ['ls', '-la', '--', real];
-    const { stdout, stderr, exitCode } = view.ok
-      ? await execCollect(this.docker, view.helperId, this.views.execOptions('exec', { user, workdir, env }, argv))
-      : await execCollect(this.docker, c.id, execAs(argv, user, workdir));
+    // A read: tried once more on a new helper if the known one is found gone (./physicalView.ts).
+    const { stdout, stderr, exitCode } = await this.views.withHelper(c, info, (view) => (view.ok
+      ? execCollect(this.docker, view.helperId, this.views.execOptions('exec', { user, workdir, env }, argv))
+      : execCollect(this.docker, c.id, execAs(argv, user, workdir))));
     const failure = exitCode === VIEW_FAILED_EXIT ? viewFailure(stderr) : undefined;
     if (failure) throw viewDenial(c, failure);
     if (exitCode !== 0) throw new BridgeDenied('list failed', `ls ${real} failed in ${c.name}: ${(await this.mask(stderr, stats)).trim() || `exit code ${exitCode}`}`);
@@ -325,8 +323,8 @@ export class BridgeService {
     const { workdir, user, running, env, info } = await this.workdirOf(c);
     const abs = posix.resolve(workdir, path);
     const real = await this.guard.checkPath(c, abs, path);
-    const view = running ? await this.view(c, info) : undefined;
-    if (view?.ok) return this.readInView(c, view.helperId, { user, workdir, env }, abs, real, maxBytes, stats);
+    const viewed = running ? await this.views.withHelper(c, info, async (view) => (view.ok ? { text: await this.readInView(c, view.helperId, { user, workdir, env }, abs, real, maxBytes, stats) } : undefined)) : undefined;
+    if (viewed) return viewed.text;
     const st = await this.guard.stat(c, real);
     if (!st) throw new BridgeDenied('not found', `${abs} does not exist in ${c.name}.`);
     if (isFolder(st)) throw new BridgeDenied('not a file', `${abs} is a folder.`, 'use list_files for folders.');
