@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { LABELS } from '../core/naming.js';
+import { defaultSandboxName, LABELS } from '../core/naming.js';
 import { engineHttpFor, resolveEndpoint } from '../engine/connection.js';
 import type { EarlyCheck } from '../engine/verify.js';
 import { helperEngineOf, startHelper } from '../engine/verifyProbe.js';
@@ -58,12 +58,22 @@ export function startEarlyCheck(argv: readonly string[]): EarlyCheck | undefined
   }
   if (!http) return undefined;
   const engine = http;
-  const labels = [`${LABELS.sandbox}=1`, `${LABELS.workspace}=${resolve(asked.workspace ?? process.cwd())}`, `${LABELS.agent}=${asked.agent}`];
+  const workspace = resolve(asked.workspace ?? process.cwd());
+  const wanted: Record<string, string> = { [LABELS.sandbox]: '1', [LABELS.workspace]: workspace, [LABELS.agent]: asked.agent };
+  const labels = Object.entries(wanted).map(([k, v]) => `${k}=${v}`);
+  const ours = (info: { Config: { Labels?: Record<string, string> | null } }) => Object.entries(wanted).every(([k, v]) => info.Config.Labels?.[k] === v);
   const helper = (async () => {
-    const found = await engine.call<{ Id: string; State: string }[]>('GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ label: labels }))}`);
-    if (found.length !== 1 || found[0].State !== 'running') return undefined;
-    const info = await engine.inspectContainer(found[0].Id);
-    if (!info?.State.Running || (info.HostConfig.Runtime || 'runc') !== 'runc') return undefined;
+    // Its default name first: one inspect. A listing by labels makes the engine read every container
+    // (70-200 ms here, before the helper can be made); it is asked only when no container of that
+    // name is this sandbox (one made with --name). The run uses the helper only if it is of the
+    // sandbox the run itself finds (../engine/verify.ts compares the ids).
+    let info = await engine.inspectContainer(defaultSandboxName(workspace, asked.agent));
+    if (!info || !ours(info)) {
+      const found = await engine.call<{ Id: string; State: string }[]>('GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ label: labels }))}`);
+      if (found.length !== 1 || found[0].State !== 'running') return undefined;
+      info = await engine.inspectContainer(found[0].Id);
+    }
+    if (!info?.State.Running || !ours(info) || (info.HostConfig.Runtime || 'runc') !== 'runc') return undefined;
     return startHelper(helperEngineOf(engine), info);
   })().catch(() => undefined);
   return { helper, dispose: async () => { (await helper)?.close(); } };

@@ -3,6 +3,8 @@
 // however many there are (none of them is inspected or asked about on its own), and still says
 // each one's status; stop asks what docker stop asks.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resolveLimits } from '../../../src/core/options.js';
 import { TemplateBuilder } from '../../../src/engine/templates.js';
@@ -57,5 +59,50 @@ describe('engine requests of ls and stop', () => {
     assert.deepEqual(requests.map((r) => r.replace(/^(\S+) \/v[\d.]+/, '$1 ').replace(/\?.*$/, '')), [`GET /containers/${first.name}/json`, `POST /containers/${first.id}/stop`]);
     const { stdout: listed } = await requestsOf(['ls']);
     assert.match(listed, new RegExp(`^${first.name} +shell +stopped `, 'm'), 'a stop by the user is no stop cause to show');
+  });
+});
+
+describe('engine requests of a warm run', () => {
+  let relay: RequestRelay;
+  let ws: string;
+  let name: string;
+  before(async () => {
+    relay = new RequestRelay(ENGINE_SOCKET);
+    await relay.up();
+    ws = makeWorkspace({ '.env': 'TOKEN=warm-requests\n', 'README.md': '# warm\n' }, 'paddock-warmrequests-');
+    name = (await paddockOk(['create', 'shell', ws])).stdout.trim();
+  });
+  after(async () => {
+    if (ws) await cleanup(ws);
+    await relay?.down();
+  });
+
+  it('its early check finds the sandbox by its default name (one inspect), so the run lists the workspace\'s sandboxes once', async () => {
+    relay.requests.length = 0;
+    // (The relay passes the exec's stream on without its output: the agent leaves a file.)
+    await paddockOk(['run', 'shell', ws, '--', '-c', 'echo AGENT-RAN > ran.txt'], { env: { ...process.env, DOCKER_HOST: relay.host, DOCKER_CONTEXT: '' } });
+    assert.match(readFileSync(join(ws, 'ran.txt'), 'utf8'), /AGENT-RAN/);
+    const asked = relay.requests.map((q) => q.replace(/^(\S+) \/v[\d.]+/, '$1 ').replace(/\?.*$/, ''));
+    assert.equal(asked.filter((q) => q === 'GET /containers/json').length, 1, asked.join(', '));
+    // The check's helper was made once, after that inspect by name: the early one, not a second.
+    const byName = asked.indexOf(`GET /containers/${name}/json`);
+    assert.ok(byName >= 0 && byName < asked.indexOf('POST /containers/create'), asked.join(', '));
+    assert.equal(asked.filter((q) => q === 'POST /containers/create').length, 1, asked.join(', '));
+  });
+
+  it('a sandbox made with --name is found by the listing, and its check still starts early (one helper)', async () => {
+    const named = makeWorkspace({ '.env': 'TOKEN=warm-requests\n' }, 'paddock-warmnamed-');
+    try {
+      await paddockOk(['create', 'shell', named, '--name', `paddock-warmnamed-${process.pid}`]);
+      relay.requests.length = 0;
+      await paddockOk(['run', 'shell', named, '--', '-c', 'echo AGENT-RAN > ran.txt'], { env: { ...process.env, DOCKER_HOST: relay.host, DOCKER_CONTEXT: '' } });
+      assert.match(readFileSync(join(named, 'ran.txt'), 'utf8'), /AGENT-RAN/);
+      const asked = relay.requests.map((q) => q.replace(/^(\S+) \/v[\d.]+/, '$1 ').replace(/\?.*$/, ''));
+      assert.equal(asked.filter((q) => q === 'GET /containers/json').length, 2, asked.join(', '));
+      assert.ok(asked.indexOf('GET /containers/json') < asked.indexOf('POST /containers/create'), asked.join(', '));
+      assert.equal(asked.filter((q) => q === 'POST /containers/create').length, 1, asked.join(', '));
+    } finally {
+      await cleanup(named);
+    }
   });
 });
