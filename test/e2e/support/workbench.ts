@@ -197,20 +197,22 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   const input = page.locator('.quick-input-widget .quick-input-box input');
   // On a loaded machine the palette sometimes opens and closes again at once (focus moving to a
   // terminal or notification that just appeared): open it again, as a person would.
-  // It can also close between showing and typing (seen after the walkthrough page took focus).
+  // It can also close between showing and typing (seen after the walkthrough page took focus), or
+  // after typing, before its row shows (seen when a view a link opened took focus): its rows are then
+  // left hidden, so a row that does not show within 15 s means the palette is opened again.
+  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
   for (let attempt = 1; ; attempt++) {
     await page.keyboard.press('F1');
     try {
       await input.waitFor({ timeout: 10_000 });
       await input.fill(`>${title}`, { timeout: 5_000 });
+      await row.waitFor({ timeout: 15_000 });
       break;
     } catch (err) {
       if (attempt === 3) throw err;
       await page.keyboard.press('Escape');
     }
   }
-  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
-  await row.waitFor({ timeout: 30_000 });
   await input.press('Enter');
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 30_000 }).catch(() => {});
 }
