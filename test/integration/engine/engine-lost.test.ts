@@ -34,7 +34,9 @@ function paddockStreaming(args: string[]) {
   return { ended, stdout: () => stdout, stderr: () => stderr, done: () => finished };
 }
 
-const STOPPED_ANSWERING = /The Docker engine at unix:\/\/\S+docker\.sock stopped answering \((read ECONNRESET|connect ENOENT \S+|socket hang up|\S+ ECONNRESET|write EPIPE)\)\.\n {2}→ Start the engine .*then run "paddock ls"/;
+// How the cut shows depends on where the client was: reading (ECONNRESET), or connecting for the exec's
+// inspect while the listener closes (connect ECONNRESET with a backlog reset, connect ENOENT after).
+const STOPPED_ANSWERING = /The Docker engine at unix:\/\/\S+docker\.sock stopped answering \(((read|connect|write) (ECONNRESET|ENOENT|EPIPE)( \S+)?|socket hang up)\)\.\n {2}→ Start the engine .*then run "paddock ls"/;
 
 describe('losing the engine', () => {
   const ws = makeWorkspace({ 'a.txt': 'a\n' });
