@@ -33,17 +33,30 @@ export interface ViewTarget {
  */
 export class PhysicalViews {
   private readonly helpers = new Map<string, Promise<ViewAvailability>>();
-  /** The blocked globs, backup forms included, as regular expressions for the prologue (picomatch's output is valid Perl). */
-  readonly patterns: readonly string[];
-  /** Names the prologue's saved walk for these patterns in the helper: another policy never reuses it. */
-  private readonly walkKey: string;
+  /** Made on the first view, not with the bridge (picomatch's compile was on a `paddock run`'s path before the agent's start). */
+  private compiled?: { patterns: readonly string[]; walkKey: string };
 
-  constructor(private readonly docker: Docker, blocked: PathMatcher) {
-    this.patterns = blocked.globs.flatMap((pattern) => {
-      const variants = pattern.endsWith('/**') ? [pattern, pattern.slice(0, -3)] : [pattern];
-      return variants.map((v) => picomatch.makeRe(v.startsWith('/') || v.startsWith('**') ? v : `**/${v}`, { dot: true }).source);
-    });
-    this.walkKey = createHash('sha256').update(JSON.stringify(this.patterns)).digest('hex').slice(0, 32);
+  constructor(private readonly docker: Docker, private readonly blocked: PathMatcher) {}
+
+  /** The blocked globs, backup forms included, as regular expressions for the prologue (picomatch's output is valid Perl). */
+  get patterns(): readonly string[] {
+    return this.compile().patterns;
+  }
+
+  /** Names the prologue's saved walk for these patterns in the helper: another policy never reuses it. */
+  private get walkKey(): string {
+    return this.compile().walkKey;
+  }
+
+  private compile(): { patterns: readonly string[]; walkKey: string } {
+    if (!this.compiled) {
+      const patterns = this.blocked.globs.flatMap((pattern) => {
+        const variants = pattern.endsWith('/**') ? [pattern, pattern.slice(0, -3)] : [pattern];
+        return variants.map((v) => picomatch.makeRe(v.startsWith('/') || v.startsWith('**') ? v : `**/${v}`, { dot: true }).source);
+      });
+      this.compiled = { patterns, walkKey: createHash('sha256').update(JSON.stringify(patterns)).digest('hex').slice(0, 32) };
+    }
+    return this.compiled;
   }
 
   /**
