@@ -88,8 +88,63 @@ export function matchesEntry(argv: readonly string[], entry: WhitelistEntry): bo
   return entry.argv.every((w, i) => argv[i] === w);
 }
 
+/**
+ * How a wrapper's command line reads, so the program it runs is found behind its options:
+ * `valued` options take a value (the next word, `--opt=value`, or the rest of a short cluster),
+ * `flags` take none, and `positionals` words come before the program (timeout's duration, chroot's
+ * root, gosu's user). An option in neither list leaves the program unknown: the line is refused
+ * (`timeout -s KILL 5 sh` once read "KILL" as the program and let the shell through).
+ */
+interface WrapperSyntax {
+  readonly valued?: readonly string[];
+  readonly flags?: readonly string[];
+  readonly positionals?: number;
+}
+
 /** Programs that run another program given as an argument: the deny list applies to that one too. */
-const WRAPPERS = new Set(['env', 'xargs', 'nice', 'nohup', 'timeout', 'stdbuf', 'setsid', 'chroot', 'busybox', 'sudo', 'doas', 'time', 'watch', 'strace', 'ltrace', 'ionice', 'taskset', 'flock', 'unbuffer', 'script', 'runuser', 'su', 'exec', 'command', 'builtin', 'chrt', 'numactl', 'catchsegv', 'gosu', 'su-exec', 'tini', 'dumb-init', 'setpriv', 'unshare', 'nsenter', 'firejail']);
+const WRAPPERS: Readonly<Record<string, WrapperSyntax>> = {
+  env: { valued: ['-u', '--unset', '-C', '--chdir'], flags: ['-', '-i', '--ignore-environment', '-0', '--null', '-v', '--debug', '--block-signal', '--default-signal', '--ignore-signal', '--list-signal-handling'] },
+  nice: { valued: ['-n', '--adjustment'] },
+  nohup: {},
+  timeout: { valued: ['-s', '--signal', '-k', '--kill-after'], flags: ['--preserve-status', '--foreground', '-v', '--verbose'], positionals: 1 },
+  stdbuf: { valued: ['-i', '--input', '-o', '--output', '-e', '--error'] },
+  setsid: { flags: ['-c', '--ctty', '-f', '--fork', '-w', '--wait'] },
+  chroot: { valued: ['--userspec', '--groups'], flags: ['--skip-chdir'], positionals: 1 },
+  sudo: {
+    valued: ['-u', '--user', '-g', '--group', '-C', '--close-from', '-D', '--chdir', '-h', '--host', '-p', '--prompt', '-R', '--chroot', '-r', '--role', '-t', '--type', '-T', '--command-timeout', '-U', '--other-user'],
+    flags: ['-A', '--askpass', '-b', '--background', '-E', '--preserve-env', '-H', '--set-home', '-k', '--reset-timestamp', '-n', '--non-interactive', '-P', '--preserve-groups', '-S', '--stdin', '-B', '--bell', '-N', '--no-update'],
+  },
+  doas: { valued: ['-u', '-C'], flags: ['-n'] },
+  time: { valued: ['-f', '--format'], flags: ['-a', '--append', '-p', '--portability', '-v', '--verbose', '-q', '--quiet'] },
+  strace: { valued: ['-e', '-p', '-s', '-u', '-E', '-a', '-b', '-I', '-O', '-S', '-P', '-X', '-U'], flags: ['-f', '-c', '-C', '-d', '-D', '-F', '-i', '-k', '-q', '-r', '-t', '-T', '-v', '-w', '-x', '-y', '-z', '-Z', '-n'] },
+  ionice: { valued: ['-c', '--class', '-n', '--classdata', '-p', '--pid', '-P', '--pgid', '-u', '--uid'], flags: ['-t', '--ignore'] },
+  taskset: { flags: ['-a', '--all-tasks', '-c', '--cpu-list'], positionals: 1 },
+  flock: { valued: ['-w', '--timeout', '--wait', '-E', '--conflict-exit-code'], flags: ['-s', '--shared', '-x', '-e', '--exclusive', '-u', '--unlock', '-n', '--nb', '--nonblock', '-o', '--close', '-F', '--no-fork', '--verbose'], positionals: 1 },
+  exec: { valued: ['-a'], flags: ['-c', '-l'] },
+  command: { flags: ['-p'] },
+  builtin: {},
+  chrt: { valued: ['-T', '--sched-runtime', '-P', '--sched-period', '-D', '--sched-deadline'], flags: ['-a', '--all-tasks', '-b', '--batch', '-d', '--deadline', '-e', '--ext', '-f', '--fifo', '-i', '--idle', '-o', '--other', '-r', '--rr', '-R', '--reset-on-fork', '-v', '--verbose'], positionals: 1 },
+  numactl: { valued: ['-i', '--interleave', '-p', '--preferred', '-m', '--membind', '-N', '--cpunodebind', '-C', '--physcpubind'], flags: ['-a', '--all', '-l', '--localalloc'] },
+  catchsegv: {},
+  gosu: { positionals: 1 },
+  'su-exec': { positionals: 1 },
+  tini: { valued: ['-p', '-e'], flags: ['-s', '-v', '-w', '-g', '-l'] },
+  'dumb-init': { valued: ['-r', '--rewrite'], flags: ['-c', '--single-child', '-v', '--verbose'] },
+  setpriv: {
+    valued: ['--reuid', '--regid', '--ruid', '--rgid', '--euid', '--egid', '--groups', '--inh-caps', '--ambient-caps', '--bounding-set', '--securebits', '--pdeathsig', '--selinux-label', '--apparmor-profile', '--landlock-access', '--landlock-rule'],
+    flags: ['-d', '--dump', '--nnp', '--no-new-privs', '--clear-groups', '--keep-groups', '--init-groups', '--reset-env'],
+  },
+  unshare: {
+    valued: ['-S', '--setuid', '-G', '--setgid', '-R', '--root', '-w', '--wd', '--propagation', '--map-user', '--map-group', '--map-users', '--map-groups'],
+    flags: ['-m', '--mount', '-u', '--uts', '-i', '--ipc', '-n', '--net', '-p', '--pid', '-U', '--user', '-C', '--cgroup', '-T', '--time', '-f', '--fork', '-r', '--map-root-user', '-c', '--map-current-user', '--mount-proc', '--keep-caps', '--kill-child', '--map-auto'],
+  },
+  nsenter: {
+    valued: ['-t', '--target', '-S', '--setuid', '-G', '--setgid'],
+    flags: ['-a', '--all', '-m', '--mount', '-u', '--uts', '-i', '--ipc', '-n', '--net', '-p', '--pid', '-U', '--user', '-C', '--cgroup', '-T', '--time', '-r', '--root', '-w', '--wd', '--preserve-credentials', '-F', '--no-fork', '-Z', '--follow-context'],
+  },
+  // Wrappers whose lines are not read here: any option of theirs leaves the program unknown.
+  busybox: {}, ltrace: {}, firejail: {}, xargs: {}, su: {}, runuser: {}, script: {}, unbuffer: {}, watch: {},
+};
 
 /** Options that make an otherwise harmless program run commands or write files (refused in every tier). */
 const EXECUTING_OPTIONS: Readonly<Record<string, readonly string[]>> = {
@@ -117,41 +172,101 @@ const EXECUTING_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   tcpdump: ['-z', '-w'],
   journalctl: ['--output-fields'],
   mail: ['--exec', '-E'],
+  // wrappers that run a shell, write a file, or split one word into a command line
+  env: ['-S', '--split-string'],
+  sudo: ['-s', '--shell', '-i', '--login', '-e', '--edit'],
+  doas: ['-s'],
+  time: ['-o', '--output'],
+  strace: ['-o', '--output'],
+  ltrace: ['-o', '--output'],
+  flock: ['-c', '--command'],
 };
 /** Options like these in the middle of a word: `less +!cmd` runs cmd, `git grep -Ovi` is -O. */
 const EXECUTING_PREFIXES: Readonly<Record<string, RegExp>> = {
   less: /^\+/, more: /^\+!/,
   git: /^-(O|-open-files-in-pager)/,
+  // `env -iS'sh -c id'`, `sudo -Es`, `strace -fo/x`: the option inside a cluster of short ones
+  env: /^-[^-]*S/, sudo: /^-[^-]*[sie]/, doas: /^-[^-]*s/, time: /^-[^-]*o/, strace: /^-[^-]*o/, ltrace: /^-[^-]*o/, flock: /^-[^-]*c/,
 };
 
 /**
  * Programs that run code given in their arguments: argument checks cannot see inside that code,
  * so the permissive tier refuses them (a moderate-tier whitelist entry can still allow one).
  */
-export const INTERPRETERS = new Set(['sh', 'bash', 'zsh', 'dash', 'ash', 'ksh', 'csh', 'tcsh', 'fish', 'busybox', 'awk', 'gawk', 'mawk', 'nawk', 'sed', 'ed', 'perl', 'python', 'python2', 'python3', 'ruby', 'node', 'nodejs', 'deno', 'bun', 'php', 'lua', 'tclsh', 'expect', 'vi', 'vim', 'nvim', 'emacs', 'xargs', 'parallel', 'eval', 'source', 'socat', 'nc', 'ncat', 'openssl', 'gdb', 'psql', 'mysql', 'sqlite3']);
+export const INTERPRETERS = new Set(['sh', 'bash', 'zsh', 'dash', 'ash', 'ksh', 'csh', 'tcsh', 'fish', 'busybox', 'awk', 'gawk', 'mawk', 'nawk', 'sed', 'ed', 'perl', 'python', 'python2', 'python3', 'ruby', 'node', 'nodejs', 'deno', 'bun', 'php', 'lua', 'tclsh', 'expect', 'vi', 'vim', 'nvim', 'emacs', 'xargs', 'parallel', 'eval', 'source', 'socat', 'nc', 'ncat', 'openssl', 'gdb', 'psql', 'mysql', 'sqlite3',
+  // these run their arguments through a shell (or expect): `su -c`, `runuser USER -c`, `script -c`, `watch CMD`
+  'su', 'runuser', 'script', 'unbuffer', 'watch']);
 
-/** Where each program of an argv starts: argv[0], and what wrappers (env, xargs, timeout...) run. */
-function programStarts(argv: readonly string[]): number[] {
+/** Where a short option cluster's value begins: `-s` + `KILL`, `-vsKILL`; 'unknown' for a letter the wrapper does not take. */
+function shortCluster(word: string, syntax: WrapperSyntax): 'flags' | 'value-next' | 'value-attached' | 'unknown' {
+  for (let k = 1; k < word.length; k++) {
+    const option = `-${word[k]}`;
+    if (syntax.valued?.includes(option)) return k === word.length - 1 ? 'value-next' : 'value-attached';
+    if (!syntax.flags?.includes(option)) return 'unknown';
+  }
+  return 'flags';
+}
+
+/** Where the words after a wrapper at `i` lead: the index of the program it runs, or undefined when its line cannot be read. */
+function programAfterWrapper(argv: readonly string[], i: number, syntax: WrapperSyntax, wrapper: string): number | undefined {
+  let positionals = syntax.positionals ?? 0;
+  let j = i + 1;
+  let optionsEnd = false;
+  while (j < argv.length) {
+    const word = argv[j];
+    if (!optionsEnd && word === '--') { optionsEnd = true; j++; continue; }
+    if (!optionsEnd && word.startsWith('-') && word !== '-') {
+      if (wrapper === 'nice' && /^-\d+$/.test(word)) { j++; continue; } // nice's old `-5`
+      if (word.startsWith('--')) {
+        const eq = word.indexOf('=');
+        const name = eq > 0 ? word.slice(0, eq) : word;
+        if (syntax.valued?.includes(name)) j += eq > 0 ? 1 : 2;
+        else if (syntax.flags?.includes(name)) j++;
+        else return undefined;
+        continue;
+      }
+      const cluster = shortCluster(word, syntax);
+      if (cluster === 'unknown') return undefined;
+      j += cluster === 'value-next' ? 2 : 1;
+      continue;
+    }
+    if (word === '-' && syntax.flags?.includes('-') && !optionsEnd) { j++; continue; }
+    // env's (and sudo's) NAME=value assignments before the program
+    if ((wrapper === 'env' || wrapper === 'sudo' || wrapper === 'doas') && /^[A-Za-z_][A-Za-z0-9_]*=/.test(word)) { j++; continue; }
+    if (positionals > 0) { positionals--; j++; continue; }
+    return j;
+  }
+  return j;
+}
+
+/**
+ * Where each program of an argv starts: argv[0], and what wrappers (env, timeout, sudo...) run.
+ * `unclear` names the wrapper and word when a wrapper's options could not be read: then the program
+ * it runs is unknown and the caller refuses (fail closed).
+ */
+function programStarts(argv: readonly string[]): { starts: number[]; unclear?: string } {
   const starts: number[] = [];
   let i = 0;
   while (i < argv.length) {
     starts.push(i);
-    if (!WRAPPERS.has(posix.basename(argv[i]))) break;
-    i++;
-    // skip the wrapper's options and env assignments (and timeout's duration)
-    while (i < argv.length && (argv[i].startsWith('-') || /^[A-Za-z_][A-Za-z0-9_]*=/.test(argv[i]) || /^[\d.,x]+[smhd]?$/.test(argv[i]))) i++;
+    const wrapper = posix.basename(argv[i]);
+    const syntax = WRAPPERS[wrapper];
+    if (!syntax) break;
+    const next = programAfterWrapper(argv, i, syntax, wrapper);
+    if (next === undefined) return { starts, unclear: `${wrapper} ${argv.slice(i + 1).find((w) => w.startsWith('-')) ?? ''}`.trim() };
+    i = next;
   }
-  return starts;
+  return { starts };
 }
 
 /** The programs an argv runs: argv[0], and what wrappers (env, xargs, timeout...) run. */
 export function programsOf(argv: readonly string[]): string[] {
-  return programStarts(argv).map((i) => posix.basename(argv[i]));
+  return programStarts(argv).starts.map((i) => posix.basename(argv[i]));
 }
 
 /** Where the program that does the work starts, behind any wrappers (`timeout 5 grep -r x` → 2). */
 export function commandStart(argv: readonly string[]): number {
-  return programStarts(argv).at(-1) ?? 0;
+  return programStarts(argv).starts.at(-1) ?? 0;
 }
 
 export interface ExecDecision {
@@ -187,7 +302,8 @@ export function decideExec(request: ExecRequest): ExecDecision {
   }
   let rule: string;
   let exact = false;
-  const programs = programsOf(argv);
+  const { starts, unclear } = programStarts(argv);
+  const programs = starts.map((i) => posix.basename(argv[i]));
   if (request.tier === 'moderate') {
     const entry = request.whitelist.map(parseWhitelistEntrySafe).find((e) => e && matchesEntry(argv, e));
     if (!entry) {
@@ -217,6 +333,17 @@ export function decideExec(request: ExecRequest): ExecDecision {
     if (hit) {
       return { allowed: false, rule: `executing option: ${program} ${hit}`, reason: `"${program} ${hit}" runs other commands or writes files, which would bypass the bridge's checks.`, hint: 'This is refused in every tier; ask for the exact command you need instead.' };
     }
+  }
+  // A wrapper line that cannot be read hides the program it runs from the checks (deny list,
+  // interpreters, executing options, the folder checks): refused unless the user whitelisted it whole.
+  if (unclear && !exact) {
+    return {
+      allowed: false, rule: `unclear wrapper: ${unclear}`,
+      reason: `The bridge cannot tell which program "${argv.join(' ')}" runs behind "${unclear}", so it cannot check it.`,
+      hint: request.tier === 'moderate'
+        ? `Whitelist the exact command (without " *") under bridge.exec."${request.container}" in .paddock/policy.yaml, or run it without the wrapper.`
+        : `Run it without the wrapper, or use "tier: moderate" and whitelist the exact command under bridge.exec."${request.container}" in .paddock/policy.yaml.`,
+    };
   }
   for (const arg of argv.slice(1)) {
     const hit = request.blockedPaths.checkArgument(arg, request.workdir);

@@ -202,6 +202,11 @@ describe('bypass suite: all denied', () => {
     ['deny list behind a wrapper', 'env rm -rf /app', 'permissive', /deny: rm/],
     ['interpreter', ['sh', '-c', 'cat /app/.env'], 'permissive', /deny: sh|interpreter/],
     ['interpreter via busybox-style path', ['/usr/bin/perl', '-e', 'print 1'], 'permissive', /deny: perl|interpreter/],
+    // wrapper options that take a value: the value was once read as the program, and what ran behind it was never checked
+    ['deny list behind timeout -s KILL', 'timeout -s KILL 5 rm -f /tmp/canary', 'permissive', /deny: rm/],
+    ['a shell behind stdbuf -o L', ['stdbuf', '-o', 'L', 'sh', '-c', 'touch /tmp/pwned'], 'permissive', /deny: sh|interpreter: sh/],
+    ['grep -r behind timeout --signal KILL', 'timeout --signal KILL 5 grep -r PLAIN /app', 'permissive', /blocked path.*\/app\/\.env/s],
+    ['a wrapper option the bridge cannot read', 'timeout --frobnicate KILL 5 ls', 'permissive', /unclear wrapper/],
     ['grep -r over a folder holding .env', 'grep -r PLAIN /app', 'permissive', /blocked path.*\/app\/\.env/s],
     ['grep -r with no folder (the working dir)', 'grep -rn PLAIN', 'permissive', /blocked path/],
     ['a whitelisted grep -r still cannot read below the folder', 'grep -ri plain .', 'moderate', /blocked path/],
@@ -239,6 +244,7 @@ describe('bypass suite: all denied', () => {
     assert.match(tar.text, /src\/index\.ts/);
     assert.equal(docker(['exec', fx.api, 'test', '-e', '/tmp/copy']).code, 1, 'no denied copy happened');
     assert.equal(docker(['exec', fx.api, 'test', '-f', '/app/.env']).code, 0, 'the denied mv did not run');
+    assert.equal(docker(['exec', fx.api, 'test', '-e', '/tmp/pwned']).code, 1, 'the shell behind stdbuf did not run');
   });
 
   it('read_file refuses blocked paths, traversal, symlinks and /proc', async () => {

@@ -64,6 +64,71 @@ describe('tiers', () => {
     assert.match(decide("awk '{print}' x", 'permissive').rule, /^interpreter: awk/);
     assert.deepEqual(programsOf(['env', '-i', 'A=1', 'timeout', '3', 'ls']), ['env', 'timeout', 'ls']);
   });
+
+  // A deny list of rm alone, so each rule below shows which check found the program.
+  const permissive = (command: string) => decideExec({ argv: splitCommand(command), container: 'api', workdir: '/app', tier: 'permissive', whitelist: [], deny: ['rm'], blockedPaths: blocked });
+
+  it('finds the program behind wrapper options that take a value (attacker: the value read as the program)', () => {
+    // Each once read "KILL", "root", "L" or "/tmp/x" as the program, so the shell or rm behind it ran.
+    for (const [command, rule] of [
+      ['timeout -s KILL 5 sh -c id', 'interpreter: sh'],
+      ['timeout --signal KILL 5 rm -rf /data', 'deny: rm'],
+      ['timeout -vs KILL 5 bash', 'interpreter: bash'],
+      ['timeout -vsKILL 5 bash', 'interpreter: bash'],
+      ['timeout --kill-after=3 5 rm x', 'deny: rm'],
+      ['sudo -u root bash', 'interpreter: bash'],
+      ['sudo -u root -- rm x', 'deny: rm'],
+      ['stdbuf -o L bash', 'interpreter: bash'],
+      ['stdbuf -oL rm x', 'deny: rm'],
+      ['flock /tmp/x bash -c id', 'interpreter: bash'],
+      ['chroot / rm x', 'deny: rm'],
+      ['gosu app rm x', 'deny: rm'],
+      ['ionice -c 2 -n 7 rm x', 'deny: rm'],
+      ['taskset -c 0,1 rm x', 'deny: rm'],
+      ['nice -5 rm x', 'deny: rm'],
+      ['env -u HOME -C /tmp rm x', 'deny: rm'],
+      ['setpriv --reuid 0 bash', 'interpreter: bash'],
+      ['unshare -r -w /tmp rm x', 'deny: rm'],
+      ['nsenter -t 1 -m rm x', 'deny: rm'],
+    ] as const) {
+      assert.equal(permissive(command).rule, rule, command);
+      assert.equal(decide(command, 'permissive').allowed, false, command); // and with the default deny list
+    }
+  });
+
+  it('refuses wrappers that run a shell, write a file or split a word into a command, and wrapper options it cannot read', () => {
+    for (const [command, rule] of [
+      ["env -S 'sh -c id'", 'executing option: env -S'],
+      ["env -iS'sh -c id'", "executing option: env -iSsh -c id"],
+      ['sudo -s id', 'executing option: sudo -s'],
+      ['sudo -i', 'executing option: sudo -i'],
+      ['doas -s', 'executing option: doas -s'],
+      ['time -o /tmp/out ls', 'executing option: time -o'],
+      ['strace -fo /tmp/out ls', 'executing option: strace -fo'],
+      ['flock -c id /tmp/x', 'executing option: flock -c'],
+      ["su -c 'cat x' root", 'interpreter: su'],
+      ['runuser -u app -- ls', 'interpreter: runuser'],
+      ["watch -n 1 'cat x'", 'interpreter: watch'],
+      ["script -c 'cat x' /dev/null", 'interpreter: script'],
+      ['timeout --frobnicate KILL 5 ls', 'unclear wrapper: timeout --frobnicate'],
+      ['firejail --quiet ls', 'unclear wrapper: firejail --quiet'],
+    ] as const) {
+      const d = permissive(command);
+      assert.equal(d.allowed, false, command);
+      assert.equal(d.rule, rule, command);
+    }
+    // the moderate tier: a prefix entry does not cover an unreadable line; an exact one does
+    assert.equal(decide('timeout --frobnicate 5 ls', 'moderate', ['timeout *']).rule, 'unclear wrapper: timeout --frobnicate');
+    assert.match(decide('timeout --frobnicate 5 ls', 'moderate', ['timeout *']).hint!, /exact command/);
+    assert.equal(decide('timeout --frobnicate 5 ls', 'moderate', ['timeout --frobnicate 5 ls']).allowed, true);
+  });
+
+  it('still runs ordinary wrapper lines', () => {
+    for (const command of ['timeout 5 ls', 'timeout -s KILL 5 ls -la', 'timeout -k 2 --preserve-status 5 ls', 'nice -n 10 ls', 'env -i A=1 ls', 'sudo -u app -E ls', 'stdbuf -oL ls', 'ionice -c3 ls', 'nohup ls', 'chroot --userspec=1:1 / ls']) {
+      assert.equal(permissive(command).allowed, true, command);
+    }
+    assert.deepEqual(programsOf(['timeout', '-s', 'KILL', '5', 'nice', '-n', '1', 'ls']), ['timeout', 'nice', 'ls']);
+  });
 });
 
 describe('blocked paths (DockMCP regressions and bypass attempts)', () => {
