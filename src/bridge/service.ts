@@ -131,8 +131,9 @@ export class BridgeService {
 
   // ---- tools ---------------------------------------------------------------------------------
 
+  /** The target's state, folder, user and environment: the inspect its name was resolved with moments ago (./allowedContainers.ts), else a new one. */
   private async workdirOf(c: TargetContainer): Promise<{ workdir: string; user: string; running: boolean; env: string[]; info: Docker.ContainerInspectInfo }> {
-    const info = await this.docker.getContainer(c.id).inspect();
+    const info = this.reach.takeInspect(c) ?? await this.docker.getContainer(c.id).inspect();
     return { workdir: info.Config.WorkingDir || '/', user: info.Config.User || '', running: !!info.State.Running, env: info.Config.Env ?? [], info };
   }
 
@@ -169,7 +170,7 @@ export class BridgeService {
   }
 
   async inspect(c: TargetContainer, stats: MaskStats): Promise<string> {
-    const info = await this.docker.getContainer(c.id).inspect();
+    const info = this.reach.takeInspect(c) ?? await this.docker.getContainer(c.id).inspect();
     const masker = await this.currentMasker();
     const env = (info.Config.Env ?? []).map((e) => {
       const eq = e.indexOf('=');
