@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Writable } from 'node:stream';
 import { AGENT_IDS, agentArgv, getAgent } from '../core/agents.js';
-import { PaddockError } from '../core/errors.js';
+import { engineSource, PaddockError } from '../core/errors.js';
 import { parseEnvAssignments } from '../core/options.js';
 import { PADDOCK_VERSION } from '../core/version.js';
 import { assetRoot } from '../engine/assets.js';
@@ -422,7 +422,7 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
       const info = { paddock: PADDOCK_VERSION, engine: { host: engine.endpoint.host, source: engine.endpoint.source, ...version }, runtimes: { ...runtimes, gvisor } };
       if (o.json) process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
       else {
-        process.stdout.write(`Paddock ${PADDOCK_VERSION}\nEngine:   ${info.engine.host} (${info.engine.source === 'setting' ? '--host' : info.engine.source}), Docker ${version.version}, API ${version.apiVersion}\nRuntimes: ${runtimes.names.map((r) => (r === runtimes.default ? `${r} (default)` : r)).join(', ')}\n`);
+        process.stdout.write(`Paddock ${PADDOCK_VERSION}\nEngine:   ${info.engine.host} (${engineSource(info.engine.source)}), Docker ${version.version}, API ${version.apiVersion}\nRuntimes: ${runtimes.names.map((r) => (r === runtimes.default ? `${r} (default)` : r)).join(', ')}\n`);
         for (const g of gvisor) process.stdout.write(`gVisor:   ${g.name}: network ${g.network}; host Unix sockets ${g.hostUnixSockets ? 'allowed' : 'not allowed (no --host-uds)'}\n`);
         for (const t of traits) {
           const note = gvisorSocketNote(t);

@@ -30,6 +30,15 @@ export function connectionFailure(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * What chose the engine, in the same words wherever it is said: an endpoint's source ('setting': an
+ * address given with --host in the CLI or the paddock.dockerHost setting in VS Code; "DOCKER_HOST",
+ * "context NAME", "default" as they are).
+ */
+export function engineSource(source: string): string {
+  return source === 'setting' ? '--host or the paddock.dockerHost setting' : source;
+}
+
 /** What to do when the engine went away: the same words for the CLI and the editor. */
 export const ENGINE_LOST_HINT = 'Start the engine (Docker Desktop, or "sudo systemctl start docker" on Linux), then run "paddock ls": '
   + 'a sandbox the engine stopped shows as stopped, and "paddock start NAME" brings it back with its state (what was running in it was ended).';

@@ -6,6 +6,7 @@ import type * as ChildProcess from 'node:child_process';
 import { Agent } from 'node:http';
 import { Duplex, PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
+import { PaddockError } from '../core/errors.js';
 import { EngineHttp } from './docker.js';
 import { trace, traceRequests } from './trace.js';
 
@@ -69,17 +70,21 @@ function readCurrentContext(configDir: string): string | undefined {
   }
 }
 
+const CONTEXTS_HINT = '"docker context ls" lists the contexts; name one of them with --context (or the paddock.dockerContext setting), or "docker context use default".';
+
 function readContext(configDir: string, name: string): EngineEndpoint {
   const id = createHash('sha256').update(name).digest('hex');
   const metaPath = join(configDir, 'contexts', 'meta', id, 'meta.json');
   let meta: { Endpoints?: { docker?: { Host?: string; SkipTLSVerify?: boolean } } };
   try {
     meta = JSON.parse(readFileSync(metaPath, 'utf8'));
-  } catch {
-    throw new Error(`Docker context "${name}" was not found (${metaPath}). Run "docker context ls" to see the contexts, or "docker context use default".`);
+  } catch (err: any) {
+    // Its file's path (a hash of the name) says nothing a user can act on; a file there that cannot be read is another fault.
+    if (err?.code !== 'ENOENT') throw new PaddockError(`Docker context "${name}" cannot be read (${metaPath}: ${err?.message ?? err}).`, CONTEXTS_HINT);
+    throw new PaddockError(`Docker context "${name}" does not exist.`, CONTEXTS_HINT);
   }
   const endpoint = meta.Endpoints?.docker;
-  if (!endpoint?.Host) throw new Error(`Docker context "${name}" has no docker endpoint.`);
+  if (!endpoint?.Host) throw new PaddockError(`Docker context "${name}" has no Docker endpoint.`, CONTEXTS_HINT);
   const tlsDir = join(configDir, 'contexts', 'tls', id, 'docker');
   const tls = existsSync(tlsDir)
     ? { ca: readIfExists(join(tlsDir, 'ca.pem')), cert: readIfExists(join(tlsDir, 'cert.pem')), key: readIfExists(join(tlsDir, 'key.pem')), verify: !endpoint.SkipTLSVerify }

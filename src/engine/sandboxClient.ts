@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type Docker from 'dockerode';
-import { PaddockError } from '../core/errors.js';
+import { engineSource, PaddockError } from '../core/errors.js';
 import { CONTAINER_NAME, LABELS } from '../core/naming.js';
 import { execBaseEnv } from './agentUser.js';
 import { connect, engineHttpFor, resolveEndpoint, type EndpointInputs, type EngineEndpoint } from './connection.js';
@@ -77,8 +77,7 @@ export class SandboxClient {
     try {
       await this.docker.ping();
     } catch (err: any) {
-      // 'setting': the address given with --host (the CLI) or the paddock.dockerHost setting (VS Code).
-      const from = this.endpoint.source === 'setting' ? '--host or the paddock.dockerHost setting' : this.endpoint.source;
+      const from = engineSource(this.endpoint.source);
       const how = this.endpoint.source === 'default'
         ? 'Start Docker (Docker Desktop, or "sudo systemctl start docker" on Linux), or point DOCKER_HOST / a Docker context at an engine.'
         : `Check ${this.endpoint.source === 'setting' ? 'that address' : from}, or start that engine.`;

@@ -4,7 +4,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { describeError, engineSource, PaddockError } from '../../../src/core/errors.js';
 import { resolveEndpoint } from '../../../src/engine/connection.js';
+import { SandboxClient } from '../../../src/engine/sandboxClient.js';
 
 function dockerConfig(current: string | undefined, contexts: Record<string, { host: string; tls?: boolean }>): string {
   const dir = mkdtempSync(join(tmpdir(), 'paddock-dockercfg-'));
@@ -44,6 +46,31 @@ describe('engine endpoint resolution (as the docker CLI does it)', () => {
     assert.equal(resolveEndpoint({ env: {}, host: 'unix:///explicit.sock', dockerConfigDir: dir }).host, 'unix:///explicit.sock');
   });
   it('says how to list contexts when the named one does not exist', () => {
-    assert.throws(() => resolveEndpoint({ env: { DOCKER_CONTEXT: 'nope' }, dockerConfigDir: dockerConfig(undefined, {}) }), /context "nope" was not found.*docker context ls/);
+    assert.throws(() => resolveEndpoint({ env: { DOCKER_CONTEXT: 'nope' }, dockerConfigDir: dockerConfig(undefined, {}) }), /context "nope" does not exist/);
+  });
+  it('a context that does not exist: its name, that it does not exist, and on a line of its own how to see the contexts (no hashed path)', () => {
+    let thrown: unknown;
+    try { resolveEndpoint({ env: {}, context: 'nosuch', dockerConfigDir: dockerConfig(undefined, { other: { host: 'unix:///o.sock' } }) }); } catch (err) { thrown = err; }
+    assert.ok(thrown instanceof PaddockError, `a PaddockError (message and fix), not ${String(thrown)}`);
+    assert.equal(thrown.message, 'Docker context "nosuch" does not exist.');
+    assert.match(thrown.hint ?? '', /^"docker context ls" lists the contexts/);
+    const text = describeError(thrown);
+    assert.equal(text.split('\n').length, 2, text);
+    assert.doesNotMatch(text, /meta\.json|[0-9a-f]{64}/, 'no file path');
+    assert.equal(text.match(/nosuch/g)?.length, 1, 'the name once');
+  });
+});
+
+describe('what chose the engine, in words', () => {
+  it('one wording for --host / the setting, in paddock info and when the engine does not answer', async () => {
+    assert.equal(engineSource('setting'), '--host or the paddock.dockerHost setting');
+    assert.equal(engineSource('DOCKER_HOST'), 'DOCKER_HOST');
+    assert.equal(engineSource('context remote'), 'context remote');
+    const client = new SandboxClient(undefined, { host: `unix://${join(tmpdir(), 'paddock-no-engine.sock')}`, source: 'setting' });
+    await assert.rejects(client.ping(), (err: PaddockError) => {
+      assert.match(err.message, /^No Docker engine answers at unix:\/\/.*paddock-no-engine\.sock \(--host or the paddock\.dockerHost setting\): ENOENT\.$/);
+      assert.equal(err.hint, 'Check that address, or start that engine.');
+      return true;
+    });
   });
 });
