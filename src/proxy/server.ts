@@ -59,6 +59,27 @@ type Refusal = {
   asked?: AskOutcome;
 };
 
+/** Where a CONNECT tunnel leads: plain HTTP inside it may ask for that host and port only. */
+interface TunnelTarget {
+  readonly target: EgressTarget;
+  readonly port: number;
+}
+
+/** A request line longer than this in a tunnel is refused rather than waited for. */
+const MAX_REQUEST_LINE = 8192;
+
+/**
+ * Whether a tunnel's first bytes are an HTTP/1.x request line ('http'), could still become one
+ * ('need-more': only a method's capitals and the start of its target so far), or are some other
+ * protocol ('other': SSH's banner, a Redis command, a database's handshake), which passes as before.
+ */
+export function httpRequestStart(data: Buffer): 'http' | 'need-more' | 'other' {
+  const end = data.indexOf(0x0a);
+  const line = data.subarray(0, end < 0 ? Math.min(data.length, MAX_REQUEST_LINE + 1) : end).toString('latin1');
+  if (end < 0) return /^[A-Z][A-Z_-]{0,19}( [^\r\n]*\r?)?$/.test(line) || line === '' ? 'need-more' : 'other';
+  return /^[A-Z][A-Z_-]{0,19} \S+ HTTP\/\d(\.\d)?\r?$/.test(line) ? 'http' : 'other';
+}
+
 const HOP_BY_HOP = new Set(['connection', 'proxy-connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 const defaultLookup = (name: string) => dnsLookup(name, { all: true, verbatim: true });
@@ -180,15 +201,37 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
     });
   });
 
+  // Plain HTTP that a client speaks inside a CONNECT tunnel is parsed here, request by request, and
+  // each one is decided and forwarded as a proxy request to the tunnel's host (see forward).
+  const tunnelTargets = new WeakMap<Socket, TunnelTarget>();
+  const tunnelledHttp = createServer({ requireHostHeader: false } as any, (req, res) => {
+    const tunnelled = tunnelTargets.get(req.socket);
+    if (!tunnelled) return void res.destroy();
+    void forward(req, res, tunnelled).catch((err) => {
+      if (!res.headersSent) res.writeHead(502, { 'Content-Type': 'text/plain' }).end(`Paddock egress proxy: ${err?.message ?? err}\n`);
+      else res.destroy();
+    });
+  });
+  // An upgrade (WebSocket) inside a tunnel cannot be followed request by request: refused, as for
+  // plain proxy requests.
+  tunnelledHttp.on('upgrade', (_req, socket: Socket) => socket.destroy());
+
   const refuse = (res: ServerResponse, method: string, r: Refusal) => {
     logRefusal(method, r);
     const body = explain(r);
     res.writeHead(r.status, refusalHeaders(r, body)).end(body);
   };
 
-  async function forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function forward(req: IncomingMessage, res: ServerResponse, tunnelled?: TunnelTarget): Promise<void> {
     const method = req.method ?? 'GET';
-    const raw = req.url ?? '';
+    let raw = req.url ?? '';
+    if (tunnelled) {
+      // Plain HTTP inside a CONNECT tunnel: each request must stay with the tunnel's host (a shared
+      // front routes by the Host header or an absolute URL, as a CDN does by TLS's server name).
+      const authority = tunnelled.port === 80 ? targetText(tunnelled.target) : `${targetText(tunnelled.target)}:${tunnelled.port}`;
+      if (raw.startsWith('/')) raw = `http://${authority}${raw}`;
+      else if (!/^http:\/\//i.test(raw)) return refuse(res, method, bad(authority, tunnelled.port, 'not an http request', 'Only HTTP requests in origin form (GET /path) or naming the tunnel\'s own host pass as plain HTTP in a CONNECT tunnel.'));
+    }
     if (!/^http:\/\//i.test(raw)) {
       const reason = /^https:\/\//i.test(raw)
         ? 'HTTPS goes through CONNECT: set HTTPS_PROXY (the sandbox already has it).'
@@ -206,6 +249,9 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
       return refuse(res, method, bad(raw.slice(0, 200), 0, 'bad target', `Not a valid URL: ${err instanceof EgressRuleError ? err.message : raw.slice(0, 200)}.`));
     }
     if (url.username || url.password) return refuse(res, method, bad(targetText(target), port, 'userinfo in URL', 'Credentials in the URL are not forwarded; use an Authorization header.'));
+    if (tunnelled && (targetText(target) !== targetText(tunnelled.target) || port !== tunnelled.port)) {
+      return refuse(res, method, bad(targetText(tunnelled.target), tunnelled.port, 'tunnel host mismatch', `A request in the tunnel to ${targetText(tunnelled.target)}:${tunnelled.port} named ${headerSafe(targetText(target))}:${port}; open a tunnel to that host instead.`));
+    }
     const mismatch = hostHeaderRefusal(req, target, port);
     if (mismatch) return refuse(res, method, mismatch);
     const started = Date.now();
@@ -307,6 +353,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
     let error: string | undefined;
     let logged = false;
     let sniRefusal: string | undefined;
+    let handedOver = false;
     const connection: OpenConnection = {
       method: 'CONNECT', target, port, address: where.address,
       cut: (rule) => {
@@ -351,6 +398,29 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
       };
       const release = (): boolean => {
         const hello = readClientHelloSni(pending);
+        const http = hello.kind === 'not-tls' ? httpRequestStart(pending) : 'other';
+        if (http === 'http') {
+          // Plain HTTP: its requests go through the proxy's own checks, one by one (Host included),
+          // instead of a raw pipe a second request could use to ask the same front for another host.
+          handedOver = true;
+          client.off('data', onData);
+          clearTimeout(helloTimer);
+          upstream.unpipe(client);
+          upstream.destroy();
+          tunnelTargets.set(client, { target, port });
+          client.unshift(pending);
+          tunnelledHttp.emit('connection', client);
+          return true;
+        }
+        if (http === 'need-more') {
+          if (pending.length > MAX_REQUEST_LINE) {
+            refuseHello('unreadable http request line (longer than 8 KiB)');
+            return true;
+          }
+          helloTimer ??= setTimeout(() => refuseHello(`unreadable http request line (not whole after ${helloTimeout / 1000} s)`), helloTimeout);
+          atLeast = pending.length + 1;
+          return false;
+        }
         if (hello.kind === 'need-more') {
           atLeast = hello.atLeast;
           helloTimer ??= setTimeout(() => refuseHello(`unreadable tls client hello (not whole after ${helloTimeout / 1000} s)`), helloTimeout);
@@ -397,7 +467,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
       } else client.destroy();
       done();
     });
-    upstream.on('close', () => { client.destroy(); done(); });
+    upstream.on('close', () => { if (!handedOver) client.destroy(); done(); });
     client.on('close', () => { upstream.destroy(); });
   }
 
@@ -425,6 +495,6 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
   };
 
   answerMalformedRequests(server);
-  server.on('close', () => { agent.destroy(); for (const wake of [...waiting]) wake(); });
+  server.on('close', () => { agent.destroy(); tunnelledHttp.close(); for (const wake of [...waiting]) wake(); });
   return proxy;
 }

@@ -82,9 +82,11 @@ describe('egress proxy (loopback)', () => {
     const out = await raw(`CONNECT allowed.test:${originPort} HTTP/1.1\r\nHost: allowed.test:${originPort}\r\n\r\nGET /tunnel HTTP/1.1\r\nHost: allowed.test\r\nConnection: close\r\n\r\n`);
     assert.match(out, /^HTTP\/1\.1 200 Connection Established\r\n\r\nHTTP\/1\.1 200 OK/);
     assert.match(out, /origin saw GET \/tunnel host=allowed\.test/);
-    const last = log.at(-1)!;
-    assert.equal(last.method, 'CONNECT');
-    assert.ok(last.bytesSent > 0 && last.bytesReceived > 0);
+    // The tunnel is one line, and the plain HTTP request in it another, with what it carried.
+    const [tunnel, request] = log.slice(-2);
+    assert.deepEqual([tunnel.method, tunnel.host, tunnel.decision], ['CONNECT', 'allowed.test', 'allow']);
+    assert.deepEqual([request.method, request.host, request.decision], ['GET', 'allowed.test', 'allow']);
+    assert.ok(request.bytesReceived > 0);
   });
 
   it('refuses a denied host with 403, the rule in a header and an explanation, for HTTP and CONNECT', async () => {
@@ -169,6 +171,46 @@ describe('egress proxy (loopback)', () => {
     // The same name in another spelling is the same host.
     r = await next(() => tlsThroughTunnel('Allowed.Test.'));
     assert.equal(r.entry.decision, 'allow');
+  });
+
+  it('plain HTTP in a CONNECT tunnel may ask the tunnel\'s host only, request by request (a shared front routes by Host)', async () => {
+    // The origin plays a shared front that serves whichever host a request names.
+    const tunnelled = (requests: string) => raw(`CONNECT allowed.test:${originPort} HTTP/1.1\r\nHost: allowed.test:${originPort}\r\n\r\n${requests}`);
+    const own = await tunnelled(`GET /a HTTP/1.1\r\nHost: allowed.test:${originPort}\r\nConnection: close\r\n\r\n`);
+    assert.match(own, /origin saw GET \/a host=allowed\.test/);
+    // A second request on the same connection, for a denied host the front also serves.
+    const second = await tunnelled(`GET /a HTTP/1.1\r\nHost: allowed.test:${originPort}\r\n\r\nGET /b HTTP/1.1\r\nHost: blocked.test:${originPort}\r\n\r\n`);
+    assert.match(second, /origin saw GET \/a host=allowed\.test/);
+    assert.doesNotMatch(second, /host=blocked\.test/);
+    assert.match(second, /HTTP\/1\.1 400[\s\S]*host header mismatch/);
+    assert.ok(log.slice(-3).some((e) => e.rule === 'host header mismatch' && e.decision === 'deny'), JSON.stringify(log.slice(-3)));
+    // The first request already names another host, by Host or by an absolute URL.
+    const first = await tunnelled(`GET / HTTP/1.1\r\nHost: blocked.test:${originPort}\r\n\r\n`);
+    assert.doesNotMatch(first, /origin saw/);
+    const absolute = await tunnelled(`GET http://blocked.test:${originPort}/ HTTP/1.1\r\nHost: allowed.test:${originPort}\r\n\r\n`);
+    assert.doesNotMatch(absolute, /origin saw/);
+    assert.match(absolute, /tunnel host mismatch/);
+    // The request sent a byte at a time, once the tunnel is open, is still read whole before
+    // anything passes (a request line ending in "\r" with its "\n" still to come once passed raw).
+    const slow = await new Promise<string>((resolve) => {
+      const socket = connect(proxyPort, '127.0.0.1');
+      let out = '';
+      const rest = `GET /c HTTP/1.1\r\nHost: blocked.test:${originPort}\r\n\r\n`;
+      let i = 0;
+      const tick = () => { if (i < rest.length) { socket.write(rest[i++]); setTimeout(tick, 3); } else setTimeout(() => socket.destroy(), 300); };
+      socket.once('data', tick);
+      socket.on('data', (c) => (out += c)).on('close', () => resolve(out)).on('error', () => {});
+      socket.write(`CONNECT allowed.test:${originPort} HTTP/1.1\r\n\r\n`);
+    });
+    assert.match(slow, /^HTTP\/1\.1 200 Connection Established/);
+    assert.doesNotMatch(slow, /origin saw/);
+  });
+
+  it('other protocols in a tunnel pass as before', async () => {
+    received.length = 0;
+    const out = await raw(`CONNECT allowed.test:${recorderPort} HTTP/1.1\r\n\r\nSSH-2.0-OpenSSH_9.2\r\n`);
+    assert.match(out, /^HTTP\/1\.1 200 Connection Established/);
+    assert.equal(Buffer.concat(received).toString(), 'SSH-2.0-OpenSSH_9.2\r\n');
   });
 
   it('answers 502 and logs an error when an allowed name does not resolve', async () => {
