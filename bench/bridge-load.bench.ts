@@ -21,12 +21,12 @@
 //   BENCH_UNBOUNDED=1      the bridge without the queue bounds and budget (how it behaved before
 //                          them; the exec lane still adapts)
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { Server as HttpServer, type ClientRequest, type IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
@@ -58,6 +58,8 @@ interface Memory {
    * came on if it was the connection's first request (else 0), got its request, and its whole body (Date.now()).
    */
   readonly received: Record<number, [number, number, number]>;
+  /** Connections the bridge opened to the engine since the last look, and the most open at once. */
+  readonly engine: { opened: number; peakOpen: number };
 }
 
 /**
@@ -188,6 +190,14 @@ async function host(target: string, dir: string): Promise<void> {
   // BENCH_LIMITS: JSON of limits to change, e.g. '{"callBudgetMs":700}', to try a setting before shipping it.
   const limits = { ...(base?.BRIDGE_LIMITS ?? BRIDGE_LIMITS), ...(process.env.BENCH_LIMITS ? JSON.parse(process.env.BENCH_LIMITS) : {}) };
   const admission = new TimedAdmission(new (base?.Admission ?? Admission)(unbounded ? { ...limits, runningPerSandbox: 1e9, runningTotal: 1e9, waitingPerSandbox: 1e9, waitingTotal: 1e9, longPerSandbox: 1e9, callBudgetMs: 1e9, waitLimitMs: 1e9, execAtOnceMax: 1e9 } : limits), base);
+  // The bridge's only outgoing connections are to the engine.
+  let engine = { opened: 0, peakOpen: 0 };
+  let engineOpen = 0;
+  diagnosticsChannel.subscribe('net.client.socket', (message) => {
+    engine.opened++;
+    engine.peakOpen = Math.max(engine.peakOpen, ++engineOpen);
+    (message as { socket: import('node:net').Socket }).socket.once('close', () => { engineOpen--; });
+  });
   const token = randomBytes(24).toString('base64url');
   const received = new Map<number, [number, number, number]>();
   stampRequests(received);
@@ -215,8 +225,9 @@ async function host(target: string, dir: string): Promise<void> {
       const cpu = process.cpuUsage();
       const totalMs = Object.values(limitMs).reduce((a, b) => a + b, 0) || 1;
       const execLimitShare = Object.fromEntries(Object.entries(limitMs).map(([k, v]) => [k, v / totalMs]));
-      process.send!({ memory: { rss, heapUsed, cpuMs: (cpu.user + cpu.system) / 1000, loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6, waitsMs: admission.waitsMs, execs: admission.execs, execLimit: admission.laneSnapshot().execLimit, gc, execLimitShare, received: Object.fromEntries(received) } satisfies Memory });
+      process.send!({ memory: { rss, heapUsed, cpuMs: (cpu.user + cpu.system) / 1000, loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6, waitsMs: admission.waitsMs, execs: admission.execs, execLimit: admission.laneSnapshot().execLimit, gc, execLimitShare, received: Object.fromEntries(received), engine } satisfies Memory });
       received.clear();
+      engine = { opened: 0, peakOpen: engineOpen };
       loop.reset();
       gc = { count: 0, totalMs: 0, maxMs: 0 };
       limitMs = {};
@@ -307,6 +318,17 @@ function intakeOf(outcomes: readonly Outcome[], entries: readonly AuditEntry[], 
   return `    from the client's send to the bridge's admission (refused-busy exec_commands, ${xs.length}): p50 ${ms(percentile(xs, 50))}, p95 ${ms(percentile(xs, 95))}, p99 ${ms(percentile(xs, 99))}, max ${ms(xs.at(-1) ?? NaN)}`
     + `\n      from each moment to the next (p50/p95): ${parts.map(([label, ys]) => `${label} ${p(ys)}`).join(', ')}, then the refusal`
     + `\n      ${fresh.length} of them came on a new connection (accepted to its request p50/p95 ${p(fresh)}); the clients' POSTs written ${p(clientWrites)} after their start`;
+}
+
+/** The engine daemon's CPU time so far (ms), when it runs on this machine (Linux /proc), else undefined. */
+function engineCpuMs(): number | undefined {
+  try {
+    const pid = execFileSync('pidof', ['dockerd'], { encoding: 'utf8' }).trim().split(/\s+/)[0];
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * (1000 / 100);
+  } catch {
+    return undefined;
+  }
 }
 
 const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
@@ -445,7 +467,9 @@ async function main(): Promise<void> {
       for (const clientCount of clientCounts) {
         const previous = await ask<Memory>(child, 'memory', 'memory');
         const auditBefore = readAuditLines(ready.auditFile).length;
+        const engineBefore = engineCpuMs();
         const { line, outcomes } = await run(ready, target, rate, clientCount, calls);
+        const engineAfter = engineCpuMs();
         total += outcomes.length;
         const runEntries = mergeAuditEntries(readAuditLines(ready.auditFile).slice(auditBefore));
         const memory = await ask<Memory>(child, 'memory', 'memory');
@@ -455,7 +479,9 @@ async function main(): Promise<void> {
         console.log(`${line}\n${stages}\n    admitted calls' wait in line for a slot (all tools): p50 ${ms(percentile(waits, 50))}, p95 ${ms(percentile(waits, 95))}, p99 ${ms(percentile(waits, 99))}, max ${ms(waits.at(-1) ?? NaN)}`
           + `\n${execStagesOf(memory.execs)}`
           + (memory.execLimit ? `\n    execs allowed at once at the end: ${memory.execLimit}; share of the run at each limit: ${Object.entries(memory.execLimitShare).map(([k, v]) => `${k}: ${(100 * v).toFixed(0)} %`).join(', ')}` : '')
-          + `\n    bridge: ${cpuPerCall.toFixed(1)} ms CPU per call, event loop delay p99 ${ms(memory.loopDelayP99Ms)} (max ${ms(memory.loopDelayMaxMs)}), GC ${memory.gc.count} pauses, ${ms(memory.gc.totalMs)} in all, longest ${ms(memory.gc.maxMs)}; memory after: rss ${mib(memory.rss)}, heap ${mib(memory.heapUsed)}`);
+          + `\n    bridge: ${cpuPerCall.toFixed(1)} ms CPU per call, event loop delay p99 ${ms(memory.loopDelayP99Ms)} (max ${ms(memory.loopDelayMaxMs)}), GC ${memory.gc.count} pauses, ${ms(memory.gc.totalMs)} in all, longest ${ms(memory.gc.maxMs)}; memory after: rss ${mib(memory.rss)}, heap ${mib(memory.heapUsed)}`
+          + `\n    engine connections: ${memory.engine.opened} opened, at most ${memory.engine.peakOpen} open at once`
+          + (engineBefore !== undefined && engineAfter !== undefined ? `; dockerd CPU ${((engineAfter - engineBefore) / outcomes.length).toFixed(1)} ms per call (all of its work in the run, others' too)` : ''));
       }
     }
     const after = await ask<Memory>(child, 'memory', 'memory');
