@@ -1,7 +1,10 @@
 // Bundles the CLI and the extension into dist/ (one file each; `vscode` stays external).
 import { copyFileSync, existsSync, readdirSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
 import { build } from 'esbuild';
+
+const require = createRequire(import.meta.url);
 
 // The CLI's chunks have content hashes in their names, so each build starts from an empty folder
 // (or a packaged .vsix would carry every old chunk). It is built next to dist/cli and swapped in
@@ -40,6 +43,22 @@ const builtinsViaRequire = {
   },
 };
 
+// The CommonJS entries that start before anything else (exec's fast path, a warm run's early check)
+// load node:crypto only when a hash is made: it is 36 of Node's modules (8-11 ms of CPU at load 5-8),
+// and these entries hash only for a Docker context other than the default one, and for names.
+// Every export is a getter that requires the real module on first use.
+const lazyCrypto = {
+  name: 'lazy-crypto',
+  setup(b) {
+    const keys = Object.keys(require('node:crypto'));
+    b.onResolve({ filter: /^(node:)?crypto$/ }, (args) => (args.kind === 'import-statement' ? { path: args.path, namespace: 'lazy-crypto' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-crypto' }, () => ({
+      contents: `let real;\nfor (const key of ${JSON.stringify(keys)}) Object.defineProperty(exports, key, { enumerable: true, get: () => (real ??= require('node:crypto'))[key] });`,
+      loader: 'js',
+    }));
+  },
+};
+
 await Promise.all([
   // The CLI as ES modules split at its dynamic imports: a command loads only what it uses (no MCP SDK
   // for `exec`). Two entries: main (every command) and exec (the lifecycle commands alone; bin/paddock
@@ -54,7 +73,7 @@ await Promise.all([
   // before anything else (no ES module loader, no command table). It never reaches dockerode (its
   // engine calls are EngineHttp's; a TLS engine is left to the whole exec), so dockerode is left out.
   build({
-    ...common, entryPoints: ['src/cli/execFast.ts'], outfile: `${cliOut}/exec-fast.cjs`, sourcemap: false,
+    ...common, entryPoints: ['src/cli/execFast.ts'], outfile: `${cliOut}/exec-fast.cjs`, sourcemap: false, plugins: [lazyCrypto, zodEnglishOnly],
     alias: { ...common.alias, dockerode: './build/unavailable.js' },
   }),
   // `paddock --version`: the version alone, required by bin/paddock (no ES module loader: 15-30 ms
@@ -63,7 +82,7 @@ await Promise.all([
   // A warm `paddock run`'s check, started before the rest loads (src/cli/runEarly.ts): the same lean
   // client, and the helper's code; bin/paddock requires it for `run` command lines only.
   build({
-    ...common, entryPoints: ['src/cli/runEarly.ts'], outfile: `${cliOut}/run-early.cjs`, sourcemap: false,
+    ...common, entryPoints: ['src/cli/runEarly.ts'], outfile: `${cliOut}/run-early.cjs`, sourcemap: false, plugins: [lazyCrypto, zodEnglishOnly],
     alias: { ...common.alias, dockerode: './build/unavailable.js' },
   }),
   // Minified: the editor parses the whole bundle when it activates the extension.
