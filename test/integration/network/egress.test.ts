@@ -122,6 +122,16 @@ describe('network egress', () => {
     assert.deepEqual(raw.stdout.trim().split('\n'), ['HTTP/1.1 400 Bad Request', 'HTTP/1.1 403 Forbidden', 'HTTP/1.1 400 Bad Request'], raw.stderr);
   });
 
+  it('keeps plain HTTP in a tunnel to the tunnel\'s host (Host fronting through curl --proxytunnel)', async () => {
+    // curl -p opens CONNECT allowed.test:80, then asks the server in it for blocked.test, which the same
+    // stand-in server answers for, as a shared front would.
+    const fronted = await sh('curl -sS -m 10 -i -p -H "Host: blocked.test" http://allowed.test/');
+    assert.match(fronted.stdout, /HTTP\/1\.1 400 Bad Request[\s\S]*X-Paddock-Rule: host header mismatch/, fronted.stderr);
+    assert.doesNotMatch(fronted.stdout, /hello from/);
+    const own = await sh('curl -sS -m 10 -p http://allowed.test/');
+    assert.equal(own.stdout, 'hello from a host=allowed.test\n', own.stderr);
+  });
+
   it('cuts a tunnel to an allowed host whose TLS asks for a denied one (SNI fronting)', async () => {
     // curl opens CONNECT allowed.test:443 but asks the server for blocked.test in its ClientHello.
     const r = await sh('curl -sS -m 10 -k --connect-to blocked.test:443:allowed.test:443 https://blocked.test/');
