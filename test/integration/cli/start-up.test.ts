@@ -55,7 +55,7 @@ describe('paddock exec: what its fast path loads', () => {
   });
 
   it('loads it when a Docker context must be found (its folder is a hash of its name), and the exec works', () => {
-    const env = { ...process.env, DOCKER_CONFIG: config };
+    const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_CONFIG: config };
     delete env.DOCKER_HOST;
     delete env.DOCKER_CONTEXT;
     const r = runListingModules(['--context', 'paddock-start-up', 'exec', name, '--', 'cat', 'marker.txt'], env);
