@@ -144,7 +144,7 @@ function reportJson(a: Analysis, notes: string[], failing: boolean) {
   };
 }
 
-function formatCheck(a: Analysis, notes: string[]): string {
+export function formatCheck(a: Analysis, notes: string[]): string {
   const rel = (p: string) => relative(a.workspace, p) || '.';
   const lines: string[] = [];
   const plan = a.scan.plan;
@@ -163,7 +163,7 @@ function formatCheck(a: Analysis, notes: string[]): string {
   lines.push('');
   if (!findings.length) lines.push('No findings.');
   for (const f of findings) {
-    lines.push(`${f.severity.padEnd(7)} ${rel(f.file)}:${f.range.line}:${f.range.col}  ${f.message}  [${f.rule}]`);
+    lines.push(`${f.severity.padEnd(7)} ${f.unplaced ? '' : `${rel(f.file)}:${f.range.line}:${f.range.col}  `}${f.message}  [${f.rule}]`);
     for (const fix of f.fixes) lines.push(`        fix: ${fix.title}`);
   }
   for (const n of [...plan.notes, ...notes]) lines.push(`note: ${n}`);

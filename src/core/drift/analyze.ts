@@ -232,8 +232,12 @@ export function analyzeWorkspace(workspace: string, options: AnalyzeOptions = {}
   }
 
   // Cage paths that do not exist cannot be mounted read-only (Paddock does not create them).
+  // Its place: the policy file's readOnly rule that names one (or its readOnly list); the defaults'
+  // rules are written nowhere the user can edit, and the fix is a folder, not an edit: no place then.
   if (scan.plan.absentCage.length) {
-    findings.push({ file: policyFile, range: START_OF_FILE, severity: 'info', rule: 'cage-absent', paths: scan.plan.absentCage, fixes: [], message: `Read-only paths that do not exist are not mounted, so the agent could create them: ${list(scan.plan.absentCage, 8)}. Create the folders to protect them.` });
+    const cage = policyText === undefined ? undefined : readPolicyHide(policyFile, policyText, 'readOnly');
+    const written = cage?.rules.length ? cage.rules.find((r) => scan.plan.absentCage.includes(r.text))?.range ?? cage.anchor : undefined;
+    findings.push({ file: policyFile, range: written ?? START_OF_FILE, ...(written ? {} : { unplaced: true as const }), severity: 'info', rule: 'cage-absent', paths: scan.plan.absentCage, fixes: [], message: `Read-only paths that do not exist are not mounted, so the agent could create them: ${list(scan.plan.absentCage, 8)}. Create the folders to protect them.` });
   }
 
   return { workspace, policyFile, policyExists, policy, policyHash: hash, scan, ruleFiles, secrets, findings };

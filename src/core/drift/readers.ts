@@ -276,13 +276,13 @@ function parseMountString(s: string): Record<string, string> {
 }
 
 /** The policy's hide list, each glob with its place in .paddock/policy.yaml. */
-export function readPolicyHide(file: string, text: string): RuleFile {
+export function readPolicyHide(file: string, text: string, key: 'hide' | 'readOnly' = 'hide'): RuleFile {
   const doc = parseDocument(text, { prettyErrors: false });
   const index = new LineIndex(text);
   const rules: DenyRule[] = [];
   let anchor = START_OF_FILE;
   if (isMap(doc.contents)) {
-    const pair = doc.contents.items.find((p) => isScalar(p.key) && p.key.value === 'hide');
+    const pair = doc.contents.items.find((p) => isScalar(p.key) && p.key.value === key);
     const seq = pair?.value;
     if (pair && isScalar(pair.key) && pair.key.range) anchor = index.range(pair.key.range[0], pair.key.range[1]);
     if (isSeq(seq)) {

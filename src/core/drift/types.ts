@@ -41,6 +41,8 @@ export interface Finding {
   /** Absolute path of the file the finding belongs in (it may not exist yet, e.g. a default policy). */
   readonly file: string;
   readonly range: SourceRange;
+  /** No place in a file a user could edit (a default rule): `file` and `range` are not shown (the CLI prints the finding without them, the editor leaves it to the CLI). */
+  readonly unplaced?: true;
   readonly severity: Severity;
   readonly message: string;
   readonly rule: FindingRule;

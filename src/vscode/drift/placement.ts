@@ -34,6 +34,7 @@ const START: Place = { line: 0, character: 0, endLine: 0, endCharacter: 0 };
 export function placeFindings(workspace: string, findings: readonly Finding[], exists: (file: string) => boolean = existsSync): PlacedFinding[] {
   const out: PlacedFinding[] = [];
   for (const f of findings) {
+    if (f.unplaced) continue; // nowhere to show it: `paddock policy check` says it
     if (exists(f.file)) {
       const r = f.range;
       out.push({ file: f.file, severity: f.severity, message: f.message, finding: f, place: { line: r.line - 1, character: r.col - 1, endLine: r.endLine - 1, endCharacter: r.endCol - 1 } });

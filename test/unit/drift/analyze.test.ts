@@ -7,6 +7,8 @@ import { analyzeWorkspace, analyzeWorkspaceAsync, secretVisible, type Finding } 
 import { addClaudeDeny, addHidePattern, addIgnoreLine } from '../../../src/core/drift/fixes.js';
 import { planMounts } from '../../../src/core/hiding.js';
 import { defaultPolicy, parsePolicy, policyHash } from '../../../src/core/policy.js';
+import { formatCheck } from '../../../src/cli/policy.js';
+import { placeFindings } from '../../../src/vscode/drift/placement.js';
 import { removeTrees, tree } from '../hiding/support.js';
 
 after(removeTrees);
@@ -173,6 +175,23 @@ describe('other findings', () => {
     const ws = tree({ dirs: ['.claude', '.vscode'] });
     const [f] = of(analyzeWorkspace(ws, { scanContent: false }).findings, 'cage-absent');
     assert.deepEqual(f.paths, ['.paddock', '.gemini', '.codex', '.devcontainer', '.idea']);
+  });
+
+  it('absent cage folders: no place when the defaults name them (no policy file, or one without readOnly), else on the policy\'s own rule', () => {
+    const none = tree({ dirs: ['src'] });
+    const [a] = of(analyzeWorkspace(none, { scanContent: false }).findings, 'cage-absent');
+    assert.equal(a.unplaced, true, 'the defaults are written nowhere the user edits');
+    const placed = placeFindings(none, [a], () => true);
+    assert.deepEqual(placed, [], 'the editor shows it nowhere (not on line 1 of a policy file)');
+    assert.doesNotMatch(formatCheck(analyzeWorkspace(none, { scanContent: false }), []), /policy\.yaml:1:1/);
+    const bare = tree({ files: { '.paddock/policy.yaml': 'version: 1\n' } });
+    assert.equal(of(analyzeWorkspace(bare, { scanContent: false }).findings, 'cage-absent')[0].unplaced, true);
+    const policy = 'version: 1\nreadOnly:\n  - .paddock\n  - .claude\n';
+    const own = tree({ files: { '.paddock/policy.yaml': policy } });
+    const [f] = of(analyzeWorkspace(own, { scanContent: false }).findings, 'cage-absent');
+    assert.equal(f.unplaced, undefined);
+    assert.deepEqual([f.range.line, f.range.col, text(f.file, f)], [4, 5, '.claude']);
+    assert.match(formatCheck(analyzeWorkspace(own, { scanContent: false }), []), /^info {4}\.paddock\/policy\.yaml:4:5 {2}Read-only paths that do not exist/m);
   });
 
   it('a consistent workspace has no errors', () => {
