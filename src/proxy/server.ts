@@ -364,19 +364,28 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
       },
     };
     open.add(connection);
+    // What the client had sent and been sent before the tunnel: a tunnel handed to the HTTP parser
+    // counts its bytes on the client's socket (its own upstream connection is not used).
+    const readBefore = client.bytesRead - head.length;
+    let writtenBefore = client.bytesWritten;
     const done = () => {
+      // A tunnel handed to the HTTP parser stays open (and is cut by a deny) until its client closes:
+      // it is logged then, as a piped tunnel is when it ends.
+      if (handedOver && !client.destroyed) return;
       open.delete(connection);
       if (logged) return;
       logged = true;
+      const [bytesSent, bytesReceived] = handedOver ? [client.bytesRead - readBefore, client.bytesWritten - writtenBefore] : [upstream.bytesWritten, upstream.bytesRead];
       options.log(entry({
         method: 'CONNECT', host: targetText(target), port, decision: sniRefusal ? 'deny' : 'allow', rule: sniRefusal ?? where.rule, address: where.address, status: opened ? 200 : 502,
-        bytesSent: upstream.bytesWritten, bytesReceived: upstream.bytesRead, durationMs: Date.now() - started, ...(error ? { error } : {}),
+        bytesSent, bytesReceived, durationMs: Date.now() - started, ...(error ? { error } : {}),
       }));
     };
     upstream.on('connect', () => {
       opened = true;
       upstream.setTimeout(0);
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      writtenBefore = client.bytesWritten;
       upstream.pipe(client);
       // The client's first bytes are held until they show whether it speaks TLS to the host it named.
       // A ClientHello may come in many records and segments: it is read whole (bounded in size by
@@ -408,6 +417,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
           upstream.unpipe(client);
           upstream.destroy();
           tunnelTargets.set(client, { target, port });
+          client.once('close', done);
           client.unshift(pending);
           tunnelledHttp.emit('connection', client);
           return true;

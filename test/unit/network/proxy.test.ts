@@ -82,11 +82,12 @@ describe('egress proxy (loopback)', () => {
     const out = await raw(`CONNECT allowed.test:${originPort} HTTP/1.1\r\nHost: allowed.test:${originPort}\r\n\r\nGET /tunnel HTTP/1.1\r\nHost: allowed.test\r\nConnection: close\r\n\r\n`);
     assert.match(out, /^HTTP\/1\.1 200 Connection Established\r\n\r\nHTTP\/1\.1 200 OK/);
     assert.match(out, /origin saw GET \/tunnel host=allowed\.test/);
-    // The tunnel is one line, and the plain HTTP request in it another, with what it carried.
-    const [tunnel, request] = log.slice(-2);
-    assert.deepEqual([tunnel.method, tunnel.host, tunnel.decision], ['CONNECT', 'allowed.test', 'allow']);
+    // The plain HTTP request in the tunnel is a line, and the tunnel another when it ends, with what it carried.
+    const [request, tunnel] = log.slice(-2);
     assert.deepEqual([request.method, request.host, request.decision], ['GET', 'allowed.test', 'allow']);
     assert.ok(request.bytesReceived > 0);
+    assert.deepEqual([tunnel.method, tunnel.host, tunnel.decision], ['CONNECT', 'allowed.test', 'allow']);
+    assert.ok(tunnel.bytesSent > 0 && tunnel.bytesReceived > 0);
   });
 
   it('refuses a denied host with 403, the rule in a header and an explanation, for HTTP and CONNECT', async () => {
@@ -204,6 +205,26 @@ describe('egress proxy (loopback)', () => {
     });
     assert.match(slow, /^HTTP\/1\.1 200 Connection Established/);
     assert.doesNotMatch(slow, /origin saw/);
+  });
+
+  it('a kept-alive tunnel carrying plain HTTP is cut when its host is denied, between requests too', async () => {
+    const rules = compileEgressRules({ policy: 'deny', allow: ['allowed.test', `127.0.0.1:${originPort}`], deny: [] });
+    const entries: EgressLogEntry[] = [];
+    const own = createEgressProxy({ sandbox: 'unit', rules, log: (e) => entries.push(e), lookup: async () => [{ address: '127.0.0.1', family: 4 }] });
+    await new Promise<void>((r) => own.listen(0, '127.0.0.1', r));
+    try {
+      const socket = connect((own.address() as AddressInfo).port, '127.0.0.1');
+      let out = '';
+      const closed = new Promise<void>((r) => socket.on('close', () => r()));
+      socket.on('data', (c) => (out += c)).on('error', () => {});
+      socket.write(`CONNECT allowed.test:${originPort} HTTP/1.1\r\n\r\nGET /first HTTP/1.1\r\nHost: allowed.test:${originPort}\r\n\r\n`);
+      for (let i = 0; i < 100 && !out.includes('origin saw GET /first'); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.match(out, /origin saw GET \/first/);
+      assert.equal(own.setRules(compileEgressRules({ policy: 'deny', allow: [], deny: [] }), 'unit'), 1, 'the idle tunnel is an open connection');
+      await closed;
+    } finally {
+      own.close();
+    }
   });
 
   it('other protocols in a tunnel pass as before', async () => {
