@@ -1,5 +1,4 @@
 import type { ExecTarget, SandboxClient } from '../engine/sandboxClient.js';
-import { stopCause } from '../engine/stopCause.js';
 
 /**
  * After a command in a sandbox failed, what the user should know on stderr: the kernel's memory
@@ -7,7 +6,8 @@ import { stopCause } from '../engine/stopCause.js';
  */
 export async function writeExecNotes(engine: SandboxClient, sandbox: ExecTarget, code: number): Promise<void> {
   if (code === 0) return;
-  const killed = code === 137 ? await stopCause(engine.docker, sandbox.id).catch(() => undefined) : undefined; // SIGKILL: the OOM killer?
+  // SIGKILL: the OOM killer, or the sandbox stopped under the command (its guard's words first, ../engine/sandboxClient.ts stopReason).
+  const killed = code === 137 ? (await engine.stopReason(sandbox.id).catch(() => undefined))?.text : undefined;
   if (killed) process.stderr.write(`paddock: ${killed}\n`);
   const failed = killed ? undefined : await (await import('../engine/repair.js')).execFailureNote(engine, sandbox, code);
   if (failed) process.stderr.write(`paddock: ${failed}\n`);

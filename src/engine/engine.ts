@@ -18,7 +18,7 @@ import { clearSessionRules, networkInForce } from './liveRules.js';
 import { initScript } from './assets.js';
 import { engineMessage, inspectOrUndefined, isAlreadyInState, isConflict, isNotFound, startAndWaitForMarker, writeDemuxed } from './docker.js';
 import { publishedPorts } from './ports.js';
-import { engineSharesHostKernel, runtimeTraits, unmountEventsFor, type RuntimeTraits } from './runtime.js';
+import { engineSharesHostKernel, runtimeTraits, startFailure, unmountEventsFor, type RuntimeTraits } from './runtime.js';
 import { connect, resolveEndpoint, type EndpointInputs } from './connection.js';
 import { engineFacts } from './engineFacts.js';
 import { NO_AWK_LINE, SandboxClient, statusOf } from './sandboxClient.js';
@@ -313,7 +313,7 @@ export class SandboxEngine extends SandboxClient {
       agentHome = handAgentHomeToInit(sandbox);
     } catch { /* the bridge host writes them by an exec, and says so if that fails too */ }
     const { outcome, output } = await startAndWaitForMarker(this.docker.getContainer(sandbox.id), READY_MARKER, 60_000,
-      (err) => new PaddockError(`Sandbox ${sandbox.name} failed to start: ${engineMessage(err)}`, `Check the image and runtime, or make a new container with "paddock apply ${sandbox.name}" (state kept).`));
+      (err) => startFailure(sandbox.name, engineMessage(err)));
     traceInit(output);
     trace(`sandbox ${sandbox.name}: ${outcome}`);
     await egress;

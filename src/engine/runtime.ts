@@ -1,3 +1,6 @@
+import { Writable } from 'node:stream';
+import { PaddockError } from '../core/errors.js';
+
 /**
  * What a container runtime means for a sandbox's network and sockets, read from the engine's
  * `docker info` (Runtimes: path and runtimeArgs of each).
@@ -71,4 +74,46 @@ export function runtimeTraits(name: string | undefined, runtimes: EngineRuntimes
 export function gvisorSocketNote(traits: RuntimeTraits): string | undefined {
   if (!traits.gvisor || traits.hostUnixSockets || !traits.networkNone) return undefined;
   return `The ${traits.name} runtime (gVisor) runs with --network=none and does not let sandboxes connect to host Unix sockets, so this sandbox has no network (not even its egress proxy) and no MCP bridge. Add "--host-uds=open" to its runtimeArgs in /etc/docker/daemon.json and reload dockerd.`;
+}
+
+/**
+ * gVisor's (runsc's) own words when the sandbox a command runs in stops under it (its guard, an OOM
+ * kill, a stop): "waiting on pid 411: waiting on PID 411 in sandbox "<id>": urpc method
+ * "containerManager.WaitPID" failed: EOF", written into the command's output. runc says nothing
+ * there; Paddock says why the sandbox stopped once it has (the guard's line, ./stopCause.ts).
+ */
+const RUNSC_WAIT_FAILED = /(?:waiting on pid \d+: )?waiting on PID \d+ in sandbox "[0-9a-f]+": urpc method "containerManager\.\w+" failed: [^\r\n]*(?:\r*\n)?/g;
+
+/**
+ * `out` without gVisor's words for a command lost with its sandbox (RUNSC_WAIT_FAILED; one write of
+ * runsc's, so a chunk holds it whole); `lost()` says whether they came, and `onLost` is called when
+ * they do (the engine keeps such a command's stream open: the caller ends it).
+ */
+export function withoutRuntimeWaitFailure(out: Writable, onLost: () => void = () => {}): { readonly stream: Writable; lost(): boolean } {
+  let lost = false;
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      if (!chunk.includes('urpc method')) return out.write(chunk) ? done() : out.once('drain', () => done());
+      RUNSC_WAIT_FAILED.lastIndex = 0;
+      const rest = chunk.toString().replace(RUNSC_WAIT_FAILED, () => { lost = true; return ''; });
+      if (lost) onLost();
+      if (!rest) return done();
+      return out.write(rest) ? done() : out.once('drain', () => done());
+    },
+  });
+  return { stream, lost: () => lost };
+}
+
+/**
+ * A start the engine refused, in words. "id already in use": containerd still holds the container's
+ * last run, which did not end cleanly (seen under gVisor when the sandbox was stopped while a command
+ * ran in it and the run that stopped it was killed): every start fails so until the engine restarts,
+ * and a new container (an apply, the state kept) is the way out.
+ */
+export function startFailure(sandbox: string, cause: string): PaddockError {
+  if (/\bid already in use\b/i.test(cause)) {
+    return new PaddockError(`Sandbox ${sandbox} cannot start: the engine still holds its last run, which did not end cleanly ("id already in use").`,
+      `Run "paddock apply ${sandbox}": a new container, with the sandbox's state kept (a restart of the Docker engine frees the old one too).`);
+  }
+  return new PaddockError(`Sandbox ${sandbox} failed to start: ${cause}`, `Check the image and runtime, or make a new container with "paddock apply ${sandbox}" (state kept).`);
 }

@@ -5,6 +5,7 @@ import { CONTAINER_NAME, LABELS } from '../core/naming.js';
 import { execBaseEnv } from './agentUser.js';
 import { connect, engineHttpFor, resolveEndpoint, type EndpointInputs, type EngineEndpoint } from './connection.js';
 import { inspectOrUndefined, runExec, textSink, writeDemuxed, type EngineExec, type EngineHttp } from './docker.js';
+import { withoutRuntimeWaitFailure } from './runtime.js';
 import { stopCause } from './stopCause.js';
 import { applyInitialSize, sizedArgv } from './tty.js';
 import type { SandboxDetails, SandboxStatus } from './types.js';
@@ -127,14 +128,20 @@ export class SandboxClient {
       Env: Object.entries({ ...execBaseEnv(user), ...options.env }).map(([k, v]) => `${k}=${v}`),
       ...(tty && options.size ? { ConsoleSize: [options.size.rows, options.size.cols] } : {}),
     } as Docker.ExecCreateOptions;
+    // gVisor's own words for a command lost with its stopped sandbox are left out: why it stopped is said by Paddock.
+    // The engine keeps the stream of such a command open (it would wait forever): it ends here, as killed (137).
+    const lost = new AbortController();
+    const stdout = withoutRuntimeWaitFailure(options.stdout ?? process.stdout, () => lost.abort());
+    const stderr = withoutRuntimeWaitFailure(options.stderr ?? process.stderr, () => lost.abort());
     const io = {
-      stdout: options.stdout ?? process.stdout, stderr: options.stderr ?? process.stderr, stdin: options.stdin, tty,
+      stdout: stdout.stream, stderr: stderr.stream, stdin: options.stdin, tty, signal: lost.signal,
       onStarted: async (exec: Docker.Exec | EngineExec) => {
         if (tty && options.size) await applyInitialSize(exec, options.size.rows, options.size.cols);
         options.onResizer?.((rows, cols) => { exec.resize({ h: rows, w: cols }).catch(() => {}); });
       },
     };
     const end = this.engineHttp ? await runExec(this.engineHttp, sandbox.id, create, io) : await runExec(this.docker, sandbox.id, create, io);
+    if (lost.signal.aborted) return 137;
     if (end.streamError) throw end.streamError;
     return end.exitCode ?? 0;
   }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { chooseTransport } from '../../../src/bridge/host.js';
-import { gvisorSocketNote, runtimeTraits, unmountEventsFor } from '../../../src/engine/runtime.js';
+import { PassThrough } from 'node:stream';
+import { gvisorSocketNote, runtimeTraits, startFailure, unmountEventsFor, withoutRuntimeWaitFailure } from '../../../src/engine/runtime.js';
 
 const RUNTIMES = {
   runc: { path: 'runc' },
@@ -49,5 +50,32 @@ describe('whether the guard inside may wait on unmount events alone', () => {
     assert.equal(unmountEventsFor(local('kata')), false, 'a VM\'s shared folders');
     assert.equal(unmountEventsFor({ ...local('runc'), sharesHostKernel: false }), false, 'Docker Desktop: the host\'s files reach the VM through a shared folder');
     assert.equal(unmountEventsFor(runtimeTraits('runc', { runc: {} })), false, 'not known to share the kernel');
+  });
+});
+
+describe('the words after a runtime loses a command with its sandbox', () => {
+  const seen = '\u0000waiting on pid 4154: waiting on PID 4154 in sandbox "a8fbc85879815257325bf028e5cf0bfcecdb66c796afb6a978b8e3bb888bfbe2": urpc method "containerManager.WaitPID" failed: EOF\r\r\n';
+  const through = async (chunks: readonly string[]) => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (c) => { text += c; });
+    let called = 0;
+    const filter = withoutRuntimeWaitFailure(out, () => { called++; });
+    for (const c of chunks) await new Promise<void>((r) => filter.stream.write(c, () => r()));
+    return { text, lost: filter.lost(), called };
+  };
+  it('gVisor\'s "urpc method ... failed" line (as its terminal showed it) is left out, and said to the caller', async () => {
+    const r = await through(['$ sleep 600\r\n', seen]);
+    assert.deepEqual(r, { text: '$ sleep 600\r\n\u0000', lost: true, called: 1 });
+  });
+  it('what a command writes passes as it is, also text that only mentions urpc', async () => {
+    const r = await through(['urpc method docs: see README\n', 'a\r\nb']);
+    assert.deepEqual(r, { text: 'urpc method docs: see README\na\r\nb', lost: false, called: 0 });
+  });
+  it('a start the engine refuses with "id already in use" says why and the way out, once', () => {
+    const err = startFailure('sb', 'id already in use');
+    assert.equal(err.message, 'Sandbox sb cannot start: the engine still holds its last run, which did not end cleanly ("id already in use").');
+    assert.match(err.hint ?? '', /^Run "paddock apply sb": a new container, with the sandbox's state kept/);
+    assert.equal(startFailure('sb', 'no such image').message, 'Sandbox sb failed to start: no such image');
   });
 });
