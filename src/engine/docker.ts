@@ -166,11 +166,28 @@ export async function runExec(engine: Docker | EngineHttp, containerId: string, 
   if (io.stdin) io.stdin.unpipe(stream);
   stream.destroy();
   if (cut) return { exitCode: null, cut };
-  const exitCode = await exec.inspect().then((info) => info.ExitCode ?? null, (err) => {
+  const exitCode = await exitCodeAfterStream(exec, io.signal).catch((err) => {
     if (streamError) return null;
     throw err;
   });
   return { exitCode, ...(streamError ? { streamError } : {}) };
+}
+
+/**
+ * The exit code of an exec whose stream has ended. The stream can end before the process does (a
+ * relay or transport that closes the output when the client half-closes its input, a process that
+ * closed its output): then the command is still running, and its end, not the stream's, is what
+ * the caller reports, so the engine is asked again until it says the process ended (an abort stops
+ * the wait: null). Before, such a command was reported as a success while it still ran.
+ */
+export async function exitCodeAfterStream(exec: { inspect(): Promise<{ ExitCode: number | null; Running: boolean }> }, signal?: AbortSignal): Promise<number | null> {
+  let info = await exec.inspect();
+  for (let pause = 20; info.Running; pause = Math.min(pause * 2, 500)) {
+    if (signal?.aborted) return null;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+    info = await exec.inspect();
+  }
+  return info.ExitCode ?? null;
 }
 
 /**

@@ -79,7 +79,8 @@ describe('engine requests of a warm run', () => {
 
   it('its early check finds the sandbox by its default name (one inspect), so the run lists the workspace\'s sandboxes once', async () => {
     relay.requests.length = 0;
-    // (The relay passes the exec's stream on without its output: the agent leaves a file.)
+    // (The relay ends the exec's stream when the CLI half-closes its input, before any output: the
+    // run waits for the agent's own end, and the agent leaves a file.)
     await paddockOk(['run', 'shell', ws, '--', '-c', 'echo AGENT-RAN > ran.txt'], { env: { ...process.env, DOCKER_HOST: relay.host, DOCKER_CONTEXT: '' } });
     assert.match(readFileSync(join(ws, 'ran.txt'), 'utf8'), /AGENT-RAN/);
     const asked = relay.requests.map((q) => q.replace(/^(\S+) \/v[\d.]+/, '$1 ').replace(/\?.*$/, ''));
