@@ -150,6 +150,7 @@ export async function runExec(engine: Docker | EngineHttp, containerId: string, 
   if (io.stdin) io.stdin.pipe(stream);
   let cut: ExecEnd['cut'];
   let streamError: Error | undefined;
+  const deadline = io.timeoutMs === undefined ? undefined : Date.now() + io.timeoutMs;
   const ended = new Promise<void>((resolveEnd) => {
     const stop = (why: 'time' | 'aborted') => { cut ??= why; stream.destroy(); resolveEnd(); };
     const timer = io.timeoutMs === undefined ? undefined : setTimeout(() => stop('time'), io.timeoutMs);
@@ -166,28 +167,30 @@ export async function runExec(engine: Docker | EngineHttp, containerId: string, 
   if (io.stdin) io.stdin.unpipe(stream);
   stream.destroy();
   if (cut) return { exitCode: null, cut };
-  const exitCode = await exitCodeAfterStream(exec, io.signal).catch((err) => {
-    if (streamError) return null;
+  const after = await exitCodeAfterStream(exec, io.signal, deadline).catch((err) => {
+    if (streamError) return { exitCode: null };
     throw err;
   });
-  return { exitCode, ...(streamError ? { streamError } : {}) };
+  return { ...after, ...(streamError ? { streamError } : {}) };
 }
 
 /**
  * The exit code of an exec whose stream has ended. The stream can end before the process does (a
  * relay or transport that closes the output when the client half-closes its input, a process that
  * closed its output): then the command is still running, and its end, not the stream's, is what
- * the caller reports, so the engine is asked again until it says the process ended (an abort stops
- * the wait: null). Before, such a command was reported as a success while it still ran.
+ * the caller reports, so the engine is asked again until it says the process ended (an abort or the
+ * exec's time limit ends the wait, as they end the stream). Before, such a command was reported as a
+ * success while it still ran.
  */
-export async function exitCodeAfterStream(exec: { inspect(): Promise<{ ExitCode: number | null; Running: boolean }> }, signal?: AbortSignal): Promise<number | null> {
+export async function exitCodeAfterStream(exec: { inspect(): Promise<{ ExitCode: number | null; Running: boolean }> }, signal?: AbortSignal, deadline?: number): Promise<Pick<ExecEnd, 'exitCode' | 'cut'>> {
   let info = await exec.inspect();
   for (let pause = 20; info.Running; pause = Math.min(pause * 2, 500)) {
-    if (signal?.aborted) return null;
-    await new Promise((resolve) => setTimeout(resolve, pause));
+    if (signal?.aborted) return { exitCode: null, cut: 'aborted' };
+    if (deadline !== undefined && Date.now() >= deadline) return { exitCode: null, cut: 'time' };
+    await new Promise((resolve) => setTimeout(resolve, deadline === undefined ? pause : Math.max(1, Math.min(pause, deadline - Date.now()))));
     info = await exec.inspect();
   }
-  return info.ExitCode ?? null;
+  return { exitCode: info.ExitCode ?? null };
 }
 
 /**

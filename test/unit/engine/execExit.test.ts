@@ -16,19 +16,20 @@ function execEndingAfter(runningFor: number, code: number) {
 describe('the exit code after the exec stream ends', () => {
   it('waits for a command still running when its stream ended, and reports its own code', async () => {
     const exec = execEndingAfter(3, 7);
-    assert.equal(await exitCodeAfterStream(exec), 7);
+    assert.deepEqual(await exitCodeAfterStream(exec), { exitCode: 7 });
     assert.equal(exec.asked, 4);
   });
 
   it('asks once when the command had ended', async () => {
     const exec = execEndingAfter(0, 0);
-    assert.equal(await exitCodeAfterStream(exec), 0);
+    assert.deepEqual(await exitCodeAfterStream(exec), { exitCode: 0 });
     assert.equal(exec.asked, 1);
   });
 
-  it('stops waiting when aborted, with no code', async () => {
+  it('stops waiting when aborted, or at the exec\'s time limit, with no code', async () => {
     const abort = new AbortController();
     abort.abort();
-    assert.equal(await exitCodeAfterStream(execEndingAfter(1000, 0), abort.signal), null);
+    assert.deepEqual(await exitCodeAfterStream(execEndingAfter(1000, 0), abort.signal), { exitCode: null, cut: 'aborted' });
+    assert.deepEqual(await exitCodeAfterStream(execEndingAfter(1000, 0), undefined, Date.now() + 100), { exitCode: null, cut: 'time' });
   });
 });
