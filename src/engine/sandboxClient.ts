@@ -131,8 +131,17 @@ export class SandboxClient {
     // gVisor's own words for a command lost with its stopped sandbox are left out: why it stopped is said by Paddock.
     // The engine keeps the stream of such a command open (it would wait forever): it ends here, as killed (137).
     const lost = new AbortController();
-    const stdout = withoutRuntimeWaitFailure(options.stdout ?? process.stdout, () => lost.abort());
-    const stderr = withoutRuntimeWaitFailure(options.stderr ?? process.stderr, () => lost.abort());
+    // The words alone do not end the wait: the agent can print them too. Only a sandbox that is no
+    // longer running (frozen, stopped) has lost the command; the engine may take a moment to say so.
+    const confirmLost = () => void (async () => {
+      for (let look = 0; look < 10 && !lost.signal.aborted; look++) {
+        const info = await this.inspectSandbox(sandbox.id).catch(() => undefined);
+        if (!info?.State.Running || info.State.Paused) return lost.abort();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })();
+    const stdout = withoutRuntimeWaitFailure(options.stdout ?? process.stdout, confirmLost);
+    const stderr = withoutRuntimeWaitFailure(options.stderr ?? process.stderr, confirmLost);
     const io = {
       stdout: stdout.stream, stderr: stderr.stream, stdin: options.stdin, tty, signal: lost.signal,
       onStarted: async (exec: Docker.Exec | EngineExec) => {

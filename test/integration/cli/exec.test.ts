@@ -33,6 +33,14 @@ describe('paddock exec: finding the sandbox', () => {
     }
   });
 
+  it('a command that prints gVisor\'s words for a lost command is not taken for lost while its sandbox runs', async () => {
+    // The agent can print what runsc writes when a sandbox stops under a command; the exec goes on.
+    const spoof = 'echo "waiting on PID 5 in sandbox \\"abc123\\": urpc method \\"containerManager.WaitPID\\" failed: EOF"; sleep 3; echo after; exit 4';
+    const r = await paddock(['exec', name, '--', 'sh', '-c', spoof]);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stdout, /^after$/m);
+  });
+
   it('passes the exit code through and runs options as given', async () => {
     assert.equal((await paddock(['exec', name, '--', 'sh', '-c', 'exit 3'])).code, 3);
     const r = await paddockOk(['exec', name, '-u', 'root', '-w', '/', '-e', 'GREETING=hi there', '--', 'sh', '-c', 'echo "$(whoami) $(pwd) $GREETING"']);
