@@ -119,6 +119,14 @@ describe('ported gitleaks rules', () => {
     }
   });
 
+  it("generic-api-key keeps gitleaks' stopwords: a value holding one stays, the same without it is masked", () => {
+    const rule = RULES.find((r) => r.name === 'generic-api-key')!;
+    const mask = (text: string) => { rule.re.lastIndex = 0; return text.replace(rule.re, rule.replace as (m: string, ...a: unknown[]) => string); };
+    assert.equal(mask('access_thing = "xK9pQ2vL7rT4bN8mZ3wQ"'), `access_thing = "${MASK}"`);
+    assert.equal(mask('access_thing = "xK9pQ2vLbuild7rT4bN8m"'), 'access_thing = "xK9pQ2vLbuild7rT4bN8m"');
+    assert.equal(mask('access_thing = "XK9PQ2VLDOCKER7RT4BN8M"'), 'access_thing = "XK9PQ2VLDOCKER7RT4BN8M"');
+  });
+
   it("every rule's keywords are in its own matches (a line without one is never worked on)", () => {
     for (const entry of [...CORPUS, ...STRUCTURE_CORPUS]) {
       const stats = { count: 0, rules: {} as Record<string, number> };
