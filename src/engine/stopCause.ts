@@ -59,8 +59,11 @@ export async function stopCause(docker: Docker, idOrName: string): Promise<strin
   if (state.Running || state.Paused || !state.StartedAt || state.StartedAt.startsWith('0001-')) return undefined;
   const mark = existsSync(userStopFile(sandbox.name)) ? readFileSync(userStopFile(sandbox.name), 'utf8') : undefined;
   if (mark === state.StartedAt) return undefined;
-  return `stopped outside Paddock (exit code ${state.ExitCode}): an engine or machine restart, or "docker stop", ended it; its state is kept and "paddock start ${sandbox.name}" brings it back`;
+  return `stopped outside Paddock (exit code ${state.ExitCode}): an engine or machine restart, or "docker stop", ended it; its state is kept${startAdvice(sandbox.name)}`;
 }
+
+/** The end of stopCause's words for a stop outside Paddock that says how to start it again: a start's own notes leave it out. */
+export const startAdvice = (sandboxName: string) => ` and "paddock start ${sandboxName}" brings it back`;
 
 /** A few words for `paddock ls`'s STATUS column. */
 export function shortCause(text: string): string {

@@ -33,7 +33,8 @@ describe('why a sandbox stopped', () => {
     assert.match(exec.stderr, /is stopped \(stopped outside Paddock .*engine or machine restart.*"paddock start/);
     assert.match((await paddockOk(['logs', name])).stderr, /stopped outside Paddock/);
     const start = await paddockOk(['start', name]);
-    assert.match(start.stderr, new RegExp(`${name} had stopped: stopped outside Paddock`));
+    assert.match(start.stderr, new RegExp(`${name} had stopped: stopped outside Paddock .*; its state is kept\n`));
+    assert.doesNotMatch(start.stderr, /brings it back/, 'the start under way is not advised again');
     assert.match(await statusOf(name), /\brunning\s/);
   });
 
