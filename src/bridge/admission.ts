@@ -53,7 +53,11 @@ export interface AdmissionLimits {
  * and 12 waiting drain in about 0.15 s. Processes started in containers are bounded apart: on 2 cores
  * the engine ran 16 `docker exec`s no faster 4 at a time than one at a time (3-6 a second either
  * way) while each took 4 times as long (bench/bridge-load.bench.ts; README "Load"). The budget keeps
- * an admitted call's p99 under a second.
+ * an admitted call's p99 under a second: the line adds wait, never throughput, once the exec lane is
+ * full, so a shorter one answers as many calls sooner. On a quiet machine (2026-12-03, 1200 calls at
+ * 50 and 200/s, 1 and 5 clients, alternating runs) a 900 ms budget and 800 ms wait gave exec_command
+ * p99 0.95-1.10 s (4 runs of 8 past a second, one at 1.00 s), 650 / 450 ms with the lane held at most 400 ms gave
+ * 0.64-0.81 s (none of 8), with the same calls answered (38-136/s) and refused.
  */
 export const BRIDGE_LIMITS: AdmissionLimits = {
   runningPerSandbox: 4,
@@ -62,10 +66,10 @@ export const BRIDGE_LIMITS: AdmissionLimits = {
   waitingTotal: 48,
   slotHoldMs: 3_000,
   longPerSandbox: 8,
-  callBudgetMs: 900,
-  waitLimitMs: 800,
+  callBudgetMs: 650,
+  waitLimitMs: 450,
   execAtOnceMax: 4,
-  execRunInLaneMs: { min: 300, max: 600 },
+  execRunInLaneMs: { min: 300, max: 400 },
 };
 
 /** The lane of calls that start a process in a container (a `docker exec`): the engine's costly work. */
