@@ -3,7 +3,7 @@ import type { SandboxEngine } from './engine.js';
 import { hidingNotesFor, NOT_HIDDEN_NOTE } from './hiding.js';
 import { printable, repairSandbox } from './repair.js';
 import { withSandboxLock } from './sandboxLock.js';
-import { startAdvice } from './stopCause.js';
+import { withoutStartAdvice } from './stopCause.js';
 
 /**
  * What the user should know before a sandbox starts again: that its guard had stopped it (and
@@ -18,7 +18,7 @@ export async function startNotes(engine: SandboxEngine, sandbox: { readonly id: 
   const stopped = sandbox.status === 'running' ? undefined : await engine.stopReason(sandbox.id);
   // The start under way is what "paddock start NAME brings it back" advises; said again there, it
   // read as a promise that a start failing for another cause (gVisor's "id already in use") then broke.
-  if (stopped) notes.push(`${sandbox.name} had stopped${stopped.paths.length ? ' itself' : ''}: ${stopped.text.replace(startAdvice(sandbox.name), '')}`);
+  if (stopped) notes.push(`${sandbox.name} had stopped${stopped.paths.length ? ' itself' : ''}: ${withoutStartAdvice(stopped.text, sandbox.name)}`);
   // A guard's stop for a new secret already names it and its fix: the same secret is not said twice.
   const hiding = await hidingNotesFor(engine, sandbox.id);
   notes.push(...(stopped?.paths.length ? hiding.filter((n) => !n.startsWith(NOT_HIDDEN_NOTE)) : hiding));

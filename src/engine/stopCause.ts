@@ -62,8 +62,14 @@ export async function stopCause(docker: Docker, idOrName: string): Promise<strin
   return `stopped outside Paddock (exit code ${state.ExitCode}): an engine or machine restart, or "docker stop", ended it; its state is kept${startAdvice(sandbox.name)}`;
 }
 
-/** The end of stopCause's words for a stop outside Paddock that says how to start it again: a start's own notes leave it out. */
-export const startAdvice = (sandboxName: string) => ` and "paddock start ${sandboxName}" brings it back`;
+/** The end of stopCause's words for a stop outside Paddock that says how to start it again. */
+const startAdvice = (sandboxName: string) => ` and "paddock start ${sandboxName}" brings it back`;
+
+/**
+ * A stop cause without its advice to start the sandbox: where a start is under way (its notes), or
+ * where the message gives that action as its own fix line (a refused exec), it is not said twice.
+ */
+export const withoutStartAdvice = (cause: string, sandboxName: string) => cause.replace(startAdvice(sandboxName), '');
 
 /** A few words for `paddock ls`'s STATUS column. */
 export function shortCause(text: string): string {

@@ -30,7 +30,8 @@ describe('why a sandbox stopped', () => {
     assert.equal(docker(['stop', '-t', '1', name]).code, 0);
     assert.match(await statusOf(name), /stopped \(engine restart or docker stop\)/);
     const exec = await paddock(['exec', name, '--', 'true']);
-    assert.match(exec.stderr, /is stopped \(stopped outside Paddock .*engine or machine restart.*"paddock start/);
+    assert.match(exec.stderr, /is stopped \(stopped outside Paddock .*engine or machine restart.*; its state is kept\)\.\n.*→ Start it with "paddock start /);
+    assert.equal(exec.stderr.split('paddock start').length - 1, 1, `the action is said once: ${exec.stderr}`);
     assert.match((await paddockOk(['logs', name])).stderr, /stopped outside Paddock/);
     const start = await paddockOk(['start', name]);
     assert.match(start.stderr, new RegExp(`${name} had stopped: stopped outside Paddock .*; its state is kept\n`));
