@@ -5,7 +5,7 @@ import { liveRulesFrom } from '../core/liveRules.js';
 import { writeSecretFile } from './stateFolder.js';
 import type { RuntimeTraits } from './runtime.js';
 import { egressNetworkOf, recordEgressNetwork } from './egressNetwork.js';
-import { outsideSubnets, pruneEgressServices, registrationOf, serveSandbox, serviceName, upstreamNetwork, withdrawSandbox } from './egressService.js';
+import { outsideSubnets, pruneEgressServices, registrationOf, serveSandbox, serviceName, upstreamNetwork, withdrawSandbox, withdrawSandboxAndWait } from './egressService.js';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { InjectedKey } from '../core/credentials.js';
@@ -438,8 +438,8 @@ export async function startEgress(docker: Docker, sandbox: string, shared?: { re
 }
 
 export async function stopEgress(docker: Docker, sandbox: string, shared = false): Promise<void> {
+  if (shared) return withdrawSandboxAndWait(sandbox);
   withdrawSandbox(sandbox);
-  if (shared) return;
   const container = docker.getContainer(egressNames(sandbox).proxy);
   const info = await inspectOrUndefined(container);
   if (!info?.State.Running || info.Config.Labels?.[EGRESS_LABELS.for] !== sandbox) return;

@@ -8,6 +8,7 @@ import { LABELS, shortHash } from '../core/naming.js';
 import type { NetworkPolicy } from '../core/policy.js';
 import { OUTSIDE_SUBNETS_VARIABLE } from '../proxy/ownNetworks.js';
 import { SERVICE_ROOT_VARIABLE, SERVICE_UPSTREAM_VARIABLE } from '../proxy/service.js';
+import { PROXY_SOCKET } from '../proxy/addresses.js';
 import { sandboxFiles, SERVE_FOLDER, type Registration } from '../proxy/serviceLayout.js';
 import { engineMessage, inspectOrUndefined, isAlreadyInState, isConflict, isGoneOrGoing, isNotFound } from './docker.js';
 import { egressFolderId, egressPaths, networkRoot, proxySource } from './egressFiles.js';
@@ -244,6 +245,17 @@ function becomes(ready: () => boolean, folder: string, timeoutMs: number): Promi
 /** The service stops serving the sandbox (it closes its sockets and cuts its connections). */
 export function withdrawSandbox(sandbox: string): void {
   rmSync(registrationFile(sandbox), { force: true });
+}
+
+/**
+ * Withdraws the sandbox and waits (at most `timeoutMs`) until the service has closed its proxy
+ * socket, so that a stop that returned is a stop done. A service that is not running leaves its
+ * socket file behind: the wait then ends at the bound, and the stopped sandbox cannot use it anyway.
+ */
+export async function withdrawSandboxAndWait(sandbox: string, timeoutMs = 2_000): Promise<void> {
+  withdrawSandbox(sandbox);
+  const sockets = sandboxFiles(networkRoot(), egressFolderId(sandbox)).sockets;
+  await becomes(() => !existsSync(join(sockets, PROXY_SOCKET)), sockets, timeoutMs);
 }
 
 /**
