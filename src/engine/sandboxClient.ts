@@ -38,7 +38,7 @@ export interface StopReason {
 }
 
 /** What running a command in a sandbox needs to know of it (a SandboxDetails is one). */
-export type ExecTarget = Pick<SandboxDetails, 'id' | 'name' | 'workspace' | 'status'>;
+export type ExecTarget = Pick<SandboxDetails, 'id' | 'name' | 'workspace' | 'status'> & { readonly runtime?: string };
 
 export function statusOf(state: string | undefined): SandboxStatus {
   switch (state) {
@@ -108,6 +108,7 @@ export class SandboxClient {
       id: info.Id,
       workspace: info.Config.Labels?.[LABELS.workspace] ?? '',
       status: statusOf(info.State.Status),
+      runtime: info.HostConfig.Runtime ?? '',
     };
   }
 
@@ -132,14 +133,34 @@ export class SandboxClient {
     // The engine keeps the stream of such a command open (it would wait forever): it ends here, as killed (137).
     const lost = new AbortController();
     // The words alone do not end the wait: the agent can print them too. Only a sandbox that is no
-    // longer running (frozen, stopped) has lost the command; the engine may take a moment to say so.
-    const confirmLost = () => void (async () => {
-      for (let look = 0; look < 10 && !lost.signal.aborted; look++) {
-        const info = await this.inspectSandbox(sandbox.id).catch(() => undefined);
-        if (!info?.State.Running || info.State.Paused) return lost.abort();
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    })();
+    // longer running (frozen, stopped) has lost the command. The engine may take seconds to say so
+    // (a gVisor stop under load), so the looks go on, slower, until the sandbox stops or the exec ends.
+    let execEnded = false;
+    let confirming = false;
+    const confirmLost = () => {
+      if (confirming) return;
+      confirming = true;
+      void (async () => {
+        for (let look = 0; !lost.signal.aborted && !execEnded; look++) {
+          const info = await this.inspectSandbox(sandbox.id).catch(() => undefined);
+          if (!info?.State.Running || info.State.Paused) return lost.abort();
+          await new Promise((resolve) => setTimeout(resolve, look < 10 ? 200 : 1000));
+        }
+      })();
+    };
+    // Under gVisor the engine may also keep the stream open with no such words (seen with the docker
+    // CLI too: about 1 in 6 guard stops under load), so an exec there looks at its sandbox every
+    // second and ends once it has stopped. runc ends the stream with the sandbox.
+    if (!endsWithItsSandbox(sandbox.runtime)) {
+      void (async () => {
+        while (!lost.signal.aborted && !execEnded) {
+          await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+          if (lost.signal.aborted || execEnded) return;
+          const info = await this.inspectSandbox(sandbox.id).catch(() => undefined);
+          if (info && !info.State.Running) return lost.abort();
+        }
+      })();
+    }
     const stdout = withoutRuntimeWaitFailure(options.stdout ?? process.stdout, confirmLost);
     const stderr = withoutRuntimeWaitFailure(options.stderr ?? process.stderr, confirmLost);
     const io = {
@@ -149,7 +170,8 @@ export class SandboxClient {
         options.onResizer?.((rows, cols) => { exec.resize({ h: rows, w: cols }).catch(() => {}); });
       },
     };
-    const end = this.engineHttp ? await runExec(this.engineHttp, sandbox.id, create, io) : await runExec(this.docker, sandbox.id, create, io);
+    const end = await (this.engineHttp ? runExec(this.engineHttp, sandbox.id, create, io) : runExec(this.docker, sandbox.id, create, io))
+      .finally(() => { execEnded = true; });
     if (lost.signal.aborted) return 137;
     if (end.streamError) throw end.streamError;
     return end.exitCode ?? 0;
@@ -199,4 +221,9 @@ export class SandboxClient {
       return '(no log)';
     }
   }
+}
+
+/** Whether an exec's stream ends by itself when its sandbox stops: runc's (the engine's default name, or its containerd shim's). */
+function endsWithItsSandbox(runtime: string | undefined): boolean {
+  return runtime !== undefined && /^(?:|runc|io\.containerd\.runc\.v\d+)$/.test(runtime);
 }
