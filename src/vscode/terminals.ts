@@ -3,6 +3,7 @@ import { agentArgv, getAgent, isAgentId, type AgentSpec } from '../core/agents.j
 import { describeEngineError } from '../core/errors.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import { openTerminalSession, type TerminalSession } from '../engine/session.js';
+import { withoutStartAdvice } from '../engine/stopCause.js';
 import { DisposableOwner } from './lifecycle.js';
 import type { NetworkHints } from './networkActivity.js';
 import { SHOW_NETWORK_ACTIVITY_LINK, terminalHint } from './networkActivityModel.js';
@@ -102,7 +103,8 @@ export class SandboxPseudoterminal implements vscode.Pseudoterminal {
     if (this.stopping) return true;
     if (code === 0) return false;
     try {
-      let status = (await this.engine().get(sandbox)).status;
+      const details = await this.engine().get(sandbox);
+      let status = details.status;
       // The exec's stream can end a moment before the engine marks the container stopped.
       if (status === 'running' && KILLED_CODES.has(code)) {
         await new Promise((r) => setTimeout(r, 500));
@@ -111,7 +113,9 @@ export class SandboxPseudoterminal implements vscode.Pseudoterminal {
       }
       if (status === 'running' || status === 'paused') return false;
       if (this.stopping) return true;
-      return (await this.engine().stopReason(sandbox).catch(() => undefined))?.text ?? true;
+      // Without the CLI's "paddock start NAME": the line below says the editor's Start.
+      const why = (await this.engine().stopReason(sandbox).catch(() => undefined))?.text;
+      return why ? withoutStartAdvice(why, details.name) : true;
     } catch {
       return true; // the sandbox is gone (removed with it)
     }

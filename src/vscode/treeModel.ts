@@ -8,7 +8,13 @@ import type { Finding } from '../core/drift/index.js';
 import type { RuleInForce } from '../core/liveRules.js';
 import { refusalRows, type Refusal } from './networkActivityModel.js';
 import type { SandboxDetails, SandboxStatus } from '../engine/types.js';
-import { shortCause } from '../engine/stopCause.js';
+import { shortCause, withoutStartAdvice } from '../engine/stopCause.js';
+
+/** A stop cause as the editor says it: its own Start, where the CLI's words name "paddock start NAME". */
+const inEditorWords = (cause: string, sandboxName: string) => {
+  const withoutAdvice = withoutStartAdvice(cause, sandboxName);
+  return withoutAdvice === cause ? cause : `${withoutAdvice}; Start brings it back`;
+};
 
 /** Its guard stopped it (protection lifted, or a git redirection blocked), as opposed to a memory kill or an engine restart (src/engine/stopCause.ts). */
 const selfStopped = (view: { readonly stoppedBecause?: string }) => /^(protection lifted|blocked:)/.test(view.stoppedBecause ?? '');
@@ -274,7 +280,7 @@ export function sandboxNode(view: SandboxView, now: number): TreeNode {
   const tooltip = [
     `${agentLabel(d.agent)} sandbox ${d.name}`,
     `State: ${d.status}${up ? ` (up ${up})` : ''}`,
-    ...(view.stoppedBecause ? [`${selfStopped(view) ? 'Stopped itself' : 'Stopped'}: ${view.stoppedBecause}`] : []),
+    ...(view.stoppedBecause ? [`${selfStopped(view) ? 'Stopped itself' : 'Stopped'}: ${inEditorWords(view.stoppedBecause, d.name)}`] : []),
     ...(exposed.length ? [`Not hidden until applied: ${exposed.slice(0, 5).join(', ')}${exposed.length > 5 ? ` and ${exposed.length - 5} more` : ''} — the sandbox can read ${exposed.length === 1 ? 'it' : 'them'}. ${RECREATE_HINT}`] : []),
     ...(applyDue ? [`Apply changes (keeps state): ${applyReasons(view, exposed).join('; ')}. ${APPLY_STATE_HINT}`] : []),
     `Workspace: ${d.workspace}`,

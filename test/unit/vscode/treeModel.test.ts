@@ -57,9 +57,10 @@ describe('sandbox tree model', () => {
   });
 
   it('a sandbox an engine restart or the memory limit stopped says that, not "itself"', () => {
-    const outside = sandboxNode(view({ status: 'stopped', startedAt: undefined }, { stoppedBecause: 'stopped outside Paddock (exit code 143): an engine or machine restart, or "docker stop", ended it' }), NOW);
+    const outside = sandboxNode(view({ status: 'stopped', startedAt: undefined }, { stoppedBecause: 'stopped outside Paddock (exit code 143): an engine or machine restart, or "docker stop", ended it; its state is kept and "paddock start paddock-shell-app-123456" brings it back' }), NOW);
     assert.match(outside.description!, /^stopped \(engine restart or docker stop\) · /);
-    assert.match(outside.tooltip!, /^Stopped: stopped outside Paddock/m);
+    // The editor's own Start, not the CLI's command.
+    assert.match(outside.tooltip!, /^Stopped: stopped outside Paddock \(exit code 143\): an engine or machine restart, or "docker stop", ended it; its state is kept; Start brings it back$/m);
     assert.match(sandboxNode(view({ status: 'stopped', startedAt: undefined }, { stoppedBecause: 'out of memory: the kernel ended it at its memory limit (4 GiB)' }), NOW).description!, /^stopped \(out of memory\) · /);
   });
 
