@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Writable } from 'node:stream';
+import { isatty } from 'node:tty';
 import { AGENT_IDS, agentArgv, getAgent } from '../core/agents.js';
 import { engineSource, PaddockError } from '../core/errors.js';
 import { parseEnvAssignments } from '../core/options.js';
@@ -443,6 +444,10 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
       const engine = await engineFrom(cmd);
       const prepared = await prepareSession(engine, requestFrom(agent.id, workspace, o));
       log(`${prepared.created ? 'Created' : 'Using'} sandbox ${prepared.sandbox.name} on the demo workspace ${workspace}`);
+      // Without a terminal an agent leaves its screen for a one-shot mode that wants a prompt, and its own error says little of why.
+      if (!isatty(0) && !agentArgs.length && agent.id !== 'shell') {
+        log(`note: there is no terminal here, so ${agent.label} runs without its screen and needs a prompt, on standard input or as its arguments after "--". Run the demo in a terminal to use it as you would.`);
+      }
       throw new ExitWith(await startSession(engine, prepared, agentArgv(prepared.agent, agentArgs, o.autoApprove)));
     });
 }

@@ -23,6 +23,12 @@ describe('agent templates', () => {
     assert.ok(statSync(join(demoDir, 'src', 'greet.js')).isFile(), 'the demo workspace was laid out');
     const pwd = await paddockOk(['exec', demoDir, '--', 'pwd']);
     assert.equal(pwd.stdout.trim(), demoDir);
+    assert.doesNotMatch(r.stderr, /no terminal here/, 'arguments for the agent: no note');
+  });
+
+  it('the demo without a terminal and without arguments says why the agent wants a prompt', async () => {
+    const r = await paddock(['demo'], { env: { PADDOCK_DEMO_DIR: demoDir }, timeoutMs: 300_000 });
+    assert.match(r.stderr, /^note: there is no terminal here, so Claude Code runs without its screen and needs a prompt, on standard input or as its arguments after "--"\. Run the demo in a terminal/m);
   });
 
   for (const [agent, pattern] of [['gemini', /^\d+\.\d+\.\d+/m], ['codex', /codex-cli \d+\.\d+\.\d+/]] as const) {
