@@ -130,34 +130,27 @@ export class SandboxClient {
       ...(tty && options.size ? { ConsoleSize: [options.size.rows, options.size.cols] } : {}),
     } as Docker.ExecCreateOptions;
     // gVisor's own words for a command lost with its stopped sandbox are left out: why it stopped is said by Paddock.
-    // The engine keeps the stream of such a command open (it would wait forever): it ends here, as killed (137).
+    // Under gVisor the engine may keep such a command's stream open for ever, with those words or with
+    // none (seen with the docker CLI too: about 1 in 6 guard stops under load). So an exec there looks
+    // at its sandbox every second (after the words at once, then every 200 ms for 2 s) and ends, as
+    // killed (137), once the sandbox has lost the command: gone, stopped, or frozen after the words.
+    // The words alone end nothing (the agent can print them too). runc ends the stream with the sandbox.
     const lost = new AbortController();
-    // The words alone do not end the wait: the agent can print them too. Only a sandbox that is no
-    // longer running (frozen, stopped) has lost the command. The engine may take seconds to say so
-    // (a gVisor stop under load), so the looks go on, slower, until the sandbox stops or the exec ends.
     let execEnded = false;
-    let confirming = false;
-    const confirmLost = () => {
-      if (confirming) return;
-      confirming = true;
-      void (async () => {
-        for (let look = 0; !lost.signal.aborted && !execEnded; look++) {
-          const info = await this.inspectSandbox(sandbox.id).catch(() => undefined);
-          if (!info?.State.Running || info.State.Paused) return lost.abort();
-          await new Promise((resolve) => setTimeout(resolve, look < 10 ? 200 : 1000));
-        }
-      })();
-    };
-    // Under gVisor the engine may also keep the stream open with no such words (seen with the docker
-    // CLI too: about 1 in 6 guard stops under load), so an exec there looks at its sandbox every
-    // second and ends once it has stopped. runc ends the stream with the sandbox.
+    let wordsCame = false;
+    let quickLooks = 0;
+    let lookNow: (() => void) | undefined;
+    const confirmLost = () => { wordsCame = true; quickLooks = 10; lookNow?.(); };
     if (!endsWithItsSandbox(sandbox.runtime)) {
       void (async () => {
         while (!lost.signal.aborted && !execEnded) {
-          await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+          await new Promise<void>((resolve) => { lookNow = resolve; setTimeout(resolve, quickLooks > 0 ? 200 : 1000).unref(); });
+          lookNow = undefined;
           if (lost.signal.aborted || execEnded) return;
-          const info = await this.inspectSandbox(sandbox.id).catch(() => undefined);
-          if (info && !info.State.Running) return lost.abort();
+          if (quickLooks > 0) quickLooks--;
+          const info = await this.inspectSandbox(sandbox.id).catch(() => 'engine not answering' as const);
+          if (info === 'engine not answering') continue;
+          if (!info?.State.Running || (wordsCame && info.State.Paused)) return lost.abort();
         }
       })();
     }
