@@ -6,7 +6,7 @@ import { execBaseEnv } from './agentUser.js';
 import { connect, engineHttpFor, resolveEndpoint, type EndpointInputs, type EngineEndpoint } from './connection.js';
 import { inspectOrUndefined, runExec, textSink, writeDemuxed, type EngineExec, type EngineHttp } from './docker.js';
 import { withoutRuntimeWaitFailure } from './runtime.js';
-import { stopCause, withoutStartAdvice } from './stopCause.js';
+import { REMOVED_CAUSE, REMOVED_OUTSIDE, stopCause, withoutStartAdvice } from './stopCause.js';
 import { applyInitialSize, sizedArgv } from './tty.js';
 import type { SandboxDetails, SandboxStatus } from './types.js';
 
@@ -118,6 +118,7 @@ export class SandboxClient {
     if (!sandbox) throw new PaddockError(`No sandbox named "${target}".`, 'Run "paddock ls" to see the sandboxes.');
     if (sandbox.status !== 'running') {
       const why = await this.stopReason(sandbox.id);
+      if (why?.text === REMOVED_OUTSIDE) throw new PaddockError(`Sandbox ${sandbox.name} was ${REMOVED_CAUSE}.`, 'Make a new one with "paddock run" or "paddock create".');
       throw new PaddockError(`Sandbox ${sandbox.name} is ${sandbox.status}${why ? ` (${withoutStartAdvice(why.text, sandbox.name)})` : ''}.`, `Start it with "paddock start ${sandbox.name}".`);
     }
     const tty = !!options.tty;

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { LABELS } from '../core/naming.js';
+import { isNotFound } from './docker.js';
 import { bridgePaths } from './stateFolder.js';
 
 const userStopFile = (sandboxName: string) => join(bridgePaths(sandboxName).dir, 'stopped-by-user');
@@ -42,11 +43,26 @@ function gigabytes(bytes: number): string {
 }
 
 /**
+ * A sandbox removed by something other than Paddock (`docker rm -f` under a running command): the
+ * engine kills it, then removes it with its writable layer, which is the sandbox's state.
+ */
+export const REMOVED_CAUSE = 'removed outside Paddock (by "docker rm -f" or another tool), and its state with it';
+export const REMOVED_OUTSIDE = `${REMOVED_CAUSE}; "paddock run" or "paddock create" makes a new sandbox`;
+
+/**
  * Why a stopped sandbox stopped, or undefined for a running one, one the user stopped, or one
  * never started. A running sandbox a process of which the kernel killed at the limit says that.
+ * Its callers found the sandbox first: one that is being removed, or gone since, was removed.
  */
 export async function stopCause(docker: Docker, idOrName: string): Promise<string | undefined> {
-  const info = await docker.getContainer(idOrName).inspect();
+  let info: Docker.ContainerInspectInfo;
+  try {
+    info = await docker.getContainer(idOrName).inspect();
+  } catch (err) {
+    if (isNotFound(err)) return REMOVED_OUTSIDE;
+    throw err;
+  }
+  if (info.State.Status === 'removing') return REMOVED_OUTSIDE;
   const sandbox = { name: info.Name.replace(/^\//, '') };
   const state = info.State;
   const memory = info.HostConfig?.Memory ? gigabytes(info.HostConfig.Memory) : 'its limit';
@@ -78,6 +94,7 @@ export function shortCause(text: string): string {
   if (text.startsWith('out of memory')) return 'out of memory';
   if (text.startsWith('a process in it was killed')) return 'a process hit the memory limit';
   if (text.startsWith('stopped outside Paddock')) return 'engine restart or docker stop';
+  if (text.startsWith('removed outside Paddock')) return 'removed outside Paddock';
   return text.split(/[:;(]/)[0].trim();
 }
 

@@ -1,6 +1,7 @@
 // A stopped sandbox says why: stopped by the user (nothing more), ended outside Paddock (an
 // engine or machine restart ends it the same way a `docker stop` does; the shared engine is not
-// restarted here), or killed by the kernel at its memory limit (exec, ls, start, logs and the tree).
+// restarted here), or killed by the kernel at its memory limit (exec, ls, start, logs and the tree);
+// a sandbox removed outside Paddock under a command says that it is gone.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { cleanup, docker, engine, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
@@ -47,5 +48,17 @@ describe('why a sandbox stopped', () => {
     assert.match(await statusOf(name), /running \(a process hit the memory limit\)/);
     assert.match((await engine().stopReason(name))?.text ?? '', /memory limit/);
     assert.match((await paddockOk(['logs', name])).stderr, /paddock: .*: a process in it was killed by the kernel at the memory limit/);
+  });
+
+  // Last: it removes the sandbox.
+  it('a removal outside Paddock under a running command is said as a removal, with no start advised', async () => {
+    const exec = paddock(['exec', name, '--', 'sh', '-c', 'echo started; exec sleep 60']);
+    // The command runs once a sleep shows in the sandbox's processes.
+    for (let i = 0; i < 100 && !/sleep 60/.test(docker(['top', name]).stdout); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(docker(['rm', '-f', name]).code, 0);
+    const ended = await exec;
+    assert.equal(ended.code, 137);
+    assert.match(ended.stderr, /paddock: removed outside Paddock \(by "docker rm -f" or another tool\), and its state with it; "paddock run" or "paddock create" makes a new sandbox\n/);
+    assert.doesNotMatch(ended.stderr, /paddock start|state is kept|stopped outside/);
   });
 });
