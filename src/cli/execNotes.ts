@@ -7,7 +7,7 @@ import type { ExecTarget, SandboxClient } from '../engine/sandboxClient.js';
 export async function writeExecNotes(engine: SandboxClient, sandbox: ExecTarget, code: number): Promise<void> {
   if (code === 0) return;
   // SIGKILL: the OOM killer, or the sandbox stopped under the command (its guard's words first, ../engine/sandboxClient.ts stopReason).
-  const killed = code === 137 ? (await engine.stopReason(sandbox.id).catch(() => undefined))?.text : undefined;
+  const killed = code === 137 ? (await engine.stopReason(sandbox.id, sandbox).catch(() => undefined))?.text : undefined;
   if (killed) process.stderr.write(`paddock: ${killed}\n`);
   const failed = killed ? undefined : await (await import('../engine/repair.js')).execFailureNote(engine, sandbox, code);
   if (failed) process.stderr.write(`paddock: ${failed}\n`);

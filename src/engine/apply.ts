@@ -12,6 +12,7 @@ import type { CreateSpec, SandboxEngine } from './engine.js';
 import { GUARDED_ENV } from './guardPlan.js';
 import { rootExecEnv } from './rootExec.js';
 import { bridgePaths, readToken, SANDBOX_BRIDGE_DIR, writeSecretFile } from './stateFolder.js';
+import { recordRemoval } from './stopCause.js';
 import type { SandboxDetails } from './types.js';
 import { loadPolicy, policyHash, type Policy } from '../core/policy.js';
 import { CONTAINER_POLICY_LABEL, containerPolicyHash, containerSectionsChanged } from '../core/containerPolicy.js';
@@ -191,6 +192,7 @@ export async function keepState(engine: SandboxEngine, old: SandboxDetails, temp
   const savedLog = `${egress.dir}.apply-log`;
   rmSync(savedLog, { recursive: true, force: true });
   if (existsSync(egress.logDir)) renameSync(egress.logDir, savedLog);
+  recordRemoval(old); // a command that ended with the old container does not call this a removal from outside Paddock
   await container.remove({ force: true, v: false }).catch((err) => { if (!isGoneOrGoing(err)) throw err; });
   const taskLabels = Object.fromEntries(Object.entries(info.Config.Labels ?? {}).filter(([k]) => k.startsWith(`${LABELS.task}`)));
 

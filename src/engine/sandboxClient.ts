@@ -187,7 +187,7 @@ export class SandboxClient {
    * or when a path its hide rules name appeared where no mount hides it ("paddock: new secret: ...", and
    * at start "paddock: not hidden: ...").
    */
-  async stopReason(nameOrId: string): Promise<StopReason | undefined> {
+  async stopReason(nameOrId: string, removed?: { readonly name: string; readonly id?: string }): Promise<StopReason | undefined> {
     for (const line of (await this.logsText(nameOrId, 5)).trim().split('\n').reverse()) {
       if (line.startsWith('paddock: ready')) break; // started again since
       const lifted = /^paddock: (protection lifted: (.*) replaced or removed on the host.*)$/.exec(line);
@@ -201,7 +201,7 @@ export class SandboxClient {
       // Its refusal to start with no awk, which every guard inside needs.
       if (line.startsWith(NO_AWK_LINE)) return { text: line.slice('paddock: '.length), paths: [] };
     }
-    const cause = await stopCause(this.docker, nameOrId).catch(() => undefined); // OOM, an engine restart (./stopCause.ts)
+    const cause = await stopCause(this.docker, nameOrId, removed).catch(() => undefined); // OOM, an engine restart (./stopCause.ts)
     return cause ? { text: cause, paths: [] } : undefined;
   }
 

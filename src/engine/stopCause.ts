@@ -49,20 +49,46 @@ function gigabytes(bytes: number): string {
 export const REMOVED_CAUSE = 'removed outside Paddock (by "docker rm -f" or another tool), and its state with it';
 export const REMOVED_OUTSIDE = `${REMOVED_CAUSE}; "paddock run" or "paddock create" makes a new sandbox`;
 
+const removalFile = (sandboxName: string) => join(bridgePaths(sandboxName).dir, 'removed-by-paddock');
+
+/**
+ * Before Paddock removes a sandbox's container (paddock rm, an apply that replaces it): which
+ * container it removes, so that a command that ends with it does not call the removal one from outside.
+ */
+export function recordRemoval(sandbox: { readonly id: string; readonly name: string }): void {
+  try {
+    if (existsSync(bridgePaths(sandbox.name).dir)) writeFileSync(removalFile(sandbox.name), sandbox.id, { mode: 0o600 });
+  } catch {
+    // without the mark a removal outside Paddock is not told from Paddock's: said as nothing, below
+  }
+}
+
+/**
+ * Whether a sandbox's container that is being removed, or is gone, was removed from outside Paddock:
+ * its state folder is still there (Paddock's rm removes it) and Paddock marked no removal of it (of
+ * this container, when its id is known).
+ */
+function removedOutside(sandboxName: string, id: string | undefined): boolean {
+  if (!existsSync(bridgePaths(sandboxName).dir)) return false;
+  const mark = existsSync(removalFile(sandboxName)) ? readFileSync(removalFile(sandboxName), 'utf8') : undefined;
+  return mark === undefined || (id !== undefined && mark !== id);
+}
+
 /**
  * Why a stopped sandbox stopped, or undefined for a running one, one the user stopped, or one
  * never started. A running sandbox a process of which the kernel killed at the limit says that.
- * Its callers found the sandbox first: one that is being removed, or gone since, was removed.
+ * One removed from outside Paddock says so, while the engine removes it or (given its name, and its
+ * id when known) once it is gone; one Paddock removed says nothing.
  */
-export async function stopCause(docker: Docker, idOrName: string): Promise<string | undefined> {
+export async function stopCause(docker: Docker, idOrName: string, removed?: { readonly name: string; readonly id?: string }): Promise<string | undefined> {
   let info: Docker.ContainerInspectInfo;
   try {
     info = await docker.getContainer(idOrName).inspect();
   } catch (err) {
-    if (isNotFound(err)) return REMOVED_OUTSIDE;
+    if (isNotFound(err) && removed) return removedOutside(removed.name, removed.id) ? REMOVED_OUTSIDE : undefined;
     throw err;
   }
-  if (info.State.Status === 'removing') return REMOVED_OUTSIDE;
+  if (info.State.Status === 'removing') return removedOutside(info.Name.replace(/^\//, ''), info.Id) ? REMOVED_OUTSIDE : undefined;
   const sandbox = { name: info.Name.replace(/^\//, '') };
   const state = info.State;
   const memory = info.HostConfig?.Memory ? gigabytes(info.HostConfig.Memory) : 'its limit';

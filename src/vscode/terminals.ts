@@ -3,10 +3,13 @@ import { agentArgv, getAgent, isAgentId, type AgentSpec } from '../core/agents.j
 import { describeEngineError } from '../core/errors.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import { openTerminalSession, type TerminalSession } from '../engine/session.js';
-import { withoutStartAdvice } from '../engine/stopCause.js';
+import { REMOVED_CAUSE, REMOVED_OUTSIDE, withoutStartAdvice } from '../engine/stopCause.js';
 import { DisposableOwner } from './lifecycle.js';
 import type { NetworkHints } from './networkActivity.js';
 import { SHOW_NETWORK_ACTIVITY_LINK, terminalHint } from './networkActivityModel.js';
+
+/** The agent's sandbox was removed under it, not stopped (../engine/stopCause.ts REMOVED_OUTSIDE). */
+const REMOVED = Symbol('removed');
 
 const DIM = '\x1b[2m';
 const RED = '\x1b[31m';
@@ -80,6 +83,11 @@ export class SandboxPseudoterminal implements vscode.Pseudoterminal {
       const code = await this.session.exit;
       const stopped = await this.sandboxStopped(target.sandbox, code);
       this.exitCode = code;
+      if (stopped === REMOVED) {
+        // No Start brings it back: the next run makes a new sandbox.
+        this.writer.fire(`\r\n${DIM}[paddock] The sandbox was ${REMOVED_CAUSE}; ${target.agent.label} ended with it. Running an agent in a sandbox again makes a new one. Press any key to close the terminal.${RESET}\r\n`);
+        return;
+      }
       if (stopped) {
         this.endedByStop = true;
         this.writer.fire(`\r\n${DIM}[paddock] The sandbox was stopped${stopped === true ? '' : ` (${stopped})`}; ${target.agent.label} ended with it. Start it to work again (Start offers to reopen this terminal). Press any key to close the terminal.${RESET}\r\n`);
@@ -99,7 +107,7 @@ export class SandboxPseudoterminal implements vscode.Pseudoterminal {
    * Whether the agent ended because its sandbox stopped: Paddock's Stop (true), or a stop from
    * elsewhere (the CLI, docker stop, its guard, the memory limit: its cause when known).
    */
-  private async sandboxStopped(sandbox: string, code: number): Promise<boolean | string> {
+  private async sandboxStopped(sandbox: string, code: number): Promise<boolean | string | typeof REMOVED> {
     if (this.stopping) return true;
     if (code === 0) return false;
     try {
@@ -114,10 +122,13 @@ export class SandboxPseudoterminal implements vscode.Pseudoterminal {
       if (status === 'running' || status === 'paused') return false;
       if (this.stopping) return true;
       // Without the CLI's "paddock start NAME": the line below says the editor's Start.
-      const why = (await this.engine().stopReason(sandbox).catch(() => undefined))?.text;
+      const why = (await this.engine().stopReason(sandbox, { name: sandbox }).catch(() => undefined))?.text;
+      if (why === REMOVED_OUTSIDE) return REMOVED;
       return why ? withoutStartAdvice(why, details.name) : true;
     } catch {
-      return true; // the sandbox is gone (removed with it)
+      // The sandbox is gone: removed outside Paddock (its stop reason says so), or the engine went away.
+      const why = (await this.engine().stopReason(sandbox, { name: sandbox }).catch(() => undefined))?.text;
+      return why === REMOVED_OUTSIDE ? REMOVED : true;
     }
   }
 

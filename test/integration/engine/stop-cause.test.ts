@@ -50,13 +50,30 @@ describe('why a sandbox stopped', () => {
     assert.match((await paddockOk(['logs', name])).stderr, /paddock: .*: a process in it was killed by the kernel at the memory limit/);
   });
 
+  /** Runs a long command in the sandbox, and once it runs, removes the sandbox with REMOVE; resolves with the command's end. */
+  const removedUnder = async (sandbox: string, remove: () => Promise<unknown> | unknown) => {
+    const exec = paddock(['exec', sandbox, '--', 'sh', '-c', 'exec sleep 60']);
+    // The command runs once a sleep shows in the sandbox's processes.
+    for (let i = 0; i < 100 && !/sleep 60/.test(docker(['top', sandbox]).stdout); i++) await new Promise((r) => setTimeout(r, 100));
+    await remove();
+    return exec;
+  };
+
+  it('Paddock\'s own removal under a running command is not said as one from outside', async () => {
+    const other = makeWorkspace({ 'b.txt': 'b\n' });
+    try {
+      const otherName = (await paddockOk(['create', 'shell', other])).stdout.trim();
+      const ended = await removedUnder(otherName, () => paddockOk(['rm', otherName]));
+      assert.equal(ended.code, 137);
+      assert.doesNotMatch(ended.stderr, /outside Paddock/);
+    } finally {
+      cleanup(other);
+    }
+  });
+
   // Last: it removes the sandbox.
   it('a removal outside Paddock under a running command is said as a removal, with no start advised', async () => {
-    const exec = paddock(['exec', name, '--', 'sh', '-c', 'echo started; exec sleep 60']);
-    // The command runs once a sleep shows in the sandbox's processes.
-    for (let i = 0; i < 100 && !/sleep 60/.test(docker(['top', name]).stdout); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.equal(docker(['rm', '-f', name]).code, 0);
-    const ended = await exec;
+    const ended = await removedUnder(name, () => assert.equal(docker(['rm', '-f', name]).code, 0));
     assert.equal(ended.code, 137);
     assert.match(ended.stderr, /paddock: removed outside Paddock \(by "docker rm -f" or another tool\), and its state with it; "paddock run" or "paddock create" makes a new sandbox\n/);
     assert.doesNotMatch(ended.stderr, /paddock start|state is kept|stopped outside/);
