@@ -324,7 +324,9 @@ export class SandboxEngine extends SandboxClient {
       const logs = await this.logsText(sandbox.id, 20);
       // The init's own refusal of a secret no mount hides: said once, with its fix, not as a log dump.
       const unhidden = /^paddock: not hidden: (.+?) appeared after this container was made/m.exec(logs)?.[1];
-      if (unhidden) throw new PaddockError(`Sandbox ${sandbox.name} did not start: ${unhidden} appeared after it was made, and no mount hides it.`, `Run "paddock apply ${sandbox.name}": a new container hides it, with the sandbox's state kept.`);
+      // A symlink at a hidden name (the init names it "; a symlink to TARGET"): the apply's plan hides its target when that exists.
+      const link = unhidden?.includes('; a symlink ') ? ' For a symlink that is its target; one whose target does not exist cannot be hidden: remove the link or make the target first.' : '';
+      if (unhidden) throw new PaddockError(`Sandbox ${sandbox.name} did not start: ${unhidden} appeared after it was made, and no mount hides it.`, `Run "paddock apply ${sandbox.name}": a new container hides it, with the sandbox's state kept.${link}`);
       if (logs.split('\n').some((line) => line.startsWith(NO_AWK_LINE))) {
         throw new PaddockError(`Sandbox ${sandbox.name} did not start: its image has no awk, so the guards inside it (hidden paths replaced on the host, secrets that appear, git redirection) cannot run.`,
           `Add awk to the image (busybox has one; in its Dockerfile "RUN apt-get install -y mawk" or "RUN apk add gawk"), then run "paddock apply ${sandbox.name}" (state kept).`);
