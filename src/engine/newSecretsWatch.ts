@@ -14,7 +14,7 @@ const MAX_WATCHED = 20_000;
  * The host's side of the init's watch, for a process that serves the sandbox: every folder of the
  * workspace that the sandbox sees (not git's data or node_modules, not what a hiding mount covers)
  * is watched, and `onAppeared` is called with the paths the sandbox's rules hide that appear in one
- * (created or moved in; a folder moved in is searched). Also the only live guard of a sandbox whose
+ * (created or moved in, a symlink too; a folder moved in is searched). Also the only live guard of a sandbox whose
  * image has no inotifywait or awk. Returns the function that ends the watch.
  */
 export function watchNewPaths(details: SandboxDetails, rules: GuardRules, covered: (path: string) => boolean, onAppeared: (paths: string[]) => void): () => void {
@@ -35,14 +35,18 @@ export function watchNewPaths(details: SandboxDetails, rules: GuardRules, covere
     }
     for (const entry of safeEntries(dir)) {
       const path = join(dir, entry.name);
-      if (!entry.isDirectory() && !entry.isFile()) continue;
+      if (!entry.isDirectory() && !entry.isFile() && !entry.isSymbolicLink()) continue;
       if (hides(path)) found.push(path);
       else if (entry.isDirectory() && !UNWATCHED.has(entry.name) && !covered(path)) walk(path, found);
     }
   };
+  // A path the rules hide counts whatever it is when this looks, a symlink too (red team 1a, 1b):
+  // a later write to the name lands in the link's target, which no mount hides, and an agent can
+  // rename a new file away and leave a link there before the look. Only a name that is gone again
+  // is let be (an event for a path that no longer exists: a file created and removed at once).
   const appeared = (path: string) => {
     const st = lstatSync(path, { throwIfNoEntry: false });
-    if (!st || !(st.isFile() || st.isDirectory())) return;
+    if (!st || !(st.isFile() || st.isDirectory() || st.isSymbolicLink())) return;
     if (hides(path)) return onAppeared([path]);
     if (!st.isDirectory() || UNWATCHED.has(basename(path)) || covered(path)) return;
     const found: string[] = [];
