@@ -151,7 +151,7 @@ const EXECUTING_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   find: ['-exec', '-execdir', '-ok', '-okdir', '-delete', '-fprint', '-fprint0', '-fprintf', '-fls'],
   // the pager of grep -O, rebase --exec, difftool --extcmd, archive --exec, --output files, external diffs
   git: ['-c', '--exec-path', '--upload-pack', '--receive-pack', '--config-env', '-O', '--open-files-in-pager', '--exec', '-x', '--extcmd', '--output', '--ext-diff', '--remote'],
-  tar: ['--to-command', '--use-compress-program', '-I', '--checkpoint-action', '--info-script', '--new-volume-script', '-F'],
+  tar: ['--to-command', '--use-compress-program', '-I', '--checkpoint-action', '--info-script', '--new-volume-script', '-F', '--rsh-command', '--rmt-command'],
   rsync: ['-e', '--rsh', '--rsync-path'],
   xargs: [],
   // GTFOBins-style escapes of programs a whitelist often allows: a compressor, pager, preprocessor,
@@ -181,6 +181,81 @@ const EXECUTING_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   ltrace: ['-o', '--output'],
   flock: ['-c', '--command'],
 };
+const EXECUTING_ALIASES: Readonly<Record<string, string>> = { bsdtar: 'tar' };
+
+/**
+ * Short options that take a value, per program: in a cluster (`-lroot`, `-Sfoo`) the rest of the
+ * word after one of these is its value, not more options. Letters not listed are walked as options,
+ * so a value the list misses errs towards refusing.
+ */
+const SHORT_VALUED: Readonly<Record<string, string>> = {
+  // only letters that take a value in every git command that has them (rebase -m and grep -n are flags)
+  git: 'CSeAB',
+  tar: 'fCbFgHIKLNTVX',
+  rsync: 'eBfMT',
+  sort: 'kStTo',
+  less: 'bhjkoOpPtTxyz#',
+  man: 'CMPHSsepLmrER',
+  zip: 'bnPtZsi',
+  rg: 'ABCEefgjMmrTtd',
+  fd: 'edtEcjSoxX',
+  fdfind: 'edtEcjSoxX',
+  ssh: 'BbcDEeFIiJLlmOoPpQRSWw',
+  scp: 'cDFiJloPSX',
+  sftp: 'BbcDFiJloPRSX',
+  'apt-get': 'octa',
+  apt: 'octa',
+  tcpdump: 'cCEFGijMrsTVWyBZ',
+  mail: 'sSbcraAqu',
+};
+
+/**
+ * Long options whose exact name is harmless but a prefix of an executing one: getopt_long takes an
+ * exact name before any abbreviation (`tar --checkpoint=10` is not `--checkpoint-action`).
+ */
+const HARMLESS_EXACT: Readonly<Record<string, readonly string[]>> = {
+  tar: ['--checkpoint'],
+};
+
+/**
+ * The executing option a word of `program` stands for, if any. GNU getopt_long and git's
+ * parse-options take any unambiguous prefix of a long option (`--checkpoint-act=`,
+ * `--use-compress-prog=`, `--upload-pa=`), so a long word is refused when it is a prefix of a
+ * listed one (an ambiguous prefix fails in the program anyway). Short options are walked through
+ * their cluster until a letter that takes a value (`-Icmd`, `-xcmd`, `-oProxyCommand=`, `-vo x`).
+ */
+function executingOption(program: string, word: string, risky: readonly string[]): boolean {
+  if (risky.includes(word)) return true;
+  if (word.startsWith('--')) {
+    const name = word.split('=', 1)[0];
+    if (name.length < 3) return false;
+    if (HARMLESS_EXACT[program]?.includes(name)) return false;
+    return risky.some((o) => o.startsWith('--') && o.startsWith(name));
+  }
+  if (!/^-[^-]/.test(word) || program === 'find') return false;
+  const shorts = new Set(risky.filter((o) => /^-[^-]$/.test(o)).map((o) => o[1]));
+  if (!shorts.size) return false;
+  const valued = SHORT_VALUED[program] ?? '';
+  for (let k = 1; k < word.length; k++) {
+    const letter = word[k];
+    if (shorts.has(letter)) return true;
+    if (valued.includes(letter) || !/[A-Za-z0-9#]/.test(letter)) return false;
+  }
+  return false;
+}
+
+/**
+ * tar's old-style first word (`tar cIf CMD out.tar dir`): a cluster of option letters without a
+ * dash, whose values follow it in order. Returns the words as dashed options (`-c -I CMD -f out.tar dir`).
+ */
+export function expandTarOldStyle(args: readonly string[]): string[] {
+  const words = [...args];
+  if (!words[0] || words[0].startsWith('-')) return words;
+  const cluster = words[0];
+  const rest = words.slice(1);
+  return [...[...cluster].flatMap((letter) => (SHORT_VALUED.tar.includes(letter) && rest.length ? [`-${letter}`, rest.shift()!] : [`-${letter}`])), ...rest];
+}
+
 /** Options like these in the middle of a word: `less +!cmd` runs cmd, `git grep -Ovi` is -O. */
 const EXECUTING_PREFIXES: Readonly<Record<string, RegExp>> = {
   less: /^\+/, more: /^\+!/,
@@ -326,10 +401,14 @@ export function decideExec(request: ExecRequest): ExecDecision {
     }
     rule = 'tier permissive';
   }
-  for (const program of programs) {
-    const risky = EXECUTING_OPTIONS[program] ?? [];
-    const prefix = EXECUTING_PREFIXES[program];
-    const hit = argv.slice(1).find((a) => risky.includes(a) || risky.some((o) => o.startsWith('--') && a.startsWith(`${o}=`)) || (program === 'find' && /^-(exec|ok)/.test(a)) || prefix?.test(a));
+  for (const [n, program] of programs.entries()) {
+    const name = EXECUTING_ALIASES[program] ?? program;
+    // `git clone -u CMD` / `git ls-remote -u CMD` are --upload-pack (elsewhere -u is harmless: add -u, push -u)
+    const risky = name === 'git' && argv.some((a) => a === 'clone' || a === 'ls-remote') ? [...EXECUTING_OPTIONS.git, '-u'] : EXECUTING_OPTIONS[name] ?? [];
+    const prefix = EXECUTING_PREFIXES[name];
+    // tar's old-style first word is a cluster of options without a dash: `tar cIf CMD out.tar dir`
+    const words = name === 'tar' ? [...argv.slice(1, starts[n] + 1), ...expandTarOldStyle(argv.slice(starts[n] + 1))] : argv.slice(1);
+    const hit = words.find((a) => executingOption(name, a, risky) || (name === 'find' && /^-(exec|ok)/.test(a)) || prefix?.test(a));
     if (hit) {
       return { allowed: false, rule: `executing option: ${program} ${hit}`, reason: `"${program} ${hit}" runs other commands or writes files, which would bypass the bridge's checks.`, hint: 'This is refused in every tier; ask for the exact command you need instead.' };
     }

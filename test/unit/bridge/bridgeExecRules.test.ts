@@ -241,4 +241,70 @@ describe('options that make a whitelisted program run something else are refused
       assert.equal(decide(command, 'moderate', [entry]).allowed, true, command);
     }
   });
+
+  // Red team, finding 1: getopt_long and git take any unambiguous prefix of a long option, a short
+  // option's value may be attached, and tar's first word may be a cluster without a dash.
+  const bypasses: [string[], string][] = [
+    [['tar', '-cf', '/dev/null', '--checkpoint=1', '--checkpoint-act=exec=id', 'list.txt'], 'tar *'],
+    [['tar', '-cf', '/tmp/y.tar', '--use-compress-prog=id >&2; cat', 'list.txt'], 'tar *'],
+    [['tar', '-cf', '/tmp/y.tar', '--use', 'id', 'list.txt'], 'tar *'],
+    [['tar', '-xf', '/tmp/p.tar', '--to-comm=id'], 'tar *'],
+    [['tar', '-cf', '/tmp/x.tar', '-Iid >&2; cat', 'list.txt'], 'tar *'],
+    [['tar', '-cvIid', '-f', '/tmp/x.tar', 'list.txt'], 'tar *'],
+    [['tar', 'cIf', 'uname -a >&2; cat', '/tmp/z.tar', 'list.txt'], 'tar *'],
+    [['tar', 'xfF', '/tmp/z.tar', 'id'], 'tar *'],
+    [['bsdtar', '--use-compress-prog=id', '-cf', '/tmp/z.tar', 'x'], 'bsdtar *'],
+    [['tar', '--rsh-command=/bin/id', '-cf', 'h:/x', 'x'], 'tar *'],
+    [['git', 'grep', '--open-files=id; echo x #', 'hello'], 'git grep *'],
+    [['git', 'grep', '-iOid', 'hello'], 'git grep *'],
+    [['git', 'grep', '-nOid', 'hello'], 'git grep *'],
+    [['git', 'rebase', '--exe=id', 'HEAD~1'], 'git rebase *'],
+    [['git', 'rebase', '-xecho x; id', 'HEAD~1'], 'git rebase *'],
+    [['git', 'rebase', '-mxid', 'HEAD~1'], 'git rebase *'],
+    [['git', 'ls-remote', '--upload-pa=id >&2; false', '.'], 'git ls-remote *'],
+    [['git', 'difftool', '--extc=id'], 'git difftool *'],
+    [['git', 'clone', '-u', 'id', '.', '/tmp/c'], 'git clone *'],
+    [['git', 'clone', '-uid', '.', '/tmp/c'], 'git clone *'],
+    [['sort', '--compress-prog=false', '/app/data.txt'], 'sort *'],
+    [['sort', '-o/tmp/written', 'list.txt'], 'sort *'],
+    [['sort', '-ro/tmp/written', 'list.txt'], 'sort *'],
+    [['sort', '--outp=/tmp/written', 'list.txt'], 'sort *'],
+    [['sort', '--o=/tmp/written', 'list.txt'], 'sort *'],
+    [['scp', '-Sid', '/app/list.txt', 'h:/tmp/x'], 'scp *'],
+    [['ssh', '-oProxyCommand=touch /tmp/x', 'h'], 'ssh *'],
+    [['ssh', '-vo', 'ProxyCommand=touch /tmp/x', 'h'], 'ssh *'],
+    [['man', '-Pid', 'ls'], 'man *'],
+    [['man', '--pag=id', 'ls'], 'man *'],
+    [['zip', '-TTid', '/tmp/a.zip', 'x'], 'zip *'],
+    [['tcpdump', '-zid', '-w/tmp/x'], 'tcpdump *'],
+    [['tcpdump', '-nw/tmp/x'], 'tcpdump *'],
+    [['less', '-o/tmp/x', 'f'], 'less *'],
+    [['less', '--log=/tmp/x', 'f'], 'less *'],
+    [['rsync', '-avzeid', 'a', 'h:b'], 'rsync *'],
+    [['rsync', '--rsync-p=id', 'a', 'h:b'], 'rsync *'],
+    [['fd', '-Hxid'], 'fd *'],
+    [['apt-get', '-oAPT::Update::Pre-Invoke::=id', 'update'], 'apt-get *'],
+  ];
+  for (const [argv, entry] of bypasses) {
+    it(`refuses ${JSON.stringify(argv)} although "${entry}" is whitelisted (abbreviation, attached value, cluster)`, () => {
+      const d = decide(argv, 'moderate', [entry]);
+      assert.equal(d.allowed, false, `${argv.join(' ')} was allowed by ${d.rule}`);
+      assert.match(d.rule ?? '', /^executing option: /);
+      assert.equal(decide(argv, 'permissive').allowed, false, `${argv.join(' ')} (permissive)`);
+    });
+  }
+  it('still runs ordinary abbreviations, clusters and old-style tar words', () => {
+    for (const [command, entry] of [
+      ['tar -cf /dev/null --checkpoint=1 src', 'tar *'], ['tar czf /tmp/a.tgz src', 'tar *'], ['tar xvf /tmp/a.tar', 'tar *'], ['tar -tvf /tmp/a.tar', 'tar *'],
+      ['tar --create --file=/tmp/a.tar src', 'tar *'], ['tar -C /tmp -xzf /tmp/a.tgz', 'tar *'], ['tar -cf /tmp/a.tar --exclude=*.o src', 'tar *'],
+      ['sort -k2 -t, -S1M -T/tmp -nr /app/data.txt', 'sort *'], ['sort --key=2 --numeric-sort /app/data.txt', 'sort *'],
+      ['git log --oneline -n5', 'git log *'], ['git log -Sfix -p', 'git log *'], ['git grep -n -e fix', 'git grep *'], ['git grep -in TODO', 'git grep *'],
+      ['git rebase --onto main HEAD~2', 'git rebase *'], ['git push -u origin main', 'git push *'], ['git add -u', 'git add *'], ['git clone --depth 1 . /tmp/c', 'git clone *'],
+      ['ssh -p2222 -lroot -i /home/app/key h uptime', 'ssh *'], ['scp -P 2222 a h:/tmp/a', 'scp *'], ['man -s3 printf', 'man *'],
+      ['less -N /app/README.md', 'less *'], ['rsync -avz --delete src/ /tmp/src/', 'rsync *'], ['tcpdump -ni eth0 -c 10', 'tcpdump *'], ['fd -e ts src', 'fd *'],
+    ]) {
+      const d = decide(command, 'moderate', [entry]);
+      assert.equal(d.allowed, true, `${command}: ${d.rule}`);
+    }
+  });
 });
