@@ -256,6 +256,26 @@ export function expandTarOldStyle(args: readonly string[]): string[] {
   return [...[...cluster].flatMap((letter) => (SHORT_VALUED.tar.includes(letter) && rest.length ? [`-${letter}`, rest.shift()!] : [`-${letter}`])), ...rest];
 }
 
+/**
+ * Package managers read their configuration from any `--name=value` word before `--`, abbreviated
+ * or not (`npm run lint --node-options=--import=data:...`, `--script-shell=PROG`, `--userconfig`,
+ * `--prefix`, `-C DIR`, `--call`): several of those settings run code. Their option words before
+ * `--` are refused unless the whitelist entry names them, or they are in this short list of
+ * settings that only change what is printed (an allow list: npm alone has ~150 settings, and the
+ * ones that run code are not all documented as such).
+ */
+const TASK_RUNNERS = new Set(['npm', 'npx', 'yarn', 'yarnpkg', 'pnpm', 'pnpx', 'corepack']);
+const TASK_RUNNER_SAFE_OPTIONS = new Set(['-s', '--silent', '-q', '--quiet', '--json', '--if-present', '--ignore-scripts', '--no-color', '--color=false', '-d', '--verbose', '--loglevel=silent', '--loglevel=error', '--loglevel=warn', '--loglevel=info', '--loglevel=verbose']);
+
+/** The first option word of a package manager at `start` before `--` that the entry does not name (index < `named`). */
+function taskRunnerOption(argv: readonly string[], start: number, named: number): string | undefined {
+  for (let i = start + 1; i < argv.length && argv[i] !== '--'; i++) {
+    if (i < named || !argv[i].startsWith('-') || TASK_RUNNER_SAFE_OPTIONS.has(argv[i])) continue;
+    return argv[i];
+  }
+  return undefined;
+}
+
 /** Options like these in the middle of a word: `less +!cmd` runs cmd, `git grep -Ovi` is -O. */
 const EXECUTING_PREFIXES: Readonly<Record<string, RegExp>> = {
   less: /^\+/, more: /^\+!/,
@@ -377,6 +397,7 @@ export function decideExec(request: ExecRequest): ExecDecision {
   }
   let rule: string;
   let exact = false;
+  let named = 0;
   const { starts, unclear } = programStarts(argv);
   const programs = starts.map((i) => posix.basename(argv[i]));
   if (request.tier === 'moderate') {
@@ -390,6 +411,7 @@ export function decideExec(request: ExecRequest): ExecDecision {
     }
     rule = `whitelist: ${entry.text}`;
     exact = !entry.prefix;
+    named = entry.argv.length;
   } else {
     const denied = programs.find((p) => request.deny.includes(p));
     if (denied) {
@@ -411,6 +433,17 @@ export function decideExec(request: ExecRequest): ExecDecision {
     const hit = words.find((a) => executingOption(name, a, risky) || (name === 'find' && /^-(exec|ok)/.test(a)) || prefix?.test(a));
     if (hit) {
       return { allowed: false, rule: `executing option: ${program} ${hit}`, reason: `"${program} ${hit}" runs other commands or writes files, which would bypass the bridge's checks.`, hint: 'This is refused in every tier; ask for the exact command you need instead.' };
+    }
+  }
+  for (const [n, program] of programs.entries()) {
+    if (!TASK_RUNNERS.has(program)) continue;
+    const hit = taskRunnerOption(argv, starts[n], named);
+    if (hit) {
+      return {
+        allowed: false, rule: `executing option: ${program} ${hit}`,
+        reason: `${program} reads its configuration from option words before "--" ("${hit}"); some settings (--node-options, --script-shell, --userconfig, --prefix) run other code, which would bypass the bridge's checks.`,
+        hint: `Pass the script's own arguments after "--" (${program} run lint -- --fix), or whitelist the exact command (without " *") under bridge.exec."${request.container}" in .paddock/policy.yaml.`,
+      };
     }
   }
   // A wrapper line that cannot be read hides the program it runs from the checks (deny list,

@@ -280,3 +280,44 @@ describe('bypass suite: all denied', () => {
     }
   });
 });
+
+// Red team (report-bridge.md) findings 1 and 2, end to end: each of these ran a command or wrote a file
+// in the target through a whitelisted prefix entry before the checker read options as the programs do.
+describe('executing options as the programs read them (abbreviations, attached values, old-style tar, npm config)', () => {
+  let b: Connected;
+  before(async () => { b = await connectBridge(fx, rulesFor(fx, { exec: { [fx.api]: ['tar *', 'sort *', 'git grep *', 'git rebase *', 'npm run lint *'] } })); });
+  after(async () => { await b?.close(); });
+
+  const canary = (n: number) => `/tmp/rt-canary-${n}`;
+  const cases: string[][] = [
+    ['tar', '-cf', '/dev/null', '--checkpoint=1', `--checkpoint-act=exec=touch ${canary(1)}`, 'src'],
+    ['tar', '-cf', '/tmp/rt-x.tar', `-Itouch ${canary(2)}; cat`, 'src'],
+    ['tar', '-cf', '/tmp/rt-y.tar', `--use-compress-prog=touch ${canary(3)}; cat`, 'src'],
+    ['tar', 'cIf', `touch ${canary(4)}; cat`, '/tmp/rt-z.tar', 'src'],
+    ['sort', `-o${canary(5)}`, 'src/index.ts'],
+    ['sort', `--outp=${canary(6)}`, 'src/index.ts'],
+    ['git', 'grep', `--open-files=touch ${canary(7)} #`, 'x'],
+    ['git', 'rebase', `-xtouch ${canary(8)}`, 'HEAD~1'],
+    ['npm', 'run', 'lint', `--script-shell=/usr/bin/touch`],
+    ['npm', 'run', 'lint', `--node-options=--import=data:text/javascript,1`],
+  ];
+  for (const command of cases) {
+    it(`refuses ${JSON.stringify(command)}`, async () => {
+      const r = await callTool(b.client, 'exec_command', { container: fx.api, command });
+      assert.equal(r.isError, true, `ran: ${r.text}`);
+      assert.match(r.text, /Denied by executing option/);
+    });
+  }
+
+  it('nothing ran, and the ordinary forms still run', async () => {
+    for (let n = 1; n <= 8; n++) assert.equal(docker(['exec', fx.api, 'test', '-e', canary(n)]).code, 1, `${canary(n)} was created`);
+    const tar = await callTool(b.client, 'exec_command', { container: fx.api, command: 'tar -cvf /dev/null --checkpoint=1 src' });
+    assert.equal(tar.isError, false, tar.text);
+    assert.match(tar.text, /src\/index\.ts/);
+    const old = await callTool(b.client, 'exec_command', { container: fx.api, command: 'tar cvf /dev/null src' });
+    assert.equal(old.isError, false, old.text);
+    const sort = await callTool(b.client, 'exec_command', { container: fx.api, command: 'sort -r -k1,1 -t, src/index.ts' });
+    assert.equal(sort.isError, false, sort.text);
+    assert.match(sort.text, /export const x = 1;/);
+  });
+});

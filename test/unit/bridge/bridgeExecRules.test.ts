@@ -308,3 +308,41 @@ describe('options that make a whitelisted program run something else are refused
     }
   });
 });
+
+describe('package managers: configuration words before "--" are refused (red team #2: the README\'s own "npm run lint *")', () => {
+  for (const argv of [
+    ['npm', 'run', 'lint', '--node-options=--import=data:text/javascript,console.log(1)'],
+    ['npm', 'run', 'lint', '--script-shell=/usr/bin/id'],
+    ['npm', 'run', 'lint', '--script-sh=/usr/bin/id'],
+    ['npm', 'run', 'lint', '--node-options', '--require=/tmp/x.js'],
+    ['npm', 'run', 'lint', '--userconfig=/tmp/npmrc'],
+    ['npm', 'run', 'lint', '--prefix=/tmp/evil'],
+    ['npm', 'run', 'lint', '-C', '/tmp/evil'],
+    ['npm', 'run', 'lint', 'src', '--script-shell=id', '--', '--fix'],
+  ]) {
+    it(`refuses ${JSON.stringify(argv)} under "npm run lint *"`, () => {
+      const d = decide(argv, 'moderate', ['npm run lint *']);
+      assert.equal(d.allowed, false, `${argv.join(' ')} was allowed by ${d.rule}`);
+      assert.match(d.rule, /^executing option: npm -/);
+      assert.match(d.hint!, /after "--"/);
+      assert.equal(decide(argv, 'permissive').allowed, false, 'and in the permissive tier');
+    });
+  }
+  it('refuses the same in npx, yarn and pnpm, also behind a wrapper', () => {
+    for (const [command, entry] of [['npx --node-options=--import=x eslint', 'npx *'], ['npx -c id', 'npx *'], ['yarn --cwd /tmp/evil lint', 'yarn *'], ['pnpm run lint --config.script-shell=id', 'pnpm run lint *'], ['timeout 60 npm run lint --script-shell=id', 'timeout 60 npm run lint *']]) {
+      assert.match(decide(command, 'moderate', [entry]).rule, /^executing option: /, command);
+    }
+  });
+  it('passes words after "--" to the script, and options the entry names exactly', () => {
+    for (const [command, entry] of [
+      ['npm run lint', 'npm run lint *'], ['npm run lint -- --fix --format=json', 'npm run lint *'], ['npm run lint src', 'npm run lint *'],
+      ['npm test -- --grep login', 'npm test *'], ['npm run lint --silent -- --fix', 'npm run lint *'], ['npm ci --ignore-scripts', 'npm ci *'],
+      ['npm --prefix /app run lint', 'npm --prefix /app run lint'], ['npm run build --workspace=api', 'npm run build --workspace=api *'],
+    ]) {
+      const d = decide(command, 'moderate', [entry]);
+      assert.equal(d.allowed, true, `${command}: ${d.rule}`);
+    }
+    assert.equal(decide('npm test', 'permissive').allowed, true);
+    assert.equal(decide('npm test -- --watch=false', 'permissive').allowed, true);
+  });
+});
