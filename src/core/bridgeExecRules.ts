@@ -101,6 +101,8 @@ interface WrapperSyntax {
   readonly positionals?: number;
 }
 
+const SETARCH_FLAGS = ['-v', '--verbose', '-3', '--3gb', '-4', '--4gb', '-B', '--32bit', '-F', '--fdpic-funcptrs', '-I', '--short-inode', '-L', '--addr-compat-layout', '-R', '--addr-no-randomize', '-S', '--whole-seconds', '-T', '--sticky-timeouts', '-X', '--read-implies-exec', '-Z', '--mmap-page-zero', '--uname-2.6'];
+
 /** Programs that run another program given as an argument: the deny list applies to that one too. */
 const WRAPPERS: Readonly<Record<string, WrapperSyntax>> = {
   env: { valued: ['-u', '--unset', '-C', '--chdir'], flags: ['-', '-i', '--ignore-environment', '-0', '--null', '-v', '--debug', '--block-signal', '--default-signal', '--ignore-signal', '--list-signal-handling'] },
@@ -142,8 +144,18 @@ const WRAPPERS: Readonly<Record<string, WrapperSyntax>> = {
     valued: ['-t', '--target', '-S', '--setuid', '-G', '--setgid'],
     flags: ['-a', '--all', '-m', '--mount', '-u', '--uts', '-i', '--ipc', '-n', '--net', '-p', '--pid', '-U', '--user', '-C', '--cgroup', '-T', '--time', '-r', '--root', '-w', '--wd', '--preserve-credentials', '-F', '--no-fork', '-Z', '--follow-context'],
   },
+  prlimit: {
+    valued: ['-p', '--pid', '-o', '--output'],
+    // the resource options take an optional value, attached (`--nofile=64`; a short `-n64` is left unclear)
+    flags: ['--noheadings', '--raw', '--verbose', ...['c', 'd', 'e', 'f', 'i', 'l', 'm', 'n', 'q', 'r', 's', 't', 'u', 'v', 'x', 'y'].map((l) => `-${l}`),
+      '--core', '--data', '--nice', '--fsize', '--sigpending', '--memlock', '--rss', '--nofile', '--msgqueue', '--rtprio', '--stack', '--cpu', '--nproc', '--as', '--locks', '--rttime'],
+  },
+  setarch: { flags: SETARCH_FLAGS, positionals: 1 },
+  linux32: { flags: SETARCH_FLAGS }, linux64: { flags: SETARCH_FLAGS }, i386: { flags: SETARCH_FLAGS }, x86_64: { flags: SETARCH_FLAGS },
+  faketime: { positionals: 1 },
   // Wrappers whose lines are not read here: any option of theirs leaves the program unknown.
   busybox: {}, ltrace: {}, firejail: {}, xargs: {}, su: {}, runuser: {}, script: {}, unbuffer: {}, watch: {},
+  'systemd-run': {}, cgexec: {}, fakeroot: {}, valgrind: {}, 'start-stop-daemon': {}, eatmydata: {}, nocache: {}, proxychains: {}, proxychains4: {}, torsocks: {}, chpst: {}, runcon: {}, cpulimit: {},
 };
 
 /** Options that make an otherwise harmless program run commands or write files (refused in every tier). */
@@ -290,7 +302,21 @@ const EXECUTING_PREFIXES: Readonly<Record<string, RegExp>> = {
  */
 export const INTERPRETERS = new Set(['sh', 'bash', 'zsh', 'dash', 'ash', 'ksh', 'csh', 'tcsh', 'fish', 'busybox', 'awk', 'gawk', 'mawk', 'nawk', 'sed', 'ed', 'perl', 'python', 'python2', 'python3', 'ruby', 'node', 'nodejs', 'deno', 'bun', 'php', 'lua', 'tclsh', 'expect', 'vi', 'vim', 'nvim', 'emacs', 'xargs', 'parallel', 'eval', 'source', 'socat', 'nc', 'ncat', 'openssl', 'gdb', 'psql', 'mysql', 'sqlite3',
   // these run their arguments through a shell (or expect): `su -c`, `runuser USER -c`, `script -c`, `watch CMD`
-  'su', 'runuser', 'script', 'unbuffer', 'watch']);
+  'su', 'runuser', 'script', 'unbuffer', 'watch', 'sg']);
+
+/** The dynamic loader run as a program (`/lib64/ld-linux-x86-64.so.2 /bin/sh`) runs the program named in its arguments. */
+export const isLoader = (program: string): boolean => /^(ld-linux.*\.so|ld\.so|ld-musl|ld64\.so|ld-[\w.-]*\.so)/.test(program);
+
+/**
+ * Variables a wrapper may set (`env NAME=value`, `sudo NAME=value`) without a whitelist entry that
+ * names them. An allow list, not a deny list: the variables that make a program run something
+ * (GIT_*, LD_*, *PAGER, EDITOR, NODE_OPTIONS, BASH_ENV, PYTHON*, PERL5*, RUBYOPT, npm_config_*,
+ * HOME and XDG_* for the config files they point at, PATH, LESSOPEN, GCONV_PATH, TAR_OPTIONS ...)
+ * are too many and too scattered for a list to be complete, while the ones a command line needs to
+ * set are few: locale, time zone, terminal and colour, and the app's mode.
+ */
+const SAFE_ASSIGNMENTS = new Set(['LANG', 'LANGUAGE', 'TZ', 'TERM', 'COLUMNS', 'LINES', 'NO_COLOR', 'FORCE_COLOR', 'CLICOLOR', 'CLICOLOR_FORCE', 'CI', 'NODE_ENV', 'RAILS_ENV', 'RACK_ENV', 'APP_ENV', 'LOG_LEVEL', 'RUST_LOG', 'RUST_BACKTRACE', 'PYTHONUNBUFFERED', 'PYTHONDONTWRITEBYTECODE', 'PYTHONIOENCODING']);
+const safeAssignment = (name: string) => SAFE_ASSIGNMENTS.has(name) || /^LC_[A-Z]+$/.test(name);
 
 /** Where a short option cluster's value begins: `-s` + `KILL`, `-vsKILL`; 'unknown' for a letter the wrapper does not take. */
 function shortCluster(word: string, syntax: WrapperSyntax): 'flags' | 'value-next' | 'value-attached' | 'unknown' {
@@ -303,7 +329,7 @@ function shortCluster(word: string, syntax: WrapperSyntax): 'flags' | 'value-nex
 }
 
 /** Where the words after a wrapper at `i` lead: the index of the program it runs, or undefined when its line cannot be read. */
-function programAfterWrapper(argv: readonly string[], i: number, syntax: WrapperSyntax, wrapper: string): number | undefined {
+function programAfterWrapper(argv: readonly string[], i: number, syntax: WrapperSyntax, wrapper: string, assignments: number[]): number | undefined {
   let positionals = syntax.positionals ?? 0;
   let j = i + 1;
   let optionsEnd = false;
@@ -327,7 +353,7 @@ function programAfterWrapper(argv: readonly string[], i: number, syntax: Wrapper
     }
     if (word === '-' && syntax.flags?.includes('-') && !optionsEnd) { j++; continue; }
     // env's (and sudo's) NAME=value assignments before the program
-    if ((wrapper === 'env' || wrapper === 'sudo' || wrapper === 'doas') && /^[A-Za-z_][A-Za-z0-9_]*=/.test(word)) { j++; continue; }
+    if ((wrapper === 'env' || wrapper === 'sudo' || wrapper === 'doas') && /^[A-Za-z_][A-Za-z0-9_]*=/.test(word)) { assignments.push(j); j++; continue; }
     if (positionals > 0) { positionals--; j++; continue; }
     return j;
   }
@@ -339,19 +365,20 @@ function programAfterWrapper(argv: readonly string[], i: number, syntax: Wrapper
  * `unclear` names the wrapper and word when a wrapper's options could not be read: then the program
  * it runs is unknown and the caller refuses (fail closed).
  */
-function programStarts(argv: readonly string[]): { starts: number[]; unclear?: string } {
+function programStarts(argv: readonly string[]): { starts: number[]; unclear?: string; assignments: number[] } {
   const starts: number[] = [];
+  const assignments: number[] = [];
   let i = 0;
   while (i < argv.length) {
     starts.push(i);
     const wrapper = posix.basename(argv[i]);
     const syntax = WRAPPERS[wrapper];
     if (!syntax) break;
-    const next = programAfterWrapper(argv, i, syntax, wrapper);
-    if (next === undefined) return { starts, unclear: `${wrapper} ${argv.slice(i + 1).find((w) => w.startsWith('-')) ?? ''}`.trim() };
+    const next = programAfterWrapper(argv, i, syntax, wrapper, assignments);
+    if (next === undefined) return { starts, assignments, unclear: `${wrapper} ${argv.slice(i + 1).find((w) => w.startsWith('-')) ?? ''}`.trim() };
     i = next;
   }
-  return { starts };
+  return { starts, assignments };
 }
 
 /** The programs an argv runs: argv[0], and what wrappers (env, xargs, timeout...) run. */
@@ -398,7 +425,7 @@ export function decideExec(request: ExecRequest): ExecDecision {
   let rule: string;
   let exact = false;
   let named = 0;
-  const { starts, unclear } = programStarts(argv);
+  const { starts, unclear, assignments } = programStarts(argv);
   const programs = starts.map((i) => posix.basename(argv[i]));
   if (request.tier === 'moderate') {
     const entry = request.whitelist.map(parseWhitelistEntrySafe).find((e) => e && matchesEntry(argv, e));
@@ -417,7 +444,7 @@ export function decideExec(request: ExecRequest): ExecDecision {
     if (denied) {
       return { allowed: false, rule: `deny: ${denied}`, reason: `"${denied}" is in bridge.deny.`, hint: `Remove "${denied}" from bridge.deny in .paddock/policy.yaml if it must run.` };
     }
-    const interpreter = programs.find((p) => INTERPRETERS.has(p));
+    const interpreter = programs.find((p) => INTERPRETERS.has(p) || isLoader(p));
     if (interpreter) {
       return { allowed: false, rule: `interpreter: ${interpreter}`, reason: `"${interpreter}" runs code given in its arguments, which the bridge cannot check.`, hint: `Use "tier: moderate" and whitelist the exact command under bridge.exec."${request.container}" in .paddock/policy.yaml.` };
     }
@@ -445,6 +472,19 @@ export function decideExec(request: ExecRequest): ExecDecision {
         hint: `Pass the script's own arguments after "--" (${program} run lint -- --fix), or whitelist the exact command (without " *") under bridge.exec."${request.container}" in .paddock/policy.yaml.`,
       };
     }
+  }
+  // `env GIT_EXTERNAL_DIFF=CMD git diff`, `env LD_PRELOAD=...`, `sudo NODE_OPTIONS=...`: what git -c or
+  // an executing option would do, set through the environment. Names the entry spells out are the user's.
+  const assignment = assignments.find((i) => i >= named && !safeAssignment(argv[i].slice(0, argv[i].indexOf('='))));
+  if (assignment !== undefined) {
+    const name = argv[assignment].slice(0, argv[assignment].indexOf('='));
+    return {
+      allowed: false, rule: `environment: ${name}`,
+      reason: `Setting "${name}" for the command can make it run other programs or read other configuration (GIT_*, LD_*, *PAGER, NODE_OPTIONS, BASH_ENV ...); only ${[...SAFE_ASSIGNMENTS].slice(0, 6).join(', ')}, LC_* and a few more are set without a whitelist entry.`,
+      hint: request.tier === 'moderate'
+        ? `Whitelist the command with the assignment spelled out (e.g. "env ${name}=... CMD *") under bridge.exec."${request.container}" in .paddock/policy.yaml, or set it in the container's environment.`
+        : `Set it in the container's environment, or use "tier: moderate" and whitelist the command with the assignment spelled out under bridge.exec."${request.container}" in .paddock/policy.yaml.`,
+    };
   }
   // A wrapper line that cannot be read hides the program it runs from the checks (deny list,
   // interpreters, executing options, the folder checks): refused unless the user whitelisted it whole.

@@ -217,6 +217,11 @@ describe('bypass suite: all denied', () => {
     ['cp -rL through a symlink out of the blocked pattern', 'cp -rL /app/sub /tmp/copy', 'permissive', /symlink below folder/],
     ['cp -r of the folder holding secrets/', 'cp -r /app /tmp/copy', 'permissive', /blocked path/],
     ['mv of a folder holding a blocked path', 'mv /app /tmp/app', 'permissive', /blocked path/],
+    // red team #4: wrappers and the loader that hid a shell from the deny list; variables that make a program run another
+    ['a shell behind prlimit', ['prlimit', '--nofile=64', 'sh', '-c', 'touch /tmp/pwned'], 'permissive', /deny: sh|interpreter: sh/],
+    ['a shell run by the dynamic loader', ['/lib64/ld-linux-x86-64.so.2', '/bin/sh', '-c', 'touch /tmp/pwned'], 'permissive', /interpreter: ld-linux-x86-64\.so\.2/],
+    ['env LD_PRELOAD', ['env', 'LD_PRELOAD=/tmp/pwned.so', 'ls'], 'permissive', /environment: LD_PRELOAD/],
+    ['env GIT_EXTERNAL_DIFF', ['env', 'GIT_EXTERNAL_DIFF=touch /tmp/pwned', 'git', 'diff'], 'permissive', /environment: GIT_EXTERNAL_DIFF/],
     ['not whitelisted', 'npm run build', 'moderate', /not whitelisted/],
     ['whitelist prefix abuse', 'npm test; id', 'moderate', /shell syntax/],
   ];

@@ -124,7 +124,7 @@ describe('tiers', () => {
   });
 
   it('still runs ordinary wrapper lines', () => {
-    for (const command of ['timeout 5 ls', 'timeout -s KILL 5 ls -la', 'timeout -k 2 --preserve-status 5 ls', 'nice -n 10 ls', 'env -i A=1 ls', 'sudo -u app -E ls', 'stdbuf -oL ls', 'ionice -c3 ls', 'nohup ls', 'chroot --userspec=1:1 / ls']) {
+    for (const command of ['timeout 5 ls', 'timeout -s KILL 5 ls -la', 'timeout -k 2 --preserve-status 5 ls', 'nice -n 10 ls', 'env -i LANG=C ls', 'env TZ=UTC LC_ALL=C.UTF-8 NODE_ENV=test ls', 'sudo -u app -E ls', 'stdbuf -oL ls', 'ionice -c3 ls', 'nohup ls', 'chroot --userspec=1:1 / ls']) {
       assert.equal(permissive(command).allowed, true, command);
     }
     assert.deepEqual(programsOf(['timeout', '-s', 'KILL', '5', 'nice', '-n', '1', 'ls']), ['timeout', 'nice', 'ls']);
@@ -344,5 +344,69 @@ describe('package managers: configuration words before "--" are refused (red tea
     }
     assert.equal(decide('npm test', 'permissive').allowed, true);
     assert.equal(decide('npm test -- --watch=false', 'permissive').allowed, true);
+  });
+});
+
+describe('wrappers the deny list once did not see behind, and environment assignments (red team #4)', () => {
+  const permissive = (command: string | string[]) => decideExec({ argv: typeof command === 'string' ? splitCommand(command) : command, container: 'api', workdir: '/app', tier: 'permissive', whitelist: [], deny: ['rm'], blockedPaths: blocked });
+  it('finds the program behind prlimit, setarch, linux32/64 and other wrappers, and refuses the loader as an interpreter', () => {
+    for (const [command, rule] of [
+      ['prlimit --nofile=64 sh -c id', /^(deny|interpreter): sh$/],
+      ['prlimit --nofile=64 --pid 1 rm x', /^deny: rm$/],
+      ['prlimit -n64 rm x', /^unclear wrapper: prlimit -n64$/],
+      ['setarch x86_64 bash -c id', /^(deny|interpreter): bash$/],
+      ['setarch x86_64 -R rm x', /^deny: rm$/],
+      ['linux64 rm x', /^deny: rm$/],
+      ['linux32 --addr-no-randomize rm x', /^deny: rm$/],
+      ['faketime 2020-01-01 rm x', /^deny: rm$/],
+      ['systemd-run --pty rm x', /^unclear wrapper: systemd-run --pty$/],
+      ['valgrind --tool=none sh', /^unclear wrapper: valgrind --tool=none$/],
+      ['/lib64/ld-linux-x86-64.so.2 /bin/sh -c id', /^interpreter: ld-linux-x86-64\.so\.2$/],
+      ['/lib/ld-musl-x86_64.so.1 /bin/rm x', /^interpreter: ld-musl-x86_64\.so\.1$/],
+      ['/lib/ld.so /bin/rm x', /^interpreter: ld\.so$/],
+      ['sg app id', /^interpreter: sg$/],
+    ] as const) {
+      const d = permissive(command);
+      assert.equal(d.allowed, false, `${command} was allowed by ${d.rule}`);
+      assert.match(d.rule, rule, command);
+    }
+    assert.equal(permissive('prlimit --nofile=64 ls').allowed, true);
+    assert.equal(permissive('setarch x86_64 -R ls').allowed, true);
+  });
+
+  it('refuses variables that make the program run something else, in env, sudo and doas assignments', () => {
+    for (const argv of [
+      ['env', 'GIT_CONFIG_COUNT=1', 'GIT_CONFIG_KEY_0=diff.external', 'GIT_CONFIG_VALUE_0=id', 'git', 'diff'],
+      ['env', 'GIT_EXTERNAL_DIFF=id', 'git', 'diff'],
+      ['env', 'GIT_SSH_COMMAND=id', 'git', 'fetch'],
+      ['env', 'LD_PRELOAD=/tmp/x.so', 'ls'],
+      ['env', 'PAGER=id', 'git', 'log'],
+      ['env', 'GIT_PAGER=id', 'git', 'log'],
+      ['env', 'MANPAGER=id', 'man', 'ls'],
+      ['env', 'EDITOR=id', 'git', 'commit'],
+      ['env', 'NODE_OPTIONS=--require=/tmp/x.js', 'npm', 'test'],
+      ['env', 'npm_config_script_shell=id', 'npm', 'test'],
+      ['env', 'BASH_ENV=/tmp/x', 'make'],
+      ['env', 'PYTHONSTARTUP=/tmp/x', 'ls'],
+      ['env', 'PERL5OPT=-Mx', 'ls'],
+      ['env', 'RUBYOPT=-rx', 'ls'],
+      ['env', 'HOME=/tmp/evil', 'git', 'log'],
+      ['env', 'PATH=/tmp/evil:/usr/bin', 'ls'],
+      ['env', '-i', 'A=1', 'ls'],
+      ['sudo', '-u', 'app', 'LD_PRELOAD=/tmp/x.so', 'ls'],
+      ['timeout', '5', 'env', 'LESSOPEN=|id %s', 'less', 'x'],
+    ]) {
+      const d = permissive(argv);
+      assert.equal(d.allowed, false, `${argv.join(' ')} was allowed by ${d.rule}`);
+      assert.match(d.rule, /^environment: /, argv.join(' '));
+      assert.equal(decide(argv, 'moderate', [`${argv[0]} *`]).allowed, false, `${argv.join(' ')} under "${argv[0]} *"`);
+    }
+  });
+
+  it('runs assignments the whitelist entry spells out, and the safe ones anywhere', () => {
+    assert.equal(decide('env GIT_PAGER=cat git log -1', 'moderate', ['env GIT_PAGER=cat git log *']).allowed, true);
+    assert.equal(decide('env NODE_OPTIONS=--max-old-space-size=4096 npm test', 'moderate', ['env NODE_OPTIONS=--max-old-space-size=4096 npm test']).allowed, true);
+    assert.equal(decide('env LANG=C TZ=UTC ls', 'moderate', ['env *']).allowed, true);
+    assert.equal(decide('env LC_ALL=C sort x', 'permissive').allowed, true);
   });
 });
