@@ -230,6 +230,19 @@ const HARMLESS_EXACT: Readonly<Record<string, readonly string[]>> = {
 };
 
 /**
+ * The long options of `options` (`--name`) that a word (`--nam`, `--nam=value`) may stand for, the
+ * way GNU getopt_long and git read it: the exact name, else every option the name is a prefix of
+ * (from one letter after `--`). More than one means the program finds it ambiguous; callers that
+ * must not miss an option take them all.
+ */
+export function longOptionsOf(word: string, options: readonly string[]): string[] {
+  const name = word.split('=', 1)[0];
+  if (!name.startsWith('--') || name.length < 3) return [];
+  if (options.includes(name)) return [name];
+  return options.filter((o) => o.startsWith('--') && o.startsWith(name));
+}
+
+/**
  * The executing option a word of `program` stands for, if any. GNU getopt_long and git's
  * parse-options take any unambiguous prefix of a long option (`--checkpoint-act=`,
  * `--use-compress-prog=`, `--upload-pa=`), so a long word is refused when it is a prefix of a
@@ -239,10 +252,8 @@ const HARMLESS_EXACT: Readonly<Record<string, readonly string[]>> = {
 function executingOption(program: string, word: string, risky: readonly string[]): boolean {
   if (risky.includes(word)) return true;
   if (word.startsWith('--')) {
-    const name = word.split('=', 1)[0];
-    if (name.length < 3) return false;
-    if (HARMLESS_EXACT[program]?.includes(name)) return false;
-    return risky.some((o) => o.startsWith('--') && o.startsWith(name));
+    if (HARMLESS_EXACT[program]?.includes(word.split('=', 1)[0])) return false;
+    return longOptionsOf(word, risky).length > 0;
   }
   if (!/^-[^-]/.test(word) || program === 'find') return false;
   const shorts = new Set(risky.filter((o) => /^-[^-]$/.test(o)).map((o) => o[1]));

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { readAudit } from '../../../src/bridge/audit.js';
 import { TOOL_NAMES } from '../../../src/bridge/tools.js';
 import { CORPUS, KNOWN_SECRET } from '../../unit/bridge/corpus.js';
+import { DEFAULT_BLOCKED_PATHS } from '../../../src/core/policy.js';
 import { docker } from '../../support/sandbox.js';
 import { callTool, connectBridge, rulesFor, SECRETS, startFixture, type Connected, type Fixture } from './support.js';
 
@@ -324,5 +325,36 @@ describe('executing options as the programs read them (abbreviations, attached v
     const sort = await callTool(b.client, 'exec_command', { container: fx.api, command: 'sort -r -k1,1 -t, src/index.ts' });
     assert.equal(sort.isError, false, sort.text);
     assert.match(sort.text, /export const x = 1;/);
+  });
+});
+
+// Red team #3: a blocked pattern that names a parent folder (/app/conf/credentials.json) no longer
+// matched once the parent was moved, and `mv --target-d=DIR SRC` skipped mv's folder check.
+describe('moving the parent of a blocked file with an abbreviated --target-directory', () => {
+  const secret = 'rt3-cred-7f1c2e9a4b';
+  let b: Connected;
+  before(async () => {
+    const made = docker(['exec', fx.api, 'sh', '-c', `mkdir -p /app/conf && printf '{"stripe_live":"${secret}"}' > /app/conf/credentials.json && chmod -R a+rwX /app/conf`]);
+    assert.equal(made.code, 0, made.stderr);
+    b = await connectBridge(fx, rulesFor(fx, { tier: 'permissive', blockedPaths: [...DEFAULT_BLOCKED_PATHS, '/app/conf/credentials.json'] }));
+  });
+  after(async () => {
+    await b?.close();
+    docker(['exec', fx.api, 'rm', '-rf', '/app/conf', '/app/stash']);
+  });
+
+  it('refuses the move in every spelling, and the file stays unread', async () => {
+    const mkdir = await callTool(b.client, 'exec_command', { container: fx.api, command: 'mkdir -p /app/stash' });
+    assert.equal(mkdir.isError, false, mkdir.text);
+    for (const command of ['mv --target-d=/app/stash /app/conf', 'mv --target=/app/stash /app/conf', 'mv --target-directory /app/stash /app/conf', 'mv -t /app/stash /app/conf', 'mv /app/conf /app/stash/conf']) {
+      const r = await callTool(b.client, 'exec_command', { container: fx.api, command });
+      assert.equal(r.isError, true, `${command} ran: ${r.text}`);
+      assert.match(r.text, /blocked path.*\/app\/conf\/credentials\.json/s, command);
+    }
+    assert.equal(docker(['exec', fx.api, 'test', '-f', '/app/conf/credentials.json']).code, 0, 'the folder was not moved');
+    for (const command of ['cat /app/stash/conf/credentials.json', 'cat /app/conf/credentials.json']) {
+      const r = await callTool(b.client, 'exec_command', { container: fx.api, command });
+      assert.ok(!r.text.includes(secret), `${command}: ${r.text}`);
+    }
   });
 });
