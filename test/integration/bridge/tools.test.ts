@@ -145,6 +145,7 @@ describe('bridge tools (moderate tier)', () => {
     const policy = JSON.parse((await callTool(b.client, 'get_security_policy')).text);
     assert.equal(policy.tier, 'moderate');
     assert.ok(policy.blockedPaths.includes('**/.env'));
+    assert.match(policy.prefixEntries, /exact entries/);
   });
 
   it('lifecycle tools stop and start a container', async () => {
