@@ -227,6 +227,7 @@ const SHORT_VALUED: Readonly<Record<string, string>> = {
  */
 const HARMLESS_EXACT: Readonly<Record<string, readonly string[]>> = {
   tar: ['--checkpoint'],
+  journalctl: ['--output'],
 };
 
 /**
@@ -288,7 +289,7 @@ export function expandTarOldStyle(args: readonly string[]): string[] {
  * ones that run code are not all documented as such).
  */
 const TASK_RUNNERS = new Set(['npm', 'npx', 'yarn', 'yarnpkg', 'pnpm', 'pnpx', 'corepack']);
-const TASK_RUNNER_SAFE_OPTIONS = new Set(['-s', '--silent', '-q', '--quiet', '--json', '--if-present', '--ignore-scripts', '--no-color', '--color=false', '-d', '--verbose', '--loglevel=silent', '--loglevel=error', '--loglevel=warn', '--loglevel=info', '--loglevel=verbose']);
+const TASK_RUNNER_SAFE_OPTIONS = new Set(['-v', '--version', '-h', '--help', '-s', '--silent', '-q', '--quiet', '--json', '--if-present', '--ignore-scripts', '--no-color', '--color=false', '-d', '--verbose', '--loglevel=silent', '--loglevel=error', '--loglevel=warn', '--loglevel=info', '--loglevel=verbose']);
 
 /** The first option word of a package manager at `start` before `--` that the entry does not name (index < `named`). */
 function taskRunnerOption(argv: readonly string[], start: number, named: number): string | undefined {

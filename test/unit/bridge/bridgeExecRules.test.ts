@@ -301,7 +301,7 @@ describe('options that make a whitelisted program run something else are refused
       ['git log --oneline -n5', 'git log *'], ['git log -Sfix -p', 'git log *'], ['git grep -n -e fix', 'git grep *'], ['git grep -in TODO', 'git grep *'],
       ['git rebase --onto main HEAD~2', 'git rebase *'], ['git push -u origin main', 'git push *'], ['git add -u', 'git add *'], ['git clone --depth 1 . /tmp/c', 'git clone *'],
       ['ssh -p2222 -lroot -i /home/app/key h uptime', 'ssh *'], ['scp -P 2222 a h:/tmp/a', 'scp *'], ['man -s3 printf', 'man *'],
-      ['less -N /app/README.md', 'less *'], ['rsync -avz --delete src/ /tmp/src/', 'rsync *'], ['tcpdump -ni eth0 -c 10', 'tcpdump *'], ['fd -e ts src', 'fd *'],
+      ['less -N /app/README.md', 'less *'], ['journalctl --output=json -n 20', 'journalctl *'], ['journalctl -o json', 'journalctl *'], ['rsync -avz --delete src/ /tmp/src/', 'rsync *'], ['tcpdump -ni eth0 -c 10', 'tcpdump *'], ['fd -e ts src', 'fd *'],
     ]) {
       const d = decide(command, 'moderate', [entry]);
       assert.equal(d.allowed, true, `${command}: ${d.rule}`);
@@ -343,6 +343,8 @@ describe('package managers: configuration words before "--" are refused (red tea
       assert.equal(d.allowed, true, `${command}: ${d.rule}`);
     }
     assert.equal(decide('npm test', 'permissive').allowed, true);
+    assert.equal(decide('npm --version', 'permissive').allowed, true);
+    assert.equal(decide('journalctl --output-f=MESSAGE', 'permissive').rule, 'executing option: journalctl --output-f=MESSAGE');
     assert.equal(decide('npm test -- --watch=false', 'permissive').allowed, true);
   });
 });
