@@ -418,6 +418,7 @@ export class BridgeService {
       containers: bridge.containers,
       permissions: bridge.permissions,
       exec: bridge.exec,
+      prefixEntries: 'an entry ending in " *" lets the agent add any argument; refused in every tier: options that run commands or write files (also abbreviated or in a cluster), npm/npx/yarn/pnpm option words before "--", and env/sudo variable assignments the entry does not spell out. A linter, test runner or build tool given any argument can still run code: prefer exact entries for them',
       deny: bridge.deny,
       blockedPaths: this.blocked.patterns,
       alwaysBlocked: '/proc/*/environ, /proc/*/root, /proc/self, /dev/fd and similar are blocked regardless of policy',

@@ -165,6 +165,11 @@ if (!$unchanged) {
   }
 }
 close $cacheOut if $cacheOut;
+# Every folder above a blocked path is bound onto itself first (with what is mounted below it), so
+# it is a mount point the command cannot rename or remove (EBUSY): a pattern that names a parent
+# (/app/config/credentials.json) would no longer match once the parent had moved, at the next call.
+my %above; for my $p (@files, @dirs) { my $d = $p; while ($d =~ s{/[^/]+$}{} && $d ne '') { $above{$d} = 1 } }
+for my $d (sort { length($a) <=> length($b) } keys %above) { sc('mount', $d, $d, 0, 0x1000 | 0x4000, 0) }   # MS_BIND|MS_REC, parents first
 for my $d (@dirs) { sc('mount', 'tmpfs', $d, 'tmpfs', 1|2|4|8, 'size=4k,mode=0555') }
 for my $f (@files) { sc('mount', '/dev/null', $f, 0, 0x1000, 0) }
 # Resolve the user in the target's own files, as docker exec would.

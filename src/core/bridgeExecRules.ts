@@ -101,6 +101,8 @@ interface WrapperSyntax {
   readonly positionals?: number;
 }
 
+const SETARCH_FLAGS = ['-v', '--verbose', '-3', '--3gb', '-4', '--4gb', '-B', '--32bit', '-F', '--fdpic-funcptrs', '-I', '--short-inode', '-L', '--addr-compat-layout', '-R', '--addr-no-randomize', '-S', '--whole-seconds', '-T', '--sticky-timeouts', '-X', '--read-implies-exec', '-Z', '--mmap-page-zero', '--uname-2.6'];
+
 /** Programs that run another program given as an argument: the deny list applies to that one too. */
 const WRAPPERS: Readonly<Record<string, WrapperSyntax>> = {
   env: { valued: ['-u', '--unset', '-C', '--chdir'], flags: ['-', '-i', '--ignore-environment', '-0', '--null', '-v', '--debug', '--block-signal', '--default-signal', '--ignore-signal', '--list-signal-handling'] },
@@ -142,8 +144,18 @@ const WRAPPERS: Readonly<Record<string, WrapperSyntax>> = {
     valued: ['-t', '--target', '-S', '--setuid', '-G', '--setgid'],
     flags: ['-a', '--all', '-m', '--mount', '-u', '--uts', '-i', '--ipc', '-n', '--net', '-p', '--pid', '-U', '--user', '-C', '--cgroup', '-T', '--time', '-r', '--root', '-w', '--wd', '--preserve-credentials', '-F', '--no-fork', '-Z', '--follow-context'],
   },
+  prlimit: {
+    valued: ['-p', '--pid', '-o', '--output'],
+    // the resource options take an optional value, attached (`--nofile=64`; a short `-n64` is left unclear)
+    flags: ['--noheadings', '--raw', '--verbose', ...['c', 'd', 'e', 'f', 'i', 'l', 'm', 'n', 'q', 'r', 's', 't', 'u', 'v', 'x', 'y'].map((l) => `-${l}`),
+      '--core', '--data', '--nice', '--fsize', '--sigpending', '--memlock', '--rss', '--nofile', '--msgqueue', '--rtprio', '--stack', '--cpu', '--nproc', '--as', '--locks', '--rttime'],
+  },
+  setarch: { flags: SETARCH_FLAGS, positionals: 1 },
+  linux32: { flags: SETARCH_FLAGS }, linux64: { flags: SETARCH_FLAGS }, i386: { flags: SETARCH_FLAGS }, x86_64: { flags: SETARCH_FLAGS },
+  faketime: { positionals: 1 },
   // Wrappers whose lines are not read here: any option of theirs leaves the program unknown.
   busybox: {}, ltrace: {}, firejail: {}, xargs: {}, su: {}, runuser: {}, script: {}, unbuffer: {}, watch: {},
+  'systemd-run': {}, cgexec: {}, fakeroot: {}, valgrind: {}, 'start-stop-daemon': {}, eatmydata: {}, nocache: {}, proxychains: {}, proxychains4: {}, torsocks: {}, chpst: {}, runcon: {}, cpulimit: {},
 };
 
 /** Options that make an otherwise harmless program run commands or write files (refused in every tier). */
@@ -151,7 +163,7 @@ const EXECUTING_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   find: ['-exec', '-execdir', '-ok', '-okdir', '-delete', '-fprint', '-fprint0', '-fprintf', '-fls'],
   // the pager of grep -O, rebase --exec, difftool --extcmd, archive --exec, --output files, external diffs
   git: ['-c', '--exec-path', '--upload-pack', '--receive-pack', '--config-env', '-O', '--open-files-in-pager', '--exec', '-x', '--extcmd', '--output', '--ext-diff', '--remote'],
-  tar: ['--to-command', '--use-compress-program', '-I', '--checkpoint-action', '--info-script', '--new-volume-script', '-F'],
+  tar: ['--to-command', '--use-compress-program', '-I', '--checkpoint-action', '--info-script', '--new-volume-script', '-F', '--rsh-command', '--rmt-command'],
   rsync: ['-e', '--rsh', '--rsync-path'],
   xargs: [],
   // GTFOBins-style escapes of programs a whitelist often allows: a compressor, pager, preprocessor,
@@ -181,6 +193,113 @@ const EXECUTING_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   ltrace: ['-o', '--output'],
   flock: ['-c', '--command'],
 };
+const EXECUTING_ALIASES: Readonly<Record<string, string>> = { bsdtar: 'tar' };
+
+/**
+ * Short options that take a value, per program: in a cluster (`-lroot`, `-Sfoo`) the rest of the
+ * word after one of these is its value, not more options. Letters not listed are walked as options,
+ * so a value the list misses errs towards refusing.
+ */
+const SHORT_VALUED: Readonly<Record<string, string>> = {
+  // only letters that take a value in every git command that has them (rebase -m and grep -n are flags)
+  git: 'CSeAB',
+  tar: 'fCbFgHIKLNTVX',
+  rsync: 'eBfMT',
+  sort: 'kStTo',
+  less: 'bhjkoOpPtTxyz#',
+  man: 'CMPHSsepLmrER',
+  zip: 'bnPtZsi',
+  rg: 'ABCEefgjMmrTtd',
+  fd: 'edtEcjSoxX',
+  fdfind: 'edtEcjSoxX',
+  ssh: 'BbcDEeFIiJLlmOoPpQRSWw',
+  scp: 'cDFiJloPSX',
+  sftp: 'BbcDFiJloPRSX',
+  'apt-get': 'octa',
+  apt: 'octa',
+  tcpdump: 'cCEFGijMrsTVWyBZ',
+  mail: 'sSbcraAqu',
+};
+
+/**
+ * Long options whose exact name is harmless but a prefix of an executing one: getopt_long takes an
+ * exact name before any abbreviation (`tar --checkpoint=10` is not `--checkpoint-action`).
+ */
+const HARMLESS_EXACT: Readonly<Record<string, readonly string[]>> = {
+  tar: ['--checkpoint'],
+  journalctl: ['--output'],
+};
+
+/**
+ * The long options of `options` (`--name`) that a word (`--nam`, `--nam=value`) may stand for, the
+ * way GNU getopt_long and git read it: the exact name, else every option the name is a prefix of
+ * (from one letter after `--`). More than one means the program finds it ambiguous; callers that
+ * must not miss an option take them all.
+ */
+export function longOptionsOf(word: string, options: readonly string[]): string[] {
+  const name = word.split('=', 1)[0];
+  if (!name.startsWith('--') || name.length < 3) return [];
+  if (options.includes(name)) return [name];
+  return options.filter((o) => o.startsWith('--') && o.startsWith(name));
+}
+
+/**
+ * The executing option a word of `program` stands for, if any. GNU getopt_long and git's
+ * parse-options take any unambiguous prefix of a long option (`--checkpoint-act=`,
+ * `--use-compress-prog=`, `--upload-pa=`), so a long word is refused when it is a prefix of a
+ * listed one (an ambiguous prefix fails in the program anyway). Short options are walked through
+ * their cluster until a letter that takes a value (`-Icmd`, `-xcmd`, `-oProxyCommand=`, `-vo x`).
+ */
+function executingOption(program: string, word: string, risky: readonly string[]): boolean {
+  if (risky.includes(word)) return true;
+  if (word.startsWith('--')) {
+    if (HARMLESS_EXACT[program]?.includes(word.split('=', 1)[0])) return false;
+    return longOptionsOf(word, risky).length > 0;
+  }
+  if (!/^-[^-]/.test(word) || program === 'find') return false;
+  const shorts = new Set(risky.filter((o) => /^-[^-]$/.test(o)).map((o) => o[1]));
+  if (!shorts.size) return false;
+  const valued = SHORT_VALUED[program] ?? '';
+  for (let k = 1; k < word.length; k++) {
+    const letter = word[k];
+    if (shorts.has(letter)) return true;
+    if (valued.includes(letter) || !/[A-Za-z0-9#]/.test(letter)) return false;
+  }
+  return false;
+}
+
+/**
+ * tar's old-style first word (`tar cIf CMD out.tar dir`): a cluster of option letters without a
+ * dash, whose values follow it in order. Returns the words as dashed options (`-c -I CMD -f out.tar dir`).
+ */
+export function expandTarOldStyle(args: readonly string[]): string[] {
+  const words = [...args];
+  if (!words[0] || words[0].startsWith('-')) return words;
+  const cluster = words[0];
+  const rest = words.slice(1);
+  return [...[...cluster].flatMap((letter) => (SHORT_VALUED.tar.includes(letter) && rest.length ? [`-${letter}`, rest.shift()!] : [`-${letter}`])), ...rest];
+}
+
+/**
+ * Package managers read their configuration from any `--name=value` word before `--`, abbreviated
+ * or not (`npm run lint --node-options=--import=data:...`, `--script-shell=PROG`, `--userconfig`,
+ * `--prefix`, `-C DIR`, `--call`): several of those settings run code. Their option words before
+ * `--` are refused unless the whitelist entry names them, or they are in this short list of
+ * settings that only change what is printed (an allow list: npm alone has ~150 settings, and the
+ * ones that run code are not all documented as such).
+ */
+const TASK_RUNNERS = new Set(['npm', 'npx', 'yarn', 'yarnpkg', 'pnpm', 'pnpx', 'corepack']);
+const TASK_RUNNER_SAFE_OPTIONS = new Set(['-v', '--version', '-h', '--help', '-s', '--silent', '-q', '--quiet', '--json', '--if-present', '--ignore-scripts', '--no-color', '--color=false', '-d', '--verbose', '--loglevel=silent', '--loglevel=error', '--loglevel=warn', '--loglevel=info', '--loglevel=verbose']);
+
+/** The first option word of a package manager at `start` before `--` that the entry does not name (index < `named`). */
+function taskRunnerOption(argv: readonly string[], start: number, named: number): string | undefined {
+  for (let i = start + 1; i < argv.length && argv[i] !== '--'; i++) {
+    if (i < named || !argv[i].startsWith('-') || TASK_RUNNER_SAFE_OPTIONS.has(argv[i])) continue;
+    return argv[i];
+  }
+  return undefined;
+}
+
 /** Options like these in the middle of a word: `less +!cmd` runs cmd, `git grep -Ovi` is -O. */
 const EXECUTING_PREFIXES: Readonly<Record<string, RegExp>> = {
   less: /^\+/, more: /^\+!/,
@@ -195,7 +314,21 @@ const EXECUTING_PREFIXES: Readonly<Record<string, RegExp>> = {
  */
 export const INTERPRETERS = new Set(['sh', 'bash', 'zsh', 'dash', 'ash', 'ksh', 'csh', 'tcsh', 'fish', 'busybox', 'awk', 'gawk', 'mawk', 'nawk', 'sed', 'ed', 'perl', 'python', 'python2', 'python3', 'ruby', 'node', 'nodejs', 'deno', 'bun', 'php', 'lua', 'tclsh', 'expect', 'vi', 'vim', 'nvim', 'emacs', 'xargs', 'parallel', 'eval', 'source', 'socat', 'nc', 'ncat', 'openssl', 'gdb', 'psql', 'mysql', 'sqlite3',
   // these run their arguments through a shell (or expect): `su -c`, `runuser USER -c`, `script -c`, `watch CMD`
-  'su', 'runuser', 'script', 'unbuffer', 'watch']);
+  'su', 'runuser', 'script', 'unbuffer', 'watch', 'sg']);
+
+/** The dynamic loader run as a program (`/lib64/ld-linux-x86-64.so.2 /bin/sh`) runs the program named in its arguments. */
+export const isLoader = (program: string): boolean => /^(ld-linux.*\.so|ld\.so|ld-musl|ld64\.so|ld-[\w.-]*\.so)/.test(program);
+
+/**
+ * Variables a wrapper may set (`env NAME=value`, `sudo NAME=value`) without a whitelist entry that
+ * names them. An allow list, not a deny list: the variables that make a program run something
+ * (GIT_*, LD_*, *PAGER, EDITOR, NODE_OPTIONS, BASH_ENV, PYTHON*, PERL5*, RUBYOPT, npm_config_*,
+ * HOME and XDG_* for the config files they point at, PATH, LESSOPEN, GCONV_PATH, TAR_OPTIONS ...)
+ * are too many and too scattered for a list to be complete, while the ones a command line needs to
+ * set are few: locale, time zone, terminal and colour, and the app's mode.
+ */
+const SAFE_ASSIGNMENTS = new Set(['LANG', 'LANGUAGE', 'TZ', 'TERM', 'COLUMNS', 'LINES', 'NO_COLOR', 'FORCE_COLOR', 'CLICOLOR', 'CLICOLOR_FORCE', 'CI', 'NODE_ENV', 'RAILS_ENV', 'RACK_ENV', 'APP_ENV', 'LOG_LEVEL', 'RUST_LOG', 'RUST_BACKTRACE', 'PYTHONUNBUFFERED', 'PYTHONDONTWRITEBYTECODE', 'PYTHONIOENCODING']);
+const safeAssignment = (name: string) => SAFE_ASSIGNMENTS.has(name) || /^LC_[A-Z]+$/.test(name);
 
 /** Where a short option cluster's value begins: `-s` + `KILL`, `-vsKILL`; 'unknown' for a letter the wrapper does not take. */
 function shortCluster(word: string, syntax: WrapperSyntax): 'flags' | 'value-next' | 'value-attached' | 'unknown' {
@@ -208,7 +341,7 @@ function shortCluster(word: string, syntax: WrapperSyntax): 'flags' | 'value-nex
 }
 
 /** Where the words after a wrapper at `i` lead: the index of the program it runs, or undefined when its line cannot be read. */
-function programAfterWrapper(argv: readonly string[], i: number, syntax: WrapperSyntax, wrapper: string): number | undefined {
+function programAfterWrapper(argv: readonly string[], i: number, syntax: WrapperSyntax, wrapper: string, assignments: number[]): number | undefined {
   let positionals = syntax.positionals ?? 0;
   let j = i + 1;
   let optionsEnd = false;
@@ -232,7 +365,7 @@ function programAfterWrapper(argv: readonly string[], i: number, syntax: Wrapper
     }
     if (word === '-' && syntax.flags?.includes('-') && !optionsEnd) { j++; continue; }
     // env's (and sudo's) NAME=value assignments before the program
-    if ((wrapper === 'env' || wrapper === 'sudo' || wrapper === 'doas') && /^[A-Za-z_][A-Za-z0-9_]*=/.test(word)) { j++; continue; }
+    if ((wrapper === 'env' || wrapper === 'sudo' || wrapper === 'doas') && /^[A-Za-z_][A-Za-z0-9_]*=/.test(word)) { assignments.push(j); j++; continue; }
     if (positionals > 0) { positionals--; j++; continue; }
     return j;
   }
@@ -244,19 +377,20 @@ function programAfterWrapper(argv: readonly string[], i: number, syntax: Wrapper
  * `unclear` names the wrapper and word when a wrapper's options could not be read: then the program
  * it runs is unknown and the caller refuses (fail closed).
  */
-function programStarts(argv: readonly string[]): { starts: number[]; unclear?: string } {
+function programStarts(argv: readonly string[]): { starts: number[]; unclear?: string; assignments: number[] } {
   const starts: number[] = [];
+  const assignments: number[] = [];
   let i = 0;
   while (i < argv.length) {
     starts.push(i);
     const wrapper = posix.basename(argv[i]);
     const syntax = WRAPPERS[wrapper];
     if (!syntax) break;
-    const next = programAfterWrapper(argv, i, syntax, wrapper);
-    if (next === undefined) return { starts, unclear: `${wrapper} ${argv.slice(i + 1).find((w) => w.startsWith('-')) ?? ''}`.trim() };
+    const next = programAfterWrapper(argv, i, syntax, wrapper, assignments);
+    if (next === undefined) return { starts, assignments, unclear: `${wrapper} ${argv.slice(i + 1).find((w) => w.startsWith('-')) ?? ''}`.trim() };
     i = next;
   }
-  return { starts };
+  return { starts, assignments };
 }
 
 /** The programs an argv runs: argv[0], and what wrappers (env, xargs, timeout...) run. */
@@ -302,7 +436,8 @@ export function decideExec(request: ExecRequest): ExecDecision {
   }
   let rule: string;
   let exact = false;
-  const { starts, unclear } = programStarts(argv);
+  let named = 0;
+  const { starts, unclear, assignments } = programStarts(argv);
   const programs = starts.map((i) => posix.basename(argv[i]));
   if (request.tier === 'moderate') {
     const entry = request.whitelist.map(parseWhitelistEntrySafe).find((e) => e && matchesEntry(argv, e));
@@ -315,24 +450,53 @@ export function decideExec(request: ExecRequest): ExecDecision {
     }
     rule = `whitelist: ${entry.text}`;
     exact = !entry.prefix;
+    named = entry.argv.length;
   } else {
     const denied = programs.find((p) => request.deny.includes(p));
     if (denied) {
       return { allowed: false, rule: `deny: ${denied}`, reason: `"${denied}" is in bridge.deny.`, hint: `Remove "${denied}" from bridge.deny in .paddock/policy.yaml if it must run.` };
     }
-    const interpreter = programs.find((p) => INTERPRETERS.has(p));
+    const interpreter = programs.find((p) => INTERPRETERS.has(p) || isLoader(p));
     if (interpreter) {
       return { allowed: false, rule: `interpreter: ${interpreter}`, reason: `"${interpreter}" runs code given in its arguments, which the bridge cannot check.`, hint: `Use "tier: moderate" and whitelist the exact command under bridge.exec."${request.container}" in .paddock/policy.yaml.` };
     }
     rule = 'tier permissive';
   }
-  for (const program of programs) {
-    const risky = EXECUTING_OPTIONS[program] ?? [];
-    const prefix = EXECUTING_PREFIXES[program];
-    const hit = argv.slice(1).find((a) => risky.includes(a) || risky.some((o) => o.startsWith('--') && a.startsWith(`${o}=`)) || (program === 'find' && /^-(exec|ok)/.test(a)) || prefix?.test(a));
+  for (const [n, program] of programs.entries()) {
+    const name = EXECUTING_ALIASES[program] ?? program;
+    // `git clone -u CMD` / `git ls-remote -u CMD` are --upload-pack (elsewhere -u is harmless: add -u, push -u)
+    const risky = name === 'git' && argv.some((a) => a === 'clone' || a === 'ls-remote') ? [...EXECUTING_OPTIONS.git, '-u'] : EXECUTING_OPTIONS[name] ?? [];
+    const prefix = EXECUTING_PREFIXES[name];
+    // tar's old-style first word is a cluster of options without a dash: `tar cIf CMD out.tar dir`
+    const words = name === 'tar' ? [...argv.slice(1, starts[n] + 1), ...expandTarOldStyle(argv.slice(starts[n] + 1))] : argv.slice(1);
+    const hit = words.find((a) => executingOption(name, a, risky) || (name === 'find' && /^-(exec|ok)/.test(a)) || prefix?.test(a));
     if (hit) {
       return { allowed: false, rule: `executing option: ${program} ${hit}`, reason: `"${program} ${hit}" runs other commands or writes files, which would bypass the bridge's checks.`, hint: 'This is refused in every tier; ask for the exact command you need instead.' };
     }
+  }
+  for (const [n, program] of programs.entries()) {
+    if (!TASK_RUNNERS.has(program)) continue;
+    const hit = taskRunnerOption(argv, starts[n], named);
+    if (hit) {
+      return {
+        allowed: false, rule: `executing option: ${program} ${hit}`,
+        reason: `${program} reads its configuration from option words before "--" ("${hit}"); some settings (--node-options, --script-shell, --userconfig, --prefix) run other code, which would bypass the bridge's checks.`,
+        hint: `Pass the script's own arguments after "--" (${program} run lint -- --fix), or whitelist the exact command (without " *") under bridge.exec."${request.container}" in .paddock/policy.yaml.`,
+      };
+    }
+  }
+  // `env GIT_EXTERNAL_DIFF=CMD git diff`, `env LD_PRELOAD=...`, `sudo NODE_OPTIONS=...`: what git -c or
+  // an executing option would do, set through the environment. Names the entry spells out are the user's.
+  const assignment = assignments.find((i) => i >= named && !safeAssignment(argv[i].slice(0, argv[i].indexOf('='))));
+  if (assignment !== undefined) {
+    const name = argv[assignment].slice(0, argv[assignment].indexOf('='));
+    return {
+      allowed: false, rule: `environment: ${name}`,
+      reason: `Setting "${name}" for the command can make it run other programs or read other configuration (GIT_*, LD_*, *PAGER, NODE_OPTIONS, BASH_ENV ...); only ${[...SAFE_ASSIGNMENTS].slice(0, 6).join(', ')}, LC_* and a few more are set without a whitelist entry.`,
+      hint: request.tier === 'moderate'
+        ? `Whitelist the command with the assignment spelled out (e.g. "env ${name}=... CMD *") under bridge.exec."${request.container}" in .paddock/policy.yaml, or set it in the container's environment.`
+        : `Set it in the container's environment, or use "tier: moderate" and whitelist the command with the assignment spelled out under bridge.exec."${request.container}" in .paddock/policy.yaml.`,
+    };
   }
   // A wrapper line that cannot be read hides the program it runs from the checks (deny list,
   // interpreters, executing options, the folder checks): refused unless the user whitelisted it whole.

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { commandStart } from './bridgeExecRules.js';
+import { commandStart, expandTarOldStyle, longOptionsOf } from './bridgeExecRules.js';
 
 /**
  * Commands that read (or move) whole folders: `grep -r x /app` reads /app/.env although no argument
@@ -29,19 +29,26 @@ interface ParsedArgs {
   readonly shortValues: Map<string, string[]>;
 }
 
-/** GNU-style options: clusters (-rn), values attached or in the next word, --long[=value], and `--`. */
-function parseArgs(args: readonly string[], shortWithValue: string, longWithValue: readonly string[]): ParsedArgs {
+/**
+ * GNU-style options: clusters (-rn), values attached or in the next word, --long[=value], and `--`.
+ * A long word counts as every option of `longWithValue` and `longFlags` it abbreviates (getopt_long
+ * takes any unambiguous prefix: `--recur`, `--target-d=DIR`), so none is missed.
+ */
+function parseArgs(args: readonly string[], shortWithValue: string, longWithValue: readonly string[], longFlags: readonly string[] = []): ParsedArgs {
   const parsed: ParsedArgs = { operands: [], shorts: new Set(), longs: new Map(), shortValues: new Map() };
+  const known = [...longWithValue, ...longFlags].map((o) => `--${o}`);
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--') { parsed.operands.push(...args.slice(i + 1)); break; }
     if (a === '-' || !a.startsWith('-')) { parsed.operands.push(a); continue; }
     if (a.startsWith('--')) {
       const eq = a.indexOf('=');
-      const name = a.slice(2, eq < 0 ? undefined : eq);
-      if (eq >= 0) parsed.longs.set(name, a.slice(eq + 1));
-      else if (longWithValue.includes(name) && i + 1 < args.length) parsed.longs.set(name, args[++i]);
-      else parsed.longs.set(name, true);
+      const resolved = longOptionsOf(a, known).map((o) => o.slice(2));
+      const names = resolved.length ? resolved : [a.slice(2, eq < 0 ? undefined : eq)];
+      let value: string | true = true;
+      if (eq >= 0) value = a.slice(eq + 1);
+      else if (names.some((n) => longWithValue.includes(n)) && i + 1 < args.length) value = args[++i];
+      for (const name of names) parsed.longs.set(name, value);
       continue;
     }
     for (let j = 1; j < a.length; j++) {
@@ -75,35 +82,31 @@ export function treeReadOf(argv: readonly string[], workdir: string): TreeRead |
     [...new Set(paths.flatMap((p) => bases.map((b) => posix.resolve(workdir, b, p))))];
   switch (program) {
     case 'grep': case 'egrep': case 'fgrep': case 'rgrep': case 'zgrep': {
-      const p = parseArgs(args, 'ABCDdefm', ['regexp', 'file', 'max-count', 'after-context', 'before-context', 'context', 'devices', 'directories', 'include', 'exclude', 'exclude-from', 'exclude-dir', 'label', 'binary-files', 'group-separator']);
+      const p = parseArgs(args, 'ABCDdefm', ['regexp', 'file', 'max-count', 'after-context', 'before-context', 'context', 'devices', 'directories', 'include', 'exclude', 'exclude-from', 'exclude-dir', 'label', 'binary-files', 'group-separator'], ['recursive', 'dereference-recursive']);
       const recurse = program === 'rgrep' || has(p, 'rR', ['recursive', 'dereference-recursive'])
-        || p.shortValues.get('d')?.includes('recurse') || p.longs.get('directories') === 'recurse';
+        // grep takes any prefix of the value too (`-d rec`)
+        || [...(p.shortValues.get('d') ?? []), p.longs.get('directories')].some((v) => typeof v === 'string' && v !== '' && 'recurse'.startsWith(v));
       if (!recurse) return undefined;
       const followsLinks = has(p, 'R', ['dereference-recursive']);
       return { program, how: `${program} ${followsLinks ? '-R' : '-r'}`, roots: resolveAll(searcher(p, 'ef', ['regexp', 'file'])), followsLinks };
     }
     case 'rg': case 'ag': case 'ack': case 'ack-grep': {
-      const p = parseArgs(args, program === 'rg' ? 'ABCEefgjMmrTtd' : 'ABCGgm', ['regexp', 'file', 'glob', 'iglob', 'type', 'type-not', 'type-add', 'type-clear', 'max-count', 'after-context', 'before-context', 'context', 'threads', 'max-columns', 'replace', 'max-depth', 'depth', 'encoding', 'pre', 'pre-glob', 'engine', 'sort', 'sortr', 'ignore-file', 'ignore', 'ignore-dir', 'max-filesize', 'path-separator', 'colors', 'color', 'after', 'before', 'file-search-regex', 'pager', 'path-to-ignore']);
+      const p = parseArgs(args, program === 'rg' ? 'ABCEefgjMmrTtd' : 'ABCGgm', ['regexp', 'file', 'glob', 'iglob', 'type', 'type-not', 'type-add', 'type-clear', 'max-count', 'after-context', 'before-context', 'context', 'threads', 'max-columns', 'replace', 'max-depth', 'depth', 'encoding', 'pre', 'pre-glob', 'engine', 'sort', 'sortr', 'ignore-file', 'ignore', 'ignore-dir', 'max-filesize', 'path-separator', 'colors', 'color', 'after', 'before', 'file-search-regex', 'pager', 'path-to-ignore'], ['follow', 'files']);
       const followsLinks = program === 'rg' ? has(p, 'L', ['follow']) : has(p, program === 'ag' ? 'f' : '', ['follow']);
       return { program, how: program, roots: resolveAll(searcher(p, 'ef', ['regexp', 'file'])), followsLinks };
     }
     case 'tar': case 'bsdtar': {
       // Old style: "tar czf out.tgz dir" (a first word without "-" is a cluster whose values follow in order).
-      let words = [...args];
-      if (words[0] && !words[0].startsWith('-')) {
-        const cluster = words[0];
-        const rest = words.slice(1);
-        const valued = [...cluster].filter((l) => 'fCbFgHIKLNTVX'.includes(l));
-        words = [...[...cluster].map((l) => `-${l}`).flatMap((flag) => (valued.includes(flag[1]) && rest.length ? [flag, rest.shift()!] : [flag])), ...rest];
-      }
-      const p = parseArgs(words, 'fCbFgHIKLNTVX', ['file', 'directory', 'files-from', 'exclude-from', 'exclude', 'blocking-factor', 'group', 'owner', 'mode', 'mtime', 'newer', 'after-date', 'transform', 'xform', 'label', 'format', 'tape-length', 'volno-file', 'index-file', 'use-compress-program']);
+      const words = expandTarOldStyle(args);
+      const p = parseArgs(words, 'fCbFgHIKLNTVX', ['file', 'directory', 'files-from', 'exclude-from', 'exclude', 'blocking-factor', 'group', 'owner', 'mode', 'mtime', 'newer', 'after-date', 'transform', 'xform', 'label', 'format', 'tape-length', 'volno-file', 'index-file', 'use-compress-program'],
+        ['create', 'append', 'update', 'catenate', 'concatenate', 'dereference']);
       if (!has(p, 'cruA', ['create', 'append', 'update', 'catenate', 'concatenate'])) return undefined;
       const listFile = p.shortValues.get('T')?.[0] ?? (typeof p.longs.get('files-from') === 'string' ? p.longs.get('files-from') as string : undefined);
       const bases = [workdir, ...(p.shortValues.get('C') ?? []), ...(typeof p.longs.get('directory') === 'string' ? [p.longs.get('directory') as string] : [])];
       return { program, how: `${program} -c`, roots: resolveAll(p.operands, bases), followsLinks: has(p, 'h', ['dereference']), listFile };
     }
     case 'cp': case 'mv': {
-      const p = parseArgs(args, 'St', ['target-directory', 'suffix', 'sparse', 'reflink', 'preserve', 'no-preserve']);
+      const p = parseArgs(args, 'St', ['target-directory', 'suffix', 'sparse', 'reflink', 'preserve', 'no-preserve'], ['recursive', 'archive', 'dereference']);
       if (program === 'cp' && !has(p, 'rRa', ['recursive', 'archive'])) return undefined;
       const target = p.shortValues.has('t') || p.longs.has('target-directory');
       const sources = target ? p.operands : p.operands.slice(0, -1);
@@ -111,18 +114,19 @@ export function treeReadOf(argv: readonly string[], workdir: string): TreeRead |
       return { program, how: program === 'cp' ? 'cp -r' : 'mv', roots: resolveAll(sources), followsLinks: program === 'cp' && has(p, 'L', ['dereference']) };
     }
     case 'rsync': {
-      const p = parseArgs(args, 'BfMT', ['files-from', 'filter', 'exclude', 'include', 'exclude-from', 'include-from', 'temp-dir', 'block-size', 'remote-option', 'compare-dest', 'copy-dest', 'link-dest', 'backup-dir', 'suffix', 'chmod', 'timeout', 'log-file', 'partial-dir', 'max-size', 'min-size', 'bwlimit', 'out-format', 'password-file', 'chown', 'usermap', 'groupmap']);
+      const p = parseArgs(args, 'BfMT', ['files-from', 'filter', 'exclude', 'include', 'exclude-from', 'include-from', 'temp-dir', 'block-size', 'remote-option', 'compare-dest', 'copy-dest', 'link-dest', 'backup-dir', 'suffix', 'chmod', 'timeout', 'log-file', 'partial-dir', 'max-size', 'min-size', 'bwlimit', 'out-format', 'password-file', 'chown', 'usermap', 'groupmap'],
+        ['recursive', 'archive', 'copy-links', 'copy-dirlinks', 'copy-unsafe-links']);
       if (!has(p, 'ra', ['recursive', 'archive'])) return undefined;
       const listFile = typeof p.longs.get('files-from') === 'string' ? p.longs.get('files-from') as string : undefined;
       return { program, how: 'rsync -r', roots: resolveAll(p.operands.slice(0, -1)), followsLinks: has(p, 'Lk', ['copy-links', 'copy-dirlinks', 'copy-unsafe-links']), listFile };
     }
     case 'zip': {
-      const p = parseArgs(args, 'bnPt', ['temp-path', 'suffixes', 'password']);
+      const p = parseArgs(args, 'bnPt', ['temp-path', 'suffixes', 'password'], ['recurse-paths', 'recurse-patterns', 'symlinks']);
       if (!has(p, 'rR', ['recurse-paths', 'recurse-patterns'])) return undefined;
       return { program, how: 'zip -r', roots: resolveAll(p.operands.slice(1)), followsLinks: !has(p, 'y', ['symlinks']) };
     }
     case 'diff': {
-      const p = parseArgs(args, 'CDFILSUWxX', ['exclude', 'exclude-from', 'ignore-matching-lines', 'show-function-line', 'label', 'starting-file', 'unified', 'context', 'width', 'ifdef', 'from-file', 'to-file', 'line-format', 'old-line-format', 'new-line-format', 'unchanged-line-format', 'old-group-format', 'new-group-format', 'changed-group-format', 'unchanged-group-format', 'horizon-lines', 'tabsize', 'color', 'palette']);
+      const p = parseArgs(args, 'CDFILSUWxX', ['exclude', 'exclude-from', 'ignore-matching-lines', 'show-function-line', 'label', 'starting-file', 'unified', 'context', 'width', 'ifdef', 'from-file', 'to-file', 'line-format', 'old-line-format', 'new-line-format', 'unchanged-line-format', 'old-group-format', 'new-group-format', 'changed-group-format', 'unchanged-group-format', 'horizon-lines', 'tabsize', 'color', 'palette'], ['recursive', 'no-dereference']);
       if (!has(p, 'r', ['recursive'])) return undefined;
       const files = [...p.operands, ...['from-file', 'to-file'].flatMap((o) => (typeof p.longs.get(o) === 'string' ? [p.longs.get(o) as string] : []))];
       return { program, how: 'diff -r', roots: resolveAll(files), followsLinks: !p.longs.has('no-dereference') };

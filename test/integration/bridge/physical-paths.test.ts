@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { DEFAULT_BLOCKED_PATHS } from '../../../src/core/policy.js';
 import { docker } from '../../support/sandbox.js';
 import { callTool, connectBridge, dockerAsync, rulesFor, SECRETS, startFixture, type Connected, type Fixture } from './support.js';
 
@@ -130,5 +131,41 @@ describe('blocked paths are physical (permissive tier)', () => {
     for (let i = 0; i < n; i++) assert.equal((await dockerAsync(['exec', fx.api, 'echo', 'hi'])).code, 0);
     const raw = (performance.now() - t) / n;
     console.log(`# exec_command "echo hi" through the view: ${viaBridge.toFixed(0)} ms; raw docker exec: ${raw.toFixed(0)} ms; extra ${(viaBridge - raw).toFixed(0)} ms`);
+  });
+});
+
+// Red team #3: a pattern that names a parent folder (/app/conf/credentials.json) matched by path only,
+// so renaming the parent (here with mv under another name, which no argument check knows) took the
+// file out of the pattern for the next call. Every folder above a blocked path is now a mount point
+// in the view, which cannot be renamed.
+describe('the folders above a blocked path cannot be moved away from its pattern', () => {
+  let v: Connected;
+  before(async () => {
+    const setup = [`mkdir -p /app/conf /app/plain`, `echo ${MARKER} > /app/conf/credentials.json`, 'echo x > /app/plain/a.txt', 'cp /bin/mv /tmp/mover'].join(' && ');
+    const r = docker(['exec', fx.api, 'sh', '-c', setup]);
+    assert.equal(r.code, 0, r.stderr);
+    v = await connectBridge(fx, rulesFor(fx, { tier: 'permissive', blockedPaths: [...DEFAULT_BLOCKED_PATHS, '/app/conf/credentials.json'] }));
+  });
+  after(async () => { await v?.close(); });
+  const vexec = (command: string | string[]) => callTool(v.client, 'exec_command', { container: fx.api, command });
+
+  it('a renamed mv cannot move the parent, and the file stays empty in the next call', async () => {
+    const before = await vexec('cat /app/conf/credentials.json');
+    assert.ok(!leaks(before.text), before.text);
+    const move = await vexec(['/tmp/mover', '/app/conf', '/app/moved']);
+    assert.ok(!/\[exit code 0\]/.test(move.text), `the parent was moved: ${move.text}`);
+    assert.match(move.text, /busy/i);
+    for (const p of ['/app/moved/credentials.json', '/app/conf/credentials.json']) {
+      const r = await vexec(['cat', p]);
+      assert.ok(!leaks(r.text), `${p}: ${r.text}`);
+    }
+    assert.equal(docker(['exec', fx.api, 'test', '-f', '/app/conf/credentials.json']).code, 0, 'the folder is where it was');
+  });
+
+  it('folders with nothing blocked below them still move', async () => {
+    const move = await vexec(['/tmp/mover', '/app/plain', '/app/plain2']);
+    assert.match(move.text, /\[exit code 0\]/, move.text);
+    const r = await vexec('cat /app/plain2/a.txt');
+    assert.match(r.text, /^x/);
   });
 });

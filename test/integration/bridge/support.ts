@@ -105,6 +105,7 @@ export function rulesFor(fixture: Fixture, overrides: Record<string, any> = {}, 
       permissions: { files: true, lifecycle: true, ...(overrides.permissions ?? {}) },
       exec: overrides.exec ?? { [fixture.api]: ['npm test', 'cat *', 'ls *', 'echo *', 'find *', 'grep *', 'env'], db: ['echo *'] },
       ...(overrides.deny ? { deny: overrides.deny } : {}),
+      ...(overrides.blockedPaths ? { blockedPaths: overrides.blockedPaths } : {}),
     },
   });
   return { bridge: policy.bridge, tier: policy.tier, knownSecrets };

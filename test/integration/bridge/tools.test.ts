@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { readAudit } from '../../../src/bridge/audit.js';
 import { TOOL_NAMES } from '../../../src/bridge/tools.js';
 import { CORPUS, KNOWN_SECRET } from '../../unit/bridge/corpus.js';
+import { DEFAULT_BLOCKED_PATHS } from '../../../src/core/policy.js';
 import { docker } from '../../support/sandbox.js';
 import { callTool, connectBridge, rulesFor, SECRETS, startFixture, type Connected, type Fixture } from './support.js';
 
@@ -144,6 +145,7 @@ describe('bridge tools (moderate tier)', () => {
     const policy = JSON.parse((await callTool(b.client, 'get_security_policy')).text);
     assert.equal(policy.tier, 'moderate');
     assert.ok(policy.blockedPaths.includes('**/.env'));
+    assert.match(policy.prefixEntries, /exact entries/);
   });
 
   it('lifecycle tools stop and start a container', async () => {
@@ -217,6 +219,11 @@ describe('bypass suite: all denied', () => {
     ['cp -rL through a symlink out of the blocked pattern', 'cp -rL /app/sub /tmp/copy', 'permissive', /symlink below folder/],
     ['cp -r of the folder holding secrets/', 'cp -r /app /tmp/copy', 'permissive', /blocked path/],
     ['mv of a folder holding a blocked path', 'mv /app /tmp/app', 'permissive', /blocked path/],
+    // red team #4: wrappers and the loader that hid a shell from the deny list; variables that make a program run another
+    ['a shell behind prlimit', ['prlimit', '--nofile=64', 'sh', '-c', 'touch /tmp/pwned'], 'permissive', /deny: sh|interpreter: sh/],
+    ['a shell run by the dynamic loader', ['/lib64/ld-linux-x86-64.so.2', '/bin/sh', '-c', 'touch /tmp/pwned'], 'permissive', /interpreter: ld-linux-x86-64\.so\.2/],
+    ['env LD_PRELOAD', ['env', 'LD_PRELOAD=/tmp/pwned.so', 'ls'], 'permissive', /environment: LD_PRELOAD/],
+    ['env GIT_EXTERNAL_DIFF', ['env', 'GIT_EXTERNAL_DIFF=touch /tmp/pwned', 'git', 'diff'], 'permissive', /environment: GIT_EXTERNAL_DIFF/],
     ['not whitelisted', 'npm run build', 'moderate', /not whitelisted/],
     ['whitelist prefix abuse', 'npm test; id', 'moderate', /shell syntax/],
   ];
@@ -277,6 +284,78 @@ describe('bypass suite: all denied', () => {
       }
     } finally {
       await strict.close();
+    }
+  });
+});
+
+// Red team (report-bridge.md) findings 1 and 2, end to end: each of these ran a command or wrote a file
+// in the target through a whitelisted prefix entry before the checker read options as the programs do.
+describe('executing options as the programs read them (abbreviations, attached values, old-style tar, npm config)', () => {
+  let b: Connected;
+  before(async () => { b = await connectBridge(fx, rulesFor(fx, { exec: { [fx.api]: ['tar *', 'sort *', 'git grep *', 'git rebase *', 'npm run lint *'] } })); });
+  after(async () => { await b?.close(); });
+
+  const canary = (n: number) => `/tmp/rt-canary-${n}`;
+  const cases: string[][] = [
+    ['tar', '-cf', '/dev/null', '--checkpoint=1', `--checkpoint-act=exec=touch ${canary(1)}`, 'src'],
+    ['tar', '-cf', '/tmp/rt-x.tar', `-Itouch ${canary(2)}; cat`, 'src'],
+    ['tar', '-cf', '/tmp/rt-y.tar', `--use-compress-prog=touch ${canary(3)}; cat`, 'src'],
+    ['tar', 'cIf', `touch ${canary(4)}; cat`, '/tmp/rt-z.tar', 'src'],
+    ['sort', `-o${canary(5)}`, 'src/index.ts'],
+    ['sort', `--outp=${canary(6)}`, 'src/index.ts'],
+    ['git', 'grep', `--open-files=touch ${canary(7)} #`, 'x'],
+    ['git', 'rebase', `-xtouch ${canary(8)}`, 'HEAD~1'],
+    ['npm', 'run', 'lint', `--script-shell=/usr/bin/touch`],
+    ['npm', 'run', 'lint', `--node-options=--import=data:text/javascript,1`],
+  ];
+  for (const command of cases) {
+    it(`refuses ${JSON.stringify(command)}`, async () => {
+      const r = await callTool(b.client, 'exec_command', { container: fx.api, command });
+      assert.equal(r.isError, true, `ran: ${r.text}`);
+      assert.match(r.text, /Denied by executing option/);
+    });
+  }
+
+  it('nothing ran, and the ordinary forms still run', async () => {
+    for (let n = 1; n <= 8; n++) assert.equal(docker(['exec', fx.api, 'test', '-e', canary(n)]).code, 1, `${canary(n)} was created`);
+    const tar = await callTool(b.client, 'exec_command', { container: fx.api, command: 'tar -cvf /dev/null --checkpoint=1 src' });
+    assert.equal(tar.isError, false, tar.text);
+    assert.match(tar.text, /src\/index\.ts/);
+    const old = await callTool(b.client, 'exec_command', { container: fx.api, command: 'tar cvf /dev/null src' });
+    assert.equal(old.isError, false, old.text);
+    const sort = await callTool(b.client, 'exec_command', { container: fx.api, command: 'sort -r -k1,1 -t, src/index.ts' });
+    assert.equal(sort.isError, false, sort.text);
+    assert.match(sort.text, /export const x = 1;/);
+  });
+});
+
+// Red team #3: a blocked pattern that names a parent folder (/app/conf/credentials.json) no longer
+// matched once the parent was moved, and `mv --target-d=DIR SRC` skipped mv's folder check.
+describe('moving the parent of a blocked file with an abbreviated --target-directory', () => {
+  const secret = 'rt3-cred-7f1c2e9a4b';
+  let b: Connected;
+  before(async () => {
+    const made = docker(['exec', fx.api, 'sh', '-c', `mkdir -p /app/conf && printf '{"stripe_live":"${secret}"}' > /app/conf/credentials.json && chmod -R a+rwX /app/conf`]);
+    assert.equal(made.code, 0, made.stderr);
+    b = await connectBridge(fx, rulesFor(fx, { tier: 'permissive', blockedPaths: [...DEFAULT_BLOCKED_PATHS, '/app/conf/credentials.json'] }));
+  });
+  after(async () => {
+    await b?.close();
+    docker(['exec', fx.api, 'rm', '-rf', '/app/conf', '/app/stash']);
+  });
+
+  it('refuses the move in every spelling, and the file stays unread', async () => {
+    const mkdir = await callTool(b.client, 'exec_command', { container: fx.api, command: 'mkdir -p /app/stash' });
+    assert.equal(mkdir.isError, false, mkdir.text);
+    for (const command of ['mv --target-d=/app/stash /app/conf', 'mv --target=/app/stash /app/conf', 'mv --target-directory /app/stash /app/conf', 'mv -t /app/stash /app/conf', 'mv /app/conf /app/stash/conf']) {
+      const r = await callTool(b.client, 'exec_command', { container: fx.api, command });
+      assert.equal(r.isError, true, `${command} ran: ${r.text}`);
+      assert.match(r.text, /blocked path.*\/app\/conf\/credentials\.json/s, command);
+    }
+    assert.equal(docker(['exec', fx.api, 'test', '-f', '/app/conf/credentials.json']).code, 0, 'the folder was not moved');
+    for (const command of ['cat /app/stash/conf/credentials.json', 'cat /app/conf/credentials.json']) {
+      const r = await callTool(b.client, 'exec_command', { container: fx.api, command });
+      assert.ok(!r.text.includes(secret), `${command}: ${r.text}`);
     }
   });
 });

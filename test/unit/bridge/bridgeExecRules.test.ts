@@ -124,7 +124,7 @@ describe('tiers', () => {
   });
 
   it('still runs ordinary wrapper lines', () => {
-    for (const command of ['timeout 5 ls', 'timeout -s KILL 5 ls -la', 'timeout -k 2 --preserve-status 5 ls', 'nice -n 10 ls', 'env -i A=1 ls', 'sudo -u app -E ls', 'stdbuf -oL ls', 'ionice -c3 ls', 'nohup ls', 'chroot --userspec=1:1 / ls']) {
+    for (const command of ['timeout 5 ls', 'timeout -s KILL 5 ls -la', 'timeout -k 2 --preserve-status 5 ls', 'nice -n 10 ls', 'env -i LANG=C ls', 'env TZ=UTC LC_ALL=C.UTF-8 NODE_ENV=test ls', 'sudo -u app -E ls', 'stdbuf -oL ls', 'ionice -c3 ls', 'nohup ls', 'chroot --userspec=1:1 / ls']) {
       assert.equal(permissive(command).allowed, true, command);
     }
     assert.deepEqual(programsOf(['timeout', '-s', 'KILL', '5', 'nice', '-n', '1', 'ls']), ['timeout', 'nice', 'ls']);
@@ -240,5 +240,175 @@ describe('options that make a whitelisted program run something else are refused
     for (const [command, entry] of [['sort -u /app/data.txt', 'sort *'], ['git log -p -3', 'git log *'], ['rg -n TODO /app', 'rg *'], ['less /app/README.md', 'less *']]) {
       assert.equal(decide(command, 'moderate', [entry]).allowed, true, command);
     }
+  });
+
+  // Red team, finding 1: getopt_long and git take any unambiguous prefix of a long option, a short
+  // option's value may be attached, and tar's first word may be a cluster without a dash.
+  const bypasses: [string[], string][] = [
+    [['tar', '-cf', '/dev/null', '--checkpoint=1', '--checkpoint-act=exec=id', 'list.txt'], 'tar *'],
+    [['tar', '-cf', '/tmp/y.tar', '--use-compress-prog=id >&2; cat', 'list.txt'], 'tar *'],
+    [['tar', '-cf', '/tmp/y.tar', '--use', 'id', 'list.txt'], 'tar *'],
+    [['tar', '-xf', '/tmp/p.tar', '--to-comm=id'], 'tar *'],
+    [['tar', '-cf', '/tmp/x.tar', '-Iid >&2; cat', 'list.txt'], 'tar *'],
+    [['tar', '-cvIid', '-f', '/tmp/x.tar', 'list.txt'], 'tar *'],
+    [['tar', 'cIf', 'uname -a >&2; cat', '/tmp/z.tar', 'list.txt'], 'tar *'],
+    [['tar', 'xfF', '/tmp/z.tar', 'id'], 'tar *'],
+    [['bsdtar', '--use-compress-prog=id', '-cf', '/tmp/z.tar', 'x'], 'bsdtar *'],
+    [['tar', '--rsh-command=/bin/id', '-cf', 'h:/x', 'x'], 'tar *'],
+    [['git', 'grep', '--open-files=id; echo x #', 'hello'], 'git grep *'],
+    [['git', 'grep', '-iOid', 'hello'], 'git grep *'],
+    [['git', 'grep', '-nOid', 'hello'], 'git grep *'],
+    [['git', 'rebase', '--exe=id', 'HEAD~1'], 'git rebase *'],
+    [['git', 'rebase', '-xecho x; id', 'HEAD~1'], 'git rebase *'],
+    [['git', 'rebase', '-mxid', 'HEAD~1'], 'git rebase *'],
+    [['git', 'ls-remote', '--upload-pa=id >&2; false', '.'], 'git ls-remote *'],
+    [['git', 'difftool', '--extc=id'], 'git difftool *'],
+    [['git', 'clone', '-u', 'id', '.', '/tmp/c'], 'git clone *'],
+    [['git', 'clone', '-uid', '.', '/tmp/c'], 'git clone *'],
+    [['sort', '--compress-prog=false', '/app/data.txt'], 'sort *'],
+    [['sort', '-o/tmp/written', 'list.txt'], 'sort *'],
+    [['sort', '-ro/tmp/written', 'list.txt'], 'sort *'],
+    [['sort', '--outp=/tmp/written', 'list.txt'], 'sort *'],
+    [['sort', '--o=/tmp/written', 'list.txt'], 'sort *'],
+    [['scp', '-Sid', '/app/list.txt', 'h:/tmp/x'], 'scp *'],
+    [['ssh', '-oProxyCommand=touch /tmp/x', 'h'], 'ssh *'],
+    [['ssh', '-vo', 'ProxyCommand=touch /tmp/x', 'h'], 'ssh *'],
+    [['man', '-Pid', 'ls'], 'man *'],
+    [['man', '--pag=id', 'ls'], 'man *'],
+    [['zip', '-TTid', '/tmp/a.zip', 'x'], 'zip *'],
+    [['tcpdump', '-zid', '-w/tmp/x'], 'tcpdump *'],
+    [['tcpdump', '-nw/tmp/x'], 'tcpdump *'],
+    [['less', '-o/tmp/x', 'f'], 'less *'],
+    [['less', '--log=/tmp/x', 'f'], 'less *'],
+    [['rsync', '-avzeid', 'a', 'h:b'], 'rsync *'],
+    [['rsync', '--rsync-p=id', 'a', 'h:b'], 'rsync *'],
+    [['fd', '-Hxid'], 'fd *'],
+    [['apt-get', '-oAPT::Update::Pre-Invoke::=id', 'update'], 'apt-get *'],
+  ];
+  for (const [argv, entry] of bypasses) {
+    it(`refuses ${JSON.stringify(argv)} although "${entry}" is whitelisted (abbreviation, attached value, cluster)`, () => {
+      const d = decide(argv, 'moderate', [entry]);
+      assert.equal(d.allowed, false, `${argv.join(' ')} was allowed by ${d.rule}`);
+      assert.match(d.rule ?? '', /^executing option: /);
+      assert.equal(decide(argv, 'permissive').allowed, false, `${argv.join(' ')} (permissive)`);
+    });
+  }
+  it('still runs ordinary abbreviations, clusters and old-style tar words', () => {
+    for (const [command, entry] of [
+      ['tar -cf /dev/null --checkpoint=1 src', 'tar *'], ['tar czf /tmp/a.tgz src', 'tar *'], ['tar xvf /tmp/a.tar', 'tar *'], ['tar -tvf /tmp/a.tar', 'tar *'],
+      ['tar --create --file=/tmp/a.tar src', 'tar *'], ['tar -C /tmp -xzf /tmp/a.tgz', 'tar *'], ['tar -cf /tmp/a.tar --exclude=*.o src', 'tar *'],
+      ['sort -k2 -t, -S1M -T/tmp -nr /app/data.txt', 'sort *'], ['sort --key=2 --numeric-sort /app/data.txt', 'sort *'],
+      ['git log --oneline -n5', 'git log *'], ['git log -Sfix -p', 'git log *'], ['git grep -n -e fix', 'git grep *'], ['git grep -in TODO', 'git grep *'],
+      ['git rebase --onto main HEAD~2', 'git rebase *'], ['git push -u origin main', 'git push *'], ['git add -u', 'git add *'], ['git clone --depth 1 . /tmp/c', 'git clone *'],
+      ['ssh -p2222 -lroot -i /home/app/key h uptime', 'ssh *'], ['scp -P 2222 a h:/tmp/a', 'scp *'], ['man -s3 printf', 'man *'],
+      ['less -N /app/README.md', 'less *'], ['journalctl --output=json -n 20', 'journalctl *'], ['journalctl -o json', 'journalctl *'], ['rsync -avz --delete src/ /tmp/src/', 'rsync *'], ['tcpdump -ni eth0 -c 10', 'tcpdump *'], ['fd -e ts src', 'fd *'],
+    ]) {
+      const d = decide(command, 'moderate', [entry]);
+      assert.equal(d.allowed, true, `${command}: ${d.rule}`);
+    }
+  });
+});
+
+describe('package managers: configuration words before "--" are refused (red team #2: the README\'s own "npm run lint *")', () => {
+  for (const argv of [
+    ['npm', 'run', 'lint', '--node-options=--import=data:text/javascript,console.log(1)'],
+    ['npm', 'run', 'lint', '--script-shell=/usr/bin/id'],
+    ['npm', 'run', 'lint', '--script-sh=/usr/bin/id'],
+    ['npm', 'run', 'lint', '--node-options', '--require=/tmp/x.js'],
+    ['npm', 'run', 'lint', '--userconfig=/tmp/npmrc'],
+    ['npm', 'run', 'lint', '--prefix=/tmp/evil'],
+    ['npm', 'run', 'lint', '-C', '/tmp/evil'],
+    ['npm', 'run', 'lint', 'src', '--script-shell=id', '--', '--fix'],
+  ]) {
+    it(`refuses ${JSON.stringify(argv)} under "npm run lint *"`, () => {
+      const d = decide(argv, 'moderate', ['npm run lint *']);
+      assert.equal(d.allowed, false, `${argv.join(' ')} was allowed by ${d.rule}`);
+      assert.match(d.rule, /^executing option: npm -/);
+      assert.match(d.hint!, /after "--"/);
+      assert.equal(decide(argv, 'permissive').allowed, false, 'and in the permissive tier');
+    });
+  }
+  it('refuses the same in npx, yarn and pnpm, also behind a wrapper', () => {
+    for (const [command, entry] of [['npx --node-options=--import=x eslint', 'npx *'], ['npx -c id', 'npx *'], ['yarn --cwd /tmp/evil lint', 'yarn *'], ['pnpm run lint --config.script-shell=id', 'pnpm run lint *'], ['timeout 60 npm run lint --script-shell=id', 'timeout 60 npm run lint *']]) {
+      assert.match(decide(command, 'moderate', [entry]).rule, /^executing option: /, command);
+    }
+  });
+  it('passes words after "--" to the script, and options the entry names exactly', () => {
+    for (const [command, entry] of [
+      ['npm run lint', 'npm run lint *'], ['npm run lint -- --fix --format=json', 'npm run lint *'], ['npm run lint src', 'npm run lint *'],
+      ['npm test -- --grep login', 'npm test *'], ['npm run lint --silent -- --fix', 'npm run lint *'], ['npm ci --ignore-scripts', 'npm ci *'],
+      ['npm --prefix /app run lint', 'npm --prefix /app run lint'], ['npm run build --workspace=api', 'npm run build --workspace=api *'],
+    ]) {
+      const d = decide(command, 'moderate', [entry]);
+      assert.equal(d.allowed, true, `${command}: ${d.rule}`);
+    }
+    assert.equal(decide('npm test', 'permissive').allowed, true);
+    assert.equal(decide('npm --version', 'permissive').allowed, true);
+    assert.equal(decide('journalctl --output-f=MESSAGE', 'permissive').rule, 'executing option: journalctl --output-f=MESSAGE');
+    assert.equal(decide('npm test -- --watch=false', 'permissive').allowed, true);
+  });
+});
+
+describe('wrappers the deny list once did not see behind, and environment assignments (red team #4)', () => {
+  const permissive = (command: string | string[]) => decideExec({ argv: typeof command === 'string' ? splitCommand(command) : command, container: 'api', workdir: '/app', tier: 'permissive', whitelist: [], deny: ['rm'], blockedPaths: blocked });
+  it('finds the program behind prlimit, setarch, linux32/64 and other wrappers, and refuses the loader as an interpreter', () => {
+    for (const [command, rule] of [
+      ['prlimit --nofile=64 sh -c id', /^(deny|interpreter): sh$/],
+      ['prlimit --nofile=64 --pid 1 rm x', /^deny: rm$/],
+      ['prlimit -n64 rm x', /^unclear wrapper: prlimit -n64$/],
+      ['setarch x86_64 bash -c id', /^(deny|interpreter): bash$/],
+      ['setarch x86_64 -R rm x', /^deny: rm$/],
+      ['linux64 rm x', /^deny: rm$/],
+      ['linux32 --addr-no-randomize rm x', /^deny: rm$/],
+      ['faketime 2020-01-01 rm x', /^deny: rm$/],
+      ['systemd-run --pty rm x', /^unclear wrapper: systemd-run --pty$/],
+      ['valgrind --tool=none sh', /^unclear wrapper: valgrind --tool=none$/],
+      ['/lib64/ld-linux-x86-64.so.2 /bin/sh -c id', /^interpreter: ld-linux-x86-64\.so\.2$/],
+      ['/lib/ld-musl-x86_64.so.1 /bin/rm x', /^interpreter: ld-musl-x86_64\.so\.1$/],
+      ['/lib/ld.so /bin/rm x', /^interpreter: ld\.so$/],
+      ['sg app id', /^interpreter: sg$/],
+    ] as const) {
+      const d = permissive(command);
+      assert.equal(d.allowed, false, `${command} was allowed by ${d.rule}`);
+      assert.match(d.rule, rule, command);
+    }
+    assert.equal(permissive('prlimit --nofile=64 ls').allowed, true);
+    assert.equal(permissive('setarch x86_64 -R ls').allowed, true);
+  });
+
+  it('refuses variables that make the program run something else, in env, sudo and doas assignments', () => {
+    for (const argv of [
+      ['env', 'GIT_CONFIG_COUNT=1', 'GIT_CONFIG_KEY_0=diff.external', 'GIT_CONFIG_VALUE_0=id', 'git', 'diff'],
+      ['env', 'GIT_EXTERNAL_DIFF=id', 'git', 'diff'],
+      ['env', 'GIT_SSH_COMMAND=id', 'git', 'fetch'],
+      ['env', 'LD_PRELOAD=/tmp/x.so', 'ls'],
+      ['env', 'PAGER=id', 'git', 'log'],
+      ['env', 'GIT_PAGER=id', 'git', 'log'],
+      ['env', 'MANPAGER=id', 'man', 'ls'],
+      ['env', 'EDITOR=id', 'git', 'commit'],
+      ['env', 'NODE_OPTIONS=--require=/tmp/x.js', 'npm', 'test'],
+      ['env', 'npm_config_script_shell=id', 'npm', 'test'],
+      ['env', 'BASH_ENV=/tmp/x', 'make'],
+      ['env', 'PYTHONSTARTUP=/tmp/x', 'ls'],
+      ['env', 'PERL5OPT=-Mx', 'ls'],
+      ['env', 'RUBYOPT=-rx', 'ls'],
+      ['env', 'HOME=/tmp/evil', 'git', 'log'],
+      ['env', 'PATH=/tmp/evil:/usr/bin', 'ls'],
+      ['env', '-i', 'A=1', 'ls'],
+      ['sudo', '-u', 'app', 'LD_PRELOAD=/tmp/x.so', 'ls'],
+      ['timeout', '5', 'env', 'LESSOPEN=|id %s', 'less', 'x'],
+    ]) {
+      const d = permissive(argv);
+      assert.equal(d.allowed, false, `${argv.join(' ')} was allowed by ${d.rule}`);
+      assert.match(d.rule, /^environment: /, argv.join(' '));
+      assert.equal(decide(argv, 'moderate', [`${argv[0]} *`]).allowed, false, `${argv.join(' ')} under "${argv[0]} *"`);
+    }
+  });
+
+  it('runs assignments the whitelist entry spells out, and the safe ones anywhere', () => {
+    assert.equal(decide('env GIT_PAGER=cat git log -1', 'moderate', ['env GIT_PAGER=cat git log *']).allowed, true);
+    assert.equal(decide('env NODE_OPTIONS=--max-old-space-size=4096 npm test', 'moderate', ['env NODE_OPTIONS=--max-old-space-size=4096 npm test']).allowed, true);
+    assert.equal(decide('env LANG=C TZ=UTC ls', 'moderate', ['env *']).allowed, true);
+    assert.equal(decide('env LC_ALL=C sort x', 'permissive').allowed, true);
   });
 });

@@ -79,3 +79,39 @@ describe('treeReadOf: which folders a command reads below', () => {
     for (const cmd of ['ls -R /app', 'find /app -name x', 'du -a /app', 'cat /app/config.json', 'npm test', 'wc -l src']) assert.equal(tree(cmd), undefined, cmd);
   });
 });
+
+// Red team #5 and #3: getopt_long takes any unambiguous prefix of a long option, so the folder
+// checks must too (`mv --target-d=/app/stash /app/config` moved a blocked file's parent unchecked).
+describe('treeReadOf: abbreviated long options', () => {
+  it('finds recursion, archive creation and targets however abbreviated', () => {
+    for (const [command, expected] of [
+      ['grep --recur x /app', ['/app']],
+      ['grep --direc=recurse x /app', ['/app']],
+      ['grep -d rec x /app', ['/app']],
+      ['grep --dereference-r x /app', ['/app']],
+      ['rsync --recur /app /tmp', ['/app']],
+      ['rsync --arch /app /tmp/x', ['/app']],
+      ['tar --cre -f /tmp/a /app', ['/app']],
+      ['tar --creat --fil=/tmp/a /app', ['/app']],
+      ['diff --recur /app /tmp', ['/app', '/tmp']],
+      ['zip --recurse-p /tmp/z /app', ['/app']],
+      ['cp -r --target-d=/tmp /app', ['/app']],
+      ['cp --recur /app /tmp/x', ['/app']],
+      ['cp --arch /app /tmp/x', ['/app']],
+      ['mv --target=/tmp /etc', ['/etc']],
+      ['mv --target-d=/app/stash /app/config', ['/app/config']],
+      ['mv --target-directory /app/stash /app/config', ['/app/config']],
+      ['mv --targ /app/stash /app/config', ['/app/config']],
+    ] as const) {
+      assert.deepEqual(roots(command), expected, command);
+    }
+    assert.equal(tree('grep --dereference-r x /app')?.followsLinks, true);
+    assert.equal(tree('cp --recur --deref /app /tmp/x')?.followsLinks, true);
+    assert.equal(tree('tar --cre --deref -f /tmp/a /app')?.followsLinks, true);
+  });
+  it('leaves what is not recursive alone', () => {
+    assert.equal(tree('grep --ignore-case x /app/config.json'), undefined);
+    assert.equal(tree('cp --preserve=mode a b'), undefined);
+    assert.equal(tree('tar --list -f /tmp/a.tar'), undefined);
+  });
+});
