@@ -32,6 +32,8 @@ const KNOWN_PREFIX = 8;
 /** Known values past this many are left to the pattern rules (the scanner's table grows with each). */
 export const MAX_KNOWN_VALUES = 1000;
 
+/** Blocks inside blocks (a secret's label under a `data:` label), at most: deeper labels open none. */
+const MAX_BLOCK_DEPTH = 8;
 /** A label with nothing after it: its value follows on the next line(s). */
 const LABEL_ALONE = /^([ \t]*)(?:-[ \t]+)?["']?([A-Za-z0-9_.-]+)["']?[ \t]*[:=][ \t]*(\{|[|>][-+]?\d*)?[ \t]*\r?$/;
 const SECRET_NAME = new RegExp(`^${SECRET_KEY}$`, 'i');
@@ -59,6 +61,10 @@ export interface MaskStats {
 }
 
 interface Block {
+  /** The block this one was opened inside (a secret's label under a `data:` label): it goes on when this one ends. */
+  readonly parent?: Block;
+  /** How many blocks this one is inside. */
+  readonly depth: number;
   /** Indentation of the label: lines indented deeper belong to its value. */
   readonly indent: number;
   readonly mode: 'value' | 'data';
@@ -141,8 +147,9 @@ export class Masker {
     while (lineStart < n) {
       let start = lineStart;
       let hit = -1;
+      // Also inside a block: its lines run the probed rules too.
+      while (shapeIndex < shapeStarts.length && shapeStarts[shapeIndex] < lineStart) shapeIndex++;
       if (!state.block) {
-        while (shapeIndex < shapeStarts.length && shapeStarts[shapeIndex] < lineStart) shapeIndex++;
         hit = this.scanner.firstHit(text, lineStart, n);
         const shapeAt = shapeIndex < shapeStarts.length ? shapeStarts[shapeIndex] : -1;
         if (hit < 0 && shapeAt < 0) break;
@@ -166,13 +173,12 @@ export class Masker {
     return out + text.slice(pos);
   }
 
-  /** `ids`: the rules to run, ascending (rule order). */
+  /**
+   * `ids`: the rules to run, ascending (rule order). Every line runs its rules, also a line inside a
+   * block: a block (a label whose value is on the next lines, a `data:` block) only adds masking on
+   * top, never replaces it (a `data:` line printed before a config must not unmask the config).
+   */
   private maskLine(line: string, ids: readonly number[], stats: MaskStats, state: LineState): string {
-    if (state.block) {
-      const inBlock = this.blockLine(line, state.block, stats);
-      if (inBlock !== undefined) return inBlock;
-      state.block = undefined;
-    }
     let out = line;
     for (const id of ids) {
       const rule = this.rules[id];
@@ -186,20 +192,33 @@ export class Masker {
         return replaced;
       });
     }
-    if (ids.includes(this.labelId)) state.block = this.labelOf(line);
+    // The blocks this line is in: the innermost that takes it masks it; the ones it ends are left.
+    let block = state.block;
+    while (block) {
+      const inBlock = this.blockLine(out, block, stats);
+      if (inBlock !== undefined) {
+        out = inBlock;
+        break;
+      }
+      block = block.parent;
+    }
+    state.block = block;
+    if (ids.includes(this.labelId)) state.block = this.labelOf(line, block) ?? block;
     return out;
   }
 
-  /** A line that ends in a label with no value opens a block: the value is on the next line(s). */
-  private labelOf(line: string): Block | undefined {
+  /** A line that ends in a label with no value opens a block (inside `parent`, the block the line is in): the value is on the next line(s). */
+  private labelOf(line: string, parent: Block | undefined): Block | undefined {
+    const depth = parent ? parent.depth + 1 : 0;
+    if (depth > MAX_BLOCK_DEPTH) return undefined;
     const alone = LABEL_ALONE.exec(line);
     if (alone) {
       const [, indent, key, opener] = alone;
       const data = /^(?:data|stringData|binaryData)$/i.test(key);
-      if (data || SECRET_NAME.test(key)) return { indent: indent.length, mode: data && !/^string/i.test(key) ? 'data' : 'value', json: opener === '{', lines: 0 };
+      if (data || SECRET_NAME.test(key)) return { parent, depth, indent: indent.length, mode: data && !/^string/i.test(key) ? 'data' : 'value', json: opener === '{', lines: 0 };
       return undefined;
     }
-    if (LABEL_AT_END.test(line)) return { indent: line.length - line.trimStart().length, mode: 'value', json: false, lines: 0 };
+    if (LABEL_AT_END.test(line)) return { parent, depth, indent: line.length - line.trimStart().length, mode: 'value', json: false, lines: 0 };
     return undefined;
   }
 
@@ -209,7 +228,8 @@ export class Masker {
     if (!body) return line;
     const indent = line.length - line.trimStart().length;
     const maskValue = (head: string, value: string, tail: string): string => {
-      if (!value || value === MASK || /^[|>{[]/.test(value) || (block.mode === 'data' && !looksBase64(value))) return head + value + tail;
+      // (The line's rules ran first: a value they masked whole is not counted twice.)
+      if (!value || value === MASK || value === `"${MASK}"` || value === `'${MASK}'` || /^[|>{[]/.test(value) || (block.mode === 'data' && !looksBase64(value))) return head + value + tail;
       count(stats, block.mode === 'data' ? 'kubernetes-data' : 'secret-next-line');
       return `${head}${/^["']/.test(value) ? `"${MASK}"` : MASK}${tail}`;
     };

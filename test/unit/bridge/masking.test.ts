@@ -198,6 +198,68 @@ describe("a hidden file's content", () => {
   });
 });
 
+describe('a block (a label whose value is on the next lines, a data: block) only adds masking', () => {
+  const GH = `ghp_${'Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6'}`;
+  const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
+  const cases: Record<string, { text: string; secrets: string[]; keep?: string[] }> = {
+    'YAML data: with known values, a token and URL credentials': {
+      text: `data:\n  api_token: ${KNOWN_SECRET}\n  note: ${KNOWN_SECRET}\n  github: ${GH}\n  url: postgres://admin:Zq9-94ed61ce73bf64dc@db/app\n  password: hunter2hunter2\n`,
+      secrets: [KNOWN_SECRET, GH, 'Zq9-94ed61ce73bf64dc', 'hunter2hunter2'],
+      keep: ['data:', 'github: ', 'postgres://admin:'],
+    },
+    'a JSON "data": { envelope with a JWT, a password and a known value': {
+      text: `{\n  "data": {\n    "access_token": "${JWT}",\n    "password": "hunter2hunter2",\n    "note": "${KNOWN_SECRET}"\n  }\n}\n`,
+      secrets: [JWT, 'hunter2hunter2', KNOWN_SECRET],
+      keep: ['"data": {', '"note": '],
+    },
+    'a GraphQL answer (data, then a nested object)': {
+      text: `{\n  "data": {\n    "login": {\n      "token": "${JWT}"\n    }\n  }\n}\n`,
+      secrets: [JWT],
+      keep: ['"login": {'],
+    },
+    'a header line "data": { printed before a config (cat hdr.json config.json)': {
+      text: `"data": {\n{\n  "password": "tok-2b39e1aa0f7c",\n  "plain": "${KNOWN_SECRET}"\n}\n`,
+      secrets: ['tok-2b39e1aa0f7c', KNOWN_SECRET],
+    },
+    'a rule found by a probe (pgpass) inside a data: block': {
+      text: 'data:\n  db.internal:5432:appdb:appuser:Pg-5ecret-value-99\n',
+      secrets: ['Pg-5ecret-value-99'],
+    },
+    "a secret's label under data: (its value on the next line)": {
+      text: 'data:\n  login:\n    password:\n      Nested-pass-value-42\n    user: bob\n',
+      secrets: ['Nested-pass-value-42'],
+      keep: ['user: bob'],
+    },
+    'a value block (password:) holding a known value glued to text': {
+      text: `password:\n  x${KNOWN_SECRET}y\nafter: ${KNOWN_SECRET}\n`,
+      secrets: [KNOWN_SECRET],
+    },
+  };
+  for (const [name, { text, secrets, keep }] of Object.entries(cases)) {
+    it(`masks ${name}`, () => {
+      const out = masker.mask(`before\n${text}after\n`);
+      for (const secret of secrets) assert.ok(!out.includes(secret), `${secret} came back: ${out}`);
+      for (const k of keep ?? []) assert.ok(out.includes(k), `"${k}" should stay readable: ${out}`);
+    });
+    it(`masks ${name}, split across chunks at every position`, () => {
+      const whole = `x\n${text}y\n`;
+      for (let cut = 1; cut < whole.length; cut++) {
+        const stream = masker.stream();
+        const out = stream.push(whole.slice(0, cut)) + stream.push(whole.slice(cut)) + stream.end();
+        for (const secret of secrets) assert.ok(!out.includes(secret), `${secret} came back with a cut at ${cut}: ${out}`);
+      }
+    });
+  }
+
+  it("keeps a ConfigMap's and an ordinary data: block's values readable, and counts a value masked by its rule once", () => {
+    const configMap = 'kind: ConfigMap\ndata:\n  LOG_LEVEL: debug\n  MODE: production\n';
+    assert.equal(masker.mask(configMap), configMap);
+    const stats = { count: 0, rules: {} as Record<string, number> };
+    assert.equal(masker.mask(`password:\n  ${KNOWN_SECRET}\n`, stats), `password:\n  ${MASK}\n`);
+    assert.equal(stats.count, 1, JSON.stringify(stats));
+  });
+});
+
 describe('logs split by the engine', () => {
   const frame = (stream: 1 | 2, text: string) => {
     const payload = Buffer.from(text);
