@@ -45,6 +45,8 @@ export class BridgeService {
   private secretsAt = 0;
   private secretsFor = '';
   private refreshing?: Promise<Masker>;
+  /** The hidden files' values the masker was built with (./host.ts gives a new array when a file changed). */
+  private hiddenUsed?: readonly string[];
 
   constructor(readonly docker: Docker, readonly rules: BridgeRules) {
     this.blocked = new PathMatcher(rules.bridge.blockedPaths);
@@ -88,7 +90,9 @@ export class BridgeService {
    * secret-named env vars of every allowed container (one container's logs often print another's).
    */
   currentMasker(): Promise<Masker> {
-    if (Date.now() - this.secretsAt < KNOWN_SECRETS_TTL_MS) return Promise.resolve(this.masker);
+    // The hidden files' values are looked at on every call (a stat of each file, ./host.ts): a new array means one changed.
+    const fresh = this.rules.knownSecrets === this.hiddenUsed && Date.now() - this.secretsAt < KNOWN_SECRETS_TTL_MS;
+    if (fresh) return Promise.resolve(this.masker);
     // One refresh at a time: under load, every call arriving while it runs waits for the same one
     // instead of asking the engine again.
     // With the engine gone, the values known so far still mask (nothing new can come from it); the
@@ -99,7 +103,11 @@ export class BridgeService {
   }
 
   private async refreshMasker(): Promise<Masker> {
-    const values = new Set(this.rules.knownSecrets ?? []);
+    const hidden = this.rules.knownSecrets;
+    // The containers' secret env values first: the masker keeps the first MAX_KNOWN_VALUES values
+    // (./masking.ts), and these are the ones a container's output prints most; the hidden files'
+    // values follow, smallest files first (./host.ts), so a big state file cannot push them out.
+    const values = new Set<string>();
     for (const c of await this.containers()) {
       const info = await this.docker.getContainer(c.id).inspect().catch(() => undefined);
       for (const e of info?.Config.Env ?? []) {
@@ -107,6 +115,8 @@ export class BridgeService {
         if (eq > 0 && isSecretName(e.slice(0, eq))) values.add(e.slice(eq + 1));
       }
     }
+    for (const v of hidden ?? []) values.add(v);
+    this.hiddenUsed = hidden;
     const key = [...values].sort().join('\0');
     if (key !== this.secretsFor) {
       this.maskerBuilt = new Masker({ knownSecrets: values });

@@ -29,7 +29,13 @@ const MAX_PENDING = 64 * 1024;
 const HOLD_BACK = 8 * 1024;
 /** Known values are found by their first characters; the exact rule then confirms. */
 const KNOWN_PREFIX = 8;
-/** Known values past this many are left to the pattern rules (the scanner's table grows with each). */
+/**
+ * Known values past this many are left to the pattern rules (the scanner's table grows with each).
+ * First come, first kept: the bridge gives the containers' secret env values first, then the hidden
+ * files' values, smallest file first (src/bridge/service.ts, host.ts), so the values output prints
+ * most (a service's token, a .env's few values) stay masked when a big state file or a folder of
+ * data has thousands; those are what is left out past the cap. The cap was kept, not raised.
+ */
 export const MAX_KNOWN_VALUES = 1000;
 
 /** Blocks inside blocks (a secret's label under a `data:` label), at most: deeper labels open none. */
