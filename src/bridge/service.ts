@@ -47,6 +47,8 @@ export class BridgeService {
   private refreshing?: Promise<Masker>;
   /** The hidden files' values the masker was built with (./host.ts gives a new array when a file changed). */
   private hiddenUsed?: readonly string[];
+  /** The containers whose env the masker was built with. */
+  private refreshedIds = new Set<string>();
 
   constructor(readonly docker: Docker, readonly rules: BridgeRules) {
     this.blocked = new PathMatcher(rules.bridge.blockedPaths);
@@ -89,9 +91,11 @@ export class BridgeService {
    * The masker with today's known secrets: the workspace's hidden values plus the values of
    * secret-named env vars of every allowed container (one container's logs often print another's).
    */
-  currentMasker(): Promise<Masker> {
+  currentMasker(target?: TargetContainer): Promise<Masker> {
     // The hidden files' values are looked at on every call (a stat of each file, ./host.ts): a new array means one changed.
-    const fresh = this.rules.knownSecrets === this.hiddenUsed && Date.now() - this.secretsAt < KNOWN_SECRETS_TTL_MS;
+    // A target the last refresh did not see (just created, or made again with new env) is refreshed for at once.
+    const fresh = this.rules.knownSecrets === this.hiddenUsed && Date.now() - this.secretsAt < KNOWN_SECRETS_TTL_MS
+      && (!target || this.refreshedIds.has(target.id));
     if (fresh) return Promise.resolve(this.masker);
     // One refresh at a time: under load, every call arriving while it runs waits for the same one
     // instead of asking the engine again.
@@ -108,7 +112,8 @@ export class BridgeService {
     // (./masking.ts), and these are the ones a container's output prints most; the hidden files'
     // values follow, smallest files first (./host.ts), so a big state file cannot push them out.
     const values = new Set<string>();
-    for (const c of await this.containers()) {
+    const containers = await this.containers();
+    for (const c of containers) {
       const info = await this.docker.getContainer(c.id).inspect().catch(() => undefined);
       for (const e of info?.Config.Env ?? []) {
         const eq = e.indexOf('=');
@@ -117,6 +122,7 @@ export class BridgeService {
     }
     for (const v of hidden ?? []) values.add(v);
     this.hiddenUsed = hidden;
+    this.refreshedIds = new Set(containers.map((c) => c.id));
     const key = [...values].sort().join('\0');
     if (key !== this.secretsFor) {
       this.maskerBuilt = new Masker({ knownSecrets: values });
@@ -135,8 +141,8 @@ export class BridgeService {
   }
 
   /** `truncated`: the text was cut short, so its end may hold the start of a secret (it is cut before it). */
-  async mask(text: string, stats: MaskStats, truncated = false): Promise<string> {
-    return (await this.currentMasker()).mask(text, stats, { truncated });
+  async mask(text: string, stats: MaskStats, truncated = false, target?: TargetContainer): Promise<string> {
+    return (await this.currentMasker(target)).mask(text, stats, { truncated });
   }
 
   // ---- tools ---------------------------------------------------------------------------------
@@ -153,7 +159,7 @@ export class BridgeService {
       stdout: true, stderr: true, follow: false, timestamps: !!options.timestamps,
       tail: options.tail ?? 100, ...(since !== undefined ? { since } : {}),
     } as any)) as unknown as Buffer;
-    return maskLogs(buffer, await this.currentMasker(), stats, !!options.timestamps);
+    return maskLogs(buffer, await this.currentMasker(c), stats, !!options.timestamps);
   }
 
   async searchLogs(c: TargetContainer, options: { pattern: string; context?: number; tail?: number; since?: string; ignoreCase?: boolean }, stats: MaskStats): Promise<string> {
@@ -181,7 +187,7 @@ export class BridgeService {
 
   async inspect(c: TargetContainer, stats: MaskStats): Promise<string> {
     const info = this.reach.takeInspect(c) ?? await this.docker.getContainer(c.id).inspect();
-    const masker = await this.currentMasker();
+    const masker = await this.currentMasker(c);
     const env = (info.Config.Env ?? []).map((e) => {
       const eq = e.indexOf('=');
       const name = eq < 0 ? e : e.slice(0, eq);
@@ -262,7 +268,7 @@ export class BridgeService {
     const tree = treeReadOf(argv, workdir);
     if (tree) await this.guard.checkTree(c, tree, user, workdir);
 
-    const masker = await this.currentMasker();
+    const masker = await this.currentMasker(c);
     const out = collectMasked(masker.stream(stats));
     const err = collectMasked(masker.stream(stats));
     const call = randomUUID();
@@ -317,7 +323,7 @@ export class BridgeService {
       : execCollect(this.docker, c.id, execAs(argv, user, workdir))));
     const failure = exitCode === VIEW_FAILED_EXIT ? viewFailure(stderr) : undefined;
     if (failure) throw viewDenial(c, failure);
-    if (exitCode !== 0) throw new BridgeDenied('list failed', `ls ${real} failed in ${c.name}: ${(await this.mask(stderr, stats)).trim() || `exit code ${exitCode}`}`);
+    if (exitCode !== 0) throw new BridgeDenied('list failed', `ls ${real} failed in ${c.name}: ${(await this.mask(stderr, stats, false, c)).trim() || `exit code ${exitCode}`}`);
     const lines = stdout.split('\n').filter((line) => {
       if (!line || /^total \d+/.test(line)) return !!line;
       const m = /^[bcdlps-][rwxsStT-]{9}\S*\s+\d+\s+\S+\s+\S+\s+(?:\d+,\s*)?\d+\s+\S+\s+\S+\s+\S+\s(.*)$/.exec(line);
@@ -327,7 +333,7 @@ export class BridgeService {
       const full = posix.join(real, name);
       return !this.blocked.match(full) && !(target && this.blocked.match(posix.resolve(real, target)));
     });
-    return this.mask(`${real}:\n${lines.join('\n')}\n`, stats);
+    return this.mask(`${real}:\n${lines.join('\n')}\n`, stats, false, c);
   }
 
   async readFile(c: TargetContainer, path: string, maxBytes: number, stats: MaskStats): Promise<string> {
@@ -345,7 +351,7 @@ export class BridgeService {
     if (entry.type !== 'file') throw new BridgeDenied('not a file', `${abs} is a ${entry.type}.`);
     const data = entry.data!;
     if (data.subarray(0, 8192).includes(0)) return `${abs}: binary file, ${entry.size} bytes (not shown).`;
-    const text = await this.mask(data.toString('utf8'), stats, entry.size > data.length);
+    const text = await this.mask(data.toString('utf8'), stats, entry.size > data.length, c);
     return entry.size > data.length ? `${text}\n[truncated: showing ${data.length} of ${entry.size} bytes]` : text;
   }
 
@@ -358,12 +364,12 @@ export class BridgeService {
     const failure = exitCode === VIEW_FAILED_EXIT ? viewFailure(stderr) : undefined;
     if (failure) throw viewDenial(c, failure);
     if (exitCode === 2) throw new BridgeDenied('not a file', `${abs} is not a file.`, 'use list_files for folders.');
-    if (exitCode !== 0) throw new BridgeDenied('read failed', `${abs} could not be read in ${c.name}: ${(await this.mask(stderr, stats)).trim() || `exit code ${exitCode}`}`);
+    if (exitCode !== 0) throw new BridgeDenied('read failed', `${abs} could not be read in ${c.name}: ${(await this.mask(stderr, stats, false, c)).trim() || `exit code ${exitCode}`}`);
     const nl = stdout.indexOf('\n');
     const size = Number(stdout.slice(0, nl));
     const data = stdout.slice(nl + 1);
     if (data.slice(0, 8192).includes('\0')) return `${abs}: binary file, ${size} bytes (not shown).`;
-    const text = await this.mask(data, stats, size > Buffer.byteLength(data));
+    const text = await this.mask(data, stats, size > Buffer.byteLength(data), c);
     return size > Buffer.byteLength(data) ? `${text}\n[truncated: showing ${Buffer.byteLength(data)} of ${size} bytes]` : text;
   }
 

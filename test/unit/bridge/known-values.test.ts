@@ -1,5 +1,6 @@
 // Which known values the bridge's masker holds, and when it learns new ones: the hidden files'
-// values re-read when a file changes (red team F2), and the cap keeping what output prints most (F4). The engine is a stand-in: its list and inspect.
+// values re-read when a file changes (red team F2), the cap keeping what output prints most (F4),
+// and a target the last refresh did not see (F3). The engine is a stand-in: its list and inspect.
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -85,5 +86,16 @@ describe('the known-value cap keeps what output prints most', () => {
     const service = new BridgeService(engine, rulesFor(policy(['**/.env', '**/*.tfstate']), ws));
     const out = await service.mask('api token is tok-81f91e4b05c1c81fec3d\nwebhook api-132631cea7aa\nservice root-81f91e4b05\n', stats());
     assert.equal(out, `api token is ${MASK}\nwebhook ${MASK}\nservice ${MASK}\n`);
+  });
+});
+
+describe('a target the last refresh did not see', () => {
+  it("a container created after the last refresh has its secret env masked at once, not after the refresh interval", async () => {
+    const containers = new Map([['app', ['API_TOKEN=tok-a0f892302229158a10a7']]]);
+    const service = new BridgeService(fakeEngine(containers), rulesFor(policy([])));
+    assert.equal(await service.mask('x tok-a0f892302229158a10a7\n', stats()), `x ${MASK}\n`);
+    containers.set('app-late', ['LATE_TOKEN=late-d77c4c89caffbe63']);
+    const late = (await service.containers()).find((c) => c.name === 'app-late')!;
+    assert.equal(await service.mask('late token is late-d77c4c89caffbe63\n', stats(), false, late), `late token is ${MASK}\n`);
   });
 });
