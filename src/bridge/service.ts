@@ -5,7 +5,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
 import { extract } from 'tar-stream';
 import { CommandSyntaxError, decideExec, PathMatcher, splitCommand, argumentPaths } from '../core/bridgeExecRules.js';
-import { isSecretName, Masker, type MaskStats } from '../core/masking.js';
+import { isSecretName, Masker, maskArgv, type MaskStats } from '../core/masking.js';
 import { connectionFailure } from '../core/errors.js';
 import { compileLinePattern, LogPatternError, SEARCH_BUDGET_MS, searchLines, type LinePattern } from '../core/logSearch.js';
 import { treeReadOf } from '../core/treeReads.js';
@@ -202,7 +202,7 @@ export class BridgeService {
     const view = {
       name: c.name, id: info.Id.slice(0, 12), image: info.Config.Image, created: info.Created,
       state: { status: info.State.Status, running: info.State.Running, startedAt: info.State.StartedAt, exitCode: info.State.ExitCode, restartCount: info.RestartCount, health: (info.State as any).Health?.Status },
-      command: [...(Array.isArray(info.Config.Entrypoint) ? info.Config.Entrypoint : info.Config.Entrypoint ? [info.Config.Entrypoint] : []), ...(info.Config.Cmd ?? [])],
+      command: maskArgv([...(Array.isArray(info.Config.Entrypoint) ? info.Config.Entrypoint : info.Config.Entrypoint ? [info.Config.Entrypoint] : []), ...(info.Config.Cmd ?? [])], stats),
       workingDir: info.Config.WorkingDir || '/', user: info.Config.User || 'root',
       env,
       ports: info.NetworkSettings?.Ports ?? {},

@@ -405,6 +405,45 @@ export class StreamMasker {
   }
 }
 
+/** A flag whose value is a secret, alone (its value is the next argument) or as `--flag=value`. */
+const SECRET_FLAG = new RegExp(String.raw`^(--?(?:${SECRET_KEY}|requirepass|masterauth|pass))(=.*)?$`, 'i');
+/** Programs whose `-pVALUE` is a password (mysql's clients and servers), and whose `-a VALUE` is one (redis-cli). */
+const P_PASSWORD_PROGRAM = /^(?:mysql\w*|mariadb\w*)$/;
+const A_PASSWORD_PROGRAM = /^redis-cli$/;
+
+/**
+ * A command's argv with the values of secret flags masked: `--requirepass X`, `--password X`,
+ * `--token=X`, mysql's `-pX`, redis-cli's `-a X`. For inspect's command: pretty-printed JSON puts
+ * a flag and its value on separate lines, where no line rule pairs them. A `-p` elsewhere (a
+ * port) and a flag followed by another flag are left as they are.
+ */
+export function maskArgv(argv: readonly string[], stats: MaskStats): string[] {
+  const programs = argv.map((a) => a.slice(a.lastIndexOf('/') + 1));
+  const mysql = programs.some((p) => P_PASSWORD_PROGRAM.test(p));
+  const redis = programs.some((p) => A_PASSWORD_PROGRAM.test(p));
+  const out = [...argv];
+  for (let i = 0; i < out.length; i++) {
+    const arg = out[i];
+    const flag = SECRET_FLAG.exec(arg);
+    if (flag?.[2] !== undefined) {
+      if (flag[2].length > 1 && flag[2] !== `=${MASK}`) {
+        out[i] = `${flag[1]}=${MASK}`;
+        count(stats, 'secret-argument');
+      }
+      continue;
+    }
+    const alone = flag || (redis && arg === '-a');
+    if (alone && i + 1 < out.length && out[i + 1] && !out[i + 1].startsWith('-')) {
+      out[++i] = MASK;
+      count(stats, 'secret-argument');
+    } else if (mysql && /^-p./.test(arg)) {
+      out[i] = `-p${MASK}`;
+      count(stats, 'secret-argument');
+    }
+  }
+  return out;
+}
+
 /** Environment variable names whose values are secrets. */
 export function isSecretName(name: string): boolean {
   return !WORKING_FOLDER_NAME.test(name) && (SECRET_NAME.test(name) || /(^|_)(KEY|PASS|DSN|DATABASE_URL|CONN(ECTION)?_STRING)$/i.test(name));

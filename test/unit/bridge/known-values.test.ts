@@ -1,6 +1,6 @@
 // Which known values the bridge's masker holds, and when it learns new ones: the hidden files'
 // values re-read when a file changes (red team F2), the cap keeping what output prints most (F4),
-// and a target the last refresh did not see (F3). The engine is a stand-in: its list and inspect.
+// a target the last refresh did not see (F3), and inspect's command (F8). The engine is a stand-in: its list and inspect.
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +26,7 @@ function workspace(files: Record<string, string>): string {
 }
 
 /** An engine with these containers (name -> env), enough for the masker's refresh. */
-function fakeEngine(containers: Map<string, string[]>): Docker {
+function fakeEngine(containers: Map<string, string[]>, commands = new Map<string, string[]>()): Docker {
   return {
     listContainers: async () => [...containers.keys()].map((name) => ({ Id: `id-${name}`, Names: [`/${name}`], Image: 'img', State: 'running', Status: 'Up', Labels: {} })),
     getContainer: (id: string) => ({
@@ -34,7 +34,7 @@ function fakeEngine(containers: Map<string, string[]>): Docker {
         const name = id.replace(/^id-/, '');
         const env = containers.get(name);
         if (!env) throw Object.assign(new Error('no such container'), { statusCode: 404 });
-        return { Id: id, Name: `/${name}`, Config: { Env: env, Labels: {}, Image: 'img' }, State: { Status: 'running', Running: true } };
+        return { Id: id, Name: `/${name}`, Created: '', Config: { Env: env, Labels: {}, Image: 'img', Cmd: commands.get(name) }, State: { Status: 'running', Running: true }, HostConfig: {} };
       },
     }),
   } as unknown as Docker;
@@ -97,5 +97,17 @@ describe('a target the last refresh did not see', () => {
     containers.set('app-late', ['LATE_TOKEN=late-d77c4c89caffbe63']);
     const late = (await service.containers()).find((c) => c.name === 'app-late')!;
     assert.equal(await service.mask('late token is late-d77c4c89caffbe63\n', stats(), false, late), `late token is ${MASK}\n`);
+  });
+});
+
+describe("inspect_container's command", () => {
+  it('shows no value of a secret flag given as a separate argument (--requirepass X, --password X)', async () => {
+    const engine = fakeEngine(new Map([['app', []]]), new Map([['app', ['redis-server', '--requirepass', 'R3dis-8e4c0d22880d1d8a', '--password', 'My5qlPassw0rdX', '--port', '6379']]]));
+    const service = new BridgeService(engine, rulesFor(policy([])));
+    const app = (await service.containers()).find((c) => c.name === 'app')!;
+    const text = await service.inspect(app, stats());
+    assert.ok(!text.includes('R3dis-8e4c0d22880d1d8a') && !text.includes('My5qlPassw0rdX'), text);
+    assert.match(text, /"--requirepass",\s*"\[MASKED\]"/);
+    assert.match(text, /"--port",\s*"6379"/);
   });
 });

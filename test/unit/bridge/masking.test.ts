@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { maskLogs } from '../../../src/bridge/maskedLogs.js';
-import { envFileValues, hiddenFileSecrets, isSecretName, MASK, Masker, RULES } from '../../../src/core/masking.js';
+import { envFileValues, hiddenFileSecrets, isSecretName, MASK, Masker, maskArgv, RULES } from '../../../src/core/masking.js';
 import { GITLEAKS_RULES } from '../../../src/core/masking-gitleaks.js';
 import { CORPUS, KNOWN_SECRET, STRUCTURE_CORPUS } from './corpus.js';
 
@@ -257,6 +257,31 @@ describe('a block (a label whose value is on the next lines, a data: block) only
     const stats = { count: 0, rules: {} as Record<string, number> };
     assert.equal(masker.mask(`password:\n  ${KNOWN_SECRET}\n`, stats), `password:\n  ${MASK}\n`);
     assert.equal(stats.count, 1, JSON.stringify(stats));
+  });
+});
+
+describe("secret flags in a command's argv (inspect_container's command)", () => {
+  const cases: [string[], string[]][] = [
+    [['redis-server', '--requirepass', 'R3dis-8e4c0d22880d1d8a'], ['redis-server', '--requirepass', MASK]],
+    [['mysqld', '--password', 'My5qlPassw0rdX', '--port', '3306'], ['mysqld', '--password', MASK, '--port', '3306']],
+    [['app', '--token=tok-abc123456', '--api-key', 'k-998877', '--client-secret', 'cs-1122'], ['app', `--token=${MASK}`, '--api-key', MASK, '--client-secret', MASK]],
+    [['redis-server', '--masterauth', 'm4ster-secret'], ['redis-server', '--masterauth', MASK]],
+    [['docker-entrypoint.sh', 'mysql', '-uroot', '-pS3cretPw'], ['docker-entrypoint.sh', 'mysql', '-uroot', `-p${MASK}`]],
+    [['/usr/local/bin/redis-cli', '-a', 'r3dis-pw', 'ping'], ['/usr/local/bin/redis-cli', '-a', MASK, 'ping']],
+  ];
+  for (const [argv, want] of cases) {
+    it(`masks ${argv.join(' ')}`, () => {
+      const stats = { count: 0, rules: {} as Record<string, number> };
+      assert.deepEqual(maskArgv(argv, stats), want);
+      assert.ok(stats.count > 0);
+    });
+  }
+
+  it('leaves ports, other programs\' -p and -a, and a secret flag followed by another flag as they are', () => {
+    for (const argv of [
+      ['nginx', '-g', 'daemon off;'], ['python', '-m', 'http.server', '-p', '8080'], ['server', '-p8080'], ['ls', '-a', 'folder'],
+      ['app', '--password', '--verbose'], ['app', '--password='], ['sh', '-c', 'echo "$PASSWORD"'],
+    ]) assert.deepEqual(maskArgv(argv, { count: 0, rules: {} }), argv);
   });
 });
 
