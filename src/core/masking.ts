@@ -266,7 +266,10 @@ export class Masker {
   safeCut(text: string): number {
     const limit = text.length - HOLD_BACK;
     const spans: [number, number][] = [];
-    for (const id of this.scanner.hitsIn(text, 0, text.length)) {
+    // The rules found by keywords, and those found by a probe (pgpass, gitleaks' generic-api-key: a
+    // `'client_creds': 'value'` cut at the space after its colon matches neither half).
+    const ids = new Set([...this.scanner.hitsIn(text, 0, text.length), ...this.probed.map((p) => p.id)]);
+    for (const id of ids) {
       const rule = this.rules[id];
       if (!rule) continue;
       rule.re.lastIndex = 0;

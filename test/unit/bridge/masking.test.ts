@@ -285,6 +285,21 @@ describe("secret flags in a command's argv (inspect_container's command)", () =>
   });
 });
 
+describe('a very long line released at a safe cut', () => {
+  it('is not cut inside a match of a rule found by a probe (generic-api-key), at any position', () => {
+    const value = 'Q1w2E3r4T5y6U7i8O9p0zXcV';
+    const plain = new Masker({});
+    for (let pos = 61400; pos < 61460; pos++) {
+      const line = `${'w'.repeat(10)} ${'w'.repeat(pos - 11)}{'client_creds': '${value}'}${'z'.repeat(20000)}\n`;
+      const stream = plain.stream();
+      let out = '';
+      for (let i = 0; i < line.length; i += 4096) out += stream.push(line.slice(i, i + 4096));
+      out += stream.end();
+      assert.ok(!out.includes(value), `the value came back with the fragment at ${pos}`);
+    }
+  });
+});
+
 describe('logs split by the engine', () => {
   const frame = (stream: 1 | 2, text: string) => {
     const payload = Buffer.from(text);
