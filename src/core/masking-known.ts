@@ -94,14 +94,31 @@ function base64Forms(value: string): string[] {
   return [...forms, ...url].filter((f) => f.length >= 8);
 }
 
-/** Every form of a known value that output may carry. */
+const hex4 = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+const percent = (c: string) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`;
+
+/**
+ * Every form of a known value that output may carry. URL encoding as JavaScript's
+ * encodeURIComponent does it, with lower-case hex, with `+` for a space, with `!'()*~` encoded too
+ * (Python's quote, form encoding), and with `/` left as is (Python's quote keeps it); JSON as
+ * JSON.stringify does it, with `<>&` as `\u003c` (Go's encoding/json), with `/` as `\/` (PHP's
+ * json_encode), and with non-ASCII as `\uXXXX` (Python's json.dumps).
+ */
 export function knownSecretForms(value: string): string[] {
   const forms = new Set([value]);
   const uri = encodeURIComponent(value);
-  forms.add(uri);
+  const strict = uri.replace(/[!'()*~]/g, percent);
+  for (const encoded of [uri, strict]) {
+    forms.add(encoded);
+    forms.add(encoded.replace(/%20/g, '+'));
+    forms.add(encoded.replace(/%2F/g, '/'));
+  }
   forms.add(uri.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()));
-  forms.add(uri.replace(/%20/g, '+'));
-  forms.add(JSON.stringify(value).slice(1, -1));
+  const json = JSON.stringify(value).slice(1, -1);
+  forms.add(json);
+  forms.add(json.replace(/[<>&]/g, hex4));
+  forms.add(json.replace(/\//g, '\\/'));
+  forms.add(json.replace(/[^\x00-\x7f]/g, hex4));
   for (const f of base64Forms(value)) forms.add(f);
   return [...forms].filter((f) => f.length >= MIN_KNOWN_SECRET_LENGTH);
 }

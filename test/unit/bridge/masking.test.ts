@@ -285,6 +285,31 @@ describe("secret flags in a command's argv (inspect_container's command)", () =>
   });
 });
 
+describe("known values in other runtimes' encodings, and signed URLs after an escaped separator", () => {
+  const amp = 'S3cr&t<c75887e8c53e>';
+  const aws = 'wJalr/566b11b3cf03+K7MD/8449595927a5=';
+  const bang = 'Pa55word!xyz(1)';
+  const accent = 'pässwörd-ünïcode-42';
+  const known = new Masker({ knownSecrets: [amp, aws, bang, accent] });
+  const cases: Record<string, [string, string]> = {
+    "Go's encoding/json (<>& as \\u003c)": [`{"sess":"S3cr\\u0026t\\u003cc75887e8c53e\\u003e"}`, 'c75887e8c53e'],
+    "PHP's json_encode (/ as \\/)": [`{"k":"wJalr\\/566b11b3cf03+K7MD\\/8449595927a5="}`, '566b11b3cf03'],
+    "Python's quote (/ kept)": ['GET /x?k=wJalr/566b11b3cf03%2BK7MD/8449595927a5%3D', '566b11b3cf03'],
+    "form encoding (!'() encoded)": ['body: k=Pa55word%21xyz%281%29', 'Pa55word'],
+    "Python's json.dumps (non-ASCII as \\uXXXX)": [`{"p": "p\\u00e4ssw\\u00f6rd-\\u00fcn\\u00efcode-42"}`, 'code-42'],
+    "an S3 signature after Go's \\u0026": ['{"url":"https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256\\u0026X-Amz-Date=20240101T000000Z\\u0026X-Amz-Signature=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}', '9f86d081884c7d65'],
+    "an Azure sig after Go's \\u0026": ['{"url":"https://a.blob.core.windows.net/c/b?sv=2022-11-02\\u0026sig=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdo%3D"}', 'Zm9vYmFyYmF6'],
+    'an S3 signature in a URL-encoded URL': ['redirect=https%3A%2F%2Fb.s3.amazonaws.com%2Fk%3FX-Amz-Signature%3D9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', '9f86d081884c7d65'],
+    'an Azure sig in a URL-encoded URL': ['next=https%3A%2F%2Fa.blob.core.windows.net%2Fc%3Fsv%3D2022%26sig%3DZm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdo%253D', 'Zm9vYmFyYmF6'],
+  };
+  for (const [name, [text, secret]] of Object.entries(cases)) {
+    it(`masks ${name}`, () => {
+      const out = known.mask(`${text}\n`);
+      assert.ok(!out.includes(secret), out);
+    });
+  }
+});
+
 describe('a very long line released at a safe cut', () => {
   it('is not cut inside a match of a rule found by a probe (generic-api-key), at any position', () => {
     const value = 'Q1w2E3r4T5y6U7i8O9p0zXcV';
