@@ -24,6 +24,26 @@ function unquote(raw: string): string {
   return value.replace(/\s+[#;].*$/, '').replace(/,$/, '').trim();
 }
 
+/**
+ * A double-quoted value's text up to its closing quote (escaped quotes skipped), and the value a
+ * program reads from it (compose, python-dotenv and YAML unescape `\"`, `\\`, `\n`, `\t`).
+ */
+function doubleQuoted(raw: string): [string, string] | undefined {
+  const m = /^"((?:[^"\\]|\\.)*)"/.exec(raw.trim());
+  if (!m || !m[1].includes('\\')) return undefined;
+  return [m[1], m[1].replace(/\\(.)/g, (_, c: string) => ({ n: '\n', t: '\t', r: '\r' } as Record<string, string>)[c] ?? c)];
+}
+
+/** A JSON string's value as a program reads it (`\"`, `\/`, `\uXXXX` decoded). */
+function jsonDecoded(raw: string): string | undefined {
+  if (!raw.includes('\\')) return undefined;
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    return undefined;
+  }
+}
+
 function keep(values: Set<string>, value: string): void {
   const v = value.trim();
   if (v.length < MIN_KNOWN_SECRET_LENGTH || PLACEHOLDER.test(v)) return;
@@ -52,9 +72,15 @@ export function hiddenFileSecrets(text: string): string[] {
         // A JSON string with escaped newlines (a service account's private_key) prints as lines.
         for (const piece of value.split('\\n')) keep(values, piece);
       }
+      // Learned as written and as the program reads it: `"S3cr\"et"` is used as `S3cr"et`.
+      for (const v of doubleQuoted(assignment[1]) ?? []) keep(values, v);
     }
-    // JSON pairs anywhere on the line ({"client_secret": "x", "token": "y"}).
-    for (const pair of line.matchAll(/"[^"\\]*"\s*:\s*"((?:[^"\\]|\\.)*)"/g)) keep(values, pair[1]);
+    // JSON pairs anywhere on the line ({"client_secret": "x", "token": "y"}), also decoded.
+    for (const pair of line.matchAll(/"[^"\\]*"\s*:\s*"((?:[^"\\]|\\.)*)"/g)) {
+      keep(values, pair[1]);
+      const decoded = jsonDecoded(pair[1]);
+      if (decoded !== undefined) keep(values, decoded);
+    }
     const netrc = /\b(?:password|passwd|account)\s+(\S+)/.exec(line);
     if (netrc) keep(values, netrc[1]);
     const fields = line.split(':');

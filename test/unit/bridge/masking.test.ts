@@ -193,6 +193,21 @@ describe("a hidden file's content", () => {
     assert.deepEqual(learned('true\nnull\n${VAR}\n# a comment line\n'), []);
   });
 
+  it('is learned as the program reads it too: escapes in a JSON string and a double-quoted .env value', () => {
+    const cases: [string, string][] = [
+      ['{"db_password": "Pa\\"ss\\\\word-123"}\n', 'Pa"ss\\word-123'],
+      ['{"callback_secret": "abc\\/def\\/ghi123"}\n', 'abc/def/ghi123'],
+      ['DB_PASSWORD="S3cr\\"etValue99"\n', 'S3cr"etValue99'],
+      ['TOKEN="tab\\tsep-secret99"\n', 'tab\tsep-secret99'],
+    ];
+    for (const [file, used] of cases) {
+      const learned = hiddenFileSecrets(file);
+      assert.ok(learned.includes(used), `${JSON.stringify(used)} not among ${JSON.stringify(learned)}`);
+      const out = new Masker({ knownSecrets: learned }).mask(`the app uses ${used} now\n`);
+      assert.ok(!out.includes(used), out);
+    }
+  });
+
   it('a .env value keeps its inline comment out', () => {
     assert.deepEqual(envFileValues('A=value1 # comment\nB="x # y"\n'), ['value1', 'x # y']);
   });
