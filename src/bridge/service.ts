@@ -155,11 +155,13 @@ export class BridgeService {
 
   async logs(c: TargetContainer, options: { tail?: number; since?: string; timestamps?: boolean }, stats: MaskStats): Promise<string> {
     const since = parseSince(options.since);
+    const tail = options.tail ?? 100;
+    // One entry more: the first may be the end of a long line cut by the engine (./maskedLogs.ts).
     const buffer = (await this.docker.getContainer(c.id).logs({
       stdout: true, stderr: true, follow: false, timestamps: !!options.timestamps,
-      tail: options.tail ?? 100, ...(since !== undefined ? { since } : {}),
+      tail: tail + 1, ...(since !== undefined ? { since } : {}),
     } as any)) as unknown as Buffer;
-    return maskLogs(buffer, await this.currentMasker(c), stats, !!options.timestamps);
+    return maskLogs(buffer, await this.currentMasker(c), stats, !!options.timestamps, tail);
   }
 
   async searchLogs(c: TargetContainer, options: { pattern: string; context?: number; tail?: number; since?: string; ignoreCase?: boolean }, stats: MaskStats): Promise<string> {

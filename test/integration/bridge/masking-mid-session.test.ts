@@ -3,7 +3,8 @@
 // socket, real containers. F1: a `data:` / `"data": {` line above output turned off every rule but
 // a base64 check for the lines below it. F2: a value the user adds to a hidden .env mid-session was
 // never masked. F3: a container created just after a call had its secret env unmasked for up to
-// 5 s. F8: inspect showed `"--requirepass", "<value>"`.
+// 5 s. F8: inspect showed `"--requirepass", "<value>"`. F5: a log tail starting at the second
+// piece of a line the engine cut showed the value without its label.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +27,7 @@ const configPassword = `pw-${hex(8)}`;
 const freshValue = `fresh-${hex(8)}`;
 const lateToken = `late-${hex(8)}`;
 const redisPassword = `R3dis-${hex(8)}`;
+const cutValue = `Yk7-${hex(8)}`;
 
 let seed: string;
 let workspace: string;
@@ -40,8 +42,10 @@ before(async () => {
   writeFileSync(join(seed, 'hdr.json'), '"data": {\n');
   writeFileSync(join(seed, 'config.json'), `{\n  "password": "${configPassword}",\n  "note": "${hiddenValue}"\n}\n`);
   writeFileSync(join(seed, 'late.txt'), `loaded FEATURE_FLAG_SEED=${freshValue}\n`);
+  // The engine (json-file) cuts a line at 16 KiB: this one right after `password=`.
+  writeFileSync(join(seed, 'long.txt'), `${'x'.repeat(16375)}password=${cutValue} end\n`);
   chmodSync(seed, 0o755);
-  const script = 'cat /seed/block.yaml; echo "mask ready"; exec sleep 2147483647';
+  const script = 'cat /seed/block.yaml; cat /seed/long.txt; echo "mask ready"; exec sleep 2147483647';
   // The redis-style flag comes as the script's own arguments: inspect's command shows them.
   const run = docker(['run', '-d', '--name', name, '-v', `${seed}:/seed:ro`, '-e', `API_TOKEN=${apiToken}`, BASE_IMAGE, 'sh', '-c', script, 'sh', '--requirepass', redisPassword]);
   if (run.code !== 0) throw new Error(`docker run failed: ${run.stderr}`);
@@ -118,6 +122,17 @@ describe('masking through the bridge: blocks, values learned mid-session, new co
     if (Date.now() - since > 4500) t.skip(`the container took ${Date.now() - since} ms to start: past the refresh interval`);
     assert.match(logs.text, /late token is/);
     assertMasked(logs.text, [lateToken], 'get_logs of the new container');
+  });
+
+  it('F5: a get_logs or search_logs tail that starts inside a line the engine cut shows no value', async () => {
+    for (const tail of [1, 2, 3, 4]) {
+      const logs = await callTool(bridge.client, 'get_logs', { container: name, tail });
+      assert.ok(!logs.isError, logs.text);
+      assert.match(logs.text, /mask ready/);
+      assert.ok(!logs.text.includes(cutValue), `get_logs tail ${tail}: ${logs.text.slice(-300)}`);
+      const search = await callTool(bridge.client, 'search_logs', { container: name, pattern: 'end|ready', tail });
+      assert.ok(!search.text.includes(cutValue), `search_logs tail ${tail}: ${search.text.slice(-300)}`);
+    }
   });
 
   it("F8: inspect_container's command shows no value after --requirepass", async () => {

@@ -1,6 +1,7 @@
 // Which known values the bridge's masker holds, and when it learns new ones: the hidden files'
 // values re-read when a file changes (red team F2), the cap keeping what output prints most (F4),
-// a target the last refresh did not see (F3), and inspect's command (F8). The engine is a stand-in: its list and inspect.
+// a target the last refresh did not see (F3), inspect's command (F8), and a log tail that starts
+// inside a long line (F5). The engine is a stand-in: its list and inspect.
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { rulesFor } from '../../../src/bridge/host.js';
 import { BridgeService } from '../../../src/bridge/service.js';
 import { MASK } from '../../../src/core/masking.js';
 import { policySchema } from '../../../src/core/policy.js';
+import { frame } from '../../support/frames.js';
 
 const folders: string[] = [];
 after(() => { for (const f of folders) rmSync(f, { recursive: true, force: true }); });
@@ -26,10 +28,12 @@ function workspace(files: Record<string, string>): string {
 }
 
 /** An engine with these containers (name -> env), enough for the masker's refresh. */
-function fakeEngine(containers: Map<string, string[]>, commands = new Map<string, string[]>()): Docker {
+function fakeEngine(containers: Map<string, string[]>, commands = new Map<string, string[]>(), logFrames: Buffer[] = []): Docker {
   return {
     listContainers: async () => [...containers.keys()].map((name) => ({ Id: `id-${name}`, Names: [`/${name}`], Image: 'img', State: 'running', Status: 'Up', Labels: {} })),
     getContainer: (id: string) => ({
+      // The engine's tail counts entries, and each piece of a long line is one.
+      logs: async (options: { tail?: number }) => Buffer.concat(options.tail ? logFrames.slice(-options.tail) : logFrames),
       inspect: async () => {
         const name = id.replace(/^id-/, '');
         const env = containers.get(name);
@@ -109,5 +113,27 @@ describe("inspect_container's command", () => {
     assert.ok(!text.includes('R3dis-8e4c0d22880d1d8a') && !text.includes('My5qlPassw0rdX'), text);
     assert.match(text, /"--requirepass",\s*"\[MASKED\]"/);
     assert.match(text, /"--port",\s*"6379"/);
+  });
+});
+
+describe('a log tail that starts inside a line the engine cut into pieces', () => {
+  it("leaves out a first piece whose line started before the window, instead of showing its value without its label", async () => {
+    const value = 'Yk7-384c552dedd3b30e';
+    const frames = [
+      frame(1, 'first line\n'),
+      frame(1, `${'x'.repeat(16375)}password=`),
+      frame(1, `${value} end\n`),
+      frame(2, 'a warning\n'),
+      frame(1, 'last line\n'),
+    ];
+    const service = new BridgeService(fakeEngine(new Map([['app', []]]), new Map(), frames), rulesFor(policy([])));
+    const app = (await service.containers()).find((c) => c.name === 'app')!;
+    for (const tail of [1, 2, 3, 4, 5, 6]) {
+      const text = await service.logs(app, { tail }, stats());
+      assert.ok(!text.includes(value) && !text.includes(value.slice(4)), `tail ${tail}: ${text.slice(-200)}`);
+      assert.match(text, /last line/);
+    }
+    assert.equal(await service.logs(app, { tail: 2 }, stats()), 'a warning\nlast line\n');
+    assert.match(await service.logs(app, { tail: 5 }, stats()), /^first line\n/, 'the whole log: nothing left out');
   });
 });

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { maskLogs } from '../../../src/bridge/maskedLogs.js';
 import { envFileValues, hiddenFileSecrets, isSecretName, MASK, Masker, maskArgv, RULES } from '../../../src/core/masking.js';
 import { GITLEAKS_RULES } from '../../../src/core/masking-gitleaks.js';
+import { frame } from '../../support/frames.js';
 import { CORPUS, KNOWN_SECRET, STRUCTURE_CORPUS } from './corpus.js';
 
 const masker = new Masker({ knownSecrets: [KNOWN_SECRET] });
@@ -341,14 +342,6 @@ describe('a very long line released at a safe cut', () => {
 });
 
 describe('logs split by the engine', () => {
-  const frame = (stream: 1 | 2, text: string) => {
-    const payload = Buffer.from(text);
-    const header = Buffer.alloc(8);
-    header[0] = stream;
-    header.writeUInt32BE(payload.length, 4);
-    return Buffer.concat([header, payload]);
-  };
-
   it('are joined per stream before masking: a long line cut into frames, with the other stream and frame times between', () => {
     const time = '2026-12-01T09:00:00.123456789Z ';
     const buffer = Buffer.concat([
