@@ -48,20 +48,38 @@ const MAX_HIDDEN_FOLDER_FILES = 200;
  * (a plain token file, a key, .env lines with inline comments, netrc, pgpass, JSON, YAML).
  */
 export function hiddenSecretValues(workspace: string, policy: Policy): string[] {
-  const values: string[] = [];
+  return readHidden(workspace, policy).values;
+}
+
+/** The hidden values, and what they were read from: each file and folder, with its mtime and size then. */
+interface HiddenRead {
+  readonly values: string[];
+  readonly watched: readonly string[];
+  readonly signature: string;
+}
+
+/** What changes when a file is written, replaced or truncated, or a folder gains or loses a file. */
+function signatureOf(paths: readonly string[]): string {
+  let signature = '';
+  for (const path of paths) {
+    const st = statSync(path, { throwIfNoEntry: false });
+    signature += st ? `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}|` : '-|';
+  }
+  return signature;
+}
+
+function readHidden(workspace: string, policy: Policy): HiddenRead {
   let plan;
   try {
     plan = planMounts(workspace, policy);
   } catch {
-    return values;
+    return { values: [], watched: [], signature: '' };
   }
+  const files: { path: string; size: number }[] = [];
+  const watched: string[] = [];
   const learn = (path: string) => {
-    try {
-      const st = statSync(path);
-      if (st.isFile() && st.size <= MAX_HIDDEN_FILE) values.push(...hiddenFileSecrets(readFileSync(path, 'utf8')));
-    } catch {
-      // unreadable: nothing to learn from it
-    }
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st?.isFile() && st.size <= MAX_HIDDEN_FILE) files.push({ path, size: st.size });
   };
   let folderFiles = 0;
   const walk = (dir: string, depth: number) => {
@@ -71,6 +89,7 @@ export function hiddenSecretValues(workspace: string, policy: Policy): string[] 
     } catch {
       return;
     }
+    watched.push(dir);
     for (const e of entries) {
       if (folderFiles >= MAX_HIDDEN_FOLDER_FILES) return;
       if (e.isDirectory() && depth < 6) walk(`${dir}/${e.name}`, depth + 1);
@@ -81,25 +100,61 @@ export function hiddenSecretValues(workspace: string, policy: Policy): string[] 
     }
   };
   for (const entry of plan.hidden) {
-    if (entry.kind === 'file') learn(entry.path);
-    else walk(entry.path, 0);
+    if (entry.kind === 'file') {
+      watched.push(entry.path);
+      learn(entry.path);
+    } else walk(entry.path, 0);
   }
-  return values;
+  watched.push(...files.map((f) => f.path).filter((p) => !watched.includes(p)));
+  // Taken before the files are read: a write while they are read shows as a change next time.
+  const signature = signatureOf(watched);
+  // Smallest files first: the masker keeps at most MAX_KNOWN_VALUES values, first come first kept,
+  // so a .env's few values go before the thousands of a state file or a folder of data (./service.ts
+  // puts the containers' secret env values before all of these).
+  files.sort((a, b) => a.size - b.size);
+  const values: string[] = [];
+  for (const { path } of files) {
+    try {
+      values.push(...hiddenFileSecrets(readFileSync(path, 'utf8')));
+    } catch {
+      // unreadable: nothing to learn from it
+    }
+  }
+  return { values, watched, signature };
 }
+
+/**
+ * How long one look at the hidden files serves: a call masks its arguments and then its output, and
+ * calls come in bursts. A stat costs about 4 µs of CPU here, so 200 hidden files (the folder cap)
+ * cost 0.7 ms a look; a workspace's few .env files, tens of µs.
+ */
+const HIDDEN_LOOK_MS = 200;
+
+/** One array for no values: the service rebuilds its masker when it gets another one. */
+const NO_VALUES: readonly string[] = [];
 
 /**
  * The bridge's rules for a policy. The workspace's hidden values are read when the masker first
  * needs them (the first call), not when the bridge host starts: planning the mounts again and reading
  * the hidden files cost ~35 ms of CPU on a cold `paddock run`'s path, before the agent's first command.
+ * After that, each look (at most one per HIDDEN_LOOK_MS) stats the files and folders they were read
+ * from and reads them again when one changed: a value the user adds to a hidden .env mid-session is
+ * masked from the next call on. (The sandbox cannot write them: they are hidden from it.) A new
+ * array then tells the service (./service.ts) to build its masker again.
  */
 export function rulesFor(policy: Policy, workspace?: string): BridgeRules {
-  let known: string[] | undefined;
+  let known: HiddenRead | undefined;
+  let lookedAt = 0;
   return {
     bridge: policy.bridge,
     tier: policy.tier,
     get knownSecrets() {
-      known ??= workspace ? hiddenSecretValues(workspace, policy) : [];
-      return known;
+      if (!workspace) return NO_VALUES;
+      const now = Date.now();
+      if (known && now - lookedAt < HIDDEN_LOOK_MS) return known.values;
+      lookedAt = now;
+      if (!known || signatureOf(known.watched) !== known.signature) known = readHidden(workspace, policy);
+      return known.values;
     },
   };
 }

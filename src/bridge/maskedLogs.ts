@@ -12,11 +12,28 @@ const FRAME_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)
  * with a continuation's time dropped: a secret is masked on the line as the program printed it,
  * not on the pieces the framing made of it.
  */
-export function maskLogs(buffer: Buffer, masker: Masker, stats: MaskStats, timestamps: boolean): string {
-  const streams = [0, 1].map(() => ({ masker: masker.stream(stats), decoder: new StringDecoder('utf8'), midLine: false }));
+export function maskLogs(buffer: Buffer, masker: Masker, stats: MaskStats, timestamps: boolean, entries?: number): string {
+  const streams = [0, 1].map(() => ({ masker: masker.stream(stats), decoder: new StringDecoder('utf8'), midLine: false, skipping: false }));
   let out = '';
-  for (const { stderr, payload } of demuxFrames(buffer)) {
-    const stream = streams[stderr ? 1 : 0];
+  const frames = [...demuxFrames(buffer)];
+  // Asked for one entry more than `entries` (a tail): the engine counts each piece of a long line as
+  // an entry, so the window's first piece may be the end of a line whose label or value start is
+  // before it. The extra first entry is left out, and with it the rest of its line: its
+  // continuation, if any, follows it here. (A raw TTY buffer has no frames to count.)
+  const muxed = buffer.length >= 8 && (buffer[0] === 1 || buffer[0] === 2) && buffer[1] === 0 && buffer[2] === 0 && buffer[3] === 0;
+  if (entries !== undefined && muxed && frames.length > entries) {
+    const first = frames.shift()!;
+    streams[first.stderr ? 1 : 0].skipping = first.payload.length > 0 && first.payload[first.payload.length - 1] !== 0x0a;
+  }
+  for (const frame of frames) {
+    const stream = streams[frame.stderr ? 1 : 0];
+    let payload = frame.payload;
+    if (stream.skipping) {
+      const end = payload.indexOf(0x0a);
+      if (end < 0) continue;
+      payload = payload.subarray(end + 1);
+      stream.skipping = false;
+    }
     let text = stream.decoder.write(payload);
     if (timestamps && stream.midLine) text = text.replace(FRAME_TIME, '');
     if (payload.length) stream.midLine = payload[payload.length - 1] !== 0x0a;

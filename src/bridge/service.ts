@@ -5,7 +5,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
 import { extract } from 'tar-stream';
 import { CommandSyntaxError, decideExec, PathMatcher, splitCommand, argumentPaths } from '../core/bridgeExecRules.js';
-import { isSecretName, Masker, type MaskStats } from '../core/masking.js';
+import { isSecretName, Masker, maskArgv, type MaskStats } from '../core/masking.js';
 import { connectionFailure } from '../core/errors.js';
 import { compileLinePattern, LogPatternError, SEARCH_BUDGET_MS, searchLines, type LinePattern } from '../core/logSearch.js';
 import { treeReadOf } from '../core/treeReads.js';
@@ -45,6 +45,10 @@ export class BridgeService {
   private secretsAt = 0;
   private secretsFor = '';
   private refreshing?: Promise<Masker>;
+  /** The hidden files' values the masker was built with (./host.ts gives a new array when a file changed). */
+  private hiddenUsed?: readonly string[];
+  /** The containers whose env the masker was built with. */
+  private refreshedIds = new Set<string>();
 
   constructor(readonly docker: Docker, readonly rules: BridgeRules) {
     this.blocked = new PathMatcher(rules.bridge.blockedPaths);
@@ -87,8 +91,12 @@ export class BridgeService {
    * The masker with today's known secrets: the workspace's hidden values plus the values of
    * secret-named env vars of every allowed container (one container's logs often print another's).
    */
-  currentMasker(): Promise<Masker> {
-    if (Date.now() - this.secretsAt < KNOWN_SECRETS_TTL_MS) return Promise.resolve(this.masker);
+  currentMasker(target?: TargetContainer): Promise<Masker> {
+    // The hidden files' values are looked at on every call (a stat of each file, ./host.ts): a new array means one changed.
+    // A target the last refresh did not see (just created, or made again with new env) is refreshed for at once.
+    const fresh = this.rules.knownSecrets === this.hiddenUsed && Date.now() - this.secretsAt < KNOWN_SECRETS_TTL_MS
+      && (!target || this.refreshedIds.has(target.id));
+    if (fresh) return Promise.resolve(this.masker);
     // One refresh at a time: under load, every call arriving while it runs waits for the same one
     // instead of asking the engine again.
     // With the engine gone, the values known so far still mask (nothing new can come from it); the
@@ -99,14 +107,22 @@ export class BridgeService {
   }
 
   private async refreshMasker(): Promise<Masker> {
-    const values = new Set(this.rules.knownSecrets ?? []);
-    for (const c of await this.containers()) {
+    const hidden = this.rules.knownSecrets;
+    // The containers' secret env values first: the masker keeps the first MAX_KNOWN_VALUES values
+    // (./masking.ts), and these are the ones a container's output prints most; the hidden files'
+    // values follow, smallest files first (./host.ts), so a big state file cannot push them out.
+    const values = new Set<string>();
+    const containers = await this.containers();
+    for (const c of containers) {
       const info = await this.docker.getContainer(c.id).inspect().catch(() => undefined);
       for (const e of info?.Config.Env ?? []) {
         const eq = e.indexOf('=');
         if (eq > 0 && isSecretName(e.slice(0, eq))) values.add(e.slice(eq + 1));
       }
     }
+    for (const v of hidden ?? []) values.add(v);
+    this.hiddenUsed = hidden;
+    this.refreshedIds = new Set(containers.map((c) => c.id));
     const key = [...values].sort().join('\0');
     if (key !== this.secretsFor) {
       this.maskerBuilt = new Masker({ knownSecrets: values });
@@ -125,8 +141,8 @@ export class BridgeService {
   }
 
   /** `truncated`: the text was cut short, so its end may hold the start of a secret (it is cut before it). */
-  async mask(text: string, stats: MaskStats, truncated = false): Promise<string> {
-    return (await this.currentMasker()).mask(text, stats, { truncated });
+  async mask(text: string, stats: MaskStats, truncated = false, target?: TargetContainer): Promise<string> {
+    return (await this.currentMasker(target)).mask(text, stats, { truncated });
   }
 
   // ---- tools ---------------------------------------------------------------------------------
@@ -139,11 +155,13 @@ export class BridgeService {
 
   async logs(c: TargetContainer, options: { tail?: number; since?: string; timestamps?: boolean }, stats: MaskStats): Promise<string> {
     const since = parseSince(options.since);
+    const tail = options.tail ?? 100;
+    // One entry more: the first may be the end of a long line cut by the engine (./maskedLogs.ts).
     const buffer = (await this.docker.getContainer(c.id).logs({
       stdout: true, stderr: true, follow: false, timestamps: !!options.timestamps,
-      tail: options.tail ?? 100, ...(since !== undefined ? { since } : {}),
+      tail: tail + 1, ...(since !== undefined ? { since } : {}),
     } as any)) as unknown as Buffer;
-    return maskLogs(buffer, await this.currentMasker(), stats, !!options.timestamps);
+    return maskLogs(buffer, await this.currentMasker(c), stats, !!options.timestamps, tail);
   }
 
   async searchLogs(c: TargetContainer, options: { pattern: string; context?: number; tail?: number; since?: string; ignoreCase?: boolean }, stats: MaskStats): Promise<string> {
@@ -171,7 +189,7 @@ export class BridgeService {
 
   async inspect(c: TargetContainer, stats: MaskStats): Promise<string> {
     const info = this.reach.takeInspect(c) ?? await this.docker.getContainer(c.id).inspect();
-    const masker = await this.currentMasker();
+    const masker = await this.currentMasker(c);
     const env = (info.Config.Env ?? []).map((e) => {
       const eq = e.indexOf('=');
       const name = eq < 0 ? e : e.slice(0, eq);
@@ -186,7 +204,7 @@ export class BridgeService {
     const view = {
       name: c.name, id: info.Id.slice(0, 12), image: info.Config.Image, created: info.Created,
       state: { status: info.State.Status, running: info.State.Running, startedAt: info.State.StartedAt, exitCode: info.State.ExitCode, restartCount: info.RestartCount, health: (info.State as any).Health?.Status },
-      command: [...(Array.isArray(info.Config.Entrypoint) ? info.Config.Entrypoint : info.Config.Entrypoint ? [info.Config.Entrypoint] : []), ...(info.Config.Cmd ?? [])],
+      command: maskArgv([...(Array.isArray(info.Config.Entrypoint) ? info.Config.Entrypoint : info.Config.Entrypoint ? [info.Config.Entrypoint] : []), ...(info.Config.Cmd ?? [])], stats),
       workingDir: info.Config.WorkingDir || '/', user: info.Config.User || 'root',
       env,
       ports: info.NetworkSettings?.Ports ?? {},
@@ -252,7 +270,7 @@ export class BridgeService {
     const tree = treeReadOf(argv, workdir);
     if (tree) await this.guard.checkTree(c, tree, user, workdir);
 
-    const masker = await this.currentMasker();
+    const masker = await this.currentMasker(c);
     const out = collectMasked(masker.stream(stats));
     const err = collectMasked(masker.stream(stats));
     const call = randomUUID();
@@ -307,7 +325,7 @@ export class BridgeService {
       : execCollect(this.docker, c.id, execAs(argv, user, workdir))));
     const failure = exitCode === VIEW_FAILED_EXIT ? viewFailure(stderr) : undefined;
     if (failure) throw viewDenial(c, failure);
-    if (exitCode !== 0) throw new BridgeDenied('list failed', `ls ${real} failed in ${c.name}: ${(await this.mask(stderr, stats)).trim() || `exit code ${exitCode}`}`);
+    if (exitCode !== 0) throw new BridgeDenied('list failed', `ls ${real} failed in ${c.name}: ${(await this.mask(stderr, stats, false, c)).trim() || `exit code ${exitCode}`}`);
     const lines = stdout.split('\n').filter((line) => {
       if (!line || /^total \d+/.test(line)) return !!line;
       const m = /^[bcdlps-][rwxsStT-]{9}\S*\s+\d+\s+\S+\s+\S+\s+(?:\d+,\s*)?\d+\s+\S+\s+\S+\s+\S+\s(.*)$/.exec(line);
@@ -317,7 +335,7 @@ export class BridgeService {
       const full = posix.join(real, name);
       return !this.blocked.match(full) && !(target && this.blocked.match(posix.resolve(real, target)));
     });
-    return this.mask(`${real}:\n${lines.join('\n')}\n`, stats);
+    return this.mask(`${real}:\n${lines.join('\n')}\n`, stats, false, c);
   }
 
   async readFile(c: TargetContainer, path: string, maxBytes: number, stats: MaskStats): Promise<string> {
@@ -335,7 +353,7 @@ export class BridgeService {
     if (entry.type !== 'file') throw new BridgeDenied('not a file', `${abs} is a ${entry.type}.`);
     const data = entry.data!;
     if (data.subarray(0, 8192).includes(0)) return `${abs}: binary file, ${entry.size} bytes (not shown).`;
-    const text = await this.mask(data.toString('utf8'), stats, entry.size > data.length);
+    const text = await this.mask(data.toString('utf8'), stats, entry.size > data.length, c);
     return entry.size > data.length ? `${text}\n[truncated: showing ${data.length} of ${entry.size} bytes]` : text;
   }
 
@@ -348,12 +366,12 @@ export class BridgeService {
     const failure = exitCode === VIEW_FAILED_EXIT ? viewFailure(stderr) : undefined;
     if (failure) throw viewDenial(c, failure);
     if (exitCode === 2) throw new BridgeDenied('not a file', `${abs} is not a file.`, 'use list_files for folders.');
-    if (exitCode !== 0) throw new BridgeDenied('read failed', `${abs} could not be read in ${c.name}: ${(await this.mask(stderr, stats)).trim() || `exit code ${exitCode}`}`);
+    if (exitCode !== 0) throw new BridgeDenied('read failed', `${abs} could not be read in ${c.name}: ${(await this.mask(stderr, stats, false, c)).trim() || `exit code ${exitCode}`}`);
     const nl = stdout.indexOf('\n');
     const size = Number(stdout.slice(0, nl));
     const data = stdout.slice(nl + 1);
     if (data.slice(0, 8192).includes('\0')) return `${abs}: binary file, ${size} bytes (not shown).`;
-    const text = await this.mask(data, stats, size > Buffer.byteLength(data));
+    const text = await this.mask(data, stats, size > Buffer.byteLength(data), c);
     return size > Buffer.byteLength(data) ? `${text}\n[truncated: showing ${Buffer.byteLength(data)} of ${size} bytes]` : text;
   }
 

@@ -24,6 +24,26 @@ function unquote(raw: string): string {
   return value.replace(/\s+[#;].*$/, '').replace(/,$/, '').trim();
 }
 
+/**
+ * A double-quoted value's text up to its closing quote (escaped quotes skipped), and the value a
+ * program reads from it (compose, python-dotenv and YAML unescape `\"`, `\\`, `\n`, `\t`).
+ */
+function doubleQuoted(raw: string): [string, string] | undefined {
+  const m = /^"((?:[^"\\]|\\.)*)"/.exec(raw.trim());
+  if (!m || !m[1].includes('\\')) return undefined;
+  return [m[1], m[1].replace(/\\(.)/g, (_, c: string) => ({ n: '\n', t: '\t', r: '\r' } as Record<string, string>)[c] ?? c)];
+}
+
+/** A JSON string's value as a program reads it (`\"`, `\/`, `\uXXXX` decoded). */
+function jsonDecoded(raw: string): string | undefined {
+  if (!raw.includes('\\')) return undefined;
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    return undefined;
+  }
+}
+
 function keep(values: Set<string>, value: string): void {
   const v = value.trim();
   if (v.length < MIN_KNOWN_SECRET_LENGTH || PLACEHOLDER.test(v)) return;
@@ -52,9 +72,15 @@ export function hiddenFileSecrets(text: string): string[] {
         // A JSON string with escaped newlines (a service account's private_key) prints as lines.
         for (const piece of value.split('\\n')) keep(values, piece);
       }
+      // Learned as written and as the program reads it: `"S3cr\"et"` is used as `S3cr"et`.
+      for (const v of doubleQuoted(assignment[1]) ?? []) keep(values, v);
     }
-    // JSON pairs anywhere on the line ({"client_secret": "x", "token": "y"}).
-    for (const pair of line.matchAll(/"[^"\\]*"\s*:\s*"((?:[^"\\]|\\.)*)"/g)) keep(values, pair[1]);
+    // JSON pairs anywhere on the line ({"client_secret": "x", "token": "y"}), also decoded.
+    for (const pair of line.matchAll(/"[^"\\]*"\s*:\s*"((?:[^"\\]|\\.)*)"/g)) {
+      keep(values, pair[1]);
+      const decoded = jsonDecoded(pair[1]);
+      if (decoded !== undefined) keep(values, decoded);
+    }
     const netrc = /\b(?:password|passwd|account)\s+(\S+)/.exec(line);
     if (netrc) keep(values, netrc[1]);
     const fields = line.split(':');
@@ -94,14 +120,31 @@ function base64Forms(value: string): string[] {
   return [...forms, ...url].filter((f) => f.length >= 8);
 }
 
-/** Every form of a known value that output may carry. */
+const hex4 = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+const percent = (c: string) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`;
+
+/**
+ * Every form of a known value that output may carry. URL encoding as JavaScript's
+ * encodeURIComponent does it, with lower-case hex, with `+` for a space, with `!'()*~` encoded too
+ * (Python's quote, form encoding), and with `/` left as is (Python's quote keeps it); JSON as
+ * JSON.stringify does it, with `<>&` as `\u003c` (Go's encoding/json), with `/` as `\/` (PHP's
+ * json_encode), and with non-ASCII as `\uXXXX` (Python's json.dumps).
+ */
 export function knownSecretForms(value: string): string[] {
   const forms = new Set([value]);
   const uri = encodeURIComponent(value);
-  forms.add(uri);
+  const strict = uri.replace(/[!'()*~]/g, percent);
+  for (const encoded of [uri, strict]) {
+    forms.add(encoded);
+    forms.add(encoded.replace(/%20/g, '+'));
+    forms.add(encoded.replace(/%2F/g, '/'));
+  }
   forms.add(uri.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()));
-  forms.add(uri.replace(/%20/g, '+'));
-  forms.add(JSON.stringify(value).slice(1, -1));
+  const json = JSON.stringify(value).slice(1, -1);
+  forms.add(json);
+  forms.add(json.replace(/[<>&]/g, hex4));
+  forms.add(json.replace(/\//g, '\\/'));
+  forms.add(json.replace(/[^\x00-\x7f]/g, hex4));
   for (const f of base64Forms(value)) forms.add(f);
   return [...forms].filter((f) => f.length >= MIN_KNOWN_SECRET_LENGTH);
 }

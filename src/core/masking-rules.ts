@@ -92,8 +92,9 @@ const WEBHOOK_RULES: readonly Rule[] = [
 /** Values found by their context: a URL's shape, a header, a key name, a file format. */
 const CONTEXT_RULES: readonly Rule[] = [
   // Signed URLs (S3, GCS, Azure SAS, CloudFront) and their headers.
-  { name: 'signed-url', re: /((?:[?&;]|\b)(?:x-amz-signature|x-amz-security-token|x-goog-signature|x-ms-signature)["']?\s*[=:]\s*["']?)([^&\s"'#<>;,]+)/gi, keywords: ['x-amz-signature', 'x-amz-security-token', 'x-goog-signature', 'x-ms-signature'], replace: maskGroup2 },
-  { name: 'signed-url', re: /([?&;](?:sig|signature)=)([^&\s"'#<>;]+)/gi, keywords: ['sig=', 'signature='], replace: maskGroup2 },
+  // The separator may be escaped: `\u0026` (Go's JSON), `%26`/`%3F` and `%3D` (a URL inside a URL's query).
+  { name: 'signed-url', re: /((?:[?&;]|\b|\\u0026|%26|%3F)(?:x-amz-signature|x-amz-security-token|x-goog-signature|x-ms-signature)["']?\s*(?:[=:]|%3D)\s*["']?)([^&\s"'#<>;,\\]+)/gi, keywords: ['x-amz-signature', 'x-amz-security-token', 'x-goog-signature', 'x-ms-signature'], replace: maskGroup2 },
+  { name: 'signed-url', re: /((?:[?&;]|\\u0026|%26|%3F)(?:sig|signature)(?:=|%3D))([^&\s"'#<>;\\]+)/gi, keywords: ['sig=', 'signature=', 'sig%3d', 'signature%3d'], replace: maskGroup2 },
   // Azure connection strings: AccountKey=...; SharedAccessSignature=sv=...&sig=...;
   { name: 'connection-string', re: /(\b(?:AccountKey|SharedAccessKey|SharedAccessSignature|SharedSecretValue)\s*=\s*)([^;\s"']+)/gi, keywords: ['accountkey', 'sharedaccesskey', 'sharedaccesssignature', 'sharedsecretvalue'], replace: maskGroup2 },
   // Set-Cookie: name=value; attributes  /  Cookie: a=1; b=2  /  curl --cookie 'a=1'

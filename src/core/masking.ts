@@ -29,9 +29,17 @@ const MAX_PENDING = 64 * 1024;
 const HOLD_BACK = 8 * 1024;
 /** Known values are found by their first characters; the exact rule then confirms. */
 const KNOWN_PREFIX = 8;
-/** Known values past this many are left to the pattern rules (the scanner's table grows with each). */
+/**
+ * Known values past this many are left to the pattern rules (the scanner's table grows with each).
+ * First come, first kept: the bridge gives the containers' secret env values first, then the hidden
+ * files' values, smallest file first (src/bridge/service.ts, host.ts), so the values output prints
+ * most (a service's token, a .env's few values) stay masked when a big state file or a folder of
+ * data has thousands; those are what is left out past the cap. The cap was kept, not raised.
+ */
 export const MAX_KNOWN_VALUES = 1000;
 
+/** Blocks inside blocks (a secret's label under a `data:` label), at most: deeper labels open none. */
+const MAX_BLOCK_DEPTH = 8;
 /** A label with nothing after it: its value follows on the next line(s). */
 const LABEL_ALONE = /^([ \t]*)(?:-[ \t]+)?["']?([A-Za-z0-9_.-]+)["']?[ \t]*[:=][ \t]*(\{|[|>][-+]?\d*)?[ \t]*\r?$/;
 const SECRET_NAME = new RegExp(`^${SECRET_KEY}$`, 'i');
@@ -59,6 +67,10 @@ export interface MaskStats {
 }
 
 interface Block {
+  /** The block this one was opened inside (a secret's label under a `data:` label): it goes on when this one ends. */
+  readonly parent?: Block;
+  /** How many blocks this one is inside. */
+  readonly depth: number;
   /** Indentation of the label: lines indented deeper belong to its value. */
   readonly indent: number;
   readonly mode: 'value' | 'data';
@@ -141,8 +153,9 @@ export class Masker {
     while (lineStart < n) {
       let start = lineStart;
       let hit = -1;
+      // Also inside a block: its lines run the probed rules too.
+      while (shapeIndex < shapeStarts.length && shapeStarts[shapeIndex] < lineStart) shapeIndex++;
       if (!state.block) {
-        while (shapeIndex < shapeStarts.length && shapeStarts[shapeIndex] < lineStart) shapeIndex++;
         hit = this.scanner.firstHit(text, lineStart, n);
         const shapeAt = shapeIndex < shapeStarts.length ? shapeStarts[shapeIndex] : -1;
         if (hit < 0 && shapeAt < 0) break;
@@ -166,13 +179,12 @@ export class Masker {
     return out + text.slice(pos);
   }
 
-  /** `ids`: the rules to run, ascending (rule order). */
+  /**
+   * `ids`: the rules to run, ascending (rule order). Every line runs its rules, also a line inside a
+   * block: a block (a label whose value is on the next lines, a `data:` block) only adds masking on
+   * top, never replaces it (a `data:` line printed before a config must not unmask the config).
+   */
   private maskLine(line: string, ids: readonly number[], stats: MaskStats, state: LineState): string {
-    if (state.block) {
-      const inBlock = this.blockLine(line, state.block, stats);
-      if (inBlock !== undefined) return inBlock;
-      state.block = undefined;
-    }
     let out = line;
     for (const id of ids) {
       const rule = this.rules[id];
@@ -186,20 +198,33 @@ export class Masker {
         return replaced;
       });
     }
-    if (ids.includes(this.labelId)) state.block = this.labelOf(line);
+    // The blocks this line is in: the innermost that takes it masks it; the ones it ends are left.
+    let block = state.block;
+    while (block) {
+      const inBlock = this.blockLine(out, block, stats);
+      if (inBlock !== undefined) {
+        out = inBlock;
+        break;
+      }
+      block = block.parent;
+    }
+    state.block = block;
+    if (ids.includes(this.labelId)) state.block = this.labelOf(line, block) ?? block;
     return out;
   }
 
-  /** A line that ends in a label with no value opens a block: the value is on the next line(s). */
-  private labelOf(line: string): Block | undefined {
+  /** A line that ends in a label with no value opens a block (inside `parent`, the block the line is in): the value is on the next line(s). */
+  private labelOf(line: string, parent: Block | undefined): Block | undefined {
+    const depth = parent ? parent.depth + 1 : 0;
+    if (depth > MAX_BLOCK_DEPTH) return undefined;
     const alone = LABEL_ALONE.exec(line);
     if (alone) {
       const [, indent, key, opener] = alone;
       const data = /^(?:data|stringData|binaryData)$/i.test(key);
-      if (data || SECRET_NAME.test(key)) return { indent: indent.length, mode: data && !/^string/i.test(key) ? 'data' : 'value', json: opener === '{', lines: 0 };
+      if (data || SECRET_NAME.test(key)) return { parent, depth, indent: indent.length, mode: data && !/^string/i.test(key) ? 'data' : 'value', json: opener === '{', lines: 0 };
       return undefined;
     }
-    if (LABEL_AT_END.test(line)) return { indent: line.length - line.trimStart().length, mode: 'value', json: false, lines: 0 };
+    if (LABEL_AT_END.test(line)) return { parent, depth, indent: line.length - line.trimStart().length, mode: 'value', json: false, lines: 0 };
     return undefined;
   }
 
@@ -209,7 +234,8 @@ export class Masker {
     if (!body) return line;
     const indent = line.length - line.trimStart().length;
     const maskValue = (head: string, value: string, tail: string): string => {
-      if (!value || value === MASK || /^[|>{[]/.test(value) || (block.mode === 'data' && !looksBase64(value))) return head + value + tail;
+      // (The line's rules ran first: a value they masked whole is not counted twice.)
+      if (!value || value === MASK || value === `"${MASK}"` || value === `'${MASK}'` || /^[|>{[]/.test(value) || (block.mode === 'data' && !looksBase64(value))) return head + value + tail;
       count(stats, block.mode === 'data' ? 'kubernetes-data' : 'secret-next-line');
       return `${head}${/^["']/.test(value) ? `"${MASK}"` : MASK}${tail}`;
     };
@@ -240,7 +266,10 @@ export class Masker {
   safeCut(text: string): number {
     const limit = text.length - HOLD_BACK;
     const spans: [number, number][] = [];
-    for (const id of this.scanner.hitsIn(text, 0, text.length)) {
+    // The rules found by keywords, and those found by a probe (pgpass, gitleaks' generic-api-key: a
+    // `'client_creds': 'value'` cut at the space after its colon matches neither half).
+    const ids = new Set([...this.scanner.hitsIn(text, 0, text.length), ...this.probed.map((p) => p.id)]);
+    for (const id of ids) {
       const rule = this.rules[id];
       if (!rule) continue;
       rule.re.lastIndex = 0;
@@ -377,6 +406,45 @@ export class StreamMasker {
   cut(text: string, limit: number): string {
     return text.length <= limit ? text : this.masker.trimPartial(text.slice(0, limit));
   }
+}
+
+/** A flag whose value is a secret, alone (its value is the next argument) or as `--flag=value`. */
+const SECRET_FLAG = new RegExp(String.raw`^(--?(?:${SECRET_KEY}|requirepass|masterauth|pass))(=.*)?$`, 'i');
+/** Programs whose `-pVALUE` is a password (mysql's clients and servers), and whose `-a VALUE` is one (redis-cli). */
+const P_PASSWORD_PROGRAM = /^(?:mysql\w*|mariadb\w*)$/;
+const A_PASSWORD_PROGRAM = /^redis-cli$/;
+
+/**
+ * A command's argv with the values of secret flags masked: `--requirepass X`, `--password X`,
+ * `--token=X`, mysql's `-pX`, redis-cli's `-a X`. For inspect's command: pretty-printed JSON puts
+ * a flag and its value on separate lines, where no line rule pairs them. A `-p` elsewhere (a
+ * port) and a flag followed by another flag are left as they are.
+ */
+export function maskArgv(argv: readonly string[], stats: MaskStats): string[] {
+  const programs = argv.map((a) => a.slice(a.lastIndexOf('/') + 1));
+  const mysql = programs.some((p) => P_PASSWORD_PROGRAM.test(p));
+  const redis = programs.some((p) => A_PASSWORD_PROGRAM.test(p));
+  const out = [...argv];
+  for (let i = 0; i < out.length; i++) {
+    const arg = out[i];
+    const flag = SECRET_FLAG.exec(arg);
+    if (flag?.[2] !== undefined) {
+      if (flag[2].length > 1 && flag[2] !== `=${MASK}`) {
+        out[i] = `${flag[1]}=${MASK}`;
+        count(stats, 'secret-argument');
+      }
+      continue;
+    }
+    const alone = flag || (redis && arg === '-a');
+    if (alone && i + 1 < out.length && out[i + 1] && !out[i + 1].startsWith('-')) {
+      out[++i] = MASK;
+      count(stats, 'secret-argument');
+    } else if (mysql && /^-p./.test(arg)) {
+      out[i] = `-p${MASK}`;
+      count(stats, 'secret-argument');
+    }
+  }
+  return out;
 }
 
 /** Environment variable names whose values are secrets. */

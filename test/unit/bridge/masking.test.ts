@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { maskLogs } from '../../../src/bridge/maskedLogs.js';
-import { envFileValues, hiddenFileSecrets, isSecretName, MASK, Masker, RULES } from '../../../src/core/masking.js';
+import { envFileValues, hiddenFileSecrets, isSecretName, MASK, Masker, maskArgv, RULES } from '../../../src/core/masking.js';
 import { GITLEAKS_RULES } from '../../../src/core/masking-gitleaks.js';
+import { frame } from '../../support/frames.js';
 import { CORPUS, KNOWN_SECRET, STRUCTURE_CORPUS } from './corpus.js';
 
 const masker = new Masker({ knownSecrets: [KNOWN_SECRET] });
@@ -193,20 +194,154 @@ describe("a hidden file's content", () => {
     assert.deepEqual(learned('true\nnull\n${VAR}\n# a comment line\n'), []);
   });
 
+  it('is learned as the program reads it too: escapes in a JSON string and a double-quoted .env value', () => {
+    const cases: [string, string][] = [
+      ['{"db_password": "Pa\\"ss\\\\word-123"}\n', 'Pa"ss\\word-123'],
+      ['{"callback_secret": "abc\\/def\\/ghi123"}\n', 'abc/def/ghi123'],
+      ['DB_PASSWORD="S3cr\\"etValue99"\n', 'S3cr"etValue99'],
+      ['TOKEN="tab\\tsep-secret99"\n', 'tab\tsep-secret99'],
+    ];
+    for (const [file, used] of cases) {
+      const learned = hiddenFileSecrets(file);
+      assert.ok(learned.includes(used), `${JSON.stringify(used)} not among ${JSON.stringify(learned)}`);
+      const out = new Masker({ knownSecrets: learned }).mask(`the app uses ${used} now\n`);
+      assert.ok(!out.includes(used), out);
+    }
+  });
+
   it('a .env value keeps its inline comment out', () => {
     assert.deepEqual(envFileValues('A=value1 # comment\nB="x # y"\n'), ['value1', 'x # y']);
   });
 });
 
-describe('logs split by the engine', () => {
-  const frame = (stream: 1 | 2, text: string) => {
-    const payload = Buffer.from(text);
-    const header = Buffer.alloc(8);
-    header[0] = stream;
-    header.writeUInt32BE(payload.length, 4);
-    return Buffer.concat([header, payload]);
+describe('a block (a label whose value is on the next lines, a data: block) only adds masking', () => {
+  const GH = `ghp_${'Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6'}`;
+  const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
+  const cases: Record<string, { text: string; secrets: string[]; keep?: string[] }> = {
+    'YAML data: with known values, a token and URL credentials': {
+      text: `data:\n  api_token: ${KNOWN_SECRET}\n  note: ${KNOWN_SECRET}\n  github: ${GH}\n  url: postgres://admin:Zq9-94ed61ce73bf64dc@db/app\n  password: hunter2hunter2\n`,
+      secrets: [KNOWN_SECRET, GH, 'Zq9-94ed61ce73bf64dc', 'hunter2hunter2'],
+      keep: ['data:', 'github: ', 'postgres://admin:'],
+    },
+    'a JSON "data": { envelope with a JWT, a password and a known value': {
+      text: `{\n  "data": {\n    "access_token": "${JWT}",\n    "password": "hunter2hunter2",\n    "note": "${KNOWN_SECRET}"\n  }\n}\n`,
+      secrets: [JWT, 'hunter2hunter2', KNOWN_SECRET],
+      keep: ['"data": {', '"note": '],
+    },
+    'a GraphQL answer (data, then a nested object)': {
+      text: `{\n  "data": {\n    "login": {\n      "token": "${JWT}"\n    }\n  }\n}\n`,
+      secrets: [JWT],
+      keep: ['"login": {'],
+    },
+    'a header line "data": { printed before a config (cat hdr.json config.json)': {
+      text: `"data": {\n{\n  "password": "tok-2b39e1aa0f7c",\n  "plain": "${KNOWN_SECRET}"\n}\n`,
+      secrets: ['tok-2b39e1aa0f7c', KNOWN_SECRET],
+    },
+    'a rule found by a probe (pgpass) inside a data: block': {
+      text: 'data:\n  db.internal:5432:appdb:appuser:Pg-5ecret-value-99\n',
+      secrets: ['Pg-5ecret-value-99'],
+    },
+    "a secret's label under data: (its value on the next line)": {
+      text: 'data:\n  login:\n    password:\n      Nested-pass-value-42\n    user: bob\n',
+      secrets: ['Nested-pass-value-42'],
+      keep: ['user: bob'],
+    },
+    'a value block (password:) holding a known value glued to text': {
+      text: `password:\n  x${KNOWN_SECRET}y\nafter: ${KNOWN_SECRET}\n`,
+      secrets: [KNOWN_SECRET],
+    },
   };
+  for (const [name, { text, secrets, keep }] of Object.entries(cases)) {
+    it(`masks ${name}`, () => {
+      const out = masker.mask(`before\n${text}after\n`);
+      for (const secret of secrets) assert.ok(!out.includes(secret), `${secret} came back: ${out}`);
+      for (const k of keep ?? []) assert.ok(out.includes(k), `"${k}" should stay readable: ${out}`);
+    });
+    it(`masks ${name}, split across chunks at every position`, () => {
+      const whole = `x\n${text}y\n`;
+      for (let cut = 1; cut < whole.length; cut++) {
+        const stream = masker.stream();
+        const out = stream.push(whole.slice(0, cut)) + stream.push(whole.slice(cut)) + stream.end();
+        for (const secret of secrets) assert.ok(!out.includes(secret), `${secret} came back with a cut at ${cut}: ${out}`);
+      }
+    });
+  }
 
+  it("keeps a ConfigMap's and an ordinary data: block's values readable, and counts a value masked by its rule once", () => {
+    const configMap = 'kind: ConfigMap\ndata:\n  LOG_LEVEL: debug\n  MODE: production\n';
+    assert.equal(masker.mask(configMap), configMap);
+    const stats = { count: 0, rules: {} as Record<string, number> };
+    assert.equal(masker.mask(`password:\n  ${KNOWN_SECRET}\n`, stats), `password:\n  ${MASK}\n`);
+    assert.equal(stats.count, 1, JSON.stringify(stats));
+  });
+});
+
+describe("secret flags in a command's argv (inspect_container's command)", () => {
+  const cases: [string[], string[]][] = [
+    [['redis-server', '--requirepass', 'R3dis-8e4c0d22880d1d8a'], ['redis-server', '--requirepass', MASK]],
+    [['mysqld', '--password', 'My5qlPassw0rdX', '--port', '3306'], ['mysqld', '--password', MASK, '--port', '3306']],
+    [['app', '--token=tok-abc123456', '--api-key', 'k-998877', '--client-secret', 'cs-1122'], ['app', `--token=${MASK}`, '--api-key', MASK, '--client-secret', MASK]],
+    [['redis-server', '--masterauth', 'm4ster-secret'], ['redis-server', '--masterauth', MASK]],
+    [['docker-entrypoint.sh', 'mysql', '-uroot', '-pS3cretPw'], ['docker-entrypoint.sh', 'mysql', '-uroot', `-p${MASK}`]],
+    [['/usr/local/bin/redis-cli', '-a', 'r3dis-pw', 'ping'], ['/usr/local/bin/redis-cli', '-a', MASK, 'ping']],
+  ];
+  for (const [argv, want] of cases) {
+    it(`masks ${argv.join(' ')}`, () => {
+      const stats = { count: 0, rules: {} as Record<string, number> };
+      assert.deepEqual(maskArgv(argv, stats), want);
+      assert.ok(stats.count > 0);
+    });
+  }
+
+  it('leaves ports, other programs\' -p and -a, and a secret flag followed by another flag as they are', () => {
+    for (const argv of [
+      ['nginx', '-g', 'daemon off;'], ['python', '-m', 'http.server', '-p', '8080'], ['server', '-p8080'], ['ls', '-a', 'folder'],
+      ['app', '--password', '--verbose'], ['app', '--password='], ['sh', '-c', 'echo "$PASSWORD"'],
+    ]) assert.deepEqual(maskArgv(argv, { count: 0, rules: {} }), argv);
+  });
+});
+
+describe("known values in other runtimes' encodings, and signed URLs after an escaped separator", () => {
+  const amp = 'S3cr&t<c75887e8c53e>';
+  const aws = 'wJalr/566b11b3cf03+K7MD/8449595927a5=';
+  const bang = 'Pa55word!xyz(1)';
+  const accent = 'pässwörd-ünïcode-42';
+  const known = new Masker({ knownSecrets: [amp, aws, bang, accent] });
+  const cases: Record<string, [string, string]> = {
+    "Go's encoding/json (<>& as \\u003c)": [`{"sess":"S3cr\\u0026t\\u003cc75887e8c53e\\u003e"}`, 'c75887e8c53e'],
+    "PHP's json_encode (/ as \\/)": [`{"k":"wJalr\\/566b11b3cf03+K7MD\\/8449595927a5="}`, '566b11b3cf03'],
+    "Python's quote (/ kept)": ['GET /x?k=wJalr/566b11b3cf03%2BK7MD/8449595927a5%3D', '566b11b3cf03'],
+    "form encoding (!'() encoded)": ['body: k=Pa55word%21xyz%281%29', 'Pa55word'],
+    "Python's json.dumps (non-ASCII as \\uXXXX)": [`{"p": "p\\u00e4ssw\\u00f6rd-\\u00fcn\\u00efcode-42"}`, 'code-42'],
+    "an S3 signature after Go's \\u0026": ['{"url":"https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256\\u0026X-Amz-Date=20240101T000000Z\\u0026X-Amz-Signature=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}', '9f86d081884c7d65'],
+    "an Azure sig after Go's \\u0026": ['{"url":"https://a.blob.core.windows.net/c/b?sv=2022-11-02\\u0026sig=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdo%3D"}', 'Zm9vYmFyYmF6'],
+    'an S3 signature in a URL-encoded URL': ['redirect=https%3A%2F%2Fb.s3.amazonaws.com%2Fk%3FX-Amz-Signature%3D9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', '9f86d081884c7d65'],
+    'an Azure sig in a URL-encoded URL': ['next=https%3A%2F%2Fa.blob.core.windows.net%2Fc%3Fsv%3D2022%26sig%3DZm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdo%253D', 'Zm9vYmFyYmF6'],
+  };
+  for (const [name, [text, secret]] of Object.entries(cases)) {
+    it(`masks ${name}`, () => {
+      const out = known.mask(`${text}\n`);
+      assert.ok(!out.includes(secret), out);
+    });
+  }
+});
+
+describe('a very long line released at a safe cut', () => {
+  it('is not cut inside a match of a rule found by a probe (generic-api-key), at any position', () => {
+    const value = 'Q1w2E3r4T5y6U7i8O9p0zXcV';
+    const plain = new Masker({});
+    for (let pos = 61400; pos < 61460; pos++) {
+      const line = `${'w'.repeat(10)} ${'w'.repeat(pos - 11)}{'client_creds': '${value}'}${'z'.repeat(20000)}\n`;
+      const stream = plain.stream();
+      let out = '';
+      for (let i = 0; i < line.length; i += 4096) out += stream.push(line.slice(i, i + 4096));
+      out += stream.end();
+      assert.ok(!out.includes(value), `the value came back with the fragment at ${pos}`);
+    }
+  });
+});
+
+describe('logs split by the engine', () => {
   it('are joined per stream before masking: a long line cut into frames, with the other stream and frame times between', () => {
     const time = '2026-12-01T09:00:00.123456789Z ';
     const buffer = Buffer.concat([

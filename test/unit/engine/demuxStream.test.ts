@@ -2,17 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PassThrough } from 'node:stream';
 import { demuxStream } from '../../../src/engine/docker.js';
+import { frame } from '../../support/frames.js';
 
 // An exec's live output (Docker's multiplexed frames) as `paddock exec` writes it: frames come
 // in pieces of any size, and a stream without frame headers (a TTY's) is passed through whole.
-
-function frame(stream: 1 | 2, text: string): Buffer {
-  const payload = Buffer.from(text);
-  const header = Buffer.alloc(8);
-  header[0] = stream;
-  header.writeUInt32BE(payload.length, 4);
-  return Buffer.concat([header, payload]);
-}
 
 function run(chunks: Buffer[]): { out: string; err: string } {
   const source = new PassThrough();
