@@ -173,7 +173,7 @@ export function createKeyInjector(options: KeyInjectorOptions): Server {
     }
     if (!key) return { status: 503, host: id, rule: `no ${id} key`, message: `there is no ${provider.label} key for this sandbox on the host. Set ${provider.keys.map((k) => k.env).join(' or ')} where Paddock runs, then restart the sandbox.` };
     const url = upstreamUrl(key, m[2], provider.keyQueryParam);
-    if (!url) return { status: 400, host: id, rule: 'bad path', message: 'the path must stay below the provider\'s base URL (no "..", no encoded slashes).' };
+    if (!url) return { status: 400, host: id, rule: 'bad path', message: 'the path must stay below the provider\'s base URL (no "..", no "#", no encoded slashes).' };
 
     // The body keeps its framing upstream whatever the method (see ./forwarding.ts): unframed, the
     // provider would read it as another request, without the key but sent by this proxy.
