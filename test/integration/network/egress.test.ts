@@ -136,10 +136,13 @@ describe('network egress', () => {
     // Raw bytes from the sandbox to its proxy, as an attacker writes them (curl would tidy them up).
     const rawToProxy = (payload: string) => sh(`node -e '
       const s = require("net").connect(3128, "paddock-egress"); let o = "";
-      s.on("data", (c) => o += c); s.on("close", () => process.stdout.write(o)); s.on("error", () => {});
-      s.write(Buffer.from(process.argv[1], "base64")); setTimeout(() => s.destroy(), 8000);' ${Buffer.from(payload).toString('base64')}`);
+      let quiet = setTimeout(() => s.destroy(), 8000);
+      s.on("data", (c) => { o += c; clearTimeout(quiet); quiet = setTimeout(() => s.destroy(), 1500); });
+      s.on("close", () => process.stdout.write(o)); s.on("error", () => {});
+      s.write(Buffer.from(process.argv[1], "base64"));' ${Buffer.from(payload).toString('base64')}`);
+    const denials = async () => JSON.parse((await paddockOk(['network', 'log', sb, '--json', '--decision', 'deny'])).stdout) as any[];
     const tunnel = 'CONNECT allowed.test:80 HTTP/1.1\r\nHost: allowed.test:80\r\n\r\n';
-    const since = Date.now();
+    const before = (await denials()).length;
     for (const [name, request] of [
       ['CRLF first', '\r\nPOST /exfil HTTP/1.1\r\nHost: blocked.test\r\nContent-Length: 11\r\nConnection: close\r\n\r\nsecret=1234'],
       ['bare LF first', '\nGET /lf HTTP/1.1\r\nHost: blocked.test\r\nConnection: close\r\n\r\n'],
@@ -156,7 +159,7 @@ describe('network egress', () => {
     assert.match(get.stdout, /hello from a host=allowed\.test body=POST \/smuggled HTTP\/1\.1/, get.stderr);
     assert.doesNotMatch(get.stdout, /host=blocked\.test\n/);
     // Each refused request in a tunnel is a line of its own in the log.
-    const entries = (JSON.parse((await paddockOk(['network', 'log', sb, '--json', '--decision', 'deny'])).stdout) as any[]).filter((e) => Date.parse(e.time) >= since - 1000);
+    const entries = (await denials()).slice(before);
     const fronted = entries.filter((e) => e.host === 'allowed.test' && e.rule === 'host header mismatch' && e.method !== 'CONNECT');
     assert.deepEqual(fronted.map((e) => e.method).sort(), ['GET', 'GET', 'POST'], JSON.stringify(entries));
   });
