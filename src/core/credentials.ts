@@ -153,12 +153,17 @@ export function parseProviderList(text: string | undefined): KeyProviderId[] {
  * is not a path is refused, and the provider's key query parameter is dropped.
  */
 export function upstreamUrl(key: Pick<InjectedKey, 'upstream'>, rest: string, keyQueryParam?: string): URL | undefined {
-  if (rest !== '' && !rest.startsWith('/') && !rest.startsWith('?')) return undefined;
+  // A fragment is never sent, and "#" after ".." lets the URL parser remove a dot-segment the check
+  // below would not see ("/..#").
+  if ((rest !== '' && !rest.startsWith('/') && !rest.startsWith('?')) || rest.includes('#')) return undefined;
   const base = new URL(key.upstream);
   const [path, ...q] = rest.split('?');
   if (/(^|\/)(\.|%2e){1,2}(\/|$)/i.test(path) || /%2f|%5c|\\/i.test(path)) return undefined;
-  const url = new URL(`${base.origin}${base.pathname.replace(/\/+$/, '')}${path}`);
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const url = new URL(`${base.origin}${basePath}${path}`);
   if (url.origin !== base.origin) return undefined;
+  // What is sent, as the parser made it, stays below the base path.
+  if (basePath && url.pathname !== basePath && !url.pathname.startsWith(`${basePath}/`)) return undefined;
   let query = q.join('?');
   if (keyQueryParam && new URLSearchParams(query).has(keyQueryParam)) {
     const kept = new URLSearchParams(query);

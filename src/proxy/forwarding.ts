@@ -29,3 +29,33 @@ export function answerMalformedRequests(server: Server): void {
     else socket.destroy();
   });
 }
+
+/** Headers that frame a request's body or name its host: a Connection header never removes them. */
+const NOT_CONNECTION_OPTIONS = new Set(['content-length', 'transfer-encoding', 'host']);
+
+/**
+ * The headers a request's Connection header names (lower case), to be dropped as hop-by-hop, except
+ * the ones that frame its body or name its host: dropping those would let the body reach the
+ * server unframed, where it reads as another request nobody decided.
+ */
+export function connectionOptions(req: IncomingMessage): Set<string> {
+  const named = new Set(String(req.headers.connection ?? '').toLowerCase().split(',').map((h) => h.trim()));
+  for (const h of NOT_CONNECTION_OPTIONS) named.delete(h);
+  return named;
+}
+
+/**
+ * How a request's body is framed upstream, whatever its method: `Transfer-Encoding: chunked` for a
+ * chunked body (Node's client would otherwise write a GET's or HEAD's body with no framing at all),
+ * its `Content-Length` otherwise. A transfer coding other than chunked cannot be kept (Node decodes
+ * only the chunks), so that request is refused. Set these and drop the client's own two headers.
+ */
+export function bodyFraming(req: IncomingMessage): { headers: Record<string, string> } | { refused: string } {
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined) {
+    if (String(te).trim().toLowerCase() !== 'chunked') return { refused: `Transfer-Encoding "${String(te).replace(/[^\x20-\x7e]/g, '?').slice(0, 60)}" is not forwarded; send the body chunked or with a Content-Length.` };
+    return { headers: { 'Transfer-Encoding': 'chunked' } };
+  }
+  const length = req.headers['content-length'];
+  return { headers: length === undefined ? {} : { 'Content-Length': length } };
+}

