@@ -103,7 +103,7 @@ export function registerHidingCommands(program: Command, ctx: CliContext): void 
     });
 
   program.command('verify')
-    .description('Check inside a running sandbox that every hidden path reads empty, home secrets and engine sockets are absent, and the cage is read-only. Exits 1 on any failure.')
+    .description('Check inside a running sandbox that every hidden path reads empty, home secrets and engine sockets are absent, the cage is read-only, and no caged git dir holds a symlink. Exits 1 on any failure.')
     .argument('<sandbox>', 'name, id, or workspace folder')
     .option('--json', 'print the report as JSON')
     .action(async (ref: string, o: any, cmd: Command) => {
@@ -114,7 +114,7 @@ export function registerHidingCommands(program: Command, ctx: CliContext): void 
       else out(formatVerify(report));
       if (!report.ok) {
         throw new PaddockError(`Verification of ${report.sandbox} failed: ${report.failures.length} path${report.failures.length === 1 ? '' : 's'} not protected.`,
-          `Restart it ("paddock stop ${report.sandbox}" then "paddock start ${report.sandbox}") to mount the hidden paths again; "paddock apply ${report.sandbox}" (state kept) for paths marked "not mounted"; check the image for baked-in credentials.`, 1);
+          `${report.failures.some((f) => f.check === 'git-symlink') ? 'Delete each "git symlink" it names before you run git in the workspace (the host\'s git would write through it), and look at the file it pointed to. ' : ''}Restart it ("paddock stop ${report.sandbox}" then "paddock start ${report.sandbox}") to mount the hidden paths again; "paddock apply ${report.sandbox}" (state kept) for paths marked "not mounted"; check the image for baked-in credentials.`, 1);
       }
     });
 }
@@ -174,7 +174,7 @@ export function formatCheck(a: Analysis, notes: string[]): string {
 
 function formatVerify(r: VerifyReport): string {
   const lines = [`Sandbox:   ${r.sandbox}`, `Workspace: ${r.workspace}`, ''];
-  const label: Record<string, string> = { 'hidden-file': 'hidden file', 'hidden-folder': 'hidden folder', 'hidden-alias': 'symlink', 'read-only': 'read-only', 'home-secret': 'home secret', 'docker-socket': 'engine socket', 'docker-env': 'engine env' };
+  const label: Record<string, string> = { 'hidden-file': 'hidden file', 'hidden-folder': 'hidden folder', 'hidden-alias': 'symlink', 'read-only': 'read-only', 'git-symlink': 'git symlink', 'home-secret': 'home secret', 'docker-socket': 'engine socket', 'docker-env': 'engine env' };
   // Passing home and socket checks are many and alike: list failures, and passing checks of workspace paths.
   for (const c of r.checks) {
     if (c.ok && (c.check === 'home-secret' || c.check === 'docker-socket')) continue;

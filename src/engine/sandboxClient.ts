@@ -184,6 +184,7 @@ export class SandboxClient {
    * ends it when the host lifts a protecting mount, and says so as its last words, "paddock:
    * protection lifted: PATH (hidden|read-only)... replaced or removed on the host, ...", or when the
    * agent writes a git redirection (a commondir), "paddock: blocked: PATH... written in the sandbox ...",
+   * or a symlink in a caged git dir, "paddock: blocked: symlink PATH (to TARGET)... written in the sandbox ...",
    * or when a path its hide rules name appeared where no mount hides it ("paddock: new secret: ...", and
    * at start "paddock: not hidden: ...").
    */
@@ -193,6 +194,8 @@ export class SandboxClient {
       const lifted = /^paddock: (protection lifted: (.*) replaced or removed on the host.*)$/.exec(line);
       if (lifted) return { text: lifted[1], paths: lifted[2].split(/(?<=\)) /) };
       const blocked = /^paddock: (blocked: (.*) written in the sandbox would make git on the host.*)$/.exec(line);
+      // A symlink in a git dir: "blocked: symlink PATH (to TARGET), PATH (to TARGET)... written in the sandbox ...".
+      if (blocked?.[2].startsWith('symlink ')) return { text: blocked[1], paths: [...blocked[2].slice('symlink '.length).matchAll(/(?:^|, )(\/.*?) \(to /g)].map((m) => m[1]) };
       if (blocked) return { text: blocked[1], paths: blocked[2].trim().split(' ') };
       // Its guard of secrets that appear (./newSecretsRules.ts): "new secret: PATH (hide "RULE") appeared ...", "not hidden: PATH (hide "RULE"), ... appeared after ...".
       const secret = /^paddock: ((?:new secret|not hidden): (.*) appeared (?:in the workspace|after this container).*)$/.exec(line);

@@ -116,6 +116,7 @@ export const withoutStartAdvice = (cause: string, sandboxName: string) => cause.
 /** A few words for `paddock ls`'s STATUS column. */
 export function shortCause(text: string): string {
   if (text.startsWith('protection lifted')) return 'protection lifted';
+  if (text.startsWith('blocked: symlink ')) return 'blocked: symlink in .git';
   if (text.startsWith('blocked:')) return 'blocked: git redirection';
   if (text.startsWith('out of memory')) return 'out of memory';
   if (text.startsWith('a process in it was killed')) return 'a process hit the memory limit';

@@ -3,6 +3,7 @@ import { posix } from 'node:path';
 import { existsSync } from 'node:fs';
 import { PaddockError } from '../core/errors.js';
 import { planMounts, uncagedSince, type MountPlan } from '../core/hiding.js';
+import { cagedGitDirs, symlinksInGitDirs } from '../core/gitLinks.js';
 import { loadPolicy } from '../core/policy.js';
 import type { SandboxEngine } from './engine.js';
 import { LABELS } from '../core/naming.js';
@@ -15,7 +16,7 @@ import { probeSandbox, type ProbeAnswers, type RunningHelper } from './verifyPro
  * namespace, by a program the agent cannot have replaced (./verifyProbe.ts).
  */
 
-export type VerifyCheckKind = 'hidden-file' | 'hidden-folder' | 'hidden-alias' | 'read-only' | 'home-secret' | 'docker-socket' | 'docker-env';
+export type VerifyCheckKind = 'hidden-file' | 'hidden-folder' | 'hidden-alias' | 'read-only' | 'git-symlink' | 'home-secret' | 'docker-socket' | 'docker-env';
 
 export interface VerifyCheck {
   readonly check: VerifyCheckKind;
@@ -145,6 +146,17 @@ export async function verifySandbox(engine: SandboxEngine, nameOrId: string, opt
   for (const e of info.Config.Env ?? []) {
     const name = e.slice(0, e.indexOf('='));
     if (name === 'DOCKER_HOST' || name === 'CONTAINER_HOST') checks.push({ check: 'docker-env', path: name, ok: false, detail: `${name} is set in the sandbox: it points the agent at an engine` });
+  }
+  // Symlinks in the caged git dirs, on the host (where the host's git would write through them):
+  // the sandbox's init removes one the moment it appears and stops the sandbox; one still there
+  // (a sandbox whose init has no such guard, an image without find) fails. ../core/gitLinks.ts.
+  if (workspace && existsSync(workspace)) {
+    const gitDirs = cagedGitDirs([...(plan?.readOnly ?? []).map((c) => c.path), ...roMounted.filter((p) => isUnder(p, workspace))]);
+    const links = symlinksInGitDirs(gitDirs);
+    for (const path of links) {
+      checks.push({ check: 'git-symlink', path, ok: false, detail: `a symlink in a git dir (git never makes one there): the host's git would write through it (reflog lines, commit messages) into the file it points to; delete it before you run git here, and look at that file for lines you did not write` });
+    }
+    if (!links.length) for (const dir of gitDirs.filter((d) => !gitDirs.some((o) => d.startsWith(`${o}/`)))) checks.push({ check: 'git-symlink', path: dir, ok: true, detail: 'no symlink in it' });
   }
   const failures = checks.filter((c) => !c.ok);
   return { sandbox: sandbox.name, workspace, ok: failures.length === 0, checks, failures, notes };

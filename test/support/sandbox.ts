@@ -4,6 +4,7 @@ import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { get } from 'node:http';
 import { dirname, join } from 'node:path';
+import { after, before } from 'node:test';
 import { SandboxEngine } from '../../src/engine/engine.js';
 
 export const REPO = join(__dirname, '..', '..');
@@ -98,6 +99,24 @@ export function httpText(url: string, timeoutMs = 2000): Promise<string> {
     });
     request.on('error', () => done(''));
   });
+}
+
+/** The runtimes the guard tests run under: runc, and gVisor where the engine has it (scripts/ensure-engine.sh registers it on fresh machines). */
+export const RUNTIMES = ['runc', ...('runsc' in JSON.parse(docker(['info', '--format', '{{json .Runtimes}}']).stdout || '{}') ? ['runsc'] : [])];
+
+/**
+ * In a suite: before its tests, a shell sandbox of the workspace `make` returns, made under
+ * `runtime` and started (`ready` gets both); after them, the workspace's sandboxes and the folder removed.
+ */
+export function startedPerSuite(make: () => string, runtime: string, ready: (made: { ws: string; sb: string }) => void): void {
+  let ws = '';
+  before(async () => {
+    ws = make();
+    const sb = (await paddockOk(['create', 'shell', ws, '--runtime', runtime])).stdout.trim();
+    await paddockOk(['start', sb]);
+    ready({ ws, sb });
+  });
+  after(async () => { if (ws) await cleanup(ws); });
 }
 
 /** Whether a container is running now (docker inspect). */

@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { OWNER, cleanup, docker, engine, makeWorkspace, paddock, paddockOk, stopsWithin } from '../../support/sandbox.js';
+import { after, describe, it } from 'node:test';
+import { OWNER, RUNTIMES, engine, makeWorkspace, paddock, paddockOk, startedPerSuite, stopsWithin } from '../../support/sandbox.js';
 
 const home = mkdtempSync(join(tmpdir(), 'paddock-githome-'));
 after(() => rmSync(home, { recursive: true, force: true }));
@@ -51,18 +51,11 @@ describe('a commondir the sandbox writes into a caged git dir', () => {
     }
   });
 
-  // gVisor too where the engine has it (scripts/ensure-engine.sh registers it on fresh machines).
-  const runtimes = ['runc', ...('runsc' in JSON.parse(docker(['info', '--format', '{{json .Runtimes}}']).stdout || '{}') ? ['runsc'] : [])];
-  for (const runtime of runtimes) {
+  for (const runtime of RUNTIMES) {
     describe(`under ${runtime}`, () => {
       let ws: string;
       let sb: string;
-      before(async () => {
-        ws = repository(`paddock-redirect-${runtime}-`);
-        sb = (await paddockOk(['create', 'shell', ws, '--runtime', runtime])).stdout.trim();
-        await paddockOk(['start', sb]);
-      });
-      after(async () => { if (ws) await cleanup(ws); });
+      startedPerSuite(() => repository(`paddock-redirect-${runtime}-`), runtime, (made) => ({ ws, sb } = made));
 
       it('is moved aside and the sandbox stops before the editor\'s git looks: the program never runs on the host', async () => {
         // The host runs git as VS Code's git extension does: a second after a change in .git (its
