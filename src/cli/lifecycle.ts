@@ -13,7 +13,7 @@ import { assetRoot } from '../engine/assets.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import type { ExecTarget, SandboxClient } from '../engine/sandboxClient.js';
 import { gvisorSocketNote } from '../engine/runtime.js';
-import { stopCause, withStopCauses } from '../engine/stopCause.js';
+import { withStopCauses } from '../engine/stopCause.js';
 import type { PreparedSandbox, SandboxRequest } from '../engine/sandboxes.js';
 import type { SandboxDetails, SandboxSummary } from '../engine/types.js';
 import type { EarlyCheck } from '../engine/verify.js';
@@ -346,8 +346,9 @@ export function registerLifecycleCommands(program: Command, ctx: LifecycleContex
       const name = await resolveSandbox(engine, ref);
       await engine.logs(name, { follow: !!o.follow, tail: o.tail ? Number(o.tail) : undefined });
       // What the log cannot show: the kernel's memory kill, a stop from outside Paddock (on stderr).
-      const why = await stopCause(engine.docker, name).catch(() => undefined);
-      if (why) process.stderr.write(`paddock: ${name}: ${why}\n`);
+      // A guard's stop is the log's own last line, above: nothing is said after it.
+      const why = await engine.stopReason(name).catch(() => undefined);
+      if (why && !why.inLog) process.stderr.write(`paddock: ${name}: ${why.text}\n`);
     });
 
   program.command('stop')

@@ -35,6 +35,8 @@ export interface ExecOptions {
 export interface StopReason {
   readonly text: string;
   readonly paths: readonly string[];
+  /** The init's guard said it, as the log's last words (a cause Paddock found elsewhere is not in the log). */
+  readonly inLog?: true;
 }
 
 /** What running a command in a sandbox needs to know of it (a SandboxDetails is one). */
@@ -192,17 +194,17 @@ export class SandboxClient {
     for (const line of (await this.logsText(nameOrId, 5)).trim().split('\n').reverse()) {
       if (line.startsWith('paddock: ready')) break; // started again since
       const lifted = /^paddock: (protection lifted: (.*) replaced or removed on the host.*)$/.exec(line);
-      if (lifted) return { text: lifted[1], paths: lifted[2].split(/(?<=\)) /) };
+      if (lifted) return { inLog: true, text: lifted[1], paths: lifted[2].split(/(?<=\)) /) };
       const blocked = /^paddock: (blocked: (.*) written in the sandbox would make git on the host.*)$/.exec(line);
       // A symlink in a git dir: "blocked: symlink PATH (to TARGET), PATH (to TARGET)... written in the sandbox ...".
-      if (blocked?.[2].startsWith('symlink ')) return { text: blocked[1], paths: [...blocked[2].slice('symlink '.length).matchAll(/(?:^|, )(\/.*?) \(to /g)].map((m) => m[1]) };
-      if (blocked) return { text: blocked[1], paths: blocked[2].trim().split(' ') };
+      if (blocked?.[2].startsWith('symlink ')) return { inLog: true, text: blocked[1], paths: [...blocked[2].slice('symlink '.length).matchAll(/(?:^|, )(\/.*?) \(to /g)].map((m) => m[1]) };
+      if (blocked) return { inLog: true, text: blocked[1], paths: blocked[2].trim().split(' ') };
       // Its guard of secrets that appear (./newSecretsRules.ts): "new secret: PATH (hide "RULE") appeared ...", "not hidden: PATH (hide "RULE"), ... appeared after ...".
       const secret = /^paddock: ((?:new secret|not hidden): (.*) appeared (?:in the workspace|after this container).*)$/.exec(line);
-      if (secret) return { text: secret[1], paths: [...secret[2].matchAll(/(?:^|, )(.+?) \(hide "/g)].map((m) => m[1]) };
-      if (line.startsWith('paddock: the watch for new secrets failed') || line.startsWith('paddock: cannot watch the workspace for new secrets')) return { text: line.slice('paddock: '.length), paths: [] };
+      if (secret) return { inLog: true, text: secret[1], paths: [...secret[2].matchAll(/(?:^|, )(.+?) \(hide "/g)].map((m) => m[1]) };
+      if (line.startsWith('paddock: the watch for new secrets failed') || line.startsWith('paddock: cannot watch the workspace for new secrets')) return { inLog: true, text: line.slice('paddock: '.length), paths: [] };
       // Its refusal to start with no awk, which every guard inside needs.
-      if (line.startsWith(NO_AWK_LINE)) return { text: line.slice('paddock: '.length), paths: [] };
+      if (line.startsWith(NO_AWK_LINE)) return { inLog: true, text: line.slice('paddock: '.length), paths: [] };
     }
     const cause = await stopCause(this.docker, nameOrId, removed).catch(() => undefined); // OOM, an engine restart (./stopCause.ts)
     return cause ? { text: cause, paths: [] } : undefined;

@@ -3,6 +3,8 @@
 // restarted here), or killed by the kernel at its memory limit (exec, ls, start, logs and the tree);
 // a sandbox removed outside Paddock under a command says that it is gone.
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cleanup, docker, engine, makeWorkspace, paddock, paddockOk } from '../../support/sandbox.js';
 
@@ -48,6 +50,18 @@ describe('why a sandbox stopped', () => {
     assert.match(await statusOf(name), /running \(a process hit the memory limit\)/);
     assert.match((await engine().stopReason(name))?.text ?? '', /memory limit/);
     assert.match((await paddockOk(['logs', name])).stderr, /paddock: .*: a process in it was killed by the kernel at the memory limit/);
+  });
+
+  it('a guard\'s stop is said by the log itself: logs adds no "outside Paddock" after it', async () => {
+    // The agent writes a file the default rules hide: the init's guard stops the sandbox, saying so.
+    const exec = await paddock(['exec', name, '--', 'sh', '-c', `echo KEY=1 > ${ws}/.env; sleep 20`]);
+    assert.equal(exec.code, 137);
+    const logs = await paddockOk(['logs', name]);
+    assert.match(logs.stderr + logs.stdout, /paddock: new secret: .*\.env/);
+    // Nothing of Paddock's own after it ("outside Paddock", or the memory kill of the case above).
+    assert.doesNotMatch(logs.stderr, new RegExp(`paddock: ${name}: `));
+    rmSync(join(ws, '.env'));
+    await paddockOk(['start', name]); // for the cases below
   });
 
   /** Runs a long command in the sandbox, and once it runs, removes the sandbox with REMOVE; resolves with the command's end. */
