@@ -88,8 +88,8 @@ export async function stopCause(docker: Docker, idOrName: string, removed?: { re
     if (isNotFound(err) && removed) return removedOutside(removed.name, removed.id) ? REMOVED_OUTSIDE : undefined;
     throw err;
   }
-  if (info.State.Status === 'removing') return removedOutside(info.Name.replace(/^\//, ''), info.Id) ? REMOVED_OUTSIDE : undefined;
   const sandbox = { name: info.Name.replace(/^\//, '') };
+  if (info.State.Status === 'removing') return removedOutside(sandbox.name, info.Id) ? REMOVED_OUTSIDE : undefined;
   const state = info.State;
   const memory = info.HostConfig?.Memory ? gigabytes(info.HostConfig.Memory) : 'its limit';
   const raise = `raise it with "docker update --memory 8g --memory-swap 8g ${sandbox.name}" (the sandbox is kept), or --memory at the next create`;
