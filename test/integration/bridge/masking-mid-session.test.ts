@@ -118,8 +118,9 @@ describe('masking through the bridge: blocks, values learned mid-session, new co
       await new Promise((r) => setTimeout(r, 50));
     }
     const logs = await callTool(bridge.client, 'get_logs', { container: lateName });
-    // Past the 5 s refresh the old code masked it too: the case is then not shown (a loaded engine).
-    if (Date.now() - since > 4500) t.skip(`the container took ${Date.now() - since} ms to start: past the refresh interval`);
+    // On a loaded engine the start may outlast the 5 s refresh, and the old code masked it too then; the
+    // value must be masked either way (a skip would fail the run), so the case only loses its edge.
+    if (Date.now() - since > 4500) t.diagnostic(`the container took ${Date.now() - since} ms to start: past the refresh interval`);
     assert.match(logs.text, /late token is/);
     assertMasked(logs.text, [lateToken], 'get_logs of the new container');
   });
