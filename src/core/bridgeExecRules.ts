@@ -222,6 +222,25 @@ const SHORT_VALUED: Readonly<Record<string, string>> = {
 };
 
 /**
+ * git's short options that take a value in one subcommand only (`git commit -mfix`: the rest of the
+ * word is the message, not `-f -i -x`). Only commands whose every listed letter takes a value there.
+ */
+const GIT_SUBCOMMAND_VALUED: Readonly<Record<string, string>> = {
+  commit: 'mFCct', tag: 'mFu', merge: 'mFsX', stash: 'm', notes: 'mFCc', revert: 'mX', 'cherry-pick': 'mX',
+};
+/** git's global options that take the next word as their value (`git -C dir commit`). */
+const GIT_GLOBAL_VALUED = new Set(['-C', '-c', '--git-dir', '--work-tree', '--namespace', '--super-prefix', '--config-env', '--exec-path', '--list-cmds']);
+
+/** The subcommand of a git command line (`args` after the program's name): the first word that is not a global option or its value. */
+export function gitSubcommand(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (!args[i].startsWith('-')) return args[i];
+    if (GIT_GLOBAL_VALUED.has(args[i])) i++;
+  }
+  return undefined;
+}
+
+/**
  * Long options whose exact name is harmless but a prefix of an executing one: getopt_long takes an
  * exact name before any abbreviation (`tar --checkpoint=10` is not `--checkpoint-action`).
  */
@@ -250,7 +269,7 @@ export function longOptionsOf(word: string, options: readonly string[]): string[
  * listed one (an ambiguous prefix fails in the program anyway). Short options are walked through
  * their cluster until a letter that takes a value (`-Icmd`, `-xcmd`, `-oProxyCommand=`, `-vo x`).
  */
-function executingOption(program: string, word: string, risky: readonly string[]): boolean {
+function executingOption(program: string, word: string, risky: readonly string[], valuedHere = ''): boolean {
   if (risky.includes(word)) return true;
   if (word.startsWith('--')) {
     if (HARMLESS_EXACT[program]?.includes(word.split('=', 1)[0])) return false;
@@ -259,7 +278,7 @@ function executingOption(program: string, word: string, risky: readonly string[]
   if (!/^-[^-]/.test(word) || program === 'find') return false;
   const shorts = new Set(risky.filter((o) => /^-[^-]$/.test(o)).map((o) => o[1]));
   if (!shorts.size) return false;
-  const valued = SHORT_VALUED[program] ?? '';
+  const valued = (SHORT_VALUED[program] ?? '') + valuedHere;
   for (let k = 1; k < word.length; k++) {
     const letter = word[k];
     if (shorts.has(letter)) return true;
@@ -469,7 +488,9 @@ export function decideExec(request: ExecRequest): ExecDecision {
     const prefix = EXECUTING_PREFIXES[name];
     // tar's old-style first word is a cluster of options without a dash: `tar cIf CMD out.tar dir`
     const words = name === 'tar' ? [...argv.slice(1, starts[n] + 1), ...expandTarOldStyle(argv.slice(starts[n] + 1))] : argv.slice(1);
-    const hit = words.find((a) => executingOption(name, a, risky) || (name === 'find' && /^-(exec|ok)/.test(a)) || prefix?.test(a));
+    const subcommand = name === 'git' ? gitSubcommand(argv.slice(starts[n] + 1)) : undefined;
+    const valuedHere = subcommand && Object.hasOwn(GIT_SUBCOMMAND_VALUED, subcommand) ? GIT_SUBCOMMAND_VALUED[subcommand] : '';
+    const hit = words.find((a) => executingOption(name, a, risky, valuedHere) || (name === 'find' && /^-(exec|ok)/.test(a)) || prefix?.test(a));
     if (hit) {
       return { allowed: false, rule: `executing option: ${program} ${hit}`, reason: `"${program} ${hit}" runs other commands or writes files, which would bypass the bridge's checks.`, hint: 'This is refused in every tier; ask for the exact command you need instead.' };
     }

@@ -265,6 +265,10 @@ describe('options that make a whitelisted program run something else are refused
     [['git', 'difftool', '--extc=id'], 'git difftool *'],
     [['git', 'clone', '-u', 'id', '.', '/tmp/c'], 'git clone *'],
     [['git', 'clone', '-uid', '.', '/tmp/c'], 'git clone *'],
+    // the subcommand's own valued letters do not reach another subcommand or git's global options
+    [['git', '-ccore.pager=id', 'commit', '-mfix'], 'git *'],
+    [['git', 'rebase', '-mxid', 'commit'], 'git rebase *'],
+    [['git', '-C', 'commit', 'grep', '-mOid', 'x'], 'git *'],
     [['sort', '--compress-prog=false', '/app/data.txt'], 'sort *'],
     [['sort', '-o/tmp/written', 'list.txt'], 'sort *'],
     [['sort', '-ro/tmp/written', 'list.txt'], 'sort *'],
@@ -300,6 +304,9 @@ describe('options that make a whitelisted program run something else are refused
       ['sort -k2 -t, -S1M -T/tmp -nr /app/data.txt', 'sort *'], ['sort --key=2 --numeric-sort /app/data.txt', 'sort *'],
       ['git log --oneline -n5', 'git log *'], ['git log -Sfix -p', 'git log *'], ['git grep -n -e fix', 'git grep *'], ['git grep -in TODO', 'git grep *'],
       ['git rebase --onto main HEAD~2', 'git rebase *'], ['git push -u origin main', 'git push *'], ['git add -u', 'git add *'], ['git clone --depth 1 . /tmp/c', 'git clone *'],
+      // a value attached to a subcommand's own option (these were refused: `-mfix` read as -f -i -x)
+      ['git commit -mfix', 'git commit *'], ['git commit -amfix', 'git commit *'], ['git -C /app commit -mexact', 'git *'],
+      ['git tag -mrelease v1', 'git tag *'], ['git merge -Xours topic', 'git merge *'], ['git stash push -mexec', 'git stash *'], ['git cherry-pick -m1 -Xours abc', 'git cherry-pick *'],
       ['ssh -p2222 -lroot -i /home/app/key h uptime', 'ssh *'], ['scp -P 2222 a h:/tmp/a', 'scp *'], ['man -s3 printf', 'man *'],
       ['less -N /app/README.md', 'less *'], ['journalctl --output=json -n 20', 'journalctl *'], ['journalctl -o json', 'journalctl *'], ['rsync -avz --delete src/ /tmp/src/', 'rsync *'], ['tcpdump -ni eth0 -c 10', 'tcpdump *'], ['fd -e ts src', 'fd *'],
     ]) {
