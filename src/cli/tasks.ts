@@ -1,3 +1,4 @@
+import { shownControls } from '../core/terminalText.js';
 import type { Command } from 'commander';
 import { createInterface } from 'node:readline/promises';
 import { PaddockError } from '../core/errors.js';
@@ -50,8 +51,7 @@ async function confirm(question: string): Promise<boolean> {
 
 /** A diff is the sandbox's text: on a terminal, control characters are shown, not obeyed. */
 function printable(text: string): string {
-  if (!process.stdout.isTTY) return text;
-  return text.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `^${String.fromCharCode(c.charCodeAt(0) ^ 0x40)}`);
+  return process.stdout.isTTY ? shownControls(text) : text;
 }
 
 function printTasks(tasks: readonly TaskState[], source: string, json: boolean): void {

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { PaddockError } from '../core/errors.js';
 import { parseProviderList, type KeyInjectionPlan } from '../core/credentials.js';
@@ -29,6 +30,7 @@ export type { ExecOptions, ExecTarget, StopReason } from './sandboxClient.js';
 
 export { PADDOCK_VERSION } from '../core/version.js';
 import { PADDOCK_VERSION } from '../core/version.js';
+import { shownControls } from '../core/terminalText.js';
 import { recordUserStop } from './stopCause.js';
 import { refuseSandboxEnv } from './rootExec.js';
 import { trace, traceInit, tracing } from './trace.js';
@@ -366,8 +368,9 @@ export class SandboxEngine extends SandboxClient {
   async logs(nameOrId: string, options: { follow?: boolean; tail?: number; stdout?: Writable; stderr?: Writable } = {}): Promise<void> {
     const sandbox = await this.get(nameOrId);
     const container = this.docker.getContainer(sandbox.id);
-    const stdout = options.stdout ?? process.stdout;
-    const stderr = options.stderr ?? process.stderr;
+    // The init's lines hold names the agent chose (a file, a symlink's target): control characters are shown, never obeyed.
+    const stdout = controlsShown(options.stdout ?? process.stdout);
+    const stderr = controlsShown(options.stderr ?? process.stderr);
     if (options.follow) {
       const stream = (await container.logs({ follow: true, stdout: true, stderr: true, tail: options.tail ?? 'all' } as any)) as unknown as NodeJS.ReadableStream;
       this.docker.modem.demuxStream(stream, stdout, stderr);
@@ -377,6 +380,18 @@ export class SandboxEngine extends SandboxClient {
       writeDemuxed(buffer, stdout, stderr);
     }
   }
+}
+
+/** A stream that writes its text to `target` with control characters shown (../core/terminalText.ts); UTF-8 split across writes stays whole. */
+function controlsShown(target: Writable): Writable {
+  const decoder = new StringDecoder('utf8');
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      const text = decoder.write(chunk);
+      if (text) target.write(shownControls(text));
+      done();
+    },
+  });
 }
 
 export function envHash(env: Readonly<Record<string, string>>): string {

@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { engineSource, PaddockError } from '../core/errors.js';
 import { CONTAINER_NAME, LABELS } from '../core/naming.js';
+import { shownControls } from '../core/terminalText.js';
 import { execBaseEnv } from './agentUser.js';
 import { connect, engineHttpFor, resolveEndpoint, type EndpointInputs, type EngineEndpoint } from './connection.js';
 import { inspectOrUndefined, runExec, textSink, writeDemuxed, type EngineExec, type EngineHttp } from './docker.js';
@@ -210,12 +211,13 @@ export class SandboxClient {
     return cause ? { text: cause, paths: [] } : undefined;
   }
 
+  /** The log's last lines. They hold names the agent chose (a file, a symlink's target): their control characters are shown, never obeyed. */
   protected async logsText(id: string, tail: number): Promise<string> {
     try {
       const buffer = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail } as any)) as unknown as Buffer;
       const out = textSink();
       writeDemuxed(buffer, out.sink, out.sink);
-      return out.text();
+      return shownControls(out.text());
     } catch {
       return '(no log)';
     }

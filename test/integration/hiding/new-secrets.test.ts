@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { guardHiddenPaths, type HidingBreach } from '../../../src/engine/hidingGuard.js';
 import { prepareSandbox } from '../../../src/engine/sandboxes.js';
-import { cleanup, docker, engine, isRunning, makeWorkspace, stopsWithin } from '../../support/sandbox.js';
+import { cleanup, docker, engine, isRunning, makeWorkspace, paddock, stopsWithin } from '../../support/sandbox.js';
 
 const SECRET = 'NEWSECRETMARK';
 const PACKAGE = 'paddock-new-secrets-test';
@@ -128,6 +128,19 @@ describe('a secret that appears while no Paddock process serves the sandbox', ()
     assert.match(logsOf(name), new RegExp(`new secret: ${join(ws, '.env.local')} \\(hide "\\*\\*/\\.env\\.\\*"\\)`));
     assert.ok(r instanceof Error || r.exitCode !== 0, 'the agent\'s command was killed');
     rmSync(join(ws, '.env.local'));
+    await e.start(name);
+  });
+
+  it('a secret\'s name with escape sequences in it: the stop line shows them, never sends them to the user\'s terminal', async () => {
+    // OSC 0 retitles a terminal, OSC 52 writes its clipboard, \r and a bidi override make the line read as another.
+    const name_ = '.env.\x1b]0;owned\x07\x1b]52;c;aWQ=\x07\r\u202ex';
+    const r = await paddock(['exec', name, '--', 'sh', '-c', `touch "$(printf '${name_.replace(/\x1b/g, '\\033').replace(/\x07/g, '\\007').replace(/\r/g, '\\r')}')" && sleep 30`]);
+    assert.equal(r.code, 137, r.stderr);
+    assert.match(r.stderr, /paddock: new secret: .*\.env\.\^\[\]0;owned\^G\^\[\]52;c;aWQ=\^G\^M<U\+202E>x \(hide/);
+    const logs = await paddock(['logs', name]);
+    assert.match(logs.stdout + logs.stderr, /\.env\.\^\[\]0;owned\^G/);
+    for (const [what, text] of [['exec', r.stderr], ['logs', logs.stdout + logs.stderr]]) assert.doesNotMatch(text, /[\x1b\x07\r\u202e]/, `${what} wrote control characters`);
+    rmSync(join(ws, name_));
     await e.start(name);
   });
 
