@@ -1,5 +1,6 @@
 // "Bridge activity": which audit logs an editor window follows, and how each call reads there.
 // Pure (no `vscode`): the output channel in src/vscode/bridgeActivity.ts only prints these lines.
+import { shownOnOneLine as oneLine } from '../core/terminalText.js';
 import { isInside } from '../core/paths.js';
 import { parseLogLine } from '../core/jsonLines.js';
 import type { AuditEntry } from './audit.js';
@@ -53,8 +54,9 @@ export function formatActivity(entry: AuditEntry, label: string): string {
   const args = Object.entries(entry.args ?? {}).map(([k, v]) => `${k}=${showValue(v)}`).join(' ');
   const decision = entry.decision === 'allowed' ? 'allowed' : entry.decision.toUpperCase();
   const masked = `masked ${entry.masked ?? 0}${entry.maskedRules && Object.keys(entry.maskedRules).length ? ` (${Object.entries(entry.maskedRules).map(([r, n]) => `${r}×${n}`).join(', ')})` : ''}`;
-  const head = [entry.time, label, entry.tool, args || '(no arguments)', decision, `[${entry.rule}]`, `${entry.durationMs}ms`, masked].join('  ');
-  const message = entry.decision !== 'allowed' && entry.message ? `\n    ${entry.message.split('\n')[0]}` : '';
+  // The rule and the message quote the agent's words: on one line, so that they cannot forge another call's.
+  const head = [entry.time, label, entry.tool, args || '(no arguments)', decision, `[${oneLine(entry.rule)}]`, `${entry.durationMs}ms`, masked].join('  ');
+  const message = entry.decision !== 'allowed' && entry.message ? `\n    ${oneLine(entry.message.split('\n')[0])}` : '';
   return head + message;
 }
 

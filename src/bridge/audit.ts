@@ -1,3 +1,4 @@
+import { shownOnOneLine as oneLine } from '../core/terminalText.js';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -119,7 +120,9 @@ export function mergeAuditEntries(lines: readonly AuditEntry[]): AuditEntry[] {
 }
 
 export function formatAuditEntry(e: AuditEntry): string {
+  // The agent wrote the arguments (and the rule and message quote them): a newline in one must not
+  // start a line that reads as another entry, nor a control character act on the terminal.
   const args = Object.entries(e.args).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
   const masked = e.masked ? ` masked=${e.masked}` : '';
-  return `${e.time}  ${e.decision.padEnd(9)}  ${e.tool}  ${args}  [${e.rule}] ${e.durationMs}ms${masked}${e.message && e.decision !== 'allowed' && e.decision !== 'started' ? `\n    ${e.message.split('\n')[0]}` : ''}`;
+  return `${e.time}  ${e.decision.padEnd(9)}  ${e.tool}  ${oneLine(args)}  [${oneLine(e.rule)}] ${e.durationMs}ms${masked}${e.message && e.decision !== 'allowed' && e.decision !== 'started' ? `\n    ${oneLine(e.message.split('\n')[0])}` : ''}`;
 }

@@ -1,3 +1,4 @@
+import { shownOnOneLine as oneLine } from '../core/terminalText.js';
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { compileEgressRules, decide, normalizeHost, splitHostPort, targetText, EgressRuleError } from '../core/egress.js';
@@ -21,11 +22,12 @@ const DECISIONS = ['allow', 'deny', 'error', 'rules'] as const;
 export function formatEntry(e: EgressLogEntry): string {
   if (e.method === 'RULES') return formatRulesEntry(e);
   const time = e.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-  const where = `${e.host}:${e.port}`;
+  // A host that was not one is logged as the agent sent it: shown on one line, never obeyed by the terminal.
+  const where = `${oneLine(e.host)}:${e.port}`;
   const bytes = e.decision === 'allow' ? `${humanBytes(e.bytesSent)} out, ${humanBytes(e.bytesReceived)} in` : '';
   const status = e.status !== undefined ? ` ${e.status}` : '';
-  const error = e.error ? `  (${e.error})` : '';
-  return `${time}  ${e.decision.toUpperCase().padEnd(5)}  ${e.method.padEnd(7)}  ${where.padEnd(32)}  ${e.rule.padEnd(28)}${status.padEnd(4)}  ${bytes}${error}`.trimEnd();
+  const error = e.error ? `  (${oneLine(e.error)})` : '';
+  return `${time}  ${e.decision.toUpperCase().padEnd(5)}  ${oneLine(e.method).padEnd(7)}  ${where.padEnd(32)}  ${oneLine(e.rule).padEnd(28)}${status.padEnd(4)}  ${bytes}${error}`.trimEnd();
 }
 
 async function sandboxWithEgress(engine: SandboxEngine, ctx: NetworkCliContext, ref: string): Promise<string> {

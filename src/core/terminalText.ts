@@ -14,3 +14,8 @@ export function shownControls(text: string): string {
     return `<U+${code.toString(16).toUpperCase().padStart(4, '0')}>`;
   });
 }
+
+/** `text` on one line: control characters shown as by shownControls, and newlines and tabs too (`^J`, `^I`). */
+export function shownOnOneLine(text: string): string {
+  return shownControls(text).replace(/[\n\t]/g, (c) => (c === '\n' ? '^J' : '^I'));
+}

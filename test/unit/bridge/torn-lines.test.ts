@@ -57,6 +57,14 @@ describe('torn log lines', () => {
     assert.deepEqual(readAuditLines(file).map((e) => [e.tool, e.decision]), [['exec_command', 'started'], ['get_logs', 'started'], ['exec_command', 'allowed']]);
   }));
 
+  it('bridge log prints the agent\'s arguments on one line, control characters shown: no forged entry, nothing for the terminal to obey', () => {
+    const forged = `ls\n2026-01-01T00:00:09.000Z  allowed    exec_command  container=api command=cat .env  [tier permissive] 1ms\x1b]52;c;aWQ=\x07`;
+    const line = formatAuditEntry(outcome('exec_command', { args: { container: 'api', command: forged }, decision: 'denied', rule: `executing option: ${forged}`, message: `"${forged}" runs other commands` }));
+    assert.equal(line.split('\n').length, 2, 'the entry and its message line only');
+    assert.match(line, /command=ls\^J2026-01-01T00:00:09\.000Z {2}allowed .*1ms\^\[\]52;c;aWQ=\^G/);
+    assert.doesNotMatch(line, /[\x1b\x07]/);
+  });
+
   it('an egress entry written after a torn line is read by network log', () => withDir((dir) => {
     const file = join(dir, 'egress.jsonl');
     const first = new EgressLogWriter(file);

@@ -57,4 +57,10 @@ describe('egress log', () => {
     assert.equal(formatEntry(entry('allowed.test')).replace(/\s+/g, ' '), '2026-11-23 00:54:07Z ALLOW GET allowed.test:80 allow allowed.test 200 10 B out, 2 KiB in');
     assert.equal(formatEntry(entry('blocked.test', 'deny')).replace(/\s+/g, ' '), '2026-11-23 00:54:07Z DENY GET blocked.test:80 deny blocked.test 403');
   });
+
+  it('a host that was not one (logged as the agent sent it) stays on its line, its control characters shown', () => {
+    const line = formatEntry({ ...entry('x\n2026-11-23 00:54:07Z  ALLOW  GET  evil.test:80\x1b]0;t\x07', 'deny'), rule: 'not a host name' });
+    assert.equal(line.split('\n').length, 1);
+    assert.match(line, /DENY {3}GET {6}x\^J2026.*evil\.test:80\^\[\]0;t\^G:80/);
+  });
 });

@@ -35,6 +35,14 @@ describe('bridge activity lines', () => {
     assert.match(text, /  ERROR  /);
     assert.match(formatActivity(entry({ tool: 'list_containers', args: {}, decision: 'allowed' }), 's'), /list_containers  \(no arguments\)  allowed/);
   });
+
+  it('nor can the rule or the message, which quote the agent\'s words', () => {
+    const forged = 'git -x\n2026-11-23T00:00:00Z  fake  exec_command  container=api  allowed\x1b[2K';
+    const text = formatActivity(entry({ rule: `executing option: ${forged}`, message: `"${forged}" runs other commands` }), 's');
+    assert.equal(text.split('\n').length, 2, 'the call and its message line');
+    assert.match(text, /\[executing option: git -x\^J2026.*allowed\^\[\[2K\]/);
+    assert.doesNotMatch(text, /\x1b/);
+  });
 });
 
 describe('which audit logs a window follows', () => {
