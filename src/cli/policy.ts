@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { Analysis, SandboxHidingState } from '../core/drift/index.js';
 import { PaddockError } from '../core/errors.js';
+import { shownOnOneLine as oneLine } from '../core/terminalText.js';
 import { DEFAULT_BLOCKED_PATHS, DEFAULT_BRIDGE_DENY, DEFAULT_HIDE, DEFAULT_NETWORK_ALLOW, DEFAULT_READ_ONLY, POLICY_FILE } from '../core/policy-defaults.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import type { VerifyReport } from '../engine/verify.js';
@@ -154,19 +155,20 @@ export function formatCheck(a: Analysis, notes: string[]): string {
   lines.push(`Hidden:    ${plan.hidden.length ? '' : 'nothing'}`);
   for (const h of plan.hidden.slice(0, 40)) {
     const why = h.reason === 'rule' ? h.rule : h.reason === 'hard-link' ? `hard link of ${h.via}` : `target of symlink ${h.via}`;
-    lines.push(`  ${h.relative}${h.kind === 'dir' ? '/' : ''}  (${why})`);
+    lines.push(`  ${oneLine(h.relative)}${h.kind === 'dir' ? '/' : ''}  (${oneLine(why)})`);
   }
   if (plan.hidden.length > 40) lines.push(`  ... and ${plan.hidden.length - 40} more (--json lists all)`);
-  lines.push(`Read-only: ${plan.readOnly.map((c) => c.relative + (c.kind === 'dir' ? '/' : '')).join(', ') || 'nothing'}`);
+  lines.push(`Read-only: ${plan.readOnly.map((c) => oneLine(c.relative) + (c.kind === 'dir' ? '/' : '')).join(', ') || 'nothing'}`);
   const order = { error: 0, warning: 1, info: 2 } as const;
   const findings = [...a.findings].sort((x, y) => order[x.severity] - order[y.severity]);
   lines.push('');
   if (!findings.length) lines.push('No findings.');
   for (const f of findings) {
-    lines.push(`${f.severity.padEnd(7)} ${f.unplaced ? '' : `${rel(f.file)}:${f.range.line}:${f.range.col}  `}${f.message}  [${f.rule}]`);
-    for (const fix of f.fixes) lines.push(`        fix: ${fix.title}`);
+    // File names (and the messages and fixes that quote them) are the workspace's: the agent may have chosen them.
+    lines.push(`${f.severity.padEnd(7)} ${f.unplaced ? '' : `${oneLine(rel(f.file))}:${f.range.line}:${f.range.col}  `}${oneLine(f.message)}  [${f.rule}]`);
+    for (const fix of f.fixes) lines.push(`        fix: ${oneLine(fix.title)}`);
   }
-  for (const n of [...plan.notes, ...notes]) lines.push(`note: ${n}`);
+  for (const n of [...plan.notes, ...notes]) lines.push(`note: ${oneLine(n)}`);
   const count = (s: string) => findings.filter((f) => f.severity === s).length;
   lines.push('', `${count('error')} errors, ${count('warning')} warnings, ${count('info')} info`);
   return `${lines.join('\n')}\n`;
@@ -178,12 +180,13 @@ function formatVerify(r: VerifyReport): string {
   // Passing home and socket checks are many and alike: list failures, and passing checks of workspace paths.
   for (const c of r.checks) {
     if (c.ok && (c.check === 'home-secret' || c.check === 'docker-socket')) continue;
-    lines.push(`${c.ok ? 'ok  ' : 'FAIL'}  ${label[c.check].padEnd(13)} ${c.path}  ${c.detail}`);
+    // Paths and details (a symlink's target) are the sandbox's to choose: on their line, control characters shown.
+    lines.push(`${c.ok ? 'ok  ' : 'FAIL'}  ${label[c.check].padEnd(13)} ${oneLine(c.path)}  ${oneLine(c.detail)}`);
   }
   const homeOk = r.checks.filter((c) => c.ok && c.check === 'home-secret').length;
   const sockOk = r.checks.filter((c) => c.ok && c.check === 'docker-socket').length;
   lines.push(`ok    ${homeOk} home credential paths absent, ${sockOk} engine sockets absent`);
-  for (const n of r.notes) lines.push(`note: ${n}`);
+  for (const n of r.notes) lines.push(`note: ${oneLine(n)}`);
   lines.push('', r.ok ? `Verified: ${r.checks.length} checks passed.` : `FAILED: ${r.failures.length} of ${r.checks.length} checks.`);
   return `${lines.join('\n')}\n`;
 }

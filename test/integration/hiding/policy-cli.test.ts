@@ -26,6 +26,16 @@ describe('paddock policy check', () => {
     assert.match(r.stderr, /A secret would be visible/);
   });
 
+  it('shows the control characters of file names the agent may have chosen, and keeps each finding on its line', async () => {
+    const ws = workspace({ 'deploy/id_\x1b]0;owned\x07\nerror   fake:1:1': PRIVATE_KEY, '.env.\u202eprod': 'A=1\n' });
+    const r = await paddock(['policy', 'check', ws, '--no-engine']);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stdout, /error\s+deploy\/id_\^\[\]0;owned\^G\^Jerror {3}fake:1:1:1:1 .*\[secret-not-hidden\]/);
+    assert.match(r.stdout, /\.env\.<U\+202E>prod/);
+    assert.doesNotMatch(r.stdout, /[\x1b\x07\u202e]/);
+    assert.doesNotMatch(r.stdout, /^error {3}fake/m, 'no line of its own');
+  });
+
   it('exits 1 for a Claude deny rule the policy lacks, with the rule\'s place; --json gives the findings as data', async () => {
     const settings = '{\n  "permissions": {\n    "deny": [\n      "Read(./config/prod.json)"\n    ]\n  }\n}\n';
     const ws = workspace({ '.claude/settings.json': settings, 'config/prod.json': '{"debug": false}\n' });
