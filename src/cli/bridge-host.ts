@@ -9,8 +9,8 @@ import { breachExposure, guardHiddenPaths, protectedAgainMessage, type HidingBre
 import { readQuestions } from '../engine/networkQuestions.js';
 import type { Writable } from 'node:stream';
 import { followQuestions, SessionNotices } from './sessionNotices.js';
+import { log } from './format.js';
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** The end of a resume's message when `paddock run` starts the agent again in the new container. */
 export const AGENT_STARTS_AGAIN = 'The agent starts again in it (its home is kept: sign-in, history, config).';

@@ -7,6 +7,7 @@ import type { SandboxEngine } from '../engine/engine.js';
 import { AuditLog, formatAuditEntry, readAudit, readAuditLines, type AuditEntry } from '../bridge/audit.js';
 import type { Listen } from '../bridge/server.js';
 import { bridgePaths, newToken, standaloneAuditFile, writeSecretFile } from '../engine/stateFolder.js';
+import { log } from './format.js';
 
 // The MCP SDK and the policy schema load only when a bridge command runs (the CLI bundle is split here).
 const serving = async () => ({
@@ -22,7 +23,6 @@ export interface BridgeCliContext {
   readonly resolveSandbox: (engine: SandboxEngine, ref: string) => Promise<string>;
 }
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** The policy of a standalone bridge: --policy FILE, or the workspace's .paddock/policy.yaml (or the defaults). */
 async function standalonePolicy(o: { policy?: string; workspace?: string }): Promise<{ policy: Policy; workspace?: string; label: string }> {

@@ -1,3 +1,8 @@
+import { shownControls } from '../core/terminalText.js';
+
+/** A line on stderr. Its words may quote the sandbox's (a file name, a log line): control characters are shown, not obeyed. */
+export const log = (line: string): void => { process.stderr.write(`${shownControls(line)}\n`); };
+
 /** Plain-text table with columns padded to their widest cell. */
 export function formatTable(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

@@ -19,7 +19,7 @@ import type { SandboxDetails, SandboxSummary } from '../engine/types.js';
 import type { EarlyCheck } from '../engine/verify.js';
 import { attach } from './attach.js';
 import { writeExecNotes } from './execNotes.js';
-import { formatTable, humanBytes, since } from './format.js';
+import { formatTable, humanBytes, log, since } from './format.js';
 import { taskRequestFrom, withTaskOptions } from './tasks.js';
 
 // The sandbox's life: run, create, apply, ls, inspect, exec, logs, stop, start, rm, reset, info, demo.
@@ -29,7 +29,6 @@ export class ExitWith extends Error {
   constructor(readonly code: number) { super(`exit ${code}`); }
 }
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
 
 // These commands load what they use when they run (the bundle is split at these imports): `exec`
 // loads no MCP SDK or policy schema.

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { connectionFailure, describeError, engineLost, PaddockError } from '../core/errors.js';
+import { shownControls } from '../core/terminalText.js';
 import { PADDOCK_VERSION } from '../core/version.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import type { ExecTarget, SandboxClient } from '../engine/sandboxClient.js';
@@ -106,7 +107,8 @@ async function engineLostOr(err: unknown, engine: SandboxClient | undefined): Pr
 /** Says on stderr why a command failed (a lost engine as that) and returns its exit code. */
 export async function reportFailure(err: unknown, engine: SandboxClient | undefined = connectedEngine): Promise<number> {
   err = await engineLostOr(err, engine);
-  process.stderr.write(`paddock: ${describeError(err)}\n`);
+  // A message may quote the sandbox's words (a path, a log line): control characters are shown, not obeyed.
+  process.stderr.write(`paddock: ${shownControls(describeError(err))}\n`);
   return err instanceof PaddockError ? err.exitCode : 1;
 }
 

@@ -5,13 +5,12 @@ import { PaddockError } from '../core/errors.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import type { SandboxRequest } from '../engine/sandboxes.js';
 import type { TaskRecord, TaskState } from '../engine/tasks.js';
-import { formatTable } from './format.js';
+import { formatTable, log } from './format.js';
 
 // Parallel tasks (src/engine/tasks.ts): the --task options of run and create, and the commands
 // tasks, diff, merge and discard.
 
 const tasksModule = () => import('../engine/tasks.js');
-const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** The options `run` and `create` take to work on a task instead of the workspace itself. */
 export function withTaskOptions(cmd: Command): Command {
