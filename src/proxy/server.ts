@@ -77,10 +77,11 @@ const GAP = '[ \\t\\v\\f\\r]+';
 const REQUEST_LINE = new RegExp(`^${TOKEN}${GAP}[^\\s]+(${GAP}HTTP/\\d(\\.\\d)?)?[ \\t\\v\\f\\r]*$`);
 /**
  * The start of a line that could still become one (no line end yet): a method and whitespace, or
- * the start of a method in capitals. A word of small letters alone ("ping") is another protocol's,
- * as before: Node and nginx refuse such methods, and a whole line with one is still read as HTTP.
+ * the start of a method, in capitals or small letters: a server that takes `get` for a method
+ * could be asked for another host by a request whose first piece was `get` alone. A word other
+ * protocols send ("PING", "ping") comes with its line end and is then read whole.
  */
-const REQUEST_LINE_START = new RegExp(`^(${TOKEN}${GAP}[^\\n]*|[A-Z]${TCHAR}*)$`);
+const REQUEST_LINE_START = new RegExp(`^(${TOKEN}${GAP}[^\\n]*|[A-Za-z]${TCHAR}*)$`);
 /** A line a server could take for HTTP even if it is not a request line Node reads: never piped raw. */
 const HTTP_LIKE = /HTTP\/\d|^[\s]*(GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|PRI)\s/i;
 

@@ -237,10 +237,10 @@ describe('egress proxy (loopback)', () => {
     for (const text of ['GET / HTTP/1.1\r\n', '\r\nGET / HTTP/1.1\r\n', '\nGET / HTTP/1.1\r\n', '\r\n\n\r\nPOST /x HTTP/1.0\r\n', 'GET  /secret HTTP/1.1\r\n', 'GET /a  HTTP/1.1\r\n',
       'GET\t/a HTTP/1.1\r\n', 'get /a HTTP/1.1\r\n', 'FOO-BAR /a HTTP/1.1\r\n', 'GET /a\r\n', 'PRI * HTTP/2.0\r\n']) assert.equal(kind(text), 'http', JSON.stringify(text));
     // Not whole yet: only empty lines, or a method and the start of a target.
-    for (const text of ['', '\r\n', '\r\n\r', '\nGE', 'GET  /sec', 'get /x HT', 'M-SEARCH', 'SSH-2.0-OpenSSH']) assert.equal(kind(text), 'need-more', JSON.stringify(text));
+    for (const text of ['', '\r\n', '\r\n\r', '\nGE', 'GET  /sec', 'get /x HT', 'M-SEARCH', 'SSH-2.0-OpenSSH', 'get', 'g', 'ping']) assert.equal(kind(text), 'need-more', JSON.stringify(text));
     // Looks like HTTP, but no request line: refused rather than passed raw.
     for (const text of ['GET / HTTP/1.1 extra\r\n', ' GET / HTTP/1.1\r\n', '\r\n/ HTTP/1.1\r\n', 'GET / H TTP/1.1 HTTP/1.1\r\n']) assert.equal(kind(text), 'unreadable', JSON.stringify(text));
-    for (const text of ['ping', 'SSH-2.0-OpenSSH_9.2\r\n', '*1\r\n$4\r\nPING\r\n', 'SET key value\r\n', '\x00\x00\x00\x08\x04\xd2\x16\x2f']) assert.equal(kind(text), 'other', JSON.stringify(text));
+    for (const text of ['ping\r\n', 'SSH-2.0-OpenSSH_9.2\r\n', '*1\r\n$4\r\nPING\r\n', 'SET key value\r\n', '\x00\x00\x00\x08\x04\xd2\x16\x2f']) assert.equal(kind(text), 'other', JSON.stringify(text));
   });
 
   it('decides every request in a tunnel that starts with empty lines or loose whitespace; none reaches another host', async () => {
@@ -263,6 +263,23 @@ describe('egress proxy (loopback)', () => {
     const own = await raw(`${tunnel}\r\n\r\nGET  /own HTTP/1.1\r\nHost: allowed.test:${originPort}\r\nConnection: close\r\n\r\n`);
     assert.match(own, /origin saw GET \/own host=allowed\.test/);
     assert.deepEqual(originSaw, [`GET /own host=allowed.test:${originPort} body=`]);
+  });
+
+  it('a method in small letters sent alone, the rest of its request later, is read as HTTP too: nothing passes raw', async () => {
+    received.length = 0;
+    const out = await new Promise<string>((resolve) => {
+      const socket = connect(proxyPort, '127.0.0.1');
+      let text = '';
+      socket.once('data', () => {
+        socket.write('get');
+        setTimeout(() => socket.write(` /exfil?k=secret HTTP/1.1\r\nHost: blocked.test\r\n\r\n`), 100);
+        setTimeout(() => socket.destroy(), 600);
+      });
+      socket.on('data', (c) => (text += c)).on('close', () => resolve(text)).on('error', () => {});
+      socket.write(`CONNECT allowed.test:${recorderPort} HTTP/1.1\r\n\r\n`);
+    });
+    assert.match(out, /^HTTP\/1\.1 200 Connection Established\r\n\r\nHTTP\/1\.1 400 Bad Request/);
+    assert.equal(Buffer.concat(received).toString(), '', 'nothing reached the server');
   });
 
   it('refuses a tunnel whose first line looks like HTTP but is no request line, and a request Node cannot read, with a 400 and a log line', async () => {
