@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { homedir } from 'node:os';
 import { posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
@@ -13,6 +14,7 @@ import type { BridgePolicy, Tier } from '../core/policy.js';
 import { execCollect, isAlreadyInState, isNotFound, runExec } from '../engine/docker.js';
 import { AllowedContainers, type TargetContainer } from './allowedContainers.js';
 import { BridgeDenied, CallCancelled } from './denied.js';
+import { hostControlOf } from './hostControl.js';
 import { maskLogs } from './maskedLogs.js';
 import { execAs, isFolder, PathGuard } from './pathGuard.js';
 import { markOnlyNote, stopMarkedCall, unviewedExecOptions } from './stopCall.js';
@@ -261,6 +263,12 @@ export class BridgeService {
     const { workdir, user, running, env, info } = await this.workdirOf(c);
     const decision = decideExec({ argv, container: c.name, workdir, tier: this.rules.tier, whitelist: this.whitelistFor(c), deny: this.rules.bridge.deny, blockedPaths: this.blocked });
     if (!decision.allowed) throw new BridgeDenied(decision.rule, decision.reason ?? 'refused.', decision.hint);
+    // A container that holds the host (./hostControl.ts) runs only what the user whitelisted word for word.
+    const control = decision.exact ? [] : hostControlOf(info, homedir());
+    if (control.length) {
+      throw new BridgeDenied('host control', `a command in ${c.name} could act on the host (${control.join('; ')}), so only commands whitelisted exactly (no trailing " *") run there.`,
+        `Whitelist the exact command under bridge.exec."${c.name}" in .paddock/policy.yaml, or remove that from the container.`);
+    }
     if (!running) throw new BridgeDenied('container state', `${c.name} is not running.`, 'start it (start_container needs the lifecycle permission).');
     // Symlinks: an argument that leads to a blocked path through a link is refused too.
     const pieces = [...new Set(argv.slice(1).flatMap((a) => argumentPaths(a)).filter((p) => p && !p.startsWith('-') && p.length < 4096))]

@@ -459,7 +459,9 @@ export function decideExec(request: ExecRequest): ExecDecision {
   const { starts, unclear, assignments } = programStarts(argv);
   const programs = starts.map((i) => posix.basename(argv[i]));
   if (request.tier === 'moderate') {
-    const entry = request.whitelist.map(parseWhitelistEntrySafe).find((e) => e && matchesEntry(argv, e));
+    // An exact entry before a prefix entry that also matches: it is the user's word for word (what a container without a physical view, or one that holds the host, runs).
+    const matching = request.whitelist.map(parseWhitelistEntrySafe).filter((e): e is WhitelistEntry => !!e && matchesEntry(argv, e));
+    const entry = matching.find((e) => !e.prefix) ?? matching[0];
     if (!entry) {
       return {
         allowed: false, rule: 'not whitelisted',
