@@ -260,6 +260,11 @@ export interface CreatedTask {
   /** Files copied by --carry-changes, and those left out because the policy hides them. */
   readonly carried: readonly string[];
   readonly notCarried: readonly string[];
+  /**
+   * Changes left out because a folder on their path is a symbolic link, in the workspace or in the
+   * task's checkout of its base: copying would read or write a file outside both folders.
+   */
+  readonly throughLinks: readonly string[];
 }
 
 export async function createTask(options: CreateTaskOptions): Promise<CreatedTask> {
@@ -302,10 +307,11 @@ export async function createTask(options: CreateTaskOptions): Promise<CreatedTas
     await gitOk(['checkout', '-q', '-b', branch, base], { cwd: path, env: { GIT_DIR: join(path, '.git'), GIT_WORK_TREE: path } }, 'Checking out the base');
     let carried: string[] = [];
     let notCarried: string[] = [];
-    if (options.carryChanges) ({ carried, notCarried } = await carryChanges(source, path, policy.hide));
+    let throughLinks: string[] = [];
+    if (options.carryChanges) ({ carried, notCarried, throughLinks } = await carryChanges(source, path, policy.hide));
     await skipHiddenFiles(path, policy);
     handToOwner(source, path);
-    return { task: record, carried, notCarried };
+    return { task: record, carried, notCarried, throughLinks };
   } catch (err) {
     await removeTaskFiles(record).catch(() => {});
     throw err;
@@ -313,11 +319,29 @@ export async function createTask(options: CreateTaskOptions): Promise<CreatedTas
 }
 
 /**
+ * Whether every folder on the way from `root` to `rel` (not `rel` itself) is a real folder or does
+ * not exist yet: no symbolic link (nor a file) that would make a read or write of `rel` leave `root`.
+ */
+export function linkFreePath(root: string, rel: string): boolean {
+  const parts = rel.split('/').filter(Boolean);
+  let at = root;
+  for (const part of parts.slice(0, -1)) {
+    at = join(at, part);
+    const st = lstatSync(at, { throwIfNoEntry: false });
+    if (!st) return true;
+    if (!st.isDirectory()) return false;
+  }
+  return true;
+}
+
+/**
  * Copies the workspace's uncommitted changes (modified, added, deleted, untracked but not ignored)
  * into a fresh task folder, file by file; a path the workspace's policy hides (or inside a hidden
- * folder, or another name of a hidden file) is never copied.
+ * folder, or another name of a hidden file) is never copied. The workspace is the sandbox's (its
+ * agent wrote its files and index) and so is the base's checkout (a branch an agent made): a change
+ * whose path goes through a symbolic link on either side is left out, never read or written there.
  */
-async function carryChanges(source: string, path: string, hide: readonly string[]): Promise<{ carried: string[]; notCarried: string[] }> {
+async function carryChanges(source: string, path: string, hide: readonly string[]): Promise<{ carried: string[]; notCarried: string[]; throughLinks: string[] }> {
   const status = await gitOk(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames'], { cwd: source }, 'Reading the uncommitted changes');
   const plan = planMounts(source, { hide, readOnly: [] });
   const hiddenPaths = plan.hidden.map((h) => h.relative);
@@ -329,9 +353,11 @@ async function carryChanges(source: string, path: string, hide: readonly string[
   };
   const carried: string[] = [];
   const notCarried: string[] = [];
+  const throughLinks: string[] = [];
   for (const entry of status.split('\0').filter(Boolean)) {
     const rel = entry.slice(3);
     if (isHidden(rel)) { notCarried.push(rel); continue; }
+    if (!linkFreePath(source, rel) || !linkFreePath(path, rel)) { throughLinks.push(rel); continue; }
     const from = join(source, rel);
     const to = join(path, rel);
     const st = lstatSync(from, { throwIfNoEntry: false });
@@ -344,7 +370,7 @@ async function carryChanges(source: string, path: string, hide: readonly string[
     } else if (existsSync(to)) unlinkSync(to);
     carried.push(rel);
   }
-  return { carried, notCarried };
+  return { carried, notCarried, throughLinks };
 }
 
 /**
