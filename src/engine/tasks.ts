@@ -84,14 +84,18 @@ export function checkTaskName(name: string): string {
 
 interface GitResult { readonly code: number; readonly stdout: string; readonly stderr: string }
 
-function runGit(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<GitResult> {
+function runGit(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<GitResult> {
   return new Promise((resolveResult, reject) => {
     execFile('git', [...args], {
-      cwd: options.cwd, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024,
+      cwd: options.cwd, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: options.timeoutMs ?? 0, killSignal: 'SIGKILL',
       env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...options.env },
     }, (err: any, stdout, stderr) => {
       if (err?.code === 'ENOENT' && typeof err.code === 'string') {
         reject(new PaddockError('git is not installed (or not on PATH).', 'Install git: tasks are git branches.'));
+        return;
+      }
+      if (err?.killed && options.timeoutMs) {
+        resolveResult({ code: 1, stdout, stderr: `${stderr}git ${args.filter((a) => !a.includes('=')).slice(0, 3).join(' ')} did not finish in ${Math.round(options.timeoutMs / 1000)} s in ${options.cwd} and was stopped (a file git opens there could be a FIFO the sandbox made)\n` });
         return;
       }
       resolveResult({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
@@ -130,6 +134,17 @@ function userGitSettingsKept(): Promise<string[]> {
 }
 
 /**
+ * How long one git run in a task's folder may take (PADDOCK_TASK_GIT_TIMEOUT_MS, default 2 minutes):
+ * the sandbox can make any file git opens there a FIFO (.git/index, a ref, a .gitignore), and git's
+ * open then waits for a writer for ever, which held `paddock tasks`, `merge`, `discard` (even
+ * --force) and the editor's view of every task.
+ */
+function taskGitTimeoutMs(): number {
+  const set = Number(process.env.PADDOCK_TASK_GIT_TIMEOUT_MS);
+  return Number.isFinite(set) && set > 0 ? set : 120_000;
+}
+
+/**
  * git in a task's folder, which its sandbox wrote: the git dir is named (GIT_DIR and GIT_COMMON_DIR,
  * so a "commondir" file the sandbox planted cannot hand git another config), and the settings that
  * run programs are switched off on the command line, which wins over any file. The user's own config
@@ -148,7 +163,7 @@ export async function taskGit(task: Pick<TaskRecord, 'path'>, args: readonly str
   const safe = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.sshCommand=false', '-c', 'diff.external=', '-c', 'core.pager=cat'];
   const userConfig = forPush ? {} : { GIT_CONFIG_GLOBAL: devNull, GIT_CONFIG_NOSYSTEM: '1' };
   return runGit([...(forPush ? [] : await userGitSettingsKept()), ...safe, ...args], {
-    cwd: task.path,
+    cwd: task.path, timeoutMs: taskGitTimeoutMs(),
     env: { GIT_DIR: gitDir, GIT_COMMON_DIR: gitDir, GIT_WORK_TREE: task.path, GIT_CEILING_DIRECTORIES: dirname(task.path), ...userConfig, ...env },
   });
 }
