@@ -171,8 +171,14 @@ export async function taskGit(task: Pick<TaskRecord, 'path'>, args: readonly str
 export interface RepositoryInfo {
   /** The top folder of the working tree (real path). */
   readonly top: string;
-  /** The object store the tasks share read-only (real path), and the ones it borrows from. */
+  /** The object store the tasks share read-only (real path). */
   readonly objectDirs: readonly string[];
+  /**
+   * The object stores it borrows from (its objects/info/alternates, real paths): never mounted. That
+   * file is in .git/objects, which the workspace's own sandbox writes, so a line there could name any
+   * folder of the host (the home folder) for a task's sandbox to read.
+   */
+  readonly borrowed: readonly string[];
 }
 
 /** The repository of a workspace folder; an error that says so when it is not one. */
@@ -188,10 +194,10 @@ export async function repositoryOf(workspace: string): Promise<RepositoryInfo> {
   const [top, commonDir] = r.stdout.trim().split('\n');
   if (!top) throw new PaddockError(`${abs} is inside a bare git repository or a .git folder.`, 'Pass the working tree of the repository.');
   const objects = realpathSync(join(commonDir, 'objects'));
-  // Objects the repository itself borrows (its own alternates) must be readable too.
+  // Objects the repository itself borrows (its own alternates): a task's sandbox would need them.
   const borrowed = (readText(join(objects, 'info', 'alternates')) ?? '').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
     .map((l) => (isAbsolute(l) ? l : resolve(objects, l))).filter((p) => existsSync(p)).map((p) => realpathSync(p));
-  return { top: realpathSync(top), objectDirs: [objects, ...borrowed] };
+  return { top: realpathSync(top), objectDirs: [objects], borrowed };
 }
 
 /**
@@ -413,7 +419,18 @@ function handToOwner(source: string, path: string): void {
   walk(path);
 }
 
-/** The mounts a task's sandbox adds: the repository's object store(s), read-only, at their own paths. */
+/**
+ * A repository that borrows objects (objects/info/alternates) gets no task sandbox: what the file
+ * names would have to be mounted, and the workspace's sandbox can write that file (a line naming
+ * the home folder put all of it, read-only, in the next task's sandbox).
+ */
+export function refuseBorrowedObjects(source: string, repo: RepositoryInfo): void {
+  if (!repo.borrowed.length) return;
+  throw new PaddockError(`The repository ${source} borrows objects from ${repo.borrowed.join(', ')} (.git/objects/info/alternates), and a task's sandbox does not mount them: that file is in .git/objects, which the workspace's own sandbox can write, so it could name any folder of yours.`,
+    'If you made it (git clone --shared or --reference), make the repository self-contained: git repack -a -d, then remove .git/objects/info/alternates. If you did not, an agent wrote it: remove it.');
+}
+
+/** The mount a task's sandbox adds: the repository's object store, read-only, at its own path. */
 export function taskMounts(repo: RepositoryInfo): Docker.MountConfig {
   return repo.objectDirs.map((dir) => ({ Type: 'bind', Source: dir, Target: dir, ReadOnly: true, BindOptions: { Propagation: 'rprivate' } }) as Docker.MountConfig[number]);
 }
@@ -657,6 +674,7 @@ export interface TaskOptions {
 export async function taskRequest(engine: SandboxEngine, request: SandboxRequest, options: TaskOptions, onProgress: (line: string) => void = () => {}): Promise<{ request: SandboxRequest; created?: CreatedTask }> {
   const name = checkTaskName(options.task);
   const source = await sourceOf(request.workspace);
+  refuseBorrowedObjects(source, await repositoryOf(source));
   const existing = readRecord(recordFile(source, name));
   let created: CreatedTask | undefined;
   if (existing) {
@@ -671,5 +689,6 @@ export async function taskRequest(engine: SandboxEngine, request: SandboxRequest
   }
   const task = existing ?? created!.task;
   const repo = await repositoryOf(source);
+  refuseBorrowedObjects(source, repo);
   return { request: { ...request, workspace: task.path, task: { source, labels: taskLabels(task), mounts: taskMounts(repo) } }, created };
 }
