@@ -236,15 +236,33 @@ function readText(path: string): string | undefined {
   try { return readFileSync(path, 'utf8'); } catch { return undefined; }
 }
 
-function readRecord(file: string): TaskRecord | undefined {
+/**
+ * A task's record, when it is one Paddock could have written there: its name, folder and repository
+ * are those its own file name and place say (the folder <dir>/<NAME>, the repository the one whose
+ * path hashes to <dir>), its base a commit id and its branch no option. The tasks folder is outside
+ * every workspace only by default: a sandbox whose workspace holds it (the home folder) can write
+ * the records, and a record naming another folder had discard remove that folder, another repository
+ * had merge merge into it, and a base "--output=FILE" had the host's git diff write FILE.
+ */
+export function readRecord(file: string): TaskRecord | undefined {
   const text = readText(file);
   if (!text) return undefined;
+  let r: TaskRecord;
   try {
-    const r = JSON.parse(text) as TaskRecord;
-    return typeof r.name === 'string' && typeof r.path === 'string' && typeof r.base === 'string' ? r : undefined;
+    r = JSON.parse(text) as TaskRecord;
   } catch {
     return undefined;
   }
+  if (!r || typeof r !== 'object') return undefined;
+  const dir = dirname(file);
+  const name = basename(file).replace(/\.json$/, '');
+  const fields = [r.name, r.path, r.source, r.branch, r.base, r.baseRef, r.created];
+  if (fields.some((f) => typeof f !== 'string')) return undefined;
+  if (r.name !== name || !TASK_NAME.test(name) || r.path !== join(dir, name)) return undefined;
+  if (!isAbsolute(r.source) || resolve(r.source) !== r.source || repoTasksDir(r.source, dirname(dir)) !== dir) return undefined;
+  if (existsSync(r.source) && realpathSync(r.source) !== r.source) return undefined;
+  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(r.base) || r.branch.startsWith('-')) return undefined;
+  return r;
 }
 
 const recordFile = (source: string, name: string) => join(repoTasksDir(source), `${name}.json`);
