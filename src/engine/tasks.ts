@@ -259,6 +259,7 @@ export function readRecord(file: string): TaskRecord | undefined {
   const fields = [r.name, r.path, r.source, r.branch, r.base, r.baseRef, r.created];
   if (fields.some((f) => typeof f !== 'string')) return undefined;
   if (r.name !== name || !TASK_NAME.test(name) || r.path !== join(dir, name)) return undefined;
+  if (!lstatSync(dir, { throwIfNoEntry: false })?.isDirectory()) return undefined; // a symbolic link to a folder elsewhere
   if (!isAbsolute(r.source) || resolve(r.source) !== r.source || repoTasksDir(r.source, dirname(dir)) !== dir) return undefined;
   if (existsSync(r.source) && realpathSync(r.source) !== r.source) return undefined;
   if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(r.base) || r.branch.startsWith('-')) return undefined;
@@ -669,6 +670,14 @@ export async function discardTask(engine: SandboxEngine, task: TaskRecord): Prom
 }
 
 async function removeTaskFiles(task: TaskRecord): Promise<void> {
+  // The folder of the repository's tasks is one Paddock made: a symbolic link there (a sandbox whose
+  // workspace holds the tasks folder can make one, with a record beside its target) would have the
+  // removal reach <target>/NAME, a folder of the user's.
+  const folder = dirname(task.path);
+  const st = lstatSync(folder, { throwIfNoEntry: false });
+  if (st && !st.isDirectory()) {
+    throw new PaddockError(`${folder} is not the folder Paddock made for the tasks of ${task.source} (${st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}): nothing was removed.`, 'Look at what it is, and remove it by hand.');
+  }
   rmSync(task.path, { recursive: true, force: true });
   const refs = await mainGit(task.source, ['for-each-ref', '--format=%(refname)', `${REF_PREFIX}/${task.name}/`]);
   for (const ref of refs.stdout.split('\n').filter(Boolean)) await mainGit(task.source, ['update-ref', '-d', ref]);

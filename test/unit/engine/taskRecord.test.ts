@@ -4,11 +4,13 @@
 // whose folder is elsewhere (discard removed that folder), whose repository is another (merge merged
 // into it), or whose base is an option (the host's git diff took "--output=FILE").
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { findTask, readRecord, repoTasksDir, type TaskRecord } from '../../../src/engine/tasks.js';
+import type { SandboxEngine } from '../../../src/engine/engine.js';
+import { discardTask, findTask, readRecord, repoTasksDir, type TaskRecord } from '../../../src/engine/tasks.js';
 
 describe('task records', () => {
   const root = realpathSync(mkdtempSync(join(tmpdir(), 'paddock-records-')));
@@ -74,6 +76,39 @@ describe('task records', () => {
       if (process.env.PADDOCK_TASKS_DIR_SAVED) process.env.PADDOCK_TASKS_DIR = process.env.PADDOCK_TASKS_DIR_SAVED;
       else delete process.env.PADDOCK_TASKS_DIR;
       delete process.env.PADDOCK_TASKS_DIR_SAVED;
+    }
+  });
+});
+
+describe('discarding a task whose repository\'s tasks folder was made a symbolic link', () => {
+  const root = realpathSync(mkdtempSync(join(tmpdir(), 'paddock-records-link-')));
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('reads no record through the link, and removes nothing through it', async () => {
+    const source = join(root, 'app');
+    mkdirSync(source);
+    execFileSync('git', ['init', '-q'], { cwd: source });
+    const tasks = join(root, 'tasks');
+    const dir = repoTasksDir(source, tasks);
+    mkdirSync(tasks);
+    // What a sandbox whose workspace holds the tasks folder can do: the repository's tasks folder
+    // becomes a link to a folder of the user's, with a record written beside its target.
+    const code = join(root, 'code');
+    mkdirSync(join(code, 'api'), { recursive: true });
+    writeFileSync(join(code, 'api', 'main.go'), 'package main\n');
+    symlinkSync(code, dir);
+    writeFileSync(join(code, 'api.json'), JSON.stringify({ name: 'api', source, path: join(dir, 'api'), branch: 'paddock/api', base: 'a'.repeat(40), baseRef: 'main', created: '2026-12-03T00:00:00Z' }));
+    const saved = process.env.PADDOCK_TASKS_DIR;
+    process.env.PADDOCK_TASKS_DIR = tasks;
+    try {
+      assert.throws(() => findTask(source, 'api'), /has no task "api"/);
+      const task = { name: 'api', source, path: join(dir, 'api'), branch: 'paddock/api', base: 'a'.repeat(40), baseRef: 'main', created: '2026-12-03T00:00:00Z' };
+      const engine = { docker: { listContainers: async () => [] } } as unknown as SandboxEngine;
+      await assert.rejects(discardTask(engine, task), /symbolic link.*nothing was removed/);
+      assert.equal(existsSync(join(code, 'api', 'main.go')), true);
+    } finally {
+      if (saved === undefined) delete process.env.PADDOCK_TASKS_DIR;
+      else process.env.PADDOCK_TASKS_DIR = saved;
     }
   });
 });
