@@ -33,6 +33,7 @@ export async function taskRequestFrom(engine: SandboxEngine, request: SandboxReq
     log(`Task ${created.task.name}: branch ${created.task.branch} from ${created.task.baseRef} in ${created.task.path}`);
     if (created.carried.length) log(`  carried ${created.carried.length} uncommitted file(s) from the workspace`);
     if (created.notCarried.length) log(`  not carried (hidden by the policy): ${created.notCarried.join(', ')}`);
+    if (created.throughLinks.length) log(`  not carried (a folder on the way is a symbolic link, in the workspace or in the task's checkout): ${created.throughLinks.join(', ')}`);
   } else {
     log(`Continuing task ${o.task} in ${taskRequest.workspace}`);
   }

@@ -84,14 +84,18 @@ export function checkTaskName(name: string): string {
 
 interface GitResult { readonly code: number; readonly stdout: string; readonly stderr: string }
 
-function runGit(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<GitResult> {
+function runGit(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<GitResult> {
   return new Promise((resolveResult, reject) => {
     execFile('git', [...args], {
-      cwd: options.cwd, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024,
+      cwd: options.cwd, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: options.timeoutMs ?? 0, killSignal: 'SIGKILL',
       env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...options.env },
     }, (err: any, stdout, stderr) => {
       if (err?.code === 'ENOENT' && typeof err.code === 'string') {
         reject(new PaddockError('git is not installed (or not on PATH).', 'Install git: tasks are git branches.'));
+        return;
+      }
+      if (err?.killed && options.timeoutMs) {
+        resolveResult({ code: 1, stdout, stderr: `${stderr}git ${args.filter((a) => !a.includes('=')).slice(0, 3).join(' ')} did not finish in ${Math.round(options.timeoutMs / 1000)} s in ${options.cwd} and was stopped (a file git opens there could be a FIFO the sandbox made)\n` });
         return;
       }
       resolveResult({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
@@ -130,6 +134,17 @@ function userGitSettingsKept(): Promise<string[]> {
 }
 
 /**
+ * How long one git run in a task's folder may take (PADDOCK_TASK_GIT_TIMEOUT_MS, default 2 minutes):
+ * the sandbox can make any file git opens there a FIFO (.git/index, a ref, a .gitignore), and git's
+ * open then waits for a writer for ever, which held `paddock tasks`, `merge`, `discard` (even
+ * --force) and the editor's view of every task.
+ */
+function taskGitTimeoutMs(): number {
+  const set = Number(process.env.PADDOCK_TASK_GIT_TIMEOUT_MS);
+  return Number.isFinite(set) && set > 0 ? set : 120_000;
+}
+
+/**
  * git in a task's folder, which its sandbox wrote: the git dir is named (GIT_DIR and GIT_COMMON_DIR,
  * so a "commondir" file the sandbox planted cannot hand git another config), and the settings that
  * run programs are switched off on the command line, which wins over any file. The user's own config
@@ -148,7 +163,7 @@ export async function taskGit(task: Pick<TaskRecord, 'path'>, args: readonly str
   const safe = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.sshCommand=false', '-c', 'diff.external=', '-c', 'core.pager=cat'];
   const userConfig = forPush ? {} : { GIT_CONFIG_GLOBAL: devNull, GIT_CONFIG_NOSYSTEM: '1' };
   return runGit([...(forPush ? [] : await userGitSettingsKept()), ...safe, ...args], {
-    cwd: task.path,
+    cwd: task.path, timeoutMs: taskGitTimeoutMs(),
     env: { GIT_DIR: gitDir, GIT_COMMON_DIR: gitDir, GIT_WORK_TREE: task.path, GIT_CEILING_DIRECTORIES: dirname(task.path), ...userConfig, ...env },
   });
 }
@@ -156,8 +171,14 @@ export async function taskGit(task: Pick<TaskRecord, 'path'>, args: readonly str
 export interface RepositoryInfo {
   /** The top folder of the working tree (real path). */
   readonly top: string;
-  /** The object store the tasks share read-only (real path), and the ones it borrows from. */
+  /** The object store the tasks share read-only (real path). */
   readonly objectDirs: readonly string[];
+  /**
+   * The object stores it borrows from (its objects/info/alternates, real paths): never mounted. That
+   * file is in .git/objects, which the workspace's own sandbox writes, so a line there could name any
+   * folder of the host (the home folder) for a task's sandbox to read.
+   */
+  readonly borrowed: readonly string[];
 }
 
 /** The repository of a workspace folder; an error that says so when it is not one. */
@@ -173,10 +194,10 @@ export async function repositoryOf(workspace: string): Promise<RepositoryInfo> {
   const [top, commonDir] = r.stdout.trim().split('\n');
   if (!top) throw new PaddockError(`${abs} is inside a bare git repository or a .git folder.`, 'Pass the working tree of the repository.');
   const objects = realpathSync(join(commonDir, 'objects'));
-  // Objects the repository itself borrows (its own alternates) must be readable too.
+  // Objects the repository itself borrows (its own alternates): a task's sandbox would need them.
   const borrowed = (readText(join(objects, 'info', 'alternates')) ?? '').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
     .map((l) => (isAbsolute(l) ? l : resolve(objects, l))).filter((p) => existsSync(p)).map((p) => realpathSync(p));
-  return { top: realpathSync(top), objectDirs: [objects, ...borrowed] };
+  return { top: realpathSync(top), objectDirs: [objects], borrowed };
 }
 
 /**
@@ -215,15 +236,34 @@ function readText(path: string): string | undefined {
   try { return readFileSync(path, 'utf8'); } catch { return undefined; }
 }
 
-function readRecord(file: string): TaskRecord | undefined {
+/**
+ * A task's record, when it is one Paddock could have written there: its name, folder and repository
+ * are those its own file name and place say (the folder <dir>/<NAME>, the repository the one whose
+ * path hashes to <dir>), its base a commit id and its branch no option. The tasks folder is outside
+ * every workspace only by default: a sandbox whose workspace holds it (the home folder) can write
+ * the records, and a record naming another folder had discard remove that folder, another repository
+ * had merge merge into it, and a base "--output=FILE" had the host's git diff write FILE.
+ */
+export function readRecord(file: string): TaskRecord | undefined {
   const text = readText(file);
   if (!text) return undefined;
+  let r: TaskRecord;
   try {
-    const r = JSON.parse(text) as TaskRecord;
-    return typeof r.name === 'string' && typeof r.path === 'string' && typeof r.base === 'string' ? r : undefined;
+    r = JSON.parse(text) as TaskRecord;
   } catch {
     return undefined;
   }
+  if (!r || typeof r !== 'object') return undefined;
+  const dir = dirname(file);
+  const name = basename(file).replace(/\.json$/, '');
+  const fields = [r.name, r.path, r.source, r.branch, r.base, r.baseRef, r.created];
+  if (fields.some((f) => typeof f !== 'string')) return undefined;
+  if (r.name !== name || !TASK_NAME.test(name) || r.path !== join(dir, name)) return undefined;
+  if (!lstatSync(dir, { throwIfNoEntry: false })?.isDirectory()) return undefined; // a symbolic link to a folder elsewhere
+  if (!isAbsolute(r.source) || resolve(r.source) !== r.source || repoTasksDir(r.source, dirname(dir)) !== dir) return undefined;
+  if (existsSync(r.source) && realpathSync(r.source) !== r.source) return undefined;
+  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(r.base) || r.branch.startsWith('-')) return undefined;
+  return r;
 }
 
 const recordFile = (source: string, name: string) => join(repoTasksDir(source), `${name}.json`);
@@ -260,6 +300,11 @@ export interface CreatedTask {
   /** Files copied by --carry-changes, and those left out because the policy hides them. */
   readonly carried: readonly string[];
   readonly notCarried: readonly string[];
+  /**
+   * Changes left out because a folder on their path is a symbolic link, in the workspace or in the
+   * task's checkout of its base: copying would read or write a file outside both folders.
+   */
+  readonly throughLinks: readonly string[];
 }
 
 export async function createTask(options: CreateTaskOptions): Promise<CreatedTask> {
@@ -302,10 +347,11 @@ export async function createTask(options: CreateTaskOptions): Promise<CreatedTas
     await gitOk(['checkout', '-q', '-b', branch, base], { cwd: path, env: { GIT_DIR: join(path, '.git'), GIT_WORK_TREE: path } }, 'Checking out the base');
     let carried: string[] = [];
     let notCarried: string[] = [];
-    if (options.carryChanges) ({ carried, notCarried } = await carryChanges(source, path, policy.hide));
+    let throughLinks: string[] = [];
+    if (options.carryChanges) ({ carried, notCarried, throughLinks } = await carryChanges(source, path, policy.hide));
     await skipHiddenFiles(path, policy);
     handToOwner(source, path);
-    return { task: record, carried, notCarried };
+    return { task: record, carried, notCarried, throughLinks };
   } catch (err) {
     await removeTaskFiles(record).catch(() => {});
     throw err;
@@ -313,11 +359,29 @@ export async function createTask(options: CreateTaskOptions): Promise<CreatedTas
 }
 
 /**
+ * Whether every folder on the way from `root` to `rel` (not `rel` itself) is a real folder or does
+ * not exist yet: no symbolic link (nor a file) that would make a read or write of `rel` leave `root`.
+ */
+export function linkFreePath(root: string, rel: string): boolean {
+  const parts = rel.split('/').filter(Boolean);
+  let at = root;
+  for (const part of parts.slice(0, -1)) {
+    at = join(at, part);
+    const st = lstatSync(at, { throwIfNoEntry: false });
+    if (!st) return true;
+    if (!st.isDirectory()) return false;
+  }
+  return true;
+}
+
+/**
  * Copies the workspace's uncommitted changes (modified, added, deleted, untracked but not ignored)
  * into a fresh task folder, file by file; a path the workspace's policy hides (or inside a hidden
- * folder, or another name of a hidden file) is never copied.
+ * folder, or another name of a hidden file) is never copied. The workspace is the sandbox's (its
+ * agent wrote its files and index) and so is the base's checkout (a branch an agent made): a change
+ * whose path goes through a symbolic link on either side is left out, never read or written there.
  */
-async function carryChanges(source: string, path: string, hide: readonly string[]): Promise<{ carried: string[]; notCarried: string[] }> {
+async function carryChanges(source: string, path: string, hide: readonly string[]): Promise<{ carried: string[]; notCarried: string[]; throughLinks: string[] }> {
   const status = await gitOk(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames'], { cwd: source }, 'Reading the uncommitted changes');
   const plan = planMounts(source, { hide, readOnly: [] });
   const hiddenPaths = plan.hidden.map((h) => h.relative);
@@ -329,9 +393,11 @@ async function carryChanges(source: string, path: string, hide: readonly string[
   };
   const carried: string[] = [];
   const notCarried: string[] = [];
+  const throughLinks: string[] = [];
   for (const entry of status.split('\0').filter(Boolean)) {
     const rel = entry.slice(3);
     if (isHidden(rel)) { notCarried.push(rel); continue; }
+    if (!linkFreePath(source, rel) || !linkFreePath(path, rel)) { throughLinks.push(rel); continue; }
     const from = join(source, rel);
     const to = join(path, rel);
     const st = lstatSync(from, { throwIfNoEntry: false });
@@ -344,7 +410,7 @@ async function carryChanges(source: string, path: string, hide: readonly string[
     } else if (existsSync(to)) unlinkSync(to);
     carried.push(rel);
   }
-  return { carried, notCarried };
+  return { carried, notCarried, throughLinks };
 }
 
 /**
@@ -372,7 +438,18 @@ function handToOwner(source: string, path: string): void {
   walk(path);
 }
 
-/** The mounts a task's sandbox adds: the repository's object store(s), read-only, at their own paths. */
+/**
+ * A repository that borrows objects (objects/info/alternates) gets no task sandbox: what the file
+ * names would have to be mounted, and the workspace's sandbox can write that file (a line naming
+ * the home folder put all of it, read-only, in the next task's sandbox).
+ */
+export function refuseBorrowedObjects(source: string, repo: RepositoryInfo): void {
+  if (!repo.borrowed.length) return;
+  throw new PaddockError(`The repository ${source} borrows objects from ${repo.borrowed.join(', ')} (.git/objects/info/alternates), and a task's sandbox does not mount them: that file is in .git/objects, which the workspace's own sandbox can write, so it could name any folder of yours.`,
+    'If you made it (git clone --shared or --reference), make the repository self-contained: git repack -a -d, then remove .git/objects/info/alternates. If you did not, an agent wrote it: remove it.');
+}
+
+/** The mount a task's sandbox adds: the repository's object store, read-only, at its own path. */
 export function taskMounts(repo: RepositoryInfo): Docker.MountConfig {
   return repo.objectDirs.map((dir) => ({ Type: 'bind', Source: dir, Target: dir, ReadOnly: true, BindOptions: { Propagation: 'rprivate' } }) as Docker.MountConfig[number]);
 }
@@ -593,6 +670,14 @@ export async function discardTask(engine: SandboxEngine, task: TaskRecord): Prom
 }
 
 async function removeTaskFiles(task: TaskRecord): Promise<void> {
+  // The folder of the repository's tasks is one Paddock made: a symbolic link there (a sandbox whose
+  // workspace holds the tasks folder can make one, with a record beside its target) would have the
+  // removal reach <target>/NAME, a folder of the user's.
+  const folder = dirname(task.path);
+  const st = lstatSync(folder, { throwIfNoEntry: false });
+  if (st && !st.isDirectory()) {
+    throw new PaddockError(`${folder} is not the folder Paddock made for the tasks of ${task.source} (${st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}): nothing was removed.`, 'Look at what it is, and remove it by hand.');
+  }
   rmSync(task.path, { recursive: true, force: true });
   const refs = await mainGit(task.source, ['for-each-ref', '--format=%(refname)', `${REF_PREFIX}/${task.name}/`]);
   for (const ref of refs.stdout.split('\n').filter(Boolean)) await mainGit(task.source, ['update-ref', '-d', ref]);
@@ -616,6 +701,7 @@ export interface TaskOptions {
 export async function taskRequest(engine: SandboxEngine, request: SandboxRequest, options: TaskOptions, onProgress: (line: string) => void = () => {}): Promise<{ request: SandboxRequest; created?: CreatedTask }> {
   const name = checkTaskName(options.task);
   const source = await sourceOf(request.workspace);
+  refuseBorrowedObjects(source, await repositoryOf(source));
   const existing = readRecord(recordFile(source, name));
   let created: CreatedTask | undefined;
   if (existing) {
@@ -630,5 +716,6 @@ export async function taskRequest(engine: SandboxEngine, request: SandboxRequest
   }
   const task = existing ?? created!.task;
   const repo = await repositoryOf(source);
+  refuseBorrowedObjects(source, repo);
   return { request: { ...request, workspace: task.path, task: { source, labels: taskLabels(task), mounts: taskMounts(repo) } }, created };
 }

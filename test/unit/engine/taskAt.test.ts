@@ -5,11 +5,11 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { taskAt } from '../../../src/engine/tasks.js';
+import { repoTasksDir, taskAt } from '../../../src/engine/tasks.js';
 
 describe('taskAt', () => {
   const root = mkdtempSync(join(tmpdir(), 'paddock-taskat-'));
-  const repoDir = join(root, 'app-1234abcd');
+  const repoDir = repoTasksDir('/home/me/app', root);
   const record = { name: 'fix', source: '/home/me/app', path: join(repoDir, 'fix'), branch: 'paddock/fix', base: 'a'.repeat(40), baseRef: 'main', created: '2026-12-01T00:00:00Z' };
   mkdirSync(join(repoDir, 'fix', 'src'), { recursive: true });
   writeFileSync(join(repoDir, 'fix.json'), JSON.stringify(record));
