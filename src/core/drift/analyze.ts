@@ -171,7 +171,9 @@ export function analyzeWorkspace(workspace: string, options: AnalyzeOptions = {}
       const paths = entries.map((e) => e.relative);
       const fixes: Fix[] = [];
       const globs = hideRule.startsWith('!') ? [] : [hideRule.replace(/^\.\//, '')];
-      for (const e of entries.slice(0, 2)) if (!globs.includes(e.relative)) globs.push(e.relative);
+      // An ignore file has one rule a line: a name with a line break would add its own lines ("!**").
+      const named = cfg.target.source === 'claude' ? entries : entries.filter((e) => !/[\r\n]/.test(e.relative));
+      for (const e of named.slice(0, 2)) if (!globs.includes(e.relative)) globs.push(e.relative);
       for (const g of globs) {
         const kind = entries.find((e) => e.relative === g)?.kind ?? 'file';
         fixes.push(cfg.target.source === 'claude'

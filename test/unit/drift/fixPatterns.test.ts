@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { analyzeWorkspace, type Fix } from '../../../src/core/drift/index.js';
-import { addHidePattern } from '../../../src/core/drift/fixes.js';
+import { addHidePattern, addIgnoreLine } from '../../../src/core/drift/fixes.js';
 import { literalGlob, scanWorkspace } from '../../../src/core/hiding.js';
 import { globToEre } from '../../../src/core/hideGuardRules.js';
 import { parsePolicy } from '../../../src/core/policy.js';
@@ -63,5 +63,24 @@ describe('escaped hide rules in the sandbox guard', () => {
       assert.ok(re.test(name), `${name} ~ ${ere}`);
       assert.ok(!re.test('.env') && !re.test('ab') && !re.test('a'), `${ere} matches only ${name}`);
     }
+  });
+});
+
+describe('ignore-file fixes add one line', () => {
+  it('a hidden file whose name holds line breaks gets no .aiexclude line (it would add "!**")', () => {
+    const ws = tree({ files: { '.aiexclude': 'build/\n', 'a\n!**\nx.key': 'k', 'ok.key': 'k' } });
+    const fixes = analyzeWorkspace(ws, { scanContent: false }).findings.filter((f) => f.rule === 'hidden-not-denied').flatMap((f) => f.fixes);
+    assert.ok(fixes.length > 0);
+    for (const fix of fixes) {
+      assert.equal(fix.kind, 'add-ignore-line');
+      if (fix.kind !== 'add-ignore-line') continue;
+      assert.doesNotMatch(fix.line, /[\r\n]/, `one line: ${JSON.stringify(fix.line)}`);
+      const text = addIgnoreLine('build/\n', fix.line);
+      assert.equal(text.split('\n').filter((l) => l.startsWith('!')).length, 0, JSON.stringify(text));
+    }
+  });
+
+  it('addIgnoreLine refuses a line with a line break', () => {
+    assert.throws(() => addIgnoreLine('x\n', '/a\n!**'), /line break/);
   });
 });
