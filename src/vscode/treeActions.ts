@@ -4,6 +4,7 @@ import { describeError } from '../core/errors.js';
 import { POLICY_FILE } from '../core/policy.js';
 import { applyPolicyEdit } from '../core/policyYamlEdit.js';
 import { applyTextChange, currentText } from './drift/textChange.js';
+import { showErrorMessage, showInformationMessage } from './notify.js';
 
 export const ADD_BRIDGE_CONTAINERS = 'paddock.addBridgeContainers';
 
@@ -21,10 +22,10 @@ export function registerTreeActions(log: vscode.LogOutputChannel): vscode.Dispos
       const next = applyPolicyEdit(text, { op: 'add', path: ['bridge', 'containers'], value: entry }).text;
       const document = await applyTextChange(uri, next, { save: true });
       log.info(`bridge.containers: added "${entry}" in ${uri.fsPath}`);
-      const open = await vscode.window.showInformationMessage(`Paddock: the bridge now reaches the compose project "${entry}" (added to bridge.containers${document?.isDirty ? '; save the policy to apply it' : ''}).`, 'Open Policy');
+      const open = await showInformationMessage(`Paddock: the bridge now reaches the compose project "${entry}" (added to bridge.containers${document?.isDirty ? '; save the policy to apply it' : ''}).`, 'Open Policy');
       if (open) await vscode.window.showTextDocument(uri);
     } catch (err) {
-      void vscode.window.showErrorMessage(`Paddock: could not add "${entry}" to bridge.containers: ${describeError(err)}`, 'Open Policy').then((c) => {
+      void showErrorMessage(`Paddock: could not add "${entry}" to bridge.containers: ${describeError(err)}`, 'Open Policy').then((c) => {
         if (c) void vscode.window.showTextDocument(uri);
       });
     }

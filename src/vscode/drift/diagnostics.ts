@@ -8,6 +8,7 @@ import { DisposableOwner } from '../lifecycle.js';
 import type { SandboxStore } from '../store.js';
 import { placeFindings, samePlace, type PlacedFinding } from './placement.js';
 import { applyTextChange, currentText } from './textChange.js';
+import { showErrorMessage, showInformationMessage } from '../notify.js';
 
 export const DRIFT_SOURCE = 'Paddock';
 export const APPLY_FIX_COMMAND = 'paddock.drift.applyFix';
@@ -212,13 +213,13 @@ export class DriftDiagnostics extends DisposableOwner implements vscode.Disposab
       // A file made by a fix (often .paddock/policy.yaml) never appears silently: it opens, and a note says what was made.
       if (text === undefined) {
         await vscode.window.showTextDocument(uri, { preview: false });
-        void vscode.window.showInformationMessage(`Paddock: created ${vscode.workspace.asRelativePath(uri)} (${fix.title}).`);
+        void showInformationMessage(`Paddock: created ${vscode.workspace.asRelativePath(uri)} (${fix.title}).`);
       }
       this.scheduleFor(uri);
     } catch (err) {
       const message = err instanceof PaddockError ? `${err.message} ${err.hint ?? ''}` : describeError(err);
       this.log.error(`drift fix failed: ${message}`);
-      void vscode.window.showErrorMessage(`Paddock: ${message}`);
+      void showErrorMessage(`Paddock: ${message}`);
     }
   }
 }
