@@ -13,9 +13,15 @@ export const ADD_BRIDGE_CONTAINERS = 'paddock.addBridgeContainers';
  * (keeping the file's comments and layout) and saves, which applies it to the workspace's bridges
  * (bridgeHosts.ts approves a save made in the editor). A user action, never a sandbox's.
  */
-export function registerTreeActions(log: vscode.LogOutputChannel): vscode.Disposable {
+export function registerTreeActions(log: vscode.LogOutputChannel, offered: (workspace: string) => readonly string[]): vscode.Disposable {
   return vscode.commands.registerCommand(ADD_BRIDGE_CONTAINERS, async (workspace: unknown, entry: unknown) => {
     if (typeof workspace !== 'string' || typeof entry !== 'string' || !entry) return;
+    // Only a project the tree offers: run another way (a command link), "*" would let the bridge reach every container.
+    if (!offered(workspace).includes(entry)) {
+      log.warn(`bridge.containers: "${entry}" is not a compose project offered for ${workspace}; nothing was added`);
+      void showErrorMessage(`Paddock: "${entry}" is not a running compose project of this workspace: nothing was added to bridge.containers.`);
+      return;
+    }
     const uri = vscode.Uri.file(join(workspace, POLICY_FILE));
     try {
       const text = (await currentText(uri)) ?? 'version: 1\n';
