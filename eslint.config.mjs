@@ -12,17 +12,23 @@ function folderImport(folders, slash = '/') {
 }
 
 /** A folder of src/ that must not import the `forbidden` ones (statically or with import()), nor `vscode` unless it is the UI. */
-function layer(folder, forbidden, why) {
+function layer(folder, forbidden, why, moreSyntax = []) {
   const message = `src/${folder}/ must not import src/${forbidden.join('/, src/')}/ or src/extension.ts: ${why}`;
   return {
     files: [`src/${folder}/**/*.ts`],
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', { paths: folder === 'vscode' ? [] : [VSCODE], patterns: [{ regex: folderImport(forbidden), message }] }],
       // esquery's regular expressions cannot hold "/": \x2F stands for it.
-      'no-restricted-syntax': ['error', { selector: `ImportExpression > Literal.source[value=/${folderImport(forbidden, '\\x2F')}/]`, message }],
+      'no-restricted-syntax': ['error', { selector: `ImportExpression > Literal.source[value=/${folderImport(forbidden, '\\x2F')}/]`, message }, ...moreSyntax],
     },
   };
 }
+
+/** Notifications make "[x](command:…)" in their text a link; src/vscode/notify.ts makes names the sandbox chose inert. */
+const NOTIFY = {
+  selector: "MemberExpression[object.property.name='window'][property.name=/^(show(Information|Warning|Error)Message|withProgress)$/]",
+  message: 'Use showInformationMessage/showWarningMessage/showErrorMessage/withProgress of src/vscode/notify.ts: a notification runs the command of a "[x](command:…)" link in its text.',
+};
 
 const above = (folder) => SRC_FOLDERS.slice(SRC_FOLDERS.indexOf(folder) + 1);
 
@@ -38,7 +44,8 @@ export default tseslint.config(
   layer('engine', above('engine'), 'the engine serves the bridge, the CLI and the UI, never the other way round.'),
   layer('bridge', above('bridge'), 'the bridge is hosted by the CLI and the UI.'),
   layer('cli', ['vscode'], 'nothing but the UI imports src/vscode/.'),
-  layer('vscode', ['cli'], 'the UI asks the engine and the bridge, not the CLI.'),
+  layer('vscode', ['cli'], 'the UI asks the engine and the bridge, not the CLI.', [NOTIFY]),
+  { files: ['src/vscode/notify.ts'], rules: { 'no-restricted-syntax': 'off' } },
   // The webviews run in the editor's browser: from the host's code they take the message protocol's
   // and models' types only (erased when bundled), never code.
   {

@@ -34,6 +34,25 @@ export function toPosix(path: string): string {
   return sep === '/' ? path : path.split(sep).join('/');
 }
 
+/**
+ * A glob that matches exactly this workspace path (as a positive rule). File names are written by
+ * the agent: a name like "!**" or "*" taken as a glob would re-include every hidden file or hide
+ * others, so glob characters are escaped, and blanks (which normalizeGlob trims) bracketed.
+ */
+export function literalGlob(relativePath: string): string {
+  return relativePath.replace(/[\\*?[\]{}()!+@]/g, '\\$&').replace(/\s/g, '[$&]');
+}
+
+/**
+ * A glob read from another tool's config (an agent's deny rule, an ignore file) as a positive hide
+ * rule: one whose text starts with "!" after "./" or "/" would re-include instead, so that "!" is escaped.
+ */
+export function positiveGlob(glob: string): string {
+  const lead = /^\s*(?:\.\/|\/)*/.exec(glob)![0];
+  const rest = glob.slice(lead.length);
+  return rest.startsWith('!') ? `${lead}\\${rest}` : glob;
+}
+
 /** A glob as the user wrote it, made relative: "./x" and "/x" mean x at the workspace root. */
 function normalizeGlob(glob: string): string {
   let g = glob.trim();
@@ -145,7 +164,8 @@ const GIT_DIR = '.git';
 /** Above this many hidden paths the sandbox gets that many mounts, which is slow to create; say so. */
 export const MANY_MOUNTS = 500;
 
-const hasGlobChars = (p: string) => /[*?[\]{}()!+@]/.test(p);
+// A backslash escapes: such a name is not its text as written (\#notes names "#notes").
+const hasGlobChars = (p: string) => /[*?[\]{}()!+@\\]/.test(p);
 
 /**
  * Walks the workspace once and returns the mount plan plus what stays visible. Symlinked

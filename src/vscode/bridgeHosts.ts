@@ -19,6 +19,7 @@ import { approvePolicy, approveWorkspacePolicy, policyInForce, type ApprovalSour
 import { pushApprovedNetwork } from '../engine/liveRules.js';
 // A task's sandbox (its folder is outside the workspace) is this window's when its repository is.
 import { taskAt } from '../engine/tasks.js';
+import { showInformationMessage, showWarningMessage } from './notify.js';
 
 const POLICY_SUFFIX = '/.paddock/policy.yaml';
 
@@ -189,7 +190,7 @@ export class BridgeHosts extends DisposableOwner implements vscode.Disposable {
     this.log.warn(`${file} changed on disk, not by a save in this editor; ${names} keep the approved rules until you apply it.`);
     const message = `${vscode.workspace.asRelativePath(file)} ${text === undefined ? 'was removed' : 'changed'} on disk, not by a save in this editor (the sandbox may have written it). ${names} keep${waiting.length === 1 ? 's' : ''} the rules you approved until you apply it.`;
     for (;;) {
-      const choice = await vscode.window.showWarningMessage(message, 'Show Changes', 'Apply', 'Keep Current Rules');
+      const choice = await showWarningMessage(message, 'Show Changes', 'Apply', 'Keep Current Rules');
       if (choice === 'Apply') {
         this.approve(workspace, 'editor');
         return;
@@ -220,7 +221,7 @@ export class BridgeHosts extends DisposableOwner implements vscode.Disposable {
       const message = protectedAgainMessage(b, (p) => vscode.workspace.asRelativePath(p)).replace(/^paddock: /, '');
       this.log.warn(`Sandbox ${b.sandbox}: ${message}`);
       this.store.scheduleReload();
-      if (b.action === 'resumed') void vscode.window.showInformationMessage(`Paddock: ${message}`);
+      if (b.action === 'resumed') void showInformationMessage(`Paddock: ${message}`);
       else this.warnWithStart(`Paddock: ${message}`, d, false);
       return;
     }
@@ -242,7 +243,7 @@ export class BridgeHosts extends DisposableOwner implements vscode.Disposable {
   }
 
   private warnWithStart(message: string, d: SandboxDetails, offerStart: boolean): void {
-    void vscode.window.showWarningMessage(message, ...(offerStart ? ['Start Sandbox'] : [])).then((choice) => {
+    void showWarningMessage(message, ...(offerStart ? ['Start Sandbox'] : [])).then((choice) => {
       if (choice) void vscode.commands.executeCommand('paddock.start', { sandbox: { id: d.id, name: d.name, workspace: d.workspace, agent: d.agent, status: 'stopped' } });
     });
   }

@@ -16,6 +16,7 @@ import { isInside } from '../core/paths.js';
 import type { TreeNode } from './treeModel.js';
 import { policyFolderOf } from './taskModel.js';
 import { DockerActions } from './dockerActions.js';
+import { showErrorMessage, showInformationMessage, showWarningMessage, withProgress } from './notify.js';
 
 export interface Services {
   readonly store: SandboxStore;
@@ -48,7 +49,7 @@ export function guarded<A extends unknown[]>(services: Services, fn: (...args: A
       const text = describeError(err);
       services.log.error(text);
       const message = err instanceof PaddockError ? `${err.message}${err.hint ? ` ${err.hint}` : ''}` : text;
-      const choice = await vscode.window.showErrorMessage(`Paddock: ${message}`, 'Show Log');
+      const choice = await showErrorMessage(`Paddock: ${message}`, 'Show Log');
       if (choice === 'Show Log') services.log.show(true);
     }
   };
@@ -86,7 +87,7 @@ export async function pickSandbox(services: Services, arg: unknown, want: (s: Sa
   if (!candidates.length) {
     const message = all.length ? `Paddock: no sandbox to ${verb} (${all.length === 1 ? `the one sandbox is ${all[0].status}` : `none of the ${all.length} sandboxes is in a state for it`}).` : `Paddock: there is no sandbox to ${verb} yet.`;
     const run = all.length ? undefined : 'Run Claude in Sandbox';
-    void vscode.window.showInformationMessage(message, ...(run ? [run] : [])).then((c) => c && vscode.commands.executeCommand('paddock.runClaude'));
+    void showInformationMessage(message, ...(run ? [run] : [])).then((c) => c && vscode.commands.executeCommand('paddock.runClaude'));
     throw new Cancelled();
   }
   if (candidates.length === 1) return candidates[0];
@@ -104,7 +105,7 @@ export async function pickSandbox(services: Services, arg: unknown, want: (s: Sa
 export async function prepareWithProgress(services: Services, agentId: AgentId, folder: vscode.WorkspaceFolder, recreate = false, task?: TaskOptions): Promise<PreparedSandbox> {
   const agent = getAgent(agentId);
   const s = requestSettings(folder.uri);
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: recreate ? `Paddock: applying changes to the ${agent.label} sandbox (its state is kept)` : `Paddock: preparing the ${agent.label} sandbox`, cancellable: true }, async (progress, token) => {
+  return withProgress({ location: vscode.ProgressLocation.Notification, title: recreate ? `Paddock: applying changes to the ${agent.label} sandbox (its state is kept)` : `Paddock: preparing the ${agent.label} sandbox`, cancellable: true }, async (progress, token) => {
     const controller = new AbortController();
     const sub = token.onCancellationRequested(() => controller.abort());
     const onProgress = (line: string) => {
@@ -133,7 +134,7 @@ export async function prepareWithProgress(services: Services, agentId: AgentId, 
     }
   }).then(undefined, async (err) => {
     if (err instanceof RecreateNeeded && !recreate) {
-      const choice = await vscode.window.showWarningMessage(err.message, { modal: true, detail: 'A new container that keeps the sandbox\'s state (installed packages, the agent\'s home). The workspace itself is not touched.' }, 'Apply');
+      const choice = await showWarningMessage(err.message, { modal: true, detail: 'A new container that keeps the sandbox\'s state (installed packages, the agent\'s home). The workspace itself is not touched.' }, 'Apply');
       if (choice === 'Apply') return prepareWithProgress(services, agentId, folder, true, task && { task: task.task });
       throw new Cancelled();
     }
@@ -145,7 +146,7 @@ export async function prepareWithProgress(services: Services, agentId: AgentId, 
 function showNotes(services: Services, notes: readonly string[]): void {
   for (const note of notes) {
     services.log.warn(note);
-    void vscode.window.showWarningMessage(`Paddock: ${note}`);
+    void showWarningMessage(`Paddock: ${note}`);
   }
 }
 
@@ -174,14 +175,14 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
       if (!picked) return;
       const folder = await pickFolder(arg);
       const prepared = await prepareWithProgress(services, picked.id, folder);
-      const open = await vscode.window.showInformationMessage(`Paddock: sandbox ${prepared.sandbox.name} is ${prepared.created ? 'ready' : 'already there and running'}.`, 'Open Terminal');
+      const open = await showInformationMessage(`Paddock: sandbox ${prepared.sandbox.name} is ${prepared.created ? 'ready' : 'already there and running'}.`, 'Open Terminal');
       if (open) terminals.attach(prepared.sandbox.name, picked.id, { workspaceName: folder.name });
     }),
 
     cmd('paddock.attach', async (arg?: unknown) => {
       const s = await pickSandbox(services, arg, () => true, 'open a terminal in');
       if (s.status !== 'running') {
-        await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: starting ${s.name}` }, () => store.engine.start(s.id));
+        await withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: starting ${s.name}` }, () => store.engine.start(s.id));
       }
       terminals.attach(s.name, s.agent, { workspaceName: vscode.workspace.getWorkspaceFolder(vscode.Uri.file(s.workspace))?.name });
     }),
@@ -189,13 +190,13 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
     cmd('paddock.stop', async (arg?: unknown) => {
       const s = await pickSandbox(services, arg, (x) => x.status === 'running' || x.status === 'paused', 'stop');
       if (!(await terminals.confirmStop(s.name))) return; // an attached agent would die with it: asked first
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: stopping ${s.name}` }, () => store.engine.stop(s.id));
+      await withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: stopping ${s.name}` }, () => store.engine.stop(s.id));
       log.info(`Stopped ${s.name}`);
     }),
 
     cmd('paddock.start', async (arg?: unknown) => {
       const s = await pickSandbox(services, arg, (x) => x.status !== 'running', 'start');
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: starting ${s.name}` }, async () => {
+      await withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: starting ${s.name}` }, async () => {
         showNotes(services, await startNotes(store.engine, s));
         await store.engine.start(s.id);
       });
@@ -205,7 +206,7 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
 
     cmd('paddock.remove', async (arg?: unknown) => {
       const s = await pickSandbox(services, arg, () => true, 'remove');
-      const choice = await vscode.window.showWarningMessage(`Remove sandbox ${s.name}?`, {
+      const choice = await showWarningMessage(`Remove sandbox ${s.name}?`, {
         modal: true, detail: `Its state outside the workspace (installed tools, agent logins, shell history) is lost. The workspace ${s.workspace} is not touched.`,
       }, 'Remove');
       if (choice !== 'Remove') return;
@@ -216,7 +217,7 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
 
     cmd('paddock.recreate', async (arg?: unknown) => {
       const s = await pickSandbox(services, arg, () => true, 'apply changes to');
-      const choice = await vscode.window.showWarningMessage(`Apply changes to sandbox ${s.name} (state kept)?`, {
+      const choice = await showWarningMessage(`Apply changes to sandbox ${s.name} (state kept)?`, {
         modal: true, detail: 'A new container with the current settings and policy (hidden paths expanded again, the cage re-applied). Its state is kept: installed packages, the agent\'s home, caches. Open terminals close; the workspace is not touched.',
       }, 'Apply');
       if (choice !== 'Apply') return;
@@ -224,14 +225,14 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
       const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(s.workspace)) ?? { uri: vscode.Uri.file(s.workspace), name: s.workspace, index: -1 };
       const agent = (AGENT_IDS as readonly string[]).includes(s.agent) ? (s.agent as AgentId) : 'shell';
       const prepared = await prepareWithProgress(services, agent, folder, true);
-      void vscode.window.showInformationMessage(`Paddock: changes applied to ${prepared.sandbox.name} (its state is kept).`);
+      void showInformationMessage(`Paddock: changes applied to ${prepared.sandbox.name} (its state is kept).`);
     }),
 
     cmd('paddock.resetAll', async () => {
       // The list is read now and exactly it is removed: a sandbox made after the question stays.
       const listed = await store.engine.list();
       if (!listed.length) {
-        void vscode.window.showInformationMessage('Paddock: there are no sandboxes to remove.');
+        void showInformationMessage('Paddock: there are no sandboxes to remove.');
         return;
       }
       const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
@@ -247,7 +248,7 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
       // The destructive button is not the default one: Enter shows the sandboxes instead.
       const show = { title: 'Show Them' };
       const removeAll = { title: 'Remove All' };
-      const choice = await vscode.window.showWarningMessage(count === 1 ? 'Remove the one Paddock sandbox on this engine?' : `Remove all ${count} Paddock sandboxes on this engine?`, { modal: true, detail }, show, removeAll);
+      const choice = await showWarningMessage(count === 1 ? 'Remove the one Paddock sandbox on this engine?' : `Remove all ${count} Paddock sandboxes on this engine?`, { modal: true, detail }, show, removeAll);
       if (choice === show) {
         await vscode.commands.executeCommand('paddock.showAllSandboxes');
         await vscode.commands.executeCommand('paddock.sandboxes.focus');
@@ -255,7 +256,7 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
       }
       if (choice !== removeAll) return;
       const failed: string[] = [];
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: removing ${count} sandbox${count === 1 ? '' : 'es'}` }, async () => {
+      await withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: removing ${count} sandbox${count === 1 ? '' : 'es'}` }, async () => {
         for (const s of listed) {
           for (const t of terminals.terminalsOf(s.name)) t.dispose();
           // Removed meanwhile (another window, the CLI) is as good as removed here.
@@ -266,7 +267,7 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
       store.scheduleReload();
       log.info(`Reset All removed ${count - failed.length} of ${count}: ${listed.map((s) => s.name).join(', ')}`);
       if (failed.length) throw new PaddockError(`Could not remove ${failed.length} sandbox${failed.length === 1 ? '' : 'es'}: ${failed.join('; ')}.`, 'Try again, or run "paddock rm NAME".');
-      void vscode.window.showInformationMessage(`Paddock: removed ${count} sandbox${count === 1 ? '' : 'es'}.`);
+      void showInformationMessage(`Paddock: removed ${count} sandbox${count === 1 ? '' : 'es'}.`);
     }),
 
     cmd('paddock.showLogs', async (arg?: unknown) => {
@@ -281,15 +282,15 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
 
     cmd('paddock.verifyIsolation', async (arg?: unknown) => {
       const s = await pickSandbox(services, arg, (x) => x.status === 'running', 'verify');
-      const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: verifying ${s.name} from inside` }, () => verifySandbox(store.engine, s.id));
+      const report = await withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: verifying ${s.name} from inside` }, () => verifySandbox(store.engine, s.id));
       log.info(`Verify ${report.sandbox}: ${report.checks.length} checks, ${report.failures.length} failed`);
       for (const c of report.checks) (c.ok ? log.info : log.error).call(log, `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.check} ${c.path}: ${c.detail}`);
       for (const n of report.notes) log.warn(n);
       if (report.ok) {
-        void vscode.window.showInformationMessage(`Paddock: ${s.name} passed all ${report.checks.length} isolation checks.`, 'Show Details').then((c) => c && log.show(true));
+        void showInformationMessage(`Paddock: ${s.name} passed all ${report.checks.length} isolation checks.`, 'Show Details').then((c) => c && log.show(true));
       } else {
         const list = report.failures.slice(0, 3).map((f) => `${f.path} (${f.detail})`).join(', ');
-        void vscode.window.showErrorMessage(`Paddock: ${report.failures.length} isolation check(s) failed in ${s.name}: ${list}${report.failures.length > 3 ? ', ...' : ''}. Apply it (a new container, its state kept) to hide them again.`, 'Show Details', 'Apply').then((c) => {
+        void showErrorMessage(`Paddock: ${report.failures.length} isolation check(s) failed in ${s.name}: ${list}${report.failures.length > 3 ? ', ...' : ''}. Apply it (a new container, its state kept) to hide them again.`, 'Show Details', 'Apply').then((c) => {
           if (c === 'Show Details') log.show(true);
           if (c === 'Apply') void vscode.commands.executeCommand('paddock.recreate', { sandbox: s });
         });
@@ -301,7 +302,7 @@ export function commandHandlers(services: Services): Map<string, CommandHandler>
       const folderPath = policyFolderOf(arg as TreeNode | undefined, (folder) => taskAt(folder)?.source) ?? (await pickFolder(arg)).uri.fsPath;
       const file = join(folderPath, POLICY_FILE);
       if (!existsSync(file)) {
-        const choice = await vscode.window.showInformationMessage(`${folderPath} has no ${POLICY_FILE}; the safe defaults apply.`, 'Create Policy File');
+        const choice = await showInformationMessage(`${folderPath} has no ${POLICY_FILE}; the safe defaults apply.`, 'Create Policy File');
         if (choice !== 'Create Policy File') return;
         mkdirSync(dirname(file), { recursive: true });
         writeFileSync(file, DEFAULT_POLICY_TEXT, { flag: 'wx' });

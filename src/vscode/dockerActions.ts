@@ -11,6 +11,7 @@ import { DisposableOwner } from './lifecycle.js';
 import type { Services } from './commands.js';
 import type { TreeNode } from './treeModel.js';
 import { formatBytes } from './usageText.js';
+import { showInformationMessage, showWarningMessage, withProgress } from './notify.js';
 
 /** How commands get the sandbox they act on: the tree node given, or the user's pick (commands.ts). */
 export type SandboxPicker = (arg: unknown, want: (s: PickedSandbox) => boolean, verb: string) => Promise<PickedSandbox>;
@@ -117,21 +118,21 @@ export class DockerActions extends DisposableOwner implements vscode.Disposable 
     const { store, terminals, log } = this.services;
     const open = terminals.terminalsOf(s.name);
     if (open.length) {
-      const choice = await vscode.window.showWarningMessage(`Restart sandbox ${s.name}?`, {
+      const choice = await showWarningMessage(`Restart sandbox ${s.name}?`, {
         modal: true, detail: `Its ${open.length === 1 ? 'open terminal ends' : `${open.length} open terminals end`} (the agent in it is stopped). Files in the workspace and the sandbox's state are kept.`,
       }, 'Restart');
       if (choice !== 'Restart') return;
     }
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: restarting ${s.name}` }, async () => {
+    await withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: restarting ${s.name}` }, async () => {
       for (const note of await startNotes(store.engine, s)) {
         log.warn(note);
-        void vscode.window.showWarningMessage(`Paddock: ${note}`);
+        void showWarningMessage(`Paddock: ${note}`);
       }
       await restartSandbox(store.engine, s.id);
     });
     log.info(`Restarted ${s.name}`);
     store.scheduleReload();
-    const again = await vscode.window.showInformationMessage(`Paddock: ${s.name} restarted.`, ...(open.length ? ['Open Terminal'] : []));
+    const again = await showInformationMessage(`Paddock: ${s.name} restarted.`, ...(open.length ? ['Open Terminal'] : []));
     if (again) terminals.attach(s.name, s.agent, { workspaceName: vscode.workspace.getWorkspaceFolder(vscode.Uri.file(s.workspace))?.name });
   }
 
@@ -150,7 +151,7 @@ export class DockerActions extends DisposableOwner implements vscode.Disposable 
       const s = await this.pick(arg, (x) => x.status === 'running', 'open in the browser');
       const ports = (await this.services.store.engine.get(s.id)).ports.filter((p) => p.hostPort && p.protocol === 'tcp');
       if (!ports.length) {
-        const choice = await vscode.window.showInformationMessage(`Paddock: ${s.name} publishes no port. Add one to "ports" in .paddock/policy.yaml (for example ports: [3000]) and apply it to the sandbox (Apply Changes: its state is kept).`, 'Open Policy');
+        const choice = await showInformationMessage(`Paddock: ${s.name} publishes no port. Add one to "ports" in .paddock/policy.yaml (for example ports: [3000]) and apply it to the sandbox (Apply Changes: its state is kept).`, 'Open Policy');
         if (choice) await vscode.commands.executeCommand('paddock.openPolicy', { sandbox: s });
         return;
       }
@@ -169,7 +170,7 @@ export class DockerActions extends DisposableOwner implements vscode.Disposable 
     const { store, log } = this.services;
     const unused = await findUnusedTemplateImages(store.engine.docker);
     if (!unused.length) {
-      void vscode.window.showInformationMessage('Paddock: no unused template image. Every Paddock image is used by a sandbox or is the newest of its template (kept so that the next sandbox starts without a build).');
+      void showInformationMessage('Paddock: no unused template image. Every Paddock image is used by a sandbox or is the newest of its template (kept so that the next sandbox starts without a build).');
       return;
     }
     // A pick first, all selected: the user sees each image and can keep some.
@@ -181,15 +182,15 @@ export class DockerActions extends DisposableOwner implements vscode.Disposable 
     const kept = unused.length - images.length;
     const confirm = { title: images.length === 1 ? 'Remove Image' : `Remove ${images.length} Images` };
     const cancel = { title: 'Cancel', isCloseAffordance: true };
-    const choice = await vscode.window.showWarningMessage(`Remove ${images.length} unused template image${images.length === 1 ? '' : 's'} (up to ${formatBytes(bytes)})?`, {
+    const choice = await showWarningMessage(`Remove ${images.length} unused template image${images.length === 1 ? '' : 's'} (up to ${formatBytes(bytes)})?`, {
       modal: true,
       detail: `No sandbox uses ${images.length === 1 ? 'it' : 'them'}${kept ? `; ${kept} more unused image${kept === 1 ? '' : 's'} you unchecked stay` : ''}. The newest image of each template stays, so the next sandbox starts without a build; an older template is rebuilt if it is needed again. Space shared with kept images is not freed.`,
     }, cancel, confirm);
     if (choice !== confirm) return;
-    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: removing ${images.length} template image${images.length === 1 ? '' : 's'}` }, () => removeTemplateImages(store.engine.docker, images));
+    const result = await withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: removing ${images.length} template image${images.length === 1 ? '' : 's'}` }, () => removeTemplateImages(store.engine.docker, images));
     log.info(`Pruned ${result.removed.length} template image(s): ${result.removed.flatMap((i) => i.tags).join(', ')}`);
     for (const k of result.kept) log.warn(`Kept ${k.image.tags.join(', ')}: ${k.reason}`);
     const keptText = result.kept.length ? ` ${result.kept.length} kept (${result.kept.map((k) => `${k.image.tags[0]}: ${k.reason}`).join('; ')}).` : '';
-    void vscode.window.showInformationMessage(`Paddock: removed ${result.removed.length} template image${result.removed.length === 1 ? '' : 's'} (up to ${formatBytes(result.freedBytes)}).${keptText}`);
+    void showInformationMessage(`Paddock: removed ${result.removed.length} template image${result.removed.length === 1 ? '' : 's'} (up to ${formatBytes(result.freedBytes)}).${keptText}`);
   }
 }

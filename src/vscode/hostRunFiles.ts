@@ -18,6 +18,7 @@ import { isInside } from '../core/paths.js';
 import { loadPolicy, POLICY_FILE } from '../core/policy.js';
 import { readApprovedPolicy, readWorkspaceApproval } from '../engine/approvedPolicy.js';
 import type { SandboxSource } from './source.js';
+import { showErrorMessage, showInformationMessage, showWarningMessage } from './notify.js';
 
 /** A sandbox that stopped a moment ago may still have writes on their way to the watcher. */
 const GRACE_MS = 30_000;
@@ -235,7 +236,7 @@ export class HostRunFiles implements vscode.Disposable {
       for (;;) {
         const f = this.findings.get(path);
         if (!f) return;
-        const choice = await vscode.window.showWarningMessage(changeMessage(f.writers, f.shown, f.rule, f.change), 'Show Diff', f.change.remedy, 'Keep');
+        const choice = await showWarningMessage(changeMessage(f.writers, f.shown, f.rule, f.change), 'Show Diff', f.change.remedy, 'Keep');
         const current = this.findings.get(path);
         if (!current || !choice) return; // settled elsewhere, or dismissed: the Problems entry stays
         if (choice === 'Show Diff') { await this.showDiff(current); continue; }
@@ -251,7 +252,7 @@ export class HostRunFiles implements vscode.Disposable {
     if (this.overflowShown) return;
     this.overflowShown = true;
     try {
-      const choice = await vscode.window.showWarningMessage(message, 'Show Problems');
+      const choice = await showWarningMessage(message, 'Show Problems');
       if (choice) await vscode.commands.executeCommand('workbench.actions.view.problems');
     } finally {
       this.overflowShown = false;
@@ -282,7 +283,7 @@ export class HostRunFiles implements vscode.Disposable {
 
   private async act(path: string, run: (f: Finding) => unknown): Promise<void> {
     const f = this.findings.get(path);
-    if (!f) { void vscode.window.showInformationMessage(`Nothing to decide about ${path}: it was settled already.`); return; }
+    if (!f) { void showInformationMessage(`Nothing to decide about ${path}: it was settled already.`); return; }
     await run(f);
   }
 
@@ -305,17 +306,17 @@ export class HostRunFiles implements vscode.Disposable {
 
   private async remedy(f: Finding): Promise<boolean> {
     const outside = outsideRoot(f);
-    if (outside) { void vscode.window.showErrorMessage(outside); return false; }
+    if (outside) { void showErrorMessage(outside); return false; }
     if (f.change.remedy === 'Delete') {
       const { subject, names } = writerPhrase(f.writers);
-      const ok = await vscode.window.showWarningMessage(`Delete ${f.shown}?`, {
+      const ok = await showWarningMessage(`Delete ${f.shown}?`, {
         modal: true, detail: `${subject} (${names}) wrote it while it ran; it is ${describeHostRunFile(f.shown, f.rule)}. Deleting it cannot be undone.`,
       }, 'Delete');
       if (ok !== 'Delete') return false;
       try { unlinkSync(f.path); } catch (err: any) { if (err?.code !== 'ENOENT') throw err; }
       this.known.set(f.path, { kind: 'absent' });
       this.settle(f.path);
-      void vscode.window.showInformationMessage(`Deleted ${f.shown}.`);
+      void showInformationMessage(`Deleted ${f.shown}.`);
       return true;
     }
     const before = f.change.before;
@@ -329,7 +330,7 @@ export class HostRunFiles implements vscode.Disposable {
     try { renameSync(temp, f.path); } catch (err) { try { unlinkSync(temp); } catch { /* gone */ } throw err; }
     this.known.set(f.path, before);
     this.settle(f.path);
-    void vscode.window.showInformationMessage(`Restored ${f.shown} to its content before the sandbox changed it.`);
+    void showInformationMessage(`Restored ${f.shown} to its content before the sandbox changed it.`);
     return true;
   }
 

@@ -18,6 +18,7 @@ import {
 } from './networkActivityModel.js';
 import type { SandboxSource } from './source.js';
 import type { SandboxView, TreeNode } from './treeModel.js';
+import { showErrorMessage, showInformationMessage, showWarningMessage, withProgress } from './notify.js';
 
 export const NETWORK_ACTIVITY_VIEW = 'paddock.networkActivity';
 export const SHOW_NETWORK_ACTIVITY = 'paddock.showNetworkActivity';
@@ -322,15 +323,15 @@ export class NetworkActivity extends DisposableOwner implements vscode.TreeDataP
     ], { title: `Allow ${rule} in ${target.sandbox}`, placeHolder: 'Deny rules still win over allow rules' });
     if (!choice) return;
     const { changeNetworkRule } = await import('../engine/networkRuleChange.js');
-    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: allowing ${rule} in ${target.sandbox}` },
+    const result = await withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: allowing ${rule} in ${target.sandbox}` },
       () => changeNetworkRule(this.source.engine, target.sandbox, 'allow', rule, { save: choice.save, source: 'editor: Allow' }));
     this.log.info(`Allowed ${rule} in ${target.sandbox}${choice.save ? ` (saved to ${result.saved?.file}; approved for ${result.approvedFor.join(', ')})` : ' for this run'}`);
     if (result.overriddenBy) {
-      void vscode.window.showWarningMessage(`Paddock: ${rule} is allowed, but the deny rule ${result.overriddenBy} still wins over it.`, 'Open Policy Editor').then((c) => c && vscode.commands.executeCommand('paddock.openPolicyEditor'));
+      void showWarningMessage(`Paddock: ${rule} is allowed, but the deny rule ${result.overriddenBy} still wins over it.`, 'Open Policy Editor').then((c) => c && vscode.commands.executeCommand('paddock.openPolicyEditor'));
     } else if (result.running && result.inForceAfterMs === undefined) {
-      void vscode.window.showErrorMessage(`Paddock: the egress proxy of ${target.sandbox} did not confirm the new rule within 3 s.`, 'Show Network Activity').then((c) => c && this.show({ sandbox: { name: target.sandbox } }));
+      void showErrorMessage(`Paddock: the egress proxy of ${target.sandbox} did not confirm the new rule within 3 s.`, 'Show Network Activity').then((c) => c && this.show({ sandbox: { name: target.sandbox } }));
     } else {
-      void vscode.window.showInformationMessage(`Paddock: ${rule} is allowed in ${target.sandbox}${choice.save ? ' and saved to the policy' : ' until it stops'}${result.inForceAfterMs !== undefined ? ` (in force after ${result.inForceAfterMs} ms)` : ''}.`);
+      void showInformationMessage(`Paddock: ${rule} is allowed in ${target.sandbox}${choice.save ? ' and saved to the policy' : ' until it stops'}${result.inForceAfterMs !== undefined ? ` (in force after ${result.inForceAfterMs} ms)` : ''}.`);
     }
   }
 

@@ -14,6 +14,7 @@ import { answerQuestion, questionsFile, readQuestions, type AnswerOutcome, type 
 import { DisposableOwner } from './lifecycle.js';
 import type { SandboxSource } from './source.js';
 import type { SandboxView } from './treeModel.js';
+import { showErrorMessage, showInformationMessage, showWarningMessage } from './notify.js';
 
 export const ALLOW_ONCE = 'Allow once';
 export const ALWAYS_ALLOW = 'Always allow';
@@ -126,7 +127,7 @@ export class NetworkQuestions extends DisposableOwner implements vscode.Disposab
   private async ask(view: SandboxView, q: Question): Promise<void> {
     const d = view.details;
     this.log.info(`Network question: ${d.name} (${d.agent}) asks to reach ${q.host}:${q.port}`);
-    const choice = await vscode.window.showWarningMessage(
+    const choice = await showWarningMessage(
       `${agentName(d.agent)} in sandbox ${d.name} wants to reach ${q.host} (port ${q.port}), which no network rule names. Allow it?`,
       { detail: `Allow once: for this run of the sandbox. Always allow: written into .paddock/policy.yaml. Deny: written as a deny rule.` },
       ALLOW_ONCE, ALWAYS_ALLOW, DENY,
@@ -138,7 +139,7 @@ export class NetworkQuestions extends DisposableOwner implements vscode.Disposab
   private async offerDenyOthers(view: SandboxView, file: QuestionsFile): Promise<void> {
     const d = view.details;
     const flood = file.flood!;
-    const choice = await vscode.window.showWarningMessage(
+    const choice = await showWarningMessage(
       `${agentName(d.agent)} in sandbox ${d.name} tried ${flood.hosts} more host${flood.hosts === 1 ? '' : 's'} no rule names (e.g. ${flood.examples.slice(0, 3).join(', ')}): too many to ask about, so they were refused.`,
       DENY_OTHERS,
     );
@@ -149,11 +150,11 @@ export class NetworkQuestions extends DisposableOwner implements vscode.Disposab
     try {
       const outcome = await answerQuestion(this.engine(), sandbox, answer, host);
       this.log.info(`Network question of ${sandbox} answered: ${answer}${host ? ` ${host}` : ''}${outcome.policyFile ? ` (${outcome.policyFile})` : ''}`);
-      void vscode.window.showInformationMessage(describeOutcome(outcome));
+      void showInformationMessage(describeOutcome(outcome));
       this.read(sandbox);
     } catch (err) {
       this.log.error(`Answering the network question of ${sandbox} failed: ${describeError(err)}`);
-      void vscode.window.showErrorMessage(`Paddock: ${describeError(err)}`);
+      void showErrorMessage(`Paddock: ${describeError(err)}`);
     }
   }
 }

@@ -18,6 +18,7 @@ import { AgentTerminals } from './terminals.js';
 import { NetworkActivity } from './networkActivity.js';
 import { NetworkQuestions } from './networkQuestions.js';
 import { registerTreeActions } from './treeActions.js';
+import { offeredComposeProjects } from './treeModel.js';
 import { UsageSampler } from '../engine/containerTools.js';
 import type { SampleUsage } from './usage.js';
 import { taskCommands, TaskStore } from './tasks.js';
@@ -69,7 +70,7 @@ export function startServices(context: vscode.ExtensionContext, log: vscode.LogO
     ...new DriftDiagnostics(store, log).start(),
     // A warning with the diff when a running sandbox writes a file the host runs (tasks, hooks, .envrc).
     new HostRunFiles(source, log).start(),
-    registerTreeActions(log),
+    registerTreeActions(log, (workspace) => offeredComposeProjects(store.sandboxes, workspace)),
     addSandboxActions(services, commands),
   );
   store.start();

@@ -17,6 +17,7 @@ import { defaultAgent } from './settings.js';
 import type { EngineState, SandboxSource } from './source.js';
 import type { SandboxStore } from './store.js';
 import { decodeReviewQuery, encodeReviewQuery, reviewEntries, reviewTitle, type FolderTasks, type TaskNode, type TaskSnapshot } from './taskModel.js';
+import { showInformationMessage, showWarningMessage, withProgress } from './notify.js';
 
 export const REVIEW_SCHEME = 'paddock-task';
 /** How old the last read of every task's folder may get before a read does them all again. */
@@ -269,7 +270,7 @@ async function reviewChanges(tasks: TaskStore, arg: unknown): Promise<void> {
   const record = findTask(task.source, task.name);
   const entries = reviewEntries(record.path, await taskChanges(record), fileType);
   if (!entries.length) {
-    void vscode.window.showInformationMessage(`Paddock: task ${task.name} has no changes against ${task.baseRef} (${task.base.slice(0, 8)}).`);
+    void showInformationMessage(`Paddock: task ${task.name} has no changes against ${task.baseRef} (${task.base.slice(0, 8)}).`);
     return;
   }
   const side = (file: string, which: 'base' | 'link') => vscode.Uri.file(file).with({ scheme: REVIEW_SCHEME, query: encodeReviewQuery({ source: task.source, task: task.name, side: which }) });
@@ -286,12 +287,12 @@ async function merge(services: Services, tasks: TaskStore, arg: unknown): Promis
   const task = await pickTask(tasks, arg, 'merge');
   const record = findTask(task.source, task.name);
   const commits = task.ahead === undefined ? '' : ` (${task.ahead} commit${task.ahead === 1 ? '' : 's'})`;
-  const choice = await vscode.window.showInformationMessage(`Merge task ${task.name}${commits} into the branch checked out in ${basename(task.source)}?`, {
+  const choice = await showInformationMessage(`Merge task ${task.name}${commits} into the branch checked out in ${basename(task.source)}?`, {
     modal: true,
     detail: `Branch ${task.branch} is merged into ${task.source}. A conflict changes nothing there; uncommitted changes of the task are not merged. "Squash and Merge" makes one commit of all of them.`,
   }, 'Merge', 'Squash and Merge');
   if (!choice) return;
-  const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: merging task ${task.name}` }, () => mergeTask(record, { squash: choice === 'Squash and Merge' }));
+  const outcome = await withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: merging task ${task.name}` }, () => mergeTask(record, { squash: choice === 'Squash and Merge' }));
   tasks.scheduleReload();
   if (outcome.kind === 'conflict') {
     services.log.warn(`Merge of task ${task.name} into ${outcome.into}: conflicts in ${outcome.files.join(', ')}; nothing changed`);
@@ -303,8 +304,8 @@ async function merge(services: Services, tasks: TaskStore, arg: unknown): Promis
     ? `${outcome.into} already has every commit of task ${task.name}.`
     : `Merged task ${task.name} into ${outcome.into}${outcome.squash ? ' as one commit' : ''}: ${outcome.commits} commit(s), now at ${outcome.commit.slice(0, 8)}.`;
   services.log.info(text);
-  if (left) void vscode.window.showWarningMessage(`Paddock: ${text}${left}`);
-  else void vscode.window.showInformationMessage(`Paddock: ${text}`);
+  if (left) void showWarningMessage(`Paddock: ${text}${left}`);
+  else void showInformationMessage(`Paddock: ${text}`);
 }
 
 async function discard(services: Services, tasks: TaskStore, arg: unknown): Promise<void> {
@@ -319,23 +320,23 @@ async function discard(services: Services, tasks: TaskStore, arg: unknown): Prom
   const what = [check.sandboxes.length ? `sandbox ${check.sandboxes.join(', ')}` : '', `folder ${task.path}`, `branch ${task.branch}`].filter(Boolean).join(', ');
   if (losing.length) {
     // Unmerged work is refused, as the CLI refuses it without --force: losing it takes a second, explicit "yes".
-    const first = await vscode.window.showWarningMessage(`Task ${task.name} has ${losing.join(' and ')}.`, {
+    const first = await showWarningMessage(`Task ${task.name} has ${losing.join(' and ')}.`, {
       modal: true, detail: 'Discarding it would lose that work. Merge the task first, or discard it anyway.',
     }, 'Merge...', 'Discard Anyway...');
     if (first === 'Merge...') return merge(services, tasks, { task });
     if (first !== 'Discard Anyway...') return;
-    const second = await vscode.window.showWarningMessage(`Discard task ${task.name} and lose ${losing.join(' and ')}?`, {
+    const second = await showWarningMessage(`Discard task ${task.name} and lose ${losing.join(' and ')}?`, {
       modal: true, detail: `Removes ${what}. This cannot be undone.`,
     }, 'Discard and Lose Work');
     if (second !== 'Discard and Lose Work') return;
   } else {
-    const choice = await vscode.window.showWarningMessage(`Discard task ${task.name}?`, {
+    const choice = await showWarningMessage(`Discard task ${task.name}?`, {
       modal: true, detail: `Removes ${what}. Its commits are in ${basename(task.source)} already.`,
     }, 'Discard');
     if (choice !== 'Discard') return;
   }
   for (const sandbox of check.sandboxes) for (const t of services.terminals.terminalsOf(sandbox)) t.dispose();
-  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: discarding task ${task.name}` }, () => discardTask(engine, record));
+  await withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: discarding task ${task.name}` }, () => discardTask(engine, record));
   services.log.info(`Discarded task ${task.name} (${what})`);
   await tasks.reload();
 }
@@ -346,7 +347,7 @@ async function openTerminal(services: Services, tasks: TaskStore, arg: unknown):
   if (task.sandbox && task.status !== 'none') {
     const view = services.store.sandboxes.find((v) => v.details.name === task.sandbox);
     if (view && view.details.status !== 'running') {
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: starting ${task.sandbox}` }, () => services.store.engine.start(view.details.id));
+      await withProgress({ location: vscode.ProgressLocation.Notification, title: `Paddock: starting ${task.sandbox}` }, () => services.store.engine.start(view.details.id));
     }
     services.terminals.attach(task.sandbox, task.agent ?? 'shell', { workspaceName: terminalLabel(folder, task.name) });
     return;

@@ -7,6 +7,7 @@ import { REMOVED_CAUSE, REMOVED_OUTSIDE, withoutStartAdvice } from '../engine/st
 import { DisposableOwner } from './lifecycle.js';
 import type { NetworkHints } from './networkActivity.js';
 import { SHOW_NETWORK_ACTIVITY_LINK, terminalHint } from './networkActivityModel.js';
+import { showInformationMessage, showWarningMessage } from './notify.js';
 
 /** The agent's sandbox was removed under it, not stopped (../engine/stopCause.ts REMOVED_OUTSIDE). */
 const REMOVED = Symbol('removed');
@@ -196,7 +197,7 @@ export class AgentTerminals extends DisposableOwner implements vscode.Disposable
   async confirmStop(sandbox: string): Promise<boolean> {
     const live = this.liveOf(sandbox);
     if (live.length) {
-      const choice = await vscode.window.showWarningMessage(`Stop sandbox ${sandbox}?`, {
+      const choice = await showWarningMessage(`Stop sandbox ${sandbox}?`, {
         modal: true,
         detail: `${live.length === 1 ? 'An agent is' : `${live.length} agents are`} running in a terminal attached to it: stopping ends ${live.length === 1 ? 'it' : 'them'} at once (unsaved work in the agent's session is lost). Start offers to reopen the terminal.`,
       }, 'Stop');
@@ -210,7 +211,7 @@ export class AgentTerminals extends DisposableOwner implements vscode.Disposable
   async offerReopen(sandbox: string, agentId: string, workspaceName?: string): Promise<void> {
     const ended = [...this.open].filter(([, e]) => e.sandbox === sandbox && e.pty.endedByStop);
     if (!ended.length) return;
-    const choice = await vscode.window.showInformationMessage(`Paddock: ${sandbox} is running again.`, 'Reopen Terminal');
+    const choice = await showInformationMessage(`Paddock: ${sandbox} is running again.`, 'Reopen Terminal');
     if (choice !== 'Reopen Terminal') return;
     for (const [terminal] of ended) terminal.dispose();
     this.attach(sandbox, agentId, { workspaceName });

@@ -221,6 +221,11 @@ export function networkGroup(base: string, view: SandboxView, ref: TreeNode['san
     enforced.policy === 'deny' ? 'No host allowed' : 'No host rule', tooltip);
 }
 
+/** The compose projects the tree offers to add to a workspace's bridge.containers (its sandboxes' empty Bridge containers groups). */
+export function offeredComposeProjects(views: readonly SandboxView[], workspace: string): string[] {
+  return [...new Set(views.filter((v) => v.details.workspace === workspace && !v.policyError && !v.bridgeContainers?.length).flatMap((v) => v.composeProjects ?? []))];
+}
+
 function bridgeGroup(base: string, view: SandboxView, ref: TreeNode['sandbox']): TreeNode {
   const id = `${base}/bridge`;
   const reached = view.bridgeContainers ?? [];

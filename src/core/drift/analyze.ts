@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import picomatch from 'picomatch';
-import { compileGlobs, decidingRule, RuleSet, scanWorkspace, uncagedSince, uncoveredSince, type GlobRule, type HiddenEntry, type WorkspaceScan } from '../hiding.js';
+import { compileGlobs, decidingRule, literalGlob, positiveGlob, RuleSet, scanWorkspace, uncagedSince, uncoveredSince, type GlobRule, type HiddenEntry, type WorkspaceScan } from '../hiding.js';
 import { defaultPolicy, parsePolicy, policyHash, POLICY_FILE, type Policy } from '../policy.js';
 import { containerSectionsChanged } from '../containerPolicy.js';
 import { scanFile, shouldScan, type SecretHit } from '../secret-scan.js';
@@ -145,7 +145,7 @@ export function analyzeWorkspace(workspace: string, options: AnalyzeOptions = {}
       findings.push({
         file: rf.file, range: r.range, severity: 'error', rule: 'denied-but-visible', paths,
         message: `"${r.text}" ${what}, but the Paddock sandbox can read ${plural(paths.length, 'file')}: ${list(paths)}. No hide rule in the policy covers ${paths.length === 1 ? 'it' : 'them'}.`,
-        fixes: [addHide(r.glob!), ...(paths.length > 1 || paths[0] !== r.glob ? paths.slice(0, 3).map(addHide) : [])],
+        fixes: [addHide(positiveGlob(r.glob!)), ...(paths.length > 1 || paths[0] !== r.glob ? paths.slice(0, 3).map((p) => addHide(literalGlob(p))) : [])],
       });
     }
   }
@@ -171,7 +171,9 @@ export function analyzeWorkspace(workspace: string, options: AnalyzeOptions = {}
       const paths = entries.map((e) => e.relative);
       const fixes: Fix[] = [];
       const globs = hideRule.startsWith('!') ? [] : [hideRule.replace(/^\.\//, '')];
-      for (const e of entries.slice(0, 2)) if (!globs.includes(e.relative)) globs.push(e.relative);
+      // An ignore file has one rule a line: a name with a line break would add its own lines ("!**").
+      const named = cfg.target.source === 'claude' ? entries : entries.filter((e) => !/[\r\n]/.test(e.relative));
+      for (const e of named.slice(0, 2)) if (!globs.includes(e.relative)) globs.push(e.relative);
       for (const g of globs) {
         const kind = entries.find((e) => e.relative === g)?.kind ?? 'file';
         fixes.push(cfg.target.source === 'claude'
@@ -279,7 +281,7 @@ function secretFindings(workspace: string, policyFile: string, ruleFiles: readon
   const claude = ruleFiles.find((r) => r.source === 'claude');
   return secrets.map(({ relative: rel, hits }) => {
     const first = hits[0];
-    const fixes: Fix[] = [{ kind: 'add-hide', title: `Hide "${rel}" in the sandbox (add it to the policy)`, file: policyFile, pattern: rel }];
+    const fixes: Fix[] = [{ kind: 'add-hide', title: `Hide "${rel}" in the sandbox (add it to the policy)`, file: policyFile, pattern: literalGlob(rel) }];
     if (claude) fixes.push({ kind: 'add-claude-deny', title: `Deny ${claudeDenyFor(rel)} in ${claude.file.slice(workspace.length + 1)}`, file: claude.file, rule: claudeDenyFor(rel) });
     return {
       file: join(workspace, rel), range: rangeOfHit(first), severity: 'error', rule: 'secret-not-hidden', paths: [rel], fixes,

@@ -46,6 +46,7 @@ export function addClaudeDeny(settingsText: string | undefined, rule: string): s
 
 /** Appends a line to a gitignore-style file (.aiexclude, .geminiignore). */
 export function addIgnoreLine(text: string | undefined, line: string): string {
+  if (/[\r\n]/.test(line)) throw new Error(`${JSON.stringify(line)} has a line break: it would be more than one rule.`);
   const current = text ?? '';
   if (current.split(/\r?\n/).some((l) => l.trim() === line)) return current;
   return `${current}${current && !current.endsWith('\n') ? '\n' : ''}${line}\n`;

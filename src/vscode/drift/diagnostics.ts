@@ -1,13 +1,14 @@
 import { dirname, sep } from 'node:path';
 import * as vscode from 'vscode';
-import { addClaudeDeny, addHidePattern, addIgnoreLine, analyzeWorkspaceAsync, type Fix, type SandboxHidingState } from '../../core/drift/index.js';
+import { addClaudeDeny, addHidePattern, addIgnoreLine, analyzeWorkspaceAsync, type SandboxHidingState } from '../../core/drift/index.js';
 import { describeError, PaddockError } from '../../core/errors.js';
 import { applyPolicyEdit } from '../../core/policyYamlEdit.js';
 import { hidingStateOf } from '../../engine/hiding.js';
 import { DisposableOwner } from '../lifecycle.js';
 import type { SandboxStore } from '../store.js';
-import { placeFindings, samePlace, type PlacedFinding } from './placement.js';
+import { offeredFix, placeFindings, samePlace, type PlacedFinding } from './placement.js';
 import { applyTextChange, currentText } from './textChange.js';
+import { showErrorMessage, showInformationMessage } from '../notify.js';
 
 export const DRIFT_SOURCE = 'Paddock';
 export const APPLY_FIX_COMMAND = 'paddock.drift.applyFix';
@@ -72,7 +73,7 @@ export class DriftDiagnostics extends DisposableOwner implements vscode.Disposab
       }),
       this.store.onDidReload(() => this.scheduleAll()),
       vscode.languages.registerCodeActionsProvider({ scheme: 'file' }, this, { providedCodeActionKinds: DriftDiagnostics.providedCodeActionKinds }),
-      vscode.commands.registerCommand(APPLY_FIX_COMMAND, (fix: Fix) => this.applyFix(fix)),
+      vscode.commands.registerCommand(APPLY_FIX_COMMAND, (fix: unknown) => this.applyFix(fix)),
     ]) this.register(subscription);
     if (!this.isDisposed) this.scheduleAll();
     return [this];
@@ -191,9 +192,11 @@ export class DriftDiagnostics extends DisposableOwner implements vscode.Disposab
     return actions;
   }
 
-  /** Applies a fix through a WorkspaceEdit (undoable), saving the file when it had no unsaved changes. */
-  async applyFix(fix: Fix): Promise<void> {
+  /** Applies a fix the findings offer through a WorkspaceEdit (undoable), saving the file when it had no unsaved changes. */
+  async applyFix(requested: unknown): Promise<void> {
     try {
+      const fix = offeredFix(requested, this.placed.values());
+      if (!fix) throw new PaddockError('That fix is not offered now: nothing was changed.', 'The finding was fixed or changed meanwhile; the light bulb offers what applies now.');
       if (fix.kind === 'recreate-sandbox') {
         const view = this.store.sandboxes.find((s) => s.details.name === fix.sandbox);
         if (!view) throw new PaddockError(`Sandbox ${fix.sandbox} is gone.`, 'Refresh the Sandboxes view; a new sandbox gets the current policy.');
@@ -212,13 +215,13 @@ export class DriftDiagnostics extends DisposableOwner implements vscode.Disposab
       // A file made by a fix (often .paddock/policy.yaml) never appears silently: it opens, and a note says what was made.
       if (text === undefined) {
         await vscode.window.showTextDocument(uri, { preview: false });
-        void vscode.window.showInformationMessage(`Paddock: created ${vscode.workspace.asRelativePath(uri)} (${fix.title}).`);
+        void showInformationMessage(`Paddock: created ${vscode.workspace.asRelativePath(uri)} (${fix.title}).`);
       }
       this.scheduleFor(uri);
     } catch (err) {
       const message = err instanceof PaddockError ? `${err.message} ${err.hint ?? ''}` : describeError(err);
       this.log.error(`drift fix failed: ${message}`);
-      void vscode.window.showErrorMessage(`Paddock: ${message}`);
+      void showErrorMessage(`Paddock: ${message}`);
     }
   }
 }

@@ -2,7 +2,8 @@
 // turns the placements into Diagnostics.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Finding, Severity } from '../../core/drift/index.js';
+import { isDeepStrictEqual } from 'node:util';
+import type { Finding, Fix, Severity } from '../../core/drift/index.js';
 
 /** 0-based lines and characters, as the editor counts. */
 export interface Place {
@@ -49,4 +50,19 @@ export function placeFindings(workspace: string, findings: readonly Finding[], e
 /** Whether a diagnostic the editor hands back (a copy) is the one made for this placement. */
 export function samePlace(a: Place, message: string, b: PlacedFinding): boolean {
   return message === b.message && a.line === b.place.line && a.character === b.place.character && a.endLine === b.place.endLine && a.endCharacter === b.place.endCharacter;
+}
+
+/**
+ * The fix, among those the shown findings offer, that equals `fix`; undefined when none does. The
+ * fix command can be run by more than a quick fix (a command link, another extension), and a fix
+ * names the file it writes: only what Paddock itself offers is applied.
+ */
+export function offeredFix(fix: unknown, shown: Iterable<readonly PlacedFinding[]>): Fix | undefined {
+  for (const list of shown) {
+    for (const p of list) {
+      const match = p.finding.fixes.find((f) => isDeepStrictEqual(f, fix));
+      if (match) return match;
+    }
+  }
+  return undefined;
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SandboxDetails } from '../../../src/engine/types.js';
 import type { Finding } from '../../../src/core/drift/index.js';
-import { annotationsFrom, buildTree, triedEngine, contextValueOf, hiddenPaths, sandboxNode, uptime, workspaceSummary, type SandboxView, type TreeNode } from '../../../src/vscode/treeModel.js';
+import { annotationsFrom, buildTree, triedEngine, contextValueOf, hiddenPaths, offeredComposeProjects, sandboxNode, uptime, workspaceSummary, type SandboxView, type TreeNode } from '../../../src/vscode/treeModel.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 
@@ -182,6 +182,14 @@ describe('sandbox tree model', () => {
     assert.deepEqual(empty.children!.map((c) => c.label), ['No reachable containers', 'Add compose project "shop"']);
     assert.match(empty.children![0].tooltip!, /bridge\.containers in \.paddock\/policy\.yaml/);
     assert.deepEqual(empty.children![1].command, { id: 'paddock.addBridgeContainers', title: 'Add to bridge.containers', args: ['/home/me/app', 'shop'] });
+  });
+
+  it('the add command takes only a project the tree offers (run from a link, "*" would reach every container)', () => {
+    const offering = view({}, { bridgeContainers: [], composeProjects: ['shop'] });
+    assert.deepEqual(offeredComposeProjects([offering], '/home/me/app'), ['shop']);
+    assert.deepEqual(offeredComposeProjects([offering], '/home/me/other'), []);
+    assert.deepEqual(offeredComposeProjects([view({}, { bridgeContainers: ['shop-api-1'], composeProjects: ['shop'] })], '/home/me/app'), [], 'not offered once the bridge reaches some');
+    assert.ok(!offeredComposeProjects([offering], '/home/me/app').includes('*'));
   });
 
   it('a sandbox that policy check reports as "Not hidden until applied" is marked on its row, with the fix', () => {
