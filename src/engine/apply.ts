@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Docker from 'dockerode';
 import { KEY_PLACEHOLDER, KEY_PROVIDERS, parseProviderList, providerVariables, type InjectedKey, type KeyInjectionPlan } from '../core/credentials.js';
@@ -7,6 +7,7 @@ import { LABELS, shortHash } from '../core/naming.js';
 import { KEY_INJECTION_BASE } from '../proxy/addresses.js';
 import { engineMessage, execCollect, isGoneOrGoing, isNotFound } from './docker.js';
 import { egressPaths } from './egressFiles.js';
+import { localDaemonKey } from './engineFacts.js';
 import { processEgressNetwork, recordedEgressNetwork } from './egressNetwork.js';
 import type { CreateSpec, SandboxEngine } from './engine.js';
 import { GUARDED_ENV } from './guardPlan.js';
@@ -172,6 +173,9 @@ export async function keepState(engine: SandboxEngine, old: SandboxDetails, temp
   const volumes = (info.Mounts ?? []).filter((m: any) => m.Type === 'volume' && m.Name).map((m: any) => ({ Type: 'volume', Source: m.Name, Target: m.Destination }) as Docker.MountConfig[number]);
   const current = await imageOrUndefined(docker, info.Image);
   const squash = kind === 'layer' && (current?.RootFS?.Layers?.length ?? 0) + 1 > maxStateLayers();
+  // Stopped: what the sandbox wrote is what the save writes (the agent can no longer grow it).
+  const tooBig = stateSpaceProblem(await layerBytes(docker, old.id), await engineFreeBytes(engine), { kind, squashBytes: squash ? current?.Size ?? 0 : 0 }, old.name);
+  if (tooBig) throw tooBig;
   const state = `${STATE_REPOSITORY}:${stateTag(old.name)}`;
   const config = commitConfig(template.Config, info.Config, old.name);
   onProgress(squash ? `Saving the state of ${old.name} (squashed into one layer)` : `Saving the state of ${old.name}`);
@@ -295,6 +299,45 @@ function ownerOf(workspace: string): { uid: number; gid: number } | undefined {
   try {
     const s = statSync(workspace);
     return { uid: s.uid, gid: s.gid };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Bytes the engine must keep free beside a save (its own metadata, other containers' writes meanwhile). */
+export const STATE_SPACE_RESERVE = 1024 ** 3;
+
+/**
+ * Whether saving the sandbox's state would fill the engine's disk: the save writes every file whole
+ * (the engine's tar has no holes), so a sparse file that takes nothing in the sandbox (truncate -s 60T)
+ * takes its full size there, and a new template copies the home once more. `layer` is the container's
+ * changes as the engine counts them (SizeRw: each file's full size), `free` the engine disk's free
+ * bytes (undefined when this machine cannot tell: a remote engine, Docker Desktop's VM). Returns the
+ * refusal, with nothing changed yet, or undefined.
+ */
+export function stateSpaceProblem(layer: number | undefined, free: number | undefined, plan: { kind: KeptState['kind']; squashBytes?: number }, sandbox: string): PaddockError | undefined {
+  if (layer === undefined || free === undefined) return undefined;
+  const needed = layer * (plan.kind === 'home' ? 2 : 1) + (plan.squashBytes ?? 0);
+  if (needed + STATE_SPACE_RESERVE <= free) return undefined;
+  const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GB`;
+  return new PaddockError(`Not applied: saving the state of ${sandbox} would write ${gb(needed)} (its files at their full size: a sparse file counts whole) and the engine's disk has ${gb(free)} free. Nothing was changed (the sandbox is stopped).`,
+    `Start it ("paddock start ${sandbox}"), find what is that large ("paddock exec ${sandbox} -- sh -c 'find / -xdev -size +1G -ls 2>/dev/null'") and remove it or free disk, then apply again; or "paddock rm ${sandbox}" and create it anew (its state is lost).`);
+}
+
+/** The container's changes in bytes, as the engine counts them (each file's full size), or undefined. */
+async function layerBytes(docker: Docker, id: string): Promise<number | undefined> {
+  const info: any = await (docker.getContainer(id).inspect({ size: true } as any) as unknown as Promise<unknown>).catch(() => undefined);
+  return typeof info?.SizeRw === 'number' ? info.SizeRw : undefined;
+}
+
+/** Free bytes of the engine's data root, when the engine is this machine's dockerd (its folder is here); else undefined. */
+async function engineFreeBytes(engine: SandboxEngine): Promise<number | undefined> {
+  if (!localDaemonKey(engine.endpoint.host)) return undefined;
+  try {
+    const root = (await engine.docker.info()).DockerRootDir;
+    if (typeof root !== 'string' || !root.startsWith('/')) return undefined;
+    const fs = statfsSync(root);
+    return fs.bavail * fs.bsize;
   } catch {
     return undefined;
   }

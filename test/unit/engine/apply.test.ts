@@ -5,7 +5,7 @@ import { KEY_PLACEHOLDER, KEY_PROVIDERS, planKeyInjection } from '../../../src/c
 import { defaultPolicy } from '../../../src/core/policy.js';
 import { LABELS } from '../../../src/core/naming.js';
 import { KEY_INJECTION_BASE } from '../../../src/proxy/addresses.js';
-import { commitConfig, containerPolicyHash, maxStateLayers, runLeftovers, STATE_LABELS, withCarriedKeys } from '../../../src/engine/apply.js';
+import { commitConfig, containerPolicyHash, maxStateLayers, runLeftovers, STATE_LABELS, STATE_SPACE_RESERVE, stateSpaceProblem, withCarriedKeys } from '../../../src/engine/apply.js';
 
 describe('commitConfig', () => {
   const template = { Env: ['PATH=/usr/bin:/bin', 'LANG=C.UTF-8'], Labels: { [LABELS.template]: 'shell', [LABELS.templateHash]: 'abc' }, Cmd: ['bash'] } as any;
@@ -71,5 +71,24 @@ describe('maxStateLayers', () => {
     assert.equal(maxStateLayers({ PADDOCK_APPLY_MAX_LAYERS: '3' }), 3);
     assert.equal(maxStateLayers({ PADDOCK_APPLY_MAX_LAYERS: '500' }), 120);
     assert.equal(maxStateLayers({ PADDOCK_APPLY_MAX_LAYERS: 'x' }), 100);
+  });
+});
+
+describe('stateSpaceProblem', () => {
+  const GB = 1024 ** 3;
+  it('refuses, before anything is saved, a layer whose files at full size do not fit the engine\'s free disk (a sparse file counts whole)', () => {
+    const refused = stateSpaceProblem(200 * GB, 60 * GB, { kind: 'layer' }, 'sb');
+    assert.match(refused!.message, /would write 200\.0 GB .* 60\.0 GB free\. Nothing was changed/);
+    assert.match(refused!.hint!, /paddock start sb.*find \/ -xdev -size \+1G/);
+  });
+  it('counts a new template\'s copy of the home twice, a squash\'s template once more, and keeps a reserve', () => {
+    assert.equal(stateSpaceProblem(10 * GB, 12 * GB, { kind: 'layer' }, 'sb'), undefined);
+    assert.ok(stateSpaceProblem(10 * GB, 12 * GB, { kind: 'home' }, 'sb'));
+    assert.ok(stateSpaceProblem(10 * GB, 12 * GB, { kind: 'layer', squashBytes: 2 * GB }, 'sb'));
+    assert.ok(stateSpaceProblem(10 * GB, 10 * GB + STATE_SPACE_RESERVE - 1, { kind: 'layer' }, 'sb'));
+  });
+  it('says nothing when the size or the engine\'s free disk cannot be told (a remote engine)', () => {
+    assert.equal(stateSpaceProblem(undefined, 1, { kind: 'layer' }, 'sb'), undefined);
+    assert.equal(stateSpaceProblem(1e15, undefined, { kind: 'layer' }, 'sb'), undefined);
   });
 });
