@@ -167,8 +167,9 @@ describe('proxy with live rules (loopback)', () => {
     tunnel.on('data', (c) => (tunnelText += c));
     tunnel.write(`CONNECT echo.test:${slowPort} HTTP/1.1\r\nHost: echo.test:${slowPort}\r\n\r\n`);
     while (!tunnelText.includes('200 Connection Established')) await new Promise((r) => setTimeout(r, 10));
-    tunnel.write('ping'); // not TLS: passes as plain bytes, and the far end echoes
-    while (!tunnelText.endsWith('ping')) await new Promise((r) => setTimeout(r, 10));
+    // Not TLS, not HTTP: passes as plain bytes once its line is whole (a lone word could still be a method), and the far end echoes.
+    tunnel.write('ping\n');
+    while (!tunnelText.endsWith('ping\n')) await new Promise((r) => setTimeout(r, 10));
     const download = await get('/slow');
     assert.equal(download.status, 200);
 
