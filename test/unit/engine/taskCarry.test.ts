@@ -38,14 +38,19 @@ describe('carrying changes into a new task', () => {
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
-  it('writes nothing through a folder the base checks out as a symbolic link', async () => {
-    writeFileSync(join(outside, 'authorized_keys'), 'the user\'s key\n');
+  /** A branch "agent" (one an agent made) whose dir/ is a symbolic link to a folder outside; main checked out again. */
+  const baseWithLinkedDir = () => {
     git(['checkout', '-q', '-b', 'agent']);
     git(['rm', '-rq', 'dir']);
     symlinkSync(outside, join(ws, 'dir'));
     git(['add', 'dir']);
     git(['commit', '-qm', 'dir is a link']);
     git(['checkout', '-q', '-f', 'main']);
+  };
+
+  it('writes nothing through a folder the base checks out as a symbolic link', async () => {
+    writeFileSync(join(outside, 'authorized_keys'), 'the user\'s key\n');
+    baseWithLinkedDir();
     writeFileSync(join(ws, 'dir', 'authorized_keys'), 'the agent\'s key\n');
     writeFileSync(join(ws, 'README.md'), 'changed\n');
     const created = await createTask({ workspace: ws, name: 't', base: 'agent', carryChanges: true });
@@ -57,12 +62,7 @@ describe('carrying changes into a new task', () => {
 
   it('deletes nothing through a folder the base checks out as a symbolic link', async () => {
     writeFileSync(join(outside, 'x'), 'a file of the user\'s\n');
-    git(['checkout', '-q', '-b', 'agent']);
-    git(['rm', '-rq', 'dir']);
-    symlinkSync(outside, join(ws, 'dir'));
-    git(['add', 'dir']);
-    git(['commit', '-qm', 'dir is a link']);
-    git(['checkout', '-q', '-f', 'main']);
+    baseWithLinkedDir();
     rmSync(join(ws, 'dir', 'x'));
     const created = await createTask({ workspace: ws, name: 't', base: 'agent', carryChanges: true });
     assert.equal(readFileSync(join(outside, 'x'), 'utf8'), 'a file of the user\'s\n');
