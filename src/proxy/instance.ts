@@ -36,7 +36,17 @@ export interface InstanceConfig {
   readonly socketDir?: string;
   /** Lines for the operator (the container's output). */
   readonly say: (line: string) => void;
+  /** Connections open at once through the socket folder (all its sockets together); more are closed at once. */
+  readonly maxSocketConnections?: number;
 }
+
+/**
+ * How many connections one sandbox may hold open at once through its sockets. The shared egress
+ * service is one process with one limit of open files for every sandbox: without a bound of its
+ * own, one sandbox holding idle connections (they never time out) takes them all, and every other
+ * sandbox's connections are dropped. A tunnel costs two descriptors (the sandbox's and upstream).
+ */
+export const MAX_SOCKET_CONNECTIONS = 1024;
 
 export interface EgressInstance {
   /** Resolves once every listener listens. */
@@ -129,10 +139,29 @@ export function startEgressInstance(config: InstanceConfig): EgressInstance {
   };
   const listenTcp = (s: Server | NetServer, port: number) => pending.push(new Promise((resolve, reject) => { s.once('error', reject); s.listen(port, '0.0.0.0', () => resolve()); }));
   /** One server cannot listen twice: a socket listener hands its connections to the HTTP server. */
+  const maxSocketConnections = config.maxSocketConnections ?? MAX_SOCKET_CONNECTIONS;
+  let socketConnections = 0;
+  /** Said once each time the bound is reached (not once per refused connection). */
+  let atLimit = false;
+  const bounded = (handle: (socket: Socket) => void) => (socket: Socket) => {
+    if (socketConnections >= maxSocketConnections) {
+      socket.destroy();
+      if (!atLimit) {
+        atLimit = true;
+        const error = `more than ${maxSocketConnections} connections open at once: new ones are closed until some end`;
+        writeLog({ time: new Date().toISOString(), sandbox: config.sandbox, method: '-', host: '-', port: 0, decision: 'error', rule: 'too many connections', bytesSent: 0, bytesReceived: 0, error });
+        config.say(error);
+      }
+      return;
+    }
+    socketConnections++;
+    socket.once('close', () => { if (--socketConnections < maxSocketConnections * 0.9) atLimit = false; });
+    handle(socket);
+  };
   const listenSocket = (name: string, handle: (socket: Socket) => void) => {
     const path = join(config.socketDir!, name);
     if (existsSync(path)) unlinkSync(path); // left by an earlier run
-    const s = track(createServer(handle));
+    const s = track(createServer(bounded(handle)));
     const file: { path: string; ino?: number } = { path };
     socketFiles.push(file);
     pending.push(new Promise((resolve, reject) => { s.once('error', reject); s.listen(path, () => { chmodSync(path, 0o666); file.ino = statSync(path).ino; resolve(); }); }));

@@ -69,5 +69,9 @@ function ownProxy(): void {
 }
 
 const serviceRoot = process.env[SERVICE_ROOT_VARIABLE];
+// libuv's threads (every lookup takes one while it runs) are shared by every sandbox of the service:
+// more than its 4, so that one sandbox's lookups (at most MAX_LOOKUPS at once, ./server.ts) never
+// hold them all. Read when the pool first starts, which nothing has made it do yet.
+if (serviceRoot) process.env.UV_THREADPOOL_SIZE ??= '32';
 if (serviceRoot) runEgressService(serviceRoot, process.env[SERVICE_UPSTREAM_VARIABLE] || undefined);
 else ownProxy();

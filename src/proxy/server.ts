@@ -112,13 +112,39 @@ const HOP_BY_HOP = new Set(['connection', 'proxy-connection', 'keep-alive', 'pro
 
 const defaultLookup = (name: string) => dnsLookup(name, { all: true, verbatim: true });
 
+/**
+ * Lookups one proxy has in flight at once; more wait their turn. A lookup (getaddrinfo) takes one of
+ * libuv's few threads, which every sandbox of the shared egress service shares (./main.ts sets how
+ * many): without a bound, one sandbox asking for many names that resolve slowly (a wildcard rule or
+ * policy allow makes any name under it pass the name check) held every thread, and every other
+ * sandbox's lookups, /etc/hosts names included, waited behind them (80 s for one behind 16).
+ */
+export const MAX_LOOKUPS = 4;
+
+/** `lookup`, with at most `max` calls in flight; the rest are queued in order. */
+export function lookupsInTurn<T>(lookup: (name: string) => Promise<T>, max = MAX_LOOKUPS): (name: string) => Promise<T> {
+  let running = 0;
+  const queue: (() => void)[] = [];
+  return async (name) => {
+    if (running >= max) await new Promise<void>((go) => queue.push(go));
+    else running++;
+    try {
+      return await lookup(name);
+    } finally {
+      // The next in line takes this slot (running stays as it is), or the slot is freed.
+      if (queue.length) queue.shift()!();
+      else running--;
+    }
+  };
+}
+
 /** Header values must be one line of printable ASCII. */
 const headerSafe = (text: string) => text.replace(/[^\x20-\x7e]/g, '?');
 
 export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
   let rules = options.rules;
   const open = new Set<OpenConnection>();
-  const lookup = options.lookup ?? defaultLookup;
+  const lookup = lookupsInTurn(options.lookup ?? defaultLookup);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const connectTimeout = options.connectTimeoutMs ?? 15_000;
   const helloTimeout = options.helloTimeoutMs ?? 10_000;
