@@ -77,11 +77,12 @@ const GAP = '[ \\t\\v\\f\\r]+';
 const REQUEST_LINE = new RegExp(`^${TOKEN}${GAP}[^\\s]+(${GAP}HTTP/\\d(\\.\\d)?)?[ \\t\\v\\f\\r]*$`);
 /**
  * The start of a line that could still become one (no line end yet): a method and whitespace, or
- * the start of a method, in capitals or small letters: a server that takes `get` for a method
- * could be asked for another host by a request whose first piece was `get` alone. A word other
- * protocols send ("PING", "ping") comes with its line end and is then read whole.
+ * any token alone, the start of a method: a server that takes any token for a method (Go's does:
+ * `get`, `1x`) could be asked for another host by a request whose first piece was that token alone.
+ * A word other protocols send ("PING", "*1") comes with its line end and is then read whole; a byte
+ * that is no token character (a binary protocol's) ends the wait at once.
  */
-const REQUEST_LINE_START = new RegExp(`^(${TOKEN}${GAP}[^\\n]*|[A-Za-z]${TCHAR}*)$`);
+const REQUEST_LINE_START = new RegExp(`^(${TOKEN}${GAP}[^\\n]*|${TOKEN})$`);
 /** A line a server could take for HTTP even if it is not a request line Node reads: never piped raw. */
 const HTTP_LIKE = /HTTP\/\d|^[\s]*(GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|PRI)\s/i;
 

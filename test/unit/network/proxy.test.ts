@@ -237,10 +237,10 @@ describe('egress proxy (loopback)', () => {
     for (const text of ['GET / HTTP/1.1\r\n', '\r\nGET / HTTP/1.1\r\n', '\nGET / HTTP/1.1\r\n', '\r\n\n\r\nPOST /x HTTP/1.0\r\n', 'GET  /secret HTTP/1.1\r\n', 'GET /a  HTTP/1.1\r\n',
       'GET\t/a HTTP/1.1\r\n', 'get /a HTTP/1.1\r\n', 'FOO-BAR /a HTTP/1.1\r\n', 'GET /a\r\n', 'PRI * HTTP/2.0\r\n']) assert.equal(kind(text), 'http', JSON.stringify(text));
     // Not whole yet: only empty lines, or a method and the start of a target.
-    for (const text of ['', '\r\n', '\r\n\r', '\nGE', 'GET  /sec', 'get /x HT', 'M-SEARCH', 'SSH-2.0-OpenSSH', 'get', 'g', 'ping']) assert.equal(kind(text), 'need-more', JSON.stringify(text));
+    for (const text of ['', '\r\n', '\r\n\r', '\nGE', 'GET  /sec', 'get /x HT', 'M-SEARCH', 'SSH-2.0-OpenSSH', 'get', 'g', 'ping', '1x', '*']) assert.equal(kind(text), 'need-more', JSON.stringify(text));
     // Looks like HTTP, but no request line: refused rather than passed raw.
     for (const text of ['GET / HTTP/1.1 extra\r\n', ' GET / HTTP/1.1\r\n', '\r\n/ HTTP/1.1\r\n', 'GET / H TTP/1.1 HTTP/1.1\r\n']) assert.equal(kind(text), 'unreadable', JSON.stringify(text));
-    for (const text of ['ping\r\n', 'SSH-2.0-OpenSSH_9.2\r\n', '*1\r\n$4\r\nPING\r\n', 'SET key value\r\n', '\x00\x00\x00\x08\x04\xd2\x16\x2f']) assert.equal(kind(text), 'other', JSON.stringify(text));
+    for (const text of ['ping\r\n', 'A\x00\x00\x00', '\x16\x03\x01', 'SSH-2.0-OpenSSH_9.2\r\n', '*1\r\n$4\r\nPING\r\n', 'SET key value\r\n', '\x00\x00\x00\x08\x04\xd2\x16\x2f']) assert.equal(kind(text), 'other', JSON.stringify(text));
   });
 
   it('decides every request in a tunnel that starts with empty lines or loose whitespace; none reaches another host', async () => {
