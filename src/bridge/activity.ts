@@ -1,8 +1,8 @@
 // "Bridge activity": which audit logs an editor window follows, and how each call reads there.
 // Pure (no `vscode`): the output channel in src/vscode/bridgeActivity.ts only prints these lines.
-import { shownOnOneLine as oneLine } from '../core/terminalText.js';
 import { isInside } from '../core/paths.js';
 import { parseLogLine } from '../core/jsonLines.js';
+import { shownOnOneLine as oneLine } from '../core/terminalText.js';
 import type { AuditEntry } from './audit.js';
 import { bridgePaths, standaloneAuditFile } from '../engine/stateFolder.js';
 

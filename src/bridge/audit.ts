@@ -1,9 +1,9 @@
-import { shownOnOneLine as oneLine } from '../core/terminalText.js';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { appendLineToFile, parseLogText } from '../core/jsonLines.js';
+import { shownOnOneLine as oneLine } from '../core/terminalText.js';
 
 /** One bridge call, as written to the audit log (JSON lines) and shown in "Bridge activity". */
 export interface AuditEntry {

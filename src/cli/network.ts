@@ -1,8 +1,8 @@
-import { shownOnOneLine as oneLine } from '../core/terminalText.js';
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { compileEgressRules, decide, normalizeHost, splitHostPort, targetText, EgressRuleError } from '../core/egress.js';
 import { PaddockError } from '../core/errors.js';
+import { shownOnOneLine as oneLine } from '../core/terminalText.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import { egressPaths } from '../engine/egressFiles.js';
 import { parseEgressLog, readNewLines, type EgressLogEntry } from '../proxy/log.js';

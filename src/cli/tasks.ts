@@ -1,7 +1,7 @@
-import { shownControls } from '../core/terminalText.js';
 import type { Command } from 'commander';
 import { createInterface } from 'node:readline/promises';
 import { PaddockError } from '../core/errors.js';
+import { shownControls } from '../core/terminalText.js';
 import type { SandboxEngine } from '../engine/engine.js';
 import type { SandboxRequest } from '../engine/sandboxes.js';
 import type { TaskRecord, TaskState } from '../engine/tasks.js';

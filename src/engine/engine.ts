@@ -11,6 +11,7 @@ import type { Limits, PortMapping } from '../core/options.js';
 import { prepareBridgeDir, removeBridgeDir } from './stateFolder.js';
 import type { NetworkPolicy } from '../core/policy.js';
 import { DEFAULT_NETWORK } from '../core/policy-defaults.js';
+import { shownControls } from '../core/terminalText.js';
 import { createEgress, egressPortsOf, egressShapeFor, egressSpecOf, egressStateOf, pruneEgress, removeEgress, startEgress, stopEgress } from './egress.js';
 import { removeSandboxAndState } from './teardown.js';
 import { rememberFolder } from './repair.js';
@@ -30,7 +31,6 @@ export type { ExecOptions, ExecTarget, StopReason } from './sandboxClient.js';
 
 export { PADDOCK_VERSION } from '../core/version.js';
 import { PADDOCK_VERSION } from '../core/version.js';
-import { shownControls } from '../core/terminalText.js';
 import { recordUserStop } from './stopCause.js';
 import { refuseSandboxEnv } from './rootExec.js';
 import { trace, traceInit, tracing } from './trace.js';
